@@ -1,0 +1,37 @@
+/**
+ * The interfaces through which everything outside src/swarm/ reads and writes the Swarm.
+ * src/swarm/docker-swarm.ts implements them against the Docker Engine; unit tests use
+ * in-memory fakes. Reading and writing are separate so a planner can be handed a reader only.
+ */
+import type { LiveState, SwarmNetwork, SwarmNetworkCreate, SwarmService, SwarmServiceSpec, SwarmTask } from './swarm-types.js';
+
+export interface TaskFilter {
+  service?: string;
+  desiredState?: 'running' | 'shutdown' | 'accepted';
+}
+
+export interface SwarmReader {
+  /** Services (with ServiceStatus) and networks: two list calls, whatever their number. */
+  readLiveState(): Promise<LiveState>;
+  /** One service by name or ID; undefined when it does not exist. */
+  getService(nameOrId: string): Promise<SwarmService | undefined>;
+  listServices(): Promise<SwarmService[]>;
+  listNetworks(): Promise<SwarmNetwork[]>;
+  listTasks(filter?: TaskFilter): Promise<SwarmTask[]>;
+}
+
+export interface SwarmWriter {
+  createService(spec: SwarmServiceSpec): Promise<string>;
+  updateService(id: string, versionIndex: number, spec: SwarmServiceSpec): Promise<void>;
+  removeService(id: string): Promise<void>;
+  createNetwork(body: SwarmNetworkCreate): Promise<string>;
+  removeNetwork(id: string): Promise<void>;
+}
+
+export interface SwarmAccess extends SwarmReader, SwarmWriter {}
+
+/** Counts of the calls made, for tests and benchmarks ("a no-op apply writes nothing"). */
+export interface CallCounts {
+  reads: number;
+  writes: number;
+}

@@ -1,0 +1,146 @@
+/**
+ * What each planned change does to the Swarm, written so it can run again safely: every
+ * attempt re-reads the object it touches and re-derives what is left to do, so a retry
+ * after a version conflict, or a second run after a crash, neither repeats nor loses work.
+ */
+import type { SwarmAccess } from '../api/swarm-access.js';
+import type { DesiredNetwork, DesiredService } from '../api/model.js';
+import type { SwarmService } from '../api/swarm-types.js';
+import { TransientError } from '../errors.js';
+import { diffModels } from '../plan/field-diff.js';
+import { networkModelFromLive, serviceModelFromLive } from '../plan/live-model.js';
+import type { Change } from '../plan/plan.js';
+import { buildNetworkCreate, buildServiceSpec, specHash } from '../plan/swarm-spec.js';
+import { labelSpecHash } from '../api/labels.js';
+import type { Clock } from '../queue/clock.js';
+
+export interface ActionContext {
+  swarm: SwarmAccess;
+  applySet: string;
+  clock: Clock;
+  /** How long to wait for tasks to go or a network to be released. */
+  timeoutMs: number;
+  pollMs: number;
+}
+
+/** What an action did: "created", "updated", "already up to date", ... and when it wrote. */
+export interface ActionResult {
+  summary: string;
+  wrote: boolean;
+  /** For services: the spec hash written, to check convergence against. */
+  specHash?: string;
+  writtenAt?: number;
+}
+
+async function networkIds(swarm: SwarmAccess): Promise<Map<string, string>> {
+  return new Map((await swarm.listNetworks()).map((n) => [n.Name, n.Id]));
+}
+
+export async function createService(ctx: ActionContext, s: DesiredService): Promise<ActionResult> {
+  const existing = await ctx.swarm.getService(s.swarmName);
+  if (existing) return updateService(ctx, s, existing);
+  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: await networkIds(ctx.swarm) });
+  await ctx.swarm.createService(spec);
+  return { summary: 'created', wrote: true, specHash: spec.Labels![labelSpecHash], writtenAt: ctx.clock.now() };
+}
+
+export async function updateService(ctx: ActionContext, s: DesiredService, known?: SwarmService): Promise<ActionResult> {
+  const live = known ?? (await ctx.swarm.getService(s.swarmName));
+  if (!live) return createService(ctx, s);
+  const ids = await networkIds(ctx.swarm);
+  const names = new Map([...ids].map(([name, id]) => [id, name]));
+  const hash = specHash('Service', s.swarmName, s.model);
+  const upToDate = diffModels(serviceModelFromLive(live, names), s.model).length === 0 && live.Spec.Labels?.[labelSpecHash] === hash
+    && (live.Spec.TaskTemplate?.Networks ?? []).every((n) => names.has(n.Target ?? ''));
+  if (upToDate) return { summary: 'already up to date', wrote: false, specHash: hash };
+  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: ids, live: live.Spec });
+  await ctx.swarm.updateService(live.ID, live.Version.Index, spec);
+  return { summary: 'updated', wrote: true, specHash: hash, writtenAt: ctx.clock.now() };
+}
+
+export async function replaceService(ctx: ActionContext, s: DesiredService): Promise<ActionResult> {
+  const live = await ctx.swarm.getService(s.swarmName);
+  if (live && live.Spec.Labels?.[labelSpecHash] !== specHash('Service', s.swarmName, s.model)) {
+    await ctx.swarm.removeService(live.ID);
+    await waitForTasksGone(ctx, live.ID);
+  }
+  const result = await createService(ctx, s);
+  return { ...result, summary: live ? 'removed and created again' : result.summary };
+}
+
+export async function deleteService(ctx: ActionContext, swarmName: string): Promise<ActionResult> {
+  const live = await ctx.swarm.getService(swarmName);
+  if (live) await ctx.swarm.removeService(live.ID);
+  await waitForTasksGone(ctx, live?.ID ?? swarmName);
+  return { summary: live ? 'deleted; its tasks are gone' : 'already gone', wrote: !!live };
+}
+
+/** Removal stops tasks asynchronously; their network endpoints go with them. */
+export async function waitForTasksGone(ctx: ActionContext, serviceId: string): Promise<void> {
+  const deadline = ctx.clock.now() + ctx.timeoutMs;
+  for (;;) {
+    const tasks = await ctx.swarm.listTasks({ service: serviceId });
+    const alive = tasks.filter((t) => !['shutdown', 'complete', 'failed', 'rejected', 'orphaned', 'remove'].includes(t.Status?.State ?? '') || t.DesiredState === 'running');
+    if (alive.length === 0) return;
+    if (ctx.clock.now() >= deadline) throw new TransientError(`${alive.length} task(s) of removed service ${serviceId} are still running after ${ctx.timeoutMs / 1000}s`);
+    await ctx.clock.sleep(ctx.pollMs);
+  }
+}
+
+export async function createNetwork(ctx: ActionContext, n: DesiredNetwork): Promise<ActionResult> {
+  const existing = (await ctx.swarm.listNetworks()).find((x) => x.Name === n.swarmName);
+  if (existing && existing.Labels?.[labelSpecHash] === specHash('Network', n.swarmName, n.model)) {
+    return { summary: 'already exists', wrote: false };
+  }
+  await ctx.swarm.createNetwork(buildNetworkCreate(n, ctx.applySet));
+  return { summary: 'created', wrote: true };
+}
+
+/** Detach every service from the network, remove it once released, create it again. */
+export async function replaceNetwork(ctx: ActionContext, n: DesiredNetwork): Promise<ActionResult> {
+  const networks = await ctx.swarm.listNetworks();
+  const existing = networks.find((x) => x.Name === n.swarmName);
+  if (existing && existing.Labels?.[labelSpecHash] !== specHash('Network', n.swarmName, n.model)) {
+    const names = new Map(networks.map((x) => [x.Id, x.Name]));
+    for (const svc of await ctx.swarm.listServices()) {
+      const attached = (svc.Spec.TaskTemplate?.Networks ?? []).filter((a) => a.Target === existing.Id || a.Target === existing.Name);
+      if (attached.length === 0) continue;
+      const spec = structuredClone(svc.Spec);
+      spec.TaskTemplate!.Networks = (spec.TaskTemplate!.Networks ?? []).filter((a) => a.Target !== existing.Id && a.Target !== existing.Name);
+      await ctx.swarm.updateService(svc.ID, svc.Version.Index, spec);
+      void names;
+    }
+    await removeNetworkWhenReleased(ctx, existing.Id, n.swarmName);
+  }
+  const result = await createNetwork(ctx, n);
+  return { ...result, summary: existing ? 'removed and created again' : result.summary };
+}
+
+export async function deleteNetwork(ctx: ActionContext, swarmName: string): Promise<ActionResult> {
+  const existing = (await ctx.swarm.listNetworks()).find((x) => x.Name === swarmName);
+  if (!existing) return { summary: 'already gone', wrote: false };
+  await removeNetworkWhenReleased(ctx, existing.Id, swarmName);
+  return { summary: 'deleted', wrote: true };
+}
+
+/** A network is "in use" until the last task endpoint on it is gone; keep trying until the timeout. */
+async function removeNetworkWhenReleased(ctx: ActionContext, id: string, name: string): Promise<void> {
+  const deadline = ctx.clock.now() + ctx.timeoutMs;
+  for (;;) {
+    try {
+      await ctx.swarm.removeNetwork(id);
+      return;
+    } catch (err) {
+      if (!(err instanceof TransientError) || ctx.clock.now() >= deadline) {
+        throw err instanceof TransientError ? new TransientError(`network ${name} is still in use after ${ctx.timeoutMs / 1000}s: ${err.message}`) : err;
+      }
+      await ctx.clock.sleep(ctx.pollMs);
+    }
+  }
+}
+
+export function networkUnchanged(n: DesiredNetwork, live: Parameters<typeof networkModelFromLive>[0]): boolean {
+  return diffModels(networkModelFromLive(live), n.model).length === 0;
+}
+
+export type ChangeRunner = (change: Change, attempt: number) => Promise<ActionResult>;

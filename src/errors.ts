@@ -1,0 +1,112 @@
+/**
+ * The error catalogue: every problem the controller reports has a stable code listed here,
+ * and docs/errors.md documents each one (test/unit/errors.test.ts keeps them in step).
+ * Diagnostics are collected and reported together, never thrown one at a time.
+ * Imports nothing from the rest of the project.
+ */
+
+export const errorCatalogue = {
+  SC1001: 'YAML syntax error',
+  SC1002: 'duplicate key in a YAML mapping',
+  SC1003: 'too many YAML aliases (alias bomb)',
+  SC1004: 'document is not a mapping',
+  SC1005: 'file cannot be read',
+  SC1006: 'no manifests found',
+  SC1007: 'document too large or too deeply nested',
+  SC1008: 'file is not valid UTF-8',
+  SC1009: 'path escapes the source directory',
+  SC2001: 'unknown apiVersion',
+  SC2002: 'unknown kind',
+  SC2003: 'unknown field',
+  SC2004: 'missing required field',
+  SC2005: 'wrong type',
+  SC2006: 'value not allowed',
+  SC2007: 'value out of range',
+  SC2008: 'malformed value',
+  SC3001: 'duplicate object',
+  SC3002: 'network not declared',
+  SC3003: 'external network not found in the Swarm',
+  SC3004: 'dnsrr service publishes a port in ingress mode',
+  SC3005: 'global service with replicas',
+  SC3006: 'name Swarm would refuse',
+  SC3007: 'external network with other fields',
+  SC3008: 'published port used twice',
+  SC3009: 'rollback policy cannot roll back',
+  SC3010: 'field not allowed for this mount type',
+  SC4001: 'object owned by another apply set',
+  SC4002: 'object exists but is not managed by the controller',
+  SC4003: 'replace needs --allow-replace',
+  SC4004: 'prune would delete everything',
+  SC4005: 'too many deletions',
+  SC4006: 'network in use by an object outside the plan',
+  SC5001: 'cannot reach the Docker engine',
+  SC5002: 'Docker API version not supported',
+  SC5003: 'not a Swarm manager',
+  SC5004: 'Swarm refused a change',
+  SC5005: 'service did not converge',
+  SC9001: 'bad command-line usage',
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export interface SourcePosition {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface Diagnostic {
+  code: ErrorCode;
+  severity: 'error' | 'warning';
+  /** What is wrong, in one sentence. */
+  message: string;
+  /** How to fix it. */
+  fix?: string;
+  position?: SourcePosition;
+  /** The object, as `Kind "namespace/name"`. */
+  object?: string;
+  /** The field path inside the object, e.g. `spec.ports[0].target`. */
+  field?: string;
+}
+
+export function diagnostic(code: ErrorCode, message: string, extra: Omit<Diagnostic, 'code' | 'message' | 'severity'> & { severity?: Diagnostic['severity'] } = {}): Diagnostic {
+  return { code, severity: extra.severity ?? 'error', message, ...stripUndefined(extra) };
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** `file:line:col: error SC2003: Service "web" spec.imag: unknown field ... Fix: ...` */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.position ? `${d.position.file}:${d.position.line}:${d.position.column}: ` : '';
+  const subject = [d.object, d.field].filter(Boolean).join(' ');
+  const fix = d.fix ? `\n    fix: ${d.fix}` : '';
+  return `${where}${d.severity} ${d.code}: ${subject ? subject + ': ' : ''}${d.message}${fix}`;
+}
+
+export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
+  return [...ds].sort((a, b) => {
+    const fa = a.position?.file ?? '', fb = b.position?.file ?? '';
+    if (fa !== fb) return fa < fb ? -1 : 1;
+    const la = a.position?.line ?? 0, lb = b.position?.line ?? 0;
+    if (la !== lb) return la - lb;
+    return (a.position?.column ?? 0) - (b.position?.column ?? 0);
+  });
+}
+
+/** An error the caller should not retry (bad input, refused by Swarm as invalid). */
+export class TerminalError extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'TerminalError';
+  }
+}
+
+/** An error worth retrying: lost connection, version conflict, object still in use. */
+export class TransientError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'TransientError';
+  }
+}

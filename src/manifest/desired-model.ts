@@ -1,0 +1,159 @@
+/**
+ * Turns a validated Service or Network manifest into the canonical model (api/model.ts):
+ * defaults filled in exactly as Swarm fills them, units parsed and re-spelt canonically,
+ * lists sorted where order has no meaning, network references resolved to Swarm names.
+ * Pure; assumes schema validation passed (units match their patterns).
+ */
+import type { NetworkManifest, ServiceManifest } from '../api/schemas.js';
+import { defaultUpdatePolicy, type MountModel, type NetworkModel, type PortModel, type QuantitiesModel, type ServiceModel, type UpdatePolicyModel } from '../api/model.js';
+import { formatCpus, formatDuration, formatMemory, parseCpus, parseDuration, parseMemory } from '../units.js';
+
+type ServiceSpec = ServiceManifest['spec'];
+type NetworkSpec = NonNullable<NetworkManifest['spec']>;
+
+export const defaultRestartDelay = '5s';
+export const defaultStopGracePeriod = '10s';
+
+/** Canonical duration; `fallback` when absent. */
+export function duration(text: string | undefined, fallback = '0s'): string {
+  if (text === undefined) return fallback;
+  return formatDuration(parseDuration(text) ?? 0);
+}
+
+function quantities(q: { cpus?: string | number; memory?: string | number } | undefined): QuantitiesModel {
+  const cpus = q?.cpus === undefined ? undefined : parseCpus(q.cpus);
+  const memory = q?.memory === undefined ? undefined : parseMemory(q.memory);
+  return {
+    cpus: cpus ? formatCpus(cpus) : null,
+    memory: memory ? formatMemory(memory) : null,
+  };
+}
+
+function updatePolicy(p: Partial<Record<keyof UpdatePolicyModel, unknown>> | undefined): UpdatePolicyModel {
+  return {
+    parallelism: (p?.parallelism as number | undefined) ?? defaultUpdatePolicy.parallelism,
+    delay: duration(p?.delay as string | undefined, defaultUpdatePolicy.delay),
+    order: (p?.order as UpdatePolicyModel['order'] | undefined) ?? defaultUpdatePolicy.order,
+    failureAction: (p?.failureAction as UpdatePolicyModel['failureAction'] | undefined) ?? defaultUpdatePolicy.failureAction,
+    monitor: duration(p?.monitor as string | undefined, defaultUpdatePolicy.monitor),
+    maxFailureRatio: (p?.maxFailureRatio as number | undefined) ?? defaultUpdatePolicy.maxFailureRatio,
+  };
+}
+
+export function sortedRecord(r: Record<string, string | number | boolean | undefined> | undefined | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of Object.keys(r ?? {}).sort()) out[k] = String(r![k]);
+  return out;
+}
+
+export function comparePorts(a: PortModel, b: PortModel): number {
+  return a.target - b.target || (a.published ?? 0) - (b.published ?? 0) || a.protocol.localeCompare(b.protocol) || a.mode.localeCompare(b.mode);
+}
+
+export function compareMounts(a: MountModel, b: MountModel): number {
+  return a.target.localeCompare(b.target) || a.source.localeCompare(b.source);
+}
+
+function mount(m: NonNullable<ServiceSpec['mounts']>[number]): MountModel {
+  const octal = m.tmpfs?.mode;
+  return {
+    type: m.type,
+    source: m.source ?? '',
+    target: m.target,
+    readOnly: m.readOnly ?? false,
+    volume: m.type === 'volume'
+      ? { noCopy: m.volume?.noCopy ?? false, labels: sortedRecord(m.volume?.labels), driver: m.volume?.driver ?? '', driverOptions: sortedRecord(m.volume?.driverOptions) }
+      : null,
+    bind: m.type === 'bind' ? { propagation: m.bind?.propagation ?? 'rprivate' } : null,
+    tmpfs: m.type === 'tmpfs'
+      ? { size: m.tmpfs?.size !== undefined ? formatMemory(parseMemory(m.tmpfs.size) ?? 0) : null, mode: octal !== undefined ? canonicalMode(octal) : null }
+      : null,
+  };
+}
+
+/** "0700", "700" or 448 -> "0700". */
+export function canonicalMode(mode: string | number): string {
+  const n = typeof mode === 'number' ? mode : parseInt(mode, 8);
+  return '0' + n.toString(8).padStart(3, '0');
+}
+
+export function serviceModel(
+  manifest: ServiceManifest,
+  resolveNetwork: (name: string) => string,
+): ServiceModel {
+  const s = manifest.spec;
+  const global = s.mode === 'global';
+  const hc = s.healthcheck;
+  return {
+    labels: sortedRecord(manifest.metadata.labels),
+    image: s.image,
+    command: s.command ?? [],
+    args: s.args ?? [],
+    env: sortedRecord(s.env as Record<string, string | number | boolean> | undefined),
+    workdir: s.workdir ?? '',
+    user: s.user ?? '',
+    hostname: s.hostname ?? '',
+    mode: global ? 'global' : 'replicated',
+    replicas: global ? null : s.replicas ?? 1,
+    networks: (s.networks ?? [])
+      .map((n) => (typeof n === 'string' ? { name: resolveNetwork(n), aliases: [] } : { name: resolveNetwork(n.name), aliases: [...(n.aliases ?? [])].sort() }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    ports: (s.ports ?? [])
+      .map((p): PortModel => ({ target: p.target, published: p.published ?? null, protocol: p.protocol ?? 'tcp', mode: p.mode ?? 'ingress' }))
+      .sort(comparePorts),
+    endpointMode: s.endpointMode ?? 'vip',
+    placement: {
+      constraints: [...(s.placement?.constraints ?? [])].map(canonicalConstraint).sort(),
+      preferences: (s.placement?.preferences ?? []).map((p) => p.spread),
+      maxReplicasPerNode: s.placement?.maxReplicasPerNode ?? 0,
+    },
+    resources: { limits: quantities(s.resources?.limits), reservations: quantities(s.resources?.reservations) },
+    updateConfig: updatePolicy(s.updateConfig),
+    rollbackConfig: updatePolicy(s.rollbackConfig),
+    restartPolicy: {
+      condition: s.restartPolicy?.condition ?? 'any',
+      delay: duration(s.restartPolicy?.delay, defaultRestartDelay),
+      maxAttempts: s.restartPolicy?.maxAttempts ?? 0,
+      window: duration(s.restartPolicy?.window),
+    },
+    healthcheck: hc === undefined
+      ? null
+      : hc.disable
+        ? { test: ['NONE'], interval: '0s', timeout: '0s', startPeriod: '0s', retries: 0 }
+        : {
+            test: hc.test === undefined ? [] : typeof hc.test === 'string' ? ['CMD-SHELL', hc.test] : [...hc.test],
+            interval: duration(hc.interval),
+            timeout: duration(hc.timeout),
+            startPeriod: duration(hc.startPeriod),
+            retries: hc.retries ?? 0,
+          },
+    stopGracePeriod: duration(s.stopGracePeriod, defaultStopGracePeriod),
+    mounts: (s.mounts ?? []).map(mount).sort(compareMounts),
+    containerLabels: sortedRecord(s.containerLabels),
+    unmanaged: {},
+  };
+}
+
+/** "node.role==manager" and "node.role == manager" mean the same; Swarm keeps the text as given. */
+export function canonicalConstraint(c: string): string {
+  const m = /^\s*(.+?)\s*(==|!=)\s*(.+?)\s*$/.exec(c);
+  return m ? `${m[1]} ${m[2]} ${m[3]}` : c.trim();
+}
+
+export function networkModel(manifest: NetworkManifest): NetworkModel {
+  const s: NetworkSpec = manifest.spec ?? {};
+  return {
+    labels: sortedRecord(manifest.metadata.labels),
+    driver: s.driver ?? 'overlay',
+    attachable: s.attachable ?? false,
+    internal: s.internal ?? false,
+    encrypted: s.encrypted ?? false,
+    options: sortedRecord(s.options),
+    ipam: {
+      driver: s.ipam?.driver ?? 'default',
+      subnets: (s.ipam?.subnets ?? [])
+        .map((n) => ({ subnet: n.subnet, gateway: n.gateway ?? null, ipRange: n.ipRange ?? null }))
+        .sort((a, b) => a.subnet.localeCompare(b.subnet)),
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * Manifests in, desired state out: reads the files, parses them with positions, validates
+ * each document against its kind's schema, runs the cross-object checks and, only when
+ * nothing is wrong, builds the canonical desired state. All problems are returned together.
+ * No Swarm I/O happens here.
+ */
+import type { NetworkManifest, ServiceManifest } from '../api/schemas.js';
+import { swarmName, type ObjectRef } from '../api/object-ref.js';
+import type { DesiredNetwork, DesiredService, DesiredState } from '../api/model.js';
+import { sortDiagnostics, type Diagnostic } from '../errors.js';
+import { crossCheck, networkResolver, type CheckedObject } from './cross-checks.js';
+import { networkModel, serviceModel } from './desired-model.js';
+import { validateDocument } from './schema-validation.js';
+import { readSources } from './source-files.js';
+import { parseDocuments, type ManifestDocument } from './yaml-documents.js';
+
+export interface LoadedManifests {
+  desired: DesiredState;
+  diagnostics: Diagnostic[];
+  /** Where each object was declared, by refId. */
+  sources: Map<string, ManifestDocument>;
+  /** Number of documents read. */
+  documentCount: number;
+}
+
+export async function loadManifests(paths: string[], readStdin?: () => Promise<Buffer>): Promise<LoadedManifests> {
+  const read = await readSources(paths, readStdin);
+  const diagnostics = [...read.diagnostics];
+  const documents: ManifestDocument[] = [];
+  for (const file of read.files) {
+    const parsed = parseDocuments(file);
+    diagnostics.push(...parsed.diagnostics);
+    documents.push(...parsed.documents);
+  }
+  return buildDesiredState(documents, diagnostics);
+}
+
+export function buildDesiredState(documents: ManifestDocument[], diagnostics: Diagnostic[] = []): LoadedManifests {
+  const services: CheckedObject<ServiceManifest>[] = [];
+  const networks: CheckedObject<NetworkManifest>[] = [];
+  const all = [...diagnostics];
+  for (const document of documents) {
+    const { typed, diagnostics: ds } = validateDocument(document);
+    all.push(...ds);
+    if (!typed) continue;
+    const value = document.value as ServiceManifest | NetworkManifest;
+    const ref: ObjectRef = { kind: typed.kind.kind, name: value.metadata.name, ...(value.metadata.namespace ? { namespace: value.metadata.namespace } : {}) };
+    if (typed.kind.kind === 'Service') services.push({ ref, manifest: value as ServiceManifest, document });
+    else networks.push({ ref, manifest: value as NetworkManifest, document });
+  }
+  all.push(...crossCheck(services, networks));
+  const sources = new Map<string, ManifestDocument>();
+  for (const o of [...networks, ...services]) sources.set(`${o.ref.kind}/${o.ref.namespace ? o.ref.namespace + '/' : ''}${o.ref.name}`, o.document);
+  const errors = all.filter((d) => d.severity === 'error');
+  const desired: DesiredState = { networks: [], services: [] };
+  if (errors.length === 0) {
+    const resolver = networkResolver(networks);
+    desired.networks = networks.map((n): DesiredNetwork => {
+      const spec = (n.manifest.spec ?? {}) as { external?: boolean; name?: string };
+      return {
+        ref: n.ref as DesiredNetwork['ref'],
+        swarmName: spec.external && spec.name ? spec.name : swarmName(n.ref),
+        external: spec.external === true,
+        model: networkModel(n.manifest),
+      };
+    });
+    const networkSwarmName = new Map(networks.map((n, i) => [n, desired.networks[i]!.swarmName]));
+    desired.services = services.map((s): DesiredService => ({
+      ref: s.ref as DesiredService['ref'],
+      swarmName: swarmName(s.ref),
+      model: serviceModel(s.manifest, (name) => networkSwarmName.get(resolver.resolve(s.ref.namespace, name)!)!),
+    }));
+  }
+  return { desired, diagnostics: sortDiagnostics(all), sources, documentCount: documents.length };
+}

@@ -1,0 +1,239 @@
+/**
+ * The planner: a pure function from (desired state, live state, options) to a Plan.
+ * Decides per object whether to create, update in place, scale, replace or delete; refuses
+ * (as blockers) what must not happen silently: touching objects of another apply set or
+ * unmanaged ones, replacing without --allow-replace, pruning everything or too much.
+ * Orders changes by dependency: networks, then services; deletions in reverse.
+ */
+import { ownershipOf } from '../api/labels.js';
+import { refId, type ObjectRef } from '../api/object-ref.js';
+import { serviceFieldEffects, type DesiredNetwork, type DesiredService, type DesiredState, type ServiceModel } from '../api/model.js';
+import type { LiveState, SwarmNetwork, SwarmService } from '../api/swarm-types.js';
+import { diffModels, maskModel } from './field-diff.js';
+import { networkModelFromLive, serviceModelFromLive, withoutServerAddressing } from './live-model.js';
+import type { Blocker, Change, FieldChange, Note, Plan } from './plan.js';
+import { defaultNetworkModel, defaultServiceModel } from './defaults.js';
+
+export interface PlanOptions {
+  applySet: string;
+  prune?: boolean;
+  allowReplace?: boolean;
+  adopt?: boolean;
+  /** Refuse to delete more than this many objects unless `force`. */
+  maxDeletions?: number;
+  force?: boolean;
+  /** Extra env var names to mask. */
+  maskEnv?: string[];
+}
+
+export const defaultMaxDeletions = 10;
+
+function refFromLive(kind: ObjectRef['kind'], labels: Record<string, string> | null | undefined, swarmName: string): ObjectRef {
+  const ns = labels?.['com.docker.stack.namespace'];
+  const name = labels?.['swarm.controller/name'] ?? (ns && swarmName.startsWith(ns + '_') ? swarmName.slice(ns.length + 1) : swarmName);
+  return { kind, name, ...(ns ? { namespace: ns } : {}) };
+}
+
+function base(ref: ObjectRef, swarmName: string): Pick<Change, 'id' | 'kind' | 'namespace' | 'name' | 'swarmName'> {
+  return { id: refId(ref), kind: ref.kind, ...(ref.namespace ? { namespace: ref.namespace } : {}), name: ref.name, swarmName };
+}
+
+export function buildPlan(desired: DesiredState, live: LiveState, options: PlanOptions): Plan {
+  const mask = options.maskEnv ?? [];
+  const changes: Change[] = [];
+  const blockers: Blocker[] = [];
+  const notes: Note[] = [];
+  let unchanged = 0;
+  const liveNetworks = new Map(live.networks.map((n) => [n.Name, n]));
+  const liveServices = new Map(live.services.map((s) => [s.Spec.Name ?? '', s]));
+  const networkNames = new Map(live.networks.map((n) => [n.Id, n.Name]));
+  const desiredNetworkNames = new Set(desired.networks.map((n) => n.swarmName));
+  const desiredServiceNames = new Set(desired.services.map((s) => s.swarmName));
+  const block = (id: string, code: Blocker['code'], message: string, fix: string) => blockers.push({ id, code, message, fix });
+
+  const ownershipProblem = (id: string, labels: Record<string, string> | null | undefined, what: string): 'ok' | 'adopt' | 'blocked' => {
+    const o = ownershipOf(labels);
+    if (o.state === 'owned') {
+      if (o.applySet === options.applySet) return 'ok';
+      block(id, 'SC4001', `${what} belongs to apply set "${o.applySet}", not "${options.applySet}"`, `manage it from apply set "${o.applySet}", or remove it from these manifests`);
+      return 'blocked';
+    }
+    if (options.adopt) return 'adopt';
+    block(id, 'SC4002', `${what} exists in the Swarm but was not created by swarm-controller`, 'rerun with --adopt to take it over (its spec will be replaced by the manifest), or rename the manifest');
+    return 'blocked';
+  };
+
+  // Networks.
+  const replacedNetworks = new Set<string>();
+  const networkChangeIds = new Map<string, string>(); // swarm name -> change id
+  for (const n of desired.networks) {
+    const id = refId(n.ref);
+    const current = liveNetworks.get(n.swarmName);
+    if (n.external) {
+      if (!current) block(id, 'SC3003', `external network "${n.swarmName}" does not exist in the Swarm`, `create it first (docker network create -d overlay ${n.swarmName}), or drop "external: true" to let the controller create it`);
+      else unchanged++;
+      continue;
+    }
+    if (!current) {
+      changes.push({ ...base(n.ref, n.swarmName), action: 'create', reason: 'not in the Swarm', restartsTasks: false, fields: diffModels(defaultNetworkModel, n.model), before: null, after: n.model, dependsOn: [] });
+      networkChangeIds.set(n.swarmName, id);
+      continue;
+    }
+    const ownership = ownershipProblem(id, current.Labels, `network "${n.swarmName}"`);
+    if (ownership === 'blocked') continue;
+    const liveModel = withoutServerAddressing(networkModelFromLive(current), n.model);
+    const fields = diffModels(liveModel, n.model);
+    if (fields.length === 0 && ownership === 'ok') {
+      unchanged++;
+      continue;
+    }
+    const reason = ownership === 'adopt' ? 'adopt: a network cannot be relabelled in place' : `networks cannot be changed in place (${fields.map((f) => f.path).join(', ')})`;
+    if (!options.allowReplace) {
+      block(id, 'SC4003', `network "${n.swarmName}" must be replaced: ${reason}`, 'rerun with --allow-replace; services attached to it are detached and reattached, restarting their tasks');
+    }
+    changes.push({ ...base(n.ref, n.swarmName), action: 'replace', reason, restartsTasks: true, fields, before: liveModel, after: n.model, dependsOn: [], ...(ownership === 'adopt' ? { adopt: true as const } : {}) });
+    networkChangeIds.set(n.swarmName, id);
+    replacedNetworks.add(n.swarmName);
+  }
+
+  // Services.
+  const serviceChanges = new Map<string, Change>();
+  for (const s of desired.services) {
+    const id = refId(s.ref);
+    const current = liveServices.get(s.swarmName);
+    const dependsOn = s.model.networks.map((n) => networkChangeIds.get(n.name)).filter((x): x is string => !!x);
+    if (!current) {
+      const c: Change = { ...base(s.ref, s.swarmName), action: 'create', reason: 'not in the Swarm', restartsTasks: true, fields: diffModels(maskModel(defaultServiceModel, mask), maskModel(s.model, mask), mask), before: null, after: maskModel(s.model, mask), dependsOn };
+      changes.push(c);
+      serviceChanges.set(s.swarmName, c);
+      continue;
+    }
+    const ownership = ownershipProblem(id, current.Spec.Labels, `service "${s.swarmName}"`);
+    if (ownership === 'blocked') continue;
+    const liveModel = serviceModelFromLive(current, networkNames);
+    const fields = diffModels(liveModel, s.model, mask);
+    const reattach = liveModel.networks.filter((n) => replacedNetworks.has(n.name)).map((n) => n.name);
+    if (fields.length === 0 && ownership === 'ok' && reattach.length === 0) {
+      unchanged++;
+      continue;
+    }
+    const c = classifyServiceChange(s, liveModel, fields, ownership === 'adopt', reattach, mask);
+    c.dependsOn = [...new Set([...dependsOn, ...reattach.map((n) => networkChangeIds.get(n)!)])];
+    if (c.action === 'replace' && !options.allowReplace) {
+      block(id, 'SC4003', `service "${s.swarmName}" must be replaced: ${c.reason}`, 'rerun with --allow-replace; the service is removed and created again, with downtime');
+    }
+    changes.push(c);
+    serviceChanges.set(s.swarmName, c);
+  }
+
+  // Owned objects of this set that the manifests no longer declare.
+  const deletions: Change[] = [];
+  for (const s of live.services) {
+    const name = s.Spec.Name ?? '';
+    const o = ownershipOf(s.Spec.Labels);
+    if (o.state !== 'owned' || o.applySet !== options.applySet || desiredServiceNames.has(name)) continue;
+    const ref = refFromLive('Service', s.Spec.Labels, name);
+    if (!options.prune) {
+      notes.push({ id: refId(ref), message: `service "${name}" is no longer in the manifests; it is kept (use --prune to delete it)` });
+      continue;
+    }
+    const before = maskModel(serviceModelFromLive(s, networkNames), mask);
+    const c: Change = { ...base(ref, name), action: 'delete', reason: 'no longer in the manifests', restartsTasks: true, fields: [], before, after: null, dependsOn: [] };
+    deletions.push(c);
+    serviceChanges.set(name, c);
+  }
+  for (const n of live.networks) {
+    const o = ownershipOf(n.Labels);
+    if (o.state !== 'owned' || o.applySet !== options.applySet || desiredNetworkNames.has(n.Name)) continue;
+    const ref = refFromLive('Network', n.Labels, n.Name);
+    if (!options.prune) {
+      notes.push({ id: refId(ref), message: `network "${n.Name}" is no longer in the manifests; it is kept (use --prune to delete it)` });
+      continue;
+    }
+    deletions.push({ ...base(ref, n.Name), action: 'delete', reason: 'no longer in the manifests', restartsTasks: false, fields: [], before: networkModelFromLive(n), after: null, dependsOn: [] });
+  }
+  changes.push(...deletions);
+
+  // A network may only go (deleted or replaced) once every service using it has let go of it.
+  for (const c of changes) {
+    if (c.kind !== 'Network' || (c.action !== 'delete' && c.action !== 'replace')) continue;
+    const network = liveNetworks.get(c.swarmName)!;
+    for (const user of servicesUsing(network, live.services)) {
+      const userName = user.Spec.Name ?? '';
+      const userChange = serviceChanges.get(userName);
+      const letsGo = c.action === 'replace' || (userChange && (userChange.action === 'delete' || !desiredNetworksOf(desired, userName).includes(c.swarmName)));
+      if (!userChange || !letsGo) {
+        block(c.id, 'SC4006', `network "${c.swarmName}" is still used by service "${userName}", which this plan does not detach`, `detach "${userName}" from it first, or keep the network in the manifests`);
+      } else if (c.action === 'delete') {
+        c.dependsOn.push(userChange.id);
+      }
+    }
+  }
+
+  if (options.prune) {
+    if (desired.networks.length === 0 && desired.services.length === 0) {
+      block('(prune)', 'SC4004', 'the manifests declare nothing, so --prune would delete every object of apply set "' + options.applySet + '"', 'check that -f points at the right directory; an empty checkout is almost always a mistake');
+    }
+    const max = options.maxDeletions ?? defaultMaxDeletions;
+    if (deletions.length > max && !options.force) {
+      block('(prune)', 'SC4005', `the plan deletes ${deletions.length} objects, more than --max-deletions ${max}`, 'review the deletions, then rerun with a higher --max-deletions or with --force');
+    }
+  }
+
+  return { applySet: options.applySet, changes: orderChanges(changes), blockers, notes: notes.sort((a, b) => a.id.localeCompare(b.id)), unchanged };
+}
+
+function desiredNetworksOf(desired: DesiredState, swarmName: string): string[] {
+  return desired.services.find((s) => s.swarmName === swarmName)?.model.networks.map((n) => n.name) ?? [];
+}
+
+export function servicesUsing(network: SwarmNetwork, services: SwarmService[]): SwarmService[] {
+  return services.filter((s) => (s.Spec.TaskTemplate?.Networks ?? s.Spec.Networks ?? []).some((n) => n.Target === network.Id || n.Target === network.Name));
+}
+
+function classifyServiceChange(s: DesiredService, liveModel: ServiceModel, fields: FieldChange[], adopt: boolean, reattach: string[], mask: string[]): Change {
+  const top = new Set(fields.map((f) => topField(f.path)));
+  const effects = new Set([...top].map((t) => serviceFieldEffects[t as keyof ServiceModel] ?? 'restart'));
+  const changed = [...top].join(', ');
+  let action: Change['action'];
+  let reason: string;
+  if (effects.has('replace')) {
+    action = 'replace';
+    reason = `${[...top].filter((t) => serviceFieldEffects[t as keyof ServiceModel] === 'replace').join(' and ')} cannot change in place`;
+  } else if (effects.has('restart') || reattach.length) {
+    action = 'update';
+    reason = reattach.length ? `reattach to replaced network ${reattach.join(', ')}${changed ? `; ${changed} changed` : ''}` : `${changed} changed`;
+  } else if (effects.size === 1 && effects.has('scale')) {
+    action = 'scale';
+    reason = `replicas ${liveModel.replicas} -> ${s.model.replicas}`;
+  } else {
+    action = 'update';
+    reason = `${changed || 'ownership'} changed`;
+  }
+  if (adopt) reason = `adopt an unmanaged service${changed ? `; ${changed} changed` : ''}`;
+  return {
+    ...base(s.ref, s.swarmName),
+    action,
+    reason,
+    restartsTasks: action === 'replace' || effects.has('restart') || reattach.length > 0,
+    fields,
+    before: maskModel(liveModel, mask),
+    after: maskModel(s.model, mask),
+    dependsOn: [],
+    ...(adopt ? { adopt: true as const } : {}),
+  };
+}
+
+function topField(path: string): string {
+  if (path.startsWith('swarm:')) return 'unmanaged';
+  if (path.startsWith('metadata.labels')) return 'labels';
+  return path.slice('spec.'.length).split(/[.[]/)[0]!;
+}
+
+/** Networks first, then services; deletions after, services before networks; by name within. */
+export function orderChanges(changes: Change[]): Change[] {
+  const phase = (c: Change) => (c.action === 'delete' ? (c.kind === 'Service' ? 2 : 3) : c.kind === 'Network' ? 0 : 1);
+  return [...changes].sort((a, b) => phase(a) - phase(b) || a.swarmName.localeCompare(b.swarmName));
+}
+
+export type { DesiredNetwork };

@@ -1,0 +1,79 @@
+/**
+ * Field-level difference of two canonical models: the manifest paths whose values differ,
+ * with before and after. Maps are compared key by key, lists as wholes (their order is
+ * already canonical), nested objects field by field. Secret-looking env values are masked.
+ * Pure.
+ */
+import { stableJson } from './swarm-spec.js';
+import type { FieldChange } from './plan.js';
+
+/** Model fields that are maps of user keys: compared key by key. */
+const mapFields = new Set(['labels', 'env', 'containerLabels', 'options', 'unmanaged']);
+
+export const defaultSecretPatterns = ['PASSWORD', 'TOKEN', 'SECRET', 'KEY'];
+
+export function isSensitiveName(name: string, extra: string[] = []): boolean {
+  const upper = name.toUpperCase();
+  return defaultSecretPatterns.some((p) => upper.includes(p)) || extra.some((e) => e.toUpperCase() === upper);
+}
+
+/** Where a model field lives in a manifest. */
+export function manifestPath(topField: string, rest: string[]): string {
+  if (topField === 'unmanaged') return `swarm:${rest.join('.')}`;
+  const head = topField === 'labels' ? 'metadata.labels' : `spec.${topField}`;
+  return head + rest.map((r) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(r) ? `.${r}` : `[${JSON.stringify(r)}]`)).join('');
+}
+
+export function diffModels(before: object | null, after: object | null, maskEnv: string[] = []): FieldChange[] {
+  const out: FieldChange[] = [];
+  const b = (before ?? {}) as Record<string, unknown>;
+  const a = (after ?? {}) as Record<string, unknown>;
+  for (const field of union(Object.keys(b), Object.keys(a))) {
+    if (mapFields.has(field)) {
+      const bm = (b[field] ?? {}) as Record<string, unknown>;
+      const am = (a[field] ?? {}) as Record<string, unknown>;
+      for (const key of union(Object.keys(bm), Object.keys(am))) {
+        if (stableJson(bm[key]) === stableJson(am[key])) continue;
+        const sensitive = field === 'env' && isSensitiveName(key, maskEnv);
+        out.push({
+          path: manifestPath(field, [key]),
+          before: sensitive ? masked(bm[key]) : bm[key] ?? null,
+          after: sensitive ? masked(am[key]) : am[key] ?? null,
+          ...(sensitive ? { sensitive: true as const } : {}),
+        });
+      }
+    } else {
+      diffValue(b[field], a[field], field, [], out);
+    }
+  }
+  return out;
+}
+
+function diffValue(b: unknown, a: unknown, field: string, rest: string[], out: FieldChange[]): void {
+  if (stableJson(b) === stableJson(a)) return;
+  if (isPlainObject(b) && isPlainObject(a)) {
+    for (const k of union(Object.keys(b), Object.keys(a))) diffValue(b[k], a[k], field, [...rest, k], out);
+    return;
+  }
+  out.push({ path: manifestPath(field, rest), before: b ?? null, after: a ?? null });
+}
+
+function masked(v: unknown): string | null {
+  return v === undefined || v === null ? null : '(sensitive)';
+}
+
+export function maskModel<T>(model: T, maskEnv: string[] = []): T {
+  if (!model || typeof model !== 'object' || !('env' in model)) return model;
+  const env = (model as { env: Record<string, string> }).env;
+  const safe: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) safe[k] = isSensitiveName(k, maskEnv) ? '(sensitive)' : v;
+  return { ...model, env: safe };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function union(a: string[], b: string[]): string[] {
+  return [...new Set([...a, ...b])];
+}

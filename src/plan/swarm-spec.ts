@@ -1,0 +1,144 @@
+/**
+ * Builds the Swarm specs the controller writes, from the canonical desired model: sorted
+ * lists, explicit values for every policy, networks only in TaskTemplate.Networks, the
+ * ownership labels with the spec hash, and the live values that must be carried forward
+ * (ForceUpdate, a pinned image digest, platforms). Pure.
+ */
+import { createHash } from 'node:crypto';
+import { labelApplySet, labelImage, labelManagedBy, labelName, labelSpecHash, labelStackNamespace, managedByValue } from '../api/labels.js';
+import type { DesiredNetwork, DesiredService, MountModel, QuantitiesModel, UpdatePolicyModel } from '../api/model.js';
+import type { SwarmMount, SwarmNetworkCreate, SwarmServiceSpec, SwarmUpdateConfig } from '../api/swarm-types.js';
+import { parseCpus, parseDuration, parseMemory } from '../units.js';
+
+/** Stable JSON: object keys sorted at every level. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+      : v,
+  );
+}
+
+/** The hash recorded on an object of the desired spec that produced it. */
+export function specHash(kind: string, swarmName: string, model: unknown): string {
+  return createHash('sha256').update(stableJson({ kind, swarmName, model })).digest('hex').slice(0, 32);
+}
+
+function ownershipLabels(d: DesiredService | DesiredNetwork, applySet: string, hash: string): Record<string, string> {
+  return {
+    [labelManagedBy]: managedByValue,
+    [labelApplySet]: applySet,
+    [labelSpecHash]: hash,
+    [labelName]: d.ref.name,
+    ...(d.ref.namespace ? { [labelStackNamespace]: d.ref.namespace } : {}),
+  };
+}
+
+const d = (text: string) => parseDuration(text) ?? 0;
+
+function updateConfig(u: UpdatePolicyModel): SwarmUpdateConfig {
+  return { Parallelism: u.parallelism, Delay: d(u.delay), FailureAction: u.failureAction, Monitor: d(u.monitor), MaxFailureRatio: u.maxFailureRatio, Order: u.order };
+}
+
+function resources(q: QuantitiesModel) {
+  return {
+    ...(q.cpus ? { NanoCPUs: parseCpus(q.cpus) } : {}),
+    ...(q.memory ? { MemoryBytes: parseMemory(q.memory) } : {}),
+  };
+}
+
+function mount(m: MountModel): SwarmMount {
+  return {
+    Type: m.type,
+    ...(m.source ? { Source: m.source } : {}),
+    Target: m.target,
+    ...(m.readOnly ? { ReadOnly: true } : {}),
+    ...(m.volume ? {
+      VolumeOptions: {
+        ...(m.volume.noCopy ? { NoCopy: true } : {}),
+        ...(Object.keys(m.volume.labels).length ? { Labels: m.volume.labels } : {}),
+        ...(m.volume.driver ? { DriverConfig: { Name: m.volume.driver, Options: m.volume.driverOptions } } : {}),
+      },
+    } : {}),
+    ...(m.bind ? { BindOptions: { Propagation: m.bind.propagation } } : {}),
+    ...(m.tmpfs ? {
+      TmpfsOptions: {
+        ...(m.tmpfs.size ? { SizeBytes: parseMemory(m.tmpfs.size) } : {}),
+        ...(m.tmpfs.mode ? { Mode: parseInt(m.tmpfs.mode, 8) } : {}),
+      },
+    } : {}),
+  };
+}
+
+export interface ServiceSpecContext {
+  applySet: string;
+  /** Swarm network name -> ID. */
+  networkIds: Map<string, string>;
+  /** The live spec being updated, to carry forward what Swarm owns. */
+  live?: SwarmServiceSpec;
+}
+
+export function buildServiceSpec(s: DesiredService, ctx: ServiceSpecContext): SwarmServiceSpec {
+  const m = s.model;
+  const hash = specHash('Service', s.swarmName, m);
+  const liveImage = ctx.live?.TaskTemplate?.ContainerSpec?.Image;
+  const liveRequested = ctx.live?.Labels?.[labelImage];
+  const image = liveImage && liveRequested === m.image && liveImage.startsWith(m.image + '@') ? liveImage : m.image;
+  const hc = m.healthcheck;
+  const platforms = ctx.live?.TaskTemplate?.Placement?.Platforms;
+  return {
+    Name: s.swarmName,
+    Labels: { ...m.labels, ...ownershipLabels(s, ctx.applySet, hash), [labelImage]: m.image },
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: image,
+        ...(Object.keys(m.containerLabels).length ? { Labels: m.containerLabels } : {}),
+        ...(m.command.length ? { Command: m.command } : {}),
+        ...(m.args.length ? { Args: m.args } : {}),
+        ...(m.hostname ? { Hostname: m.hostname } : {}),
+        ...(Object.keys(m.env).length ? { Env: Object.entries(m.env).map(([k, v]) => `${k}=${v}`) } : {}),
+        ...(m.workdir ? { Dir: m.workdir } : {}),
+        ...(m.user ? { User: m.user } : {}),
+        ...(m.mounts.length ? { Mounts: m.mounts.map(mount) } : {}),
+        StopGracePeriod: d(m.stopGracePeriod),
+        ...(hc ? { HealthCheck: { Test: hc.test, Interval: d(hc.interval), Timeout: d(hc.timeout), StartPeriod: d(hc.startPeriod), Retries: hc.retries } } : {}),
+      },
+      Resources: { Limits: resources(m.resources.limits), Reservations: resources(m.resources.reservations) },
+      RestartPolicy: { Condition: m.restartPolicy.condition, Delay: d(m.restartPolicy.delay), MaxAttempts: m.restartPolicy.maxAttempts, Window: d(m.restartPolicy.window) },
+      Placement: {
+        ...(m.placement.constraints.length ? { Constraints: m.placement.constraints } : {}),
+        ...(m.placement.preferences.length ? { Preferences: m.placement.preferences.map((p) => ({ Spread: { SpreadDescriptor: p } })) } : {}),
+        ...(m.placement.maxReplicasPerNode ? { MaxReplicas: m.placement.maxReplicasPerNode } : {}),
+        ...(platforms?.length ? { Platforms: platforms } : {}),
+      },
+      Networks: m.networks.map((n) => ({ Target: ctx.networkIds.get(n.name) ?? n.name, ...(n.aliases.length ? { Aliases: n.aliases } : {}) })),
+      ForceUpdate: ctx.live?.TaskTemplate?.ForceUpdate ?? 0,
+    },
+    Mode: m.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: m.replicas ?? 1 } },
+    UpdateConfig: updateConfig(m.updateConfig),
+    RollbackConfig: updateConfig(m.rollbackConfig),
+    EndpointSpec: {
+      Mode: m.endpointMode,
+      ...(m.ports.length ? {
+        Ports: m.ports.map((p) => ({ Protocol: p.protocol, TargetPort: p.target, ...(p.published ? { PublishedPort: p.published } : {}), PublishMode: p.mode })),
+      } : {}),
+    },
+  };
+}
+
+export function buildNetworkCreate(n: DesiredNetwork, applySet: string): SwarmNetworkCreate {
+  const m = n.model;
+  return {
+    Name: n.swarmName,
+    Driver: m.driver,
+    Attachable: m.attachable,
+    Internal: m.internal,
+    CheckDuplicate: true,
+    Options: { ...m.options, ...(m.encrypted ? { encrypted: '' } : {}) },
+    Labels: { ...m.labels, ...ownershipLabels(n, applySet, specHash('Network', n.swarmName, m)) },
+    IPAM: {
+      Driver: m.ipam.driver,
+      Config: m.ipam.subnets.map((s) => ({ Subnet: s.subnet, ...(s.gateway ? { Gateway: s.gateway } : {}), ...(s.ipRange ? { IPRange: s.ipRange } : {}) })),
+    },
+  };
+}

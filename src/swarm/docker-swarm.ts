@@ -1,0 +1,97 @@
+/**
+ * SwarmReader and SwarmWriter over the Docker Engine API (through engine-client.ts).
+ * Counts every read and write so callers can prove what a run did.
+ */
+import type { CallCounts, SwarmAccess, TaskFilter } from '../api/swarm-access.js';
+import type { LiveState, SwarmNetwork, SwarmNetworkCreate, SwarmService, SwarmServiceSpec, SwarmTask } from '../api/swarm-types.js';
+import { TerminalError } from '../errors.js';
+import { EngineClient, statusCodeOf } from './engine-client.js';
+
+export class DockerSwarm implements SwarmAccess {
+  readonly calls: CallCounts = { reads: 0, writes: 0 };
+
+  constructor(readonly engine: EngineClient) {}
+
+  static async connect(host?: string): Promise<DockerSwarm> {
+    const engine = await EngineClient.connect(host);
+    const swarm = new DockerSwarm(engine);
+    await swarm.requireManager();
+    return swarm;
+  }
+
+  private async requireManager(): Promise<void> {
+    const info = await this.engine.request<{ Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } }>('GET', '/info');
+    this.calls.reads++;
+    if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) {
+      throw new TerminalError('SC5003', `the engine at ${this.engine.host} is not a Swarm manager (state: ${info.Swarm?.LocalNodeState ?? 'unknown'}); run "docker swarm init" there or point DOCKER_HOST at a manager`);
+    }
+  }
+
+  async readLiveState(): Promise<LiveState> {
+    const [services, networks] = await Promise.all([this.listServices(), this.listNetworks()]);
+    return { services, networks };
+  }
+
+  async listServices(): Promise<SwarmService[]> {
+    this.calls.reads++;
+    return this.engine.request<SwarmService[]>('GET', '/services', { query: { status: true } });
+  }
+
+  async listNetworks(): Promise<SwarmNetwork[]> {
+    this.calls.reads++;
+    return this.engine.request<SwarmNetwork[]>('GET', '/networks');
+  }
+
+  async getService(nameOrId: string): Promise<SwarmService | undefined> {
+    this.calls.reads++;
+    try {
+      return await this.engine.request<SwarmService>('GET', `/services/${encodeURIComponent(nameOrId)}`);
+    } catch (err) {
+      if (statusCodeOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async listTasks(filter: TaskFilter = {}): Promise<SwarmTask[]> {
+    this.calls.reads++;
+    const filters: Record<string, string[]> = {};
+    if (filter.service) filters.service = [filter.service];
+    if (filter.desiredState) filters['desired-state'] = [filter.desiredState];
+    return this.engine.request<SwarmTask[]>('GET', '/tasks', { query: { filters: JSON.stringify(filters) } });
+  }
+
+  async createService(spec: SwarmServiceSpec): Promise<string> {
+    this.calls.writes++;
+    const r = await this.engine.request<{ ID: string }>('POST', '/services/create', { body: spec });
+    return r.ID;
+  }
+
+  async updateService(id: string, versionIndex: number, spec: SwarmServiceSpec): Promise<void> {
+    this.calls.writes++;
+    await this.engine.request('POST', `/services/${encodeURIComponent(id)}/update`, { query: { version: versionIndex }, body: spec });
+  }
+
+  async removeService(id: string): Promise<void> {
+    this.calls.writes++;
+    try {
+      await this.engine.request('DELETE', `/services/${encodeURIComponent(id)}`);
+    } catch (err) {
+      if (statusCodeOf(err) !== 404) throw err; // already gone is what we wanted
+    }
+  }
+
+  async createNetwork(body: SwarmNetworkCreate): Promise<string> {
+    this.calls.writes++;
+    const r = await this.engine.request<{ Id: string }>('POST', '/networks/create', { body });
+    return r.Id;
+  }
+
+  async removeNetwork(id: string): Promise<void> {
+    this.calls.writes++;
+    try {
+      await this.engine.request('DELETE', `/networks/${encodeURIComponent(id)}`);
+    } catch (err) {
+      if (statusCodeOf(err) !== 404) throw err;
+    }
+  }
+}
