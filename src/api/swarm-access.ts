@@ -6,7 +6,8 @@
 import type { LiveState, SwarmNetwork, SwarmNetworkCreate, SwarmService, SwarmServiceSpec, SwarmTask } from './swarm-types.js';
 
 export interface TaskFilter {
-  service?: string;
+  /** A service name or ID, or several (any of them). */
+  service?: string | string[];
   desiredState?: 'running' | 'shutdown' | 'accepted';
 }
 

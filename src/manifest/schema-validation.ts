@@ -40,7 +40,7 @@ export function validateDocument(document: ManifestDocument): { typed?: TypedDoc
   const at = (path: FieldPath) => document.positionOf(path);
   if (!isRecord(value)) {
     return {
-      diagnostics: [diagnostic('SC1004', `document ${document.index + 1} is ${Array.isArray(value) ? 'a list' : 'a ' + typeof value}, not a mapping`, {
+      diagnostics: [diagnostic('SC1004', `document ${document.index + 1} is ${describeValue(value)}, not a mapping`, {
         position: at([]),
         fix: 'each YAML document must be one object with apiVersion, kind, metadata and spec',
       })],
@@ -138,6 +138,9 @@ function describe(e: ErrorObject, path: FieldPath): Described {
       return { code: 'SC2003', extra: name, message: `"${name}" cannot be set here together with the other fields`, fix: `remove "${name}"; see docs/reference.md (${formatPath(path)})` };
     }
     case 'anyOf': case 'oneOf': {
+      const branches = (schema[e.keyword] as Record<string, unknown>[] | undefined) ?? [];
+      const patterned = branches.find((b) => b.type === 'string' && typeof b.pattern === 'string');
+      if (typeof e.data === 'string' && patterned) return patternProblem(patterned.pattern as string, e.data, patterned);
       const forms = ((schema[e.keyword] as Record<string, unknown>[] | undefined) ?? []).map(describeSchema).filter(Boolean);
       return { code: 'SC2005', message: `${describeValue(e.data)} matches none of the allowed forms`, fix: `write it as ${forms.join(' or ')}` };
     }
@@ -186,6 +189,8 @@ function examplesFor(pattern: string): string {
 }
 
 function typeFix(expected: string, data: unknown): string {
+  if ((expected === 'integer' || expected === 'number') && typeof data === 'string' && data.trim() !== '' && !Number.isNaN(Number(data))) return `remove the quotes: ${data.trim()}`;
+  if (expected === 'boolean' && (data === 'true' || data === 'false')) return `remove the quotes: ${data}`;
   if (expected === 'string' && (typeof data === 'number' || typeof data === 'boolean')) return `quote it: "${String(data)}"`;
   if (expected === 'array') return 'write a YAML list (each item on its own line starting with "- ")';
   if (expected === 'object') return 'write a mapping of field: value pairs';

@@ -76,6 +76,7 @@ export function parseDocuments(file: SourceFile): { documents: ManifestDocument[
       }
       return;
     }
+    if (value === null || value === undefined) return; // only comments, or nothing
     if (depthOf(value) > maxDepth) {
       diagnostics.push(diagnostic('SC1007', `the document is nested more than ${maxDepth} levels deep`, {
         position: at(doc.range[0]),

@@ -55,7 +55,7 @@ export class DockerSwarm implements SwarmAccess {
   async listTasks(filter: TaskFilter = {}): Promise<SwarmTask[]> {
     this.calls.reads++;
     const filters: Record<string, string[]> = {};
-    if (filter.service) filters.service = [filter.service];
+    if (filter.service) filters.service = Array.isArray(filter.service) ? filter.service : [filter.service];
     if (filter.desiredState) filters['desired-state'] = [filter.desiredState];
     return this.engine.request<SwarmTask[]>('GET', '/tasks', { query: { filters: JSON.stringify(filters) } });
   }

@@ -1,0 +1,126 @@
+/**
+ * `--wait`: after the writes, polls the Swarm until every changed service runs its desired
+ * number of tasks on the spec that was written, and its update completed. A rollback, a
+ * paused update, a spec changed by someone else or a timeout is a failure, reported with
+ * the task error that explains it. Each poll costs two list calls, whatever the number of
+ * services.
+ */
+import { labelSpecHash } from '../api/labels.js';
+import type { SwarmReader } from '../api/swarm-access.js';
+import type { SwarmService, SwarmTask } from '../api/swarm-types.js';
+import { stableJson } from '../plan/swarm-spec.js';
+import { realClock, type Clock } from '../queue/clock.js';
+
+export interface ConvergenceTarget {
+  id: string;
+  swarmName: string;
+  /** The spec hash the apply wrote (or found already in place). */
+  specHash: string;
+  /** When the apply wrote it (ms since epoch); undefined when nothing was written. */
+  writtenAt?: number;
+}
+
+export interface ConvergenceResult {
+  id: string;
+  swarmName: string;
+  status: 'converged' | 'failed' | 'timeout';
+  detail: string;
+  running: number;
+  desired: number;
+  durationMs: number;
+}
+
+export interface ConvergenceOptions {
+  timeoutMs: number;
+  pollMs?: number;
+  clock?: Clock;
+  onProgress?(results: ConvergenceResult[], pending: ConvergenceTarget[]): void;
+  /** Swarm timestamps come from the manager's clock; tolerate this much skew. */
+  clockSkewMs?: number;
+}
+
+const failedStates = new Set(['failed', 'rejected', 'orphaned']);
+
+export async function waitForConvergence(targets: ConvergenceTarget[], swarm: SwarmReader, options: ConvergenceOptions): Promise<ConvergenceResult[]> {
+  const clock = options.clock ?? realClock;
+  const started = clock.now();
+  const deadline = started + options.timeoutMs;
+  const skew = options.clockSkewMs ?? 2000;
+  const done = new Map<string, ConvergenceResult>();
+  let pending = [...targets];
+  while (pending.length > 0) {
+    const [services, tasks] = await Promise.all([
+      swarm.listServices(),
+      swarm.listTasks({ service: pending.map((t) => t.swarmName), desiredState: 'running' }),
+    ]);
+    const byName = new Map(services.map((s) => [s.Spec.Name ?? '', s]));
+    const timedOut = clock.now() >= deadline;
+    const still: ConvergenceTarget[] = [];
+    for (const t of pending) {
+      const svc = byName.get(t.swarmName);
+      const verdict = svc ? judge(t, svc, tasks, skew) : { state: 'failed' as const, detail: 'the service no longer exists', running: 0, desired: 0 };
+      if (verdict.state === 'progressing' && !timedOut) {
+        still.push(t);
+        continue;
+      }
+      let detail = verdict.detail;
+      if (verdict.state !== 'converged') {
+        const why = svc ? await lastTaskError(swarm, svc) : undefined;
+        if (why) detail += `; ${why}`;
+      }
+      done.set(t.id, {
+        id: t.id,
+        swarmName: t.swarmName,
+        status: verdict.state === 'progressing' ? 'timeout' : verdict.state,
+        detail: verdict.state === 'progressing' ? `not converged after ${Math.round(options.timeoutMs / 1000)}s: ${detail}` : detail,
+        running: verdict.running,
+        desired: verdict.desired,
+        durationMs: clock.now() - started,
+      });
+    }
+    pending = still;
+    options.onProgress?.([...done.values()], pending);
+    if (pending.length > 0) await clock.sleep(options.pollMs ?? 1000);
+  }
+  return targets.map((t) => done.get(t.id)!);
+}
+
+interface Verdict {
+  state: 'converged' | 'failed' | 'progressing';
+  detail: string;
+  running: number;
+  desired: number;
+}
+
+function judge(t: ConvergenceTarget, svc: SwarmService, tasks: SwarmTask[], skew: number): Verdict {
+  const us = svc.UpdateStatus;
+  const ours = !!us?.StartedAt && t.writtenAt !== undefined && Date.parse(us.StartedAt) >= t.writtenAt - skew;
+  const state = ours ? us!.State ?? '' : '';
+  const desired = svc.Spec.Mode?.Global !== undefined ? svc.ServiceStatus?.DesiredTasks ?? 0 : svc.Spec.Mode?.Replicated?.Replicas ?? 1;
+  const template = stableJson(svc.Spec.TaskTemplate ?? {});
+  const running = tasks.filter((k) => k.ServiceID === svc.ID && k.DesiredState === 'running' && k.Status?.State === 'running' && stableJson(k.Spec ?? {}) === template).length;
+  const counts = { running, desired };
+  if (state.startsWith('rollback')) {
+    return { state: 'failed', detail: `Swarm rolled the update back (${state.replace('_', ' ')}${us?.Message ? `: ${us.Message}` : ''})`, ...counts };
+  }
+  if (state === 'paused') return { state: 'failed', detail: `the update is paused${us?.Message ? `: ${us.Message}` : ''}`, ...counts };
+  if (svc.Spec.Labels?.[labelSpecHash] !== t.specHash) {
+    return { state: 'failed', detail: 'the service spec was changed by someone else during the wait', ...counts };
+  }
+  if (state === 'updating' || running < desired) {
+    return { state: 'progressing', detail: `${running}/${desired} tasks running the new spec${state === 'updating' ? ', update in progress' : ''}`, ...counts };
+  }
+  return { state: 'converged', detail: `${running}/${desired} tasks running`, ...counts };
+}
+
+/** The most recent task failure of a service, in words. */
+export async function lastTaskError(swarm: SwarmReader, svc: SwarmService): Promise<string | undefined> {
+  const tasks = await swarm.listTasks({ service: svc.ID });
+  const failed = tasks
+    .filter((t) => t.Status?.Err || failedStates.has(t.Status?.State ?? '') || (t.Status?.ContainerStatus?.ExitCode ?? 0) !== 0)
+    .sort((a, b) => Date.parse(b.Status?.Timestamp ?? '') - Date.parse(a.Status?.Timestamp ?? ''));
+  const t = failed[0];
+  if (!t) return undefined;
+  const exit = t.Status?.ContainerStatus?.ExitCode;
+  return `task ${svc.Spec.Name}.${t.Slot ?? t.ID.slice(0, 12)} ${t.Status?.State ?? 'failed'}: ${t.Status?.Err || t.Status?.Message || 'no message'}${exit ? ` (exit code ${exit})` : ''}`;
+}

@@ -1,0 +1,96 @@
+/**
+ * Applies a plan: one task per change in the task graph, in dependency order, with bounded
+ * concurrency and retries of transient errors (a version conflict re-reads and re-diffs, in
+ * actions.ts). Refuses to start when the plan has blockers. Reports every outcome.
+ */
+import { refId } from '../api/object-ref.js';
+import type { DesiredState } from '../api/model.js';
+import type { SwarmAccess } from '../api/swarm-access.js';
+import type { Change, Plan } from '../plan/plan.js';
+import type { BackoffPolicy } from '../queue/backoff.js';
+import { realClock, type Clock } from '../queue/clock.js';
+import { runTaskGraph, type GraphTask } from '../queue/task-graph.js';
+import * as actions from './actions.js';
+import type { ActionResult } from './actions.js';
+
+export interface ApplyReporter {
+  started?(change: Change, attempt: number): void;
+  retrying?(change: Change, attempt: number, error: Error, delayMs: number): void;
+  finished?(outcome: ChangeOutcome): void;
+}
+
+export interface ApplyOptions {
+  concurrency?: number;
+  /** Bound on waiting for tasks to stop and networks to be released, per action. */
+  timeoutMs?: number;
+  pollMs?: number;
+  clock?: Clock;
+  backoff?: BackoffPolicy;
+  reporter?: ApplyReporter;
+}
+
+export interface ChangeOutcome {
+  change: Change;
+  status: 'succeeded' | 'failed' | 'skipped';
+  /** What was done ("created", "already up to date") or why it failed or was skipped. */
+  detail: string;
+  attempts: number;
+  durationMs: number;
+  result?: ActionResult;
+}
+
+export class PlanBlockedError extends Error {
+  constructor(readonly plan: Plan) {
+    super(`the plan has ${plan.blockers.length} blocker(s); nothing was applied`);
+  }
+}
+
+export async function executePlan(plan: Plan, desired: DesiredState, swarm: SwarmAccess, options: ApplyOptions = {}): Promise<ChangeOutcome[]> {
+  if (plan.blockers.length > 0) throw new PlanBlockedError(plan);
+  const clock = options.clock ?? realClock;
+  const ctx: actions.ActionContext = { swarm, applySet: plan.applySet, clock, timeoutMs: options.timeoutMs ?? 120_000, pollMs: options.pollMs ?? 500 };
+  const services = new Map(desired.services.map((s) => [refId(s.ref), s]));
+  const networks = new Map(desired.networks.map((n) => [refId(n.ref), n]));
+  const byId = new Map(plan.changes.map((c) => [c.id, c]));
+
+  const run = (c: Change): Promise<ActionResult> => {
+    if (c.kind === 'Service') {
+      const s = services.get(c.id);
+      switch (c.action) {
+        case 'create': return actions.createService(ctx, s!);
+        case 'update': case 'scale': return actions.updateService(ctx, s!);
+        case 'replace': return actions.replaceService(ctx, s!);
+        case 'delete': return actions.deleteService(ctx, c.swarmName);
+      }
+    }
+    const n = networks.get(c.id);
+    switch (c.action) {
+      case 'create': return actions.createNetwork(ctx, n!);
+      case 'replace': return actions.replaceNetwork(ctx, n!);
+      case 'delete': return actions.deleteNetwork(ctx, c.swarmName);
+      default: throw new Error(`a network cannot be ${c.action}d`);
+    }
+  };
+
+  const tasks: GraphTask<ActionResult>[] = plan.changes.map((c) => ({ id: c.id, dependsOn: c.dependsOn, run: () => run(c) }));
+  const outcomes = await runTaskGraph(tasks, {
+    concurrency: options.concurrency,
+    backoff: options.backoff,
+    clock,
+    onStart: (id, attempt) => options.reporter?.started?.(byId.get(id)!, attempt),
+    onRetry: (id, attempt, error, delay) => options.reporter?.retrying?.(byId.get(id)!, attempt, error, delay),
+    onFinish: (o) => {
+      const change = byId.get(o.id)!;
+      options.reporter?.finished?.(toOutcome(change, o as Parameters<typeof toOutcome>[1]));
+    },
+  });
+  return outcomes.map((o) => toOutcome(byId.get(o.id)!, o));
+}
+
+function toOutcome(change: Change, o: Awaited<ReturnType<typeof runTaskGraph<ActionResult>>>[number]): ChangeOutcome {
+  switch (o.status) {
+    case 'succeeded': return { change, status: 'succeeded', detail: o.result.summary, attempts: o.attempts, durationMs: o.durationMs, result: o.result };
+    case 'failed': return { change, status: 'failed', detail: o.error.message, attempts: o.attempts, durationMs: o.durationMs };
+    case 'skipped': return { change, status: 'skipped', detail: `skipped: ${o.reason}`, attempts: 0, durationMs: 0 };
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The commands: validate, plan (= apply --dry-run), apply, version. Each returns its exit
+ * code; nothing here decides what changes (plan/) or how they are written (apply/).
+ */
+import type { SwarmAccess } from '../api/swarm-access.js';
+import { waitForConvergence, type ConvergenceTarget } from '../apply/convergence.js';
+import { executePlan } from '../apply/execute-plan.js';
+import { formatDiagnostic, TerminalError, type Diagnostic } from '../errors.js';
+import { createLogger } from '../log.js';
+import { loadManifests, type LoadedManifests } from '../manifest/load.js';
+import { buildPlan } from '../plan/build-plan.js';
+import { renderHuman, renderJson } from '../plan/render.js';
+import type { CliOptions } from './args.js';
+import { jsonProgress, textProgress } from './progress.js';
+
+export interface CommandIo {
+  out(s: string): void;
+  err(s: string): void;
+  readStdin?: () => Promise<Buffer>;
+  /** Connects to the Swarm; replaced in tests. */
+  connect(host?: string): Promise<SwarmAccess & { describe(): string }>;
+}
+
+export const exitCodes = { ok: 0, error: 1, changes: 2 } as const;
+
+async function load(options: CliOptions, io: CommandIo): Promise<LoadedManifests | undefined> {
+  if (options.files.length === 0) throw new TerminalError('SC9001', 'no manifests given; pass -f PATH (a file, a directory or - for stdin)');
+  const loaded = await loadManifests(options.files, io.readStdin);
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  printDiagnostics(loaded.diagnostics, options, io);
+  return errors.length ? undefined : loaded;
+}
+
+function printDiagnostics(ds: Diagnostic[], options: CliOptions, io: CommandIo): void {
+  if (ds.length === 0) return;
+  if (options.output === 'json' && options.command === 'validate') return;
+  for (const d of ds) io.err(formatDiagnostic(d) + '\n');
+  const errors = ds.filter((d) => d.severity === 'error').length;
+  if (errors) io.err(`${errors} problem${errors === 1 ? '' : 's'} found; nothing was sent to the Swarm.\n`);
+}
+
+export async function validateCommand(options: CliOptions, io: CommandIo): Promise<number> {
+  if (options.files.length === 0) throw new TerminalError('SC9001', 'no manifests given; pass -f PATH (a file, a directory or - for stdin)');
+  const loaded = await loadManifests(options.files, io.readStdin);
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  if (options.output === 'json') {
+    io.out(JSON.stringify({ valid: errors.length === 0, documents: loaded.documentCount, diagnostics: loaded.diagnostics }, null, 2) + '\n');
+    return errors.length ? exitCodes.error : exitCodes.ok;
+  }
+  printDiagnostics(loaded.diagnostics, options, io);
+  if (errors.length === 0) {
+    const n = loaded.desired.networks.length + loaded.desired.services.length;
+    io.out(`${loaded.documentCount} document${loaded.documentCount === 1 ? '' : 's'} valid: ${loaded.desired.networks.length} network${loaded.desired.networks.length === 1 ? '' : 's'}, ${loaded.desired.services.length} service${loaded.desired.services.length === 1 ? '' : 's'} (${n} objects).\n`);
+  }
+  return errors.length ? exitCodes.error : exitCodes.ok;
+}
+
+export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Promise<number> {
+  const loaded = await load(options, io);
+  if (!loaded) return exitCodes.error;
+  const swarm = await io.connect(options.host);
+  const live = await swarm.readLiveState();
+  const plan = buildPlan(loaded.desired, live, {
+    applySet: options.applySet,
+    prune: options.prune,
+    allowReplace: options.allowReplace,
+    adopt: options.adopt,
+    maxDeletions: options.maxDeletions,
+    force: options.force,
+    maskEnv: options.maskEnv,
+  });
+  const dryRun = options.command === 'plan' || options.dryRun;
+  if (options.output === 'json') io.out(renderJson(plan));
+  else {
+    if (dryRun || plan.changes.length || plan.blockers.length) io.out(`Apply set "${plan.applySet}" on ${swarm.describe()}\n\n`);
+    io.out(renderHuman(plan, { color: options.color }));
+  }
+  if (plan.blockers.length) {
+    if (!dryRun) io.err(`Nothing was applied: the plan has ${plan.blockers.length} blocker${plan.blockers.length === 1 ? '' : 's'} (listed above).\n`);
+    return exitCodes.error;
+  }
+  if (dryRun) return plan.changes.length ? exitCodes.changes : exitCodes.ok;
+  if (plan.changes.length === 0) return exitCodes.ok;
+
+  const progress = options.logFormat === 'json' ? jsonProgress(createLogger()) : textProgress((s) => io.err(s));
+  progress.line(`\nApplying ${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (concurrency ${options.concurrency}):`);
+  const outcomes = await executePlan(plan, loaded.desired, swarm, { concurrency: options.concurrency, timeoutMs: options.timeoutMs, reporter: progress });
+  const failed = outcomes.filter((o) => o.status !== 'succeeded');
+  let notConverged = 0;
+  if (options.wait) {
+    const targets: ConvergenceTarget[] = outcomes
+      .filter((o) => o.status === 'succeeded' && o.change.kind === 'Service' && o.change.action !== 'delete' && o.result?.specHash)
+      .map((o) => ({ id: o.change.id, swarmName: o.change.swarmName, specHash: o.result!.specHash!, ...(o.result!.writtenAt ? { writtenAt: o.result!.writtenAt } : {}) }));
+    if (targets.length) {
+      progress.line(`Waiting for ${targets.length} service${targets.length === 1 ? '' : 's'} to converge (timeout ${Math.round(options.timeoutMs / 1000)}s):`);
+      const reported = new Set<string>();
+      const results = await waitForConvergence(targets, swarm, {
+        timeoutMs: options.timeoutMs,
+        onProgress: (done) => {
+          for (const r of done) if (!reported.has(r.id)) { reported.add(r.id); progress.converged(r); }
+        },
+      });
+      notConverged = results.filter((r) => r.status !== 'converged').length;
+    }
+  }
+  const ok = outcomes.length - failed.length;
+  progress.line(`\nApply ${failed.length || notConverged ? 'FAILED' : 'complete'}: ${ok} of ${outcomes.length} changes applied${failed.length ? `, ${failed.length} failed or skipped` : ''}${options.wait ? `, ${notConverged} service${notConverged === 1 ? '' : 's'} not converged` : ''}.`);
+  return failed.length || notConverged ? exitCodes.error : exitCodes.ok;
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+/**
+ * Entry point of the `controller` command: parses arguments, runs a command, turns errors
+ * into messages and exit codes. The only place that touches process.exitCode.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DockerSwarm } from '../swarm/docker-swarm.js';
+import { TerminalError, TransientError } from '../errors.js';
+import { parseCli, usage } from './args.js';
+import { exitCodes, planOrApplyCommand, validateCommand, type CommandIo } from './commands.js';
+
+export const controllerVersion: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export const defaultIo: CommandIo = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  connect: async (host) => {
+    const swarm = await DockerSwarm.connect(host);
+    return Object.assign(swarm, {
+      describe: () => `${swarm.engine.host} (engine ${swarm.engine.version.engineVersion}, API ${swarm.engine.version.apiVersion})`,
+    });
+  },
+};
+
+export async function main(argv: string[], io: CommandIo = defaultIo): Promise<number> {
+  try {
+    const options = parseCli(argv, !!process.stdout.isTTY);
+    if (options.help || options.command === 'help') {
+      io.out(usage);
+      return exitCodes.ok;
+    }
+    switch (options.command) {
+      case 'validate':
+        return await validateCommand(options, io);
+      case 'plan':
+      case 'apply':
+        return await planOrApplyCommand(options, io);
+      case 'version': {
+        io.out(`swarm-controller ${controllerVersion}\n`);
+        const swarm = await DockerSwarm.connect(options.host).catch(() => undefined);
+        if (swarm) io.out(`engine ${swarm.engine.version.engineVersion} (API ${swarm.engine.version.engineApiVersion}, using ${swarm.engine.version.apiVersion}) at ${swarm.engine.host}\n`);
+        return exitCodes.ok;
+      }
+      default:
+        throw new TerminalError('SC9001', `unknown command "${options.command}"; commands: validate, plan, apply, version`);
+    }
+  } catch (err) {
+    if (err instanceof TerminalError) io.err(`error ${err.code}: ${err.message}\n`);
+    else if (err instanceof TransientError) io.err(`error: ${err.message} (the engine may be restarting; try again)\n`);
+    else io.err(`error: ${(err as Error).stack ?? String(err)}\n`);
+    return exitCodes.error;
+  }
+}
+
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}

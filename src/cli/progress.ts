@@ -1,0 +1,49 @@
+/**
+ * Apply progress: a line per finished action with its duration, and per service that
+ * converged or failed, as text on stdout or as pino JSON records on stderr.
+ */
+import { refLabel } from '../api/object-ref.js';
+import type { ConvergenceResult } from '../apply/convergence.js';
+import type { ApplyReporter, ChangeOutcome } from '../apply/execute-plan.js';
+import type { Change } from '../plan/plan.js';
+import type { Logger } from '../log.js';
+
+export interface Progress extends ApplyReporter {
+  line(text: string): void;
+  converged(r: ConvergenceResult): void;
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
+const label = (c: Change) => refLabel({ kind: c.kind, name: c.name, ...(c.namespace ? { namespace: c.namespace } : {}) });
+
+export function textProgress(write: (s: string) => void): Progress {
+  return {
+    line: (text) => write(text + '\n'),
+    retrying: (c, attempt, error, delay) => write(`  ... ${label(c)}: attempt ${attempt} failed (${error.message}); retrying in ${seconds(delay)}\n`),
+    finished: (o: ChangeOutcome) => {
+      const mark = o.status === 'succeeded' ? 'ok  ' : o.status === 'failed' ? 'FAIL' : 'skip';
+      const attempts = o.attempts > 1 ? `, ${o.attempts} attempts` : '';
+      write(`  ${mark} ${o.change.action} ${label(o.change)}: ${o.detail} (${seconds(o.durationMs)}${attempts})\n`);
+    },
+    converged: (r) => {
+      const mark = r.status === 'converged' ? 'ok  ' : 'FAIL';
+      write(`  ${mark} ${r.swarmName}: ${r.status === 'converged' ? 'converged, ' : ''}${r.detail} (${seconds(r.durationMs)})\n`);
+    },
+  };
+}
+
+export function jsonProgress(log: Logger): Progress {
+  return {
+    line: (text) => log.info({ event: 'message' }, text),
+    started: (c, attempt) => log.info({ event: 'action.started', id: c.id, action: c.action, attempt }, `${c.action} ${c.id}`),
+    retrying: (c, attempt, error, delayMs) => log.warn({ event: 'action.retry', id: c.id, action: c.action, attempt, delayMs, error: error.message }, `retrying ${c.id}`),
+    finished: (o) => {
+      const level = o.status === 'succeeded' ? 'info' : 'error';
+      log[level]({ event: 'action.finished', id: o.change.id, action: o.change.action, status: o.status, detail: o.detail, attempts: o.attempts, durationMs: o.durationMs }, `${o.change.action} ${o.change.id}: ${o.status}`);
+    },
+    converged: (r) => {
+      const level = r.status === 'converged' ? 'info' : 'error';
+      log[level]({ event: 'service.converge', id: r.id, service: r.swarmName, status: r.status, detail: r.detail, running: r.running, desired: r.desired, durationMs: r.durationMs }, `${r.swarmName}: ${r.status}`);
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/** Builds in-memory manifests and desired state for unit tests, without files. */
+import { buildDesiredState } from '../../src/manifest/load.js';
+import { parseDocuments } from '../../src/manifest/yaml-documents.js';
+import type { DesiredState } from '../../src/api/model.js';
+import type { Diagnostic } from '../../src/errors.js';
+
+export function loadText(text: string, file = 'test.yaml'): { desired: DesiredState; diagnostics: Diagnostic[] } {
+  const parsed = parseDocuments({ path: file, text });
+  const loaded = buildDesiredState(parsed.documents, parsed.diagnostics);
+  return { desired: loaded.desired, diagnostics: loaded.diagnostics };
+}
+
+export function desiredFrom(text: string): DesiredState {
+  const { desired, diagnostics } = loadText(text);
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length) throw new Error(`test manifests are invalid: ${errors.map((d) => d.message).join('; ')}`);
+  return desired;
+}
+
+export function service(name: string, spec: string, meta = ''): string {
+  return `apiVersion: swarm.controller/v1alpha1
+kind: Service
+metadata:
+  name: ${name}
+${meta}spec:
+${spec.split('\n').map((l) => (l ? '  ' + l : l)).join('\n')}
+---
+`;
+}
+
+export function network(name: string, spec = '', meta = ''): string {
+  return `apiVersion: swarm.controller/v1alpha1
+kind: Network
+metadata:
+  name: ${name}
+${meta}${spec ? 'spec:\n' + spec.split('\n').map((l) => (l ? '  ' + l : l)).join('\n') + '\n' : ''}---
+`;
+}
