@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Install what swarm-controller needs on a fresh Debian 12 machine (run as root).
+# Idempotent and quiet: a fast no-op when everything is already there.
+#   - apt packages: docker.io iproute2 git ca-certificates
+#   - npm ci in the repo root when node_modules is missing or older than package-lock.json
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+APT_PACKAGES=(docker.io iproute2 git ca-certificates)
+
+die() { echo "install-deps: $*" >&2; exit 1; }
+
+# --- apt packages -----------------------------------------------------------
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+  [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+
+if ((${#missing[@]})); then
+  [[ $EUID -eq 0 ]] || die "missing apt packages (${missing[*]}); run as root to install them"
+  command -v apt-get >/dev/null || die "missing packages (${missing[*]}) and no apt-get (Debian expected)"
+  echo "install-deps: installing ${missing[*]}" >&2
+  log="$(mktemp)"
+  trap 'rm -f "$log"' EXIT
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get update -q >"$log" 2>&1; then
+    cat "$log" >&2; die "apt-get update failed"
+  fi
+  if ! apt-get install -y -q --no-install-recommends \
+      -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+      "${missing[@]}" >"$log" 2>&1; then
+    cat "$log" >&2; die "apt-get install ${missing[*]} failed"
+  fi
+fi
+
+# Sanity: the binaries the scripts rely on.
+for bin in dockerd docker ip git; do
+  command -v "$bin" >/dev/null || die "'$bin' not found in PATH after installing packages"
+done
+
+# --- Node and npm dependencies ----------------------------------------------
+command -v node >/dev/null || die "node not found in PATH (Node >= 20 is required)"
+command -v npm >/dev/null || die "npm not found in PATH"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+((node_major >= 20)) || die "Node >= 20 required, found $(node --version)"
+
+# npm ci writes node_modules/.package-lock.json; use it as the freshness marker.
+marker="$REPO/node_modules/.package-lock.json"
+if [[ ! -d "$REPO/node_modules" || ! -f "$marker" || "$REPO/package-lock.json" -nt "$marker" ]]; then
+  echo "install-deps: npm ci" >&2
+  log="$(mktemp)"
+  trap 'rm -f "$log"' EXIT
+  if ! (cd "$REPO" && npm ci --no-audit --no-fund --loglevel=error) >"$log" 2>&1; then
+    cat "$log" >&2; die "npm ci failed"
+  fi
+fi

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Run every test, from a fresh clone, as root:
+#   install deps -> gen:check -> unit tests -> (private Swarm) -> test-app image -> e2e tests
+#
+# If DOCKER_HOST is set, the e2e tests use that daemon (it must be a Swarm manager).
+# Otherwise a private Swarm is started with scripts/local-swarm.sh and stopped at exit,
+# but only if this script started it (set SC_KEEP_SWARM=1 to leave it running).
+#
+# Later steps still run after a failed gen:check or unit run so one run reports everything;
+# steps that depend on a failed step are skipped. Exit status is non-zero if any step failed.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+declare -a NAMES=() RESULTS=() TIMES=()
+failed=0
+started_swarm=0
+
+# run_step NAME CMD... : run a step, record PASS/FAIL and its duration.
+run_step() {
+  local name=$1; shift
+  local t0=$SECONDS rc=0
+  echo
+  echo "==> $name"
+  "$@" || rc=$?
+  NAMES+=("$name"); TIMES+=("$((SECONDS - t0))s")
+  if ((rc == 0)); then RESULTS+=("PASS"); else RESULTS+=("FAIL (exit $rc)"); failed=1; fi
+  return "$rc"
+}
+
+skip_step() {
+  NAMES+=("$1"); TIMES+=("-"); RESULTS+=("SKIPPED ($2)")
+}
+
+summary() {
+  local i
+  echo
+  echo "==================== test summary ===================="
+  for i in "${!NAMES[@]}"; do
+    printf '  %-28s %-22s %s\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}"
+  done
+  echo "======================================================"
+  if ((failed)); then echo "RESULT: FAILED"; else echo "RESULT: PASSED"; fi
+}
+
+cleanup() {
+  local rc=$?
+  if ((started_swarm)) && [[ "${SC_KEEP_SWARM:-0}" != 1 ]]; then
+    echo
+    echo "==> stopping the private Swarm started by this run"
+    scripts/local-swarm.sh down || echo "warning: scripts/local-swarm.sh down failed" >&2
+  fi
+  summary
+  if ((failed && rc == 0)); then rc=1; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if ! run_step "install dependencies" scripts/install-deps.sh; then
+  skip_step "gen:check" "no dependencies"
+  skip_step "unit tests" "no dependencies"
+  skip_step "swarm" "no dependencies"
+  skip_step "test-app image" "no dependencies"
+  skip_step "e2e tests" "no dependencies"
+  exit 1
+fi
+
+run_step "gen:check" npm run --silent gen:check || true
+run_step "unit tests" npm run --silent test:unit || true
+
+start_swarm() {
+  if [[ -n "${DOCKER_HOST:-}" ]]; then
+    echo "using DOCKER_HOST=$DOCKER_HOST"
+    docker version --format 'engine {{.Server.Version}} (API {{.Server.APIVersion}})' || return 1
+    return 0
+  fi
+  local was_up=0 out
+  scripts/local-swarm.sh status >/dev/null 2>&1 && was_up=1
+  out="$(scripts/local-swarm.sh up)" || return 1
+  eval "$out"
+  export DOCKER_HOST
+  ((was_up)) || started_swarm=1
+  echo "DOCKER_HOST=$DOCKER_HOST ($( ((was_up)) && echo "already running, left up" || echo "started by this run"))"
+}
+
+if run_step "swarm" start_swarm; then
+  if run_step "test-app image" scripts/build-test-app.sh; then
+    run_step "e2e tests" npm run --silent test:e2e || true
+  else
+    skip_step "e2e tests" "no test-app image"
+  fi
+else
+  skip_step "test-app image" "no swarm"
+  skip_step "e2e tests" "no swarm"
+fi

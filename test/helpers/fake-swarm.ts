@@ -1,0 +1,79 @@
+/**
+ * An in-memory Swarm for fast unit tests of planning and applying logic. It keeps versions
+ * like Swarm (an update with a stale version fails "update out of sequence") and counts
+ * writes. It is not a stand-in for the engine: test/e2e/ proves behaviour on a real Swarm.
+ */
+import type { SwarmAccess, TaskFilter } from '../../src/api/swarm-access.js';
+import type { LiveState, SwarmNetwork, SwarmNetworkCreate, SwarmService, SwarmServiceSpec, SwarmTask } from '../../src/api/swarm-types.js';
+import { TerminalError, TransientError } from '../../src/errors.js';
+
+export class FakeSwarm implements SwarmAccess {
+  services = new Map<string, SwarmService>();
+  networks = new Map<string, SwarmNetwork>();
+  writes: string[] = [];
+  /** Errors to throw from the next calls of a method, in order. */
+  failNext: Partial<Record<'createService' | 'updateService' | 'removeService' | 'createNetwork' | 'removeNetwork', Error[]>> = {};
+  private nextId = 1;
+
+  private fail(method: keyof FakeSwarm['failNext']): void {
+    const e = this.failNext[method]?.shift();
+    if (e) throw e;
+  }
+
+  async readLiveState(): Promise<LiveState> {
+    return { services: await this.listServices(), networks: await this.listNetworks() };
+  }
+  async listServices(): Promise<SwarmService[]> {
+    return [...this.services.values()].map((s) => structuredClone(s));
+  }
+  async listNetworks(): Promise<SwarmNetwork[]> {
+    return [...this.networks.values()].map((n) => structuredClone(n));
+  }
+  async getService(nameOrId: string): Promise<SwarmService | undefined> {
+    const s = this.services.get(nameOrId) ?? [...this.services.values()].find((x) => x.Spec.Name === nameOrId);
+    return s && structuredClone(s);
+  }
+  async listTasks(_filter?: TaskFilter): Promise<SwarmTask[]> {
+    return [];
+  }
+  async createService(spec: SwarmServiceSpec): Promise<string> {
+    this.fail('createService');
+    if ([...this.services.values()].some((s) => s.Spec.Name === spec.Name)) throw new TerminalError('SC5004', `service ${spec.Name} already exists`);
+    const id = `svc${this.nextId++}`;
+    this.services.set(id, { ID: id, Version: { Index: this.nextId }, Spec: structuredClone(spec) });
+    this.writes.push(`createService ${spec.Name}`);
+    return id;
+  }
+  async updateService(id: string, versionIndex: number, spec: SwarmServiceSpec): Promise<void> {
+    this.fail('updateService');
+    const s = this.services.get(id);
+    if (!s) throw new TerminalError('SC5004', `no such service ${id}`);
+    if (s.Version.Index !== versionIndex) throw new TransientError('rpc error: code = Unknown desc = update out of sequence');
+    s.PreviousSpec = s.Spec;
+    s.Spec = structuredClone(spec);
+    s.Version = { Index: this.nextId++ + 100 };
+    this.writes.push(`updateService ${spec.Name}`);
+  }
+  async removeService(id: string): Promise<void> {
+    this.fail('removeService');
+    const s = this.services.get(id);
+    this.services.delete(id);
+    this.writes.push(`removeService ${s?.Spec.Name ?? id}`);
+  }
+  async createNetwork(body: SwarmNetworkCreate): Promise<string> {
+    this.fail('createNetwork');
+    const id = `net${this.nextId++}`;
+    this.networks.set(id, { Id: id, Name: body.Name, Driver: body.Driver, Scope: 'swarm', Attachable: body.Attachable, Internal: body.Internal, Options: { ...body.Options, 'com.docker.network.driver.overlay.vxlanid_list': '4097' }, Labels: body.Labels, IPAM: { Driver: body.IPAM.Driver, Config: body.IPAM.Config.length ? body.IPAM.Config : [{ Subnet: '10.213.9.0/24', Gateway: '10.213.9.1' }] } });
+    this.writes.push(`createNetwork ${body.Name}`);
+    return id;
+  }
+  async removeNetwork(id: string): Promise<void> {
+    this.fail('removeNetwork');
+    const n = this.networks.get(id);
+    if (n && [...this.services.values()].some((s) => (s.Spec.TaskTemplate?.Networks ?? []).some((a) => a.Target === id))) {
+      throw new TransientError(`network ${n.Name} is in use`);
+    }
+    this.networks.delete(id);
+    this.writes.push(`removeNetwork ${n?.Name ?? id}`);
+  }
+}
