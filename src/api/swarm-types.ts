@@ -57,7 +57,7 @@ export interface SwarmServiceSpec {
       User?: string;
       Mounts?: SwarmMount[];
       StopGracePeriod?: number;
-      HealthCheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number };
+      Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number };
       Isolation?: string;
       [other: string]: unknown;
     };

@@ -9,6 +9,7 @@ import { labelSpecHash } from '../api/labels.js';
 import type { SwarmReader } from '../api/swarm-access.js';
 import type { SwarmService, SwarmTask } from '../api/swarm-types.js';
 import { stableJson } from '../plan/swarm-spec.js';
+import { isEmpty } from '../plan/live-model.js';
 import { realClock, type Clock } from '../queue/clock.js';
 
 export interface ConvergenceTarget {
@@ -97,8 +98,8 @@ function judge(t: ConvergenceTarget, svc: SwarmService, tasks: SwarmTask[], skew
   const ours = !!us?.StartedAt && t.writtenAt !== undefined && Date.parse(us.StartedAt) >= t.writtenAt - skew;
   const state = ours ? us!.State ?? '' : '';
   const desired = svc.Spec.Mode?.Global !== undefined ? svc.ServiceStatus?.DesiredTasks ?? 0 : svc.Spec.Mode?.Replicated?.Replicas ?? 1;
-  const template = stableJson(svc.Spec.TaskTemplate ?? {});
-  const running = tasks.filter((k) => k.ServiceID === svc.ID && k.DesiredState === 'running' && k.Status?.State === 'running' && stableJson(k.Spec ?? {}) === template).length;
+  const template = taskSpecKey(svc.Spec.TaskTemplate);
+  const running = tasks.filter((k) => k.ServiceID === svc.ID && k.DesiredState === 'running' && k.Status?.State === 'running' && taskSpecKey(k.Spec) === template).length;
   const counts = { running, desired };
   if (state.startsWith('rollback')) {
     return { state: 'failed', detail: `Swarm rolled the update back (${state.replace('_', ' ')}${us?.Message ? `: ${us.Message}` : ''})`, ...counts };
@@ -113,14 +114,38 @@ function judge(t: ConvergenceTarget, svc: SwarmService, tasks: SwarmTask[], skew
   return { state: 'converged', detail: `${running}/${desired} tasks running`, ...counts };
 }
 
+/**
+ * What makes a task current: the parts of the task template a task copies. Swarm leaves
+ * some template fields (Runtime) out of task specs, so the two are compared on these.
+ */
+export function taskSpecKey(spec: unknown): string {
+  const t = (spec ?? {}) as Record<string, unknown>;
+  // Placement is left out: Swarm keeps a task whose node still satisfies new constraints.
+  const picked = { ContainerSpec: t.ContainerSpec, Resources: t.Resources, RestartPolicy: t.RestartPolicy, Networks: t.Networks, ForceUpdate: t.ForceUpdate, LogDriver: t.LogDriver };
+  return stableJson(pruneEmpty(picked));
+}
+
+function pruneEmpty(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(pruneEmpty);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      const p = pruneEmpty(x);
+      if (!isEmpty(p)) out[k] = p;
+    }
+    return out;
+  }
+  return v;
+}
+
 /** The most recent task failure of a service, in words. */
 export async function lastTaskError(swarm: SwarmReader, svc: SwarmService): Promise<string | undefined> {
   const tasks = await swarm.listTasks({ service: svc.ID });
   const failed = tasks
-    .filter((t) => t.Status?.Err || failedStates.has(t.Status?.State ?? '') || (t.Status?.ContainerStatus?.ExitCode ?? 0) !== 0)
+    .filter((t) => failedStates.has(t.Status?.State ?? '') || (!!t.Status?.Err && t.Status?.State !== 'running'))
     .sort((a, b) => Date.parse(b.Status?.Timestamp ?? '') - Date.parse(a.Status?.Timestamp ?? ''));
   const t = failed[0];
   if (!t) return undefined;
   const exit = t.Status?.ContainerStatus?.ExitCode;
-  return `task ${svc.Spec.Name}.${t.Slot ?? t.ID.slice(0, 12)} ${t.Status?.State ?? 'failed'}: ${t.Status?.Err || t.Status?.Message || 'no message'}${exit ? ` (exit code ${exit})` : ''}`;
+  return `task ${svc.Spec.Name}.${t.Slot ?? t.ID.slice(0, 12)} ${t.Status?.State ?? 'failed'}: ${t.Status?.Err || t.Status?.Message || 'no message'}${exit && exit > 0 ? ` (exit code ${exit})` : ''}`;
 }

@@ -56,7 +56,7 @@ export function serviceModelFromLive(service: SwarmService, networkNames: Map<st
   const spec = service.Spec;
   const t = spec.TaskTemplate ?? {};
   const c = t.ContainerSpec ?? {};
-  const hc = c.HealthCheck;
+  const hc = c.Healthcheck;
   const replicated = spec.Mode?.Replicated !== undefined || spec.Mode?.Global === undefined;
   const attachments = t.Networks ?? spec.Networks ?? [];
   const env: Record<string, string> = {};
@@ -123,7 +123,7 @@ const modelledServicePaths = [
   'TaskTemplate.ContainerSpec.Image', 'TaskTemplate.ContainerSpec.Labels', 'TaskTemplate.ContainerSpec.Command',
   'TaskTemplate.ContainerSpec.Args', 'TaskTemplate.ContainerSpec.Hostname', 'TaskTemplate.ContainerSpec.Env',
   'TaskTemplate.ContainerSpec.Dir', 'TaskTemplate.ContainerSpec.User', 'TaskTemplate.ContainerSpec.Mounts',
-  'TaskTemplate.ContainerSpec.StopGracePeriod', 'TaskTemplate.ContainerSpec.HealthCheck',
+  'TaskTemplate.ContainerSpec.StopGracePeriod', 'TaskTemplate.ContainerSpec.Healthcheck',
   'TaskTemplate.Resources.Limits.NanoCPUs', 'TaskTemplate.Resources.Limits.MemoryBytes',
   'TaskTemplate.Resources.Reservations.NanoCPUs', 'TaskTemplate.Resources.Reservations.MemoryBytes',
   'TaskTemplate.RestartPolicy', 'TaskTemplate.Placement.Constraints', 'TaskTemplate.Placement.Preferences',

@@ -18,7 +18,22 @@ const colours: Record<Action, number> = { create: 32, update: 33, scale: 36, rep
 
 export function formatValue(v: unknown): string {
   if (v === null || v === undefined) return '(absent)';
-  return JSON.stringify(v);
+  return JSON.stringify(compact(v));
+}
+
+/** For display only: drops null, false, "" and empty members of objects inside a value. */
+function compact(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(compact);
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      const c = compact(x);
+      const empty = c === null || c === false || c === '' || (Array.isArray(c) && c.length === 0) || (typeof c === 'object' && c !== null && !Array.isArray(c) && Object.keys(c).length === 0);
+      if (!empty) out[k] = c;
+    }
+    return out;
+  }
+  return v;
 }
 
 function fieldLine(f: FieldChange, action: Action): string {
@@ -47,7 +62,7 @@ export function renderHuman(plan: Plan, options: RenderOptions = {}): string {
     const named = c.swarmName !== c.name ? ` (${c.swarmName})` : '';
     lines.push(`${paint(colours[c.action], symbols[c.action].padStart(3))} ${bold(refLabel(changeRef(c)))}${named} ${verbs[c.action]}${c.adopt ? ' (adopted)' : ''}`);
     lines.push(`      reason: ${c.reason}${restart}`);
-    for (const f of c.fields) lines.push(`      ${fieldLine(f, c.action)}`);
+    for (const f of c.fields) if (!(c.action === 'create' && f.after === null)) lines.push(`      ${fieldLine(f, c.action)}`);
     lines.push('');
   }
   if (plan.blockers.length) {

@@ -101,7 +101,7 @@ export function buildServiceSpec(s: DesiredService, ctx: ServiceSpecContext): Sw
         ...(m.user ? { User: m.user } : {}),
         ...(m.mounts.length ? { Mounts: m.mounts.map(mount) } : {}),
         StopGracePeriod: d(m.stopGracePeriod),
-        ...(hc ? { HealthCheck: { Test: hc.test, Interval: d(hc.interval), Timeout: d(hc.timeout), StartPeriod: d(hc.startPeriod), Retries: hc.retries } } : {}),
+        ...(hc ? { Healthcheck: { Test: hc.test, Interval: d(hc.interval), Timeout: d(hc.timeout), StartPeriod: d(hc.startPeriod), Retries: hc.retries } } : {}),
       },
       Resources: { Limits: resources(m.resources.limits), Reservations: resources(m.resources.reservations) },
       RestartPolicy: { Condition: m.restartPolicy.condition, Delay: d(m.restartPolicy.delay), MaxAttempts: m.restartPolicy.maxAttempts, Window: d(m.restartPolicy.window) },

@@ -57,7 +57,13 @@ export class DockerSwarm implements SwarmAccess {
     const filters: Record<string, string[]> = {};
     if (filter.service) filters.service = Array.isArray(filter.service) ? filter.service : [filter.service];
     if (filter.desiredState) filters['desired-state'] = [filter.desiredState];
-    return this.engine.request<SwarmTask[]>('GET', '/tasks', { query: { filters: JSON.stringify(filters) } });
+    try {
+      return await this.engine.request<SwarmTask[]>('GET', '/tasks', { query: { filters: JSON.stringify(filters) } });
+    } catch (err) {
+      // Filtering by a service that no longer exists is "service ... not found": it has no tasks.
+      if (statusCodeOf(err) === 404 || /service .* not found/.test((err as Error).message)) return [];
+      throw err;
+    }
   }
 
   async createService(spec: SwarmServiceSpec): Promise<string> {

@@ -1,0 +1,52 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { controller, docker, ensureSwarm, eventually, removeNamespace, swarmVersions } from './harness.js';
+
+describe('the example set on a real Swarm', { timeout: 300_000 }, () => {
+  before(async () => {
+    ensureSwarm();
+    await removeNamespace('shop');
+  });
+  after(async () => removeNamespace('shop'));
+
+  it('validates', async () => {
+    const r = await controller(['validate', '-f', 'manifests/examples']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /4 documents valid: 1 network, 3 services/);
+  });
+
+  it('plans four creations (exit 2) and applies them, converging', async () => {
+    const plan = await controller(['plan', '-f', 'manifests/examples']);
+    assert.equal(plan.code, 2, plan.stderr);
+    assert.match(plan.stdout, /Plan: 4 to create, 0 to update, 0 to scale, 0 to replace, 0 to delete \(0 unchanged\)\./);
+    assert.doesNotMatch(plan.stdout, /change-me-in-production|not-a-real-token/);
+    const apply = await controller(['apply', '-f', 'manifests/examples', '--wait', '--timeout', '120s']);
+    assert.equal(apply.code, 0, apply.stdout + apply.stderr);
+    assert.match(apply.stderr, /ok {3}shop_web: converged, 3\/3 tasks running/);
+    assert.match(apply.stderr, /Apply complete: 4 of 4 changes applied, 0 services not converged\./);
+  });
+
+  it('shows the namespace as a stack and serves on the published host port', async () => {
+    assert.match(await docker('stack', 'ls'), /^shop\s+3\b/m);
+    await eventually(async () => {
+      const r = await fetch('http://127.0.0.1:18080/hello').catch(() => undefined);
+      return r?.status === 200 && ((await r.json()) as { path: string }).path === '/hello';
+    }, 30_000, 'shop_api on 127.0.0.1:18080');
+  });
+
+  it('plans nothing afterwards (exit 0) and a second apply writes nothing', async () => {
+    const plan = await controller(['plan', '-f', 'manifests/examples']);
+    assert.equal(plan.code, 0, plan.stdout);
+    assert.match(plan.stdout, /No changes\. The Swarm matches the manifests \(4 objects up to date\)\./);
+    const before = await swarmVersions();
+    const apply = await controller(['apply', '-f', 'manifests/examples']);
+    assert.equal(apply.code, 0, apply.stderr);
+    assert.deepEqual(await swarmVersions(), before, 'every service version index and network id is unchanged');
+  });
+
+  it('apply --dry-run is plan', async () => {
+    const r = await controller(['apply', '--dry-run', '-f', 'manifests/examples', '-o', 'json']);
+    assert.equal(r.code, 0);
+    assert.deepEqual(JSON.parse(r.stdout).summary, { create: 0, update: 0, scale: 0, replace: 0, delete: 0, unchanged: 4 });
+  });
+});

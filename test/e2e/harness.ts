@@ -1,0 +1,123 @@
+/**
+ * End-to-end harness: a real single-node Swarm (started by scripts/local-swarm.sh when
+ * DOCKER_HOST is not set), the test-app image, and the real `controller` command run as a
+ * child process. Every test works in its own namespace and apply set and removes what it
+ * made.
+ */
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const cli = join(repoRoot, 'dist/src/cli/main.js');
+
+let dockerHost: string | undefined;
+
+/** Starts (or reuses) the local Swarm and builds the test image; returns DOCKER_HOST. */
+export function ensureSwarm(): string {
+  if (dockerHost) return dockerHost;
+  if (process.env.DOCKER_HOST) {
+    dockerHost = process.env.DOCKER_HOST;
+  } else {
+    const out = execFileSync(join(repoRoot, 'scripts/local-swarm.sh'), ['up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const m = /DOCKER_HOST=(\S+)/.exec(out);
+    if (!m) throw new Error(`scripts/local-swarm.sh up printed no DOCKER_HOST: ${out}`);
+    dockerHost = m[1]!;
+  }
+  execFileSync(join(repoRoot, 'scripts/build-test-app.sh'), [], { env: { ...process.env, DOCKER_HOST: dockerHost }, stdio: ['ignore', 'ignore', 'inherit'] });
+  return dockerHost;
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real controller command against the test Swarm. */
+export function controller(args: string[], options: { input?: string; cwd?: string } = {}): Promise<CliResult> {
+  const host = ensureSwarm();
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd ?? repoRoot, env: { ...process.env, DOCKER_HOST: host, NO_COLOR: '1' } });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** Runs the docker CLI against the test Swarm. */
+export async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await run('docker', args, { env: { ...process.env, DOCKER_HOST: ensureSwarm() }, maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
+
+export async function inspectService(name: string): Promise<{ ID: string; Version: { Index: number }; Spec: Record<string, any>; UpdateStatus?: { State?: string } }> {
+  return JSON.parse(await docker('service', 'inspect', name))[0];
+}
+
+export async function serviceExists(name: string): Promise<boolean> {
+  return (await docker('service', 'ls', '--format', '{{.Name}}')).split('\n').includes(name);
+}
+
+export async function networkExists(name: string): Promise<boolean> {
+  return (await docker('network', 'ls', '--format', '{{.Name}}')).split('\n').includes(name);
+}
+
+/** Every service's and network's version, to prove that a run wrote nothing. */
+export async function swarmVersions(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const ids = (await docker('service', 'ls', '-q')).split('\n').filter(Boolean);
+  if (ids.length) for (const s of JSON.parse(await docker('service', 'inspect', ...ids))) out[`service/${s.Spec.Name}`] = `${s.ID}@${s.Version.Index}`;
+  for (const line of (await docker('network', 'ls', '--format', '{{.Name}} {{.ID}}')).split('\n').filter(Boolean)) {
+    const [name, id] = line.split(' ');
+    out[`network/${name}`] = id!;
+  }
+  return out;
+}
+
+/** Removes every service and network of a namespace (what `docker stack rm` would). */
+export async function removeNamespace(namespace: string): Promise<void> {
+  const services = (await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`)).split('\n').filter(Boolean);
+  if (services.length) await docker('service', 'rm', ...services);
+  for (let i = 0; i < 60; i++) {
+    const networks = (await docker('network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`)).split('\n').filter(Boolean);
+    if (networks.length === 0) return;
+    try {
+      await docker('network', 'rm', ...networks);
+    } catch {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+/** Writes manifests into a fresh directory named after the apply set. */
+export async function manifestDir(set: string, files: Record<string, string>): Promise<string> {
+  const dir = join(await mkdtemp(join(tmpdir(), 'sc-e2e-')), set);
+  await mkdir(dir, { recursive: true });
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+  return dir;
+}
+
+export async function rewrite(dir: string, files: Record<string, string>): Promise<void> {
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+}
+
+/** Polls until `check` returns true or the timeout passes. */
+export async function eventually(check: () => Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export function planJson(r: CliResult): { summary: Record<string, number>; changes: { id: string; action: string; restartsTasks: boolean; fields: { path: string; before: unknown; after: unknown }[] }[]; blockers: { code: string; id: string }[]; notes: { id: string }[] } {
+  return JSON.parse(r.stdout);
+}
