@@ -103,7 +103,7 @@ describe('replace, prune, conflicts and bad input never write what they must not
     const versions = await swarmVersions();
     const r = await controller(['apply', '-f', dir, '--allow-replace']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /broken\.yaml:9:13: error SC2005: Service "e2e-safety\/c" spec\.replicas: must be an integer, not string "many"/);
+    assert.match(r.stderr, /broken\.yaml:9:3: error SC2005: Service "e2e-safety\/c" spec\.replicas: must be an integer, not string "many"/);
     assert.match(r.stderr, /nothing was sent to the Swarm/);
     assert.deepEqual(await swarmVersions(), versions);
   });
