@@ -110,3 +110,8 @@ export class TransientError extends Error {
     this.name = 'TransientError';
   }
 }
+
+/** The HTTP status an engine error carried, if any. */
+export function statusCodeOf(err: unknown): number | undefined {
+  return (err as { statusCode?: number } | undefined)?.statusCode;
+}

@@ -5,11 +5,11 @@
  */
 import type { SwarmAccess } from '../api/swarm-access.js';
 import type { DesiredNetwork, DesiredService } from '../api/model.js';
-import type { SwarmService } from '../api/swarm-types.js';
-import { TransientError } from '../errors.js';
+import { statusCodeOf, TerminalError, TransientError } from '../errors.js';
+import { ownershipOf } from '../api/labels.js';
+
 import { diffModels } from '../plan/field-diff.js';
-import { networkModelFromLive, serviceModelFromLive } from '../plan/live-model.js';
-import type { Change } from '../plan/plan.js';
+import { serviceModelFromLive } from '../plan/live-model.js';
 import { buildNetworkCreate, buildServiceSpec, specHash } from '../plan/swarm-spec.js';
 import { labelSpecHash } from '../api/labels.js';
 import type { Clock } from '../queue/clock.js';
@@ -21,6 +21,18 @@ export interface ActionContext {
   /** How long to wait for tasks to go or a network to be released. */
   timeoutMs: number;
   pollMs: number;
+  /** Swarm network name -> ID, read once per run and again after a network action. */
+  networkIds(): Promise<Map<string, string>>;
+  forgetNetworks(): void;
+}
+
+/** A cache of network IDs for one apply run; network actions call forgetNetworks(). */
+export function networkIdCache(swarm: SwarmAccess): Pick<ActionContext, 'networkIds' | 'forgetNetworks'> {
+  let cached: Promise<Map<string, string>> | undefined;
+  return {
+    networkIds: () => (cached ??= swarm.listNetworks().then((ns) => new Map(ns.map((n) => [n.Name, n.Id])))),
+    forgetNetworks: () => { cached = undefined; },
+  };
 }
 
 /** What an action did: "created", "updated", "already up to date", ... and when it wrote. */
@@ -32,22 +44,26 @@ export interface ActionResult {
   writtenAt?: number;
 }
 
-async function networkIds(swarm: SwarmAccess): Promise<Map<string, string>> {
-  return new Map((await swarm.listNetworks()).map((n) => [n.Name, n.Id]));
-}
-
 export async function createService(ctx: ActionContext, s: DesiredService): Promise<ActionResult> {
-  const existing = await ctx.swarm.getService(s.swarmName);
-  if (existing) return updateService(ctx, s, existing);
-  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: await networkIds(ctx.swarm) });
-  await ctx.swarm.createService(spec);
+  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: await ctx.networkIds() });
+  try {
+    await ctx.swarm.createService(spec);
+  } catch (err) {
+    // Created by an earlier, interrupted run (or by someone else): update it instead, if ours.
+    if (statusCodeOf(err) === 409 || /already exists/.test((err as Error).message)) return updateService(ctx, s);
+    throw err;
+  }
   return { summary: 'created', wrote: true, specHash: spec.Labels![labelSpecHash], writtenAt: ctx.clock.now() };
 }
 
-export async function updateService(ctx: ActionContext, s: DesiredService, known?: SwarmService): Promise<ActionResult> {
-  const live = known ?? (await ctx.swarm.getService(s.swarmName));
+export async function updateService(ctx: ActionContext, s: DesiredService): Promise<ActionResult> {
+  const live = await ctx.swarm.getService(s.swarmName);
   if (!live) return createService(ctx, s);
-  const ids = await networkIds(ctx.swarm);
+  const o = ownershipOf(live.Spec.Labels);
+  if (o.state === 'owned' && o.applySet !== ctx.applySet) {
+    throw new TerminalError('SC4001', `service "${s.swarmName}" now belongs to apply set "${o.applySet}"; not changed`);
+  }
+  const ids = await ctx.networkIds();
   const names = new Map([...ids].map(([name, id]) => [id, name]));
   const hash = specHash('Service', s.swarmName, s.model);
   const upToDate = diffModels(serviceModelFromLive(live, names), s.model).length === 0 && live.Spec.Labels?.[labelSpecHash] === hash
@@ -93,6 +109,7 @@ export async function createNetwork(ctx: ActionContext, n: DesiredNetwork): Prom
     return { summary: 'already exists', wrote: false };
   }
   await ctx.swarm.createNetwork(buildNetworkCreate(n, ctx.applySet));
+  ctx.forgetNetworks();
   return { summary: 'created', wrote: true };
 }
 
@@ -101,16 +118,15 @@ export async function replaceNetwork(ctx: ActionContext, n: DesiredNetwork): Pro
   const networks = await ctx.swarm.listNetworks();
   const existing = networks.find((x) => x.Name === n.swarmName);
   if (existing && existing.Labels?.[labelSpecHash] !== specHash('Network', n.swarmName, n.model)) {
-    const names = new Map(networks.map((x) => [x.Id, x.Name]));
     for (const svc of await ctx.swarm.listServices()) {
       const attached = (svc.Spec.TaskTemplate?.Networks ?? []).filter((a) => a.Target === existing.Id || a.Target === existing.Name);
       if (attached.length === 0) continue;
       const spec = structuredClone(svc.Spec);
       spec.TaskTemplate!.Networks = (spec.TaskTemplate!.Networks ?? []).filter((a) => a.Target !== existing.Id && a.Target !== existing.Name);
       await ctx.swarm.updateService(svc.ID, svc.Version.Index, spec);
-      void names;
     }
     await removeNetworkWhenReleased(ctx, existing.Id, n.swarmName);
+    ctx.forgetNetworks();
   }
   const result = await createNetwork(ctx, n);
   return { ...result, summary: existing ? 'removed and created again' : result.summary };
@@ -120,6 +136,7 @@ export async function deleteNetwork(ctx: ActionContext, swarmName: string): Prom
   const existing = (await ctx.swarm.listNetworks()).find((x) => x.Name === swarmName);
   if (!existing) return { summary: 'already gone', wrote: false };
   await removeNetworkWhenReleased(ctx, existing.Id, swarmName);
+  ctx.forgetNetworks();
   return { summary: 'deleted', wrote: true };
 }
 
@@ -138,9 +155,3 @@ async function removeNetworkWhenReleased(ctx: ActionContext, id: string, name: s
     }
   }
 }
-
-export function networkUnchanged(n: DesiredNetwork, live: Parameters<typeof networkModelFromLive>[0]): boolean {
-  return diffModels(networkModelFromLive(live), n.model).length === 0;
-}
-
-export type ChangeRunner = (change: Change, attempt: number) => Promise<ActionResult>;

@@ -6,7 +6,6 @@ import type { SwarmAccess } from '../api/swarm-access.js';
 import { waitForConvergence, type ConvergenceTarget } from '../apply/convergence.js';
 import { executePlan } from '../apply/execute-plan.js';
 import { formatDiagnostic, TerminalError, type Diagnostic } from '../errors.js';
-import { createLogger } from '../log.js';
 import { loadManifests, type LoadedManifests } from '../manifest/load.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { renderHuman, renderJson } from '../plan/render.js';
@@ -82,7 +81,7 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
   if (dryRun) return plan.changes.length ? exitCodes.changes : exitCodes.ok;
   if (plan.changes.length === 0) return exitCodes.ok;
 
-  const progress = options.logFormat === 'json' ? jsonProgress(createLogger()) : textProgress((s) => io.err(s));
+  const progress = options.logFormat === 'json' ? jsonProgress((await import('../log.js')).createLogger()) : textProgress((s) => io.err(s));
   progress.line(`\nApplying ${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (concurrency ${options.concurrency}):`);
   const outcomes = await executePlan(plan, loaded.desired, swarm, { concurrency: options.concurrency, timeoutMs: options.timeoutMs, reporter: progress });
   const failed = outcomes.filter((o) => o.status !== 'succeeded');

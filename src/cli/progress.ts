@@ -6,7 +6,7 @@ import { refLabel } from '../api/object-ref.js';
 import type { ConvergenceResult } from '../apply/convergence.js';
 import type { ApplyReporter, ChangeOutcome } from '../apply/execute-plan.js';
 import type { Change } from '../plan/plan.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../log.js'; // type only: pino loads only for --log-format json
 
 export interface Progress extends ApplyReporter {
   line(text: string): void;

@@ -3,22 +3,18 @@
  * schema error into a diagnostic with position, object, field and fix. Knows nothing of
  * other documents (cross-checks.ts) or of the Swarm.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import { findKind, kinds, supportedApiVersions, type KindInfo } from '../api/schemas.js';
+import * as precompiled from '../api/validators.generated.js';
 import { diagnostic, type Diagnostic } from '../errors.js';
 import { closest } from './suggest.js';
 import { formatPath, type FieldPath, type ManifestDocument } from './yaml-documents.js';
 
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: false });
-const validators = new Map<string, ValidateFunction>();
-
+/** ajv validators compiled from the CRDs at `npm run gen` time (allErrors, verbose). */
 function validatorFor(kind: KindInfo): ValidateFunction {
-  let v = validators.get(kind.kind);
-  if (!v) {
-    v = ajv.compile(kind.schema);
-    validators.set(kind.kind, v);
-  }
-  return v;
+  const v = (precompiled as Record<string, unknown>)[`validate${kind.kind}`];
+  if (typeof v !== 'function') throw new Error(`no precompiled validator for ${kind.kind}; run npm run gen`);
+  return v as ValidateFunction;
 }
 
 export interface TypedDocument {

@@ -1,9 +1,14 @@
 /**
- * Parses manifest files into documents that remember where every value came from, so a
- * problem anywhere in a manifest can be reported as file:line:column. Uses the `yaml`
- * package's syntax tree (node ranges); js-yaml exposes no positions for nodes.
+ * Parses manifest files into documents that can say where every value came from, so a
+ * problem anywhere in a manifest is reported as file:line:column.
+ *
+ * Two parsers, one job each: js-yaml reads the values (fast: a 500-service file in ~10 ms),
+ * and the `yaml` package, whose syntax tree keeps node ranges, is used only when positions
+ * are needed (a diagnostic), when js-yaml refuses the text (to report the error precisely),
+ * or when the text uses anchors and aliases (its alias limit stops "billion laughs").
  * Guards: unique keys, a bounded number of aliases, bounded nesting depth.
  */
+import jsYaml from 'js-yaml';
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseAllDocuments, type Node } from 'yaml';
 import { diagnostic, type Diagnostic, type SourcePosition } from '../errors.js';
 import type { SourceFile } from './source-files.js';
@@ -33,7 +38,45 @@ export function formatPath(path: FieldPath): string {
 export const maxAliasCount = 100;
 export const maxDepth = 64;
 
+/** Could the text contain an anchor (&a) or alias (*a)? False positives only cost speed. */
+function mayUseAliases(text: string): boolean {
+  return /(^|[\s[{,:-])[&*][^\s,\]}]/m.test(text);
+}
+
 export function parseDocuments(file: SourceFile): { documents: ManifestDocument[]; diagnostics: Diagnostic[] } {
+  if (!mayUseAliases(file.text)) {
+    let values: unknown[] | undefined;
+    try {
+      values = jsYaml.loadAll(file.text, undefined, { filename: file.path });
+    } catch {
+      values = undefined; // the precise parser below reports the problem with its position
+    }
+    if (values && values.every((v) => depthOf(v) <= maxDepth)) return { documents: withLazyPositions(file, values), diagnostics: [] };
+  }
+  return parseWithPositions(file);
+}
+
+/** Documents whose positions come from the precise parser, run once per file on first need. */
+function withLazyPositions(file: SourceFile, values: unknown[]): ManifestDocument[] {
+  let precise: ManifestDocument[] | undefined;
+  const documents: ManifestDocument[] = [];
+  values.forEach((value, index) => {
+    if (value === null || value === undefined) return;
+    documents.push({
+      file: file.path,
+      index,
+      value,
+      positionOf(path) {
+        precise ??= parseWithPositions(file).documents;
+        const twin = precise.find((d) => d.index === index);
+        return twin ? twin.positionOf(path) : { file: file.path, line: 1, column: 1 };
+      },
+    });
+  });
+  return documents;
+}
+
+function parseWithPositions(file: SourceFile): { documents: ManifestDocument[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const documents: ManifestDocument[] = [];
   const lineCounter = new LineCounter();

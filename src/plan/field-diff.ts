@@ -4,7 +4,6 @@
  * already canonical), nested objects field by field. Secret-looking env values are masked.
  * Pure.
  */
-import { stableJson } from './swarm-spec.js';
 import type { FieldChange } from './plan.js';
 
 /** Model fields that are maps of user keys: compared key by key. */
@@ -25,6 +24,7 @@ export function manifestPath(topField: string, rest: string[]): string {
 }
 
 export function diffModels(before: object | null, after: object | null, maskEnv: string[] = []): FieldChange[] {
+  if (deepEqual(before, after)) return [];
   const out: FieldChange[] = [];
   const b = (before ?? {}) as Record<string, unknown>;
   const a = (after ?? {}) as Record<string, unknown>;
@@ -33,7 +33,7 @@ export function diffModels(before: object | null, after: object | null, maskEnv:
       const bm = (b[field] ?? {}) as Record<string, unknown>;
       const am = (a[field] ?? {}) as Record<string, unknown>;
       for (const key of union(Object.keys(bm), Object.keys(am))) {
-        if (stableJson(bm[key]) === stableJson(am[key])) continue;
+        if (deepEqual(bm[key], am[key])) continue;
         const sensitive = field === 'env' && isSensitiveName(key, maskEnv);
         out.push({
           path: manifestPath(field, [key]),
@@ -50,7 +50,7 @@ export function diffModels(before: object | null, after: object | null, maskEnv:
 }
 
 function diffValue(b: unknown, a: unknown, field: string, rest: string[], out: FieldChange[]): void {
-  if (stableJson(b) === stableJson(a)) return;
+  if (deepEqual(b, a)) return;
   if (isPlainObject(b) && isPlainObject(a)) {
     for (const k of union(Object.keys(b), Object.keys(a))) diffValue(b[k], a[k], field, [...rest, k], out);
     return;
@@ -76,4 +76,21 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 function union(a: string[], b: string[]): string[] {
   return [...new Set([...a, ...b])];
+}
+
+/** Structural equality of JSON-like values; key order does not matter. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => deepEqual(x, bb[i]));
+  }
+  const ka = Object.keys(a), kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (const k of ka) {
+    if (!Object.prototype.hasOwnProperty.call(b, k) || !deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
 }

@@ -56,18 +56,19 @@ export async function runTaskGraph<R>(tasks: GraphTask<R>[], options: GraphOptio
   const outcomes = new Map<string, Promise<TaskOutcome<R>>>();
 
   const runOne = async (task: GraphTask<R>): Promise<TaskOutcome<R>> => {
-    const started = clock.now();
+    let started: number | undefined;
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await queue.add(() => {
+          started ??= clock.now(); // time spent waiting for a worker is not the task's
           options.onStart?.(task.id, attempt);
           return task.run(attempt);
         });
-        return { id: task.id, status: 'succeeded', result: result as R, attempts: attempt, durationMs: clock.now() - started };
+        return { id: task.id, status: 'succeeded', result: result as R, attempts: attempt, durationMs: clock.now() - started! };
       } catch (e) {
         const error = e instanceof Error ? e : new Error(String(e));
         if (!isRetryable(error) || attempt >= policy.maxAttempts) {
-          return { id: task.id, status: 'failed', error, attempts: attempt, durationMs: clock.now() - started };
+          return { id: task.id, status: 'failed', error, attempts: attempt, durationMs: clock.now() - (started ?? clock.now()) };
         }
         const delay = backoffDelay(policy, attempt);
         options.onRetry?.(task.id, attempt, error, delay);

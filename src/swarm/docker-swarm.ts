@@ -4,8 +4,8 @@
  */
 import type { CallCounts, SwarmAccess, TaskFilter } from '../api/swarm-access.js';
 import type { LiveState, SwarmNetwork, SwarmNetworkCreate, SwarmService, SwarmServiceSpec, SwarmTask } from '../api/swarm-types.js';
-import { TerminalError } from '../errors.js';
-import { EngineClient, statusCodeOf } from './engine-client.js';
+import { statusCodeOf, TerminalError } from '../errors.js';
+import { EngineClient } from './engine-client.js';
 
 export class DockerSwarm implements SwarmAccess {
   readonly calls: CallCounts = { reads: 0, writes: 0 };

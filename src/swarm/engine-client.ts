@@ -1,10 +1,13 @@
 /**
- * The only module that imports dockerode. Connects to the Docker Engine named by --host or
+ * The only module that talks HTTP to the Docker Engine, through docker-modem (dockerode's
+ * transport: DOCKER_HOST, unix sockets, TCP and TLS). dockerode's top-level module is not
+ * imported because it loads gRPC and protobuf for BuildKit sessions, about 100 ms on every
+ * command; we need only the transport. Connects to the Docker Engine named by --host or
  * DOCKER_HOST, negotiates an API version both sides speak (engine 20.10 speaks 1.41; current
  * engines refuse anything below 1.44), and offers the few raw calls the controller needs.
  * Errors are classified here as transient (retry) or terminal (report).
  */
-import Docker from 'dockerode';
+import Modem from 'docker-modem';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TerminalError, TransientError } from '../errors.js';
@@ -40,7 +43,7 @@ export function negotiateApiVersion(engineApi: string, engineMin: string): strin
   return chosen;
 }
 
-type DockerOptions = ConstructorParameters<typeof Docker>[0];
+type DockerOptions = NonNullable<ConstructorParameters<typeof Modem>[0]>;
 
 /** Options for dockerode from a host string like unix:///run/docker.sock or tcp://10.0.0.1:2376. */
 export function dockerOptionsFor(host: string | undefined, env: NodeJS.ProcessEnv = process.env): DockerOptions {
@@ -75,21 +78,20 @@ export interface RequestOptions {
 
 /** A thin, typed layer over dockerode's modem: one method per HTTP call. */
 export class EngineClient {
-  private constructor(private readonly docker: Docker, readonly version: EngineVersion, readonly host: string) {}
+  private constructor(private readonly modem: Modem, readonly version: EngineVersion, readonly host: string) {}
 
   static async connect(host?: string): Promise<EngineClient> {
     const options = dockerOptionsFor(host);
     const where = host ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-    const probe = new Docker(options);
+    const probe = new EngineClient(new Modem(options), { engineVersion: '', engineApiVersion: '', engineMinApiVersion: '', apiVersion: '' }, where);
     let v: { Version?: string; ApiVersion?: string; MinAPIVersion?: string };
     try {
-      v = (await probe.version()) as typeof v;
+      v = await probe.request('GET', '/version');
     } catch (err) {
       throw new TerminalError('SC5001', `cannot reach the Docker engine at ${where}: ${(err as Error).message}. Set DOCKER_HOST or --host, or start the engine (scripts/local-swarm.sh up starts a local one)`);
     }
     const apiVersion = negotiateApiVersion(v.ApiVersion ?? '1.24', v.MinAPIVersion ?? '1.12');
-    const docker = new Docker({ ...options, version: `v${apiVersion}` });
-    return new EngineClient(docker, {
+    return new EngineClient(new Modem({ ...options, version: `v${apiVersion}` }), {
       engineVersion: v.Version ?? 'unknown',
       engineApiVersion: v.ApiVersion ?? 'unknown',
       engineMinApiVersion: v.MinAPIVersion ?? 'unknown',
@@ -102,7 +104,7 @@ export class EngineClient {
     if (opts.query) options._query = opts.query;
     if (opts.body !== undefined) options._body = opts.body;
     return new Promise<T>((resolve, reject) => {
-      this.docker.modem.dial(
+      this.modem.dial(
         {
           path: `${path}?`,
           method,
@@ -132,11 +134,7 @@ export function classifyEngineError(err: ModemError, method: string, path: strin
     return new TransientError(what, err);
   }
   if (status === 503 || status === 502 || status === 504) return new TransientError(what, err);
-  const terminal = new TerminalError(status === 404 ? 'SC5004' : 'SC5004', what);
+  const terminal = new TerminalError('SC5004', what);
   (terminal as TerminalError & { statusCode?: number }).statusCode = status;
   return terminal;
-}
-
-export function statusCodeOf(err: unknown): number | undefined {
-  return (err as { statusCode?: number } | undefined)?.statusCode;
 }

@@ -311,7 +311,7 @@ describe('generated files', () => {
     assert.deepEqual(first, second);
     assert.deepEqual(
       first.map((f) => f.path),
-      ['docs/reference.md', 'src/api/network.generated.ts', 'src/api/schemas.generated.ts', 'src/api/service.generated.ts'],
+      ['docs/reference.md', 'src/api/network.generated.ts', 'src/api/schemas.generated.ts', 'src/api/service.generated.ts', 'src/api/validators.generated.ts'],
     );
   });
 
