@@ -15,6 +15,8 @@ cd "$REPO"
 
 declare -a NAMES=() RESULTS=() TIMES=()
 failed=0
+passed_tests=0 failed_tests=0
+COUNTS="$(mktemp)"
 started_swarm=0
 
 # run_step NAME CMD... : run a step, record PASS/FAIL and its duration.
@@ -33,15 +35,28 @@ skip_step() {
   NAMES+=("$1"); TIMES+=("-"); RESULTS+=("SKIPPED ($2)")
 }
 
+# count_tests CMD...: run a node --test command, echo its output, add its pass/fail counts.
+count_tests() {
+  local out rc=0
+  out="$(mktemp)"
+  "$@" 2>&1 | tee "$out" || rc=$?
+  awk '/^# pass /{p+=$3} /^# fail /{f+=$3} END{print p+0, f+0}' "$out" >>"$COUNTS"
+  rm -f "$out"
+  return "$rc"
+}
+
 summary() {
-  local i
+  local i p f
   echo
   echo "==================== test summary ===================="
   for i in "${!NAMES[@]}"; do
     printf '  %-28s %-22s %s\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}"
   done
   echo "======================================================"
+  while read -r p f; do passed_tests=$((passed_tests + p)); failed_tests=$((failed_tests + f)); done <"$COUNTS"
+  rm -f "$COUNTS"
   if ((failed)); then echo "RESULT: FAILED"; else echo "RESULT: PASSED"; fi
+  echo "tests: $passed_tests passed, $failed_tests failed"
 }
 
 cleanup() {
@@ -69,7 +84,7 @@ if ! run_step "install dependencies" scripts/install-deps.sh; then
 fi
 
 run_step "gen:check" npm run --silent gen:check || true
-run_step "unit tests" npm run --silent test:unit || true
+run_step "unit tests" count_tests npm run --silent test:unit || true
 
 start_swarm() {
   if [[ -n "${DOCKER_HOST:-}" ]]; then
@@ -88,7 +103,7 @@ start_swarm() {
 
 if run_step "swarm" start_swarm; then
   if run_step "test-app image" scripts/build-test-app.sh; then
-    run_step "e2e tests" npm run --silent test:e2e || true
+    run_step "e2e tests" count_tests npm run --silent test:e2e || true
   else
     skip_step "e2e tests" "no test-app image"
   fi
