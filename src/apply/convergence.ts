@@ -8,7 +8,7 @@
 import { labelSpecHash } from '../api/labels.js';
 import type { SwarmReader } from '../api/swarm-access.js';
 import type { SwarmService, SwarmTask } from '../api/swarm-types.js';
-import { stableJson } from '../plan/swarm-spec.js';
+import { pruneMembers, stableJson } from '../plan/json-values.js';
 import { isEmpty } from '../plan/live-model.js';
 import { realClock, type Clock } from '../queue/clock.js';
 
@@ -122,20 +122,7 @@ export function taskSpecKey(spec: unknown): string {
   const t = (spec ?? {}) as Record<string, unknown>;
   // Placement is left out: Swarm keeps a task whose node still satisfies new constraints.
   const picked = { ContainerSpec: t.ContainerSpec, Resources: t.Resources, RestartPolicy: t.RestartPolicy, Networks: t.Networks, ForceUpdate: t.ForceUpdate, LogDriver: t.LogDriver };
-  return stableJson(pruneEmpty(picked));
-}
-
-function pruneEmpty(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(pruneEmpty);
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) {
-      const p = pruneEmpty(x);
-      if (!isEmpty(p)) out[k] = p;
-    }
-    return out;
-  }
-  return v;
+  return stableJson(pruneMembers(picked, isEmpty));
 }
 
 /** The most recent task failure of a service, in words. */

@@ -5,6 +5,7 @@
  * read the plan.
  */
 import { refLabel, type ObjectRef } from '../api/object-ref.js';
+import { pruneMembers } from './json-values.js';
 import { actionOrder, summarise, type Action, type Change, type FieldChange, type Plan } from './plan.js';
 
 export interface RenderOptions {
@@ -18,22 +19,7 @@ const colours: Record<Action, number> = { create: 32, update: 33, scale: 36, rep
 
 export function formatValue(v: unknown): string {
   if (v === null || v === undefined) return '(absent)';
-  return JSON.stringify(compact(v));
-}
-
-/** For display only: drops null, false, "" and empty members of objects inside a value. */
-function compact(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(compact);
-  if (v && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) {
-      const c = compact(x);
-      const empty = c === null || c === false || c === '' || (Array.isArray(c) && c.length === 0) || (typeof c === 'object' && c !== null && !Array.isArray(c) && Object.keys(c).length === 0);
-      if (!empty) out[k] = c;
-    }
-    return out;
-  }
-  return v;
+  return JSON.stringify(pruneMembers(v)); // for display: no null, false, "" or empty members
 }
 
 function fieldLine(f: FieldChange, action: Action): string {

@@ -9,15 +9,7 @@ import { labelApplySet, labelImage, labelManagedBy, labelName, labelSpecHash, la
 import type { DesiredNetwork, DesiredService, MountModel, QuantitiesModel, UpdatePolicyModel } from '../api/model.js';
 import type { SwarmMount, SwarmNetworkCreate, SwarmServiceSpec, SwarmUpdateConfig } from '../api/swarm-types.js';
 import { parseCpus, parseDuration, parseMemory } from '../units.js';
-
-/** Stable JSON: object keys sorted at every level. */
-export function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
-      : v,
-  );
-}
+import { stableJson } from './json-values.js';
 
 /** The hash recorded on an object of the desired spec that produced it. */
 export function specHash(kind: string, swarmName: string, model: unknown): string {

@@ -7,12 +7,13 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+import { repoRoot } from '../helpers/repo.js';
+
+export { repoRoot };
 const cli = join(repoRoot, 'dist/src/cli/main.js');
 
 let dockerHost: string | undefined;
