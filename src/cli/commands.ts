@@ -2,7 +2,7 @@
  * The commands: validate, plan (= apply --dry-run), apply, version. Each returns its exit
  * code; nothing here decides what changes (plan/) or how they are written (apply/).
  */
-import type { SwarmAccess } from '../api/swarm-access.js';
+import type { CallCounts, SwarmAccess } from '../api/swarm-access.js';
 import { waitForConvergence, type ConvergenceTarget } from '../apply/convergence.js';
 import { executePlan } from '../apply/execute-plan.js';
 import { formatDiagnostic, TerminalError, type Diagnostic } from '../errors.js';
@@ -17,7 +17,7 @@ export interface CommandIo {
   err(s: string): void;
   readStdin?: () => Promise<Buffer>;
   /** Connects to the Swarm; replaced in tests. */
-  connect(host?: string): Promise<SwarmAccess & { describe(): string }>;
+  connect(host?: string): Promise<SwarmAccess & { describe(): string; calls?: CallCounts }>;
 }
 
 export const exitCodes = { ok: 0, error: 1, changes: 2 } as const;
@@ -79,9 +79,12 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
     return exitCodes.error;
   }
   if (dryRun) return plan.changes.length ? exitCodes.changes : exitCodes.ok;
-  if (plan.changes.length === 0) return exitCodes.ok;
-
   const progress = options.logFormat === 'json' ? jsonProgress((await import('../log.js')).createLogger()) : textProgress((s) => io.err(s));
+  if (plan.changes.length === 0) {
+    progress.summary({ changes: 0, failed: 0, notConverged: 0, calls: swarm.calls });
+    return exitCodes.ok;
+  }
+
   progress.line(`\nApplying ${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (concurrency ${options.concurrency}):`);
   const outcomes = await executePlan(plan, loaded.desired, swarm, { concurrency: options.concurrency, timeoutMs: options.timeoutMs, reporter: progress });
   const failed = outcomes.filter((o) => o.status !== 'succeeded');
@@ -104,5 +107,6 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
   }
   const ok = outcomes.length - failed.length;
   progress.line(`\nApply ${failed.length || notConverged ? 'FAILED' : 'complete'}: ${ok} of ${outcomes.length} changes applied${failed.length ? `, ${failed.length} failed or skipped` : ''}${options.wait ? `, ${notConverged} service${notConverged === 1 ? '' : 's'} not converged` : ''}.`);
+  progress.summary({ changes: outcomes.length, failed: failed.length, notConverged, calls: swarm.calls });
   return failed.length || notConverged ? exitCodes.error : exitCodes.ok;
 }

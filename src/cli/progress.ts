@@ -3,14 +3,25 @@
  * converged or failed, as text on stdout or as pino JSON records on stderr.
  */
 import { refLabel } from '../api/object-ref.js';
+import type { CallCounts } from '../api/swarm-access.js';
 import type { ConvergenceResult } from '../apply/convergence.js';
 import type { ApplyReporter, ChangeOutcome } from '../apply/execute-plan.js';
 import type { Change } from '../plan/plan.js';
 import type { Logger } from '../log.js'; // type only: pino loads only for --log-format json
 
+export interface ApplySummary {
+  changes: number;
+  failed: number;
+  notConverged: number;
+  /** Engine calls made by the whole command, when known. */
+  calls?: CallCounts;
+}
+
 export interface Progress extends ApplyReporter {
   line(text: string): void;
   converged(r: ConvergenceResult): void;
+  /** The end of an apply: a record in JSON logs (text output already said it in words). */
+  summary(s: ApplySummary): void;
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
@@ -29,6 +40,7 @@ export function textProgress(write: (s: string) => void): Progress {
       const mark = r.status === 'converged' ? 'ok  ' : 'FAIL';
       write(`  ${mark} ${r.swarmName}: ${r.status === 'converged' ? 'converged, ' : ''}${r.detail} (${seconds(r.durationMs)})\n`);
     },
+    summary: () => {},
   };
 }
 
@@ -44,6 +56,10 @@ export function jsonProgress(log: Logger): Progress {
     converged: (r) => {
       const level = r.status === 'converged' ? 'info' : 'error';
       log[level]({ event: 'service.converge', id: r.id, service: r.swarmName, status: r.status, detail: r.detail, running: r.running, desired: r.desired, durationMs: r.durationMs }, `${r.swarmName}: ${r.status}`);
+    },
+    summary: (s) => {
+      const ok = s.failed === 0 && s.notConverged === 0;
+      log[ok ? 'info' : 'error']({ event: 'apply.summary', changes: s.changes, failed: s.failed, notConverged: s.notConverged, engineReads: s.calls?.reads, engineWrites: s.calls?.writes }, ok ? 'apply complete' : 'apply failed');
     },
   };
 }

@@ -44,6 +44,14 @@ describe('the example set on a real Swarm', { timeout: 300_000 }, () => {
     assert.deepEqual(await swarmVersions(), before, 'every service version index and network id is unchanged');
   });
 
+  it('reads the Swarm with a constant number of calls and reports them in the JSON log', async () => {
+    const r = await controller(['apply', '-f', 'manifests/examples', '--log-format', 'json']);
+    assert.equal(r.code, 0, r.stderr);
+    const records = r.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const summary = records.find((x) => x.event === 'apply.summary')!;
+    assert.deepEqual([summary.changes, summary.engineWrites, summary.engineReads], [0, 0, 3], 'one info call and two list calls, no writes');
+  });
+
   it('apply --dry-run is plan', async () => {
     const r = await controller(['apply', '--dry-run', '-f', 'manifests/examples', '-o', 'json']);
     assert.equal(r.code, 0);
