@@ -12,10 +12,12 @@ export const labelSpecHash = 'swarm.controller/spec-hash';
 export const labelImage = 'swarm.controller/image';
 /** The manifest's own name (without namespace), for `docker service ls` readers. */
 export const labelName = 'swarm.controller/name';
+/** The source revision (git commit) whose manifests last changed this object (`controller run`). */
+export const labelRevision = 'swarm.controller/revision';
 /** Makes `docker stack ls/services/ps` show a namespace like a stack. */
 export const labelStackNamespace = 'com.docker.stack.namespace';
 
-export const controllerLabels = [labelManagedBy, labelApplySet, labelSpecHash, labelImage, labelName, labelStackNamespace];
+export const controllerLabels = [labelManagedBy, labelApplySet, labelSpecHash, labelImage, labelName, labelRevision, labelStackNamespace];
 
 export type Ownership =
   | { state: 'owned'; applySet: string; specHash: string }

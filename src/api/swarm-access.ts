@@ -3,7 +3,7 @@
  * src/swarm/docker-swarm.ts implements them against the Docker Engine; unit tests use
  * in-memory fakes. Reading and writing are separate so a planner can be handed a reader only.
  */
-import type { LiveState, SwarmNetwork, SwarmNetworkCreate, SwarmService, SwarmServiceSpec, SwarmTask } from './swarm-types.js';
+import type { LiveState, SwarmConfig, SwarmEvent, SwarmNetwork, SwarmNetworkCreate, SwarmService, SwarmServiceSpec, SwarmTask } from './swarm-types.js';
 
 export interface TaskFilter {
   /** A service name or ID, or several (any of them). */
@@ -30,6 +30,23 @@ export interface SwarmWriter {
 }
 
 export interface SwarmAccess extends SwarmReader, SwarmWriter {}
+
+/**
+ * Small shared records kept in the Swarm itself (the leader lease, the suspend flag): configs
+ * whose labels are updated with the version index as a compare-and-swap.
+ */
+export interface SwarmRecords {
+  findConfig(name: string): Promise<SwarmConfig | undefined>;
+  /** Fails (TerminalError, status 409) when a config of that name exists: creation is atomic. */
+  createConfig(name: string, labels: Record<string, string>, data: string): Promise<string>;
+  /** Replaces the labels if the config is still at `versionIndex`; a stale index is a TransientError. */
+  updateConfigLabels(config: SwarmConfig, labels: Record<string, string>): Promise<void>;
+}
+
+export interface SwarmEvents {
+  /** Streams service, network, config and node events until the stream ends or `signal` aborts. */
+  streamEvents(onEvent: (e: SwarmEvent) => void, signal: AbortSignal): Promise<void>;
+}
 
 /** Counts of the calls made, for tests and benchmarks ("a no-op apply writes nothing"). */
 export interface CallCounts {

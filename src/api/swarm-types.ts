@@ -129,6 +129,24 @@ export interface SwarmTask {
   NetworksAttachments?: { Network?: { ID?: string; Spec?: { Name?: string } }; Addresses?: string[] }[];
 }
 
+export interface SwarmConfig {
+  ID: string;
+  Version: SwarmVersion;
+  CreatedAt?: string;
+  UpdatedAt?: string;
+  Spec: { Name: string; Labels?: Record<string, string>; Data?: string };
+}
+
+/** One record of GET /events. */
+export interface SwarmEvent {
+  Type: string;
+  Action: string;
+  Actor?: { ID?: string; Attributes?: Record<string, string> };
+  scope?: string;
+  time?: number;
+  timeNano?: number;
+}
+
 /** Everything the planner needs to know about the live Swarm, read with a constant number of calls. */
 export interface LiveState {
   services: SwarmService[];

@@ -17,6 +17,8 @@ import type { Clock } from '../queue/clock.js';
 export interface ActionContext {
   swarm: SwarmAccess;
   applySet: string;
+  /** The source revision being applied, if any (recorded on what is written). */
+  revision?: string;
   clock: Clock;
   /** How long to wait for tasks to go or a network to be released. */
   timeoutMs: number;
@@ -45,7 +47,7 @@ export interface ActionResult {
 }
 
 export async function createService(ctx: ActionContext, s: DesiredService): Promise<ActionResult> {
-  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: await ctx.networkIds() });
+  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: await ctx.networkIds(), revision: ctx.revision });
   try {
     await ctx.swarm.createService(spec);
   } catch (err) {
@@ -69,7 +71,7 @@ export async function updateService(ctx: ActionContext, s: DesiredService): Prom
   const upToDate = diffModels(serviceModelFromLive(live, names), s.model).length === 0 && live.Spec.Labels?.[labelSpecHash] === hash
     && (live.Spec.TaskTemplate?.Networks ?? []).every((n) => names.has(n.Target ?? ''));
   if (upToDate) return { summary: 'already up to date', wrote: false, specHash: hash };
-  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: ids, live: live.Spec });
+  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: ids, live: live.Spec, revision: ctx.revision });
   await ctx.swarm.updateService(live.ID, live.Version.Index, spec);
   return { summary: 'updated', wrote: true, specHash: hash, writtenAt: ctx.clock.now() };
 }
@@ -108,7 +110,7 @@ export async function createNetwork(ctx: ActionContext, n: DesiredNetwork): Prom
   if (existing && existing.Labels?.[labelSpecHash] === specHash('Network', n.swarmName, n.model)) {
     return { summary: 'already exists', wrote: false };
   }
-  await ctx.swarm.createNetwork(buildNetworkCreate(n, ctx.applySet));
+  await ctx.swarm.createNetwork(buildNetworkCreate(n, ctx.applySet, ctx.revision));
   ctx.forgetNetworks();
   return { summary: 'created', wrote: true };
 }

@@ -86,14 +86,15 @@ export async function waitForConvergence(targets: ConvergenceTarget[], swarm: Sw
   return targets.map((t) => done.get(t.id)!);
 }
 
-interface Verdict {
+export interface Verdict {
   state: 'converged' | 'failed' | 'progressing';
   detail: string;
   running: number;
   desired: number;
 }
 
-function judge(t: ConvergenceTarget, svc: SwarmService, tasks: SwarmTask[], skew: number): Verdict {
+/** How a service stands against the spec hash of `t`: converged, failed or still progressing. */
+export function judge(t: ConvergenceTarget, svc: SwarmService, tasks: SwarmTask[], skew: number): Verdict {
   const us = svc.UpdateStatus;
   const ours = !!us?.StartedAt && t.writtenAt !== undefined && Date.parse(us.StartedAt) >= t.writtenAt - skew;
   const state = ours ? us!.State ?? '' : '';

@@ -27,6 +27,8 @@ export interface ApplyOptions {
   clock?: Clock;
   backoff?: BackoffPolicy;
   reporter?: ApplyReporter;
+  /** The source revision being applied (`controller run`). */
+  revision?: string;
 }
 
 export interface ChangeOutcome {
@@ -48,7 +50,7 @@ export class PlanBlockedError extends Error {
 export async function executePlan(plan: Plan, desired: DesiredState, swarm: SwarmAccess, options: ApplyOptions = {}): Promise<ChangeOutcome[]> {
   if (plan.blockers.length > 0) throw new PlanBlockedError(plan);
   const clock = options.clock ?? realClock;
-  const ctx: actions.ActionContext = { swarm, applySet: plan.applySet, clock, timeoutMs: options.timeoutMs ?? 120_000, pollMs: options.pollMs ?? 500, ...actions.networkIdCache(swarm) };
+  const ctx: actions.ActionContext = { swarm, applySet: plan.applySet, clock, timeoutMs: options.timeoutMs ?? 120_000, pollMs: options.pollMs ?? 500, ...actions.networkIdCache(swarm), ...(options.revision ? { revision: options.revision } : {}) };
   const services = new Map(desired.services.map((s) => [refId(s.ref), s]));
   const networks = new Map(desired.networks.map((n) => [refId(n.ref), n]));
   const byId = new Map(plan.changes.map((c) => [c.id, c]));

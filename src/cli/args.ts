@@ -14,6 +14,10 @@ Usage:
   controller validate -f PATH...            check manifests; exit 1 on any problem
   controller plan -f PATH... [options]      show what would change; exit 0 none, 2 changes, 1 error
   controller apply -f PATH... [options]     make the Swarm match the manifests
+  controller run --source SRC [options]     follow a git repository or directory and keep the Swarm in sync
+  controller status [--url URL]             show what a running controller is doing
+  controller suspend [--reason TEXT]        pause reconciling for an apply set (maintenance)
+  controller resume                         start reconciling again
   controller version                        print versions of the controller and the engine
 
 Options:
@@ -34,6 +38,22 @@ Options:
       --log-format FMT   apply progress: text (default) or json (pino lines on stderr)
       --no-color         no colour even on a terminal
   -h, --help             this text
+
+Options of run:
+      --source SRC       a directory, or a git URL with optional #ref and :path
+                         (https://git.example.com/ops/swarm.git#main:prod, /srv/repo.git#v1.2)
+      --interval DUR     how often to poll the source (default 60s, jittered by 10%)
+      --resync DUR       how often to re-check every object (default 30s)
+      --drift MODE       repair (default) or report out-of-band changes
+      --no-prune         keep objects removed from the manifests (run prunes by default)
+      --listen ADDR      HTTP endpoints /healthz /readyz /metrics /status /hooks/sync (default 0.0.0.0:8090)
+      --webhook-secret-file F  enable POST /hooks/sync with this HMAC secret
+      --lease-duration DUR     leader lease (default 15s)
+      --identity ID      this replica's name in the lease (default: hostname and pid)
+      --cache-dir DIR    git mirror and checked-out revisions (default /tmp/swarm-controller)
+Options of status, suspend, resume:
+      --url URL          status: the controller's HTTP address (default http://127.0.0.1:8090)
+      --reason TEXT      suspend: shown in status
 `;
 
 export interface CliOptions {
@@ -55,6 +75,18 @@ export interface CliOptions {
   logFormat: 'text' | 'json';
   color: boolean;
   help: boolean;
+  source?: string;
+  pollIntervalMs: number;
+  resyncIntervalMs: number;
+  drift: 'repair' | 'report';
+  noPrune: boolean;
+  listen: string;
+  webhookSecretFile?: string;
+  leaseDurationMs: number;
+  identity?: string;
+  cacheDir: string;
+  url: string;
+  reason?: string;
 }
 
 export function parseCli(argv: string[], isTty: boolean): CliOptions {
@@ -81,6 +113,18 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
         'log-format': { type: 'string', default: 'text' },
         'no-color': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        source: { type: 'string' },
+        interval: { type: 'string', default: '60s' },
+        resync: { type: 'string', default: '30s' },
+        drift: { type: 'string', default: 'repair' },
+        'no-prune': { type: 'boolean', default: false },
+        listen: { type: 'string', default: '0.0.0.0:8090' },
+        'webhook-secret-file': { type: 'string' },
+        'lease-duration': { type: 'string', default: '15s' },
+        identity: { type: 'string' },
+        'cache-dir': { type: 'string', default: '/tmp/swarm-controller' },
+        url: { type: 'string', default: 'http://127.0.0.1:8090' },
+        reason: { type: 'string' },
       },
     });
   } catch (err) {
@@ -91,9 +135,13 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
   const files = v.filename ?? [];
   const output = oneOf('--output', v.output!, ['text', 'json'] as const);
   const logFormat = oneOf('--log-format', v['log-format']!, ['text', 'json'] as const);
-  const timeoutNs = parseDuration(v.timeout!);
-  if (timeoutNs === undefined) throw new TerminalError('SC9001', `--timeout ${JSON.stringify(v.timeout)} is not a duration; write it like "90s" or "5m"`);
-  const applySet = v.set ?? defaultApplySet(files);
+  const ms = (flag: string, value: string) => {
+    const ns = parseDuration(value);
+    if (ns === undefined) throw new TerminalError('SC9001', `${flag} ${JSON.stringify(value)} is not a duration; write it like "90s" or "5m"`);
+    return ns / 1e6;
+  };
+  const timeoutMs = ms('--timeout', v.timeout!);
+  const applySet = v.set ?? (v.source ? defaultApplySetForSource(v.source) : defaultApplySet(files));
   if (!/^[a-zA-Z0-9][-a-zA-Z0-9_.]{0,62}$/.test(applySet)) {
     throw new TerminalError('SC9001', `apply set ${JSON.stringify(applySet)} is not a valid name; give --set with letters, digits, "-", "_" or "." (at most 63)`);
   }
@@ -110,12 +158,24 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
     allowReplace: v['allow-replace']!,
     adopt: v.adopt!,
     wait: v.wait!,
-    timeoutMs: timeoutNs / 1e6,
+    timeoutMs,
     concurrency: positiveInt('--concurrency', v.concurrency!, 1),
     maskEnv: v['mask-env'] ?? [],
     logFormat,
     color: isTty && !v['no-color'] && !process.env.NO_COLOR,
     help: v.help!,
+    ...(v.source ? { source: v.source } : {}),
+    pollIntervalMs: ms('--interval', v.interval!),
+    resyncIntervalMs: ms('--resync', v.resync!),
+    drift: oneOf('--drift', v.drift!, ['repair', 'report'] as const),
+    noPrune: v['no-prune']!,
+    listen: v.listen!,
+    ...(v['webhook-secret-file'] ? { webhookSecretFile: v['webhook-secret-file'] } : {}),
+    leaseDurationMs: ms('--lease-duration', v['lease-duration']!),
+    ...(v.identity ? { identity: v.identity } : {}),
+    cacheDir: v['cache-dir']!,
+    url: v.url!,
+    ...(v.reason ? { reason: v.reason } : {}),
   };
 }
 
@@ -130,6 +190,14 @@ export function defaultApplySet(files: string[]): string {
     dir = dirname(dir);
   }
   return basename(dir).replace(/[^-a-zA-Z0-9_.]/g, '-').replace(/^[^a-zA-Z0-9]+/, '') || 'default';
+}
+
+/** The apply set of `run --source`: the last path element of the source (`...git#main:prod` -> "prod"). */
+export function defaultApplySetForSource(source: string): string {
+  const path = source.includes('#') ? (source.split('#')[1]!.split(':')[1] ?? '') : source;
+  const base = path.replace(/\/+$/, '').split('/').pop()?.replace(/\.git$/, '') ?? '';
+  const repo = source.split('#')[0]!.replace(/\/+$/, '').split('/').pop()!.replace(/\.git$/, '');
+  return (base && base !== '.' ? base : repo).replace(/[^-a-zA-Z0-9_.]/g, '-').replace(/^[^a-zA-Z0-9]+/, '') || 'default';
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {

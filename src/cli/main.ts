@@ -9,6 +9,7 @@ import { DockerSwarm } from '../swarm/docker-swarm.js';
 import { TerminalError, TransientError } from '../errors.js';
 import { parseCli, usage } from './args.js';
 import { exitCodes, planOrApplyCommand, validateCommand, type CommandIo } from './commands.js';
+import { runCommand, statusCommand, suspendCommand } from './run-command.js';
 
 export const controllerVersion: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -36,6 +37,13 @@ export async function main(argv: string[], io: CommandIo = defaultIo): Promise<n
       case 'plan':
       case 'apply':
         return await planOrApplyCommand(options, io);
+      case 'run':
+        return await runCommand(options, io, controllerVersion);
+      case 'status':
+        return await statusCommand(options, io);
+      case 'suspend':
+      case 'resume':
+        return await suspendCommand(options, io, options.command === 'suspend');
       case 'version': {
         io.out(`swarm-controller ${controllerVersion}\n`);
         const swarm = await DockerSwarm.connect(options.host).catch(() => undefined);
@@ -43,7 +51,7 @@ export async function main(argv: string[], io: CommandIo = defaultIo): Promise<n
         return exitCodes.ok;
       }
       default:
-        throw new TerminalError('SC9001', `unknown command "${options.command}"; commands: validate, plan, apply, version`);
+        throw new TerminalError('SC9001', `unknown command "${options.command}"; commands: validate, plan, apply, run, status, suspend, resume, version`);
     }
   } catch (err) {
     if (err instanceof TerminalError) io.err(`error ${err.code}: ${err.message}\n`);

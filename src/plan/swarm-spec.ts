@@ -5,7 +5,7 @@
  * (ForceUpdate, a pinned image digest, platforms). Pure.
  */
 import { createHash } from 'node:crypto';
-import { labelApplySet, labelImage, labelManagedBy, labelName, labelSpecHash, labelStackNamespace, managedByValue } from '../api/labels.js';
+import { labelApplySet, labelImage, labelManagedBy, labelName, labelRevision, labelSpecHash, labelStackNamespace, managedByValue } from '../api/labels.js';
 import type { DesiredNetwork, DesiredService, MountModel, QuantitiesModel, UpdatePolicyModel } from '../api/model.js';
 import type { SwarmMount, SwarmNetworkCreate, SwarmServiceSpec, SwarmUpdateConfig } from '../api/swarm-types.js';
 import { parseCpus, parseDuration, parseMemory } from '../units.js';
@@ -16,8 +16,9 @@ export function specHash(kind: string, swarmName: string, model: unknown): strin
   return createHash('sha256').update(stableJson({ kind, swarmName, model })).digest('hex').slice(0, 32);
 }
 
-function ownershipLabels(d: DesiredService | DesiredNetwork, applySet: string, hash: string): Record<string, string> {
+function ownershipLabels(d: DesiredService | DesiredNetwork, applySet: string, hash: string, revision?: string): Record<string, string> {
   return {
+    ...(revision ? { [labelRevision]: revision } : {}),
     [labelManagedBy]: managedByValue,
     [labelApplySet]: applySet,
     [labelSpecHash]: hash,
@@ -68,6 +69,8 @@ export interface ServiceSpecContext {
   networkIds: Map<string, string>;
   /** The live spec being updated, to carry forward what Swarm owns. */
   live?: SwarmServiceSpec;
+  /** The source revision being applied (`controller run`), recorded as a label. */
+  revision?: string;
 }
 
 export function buildServiceSpec(s: DesiredService, ctx: ServiceSpecContext): SwarmServiceSpec {
@@ -80,7 +83,7 @@ export function buildServiceSpec(s: DesiredService, ctx: ServiceSpecContext): Sw
   const platforms = ctx.live?.TaskTemplate?.Placement?.Platforms;
   return {
     Name: s.swarmName,
-    Labels: { ...m.labels, ...ownershipLabels(s, ctx.applySet, hash), [labelImage]: m.image },
+    Labels: { ...m.labels, ...ownershipLabels(s, ctx.applySet, hash, ctx.revision), [labelImage]: m.image },
     TaskTemplate: {
       ContainerSpec: {
         Image: image,
@@ -118,7 +121,7 @@ export function buildServiceSpec(s: DesiredService, ctx: ServiceSpecContext): Sw
   };
 }
 
-export function buildNetworkCreate(n: DesiredNetwork, applySet: string): SwarmNetworkCreate {
+export function buildNetworkCreate(n: DesiredNetwork, applySet: string, revision?: string): SwarmNetworkCreate {
   const m = n.model;
   return {
     Name: n.swarmName,
@@ -127,7 +130,7 @@ export function buildNetworkCreate(n: DesiredNetwork, applySet: string): SwarmNe
     Internal: m.internal,
     CheckDuplicate: true,
     Options: { ...m.options, ...(m.encrypted ? { encrypted: '' } : {}) },
-    Labels: { ...m.labels, ...ownershipLabels(n, applySet, specHash('Network', n.swarmName, m)) },
+    Labels: { ...m.labels, ...ownershipLabels(n, applySet, specHash('Network', n.swarmName, m), revision) },
     IPAM: {
       Driver: m.ipam.driver,
       Config: m.ipam.subnets.map((s) => ({ Subnet: s.subnet, ...(s.gateway ? { Gateway: s.gateway } : {}), ...(s.ipRange ? { IPRange: s.ipRange } : {}) })),

@@ -2,12 +2,12 @@
  * SwarmReader and SwarmWriter over the Docker Engine API (through engine-client.ts).
  * Counts every read and write so callers can prove what a run did.
  */
-import type { CallCounts, SwarmAccess, TaskFilter } from '../api/swarm-access.js';
-import type { LiveState, SwarmNetwork, SwarmNetworkCreate, SwarmService, SwarmServiceSpec, SwarmTask } from '../api/swarm-types.js';
+import type { CallCounts, SwarmAccess, SwarmEvents, SwarmRecords, TaskFilter } from '../api/swarm-access.js';
+import type { LiveState, SwarmConfig, SwarmEvent, SwarmNetwork, SwarmNetworkCreate, SwarmService, SwarmServiceSpec, SwarmTask } from '../api/swarm-types.js';
 import { statusCodeOf, TerminalError } from '../errors.js';
-import { EngineClient } from './engine-client.js';
+import { EngineClient, streamJsonLines } from './engine-client.js';
 
-export class DockerSwarm implements SwarmAccess {
+export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
   readonly calls: CallCounts = { reads: 0, writes: 0 };
 
   constructor(readonly engine: EngineClient) {}
@@ -99,5 +99,31 @@ export class DockerSwarm implements SwarmAccess {
     } catch (err) {
       if (statusCodeOf(err) !== 404) throw err;
     }
+  }
+
+  async findConfig(name: string): Promise<SwarmConfig | undefined> {
+    this.calls.reads++;
+    // The name filter matches prefixes; keep the exact name only.
+    const list = await this.engine.request<SwarmConfig[]>('GET', '/configs', { query: { filters: JSON.stringify({ name: [name] }) } });
+    return list.find((c) => c.Spec.Name === name);
+  }
+
+  async createConfig(name: string, labels: Record<string, string>, data: string): Promise<string> {
+    this.calls.writes++;
+    const r = await this.engine.request<{ ID: string }>('POST', '/configs/create', { body: { Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') } });
+    return r.ID;
+  }
+
+  async updateConfigLabels(config: SwarmConfig, labels: Record<string, string>): Promise<void> {
+    this.calls.writes++;
+    await this.engine.request('POST', `/configs/${encodeURIComponent(config.ID)}/update`, {
+      query: { version: config.Version.Index },
+      body: { ...config.Spec, Labels: labels },
+    });
+  }
+
+  async streamEvents(onEvent: (e: SwarmEvent) => void, signal: AbortSignal): Promise<void> {
+    const filters = { type: ['service', 'network', 'config', 'node'] };
+    await streamJsonLines(this.engine, '/events', { filters: JSON.stringify(filters) }, (r) => onEvent(r as SwarmEvent), signal);
   }
 }

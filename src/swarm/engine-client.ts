@@ -99,6 +99,15 @@ export class EngineClient {
     }, where);
   }
 
+  async openStream(path: string, query: Record<string, unknown>, signal: AbortSignal): Promise<NodeJS.ReadableStream & { destroy(): void }> {
+    return new Promise((resolve, reject) => {
+      this.modem.dial(
+        { path: `${path}?`, method: 'GET', isStream: true, abortSignal: signal, options: { _query: query }, statusCodes: { 200: true } } as never,
+        (err: unknown, stream: unknown) => (err ? reject(classifyEngineError(err as ModemError, 'GET', path)) : resolve(stream as NodeJS.ReadableStream & { destroy(): void })),
+      );
+    });
+  }
+
   async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, opts: RequestOptions = {}): Promise<T> {
     const options: Record<string, unknown> = {};
     if (opts.query) options._query = opts.query;
@@ -115,6 +124,30 @@ export class EngineClient {
       );
     });
   }
+}
+
+/** A streaming GET (e.g. /events): calls `onLine` per newline-delimited JSON record. */
+export async function streamJsonLines(client: EngineClient, path: string, query: Record<string, unknown>, onRecord: (r: unknown) => void, signal: AbortSignal): Promise<void> {
+  const stream = await client.openStream(path, query, signal);
+  let buffer = '';
+  await new Promise<void>((resolve, reject) => {
+    const done = () => resolve();
+    signal.addEventListener('abort', () => { stream.destroy(); done(); }, { once: true });
+    stream.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (line) {
+          try { onRecord(JSON.parse(line)); } catch { /* a partial or foreign line: skip */ }
+        }
+      }
+    });
+    stream.on('end', done);
+    stream.on('close', done);
+    stream.on('error', (e: Error) => (signal.aborted ? done() : reject(new TransientError(`event stream: ${e.message}`, e))));
+  });
 }
 
 function messageOf(err: ModemError): string {

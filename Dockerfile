@@ -1,0 +1,103 @@
+# swarm-controller images (see docs/images.md).
+#
+#   docker build --target controller -t swarm-controller/controller:dev .
+#   docker build --target proxy      -t swarm-controller/proxy:dev .
+#
+# BASE_IMAGE is the Node LTS runtime every stage starts from: the official
+# node:24-bookworm-slim by default; scripts/build-images.sh passes a locally built
+# equivalent (swarm-controller/node:24) where no registry is reachable.
+#
+# Written for both builders: the legacy builder of engine 20.10 (what scripts/build-images.sh
+# uses) and BuildKit. So: no "# syntax=" line (BuildKit would pull the frontend image from a
+# registry), no RUN --mount, no COPY --link/--chmod, no heredocs.
+# The legacy builder builds every stage above the requested target, used or not; the stages
+# are ordered so that building `controller` (the last stage, also the default target) costs
+# at most the cached proxy stage.
+#
+# Runtime images run as root on purpose: the controller (and the proxy, which follows the
+# Swarm's tasks) talks to the Docker Engine through /var/run/docker.sock, which is root's;
+# whoever can use that socket is root on the node anyway. See docs/images.md.
+
+# BUILD_CA_CERTS (optional, PEM text) adds CA certificates that npm trusts while it fetches
+# packages in the build and deps stages, for networks that intercept TLS; it never reaches the
+# runtime images. scripts/build-images.sh passes the host's extra CAs (see docs/images.md).
+
+ARG BASE_IMAGE=node:24-bookworm-slim
+
+# ---- build: compile TypeScript to dist/ ----------------------------------------------------
+FROM ${BASE_IMAGE} AS build
+WORKDIR /app
+# Dependencies first: this layer is reused until package.json or the lockfile changes.
+# --ignore-scripts: the only install scripts in the tree try to compile optional native
+# add-ons of ssh2 (cpu-features, a crypto binding) that need Python and a C++ compiler the
+# base lacks; ssh2 (used only for ssh:// DOCKER_HOSTs) falls back to pure JavaScript.
+COPY package.json package-lock.json ./
+ARG BUILD_CA_CERTS=""
+RUN if [ -n "$BUILD_CA_CERTS" ]; then printf '%s\n' "$BUILD_CA_CERTS" >/tmp/build-ca.pem; \
+      export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; fi \
+ && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
+ && rm -f /tmp/build-ca.pem
+COPY tsconfig.json ./
+COPY crds/ crds/
+COPY scripts/generate.ts scripts/generate.ts
+COPY src/ src/
+RUN npm run build \
+ && test -f dist/src/cli/main.js
+
+# ---- deps: production node_modules only ----------------------------------------------------
+# A stage of its own (not `npm prune` after the build) so it is cached on the lockfile alone.
+# --ignore-scripts for the same reason as above: no compiled add-ons in the runtime images.
+FROM ${BASE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+ARG BUILD_CA_CERTS=""
+RUN if [ -n "$BUILD_CA_CERTS" ]; then printf '%s\n' "$BUILD_CA_CERTS" >/tmp/build-ca.pem; \
+      export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; fi \
+ && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
+ && rm -rf /tmp/build-ca.pem /root/.npm
+
+# ---- proxy: the controller's code plus Debian's HAProxy ------------------------------------
+# HAProxy is installed before the application files so that a code change does not re-run
+# apt-get. No HEALTHCHECK yet: the `proxy` command will define what healthy means.
+FROM ${BASE_IMAGE} AS proxy
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends haproxy \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log \
+ && /usr/sbin/haproxy -v
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist/src ./dist/src
+EXPOSE 80 443 8091
+ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
+CMD ["proxy"]
+
+# ---- controller: the default and last target ----------------------------------------------
+# /app holds exactly what `node /app/dist/src/cli/main.js` loads: dist/src, the production
+# node_modules, and package.json (main.js reads ../../../package.json for its version and
+# package.json's "type": "module" makes the .js files ES modules).
+FROM ${BASE_IMAGE} AS controller
+# `controller run --source` follows git repositories by running git (https, ssh and scp-like
+# URLs; `git archive | tar`): git, the CA bundle for https, ssh for ssh URLs. About 100 MB,
+# most of it perl, which Debian's git depends on; build with
+# --build-arg CONTROLLER_APT_PACKAGES= for an image that follows directory sources only.
+# Before the application files, so a code change does not re-run apt-get.
+ARG CONTROLLER_APT_PACKAGES="git ca-certificates openssh-client"
+RUN if [ -n "$CONTROLLER_APT_PACKAGES" ]; then \
+      apt-get update \
+   && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $CONTROLLER_APT_PACKAGES \
+   && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log; \
+    fi
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist/src ./dist/src
+EXPOSE 8090
+# Exit 0 only when GET /healthz answers 200 within 4 s. Exec form with node: the image has
+# neither curl nor wget. SC_HTTP_PORT is read from the container's environment at check time.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.SC_HTTP_PORT || 8090) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
+CMD ["run"]

@@ -1,0 +1,123 @@
+/**
+ * `controller run`, `controller status`, `controller suspend` and `controller resume`.
+ * run: connects, starts the controller loops and the HTTP endpoints, and on SIGTERM or
+ * SIGINT finishes or abandons the action in flight within 10 s, releases the lease, exits 0.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { Controller, labelSuspended, labelSuspendReason, suspendRecordName, type ControllerMetricsSink } from '../controller/controller.js';
+import { startHttpServer } from '../controller/http-server.js';
+import { controllerMetrics, Registry } from '../controller/metrics.js';
+import { renderStatus, type ControllerStatus } from '../controller/status.js';
+import { TerminalError, TransientError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { realClock } from '../queue/clock.js';
+import { parseSourceSpec } from '../source/source-spec.js';
+import { DockerSwarm } from '../swarm/docker-swarm.js';
+import type { CliOptions } from './args.js';
+import type { CommandIo } from './commands.js';
+
+export const stopGraceMs = 10_000;
+
+export async function runCommand(options: CliOptions, io: CommandIo, version: string): Promise<number> {
+  if (!options.source) throw new TerminalError('SC9001', 'run needs --source: a directory or a git URL (see controller --help)');
+  const log = createLogger();
+  const swarm = await DockerSwarm.connect(options.host);
+  const source = parseSourceSpec(options.source, join(options.cacheDir, options.applySet));
+  const registry = new Registry();
+  const m = controllerMetrics(registry);
+  m.buildInfo.set({ version, node: process.version }, 1);
+  const sink: ControllerMetricsSink = {
+    queueDepth: (n) => m.queueDepth.set(n),
+    reconcile: (kind, result, s) => m.reconcileDuration.observe({ kind, result }, s),
+    action: (kind, action, result) => m.actions.inc({ kind, action, result }),
+    drift: (kind, mode) => m.driftRepairs.inc({ kind, mode: mode as 'repaired' | 'reported' }),
+    sync: (result, s, at) => {
+      const r = result === 'fetch-failed' ? 'failed' : (result as 'success' | 'failed' | 'invalid');
+      m.sync.inc({ result: r });
+      m.syncDuration.observe(s);
+      if (r === 'success') m.lastSyncTimestamp.set(at);
+      else m.syncFailures.inc();
+    },
+    leader: (l) => m.leader.set(l ? 1 : 0),
+    suspended: (v) => m.suspended.set(v ? 1 : 0),
+  };
+  const identity = options.identity ?? `${hostname()}-${process.pid}`;
+  const controller = new Controller(swarm, source, {
+    identity,
+    applySet: options.applySet,
+    drift: options.drift,
+    prune: !options.noPrune,
+    allowReplace: options.allowReplace,
+    maxDeletions: options.maxDeletions,
+    timeoutMs: options.timeoutMs,
+    pollIntervalMs: options.pollIntervalMs,
+    resyncIntervalMs: options.resyncIntervalMs,
+    leaseDurationMs: options.leaseDurationMs,
+    concurrency: options.concurrency,
+    syncTimeoutMs: options.timeoutMs,
+  }, realClock, log.child({ applySet: options.applySet }), sink);
+  const [listenHost, listenPort] = splitListen(options.listen);
+  const webhookSecret = options.webhookSecretFile ? readFileSync(options.webhookSecretFile, 'utf8').trim() : '';
+  const server = await startHttpServer(listenPort, listenHost, {
+    status: () => controller.status.toJSON(),
+    ready: () => controller.status.synced || (!controller.isLeader && !!controller.status.revision),
+    metrics: () => registry.render(),
+    sync: () => controller.triggerSync('webhook'),
+    webhookSecret,
+  });
+  log.info({ event: 'start', identity, source: source.describe(), applySet: options.applySet, listen: options.listen, engine: swarm.engine.version }, 'swarm-controller running');
+  controller.start();
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ event: 'stop', signal }, `stopping on ${signal}`);
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await controller.stop(stopGraceMs);
+  await new Promise((r) => server.close(() => r(undefined)));
+  log.info({ event: 'stopped' }, 'stopped; lease released');
+  // Do not wait for idle sockets or sleeping loops to wind down: the work is finished.
+  process.exit(0);
+}
+
+function splitListen(listen: string): [string, number] {
+  const m = /^(?:(.*):)?(\d+)$/.exec(listen);
+  if (!m) throw new TerminalError('SC9001', `--listen ${JSON.stringify(listen)}: give host:port or a port`);
+  return [m[1] || '0.0.0.0', Number(m[2])];
+}
+
+export async function statusCommand(options: CliOptions, io: CommandIo): Promise<number> {
+  let status: ControllerStatus;
+  try {
+    const res = await fetch(new URL('/status', options.url));
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    status = (await res.json()) as ControllerStatus;
+  } catch (err) {
+    throw new TerminalError('SC5001', `cannot read the controller's status at ${options.url}: ${(err as Error).message}; give its address with --url`);
+  }
+  io.out(options.output === 'json' ? JSON.stringify(status, null, 2) + '\n' : renderStatus(status));
+  return status.lastSync?.result === 'success' || !status.lastSync ? 0 : 1;
+}
+
+/** Sets the shared suspend flag of an apply set; every replica sees it within a lease round. */
+export async function suspendCommand(options: CliOptions, io: CommandIo, suspend: boolean): Promise<number> {
+  const swarm = await DockerSwarm.connect(options.host);
+  const name = suspendRecordName(options.applySet);
+  const labels = { [labelSuspended]: String(suspend), [labelSuspendReason]: suspend ? options.reason ?? 'suspended with controller suspend' : '' };
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const current = await swarm.findConfig(name);
+      if (!current) await swarm.createConfig(name, labels, `suspend flag of apply set ${options.applySet}`);
+      else await swarm.updateConfigLabels(current, { ...current.Spec.Labels, ...labels });
+      io.out(`apply set "${options.applySet}" ${suspend ? 'suspended: controllers stop reconciling (routes and status keep being served)' : 'resumed: controllers reconcile again'}\n`);
+      return 0;
+    } catch (err) {
+      if (!(err instanceof TransientError) && !/already exists|409/.test((err as Error).message)) throw err;
+    }
+  }
+  throw new TerminalError('SC5004', `could not write the suspend flag ${name}: it kept changing underneath`);
+}

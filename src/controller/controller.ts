@@ -1,0 +1,285 @@
+/**
+ * `controller run`: wires the source, the keyed work queue, the reconciler, the leader
+ * lease, Swarm events, the periodic resync and the status. Only the leader reconciles;
+ * standby replicas keep the lease loop, the status and the HTTP endpoints. Syncing a new
+ * revision: fetch, validate (an invalid revision is refused and the last good one kept),
+ * enqueue every key, wait until the queue drains, record the result.
+ */
+import { formatDiagnostic } from '../errors.js';
+import type { SwarmAccess, SwarmEvents, SwarmRecords } from '../api/swarm-access.js';
+import type { SwarmEvent } from '../api/swarm-types.js';
+import type { Logger } from '../log.js';
+import { loadManifests } from '../manifest/load.js';
+import type { Clock } from '../queue/clock.js';
+import { WorkQueue } from '../queue/work-queue.js';
+import { LeaderLease } from './leader-lease.js';
+import { LiveCache } from './live-cache.js';
+import { Reconciler, type ReconcilerOptions } from './reconciler.js';
+import { StatusStore, type SyncRecord } from './status.js';
+
+export interface SnapshotSource {
+  fetch(): Promise<{ revision: string; dir: string; message?: string }>;
+  describe(): string;
+}
+
+export interface ControllerMetricsSink {
+  queueDepth(n: number): void;
+  reconcile(kind: string, result: string, seconds: number): void;
+  action(kind: string, action: string, result: string): void;
+  drift(kind: string, mode: string): void;
+  sync(result: string, seconds: number, at: number): void;
+  leader(leading: boolean): void;
+  suspended(value: boolean): void;
+}
+
+export interface ControllerOptions extends ReconcilerOptions {
+  identity: string;
+  pollIntervalMs: number;
+  resyncIntervalMs: number;
+  leaseDurationMs: number;
+  concurrency: number;
+  /** How long a sync waits for the queue to drain before recording its result. */
+  syncTimeoutMs: number;
+}
+
+export const suspendRecordName = (applySet: string) => `swarm-controller-state.${applySet}`;
+export const labelSuspended = 'swarm.controller/suspended';
+export const labelSuspendReason = 'swarm.controller/suspend-reason';
+
+export class Controller {
+  readonly status: StatusStore;
+  readonly queue: WorkQueue;
+  private readonly reconciler: Reconciler;
+  private readonly lease: LeaderLease;
+  private readonly cache: LiveCache;
+  private readonly abort = new AbortController();
+  private syncing: Promise<void> | undefined;
+  private pendingTrigger: SyncRecord['trigger'] | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly swarm: SwarmAccess & SwarmRecords & SwarmEvents,
+    private readonly source: SnapshotSource,
+    private readonly options: ControllerOptions,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly metrics: ControllerMetricsSink,
+  ) {
+    this.status = new StatusStore({ identity: options.identity, applySet: options.applySet, source: source.describe(), driftMode: options.drift }, () => clock.now());
+    this.cache = new LiveCache(swarm, clock, 1000);
+    this.reconciler = new Reconciler(swarm, this.cache, this.status, options, {
+      action: (k, a, r) => metrics.action(k, a, r),
+      drift: (k, m) => metrics.drift(k, m),
+    });
+    this.queue = new WorkQueue({ concurrency: options.concurrency, clock });
+    this.lease = new LeaderLease(swarm, { name: `swarm-controller-lease.${options.applySet}`, identity: options.identity, durationMs: options.leaseDurationMs, clock });
+  }
+
+  get isLeader(): boolean {
+    return this.lease.isLeader;
+  }
+
+  /** Starts every loop; returns at once. */
+  start(): void {
+    this.queue.start((key) => this.work(key));
+    void this.leaseLoop();
+    void this.pollLoop();
+    void this.resyncLoop();
+    void this.eventLoop();
+  }
+
+  /** Asks for a sync now (webhook); coalesces with one in progress. */
+  triggerSync(trigger: SyncRecord['trigger']): void {
+    if (this.syncing) {
+      this.pendingTrigger = trigger;
+      return;
+    }
+    this.syncing = this.sync(trigger).finally(() => {
+      this.syncing = undefined;
+      const next = this.pendingTrigger;
+      this.pendingTrigger = undefined;
+      if (next && !this.stopped) this.triggerSync(next);
+    });
+  }
+
+  /** SIGTERM: stop taking work, let the action in flight finish within `graceMs`, release the lease. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await Promise.race([this.queue.shutDown(), new Promise((r) => setTimeout(r, graceMs))]);
+    await this.lease.release();
+    this.metrics.leader(false);
+  }
+
+  private async work(key: string): Promise<void> {
+    if (!this.lease.isLeader || this.status.suspended) return;
+    const started = this.clock.now();
+    const log = this.log.child({ reconcileId: `${key}#${started.toString(36)}`, key });
+    try {
+      const r = await this.reconciler.reconcile(key);
+      this.metrics.reconcile(key.split('/')[0]!, r.outcome, (this.clock.now() - started) / 1000);
+      if (r.outcome !== 'in-sync') log.info({ outcome: r.outcome, phase: this.status.object(key)?.phase, reason: this.status.object(key)?.reason }, `reconciled ${key}: ${r.outcome}`);
+      if (r.outcome === 'waiting') {
+        for (const d of r.dependsOn) this.queue.add(d);
+        this.queue.addRateLimited(key);
+        return;
+      }
+      this.queue.forget(key);
+      if ('recheckAfterMs' in r && r.recheckAfterMs) this.queue.addAfter(key, r.recheckAfterMs);
+    } catch (err) {
+      this.metrics.reconcile(key.split('/')[0]!, 'error', (this.clock.now() - started) / 1000);
+      const delay = this.queue.addRateLimited(key);
+      log.warn({ err: (err as Error).message, retryInMs: delay }, `reconcile ${key} failed; retrying`);
+    } finally {
+      this.metrics.queueDepth(this.queue.length);
+    }
+  }
+
+  private async sync(trigger: SyncRecord['trigger']): Promise<void> {
+    const started = this.clock.now();
+    const record = (r: Omit<SyncRecord, 'trigger' | 'startedAt' | 'durationMs'>) => {
+      const durationMs = this.clock.now() - started;
+      const full: SyncRecord = { trigger, startedAt: new Date(started).toISOString(), durationMs, ...r };
+      this.status.recordSync(full);
+      this.metrics.sync(r.result, durationMs / 1000, this.clock.now() / 1000);
+      const level = r.result === 'success' ? 'info' : 'error';
+      this.log[level]({ event: 'sync', ...full }, `sync ${r.result}${r.revision ? ` at ${r.revision.slice(0, 12)}` : ''}`);
+    };
+    let snapshot;
+    try {
+      snapshot = await this.source.fetch();
+    } catch (err) {
+      record({ result: 'fetch-failed', detail: (err as Error).message });
+      return;
+    }
+    const changed = snapshot.revision !== this.reconciler.desired?.revision;
+    if (changed) {
+      const loaded = await loadManifests([snapshot.dir]);
+      const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+      if (errors.length) {
+        const shown = errors.slice(0, 5).map((d) => formatDiagnostic({ ...d, ...(d.position ? { position: { ...d.position, file: d.position.file.replace(snapshot.dir + '/', '') } } : {}) }).split('\n')[0]).join('; ');
+        record({ revision: snapshot.revision, ...(snapshot.message ? { message: snapshot.message } : {}), result: 'invalid', detail: `${errors.length} problem(s); revision not applied, ${this.reconciler.desired ? `still applying ${this.reconciler.desired.revision.slice(0, 12)}` : 'nothing applied yet'}: ${shown}` });
+        return;
+      }
+      this.reconciler.desired = { revision: snapshot.revision, desired: loaded.desired };
+      this.status.revision = snapshot.revision;
+    }
+    if (!changed && trigger === 'poll') return; // nothing new: the resync loop keeps things level
+    if (!this.lease.isLeader || this.status.suspended) {
+      record({ revision: snapshot.revision, result: 'success', detail: this.status.suspended ? 'loaded; not applied while suspended' : 'loaded; applied by the leader' });
+      return;
+    }
+    await this.enqueueAll();
+    const drained = await Promise.race([this.drain().then(() => true), this.clock.sleep(this.options.syncTimeoutMs).then(() => false)]);
+    const failed = this.status.toJSON().objects.filter((o) => o.phase === 'Failed');
+    this.status.synced = true;
+    record({
+      revision: snapshot.revision,
+      ...(snapshot.message ? { message: snapshot.message } : {}),
+      result: failed.length || !drained ? 'failed' : 'success',
+      detail: !drained ? `not finished after ${this.options.syncTimeoutMs / 1000}s` : failed.length ? `${failed.length} object(s) failed: ${failed.map((f) => f.id).join(', ')}` : changed ? 'applied' : 'in sync',
+    });
+  }
+
+  /** Waits until no key is queued, in flight or about to be re-checked for progress. */
+  private async drain(): Promise<void> {
+    for (;;) {
+      await this.queue.idle();
+      const progressing = this.status.toJSON().objects.some((o) => o.phase === 'Progressing' || o.phase === 'Pending');
+      if (!progressing || this.stopped) return;
+      await this.clock.sleep(500);
+    }
+  }
+
+  private async enqueueAll(): Promise<void> {
+    try {
+      for (const key of await this.reconciler.allKeys()) this.queue.add(key);
+      this.metrics.queueDepth(this.queue.length);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'cannot list keys; will retry at the next resync');
+    }
+  }
+
+  private async leaseLoop(): Promise<void> {
+    const every = Math.max(200, Math.floor(this.options.leaseDurationMs / 3));
+    let wasLeader = false;
+    while (!this.stopped) {
+      const leading = await this.lease.tryAcquireOrRenew();
+      this.status.role = leading ? 'leader' : 'standby';
+      this.status.leader = this.lease.holder;
+      this.metrics.leader(leading);
+      await this.refreshSuspended();
+      if (leading && !wasLeader) {
+        this.log.info({ event: 'leader', identity: this.options.identity }, 'became leader');
+        this.cache.invalidate();
+        this.triggerSync('startup');
+      } else if (!leading && wasLeader) {
+        this.log.warn({ event: 'standby', leader: this.lease.holder }, 'lost the lease; standing by');
+      }
+      wasLeader = leading;
+      await this.clock.sleep(every);
+    }
+  }
+
+  private async refreshSuspended(): Promise<void> {
+    try {
+      const rec = await this.swarm.findConfig(suspendRecordName(this.options.applySet));
+      const suspended = rec?.Spec.Labels?.[labelSuspended] === 'true';
+      if (suspended !== this.status.suspended) {
+        this.log.info({ event: suspended ? 'suspended' : 'resumed' }, suspended ? 'reconciling suspended' : 'reconciling resumed');
+        this.status.suspended = suspended;
+        if (!suspended && this.lease.isLeader) this.triggerSync('resume');
+      }
+      this.status.suspendedReason = suspended ? rec?.Spec.Labels?.[labelSuspendReason] : undefined;
+      this.metrics.suspended(suspended);
+    } catch {
+      // keep the last known value
+    }
+  }
+
+  private async pollLoop(): Promise<void> {
+    // the first sync runs when the lease is settled (leaseLoop); standbys still load and validate
+    this.triggerSync('startup');
+    while (!this.stopped) {
+      const jitter = 0.9 + Math.random() * 0.2;
+      const wait = Math.round(this.options.pollIntervalMs * jitter);
+      this.status.nextSyncAt = this.clock.now() + wait;
+      await this.clock.sleep(wait);
+      if (!this.stopped) this.triggerSync('poll');
+    }
+  }
+
+  private async resyncLoop(): Promise<void> {
+    while (!this.stopped) {
+      await this.clock.sleep(this.options.resyncIntervalMs);
+      if (this.stopped || !this.lease.isLeader || this.status.suspended || !this.reconciler.desired) continue;
+      this.cache.invalidate();
+      await this.enqueueAll();
+    }
+  }
+
+  private async eventLoop(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await this.swarm.streamEvents((e) => this.onEvent(e), this.abort.signal);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'event stream lost; reconnecting');
+      }
+      if (!this.stopped) await this.clock.sleep(1000);
+    }
+  }
+
+  private onEvent(e: SwarmEvent): void {
+    if (!this.lease.isLeader || this.status.suspended) return;
+    this.cache.invalidate();
+    const name = e.Actor?.Attributes?.name;
+    if (e.Type === 'node') {
+      void this.enqueueAll(); // tasks move when nodes change; look at everything
+      return;
+    }
+    if ((e.Type === 'service' || e.Type === 'network') && name) {
+      const key = this.reconciler.keyForSwarmName(e.Type, name);
+      if (key) this.queue.add(key);
+    }
+  }
+}

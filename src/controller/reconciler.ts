@@ -1,0 +1,180 @@
+/**
+ * reconcile(key): level-based. Given only an object key ("Service/shop/web"), re-read the
+ * live Swarm, plan the whole desired state against it, keep the change for that key, and
+ * apply it; then record the object's status. Decides nothing about retries: it throws, and
+ * the loop (controller.ts) re-queues with backoff. Drift (the live object differs from the
+ * spec the controller itself applied) is repaired or only reported, as configured.
+ */
+import { labelSpecHash } from '../api/labels.js';
+import type { DesiredState } from '../api/model.js';
+import { refId } from '../api/object-ref.js';
+import type { SwarmAccess } from '../api/swarm-access.js';
+import type { LiveState, SwarmService } from '../api/swarm-types.js';
+import { judge } from '../apply/convergence.js';
+import { executePlan } from '../apply/execute-plan.js';
+import { buildPlan } from '../plan/build-plan.js';
+import type { Change, Plan } from '../plan/plan.js';
+import { specHash } from '../plan/swarm-spec.js';
+import type { LiveCache } from './live-cache.js';
+import type { StatusStore } from './status.js';
+
+export interface DesiredRevision {
+  revision: string;
+  desired: DesiredState;
+}
+
+export interface ReconcileObserver {
+  action?(kind: string, action: string, result: 'success' | 'failure'): void;
+  drift?(kind: string, mode: 'repaired' | 'reported'): void;
+}
+
+export interface ReconcilerOptions {
+  applySet: string;
+  drift: 'repair' | 'report';
+  prune: boolean;
+  allowReplace: boolean;
+  maxDeletions: number;
+  timeoutMs: number;
+}
+
+export type ReconcileResult =
+  | { outcome: 'in-sync' | 'applied' | 'reported' | 'blocked' | 'skipped'; recheckAfterMs?: number; dependsOn?: string[] }
+  | { outcome: 'waiting'; dependsOn: string[] };
+
+export class Reconciler {
+  desired: DesiredRevision | undefined;
+
+  constructor(
+    private readonly swarm: SwarmAccess,
+    private readonly cache: LiveCache,
+    private readonly status: StatusStore,
+    private readonly options: ReconcilerOptions,
+    private readonly observer: ReconcileObserver = {},
+  ) {}
+
+  /** Every key the loop should look at: declared objects and owned live objects of this set. */
+  async allKeys(): Promise<string[]> {
+    const keys = new Set<string>();
+    for (const n of this.desired?.desired.networks ?? []) keys.add(refId(n.ref));
+    for (const s of this.desired?.desired.services ?? []) keys.add(refId(s.ref));
+    const live = await this.cache.get();
+    const plan = this.plan(live);
+    for (const c of plan.changes) keys.add(c.id);
+    return [...keys].sort();
+  }
+
+  /** Maps a Swarm object name from an event to the key that covers it, if any. */
+  keyForSwarmName(kind: 'service' | 'network', name: string): string | undefined {
+    const d = this.desired?.desired;
+    const found = kind === 'service' ? d?.services.find((s) => s.swarmName === name) : d?.networks.find((n) => n.swarmName === name);
+    return found ? refId(found.ref) : undefined;
+  }
+
+  private plan(live: LiveState): Plan {
+    return buildPlan(this.desired?.desired ?? { networks: [], services: [] }, live, {
+      applySet: this.options.applySet,
+      prune: this.options.prune && !!this.desired,
+      allowReplace: this.options.allowReplace,
+      maxDeletions: this.options.maxDeletions,
+    });
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const snapshot = this.desired;
+    if (!snapshot) return { outcome: 'skipped' };
+    const live = await this.cache.get();
+    const plan = this.plan(live);
+    const kind = key.split('/')[0]!;
+    const change = plan.changes.find((c) => c.id === key);
+    const blockers = plan.blockers.filter((b) => b.id === key || (b.id === '(prune)' && change?.action === 'delete'));
+    const base = { id: key, kind, swarmName: change?.swarmName ?? this.swarmNameOf(key) ?? key, revision: snapshot.revision };
+    if (blockers.length) {
+      this.status.setObject({ ...base, phase: 'Failed', reason: blockers.map((b) => `${b.code} ${b.message}`).join('; ') });
+      return { outcome: 'blocked' };
+    }
+    if (!change) {
+      if (kind === 'Service') return this.observeService(key, base, live);
+      if (this.isDeclared(key)) this.status.setObject({ ...base, phase: 'Ready', reason: '' });
+      else this.status.removeObject(key);
+      return { outcome: 'in-sync' };
+    }
+    const pending = change.dependsOn.filter((d) => plan.changes.some((c) => c.id === d));
+    if (pending.length) {
+      this.status.setObject({ ...base, phase: 'Pending', reason: `waiting for ${pending.join(', ')}` });
+      return { outcome: 'waiting', dependsOn: pending };
+    }
+    const refused = this.refuseRepeatedRollback(change, live);
+    if (refused) {
+      this.status.setObject({ ...base, phase: 'Failed', reason: refused });
+      return { outcome: 'blocked' };
+    }
+    const drifted = this.isDrift(change, live);
+    if (drifted) {
+      this.observer.drift?.(kind, this.options.drift === 'repair' ? 'repaired' : 'reported');
+      if (this.options.drift === 'report') {
+        this.status.setObject({ ...base, phase: 'Failed', reason: `drifted from the manifests (${change.fields.map((f) => f.path).join(', ')}); not repaired (--drift=report)` });
+        return { outcome: 'reported' };
+      }
+    }
+    const [outcome] = await executePlan({ ...plan, changes: [{ ...change, dependsOn: [] }], blockers: [] }, snapshot.desired, this.swarm, {
+      concurrency: 1,
+      timeoutMs: this.options.timeoutMs,
+      revision: snapshot.revision,
+    });
+    this.cache.invalidate();
+    const ok = outcome!.status === 'succeeded';
+    this.observer.action?.(kind, change.action, ok ? 'success' : 'failure');
+    if (!ok) {
+      this.status.setObject({ ...base, phase: 'Failed', reason: `${change.action} failed: ${outcome!.detail}` });
+      throw new Error(outcome!.detail);
+    }
+    if (change.action === 'delete') {
+      this.status.removeObject(key);
+      return { outcome: 'applied' };
+    }
+    this.status.setObject({ ...base, phase: kind === 'Service' ? 'Progressing' : 'Ready', reason: `${drifted ? 'drift repaired: ' : ''}${change.action}: ${change.reason}` });
+    return { outcome: 'applied', recheckAfterMs: kind === 'Service' ? 1000 : undefined };
+  }
+
+  private swarmNameOf(key: string): string | undefined {
+    const d = this.desired?.desired;
+    return d?.services.find((s) => refId(s.ref) === key)?.swarmName ?? d?.networks.find((n) => refId(n.ref) === key)?.swarmName;
+  }
+
+  private isDeclared(key: string): boolean {
+    return this.swarmNameOf(key) !== undefined;
+  }
+
+  /** The live object carries the hash of the desired spec, yet differs: someone changed it out of band. */
+  private isDrift(change: Change, live: LiveState): boolean {
+    if (change.action !== 'update' && change.action !== 'scale') return false;
+    const desired = this.desired!.desired.services.find((s) => refId(s.ref) === change.id);
+    const svc = live.services.find((s) => s.Spec.Name === change.swarmName);
+    return !!desired && !!svc && svc.Spec.Labels?.[labelSpecHash] === specHash('Service', desired.swarmName, desired.model);
+  }
+
+  /** Swarm rolled back the very spec we would apply again: report it instead of looping. */
+  private refuseRepeatedRollback(change: Change, live: LiveState): string | undefined {
+    if (change.kind !== 'Service' || change.action !== 'update') return undefined;
+    const svc = live.services.find((s) => s.Spec.Name === change.swarmName);
+    const desired = this.desired!.desired.services.find((s) => refId(s.ref) === change.id);
+    if (!svc || !desired || !svc.UpdateStatus?.State?.startsWith('rollback')) return undefined;
+    if (svc.PreviousSpec?.Labels?.[labelSpecHash] !== specHash('Service', desired.swarmName, desired.model)) return undefined;
+    return `Swarm rolled this revision back (${svc.UpdateStatus.State}${svc.UpdateStatus.Message ? `: ${svc.UpdateStatus.Message}` : ''}); fix the manifest and commit again`;
+  }
+
+  private async observeService(key: string, base: { id: string; kind: string; swarmName: string; revision: string }, live: LiveState): Promise<ReconcileResult> {
+    const svc: SwarmService | undefined = live.services.find((s) => s.Spec.Name === base.swarmName);
+    const desired = this.desired!.desired.services.find((s) => refId(s.ref) === key);
+    if (!svc || !desired) {
+      this.status.removeObject(key);
+      return { outcome: 'in-sync' };
+    }
+    const tasks = await this.swarm.listTasks({ service: svc.ID, desiredState: 'running' });
+    const verdict = judge({ id: key, swarmName: base.swarmName, specHash: specHash('Service', desired.swarmName, desired.model), writtenAt: 0 }, svc, tasks, Number.MAX_SAFE_INTEGER);
+    const phase = verdict.state === 'converged' ? 'Ready' : verdict.state === 'failed' ? 'Failed' : 'Progressing';
+    this.status.setObject({ ...base, phase, reason: verdict.state === 'converged' ? '' : verdict.detail });
+    return { outcome: 'in-sync', ...(phase === 'Progressing' ? { recheckAfterMs: 2000 } : {}) };
+  }
+}
+

@@ -1,0 +1,121 @@
+/**
+ * What `controller run` knows about itself, for /status, `controller status`, /readyz and
+ * logs: the source and revision, each object's phase (Ready, Progressing, Failed with the
+ * reason), the recent syncs, leadership and suspension. Holds no secrets: it is built from
+ * plans, which mask secret values, and from outcomes.
+ */
+
+export type Phase = 'Ready' | 'Progressing' | 'Failed' | 'Pending';
+
+export interface ObjectStatus {
+  id: string;
+  kind: string;
+  swarmName: string;
+  phase: Phase;
+  reason: string;
+  /** The revision of the manifests this status was computed against. */
+  revision?: string;
+  updatedAt: string;
+}
+
+export type SyncResult = 'success' | 'failed' | 'invalid' | 'fetch-failed';
+
+export interface SyncRecord {
+  revision?: string;
+  message?: string;
+  trigger: 'startup' | 'poll' | 'webhook' | 'resume';
+  startedAt: string;
+  durationMs: number;
+  result: SyncResult;
+  detail: string;
+}
+
+export interface ControllerStatus {
+  identity: string;
+  applySet: string;
+  source: string;
+  role: 'leader' | 'standby';
+  leader: string;
+  suspended: boolean;
+  suspendedReason?: string;
+  driftMode: 'repair' | 'report';
+  /** The revision whose manifests are being applied (the last good one). */
+  revision?: string;
+  lastSync?: SyncRecord;
+  nextSyncAt?: string;
+  syncs: SyncRecord[];
+  objects: ObjectStatus[];
+  counts: Record<Phase, number>;
+}
+
+export class StatusStore {
+  private readonly objects = new Map<string, ObjectStatus>();
+  private readonly syncs: SyncRecord[] = [];
+  role: 'leader' | 'standby' = 'standby';
+  leader = '';
+  suspended = false;
+  suspendedReason: string | undefined;
+  revision: string | undefined;
+  nextSyncAt: number | undefined;
+  /** True once a revision has been loaded and reconciled at least once. */
+  synced = false;
+
+  constructor(private readonly fixed: { identity: string; applySet: string; source: string; driftMode: 'repair' | 'report' }, private readonly now: () => number = Date.now) {}
+
+  setObject(s: Omit<ObjectStatus, 'updatedAt'>): void {
+    this.objects.set(s.id, { ...s, updatedAt: new Date(this.now()).toISOString() });
+  }
+
+  removeObject(id: string): void {
+    this.objects.delete(id);
+  }
+
+  object(id: string): ObjectStatus | undefined {
+    return this.objects.get(id);
+  }
+
+  recordSync(r: SyncRecord): void {
+    this.syncs.unshift(r);
+    this.syncs.length = Math.min(this.syncs.length, 20);
+  }
+
+  get lastSync(): SyncRecord | undefined {
+    return this.syncs[0];
+  }
+
+  toJSON(): ControllerStatus {
+    const objects = [...this.objects.values()].sort((a, b) => a.id.localeCompare(b.id));
+    const counts: Record<Phase, number> = { Ready: 0, Progressing: 0, Failed: 0, Pending: 0 };
+    for (const o of objects) counts[o.phase]++;
+    return {
+      ...this.fixed,
+      role: this.role,
+      leader: this.leader,
+      suspended: this.suspended,
+      ...(this.suspendedReason ? { suspendedReason: this.suspendedReason } : {}),
+      ...(this.revision ? { revision: this.revision } : {}),
+      ...(this.syncs[0] ? { lastSync: this.syncs[0] } : {}),
+      ...(this.nextSyncAt ? { nextSyncAt: new Date(this.nextSyncAt).toISOString() } : {}),
+      syncs: this.syncs,
+      objects,
+      counts,
+    };
+  }
+}
+
+/** `controller status`: the status for a person. */
+export function renderStatus(s: ControllerStatus): string {
+  const lines = [
+    `swarm-controller ${s.identity}: ${s.role}${s.role === 'standby' && s.leader ? ` (leader: ${s.leader})` : ''}${s.suspended ? `, SUSPENDED${s.suspendedReason ? ` (${s.suspendedReason})` : ''}` : ''}`,
+    `apply set "${s.applySet}" from ${s.source}, drift: ${s.driftMode}`,
+    `revision: ${s.revision ?? '(none yet)'}`,
+  ];
+  if (s.lastSync) {
+    const l = s.lastSync;
+    lines.push(`last sync: ${l.result} at ${l.startedAt} (${(l.durationMs / 1000).toFixed(1)}s, ${l.trigger}${l.revision ? `, ${l.revision.slice(0, 12)}` : ''})${l.detail ? `: ${l.detail}` : ''}`);
+  }
+  if (s.nextSyncAt) lines.push(`next sync: ${s.nextSyncAt}`);
+  lines.push(`objects: ${s.counts.Ready} ready, ${s.counts.Progressing} progressing, ${s.counts.Failed} failed, ${s.counts.Pending} pending`);
+  for (const o of s.objects) if (o.phase !== 'Ready') lines.push(`  ${o.phase.padEnd(11)} ${o.id}${o.reason ? `: ${o.reason}` : ''}`);
+  return lines.join('\n') + '\n';
+}
