@@ -4,8 +4,8 @@
 #   docker build --target proxy      -t swarm-controller/proxy:dev .
 #
 # BASE_IMAGE is the Node LTS runtime every stage starts from: the official
-# node:24-bookworm-slim by default; scripts/build-images.sh passes a locally built
-# equivalent (swarm-controller/node:24) where no registry is reachable.
+# node:26-bookworm-slim by default; scripts/build-images.sh passes a locally built
+# equivalent (swarm-controller/node:26) where no registry is reachable.
 #
 # Written for both builders: the legacy builder of engine 20.10 (what scripts/build-images.sh
 # uses) and BuildKit. So: no "# syntax=" line (BuildKit would pull the frontend image from a
@@ -22,7 +22,7 @@
 # packages in the build and deps stages, for networks that intercept TLS; it never reaches the
 # runtime images. scripts/build-images.sh passes the host's extra CAs (see docs/images.md).
 
-ARG BASE_IMAGE=node:24-bookworm-slim
+ARG BASE_IMAGE=node:26-bookworm-slim
 
 # ---- build: compile TypeScript to dist/ ----------------------------------------------------
 FROM ${BASE_IMAGE} AS build

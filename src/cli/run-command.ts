@@ -16,7 +16,7 @@ import { realClock } from '../queue/clock.js';
 import { parseSourceSpec } from '../source/source-spec.js';
 import { DockerSwarm } from '../swarm/docker-swarm.js';
 import type { CliOptions } from './args.js';
-import type { CommandIo } from './commands.js';
+import { planOrApplyCommand, type CommandIo } from './commands.js';
 
 export const stopGraceMs = 10_000;
 
@@ -120,4 +120,17 @@ export async function suspendCommand(options: CliOptions, io: CommandIo, suspend
     }
   }
   throw new TerminalError('SC5004', `could not write the suspend flag ${name}: it kept changing underneath`);
+}
+
+/**
+ * `controller bootstrap --repo SRC`: fetches the source once and applies it (with --wait),
+ * recording its revision, under the apply set `controller run --source SRC` will use. Run it
+ * again and nothing changes; from then on the controller service it created manages itself.
+ */
+export async function bootstrapCommand(options: CliOptions, io: CommandIo): Promise<number> {
+  if (!options.source) throw new TerminalError('SC9001', 'bootstrap needs --repo: the git URL (or directory) holding the controller manifests, as controller run --source takes it');
+  const source = parseSourceSpec(options.source, join(options.cacheDir, options.applySet));
+  const snapshot = await source.fetch();
+  io.out(`Bootstrapping apply set "${options.applySet}" from ${source.describe()} at ${snapshot.revision.slice(0, 12)}${snapshot.message ? ` (${snapshot.message})` : ''}\n`);
+  return planOrApplyCommand({ ...options, command: 'apply', files: [snapshot.dir], revision: snapshot.revision }, io);
 }

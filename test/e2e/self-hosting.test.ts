@@ -1,0 +1,114 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { controller, docker, ensureSwarm, eventually, inspectService, removeNamespace, repoRoot } from './harness.js';
+
+const ns = 'e2e-selfhost';
+const work = mkdtempSync(join(tmpdir(), 'sc-self-'));
+const bare = join(work, 'repo.git');
+const clone = join(work, 'clone');
+const source = `${bare}#main:deploy`;
+const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@example.com', ...args], { cwd: clone, encoding: 'utf8' });
+
+function controllerManifest(image: string): string {
+  const socket = ensureSwarm().replace(/^unix:\/\//, '');
+  return `apiVersion: swarm.controller/v1alpha1
+kind: Network
+metadata: {name: control, namespace: swarm-controller}
+spec: {attachable: true}
+---
+apiVersion: swarm.controller/v1alpha1
+kind: Service
+metadata: {name: controller, namespace: swarm-controller}
+spec:
+  image: ${image}
+  args: [run, --interval, 5s, --resync, 5s, --lease-duration, 5s]
+  endpointMode: dnsrr
+  networks: [control]
+  env: {SC_SOURCE: "${source}"}
+  mounts:
+    - {type: bind, source: ${socket}, target: /var/run/docker.sock}
+    - {type: bind, source: ${work}, target: ${work}, readOnly: true}
+  placement: {constraints: ["node.role == manager"]}
+  updateConfig: {order: start-first, monitor: 5s}
+  stopGracePeriod: 15s
+`;
+}
+
+const app = (replicas: number) => `apiVersion: swarm.controller/v1alpha1
+kind: Service
+metadata: {name: app, namespace: ${ns}}
+spec:
+  image: swarm-controller/test-app:1
+  replicas: ${replicas}
+  endpointMode: dnsrr
+  stopGracePeriod: 1s
+`;
+
+function commit(files: Record<string, string>, message: string): void {
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(clone, 'deploy', name), text);
+  git('add', '-A');
+  git('commit', '-qm', message);
+  git('push', '-q', 'origin', 'main');
+}
+
+const replicasOf = async (name: string) => (await inspectService(name)).Spec.Mode.Replicated.Replicas as number;
+const runningImages = async (name: string) => (await docker('service', 'ps', name, '--filter', 'desired-state=running', '--format', '{{.Image}} {{.CurrentState}}')).split('\n').filter(Boolean);
+const seconds = (t: number) => `${((Date.now() - t) / 1000).toFixed(2)} s`;
+
+describe('the controller as a Swarm service that manages itself', { timeout: 900_000 }, () => {
+  before(async () => {
+    ensureSwarm();
+    execFileSync(join(repoRoot, 'scripts/build-images.sh'), ['--only', 'controller'], { env: { ...process.env, DOCKER_HOST: ensureSwarm() }, stdio: ['ignore', 'ignore', 'inherit'] });
+    await docker('tag', 'swarm-controller/controller:dev', 'swarm-controller/controller:e2e-v2');
+    await removeNamespace(ns);
+    await removeNamespace('swarm-controller');
+    for (const c of ['swarm-controller-lease.deploy', 'swarm-controller-state.deploy']) await docker('config', 'rm', c).catch(() => '');
+    execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
+    execFileSync('git', ['clone', '-q', bare, clone]);
+    mkdirSync(join(clone, 'deploy'));
+    git('checkout', '-q', '-b', 'main');
+    commit({ 'controller.yaml': controllerManifest('swarm-controller/controller:dev'), 'app.yaml': app(1) }, 'install');
+  });
+  after(async () => {
+    await removeNamespace('swarm-controller');
+    await removeNamespace(ns);
+    for (const c of ['swarm-controller-lease.deploy', 'swarm-controller-state.deploy']) await docker('config', 'rm', c).catch(() => '');
+  });
+
+  it('bootstrap installs the controller from git, and is idempotent', async () => {
+    const r = await controller(['bootstrap', '--repo', source, '--wait', '--timeout', '120s']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /Bootstrapping apply set "deploy"/);
+    const again = await controller(['bootstrap', '--repo', source]);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.match(again.stdout, /No changes/);
+    const svc = await inspectService('swarm-controller_controller');
+    assert.equal(svc.Spec.Labels['swarm.controller/apply-set'], 'deploy');
+    assert.match(svc.Spec.Labels['swarm.controller/revision'], /^[0-9a-f]{40}$/);
+  });
+
+  it('the controller service converges a commit within a poll interval', async () => {
+    const t = Date.now();
+    commit({ 'app.yaml': app(2) }, 'two replicas');
+    await eventually(async () => (await replicasOf(`${ns}_app`)) === 2, 90_000, 'the controller service to apply the commit');
+    console.log(`commit to applied by the controller service: ${seconds(t)} (poll interval 5 s)`);
+  });
+
+  it('upgrades itself from a commit that changes its own image tag', async () => {
+    const t = Date.now();
+    commit({ 'controller.yaml': controllerManifest('swarm-controller/controller:e2e-v2') }, 'upgrade the controller');
+    await eventually(async () => (await inspectService('swarm-controller_controller')).Spec.TaskTemplate.ContainerSpec.Image === 'swarm-controller/controller:e2e-v2', 90_000, 'the controller to update its own service');
+    await eventually(async () => {
+      const images = await runningImages('swarm-controller_controller');
+      return images.length === 1 && images[0]!.startsWith('swarm-controller/controller:e2e-v2 Running');
+    }, 120_000, 'one running task on the new image');
+    console.log(`self-upgrade, commit to new controller task running: ${seconds(t)}`);
+    // the upgraded controller keeps working
+    commit({ 'app.yaml': app(1) }, 'back to one');
+    await eventually(async () => (await replicasOf(`${ns}_app`)) === 1, 90_000, 'the upgraded controller to apply a commit');
+  });
+});
