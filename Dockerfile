@@ -90,6 +90,9 @@ RUN if [ -n "$CONTROLLER_APT_PACKAGES" ]; then \
    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/apt /var/log/dpkg.log; \
     fi
 ENV NODE_ENV=production
+# A small, bounded heap keeps `controller run` under 100 MB resident with 500 services
+# (bench/run-loop.ts; docs/benchmarks.md). Raise --max-old-space-size for much larger sets.
+ENV NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=96"
 WORKDIR /app
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules

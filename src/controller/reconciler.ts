@@ -43,6 +43,8 @@ export type ReconcileResult =
 
 export class Reconciler {
   desired: DesiredRevision | undefined;
+  /** One plan per live snapshot and revision: a burst of keys shares it (O(n), not O(n^2)). */
+  private planned: { live: LiveState; desired: DesiredRevision | undefined; plan: Plan } | undefined;
 
   constructor(
     private readonly swarm: SwarmAccess,
@@ -71,6 +73,13 @@ export class Reconciler {
   }
 
   private plan(live: LiveState): Plan {
+    if (this.planned && this.planned.live === live && this.planned.desired === this.desired) return this.planned.plan;
+    const plan = this.buildPlan(live);
+    this.planned = { live, desired: this.desired, plan };
+    return plan;
+  }
+
+  private buildPlan(live: LiveState): Plan {
     return buildPlan(this.desired?.desired ?? { networks: [], services: [] }, live, {
       applySet: this.options.applySet,
       prune: this.options.prune && !!this.desired,
@@ -168,6 +177,12 @@ export class Reconciler {
     const desired = this.desired!.desired.services.find((s) => refId(s.ref) === key);
     if (!svc || !desired) {
       this.status.removeObject(key);
+      return { outcome: 'in-sync' };
+    }
+    const us = svc.UpdateStatus?.State ?? '';
+    const settled = !us.startsWith('rollback') && us !== 'paused' && us !== 'updating';
+    if (settled && (svc.ServiceStatus?.RunningTasks ?? 0) >= (svc.ServiceStatus?.DesiredTasks ?? 0) && svc.ServiceStatus) {
+      this.status.setObject({ ...base, phase: 'Ready', reason: '' }); // the list's counts suffice: no task listing
       return { outcome: 'in-sync' };
     }
     const tasks = await this.swarm.listTasks({ service: svc.ID, desiredState: 'running' });
