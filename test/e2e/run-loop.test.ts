@@ -22,7 +22,7 @@ spec:
   image: swarm-controller/test-app:1
   replicas: ${o.broken ? '"many"' : o.replicas ?? 1}
   endpointMode: dnsrr
-  env: {APP_VERSION: "1"${o.env ?? ''}}
+  env: {APP_VERSION: "1", API_TOKEN: "run-secret-4711"${o.env ?? ''}}
   stopGracePeriod: 1s
   updateConfig: {monitor: 1s}
 `;
@@ -161,8 +161,12 @@ describe('controller run follows a git repository', { timeout: 600_000 }, () => 
     console.log(`leader handover after SIGKILL: ${seconds(t)} (lease 4 s)`);
     commit(manifest({ replicas: 2 }), 'two again');
     await eventually(async () => (await replicasOf()) === 2, 30_000, 'b applies');
+    assert.doesNotMatch(JSON.stringify(await status(18091)), /run-secret-4711/, 'no secret value in status');
     b.proc.kill('SIGTERM');
     assert.equal(await b.exit, 0, 'SIGTERM exits 0');
     assert.match(b.logs.join('\n'), /stopped; lease released/);
+    const logs = [...a.logs, ...b.logs];
+    assert.ok(logs.some((l) => /"reconcileId":"Service\/e2e-run\/app#/.test(l)), 'log lines carry a reconcile id');
+    assert.doesNotMatch(logs.join('\n'), /run-secret-4711/, 'no secret value in any log line');
   });
 });
