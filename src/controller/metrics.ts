@@ -90,16 +90,8 @@ abstract class Metric<L extends LabelSet, D> {
   }
 }
 
-export class Counter<L extends LabelSet = {}> extends Metric<L, { value: number }> {
-  readonly type = 'counter';
-
-  /** Adds `value` (default 1, never negative) to the series for `labels`. */
-  inc(...args: OptionalValueArgs<L>): void {
-    const [labels, value] = splitArgs(args, 1);
-    if (Number.isNaN(value) || value < 0) throw new RangeError(`${this.name}: a counter only goes up (got ${value})`);
-    this.seriesFor(labels).value += value;
-  }
-
+/** A metric with one number per series: counters and gauges. */
+abstract class ScalarMetric<L extends LabelSet> extends Metric<L, { value: number }> {
   get(...args: LabelArgs<L>): number {
     return this.existing(args[0])?.value ?? 0;
   }
@@ -113,7 +105,19 @@ export class Counter<L extends LabelSet = {}> extends Metric<L, { value: number 
   }
 }
 
-export class Gauge<L extends LabelSet = {}> extends Metric<L, { value: number }> {
+export class Counter<L extends LabelSet = {}> extends ScalarMetric<L> {
+  readonly type = 'counter';
+
+  /** Adds `value` (default 1, never negative) to the series for `labels`. */
+  inc(...args: OptionalValueArgs<L>): void {
+    const [labels, value] = splitArgs(args, 1);
+    if (Number.isNaN(value) || value < 0) throw new RangeError(`${this.name}: a counter only goes up (got ${value})`);
+    this.seriesFor(labels).value += value;
+  }
+
+}
+
+export class Gauge<L extends LabelSet = {}> extends ScalarMetric<L> {
   readonly type = 'gauge';
 
   set(...args: ValueArgs<L>): void {
@@ -131,17 +135,6 @@ export class Gauge<L extends LabelSet = {}> extends Metric<L, { value: number }>
     this.seriesFor(labels).value -= checkNumber(this.name, value);
   }
 
-  get(...args: LabelArgs<L>): number {
-    return this.existing(args[0])?.value ?? 0;
-  }
-
-  protected initial() {
-    return { value: 0 };
-  }
-
-  protected lines(labels: string, _values: string[], data: { value: number }): string[] {
-    return [`${this.name}${braces(labels)} ${formatNumber(data.value)}`];
-  }
 }
 
 interface HistogramData {
