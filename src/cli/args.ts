@@ -51,7 +51,7 @@ Options of run:
       --listen ADDR      HTTP endpoints /healthz /readyz /metrics /status /hooks/sync
                          (default 0.0.0.0:$SC_HTTP_PORT, else 0.0.0.0:8090)
       --webhook-secret-file F  enable POST /hooks/sync with this HMAC secret
-      --lease-duration DUR     leader lease (default 15s)
+      --lease-duration DUR     leader lease (default 10s: a dead leader is replaced within 10-14 s)
       --identity ID      this replica's name in the lease (default: hostname and pid)
       --cache-dir DIR    git mirror and checked-out revisions (default /tmp/swarm-controller)
 Options of status, suspend, resume:
@@ -126,7 +126,7 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
         'no-prune': { type: 'boolean', default: false },
         listen: { type: 'string', default: `0.0.0.0:${process.env.SC_HTTP_PORT ?? '8090'}` },
         'webhook-secret-file': { type: 'string' },
-        'lease-duration': { type: 'string', default: '15s' },
+        'lease-duration': { type: 'string', default: '10s' },
         identity: { type: 'string' },
         'cache-dir': { type: 'string', default: '/tmp/swarm-controller' },
         url: { type: 'string', default: 'http://127.0.0.1:8090' },

@@ -13,7 +13,7 @@ const clone = join(work, 'clone');
 const source = `${bare}#main:deploy`;
 const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@example.com', ...args], { cwd: clone, encoding: 'utf8' });
 
-function controllerManifest(image: string): string {
+function controllerManifest(image: string, replicas = 1): string {
   const socket = ensureSwarm().replace(/^unix:\/\//, '');
   return `apiVersion: swarm.controller/v1alpha1
 kind: Network
@@ -26,6 +26,7 @@ metadata: {name: controller, namespace: swarm-controller}
 spec:
   image: ${image}
   args: [run, --interval, 5s, --resync, 5s, --lease-duration, 5s]
+  replicas: ${replicas}
   endpointMode: dnsrr
   networks: [control]
   env: {SC_SOURCE: "${source}"}
@@ -57,6 +58,20 @@ function commit(files: Record<string, string>, message: string): void {
 
 const replicasOf = async (name: string) => (await inspectService(name)).Spec.Mode.Replicated.Replicas as number;
 const runningImages = async (name: string) => (await docker('service', 'ps', name, '--filter', 'desired-state=running', '--format', '{{.Image}} {{.CurrentState}}')).split('\n').filter(Boolean);
+/** The status of each running controller container, read from inside it. */
+async function controllerStatuses(): Promise<{ container: string; role: string; leader: string; identity: string }[]> {
+  const ids = (await docker('ps', '-q', '--filter', 'label=com.docker.swarm.service.name=swarm-controller_controller')).split('\n').filter(Boolean);
+  const out = [];
+  for (const id of ids) {
+    try {
+      const json = await docker('exec', id, 'node', '-e', 'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))');
+      const s = JSON.parse(json) as { role: string; leader: string; identity: string };
+      out.push({ container: id, role: s.role, leader: s.leader, identity: s.identity });
+    } catch { /* starting or stopping */ }
+  }
+  return out;
+}
+
 const seconds = (t: number) => `${((Date.now() - t) / 1000).toFixed(2)} s`;
 
 describe('the controller as a Swarm service that manages itself', { timeout: 900_000 }, () => {
@@ -110,5 +125,23 @@ describe('the controller as a Swarm service that manages itself', { timeout: 900
     // the upgraded controller keeps working
     commit({ 'app.yaml': app(1) }, 'back to one');
     await eventually(async () => (await replicasOf(`${ns}_app`)) === 1, 90_000, 'the upgraded controller to apply a commit');
+  });
+
+  it('two controller replicas: one leads; killing the leader hands over within the lease time', async () => {
+    commit({ 'controller.yaml': controllerManifest('swarm-controller/controller:e2e-v2', 2) }, 'two controller replicas');
+    let statuses: Awaited<ReturnType<typeof controllerStatuses>> = [];
+    await eventually(async () => {
+      statuses = await controllerStatuses();
+      return statuses.length === 2 && statuses.filter((x) => x.role === 'leader').length === 1 && statuses.filter((x) => x.role === 'standby').length === 1;
+    }, 120_000, 'one leader and one standby');
+    const leader = statuses.find((x) => x.role === 'leader')!;
+    const standby = statuses.find((x) => x.role === 'standby')!;
+    assert.equal(standby.leader, leader.identity);
+    await docker('kill', leader.container);
+    const t = Date.now();
+    await eventually(async () => (await controllerStatuses()).some((x) => x.container === standby.container && x.role === 'leader'), 60_000, 'the standby to lead');
+    console.log(`controller service, leader container killed -> standby leads: ${seconds(t)} (lease 5 s)`);
+    commit({ 'app.yaml': app(2) }, 'after the handover');
+    await eventually(async () => (await replicasOf(`${ns}_app`)) === 2, 90_000, 'the new leader to apply a commit');
   });
 });
