@@ -45,6 +45,8 @@ export interface ControllerOptions extends ReconcilerOptions {
 export const suspendRecordName = (applySet: string) => `swarm-controller-state.${applySet}`;
 export const labelSuspended = 'swarm.controller/suspended';
 export const labelSuspendReason = 'swarm.controller/suspend-reason';
+/** Set by a standby that received a webhook; the leader syncs when it changes. */
+export const labelSyncRequested = 'swarm.controller/sync-requested';
 
 export class Controller {
   readonly status: StatusStore;
@@ -54,6 +56,7 @@ export class Controller {
   private readonly cache: LiveCache;
   private readonly abort = new AbortController();
   private syncing: Promise<void> | undefined;
+  private seenSyncRequest: string | undefined;
   private pendingTrigger: SyncRecord['trigger'] | undefined;
   private stopped = false;
 
@@ -88,8 +91,15 @@ export class Controller {
     void this.eventLoop();
   }
 
-  /** Asks for a sync now (webhook); coalesces with one in progress. */
+  /**
+   * Asks for a sync now (webhook); coalesces with one in progress. A standby that receives the
+   * webhook passes it on through the shared state record, which the leader reads every lease round.
+   */
   triggerSync(trigger: SyncRecord['trigger']): void {
+    if (trigger === 'webhook' && !this.lease.isLeader) {
+      void this.requestSyncFromLeader();
+      return;
+    }
     if (this.syncing) {
       this.pendingTrigger = trigger;
       return;
@@ -221,9 +231,30 @@ export class Controller {
     }
   }
 
+  private async requestSyncFromLeader(): Promise<void> {
+    const name = suspendRecordName(this.options.applySet);
+    const stamp = `${new Date(this.clock.now()).toISOString()} ${this.options.identity}`;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        const rec = await this.swarm.findConfig(name);
+        if (!rec) await this.swarm.createConfig(name, { [labelSuspended]: 'false', [labelSyncRequested]: stamp }, `state of apply set ${this.options.applySet}`);
+        else await this.swarm.updateConfigLabels(rec, { ...rec.Spec.Labels, [labelSyncRequested]: stamp });
+        this.log.info({ event: 'sync.forwarded', leader: this.lease.holder }, 'webhook received by a standby; asked the leader to sync');
+        return;
+      } catch {
+        await this.clock.sleep(100);
+      }
+    }
+  }
+
   private async refreshSuspended(): Promise<void> {
     try {
       const rec = await this.swarm.findConfig(suspendRecordName(this.options.applySet));
+      const requested = rec?.Spec.Labels?.[labelSyncRequested];
+      if (this.lease.isLeader && requested && requested !== this.seenSyncRequest) {
+        if (this.seenSyncRequest !== undefined) this.triggerSync('webhook');
+      }
+      this.seenSyncRequest = requested ?? '';
       const suspended = rec?.Spec.Labels?.[labelSuspended] === 'true';
       if (suspended !== this.status.suspended) {
         this.log.info({ event: suspended ? 'suspended' : 'resumed' }, suspended ? 'reconciling suspended' : 'reconciling resumed');

@@ -155,6 +155,14 @@ describe('controller run follows a git repository', { timeout: 600_000 }, () => 
     const b = startController('b', 18091);
     await eventually(async () => (await status(18091).catch(() => ({}))).role === 'standby', 20_000, 'b standing by');
     assert.equal((await status(18091)).leader, 'a');
+    // a webhook that reaches the standby is passed on to the leader
+    commit(manifest({ replicas: 3 }), 'three, via the standby');
+    const body = Buffer.from('{}');
+    const t0 = Date.now();
+    const viaStandby = await fetch('http://127.0.0.1:18091/hooks/sync', { method: 'POST', body, headers: { 'X-Hub-Signature-256': signGithub(body, secret) } });
+    assert.equal(viaStandby.status, 202);
+    await eventually(async () => (await replicasOf()) === 3, 20_000, 'the leader to sync on a webhook sent to the standby');
+    console.log(`commit to applied by a webhook sent to the standby: ${seconds(t0)}`);
     a.proc.kill('SIGKILL');
     const t = Date.now();
     await eventually(async () => (await status(18091)).role === 'leader', 30_000, 'b leading');
