@@ -163,10 +163,14 @@ describe('controller run follows a git repository', { timeout: 600_000 }, () => 
     assert.equal(viaStandby.status, 202);
     await eventually(async () => (await replicasOf()) === 3, 20_000, 'the leader to sync on a webhook sent to the standby');
     console.log(`commit to applied by a webhook sent to the standby: ${seconds(t0)}`);
+    const specs = async () => { const s = await inspectService(`${ns}_app`); return JSON.stringify({ spec: s.Spec, previous: (s as { PreviousSpec?: unknown }).PreviousSpec }); };
+    const written = await specs();
     a.proc.kill('SIGKILL');
     const t = Date.now();
     await eventually(async () => (await status(18091)).role === 'leader', 30_000, 'b leading');
     console.log(`leader handover after SIGKILL: ${seconds(t)} (lease 4 s)`);
+    await eventually(async () => (await status(18091)).lastSync?.trigger === 'startup' && (await status(18091)).lastSync?.result === 'success', 30_000, 'b to finish its first sync as leader');
+    assert.equal(await specs(), written, 'the new leader repeats no action: the service was not written again');
     commit(manifest({ replicas: 2 }), 'two again');
     await eventually(async () => (await replicasOf()) === 2, 30_000, 'b applies');
     assert.doesNotMatch(JSON.stringify(await status(18091)), /run-secret-4711/, 'no secret value in status');
