@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install what swarm-controller needs on a fresh Debian 12 machine (run as root).
 # Idempotent and quiet: a fast no-op when everything is already there.
-#   - apt packages: docker.io iproute2 git ca-certificates debootstrap (for the local image bases)
+#   - apt packages: docker.io iproute2 git ca-certificates debootstrap (for the local image bases),
+#     haproxy (the proxy agent's tests run the real binary; the service is not started)
 #   - npm ci in the repo root when node_modules is missing or older than package-lock.json
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-APT_PACKAGES=(docker.io iproute2 git ca-certificates debootstrap)
+APT_PACKAGES=(docker.io iproute2 git ca-certificates debootstrap haproxy)
 
 die() { echo "install-deps: $*" >&2; exit 1; }
 

@@ -20,6 +20,7 @@ Usage:
   controller resume                         start reconciling again
   controller bootstrap --repo SRC           install the controller's own manifests from SRC, once
   controller version                        print versions of the controller and the engine
+  controller proxy [options]                the proxy agent beside HAProxy (docs/proxy.md)
 
 Options:
   -f, --filename PATH    manifest file or directory (recursive, .yaml/.yml); "-" for stdin; repeatable
@@ -57,6 +58,12 @@ Options of run:
 Options of status, suspend, resume:
       --url URL          status: the controller's HTTP address (default http://127.0.0.1:8090)
       --reason TEXT      suspend: shown in status
+Options of proxy:
+      --http-bind ADDR   HAProxy's HTTP listener (default 0.0.0.0:80)
+      --control ADDR     the control API: PUT /v1/table, GET /v1/status, GET /healthz (default 0.0.0.0:8091)
+      --token-file F     the control API's bearer token (default /run/secrets/proxy-token; required)
+      --state-dir D      haproxy.cfg and the HAProxy sockets (default /run/swarm-controller-proxy)
+      --haproxy PATH     the HAProxy binary (default /usr/sbin/haproxy)
 `;
 
 export interface CliOptions {
@@ -92,6 +99,11 @@ export interface CliOptions {
   reason?: string;
   /** Set by bootstrap: the source revision being applied, recorded on what is written. */
   revision?: string;
+  proxyHttpBind: string;
+  proxyControl: string;
+  proxyTokenFile: string;
+  proxyStateDir: string;
+  proxyHaproxy: string;
 }
 
 export function parseCli(argv: string[], isTty: boolean): CliOptions {
@@ -131,6 +143,11 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
         'cache-dir': { type: 'string', default: '/tmp/swarm-controller' },
         url: { type: 'string', default: 'http://127.0.0.1:8090' },
         reason: { type: 'string' },
+        'http-bind': { type: 'string', default: '0.0.0.0:80' },
+        control: { type: 'string', default: '0.0.0.0:8091' },
+        'token-file': { type: 'string', default: '/run/secrets/proxy-token' },
+        'state-dir': { type: 'string', default: '/run/swarm-controller-proxy' },
+        haproxy: { type: 'string', default: '/usr/sbin/haproxy' },
       },
     });
   } catch (err) {
@@ -183,6 +200,11 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
     cacheDir: v['cache-dir']!,
     url: v.url!,
     ...(v.reason ? { reason: v.reason } : {}),
+    proxyHttpBind: v['http-bind']!,
+    proxyControl: v.control!,
+    proxyTokenFile: v['token-file']!,
+    proxyStateDir: v['state-dir']!,
+    proxyHaproxy: v.haproxy!,
   };
 }
 

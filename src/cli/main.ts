@@ -9,6 +9,7 @@ import { DockerSwarm } from '../swarm/docker-swarm.js';
 import { TerminalError, TransientError } from '../errors.js';
 import { parseCli, usage } from './args.js';
 import { exitCodes, planOrApplyCommand, validateCommand, type CommandIo } from './commands.js';
+import { proxyCommand } from './proxy-command.js';
 import { bootstrapCommand, runCommand, statusCommand, suspendCommand } from './run-command.js';
 
 export const controllerVersion: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -46,6 +47,8 @@ export async function main(argv: string[], io: CommandIo = defaultIo): Promise<n
         return await suspendCommand(options, io, options.command === 'suspend');
       case 'bootstrap':
         return await bootstrapCommand(options, io);
+      case 'proxy':
+        return await proxyCommand(options);
       case 'version': {
         io.out(`swarm-controller ${controllerVersion}\n`);
         const swarm = await DockerSwarm.connect(options.host).catch(() => undefined);
@@ -53,7 +56,7 @@ export async function main(argv: string[], io: CommandIo = defaultIo): Promise<n
         return exitCodes.ok;
       }
       default:
-        throw new TerminalError('SC9001', `unknown command "${options.command}"; commands: validate, plan, apply, run, status, suspend, resume, bootstrap, version`);
+        throw new TerminalError('SC9001', `unknown command "${options.command}"; commands: validate, plan, apply, run, status, suspend, resume, bootstrap, proxy, version`);
     }
   } catch (err) {
     if (err instanceof TerminalError) io.err(`error ${err.code}: ${err.message}\n`);

@@ -1,0 +1,66 @@
+/**
+ * `controller proxy`: the agent beside HAProxy in the proxy image. Starts HAProxy with the
+ * empty table (everything 404), serves the control API, and on SIGTERM or SIGINT stops HAProxy
+ * and exits 0. Must not import src/swarm/ (the proxy never talks to the engine).
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { TerminalError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { ProxyAgent } from '../proxy/agent.js';
+import { startControlServer } from '../proxy/control-server.js';
+import { HaproxyProcess } from '../proxy/haproxy-process.js';
+import type { CliOptions } from './args.js';
+
+/** "0.0.0.0:8091" -> host and port; ":80" -> 0.0.0.0. */
+export function parseHostPort(flag: string, value: string): { host: string; port: number } {
+  const m = /^(.*):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port < 1 || port > 65535) throw new TerminalError('SC9001', `${flag} ${JSON.stringify(value)} must be HOST:PORT, like 0.0.0.0:8091`);
+  return { host: m[1] || '0.0.0.0', port };
+}
+
+export function readToken(file: string): string {
+  let token: string;
+  try {
+    token = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new TerminalError('SC9001', `cannot read the proxy token from ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give --token-file with a Swarm secret`);
+  }
+  if (!token) throw new TerminalError('SC9001', `the proxy token file ${file} is empty; the control API never runs without a token`);
+  return token;
+}
+
+export async function proxyCommand(options: CliOptions): Promise<number> {
+  const token = readToken(options.proxyTokenFile);
+  const control = parseHostPort('--control', options.proxyControl);
+  parseHostPort('--http-bind', options.proxyHttpBind);
+  const stateDir = resolve(options.proxyStateDir);
+  if (!isAbsolute(stateDir) || /[\s"'#\\]/.test(stateDir)) throw new TerminalError('SC9001', `--state-dir ${JSON.stringify(stateDir)} must be a path without spaces or quotes`);
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const log = createLogger().child({ component: 'proxy' });
+  const haproxy = new HaproxyProcess({ binary: options.proxyHaproxy, stateDir, log });
+  const agent = new ProxyAgent({ haproxy, httpBind: options.proxyHttpBind, stateDir, log });
+  try {
+    await agent.start();
+  } catch (err) {
+    await agent.stop().catch(() => undefined);
+    throw new TerminalError('SC9001', `haproxy did not start: ${(err as Error).message}`);
+  }
+  const server = await startControlServer(control.port, control.host, agent, token, log).catch(async (err: Error) => {
+    await agent.stop();
+    throw new TerminalError('SC9001', `cannot listen on --control ${options.proxyControl}: ${err.message}`);
+  });
+  log.info({ http: options.proxyHttpBind, control: options.proxyControl, stateDir, haproxyPid: haproxy.pid }, 'proxy agent ready');
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      server.close();
+      server.closeAllConnections();
+      agent.stop().then(done, done);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}

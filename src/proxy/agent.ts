@@ -1,0 +1,227 @@
+/**
+ * The proxy agent's state machine: holds the accepted route table and decides, per pushed
+ * table, between Runtime API updates (same structure: membership and weights only) and a
+ * checked, rate-limited, coalesced reload (anything else). A table HAProxy refuses is
+ * rejected and the last good configuration keeps serving.
+ * Must not import src/swarm/; talks to HAProxy only through HaproxyProcess.
+ */
+import { rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../log.js';
+import { renderConfig } from './haproxy-config.js';
+import type { HaproxyProcess } from './haproxy-process.js';
+import { emptyTable, structureKey, TableError, tableChecksum, validateTable, type RouteTable } from './route-table.js';
+import { assignSlots, runtimeCommands, slotStates, type SlotMap, type SlotState } from './slots.js';
+
+export interface AgentOptions {
+  haproxy: HaproxyProcess;
+  httpBind: string;
+  stateDir: string;
+  log: Logger;
+  /** At most one reload per this many ms; pushes in between share the next reload (default 200). */
+  minReloadIntervalMs?: number;
+  /** Test-only: changes the rendered text before `haproxy -c` (to make HAProxy refuse a table). */
+  transformConfig?: (text: string) => string;
+}
+
+export class ApplyError extends Error {
+  constructor(readonly status: 400 | 409 | 422 | 500, message: string, readonly problems: string[] = []) {
+    super(message);
+  }
+}
+
+export interface ApplyResult {
+  generation: number;
+  checksum: string;
+  /** unchanged: same checksum; runtime: Runtime API only; reload: new configuration loaded. */
+  action: 'unchanged' | 'runtime' | 'reload';
+  runtimeCommands: number;
+  durationMs: number;
+}
+
+export interface AgentStatus {
+  /** The generation and checksum HAProxy serves now. */
+  generation: number;
+  checksum: string;
+  appliedAt: string | null;
+  routes: number;
+  reloads: number;
+  runtimeUpdates: number;
+  lastReloadMs: number | null;
+  reloadPending: boolean;
+  lastError: string | null;
+  haproxy: { running: boolean; pid: number | null };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class ProxyAgent {
+  private table: RouteTable = emptyTable;
+  private slots: SlotMap = {};
+  private states: SlotState[] = [];
+  /** The structure HAProxy's running worker (or the pending reload) has; "" forces a reload. */
+  private key = '';
+  private served: { generation: number; checksum: string; appliedAt: string | null; routes: number } = { generation: -1, checksum: '', appliedAt: null, routes: 0 };
+  private chain: Promise<unknown> = Promise.resolve();
+  private pendingReload: Promise<void> | undefined;
+  private lastReloadAt = 0;
+  private reloads = 0;
+  private runtimeUpdates = 0;
+  private lastReloadMs: number | null = null;
+  private lastError: string | null = null;
+  private readonly minInterval: number;
+
+  constructor(private readonly o: AgentOptions) {
+    this.minInterval = o.minReloadIntervalMs ?? 200;
+  }
+
+  get configPath(): string {
+    return join(this.o.stateDir, 'haproxy.cfg');
+  }
+
+  /** Writes the empty table (everything answers 404) and starts HAProxy. */
+  async start(): Promise<void> {
+    const text = this.render(emptyTable, {});
+    const problem = await this.o.haproxy.check(await this.writeCandidate(text));
+    if (problem) throw new Error(`haproxy refuses the initial configuration: ${problem}`);
+    await rename(this.candidatePath, this.configPath);
+    await this.o.haproxy.start();
+    this.lastReloadAt = Date.now();
+    this.key = structureKey(emptyTable);
+    this.served = { generation: 0, checksum: emptyTable.checksum, appliedAt: new Date().toISOString(), routes: 0 };
+  }
+
+  async stop(): Promise<void> {
+    await this.o.haproxy.stop();
+  }
+
+  get healthy(): boolean {
+    return this.o.haproxy.running && this.served.generation >= 0;
+  }
+
+  status(): AgentStatus {
+    return {
+      ...this.served,
+      reloads: this.reloads,
+      runtimeUpdates: this.runtimeUpdates,
+      lastReloadMs: this.lastReloadMs,
+      reloadPending: !!this.pendingReload,
+      lastError: this.lastError,
+      haproxy: { running: this.o.haproxy.running, pid: this.o.haproxy.pid ?? null },
+    };
+  }
+
+  /** Validates and applies a pushed table; ApplyError carries the HTTP status for refusals. */
+  async apply(input: unknown): Promise<ApplyResult> {
+    const t0 = performance.now();
+    let table: RouteTable;
+    try {
+      table = validateTable(input);
+    } catch (err) {
+      if (err instanceof TableError) throw new ApplyError(400, `invalid route table: ${err.problems.length} problem(s)`, err.problems);
+      throw err;
+    }
+    const actual = tableChecksum(table.routes);
+    if (actual !== table.checksum) throw new ApplyError(400, `checksum mismatch: the table says ${table.checksum}, its routes hash to ${actual}`);
+    const outcome = await this.exclusive(() => this.applyLocked(table));
+    if (outcome.reload) await outcome.reload;
+    return { generation: table.generation, checksum: table.checksum, action: outcome.action, runtimeCommands: outcome.commands, durationMs: Math.round((performance.now() - t0) * 10) / 10 };
+  }
+
+  private async applyLocked(table: RouteTable): Promise<{ action: ApplyResult['action']; commands: number; reload?: Promise<void> }> {
+    if (table.checksum === this.table.checksum && this.key !== '') {
+      this.table = table;
+      if (!this.pendingReload) this.served = { ...this.served, generation: table.generation, appliedAt: new Date().toISOString() };
+      return { action: 'unchanged', commands: 0 };
+    }
+    const slots = assignSlots(table, this.slots);
+    const states = slotStates(table, slots);
+    const key = structureKey(table);
+    const text = this.render(table, slots);
+    if (key === this.key) {
+      const commands = runtimeCommands(this.states, states);
+      try {
+        await this.o.haproxy.runtime(commands);
+        await this.writeCandidate(text);
+        await rename(this.candidatePath, this.configPath);
+        this.commit(table, slots, states, key);
+        this.runtimeUpdates++;
+        if (!this.pendingReload) this.markServed(table);
+        this.o.log.info({ generation: table.generation, commands: commands.length }, 'route table applied through the Runtime API');
+        return { action: 'runtime', commands: commands.length, ...(this.pendingReload ? { reload: this.pendingReload } : {}) };
+      } catch (err) {
+        this.o.log.warn({ err: (err as Error).message }, 'Runtime API update failed; reloading instead');
+      }
+    }
+    const problem = await this.o.haproxy.check(await this.writeCandidate(text));
+    if (problem) {
+      this.lastError = `generation ${table.generation} refused by haproxy -c: ${problem}`;
+      this.o.log.warn({ generation: table.generation, problem }, 'route table refused by haproxy; the last good configuration keeps serving');
+      throw new ApplyError(422, `haproxy refuses the configuration for generation ${table.generation}; generation ${this.table.generation} keeps serving`, problem.split('\n'));
+    }
+    await rename(this.candidatePath, this.configPath);
+    this.commit(table, slots, states, key);
+    return { action: 'reload', commands: 0, reload: this.scheduleReload() };
+  }
+
+  private commit(table: RouteTable, slots: SlotMap, states: SlotState[], key: string): void {
+    this.table = table;
+    this.slots = slots;
+    this.states = states;
+    this.key = key;
+  }
+
+  private markServed(table: RouteTable): void {
+    this.served = { generation: table.generation, checksum: table.checksum, appliedAt: new Date().toISOString(), routes: table.routes.length };
+    this.lastError = null;
+  }
+
+  /** Coalesces: every push before the reload starts shares it; waits out the rate limit. */
+  private scheduleReload(): Promise<void> {
+    if (this.pendingReload) return this.pendingReload;
+    const wait = Math.max(0, this.lastReloadAt + this.minInterval - Date.now());
+    const p = sleep(wait).then(() =>
+      this.exclusive(async () => {
+        this.pendingReload = undefined;
+        const table = this.table;
+        const t0 = performance.now();
+        try {
+          await this.o.haproxy.reload();
+        } catch (err) {
+          this.key = ''; // unknown: the next push reloads again
+          this.lastError = `reload for generation ${table.generation} failed: ${(err as Error).message}`;
+          throw new ApplyError(500, this.lastError);
+        } finally {
+          this.lastReloadAt = Date.now();
+        }
+        this.reloads++;
+        this.lastReloadMs = Math.round((performance.now() - t0) * 10) / 10;
+        this.markServed(table);
+        this.o.log.info({ generation: table.generation, reloadMs: this.lastReloadMs }, 'haproxy reloaded');
+      }),
+    );
+    this.pendingReload = p;
+    p.catch(() => undefined);
+    return p;
+  }
+
+  private render(table: RouteTable, slots: SlotMap): string {
+    const text = renderConfig(table, slots, { httpBind: this.o.httpBind, stateDir: this.o.stateDir });
+    return this.o.transformConfig ? this.o.transformConfig(text) : text;
+  }
+
+  private get candidatePath(): string {
+    return join(this.o.stateDir, 'haproxy.cfg.candidate');
+  }
+
+  private async writeCandidate(text: string): Promise<string> {
+    await writeFile(this.candidatePath, text, { mode: 0o600 });
+    return this.candidatePath;
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const r = this.chain.then(fn, fn);
+    this.chain = r.catch(() => undefined);
+    return r;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Fixed server slots: each service of a route owns slotCapacity(n) HAProxy servers named
+ * "<service>_<n>". A server keeps its slot while it stays in the table, new servers take the
+ * lowest free slot, and the slot states give the Runtime API commands that turn one table
+ * into the next without a reload. Pure. Must not import src/swarm/ or do any I/O.
+ */
+import { slotCapacity, type Route, type RouteServer, type RouteTable } from './route-table.js';
+
+/** route name -> service -> server id per slot (null: empty slot). */
+export type SlotMap = Record<string, Record<string, (string | null)[]>>;
+
+export interface SlotState { backend: string; server: string; enabled: boolean; address: string; port: number; weight: number }
+
+export const emptySlotAddress = '127.0.0.1';
+export const emptySlotPort = 1;
+
+/** HAProxy proxy and server names allow letters, digits, ".", "-", "_" and ":". */
+export function sanitiseName(s: string): string {
+  return s.replace(/\//g, ':').replace(/[^A-Za-z0-9._:-]/g, '_');
+}
+
+export function backendName(route: Pick<Route, 'name'>): string {
+  return `rt_${sanitiseName(route.name)}`;
+}
+
+export function serverName(service: string, slot: number): string {
+  return `${sanitiseName(service)}_${slot + 1}`;
+}
+
+export function assignSlots(table: Pick<RouteTable, 'routes'>, previous: SlotMap = {}): SlotMap {
+  const out: SlotMap = {};
+  for (const route of table.routes) {
+    const perService: Record<string, (string | null)[]> = {};
+    for (const b of route.backends) {
+      const capacity = slotCapacity(b.servers.length);
+      const ids = new Set(b.servers.map((s) => s.id));
+      const slots: (string | null)[] = new Array(capacity).fill(null);
+      const placed = new Set<string>();
+      (previous[route.name]?.[b.service] ?? []).forEach((id, i) => {
+        if (id !== null && i < capacity && ids.has(id)) {
+          slots[i] = id;
+          placed.add(id);
+        }
+      });
+      const rest = [...ids].filter((id) => !placed.has(id)).sort();
+      for (let i = 0; i < capacity && rest.length; i++) if (slots[i] === null) slots[i] = rest.shift()!;
+      perService[b.service] = slots;
+    }
+    out[route.name] = perService;
+  }
+  return out;
+}
+
+/** Every slot of every route, in config order, with what it should hold. */
+export function slotStates(table: Pick<RouteTable, 'routes'>, slots: SlotMap): SlotState[] {
+  const out: SlotState[] = [];
+  for (const route of table.routes) {
+    for (const b of route.backends) {
+      const byId = new Map<string, RouteServer>(b.servers.map((s) => [s.id, s]));
+      const assigned = slots[route.name]?.[b.service] ?? [];
+      assigned.forEach((id, i) => {
+        const s = id === null ? undefined : byId.get(id);
+        out.push({
+          backend: backendName(route),
+          server: serverName(b.service, i),
+          enabled: !!s,
+          address: s?.address ?? emptySlotAddress,
+          port: s?.port ?? emptySlotPort,
+          weight: b.weight,
+        });
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Runtime API commands that turn `before` into `after` (the same structure, so the same
+ * slots). Servers leaving go to maintenance first; servers arriving get their address and
+ * weight before they are made ready.
+ */
+export function runtimeCommands(before: SlotState[], after: SlotState[]): string[] {
+  const old = new Map(before.map((s) => [`${s.backend}/${s.server}`, s]));
+  const leaving: string[] = [];
+  const changing: string[] = [];
+  for (const s of after) {
+    const key = `${s.backend}/${s.server}`;
+    const o = old.get(key);
+    if (!o) throw new Error(`slot ${key} is not in the running configuration (the structure changed)`);
+    if (o.enabled && !s.enabled) leaving.push(`set server ${key} state maint`);
+    if (s.enabled && (!o.enabled || o.address !== s.address || o.port !== s.port)) changing.push(`set server ${key} addr ${s.address} port ${s.port}`);
+    if (o.weight !== s.weight) changing.push(`set server ${key} weight ${s.weight}`);
+    if (s.enabled && !o.enabled) changing.push(`set server ${key} state ready`);
+  }
+  return [...leaving, ...changing];
+}

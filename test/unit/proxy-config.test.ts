@@ -1,0 +1,196 @@
+/**
+ * Pure parts of the proxy agent: table validation, checksum, structure key, slot assignment,
+ * Runtime API diffs and the exact haproxy.cfg text (also checked by the real `haproxy -c`).
+ * Must not import src/swarm/.
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderConfig } from '../../src/proxy/haproxy-config.js';
+import { slotCapacity, structureKey, TableError, tableChecksum, validateTable, type Route, type RouteTable } from '../../src/proxy/route-table.js';
+import { assignSlots, runtimeCommands, slotStates } from '../../src/proxy/slots.js';
+
+const web: Route = {
+  name: 'shop/web',
+  hosts: [],
+  pathPrefix: '/demo',
+  stripPrefix: true,
+  sticky: { cookie: 'SID' },
+  balance: 'roundrobin',
+  healthCheck: { path: '/healthz', intervalMs: 2000 },
+  timeouts: { connectMs: 2000, serverMs: 30000 },
+  redirectToHttps: false,
+  backends: [
+    { service: 'shop_web', weight: 90, servers: [{ id: 't1', address: '10.0.0.5', port: 8080 }] },
+    { service: 'shop_web-canary', weight: 10, servers: [] },
+  ],
+};
+const admin: Route = {
+  name: 'shop/admin', hosts: ['admin.example.com', '*.admin.example.com'], pathPrefix: '/', stripPrefix: false, sticky: null, balance: 'leastconn',
+  healthCheck: null, timeouts: { connectMs: 1000, serverMs: 5000 }, redirectToHttps: true,
+  backends: [{ service: 'shop_admin', weight: 1, servers: [{ id: 'a1', address: '10.0.0.7', port: 80 }] }],
+};
+const tbl = (routes: Route[], generation = 1): RouteTable => ({ generation, checksum: tableChecksum(routes), routes });
+
+describe('route table', () => {
+  it('accepts a valid table and checksums it independently of key order', () => {
+    const t = tbl([web, admin]);
+    const clone = JSON.parse(JSON.stringify(t));
+    assert.deepEqual(validateTable(clone), t);
+    const reverseKeys = (v: unknown): unknown => Array.isArray(v) ? v.map(reverseKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reverseKeys(x)])) : v;
+    const reordered = reverseKeys(web) as Route;
+    assert.notEqual(JSON.stringify(reordered), JSON.stringify(web));
+    assert.equal(tableChecksum([reordered]), tableChecksum([web]));
+    assert.match(t.checksum, /^sha256:[0-9a-f]{64}$/);
+  });
+
+  it('names every problem with its path', () => {
+    const bad = { generation: -1, checksum: 'md5:x', routes: [{ ...web, name: 'Web', pathPrefix: 'demo/', balance: 'fastest', sticky: { cookie: 'a b' }, backends: [{ service: 'x', weight: 300, servers: [{ id: 't', address: '10.0.0', port: 0 }] }] }, { ...admin }, { ...admin }] };
+    const err = (() => { try { validateTable(bad); } catch (e) { return e as TableError; } })();
+    assert.ok(err instanceof TableError);
+    const text = err.problems.join('\n');
+    for (const want of ['generation:', 'checksum:', 'routes[0] (Web).name:', 'routes[0] (Web).pathPrefix:', 'routes[0] (Web).balance:', 'sticky.cookie:', 'backends[0].weight:', 'servers[0].address:', 'servers[0].port:', 'two routes are named "shop/admin"', 'already claimed by route shop/admin']) {
+      assert.ok(text.includes(want), `missing ${want} in\n${text}`);
+    }
+  });
+
+  it('slot capacity is at least 4 and a power of two', () => {
+    assert.deepEqual([0, 1, 4, 5, 8, 9, 17].map(slotCapacity), [4, 4, 4, 8, 8, 16, 32]);
+  });
+
+  it('the structure key ignores servers and weights within capacity, not options or capacity', () => {
+    const k = structureKey(tbl([web]));
+    const moreServers = { ...web, backends: [{ ...web.backends[0]!, weight: 50, servers: [{ id: 'x', address: '10.0.0.9', port: 1 }, { id: 'y', address: '10.0.0.10', port: 1 }] }, web.backends[1]!] };
+    assert.equal(structureKey(tbl([moreServers], 7)), k);
+    const overCapacity = { ...web, backends: [{ ...web.backends[0]!, servers: [1, 2, 3, 4, 5].map((i) => ({ id: `t${i}`, address: '10.0.0.1', port: i })) }, web.backends[1]!] };
+    assert.notEqual(structureKey(tbl([overCapacity])), k);
+    assert.notEqual(structureKey(tbl([{ ...web, balance: 'source' }])), k);
+    assert.equal(structureKey(tbl([web, admin])), structureKey(tbl([admin, web])));
+  });
+});
+
+describe('slots and Runtime API commands', () => {
+  it('keeps a server in its slot and fills the lowest free one', () => {
+    const a = assignSlots(tbl([{ ...web, backends: [{ ...web.backends[0]!, servers: [{ id: 'b', address: '10.0.0.2', port: 80 }, { id: 'a', address: '10.0.0.1', port: 80 }] }] }]));
+    assert.deepEqual(a['shop/web']!['shop_web'], ['a', 'b', null, null]);
+    const next = { ...web, backends: [{ ...web.backends[0]!, servers: [{ id: 'b', address: '10.0.0.2', port: 80 }, { id: 'c', address: '10.0.0.3', port: 80 }] }] };
+    const b = assignSlots(tbl([next]), a);
+    assert.deepEqual(b['shop/web']!['shop_web'], ['c', 'b', null, null]);
+  });
+
+  it('diffs slot states into addr, weight, maint and ready commands', () => {
+    const t1 = tbl([web]);
+    const s1 = assignSlots(t1);
+    const next = { ...web, backends: [{ ...web.backends[0]!, weight: 80, servers: [{ id: 't2', address: '10.0.0.6', port: 8080 }] }, { ...web.backends[1]!, weight: 20 }] };
+    const t2 = tbl([next], 2);
+    const s2 = assignSlots(t2, s1);
+    const t3 = tbl([{ ...web, backends: [{ ...web.backends[0]!, servers: [{ id: 't2', address: '10.0.0.6', port: 8080 }, { id: 't3', address: '10.0.0.8', port: 8080 }] }, web.backends[1]!] }], 3);
+    const s3 = assignSlots(t3, s2);
+    const t4 = tbl([{ ...web, backends: [{ ...web.backends[0]!, servers: [{ id: 't3', address: '10.0.0.8', port: 8080 }] }, web.backends[1]!] }], 4);
+    assert.deepEqual(runtimeCommands(slotStates(t3, s3), slotStates(t4, assignSlots(t4, s3))), ['set server rt_shop:web/shop_web_1 state maint']);
+    assert.deepEqual(runtimeCommands(slotStates(t2, s2), slotStates(t3, s3)).filter((c) => !c.includes('weight')), [
+      'set server rt_shop:web/shop_web_2 addr 10.0.0.8 port 8080',
+      'set server rt_shop:web/shop_web_2 state ready',
+    ]);
+    assert.deepEqual(runtimeCommands(slotStates(t1, s1), slotStates(t2, s2)), [
+      // t1 left and t2 took its slot (the lowest free one): a new address, no maint
+      'set server rt_shop:web/shop_web_1 addr 10.0.0.6 port 8080',
+      'set server rt_shop:web/shop_web_1 weight 80',
+      'set server rt_shop:web/shop_web_2 weight 80',
+      'set server rt_shop:web/shop_web_3 weight 80',
+      'set server rt_shop:web/shop_web_4 weight 80',
+      'set server rt_shop:web/shop_web-canary_1 weight 20',
+      'set server rt_shop:web/shop_web-canary_2 weight 20',
+      'set server rt_shop:web/shop_web-canary_3 weight 20',
+      'set server rt_shop:web/shop_web-canary_4 weight 20',
+    ]);
+  });
+});
+
+const expected = `# generated by swarm-controller proxy: generation 1, ${tableChecksum([web, admin])}
+global
+    master-worker
+    stats socket /run/scp/haproxy.sock mode 600 level admin expose-fd listeners
+    hard-stop-after 30s
+
+defaults
+    mode http
+    option redispatch
+    retries 3
+    option forwardfor
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    timeout http-request 10s
+    timeout http-keep-alive 10s
+
+frontend http
+    bind 127.0.0.1:18080
+    acl host_rt_shop:admin req.hdr(host),host_only,lower -m str admin.example.com
+    acl wild_rt_shop:admin req.hdr(host),host_only,lower -m end .admin.example.com
+    acl path_rt_shop:web path -m str /demo
+    acl path_rt_shop:web path_beg /demo/
+    use_backend rt_shop:admin if host_rt_shop:admin
+    use_backend rt_shop:admin if wild_rt_shop:admin
+    use_backend rt_shop:web if path_rt_shop:web
+    default_backend no_route
+
+backend no_route
+    http-request return status 404 content-type text/plain string "no route\\n"
+
+backend rt_shop:admin
+    balance leastconn
+    timeout connect 1000ms
+    timeout server 5000ms
+    http-request redirect scheme https code 301 unless { ssl_fc }
+    server shop_admin_1 10.0.0.7:80 weight 1
+    server shop_admin_2 127.0.0.1:1 weight 1 disabled
+    server shop_admin_3 127.0.0.1:1 weight 1 disabled
+    server shop_admin_4 127.0.0.1:1 weight 1 disabled
+
+backend rt_shop:web
+    balance roundrobin
+    timeout connect 2000ms
+    timeout server 30000ms
+    http-request replace-path ^/demo/?(.*)$ /\\1
+    cookie SID insert indirect nocache
+    option httpchk GET /healthz
+    server shop_web_1 10.0.0.5:8080 weight 90 cookie shop_web_1 check inter 2000
+    server shop_web_2 127.0.0.1:1 weight 90 cookie shop_web_2 check inter 2000 disabled
+    server shop_web_3 127.0.0.1:1 weight 90 cookie shop_web_3 check inter 2000 disabled
+    server shop_web_4 127.0.0.1:1 weight 90 cookie shop_web_4 check inter 2000 disabled
+    server shop_web-canary_1 127.0.0.1:1 weight 10 cookie shop_web-canary_1 check inter 2000 disabled
+    server shop_web-canary_2 127.0.0.1:1 weight 10 cookie shop_web-canary_2 check inter 2000 disabled
+    server shop_web-canary_3 127.0.0.1:1 weight 10 cookie shop_web-canary_3 check inter 2000 disabled
+    server shop_web-canary_4 127.0.0.1:1 weight 10 cookie shop_web-canary_4 check inter 2000 disabled
+`;
+
+describe('haproxy.cfg rendering', () => {
+  const t = tbl([web, admin]);
+  const text = renderConfig(t, assignSlots(t), { httpBind: '127.0.0.1:18080', stateDir: '/run/scp' });
+
+  it('renders a small table exactly, most specific rule first', () => {
+    assert.equal(text, expected);
+    const other = renderConfig(tbl([admin, web]), assignSlots(t), { httpBind: '127.0.0.1:18080', stateDir: '/run/scp' });
+    assert.equal(other.split('\n').slice(1).join('\n'), text.split('\n').slice(1).join('\n'), 'route order does not matter');
+  });
+
+  it('is accepted by the real haproxy -c', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sc-proxy-cfg-'));
+    try {
+      writeFileSync(join(dir, 'haproxy.cfg'), text.replace('/run/scp', dir));
+      try {
+        execFileSync(process.env.HAPROXY ?? '/usr/sbin/haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')], { stdio: 'pipe' });
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
+        if (e.code === 'ENOENT') throw new Error('HAProxy is not installed: run scripts/install-deps.sh (apt-get install haproxy) or set HAPROXY');
+        throw new Error(`haproxy -c refused the rendered configuration:\n${e.stderr?.toString()}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
