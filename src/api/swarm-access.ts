@@ -3,7 +3,7 @@
  * src/swarm/docker-swarm.ts implements them against the Docker Engine; unit tests use
  * in-memory fakes. Reading and writing are separate so a planner can be handed a reader only.
  */
-import type { LiveState, SwarmConfig, SwarmEvent, SwarmNetwork, SwarmNetworkCreate, SwarmService, SwarmServiceSpec, SwarmTask } from './swarm-types.js';
+import type { LiveState, SwarmConfig, SwarmEvent, SwarmNetwork, SwarmNetworkCreate, SwarmSecret, SwarmService, SwarmServiceSpec, SwarmTask } from './swarm-types.js';
 
 export interface TaskFilter {
   /** A service name or ID, or several (any of them). */
@@ -12,13 +12,16 @@ export interface TaskFilter {
 }
 
 export interface SwarmReader {
-  /** Services (with ServiceStatus) and networks: two list calls, whatever their number. */
+  /** Services (with ServiceStatus), networks, route configs and secrets: four list calls, whatever their number. */
   readLiveState(): Promise<LiveState>;
   /** One service by name or ID; undefined when it does not exist. */
   getService(nameOrId: string): Promise<SwarmService | undefined>;
   listServices(): Promise<SwarmService[]>;
   listNetworks(): Promise<SwarmNetwork[]>;
   listTasks(filter?: TaskFilter): Promise<SwarmTask[]>;
+  /** Configs carrying every given label ("key" or "key=value"), with their data. */
+  listConfigs(labels?: string[]): Promise<SwarmConfig[]>;
+  listSecrets(): Promise<SwarmSecret[]>;
 }
 
 export interface SwarmWriter {
@@ -27,6 +30,12 @@ export interface SwarmWriter {
   removeService(id: string): Promise<void>;
   createNetwork(body: SwarmNetworkCreate): Promise<string>;
   removeNetwork(id: string): Promise<void>;
+  /** Fails (TerminalError, status 409) when a config of that name exists. */
+  createConfig(name: string, labels: Record<string, string>, data: string): Promise<string>;
+  /** A config already gone is not an error. */
+  removeConfig(id: string): Promise<void>;
+  /** Fails (TerminalError, status 409) when a secret of that name exists. */
+  createSecret(name: string, labels: Record<string, string>, data: string | Buffer): Promise<string>;
 }
 
 export interface SwarmAccess extends SwarmReader, SwarmWriter {}

@@ -137,6 +137,13 @@ export interface SwarmConfig {
   Spec: { Name: string; Labels?: Record<string, string>; Data?: string };
 }
 
+export interface SwarmSecret {
+  ID: string;
+  Version: SwarmVersion;
+  CreatedAt?: string;
+  Spec: { Name: string; Labels?: Record<string, string> };
+}
+
 /** One record of GET /events. */
 export interface SwarmEvent {
   Type: string;
@@ -151,4 +158,8 @@ export interface SwarmEvent {
 export interface LiveState {
   services: SwarmService[];
   networks: SwarmNetwork[];
+  /** Route configs (labelled swarm.controller/kind=Route), with their data. */
+  routeConfigs: SwarmConfig[];
+  /** Secrets by name and id only (the Engine never returns their data). */
+  secrets: SwarmSecret[];
 }

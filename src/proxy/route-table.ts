@@ -5,6 +5,9 @@
  * Pure. Must not import src/swarm/ (the proxy never talks to the engine) nor anything with I/O.
  */
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../api/canonical-json.js';
+
+export { canonicalJson };
 
 export type Balance = 'roundrobin' | 'leastconn' | 'source' | 'random';
 
@@ -41,16 +44,6 @@ export class TableError extends Error {
 }
 
 export const emptyTable: RouteTable = Object.freeze({ generation: 0, checksum: tableChecksum([]), routes: [] }) as RouteTable;
-
-/** JSON with object keys sorted at every level: the same value always gives the same text. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
 
 export function tableChecksum(routes: Route[]): string {
   return `sha256:${createHash('sha256').update(canonicalJson({ routes })).digest('hex')}`;

@@ -3,7 +3,8 @@
  * Counts every read and write so callers can prove what a run did.
  */
 import type { CallCounts, SwarmAccess, SwarmEvents, SwarmRecords, TaskFilter } from '../api/swarm-access.js';
-import type { LiveState, SwarmConfig, SwarmEvent, SwarmNetwork, SwarmNetworkCreate, SwarmService, SwarmServiceSpec, SwarmTask } from '../api/swarm-types.js';
+import type { LiveState, SwarmConfig, SwarmEvent, SwarmNetwork, SwarmNetworkCreate, SwarmSecret, SwarmService, SwarmServiceSpec, SwarmTask } from '../api/swarm-types.js';
+import { labelKind } from '../api/route-model.js';
 import { statusCodeOf, TerminalError } from '../errors.js';
 import { EngineClient, streamJsonLines } from './engine-client.js';
 
@@ -28,8 +29,13 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
   }
 
   async readLiveState(): Promise<LiveState> {
-    const [services, networks] = await Promise.all([this.listServices(), this.listNetworks()]);
-    return { services, networks };
+    const [services, networks, routeConfigs, secrets] = await Promise.all([
+      this.listServices(),
+      this.listNetworks(),
+      this.listConfigs([`${labelKind}=Route`]),
+      this.listSecrets(),
+    ]);
+    return { services, networks, routeConfigs, secrets };
   }
 
   async listServices(): Promise<SwarmService[]> {
@@ -101,6 +107,32 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
     }
   }
 
+  async listConfigs(labels: string[] = []): Promise<SwarmConfig[]> {
+    this.calls.reads++;
+    const query = labels.length ? { filters: JSON.stringify({ label: labels }) } : {};
+    return this.engine.request<SwarmConfig[]>('GET', '/configs', { query });
+  }
+
+  async listSecrets(): Promise<SwarmSecret[]> {
+    this.calls.reads++;
+    return this.engine.request<SwarmSecret[]>('GET', '/secrets');
+  }
+
+  async removeConfig(id: string): Promise<void> {
+    this.calls.writes++;
+    try {
+      await this.engine.request('DELETE', `/configs/${encodeURIComponent(id)}`);
+    } catch (err) {
+      if (statusCodeOf(err) !== 404) throw err;
+    }
+  }
+
+  async createSecret(name: string, labels: Record<string, string>, data: string | Buffer): Promise<string> {
+    this.calls.writes++;
+    const r = await this.engine.request<{ ID: string }>('POST', '/secrets/create', { body: { Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') } });
+    return r.ID;
+  }
+
   async findConfig(name: string): Promise<SwarmConfig | undefined> {
     this.calls.reads++;
     // The name filter matches prefixes; keep the exact name only.
@@ -123,7 +155,7 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
   }
 
   async streamEvents(onEvent: (e: SwarmEvent) => void, signal: AbortSignal): Promise<void> {
-    const filters = { type: ['service', 'network', 'config', 'node'] };
+    const filters = { type: ['service', 'network', 'config', 'secret', 'node'] };
     await streamJsonLines(this.engine, '/events', { filters: JSON.stringify(filters) }, (r) => onEvent(r as SwarmEvent), signal);
   }
 }

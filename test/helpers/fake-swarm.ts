@@ -4,12 +4,15 @@
  * writes. It is not a stand-in for the engine: test/e2e/ proves behaviour on a real Swarm.
  */
 import type { SwarmAccess, TaskFilter } from '../../src/api/swarm-access.js';
-import type { LiveState, SwarmNetwork, SwarmNetworkCreate, SwarmService, SwarmServiceSpec, SwarmTask } from '../../src/api/swarm-types.js';
+import type { LiveState, SwarmConfig, SwarmNetwork, SwarmNetworkCreate, SwarmSecret, SwarmService, SwarmServiceSpec, SwarmTask } from '../../src/api/swarm-types.js';
 import { TerminalError, TransientError } from '../../src/errors.js';
 
 export class FakeSwarm implements SwarmAccess {
   services = new Map<string, SwarmService>();
   networks = new Map<string, SwarmNetwork>();
+  configs = new Map<string, SwarmConfig>();
+  secrets = new Map<string, SwarmSecret>();
+  tasks: SwarmTask[] = [];
   writes: string[] = [];
   /** Errors to throw from the next calls of a method, in order. */
   failNext: Partial<Record<'createService' | 'updateService' | 'removeService' | 'createNetwork' | 'removeNetwork', Error[]>> = {};
@@ -21,7 +24,7 @@ export class FakeSwarm implements SwarmAccess {
   }
 
   async readLiveState(): Promise<LiveState> {
-    return { services: await this.listServices(), networks: await this.listNetworks() };
+    return { services: await this.listServices(), networks: await this.listNetworks(), routeConfigs: await this.listConfigs(['swarm.controller/kind=Route']), secrets: await this.listSecrets() };
   }
   async listServices(): Promise<SwarmService[]> {
     return [...this.services.values()].map((s) => structuredClone(s));
@@ -33,8 +36,40 @@ export class FakeSwarm implements SwarmAccess {
     const s = this.services.get(nameOrId) ?? [...this.services.values()].find((x) => x.Spec.Name === nameOrId);
     return s && structuredClone(s);
   }
-  async listTasks(_filter?: TaskFilter): Promise<SwarmTask[]> {
-    return [];
+  async listTasks(filter: TaskFilter = {}): Promise<SwarmTask[]> {
+    const wanted = filter.service === undefined ? undefined : new Set(Array.isArray(filter.service) ? filter.service : [filter.service]);
+    const idOf = (nameOrId: string) => this.services.get(nameOrId)?.ID ?? [...this.services.values()].find((x) => x.Spec.Name === nameOrId)?.ID ?? nameOrId;
+    const ids = wanted && new Set([...wanted].map(idOf));
+    return this.tasks.filter((t) => (!ids || ids.has(t.ServiceID)) && (!filter.desiredState || t.DesiredState === filter.desiredState)).map((t) => structuredClone(t));
+  }
+  async listConfigs(labels: string[] = []): Promise<SwarmConfig[]> {
+    const has = (c: SwarmConfig, l: string) => {
+      const [k, v] = l.split('=', 2) as [string, string | undefined];
+      const value = c.Spec.Labels?.[k];
+      return value !== undefined && (v === undefined || value === v);
+    };
+    return [...this.configs.values()].filter((c) => labels.every((l) => has(c, l))).map((c) => structuredClone(c));
+  }
+  async listSecrets(): Promise<SwarmSecret[]> {
+    return [...this.secrets.values()].map((s) => structuredClone(s));
+  }
+  async createConfig(name: string, labels: Record<string, string>, data: string): Promise<string> {
+    if ([...this.configs.values()].some((c) => c.Spec.Name === name)) throw new TerminalError('SC5004', `config ${name} already exists`);
+    const id = `cfg${this.nextId++}`;
+    this.configs.set(id, { ID: id, Version: { Index: this.nextId++ }, Spec: { Name: name, Labels: { ...labels }, Data: Buffer.from(data).toString('base64') } });
+    this.writes.push(`createConfig ${name}`);
+    return id;
+  }
+  async removeConfig(id: string): Promise<void> {
+    const c = this.configs.get(id);
+    this.configs.delete(id);
+    this.writes.push(`removeConfig ${c?.Spec.Name ?? id}`);
+  }
+  async createSecret(name: string, labels: Record<string, string>, _data: string | Buffer): Promise<string> {
+    const id = `sec${this.nextId++}`;
+    this.secrets.set(id, { ID: id, Version: { Index: this.nextId++ }, Spec: { Name: name, Labels: { ...labels } } });
+    this.writes.push(`createSecret ${name}`);
+    return id;
   }
   async createService(spec: SwarmServiceSpec): Promise<string> {
     this.fail('createService');

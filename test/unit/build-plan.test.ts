@@ -18,7 +18,7 @@ function appliedState(text: string, set = 'shop'): LiveState {
   });
   const ids = new Map(networks.map((n) => [n.Name, n.Id]));
   const services = d.services.map((s, i): SwarmService => ({ ID: `s${i}`, Version: { Index: 10 + i }, Spec: buildServiceSpec(s, { applySet: set, networkIds: ids }) }));
-  return { networks, services };
+  return { networks, services, routeConfigs: [], secrets: [] };
 }
 
 const plan = (desired: DesiredState, live: LiveState, o: Partial<PlanOptions> = {}) => buildPlan(desired, live, { ...opts, ...o });
@@ -26,7 +26,7 @@ const actions = (p: ReturnType<typeof plan>) => p.changes.map((c) => `${c.action
 
 describe('buildPlan', () => {
   it('creates everything on an empty Swarm, networks first', () => {
-    const p = plan(desiredFrom(base), { services: [], networks: [] });
+    const p = plan(desiredFrom(base), { services: [], networks: [], routeConfigs: [], secrets: [] });
     assert.deepEqual(actions(p), ['create Network/backend', 'create Service/web', 'create Service/worker']);
     assert.deepEqual(p.changes[1]!.dependsOn, ['Network/backend']);
     assert.deepEqual(p.changes[2]!.dependsOn, []);
@@ -116,9 +116,9 @@ describe('buildPlan', () => {
   it('treats unmanaged objects with a manifest name as conflicts unless --adopt', () => {
     const live = appliedState(base);
     for (const s of live.services) s.Spec.Labels = { team: 'x' };
-    const p = plan(desiredFrom(service('web', 'image: app:1\nreplicas: 2\nenv: {LOG: info, API_TOKEN: abc}')), { services: live.services, networks: [] });
+    const p = plan(desiredFrom(service('web', 'image: app:1\nreplicas: 2\nenv: {LOG: info, API_TOKEN: abc}')), { services: live.services, networks: [], routeConfigs: [], secrets: [] });
     assert.deepEqual(p.blockers.map((b) => b.code), ['SC4002']);
-    const adopted = plan(desiredFrom(service('web', 'image: app:1\nreplicas: 2\nenv: {LOG: info, API_TOKEN: abc}')), { services: live.services, networks: [] }, { adopt: true });
+    const adopted = plan(desiredFrom(service('web', 'image: app:1\nreplicas: 2\nenv: {LOG: info, API_TOKEN: abc}')), { services: live.services, networks: [], routeConfigs: [], secrets: [] }, { adopt: true });
     assert.equal(adopted.changes[0]!.adopt, true);
     assert.equal(adopted.changes[0]!.action, 'update');
   });
