@@ -27,6 +27,8 @@ export interface Route {
   healthCheck: { path: string; intervalMs: number } | null;
   timeouts: { connectMs: number; serverMs: number };
   redirectToHttps: boolean;
+  /** TLS termination for the route's hosts: the name of a Swarm secret (PEM certificate and key) mounted in the proxy's secrets directory. */
+  tls: { secret: string } | null;
   backends: RouteBackend[];
 }
 
@@ -101,7 +103,7 @@ export function validateTable(input: unknown): RouteTable {
   input.routes.forEach((r: unknown, i: number) => {
     const at = `routes[${i}]`;
     if (!isObj(r)) return void p.push(`${at}: must be an object`);
-    known(r, at, ['name', 'hosts', 'pathPrefix', 'stripPrefix', 'sticky', 'balance', 'healthCheck', 'timeouts', 'redirectToHttps', 'backends']);
+    known(r, at, ['name', 'hosts', 'pathPrefix', 'stripPrefix', 'sticky', 'balance', 'healthCheck', 'timeouts', 'redirectToHttps', 'tls', 'backends']);
     const name = typeof r.name === 'string' ? r.name : '';
     const rat = name ? `${at} (${name})` : at;
     if (!routeNameRe.test(name)) p.push(`${rat}.name: must be "namespace/name" in lowercase letters, digits, "-", "_", "."`);
@@ -125,6 +127,13 @@ export function validateTable(input: unknown): RouteTable {
     }
     if (typeof r.stripPrefix !== 'boolean') p.push(`${rat}.stripPrefix: must be true or false`);
     if (typeof r.redirectToHttps !== 'boolean') p.push(`${rat}.redirectToHttps: must be true or false`);
+    if (r.tls !== null) {
+      if (!isObj(r.tls)) p.push(`${rat}.tls: must be null or {secret}`);
+      else {
+        known(r.tls, `${rat}.tls`, ['secret']);
+        if (typeof r.tls.secret !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/.test(r.tls.secret)) p.push(`${rat}.tls.secret: ${JSON.stringify(r.tls.secret)} is not a Swarm secret name`);
+      }
+    }
     if (r.sticky !== null) {
       if (!isObj(r.sticky)) p.push(`${rat}.sticky: must be null or {cookie}`);
       else {

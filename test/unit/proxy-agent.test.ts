@@ -92,6 +92,7 @@ function route(name: string, over: Partial<Route>, services: { service: string; 
     healthCheck: null,
     timeouts: { connectMs: 2000, serverMs: 10000 },
     redirectToHttps: false,
+    tls: null,
     ...over,
     backends: services.map((s) => ({ service: s.service, weight: s.weight ?? 10, servers: s.ports.map(([id, port]) => ({ id, address: '127.0.0.1', port })) })),
   };

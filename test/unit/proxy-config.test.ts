@@ -23,6 +23,7 @@ const web: Route = {
   healthCheck: { path: '/healthz', intervalMs: 2000 },
   timeouts: { connectMs: 2000, serverMs: 30000 },
   redirectToHttps: false,
+  tls: null,
   backends: [
     { service: 'shop_web', weight: 90, servers: [{ id: 't1', address: '10.0.0.5', port: 8080 }] },
     { service: 'shop_web-canary', weight: 10, servers: [] },
@@ -30,7 +31,7 @@ const web: Route = {
 };
 const admin: Route = {
   name: 'shop/admin', hosts: ['admin.example.com', '*.admin.example.com'], pathPrefix: '/', stripPrefix: false, sticky: null, balance: 'leastconn',
-  healthCheck: null, timeouts: { connectMs: 1000, serverMs: 5000 }, redirectToHttps: true,
+  healthCheck: null, timeouts: { connectMs: 1000, serverMs: 5000 }, redirectToHttps: true, tls: null,
   backends: [{ service: 'shop_admin', weight: 1, servers: [{ id: 'a1', address: '10.0.0.7', port: 80 }] }],
 };
 const tbl = (routes: Route[], generation = 1): RouteTable => ({ generation, checksum: tableChecksum(routes), routes });
