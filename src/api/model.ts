@@ -5,6 +5,7 @@
  * these, so equal meaning gives equal values. Pure data; field names follow the manifest.
  */
 import type { ObjectRef } from './object-ref.js';
+import type { DesiredRoute } from './route-model.js';
 
 export interface UpdatePolicyModel {
   parallelism: number;
@@ -45,6 +46,17 @@ export interface HealthcheckModel {
   retries: number;
 }
 
+export interface SecretMountModel {
+  /** The Swarm secret's name. */
+  name: string;
+  /** File name under /run/secrets/. */
+  target: string;
+  uid: string;
+  gid: string;
+  /** Octal, "0444". */
+  mode: string;
+}
+
 export interface ServiceModel {
   labels: Record<string, string>;
   image: string;
@@ -68,6 +80,8 @@ export interface ServiceModel {
   healthcheck: HealthcheckModel | null;
   stopGracePeriod: string;
   mounts: MountModel[];
+  /** Sorted by target. */
+  secrets: SecretMountModel[];
   containerLabels: Record<string, string>;
   /** Live fields the manifest format cannot express, by Swarm path. Always empty when desired. */
   unmanaged: Record<string, unknown>;
@@ -99,6 +113,7 @@ export interface DesiredNetwork {
 export interface DesiredState {
   networks: DesiredNetwork[];
   services: DesiredService[];
+  routes: DesiredRoute[];
 }
 
 /** How a change to a top-level service field affects the running service. */
@@ -126,6 +141,7 @@ export const serviceFieldEffects: Record<keyof ServiceModel, FieldEffect> = {
   healthcheck: 'restart',
   stopGracePeriod: 'restart',
   mounts: 'restart',
+  secrets: 'restart',
   containerLabels: 'restart',
   unmanaged: 'restart',
 };

@@ -8,6 +8,7 @@
 import { crds } from './schemas.generated.js';
 import type { NetworkManifest } from './network.generated.js';
 import type { ServiceManifest } from './service.generated.js';
+import type { RouteManifest } from './route.generated.js';
 
 export type {
   BindOptions,
@@ -23,6 +24,7 @@ export type {
   Resources,
   RestartPolicy,
   RollbackPolicy,
+  SecretMount,
   ServiceManifest,
   ServiceMount,
   ServicePort,
@@ -31,18 +33,20 @@ export type {
   UpdatePolicy,
   VolumeOptions,
 } from './service.generated.js';
+export type { HostPattern, RouteBackend, RouteHealthCheck, RouteManifest, RouteSpec, RouteTimeouts, RouteTls, StickySessions } from './route.generated.js';
 export type { IpamConfig, IpamSubnet, Ipv4Address, Ipv4Cidr, NetworkManifest, NetworkSpec } from './network.generated.js';
 
 /** The manifest kinds. Adding a CRD with a new kind makes `kinds` below fail to compile until it is listed here. */
-export type KindName = 'Network' | 'Service';
+export type KindName = 'Network' | 'Service' | 'Route';
 
 /** Any manifest, discriminated by `kind`. */
-export type Manifest = NetworkManifest | ServiceManifest;
+export type Manifest = NetworkManifest | ServiceManifest | RouteManifest;
 
 /** The manifest type of each kind. */
 export interface ManifestByKind {
   Network: NetworkManifest;
   Service: ServiceManifest;
+  Route: RouteManifest;
 }
 
 export interface KindInfo {

@@ -108,6 +108,14 @@ export interface ServiceSpec {
    */
   ports?: ServicePort[];
   /**
+   * Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target.
+   */
+  expose?: number[];
+  /**
+   * Swarm secrets mounted as files in the containers (under /run/secrets/), each the name of an existing secret or an object with name, target and mode, e.g. ["db-password"]. The secrets must exist in the Swarm.
+   */
+  secrets?: (string | SecretMount)[];
+  /**
    * How other services reach this one: "vip" gives the service a virtual IP, "dnsrr" returns the task IPs by DNS round-robin (it cannot publish ingress ports).
    *
    * @default "vip"
@@ -191,6 +199,37 @@ export interface ServicePort {
    * @default "ingress"
    */
   mode?: 'ingress' | 'host';
+}
+/**
+ * A Swarm secret mounted as a file.
+ */
+export interface SecretMount {
+  /**
+   * The name of the Swarm secret, e.g. "db-password".
+   */
+  name: string;
+  /**
+   * The file name under /run/secrets/; defaults to the secret's name.
+   */
+  target?: string;
+  /**
+   * The file mode in octal, e.g. "0400".
+   *
+   * @default "0444"
+   */
+  mode?: string;
+  /**
+   * The owner's user ID, e.g. "1000".
+   *
+   * @default "0"
+   */
+  uid?: string;
+  /**
+   * The owner's group ID, e.g. "1000".
+   *
+   * @default "0"
+   */
+  gid?: string;
 }
 /**
  * Constraints and preferences that decide on which nodes tasks run.

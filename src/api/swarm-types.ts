@@ -42,6 +42,12 @@ export interface SwarmResources {
   [other: string]: unknown;
 }
 
+export interface SwarmSecretReference {
+  File?: { Name?: string; UID?: string; GID?: string; Mode?: number };
+  SecretID?: string;
+  SecretName?: string;
+}
+
 export interface SwarmServiceSpec {
   Name?: string;
   Labels?: Record<string, string>;
@@ -58,6 +64,7 @@ export interface SwarmServiceSpec {
       Mounts?: SwarmMount[];
       StopGracePeriod?: number;
       Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number };
+      Secrets?: SwarmSecretReference[];
       Isolation?: string;
       [other: string]: unknown;
     };

@@ -13,6 +13,8 @@ import { serviceModelFromLive } from '../plan/live-model.js';
 import { buildNetworkCreate, buildServiceSpec, specHash } from '../plan/swarm-spec.js';
 import { labelSpecHash } from '../api/labels.js';
 import type { Clock } from '../queue/clock.js';
+import { encodeRouteData, labelRoute, routeConfigLabels, routeConfigName, type DesiredRoute } from '../api/route-model.js';
+import { labelRevision } from '../api/labels.js';
 
 export interface ActionContext {
   swarm: SwarmAccess;
@@ -26,6 +28,8 @@ export interface ActionContext {
   /** Swarm network name -> ID, read once per run and again after a network action. */
   networkIds(): Promise<Map<string, string>>;
   forgetNetworks(): void;
+  /** Swarm secret name -> ID, read once per run. */
+  secretIds(): Promise<Map<string, string>>;
 }
 
 /** A cache of network IDs for one apply run; network actions call forgetNetworks(). */
@@ -35,6 +39,16 @@ export function networkIdCache(swarm: SwarmAccess): Pick<ActionContext, 'network
     networkIds: () => (cached ??= swarm.listNetworks().then((ns) => new Map(ns.map((n) => [n.Name, n.Id])))),
     forgetNetworks: () => { cached = undefined; },
   };
+}
+
+/** A cache of secret IDs for one apply run (secrets are only referenced, never written). */
+export function secretIdCache(swarm: SwarmAccess): Pick<ActionContext, 'secretIds'> {
+  let cached: Promise<Map<string, string>> | undefined;
+  return { secretIds: () => (cached ??= swarm.listSecrets().then((xs) => new Map(xs.map((x) => [x.Spec.Name, x.ID])))) };
+}
+
+async function secretIdsFor(ctx: ActionContext, s: DesiredService): Promise<Map<string, string> | undefined> {
+  return s.model.secrets.length ? ctx.secretIds() : undefined;
 }
 
 /** What an action did: "created", "updated", "already up to date", ... and when it wrote. */
@@ -47,7 +61,7 @@ export interface ActionResult {
 }
 
 export async function createService(ctx: ActionContext, s: DesiredService): Promise<ActionResult> {
-  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: await ctx.networkIds(), revision: ctx.revision });
+  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: await ctx.networkIds(), secretIds: await secretIdsFor(ctx, s), revision: ctx.revision });
   try {
     await ctx.swarm.createService(spec);
   } catch (err) {
@@ -71,7 +85,7 @@ export async function updateService(ctx: ActionContext, s: DesiredService): Prom
   const upToDate = diffModels(serviceModelFromLive(live, names), s.model).length === 0 && live.Spec.Labels?.[labelSpecHash] === hash
     && (live.Spec.TaskTemplate?.Networks ?? []).every((n) => names.has(n.Target ?? ''));
   if (upToDate) return { summary: 'already up to date', wrote: false, specHash: hash };
-  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: ids, live: live.Spec, revision: ctx.revision });
+  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: ids, secretIds: await secretIdsFor(ctx, s), live: live.Spec, revision: ctx.revision });
   await ctx.swarm.updateService(live.ID, live.Version.Index, spec);
   return { summary: 'updated', wrote: true, specHash: hash, writtenAt: ctx.clock.now() };
 }
@@ -156,4 +170,40 @@ async function removeNetworkWhenReleased(ctx: ActionContext, id: string, name: s
       await ctx.clock.sleep(ctx.pollMs);
     }
   }
+}
+
+/**
+ * Creates the route's config for its current content (a no-op when it exists), then removes
+ * every other config of the route. Readers pick the newest config, so traffic never sees a
+ * moment without the route. Serves create and update alike.
+ */
+export async function putRoute(ctx: ActionContext, r: DesiredRoute): Promise<ActionResult> {
+  const name = routeConfigName(r.swarmName, r.model);
+  const existing = await ctx.swarm.listConfigs([`${labelRoute}=${r.swarmName}`]);
+  for (const c of existing) {
+    const o = ownershipOf(c.Spec.Labels);
+    if (o.state === 'owned' && o.applySet !== ctx.applySet) throw new TerminalError('SC4001', `route "${r.swarmName}" now belongs to apply set "${o.applySet}"; not changed`);
+  }
+  let wrote = false;
+  if (!existing.some((c) => c.Spec.Name === name)) {
+    try {
+      await ctx.swarm.createConfig(name, routeConfigLabels(r, ctx.applySet, ctx.revision ? { [labelRevision]: ctx.revision } : {}), encodeRouteData(r));
+      wrote = true;
+    } catch (err) {
+      if (statusCodeOf(err) !== 409 && !/already exists/.test((err as Error).message)) throw err;
+    }
+  }
+  const stale = existing.filter((c) => c.Spec.Name !== name);
+  for (const c of stale) await ctx.swarm.removeConfig(c.ID);
+  const summary = wrote ? (stale.length ? 'stored (new config; old one removed)' : 'stored') : stale.length ? 'removed stale configs' : 'already up to date';
+  return { summary, wrote: wrote || stale.length > 0 };
+}
+
+export async function deleteRoute(ctx: ActionContext, swarmName: string): Promise<ActionResult> {
+  const existing = (await ctx.swarm.listConfigs([`${labelRoute}=${swarmName}`])).filter((c) => {
+    const o = ownershipOf(c.Spec.Labels);
+    return o.state === 'owned' && o.applySet === ctx.applySet;
+  });
+  for (const c of existing) await ctx.swarm.removeConfig(c.ID);
+  return { summary: existing.length ? 'deleted' : 'already gone', wrote: existing.length > 0 };
 }

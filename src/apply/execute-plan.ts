@@ -50,9 +50,10 @@ export class PlanBlockedError extends Error {
 export async function executePlan(plan: Plan, desired: DesiredState, swarm: SwarmAccess, options: ApplyOptions = {}): Promise<ChangeOutcome[]> {
   if (plan.blockers.length > 0) throw new PlanBlockedError(plan);
   const clock = options.clock ?? realClock;
-  const ctx: actions.ActionContext = { swarm, applySet: plan.applySet, clock, timeoutMs: options.timeoutMs ?? 120_000, pollMs: options.pollMs ?? 500, ...actions.networkIdCache(swarm), ...(options.revision ? { revision: options.revision } : {}) };
+  const ctx: actions.ActionContext = { swarm, applySet: plan.applySet, clock, timeoutMs: options.timeoutMs ?? 120_000, pollMs: options.pollMs ?? 500, ...actions.networkIdCache(swarm), ...actions.secretIdCache(swarm), ...(options.revision ? { revision: options.revision } : {}) };
   const services = new Map(desired.services.map((s) => [refId(s.ref), s]));
   const networks = new Map(desired.networks.map((n) => [refId(n.ref), n]));
+  const routes = new Map(desired.routes.map((r) => [refId(r.ref), r]));
   const byId = new Map(plan.changes.map((c) => [c.id, c]));
 
   const run = (c: Change): Promise<ActionResult> => {
@@ -64,6 +65,10 @@ export async function executePlan(plan: Plan, desired: DesiredState, swarm: Swar
         case 'replace': return actions.replaceService(ctx, s!);
         case 'delete': return actions.deleteService(ctx, c.swarmName);
       }
+    }
+    if (c.kind === 'Route') {
+      if (c.action === 'delete') return actions.deleteRoute(ctx, c.swarmName);
+      return actions.putRoute(ctx, routes.get(c.id)!);
     }
     const n = networks.get(c.id);
     switch (c.action) {

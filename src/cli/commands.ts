@@ -48,8 +48,10 @@ export async function validateCommand(options: CliOptions, io: CommandIo): Promi
   }
   printDiagnostics(loaded.diagnostics, options, io);
   if (errors.length === 0) {
-    const n = loaded.desired.networks.length + loaded.desired.services.length;
-    io.out(`${loaded.documentCount} document${loaded.documentCount === 1 ? '' : 's'} valid: ${loaded.desired.networks.length} network${loaded.desired.networks.length === 1 ? '' : 's'}, ${loaded.desired.services.length} service${loaded.desired.services.length === 1 ? '' : 's'} (${n} objects).\n`);
+    const d = loaded.desired;
+    const n = d.networks.length + d.services.length + d.routes.length;
+    const count = (k: number, word: string) => `${k} ${word}${k === 1 ? '' : 's'}`;
+    io.out(`${loaded.documentCount} document${loaded.documentCount === 1 ? '' : 's'} valid: ${count(d.networks.length, 'network')}, ${count(d.services.length, 'service')}, ${count(d.routes.length, 'route')} (${n} objects).\n`);
   }
   return errors.length ? exitCodes.error : exitCodes.ok;
 }

@@ -308,7 +308,7 @@ export class Controller {
       void this.enqueueAll(); // tasks move when nodes change; look at everything
       return;
     }
-    if ((e.Type === 'service' || e.Type === 'network') && name) {
+    if ((e.Type === 'service' || e.Type === 'network' || e.Type === 'config') && name) {
       const key = this.reconciler.keyForSwarmName(e.Type, name);
       if (key) this.queue.add(key);
     }

@@ -59,6 +59,7 @@ export class Reconciler {
     const keys = new Set<string>();
     for (const n of this.desired?.desired.networks ?? []) keys.add(refId(n.ref));
     for (const s of this.desired?.desired.services ?? []) keys.add(refId(s.ref));
+    for (const r of this.desired?.desired.routes ?? []) keys.add(refId(r.ref));
     const live = await this.cache.get();
     const plan = this.plan(live);
     for (const c of plan.changes) keys.add(c.id);
@@ -66,9 +67,11 @@ export class Reconciler {
   }
 
   /** Maps a Swarm object name from an event to the key that covers it, if any. */
-  keyForSwarmName(kind: 'service' | 'network', name: string): string | undefined {
+  keyForSwarmName(kind: 'service' | 'network' | 'config', name: string): string | undefined {
     const d = this.desired?.desired;
-    const found = kind === 'service' ? d?.services.find((s) => s.swarmName === name) : d?.networks.find((n) => n.swarmName === name);
+    // A route's configs are named "<swarm name>.route.<hash>".
+    const route = kind === 'config' ? /^(.*)\.route\.[0-9a-f]{10}$/.exec(name)?.[1] : undefined;
+    const found = kind === 'service' ? d?.services.find((s) => s.swarmName === name) : kind === 'network' ? d?.networks.find((n) => n.swarmName === name) : d?.routes.find((r) => r.swarmName === route);
     return found ? refId(found.ref) : undefined;
   }
 
@@ -80,7 +83,7 @@ export class Reconciler {
   }
 
   private buildPlan(live: LiveState): Plan {
-    return buildPlan(this.desired?.desired ?? { networks: [], services: [] }, live, {
+    return buildPlan(this.desired?.desired ?? { networks: [], services: [], routes: [] }, live, {
       applySet: this.options.applySet,
       prune: this.options.prune && !!this.desired,
       allowReplace: this.options.allowReplace,
@@ -147,7 +150,7 @@ export class Reconciler {
 
   private swarmNameOf(key: string): string | undefined {
     const d = this.desired?.desired;
-    return d?.services.find((s) => refId(s.ref) === key)?.swarmName ?? d?.networks.find((n) => refId(n.ref) === key)?.swarmName;
+    return d?.services.find((s) => refId(s.ref) === key)?.swarmName ?? d?.networks.find((n) => refId(n.ref) === key)?.swarmName ?? d?.routes.find((r) => refId(r.ref) === key)?.swarmName;
   }
 
   private isDeclared(key: string): boolean {

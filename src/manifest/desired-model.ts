@@ -4,8 +4,9 @@
  * lists sorted where order has no meaning, network references resolved to Swarm names.
  * Pure; assumes schema validation passed (units match their patterns).
  */
-import type { NetworkManifest, ServiceManifest } from '../api/schemas.js';
-import { defaultUpdatePolicy, type MountModel, type NetworkModel, type PortModel, type QuantitiesModel, type ServiceModel, type UpdatePolicyModel } from '../api/model.js';
+import type { NetworkManifest, RouteManifest, ServiceManifest } from '../api/schemas.js';
+import type { RouteModel } from '../api/route-model.js';
+import { defaultUpdatePolicy, type MountModel, type SecretMountModel, type NetworkModel, type PortModel, type QuantitiesModel, type ServiceModel, type UpdatePolicyModel } from '../api/model.js';
 import { formatCpus, formatDuration, formatMemory, parseCpus, parseDuration, parseMemory } from '../units.js';
 
 type ServiceSpec = ServiceManifest['spec'];
@@ -129,8 +130,52 @@ export function serviceModel(
           },
     stopGracePeriod: duration(s.stopGracePeriod, defaultStopGracePeriod),
     mounts: (s.mounts ?? []).map(mount).sort(compareMounts),
+    secrets: (s.secrets ?? []).map(secretMount).sort(compareSecrets),
     containerLabels: sortedRecord(s.containerLabels),
     unmanaged: {},
+  };
+}
+
+function secretMount(m: NonNullable<ServiceSpec['secrets']>[number]): SecretMountModel {
+  if (typeof m === 'string') return { name: m, target: m, uid: '0', gid: '0', mode: '0444' };
+  return { name: m.name, target: m.target ?? m.name, uid: m.uid ?? '0', gid: m.gid ?? '0', mode: canonicalMode(m.mode ?? '0444') };
+}
+
+export function compareSecrets(a: SecretMountModel, b: SecretMountModel): number {
+  return a.target.localeCompare(b.target) || a.name.localeCompare(b.name);
+}
+
+export const routeDefaults = {
+  pathPrefix: '/',
+  cookie: 'SC_SERVER',
+  healthPath: '/',
+  healthInterval: '2s',
+  connect: '2s',
+  server: '1m',
+  weight: 1,
+} as const;
+
+/**
+ * The canonical route model. `serviceSwarmName` maps a Service manifest name in the route's
+ * namespace to its Swarm name; cross-checks have made sure it exists and the port is right.
+ */
+export function routeModel(manifest: RouteManifest, serviceSwarmName: (name: string) => string): RouteModel {
+  const s = manifest.spec;
+  const backends = s.backends
+    ? s.backends.map((b) => ({ service: serviceSwarmName(b.service), port: b.port, weight: b.weight ?? routeDefaults.weight }))
+    : [{ service: serviceSwarmName(s.service ?? ''), port: s.port ?? 0, weight: routeDefaults.weight }];
+  return {
+    labels: sortedRecord(manifest.metadata.labels),
+    hosts: [...new Set(s.hosts ?? [])].sort(),
+    pathPrefix: s.pathPrefix ?? routeDefaults.pathPrefix,
+    stripPrefix: s.stripPrefix ?? false,
+    backends: backends.sort((a, b) => a.service.localeCompare(b.service)),
+    sticky: s.sticky ? { cookie: s.sticky.cookie ?? routeDefaults.cookie } : null,
+    balance: s.balance ?? 'roundrobin',
+    healthCheck: s.healthCheck ? { path: s.healthCheck.path ?? routeDefaults.healthPath, interval: duration(s.healthCheck.interval, routeDefaults.healthInterval) } : null,
+    timeouts: { connect: duration(s.timeouts?.connect, routeDefaults.connect), server: duration(s.timeouts?.server, routeDefaults.server) },
+    tls: s.tls ? { secret: s.tls.secret } : null,
+    redirectToHttps: s.redirectToHttps ?? false,
   };
 }
 

@@ -4,12 +4,13 @@
  * nothing is wrong, builds the canonical desired state. All problems are returned together.
  * No Swarm I/O happens here.
  */
-import type { NetworkManifest, ServiceManifest } from '../api/schemas.js';
+import type { NetworkManifest, RouteManifest, ServiceManifest } from '../api/schemas.js';
+import type { DesiredRoute } from '../api/route-model.js';
 import { swarmName, type ObjectRef } from '../api/object-ref.js';
 import type { DesiredNetwork, DesiredService, DesiredState } from '../api/model.js';
 import { sortDiagnostics, type Diagnostic } from '../errors.js';
 import { crossCheck, networkResolver, type CheckedObject } from './cross-checks.js';
-import { networkModel, serviceModel } from './desired-model.js';
+import { networkModel, routeModel, serviceModel } from './desired-model.js';
 import { validateDocument } from './schema-validation.js';
 import { readSources } from './source-files.js';
 import { parseDocuments, type ManifestDocument } from './yaml-documents.js';
@@ -38,21 +39,23 @@ export async function loadManifests(paths: string[], readStdin?: () => Promise<B
 export function buildDesiredState(documents: ManifestDocument[], diagnostics: Diagnostic[] = []): LoadedManifests {
   const services: CheckedObject<ServiceManifest>[] = [];
   const networks: CheckedObject<NetworkManifest>[] = [];
+  const routes: CheckedObject<RouteManifest>[] = [];
   const all = [...diagnostics];
   for (const document of documents) {
     const { typed, diagnostics: ds } = validateDocument(document);
     all.push(...ds);
     if (!typed) continue;
-    const value = document.value as ServiceManifest | NetworkManifest;
+    const value = document.value as ServiceManifest | NetworkManifest | RouteManifest;
     const ref: ObjectRef = { kind: typed.kind.kind, name: value.metadata.name, ...(value.metadata.namespace ? { namespace: value.metadata.namespace } : {}) };
     if (typed.kind.kind === 'Service') services.push({ ref, manifest: value as ServiceManifest, document });
+    else if (typed.kind.kind === 'Route') routes.push({ ref, manifest: value as RouteManifest, document });
     else networks.push({ ref, manifest: value as NetworkManifest, document });
   }
-  all.push(...crossCheck(services, networks));
+  all.push(...crossCheck(services, networks, routes));
   const sources = new Map<string, ManifestDocument>();
-  for (const o of [...networks, ...services]) sources.set(`${o.ref.kind}/${o.ref.namespace ? o.ref.namespace + '/' : ''}${o.ref.name}`, o.document);
+  for (const o of [...networks, ...services, ...routes]) sources.set(`${o.ref.kind}/${o.ref.namespace ? o.ref.namespace + '/' : ''}${o.ref.name}`, o.document);
   const errors = all.filter((d) => d.severity === 'error');
-  const desired: DesiredState = { networks: [], services: [] };
+  const desired: DesiredState = { networks: [], services: [], routes: [] };
   if (errors.length === 0) {
     const resolver = networkResolver(networks);
     desired.networks = networks.map((n): DesiredNetwork => {
@@ -69,6 +72,11 @@ export function buildDesiredState(documents: ManifestDocument[], diagnostics: Di
       ref: s.ref as DesiredService['ref'],
       swarmName: swarmName(s.ref),
       model: serviceModel(s.manifest, (name) => networkSwarmName.get(resolver.resolve(s.ref.namespace, name)!)!),
+    }));
+    desired.routes = routes.map((r): DesiredRoute => ({
+      ref: r.ref as DesiredRoute['ref'],
+      swarmName: swarmName(r.ref),
+      model: routeModel(r.manifest, (name) => swarmName({ ...(r.ref.namespace ? { namespace: r.ref.namespace } : {}), name })),
     }));
   }
   return { desired, diagnostics: sortDiagnostics(all), sources, documentCount: documents.length };

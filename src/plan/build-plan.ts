@@ -13,6 +13,7 @@ import { diffModels, maskModel } from './field-diff.js';
 import { networkModelFromLive, serviceModelFromLive, withoutServerAddressing } from './live-model.js';
 import type { Blocker, Change, FieldChange, Note, Plan } from './plan.js';
 import { defaultNetworkModel, defaultServiceModel } from './defaults.js';
+import { planRoutes } from './route-plan.js';
 
 export interface PlanOptions {
   applySet: string;
@@ -126,8 +127,30 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     serviceChanges.set(s.swarmName, c);
   }
 
+  // Secrets are referenced, never created here: each must exist.
+  const secretNames = new Set(live.secrets.map((x) => x.Spec.Name));
+  const missingSecret = (id: string, name: string, user: string, fix: string) =>
+    block(id, 'SC3011', `secret "${name}" used by ${user} does not exist in the Swarm`, fix);
+  for (const s of desired.services) {
+    for (const m of s.model.secrets) {
+      if (!secretNames.has(m.name)) missingSecret(refId(s.ref), m.name, `service "${s.swarmName}"`, `create it first (printf '%s' "$VALUE" | docker secret create ${m.name} -), or remove it from spec.secrets`);
+    }
+  }
+  for (const r of desired.routes) {
+    if (r.model.tls && !secretNames.has(r.model.tls.secret)) {
+      missingSecret(refId(r.ref), r.model.tls.secret, `route "${r.swarmName}"`, `create it from the certificate chain and key (cat cert.pem key.pem | docker secret create ${r.model.tls.secret} -), and mount it in the proxy service`);
+    }
+  }
+
+  // Routes: stored as configs; they wait for the services they send traffic to.
+  const routePlan = planRoutes({ applySet: options.applySet, prune: !!options.prune, routes: desired.routes, routeConfigs: live.routeConfigs, serviceChanges });
+  changes.push(...routePlan.changes.filter((c) => c.action !== 'delete'));
+  blockers.push(...routePlan.blockers);
+  notes.push(...routePlan.notes);
+  unchanged += routePlan.unchanged;
+
   // Owned objects of this set that the manifests no longer declare.
-  const deletions: Change[] = [];
+  const deletions: Change[] = routePlan.changes.filter((c) => c.action === 'delete');
   for (const s of live.services) {
     const name = s.Spec.Name ?? '';
     const o = ownershipOf(s.Spec.Labels);
@@ -171,7 +194,7 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
   }
 
   if (options.prune) {
-    if (desired.networks.length === 0 && desired.services.length === 0) {
+    if (desired.networks.length === 0 && desired.services.length === 0 && desired.routes.length === 0) {
       block('(prune)', 'SC4004', 'the manifests declare nothing, so --prune would delete every object of apply set "' + options.applySet + '"', 'check that -f points at the right directory; an empty checkout is almost always a mistake');
     }
     const max = options.maxDeletions ?? defaultMaxDeletions;
@@ -230,9 +253,10 @@ function topField(path: string): string {
   return path.slice('spec.'.length).split(/[.[]/)[0]!;
 }
 
-/** Networks first, then services; deletions after, services before networks; by name within. */
+/** Networks, services, then routes; deletions after, in the reverse order; by name within. */
 export function orderChanges(changes: Change[]): Change[] {
-  const phase = (c: Change) => (c.action === 'delete' ? (c.kind === 'Service' ? 2 : 3) : c.kind === 'Network' ? 0 : 1);
+  const rank = { Network: 0, Service: 1, Route: 2 } as const;
+  const phase = (c: Change) => (c.action === 'delete' ? 5 - rank[c.kind] : rank[c.kind]);
   return [...changes].sort((a, b) => phase(a) - phase(b) || a.swarmName.localeCompare(b.swarmName));
 }
 

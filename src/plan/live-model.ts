@@ -7,8 +7,8 @@
  */
 import { labelImage, userLabels } from '../api/labels.js';
 import { defaultUpdatePolicy, type MountModel, type NetworkModel, type QuantitiesModel, type ServiceModel, type UpdatePolicyModel } from '../api/model.js';
-import type { SwarmNetwork, SwarmResources, SwarmService, SwarmServiceSpec, SwarmUpdateConfig } from '../api/swarm-types.js';
-import { canonicalConstraint, canonicalMode, compareMounts, comparePorts, defaultRestartDelay, defaultStopGracePeriod, sortedRecord } from '../manifest/desired-model.js';
+import type { SwarmNetwork, SwarmResources, SwarmSecretReference, SwarmService, SwarmServiceSpec, SwarmUpdateConfig } from '../api/swarm-types.js';
+import { canonicalConstraint, canonicalMode, compareMounts, compareSecrets, comparePorts, defaultRestartDelay, defaultStopGracePeriod, sortedRecord } from '../manifest/desired-model.js';
 import { formatCpus, formatDuration, formatMemory } from '../units.js';
 
 /** Option keys Swarm adds to networks by itself. */
@@ -113,6 +113,13 @@ export function serviceModelFromLive(service: SwarmService, networkNames: Map<st
         ? { size: m.TmpfsOptions?.SizeBytes ? formatMemory(m.TmpfsOptions.SizeBytes) : null, mode: m.TmpfsOptions?.Mode ? canonicalMode(m.TmpfsOptions.Mode) : null }
         : null,
     })).sort(compareMounts),
+    secrets: ((c.Secrets ?? []) as SwarmSecretReference[]).map((r) => ({
+      name: r.SecretName ?? r.SecretID ?? '',
+      target: r.File?.Name ?? '',
+      uid: r.File?.UID ?? '0',
+      gid: r.File?.GID ?? '0',
+      mode: canonicalMode(r.File?.Mode ?? 0o444),
+    })).sort(compareSecrets),
     containerLabels: sortedRecord(c.Labels),
     unmanaged: unmanagedFields(spec),
   };
@@ -123,7 +130,7 @@ const modelledServicePaths = [
   'TaskTemplate.ContainerSpec.Image', 'TaskTemplate.ContainerSpec.Labels', 'TaskTemplate.ContainerSpec.Command',
   'TaskTemplate.ContainerSpec.Args', 'TaskTemplate.ContainerSpec.Hostname', 'TaskTemplate.ContainerSpec.Env',
   'TaskTemplate.ContainerSpec.Dir', 'TaskTemplate.ContainerSpec.User', 'TaskTemplate.ContainerSpec.Mounts',
-  'TaskTemplate.ContainerSpec.StopGracePeriod', 'TaskTemplate.ContainerSpec.Healthcheck',
+  'TaskTemplate.ContainerSpec.StopGracePeriod', 'TaskTemplate.ContainerSpec.Healthcheck', 'TaskTemplate.ContainerSpec.Secrets',
   'TaskTemplate.Resources.Limits.NanoCPUs', 'TaskTemplate.Resources.Limits.MemoryBytes',
   'TaskTemplate.Resources.Reservations.NanoCPUs', 'TaskTemplate.Resources.Reservations.MemoryBytes',
   'TaskTemplate.RestartPolicy', 'TaskTemplate.Placement.Constraints', 'TaskTemplate.Placement.Preferences',

@@ -67,6 +67,8 @@ export interface ServiceSpecContext {
   applySet: string;
   /** Swarm network name -> ID. */
   networkIds: Map<string, string>;
+  /** Swarm secret name -> ID (only needed when the service mounts secrets). */
+  secretIds?: Map<string, string>;
   /** The live spec being updated, to carry forward what Swarm owns. */
   live?: SwarmServiceSpec;
   /** The source revision being applied (`controller run`), recorded as a label. */
@@ -95,6 +97,13 @@ export function buildServiceSpec(s: DesiredService, ctx: ServiceSpecContext): Sw
         ...(m.workdir ? { Dir: m.workdir } : {}),
         ...(m.user ? { User: m.user } : {}),
         ...(m.mounts.length ? { Mounts: m.mounts.map(mount) } : {}),
+        ...(m.secrets.length ? {
+          Secrets: m.secrets.map((x) => ({
+            File: { Name: x.target, UID: x.uid, GID: x.gid, Mode: parseInt(x.mode, 8) },
+            SecretID: ctx.secretIds?.get(x.name) ?? x.name,
+            SecretName: x.name,
+          })),
+        } : {}),
         StopGracePeriod: d(m.stopGracePeriod),
         ...(hc ? { Healthcheck: { Test: hc.test, Interval: d(hc.interval), Timeout: d(hc.timeout), StartPeriod: d(hc.startPeriod), Retries: hc.retries } } : {}),
       },

@@ -17,15 +17,20 @@ export function desiredFrom(text: string): DesiredState {
   return desired;
 }
 
-export function service(name: string, spec: string, meta = ''): string {
+/** One manifest document of `kind` with the spec lines given (indented for you). */
+function doc(kind: string, name: string, spec: string, meta: string): string {
   return `apiVersion: swarm.controller/v1alpha1
-kind: Service
+kind: ${kind}
 metadata:
   name: ${name}
 ${meta}spec:
 ${spec.split('\n').map((l) => (l ? '  ' + l : l)).join('\n')}
 ---
 `;
+}
+
+export function service(name: string, spec: string, meta = ''): string {
+  return doc('Service', name, spec, meta);
 }
 
 export function network(name: string, spec = '', meta = ''): string {
@@ -35,4 +40,8 @@ metadata:
   name: ${name}
 ${meta}${spec ? 'spec:\n' + spec.split('\n').map((l) => (l ? '  ' + l : l)).join('\n') + '\n' : ''}---
 `;
+}
+
+export function route(name: string, spec: string, meta = ''): string {
+  return doc('Route', name, spec, meta);
 }

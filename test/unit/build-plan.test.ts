@@ -97,7 +97,7 @@ describe('buildPlan', () => {
   });
 
   it('never prunes when the manifests are empty, and caps deletions', () => {
-    const empty = plan({ networks: [], services: [] }, appliedState(base), { prune: true });
+    const empty = plan({ networks: [], services: [], routes: [] }, appliedState(base), { prune: true });
     assert.deepEqual(empty.blockers.map((b) => b.code), ['SC4004']);
     const capped = plan(desiredFrom(network('other')), appliedState(base), { prune: true, maxDeletions: 2 });
     assert.deepEqual(capped.blockers.map((b) => b.code), ['SC4005']);

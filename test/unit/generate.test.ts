@@ -145,11 +145,12 @@ const externalNetwork: NetworkManifest = {
 };
 
 describe('CRD schemas', () => {
-  it('are registered for both kinds under swarm.controller/v1alpha1', () => {
+  it('are registered for every kind under swarm.controller/v1alpha1', () => {
     assert.deepEqual(
       kinds.map((k) => [k.apiVersion, k.kind, k.plural]),
       [
         ['swarm.controller/v1alpha1', 'Network', 'networks'],
+        ['swarm.controller/v1alpha1', 'Route', 'routes'],
         ['swarm.controller/v1alpha1', 'Service', 'services'],
       ],
     );
@@ -311,7 +312,7 @@ describe('generated files', () => {
     assert.deepEqual(first, second);
     assert.deepEqual(
       first.map((f) => f.path),
-      ['docs/reference.md', 'src/api/network.generated.ts', 'src/api/schemas.generated.ts', 'src/api/service.generated.ts', 'src/api/validators.generated.ts'],
+      ['docs/reference.md', 'src/api/network.generated.ts', 'src/api/route.generated.ts', 'src/api/schemas.generated.ts', 'src/api/service.generated.ts', 'src/api/validators.generated.ts'],
     );
   });
 
