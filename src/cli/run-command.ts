@@ -17,6 +17,7 @@ import { parseSourceSpec } from '../source/source-spec.js';
 import { DockerSwarm } from '../swarm/docker-swarm.js';
 import type { CliOptions } from './args.js';
 import { planOrApplyCommand, type CommandIo } from './commands.js';
+import { ensureProxyTokenSecret, proxyTokenSecret } from './proxy-token.js';
 
 export const stopGraceMs = 10_000;
 
@@ -132,5 +133,6 @@ export async function bootstrapCommand(options: CliOptions, io: CommandIo): Prom
   const source = parseSourceSpec(options.source, join(options.cacheDir, options.applySet));
   const snapshot = await source.fetch();
   io.out(`Bootstrapping apply set "${options.applySet}" from ${source.describe()} at ${snapshot.revision.slice(0, 12)}${snapshot.message ? ` (${snapshot.message})` : ''}\n`);
+  if (await ensureProxyTokenSecret(await DockerSwarm.connect(options.host))) io.out(`Created the Swarm secret ${proxyTokenSecret} (the token the controller and the proxy tier share)\n`);
   return planOrApplyCommand({ ...options, command: 'apply', files: [snapshot.dir], revision: snapshot.revision }, io);
 }

@@ -6,24 +6,27 @@ describe('the example set on a real Swarm', { timeout: 300_000 }, () => {
   before(async () => {
     ensureSwarm();
     await removeNamespace('shop');
+    // the examples' web service joins the proxy tier's edge network, which they only look up
+    const edge = await controller(['apply', '-f', 'manifests/controller/network.yaml', '--set', 'controller']);
+    assert.equal(edge.code, 0, edge.stdout + edge.stderr);
   });
   after(async () => removeNamespace('shop'));
 
   it('validates', async () => {
     const r = await controller(['validate', '-f', 'manifests/examples']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /4 documents valid: 1 network, 3 services/);
+    assert.match(r.stdout, /6 documents valid: 2 networks, 3 services, 1 route/);
   });
 
-  it('plans four creations (exit 2) and applies them, converging', async () => {
+  it('plans five creations (exit 2) and applies them, converging', async () => {
     const plan = await controller(['plan', '-f', 'manifests/examples']);
     assert.equal(plan.code, 2, plan.stderr);
-    assert.match(plan.stdout, /Plan: 4 to create, 0 to update, 0 to scale, 0 to replace, 0 to delete \(0 unchanged\)\./);
+    assert.match(plan.stdout, /Plan: 5 to create, 0 to update, 0 to scale, 0 to replace, 0 to delete \(1 unchanged\)\./);
     assert.doesNotMatch(plan.stdout, /change-me-in-production|not-a-real-token/);
     const apply = await controller(['apply', '-f', 'manifests/examples', '--wait', '--timeout', '120s']);
     assert.equal(apply.code, 0, apply.stdout + apply.stderr);
     assert.match(apply.stderr, /ok {3}shop_web: converged, 3\/3 tasks running/);
-    assert.match(apply.stderr, /Apply complete: 4 of 4 changes applied, 0 services not converged\./);
+    assert.match(apply.stderr, /Apply complete: 5 of 5 changes applied, 0 services not converged\./);
   });
 
   it('shows the namespace as a stack and serves on the published host port', async () => {
@@ -37,7 +40,7 @@ describe('the example set on a real Swarm', { timeout: 300_000 }, () => {
   it('plans nothing afterwards (exit 0) and a second apply writes nothing', async () => {
     const plan = await controller(['plan', '-f', 'manifests/examples']);
     assert.equal(plan.code, 0, plan.stdout);
-    assert.match(plan.stdout, /No changes\. The Swarm matches the manifests \(4 objects up to date\)\./);
+    assert.match(plan.stdout, /No changes\. The Swarm matches the manifests \(6 objects up to date\)\./);
     const before = await swarmVersions();
     const apply = await controller(['apply', '-f', 'manifests/examples']);
     assert.equal(apply.code, 0, apply.stderr);
@@ -49,12 +52,12 @@ describe('the example set on a real Swarm', { timeout: 300_000 }, () => {
     assert.equal(r.code, 0, r.stderr);
     const records = r.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     const summary = records.find((x) => x.event === 'apply.summary')!;
-    assert.deepEqual([summary.changes, summary.engineWrites, summary.engineReads], [0, 0, 3], 'one info call and two list calls, no writes');
+    assert.deepEqual([summary.changes, summary.engineWrites, summary.engineReads], [0, 0, 5], 'one info call and four list calls (services, networks, route configs, secrets), no writes');
   });
 
   it('apply --dry-run is plan', async () => {
     const r = await controller(['apply', '--dry-run', '-f', 'manifests/examples', '-o', 'json']);
     assert.equal(r.code, 0);
-    assert.deepEqual(JSON.parse(r.stdout).summary, { create: 0, update: 0, scale: 0, replace: 0, delete: 0, unchanged: 4 });
+    assert.deepEqual(JSON.parse(r.stdout).summary, { create: 0, update: 0, scale: 0, replace: 0, delete: 0, unchanged: 6 });
   });
 });

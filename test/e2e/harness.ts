@@ -86,6 +86,8 @@ export async function swarmVersions(): Promise<Record<string, string>> {
 export async function removeNamespace(namespace: string): Promise<void> {
   const services = (await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`)).split('\n').filter(Boolean);
   if (services.length) await docker('service', 'rm', ...services);
+  const configs = (await docker('config', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`)).split('\n').filter(Boolean);
+  if (configs.length) await docker('config', 'rm', ...configs);
   for (let i = 0; i < 60; i++) {
     const networks = (await docker('network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`)).split('\n').filter(Boolean);
     if (networks.length === 0) return;
