@@ -1,6 +1,7 @@
 /**
- * Renders haproxy.cfg from a route table and its slot assignment: pure and deterministic
- * (the same table and slots give the same text). Must not import src/swarm/ or do I/O.
+ * Renders haproxy.cfg and the TLS crt-list from a route table and its slot assignment: pure
+ * and deterministic (the same table and slots give the same text). Must not import src/swarm/
+ * or do I/O (the agent writes what this returns).
  *
  * One HAProxy backend per route holds the slots of all its services; each server's weight is
  * its service's weight, so a service's share of traffic is weight x running servers.
@@ -11,8 +12,25 @@ import { backendName, slotStates, type SlotMap } from './slots.js';
 export interface RenderOptions {
   /** "127.0.0.1:18080", ":80" */
   httpBind: string;
-  /** Holds haproxy.sock (the Runtime API); absolute, no spaces. */
+  /** The TLS listener ("0.0.0.0:443"), bound only while at least one route has tls. */
+  httpsBind: string;
+  /** Holds haproxy.sock (the Runtime API) and crt-list; absolute, no spaces. */
   stateDir: string;
+  /** The crt-list the TLS bind reads; default crtListPath(stateDir). The agent checks a candidate under another name. */
+  crtList?: string;
+}
+
+export function crtListPath(stateDir: string): string {
+  return `${stateDir}/crt-list`;
+}
+
+/** The file a TLS route's secret is mounted as (Swarm: /run/secrets/<name>). */
+export function secretPath(secretsDir: string, secret: string): string {
+  return `${secretsDir}/${secret}`;
+}
+
+export function hasTls(table: Pick<RouteTable, 'routes'>): boolean {
+  return table.routes.some((r) => r.tls !== null);
 }
 
 export const noRouteBackend = 'no_route';
@@ -33,6 +51,7 @@ export function renderConfig(table: RouteTable, slots: SlotMap, o: RenderOptions
   L.push(`${ind}master-worker`);
   L.push(`${ind}stats socket ${o.stateDir}/haproxy.sock mode 600 level admin expose-fd listeners`);
   L.push(`${ind}hard-stop-after 30s`);
+  L.push(`${ind}ssl-default-bind-options ssl-min-ver TLSv1.2`);
   L.push('');
   L.push('defaults');
   L.push(`${ind}mode http`);
@@ -47,6 +66,9 @@ export function renderConfig(table: RouteTable, slots: SlotMap, o: RenderOptions
   L.push('');
   L.push('frontend http');
   L.push(`${ind}bind ${o.httpBind}`);
+  if (hasTls(table)) L.push(`${ind}bind ${o.httpsBind} ssl crt-list ${o.crtList ?? crtListPath(o.stateDir)}`);
+  L.push(`${ind}http-request set-header X-Forwarded-Proto https if { ssl_fc }`);
+  L.push(`${ind}http-request set-header X-Forwarded-Proto http unless { ssl_fc }`);
   const routes = [...table.routes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const rules: Rule[] = [];
   for (const r of routes) {
@@ -99,4 +121,29 @@ export function renderConfig(table: RouteTable, slots: SlotMap, o: RenderOptions
     }
   }
   return L.join('\n') + '\n';
+}
+
+/**
+ * The crt-list of the TLS bind: one line per certificate (a route's secret) with its routes'
+ * hosts as SNI filters; a certificate of a route with no hosts also gets a line without
+ * filters (HAProxy then matches the names in the certificate). Lines without filters come
+ * first, then by secret name: the first line is the default certificate, presented when the
+ * client sends no name or one that no line matches.
+ */
+export function renderCrtList(table: Pick<RouteTable, 'routes'>, secretsDir: string): string {
+  const hostsBySecret = new Map<string, Set<string>>();
+  const anyHost = new Set<string>();
+  for (const r of table.routes) {
+    if (!r.tls) continue;
+    const hosts = hostsBySecret.get(r.tls.secret) ?? new Set<string>();
+    hostsBySecret.set(r.tls.secret, hosts);
+    if (r.hosts.length === 0) anyHost.add(r.tls.secret);
+    for (const h of r.hosts) hosts.add(h);
+  }
+  const bySecret = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const lines = [...anyHost].sort(bySecret).map((secret) => secretPath(secretsDir, secret));
+  for (const [secret, hosts] of [...hostsBySecret].sort(([a], [b]) => bySecret(a, b))) {
+    if (hosts.size) lines.push(`${secretPath(secretsDir, secret)} ${[...hosts].sort().join(' ')}`);
+  }
+  return lines.length ? `${lines.join('\n')}\n` : '';
 }
