@@ -29,6 +29,9 @@ export function secretPath(secretsDir: string, secret: string): string {
   return `${secretsDir}/${secret}`;
 }
 
+/** Methods sent again after a server closed without answering: RFC 9110's idempotent ones. */
+export const replayableMethods = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'];
+
 export function hasTls(table: Pick<RouteTable, 'routes'>): boolean {
   return table.routes.some((r) => r.tls !== null);
 }
@@ -55,8 +58,11 @@ export function renderConfig(table: RouteTable, slots: SlotMap, o: RenderOptions
   L.push('');
   L.push('defaults');
   L.push(`${ind}mode http`);
-  L.push(`${ind}option redispatch`);
+  // A request whose server refuses or times out the connection, or closes it without an
+  // answer, is sent to another server (docs/proxy.md, "Retries").
   L.push(`${ind}retries 3`);
+  L.push(`${ind}option redispatch 1`);
+  L.push(`${ind}retry-on conn-failure empty-response`);
   L.push(`${ind}option forwardfor`);
   L.push(`${ind}timeout connect 5s`);
   L.push(`${ind}timeout client 60s`);
@@ -69,6 +75,7 @@ export function renderConfig(table: RouteTable, slots: SlotMap, o: RenderOptions
   if (hasTls(table)) L.push(`${ind}bind ${o.httpsBind} ssl crt-list ${o.crtList ?? crtListPath(o.stateDir)}`);
   L.push(`${ind}http-request set-header X-Forwarded-Proto https if { ssl_fc }`);
   L.push(`${ind}http-request set-header X-Forwarded-Proto http unless { ssl_fc }`);
+  L.push(`${ind}http-request disable-l7-retry unless { method ${replayableMethods.join(' ')} }`);
   const routes = [...table.routes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const rules: Rule[] = [];
   for (const r of routes) {

@@ -136,8 +136,9 @@ global
 
 defaults
     mode http
-    option redispatch
     retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response
     option forwardfor
     timeout connect 5s
     timeout client 60s
@@ -149,6 +150,7 @@ frontend http
     bind 127.0.0.1:18080
     http-request set-header X-Forwarded-Proto https if { ssl_fc }
     http-request set-header X-Forwarded-Proto http unless { ssl_fc }
+    http-request disable-l7-retry unless { method GET HEAD OPTIONS PUT DELETE TRACE }
     acl host_rt_shop:admin req.hdr(host),host_only,lower -m str admin.example.com
     acl wild_rt_shop:admin req.hdr(host),host_only,lower -m end .admin.example.com
     acl path_rt_shop:web path -m str /demo
