@@ -115,7 +115,8 @@ export function renderConfig(table: RouteTable, slots: SlotMap, o: RenderOptions
     L.push(`${ind}balance ${r.balance}`);
     L.push(`${ind}timeout connect ${r.timeouts.connectMs}ms`);
     L.push(`${ind}timeout server ${r.timeouts.serverMs}ms`);
-    if (r.redirectToHttps) L.push(`${ind}http-request redirect scheme https code 301 unless { ssl_fc }`);
+    // Not `redirect scheme https`: that keeps a port in the Host header (the HTTP port) in the Location.
+    if (r.redirectToHttps) L.push(`${ind}http-request redirect location https://%[req.hdr(host),host_only]%[pathq] code 301 unless { ssl_fc }`);
     if (r.stripPrefix && r.pathPrefix !== '/') L.push(`${ind}http-request replace-path ^${prefixRegex(r.pathPrefix)}/?(.*)$ /\\1`);
     if (r.sticky) L.push(`${ind}cookie ${r.sticky.cookie} insert indirect nocache`);
     if (r.healthCheck) L.push(`${ind}option httpchk GET ${r.healthCheck.path}`);

@@ -167,7 +167,7 @@ backend rt_shop:admin
     balance leastconn
     timeout connect 1000ms
     timeout server 5000ms
-    http-request redirect scheme https code 301 unless { ssl_fc }
+    http-request redirect location https://%[req.hdr(host),host_only]%[pathq] code 301 unless { ssl_fc }
     server shop_admin_1 10.0.0.7:80 weight 1
     server shop_admin_2 127.0.0.1:1 weight 1 disabled
     server shop_admin_3 127.0.0.1:1 weight 1 disabled

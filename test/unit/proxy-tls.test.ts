@@ -100,10 +100,12 @@ describe('TLS termination with the real HAProxy', () => {
     assert.equal(readFileSync(join(proxy.stateDir, 'crt-list'), 'utf8'), `${secretsDir}/admin-cert admin.example.com\n${secretsDir}/shop-cert shop.example.com\n`);
   });
 
-  it('plain HTTP to a redirectToHttps route answers 301 to https://host/path; other routes answer over http', async () => {
+  it('plain HTTP to a redirectToHttps route answers 301 to https://host/path (no port); other routes answer over http', async () => {
     const a = await get(proxy.httpPort, '/cart/item?id=7', { host: 'shop.example.com' });
     assert.equal(a.status, 301, a.body);
     assert.equal(a.headers.location, 'https://shop.example.com/cart/item?id=7');
+    const withPort = await get(proxy.httpPort, '/', { host: `shop.example.com:${proxy.httpPort}` });
+    assert.deepEqual([withPort.status, withPort.headers.location], [301, 'https://shop.example.com/'], 'the HTTP port in Host is not carried over');
     const plain = await get(proxy.httpPort, '/x', { host: 'admin.example.com' });
     assert.deepEqual([plain.status, plain.body], [200, 'admin /x http'], 'X-Forwarded-Proto is http without TLS');
   });
