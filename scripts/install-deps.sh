@@ -2,12 +2,13 @@
 # Install what swarm-controller needs on a fresh Debian 12 machine (run as root).
 # Idempotent and quiet: a fast no-op when everything is already there.
 #   - apt packages: docker.io iproute2 git ca-certificates debootstrap (for the local image bases),
-#     haproxy (the proxy agent's tests run the real binary; the service is not started)
+#     haproxy (the proxy agent's tests run the real binary; the service is not started),
+#     openssl (the proxy's TLS tests make self-signed certificates with its CLI)
 #   - npm ci in the repo root when node_modules is missing or older than package-lock.json
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-APT_PACKAGES=(docker.io iproute2 git ca-certificates debootstrap haproxy)
+APT_PACKAGES=(docker.io iproute2 git ca-certificates debootstrap haproxy openssl)
 
 die() { echo "install-deps: $*" >&2; exit 1; }
 
@@ -36,7 +37,7 @@ if ((${#missing[@]})); then
 fi
 
 # Sanity: the binaries the scripts rely on.
-for bin in dockerd docker ip git; do
+for bin in dockerd docker ip git openssl; do
   command -v "$bin" >/dev/null || die "'$bin' not found in PATH after installing packages"
 done
 

@@ -1,10 +1,10 @@
 /**
- * `controller proxy`: the agent beside HAProxy in the proxy image. Starts HAProxy with the
- * empty table (everything 404), serves the control API, and on SIGTERM or SIGINT stops HAProxy
- * and exits 0. Must not import src/swarm/ (the proxy never talks to the engine).
+ * `controller proxy`: the agent beside HAProxy in the proxy image. Checks its options, starts
+ * HAProxy with the empty table (everything 404), serves the control API, and on SIGTERM or
+ * SIGINT stops HAProxy and exits 0. Must not import src/swarm/ (the proxy never talks to the engine).
  */
 import { mkdirSync, readFileSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { TerminalError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { ProxyAgent } from '../proxy/agent.js';
@@ -20,6 +20,50 @@ export function parseHostPort(flag: string, value: string): { host: string; port
   return { host: m[1] || '0.0.0.0', port };
 }
 
+/** The TLS options of `controller proxy` and their defaults (absent: the default). */
+export interface ProxyTlsOptions {
+  /** --https-bind: HAProxy's TLS listener, bound while at least one route has tls. */
+  proxyHttpsBind?: string;
+  /** --secrets-dir: where a TLS route's secret is the file <dir>/<secret> (Swarm mounts secrets there). */
+  proxySecretsDir?: string;
+}
+
+export const proxyTlsDefaults = { httpsBind: '0.0.0.0:443', secretsDir: '/run/secrets' } as const;
+
+export interface ProxySettings {
+  control: { host: string; port: number };
+  httpBind: string;
+  httpsBind: string;
+  stateDir: string;
+  secretsDir: string;
+}
+
+/** An absolute directory that can stand in haproxy.cfg and a crt-list unquoted. */
+function configDir(flag: string, value: string): string {
+  const dir = resolve(value);
+  if (/[\s"'#\\]/.test(dir)) throw new TerminalError('SC9001', `${flag} ${JSON.stringify(dir)} must be a path without spaces, quotes, "#" or "\\" (it is written into haproxy.cfg)`);
+  return dir;
+}
+
+/** Checks the proxy's addresses and directories; every problem names its flag. */
+export function proxySettings(options: CliOptions & ProxyTlsOptions): ProxySettings {
+  const control = parseHostPort('--control', options.proxyControl);
+  const http = parseHostPort('--http-bind', options.proxyHttpBind);
+  const httpsBind = options.proxyHttpsBind ?? proxyTlsDefaults.httpsBind;
+  const https = parseHostPort('--https-bind', httpsBind);
+  const anyHost = (h: string) => h === '0.0.0.0' || h === '*';
+  if (http.port === https.port && (http.host === https.host || anyHost(http.host) || anyHost(https.host))) {
+    throw new TerminalError('SC9001', `--https-bind ${httpsBind} and --http-bind ${options.proxyHttpBind} use the same port; give the TLS listener its own port (default 443)`);
+  }
+  return {
+    control,
+    httpBind: options.proxyHttpBind,
+    httpsBind,
+    stateDir: configDir('--state-dir', options.proxyStateDir),
+    secretsDir: configDir('--secrets-dir', options.proxySecretsDir ?? proxyTlsDefaults.secretsDir),
+  };
+}
+
 export function readToken(file: string): string {
   let token: string;
   try {
@@ -31,16 +75,13 @@ export function readToken(file: string): string {
   return token;
 }
 
-export async function proxyCommand(options: CliOptions): Promise<number> {
+export async function proxyCommand(options: CliOptions & ProxyTlsOptions): Promise<number> {
   const token = readToken(options.proxyTokenFile);
-  const control = parseHostPort('--control', options.proxyControl);
-  parseHostPort('--http-bind', options.proxyHttpBind);
-  const stateDir = resolve(options.proxyStateDir);
-  if (!isAbsolute(stateDir) || /[\s"'#\\]/.test(stateDir)) throw new TerminalError('SC9001', `--state-dir ${JSON.stringify(stateDir)} must be a path without spaces or quotes`);
+  const { control, httpBind, httpsBind, stateDir, secretsDir } = proxySettings(options);
   mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   const log = createLogger().child({ component: 'proxy' });
   const haproxy = new HaproxyProcess({ binary: options.proxyHaproxy, stateDir, log });
-  const agent = new ProxyAgent({ haproxy, httpBind: options.proxyHttpBind, stateDir, log });
+  const agent = new ProxyAgent({ haproxy, httpBind, httpsBind, stateDir, secretsDir, log });
   try {
     await agent.start();
   } catch (err) {
@@ -51,7 +92,7 @@ export async function proxyCommand(options: CliOptions): Promise<number> {
     await agent.stop();
     throw new TerminalError('SC9001', `cannot listen on --control ${options.proxyControl}: ${err.message}`);
   });
-  log.info({ http: options.proxyHttpBind, control: options.proxyControl, stateDir, haproxyPid: haproxy.pid }, 'proxy agent ready');
+  log.info({ http: httpBind, https: httpsBind, control: options.proxyControl, stateDir, secretsDir, haproxyPid: haproxy.pid }, 'proxy agent ready');
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'stopping');

@@ -1,22 +1,27 @@
 /**
  * The proxy agent's state machine: holds the accepted route table and decides, per pushed
  * table, between Runtime API updates (same structure: membership and weights only) and a
- * checked, rate-limited, coalesced reload (anything else). A table HAProxy refuses is
- * rejected and the last good configuration keeps serving.
+ * checked, rate-limited, coalesced reload (anything else). A table HAProxy refuses, or whose
+ * TLS certificate files are unusable, is rejected and the last good configuration keeps serving.
  * Must not import src/swarm/; talks to HAProxy only through HaproxyProcess.
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
-import { renderConfig } from './haproxy-config.js';
+import { crtListPath, renderConfig, renderCrtList } from './haproxy-config.js';
 import type { HaproxyProcess } from './haproxy-process.js';
 import { emptyTable, structureKey, TableError, tableChecksum, validateTable, type RouteTable } from './route-table.js';
 import { assignSlots, runtimeCommands, slotStates, type SlotMap, type SlotState } from './slots.js';
+import { tlsFileProblems } from './tls-files.js';
 
 export interface AgentOptions {
   haproxy: HaproxyProcess;
   httpBind: string;
+  /** The TLS listener, bound while at least one route has tls. */
+  httpsBind: string;
   stateDir: string;
+  /** Where TLS routes' secrets are files (Swarm mounts secrets in /run/secrets). */
+  secretsDir: string;
   log: Logger;
   /** At most one reload per this many ms; pushes in between share the next reload (default 200). */
   minReloadIntervalMs?: number;
@@ -81,10 +86,9 @@ export class ProxyAgent {
 
   /** Writes the empty table (everything answers 404) and starts HAProxy. */
   async start(): Promise<void> {
-    const text = this.render(emptyTable, {});
-    const problem = await this.o.haproxy.check(await this.writeCandidate(text));
+    const problem = await this.checkCandidate(emptyTable, {});
     if (problem) throw new Error(`haproxy refuses the initial configuration: ${problem}`);
-    await rename(this.candidatePath, this.configPath);
+    await this.installCandidate(emptyTable, {});
     await this.o.haproxy.start();
     this.lastReloadAt = Date.now();
     this.key = structureKey(emptyTable);
@@ -137,12 +141,11 @@ export class ProxyAgent {
     const slots = assignSlots(table, this.slots);
     const states = slotStates(table, slots);
     const key = structureKey(table);
-    const text = this.render(table, slots);
     if (key === this.key) {
       const commands = runtimeCommands(this.states, states);
       try {
         await this.o.haproxy.runtime(commands);
-        await this.writeCandidate(text);
+        await this.writeCandidate(this.render(table, slots));
         await rename(this.candidatePath, this.configPath);
         this.commit(table, slots, states, key);
         this.runtimeUpdates++;
@@ -153,15 +156,20 @@ export class ProxyAgent {
         this.o.log.warn({ err: (err as Error).message }, 'Runtime API update failed; reloading instead');
       }
     }
-    const problem = await this.o.haproxy.check(await this.writeCandidate(text));
-    if (problem) {
-      this.lastError = `generation ${table.generation} refused by haproxy -c: ${problem}`;
-      this.o.log.warn({ generation: table.generation, problem }, 'route table refused by haproxy; the last good configuration keeps serving');
-      throw new ApplyError(422, `haproxy refuses the configuration for generation ${table.generation}; generation ${this.table.generation} keeps serving`, problem.split('\n'));
-    }
-    await rename(this.candidatePath, this.configPath);
+    const files = await tlsFileProblems(table.routes, this.o.secretsDir);
+    if (files.length) throw this.refused(table, 'the TLS certificate check', files);
+    const problem = await this.checkCandidate(table, slots);
+    if (problem) throw this.refused(table, 'haproxy -c', problem.split('\n'));
+    await this.installCandidate(table, slots);
     this.commit(table, slots, states, key);
     return { action: 'reload', commands: 0, reload: this.scheduleReload() };
+  }
+
+  /** A refused table: recorded as the last error; the running configuration and status stay. */
+  private refused(table: RouteTable, by: string, problems: string[]): ApplyError {
+    this.lastError = `generation ${table.generation} refused by ${by}: ${problems.join('; ')}`;
+    this.o.log.warn({ generation: table.generation, problems }, `route table refused by ${by}; the last good configuration keeps serving`);
+    return new ApplyError(422, `generation ${table.generation} refused by ${by}; generation ${this.table.generation} keeps serving`, problems);
   }
 
   private commit(table: RouteTable, slots: SlotMap, states: SlotState[], key: string): void {
@@ -205,13 +213,33 @@ export class ProxyAgent {
     return p;
   }
 
-  private render(table: RouteTable, slots: SlotMap): string {
-    const text = renderConfig(table, slots, { httpBind: this.o.httpBind, stateDir: this.o.stateDir });
+  private render(table: RouteTable, slots: SlotMap, crtList?: string): string {
+    const text = renderConfig(table, slots, { httpBind: this.o.httpBind, httpsBind: this.o.httpsBind, stateDir: this.o.stateDir, ...(crtList ? { crtList } : {}) });
     return this.o.transformConfig ? this.o.transformConfig(text) : text;
   }
 
   private get candidatePath(): string {
     return join(this.o.stateDir, 'haproxy.cfg.candidate');
+  }
+
+  private get crtListCandidatePath(): string {
+    return `${crtListPath(this.o.stateDir)}.candidate`;
+  }
+
+  /**
+   * Writes the candidate crt-list and a candidate configuration that reads it, and runs
+   * `haproxy -c` on them: the running files stay untouched until installCandidate.
+   */
+  private async checkCandidate(table: RouteTable, slots: SlotMap): Promise<string | undefined> {
+    await writeFile(this.crtListCandidatePath, renderCrtList(table, this.o.secretsDir), { mode: 0o600 });
+    return this.o.haproxy.check(await this.writeCandidate(this.render(table, slots, this.crtListCandidatePath)));
+  }
+
+  /** After a passed check: the crt-list and the configuration (reading the installed crt-list) replace the running files. */
+  private async installCandidate(table: RouteTable, slots: SlotMap): Promise<void> {
+    await this.writeCandidate(this.render(table, slots));
+    await rename(this.crtListCandidatePath, crtListPath(this.o.stateDir));
+    await rename(this.candidatePath, this.configPath);
   }
 
   private async writeCandidate(text: string): Promise<string> {

@@ -1,6 +1,7 @@
 /**
- * Renders haproxy.cfg from a route table and its slot assignment: pure and deterministic
- * (the same table and slots give the same text). Must not import src/swarm/ or do I/O.
+ * Renders haproxy.cfg and the TLS crt-list from a route table and its slot assignment: pure
+ * and deterministic (the same table and slots give the same text). Must not import src/swarm/
+ * or do I/O (the agent writes what this returns).
  *
  * One HAProxy backend per route holds the slots of all its services; each server's weight is
  * its service's weight, so a service's share of traffic is weight x running servers.
@@ -11,8 +12,28 @@ import { backendName, slotStates, type SlotMap } from './slots.js';
 export interface RenderOptions {
   /** "127.0.0.1:18080", ":80" */
   httpBind: string;
-  /** Holds haproxy.sock (the Runtime API); absolute, no spaces. */
+  /** The TLS listener ("0.0.0.0:443"), bound only while at least one route has tls. */
+  httpsBind: string;
+  /** Holds haproxy.sock (the Runtime API) and crt-list; absolute, no spaces. */
   stateDir: string;
+  /** The crt-list the TLS bind reads; default crtListPath(stateDir). The agent checks a candidate under another name. */
+  crtList?: string;
+}
+
+export function crtListPath(stateDir: string): string {
+  return `${stateDir}/crt-list`;
+}
+
+/** The file a TLS route's secret is mounted as (Swarm: /run/secrets/<name>). */
+export function secretPath(secretsDir: string, secret: string): string {
+  return `${secretsDir}/${secret}`;
+}
+
+/** Methods sent again after a server closed without answering: RFC 9110's idempotent ones. */
+export const replayableMethods = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'];
+
+export function hasTls(table: Pick<RouteTable, 'routes'>): boolean {
+  return table.routes.some((r) => r.tls !== null);
 }
 
 export const noRouteBackend = 'no_route';
@@ -33,11 +54,15 @@ export function renderConfig(table: RouteTable, slots: SlotMap, o: RenderOptions
   L.push(`${ind}master-worker`);
   L.push(`${ind}stats socket ${o.stateDir}/haproxy.sock mode 600 level admin expose-fd listeners`);
   L.push(`${ind}hard-stop-after 30s`);
+  L.push(`${ind}ssl-default-bind-options ssl-min-ver TLSv1.2`);
   L.push('');
   L.push('defaults');
   L.push(`${ind}mode http`);
-  L.push(`${ind}option redispatch`);
+  // A request whose server refuses or times out the connection, or closes it without an
+  // answer, is sent to another server (docs/proxy.md, "Retries").
   L.push(`${ind}retries 3`);
+  L.push(`${ind}option redispatch 1`);
+  L.push(`${ind}retry-on conn-failure empty-response`);
   L.push(`${ind}option forwardfor`);
   L.push(`${ind}timeout connect 5s`);
   L.push(`${ind}timeout client 60s`);
@@ -47,6 +72,10 @@ export function renderConfig(table: RouteTable, slots: SlotMap, o: RenderOptions
   L.push('');
   L.push('frontend http');
   L.push(`${ind}bind ${o.httpBind}`);
+  if (hasTls(table)) L.push(`${ind}bind ${o.httpsBind} ssl crt-list ${o.crtList ?? crtListPath(o.stateDir)}`);
+  L.push(`${ind}http-request set-header X-Forwarded-Proto https if { ssl_fc }`);
+  L.push(`${ind}http-request set-header X-Forwarded-Proto http unless { ssl_fc }`);
+  L.push(`${ind}http-request disable-l7-retry unless { method ${replayableMethods.join(' ')} }`);
   const routes = [...table.routes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const rules: Rule[] = [];
   for (const r of routes) {
@@ -86,7 +115,8 @@ export function renderConfig(table: RouteTable, slots: SlotMap, o: RenderOptions
     L.push(`${ind}balance ${r.balance}`);
     L.push(`${ind}timeout connect ${r.timeouts.connectMs}ms`);
     L.push(`${ind}timeout server ${r.timeouts.serverMs}ms`);
-    if (r.redirectToHttps) L.push(`${ind}http-request redirect scheme https code 301 unless { ssl_fc }`);
+    // Not `redirect scheme https`: that keeps a port in the Host header (the HTTP port) in the Location.
+    if (r.redirectToHttps) L.push(`${ind}http-request redirect location https://%[req.hdr(host),host_only]%[pathq] code 301 unless { ssl_fc }`);
     if (r.stripPrefix && r.pathPrefix !== '/') L.push(`${ind}http-request replace-path ^${prefixRegex(r.pathPrefix)}/?(.*)$ /\\1`);
     if (r.sticky) L.push(`${ind}cookie ${r.sticky.cookie} insert indirect nocache`);
     if (r.healthCheck) L.push(`${ind}option httpchk GET ${r.healthCheck.path}`);
@@ -99,4 +129,29 @@ export function renderConfig(table: RouteTable, slots: SlotMap, o: RenderOptions
     }
   }
   return L.join('\n') + '\n';
+}
+
+/**
+ * The crt-list of the TLS bind: one line per certificate (a route's secret) with its routes'
+ * hosts as SNI filters; a certificate of a route with no hosts also gets a line without
+ * filters (HAProxy then matches the names in the certificate). Lines without filters come
+ * first, then by secret name: the first line is the default certificate, presented when the
+ * client sends no name or one that no line matches.
+ */
+export function renderCrtList(table: Pick<RouteTable, 'routes'>, secretsDir: string): string {
+  const hostsBySecret = new Map<string, Set<string>>();
+  const anyHost = new Set<string>();
+  for (const r of table.routes) {
+    if (!r.tls) continue;
+    const hosts = hostsBySecret.get(r.tls.secret) ?? new Set<string>();
+    hostsBySecret.set(r.tls.secret, hosts);
+    if (r.hosts.length === 0) anyHost.add(r.tls.secret);
+    for (const h of r.hosts) hosts.add(h);
+  }
+  const bySecret = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  const lines = [...anyHost].sort(bySecret).map((secret) => secretPath(secretsDir, secret));
+  for (const [secret, hosts] of [...hostsBySecret].sort(([a], [b]) => bySecret(a, b))) {
+    if (hosts.size) lines.push(`${secretPath(secretsDir, secret)} ${[...hosts].sort().join(' ')}`);
+  }
+  return lines.length ? `${lines.join('\n')}\n` : '';
 }

@@ -100,6 +100,7 @@ export function validateTable(input: unknown): RouteTable {
   }
   const names = new Set<string>();
   const claims = new Map<string, string>();
+  const tlsByHost = new Map<string, { secret: string; route: string }>();
   input.routes.forEach((r: unknown, i: number) => {
     const at = `routes[${i}]`;
     if (!isObj(r)) return void p.push(`${at}: must be an object`);
@@ -131,7 +132,16 @@ export function validateTable(input: unknown): RouteTable {
       if (!isObj(r.tls)) p.push(`${rat}.tls: must be null or {secret}`);
       else {
         known(r.tls, `${rat}.tls`, ['secret']);
-        if (typeof r.tls.secret !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/.test(r.tls.secret)) p.push(`${rat}.tls.secret: ${JSON.stringify(r.tls.secret)} is not a Swarm secret name`);
+        const secret = r.tls.secret;
+        if (typeof secret !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/.test(secret)) p.push(`${rat}.tls.secret: ${JSON.stringify(secret)} is not a Swarm secret name`);
+        else {
+          // SNI picks one certificate per host name, whatever the path.
+          for (const h of hosts) {
+            const other = tlsByHost.get(String(h));
+            if (other && other.secret !== secret) p.push(`${rat}.tls.secret: host ${String(h)} already uses certificate ${other.secret} (route ${other.route}); a host name can have one certificate only`);
+            else tlsByHost.set(String(h), { secret, route: name });
+          }
+        }
       }
     }
     if (r.sticky !== null) {

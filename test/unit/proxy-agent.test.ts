@@ -5,151 +5,26 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createLogger } from '../../src/log.js';
-import { ProxyAgent } from '../../src/proxy/agent.js';
-import { startControlServer } from '../../src/proxy/control-server.js';
-import { HaproxyProcess } from '../../src/proxy/haproxy-process.js';
-import { tableChecksum, type Route, type RouteTable } from '../../src/proxy/route-table.js';
-
-const haproxyBinary = process.env.HAPROXY ?? '/usr/sbin/haproxy';
-const token = 'test-token-123';
-
-function requireHaproxy(): void {
-  try {
-    execFileSync(haproxyBinary, ['-v'], { stdio: 'pipe' });
-  } catch {
-    throw new Error(`HAProxy is not installed at ${haproxyBinary}: run scripts/install-deps.sh (apt-get install haproxy) or set HAPROXY`);
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function backend(id: string): Promise<{ server: Server; port: number }> {
-  return new Promise((resolve) => {
-    const server = createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end(`${id} ${req.url}`);
-    });
-    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port }));
-  });
-}
-
-interface Answer { status: number; body: string; headers: Record<string, string | string[] | undefined> }
-
-function get(port: number, path: string, headers: Record<string, string> = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
-    });
-    req.setTimeout(5000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function call(port: number, method: string, path: string, body?: unknown, auth: string | null = `Bearer ${token}`): Promise<Answer & { json: any }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (auth) headers.authorization = auth;
-    const req = request({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body: text, headers: res.headers, json: text ? JSON.parse(text) : undefined }));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
-
-function route(name: string, over: Partial<Route>, services: { service: string; weight?: number; ports: [string, number][] }[]): Route {
-  return {
-    name,
-    hosts: [],
-    pathPrefix: '/',
-    stripPrefix: false,
-    sticky: null,
-    balance: 'roundrobin',
-    healthCheck: null,
-    timeouts: { connectMs: 2000, serverMs: 10000 },
-    redirectToHttps: false,
-    tls: null,
-    ...over,
-    backends: services.map((s) => ({ service: s.service, weight: s.weight ?? 10, servers: s.ports.map(([id, port]) => ({ id, address: '127.0.0.1', port })) })),
-  };
-}
-
-let generation = 0;
-function table(routes: Route[]): RouteTable {
-  return { generation: ++generation, checksum: tableChecksum(routes), routes };
-}
-
-async function spread(port: number, path: string, n: number, headers: Record<string, string> = {}): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    const a = await get(port, path, headers);
-    assert.equal(a.status, 200, `request ${i} to ${path}: ${a.status} ${a.body}`);
-    const id = a.body.split(' ')[0]!;
-    counts.set(id, (counts.get(id) ?? 0) + 1);
-  }
-  return counts;
-}
+import { tableChecksum } from '../../src/proxy/route-table.js';
+import { backend, call, get, route, spread, startProxy, table, token, type Backend, type RunningProxy } from './proxy-harness.js';
 
 describe('proxy agent with the real HAProxy', () => {
-  const backends: { server: Server; port: number }[] = [];
-  let stateDir = '';
-  let haproxy: HaproxyProcess | undefined;
-  let agent: ProxyAgent;
-  let control: Server | undefined;
+  const backends: Backend[] = [];
+  let proxy: RunningProxy | undefined;
   let httpPort = 0;
   let controlPort = 0;
   let refuseNext = false;
-  const log = createLogger({ level: 'warn' });
   const p = (i: number) => backends[i]!.port;
 
   before(async () => {
-    requireHaproxy();
-    stateDir = mkdtempSync(join(tmpdir(), 'sc-proxy-test-'));
     for (const id of ['a', 'b', 'c', 'd']) backends.push(await backend(id));
-    httpPort = await freePort();
-    haproxy = new HaproxyProcess({ binary: haproxyBinary, stateDir, log });
-    agent = new ProxyAgent({
-      haproxy,
-      httpBind: `127.0.0.1:${httpPort}`,
-      stateDir,
-      log,
-      transformConfig: (text) => (refuseNext ? text.replace('defaults\n', 'defaults\n    no-such-directive here\n') : text),
-    });
-    await agent.start();
-    control = await startControlServer(0, '127.0.0.1', agent, token, log);
-    controlPort = (control.address() as AddressInfo).port;
+    proxy = await startProxy({ transformConfig: (text) => (refuseNext ? text.replace('defaults\n', 'defaults\n    no-such-directive here\n') : text) });
+    ({ httpPort, controlPort } = proxy);
   });
 
   after(async () => {
-    control?.close();
-    control?.closeAllConnections();
-    await haproxy?.stop(2000);
+    await proxy?.stop();
     for (const b of backends) b.server.close();
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('starts with generation 0: healthy, and every request answers 404', async () => {

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderConfig } from '../../src/proxy/haproxy-config.js';
+import { renderConfig, renderCrtList } from '../../src/proxy/haproxy-config.js';
 import { slotCapacity, structureKey, TableError, tableChecksum, validateTable, type Route, type RouteTable } from '../../src/proxy/route-table.js';
 import { assignSlots, runtimeCommands, slotStates } from '../../src/proxy/slots.js';
 
@@ -58,6 +58,14 @@ describe('route table', () => {
     }
   });
 
+  it('refuses two certificates for one host name, naming both routes', () => {
+    const a = { ...admin, tls: { secret: 'admin-cert' } };
+    const b = { ...web, name: 'shop/admin-api', hosts: ['admin.example.com'], tls: { secret: 'other-cert' } };
+    assert.throws(() => validateTable(tbl([a, b])), (e: TableError) => e.problems.some((m) => m.includes('routes[1] (shop/admin-api).tls.secret: host admin.example.com already uses certificate admin-cert (route shop/admin)')));
+    assert.doesNotThrow(() => validateTable(tbl([a, { ...b, tls: { secret: 'admin-cert' } }])), 'the same certificate on two paths of a host');
+    assert.throws(() => validateTable(tbl([{ ...admin, tls: { secret: '-bad' } }])), (e: TableError) => e.problems.some((m) => m.includes('routes[0] (shop/admin).tls.secret: "-bad" is not a Swarm secret name')));
+  });
+
   it('slot capacity is at least 4 and a power of two', () => {
     assert.deepEqual([0, 1, 4, 5, 8, 9, 17].map(slotCapacity), [4, 4, 4, 8, 8, 16, 32]);
   });
@@ -70,6 +78,14 @@ describe('route table', () => {
     assert.notEqual(structureKey(tbl([overCapacity])), k);
     assert.notEqual(structureKey(tbl([{ ...web, balance: 'source' }])), k);
     assert.equal(structureKey(tbl([web, admin])), structureKey(tbl([admin, web])));
+  });
+
+  it('the structure key changes with a TLS secret or the hosts of a TLS route (the crt-list is read at reload)', () => {
+    const tls = { ...admin, tls: { secret: 'admin-cert' } };
+    const k = structureKey(tbl([tls]));
+    assert.notEqual(structureKey(tbl([admin])), k);
+    assert.notEqual(structureKey(tbl([{ ...tls, tls: { secret: 'admin-cert-2' } }])), k);
+    assert.notEqual(structureKey(tbl([{ ...tls, hosts: ['admin.example.com'] }])), k);
   });
 });
 
@@ -116,11 +132,13 @@ global
     master-worker
     stats socket /run/scp/haproxy.sock mode 600 level admin expose-fd listeners
     hard-stop-after 30s
+    ssl-default-bind-options ssl-min-ver TLSv1.2
 
 defaults
     mode http
-    option redispatch
     retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response
     option forwardfor
     timeout connect 5s
     timeout client 60s
@@ -130,6 +148,9 @@ defaults
 
 frontend http
     bind 127.0.0.1:18080
+    http-request set-header X-Forwarded-Proto https if { ssl_fc }
+    http-request set-header X-Forwarded-Proto http unless { ssl_fc }
+    http-request disable-l7-retry unless { method GET HEAD OPTIONS PUT DELETE TRACE }
     acl host_rt_shop:admin req.hdr(host),host_only,lower -m str admin.example.com
     acl wild_rt_shop:admin req.hdr(host),host_only,lower -m end .admin.example.com
     acl path_rt_shop:web path -m str /demo
@@ -146,7 +167,7 @@ backend rt_shop:admin
     balance leastconn
     timeout connect 1000ms
     timeout server 5000ms
-    http-request redirect scheme https code 301 unless { ssl_fc }
+    http-request redirect location https://%[req.hdr(host),host_only]%[pathq] code 301 unless { ssl_fc }
     server shop_admin_1 10.0.0.7:80 weight 1
     server shop_admin_2 127.0.0.1:1 weight 1 disabled
     server shop_admin_3 127.0.0.1:1 weight 1 disabled
@@ -171,12 +192,37 @@ backend rt_shop:web
 
 describe('haproxy.cfg rendering', () => {
   const t = tbl([web, admin]);
-  const text = renderConfig(t, assignSlots(t), { httpBind: '127.0.0.1:18080', stateDir: '/run/scp' });
+  const options = { httpBind: '127.0.0.1:18080', httpsBind: '127.0.0.1:18443', stateDir: '/run/scp' };
+  const text = renderConfig(t, assignSlots(t), options);
 
   it('renders a small table exactly, most specific rule first', () => {
     assert.equal(text, expected);
-    const other = renderConfig(tbl([admin, web]), assignSlots(t), { httpBind: '127.0.0.1:18080', stateDir: '/run/scp' });
+    const other = renderConfig(tbl([admin, web]), assignSlots(t), options);
     assert.equal(other.split('\n').slice(1).join('\n'), text.split('\n').slice(1).join('\n'), 'route order does not matter');
+  });
+
+  it('binds TLS only while a route has tls, reading the crt-list', () => {
+    assert.ok(!text.includes(' ssl '), 'no TLS route: no https bind');
+    const withTls = tbl([web, { ...admin, tls: { secret: 'admin-cert' } }]);
+    const lines = renderConfig(withTls, assignSlots(withTls), options).split('\n');
+    assert.equal(lines[lines.indexOf('    bind 127.0.0.1:18080') + 1], '    bind 127.0.0.1:18443 ssl crt-list /run/scp/crt-list');
+    assert.ok(renderConfig(withTls, assignSlots(withTls), { ...options, crtList: '/run/scp/crt-list.candidate' }).includes('ssl crt-list /run/scp/crt-list.candidate\n'));
+  });
+
+  it('lists certificates: any-host ones first (the default), then by secret, hosts as SNI filters', () => {
+    const a = { ...admin, tls: { secret: 'zz-admin' } };
+    const shared = { ...web, name: 'shop/api', hosts: ['api.example.com'], pathPrefix: '/api', tls: { secret: 'shop-cert' } };
+    const shared2 = { ...web, name: 'shop/www', hosts: ['www.example.com', 'api.example.com'], pathPrefix: '/', tls: { secret: 'shop-cert' } };
+    const any = { ...web, name: 'shop/any', pathPrefix: '/any', tls: { secret: 'zz-fallback' } };
+    const anyShared = { ...web, name: 'shop/any2', pathPrefix: '/any2', tls: { secret: 'shop-cert' } };
+    assert.equal(renderCrtList(tbl([a, shared, shared2, any, anyShared, web]), '/run/secrets'), [
+      '/run/secrets/shop-cert',
+      '/run/secrets/zz-fallback',
+      '/run/secrets/shop-cert api.example.com www.example.com',
+      '/run/secrets/zz-admin *.admin.example.com admin.example.com',
+      '',
+    ].join('\n'));
+    assert.equal(renderCrtList(tbl([web, admin]), '/run/secrets'), '', 'no TLS route, no certificate');
   });
 
   it('is accepted by the real haproxy -c', () => {
