@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The quick start: installs what is missing, starts a local single-node Swarm when DOCKER_HOST
-# is not set, builds the small test-app image the examples use, then validates, plans and
-# applies manifests/examples, and shows that a second plan is empty.
+# is not set, builds the images (the small test app, the controller and the proxy), installs
+# the controller and its proxy tier in the Swarm (`controller bootstrap`), then validates,
+# plans and applies manifests/examples and shows that a second plan is empty. Finally the
+# proxy tier at work: the /demo route spreads requests over web's tasks, follows a scale-up
+# with no other action, and keeps a session on one task with its cookie.
 #
 #   scripts/demo.sh            run it (safe to rerun: the second time there is nothing to do)
 #   docker stack rm shop       remove what it deployed (with DOCKER_HOST from the output below)
+#   docker stack rm swarm-controller   remove the controller and the proxy tier
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -21,10 +25,39 @@ if [[ -z "${DOCKER_HOST:-}" ]]; then
 fi
 echo "DOCKER_HOST=$DOCKER_HOST"
 
-step "building the test-app image used by the examples"
+step "building the test-app image used by the examples, the controller and the proxy images"
 scripts/build-test-app.sh
+scripts/build-images.sh
 
 controller() { node dist/src/cli/main.js "$@"; }
+
+# The controller follows a directory here instead of a git repository: a copy of
+# manifests/controller with its source set to that directory (bind-mounted into the
+# controller's container) and the proxy published on ports 18000/18443 instead of 80/443.
+tier=/var/lib/swarm-controller-demo/controller
+step "controller bootstrap --repo $tier  (the controller and the proxy tier, in the Swarm)"
+mkdir -p "$tier"
+cp manifests/controller/*.yaml "$tier/"
+node - "$tier" "$DOCKER_HOST" <<'JS'
+const fs = require('fs');
+const [dir, host] = process.argv.slice(2);
+const socket = host.replace(/^unix:\/\//, '');
+const edit = (file, pairs) => {
+  let text = fs.readFileSync(`${dir}/${file}`, 'utf8');
+  for (const [from, to] of pairs) {
+    if (!text.includes(from)) throw new Error(`${file}: "${from}" not found`);
+    text = text.replace(from, to);
+  }
+  fs.writeFileSync(`${dir}/${file}`, text);
+};
+edit('controller.yaml', [
+  ['SC_SOURCE: "https://git.example.com/ops/swarm.git#main:manifests/controller"', `SC_SOURCE: "${dir}"`],
+  ['      source: /var/run/docker.sock\n', `      source: ${socket}\n`],
+  ['  mounts:\n', `  mounts:\n    - { type: bind, source: ${dir}, target: ${dir}, readOnly: true }\n`],
+]);
+edit('proxy.yaml', [['published: 80,', 'published: 18000,'], ['published: 443,', 'published: 18443,']]);
+JS
+controller bootstrap --repo "$tier" --wait --timeout 3m
 
 step "controller validate -f manifests/examples"
 controller validate -f manifests/examples
@@ -45,6 +78,23 @@ for _ in $(seq 1 30); do
   sleep 1
 done
 
+step "the /demo route: requests through the proxy (127.0.0.1:18000) reach every web task"
+served() { for _ in $(seq 1 "$1"); do curl -fsS "${@:2}" http://127.0.0.1:18000/demo/ | node -pe 'JSON.parse(require("fs").readFileSync(0)).task'; done | sort | uniq -c; }
+for _ in $(seq 1 60); do curl -fsS -o /dev/null http://127.0.0.1:18000/demo/ && break; sleep 1; done
+served 12
+
+step "scale web to 5 tasks with docker itself: the proxy follows, nothing else to do"
+docker service scale --detach shop_web=5 >/dev/null
+sleep 8
+served 15
+echo "(controller plan -f manifests/examples now shows the scale back to 3 as drift)"
+
+step "a sticky session: with its cookie, 10 requests stay on one task"
+jar=$(mktemp)
+curl -fsS -c "$jar" -o /dev/null http://127.0.0.1:18000/demo/
+served 10 -b "$jar"
+rm -f "$jar"
+
 step "docker stack services shop"
 docker stack services shop
 
@@ -54,6 +104,10 @@ Done. To try a change, edit manifests/examples/web.yaml (say replicas: 5) and ru
   export DOCKER_HOST=$DOCKER_HOST
   node dist/src/cli/main.js plan -f manifests/examples
   node dist/src/cli/main.js apply -f manifests/examples --wait
+Routes: manifests/examples/route.yaml and docs/routes.md; the controller's status:
+  docker exec \$(docker ps -q -f label=com.docker.swarm.service.name=swarm-controller_controller) \\
+    node dist/src/cli/main.js status
 Remove the example with: docker stack rm shop
+Remove the controller and the proxy tier with: docker stack rm swarm-controller
 Stop the local Swarm with: scripts/local-swarm.sh down
 TXT

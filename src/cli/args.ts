@@ -61,7 +61,9 @@ Options of status, suspend, resume:
 Options of proxy:
       --http-bind ADDR   HAProxy's HTTP listener (default 0.0.0.0:80)
       --control ADDR     the control API: PUT /v1/table, GET /v1/status, GET /healthz (default 0.0.0.0:8091)
-      --token-file F     the control API's bearer token (default /run/secrets/proxy-token; required)
+      --https-bind ADDR  where HTTPS is served while a route has tls (default 0.0.0.0:443)
+      --secrets-dir D    where TLS routes' certificate secrets are mounted (default /run/secrets)
+      --token-file F     the control API's bearer token (default /run/secrets/swarm-controller-proxy-token; required)
       --state-dir D      haproxy.cfg and the HAProxy sockets (default /run/swarm-controller-proxy)
       --haproxy PATH     the HAProxy binary (default /usr/sbin/haproxy)
 `;
@@ -102,6 +104,8 @@ export interface CliOptions {
   proxyHttpBind: string;
   proxyControl: string;
   proxyTokenFile: string;
+  proxyHttpsBind: string;
+  proxySecretsDir: string;
   proxyStateDir: string;
   proxyHaproxy: string;
 }
@@ -145,7 +149,9 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
         reason: { type: 'string' },
         'http-bind': { type: 'string', default: '0.0.0.0:80' },
         control: { type: 'string', default: '0.0.0.0:8091' },
-        'token-file': { type: 'string', default: '/run/secrets/proxy-token' },
+        'token-file': { type: 'string', default: '/run/secrets/swarm-controller-proxy-token' },
+        'https-bind': { type: 'string', default: '0.0.0.0:443' },
+        'secrets-dir': { type: 'string', default: '/run/secrets' },
         'state-dir': { type: 'string', default: '/run/swarm-controller-proxy' },
         haproxy: { type: 'string', default: '/usr/sbin/haproxy' },
       },
@@ -203,6 +209,8 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
     proxyHttpBind: v['http-bind']!,
     proxyControl: v.control!,
     proxyTokenFile: v['token-file']!,
+    proxyHttpsBind: v['https-bind']!,
+    proxySecretsDir: v['secrets-dir']!,
     proxyStateDir: v['state-dir']!,
     proxyHaproxy: v.haproxy!,
   };

@@ -1,0 +1,131 @@
+/**
+ * A routing tier for end-to-end tests and benchmarks: its own control and edge networks, a
+ * proxy service (the proxy image, host-mode ports on this node) and a controller service
+ * (`controller run`, in the cluster so it can reach task addresses on the overlays), all
+ * under one namespace and apply set, sharing a token secret. Traffic from the tests goes to
+ * 127.0.0.1 only: the proxy's host-mode ports.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { controller, docker, ensureSwarm, eventually, removeNamespace, repoRoot } from './harness.js';
+
+export interface TierOptions {
+  /** Namespace and apply set of the tier, e.g. "e2e-edge". */
+  ns: string;
+  httpPort: number;
+  httpsPort: number;
+  /** Extra secrets the proxy mounts (TLS certificates). */
+  proxySecrets?: string[];
+  /** Extra `controller run` arguments. */
+  runArgs?: string[];
+}
+
+export interface Tier extends TierOptions {
+  dir: string;
+  tokenSecret: string;
+  /** The edge network's Swarm name, for the routed services to join. */
+  edge: string;
+}
+
+export function buildImages(): void {
+  execFileSync(join(repoRoot, 'scripts/build-images.sh'), [], { env: { ...process.env, DOCKER_HOST: ensureSwarm() }, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+function tierManifests(t: Tier): string {
+  const socket = ensureSwarm().replace(/^unix:\/\//, '');
+  const token = `{name: ${t.tokenSecret}, target: swarm-controller-proxy-token}`;
+  const proxySecrets = [token, ...(t.proxySecrets ?? [])].join(', ');
+  return `apiVersion: swarm.controller/v1alpha1
+kind: Network
+metadata: {name: control, namespace: ${t.ns}}
+spec: {attachable: true}
+---
+apiVersion: swarm.controller/v1alpha1
+kind: Network
+metadata: {name: edge, namespace: ${t.ns}}
+spec: {attachable: true}
+---
+apiVersion: swarm.controller/v1alpha1
+kind: Service
+metadata: {name: proxy, namespace: ${t.ns}}
+spec:
+  image: swarm-controller/proxy:dev
+  args: [proxy]
+  replicas: 1
+  endpointMode: dnsrr
+  networks: [control, edge]
+  ports:
+    - {target: 80, published: ${t.httpPort}, mode: host}
+    - {target: 443, published: ${t.httpsPort}, mode: host}
+  secrets: [${proxySecrets}]
+  stopGracePeriod: 10s
+---
+apiVersion: swarm.controller/v1alpha1
+kind: Service
+metadata: {name: controller, namespace: ${t.ns}}
+spec:
+  image: swarm-controller/controller:dev
+  args: [run, --source, ${t.dir}, --set, ${t.ns}, --interval, 5s, --resync, 30s, --lease-duration, 5s, --proxy-service, ${t.ns}_proxy, --proxy-network, ${t.ns}_control${(t.runArgs ?? []).map((a) => `, ${JSON.stringify(a)}`).join('')}]
+  replicas: 1
+  endpointMode: dnsrr
+  networks: [control]
+  secrets: [${token}]
+  mounts:
+    - {type: bind, source: ${socket}, target: /var/run/docker.sock}
+    - {type: bind, source: ${t.dir}, target: ${t.dir}, readOnly: true}
+  placement: {constraints: ["node.role == manager"]}
+  stopGracePeriod: 15s
+`;
+}
+
+/** Creates the tier from scratch and waits until its controller reports every proxy replica in step. */
+export async function startTier(o: TierOptions): Promise<Tier> {
+  ensureSwarm();
+  await stopTier(o.ns);
+  const t: Tier = { ...o, dir: mkdtempSync(join(tmpdir(), `sc-${o.ns}-`)), tokenSecret: `${o.ns}-proxy-token`, edge: `${o.ns}_edge` };
+  await docker('secret', 'rm', t.tokenSecret).catch(() => '');
+  execFileSync('docker', ['secret', 'create', t.tokenSecret, '-'], { input: randomBytes(32).toString('hex'), env: { ...process.env, DOCKER_HOST: ensureSwarm() } });
+  await writeTier(t);
+  const r = await controller(['apply', '-f', t.dir, '--set', t.ns, '--wait', '--timeout', '120s']);
+  if (r.code !== 0) throw new Error(`the routing tier did not start:\n${r.stdout}${r.stderr}`);
+  await eventually(async () => {
+    const s = await routeStatus(t).catch(() => undefined);
+    return !!s && s.replicas.length > 0 && s.replicas.every((x) => x.inSync);
+  }, 90_000, 'the controller to reach every proxy replica');
+  return t;
+}
+
+export async function writeTier(t: Tier): Promise<void> {
+  writeFileSync(join(t.dir, 'tier.yaml'), tierManifests(t));
+}
+
+export async function stopTier(ns: string): Promise<void> {
+  await removeNamespace(ns);
+  for (const c of [`swarm-controller-lease.${ns}`, `swarm-controller-state.${ns}`]) await docker('config', 'rm', c).catch(() => '');
+  await docker('secret', 'rm', `${ns}-proxy-token`).catch(() => '');
+}
+
+export interface RouteStatus {
+  generation: number;
+  checksum: string;
+  routes: number;
+  broken: { route: string; problem: string }[];
+  replicas: { task: string; address: string; generation: number; checksum: string; inSync: boolean; lastError?: string }[];
+}
+
+/** The controller's status, read inside its container (its port is not published). */
+export async function controllerStatus(t: Tier): Promise<Record<string, unknown> & { routes?: RouteStatus }> {
+  const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${t.ns}_controller`)).split('\n').filter(Boolean);
+  if (!ids.length) throw new Error('no controller container');
+  const json = await docker('exec', ids[0]!, 'node', '-e', 'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))');
+  return JSON.parse(json) as Record<string, unknown> & { routes?: RouteStatus };
+}
+
+export async function routeStatus(t: Tier): Promise<RouteStatus> {
+  const s = await controllerStatus(t);
+  if (!s.routes) throw new Error('the controller status has no routes section');
+  return s.routes;
+}
