@@ -57,6 +57,8 @@ export interface StoredRoute {
   swarmName: string;
   configId: string;
   configName: string;
+  /** The config's version index: the older of two routes claiming the same host and path keeps it. */
+  versionIndex: number;
   applySet: string;
   model: RouteModel;
   /** Other configs of the same route (left over from an interrupted update), to be removed. */
@@ -120,7 +122,7 @@ export function parseRouteConfig(config: SwarmConfig): ParsedRouteConfig {
   const ref = { kind: 'Route' as const, ...(d.namespace ? { namespace: d.namespace as string } : {}), name: d.name };
   return {
     ok: true,
-    route: { ref, swarmName: config.Spec.Labels?.[labelRoute] ?? '', configId: config.ID, configName, applySet: own.applySet, model: d.spec as RouteModel },
+    route: { ref, swarmName: config.Spec.Labels?.[labelRoute] ?? '', configId: config.ID, configName, versionIndex: config.Version.Index, applySet: own.applySet, model: d.spec as RouteModel },
   };
 }
 

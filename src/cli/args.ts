@@ -55,6 +55,13 @@ Options of run:
       --lease-duration DUR     leader lease (default 10s: a dead leader is replaced within 10-14 s)
       --identity ID      this replica's name in the lease (default: hostname and pid)
       --cache-dir DIR    git mirror and checked-out revisions (default /tmp/swarm-controller)
+      --proxy-service S  the proxy tier's Swarm service (default swarm-controller_proxy)
+      --proxy-network N  the network on which the proxies' control API is reached
+                         (default swarm-controller_control)
+      --proxy-control-port P   the proxies' control API port (default 8091)
+      --route-poll DUR   how often the routed services' tasks are listed (default 250ms)
+      --no-routes        do not push route tables (no proxy tier)
+      --token-file F     also for run: the proxies' bearer token
 Options of status, suspend, resume:
       --url URL          status: the controller's HTTP address (default http://127.0.0.1:8090)
       --reason TEXT      suspend: shown in status
@@ -108,6 +115,11 @@ export interface CliOptions {
   proxySecretsDir: string;
   proxyStateDir: string;
   proxyHaproxy: string;
+  proxyService: string;
+  proxyNetwork: string;
+  proxyControlPort: number;
+  routePollMs: number;
+  noRoutes: boolean;
 }
 
 export function parseCli(argv: string[], isTty: boolean): CliOptions {
@@ -154,6 +166,11 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
         'secrets-dir': { type: 'string', default: '/run/secrets' },
         'state-dir': { type: 'string', default: '/run/swarm-controller-proxy' },
         haproxy: { type: 'string', default: '/usr/sbin/haproxy' },
+        'proxy-service': { type: 'string', default: 'swarm-controller_proxy' },
+        'proxy-network': { type: 'string', default: 'swarm-controller_control' },
+        'proxy-control-port': { type: 'string', default: '8091' },
+        'route-poll': { type: 'string', default: '250ms' },
+        'no-routes': { type: 'boolean', default: false },
       },
     });
   } catch (err) {
@@ -213,6 +230,11 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
     proxySecretsDir: v['secrets-dir']!,
     proxyStateDir: v['state-dir']!,
     proxyHaproxy: v.haproxy!,
+    proxyService: v['proxy-service']!,
+    proxyNetwork: v['proxy-network']!,
+    proxyControlPort: port('--proxy-control-port', v['proxy-control-port']!),
+    routePollMs: Math.max(10, ms('--route-poll', v['route-poll']!)),
+    noRoutes: v['no-routes']!,
   };
 }
 
@@ -240,6 +262,12 @@ export function defaultApplySetForSource(source: string): string {
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
   throw new TerminalError('SC9001', `${flag} ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
+}
+
+function port(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new TerminalError('SC9001', `${flag} needs a port from 1 to 65535, not ${JSON.stringify(value)}`);
+  return n;
 }
 
 function positiveInt(flag: string, value: string, min: number): number {

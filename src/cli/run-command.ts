@@ -14,6 +14,8 @@ import { TerminalError, TransientError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { realClock } from '../queue/clock.js';
 import { parseSourceSpec } from '../source/source-spec.js';
+import { HttpAgentClient } from '../routes/agent-client.js';
+import { disabledRouteStatus, RouteSync, type RouteSyncStatus } from '../routes/route-sync.js';
 import { DockerSwarm } from '../swarm/docker-swarm.js';
 import type { CliOptions } from './args.js';
 import { planOrApplyCommand, type CommandIo } from './commands.js';
@@ -59,10 +61,11 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     concurrency: options.concurrency,
     syncTimeoutMs: options.timeoutMs,
   }, realClock, log.child({ applySet: options.applySet }), sink);
+  const routes = startRouteSync(options, swarm, controller, m, log);
   const [listenHost, listenPort] = splitListen(options.listen);
   const webhookSecret = options.webhookSecretFile ? readFileSync(options.webhookSecretFile, 'utf8').trim() : '';
   const server = await startHttpServer(listenPort, listenHost, {
-    status: () => controller.status.toJSON(),
+    status: () => ({ ...controller.status.toJSON(), ...(routes ? { routes: routes.status() } : {}) }),
     ready: () => controller.status.synced || (!controller.isLeader && !!controller.status.revision),
     metrics: () => registry.render(),
     sync: () => controller.triggerSync('webhook'),
@@ -79,10 +82,48 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await controller.stop(stopGraceMs);
+  routes?.stop?.();
   await new Promise((r) => server.close(() => r(undefined)));
   log.info({ event: 'stopped' }, 'stopped; lease released');
   // Do not wait for idle sockets or sleeping loops to wind down: the work is finished.
   process.exit(0);
+}
+
+/**
+ * The route reconciler, unless --no-routes. Without a readable token it does not push and says
+ * why in the status (the rest of the controller runs on).
+ */
+function startRouteSync(options: CliOptions, swarm: DockerSwarm, controller: Controller, m: ReturnType<typeof controllerMetrics>, log: ReturnType<typeof createLogger>): { status(): RouteSyncStatus; stop?(): void } | undefined {
+  if (options.noRoutes) return undefined;
+  const o = { proxyService: options.proxyService, proxyNetwork: options.proxyNetwork, pollIntervalMs: options.routePollMs, fullReadIntervalMs: 10_000, verifyIntervalMs: 5000 };
+  let token: string;
+  try {
+    token = readFileSync(options.proxyTokenFile, 'utf8').trim();
+    if (!token) throw new Error('the file is empty');
+  } catch (err) {
+    const note = `disabled: cannot read the proxy token ${options.proxyTokenFile} (${(err as Error).message}); mount the secret ${proxyTokenSecret} or give --token-file, or run with --no-routes`;
+    log.warn({ event: 'routes.disabled' }, note);
+    return { status: () => disabledRouteStatus(o, note) };
+  }
+  const sync = new RouteSync(swarm, new HttpAgentClient(options.proxyControlPort, token), o, realClock, log.child({ component: 'routes' }), {
+    push: (result, s) => {
+      m.proxyPushes.inc({ result });
+      m.proxyPushDuration.observe(s);
+    },
+    table: (generation, served, broken, servers) => {
+      m.routeGeneration.set(generation);
+      m.routes.set({ state: 'served' }, served);
+      m.routes.set({ state: 'broken' }, broken);
+      m.routeServers.set(servers);
+    },
+    replicas: (total, inSync) => {
+      m.proxyReplicas.set({ state: 'in_sync' }, inSync);
+      m.proxyReplicas.set({ state: 'behind' }, total - inSync);
+    },
+  }, () => controller.isLeader);
+  controller.onSwarmEvent((e) => sync.notify(e));
+  sync.start();
+  return sync;
 }
 
 function splitListen(listen: string): [string, number] {

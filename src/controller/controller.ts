@@ -59,6 +59,7 @@ export class Controller {
   private seenSyncRequest: string | undefined;
   private pendingTrigger: SyncRecord['trigger'] | undefined;
   private stopped = false;
+  private readonly eventListeners: ((e: SwarmEvent) => void)[] = [];
 
   constructor(
     private readonly swarm: SwarmAccess & SwarmRecords & SwarmEvents,
@@ -76,6 +77,11 @@ export class Controller {
     });
     this.queue = new WorkQueue({ concurrency: options.concurrency, clock });
     this.lease = new LeaderLease(swarm, { name: `swarm-controller-lease.${options.applySet}`, identity: options.identity, durationMs: options.leaseDurationMs, clock });
+  }
+
+  /** Every Swarm event this controller sees, whatever its role (the route reconciler listens). */
+  onSwarmEvent(listener: (e: SwarmEvent) => void): void {
+    this.eventListeners.push(listener);
   }
 
   get isLeader(): boolean {
@@ -301,6 +307,7 @@ export class Controller {
   }
 
   private onEvent(e: SwarmEvent): void {
+    for (const l of this.eventListeners) l(e);
     if (!this.lease.isLeader || this.status.suspended) return;
     this.cache.invalidate();
     const name = e.Actor?.Attributes?.name;

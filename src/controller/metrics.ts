@@ -274,8 +274,18 @@ export interface ControllerMetrics {
   leader: Gauge;
   /** 1 while reconciliation is suspended, else 0. */
   suspended: Gauge;
-  /** Time to push configuration to the proxy, in seconds. */
+  /** Time to push a route table to one proxy replica, in seconds. */
   proxyPushDuration: Histogram;
+  /** Route table pushes to proxy replicas, by result (ok, refused, error). */
+  proxyPushes: Counter<{ result: 'ok' | 'refused' | 'error' }>;
+  /** The generation of the route table being pushed. */
+  routeGeneration: Gauge;
+  /** Routes in the table (served) and left out (broken). */
+  routes: Gauge<{ state: 'served' | 'broken' }>;
+  /** Task addresses in the route table. */
+  routeServers: Gauge;
+  /** Proxy replicas, by whether they hold the current generation. */
+  proxyReplicas: Gauge<{ state: 'in_sync' | 'behind' }>;
   /** Always 1; labels version and node (the Node.js version). Set by the caller. */
   buildInfo: Gauge<{ version: string; node: string }>;
 }
@@ -298,7 +308,12 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
     lastSyncTimestamp: registry.gauge(`${p}last_sync_timestamp_seconds`, 'Unix time of the last successful sync, in seconds.'),
     leader: registry.gauge(`${p}leader`, '1 when this replica is the leader, else 0.'),
     suspended: registry.gauge(`${p}suspended`, '1 when reconciliation is suspended, else 0.'),
-    proxyPushDuration: registry.histogram(`${p}proxy_push_duration_seconds`, 'Time to push configuration to the proxy, in seconds.'),
+    proxyPushDuration: registry.histogram(`${p}proxy_push_duration_seconds`, 'Time to push a route table to one proxy replica, in seconds.'),
+    proxyPushes: registry.counter(`${p}proxy_pushes_total`, 'Route table pushes to proxy replicas, by result.', ['result']),
+    routeGeneration: registry.gauge(`${p}route_table_generation`, 'Generation of the route table being pushed.'),
+    routes: registry.gauge(`${p}routes`, 'Routes in the table (served) and left out (broken).', ['state']),
+    routeServers: registry.gauge(`${p}route_servers`, 'Task addresses in the route table.'),
+    proxyReplicas: registry.gauge(`${p}proxy_replicas`, 'Proxy replicas, by whether they hold the current route table.', ['state']),
     buildInfo: registry.gauge(`${p}build_info`, 'Build information; always 1.', ['version', 'node']),
   };
 }

@@ -5,6 +5,8 @@
  * plans, which mask secret values, and from outcomes.
  */
 
+import type { RouteSyncStatus } from '../routes/route-sync.js';
+
 export type Phase = 'Ready' | 'Progressing' | 'Failed' | 'Pending';
 
 export interface ObjectStatus {
@@ -46,6 +48,8 @@ export interface ControllerStatus {
   syncs: SyncRecord[];
   objects: ObjectStatus[];
   counts: Record<Phase, number>;
+  /** The route reconciler: the table pushed to the proxy tier and each replica's state; absent with --no-routes. */
+  routes?: RouteSyncStatus;
 }
 
 export class StatusStore {
@@ -117,5 +121,17 @@ export function renderStatus(s: ControllerStatus): string {
   if (s.nextSyncAt) lines.push(`next sync: ${s.nextSyncAt}`);
   lines.push(`objects: ${s.counts.Ready} ready, ${s.counts.Progressing} progressing, ${s.counts.Failed} failed, ${s.counts.Pending} pending`);
   for (const o of s.objects) if (o.phase !== 'Ready') lines.push(`  ${o.phase.padEnd(11)} ${o.id}${o.reason ? `: ${o.reason}` : ''}`);
+  if (s.routes) lines.push(...renderRoutes(s.routes));
   return lines.join('\n') + '\n';
+}
+
+function renderRoutes(r: RouteSyncStatus): string[] {
+  if (!r.active) return [`routes: not pushed here${r.note ? ` (${r.note})` : ''}`];
+  const inSync = r.replicas.filter((x) => x.inSync).length;
+  const lines = [`routes: generation ${r.generation}, ${r.routes} route(s), ${r.servers} server(s); proxy ${r.proxyService}: ${inSync}/${r.replicas.length} replica(s) in sync${r.note ? ` (${r.note})` : ''}`];
+  for (const b of r.broken) lines.push(`  Broken      ${b.route}: ${b.problem}`);
+  for (const u of r.unreadable) lines.push(`  Unreadable  ${u.configName}: ${u.problem}`);
+  for (const x of r.replicas) if (!x.inSync) lines.push(`  Behind      ${x.task} (${x.address}) at generation ${x.generation ?? '?'}${x.lastError ? `: ${x.lastError}` : ''}`);
+  if (r.lastError) lines.push(`  last error: ${r.lastError}`);
+  return lines;
 }

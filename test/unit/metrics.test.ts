@@ -175,6 +175,11 @@ describe('controller metrics', () => {
       'swarm_controller_leader gauge',
       'swarm_controller_suspended gauge',
       'swarm_controller_proxy_push_duration_seconds histogram',
+      'swarm_controller_proxy_pushes_total counter',
+      'swarm_controller_route_table_generation gauge',
+      'swarm_controller_routes gauge',
+      'swarm_controller_route_servers gauge',
+      'swarm_controller_proxy_replicas gauge',
       'swarm_controller_build_info gauge',
     ]);
 
