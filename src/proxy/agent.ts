@@ -140,7 +140,7 @@ export class ProxyAgent {
     }
     const slots = assignSlots(table, this.slots);
     const states = slotStates(table, slots);
-    const key = structureKey(table);
+    const key = structureKey(table, slots);
     if (key === this.key) {
       const commands = runtimeCommands(this.states, states);
       try {

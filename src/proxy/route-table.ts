@@ -59,14 +59,24 @@ export function slotCapacity(count: number): number {
 }
 
 /**
- * Everything that needs a reload: routes, matches, options, backends and each backend's slot
- * capacity. Not the servers' ids or addresses, nor which slots are used, nor weights (all
- * of those go through the Runtime API).
+ * The capacity a backend's service gets, given what it had: it grows to the next power of two
+ * when the servers no longer fit, and shrinks only when they fit in a quarter of it, so that
+ * scaling down and back up needs no reload.
  */
-export function structureKey(table: Pick<RouteTable, 'routes'>): string {
+export function keptCapacity(count: number, previous: number | undefined): number {
+  const needed = slotCapacity(count);
+  return previous !== undefined && previous >= needed && needed * 4 > previous ? previous : needed;
+}
+
+/**
+ * Everything that needs a reload: routes, matches, options, backends and each backend's slot
+ * capacity (taken from `slots` when given: route -> service -> slots). Not the servers' ids or
+ * addresses, nor which slots are used, nor weights (all of those go through the Runtime API).
+ */
+export function structureKey(table: Pick<RouteTable, 'routes'>, slots?: Record<string, Record<string, unknown[]>>): string {
   const routes = [...table.routes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((r) => ({
     ...r,
-    backends: r.backends.map((b) => ({ service: b.service, capacity: slotCapacity(b.servers.length) })),
+    backends: r.backends.map((b) => ({ service: b.service, capacity: slots?.[r.name]?.[b.service]?.length ?? slotCapacity(b.servers.length) })),
   }));
   return canonicalJson(routes);
 }

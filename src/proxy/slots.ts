@@ -1,10 +1,10 @@
 /**
- * Fixed server slots: each service of a route owns slotCapacity(n) HAProxy servers named
+ * Fixed server slots: each service of a route owns keptCapacity(n) HAProxy servers named
  * "<service>_<n>". A server keeps its slot while it stays in the table, new servers take the
  * lowest free slot, and the slot states give the Runtime API commands that turn one table
  * into the next without a reload. Pure. Must not import src/swarm/ or do any I/O.
  */
-import { slotCapacity, type Route, type RouteServer, type RouteTable } from './route-table.js';
+import { keptCapacity, type Route, type RouteServer, type RouteTable } from './route-table.js';
 
 /** route name -> service -> server id per slot (null: empty slot). */
 export type SlotMap = Record<string, Record<string, (string | null)[]>>;
@@ -32,7 +32,7 @@ export function assignSlots(table: Pick<RouteTable, 'routes'>, previous: SlotMap
   for (const route of table.routes) {
     const perService: Record<string, (string | null)[]> = {};
     for (const b of route.backends) {
-      const capacity = slotCapacity(b.servers.length);
+      const capacity = keptCapacity(b.servers.length, previous[route.name]?.[b.service]?.length);
       const ids = new Set(b.servers.map((s) => s.id));
       const slots: (string | null)[] = new Array(capacity).fill(null);
       const placed = new Set<string>();

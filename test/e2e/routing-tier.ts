@@ -103,6 +103,14 @@ export async function writeTier(t: Tier): Promise<void> {
 }
 
 export async function stopTier(ns: string): Promise<void> {
+  // Suspend the tier's apply set, then remove the controller first and wait until it is gone:
+  // while it runs unsuspended it repairs what is removed, itself included (docs/run.md).
+  if (await docker('service', 'inspect', `${ns}_controller`).then(() => true, () => false)) {
+    await controller(['suspend', '--set', ns, '--reason', 'test teardown']);
+    await new Promise((r) => setTimeout(r, 3000)); // a lease round (5 s / 3) and then some
+  }
+  await docker('service', 'rm', `${ns}_controller`).catch(() => '');
+  await eventually(async () => !(await docker('ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${ns}_controller`)), 60_000, 'the tier controller to stop');
   await removeNamespace(ns);
   for (const c of [`swarm-controller-lease.${ns}`, `swarm-controller-state.${ns}`]) await docker('config', 'rm', c).catch(() => '');
   await docker('secret', 'rm', `${ns}-proxy-token`).catch(() => '');
@@ -128,4 +136,12 @@ export async function routeStatus(t: Tier): Promise<RouteStatus> {
   const s = await controllerStatus(t);
   if (!s.routes) throw new Error('the controller status has no routes section');
   return s.routes;
+}
+
+/** The proxy agent's own status (reloads, Runtime API updates), read inside the proxy container with its token. */
+export async function proxyAgentStatus(t: Tier): Promise<{ generation: number; reloads: number; runtimeUpdates: number; lastError: string | null }> {
+  const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${t.ns}_proxy`)).split('\n').filter(Boolean);
+  if (!ids.length) throw new Error('no proxy container');
+  const script = 'const t=require("fs").readFileSync("/run/secrets/swarm-controller-proxy-token","utf8").trim();fetch("http://127.0.0.1:8091/v1/status",{headers:{authorization:"Bearer "+t}}).then((r)=>r.text()).then((x)=>process.stdout.write(x))';
+  return JSON.parse(await docker('exec', ids[0]!, 'node', '-e', script)) as { generation: number; reloads: number; runtimeUpdates: number; lastError: string | null };
 }

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderConfig, renderCrtList } from '../../src/proxy/haproxy-config.js';
-import { slotCapacity, structureKey, TableError, tableChecksum, validateTable, type Route, type RouteTable } from '../../src/proxy/route-table.js';
+import { keptCapacity, slotCapacity, structureKey, TableError, tableChecksum, validateTable, type Route, type RouteTable } from '../../src/proxy/route-table.js';
 import { assignSlots, runtimeCommands, slotStates } from '../../src/proxy/slots.js';
 
 const web: Route = {
@@ -78,6 +78,16 @@ describe('route table', () => {
     assert.notEqual(structureKey(tbl([overCapacity])), k);
     assert.notEqual(structureKey(tbl([{ ...web, balance: 'source' }])), k);
     assert.equal(structureKey(tbl([web, admin])), structureKey(tbl([admin, web])));
+  });
+
+  it('capacity grows when servers no longer fit and shrinks only to a quarter: scaling 5 -> 1 -> 5 needs no reload', () => {
+    assert.deepEqual([[5, undefined], [1, 8], [0, 8], [5, 8], [9, 8], [5, 16], [2, 16], [3, 32]].map(([n, prev]) => keptCapacity(n!, prev)), [8, 8, 8, 8, 16, 16, 4, 4]);
+    const servers = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `t${i}`, address: '10.0.0.1', port: 80 + i }));
+    const at = (n: number) => tbl([{ ...web, backends: [{ ...web.backends[0]!, servers: servers(n) }] }]);
+    const five = assignSlots(at(5));
+    const one = assignSlots(at(1), five);
+    assert.equal(structureKey(at(1), one), structureKey(at(5), five));
+    assert.equal(structureKey(at(5), assignSlots(at(5), one)), structureKey(at(5), five));
   });
 
   it('the structure key changes with a TLS secret or the hosts of a TLS route (the crt-list is read at reload)', () => {
