@@ -13,7 +13,9 @@ import { controller, docker, eventually, manifestDir, removeNamespace } from '..
 import { percentile, request } from '../test/e2e/load.js';
 import { buildImages, startTier, stopTier } from '../test/e2e/routing-tier.js';
 
-const events = Number(process.argv[process.argv.indexOf('--events') + 1] || 24);
+const eventsAt = process.argv.indexOf('--events');
+const events = eventsAt > 0 ? Number(process.argv[eventsAt + 1]) : 24;
+if (!Number.isInteger(events) || events < 1) throw new Error('--events needs a whole number of at least 1');
 const ns = 'bench-routes';
 const tierNs = 'bench-edge';
 const port = 18490;
