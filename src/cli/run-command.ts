@@ -174,6 +174,9 @@ export async function bootstrapCommand(options: CliOptions, io: CommandIo): Prom
   const source = parseSourceSpec(options.source, join(options.cacheDir, options.applySet));
   const snapshot = await source.fetch();
   io.out(`Bootstrapping apply set "${options.applySet}" from ${source.describe()} at ${snapshot.revision.slice(0, 12)}${snapshot.message ? ` (${snapshot.message})` : ''}\n`);
-  if (await ensureProxyTokenSecret(await DockerSwarm.connect(options.host))) io.out(`Created the Swarm secret ${proxyTokenSecret} (the token the controller and the proxy tier share)\n`);
+  const swarm = await DockerSwarm.connect(options.host);
+  if (await ensureProxyTokenSecret(swarm)) io.out(`Created the Swarm secret ${proxyTokenSecret} (the token the controller and the proxy tier share)\n`);
+  const flag = (await swarm.findConfig(suspendRecordName(options.applySet)))?.Spec.Labels;
+  if (flag?.[labelSuspended] === 'true') io.out(`Note: apply set "${options.applySet}" is suspended (${flag[labelSuspendReason] || 'no reason given'}): the controller will not reconcile until "controller resume --set ${options.applySet}"\n`);
   return planOrApplyCommand({ ...options, command: 'apply', files: [snapshot.dir], revision: snapshot.revision }, io);
 }
