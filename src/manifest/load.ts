@@ -9,6 +9,7 @@ import type { DesiredRoute } from '../api/route-model.js';
 import { swarmName, type ObjectRef } from '../api/object-ref.js';
 import type { DesiredNetwork, DesiredService, DesiredState } from '../api/model.js';
 import { sortDiagnostics, type Diagnostic } from '../errors.js';
+import { limitDiagnostics } from './diagnostic-limit.js';
 import { crossCheck, networkResolver, type CheckedObject } from './cross-checks.js';
 import { networkModel, routeModel, serviceModel } from './desired-model.js';
 import { validateDocument } from './schema-validation.js';
@@ -30,8 +31,8 @@ export async function loadManifests(paths: string[], readStdin?: () => Promise<B
   const documents: ManifestDocument[] = [];
   for (const file of read.files) {
     const parsed = parseDocuments(file);
-    diagnostics.push(...parsed.diagnostics);
-    documents.push(...parsed.documents);
+    for (const d of parsed.diagnostics) diagnostics.push(d); // no spread: a file may hold 100 000s
+    for (const d of parsed.documents) documents.push(d);
   }
   return buildDesiredState(documents, diagnostics);
 }
@@ -43,7 +44,7 @@ export function buildDesiredState(documents: ManifestDocument[], diagnostics: Di
   const all = [...diagnostics];
   for (const document of documents) {
     const { typed, diagnostics: ds } = validateDocument(document);
-    all.push(...ds);
+    for (const d of ds) all.push(d);
     if (!typed) continue;
     const value = document.value as ServiceManifest | NetworkManifest | RouteManifest;
     const ref: ObjectRef = { kind: typed.kind.kind, name: value.metadata.name, ...(value.metadata.namespace ? { namespace: value.metadata.namespace } : {}) };
@@ -51,7 +52,7 @@ export function buildDesiredState(documents: ManifestDocument[], diagnostics: Di
     else if (typed.kind.kind === 'Route') routes.push({ ref, manifest: value as RouteManifest, document });
     else networks.push({ ref, manifest: value as NetworkManifest, document });
   }
-  all.push(...crossCheck(services, networks, routes));
+  for (const d of crossCheck(services, networks, routes)) all.push(d);
   const sources = new Map<string, ManifestDocument>();
   for (const o of [...networks, ...services, ...routes]) sources.set(`${o.ref.kind}/${o.ref.namespace ? o.ref.namespace + '/' : ''}${o.ref.name}`, o.document);
   const errors = all.filter((d) => d.severity === 'error');
@@ -79,5 +80,5 @@ export function buildDesiredState(documents: ManifestDocument[], diagnostics: Di
       model: routeModel(r.manifest, (name) => swarmName({ ...(r.ref.namespace ? { namespace: r.ref.namespace } : {}), name })),
     }));
   }
-  return { desired, diagnostics: sortDiagnostics(all), sources, documentCount: documents.length };
+  return { desired, diagnostics: limitDiagnostics(sortDiagnostics(all)), sources, documentCount: documents.length };
 }
