@@ -9,7 +9,8 @@ import { parseDuration } from '../units.js';
 import { refId, refLabel, swarmName, type ObjectRef } from '../api/object-ref.js';
 import { diagnostic, type Diagnostic } from '../errors.js';
 import { closest } from './suggest.js';
-import { formatPath, type FieldPath, type ManifestDocument } from './yaml-documents.js';
+import { checkPathFields } from './path-fields.js';
+import { formatPath, preview, type FieldPath, type ManifestDocument } from './yaml-documents.js';
 
 export interface CheckedObject<M> {
   ref: ObjectRef;
@@ -82,8 +83,8 @@ export function crossCheck(services: CheckedObject<ServiceManifest>[], networks:
       const name = typeof n === 'string' ? n : n.name;
       if (!resolver.resolve(s.ref.namespace, name)) {
         const hint = closest(name, declaredNames);
-        at(s, typeof n === 'string' ? ['spec', 'networks', i] : ['spec', 'networks', i, 'name'], 'SC3002', `network "${name}" is not declared`,
-          `${hint ? `did you mean "${hint}"? Otherwise a` : 'a'}dd a Network manifest named "${name}"${s.ref.namespace ? ` (in namespace "${s.ref.namespace}" or without a namespace)` : ''}, with "external: true" if it already exists in the Swarm`);
+        at(s, typeof n === 'string' ? ['spec', 'networks', i] : ['spec', 'networks', i, 'name'], 'SC3002', `network ${preview(name)} is not declared`,
+          `${hint ? `did you mean "${hint}"? Otherwise a` : 'a'}dd a Network manifest named ${preview(name)}${s.ref.namespace ? ` (in namespace "${s.ref.namespace}" or without a namespace)` : ''}, with "external: true" if it already exists in the Swarm`);
       }
     });
     if (spec.mode === 'global' && spec.replicas !== undefined) {
@@ -118,7 +119,7 @@ export function crossCheck(services: CheckedObject<ServiceManifest>[], networks:
       if (m.type === 'bind' && !m.source?.startsWith('/')) at(s, ['spec', 'mounts', i, 'source'], 'SC3010', 'a bind mount needs an absolute host path as source', 'set source to an absolute path such as /srv/data');
     });
   }
-  out.push(...checkRoutes(routes, services));
+  out.push(...checkRoutes(routes, services), ...checkPathFields(services, routes));
   return out;
 }
 
@@ -143,8 +144,8 @@ function checkRoutes(routes: CheckedObject<RouteManifest>[], services: CheckedOb
       const s = byId.get(refId({ kind: 'Service', ...(ns ? { namespace: ns } : {}), name: service }));
       if (!s) {
         const hint = closest(service, inNs);
-        at(r, [...path, 'service'], 'SC3012', `service "${service}" is not declared${ns ? ` in namespace "${ns}"` : ''}`,
-          `${hint ? `did you mean "${hint}"? Otherwise d` : 'D'}eclare a Service manifest named "${service}"${ns ? ` in namespace "${ns}"` : ''}; a route only sends traffic to services in its own namespace`);
+        at(r, [...path, 'service'], 'SC3012', `service ${preview(service)} is not declared${ns ? ` in namespace "${ns}"` : ''}`,
+          `${hint ? `did you mean "${hint}"? Otherwise d` : 'D'}eclare a Service manifest named ${preview(service)}${ns ? ` in namespace "${ns}"` : ''}; a route only sends traffic to services in its own namespace`);
         return;
       }
       if (port === undefined) return;

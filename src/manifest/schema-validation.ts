@@ -8,7 +8,7 @@ import { findKind, kinds, supportedApiVersions, type KindInfo } from '../api/sch
 import * as precompiled from '../api/validators.generated.js';
 import { diagnostic, type Diagnostic } from '../errors.js';
 import { closest } from './suggest.js';
-import { formatPath, type FieldPath, type ManifestDocument } from './yaml-documents.js';
+import { formatPath, preview, type FieldPath, type ManifestDocument } from './yaml-documents.js';
 
 /** ajv validators compiled from the CRDs at `npm run gen` time (allErrors, verbose). */
 function validatorFor(kind: KindInfo): ValidateFunction {
@@ -46,7 +46,7 @@ export function validateDocument(document: ManifestDocument): { typed?: TypedDoc
   const apiVersion = value.apiVersion;
   if (typeof apiVersion !== 'string' || !supportedApiVersions.includes(apiVersion)) {
     return {
-      diagnostics: [diagnostic('SC2001', apiVersion === undefined ? 'apiVersion is missing' : `unknown apiVersion ${JSON.stringify(apiVersion)}`, {
+      diagnostics: [diagnostic('SC2001', apiVersion === undefined ? 'apiVersion is missing' : `unknown apiVersion ${preview(apiVersion)}`, {
         position: at(['apiVersion']), object, field: 'apiVersion',
         fix: `use one of: ${supportedApiVersions.join(', ')}`,
       })],
@@ -58,7 +58,7 @@ export function validateDocument(document: ManifestDocument): { typed?: TypedDoc
     const names = kinds.filter((k) => k.apiVersion === apiVersion).map((k) => k.kind);
     const hint = typeof kindName === 'string' ? closest(kindName, names) : undefined;
     return {
-      diagnostics: [diagnostic('SC2002', kindName === undefined ? 'kind is missing' : `unknown kind ${JSON.stringify(kindName)} in ${apiVersion}`, {
+      diagnostics: [diagnostic('SC2002', kindName === undefined ? 'kind is missing' : `unknown kind ${preview(kindName)} in ${apiVersion}`, {
         position: at(['kind']), object, field: 'kind',
         fix: `${hint ? `did you mean "${hint}"? ` : ''}supported kinds: ${names.join(', ')}`,
       })],
@@ -107,7 +107,7 @@ function describe(e: ErrorObject, path: FieldPath): Described {
       const hint = closest(name, allowed);
       return {
         code: 'SC2003', extra: name,
-        message: `unknown field "${name}"`,
+        message: `unknown field ${preview(name)}`,
         fix: hint ? `did you mean "${hint}"?` : allowed.length ? `remove it; allowed fields here: ${allowed.join(', ')}` : 'remove it',
       };
     }
@@ -121,17 +121,17 @@ function describe(e: ErrorObject, path: FieldPath): Described {
     case 'const': {
       const allowed = (e.keyword === 'enum' ? (params.allowedValues as unknown[]) : [params.allowedValue]).map((v) => JSON.stringify(v));
       const hint = typeof e.data === 'string' ? closest(e.data, allowed.map((a) => JSON.parse(a) as string).filter((a) => typeof a === 'string')) : undefined;
-      return { code: 'SC2006', message: `${JSON.stringify(e.data)} is not allowed`, fix: `${hint ? `did you mean "${hint}"? ` : ''}use ${allowed.length > 1 ? 'one of ' : ''}${allowed.join(', ')}` };
+      return { code: 'SC2006', message: `${preview(e.data)} is not allowed`, fix: `${hint ? `did you mean "${hint}"? ` : ''}use ${allowed.length > 1 ? 'one of ' : ''}${allowed.join(', ')}` };
     }
     case 'pattern':
       return patternProblem(String(params.pattern), e.data, schema);
     case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum':
-      return { code: 'SC2007', message: `${JSON.stringify(e.data)} is out of range (${e.message})`, fix: rangeFix(schema) };
+      return { code: 'SC2007', message: `${preview(e.data)} is out of range (${e.message})`, fix: rangeFix(schema) };
     case 'minLength': case 'maxLength': case 'minItems': case 'maxItems': case 'minProperties': case 'maxProperties':
       return { code: 'SC2007', message: `${e.message}`, fix: 'change the value to fit the limit' };
     case 'propertyNames': {
       const name = String(params.propertyName);
-      return { code: 'SC2003', extra: name, message: `"${name}" cannot be set here together with the other fields`, fix: `remove "${name}"; see docs/reference.md (${formatPath(path)})` };
+      return { code: 'SC2003', extra: name, message: `${preview(name)} cannot be set here together with the other fields`, fix: `remove ${preview(name)}; see docs/reference.md (${formatPath(path)})` };
     }
     case 'anyOf': case 'oneOf': {
       const branches = (schema[e.keyword] as Record<string, unknown>[] | undefined) ?? [];
@@ -146,7 +146,7 @@ function describe(e: ErrorObject, path: FieldPath): Described {
 }
 
 function patternProblem(pattern: string, data: unknown, schema: Record<string, unknown>): Described {
-  const value = JSON.stringify(data);
+  const value = preview(data);
   if (pattern.includes('ns|us')) return { code: 'SC2008', message: `${value} is not a duration`, fix: 'write a duration like "10s", "1m30s" or "500ms"' };
   if (pattern.includes('Ki|Mi')) {
     const lower = typeof data === 'string' && /^[0-9.]+[kmg]b?$/i.test(data);
@@ -185,7 +185,7 @@ function examplesFor(pattern: string): string {
 }
 
 function typeFix(expected: string, data: unknown): string {
-  if ((expected === 'integer' || expected === 'number') && typeof data === 'string' && data.trim() !== '' && !Number.isNaN(Number(data))) return `remove the quotes: ${data.trim()}`;
+  if ((expected === 'integer' || expected === 'number') && typeof data === 'string' && data.trim() !== '' && !Number.isNaN(Number(data))) return `remove the quotes: ${preview(data.trim(), 80, false)}`;
   if (expected === 'boolean' && (data === 'true' || data === 'false')) return `remove the quotes: ${data}`;
   if (expected === 'string' && (typeof data === 'number' || typeof data === 'boolean')) return `quote it: "${String(data)}"`;
   if (expected === 'array') return 'write a YAML list (each item on its own line starting with "- ")';
@@ -202,7 +202,7 @@ function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  return `${typeof v} ${JSON.stringify(v)}`;
+  return `${typeof v} ${preview(v)}`;
 }
 
 function pointerToPath(pointer: string): FieldPath {

@@ -1,6 +1,7 @@
 /** "Did you mean" hints: the closest allowed name to a misspelt one, if any is close. */
 
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  if (word.length > 64) return undefined; // no name is this long, and the distance costs length²
   const squash = (s: string) => s.toLowerCase().replace(/[-_ ]/g, '');
   let best: string | undefined;
   let bestScore = Infinity;
