@@ -72,9 +72,17 @@ export function verifyWebhook(headers: WebhookHeaders, body: Buffer, secret: str
   const bearer = /^Bearer(?:[ \t]+(.*))?$/i.exec(auth);
   if (!bearer) return fail(401, 'no signature: the Authorization header is not a Bearer token');
   // Hash both sides so the comparison has equal lengths and leaks not even the secret's length.
-  const token = createHash('sha256').update((bearer[1] ?? '').trim(), 'utf8').digest();
+  const token = createHash('sha256').update(trimOws(bearer[1] ?? ''), 'utf8').digest();
   const want = createHash('sha256').update(secret, 'utf8').digest();
   return safeEqual(token, want) ? { ok: true, kind: 'token' } : fail(401, 'signature does not match');
+}
+
+/**
+ * Strips HTTP's optional whitespace (spaces and tabs) and nothing else: a token followed by a
+ * newline, a NUL or a Unicode space is another token, not the configured one with padding.
+ */
+function trimOws(value: string): string {
+  return value.replace(/^[ \t]+|[ \t]+$/g, '');
 }
 
 function fail(status: 401 | 400, reason: string): WebhookVerdict {
@@ -97,7 +105,7 @@ function collectHeaders(headers: WebhookHeaders): Map<string, string> | { ok: fa
     if (values.length > 1 || found.has(name)) {
       return { ok: false, status: 400, reason: `${displayName(name)} header given more than once` };
     }
-    found.set(name, String(values[0]).trim());
+    found.set(name, trimOws(String(values[0])));
   }
   return found;
 }
