@@ -105,6 +105,21 @@ describe('hostile input', { timeout: 300_000 }, () => {
     assert.equal(JSON.stringify([...swarm.services.values(), ...swarm.networks.values()]), before);
   });
 
+  it('refuses 10 MB on the real standard input (SC1007), instead of parsing the first 4 MiB', async () => {
+    const { spawn } = await import('node:child_process');
+    const { bigManifest } = await import('../helpers/hostile-corpus.js');
+    const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), 'validate', '-f', '-']);
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.stdin.on('error', () => {}); // the CLI stops reading at the limit
+      child.on('close', (code) => resolve({ code: code ?? -1, stderr }));
+      child.stdin.end(bigManifest(10 * 1024 * 1024));
+    });
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /^<stdin>:1:1: error SC1007: standard input holds more than 4194304 bytes/);
+  });
+
   it('measures the loader per class: time and peak memory in a process of its own', () => {
     const byClass = new Map<string, HostileCase[]>();
     for (const c of cases) byClass.set(c.class, [...(byClass.get(c.class) ?? []), c]);
