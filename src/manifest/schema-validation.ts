@@ -72,9 +72,17 @@ export function validateDocument(document: ManifestDocument): { typed?: TypedDoc
 
 function schemaDiagnostics(errors: ErrorObject[], document: ManifestDocument, object: string | undefined): Diagnostic[] {
   // For anyOf/oneOf keep only the summary: branch errors at or below the same path are noise.
-  const alternatives = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').map((e) => e.instancePath);
+  // A set and a walk up each path's ancestors: linear, where comparing every error with every
+  // alternative was quadratic (45 000 wrong env values took minutes).
+  const alternatives = new Set(errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf').map((e) => e.instancePath));
+  const underAlternative = (path: string): boolean => {
+    for (let p = path; ; p = p.slice(0, p.lastIndexOf('/'))) {
+      if (alternatives.has(p)) return true;
+      if (p === '') return false;
+    }
+  };
   errors = errors.filter((e) => e.keyword !== 'if');
-  const kept = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf' || !alternatives.some((p) => e.instancePath === p || e.instancePath.startsWith(p + '/')));
+  const kept = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf' || !underAlternative(e.instancePath));
   const out: Diagnostic[] = [];
   const seen = new Set<string>();
   for (const e of kept) {

@@ -78,6 +78,7 @@ export function generate(dir: string): HostileCase[] {
   // stack; yaml's unique-key check was quadratic; a position lookup per problem was too).
   put('wide', 'list-of-500000-numbers.yaml', Buffer.from(`${header.replace('  env:\n', '')}  args: [${Array(500_000).fill('1').join(',')}]\n`), { diagnostics: ['SC1007 8:199995'] });
   put('wide', 'env-of-60000-keys-one-twice.yaml', Buffer.from(`${header}${Array.from({ length: 60_000 }, (_, i) => `    K${i}: v\n`).join('')}    K7: again\n`), { diagnostics: ['SC1002 60009:5'] });
+  put('wide', 'env-of-45000-wrong-values.yaml', Buffer.from(`${header}${Array.from({ length: 45_000 }, (_, i) => `    K${i}: {x: 1}\n`).join('')}`), { count: 101, diagnostics: ['SC2005 9:5 spec.env.K0', 'SC2005 10:5 spec.env.K1', 'SC1010 109:5'] });
   put('wide', '300000-documents.yaml', Buffer.from('--- 1\n'.repeat(300_000)), { diagnostics: ['SC1007 10001:1'] });
 
   const ok = 'apiVersion: swarm.controller/v1alpha1\nkind: Network\nmetadata:\n  name: n\n';
