@@ -36,6 +36,12 @@ export interface SwarmWriter {
   removeConfig(id: string): Promise<void>;
   /** Fails (TerminalError, status 409) when a secret of that name exists. */
   createSecret(name: string, labels: Record<string, string>, data: string | Buffer): Promise<string>;
+  /** A secret already gone is not an error; one in use is a TransientError. */
+  removeSecret(id: string): Promise<void>;
+  /** Replaces a secret's labels (the only thing Swarm lets change). */
+  updateSecretLabels(secret: SwarmSecret, labels: Record<string, string>): Promise<void>;
+  /** Replaces a config's labels; `config` must carry its Data as read. */
+  updateConfigLabels(config: SwarmConfig, labels: Record<string, string>): Promise<void>;
 }
 
 export interface SwarmAccess extends SwarmReader, SwarmWriter {}

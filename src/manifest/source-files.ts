@@ -5,13 +5,15 @@
  * directory being read.
  */
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { diagnostic, type Diagnostic } from '../errors.js';
 
 export interface SourceFile {
   /** The path as the user should see it (relative to the working directory where possible). */
   path: string;
   text: string;
+  /** The directory file references of its manifests must stay in: the -f directory, or the file's own; absent for stdin. */
+  root?: string;
 }
 
 export const maxFileBytes = 4 * 1024 * 1024;
@@ -43,7 +45,7 @@ export async function readSources(paths: string[], readStdin: () => Promise<Buff
       const root = await realpath(p);
       await walk(p, root, files, diagnostics);
     } else {
-      await readOne(p, files, diagnostics);
+      await readOne(p, files, diagnostics, await realpath(dirname(p)));
     }
   }
   if (files.length === 0 && diagnostics.length === 0) {
@@ -77,22 +79,22 @@ async function walk(dir: string, root: string, files: SourceFile[], diagnostics:
       }
       const info = await stat(target);
       if (info.isDirectory()) await walk(full, root, files, diagnostics);
-      else if (isManifest) await readOne(full, files, diagnostics);
+      else if (isManifest) await readOne(full, files, diagnostics, root);
       continue;
     }
     if (entry.isDirectory()) await walk(full, root, files, diagnostics);
-    else if (entry.isFile() && isManifest) await readOne(full, files, diagnostics);
+    else if (entry.isFile() && isManifest) await readOne(full, files, diagnostics, root);
   }
 }
 
-async function readOne(path: string, files: SourceFile[], diagnostics: Diagnostic[]): Promise<void> {
+async function readOne(path: string, files: SourceFile[], diagnostics: Diagnostic[], root: string): Promise<void> {
   try {
     const info = await stat(path);
     if (info.size > maxFileBytes) {
       diagnostics.push(tooLarge(path, info.size));
       return;
     }
-    decodeInto(path, await readFile(path), files, diagnostics);
+    decodeInto(path, await readFile(path), files, diagnostics, root);
   } catch (err) {
     diagnostics.push(diagnostic('SC1005', `cannot read "${path}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
       position: { file: path, line: 1, column: 1 },
@@ -108,13 +110,13 @@ function tooLarge(path: string, size: number): Diagnostic {
   });
 }
 
-function decodeInto(path: string, bytes: Buffer, files: SourceFile[], diagnostics: Diagnostic[]): void {
+function decodeInto(path: string, bytes: Buffer, files: SourceFile[], diagnostics: Diagnostic[], root?: string): void {
   if (bytes.length > maxFileBytes) {
     diagnostics.push(tooLarge(path, bytes.length));
     return;
   }
   try {
-    files.push({ path, text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) });
+    files.push({ path, text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), ...(root ? { root } : {}) });
   } catch {
     const text = bytes.toString('utf8');
     const at = text.indexOf('\uFFFD');

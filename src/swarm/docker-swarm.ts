@@ -4,7 +4,7 @@
  */
 import type { CallCounts, SwarmAccess, SwarmEvents, SwarmRecords, TaskFilter } from '../api/swarm-access.js';
 import type { LiveState, SwarmConfig, SwarmEvent, SwarmNetwork, SwarmNetworkCreate, SwarmSecret, SwarmService, SwarmServiceSpec, SwarmTask } from '../api/swarm-types.js';
-import { labelKind } from '../api/route-model.js';
+import { splitConfigs } from '../api/route-model.js';
 import { statusCodeOf, TerminalError } from '../errors.js';
 import { EngineClient, streamJsonLines } from './engine-client.js';
 
@@ -29,13 +29,8 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
   }
 
   async readLiveState(): Promise<LiveState> {
-    const [services, networks, routeConfigs, secrets] = await Promise.all([
-      this.listServices(),
-      this.listNetworks(),
-      this.listConfigs([`${labelKind}=Route`]),
-      this.listSecrets(),
-    ]);
-    return { services, networks, routeConfigs, secrets };
+    const [services, networks, allConfigs, secrets] = await Promise.all([this.listServices(), this.listNetworks(), this.listConfigs(), this.listSecrets()]);
+    return splitConfigs({ services, networks, secrets }, allConfigs);
   }
 
   async listServices(): Promise<SwarmService[]> {
@@ -131,6 +126,23 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
     this.calls.writes++;
     const r = await this.engine.request<{ ID: string }>('POST', '/secrets/create', { body: { Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') } });
     return r.ID;
+  }
+
+  async removeSecret(id: string): Promise<void> {
+    this.calls.writes++;
+    try {
+      await this.engine.request('DELETE', `/secrets/${encodeURIComponent(id)}`);
+    } catch (err) {
+      if (statusCodeOf(err) !== 404) throw err;
+    }
+  }
+
+  async updateSecretLabels(secret: SwarmSecret, labels: Record<string, string>): Promise<void> {
+    this.calls.writes++;
+    await this.engine.request('POST', `/secrets/${encodeURIComponent(secret.ID)}/update`, {
+      query: { version: secret.Version.Index },
+      body: { Name: secret.Spec.Name, Labels: labels },
+    });
   }
 
   async findConfig(name: string): Promise<SwarmConfig | undefined> {
