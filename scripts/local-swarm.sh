@@ -189,7 +189,15 @@ start_daemon() {
 
   say "starting dockerd (state in $D, log $LOG)"
   echo "=== $(date -u +%FT%TZ) dockerd ${args[*]}" >>"$LOG"
-  setsid nohup dockerd "${args[@]}" </dev/null >>"$LOG" 2>&1 &
+  # The daemon must not inherit the caller's other descriptors: a lock held by the caller
+  # (flock around a test run, say) would otherwise stay held for as long as dockerd lives.
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid nohup dockerd "${args[@]}" </dev/null >>"$LOG" 2>&1
+  ) &
   local launcher=$!
 
   local deadline=$((SECONDS + START_TIMEOUT))

@@ -28,6 +28,8 @@ export interface SwarmWriter {
   createService(spec: SwarmServiceSpec): Promise<string>;
   updateService(id: string, versionIndex: number, spec: SwarmServiceSpec): Promise<void>;
   removeService(id: string): Promise<void>;
+  /** Asks Swarm to return the service to its PreviousSpec (what `docker service rollback` does). */
+  rollbackService(id: string, versionIndex: number, spec: SwarmServiceSpec): Promise<void>;
   createNetwork(body: SwarmNetworkCreate): Promise<string>;
   removeNetwork(id: string): Promise<void>;
   /** Fails (TerminalError, status 409) when a config of that name exists. */

@@ -19,6 +19,7 @@ Usage:
   controller suspend [--reason TEXT]        pause reconciling for an apply set (maintenance)
   controller resume                         start reconciling again
   controller bootstrap --repo SRC           install the controller's own manifests from SRC, once
+  controller rollback NS/NAME [--wait]      return a service to its previous spec; says what changes (--dry-run: only say)
   controller version                        print versions of the controller and the engine
   controller proxy [options]                the proxy agent beside HAProxy (docs/proxy.md)
 
@@ -77,6 +78,10 @@ Options of proxy:
 
 export interface CliOptions {
   command: string;
+  /** Every positional argument, the command first. */
+  positionals: string[];
+  /** Whether --set was given (not derived). */
+  applySetGiven: boolean;
   files: string[];
   applySet: string;
   host?: string;
@@ -194,6 +199,8 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
   }
   return {
     command,
+    positionals: parsed.positionals,
+    applySetGiven: v.set !== undefined,
     files,
     applySet,
     ...(v.host ? { host: v.host } : {}),

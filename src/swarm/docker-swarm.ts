@@ -78,6 +78,11 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
     await this.engine.request('POST', `/services/${encodeURIComponent(id)}/update`, { query: { version: versionIndex }, body: spec });
   }
 
+  async rollbackService(id: string, versionIndex: number, spec: SwarmServiceSpec): Promise<void> {
+    this.calls.writes++;
+    await this.engine.request('POST', `/services/${encodeURIComponent(id)}/update`, { query: { version: versionIndex, rollback: 'previous' }, body: spec });
+  }
+
   async removeService(id: string): Promise<void> {
     this.calls.writes++;
     try {

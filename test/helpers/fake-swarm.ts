@@ -68,6 +68,14 @@ export class FakeSwarm implements SwarmAccess {
     this.configs.delete(id);
     this.writes.push(`removeConfig ${c?.Spec.Name ?? id}`);
   }
+  async rollbackService(id: string, versionIndex: number): Promise<void> {
+    const s = this.services.get(id);
+    if (!s || !s.PreviousSpec) throw new TerminalError('SC5004', `service ${id} has no previous spec`);
+    if (s.Version.Index !== versionIndex) throw new TransientError('update out of sequence');
+    [s.Spec, s.PreviousSpec] = [s.PreviousSpec, s.Spec];
+    s.Version.Index = this.nextId++;
+    this.writes.push(`rollbackService ${s.Spec.Name}`);
+  }
   async removeSecret(id: string): Promise<void> {
     const inUse = [...this.services.values()].some((svc) => (svc.Spec.TaskTemplate?.ContainerSpec?.Secrets ?? []).some((r) => r.SecretID === id));
     if (inUse) throw new TransientError(`secret ${id} is in use`);
