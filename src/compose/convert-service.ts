@@ -133,7 +133,7 @@ function networks(service: string, svc: TreeMap, field: string, ctx: ServiceCont
     if (!aliases.includes(service)) aliases.push(service);
     out.push({ name: ctx.names.networks.add(net, where), aliases });
   }
-  return out;
+  return out.sort((a, b) => (String(a.name) < String(b.name) ? -1 : 1));
 }
 
 function convertPorts(svc: TreeMap, field: string, r: Reader): Spec[] {

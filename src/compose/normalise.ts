@@ -76,7 +76,7 @@ function environment(svc: TreeMap, field: string, ctx: NormaliseContext): TreeMa
   const files = r.stringList(at(svc, 'env_file', field), svc.env_file) ?? [];
   files.forEach((file, i) => {
     const path = isAbsolute(file) ? file : resolve(ctx.workingDir, file);
-    const where = at(Array.isArray(svc.env_file) ? svc.env_file : svc, Array.isArray(svc.env_file) ? i : 'env_file', `${field}.env_file`);
+    const where = Array.isArray(svc.env_file) ? at(svc.env_file, i, `${field}.env_file`) : at(svc, 'env_file', field);
     let text: string;
     try {
       text = ctx.readText(path);

@@ -25,7 +25,7 @@ export function manifestFileName(m: Manifest): string {
 }
 
 export function renderManifest(m: Manifest, sources: string[]): string {
-  return `${generatedMarker} from ${sources.join(', ')}; edit freely.\n${stringify(m, { lineWidth: 0, aliasDuplicateObjects: false })}`;
+  return `${generatedMarker} from ${sources.join(', ')}; edit freely.\n${stringify(m, { lineWidth: 0, aliasDuplicateObjects: false, version: '1.1' })}`;
 }
 
 /** Problems that stop the write: an unusable directory, a data file that cannot be read. */
