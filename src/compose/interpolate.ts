@@ -1,7 +1,8 @@
 /**
  * Variable interpolation in compose values, as `docker stack deploy` does it: `$VAR`, `${VAR}`,
  * `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`, `${VAR?error}`, `${VAR:+other}`,
- * `${VAR+other}`, nested defaults, and `$$` for a literal `$`. Values come from the given
+ * `${VAR+other}`, and `$$` for a literal `$`. Like stack deploy, an expression ends at the first
+ * `}` and its default is taken literally (no nested `${...}`). Values come from the given
  * environment only (stack deploy reads no `.env` file). Strings are replaced in place, so the
  * positions recorded by yaml-tree.ts stay valid. Keys are not interpolated.
  */
@@ -36,23 +37,13 @@ export function interpolateString(text: string, env: Environment, unset: (name: 
       continue;
     }
     if (next !== '{') throw new InterpolationError(`"$" must be followed by a variable name or "{"; write "$$" for a literal dollar sign`);
-    const end = closingBrace(text, i + 2);
+    // as in docker stack deploy, the expression ends at the first "}": defaults are not nested
+    const end = text.indexOf('}', i + 2);
+    if (end < 0) throw new InterpolationError(`"\${" is not closed by "}"`);
     out += braced(text.slice(i + 2, end), env, unset);
     i = end + 1;
   }
   return out;
-}
-
-function closingBrace(text: string, from: number): number {
-  let depth = 1;
-  for (let j = from; j < text.length; j++) {
-    if (text[j] === '$' && text[j + 1] === '$') j++;
-    else if (text[j] === '$' && text[j + 1] === '{') {
-      depth++;
-      j++;
-    } else if (text[j] === '}' && --depth === 0) return j;
-  }
-  throw new InterpolationError(`"\${" is not closed by "}"`);
 }
 
 function braced(body: string, env: Environment, unset: (name: string) => void): string {
@@ -68,13 +59,13 @@ function braced(body: string, env: Environment, unset: (name: string) => void): 
       return lookup(name!, env, unset);
     case ':-':
     case '-':
-      return present ? value! : interpolateString(rest, env, unset);
+      return present ? value! : rest;
     case ':+':
     case '+':
-      return present ? interpolateString(rest, env, unset) : '';
+      return present ? rest : '';
     default: {
       if (present) return value!;
-      const message = interpolateString(rest, env, unset);
+      const message = rest;
       throw new InterpolationError(`required variable ${name} is ${set ? 'empty' : 'not set'}${message ? `: ${message}` : ''}`);
     }
   }

@@ -28,9 +28,9 @@ describe('compose interpolation', () => {
     assert.equal(i('${UNSET+yes}'), '');
   });
 
-  it('interpolates nested defaults', () => {
-    assert.equal(i('${UNSET:-${TAG}-x}'), '2-x');
-    assert.equal(i('${UNSET:-${ALSO_UNSET:-deep}}'), 'deep');
+  it('ends an expression at the first "}" and takes defaults literally, as docker stack deploy does', () => {
+    assert.equal(i('${UNSET:-${TAG}-x}'), '${TAG-x}');
+    assert.equal(i('${UNSET:-$TAG}'), '$TAG');
   });
 
   it('keeps $$ as a literal dollar', () => {
