@@ -54,6 +54,13 @@ export const errorCatalogue = {
   SC5003: 'not a Swarm manager',
   SC5004: 'Swarm refused a change',
   SC5005: 'service did not converge',
+  SC6001: 'compose variable substitution failed',
+  SC6002: 'compose variable not set',
+  SC6003: 'compose value not valid',
+  SC6004: 'compose field not expressible in manifests',
+  SC6005: 'compose name changed to fit manifest names',
+  SC6006: 'two compose names give one manifest name',
+  SC6007: 'output directory not usable',
   SC9001: 'bad command-line usage',
 } as const;
 

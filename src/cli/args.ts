@@ -14,6 +14,8 @@ Usage:
   controller validate -f PATH...            check manifests; exit 1 on any problem
   controller plan -f PATH... [options]      show what would change; exit 0 none, 2 changes, 1 error
   controller apply -f PATH... [options]     make the Swarm match the manifests
+  controller import compose FILE... [--namespace NAME] [--out DIR]
+                                            compose/stack files to manifests (docs/compose.md)
   controller run --source SRC [options]     follow a git repository or directory and keep the Swarm in sync
   controller status [--url URL]             show what a running controller is doing
   controller suspend [--reason TEXT]        pause reconciling for an apply set (maintenance)
