@@ -113,15 +113,16 @@ function normalise(spec: Record<string, any>, ns: string, networks: Map<string, 
     labels(m.VolumeOptions?.Labels);
   }
   sortBy(c.Mounts, (m: any) => m.Target);
+  // the controller stores each config and secret version as <namespace>_<name>.<hash>, under the sanitised name
+  const dataName = (name: string) => sanitiseName(unscope(name).replace(/\.[0-9a-f]{10}$/, ''));
   for (const x of c.Secrets ?? []) {
     delete x.SecretID;
-    x.SecretName = unscope(x.SecretName);
+    x.SecretName = dataName(x.SecretName);
   }
   sortBy(c.Secrets, (x: any) => x.File?.Name ?? '');
   for (const x of c.Configs ?? []) {
     delete x.ConfigID;
-    // the controller stores each config version as <namespace>_<name>.<hash>
-    x.ConfigName = unscope(x.ConfigName).replace(/\.[0-9a-f]{8,}$/, '');
+    x.ConfigName = dataName(x.ConfigName);
     if (x.File?.Name && !x.File.Name.startsWith('/')) x.File.Name = `/${x.File.Name}`;
   }
   sortBy(c.Configs, (x: any) => x.File?.Name ?? '');
