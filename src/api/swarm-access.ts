@@ -22,6 +22,11 @@ export interface SwarmReader {
   /** Configs carrying every given label ("key" or "key=value"), with their data. */
   listConfigs(labels?: string[]): Promise<SwarmConfig[]>;
   listSecrets(): Promise<SwarmSecret[]>;
+  /**
+   * A container's health as its engine reports it, when this engine has the container (tasks
+   * on other nodes are not visible); undefined when it has none or no health check.
+   */
+  containerHealth?(containerId: string): Promise<{ status: string; failingStreak: number; lastOutput: string } | undefined>;
 }
 
 export interface SwarmWriter {

@@ -139,7 +139,7 @@ export interface SwarmTask {
   CreatedAt?: string;
   UpdatedAt?: string;
   Spec?: unknown;
-  Status?: { Timestamp?: string; State?: string; Message?: string; Err?: string; ContainerStatus?: { ExitCode?: number } };
+  Status?: { Timestamp?: string; State?: string; Message?: string; Err?: string; ContainerStatus?: { ExitCode?: number; ContainerID?: string } };
   NetworksAttachments?: { Network?: { ID?: string; Spec?: { Name?: string } }; Addresses?: string[] }[];
 }
 

@@ -118,6 +118,21 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
     return this.engine.request<SwarmSecret[]>('GET', '/secrets');
   }
 
+  async containerHealth(containerId: string): Promise<{ status: string; failingStreak: number; lastOutput: string } | undefined> {
+    this.calls.reads++;
+    try {
+      const c = await this.engine.request<{ State?: { Health?: { Status?: string; FailingStreak?: number; Log?: { Output?: string; ExitCode?: number }[] } } }>('GET', `/containers/${encodeURIComponent(containerId)}/json`);
+      const h = c.State?.Health;
+      if (!h?.Status) return undefined;
+      const last = h.Log?.[h.Log.length - 1];
+      const output = (last?.Output ?? '').trim().replace(/\s+/g, ' ').slice(0, 200);
+      return { status: h.Status, failingStreak: h.FailingStreak ?? 0, lastOutput: output || (last ? `exit code ${last.ExitCode}` : '') };
+    } catch (err) {
+      if (statusCodeOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
   async removeConfig(id: string): Promise<void> {
     this.calls.writes++;
     try {
