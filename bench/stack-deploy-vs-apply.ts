@@ -116,6 +116,7 @@ const live: LiveState = {
   networks: [{ Id: 'net0', Name: net.Name, Driver: net.Driver, Labels: net.Labels, Options: net.Options, IPAM: { Driver: 'default', Config: [{ Subnet: '10.213.50.0/24', Gateway: '10.213.50.1' }] } }],
   services: loaded.desired.services.map((s, i) => ({ ID: `s${i}`, Version: { Index: i + 1 }, Spec: buildServiceSpec(s, { applySet: 'bench', networkIds: ids }) })),
   routeConfigs: [],
+  configs: [],
   secrets: [],
 };
 const changed: LiveState = { ...live, services: live.services.map((s) => ({ ...s, Spec: { ...s.Spec, Mode: { Replicated: { Replicas: 3 } } } })) };

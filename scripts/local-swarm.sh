@@ -187,9 +187,29 @@ start_daemon() {
   mtu="$(default_mtu)"
   [[ -n "$mtu" ]] && args+=(--mtu "$mtu")
 
+  # A dockerd that was killed leaves its containerd dying (or orphaned). A new dockerd finds
+  # that pid "still running", adopts it and times out waiting for its socket: end it first.
+  local cpid
+  cpid="$(cat "$D/exec/containerd/containerd.pid" 2>/dev/null || true)"
+  if [[ -n "$cpid" && -r "/proc/$cpid/cmdline" ]] && tr '\0' ' ' <"/proc/$cpid/cmdline" | grep -q -- "$D/exec/containerd"; then
+    say "ending the containerd left by a previous dockerd (pid $cpid)"
+    kill "$cpid" 2>/dev/null || true
+    for _ in $(seq 1 40); do [[ -d "/proc/$cpid" ]] || break; sleep 0.25; done
+    kill -9 "$cpid" 2>/dev/null || true
+  fi
+  rm -f "$D/exec/containerd/containerd.pid"
+
   say "starting dockerd (state in $D, log $LOG)"
   echo "=== $(date -u +%FT%TZ) dockerd ${args[*]}" >>"$LOG"
-  setsid nohup dockerd "${args[@]}" </dev/null >>"$LOG" 2>&1 &
+  # The daemon must not inherit the caller's other descriptors: a lock held by the caller
+  # (flock around a test run, say) would otherwise stay held for as long as dockerd lives.
+  (
+    for fd in /proc/$BASHPID/fd/*; do
+      fd=${fd##*/}
+      if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+    exec setsid nohup dockerd "${args[@]}" </dev/null >>"$LOG" 2>&1
+  ) &
   local launcher=$!
 
   local deadline=$((SECONDS + START_TIMEOUT))

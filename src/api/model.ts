@@ -5,6 +5,7 @@
  * these, so equal meaning gives equal values. Pure data; field names follow the manifest.
  */
 import type { ObjectRef } from './object-ref.js';
+import type { DesiredData } from './data-model.js';
 import type { DesiredRoute } from './route-model.js';
 
 export interface UpdatePolicyModel {
@@ -57,6 +58,17 @@ export interface SecretMountModel {
   mode: string;
 }
 
+export interface ConfigMountModel {
+  /** The Swarm config's name (for a Config manifest: its current version). */
+  name: string;
+  /** Absolute path in the container. */
+  target: string;
+  uid: string;
+  gid: string;
+  /** Octal, "0444". */
+  mode: string;
+}
+
 export interface ServiceModel {
   labels: Record<string, string>;
   image: string;
@@ -82,6 +94,7 @@ export interface ServiceModel {
   mounts: MountModel[];
   /** Sorted by target. */
   secrets: SecretMountModel[];
+  configs: ConfigMountModel[];
   containerLabels: Record<string, string>;
   /** Live fields the manifest format cannot express, by Swarm path. Always empty when desired. */
   unmanaged: Record<string, unknown>;
@@ -114,6 +127,8 @@ export interface DesiredState {
   networks: DesiredNetwork[];
   services: DesiredService[];
   routes: DesiredRoute[];
+  configs: DesiredData[];
+  secrets: DesiredData[];
 }
 
 /** How a change to a top-level service field affects the running service. */
@@ -142,6 +157,7 @@ export const serviceFieldEffects: Record<keyof ServiceModel, FieldEffect> = {
   stopGracePeriod: 'restart',
   mounts: 'restart',
   secrets: 'restart',
+  configs: 'restart',
   containerLabels: 'restart',
   unmanaged: 'restart',
 };

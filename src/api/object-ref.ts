@@ -3,7 +3,7 @@
  * `<namespace>_<name>` (like `docker stack deploy`) or just the name. Pure.
  */
 
-export type Kind = 'Network' | 'Service' | 'Route';
+export type Kind = 'Network' | 'Service' | 'Route' | 'Config' | 'Secret';
 
 export interface ObjectRef {
   kind: Kind;
@@ -26,4 +26,4 @@ export function refLabel(ref: ObjectRef): string {
 }
 
 /** Kinds in the order they are created; deletion runs in reverse. */
-export const kindOrder: Kind[] = ['Network', 'Service', 'Route'];
+export const kindOrder: Kind[] = ['Network', 'Config', 'Secret', 'Service', 'Route'];

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { labelApplySet, labelManagedBy, labelName, labelSpecHash, labelStackNamespace, managedByValue, ownershipOf } from './labels.js';
 import type { ObjectRef } from './object-ref.js';
-import type { SwarmConfig } from './swarm-types.js';
+import type { LiveState, SwarmConfig } from './swarm-types.js';
 import { canonicalJson } from './canonical-json.js';
 
 export type RouteBalance = 'roundrobin' | 'leastconn' | 'source' | 'random';
@@ -167,4 +167,14 @@ function checkRouteModel(spec: unknown): string | undefined {
   if (!s.timeouts || typeof s.timeouts.connect !== 'string' || typeof s.timeouts.server !== 'string') return 'spec.timeouts is incomplete';
   if (typeof s.stripPrefix !== 'boolean' || typeof s.redirectToHttps !== 'boolean') return 'spec.stripPrefix or spec.redirectToHttps is not a boolean';
   return undefined;
+}
+
+/**
+ * LiveState from one list of every config: route configs keep their data (the routes are in
+ * it); the others drop it (only names, labels and IDs matter, and data can be large).
+ */
+export function splitConfigs(rest: Omit<LiveState, 'routeConfigs' | 'configs'>, all: SwarmConfig[]): LiveState {
+  const routeConfigs = all.filter((c) => c.Spec.Labels?.[labelKind] === 'Route');
+  const configs = all.map((c) => (c.Spec.Labels?.[labelKind] === 'Route' ? c : { ...c, Spec: { Name: c.Spec.Name, ...(c.Spec.Labels ? { Labels: c.Spec.Labels } : {}) } }));
+  return { ...rest, routeConfigs, configs };
 }

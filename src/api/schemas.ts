@@ -9,9 +9,12 @@ import { crds } from './schemas.generated.js';
 import type { NetworkManifest } from './network.generated.js';
 import type { ServiceManifest } from './service.generated.js';
 import type { RouteManifest } from './route.generated.js';
+import type { ConfigManifest } from './config.generated.js';
+import type { SecretManifest } from './secret.generated.js';
 
 export type {
   BindOptions,
+  ConfigMount,
   CpuQuantity,
   Duration,
   Healthcheck,
@@ -34,19 +37,23 @@ export type {
   VolumeOptions,
 } from './service.generated.js';
 export type { HostPattern, RouteBackend, RouteHealthCheck, RouteManifest, RouteSpec, RouteTimeouts, RouteTls, StickySessions } from './route.generated.js';
+export type { ConfigManifest, ConfigSpec } from './config.generated.js';
+export type { SecretManifest, SecretSpec } from './secret.generated.js';
 export type { IpamConfig, IpamSubnet, Ipv4Address, Ipv4Cidr, NetworkManifest, NetworkSpec } from './network.generated.js';
 
 /** The manifest kinds. Adding a CRD with a new kind makes `kinds` below fail to compile until it is listed here. */
-export type KindName = 'Network' | 'Service' | 'Route';
+export type KindName = 'Network' | 'Service' | 'Route' | 'Config' | 'Secret';
 
 /** Any manifest, discriminated by `kind`. */
-export type Manifest = NetworkManifest | ServiceManifest | RouteManifest;
+export type Manifest = NetworkManifest | ServiceManifest | RouteManifest | ConfigManifest | SecretManifest;
 
 /** The manifest type of each kind. */
 export interface ManifestByKind {
   Network: NetworkManifest;
   Service: ServiceManifest;
   Route: RouteManifest;
+  Config: ConfigManifest;
+  Secret: SecretManifest;
 }
 
 export interface KindInfo {

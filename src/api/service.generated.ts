@@ -112,9 +112,13 @@ export interface ServiceSpec {
    */
   expose?: number[];
   /**
-   * Swarm secrets mounted as files in the containers (under /run/secrets/), each the name of an existing secret or an object with name, target and mode, e.g. ["db-password"]. The secrets must exist in the Swarm.
+   * Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. ["db-password"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name.
    */
   secrets?: (string | SecretMount)[];
+  /**
+   * Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name.
+   */
+  configs?: (string | ConfigMount)[];
   /**
    * How other services reach this one: "vip" gives the service a virtual IP, "dnsrr" returns the task IPs by DNS round-robin (it cannot publish ingress ports).
    *
@@ -205,7 +209,7 @@ export interface ServicePort {
  */
 export interface SecretMount {
   /**
-   * The name of the Swarm secret, e.g. "db-password".
+   * The name of the Secret manifest (or Swarm secret), e.g. "db-password".
    */
   name: string;
   /**
@@ -214,6 +218,37 @@ export interface SecretMount {
   target?: string;
   /**
    * The file mode in octal, e.g. "0400".
+   *
+   * @default "0444"
+   */
+  mode?: string;
+  /**
+   * The owner's user ID, e.g. "1000".
+   *
+   * @default "0"
+   */
+  uid?: string;
+  /**
+   * The owner's group ID, e.g. "1000".
+   *
+   * @default "0"
+   */
+  gid?: string;
+}
+/**
+ * A config mounted as a file.
+ */
+export interface ConfigMount {
+  /**
+   * The name of the Config manifest (or Swarm config), e.g. "nginx-conf".
+   */
+  name: string;
+  /**
+   * The absolute path of the file in the container; defaults to /<name>.
+   */
+  target?: string;
+  /**
+   * The file mode in octal, e.g. "0440".
    *
    * @default "0444"
    */

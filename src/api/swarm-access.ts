@@ -22,12 +22,19 @@ export interface SwarmReader {
   /** Configs carrying every given label ("key" or "key=value"), with their data. */
   listConfigs(labels?: string[]): Promise<SwarmConfig[]>;
   listSecrets(): Promise<SwarmSecret[]>;
+  /**
+   * A container's health as its engine reports it, when this engine has the container (tasks
+   * on other nodes are not visible); undefined when it has none or no health check.
+   */
+  containerHealth?(containerId: string): Promise<{ status: string; failingStreak: number; lastOutput: string } | undefined>;
 }
 
 export interface SwarmWriter {
   createService(spec: SwarmServiceSpec): Promise<string>;
   updateService(id: string, versionIndex: number, spec: SwarmServiceSpec): Promise<void>;
   removeService(id: string): Promise<void>;
+  /** Asks Swarm to return the service to its PreviousSpec (what `docker service rollback` does). */
+  rollbackService(id: string, versionIndex: number, spec: SwarmServiceSpec): Promise<void>;
   createNetwork(body: SwarmNetworkCreate): Promise<string>;
   removeNetwork(id: string): Promise<void>;
   /** Fails (TerminalError, status 409) when a config of that name exists. */
@@ -36,6 +43,12 @@ export interface SwarmWriter {
   removeConfig(id: string): Promise<void>;
   /** Fails (TerminalError, status 409) when a secret of that name exists. */
   createSecret(name: string, labels: Record<string, string>, data: string | Buffer): Promise<string>;
+  /** A secret already gone is not an error; one in use is a TransientError. */
+  removeSecret(id: string): Promise<void>;
+  /** Replaces a secret's labels (the only thing Swarm lets change). */
+  updateSecretLabels(secret: SwarmSecret, labels: Record<string, string>): Promise<void>;
+  /** Replaces a config's labels; `config` must carry its Data as read. */
+  updateConfigLabels(config: SwarmConfig, labels: Record<string, string>): Promise<void>;
 }
 
 export interface SwarmAccess extends SwarmReader, SwarmWriter {}

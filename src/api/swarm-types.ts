@@ -48,6 +48,12 @@ export interface SwarmSecretReference {
   SecretName?: string;
 }
 
+export interface SwarmConfigReference {
+  File?: { Name?: string; UID?: string; GID?: string; Mode?: number };
+  ConfigID?: string;
+  ConfigName?: string;
+}
+
 export interface SwarmServiceSpec {
   Name?: string;
   Labels?: Record<string, string>;
@@ -65,6 +71,7 @@ export interface SwarmServiceSpec {
       StopGracePeriod?: number;
       Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number };
       Secrets?: SwarmSecretReference[];
+      Configs?: SwarmConfigReference[];
       Isolation?: string;
       [other: string]: unknown;
     };
@@ -132,7 +139,7 @@ export interface SwarmTask {
   CreatedAt?: string;
   UpdatedAt?: string;
   Spec?: unknown;
-  Status?: { Timestamp?: string; State?: string; Message?: string; Err?: string; ContainerStatus?: { ExitCode?: number } };
+  Status?: { Timestamp?: string; State?: string; Message?: string; Err?: string; ContainerStatus?: { ExitCode?: number; ContainerID?: string } };
   NetworksAttachments?: { Network?: { ID?: string; Spec?: { Name?: string } }; Addresses?: string[] }[];
 }
 
@@ -167,6 +174,8 @@ export interface LiveState {
   networks: SwarmNetwork[];
   /** Route configs (labelled swarm.controller/kind=Route), with their data. */
   routeConfigs: SwarmConfig[];
+  /** Every config, for the versions of Config manifests and the configs services mount. */
+  configs: SwarmConfig[];
   /** Secrets by name and id only (the Engine never returns their data). */
   secrets: SwarmSecret[];
 }

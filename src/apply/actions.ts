@@ -28,8 +28,12 @@ export interface ActionContext {
   /** Swarm network name -> ID, read once per run and again after a network action. */
   networkIds(): Promise<Map<string, string>>;
   forgetNetworks(): void;
-  /** Swarm secret name -> ID, read once per run. */
+  /** Swarm secret name -> ID, read once per run and again after a new version is written. */
   secretIds(): Promise<Map<string, string>>;
+  /** Swarm config name -> ID, likewise. */
+  configIds(): Promise<Map<string, string>>;
+  /** Forget both caches (a config or secret version was created). */
+  forgetData?(): void;
 }
 
 /** A cache of network IDs for one apply run; network actions call forgetNetworks(). */
@@ -41,14 +45,22 @@ export function networkIdCache(swarm: SwarmAccess): Pick<ActionContext, 'network
   };
 }
 
-/** A cache of secret IDs for one apply run (secrets are only referenced, never written). */
-export function secretIdCache(swarm: SwarmAccess): Pick<ActionContext, 'secretIds'> {
-  let cached: Promise<Map<string, string>> | undefined;
-  return { secretIds: () => (cached ??= swarm.listSecrets().then((xs) => new Map(xs.map((x) => [x.Spec.Name, x.ID])))) };
+/** Caches of secret and config IDs for one apply run, forgotten when a version is created. */
+export function dataIdCache(swarm: SwarmAccess): Pick<ActionContext, 'secretIds' | 'configIds' | 'forgetData'> {
+  let secrets: Promise<Map<string, string>> | undefined;
+  let configs: Promise<Map<string, string>> | undefined;
+  return {
+    secretIds: () => (secrets ??= swarm.listSecrets().then((xs) => new Map(xs.map((x) => [x.Spec.Name, x.ID])))),
+    configIds: () => (configs ??= swarm.listConfigs().then((xs) => new Map(xs.map((x) => [x.Spec.Name, x.ID])))),
+    forgetData: () => { secrets = undefined; configs = undefined; },
+  };
 }
 
-async function secretIdsFor(ctx: ActionContext, s: DesiredService): Promise<Map<string, string> | undefined> {
-  return s.model.secrets.length ? ctx.secretIds() : undefined;
+async function dataIdsFor(ctx: ActionContext, s: DesiredService): Promise<{ secretIds?: Map<string, string>; configIds?: Map<string, string> }> {
+  return {
+    ...(s.model.secrets.length ? { secretIds: await ctx.secretIds() } : {}),
+    ...(s.model.configs.length ? { configIds: await ctx.configIds() } : {}),
+  };
 }
 
 /** What an action did: "created", "updated", "already up to date", ... and when it wrote. */
@@ -61,7 +73,7 @@ export interface ActionResult {
 }
 
 export async function createService(ctx: ActionContext, s: DesiredService): Promise<ActionResult> {
-  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: await ctx.networkIds(), secretIds: await secretIdsFor(ctx, s), revision: ctx.revision });
+  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: await ctx.networkIds(), ...(await dataIdsFor(ctx, s)), revision: ctx.revision });
   try {
     await ctx.swarm.createService(spec);
   } catch (err) {
@@ -85,7 +97,7 @@ export async function updateService(ctx: ActionContext, s: DesiredService): Prom
   const upToDate = diffModels(serviceModelFromLive(live, names), s.model).length === 0 && live.Spec.Labels?.[labelSpecHash] === hash
     && (live.Spec.TaskTemplate?.Networks ?? []).every((n) => names.has(n.Target ?? ''));
   if (upToDate) return { summary: 'already up to date', wrote: false, specHash: hash };
-  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: ids, secretIds: await secretIdsFor(ctx, s), live: live.Spec, revision: ctx.revision });
+  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: ids, ...(await dataIdsFor(ctx, s)), live: live.Spec, revision: ctx.revision });
   await ctx.swarm.updateService(live.ID, live.Version.Index, spec);
   return { summary: 'updated', wrote: true, specHash: hash, writtenAt: ctx.clock.now() };
 }

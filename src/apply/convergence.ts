@@ -126,14 +126,24 @@ export function taskSpecKey(spec: unknown): string {
   return stableJson(pruneMembers(picked, isEmpty));
 }
 
-/** The most recent task failure of a service, in words. */
+/**
+ * The most recent task failure of a service, in words. A task Swarm stopped because its health
+ * check failed ends "complete" without an error; for those, the container's health log (when
+ * the container is on a node this engine can inspect) says what the check answered.
+ */
 export async function lastTaskError(swarm: SwarmReader, svc: SwarmService): Promise<string | undefined> {
   const tasks = await swarm.listTasks({ service: svc.ID });
-  const failed = tasks
-    .filter((t) => failedStates.has(t.Status?.State ?? '') || (!!t.Status?.Err && t.Status?.State !== 'running'))
-    .sort((a, b) => Date.parse(b.Status?.Timestamp ?? '') - Date.parse(a.Status?.Timestamp ?? ''));
-  const t = failed[0];
+  const newest = (xs: typeof tasks) => xs.sort((a, b) => Date.parse(b.Status?.Timestamp ?? '') - Date.parse(a.Status?.Timestamp ?? ''))[0];
+  const name = (t: (typeof tasks)[number]) => `task ${svc.Spec.Name}.${t.Slot ?? t.ID.slice(0, 12)}`;
+  const hasCheck = !!svc.Spec.TaskTemplate?.ContainerSpec?.Healthcheck || !!svc.PreviousSpec?.TaskTemplate?.ContainerSpec?.Healthcheck;
+  if (hasCheck && swarm.containerHealth) {
+    for (const t of tasks.filter((k) => k.DesiredState === 'shutdown' && k.Status?.ContainerStatus?.ContainerID).sort((a, b) => Date.parse(b.Status?.Timestamp ?? '') - Date.parse(a.Status?.Timestamp ?? '')).slice(0, 5)) {
+      const health = await swarm.containerHealth(t.Status!.ContainerStatus!.ContainerID!).catch(() => undefined);
+      if (health?.status === 'unhealthy') return `${name(t)} failed its health check (${health.failingStreak} in a row${health.lastOutput ? `; last answer: ${health.lastOutput}` : ''})`;
+    }
+  }
+  const t = newest(tasks.filter((k) => failedStates.has(k.Status?.State ?? '') || (!!k.Status?.Err && k.Status?.State !== 'running')));
   if (!t) return undefined;
   const exit = t.Status?.ContainerStatus?.ExitCode;
-  return `task ${svc.Spec.Name}.${t.Slot ?? t.ID.slice(0, 12)} ${t.Status?.State ?? 'failed'}: ${t.Status?.Err || t.Status?.Message || 'no message'}${exit && exit > 0 ? ` (exit code ${exit})` : ''}`;
+  return `${name(t)} ${t.Status?.State ?? 'failed'}: ${t.Status?.Err || t.Status?.Message || 'no message'}${exit && exit > 0 ? ` (exit code ${exit})` : ''}`;
 }

@@ -11,6 +11,7 @@ import type { BackoffPolicy } from '../queue/backoff.js';
 import { realClock, type Clock } from '../queue/clock.js';
 import { runTaskGraph, type GraphTask } from '../queue/task-graph.js';
 import * as actions from './actions.js';
+import { deleteData, putData } from './data-versions.js';
 import type { ActionResult } from './actions.js';
 
 export interface ApplyReporter {
@@ -50,10 +51,11 @@ export class PlanBlockedError extends Error {
 export async function executePlan(plan: Plan, desired: DesiredState, swarm: SwarmAccess, options: ApplyOptions = {}): Promise<ChangeOutcome[]> {
   if (plan.blockers.length > 0) throw new PlanBlockedError(plan);
   const clock = options.clock ?? realClock;
-  const ctx: actions.ActionContext = { swarm, applySet: plan.applySet, clock, timeoutMs: options.timeoutMs ?? 120_000, pollMs: options.pollMs ?? 500, ...actions.networkIdCache(swarm), ...actions.secretIdCache(swarm), ...(options.revision ? { revision: options.revision } : {}) };
+  const ctx: actions.ActionContext = { swarm, applySet: plan.applySet, clock, timeoutMs: options.timeoutMs ?? 120_000, pollMs: options.pollMs ?? 500, ...actions.networkIdCache(swarm), ...actions.dataIdCache(swarm), ...(options.revision ? { revision: options.revision } : {}) };
   const services = new Map(desired.services.map((s) => [refId(s.ref), s]));
   const networks = new Map(desired.networks.map((n) => [refId(n.ref), n]));
   const routes = new Map(desired.routes.map((r) => [refId(r.ref), r]));
+  const data = new Map([...desired.configs, ...desired.secrets].map((d) => [refId(d.ref), d]));
   const byId = new Map(plan.changes.map((c) => [c.id, c]));
 
   const run = (c: Change): Promise<ActionResult> => {
@@ -65,6 +67,10 @@ export async function executePlan(plan: Plan, desired: DesiredState, swarm: Swar
         case 'replace': return actions.replaceService(ctx, s!);
         case 'delete': return actions.deleteService(ctx, c.swarmName);
       }
+    }
+    if (c.kind === 'Config' || c.kind === 'Secret') {
+      if (c.action === 'delete') return deleteData(ctx, c.kind, c.swarmName);
+      return putData(ctx, data.get(c.id)!);
     }
     if (c.kind === 'Route') {
       if (c.action === 'delete') return actions.deleteRoute(ctx, c.swarmName);

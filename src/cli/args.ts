@@ -14,11 +14,14 @@ Usage:
   controller validate -f PATH...            check manifests; exit 1 on any problem
   controller plan -f PATH... [options]      show what would change; exit 0 none, 2 changes, 1 error
   controller apply -f PATH... [options]     make the Swarm match the manifests
+  controller import compose FILE... [--namespace NAME] [--out DIR]
+                                            compose/stack files to manifests (docs/compose.md)
   controller run --source SRC [options]     follow a git repository or directory and keep the Swarm in sync
   controller status [--url URL]             show what a running controller is doing
   controller suspend [--reason TEXT]        pause reconciling for an apply set (maintenance)
   controller resume                         start reconciling again
   controller bootstrap --repo SRC           install the controller's own manifests from SRC, once
+  controller rollback NS/NAME [--wait]      return a service to its previous spec; says what changes (--dry-run: only say)
   controller version                        print versions of the controller and the engine
   controller proxy [options]                the proxy agent beside HAProxy (docs/proxy.md)
 
@@ -77,6 +80,10 @@ Options of proxy:
 
 export interface CliOptions {
   command: string;
+  /** Every positional argument, the command first. */
+  positionals: string[];
+  /** Whether --set was given (not derived). */
+  applySetGiven: boolean;
   files: string[];
   applySet: string;
   host?: string;
@@ -194,6 +201,8 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
   }
   return {
     command,
+    positionals: parsed.positionals,
+    applySetGiven: v.set !== undefined,
     files,
     applySet,
     ...(v.host ? { host: v.host } : {}),

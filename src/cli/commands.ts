@@ -5,6 +5,7 @@
 import type { CallCounts, SwarmAccess } from '../api/swarm-access.js';
 import { waitForConvergence, type ConvergenceTarget } from '../apply/convergence.js';
 import { executePlan } from '../apply/execute-plan.js';
+import { collectOldVersions } from '../apply/data-versions.js';
 import { formatDiagnostic, TerminalError, type Diagnostic } from '../errors.js';
 import { loadManifests, type LoadedManifests } from '../manifest/load.js';
 import { buildPlan } from '../plan/build-plan.js';
@@ -106,6 +107,10 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
       });
       notConverged = results.filter((r) => r.status !== 'converged').length;
     }
+  }
+  if (!failed.length) {
+    const collected = await collectOldVersions(swarm, options.applySet, [...loaded.desired.configs, ...loaded.desired.secrets]);
+    if (collected.removed.length) progress.line(`Removed ${collected.removed.length} old config/secret version${collected.removed.length === 1 ? '' : 's'} no service uses: ${collected.removed.join(', ')}`);
   }
   const ok = outcomes.length - failed.length;
   progress.line(`\nApply ${failed.length || notConverged ? 'FAILED' : 'complete'}: ${ok} of ${outcomes.length} changes applied${failed.length ? `, ${failed.length} failed or skipped` : ''}${options.wait ? `, ${notConverged} service${notConverged === 1 ? '' : 's'} not converged` : ''}.`);

@@ -31,6 +31,7 @@ export const defaultIo: CommandIo = {
 
 export async function main(argv: string[], io: CommandIo = defaultIo): Promise<number> {
   try {
+    if (argv[0] === 'import') return await (await import('./compose-command.js')).importCommand(argv.slice(1), io);
     const options = parseCli(argv, !!process.stdout.isTTY);
     if (options.help || options.command === 'help') {
       io.out(usage);
@@ -51,6 +52,8 @@ export async function main(argv: string[], io: CommandIo = defaultIo): Promise<n
         return await (await runCommands()).suspendCommand(options, io, options.command === 'suspend');
       case 'bootstrap':
         return await (await runCommands()).bootstrapCommand(options, io);
+      case 'rollback':
+        return await (await import('./rollback-command.js')).rollbackCommand(options, io);
       case 'proxy':
         return await (await import('./proxy-command.js')).proxyCommand(options);
       case 'version': {
@@ -60,7 +63,7 @@ export async function main(argv: string[], io: CommandIo = defaultIo): Promise<n
         return exitCodes.ok;
       }
       default:
-        throw new TerminalError('SC9001', `unknown command "${options.command}"; commands: validate, plan, apply, run, status, suspend, resume, bootstrap, proxy, version`);
+        throw new TerminalError('SC9001', `unknown command "${options.command}"; commands: validate, plan, apply, import, run, status, suspend, resume, bootstrap, rollback, proxy, version`);
     }
   } catch (err) {
     if (err instanceof TerminalError) io.err(`error ${err.code}: ${err.message}\n`);

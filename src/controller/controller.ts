@@ -189,6 +189,14 @@ export class Controller {
     const drained = await Promise.race([this.drain().then(() => true), this.clock.sleep(this.options.syncTimeoutMs).then(() => false)]);
     const failed = this.status.toJSON().objects.filter((o) => o.phase === 'Failed');
     this.status.synced = true;
+    if (drained) {
+      try {
+        const removed = await this.reconciler.collectOldVersions();
+        if (removed.length) this.log.info({ event: 'versions.collected', removed }, `removed ${removed.length} old config/secret version(s)`);
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'could not collect old config/secret versions; will retry at the next sync');
+      }
+    }
     record({
       revision: snapshot.revision,
       ...(snapshot.message ? { message: snapshot.message } : {}),
@@ -315,7 +323,7 @@ export class Controller {
       void this.enqueueAll(); // tasks move when nodes change; look at everything
       return;
     }
-    if ((e.Type === 'service' || e.Type === 'network' || e.Type === 'config') && name) {
+    if ((e.Type === 'service' || e.Type === 'network' || e.Type === 'config' || e.Type === 'secret') && name) {
       const key = this.reconciler.keyForSwarmName(e.Type, name);
       if (key) this.queue.add(key);
     }

@@ -12,6 +12,8 @@ import type { SwarmAccess } from '../api/swarm-access.js';
 import type { LiveState, SwarmService } from '../api/swarm-types.js';
 import { judge } from '../apply/convergence.js';
 import { executePlan } from '../apply/execute-plan.js';
+import { collectOldVersions } from '../apply/data-versions.js';
+import { stemOfVersion } from '../api/data-model.js';
 import { buildPlan } from '../plan/build-plan.js';
 import type { Change, Plan } from '../plan/plan.js';
 import { specHash } from '../plan/swarm-spec.js';
@@ -60,6 +62,7 @@ export class Reconciler {
     for (const n of this.desired?.desired.networks ?? []) keys.add(refId(n.ref));
     for (const s of this.desired?.desired.services ?? []) keys.add(refId(s.ref));
     for (const r of this.desired?.desired.routes ?? []) keys.add(refId(r.ref));
+    for (const d of [...(this.desired?.desired.configs ?? []), ...(this.desired?.desired.secrets ?? [])]) keys.add(refId(d.ref));
     const live = await this.cache.get();
     const plan = this.plan(live);
     for (const c of plan.changes) keys.add(c.id);
@@ -67,12 +70,24 @@ export class Reconciler {
   }
 
   /** Maps a Swarm object name from an event to the key that covers it, if any. */
-  keyForSwarmName(kind: 'service' | 'network' | 'config', name: string): string | undefined {
+  keyForSwarmName(kind: 'service' | 'network' | 'config' | 'secret', name: string): string | undefined {
     const d = this.desired?.desired;
-    // A route's configs are named "<swarm name>.route.<hash>".
-    const route = kind === 'config' ? /^(.*)\.route\.[0-9a-f]{10}$/.exec(name)?.[1] : undefined;
-    const found = kind === 'service' ? d?.services.find((s) => s.swarmName === name) : kind === 'network' ? d?.networks.find((n) => n.swarmName === name) : d?.routes.find((r) => r.swarmName === route);
+    if (kind === 'config' || kind === 'secret') {
+      const route = kind === 'config' ? /^(.*)\.route\.[0-9a-f]{10}$/.exec(name)?.[1] : undefined;
+      const found = route ? d?.routes.find((r) => r.swarmName === route) : (kind === 'config' ? d?.configs : d?.secrets)?.find((x) => !x.external && x.swarmName === stemOfVersion(name));
+      return found ? refId(found.ref) : undefined;
+    }
+    const found = kind === 'service' ? d?.services.find((s) => s.swarmName === name) : d?.networks.find((n) => n.swarmName === name);
     return found ? refId(found.ref) : undefined;
+  }
+
+  /** Removes old config and secret versions no service uses any more (beyond each one's retain). */
+  async collectOldVersions(): Promise<string[]> {
+    const d = this.desired?.desired;
+    if (!d) return [];
+    const r = await collectOldVersions(this.swarm, this.options.applySet, [...d.configs, ...d.secrets]);
+    if (r.removed.length) this.cache.invalidate();
+    return r.removed;
   }
 
   private plan(live: LiveState): Plan {
@@ -83,7 +98,7 @@ export class Reconciler {
   }
 
   private buildPlan(live: LiveState): Plan {
-    return buildPlan(this.desired?.desired ?? { networks: [], services: [], routes: [] }, live, {
+    return buildPlan(this.desired?.desired ?? { networks: [], services: [], routes: [], configs: [], secrets: [] }, live, {
       applySet: this.options.applySet,
       prune: this.options.prune && !!this.desired,
       allowReplace: this.options.allowReplace,
@@ -150,7 +165,8 @@ export class Reconciler {
 
   private swarmNameOf(key: string): string | undefined {
     const d = this.desired?.desired;
-    return d?.services.find((s) => refId(s.ref) === key)?.swarmName ?? d?.networks.find((n) => refId(n.ref) === key)?.swarmName ?? d?.routes.find((r) => refId(r.ref) === key)?.swarmName;
+    return d?.services.find((s) => refId(s.ref) === key)?.swarmName ?? d?.networks.find((n) => refId(n.ref) === key)?.swarmName ?? d?.routes.find((r) => refId(r.ref) === key)?.swarmName
+      ?? [...(d?.configs ?? []), ...(d?.secrets ?? [])].find((x) => refId(x.ref) === key)?.swarmName;
   }
 
   private isDeclared(key: string): boolean {

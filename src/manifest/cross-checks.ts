@@ -3,7 +3,7 @@
  * objects, network references, names Swarm would refuse, port and mode combinations.
  * Every finding is a diagnostic at the position of the field it is about. Pure.
  */
-import type { NetworkManifest, RouteManifest, ServiceManifest } from '../api/schemas.js';
+import type { ConfigManifest, NetworkManifest, RouteManifest, SecretManifest, ServiceManifest } from '../api/schemas.js';
 import { maxRouteSwarmName } from '../api/route-model.js';
 import { parseDuration } from '../units.js';
 import { refId, refLabel, swarmName, type ObjectRef } from '../api/object-ref.js';
@@ -18,7 +18,7 @@ export interface CheckedObject<M> {
   document: ManifestDocument;
 }
 
-export type AnyObject = CheckedObject<ServiceManifest> | CheckedObject<NetworkManifest> | CheckedObject<RouteManifest>;
+export type AnyObject = CheckedObject<ServiceManifest> | CheckedObject<NetworkManifest> | CheckedObject<RouteManifest> | CheckedObject<ConfigManifest | SecretManifest>;
 
 /** Swarm refuses service names longer than 63 characters (they become DNS names). */
 export const maxSwarmNameLength = 63;
@@ -41,13 +41,13 @@ export function networkResolver(networks: CheckedObject<NetworkManifest>[]): Net
   };
 }
 
-export function crossCheck(services: CheckedObject<ServiceManifest>[], networks: CheckedObject<NetworkManifest>[], routes: CheckedObject<RouteManifest>[] = []): Diagnostic[] {
+export function crossCheck(services: CheckedObject<ServiceManifest>[], networks: CheckedObject<NetworkManifest>[], routes: CheckedObject<RouteManifest>[] = [], data: CheckedObject<ConfigManifest | SecretManifest>[] = []): Diagnostic[] {
   const out: Diagnostic[] = [];
   const at = (o: AnyObject, path: FieldPath, code: Diagnostic['code'], message: string, fix: string, severity: Diagnostic['severity'] = 'error') =>
     out.push(diagnostic(code, message, { position: o.document.positionOf(path), object: refLabel(o.ref), field: formatPath(path), fix, severity }));
 
   const seen = new Map<string, AnyObject>();
-  for (const o of [...networks, ...services, ...routes] as AnyObject[]) {
+  for (const o of [...networks, ...data, ...services, ...routes] as AnyObject[]) {
     const id = refId(o.ref);
     const first = seen.get(id);
     if (first) {
@@ -57,7 +57,9 @@ export function crossCheck(services: CheckedObject<ServiceManifest>[], networks:
       seen.set(id, o);
     }
     const full = swarmName(o.ref);
-    if (o.ref.kind === 'Route' && full.length > maxRouteSwarmName) {
+    if (o.ref.kind === 'Config' || o.ref.kind === 'Secret') {
+      // stored as "<name>.<hash>": checked where the content is read (data-sources.ts)
+    } else if (o.ref.kind === 'Route' && full.length > maxRouteSwarmName) {
       at(o, ['metadata', 'name'], 'SC3006', `the route is stored as the Swarm config "${full}.route.<hash>", and "${full}" is ${full.length} characters; at most ${maxRouteSwarmName} fit`, 'shorten the name or the namespace');
     } else if (full.length > maxSwarmNameLength) {
       at(o, ['metadata', 'name'], 'SC3006', `the Swarm name "${full}" is ${full.length} characters; Swarm allows ${maxSwarmNameLength}`, 'shorten the name or the namespace');
@@ -111,6 +113,12 @@ export function crossCheck(services: CheckedObject<ServiceManifest>[], networks:
       const target = typeof x === 'string' ? x : x.target ?? x.name;
       if (targets.has(target)) at(s, ['spec', 'secrets', i], 'SC3001', `two secrets are mounted as /run/secrets/${target}`, 'give one of them another target');
       targets.set(target, i);
+    });
+    const configTargets = new Set<string>();
+    (spec.configs ?? []).forEach((x, i) => {
+      const target = typeof x === 'string' ? `/${x}` : x.target ?? `/${x.name}`;
+      if (configTargets.has(target)) at(s, ['spec', 'configs', i], 'SC3001', `two configs are mounted as ${target}`, 'give one of them another target');
+      configTargets.add(target);
     });
     (spec.mounts ?? []).forEach((m, i) => {
       const wrong = (['volume', 'bind', 'tmpfs'] as const).filter((t) => t !== m.type && (m as unknown as Record<string, unknown>)[t] !== undefined);

@@ -6,7 +6,7 @@
  */
 import type { NetworkManifest, RouteManifest, ServiceManifest } from '../api/schemas.js';
 import type { RouteModel } from '../api/route-model.js';
-import { defaultUpdatePolicy, type MountModel, type SecretMountModel, type NetworkModel, type PortModel, type QuantitiesModel, type ServiceModel, type UpdatePolicyModel } from '../api/model.js';
+import { defaultUpdatePolicy, type MountModel, type SecretMountModel, type ConfigMountModel, type NetworkModel, type PortModel, type QuantitiesModel, type ServiceModel, type UpdatePolicyModel } from '../api/model.js';
 import { formatCpus, formatDuration, formatMemory, parseCpus, parseDuration, parseMemory } from '../units.js';
 
 type ServiceSpec = ServiceManifest['spec'];
@@ -81,6 +81,8 @@ export function canonicalMode(mode: string | number): string {
 export function serviceModel(
   manifest: ServiceManifest,
   resolveNetwork: (name: string) => string,
+  /** The Swarm name a secret or config reference mounts: a Config/Secret manifest's current version, else the name itself. */
+  resolveData: (kind: 'Config' | 'Secret', name: string) => string = (_kind, name) => name,
 ): ServiceModel {
   const s = manifest.spec;
   const global = s.mode === 'global';
@@ -130,18 +132,25 @@ export function serviceModel(
           },
     stopGracePeriod: duration(s.stopGracePeriod, defaultStopGracePeriod),
     mounts: (s.mounts ?? []).map(mount).sort(compareMounts),
-    secrets: (s.secrets ?? []).map(secretMount).sort(compareSecrets),
+    secrets: (s.secrets ?? []).map((m) => secretMount(m, resolveData)).sort(compareSecrets),
+    configs: (s.configs ?? []).map((m) => configMount(m, resolveData)).sort(compareSecrets),
     containerLabels: sortedRecord(s.containerLabels),
     unmanaged: {},
   };
 }
 
-function secretMount(m: NonNullable<ServiceSpec['secrets']>[number]): SecretMountModel {
-  if (typeof m === 'string') return { name: m, target: m, uid: '0', gid: '0', mode: '0444' };
-  return { name: m.name, target: m.target ?? m.name, uid: m.uid ?? '0', gid: m.gid ?? '0', mode: canonicalMode(m.mode ?? '0444') };
+function secretMount(m: NonNullable<ServiceSpec['secrets']>[number], resolve: (kind: 'Secret', name: string) => string): SecretMountModel {
+  if (typeof m === 'string') return { name: resolve('Secret', m), target: m, uid: '0', gid: '0', mode: '0444' };
+  return { name: resolve('Secret', m.name), target: m.target ?? m.name, uid: m.uid ?? '0', gid: m.gid ?? '0', mode: canonicalMode(m.mode ?? '0444') };
 }
 
-export function compareSecrets(a: SecretMountModel, b: SecretMountModel): number {
+function configMount(m: NonNullable<ServiceSpec['configs']>[number], resolve: (kind: 'Config', name: string) => string): ConfigMountModel {
+  if (typeof m === 'string') return { name: resolve('Config', m), target: `/${m}`, uid: '0', gid: '0', mode: '0444' };
+  return { name: resolve('Config', m.name), target: m.target ?? `/${m.name}`, uid: m.uid ?? '0', gid: m.gid ?? '0', mode: canonicalMode(m.mode ?? '0444') };
+}
+
+/** Secret and config mounts: by target (unique within a service), then name. */
+export function compareSecrets(a: { target: string; name: string }, b: { target: string; name: string }): number {
   return a.target.localeCompare(b.target) || a.name.localeCompare(b.name);
 }
 

@@ -4,7 +4,8 @@
  * nothing is wrong, builds the canonical desired state. All problems are returned together.
  * No Swarm I/O happens here.
  */
-import type { NetworkManifest, RouteManifest, ServiceManifest } from '../api/schemas.js';
+import type { ConfigManifest, NetworkManifest, RouteManifest, SecretManifest, ServiceManifest } from '../api/schemas.js';
+import { mountedName, type DesiredData } from '../api/data-model.js';
 import type { DesiredRoute } from '../api/route-model.js';
 import { swarmName, type ObjectRef } from '../api/object-ref.js';
 import type { DesiredNetwork, DesiredService, DesiredState } from '../api/model.js';
@@ -13,6 +14,7 @@ import { limitDiagnostics } from './diagnostic-limit.js';
 import { crossCheck, networkResolver, type CheckedObject } from './cross-checks.js';
 import { networkModel, routeModel, serviceModel } from './desired-model.js';
 import { validateDocument } from './schema-validation.js';
+import { resolveData, type DataSourceContext } from './data-sources.js';
 import { readSources } from './source-files.js';
 import { parseDocuments, type ManifestDocument } from './yaml-documents.js';
 
@@ -25,7 +27,12 @@ export interface LoadedManifests {
   documentCount: number;
 }
 
-export async function loadManifests(paths: string[], readStdin?: () => Promise<Buffer>): Promise<LoadedManifests> {
+export interface LoadOptions {
+  /** Where Secret and Config manifests with `env` read from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function loadManifests(paths: string[], readStdin?: () => Promise<Buffer>, options: LoadOptions = {}): Promise<LoadedManifests> {
   const read = await readSources(paths, readStdin);
   const diagnostics = [...read.diagnostics];
   const documents: ManifestDocument[] = [];
@@ -34,10 +41,16 @@ export async function loadManifests(paths: string[], readStdin?: () => Promise<B
     for (const d of parsed.diagnostics) diagnostics.push(d); // no spread: a file may hold 100 000s
     for (const d of parsed.documents) documents.push(d);
   }
-  return buildDesiredState(documents, diagnostics);
+  const roots = new Map(read.files.map((f) => [f.path, f.root]));
+  return buildDesiredState(documents, diagnostics, { rootOf: (file) => roots.get(file), env: options.env ?? process.env });
 }
 
-export function buildDesiredState(documents: ManifestDocument[], diagnostics: Diagnostic[] = []): LoadedManifests {
+/** Text given without files (tests, stdin): no file references resolve; env is the process's. */
+const noFiles: DataSourceContext = { rootOf: () => undefined, env: process.env };
+
+export function buildDesiredState(documents: ManifestDocument[], diagnostics: Diagnostic[] = [], dataContext: DataSourceContext = noFiles): LoadedManifests {
+  const configs: CheckedObject<ConfigManifest>[] = [];
+  const secrets: CheckedObject<SecretManifest>[] = [];
   const services: CheckedObject<ServiceManifest>[] = [];
   const networks: CheckedObject<NetworkManifest>[] = [];
   const routes: CheckedObject<RouteManifest>[] = [];
@@ -46,17 +59,26 @@ export function buildDesiredState(documents: ManifestDocument[], diagnostics: Di
     const { typed, diagnostics: ds } = validateDocument(document);
     for (const d of ds) all.push(d);
     if (!typed) continue;
-    const value = document.value as ServiceManifest | NetworkManifest | RouteManifest;
+    const value = document.value as ServiceManifest | NetworkManifest | RouteManifest | ConfigManifest | SecretManifest;
     const ref: ObjectRef = { kind: typed.kind.kind, name: value.metadata.name, ...(value.metadata.namespace ? { namespace: value.metadata.namespace } : {}) };
     if (typed.kind.kind === 'Service') services.push({ ref, manifest: value as ServiceManifest, document });
     else if (typed.kind.kind === 'Route') routes.push({ ref, manifest: value as RouteManifest, document });
+    else if (typed.kind.kind === 'Config') configs.push({ ref, manifest: value as ConfigManifest, document });
+    else if (typed.kind.kind === 'Secret') secrets.push({ ref, manifest: value as SecretManifest, document });
     else networks.push({ ref, manifest: value as NetworkManifest, document });
   }
-  for (const d of crossCheck(services, networks, routes)) all.push(d);
+  for (const d of crossCheck(services, networks, routes, [...configs, ...secrets])) all.push(d);
+  // Content is read only for objects that passed their schema; problems are diagnostics like any other.
+  const data: DesiredData[] = [];
+  for (const o of [...configs, ...secrets]) {
+    const r = resolveData(o, dataContext);
+    for (const d of r.diagnostics) all.push(d);
+    if (r.desired) data.push(r.desired);
+  }
   const sources = new Map<string, ManifestDocument>();
-  for (const o of [...networks, ...services, ...routes]) sources.set(`${o.ref.kind}/${o.ref.namespace ? o.ref.namespace + '/' : ''}${o.ref.name}`, o.document);
+  for (const o of [...networks, ...configs, ...secrets, ...services, ...routes]) sources.set(`${o.ref.kind}/${o.ref.namespace ? o.ref.namespace + '/' : ''}${o.ref.name}`, o.document);
   const errors = all.filter((d) => d.severity === 'error');
-  const desired: DesiredState = { networks: [], services: [], routes: [] };
+  const desired: DesiredState = { networks: [], services: [], routes: [], configs: [], secrets: [] };
   if (errors.length === 0) {
     const resolver = networkResolver(networks);
     desired.networks = networks.map((n): DesiredNetwork => {
@@ -69,10 +91,16 @@ export function buildDesiredState(documents: ManifestDocument[], diagnostics: Di
       };
     });
     const networkSwarmName = new Map(networks.map((n, i) => [n, desired.networks[i]!.swarmName]));
+    desired.configs = data.filter((d) => d.ref.kind === 'Config');
+    desired.secrets = data.filter((d) => d.ref.kind === 'Secret');
+    const dataById = new Map(data.map((d) => [`${d.ref.kind}/${d.ref.namespace ?? ''}/${d.ref.name}`, d]));
     desired.services = services.map((s): DesiredService => ({
       ref: s.ref as DesiredService['ref'],
       swarmName: swarmName(s.ref),
-      model: serviceModel(s.manifest, (name) => networkSwarmName.get(resolver.resolve(s.ref.namespace, name)!)!),
+      model: serviceModel(s.manifest, (name) => networkSwarmName.get(resolver.resolve(s.ref.namespace, name)!)!, (kind, name) => {
+        const d = dataById.get(`${kind}/${s.ref.namespace ?? ''}/${name}`);
+        return d ? mountedName(d) : name;
+      }),
     }));
     desired.routes = routes.map((r): DesiredRoute => ({
       ref: r.ref as DesiredRoute['ref'],

@@ -8,13 +8,15 @@
  */
 import { constants } from 'node:fs';
 import { open, readdir, realpath, stat } from 'node:fs/promises';
-import { join, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { diagnostic, type Diagnostic } from '../errors.js';
 
 export interface SourceFile {
   /** The path as the user should see it (relative to the working directory where possible). */
   path: string;
   text: string;
+  /** The directory file references of its manifests must stay in: the -f directory, or the file's own; absent for stdin. */
+  root?: string;
 }
 
 export const maxFileBytes = 4 * 1024 * 1024;
@@ -50,7 +52,7 @@ export async function readSources(paths: string[], readStdin: () => Promise<Buff
       state.visited.add(root);
       await walk(p, root, files, diagnostics, state);
     } else {
-      await readOne(p, files, diagnostics, state);
+      await readOne(p, files, diagnostics, state, await realpath(dirname(p)));
     }
   }
   if (files.length === 0 && diagnostics.length === 0) {
@@ -110,17 +112,17 @@ async function walk(dir: string, root: string, files: SourceFile[], diagnostics:
         }
         state.visited.add(target);
         await walk(full, root, files, diagnostics, state);
-      } else if (isManifest) await readOne(full, files, diagnostics, state);
+      } else if (isManifest) await readOne(full, files, diagnostics, state, root);
       continue;
     }
     if (entry.isDirectory()) {
       state.visited.add(await realpath(full).catch(() => full));
       await walk(full, root, files, diagnostics, state);
-    } else if (entry.isFile() && isManifest) await readOne(full, files, diagnostics, state);
+    } else if (entry.isFile() && isManifest) await readOne(full, files, diagnostics, state, root);
   }
 }
 
-async function readOne(path: string, files: SourceFile[], diagnostics: Diagnostic[], state: WalkState): Promise<void> {
+async function readOne(path: string, files: SourceFile[], diagnostics: Diagnostic[], state: WalkState, root: string): Promise<void> {
   try {
     // stat first: opening a FIFO without a writer would block, even before fstat could tell.
     const info = await stat(path);
@@ -137,7 +139,7 @@ async function readOne(path: string, files: SourceFile[], diagnostics: Diagnosti
       diagnostics.push(notRegular(path));
       return;
     }
-    decodeInto(path, bytes, files, diagnostics, state);
+    decodeInto(path, bytes, files, diagnostics, state, root);
   } catch (err) {
     diagnostics.push(diagnostic('SC1005', `cannot read "${path}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
       position: { file: path, line: 1, column: 1 },
@@ -185,7 +187,7 @@ function tooLarge(path: string, size: number): Diagnostic {
   });
 }
 
-function decodeInto(path: string, bytes: Buffer, files: SourceFile[], diagnostics: Diagnostic[], state: WalkState): void {
+function decodeInto(path: string, bytes: Buffer, files: SourceFile[], diagnostics: Diagnostic[], state: WalkState, root?: string): void {
   if (bytes.length > maxFileBytes) {
     diagnostics.push(tooLarge(path, bytes.length));
     return;
@@ -199,7 +201,7 @@ function decodeInto(path: string, bytes: Buffer, files: SourceFile[], diagnostic
   }
   state.bytes += bytes.length;
   try {
-    files.push({ path, text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) });
+    files.push({ path, text: new TextDecoder('utf-8', { fatal: true }).decode(bytes), ...(root ? { root } : {}) });
   } catch {
     const text = bytes.toString('utf8');
     const at = text.indexOf('\uFFFD');

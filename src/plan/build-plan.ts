@@ -14,6 +14,7 @@ import { networkModelFromLive, serviceModelFromLive, withoutServerAddressing } f
 import type { Blocker, Change, FieldChange, Note, Plan } from './plan.js';
 import { defaultNetworkModel, defaultServiceModel } from './defaults.js';
 import { planRoutes } from './route-plan.js';
+import { mountedNames, mountsAny, planData } from './data-plan.js';
 
 export interface PlanOptions {
   applySet: string;
@@ -97,12 +98,29 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     replacedNetworks.add(n.swarmName);
   }
 
+  // Configs and secrets: new versions before the services that mount them.
+  const dataPlans = (['Config', 'Secret'] as const).map((kind) => planData({
+    kind, applySet: options.applySet, prune: !!options.prune, desired: kind === 'Config' ? desired.configs : desired.secrets,
+    live: kind === 'Config' ? live.configs : live.secrets, liveServices: live.services,
+  }));
+  for (const p of dataPlans) {
+    changes.push(...p.changes.filter((c) => c.action !== 'delete'));
+    blockers.push(...p.blockers);
+    notes.push(...p.notes);
+    unchanged += p.unchanged;
+  }
+  const [configPlan, secretPlan] = dataPlans as [ReturnType<typeof planData>, ReturnType<typeof planData>];
+
   // Services.
   const serviceChanges = new Map<string, Change>();
   for (const s of desired.services) {
     const id = refId(s.ref);
     const current = liveServices.get(s.swarmName);
-    const dependsOn = s.model.networks.map((n) => networkChangeIds.get(n.name)).filter((x): x is string => !!x);
+    const dependsOn = [
+      ...s.model.networks.map((n) => networkChangeIds.get(n.name)),
+      ...mountedNames(s, 'Config').map((n) => configPlan.creates.get(n)),
+      ...mountedNames(s, 'Secret').map((n) => secretPlan.creates.get(n)),
+    ].filter((x): x is string => !!x);
     if (!current) {
       const c: Change = { ...base(s.ref, s.swarmName), action: 'create', reason: 'not in the Swarm', restartsTasks: true, fields: diffModels(maskModel(defaultServiceModel, mask), maskModel(s.model, mask), mask), before: null, after: maskModel(s.model, mask), dependsOn };
       changes.push(c);
@@ -127,13 +145,17 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     serviceChanges.set(s.swarmName, c);
   }
 
-  // Secrets are referenced, never created here: each must exist.
-  const secretNames = new Set(live.secrets.map((x) => x.Spec.Name));
+  // What services mount must exist, or be created by this plan (a new version).
+  const secretNames = new Set([...live.secrets.map((x) => x.Spec.Name), ...secretPlan.creates.keys()]);
+  const configNames = new Set([...live.configs.map((x) => x.Spec.Name), ...configPlan.creates.keys()]);
   const missingSecret = (id: string, name: string, user: string, fix: string) =>
     block(id, 'SC3011', `secret "${name}" used by ${user} does not exist in the Swarm`, fix);
   for (const s of desired.services) {
     for (const m of s.model.secrets) {
-      if (!secretNames.has(m.name)) missingSecret(refId(s.ref), m.name, `service "${s.swarmName}"`, `create it first (printf '%s' "$VALUE" | docker secret create ${m.name} -), or remove it from spec.secrets`);
+      if (!secretNames.has(m.name)) missingSecret(refId(s.ref), m.name, `service "${s.swarmName}"`, `declare a Secret manifest "${m.name}" in namespace "${s.ref.namespace ?? ''}" (from a file or an environment variable), or create it first (printf '%s' "$VALUE" | docker secret create ${m.name} -)`);
+    }
+    for (const m of s.model.configs) {
+      if (!configNames.has(m.name)) block(refId(s.ref), 'SC3019', `config "${m.name}" used by service "${s.swarmName}" does not exist in the Swarm`, `declare a Config manifest "${m.name}" in namespace "${s.ref.namespace ?? ''}", or create it first (docker config create ${m.name} FILE)`);
     }
   }
   for (const r of desired.routes) {
@@ -175,6 +197,21 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     }
     deletions.push({ ...base(ref, n.Name), action: 'delete', reason: 'no longer in the manifests', restartsTasks: false, fields: [], before: networkModelFromLive(n), after: null, dependsOn: [] });
   }
+  // A config or secret may only go once every service mounting one of its versions lets go.
+  for (const [kind, p] of [['Config', configPlan], ['Secret', secretPlan]] as const) {
+    for (const { change, stored } of p.deletes.values()) {
+      deletions.push(change);
+      const names = new Set(stored.versions.map((v) => v.name));
+      for (const user of live.services.filter((svc) => mountsAny(svc, kind, names))) {
+        const userName = user.Spec.Name ?? '';
+        const userChange = serviceChanges.get(userName);
+        const stillMounts = desired.services.find((d) => d.swarmName === userName);
+        const letsGo = userChange && (userChange.action === 'delete' || !stillMounts || !mountedNames(stillMounts, kind).some((n) => names.has(n)));
+        if (!letsGo) block(change.id, 'SC4007', `${kind.toLowerCase()} "${change.swarmName}" is still mounted by service "${userName}", which this plan does not change`, `remove it from "${userName}" first, or keep the ${kind} manifest`);
+        else change.dependsOn.push(userChange.id);
+      }
+    }
+  }
   changes.push(...deletions);
 
   // A network may only go (deleted or replaced) once every service using it has let go of it.
@@ -194,7 +231,7 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
   }
 
   if (options.prune) {
-    if (desired.networks.length === 0 && desired.services.length === 0 && desired.routes.length === 0) {
+    if (desired.networks.length === 0 && desired.services.length === 0 && desired.routes.length === 0 && desired.configs.length === 0 && desired.secrets.length === 0) {
       block('(prune)', 'SC4004', 'the manifests declare nothing, so --prune would delete every object of apply set "' + options.applySet + '"', 'check that -f points at the right directory; an empty checkout is almost always a mistake');
     }
     const max = options.maxDeletions ?? defaultMaxDeletions;
@@ -253,10 +290,10 @@ function topField(path: string): string {
   return path.slice('spec.'.length).split(/[.[]/)[0]!;
 }
 
-/** Networks, services, then routes; deletions after, in the reverse order; by name within. */
+/** Networks, configs, secrets, services, then routes; deletions after, in the reverse order; by name within. */
 export function orderChanges(changes: Change[]): Change[] {
-  const rank = { Network: 0, Service: 1, Route: 2 } as const;
-  const phase = (c: Change) => (c.action === 'delete' ? 5 - rank[c.kind] : rank[c.kind]);
+  const rank = { Network: 0, Config: 1, Secret: 2, Service: 3, Route: 4 } as const;
+  const phase = (c: Change) => (c.action === 'delete' ? 9 - rank[c.kind] : rank[c.kind]);
   return [...changes].sort((a, b) => phase(a) - phase(b) || a.swarmName.localeCompare(b.swarmName));
 }
 

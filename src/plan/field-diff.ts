@@ -9,6 +9,13 @@ import { deepEqual } from './json-values.js';
 
 /** Model fields that are maps of user keys: compared key by key. */
 const mapFields = new Set(['labels', 'env', 'containerLabels', 'options', 'unmanaged']);
+/** Lists keyed by a unique field: compared entry by entry (`spec.secrets["db-password"].name`). */
+const keyedLists: Record<string, string> = { secrets: 'target', configs: 'target' };
+
+function byKey(list: unknown, key: string): Record<string, unknown> | unknown {
+  if (!Array.isArray(list) || !list.every((x) => isPlainObject(x) && typeof x[key] === 'string')) return list;
+  return Object.fromEntries(list.map((x) => [(x as Record<string, string>)[key], x]));
+}
 
 export const defaultSecretPatterns = ['PASSWORD', 'TOKEN', 'SECRET', 'KEY'];
 
@@ -43,6 +50,8 @@ export function diffModels(before: object | null, after: object | null, maskEnv:
           ...(sensitive ? { sensitive: true as const } : {}),
         });
       }
+    } else if (keyedLists[field]) {
+      diffValue(byKey(b[field] ?? [], keyedLists[field]!), byKey(a[field] ?? [], keyedLists[field]!), field, [], out);
     } else {
       diffValue(b[field], a[field], field, [], out);
     }

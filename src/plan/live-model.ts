@@ -6,8 +6,8 @@
  * Pure.
  */
 import { labelImage, userLabels } from '../api/labels.js';
-import { defaultUpdatePolicy, type MountModel, type NetworkModel, type QuantitiesModel, type ServiceModel, type UpdatePolicyModel } from '../api/model.js';
-import type { SwarmNetwork, SwarmResources, SwarmSecretReference, SwarmService, SwarmServiceSpec, SwarmUpdateConfig } from '../api/swarm-types.js';
+import { defaultUpdatePolicy, type MountModel, type NetworkModel, type QuantitiesModel, type SecretMountModel, type ServiceModel, type UpdatePolicyModel } from '../api/model.js';
+import type { SwarmNetwork, SwarmConfigReference, SwarmResources, SwarmSecretReference, SwarmService, SwarmServiceSpec, SwarmUpdateConfig } from '../api/swarm-types.js';
 import { canonicalConstraint, canonicalMode, compareMounts, compareSecrets, comparePorts, defaultRestartDelay, defaultStopGracePeriod, sortedRecord } from '../manifest/desired-model.js';
 import { formatCpus, formatDuration, formatMemory } from '../units.js';
 
@@ -113,16 +113,16 @@ export function serviceModelFromLive(service: SwarmService, networkNames: Map<st
         ? { size: m.TmpfsOptions?.SizeBytes ? formatMemory(m.TmpfsOptions.SizeBytes) : null, mode: m.TmpfsOptions?.Mode ? canonicalMode(m.TmpfsOptions.Mode) : null }
         : null,
     })).sort(compareMounts),
-    secrets: ((c.Secrets ?? []) as SwarmSecretReference[]).map((r) => ({
-      name: r.SecretName ?? r.SecretID ?? '',
-      target: r.File?.Name ?? '',
-      uid: r.File?.UID ?? '0',
-      gid: r.File?.GID ?? '0',
-      mode: canonicalMode(r.File?.Mode ?? 0o444),
-    })).sort(compareSecrets),
+    secrets: ((c.Secrets ?? []) as SwarmSecretReference[]).map((r) => fileMount(r.SecretName ?? r.SecretID, r.File)).sort(compareSecrets),
+    configs: ((c.Configs ?? []) as SwarmConfigReference[]).map((r) => fileMount(r.ConfigName ?? r.ConfigID, r.File)).sort(compareSecrets),
     containerLabels: sortedRecord(c.Labels),
     unmanaged: unmanagedFields(spec),
   };
+}
+
+/** A secret or config mounted as a file, as the model holds it. */
+function fileMount(name: string | undefined, file: { Name?: string; UID?: string; GID?: string; Mode?: number } | undefined): SecretMountModel {
+  return { name: name ?? '', target: file?.Name ?? '', uid: file?.UID ?? '0', gid: file?.GID ?? '0', mode: canonicalMode(file?.Mode ?? 0o444) };
 }
 
 /** Paths of the Swarm spec that the model above reads. */
@@ -130,7 +130,7 @@ const modelledServicePaths = [
   'TaskTemplate.ContainerSpec.Image', 'TaskTemplate.ContainerSpec.Labels', 'TaskTemplate.ContainerSpec.Command',
   'TaskTemplate.ContainerSpec.Args', 'TaskTemplate.ContainerSpec.Hostname', 'TaskTemplate.ContainerSpec.Env',
   'TaskTemplate.ContainerSpec.Dir', 'TaskTemplate.ContainerSpec.User', 'TaskTemplate.ContainerSpec.Mounts',
-  'TaskTemplate.ContainerSpec.StopGracePeriod', 'TaskTemplate.ContainerSpec.Healthcheck', 'TaskTemplate.ContainerSpec.Secrets',
+  'TaskTemplate.ContainerSpec.StopGracePeriod', 'TaskTemplate.ContainerSpec.Healthcheck', 'TaskTemplate.ContainerSpec.Secrets', 'TaskTemplate.ContainerSpec.Configs',
   'TaskTemplate.Resources.Limits.NanoCPUs', 'TaskTemplate.Resources.Limits.MemoryBytes',
   'TaskTemplate.Resources.Reservations.NanoCPUs', 'TaskTemplate.Resources.Reservations.MemoryBytes',
   'TaskTemplate.RestartPolicy', 'TaskTemplate.Placement.Constraints', 'TaskTemplate.Placement.Preferences',

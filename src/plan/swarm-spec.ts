@@ -69,6 +69,8 @@ export interface ServiceSpecContext {
   networkIds: Map<string, string>;
   /** Swarm secret name -> ID (only needed when the service mounts secrets). */
   secretIds?: Map<string, string>;
+  /** Swarm config name -> ID (only needed when the service mounts configs). */
+  configIds?: Map<string, string>;
   /** The live spec being updated, to carry forward what Swarm owns. */
   live?: SwarmServiceSpec;
   /** The source revision being applied (`controller run`), recorded as a label. */
@@ -102,6 +104,13 @@ export function buildServiceSpec(s: DesiredService, ctx: ServiceSpecContext): Sw
             File: { Name: x.target, UID: x.uid, GID: x.gid, Mode: parseInt(x.mode, 8) },
             SecretID: ctx.secretIds?.get(x.name) ?? x.name,
             SecretName: x.name,
+          })),
+        } : {}),
+        ...(m.configs.length ? {
+          Configs: m.configs.map((x) => ({
+            File: { Name: x.target, UID: x.uid, GID: x.gid, Mode: parseInt(x.mode, 8) },
+            ConfigID: ctx.configIds?.get(x.name) ?? x.name,
+            ConfigName: x.name,
           })),
         } : {}),
         StopGracePeriod: d(m.stopGracePeriod),

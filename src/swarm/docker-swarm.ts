@@ -4,7 +4,7 @@
  */
 import type { CallCounts, SwarmAccess, SwarmEvents, SwarmRecords, TaskFilter } from '../api/swarm-access.js';
 import type { LiveState, SwarmConfig, SwarmEvent, SwarmNetwork, SwarmNetworkCreate, SwarmSecret, SwarmService, SwarmServiceSpec, SwarmTask } from '../api/swarm-types.js';
-import { labelKind } from '../api/route-model.js';
+import { splitConfigs } from '../api/route-model.js';
 import { statusCodeOf, TerminalError } from '../errors.js';
 import { EngineClient, streamJsonLines } from './engine-client.js';
 
@@ -29,13 +29,8 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
   }
 
   async readLiveState(): Promise<LiveState> {
-    const [services, networks, routeConfigs, secrets] = await Promise.all([
-      this.listServices(),
-      this.listNetworks(),
-      this.listConfigs([`${labelKind}=Route`]),
-      this.listSecrets(),
-    ]);
-    return { services, networks, routeConfigs, secrets };
+    const [services, networks, allConfigs, secrets] = await Promise.all([this.listServices(), this.listNetworks(), this.listConfigs(), this.listSecrets()]);
+    return splitConfigs({ services, networks, secrets }, allConfigs);
   }
 
   async listServices(): Promise<SwarmService[]> {
@@ -83,6 +78,11 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
     await this.engine.request('POST', `/services/${encodeURIComponent(id)}/update`, { query: { version: versionIndex }, body: spec });
   }
 
+  async rollbackService(id: string, versionIndex: number, spec: SwarmServiceSpec): Promise<void> {
+    this.calls.writes++;
+    await this.engine.request('POST', `/services/${encodeURIComponent(id)}/update`, { query: { version: versionIndex, rollback: 'previous' }, body: spec });
+  }
+
   async removeService(id: string): Promise<void> {
     this.calls.writes++;
     try {
@@ -118,6 +118,21 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
     return this.engine.request<SwarmSecret[]>('GET', '/secrets');
   }
 
+  async containerHealth(containerId: string): Promise<{ status: string; failingStreak: number; lastOutput: string } | undefined> {
+    this.calls.reads++;
+    try {
+      const c = await this.engine.request<{ State?: { Health?: { Status?: string; FailingStreak?: number; Log?: { Output?: string; ExitCode?: number }[] } } }>('GET', `/containers/${encodeURIComponent(containerId)}/json`);
+      const h = c.State?.Health;
+      if (!h?.Status) return undefined;
+      const last = h.Log?.[h.Log.length - 1];
+      const output = (last?.Output ?? '').trim().replace(/\s+/g, ' ').slice(0, 200);
+      return { status: h.Status, failingStreak: h.FailingStreak ?? 0, lastOutput: output || (last ? `exit code ${last.ExitCode}` : '') };
+    } catch (err) {
+      if (statusCodeOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
   async removeConfig(id: string): Promise<void> {
     this.calls.writes++;
     try {
@@ -131,6 +146,23 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
     this.calls.writes++;
     const r = await this.engine.request<{ ID: string }>('POST', '/secrets/create', { body: { Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') } });
     return r.ID;
+  }
+
+  async removeSecret(id: string): Promise<void> {
+    this.calls.writes++;
+    try {
+      await this.engine.request('DELETE', `/secrets/${encodeURIComponent(id)}`);
+    } catch (err) {
+      if (statusCodeOf(err) !== 404) throw err;
+    }
+  }
+
+  async updateSecretLabels(secret: SwarmSecret, labels: Record<string, string>): Promise<void> {
+    this.calls.writes++;
+    await this.engine.request('POST', `/secrets/${encodeURIComponent(secret.ID)}/update`, {
+      query: { version: secret.Version.Index },
+      body: { Name: secret.Spec.Name, Labels: labels },
+    });
   }
 
   async findConfig(name: string): Promise<SwarmConfig | undefined> {

@@ -40,10 +40,10 @@ export interface CliResult {
 }
 
 /** Runs the real controller command against the test Swarm. */
-export function controller(args: string[], options: { input?: string; cwd?: string } = {}): Promise<CliResult> {
+export function controller(args: string[], options: { input?: string; cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   const host = ensureSwarm();
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd ?? repoRoot, env: { ...process.env, DOCKER_HOST: host, NO_COLOR: '1' } });
+    const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd ?? repoRoot, env: { ...process.env, ...options.env, DOCKER_HOST: host, NO_COLOR: '1' } });
     let stdout = '', stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));

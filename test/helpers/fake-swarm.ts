@@ -4,6 +4,7 @@
  * writes. It is not a stand-in for the engine: test/e2e/ proves behaviour on a real Swarm.
  */
 import type { SwarmAccess, TaskFilter } from '../../src/api/swarm-access.js';
+import { splitConfigs } from '../../src/api/route-model.js';
 import type { LiveState, SwarmConfig, SwarmNetwork, SwarmNetworkCreate, SwarmSecret, SwarmService, SwarmServiceSpec, SwarmTask } from '../../src/api/swarm-types.js';
 import { TerminalError, TransientError } from '../../src/errors.js';
 
@@ -24,7 +25,7 @@ export class FakeSwarm implements SwarmAccess {
   }
 
   async readLiveState(): Promise<LiveState> {
-    return { services: await this.listServices(), networks: await this.listNetworks(), routeConfigs: await this.listConfigs(['swarm.controller/kind=Route']), secrets: await this.listSecrets() };
+    return splitConfigs({ services: await this.listServices(), networks: await this.listNetworks(), secrets: await this.listSecrets() }, await this.listConfigs());
   }
   async listServices(): Promise<SwarmService[]> {
     return [...this.services.values()].map((s) => structuredClone(s));
@@ -61,9 +62,40 @@ export class FakeSwarm implements SwarmAccess {
     return id;
   }
   async removeConfig(id: string): Promise<void> {
+    const inUse = [...this.services.values()].some((svc) => (svc.Spec.TaskTemplate?.ContainerSpec?.Configs ?? []).some((r) => r.ConfigID === id));
+    if (inUse) throw new TransientError(`config ${id} is in use`);
     const c = this.configs.get(id);
     this.configs.delete(id);
     this.writes.push(`removeConfig ${c?.Spec.Name ?? id}`);
+  }
+  async rollbackService(id: string, versionIndex: number): Promise<void> {
+    const s = this.services.get(id);
+    if (!s || !s.PreviousSpec) throw new TerminalError('SC5004', `service ${id} has no previous spec`);
+    if (s.Version.Index !== versionIndex) throw new TransientError('update out of sequence');
+    [s.Spec, s.PreviousSpec] = [s.PreviousSpec, s.Spec];
+    s.Version.Index = this.nextId++;
+    this.writes.push(`rollbackService ${s.Spec.Name}`);
+  }
+  async removeSecret(id: string): Promise<void> {
+    const inUse = [...this.services.values()].some((svc) => (svc.Spec.TaskTemplate?.ContainerSpec?.Secrets ?? []).some((r) => r.SecretID === id));
+    if (inUse) throw new TransientError(`secret ${id} is in use`);
+    const x = this.secrets.get(id);
+    this.secrets.delete(id);
+    this.writes.push(`removeSecret ${x?.Spec.Name ?? id}`);
+  }
+  async updateSecretLabels(secret: SwarmSecret, labels: Record<string, string>): Promise<void> {
+    const x = this.secrets.get(secret.ID);
+    if (!x) throw new TerminalError('SC5004', `secret ${secret.ID} not found`);
+    x.Spec.Labels = { ...labels };
+    x.Version.Index = this.nextId++;
+    this.writes.push(`updateSecretLabels ${x.Spec.Name}`);
+  }
+  async updateConfigLabels(config: SwarmConfig, labels: Record<string, string>): Promise<void> {
+    const x = this.configs.get(config.ID);
+    if (!x) throw new TerminalError('SC5004', `config ${config.ID} not found`);
+    x.Spec.Labels = { ...labels };
+    x.Version.Index = this.nextId++;
+    this.writes.push(`updateConfigLabels ${x.Spec.Name}`);
   }
   async createSecret(name: string, labels: Record<string, string>, _data: string | Buffer): Promise<string> {
     const id = `sec${this.nextId++}`;

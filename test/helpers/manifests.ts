@@ -45,3 +45,11 @@ ${meta}${spec ? 'spec:\n' + spec.split('\n').map((l) => (l ? '  ' + l : l)).join
 export function route(name: string, spec: string, meta = ''): string {
   return doc('Route', name, spec, meta);
 }
+
+export function config(name: string, spec: string, meta = ''): string {
+  return doc('Config', name, spec, meta);
+}
+
+export function secret(name: string, spec: string, meta = ''): string {
+  return doc('Secret', name, spec, meta);
+}

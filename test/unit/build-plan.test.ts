@@ -18,7 +18,7 @@ function appliedState(text: string, set = 'shop'): LiveState {
   });
   const ids = new Map(networks.map((n) => [n.Name, n.Id]));
   const services = d.services.map((s, i): SwarmService => ({ ID: `s${i}`, Version: { Index: 10 + i }, Spec: buildServiceSpec(s, { applySet: set, networkIds: ids }) }));
-  return { networks, services, routeConfigs: [], secrets: [] };
+  return { networks, services, routeConfigs: [], configs: [], secrets: [] };
 }
 
 const plan = (desired: DesiredState, live: LiveState, o: Partial<PlanOptions> = {}) => buildPlan(desired, live, { ...opts, ...o });
@@ -26,7 +26,7 @@ const actions = (p: ReturnType<typeof plan>) => p.changes.map((c) => `${c.action
 
 describe('buildPlan', () => {
   it('creates everything on an empty Swarm, networks first', () => {
-    const p = plan(desiredFrom(base), { services: [], networks: [], routeConfigs: [], secrets: [] });
+    const p = plan(desiredFrom(base), { services: [], networks: [], routeConfigs: [], configs: [], secrets: [] });
     assert.deepEqual(actions(p), ['create Network/backend', 'create Service/web', 'create Service/worker']);
     assert.deepEqual(p.changes[1]!.dependsOn, ['Network/backend']);
     assert.deepEqual(p.changes[2]!.dependsOn, []);
@@ -97,7 +97,7 @@ describe('buildPlan', () => {
   });
 
   it('never prunes when the manifests are empty, and caps deletions', () => {
-    const empty = plan({ networks: [], services: [], routes: [] }, appliedState(base), { prune: true });
+    const empty = plan({ networks: [], services: [], routes: [], configs: [], secrets: [] }, appliedState(base), { prune: true });
     assert.deepEqual(empty.blockers.map((b) => b.code), ['SC4004']);
     const capped = plan(desiredFrom(network('other')), appliedState(base), { prune: true, maxDeletions: 2 });
     assert.deepEqual(capped.blockers.map((b) => b.code), ['SC4005']);
@@ -116,9 +116,9 @@ describe('buildPlan', () => {
   it('treats unmanaged objects with a manifest name as conflicts unless --adopt', () => {
     const live = appliedState(base);
     for (const s of live.services) s.Spec.Labels = { team: 'x' };
-    const p = plan(desiredFrom(service('web', 'image: app:1\nreplicas: 2\nenv: {LOG: info, API_TOKEN: abc}')), { services: live.services, networks: [], routeConfigs: [], secrets: [] });
+    const p = plan(desiredFrom(service('web', 'image: app:1\nreplicas: 2\nenv: {LOG: info, API_TOKEN: abc}')), { services: live.services, networks: [], routeConfigs: [], configs: [], secrets: [] });
     assert.deepEqual(p.blockers.map((b) => b.code), ['SC4002']);
-    const adopted = plan(desiredFrom(service('web', 'image: app:1\nreplicas: 2\nenv: {LOG: info, API_TOKEN: abc}')), { services: live.services, networks: [], routeConfigs: [], secrets: [] }, { adopt: true });
+    const adopted = plan(desiredFrom(service('web', 'image: app:1\nreplicas: 2\nenv: {LOG: info, API_TOKEN: abc}')), { services: live.services, networks: [], routeConfigs: [], configs: [], secrets: [] }, { adopt: true });
     assert.equal(adopted.changes[0]!.adopt, true);
     assert.equal(adopted.changes[0]!.action, 'update');
   });

@@ -13,31 +13,24 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Controller } from '../../src/controller/controller.js';
 import type { SwarmEvent, SwarmConfig } from '../../src/api/swarm-types.js';
-import { TransientError } from '../../src/errors.js';
 import { createLogger } from '../../src/log.js';
 import type { Clock } from '../../src/queue/clock.js';
 import { gitSource } from '../../src/source/index.js';
 import { FakeSwarm } from '../helpers/fake-swarm.js';
 import { network, service } from '../helpers/manifests.js';
 
-/** FakeSwarm plus the records (lease) and events `controller run` needs. */
+/** FakeSwarm plus the record lookup (lease) and events `controller run` needs. */
 class RunnableFakeSwarm extends FakeSwarm {
   async findConfig(name: string): Promise<SwarmConfig | undefined> {
     const c = [...this.configs.values()].find((x) => x.Spec.Name === name);
     return c && structuredClone(c);
-  }
-  async updateConfigLabels(config: SwarmConfig, labels: Record<string, string>): Promise<void> {
-    const c = this.configs.get(config.ID);
-    if (!c || c.Version.Index !== config.Version.Index) throw new TransientError('update out of sequence');
-    c.Spec.Labels = { ...labels };
-    c.Version = { Index: c.Version.Index + 1 };
   }
   async streamEvents(_on: (e: SwarmEvent) => void, signal: AbortSignal): Promise<void> {
     await new Promise((r) => signal.addEventListener('abort', r));
   }
   /** Writes to services and networks only: the lease's own config writes are not the test's subject. */
   get objectWrites(): string[] {
-    return this.writes.filter((w) => !/Config /.test(w));
+    return this.writes.filter((w) => !w.includes(' swarm-controller-lease.'));
   }
 }
 

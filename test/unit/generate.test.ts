@@ -149,8 +149,10 @@ describe('CRD schemas', () => {
     assert.deepEqual(
       kinds.map((k) => [k.apiVersion, k.kind, k.plural]),
       [
+        ['swarm.controller/v1alpha1', 'Config', 'configs'],
         ['swarm.controller/v1alpha1', 'Network', 'networks'],
         ['swarm.controller/v1alpha1', 'Route', 'routes'],
+        ['swarm.controller/v1alpha1', 'Secret', 'secrets'],
         ['swarm.controller/v1alpha1', 'Service', 'services'],
       ],
     );
@@ -312,7 +314,7 @@ describe('generated files', () => {
     assert.deepEqual(first, second);
     assert.deepEqual(
       first.map((f) => f.path),
-      ['docs/reference.md', 'src/api/network.generated.ts', 'src/api/route.generated.ts', 'src/api/schemas.generated.ts', 'src/api/service.generated.ts', 'src/api/validators.generated.ts'],
+      ['docs/reference.md', 'src/api/config.generated.ts', 'src/api/network.generated.ts', 'src/api/route.generated.ts', 'src/api/schemas.generated.ts', 'src/api/secret.generated.ts', 'src/api/service.generated.ts', 'src/api/validators.generated.ts'],
     );
   });
 

@@ -48,7 +48,7 @@ describe('loading manifests', () => {
     assert.match(v!.fix!, /swarm\.controller\/v1alpha1/);
     const [k] = loadText('apiVersion: swarm.controller/v1alpha1\nkind: Deployment\nmetadata: {name: a}\n').diagnostics;
     assert.equal(k!.code, 'SC2002');
-    assert.match(k!.fix!, /Network, Route, Service/);
+    assert.match(k!.fix!, /Config, Network, Route, Secret, Service/);
   });
 
   it('refuses YAML syntax errors, duplicate keys, alias bombs and non-mappings', () => {
@@ -85,7 +85,7 @@ describe('loading manifests', () => {
 
   it('builds no desired state when anything is wrong', () => {
     const { desired } = loadText(service('ok', 'image: a') + service('bad', 'image: a\nreplicas: lots'));
-    assert.deepEqual(desired, { networks: [], services: [], routes: [] });
+    assert.deepEqual(desired, { networks: [], services: [], routes: [], configs: [], secrets: [] });
   });
 
   it('reads directories recursively, in order, and refuses links that leave the directory', async () => {

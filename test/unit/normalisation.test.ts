@@ -72,10 +72,10 @@ describe('normalisation', () => {
   });
 
   it('keeps live fields the manifest cannot express, so they show as a change', () => {
-    const l = live({ Name: 'm', TaskTemplate: { ContainerSpec: { Image: 'a', Configs: [{ ConfigName: 's' }], Isolation: 'default' }, LogDriver: { Name: 'json-file' } } });
-    assert.deepEqual(Object.keys(unmanagedFields(l.Spec)), ['TaskTemplate.ContainerSpec.Configs', 'TaskTemplate.LogDriver.Name']);
+    const l = live({ Name: 'm', TaskTemplate: { ContainerSpec: { Image: 'a', Privileges: { NoNewPrivileges: true }, Isolation: 'default' }, LogDriver: { Name: 'json-file' } } });
+    assert.deepEqual(Object.keys(unmanagedFields(l.Spec)), ['TaskTemplate.ContainerSpec.Privileges.NoNewPrivileges', 'TaskTemplate.LogDriver.Name']);
     const d = desiredFrom(service('m', 'image: a')).services[0]!;
-    assert.deepEqual(diffModels(serviceModelFromLive(l, names), d.model).map((f) => f.path), ['swarm:TaskTemplate.ContainerSpec.Configs', 'swarm:TaskTemplate.LogDriver.Name']);
+    assert.deepEqual(diffModels(serviceModelFromLive(l, names), d.model).map((f) => f.path), ['swarm:TaskTemplate.ContainerSpec.Privileges.NoNewPrivileges', 'swarm:TaskTemplate.LogDriver.Name']);
   });
 
   it('a changed image behind a pinned digest is a change', () => {

@@ -59,7 +59,7 @@ describe('reconciler', () => {
     r.desired = { revision: 'rev2', desired: desiredFrom(network('net')) };
     await converge(r);
     assert.deepEqual([...swarm.services.values()].map((s) => s.Spec.Name), []);
-    r.desired = { revision: 'rev3', desired: { networks: [], services: [], routes: [] } };
+    r.desired = { revision: 'rev3', desired: { networks: [], services: [], routes: [], configs: [], secrets: [] } };
     assert.equal((await r.reconcile('Network/net')).outcome, 'blocked');
     assert.equal(swarm.networks.size, 1);
   });

@@ -11,7 +11,7 @@ const after = service('web', 'image: app:2\nreplicas: 2\nenv: {DB_PASSWORD: pw-n
 
 function plan() {
   const old = desiredFrom(before);
-  const live = { networks: [], routeConfigs: [], secrets: [], services: old.services.map((s, i) => ({ ID: `s${i}`, Version: { Index: 1 }, Spec: buildServiceSpec(s, { applySet: 'shop', networkIds: new Map() }) })) };
+  const live = { networks: [], routeConfigs: [], configs: [], secrets: [], services: old.services.map((s, i) => ({ ID: `s${i}`, Version: { Index: 1 }, Spec: buildServiceSpec(s, { applySet: 'shop', networkIds: new Map() }) })) };
   return buildPlan(desiredFrom(after), live, { applySet: 'shop' });
 }
 
@@ -53,7 +53,7 @@ Plan: 1 to create, 1 to update, 1 to scale, 0 to replace, 0 to delete (0 unchang
 
   it('says so when nothing changes', () => {
     const d = desiredFrom(before);
-    const live = { networks: [], routeConfigs: [], secrets: [], services: d.services.map((s, i) => ({ ID: `s${i}`, Version: { Index: 1 }, Spec: buildServiceSpec(s, { applySet: 'shop', networkIds: new Map() }) })) };
+    const live = { networks: [], routeConfigs: [], configs: [], secrets: [], services: d.services.map((s, i) => ({ ID: `s${i}`, Version: { Index: 1 }, Spec: buildServiceSpec(s, { applySet: 'shop', networkIds: new Map() }) })) };
     assert.equal(renderHuman(buildPlan(d, live, { applySet: 'shop' })), 'No changes. The Swarm matches the manifests (2 objects up to date).\n');
   });
 });
