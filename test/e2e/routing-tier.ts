@@ -21,6 +21,8 @@ export interface TierOptions {
   proxySecrets?: string[];
   /** Extra `controller run` arguments. */
   runArgs?: string[];
+  /** Proxy replicas (default 1). With more than one on a single node, give httpPort 0: no host ports. */
+  proxyReplicas?: number;
 }
 
 export interface Tier extends TierOptions {
@@ -54,13 +56,13 @@ metadata: {name: proxy, namespace: ${t.ns}}
 spec:
   image: swarm-controller/proxy:dev
   args: [proxy]
-  replicas: 1
+  replicas: ${t.proxyReplicas ?? 1}
   endpointMode: dnsrr
   networks: [control, edge]
-  ports:
+${t.httpPort ? `  ports:
     - {target: 80, published: ${t.httpPort}, mode: host}
     - {target: 443, published: ${t.httpsPort}, mode: host}
-  secrets: [${proxySecrets}]
+` : ''}  secrets: [${proxySecrets}]
   stopGracePeriod: 10s
 ---
 apiVersion: swarm.controller/v1alpha1
@@ -120,8 +122,10 @@ export interface RouteStatus {
   generation: number;
   checksum: string;
   routes: number;
+  /** The routes in the table, with the number of task addresses per backend. */
+  served: { route: string; backends: { service: string; servers: number; weight: number }[] }[];
   broken: { route: string; problem: string }[];
-  replicas: { task: string; address: string; generation: number; checksum: string; inSync: boolean; lastError?: string }[];
+  replicas: { task: string; address: string; generation: number; checksum: string; inSync: boolean; lastError: string | null }[];
 }
 
 /** The controller's status, read inside its container (its port is not published). */
