@@ -21,6 +21,10 @@ export interface TierOptions {
   proxySecrets?: string[];
   /** Extra `controller run` arguments. */
   runArgs?: string[];
+  /** Placement constraints of the proxy service (on a multi-node Swarm: the node whose host-mode ports the test calls). */
+  proxyConstraints?: string[];
+  /** Placement constraints of the controller service (default: node.role == manager); its status is read through DOCKER_HOST's engine, so it must run there. */
+  controllerConstraints?: string[];
 }
 
 export interface Tier extends TierOptions {
@@ -62,7 +66,7 @@ spec:
     - {target: 443, published: ${t.httpsPort}, mode: host}
   secrets: [${proxySecrets}]
   stopGracePeriod: 10s
----
+${t.proxyConstraints?.length ? `  placement: {constraints: [${t.proxyConstraints.map((c) => JSON.stringify(c)).join(', ')}]}\n` : ''}---
 apiVersion: swarm.controller/v1alpha1
 kind: Service
 metadata: {name: controller, namespace: ${t.ns}}
@@ -76,7 +80,7 @@ spec:
   mounts:
     - {type: bind, source: ${socket}, target: /var/run/docker.sock}
     - {type: bind, source: ${t.dir}, target: ${t.dir}, readOnly: true}
-  placement: {constraints: ["node.role == manager"]}
+  placement: {constraints: [${(t.controllerConstraints ?? ['node.role == manager']).map((c) => JSON.stringify(c)).join(', ')}]}
   stopGracePeriod: 15s
 `;
 }
@@ -120,6 +124,8 @@ export interface RouteStatus {
   generation: number;
   checksum: string;
   routes: number;
+  /** The routes in the table, with the number of task addresses per backend. */
+  served: { route: string; backends: { service: string; servers: number; weight: number }[] }[];
   broken: { route: string; problem: string }[];
   replicas: { task: string; address: string; generation: number; checksum: string; inSync: boolean; lastError?: string }[];
 }
