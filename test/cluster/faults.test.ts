@@ -195,11 +195,12 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
     const after = log.filter((p) => p.t > (lastFromVictim ?? t0));
     const failed = log.filter((p) => p.error || (p.status ?? 0) >= 500);
     const tail = log.filter((p) => p.t > convergedAt);
-    const downAt = (await nodeStates(victim.id, t0 - 1000)).find((s) => s.state === 'down')?.t;
+    const states = await nodeStates(victim.id, t0 - 1000);
+    const downAt = states.find((s) => s.state === 'down')?.t;
     const tables = await tableChanges(t0 - 1000);
     const tableOut = tables.find((x) => x.t >= t0 && x.servers < replicas)?.t;
     console.log(`fault timeline after the kill: node down ${seconds(downAt && downAt - t0)}, route table without its tasks ${seconds(tableOut && tableOut - t0)}, last answer from a killed node's task ${seconds(lastFromVictim && lastFromVictim - t0)}, ${replicas} tasks running elsewhere ${seconds(rescheduledAt - t0)}, controller converged ${seconds(convergedAt - t0)}`);
-    console.log(`requests during the fault: ${log.length} sent, ${fromVictim.filter((p) => p.t >= t0).length} answered by the killed node's tasks after the kill, ${failed.length} failed ${JSON.stringify(failed.slice(0, 5))}; table changes ${JSON.stringify(tables.map((x) => ({ s: ((x.t - t0) / 1000).toFixed(2), servers: x.servers })))}`);
+    console.log(`requests during the fault: ${log.length} sent, ${fromVictim.filter((p) => p.t >= t0).length} answered by the killed node's tasks after the kill, ${failed.length} failed ${JSON.stringify(failed.slice(0, 5))}; table changes ${JSON.stringify(tables.map((x) => ({ s: ((x.t - t0) / 1000).toFixed(2), servers: x.servers })))}; node states ${JSON.stringify(states.map((x) => ({ s: ((x.t - t0) / 1000).toFixed(2), state: x.state })))}`);
     assert.ok(downAt !== undefined, 'Swarm marked the node down');
     assert.ok(after.length > 100, 'requests kept being answered after the last answer from the killed node');
     assert.ok(!tail.some((p) => p.task && onVictim.has(p.task)), 'no answer from the killed node\'s tasks once converged');
