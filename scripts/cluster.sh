@@ -202,11 +202,30 @@ ensure_netns() {
   ip -n "$ns" link set dev eth0 up
 }
 
+# A killed dockerd's containerd dies with it (parent-death signal), but until its process is
+# gone (zombies included) a new dockerd takes it for a live containerd, waits for it and fails
+# ("timeout waiting for containerd to start"). Wait for it to go.
+wait_containerd_gone() {
+  local n=$1 f pid deadline=$((SECONDS + 20))
+  f="$(dir_of "$n")/exec/containerd/containerd.pid"
+  [[ -f "$f" ]] || return 0
+  pid="$(tr -dc 0-9 <"$f")"
+  [[ -n "$pid" ]] || return 0
+  # (a zombie has no command line left, only its name; another containerd that took the pid
+  # only makes us wait, it is never signalled)
+  [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == containerd ]] || return 0
+  while [[ -e "/proc/$pid" ]]; do
+    ((SECONDS < deadline)) || { say "warning: n$n: the containerd of its killed engine (pid $pid) is still there"; return 0; }
+    sleep 0.1
+  done
+}
+
 start_engine() {
   local n=$1 dir sock ns pid
   dir="$(dir_of "$n")"; sock="$(sock_of "$n")"; ns="$(ns_of "$n")"
   pid="$(engine_pid "$n")"
   if [[ -z "$pid" ]]; then
+    wait_containerd_gone "$n"
     (( ${#sock} < 100 )) || die "socket path too long: $sock; set a shorter SC_CLUSTER_DIR"
     mkdir -p "$dir" && chmod 700 "$dir"
     rm -f "$dir/dockerd.pid" "$sock"
@@ -442,6 +461,7 @@ cmd_kill_engine() {
   pid="$(engine_pid "$n")"
   [[ -n "$pid" ]] || die "n$n: dockerd is not running"
   stop_engine "$n" KILL
+  wait_containerd_gone "$n"
   say "n$n: dockerd (pid $pid) killed with SIGKILL"
 }
 
