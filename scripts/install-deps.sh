@@ -5,6 +5,7 @@
 #     haproxy (the proxy agent's tests run the real binary; the service is not started),
 #     openssl (the proxy's TLS tests make self-signed certificates with its CLI)
 #   - npm ci in the repo root when node_modules is missing or older than package-lock.json
+#     (never through a node_modules that is a symbolic link: see below)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,8 +49,15 @@ node_major="$(node -p 'process.versions.node.split(".")[0]')"
 ((node_major >= 20)) || die "Node >= 20 required, found $(node --version)"
 
 # npm ci writes node_modules/.package-lock.json; use it as the freshness marker.
+# A node_modules that is a symbolic link (a git worktree sharing another checkout's) is left
+# alone: npm ci empties the link's target before it replaces the link, i.e. it would wipe the
+# other checkout's packages while they may be in use.
 marker="$REPO/node_modules/.package-lock.json"
-if [[ ! -d "$REPO/node_modules" || ! -f "$marker" || "$REPO/package-lock.json" -nt "$marker" ]]; then
+if [[ -L "$REPO/node_modules" ]]; then
+  [[ -f "$marker" ]] || die "node_modules is a link to $(readlink -f "$REPO/node_modules"), which holds no installed packages; run npm ci there"
+  cmp -s "$REPO/package-lock.json" "$(readlink -f "$REPO/node_modules")/../package-lock.json" ||
+    echo "install-deps: warning: node_modules links to $(readlink -f "$REPO/node_modules"), installed from another package-lock.json; not reinstalling through the link" >&2
+elif [[ ! -d "$REPO/node_modules" || ! -f "$marker" || "$REPO/package-lock.json" -nt "$marker" ]]; then
   echo "install-deps: npm ci" >&2
   log="$(mktemp)"
   trap 'rm -f "$log"' EXIT

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Run every test, from a fresh clone, as root:
 #   install deps -> gen:check -> unit tests -> (private Swarm) -> test-app and controller images -> e2e tests
+#   -> multi-node cluster tests
 #
 # If DOCKER_HOST is set, the e2e tests use that daemon (it must be a Swarm manager).
 # Otherwise a private Swarm is started with scripts/local-swarm.sh and stopped at exit,
 # but only if this script started it (set SC_KEEP_SWARM=1 to leave it running).
+#
+# The cluster tests (test/cluster/) run on a Swarm of three nodes made by scripts/cluster.sh,
+# its images copied from the e2e Swarm; the cluster is started for them and removed after
+# (down --purge), unless it was already up. SC_CLUSTER_TESTS=0 skips them.
 #
 # Later steps still run after a failed gen:check or unit run so one run reports everything;
 # steps that depend on a failed step are skipped. Exit status is non-zero if any step failed.
@@ -18,6 +23,7 @@ failed=0
 passed_tests=0 failed_tests=0
 COUNTS="$(mktemp)"
 started_swarm=0
+started_cluster=0
 
 # run_step NAME CMD... : run a step, record PASS/FAIL and its duration.
 run_step() {
@@ -61,6 +67,11 @@ summary() {
 
 cleanup() {
   local rc=$?
+  if ((started_cluster)); then
+    echo
+    echo "==> removing the cluster started by this run"
+    scripts/cluster.sh down --purge || echo "warning: scripts/cluster.sh down --purge failed" >&2
+  fi
   if ((started_swarm)) && [[ "${SC_KEEP_SWARM:-0}" != 1 ]]; then
     echo
     echo "==> stopping the private Swarm started by this run"
@@ -101,14 +112,38 @@ start_swarm() {
   echo "DOCKER_HOST=$DOCKER_HOST ($( ((was_up)) && echo "already running, left up" || echo "started by this run"))"
 }
 
+# A cluster of 1 manager and 2 workers (scripts/cluster.sh), given the images of the e2e Swarm.
+start_cluster() {
+  local was_up=0
+  scripts/cluster.sh status >/dev/null 2>&1 && was_up=1
+  SC_CLUSTER_IMAGES_FROM="$DOCKER_HOST" scripts/cluster.sh up >/dev/null || { ((was_up)) || started_cluster=1; return 1; }
+  ((was_up)) || started_cluster=1
+  scripts/cluster.sh status
+}
+
+stop_cluster() {
+  ((started_cluster)) || return 0
+  scripts/cluster.sh down --purge && started_cluster=0
+}
+
 if run_step "swarm" start_swarm; then
   if run_step "test-app image" scripts/build-test-app.sh && run_step "controller image" scripts/build-images.sh --only controller; then
     run_step "e2e tests" count_tests npm run --silent test:e2e || true
+    if [[ "${SC_CLUSTER_TESTS:-1}" == 0 ]]; then
+      skip_step "cluster tests" "SC_CLUSTER_TESTS=0"
+    elif run_step "cluster" start_cluster; then
+      run_step "cluster tests" count_tests npm run --silent test:cluster || true
+      run_step "cluster down" stop_cluster || true
+    else
+      skip_step "cluster tests" "no cluster"
+    fi
   else
     skip_step "e2e tests" "an image failed to build"
+    skip_step "cluster tests" "an image failed to build"
   fi
 else
   skip_step "test-app image" "no swarm"
   skip_step "controller image" "no swarm"
   skip_step "e2e tests" "no swarm"
+  skip_step "cluster tests" "no swarm"
 fi

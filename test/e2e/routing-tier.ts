@@ -23,6 +23,10 @@ export interface TierOptions {
   runArgs?: string[];
   /** Proxy replicas (default 1). With more than one on a single node, give httpPort 0: no host ports. */
   proxyReplicas?: number;
+  /** Placement constraints of the proxy service (on a multi-node Swarm: the node whose host-mode ports the test calls). */
+  proxyConstraints?: string[];
+  /** Placement constraints of the controller service (default: node.role == manager); its status is read through DOCKER_HOST's engine, so it must run there. */
+  controllerConstraints?: string[];
 }
 
 export interface Tier extends TierOptions {
@@ -64,7 +68,7 @@ ${t.httpPort ? `  ports:
     - {target: 443, published: ${t.httpsPort}, mode: host}
 ` : ''}  secrets: [${proxySecrets}]
   stopGracePeriod: 10s
----
+${t.proxyConstraints?.length ? `  placement: {constraints: [${t.proxyConstraints.map((c) => JSON.stringify(c)).join(', ')}]}\n` : ''}---
 apiVersion: swarm.controller/v1alpha1
 kind: Service
 metadata: {name: controller, namespace: ${t.ns}}
@@ -78,7 +82,7 @@ spec:
   mounts:
     - {type: bind, source: ${socket}, target: /var/run/docker.sock}
     - {type: bind, source: ${t.dir}, target: ${t.dir}, readOnly: true}
-  placement: {constraints: ["node.role == manager"]}
+  placement: {constraints: [${(t.controllerConstraints ?? ['node.role == manager']).map((c) => JSON.stringify(c)).join(', ')}]}
   stopGracePeriod: 15s
 `;
 }
