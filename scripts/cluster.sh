@@ -241,9 +241,17 @@ start_engine() {
     )
     say "n$n: starting dockerd in netns $ns (log $dir/dockerd.log)"
     echo "=== $(date -u +%FT%TZ) dockerd ${args[*]}" >>"$dir/dockerd.log"
+    # The daemon must not inherit the caller's descriptors (a flock held around this script
+    # would stay held for as long as the engine lives).
     # shellcheck disable=SC2016
-    setsid nohup nsenter --net="/run/netns/$ns" unshare --uts -- \
-      sh -c 'hostname "$0" && exec dockerd "$@"' "$ns" "${args[@]}" </dev/null >>"$dir/dockerd.log" 2>&1 &
+    (
+      for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+      done
+      exec setsid nohup nsenter --net="/run/netns/$ns" unshare --uts -- \
+        sh -c 'hostname "$0" && exec dockerd "$@"' "$ns" "${args[@]}" </dev/null >>"$dir/dockerd.log" 2>&1
+    ) &
     local launcher=$!
     local deadline=$((SECONDS + START_TIMEOUT))
     until answers "$n"; do
