@@ -51,6 +51,7 @@ export const errorCatalogue = {
   SC4005: 'too many deletions',
   SC4006: 'network in use by an object outside the plan',
   SC4007: 'config or secret in use by a service outside the plan',
+  SC4008: 'network subnet overlaps another network',
   SC5001: 'cannot reach the Docker engine',
   SC5002: 'Docker API version not supported',
   SC5003: 'not a Swarm manager',

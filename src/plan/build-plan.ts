@@ -15,6 +15,7 @@ import type { Blocker, Change, FieldChange, Note, Plan } from './plan.js';
 import { defaultNetworkModel, defaultServiceModel } from './defaults.js';
 import { planRoutes } from './route-plan.js';
 import { mountedNames, mountsAny, planData } from './data-plan.js';
+import { subnetsOverlap } from './subnet-overlap.js';
 
 export interface PlanOptions {
   applySet: string;
@@ -96,6 +97,22 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     changes.push({ ...base(n.ref, n.swarmName), action: 'replace', reason, restartsTasks: true, fields, before: liveModel, after: n.model, dependsOn: [], ...(ownership === 'adopt' ? { adopt: true as const } : {}) });
     networkChangeIds.set(n.swarmName, id);
     replacedNetworks.add(n.swarmName);
+  }
+
+  // A network to create (or re-create) must not claim addresses another network holds.
+  const claimed: { owner: string; subnet: string }[] = live.networks.flatMap((l) => (l.IPAM?.Config ?? []).flatMap((c) => (c.Subnet ? [{ owner: l.Name, subnet: c.Subnet }] : [])));
+  for (const n of desired.networks) {
+    if (n.external) continue;
+    const mine = n.model.ipam.subnets.map((x) => x.subnet);
+    if (networkChangeIds.has(n.swarmName)) {
+      for (const subnet of mine) {
+        const other = claimed.find((c) => c.owner !== n.swarmName && subnetsOverlap(subnet, c.subnet));
+        if (other) {
+          block(refId(n.ref), 'SC4008', `network "${n.swarmName}": subnet ${subnet} overlaps ${other.subnet} of network "${other.owner}"; Swarm would create it and leave every task attached to it in state New`, `choose a subnet no other network uses (docker network inspect ${other.owner} shows its range), or leave out ipam.subnets to let Swarm pick one`);
+        }
+      }
+    }
+    claimed.push(...mine.map((subnet) => ({ owner: n.swarmName, subnet })));
   }
 
   // Configs and secrets: new versions before the services that mount them.
