@@ -7,8 +7,9 @@
 # Otherwise a private Swarm is started with scripts/local-swarm.sh and stopped at exit,
 # but only if this script started it (set SC_KEEP_SWARM=1 to leave it running).
 #
-# The cluster tests (test/cluster/) run on a Swarm of three nodes made by scripts/cluster.sh,
-# its images copied from the e2e Swarm; the cluster is started for them and removed after
+# The cluster tests (test/cluster/) run on a Swarm of three nodes made by scripts/cluster.sh
+# (1 manager + 2 workers; the last test remakes it with 3 managers), its images copied from the
+# e2e Swarm; the cluster is started for them and removed after
 # (down --purge), unless it was already up. SC_CLUSTER_TESTS=0 skips them.
 #
 # Later steps still run after a failed gen:check or unit run so one run reports everything;
@@ -22,6 +23,7 @@ declare -a NAMES=() RESULTS=() TIMES=()
 failed=0
 passed_tests=0 failed_tests=0
 COUNTS="$(mktemp)"
+FOREIGN_BEFORE="$(mktemp)"
 started_swarm=0
 started_cluster=0
 
@@ -60,7 +62,7 @@ summary() {
   done
   echo "======================================================"
   while read -r p f; do passed_tests=$((passed_tests + p)); failed_tests=$((failed_tests + f)); done <"$COUNTS"
-  rm -f "$COUNTS"
+  rm -f "$COUNTS" "$FOREIGN_BEFORE"
   if ((failed)); then echo "RESULT: FAILED"; else echo "RESULT: PASSED"; fi
   echo "tests: $passed_tests passed, $failed_tests failed"
 }
@@ -112,6 +114,39 @@ start_swarm() {
   echo "DOCKER_HOST=$DOCKER_HOST ($( ((was_up)) && echo "already running, left up" || echo "started by this run"))"
 }
 
+# The e2e tests share the Swarm with whatever else runs there (the demo's shop and controller,
+# say): they use only namespaces named e2e-* and ports and paths of their own. These two record
+# every other service's spec before the e2e run and check afterwards that none was changed or
+# removed, and that the run left no service of another name behind.
+foreign_services() {
+  local name
+  docker service ls --format '{{.Name}}' | grep -v '^e2e-' | sort | while read -r name; do
+    printf '%s %s\n' "$name" "$(docker service inspect --format '{{json .Spec}}' "$name" | sha256sum | cut -c1-16)"
+  done
+}
+record_foreign() {
+  foreign_services >"$FOREIGN_BEFORE" || return 1
+  echo "services on the Swarm before the e2e run, besides e2e-*: $(wc -l <"$FOREIGN_BEFORE")"
+  sed 's/^/  /' "$FOREIGN_BEFORE"
+}
+check_foreign() {
+  local after bad=0 name sum now
+  after="$(mktemp)"
+  foreign_services >"$after" || { rm -f "$after"; return 1; }
+  while read -r name sum; do
+    now="$(awk -v n="$name" '$1 == n {print $2}' "$after")"
+    if [[ -z "$now" ]]; then echo "removed by the e2e run: service $name"; bad=1
+    elif [[ "$now" != "$sum" ]]; then echo "changed by the e2e run: service $name"; bad=1
+    fi
+  done <"$FOREIGN_BEFORE"
+  while read -r name sum; do
+    grep -q "^$name " "$FOREIGN_BEFORE" || { echo "left behind by the e2e run: service $name (not named e2e-*)"; bad=1; }
+  done <"$after"
+  rm -f "$after"
+  ((bad == 0)) && echo "the $(wc -l <"$FOREIGN_BEFORE") other services are untouched"
+  return "$bad"
+}
+
 # A cluster of 1 manager and 2 workers (scripts/cluster.sh), given the images of the e2e Swarm.
 start_cluster() {
   local was_up=0
@@ -128,10 +163,13 @@ stop_cluster() {
 
 if run_step "swarm" start_swarm; then
   if run_step "test-app image" scripts/build-test-app.sh && run_step "controller image" scripts/build-images.sh --only controller; then
+    record_foreign || echo "warning: could not list the Swarm's services" >&2
     run_step "e2e tests" count_tests npm run --silent test:e2e || true
+    run_step "other services untouched" check_foreign || true
     if [[ "${SC_CLUSTER_TESTS:-1}" == 0 ]]; then
       skip_step "cluster tests" "SC_CLUSTER_TESTS=0"
     elif run_step "cluster" start_cluster; then
+      export SC_CLUSTER_IMAGES_FROM="$DOCKER_HOST"  # the three-managers test makes a cluster of its own
       run_step "cluster tests" count_tests npm run --silent test:cluster || true
       run_step "cluster down" stop_cluster || true
     else

@@ -52,7 +52,7 @@ metadata: {name: private, namespace: ${ns}}
 spec: {attachable: true}
 `,
     'services.yaml': svc('web', o.web, '[edge]') + svc('api', 2, '[edge]') + svc('lonely', 1, '[private]'),
-    'routes.yaml': route('demo', `  pathPrefix: /demo\n  stripPrefix: true\n  service: web\n  port: 8080\n  sticky: {cookie: E2E_SRV}\n  timeouts: {server: ${o.serverTimeout ?? '60s'}}`)
+    'routes.yaml': route('demo', `  pathPrefix: /e2e\n  stripPrefix: true\n  service: web\n  port: 8080\n  sticky: {cookie: E2E_SRV}\n  timeouts: {server: ${o.serverTimeout ?? '60s'}}`)
       + (o.apiRoute === false ? '' : route('api-host', '  hosts: [api.e2e.test]\n  service: api\n  port: 8080'))
       + route('lonely', '  pathPrefix: /lonely\n  service: lonely\n  port: 8080'),
   };
@@ -83,7 +83,7 @@ describe('routes through the proxy tier on a real Swarm', { timeout: 1_200_000 }
   before(async () => {
     buildImages();
     await removeNamespace(ns);
-    tier = await startTier({ ns: tierNs, httpPort, httpsPort: 18443 });
+    tier = await startTier({ ns: tierNs, httpPort, httpsPort: 18483 });
     dir = await manifestDir(ns, app({ web: 5 }));
     const r = await controller(['apply', '-f', dir, '--set', ns, '--wait', '--timeout', '120s']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -94,8 +94,8 @@ describe('routes through the proxy tier on a real Swarm', { timeout: 1_200_000 }
   });
 
   it('spreads 1,000 requests on a path route over all 5 replicas, each within 15% of an even share', async () => {
-    await eventually(async () => (await tasksServing('/demo/x', 25)).size === 5, 60_000, 'all 5 tasks behind /demo');
-    const load = startLoad(`${base}/demo/hello`, { total: 1000, concurrency: 4 });
+    await eventually(async () => (await tasksServing('/e2e/x', 25)).size === 5, 60_000, 'all 5 tasks behind /e2e');
+    const load = startLoad(`${base}/e2e/hello`, { total: 1000, concurrency: 4 });
     const r = await load.done;
     assert.equal(r.ok, 1000, JSON.stringify(r.samples));
     const counts = Object.values(r.byTask);
@@ -104,20 +104,20 @@ describe('routes through the proxy tier on a real Swarm', { timeout: 1_200_000 }
     console.log(`1,000 requests over 5 tasks: ${JSON.stringify(Object.values(r.byTask))}`);
   });
 
-  it('strips the prefix: the task sees the path after /demo', async () => {
-    const a = await request(`${base}/demo/items?x=1`);
+  it('strips the prefix: the task sees the path after /e2e', async () => {
+    const a = await request(`${base}/e2e/items?x=1`);
     assert.equal(a.status, 200);
     assert.equal(JSON.parse(a.body).url, '/items?x=1');
   });
 
   it('keeps a session on one task with the cookie, spreads without it', async () => {
-    const first = await request(`${base}/demo/`);
+    const first = await request(`${base}/e2e/`);
     const cookie = String(first.headers['set-cookie'] ?? '').split(';')[0]!;
     assert.match(cookie, /^E2E_SRV=/);
-    const sticky = await tasksServing('/demo/', 100, { cookie });
+    const sticky = await tasksServing('/e2e/', 100, { cookie });
     assert.deepEqual([...sticky.values()], [100], `100 of 100 on one task: ${JSON.stringify([...sticky])}`);
     assert.equal([...sticky.keys()][0], first.task);
-    const spread = await tasksServing('/demo/', 20);
+    const spread = await tasksServing('/e2e/', 20);
     assert.ok(spread.size >= 4, `without the cookie requests spread: ${JSON.stringify([...spread])}`);
   });
 
@@ -125,7 +125,7 @@ describe('routes through the proxy tier on a real Swarm', { timeout: 1_200_000 }
     const byHost = await request(`${base}/anything`, { host: 'api.e2e.test' });
     assert.equal(byHost.status, 200);
     assert.equal(JSON.parse(byHost.body).version, 'api');
-    const byPath = await request(`${base}/demo/anything`, { host: 'other.example' });
+    const byPath = await request(`${base}/e2e/anything`, { host: 'other.example' });
     assert.equal(JSON.parse(byPath.body).version, '1');
     assert.equal((await request(`${base}/nothing-here`)).status, 404);
   });
@@ -136,28 +136,28 @@ describe('routes through the proxy tier on a real Swarm', { timeout: 1_200_000 }
     assert.ok(broken, `the lonely route is reported: ${JSON.stringify(s.broken)}`);
     assert.match(broken.problem, /network/);
     assert.equal((await request(`${base}/lonely/x`)).status, 404);
-    assert.equal((await request(`${base}/demo/x`)).status, 200);
+    assert.equal((await request(`${base}/e2e/x`)).status, 200);
     assert.ok(s.replicas.every((r) => r.inSync && r.generation === s.generation), JSON.stringify(s.replicas));
   });
 
   it('removing a route answers 404 for its requests only', async () => {
     await apply({ web: 5, apiRoute: false });
     await eventually(async () => (await request(`${base}/anything`, { host: 'api.e2e.test' })).status === 404, 30_000, 'the api-host route to go');
-    assert.equal((await request(`${base}/demo/x`, { host: 'api.e2e.test' })).status, 200);
+    assert.equal((await request(`${base}/e2e/x`, { host: 'api.e2e.test' })).status, 200);
   });
 
   it('scale 1 to 3: the new tasks serve through the proxy with no other action', async () => {
     await apply({ web: 1, apiRoute: false }, '--wait', '--timeout', '120s');
-    await eventually(async () => (await tasksServing('/demo/x', 10)).size === 1, 30_000, 'one task behind /demo');
+    await eventually(async () => (await tasksServing('/e2e/x', 10)).size === 1, 30_000, 'one task behind /e2e');
     const t = Date.now();
     await apply({ web: 3, apiRoute: false });
-    await eventually(async () => (await tasksServing('/demo/x', 12)).size === 3, 60_000, 'three tasks behind /demo');
+    await eventually(async () => (await tasksServing('/e2e/x', 12)).size === 3, 60_000, 'three tasks behind /e2e');
     console.log(`scale 1 -> 3: all 3 tasks serving through the proxy ${((Date.now() - t) / 1000).toFixed(1)} s after the apply`);
   });
 
   it('under load: scale 5 -> 1 -> 5, a start-first update and a reload, with no error answer and no socket error', async () => {
     await apply({ web: 5, apiRoute: false }, '--wait', '--timeout', '120s');
-    const load = startLoad(`${base}/demo/load`, { total: 200_000, concurrency: 8 });
+    const load = startLoad(`${base}/e2e/load`, { total: 200_000, concurrency: 8 });
     const t = Date.now();
     const step = async (what: string, o: AppOptions) => {
       await apply(o, '--wait', '--timeout', '180s');
@@ -183,6 +183,6 @@ describe('routes through the proxy tier on a real Swarm', { timeout: 1_200_000 }
     assert.deepEqual(r.non2xx, {}, JSON.stringify(r.samples));
     assert.deepEqual(r.errors, {}, JSON.stringify(r.samples));
     assert.equal(r.ok, r.sent);
-    assert.equal(JSON.parse((await request(`${base}/demo/x`)).body).version, '2');
+    assert.equal(JSON.parse((await request(`${base}/e2e/x`)).body).version, '2');
   });
 });

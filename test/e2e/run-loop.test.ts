@@ -40,7 +40,7 @@ interface Running { proc: ChildProcess; port: number; logs: string[]; exit: Prom
 const running: Running[] = [];
 
 function startController(identity: string, port: number, extra: string[] = []): Running {
-  const proc = spawn(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), 'run', '--source', `${bare}#main:deploy`, '--set', ns,
+  const proc = spawn(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), 'run', '--source', `${bare}#main:deploy`, '--set', ns, '--no-routes',
     '--interval', '10s', '--resync', '4s', '--lease-duration', '4s', '--listen', `127.0.0.1:${port}`, '--identity', identity,
     '--webhook-secret-file', join(work, 'secret'), '--cache-dir', join(work, `cache-${identity}`), ...extra], { env: { ...process.env, DOCKER_HOST: ensureSwarm() } });
   const logs: string[] = [];

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { controller, docker, ensureSwarm, eventually, inspectService, removeNamespace, repoRoot } from './harness.js';
 
 const ns = 'e2e-selfhost';
+// The controller's own namespace: not swarm-controller, so a controller installed by scripts/demo.sh on the same Swarm is left alone.
+const ctlNs = 'e2e-selfhost-ctl';
 const work = mkdtempSync(join(tmpdir(), 'sc-self-'));
 const bare = join(work, 'repo.git');
 const clone = join(work, 'clone');
@@ -17,15 +19,15 @@ function controllerManifest(image: string, replicas = 1): string {
   const socket = ensureSwarm().replace(/^unix:\/\//, '');
   return `apiVersion: swarm.controller/v1alpha1
 kind: Network
-metadata: {name: control, namespace: swarm-controller}
+metadata: {name: control, namespace: ${ctlNs}}
 spec: {attachable: true}
 ---
 apiVersion: swarm.controller/v1alpha1
 kind: Service
-metadata: {name: controller, namespace: swarm-controller}
+metadata: {name: controller, namespace: ${ctlNs}}
 spec:
   image: ${image}
-  args: [run, --interval, 5s, --resync, 5s, --lease-duration, 5s]
+  args: [run, --no-routes, --interval, 5s, --resync, 5s, --lease-duration, 5s]
   replicas: ${replicas}
   endpointMode: dnsrr
   networks: [control]
@@ -60,13 +62,26 @@ const replicasOf = async (name: string) => (await inspectService(name)).Spec.Mod
 const runningImages = async (name: string) => (await docker('service', 'ps', name, '--filter', 'desired-state=running', '--format', '{{.Image}} {{.CurrentState}}')).split('\n').filter(Boolean);
 /** The status of each running controller container, read from inside it. */
 async function controllerStatuses(): Promise<{ container: string; role: string; leader: string; identity: string }[]> {
-  const ids = (await docker('ps', '-q', '--filter', 'label=com.docker.swarm.service.name=swarm-controller_controller')).split('\n').filter(Boolean);
+  const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${ctlNs}_controller`)).split('\n').filter(Boolean);
   const out = [];
   for (const id of ids) {
     try {
       const json = await docker('exec', id, 'node', '-e', 'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))');
       const s = JSON.parse(json) as { role: string; leader: string; identity: string };
       out.push({ container: id, role: s.role, leader: s.leader, identity: s.identity });
+    } catch { /* starting or stopping */ }
+  }
+  return out;
+}
+
+/** Whether each running controller reports itself suspended. */
+async function controllerStatusesRaw(): Promise<{ suspended: boolean }[]> {
+  const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${ctlNs}_controller`)).split('\n').filter(Boolean);
+  const out = [];
+  for (const id of ids) {
+    try {
+      const json = await docker('exec', id, 'node', '-e', 'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))');
+      out.push({ suspended: (JSON.parse(json) as { suspended?: boolean }).suspended === true });
     } catch { /* starting or stopping */ }
   }
   return out;
@@ -80,7 +95,7 @@ describe('the controller as a Swarm service that manages itself', { timeout: 900
     execFileSync(join(repoRoot, 'scripts/build-images.sh'), ['--only', 'controller'], { env: { ...process.env, DOCKER_HOST: ensureSwarm() }, stdio: ['ignore', 'ignore', 'inherit'] });
     await docker('tag', 'swarm-controller/controller:dev', 'swarm-controller/controller:e2e-v2');
     await removeNamespace(ns);
-    await removeNamespace('swarm-controller');
+    await removeNamespace(ctlNs);
     for (const c of ['swarm-controller-lease.deploy', 'swarm-controller-state.deploy']) await docker('config', 'rm', c).catch(() => '');
     execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
     execFileSync('git', ['clone', '-q', bare, clone]);
@@ -89,7 +104,15 @@ describe('the controller as a Swarm service that manages itself', { timeout: 900
     commit({ 'controller.yaml': controllerManifest('swarm-controller/controller:dev'), 'app.yaml': app(1) }, 'install');
   });
   after(async () => {
-    await removeNamespace('swarm-controller');
+    // A running self-managed controller re-creates what is removed (docs/run.md): suspend it
+    // first, and wait until every replica has seen that before removing anything.
+    const r = await controller(['suspend', '--set', 'deploy', '--reason', 'e2e cleanup']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await eventually(async () => {
+      const s = await controllerStatusesRaw();
+      return s.every((x) => x.suspended === true);
+    }, 30_000, 'every controller replica to report suspended');
+    await removeNamespace(ctlNs);
     await removeNamespace(ns);
     for (const c of ['swarm-controller-lease.deploy', 'swarm-controller-state.deploy']) await docker('config', 'rm', c).catch(() => '');
   });
@@ -101,7 +124,7 @@ describe('the controller as a Swarm service that manages itself', { timeout: 900
     const again = await controller(['bootstrap', '--repo', source]);
     assert.equal(again.code, 0, again.stdout + again.stderr);
     assert.match(again.stdout, /No changes/);
-    const svc = await inspectService('swarm-controller_controller');
+    const svc = await inspectService(`${ctlNs}_controller`);
     assert.equal(svc.Spec.Labels['swarm.controller/apply-set'], 'deploy');
     assert.match(svc.Spec.Labels['swarm.controller/revision'], /^[0-9a-f]{40}$/);
   });
@@ -116,9 +139,9 @@ describe('the controller as a Swarm service that manages itself', { timeout: 900
   it('upgrades itself from a commit that changes its own image tag', async () => {
     const t = Date.now();
     commit({ 'controller.yaml': controllerManifest('swarm-controller/controller:e2e-v2') }, 'upgrade the controller');
-    await eventually(async () => (await inspectService('swarm-controller_controller')).Spec.TaskTemplate.ContainerSpec.Image === 'swarm-controller/controller:e2e-v2', 90_000, 'the controller to update its own service');
+    await eventually(async () => (await inspectService(`${ctlNs}_controller`)).Spec.TaskTemplate.ContainerSpec.Image === 'swarm-controller/controller:e2e-v2', 90_000, 'the controller to update its own service');
     await eventually(async () => {
-      const images = await runningImages('swarm-controller_controller');
+      const images = await runningImages(`${ctlNs}_controller`);
       return images.length === 1 && images[0]!.startsWith('swarm-controller/controller:e2e-v2 Running');
     }, 120_000, 'one running task on the new image');
     console.log(`self-upgrade, commit to new controller task running: ${seconds(t)}`);

@@ -93,7 +93,7 @@ describe('compose import: services', () => {
     const r = importCompose({ files: [fixture('ports/docker-compose.yml')], env: {} });
     const edge = byName(r.manifests, 'Service', 'edge')!;
     assert.deepEqual(edge.spec.ports, [
-      { target: 8080, published: 18080 }, { target: 8443, published: 18443 }, { target: 5353, published: 15353, protocol: 'udp' },
+      { target: 8080, published: 18280 }, { target: 8443, published: 18643 }, { target: 5353, published: 15353, protocol: 'udp' },
       { target: 9090, published: 18090 }, { target: 9091, published: 18091 }, { target: 9000 },
       { target: 7000, published: 17000, mode: 'host' }, { target: 7001, published: 17001, mode: 'host' },
     ]);
