@@ -58,6 +58,9 @@ export class Controller {
   private syncing: Promise<void> | undefined;
   private seenSyncRequest: string | undefined;
   private pendingTrigger: SyncRecord['trigger'] | undefined;
+  /** Set while a sync waits for its objects to converge: ends that wait when a newer revision is found. */
+  private supersede: ((revision: string) => void) | undefined;
+  private peeking = false;
   private stopped = false;
   private readonly eventListeners: ((e: SwarmEvent) => void)[] = [];
 
@@ -108,6 +111,7 @@ export class Controller {
     }
     if (this.syncing) {
       this.pendingTrigger = trigger;
+      if (this.supersede && trigger !== 'startup') void this.lookForNewerRevision();
       return;
     }
     this.syncing = this.sync(trigger).finally(() => {
@@ -116,6 +120,25 @@ export class Controller {
       this.pendingTrigger = undefined;
       if (next && !this.stopped) this.triggerSync(next);
     });
+  }
+
+  /**
+   * A poll or webhook while a sync waits for convergence: fetch the source, and if it holds a
+   * newer revision, stop that wait so the newer revision is applied now, not after every
+   * service of the older one has converged (which after a lost node takes as long as Swarm
+   * needs to notice it). The objects still converging go on being watched by the queue.
+   */
+  private async lookForNewerRevision(): Promise<void> {
+    if (this.peeking) return;
+    this.peeking = true;
+    try {
+      const snapshot = await this.source.fetch();
+      if (snapshot.revision !== this.reconciler.desired?.revision) this.supersede?.(snapshot.revision);
+    } catch {
+      // the next sync reports a source that cannot be read
+    } finally {
+      this.peeking = false;
+    }
   }
 
   /** SIGTERM: stop taking work, let the action in flight finish within `graceMs`, release the lease. */
@@ -186,8 +209,15 @@ export class Controller {
       return;
     }
     await this.enqueueAll();
-    const drained = await Promise.race([this.drain().then(() => true), this.clock.sleep(this.options.syncTimeoutMs).then(() => false)]);
-    const failed = this.status.toJSON().objects.filter((o) => o.phase === 'Failed');
+    let newer: string | undefined;
+    const superseded = new Promise<'superseded'>((r) => (this.supersede = (revision) => { newer = revision; r('superseded'); }));
+    const wait = { over: false };
+    const ended = await Promise.race([this.drain(wait).then(() => 'drained' as const), this.clock.sleep(this.options.syncTimeoutMs).then(() => 'timeout' as const), superseded]);
+    wait.over = true;
+    this.supersede = undefined;
+    const drained = ended === 'drained';
+    const objects = this.status.toJSON().objects;
+    const failed = objects.filter((o) => o.phase === 'Failed');
     this.status.synced = true;
     if (drained) {
       try {
@@ -196,6 +226,16 @@ export class Controller {
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, 'could not collect old config/secret versions; will retry at the next sync');
       }
+    }
+    if (ended === 'superseded') {
+      const waiting = objects.filter((o) => o.phase === 'Progressing' || o.phase === 'Pending').map((o) => o.id);
+      record({
+        revision: snapshot.revision,
+        ...(snapshot.message ? { message: snapshot.message } : {}),
+        result: failed.length ? 'failed' : 'success',
+        detail: `${failed.length ? `${failed.length} object(s) failed: ${failed.map((f) => f.id).join(', ')}; ` : ''}revision ${newer!.slice(0, 12)} arrived while ${waiting.length} object(s) were converging (${waiting.join(', ')}): applying it now`,
+      });
+      return;
     }
     record({
       revision: snapshot.revision,
@@ -206,11 +246,11 @@ export class Controller {
   }
 
   /** Waits until no key is queued, in flight or about to be re-checked for progress. */
-  private async drain(): Promise<void> {
+  private async drain(wait: { over: boolean } = { over: false }): Promise<void> {
     for (;;) {
       await this.queue.idle();
       const progressing = this.status.toJSON().objects.some((o) => o.phase === 'Progressing' || o.phase === 'Pending');
-      if (!progressing || this.stopped) return;
+      if (!progressing || this.stopped || wait.over) return;
       await this.clock.sleep(500);
     }
   }
