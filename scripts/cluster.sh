@@ -9,6 +9,9 @@
 #   scripts/cluster.sh status              one line per node; exit 0 when every node is Ready
 #   scripts/cluster.sh nodes               one line per node: name role address DOCKER_HOST zone node-id
 #   scripts/cluster.sh kill-engine NODE    SIGKILL node NODE's dockerd (n2 or 2): an engine crash
+#   scripts/cluster.sh kill-node NODE      the node is lost at once: SIGKILL to its containers' processes,
+#                                          its dockerd, containerd and shims together (a power cut);
+#                                          start-engine brings it back, with its swarm state
 #   scripts/cluster.sh start-engine NODE   start it again (it rejoins with its swarm state)
 #   scripts/cluster.sh down [--purge]      stop every engine, delete namespaces, links, routes, rules;
 #                                          --purge also deletes the state dir (swarm state, images)
@@ -28,6 +31,9 @@
 #   - swarm overlay pool 10.215.0.0/16, and `ip route add unreachable` for it and for
 #     10.216.0.0/16 (the /24 of the nodes stays routed to scc-br0), so a connection from the
 #     host to an overlay or node-internal address fails at once instead of leaving the machine;
+#   - $SC_CLUSTER_DIR/scc-n<i> is a link to n<i>, so a service that bind-mounts
+#     $SC_CLUSTER_DIR/{{.Node.Hostname}}/docker.sock talks to the engine of the node it runs on
+#     (as /var/run/docker.sock would on real machines);
 #   - node labels: zone=a|b|c (nodes 1,2: a; 3,4: b; 5,6: c ...) and sc.node=n<i>.
 #   Why node 1 is not in the host's namespace: swarm's gossip port (7946, tcp+udp) cannot be
 #   changed in engine 20.10, and the local Swarm's dockerd holds *:7946 there. Ports published
@@ -228,6 +234,9 @@ start_engine() {
     wait_containerd_gone "$n"
     (( ${#sock} < 100 )) || die "socket path too long: $sock; set a shorter SC_CLUSTER_DIR"
     mkdir -p "$dir" && chmod 700 "$dir"
+    # $D/scc-n<i> -> n<i>: a service's bind mount of $D/{{.Node.Hostname}}/docker.sock gives
+    # each task its own node's engine (Swarm expands templates in mount sources).
+    ln -sfn "n$n" "$D/$ns"
     rm -f "$dir/dockerd.pid" "$sock"
     local args=(
       --data-root "$dir/root"
@@ -473,6 +482,25 @@ cmd_kill_engine() {
   say "n$n: dockerd (pid $pid) killed with SIGKILL"
 }
 
+cmd_kill_node() {
+  local n pids=() id pid
+  n="$(node_arg "${1:?usage: kill-node NODE}")"
+  [[ -n "$(engine_pid "$n")" ]] || die "n$n: dockerd is not running"
+  # The containers' processes live in network namespaces of their own: find them through the
+  # engine first, then take everything in the node's namespace (dockerd, containerd, shims).
+  for id in $(dk "$n" ps -q 2>/dev/null); do
+    pid="$(dk "$n" inspect --format '{{.State.Pid}}' "$id" 2>/dev/null || true)"
+    [[ "$pid" =~ ^[1-9][0-9]*$ ]] && pids+=("$pid")
+  done
+  while read -r pid; do [[ -n "$pid" ]] && pids+=("$pid"); done < <(ip netns pids "$(ns_of "$n")" 2>/dev/null)
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+  local deadline=$((SECONDS + 20))
+  for pid in "${pids[@]}"; do
+    while alive "$pid" && ((SECONDS < deadline)); do sleep 0.05; done
+  done
+  say "n$n: lost (SIGKILL to ${#pids[@]} processes: its containers, dockerd, containerd, shims)"
+}
+
 cmd_start_engine() {
   local n
   n="$(node_arg "${1:?usage: start-engine NODE}")"
@@ -525,6 +553,7 @@ case "${1:-}" in
   status) cmd_status ;;
   nodes) cmd_nodes ;;
   kill-engine) shift; cmd_kill_engine "$@" ;;
+  kill-node) shift; cmd_kill_node "$@" ;;
   start-engine) shift; cmd_start_engine "$@" ;;
   *) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
 esac

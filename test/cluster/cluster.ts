@@ -34,20 +34,39 @@ function readNodes(): ClusterNode[] {
   });
 }
 
-/** Starts the cluster if needed and points the e2e harness at its manager. */
-export function useCluster(): ClusterNode[] {
-  if (nodes) return nodes;
+export interface Layout { managers: number; workers: number }
+
+/**
+ * Starts the cluster if needed and points the e2e harness at its manager (node 1). A cluster of
+ * another shape than the layout (default 1 manager + 2 workers) is removed (down --purge) and one
+ * of that shape started.
+ */
+export function useCluster(layout: Layout = { managers: 1, workers: 2 }): ClusterNode[] {
+  if (nodes && fits(nodes, layout)) return nodes;
   let up = true;
   try {
     execFileSync(script, ['status'], { stdio: 'ignore' });
   } catch {
     up = false;
   }
-  if (!up) execFileSync(script, ['up'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (up && !fits(readNodes(), layout)) {
+    execFileSync(script, ['down', '--purge'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    up = false;
+  }
+  if (!up) execFileSync(script, ['up', '--managers', String(layout.managers), '--workers', String(layout.workers)], { stdio: ['ignore', 'ignore', 'inherit'] });
   nodes = readNodes();
   if (nodes.some((n) => !n.id)) throw new Error(`a cluster node has no swarm id: ${JSON.stringify(nodes)}`);
   process.env.DOCKER_HOST = nodes[0]!.dockerHost;
   return nodes;
+}
+
+/** The nodes of the cluster in use (useCluster() first when none is). */
+export function currentNodes(): ClusterNode[] {
+  return nodes ?? useCluster();
+}
+
+function fits(list: ClusterNode[], layout: Layout): boolean {
+  return list.filter((n) => n.role === 'manager').length === layout.managers && list.filter((n) => n.role === 'worker').length === layout.workers;
 }
 
 export function clusterScript(...args: string[]): void {
@@ -75,7 +94,7 @@ export interface TaskPlace {
 export async function tasksOf(service: string, desiredState = 'running'): Promise<TaskPlace[]> {
   const ids = (await docker('service', 'ps', '-q', '--no-trunc', '--filter', `desired-state=${desiredState}`, service)).split('\n').filter(Boolean);
   if (!ids.length) return [];
-  const byId = new Map(useCluster().map((n) => [n.id, n.name]));
+  const byId = new Map(currentNodes().map((n) => [n.id, n.name]));
   const tasks = JSON.parse(await docker('inspect', '--type', 'task', ...ids)) as { ID: string; NodeID?: string; DesiredState: string; Status: { State: string; Err?: string; ContainerStatus?: { ContainerID?: string } } }[];
   return tasks.map((t) => ({
     id: t.ID,
@@ -98,7 +117,7 @@ export async function runningPerNode(service: string): Promise<Record<string, nu
 /** Running containers of the service per node, asked of each node's own engine. */
 export async function containersPerNode(service: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const n of useCluster()) {
+  for (const n of currentNodes()) {
     const ids = (await dockerOn(n, 'ps', '-q', '--filter', `label=com.docker.swarm.service.name=${service}`).catch(() => '')).split('\n').filter(Boolean);
     if (ids.length) out[n.name] = ids.length;
   }

@@ -1,0 +1,211 @@
+/**
+ * The controller on a Swarm of three managers (scripts/cluster.sh up --managers 3 --workers 0):
+ * three replicas, one per manager, each talking to the engine of its own node. The node of the
+ * leading replica is lost at once (`cluster.sh kill-node`: its containers, dockerd, containerd
+ * and shims SIGKILLed together), twice: another replica must lead, and go on applying commits.
+ * How long that took, against the lease duration, and whether the lost node was also Swarm's Raft
+ * leader, is measured and printed (docs/reliability.md, "Faults"), never asserted.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { controller } from '../e2e/harness.js';
+import { clusterScript, dockerOn, useCluster, type ClusterNode } from './cluster.js';
+
+const ctlNs = 'cl-ha';
+const appNs = 'cl-ha-app';
+const leaseSeconds = Number(process.env.SC_HA_LEASE ?? 5);
+const clusterDir = process.env.SC_CLUSTER_DIR ?? '/run/sc-cluster';
+
+/** The directory the controller follows (bind-mounted into its containers); its name is the apply set. */
+const work = mkdtempSync(join(tmpdir(), 'sc-ha-'));
+const source = join(work, 'deploy');
+
+const controllerManifest = `apiVersion: swarm.controller/v1alpha1
+kind: Network
+metadata: {name: control, namespace: ${ctlNs}}
+spec: {attachable: true}
+---
+apiVersion: swarm.controller/v1alpha1
+kind: Service
+metadata: {name: controller, namespace: ${ctlNs}}
+spec:
+  image: swarm-controller/controller:dev
+  args: [run, --no-routes, --interval, 2s, --resync, 5s, --lease-duration, ${leaseSeconds}s]
+  replicas: 3
+  endpointMode: dnsrr
+  networks: [control]
+  env: {SC_SOURCE: "${source}"}
+  mounts:
+    - {type: bind, source: "${clusterDir}/{{.Node.Hostname}}/docker.sock", target: /var/run/docker.sock}
+    - {type: bind, source: ${work}, target: ${work}, readOnly: true}
+  placement: {constraints: ["node.role == manager"], maxReplicasPerNode: 1}
+  restartPolicy: {condition: any, delay: 1s}
+  stopGracePeriod: 5s
+`;
+
+const app = (replicas: number) => `apiVersion: swarm.controller/v1alpha1
+kind: Service
+metadata: {name: app, namespace: ${appNs}}
+spec:
+  image: swarm-controller/test-app:1
+  replicas: ${replicas}
+  endpointMode: dnsrr
+  stopGracePeriod: 1s
+`;
+
+interface ReplicaStatus { node: ClusterNode; container: string; role: string; leader: string; identity: string; suspended: boolean }
+
+let nodes: ClusterNode[];
+const lost = new Set<string>();
+const alive = () => nodes.filter((n) => !lost.has(n.name));
+
+/** Each running controller container's status, read inside it through its own node's engine. */
+async function statuses(): Promise<ReplicaStatus[]> {
+  const out: ReplicaStatus[] = [];
+  await Promise.all(alive().map(async (node) => {
+    const ids = (await dockerOn(node, 'ps', '-q', '--filter', `label=com.docker.swarm.service.name=${ctlNs}_controller`).catch(() => '')).split('\n').filter(Boolean);
+    for (const container of ids) {
+      try {
+        const json = await dockerOn(node, 'exec', container, 'node', '-e', 'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))');
+        const s = JSON.parse(json) as { role: string; leader: string; identity: string; suspended?: boolean };
+        out.push({ node, container, role: s.role, leader: s.leader, identity: s.identity, suspended: s.suspended === true });
+      } catch { /* starting or stopping */ }
+    }
+  }));
+  return out;
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The Raft leader's node name, asked of a live manager. */
+async function raftLeader(): Promise<string> {
+  for (const n of alive()) {
+    const lines = (await dockerOn(n, 'node', 'ls', '--format', '{{.Hostname}} {{.ManagerStatus}}').catch(() => '')).split('\n');
+    const leader = lines.find((l) => / Leader$/.test(l));
+    if (leader) return leader.split(' ')[0]!.replace(/^scc-/, '');
+  }
+  return '';
+}
+
+const replicasOn = async (node: ClusterNode) => {
+  const out = await dockerOn(node, 'service', 'inspect', '--format', '{{.Spec.Mode.Replicated.Replicas}}', `${appNs}_app`).catch(() => '');
+  return Number(out.trim() || -1);
+};
+
+const write = (files: Record<string, string>) => {
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(source, name), text);
+};
+
+/**
+ * Removes the controller (suspended first: a running self-managed controller re-creates what
+ * is removed), the app, the network and the lease and suspend records, whatever is left.
+ */
+async function removeControllerAndApp(): Promise<void> {
+  const n1 = nodes[0]!;
+  const services = async (ns: string) => (await dockerOn(n1, 'service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${ns}`).catch(() => '')).split('\n').filter(Boolean);
+  if ((await services(ctlNs)).length) {
+    const r = await controller(['suspend', '--set', 'deploy', '--reason', 'test cleanup']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await until('every controller replica to report suspended', 60_000, async () => ((await statuses()).every((x) => x.suspended) ? true : undefined));
+  }
+  for (const ns of [ctlNs, appNs]) {
+    const ids = await services(ns);
+    if (ids.length) await dockerOn(n1, 'service', 'rm', ...ids);
+  }
+  // (a removed network stays listed for a moment: wait until no manager lists it)
+  await until(`network ${ctlNs}_control to go`, 60_000, async () => {
+    await dockerOn(n1, 'network', 'rm', `${ctlNs}_control`).catch(() => '');
+    const listed = await Promise.all(nodes.map((n) => dockerOn(n, 'network', 'ls', '-q', '--filter', `name=^${ctlNs}_control$`).catch(() => 'unknown')));
+    return listed.every((x) => x.trim() === '') ? true : undefined;
+  });
+  const configs = (await dockerOn(n1, 'config', 'ls', '--format', '{{.Name}}')).split('\n').filter((c) => /^swarm-controller-(lease|state)\.deploy$/.test(c));
+  if (configs.length) await dockerOn(n1, 'config', 'rm', ...configs);
+}
+
+describe('three managers: the leading controller\'s node is lost', { timeout: 900_000 }, () => {
+  before(async () => {
+    nodes = useCluster({ managers: 3, workers: 0 });
+    await removeControllerAndApp();
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(source);
+    write({ 'controller.yaml': controllerManifest, 'app.yaml': app(1) });
+    const r = await controller(['bootstrap', '--repo', source, '--wait', '--timeout', '180s']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  });
+  after(async () => {
+    for (const n of [...lost]) {
+      clusterScript('start-engine', n);
+      lost.delete(n);
+    }
+    await until('every node ready again', 120_000, async () => {
+      const out = await dockerOn(nodes[0]!, 'node', 'ls', '--format', '{{.Status}}');
+      return out.split('\n').filter(Boolean).every((x) => x === 'Ready') ? true : undefined;
+    }).catch(() => undefined);
+    await removeControllerAndApp();
+  });
+
+  it('three replicas, one per manager, each on its own node\'s engine: one leads', async () => {
+    const s = await until('one leader and two standbys', 180_000, async () => {
+      const x = await statuses();
+      return x.length === 3 && x.filter((r) => r.role === 'leader').length === 1 && new Set(x.map((r) => r.node.name)).size === 3 ? x : undefined;
+    });
+    const leader = s.find((r) => r.role === 'leader')!;
+    for (const r of s.filter((x) => x.role === 'standby')) assert.equal(r.leader, leader.identity);
+    console.log(`# replicas: ${s.map((r) => `${r.node.name}=${r.role}`).join(' ')}; lease ${leaseSeconds} s`);
+  });
+
+  for (const round of [1, 2]) {
+    it(`round ${round}: the leader's node is lost; another replica leads and applies a commit`, async () => {
+      const before = await until('a leader', 120_000, async () => {
+        const x = await statuses();
+        const l = x.find((r) => r.role === 'leader');
+        return l && x.filter((r) => r.role === 'standby').length >= 1 ? { leader: l, all: x } : undefined;
+      });
+      const victim = before.leader.node;
+      const raft = await raftLeader();
+      const t0 = Date.now();
+      clusterScript('kill-node', victim.name);
+      lost.add(victim.name);
+      const killed = Date.now();
+      const next = await until('a replica on another node to lead', 120_000, async () => {
+        const x = await statuses();
+        return x.find((r) => r.role === 'leader' && r.node.name !== victim.name);
+      });
+      const tookOver = Date.now();
+      const raftAfter = await raftLeader();
+      // the new leader does its job: a commit is applied
+      write({ 'app.yaml': app(round + 1) });
+      await until(`the new leader to apply replicas ${round + 1}`, 120_000, async () => ((await replicasOn(next.node)) === round + 1 ? true : undefined));
+      const applied = Date.now();
+      if (applied - tookOver > 5000) {
+        // say why applying took long: the new leader's own log over that time
+        const since = Math.floor(killed / 1000) - 1;
+        const log = await new Promise<string>((r) => execFile('docker', ['logs', '--since', String(since), next.container], { env: { ...process.env, DOCKER_HOST: next.node.dockerHost }, maxBuffer: 16 << 20 }, (e, out, err) => r(`${out}${err}${e ? String(e) : ''}`)));
+        console.log(log.split('\n').filter(Boolean).slice(-30).map((l) => `#   ${l.slice(0, 300)}`).join('\n'));
+      }
+      console.log(`# round ${round}: killed ${victim.name} (controller leader${raft === victim.name ? ' and Raft leader' : `; Raft leader ${raft}`}) in ${((killed - t0) / 1000).toFixed(2)} s; `
+        + `${next.node.name} leads ${((tookOver - killed) / 1000).toFixed(2)} s after the kill (lease ${leaseSeconds} s; Raft leader now ${raftAfter || 'none'}); `
+        + `commit applied ${((applied - tookOver) / 1000).toFixed(2)} s later`);
+      assert.notEqual(next.identity, before.leader.identity);
+      // bring the node back for the next round; its replica rejoins as a standby
+      clusterScript('start-engine', victim.name);
+      lost.delete(victim.name);
+      await until('three replicas again, one leader', 180_000, async () => {
+        const x = await statuses();
+        return x.length === 3 && x.filter((r) => r.role === 'leader').length === 1 ? true : undefined;
+      });
+    });
+  }
+});
