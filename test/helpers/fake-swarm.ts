@@ -5,7 +5,7 @@
  */
 import type { SwarmAccess, TaskFilter } from '../../src/api/swarm-access.js';
 import { splitConfigs } from '../../src/api/route-model.js';
-import type { LiveState, SwarmConfig, SwarmNetwork, SwarmNetworkCreate, SwarmSecret, SwarmService, SwarmServiceSpec, SwarmTask } from '../../src/api/swarm-types.js';
+import type { LiveState, SwarmConfig, SwarmEvent, SwarmNetwork, SwarmNetworkCreate, SwarmSecret, SwarmService, SwarmServiceSpec, SwarmTask } from '../../src/api/swarm-types.js';
 import { TerminalError, TransientError } from '../../src/errors.js';
 
 export class FakeSwarm implements SwarmAccess {
@@ -142,5 +142,16 @@ export class FakeSwarm implements SwarmAccess {
     }
     this.networks.delete(id);
     this.writes.push(`removeNetwork ${n?.Name ?? id}`);
+  }
+}
+
+/** FakeSwarm plus the record lookup (lease, suspend record) and the event stream `controller run` needs. */
+export class RunnableFakeSwarm extends FakeSwarm {
+  async findConfig(name: string): Promise<SwarmConfig | undefined> {
+    const c = [...this.configs.values()].find((x) => x.Spec.Name === name);
+    return c && structuredClone(c);
+  }
+  async streamEvents(_on: (e: SwarmEvent) => void, signal: AbortSignal): Promise<void> {
+    await new Promise((r) => signal.addEventListener('abort', r));
   }
 }

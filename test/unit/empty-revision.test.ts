@@ -12,23 +12,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Controller } from '../../src/controller/controller.js';
-import type { SwarmEvent, SwarmConfig } from '../../src/api/swarm-types.js';
 import { createLogger } from '../../src/log.js';
 import type { Clock } from '../../src/queue/clock.js';
 import { gitSource } from '../../src/source/index.js';
-import { FakeSwarm } from '../helpers/fake-swarm.js';
+import { RunnableFakeSwarm } from '../helpers/fake-swarm.js';
 import { network, service } from '../helpers/manifests.js';
 
-/** FakeSwarm plus the record lookup (lease) and events `controller run` needs. */
-class RunnableFakeSwarm extends FakeSwarm {
-  async findConfig(name: string): Promise<SwarmConfig | undefined> {
-    const c = [...this.configs.values()].find((x) => x.Spec.Name === name);
-    return c && structuredClone(c);
-  }
-  async streamEvents(_on: (e: SwarmEvent) => void, signal: AbortSignal): Promise<void> {
-    await new Promise((r) => signal.addEventListener('abort', r));
-  }
-  /** Writes to services and networks only: the lease's own config writes are not the test's subject. */
+/** Writes to services and networks only: the lease's own config writes are not the test's subject. */
+class LeaseBlindFakeSwarm extends RunnableFakeSwarm {
   get objectWrites(): string[] {
     return this.writes.filter((w) => !w.includes(' swarm-controller-lease.'));
   }
@@ -61,7 +52,7 @@ const ns = '  namespace: e2e-sec-empty\n';
 const good = { 'deploy/net.yaml': network('net', '', ns), 'deploy/web.yaml': service('web', 'image: swarm-controller/test-app:1\nreplicas: 0\nnetworks: [net]\nenv: {API_TOKEN: never-logged-4711}', ns) };
 
 describe('controller run and a revision that deletes every manifest', { timeout: 120_000 }, () => {
-  const swarm = new RunnableFakeSwarm();
+  const swarm = new LeaseBlindFakeSwarm();
   const logs: string[] = [];
   let controller: Controller;
   let first: string;

@@ -13,22 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Controller } from '../../src/controller/controller.js';
-import type { SwarmConfig, SwarmEvent } from '../../src/api/swarm-types.js';
 import { createLogger } from '../../src/log.js';
 import type { Clock } from '../../src/queue/clock.js';
 import { directorySource } from '../../src/source/index.js';
-import { FakeSwarm } from '../helpers/fake-swarm.js';
+import { RunnableFakeSwarm } from '../helpers/fake-swarm.js';
 import { service } from '../helpers/manifests.js';
-
-class RunnableFakeSwarm extends FakeSwarm {
-  async findConfig(name: string): Promise<SwarmConfig | undefined> {
-    const c = [...this.configs.values()].find((x) => x.Spec.Name === name);
-    return c && structuredClone(c);
-  }
-  async streamEvents(_on: (e: SwarmEvent) => void, signal: AbortSignal): Promise<void> {
-    await new Promise((r) => signal.addEventListener('abort', r));
-  }
-}
 
 const clock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms).unref()) };
 const dir = mkdtempSync(join(tmpdir(), 'sc-supersede-'));
