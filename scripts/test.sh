@@ -149,10 +149,14 @@ check_foreign() {
 
 # A cluster of 1 manager and 2 workers (scripts/cluster.sh), given the images of the e2e Swarm.
 start_cluster() {
-  local was_up=0
-  scripts/cluster.sh status >/dev/null 2>&1 && was_up=1
-  SC_CLUSTER_IMAGES_FROM="$DOCKER_HOST" scripts/cluster.sh up >/dev/null || { ((was_up)) || started_cluster=1; return 1; }
-  ((was_up)) || started_cluster=1
+  if scripts/cluster.sh status >/dev/null 2>&1; then
+    echo "a cluster is up already: the tests use it (and remake it if its shape is not theirs)"
+  else
+    # State left by an earlier cluster (engines gone, perhaps of another shape) is removed first.
+    scripts/cluster.sh down --purge >/dev/null 2>&1 || true
+    started_cluster=1
+    SC_CLUSTER_IMAGES_FROM="$DOCKER_HOST" scripts/cluster.sh up >/dev/null || return 1
+  fi
   scripts/cluster.sh status
 }
 
