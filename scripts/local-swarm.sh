@@ -6,6 +6,8 @@
 #   scripts/local-swarm.sh status        exit 0 when it is up (daemon answers, swarm active)
 #   scripts/local-swarm.sh down [--purge] leave the swarm, stop the daemon, drop the route;
 #                                        --purge also deletes the state dir and our bridges
+#   scripts/local-swarm.sh down --keep-swarm  stop the daemon but stay in the swarm: the next
+#                                        `up` resumes it with everything deployed on it
 #
 # Usage: eval "$(scripts/local-swarm.sh up)"
 #
@@ -290,16 +292,17 @@ cmd_status() {
 }
 
 cmd_down() {
-  local purge=0
+  local purge=0 leave=1
   case "${1:-}" in
     "") ;;
     --purge) purge=1 ;;
+    --keep-swarm) leave=0 ;;
     *) die "unknown option for down: $1" ;;
   esac
   local pid
   pid="$(our_pid)"
   if [[ -n "$pid" ]]; then
-    if [[ "$(swarm_state)" =~ ^(active|pending|error|locked)$ ]]; then
+    if ((leave)) && [[ "$(swarm_state)" =~ ^(active|pending|error|locked)$ ]]; then
       dk swarm leave --force >/dev/null 2>&1 || say "warning: 'docker swarm leave --force' failed"
     fi
     kill -TERM "$pid" 2>/dev/null || true
@@ -336,5 +339,5 @@ case "${1:-}" in
   down) shift; cmd_down "$@" ;;
   env) cmd_env ;;
   status) cmd_status ;;
-  *) echo "usage: $0 up | down [--purge] | env | status" >&2; exit 2 ;;
+  *) echo "usage: $0 up | down [--purge | --keep-swarm] | env | status" >&2; exit 2 ;;
 esac

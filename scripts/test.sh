@@ -4,8 +4,9 @@
 #   -> multi-node cluster tests
 #
 # If DOCKER_HOST is set, the e2e tests use that daemon (it must be a Swarm manager).
-# Otherwise a private Swarm is started with scripts/local-swarm.sh and stopped at exit,
-# but only if this script started it (set SC_KEEP_SWARM=1 to leave it running).
+# Otherwise a private Swarm is started with scripts/local-swarm.sh and its daemon stopped at
+# exit (down --keep-swarm: the swarm and what runs on it, the demo say, come back with the next
+# `up`), but only if this script started it (set SC_KEEP_SWARM=1 to leave it running).
 #
 # The cluster tests (test/cluster/) run on a Swarm of three nodes made by scripts/cluster.sh
 # (1 manager + 2 workers; the last test remakes it with 3 managers), its images copied from the
@@ -76,8 +77,8 @@ cleanup() {
   fi
   if ((started_swarm)) && [[ "${SC_KEEP_SWARM:-0}" != 1 ]]; then
     echo
-    echo "==> stopping the private Swarm started by this run"
-    scripts/local-swarm.sh down || echo "warning: scripts/local-swarm.sh down failed" >&2
+    echo "==> stopping the private Swarm's daemon started by this run (what was deployed on it stays)"
+    scripts/local-swarm.sh down --keep-swarm || echo "warning: scripts/local-swarm.sh down --keep-swarm failed" >&2
   fi
   summary
   if ((failed && rc == 0)); then rc=1; fi

@@ -11,6 +11,11 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SwarmAccess } from '../../src/api/swarm-access.js';
+import { executePlan } from '../../src/apply/execute-plan.js';
+import { loadManifests } from '../../src/manifest/load.js';
+import { buildPlan } from '../../src/plan/build-plan.js';
+import { DockerSwarm } from '../../src/swarm/docker-swarm.js';
 import { controller, docker, ensureSwarm, eventually, manifestDir, planJson, removeNamespace, repoRoot, rewrite } from './harness.js';
 
 const ns = 'e2e-faults';
@@ -103,6 +108,41 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
     assert.equal(repair.code, 0, repair.stdout + repair.stderr);
     await assertConverged(dir, 12, '2');
     assert.ok((await live()).every((s) => s.labels['other.tool'] === undefined));
+  });
+
+  it('a write lands between the controller\'s read and its update: the engine refuses the stale version, the controller re-reads and retries', async () => {
+    // The other test leaves the race to chance (and in practice the controller's re-read makes the
+    // window small). Here the other tool's write is made to land in it: before the first update of
+    // three services, `docker service update` bumps their version, so the update the controller
+    // sends carries a stale version index and the real engine refuses it.
+    await rewrite(dir, services(12, '3'));
+    const real = await DockerSwarm.connect(ensureSwarm());
+    const raced = new Set<string>();
+    const engineErrors: string[] = [];
+    const racing: SwarmAccess = Object.create(real) as DockerSwarm;
+    racing.updateService = async (id, versionIndex, spec) => {
+      if (raced.size < 3 && !raced.has(spec.Name!)) {
+        raced.add(spec.Name!);
+        await docker('service', 'update', '--detach', '--label-add', 'other.tool=raced', spec.Name!);
+      }
+      try {
+        await real.updateService(id, versionIndex, spec);
+      } catch (err) {
+        engineErrors.push(`${spec.Name}: ${(err as Error).message}`);
+        throw err;
+      }
+    };
+    const loaded = await loadManifests([dir]);
+    const plan = buildPlan(loaded.desired, await real.readLiveState(), { applySet: ns });
+    assert.equal(plan.changes.length, 12, JSON.stringify(plan.changes.map((c) => c.id)));
+    const outcomes = await executePlan(plan, loaded.desired, racing, { timeoutMs: 60_000 });
+    console.log(`write in the window: ${engineErrors.length} version conflict(s) from the engine (${engineErrors.map((e) => e.replace(/\s+/g, ' ')).join('; ')}); attempts: ${outcomes.map((o) => o.attempts).join(',')}`);
+    assert.equal(engineErrors.length, 3, 'the engine refused each stale update');
+    for (const e of engineErrors) assert.match(e, /out of sequence/);
+    assert.deepEqual(outcomes.map((o) => o.status), Array(12).fill('succeeded'));
+    assert.deepEqual(outcomes.filter((o) => raced.has(o.change.swarmName)).map((o) => o.attempts), [2, 2, 2], 'each raced update retried once');
+    assert.ok((await live()).every((s) => s.version === '3'), 'every change landed');
+    await assertConverged(dir, 12, '3');
   });
 
   it('SIGKILL in the middle of an apply: the next apply creates only what is missing and converges', async () => {
