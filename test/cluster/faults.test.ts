@@ -10,7 +10,7 @@
  * SC_CLUSTER_HEARTBEAT (default 1s) is set with `docker swarm update --dispatcher-heartbeat`
  * for the test and put back to Swarm's default (5s) after it.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import { controller, docker, eventually, removeNamespace } from '../e2e/harness.js';
 import { request } from '../e2e/load.js';
 import { controllerStatus, routeStatus, startTier, stopTier, type Tier } from '../e2e/routing-tier.js';
-import { clusterScript, containersPerNode, sum, tasksOf, useCluster, type ClusterNode } from './cluster.js';
+import { clusterScript, containersPerNode, runningPerNode, sum, tasksOf, useCluster, type ClusterNode } from './cluster.js';
 
 const tierNs = 'cl-edge';
 const ns = 'cl-fault';
@@ -57,9 +57,10 @@ spec:
   pathPrefix: /web
   service: web
   port: 8080
+  healthCheck: {path: /healthz, interval: 500ms}
 `;
 
-interface Probe { t: number; task?: string; status?: number; error?: string }
+interface Probe { t: number; ms: number; task?: string; status?: number; error?: string }
 
 /**
  * Requests to the route until stopped, each with its send time and the task that answered:
@@ -75,9 +76,9 @@ function startProbe(url: string, concurrency = 2, gapMs = 20): { stop: () => Pro
       const t = Date.now();
       try {
         const a = await request(url, {}, 5000);
-        log.push({ t, status: a.status, ...(a.task ? { task: a.task } : {}) });
+        log.push({ t, ms: Date.now() - t, status: a.status, ...(a.task ? { task: a.task } : {}) });
       } catch (err) {
-        log.push({ t, error: (err as Error).message });
+        log.push({ t, ms: Date.now() - t, error: (err as Error).message });
       }
     }
   };
@@ -127,6 +128,42 @@ async function nodeStates(nodeId: string, since: number): Promise<{ t: number; s
   return states;
 }
 
+/** The addresses of a service's tasks on one node (every network), without the prefix length. */
+async function taskAddresses(service: string, node: string): Promise<Set<string>> {
+  const tasks = (await tasksOf(service)).filter((t) => t.node === node);
+  if (!tasks.length) return new Set();
+  const info = JSON.parse(await docker('inspect', '--type', 'task', ...tasks.map((t) => t.id))) as { NetworksAttachments?: { Addresses?: string[] }[] }[];
+  return new Set(info.flatMap((t) => (t.NetworksAttachments ?? []).flatMap((a) => (a.Addresses ?? []).map((x) => x.split('/')[0]!))));
+}
+
+/**
+ * HAProxy's own view of its servers, polled inside the proxy container every 100 ms for
+ * `seconds` through its Runtime API (`show servers state`): per poll, the time and each
+ * server's address, operational state (0 down, 2 up) and admin state (bits 0x1 and 0x2: maintenance).
+ */
+function watchServers(seconds: number): { done: Promise<{ t: number; servers: { addr: string; op: number; admin: number }[] }[]> } {
+  const script = `const net=require("net");const end=Date.now()+${seconds * 1000};
+const poll=()=>{if(Date.now()>end)return;const t=Date.now();let out="";const c=net.connect("/run/swarm-controller-proxy/haproxy.sock");
+c.on("data",(d)=>out+=d);c.on("end",()=>{const servers=out.split("\\n").filter((l)=>l&&!l.startsWith("#")&&l.split(" ").length>7).map((l)=>{const f=l.split(" ");return {addr:f[4],op:+f[5],admin:+f[6]};});
+process.stdout.write(JSON.stringify({t,servers})+"\\n");setTimeout(poll,100);});c.on("error",()=>setTimeout(poll,100));c.end("show servers state\\n");};poll();`;
+  const done = (async () => {
+    const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${tierNs}_proxy`)).split('\n').filter(Boolean);
+    const r = await new Promise<string>((resolve) => {
+      const child = spawn('docker', ['exec', ids[0]!, 'node', '-e', script], { env: process.env });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      child.on('close', (code) => {
+        if (code !== 0 || err) console.log(`server watch: exit ${code}: ${err.slice(0, 500)}`);
+        resolve(out);
+      });
+    });
+    return r.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { t: number; servers: { addr: string; op: number; admin: number }[] });
+  })();
+  return { done };
+}
+
 async function webObjectPhase(): Promise<string | undefined> {
   const s = await controllerStatus(tier) as { objects?: { id: string; phase: string }[] };
   return s.objects?.find((o) => o.id === `Service/${ns}/web`)?.phase;
@@ -148,9 +185,11 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
     await eventually(async () => (await webObjectPhase().catch(() => undefined)) === 'Ready', 180_000, 'the controller to apply the app and report it Ready');
   });
   after(async () => {
-    try {
-      clusterScript('start-engine', victim.name);
-    } catch { /* reported by the test */ }
+    for (const n of nodes.filter((x) => x.role === 'worker')) {
+      try {
+        clusterScript('start-engine', n.name);
+      } catch { /* reported by the test */ }
+    }
     // Suspend the tier's controller and wait a lease round, or it repairs the app as it goes.
     await controller(['suspend', '--set', tierNs, '--reason', 'test teardown']);
     await new Promise((r) => setTimeout(r, 4000));
@@ -224,5 +263,66 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
     assert.equal(s.served.find((x) => x.route === `${ns}/web`)?.backends[0]?.servers, replicas);
     assert.equal(await webObjectPhase(), 'Ready');
     console.log(`engine back: node ready and its stale containers gone ${seconds(backAt - t1)} after start-engine; ${replicas} tasks ${JSON.stringify(perNode)}, the proxy serves exactly those`);
+  });
+
+  it('a worker node is lost (a power cut): the proxy\'s health checks take its tasks out of rotation before Swarm notices; no request fails', async () => {
+    // After the first fault every task runs on one worker: spread them over both again.
+    await docker('service', 'update', '--force', '--detach=false', '--quiet', `${ns}_web`);
+    await eventually(async () => {
+      const perNode = await runningPerNode(`${ns}_web`);
+      return Object.keys(perNode).length === 2 && sum(perNode) === replicas && (await tasksServing(24)).size === replicas;
+    }, 120_000, `${replicas} tasks serving from both workers`);
+    const before = await tasksOf(`${ns}_web`);
+    const lostNode = nodes.filter((n) => n.role === 'worker').find((n) => before.some((t) => t.node === n.name))!;
+    const onLost = new Set(before.filter((t) => t.node === lostNode.name).map((t) => short(t.containerId)));
+    const lostAddresses = await taskAddresses(`${ns}_web`, lostNode.name);
+    console.log(`before: ${replicas} tasks on ${JSON.stringify(before.map((t) => t.node).sort())}; cutting ${lostNode.name} (${onLost.size} tasks, addresses ${[...lostAddresses].join(' ')}), route health check every 500 ms, dispatcher heartbeat ${heartbeat}`);
+
+    const watch = watchServers(25);
+    const probe = startProbe(`${base}/web/`);
+    await new Promise((r) => setTimeout(r, 1500));
+    const t0 = Date.now();
+    clusterScript('kill-node', lostNode.name);
+
+    let rescheduledAt = 0;
+    await eventually(async () => {
+      const running = (await tasksOf(`${ns}_web`)).filter((t) => t.state === 'running');
+      const ok = running.length === replicas && running.every((t) => t.node !== lostNode.name);
+      if (ok) rescheduledAt = Date.now();
+      return ok;
+    }, 120_000, `${replicas} running tasks off ${lostNode.name}`);
+    await eventually(async () => {
+      const st = await routeStatus(tier);
+      const served = st.served.find((x) => x.route === `${ns}/web`);
+      return served?.backends[0]?.servers === replicas && st.replicas.every((x) => x.inSync) && (await webObjectPhase()) === 'Ready';
+    }, 60_000, 'the controller to serve every replacement and report the service Ready');
+    const convergedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 2000));
+    const log = await probe.stop();
+    const polls = await watch.done;
+
+    // in rotation: operationally up (2) and not in maintenance (admin bits 0x1 forced, 0x2 inherited;
+    // 0x4 only says the slot was declared disabled in the configuration before the agent enabled it)
+    const inRotation = (p: { servers: { addr: string; op: number; admin: number }[] }) => p.servers.some((x) => lostAddresses.has(x.addr) && x.op === 2 && (x.admin & 3) === 0);
+    assert.ok(polls.some((p) => p.t < t0 && inRotation(p)), 'the lost node\'s tasks were in rotation before the cut');
+    const outAt = polls.find((p) => p.t >= t0 && !inRotation(p) && !polls.some((q) => q.t > p.t && inRotation(q)))?.t;
+    const states = await nodeStates(lostNode.id, t0 - 1000);
+    const downAt = states.find((x) => x.state === 'down')?.t;
+    const tables = await tableChanges(t0 - 1000);
+    const tableOut = tables.find((x) => x.t >= t0 && x.servers < replicas)?.t;
+    const failed = log.filter((p) => p.error || (p.status ?? 0) >= 500);
+    const after = log.filter((p) => p.t >= t0);
+    const slow = after.filter((p) => p.ms > 500);
+    console.log(`power cut timeline: out of HAProxy's rotation (health checks) ${seconds(outAt && outAt - t0)}, Swarm marked the node down ${seconds(downAt && downAt - t0)}, route table without its tasks ${seconds(tableOut && tableOut - t0)}, ${replicas} tasks running elsewhere ${seconds(rescheduledAt - t0)}, controller converged ${seconds(convergedAt - t0)}`);
+    console.log(`requests after the cut: ${after.length}, ${failed.length} failed ${JSON.stringify(failed.slice(0, 5))}, ${slow.length} slower than 500 ms (latest ${seconds(slow.length ? slow[slow.length - 1]!.t - t0 : undefined)} after the cut, slowest ${Math.max(0, ...after.map((p) => p.ms))} ms)`);
+    assert.ok(outAt !== undefined, 'HAProxy took the lost node\'s tasks out of rotation');
+    assert.ok(downAt !== undefined, 'Swarm marked the node down');
+    assert.deepEqual(failed, [], 'no request failed: a connection to a dead task is retried on another');
+    assert.ok(!log.filter((p) => p.t > convergedAt).some((p) => p.task && onLost.has(p.task)), 'no answer from the lost node\'s tasks once converged');
+
+    clusterScript('start-engine', lostNode.name);
+    await eventually(async () => (await docker('node', 'inspect', lostNode.id, '--format', '{{.Status.State}}')).trim() === 'ready', 120_000, `${lostNode.name} ready again`);
+    await eventually(async () => !(await containersPerNode(`${ns}_web`))[lostNode.name], 120_000, `no ${ns}_web container left on ${lostNode.name}`);
+    assert.equal(sum(await containersPerNode(`${ns}_web`)), replicas, 'nothing duplicated');
   });
 });
