@@ -169,6 +169,26 @@ async function webObjectPhase(): Promise<string | undefined> {
   return s.objects?.find((o) => o.id === `Service/${ns}/web`)?.phase;
 }
 
+/**
+ * After a node's loss: when Swarm had every replica running elsewhere, and when the controller
+ * had every replica's address in the table, every proxy in step and the object Ready.
+ */
+async function recovery(lost: ClusterNode): Promise<{ rescheduledAt: number; convergedAt: number }> {
+  let rescheduledAt = 0;
+  await eventually(async () => {
+    const running = (await tasksOf(`${ns}_web`)).filter((t) => t.state === 'running');
+    const ok = running.length === replicas && running.every((t) => t.node !== lost.name);
+    if (ok) rescheduledAt = Date.now();
+    return ok;
+  }, 120_000, `${replicas} running tasks off ${lost.name}`);
+  await eventually(async () => {
+    const st = await routeStatus(tier);
+    const served = st.served.find((x) => x.route === `${ns}/web`);
+    return served?.backends[0]?.servers === replicas && st.replicas.every((x) => x.inSync) && (await webObjectPhase()) === 'Ready';
+  }, 60_000, 'the controller to serve every replacement and report the service Ready');
+  return { rescheduledAt, convergedAt: Date.now() };
+}
+
 describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
   before(async () => {
     nodes = useCluster();
@@ -212,20 +232,7 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
     clusterScript('kill-engine', victim.name);
 
     // Swarm reschedules: replicas running again, none on the victim.
-    let rescheduledAt = 0;
-    await eventually(async () => {
-      const running = (await tasksOf(`${ns}_web`)).filter((t) => t.state === 'running');
-      const ok = running.length === replicas && running.every((t) => t.node !== victim.name);
-      if (ok) rescheduledAt = Date.now();
-      return ok;
-    }, 120_000, `${replicas} running tasks off ${victim.name}`);
-    // The controller converges: every replica's address in the table, the proxy in step, the object Ready.
-    await eventually(async () => {
-      const s = await routeStatus(tier);
-      const served = s.served.find((x) => x.route === `${ns}/web`);
-      return served?.backends[0]?.servers === replicas && s.replicas.every((x) => x.inSync) && (await webObjectPhase()) === 'Ready';
-    }, 60_000, 'the controller to serve every replacement and report the service Ready');
-    const convergedAt = Date.now();
+    const { rescheduledAt, convergedAt } = await recovery(victim);
     await new Promise((r) => setTimeout(r, 2000));
     const log = await probe.stop();
 
@@ -284,19 +291,7 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
     const t0 = Date.now();
     clusterScript('kill-node', lostNode.name);
 
-    let rescheduledAt = 0;
-    await eventually(async () => {
-      const running = (await tasksOf(`${ns}_web`)).filter((t) => t.state === 'running');
-      const ok = running.length === replicas && running.every((t) => t.node !== lostNode.name);
-      if (ok) rescheduledAt = Date.now();
-      return ok;
-    }, 120_000, `${replicas} running tasks off ${lostNode.name}`);
-    await eventually(async () => {
-      const st = await routeStatus(tier);
-      const served = st.served.find((x) => x.route === `${ns}/web`);
-      return served?.backends[0]?.servers === replicas && st.replicas.every((x) => x.inSync) && (await webObjectPhase()) === 'Ready';
-    }, 60_000, 'the controller to serve every replacement and report the service Ready');
-    const convergedAt = Date.now();
+    const { rescheduledAt, convergedAt } = await recovery(lostNode);
     await new Promise((r) => setTimeout(r, 2000));
     const log = await probe.stop();
     const polls = await watch.done;
