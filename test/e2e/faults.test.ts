@@ -8,7 +8,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SwarmAccess } from '../../src/api/swarm-access.js';
@@ -16,12 +17,16 @@ import { executePlan } from '../../src/apply/execute-plan.js';
 import { loadManifests } from '../../src/manifest/load.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import { DockerSwarm } from '../../src/swarm/docker-swarm.js';
+import { openEngineGate } from './engine-gate.js';
 import { controller, docker, ensureSwarm, eventually, manifestDir, planJson, removeNamespace, repoRoot, rewrite } from './harness.js';
 
 const ns = 'e2e-faults';
-/** Enough services that an apply (concurrency 1) lasts a few seconds, long enough to interrupt. */
+/** Many changes, so that a fault lands with work done before it and left after it. */
 const N = 80;
 const cli = join(repoRoot, 'dist/src/cli/main.js');
+/** Where the faults land: the engine has just done the K-th create (or update) of the apply. */
+const K = 20;
+const execFileAsync = promisify(execFile);
 
 function services(n: number, version: string): Record<string, string> {
   let text = `apiVersion: swarm.controller/v1alpha1
@@ -148,19 +153,35 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
   it('SIGKILL in the middle of an apply: the next apply creates only what is missing and converges', async () => {
     await removeNamespace(ns);
     await rewrite(dir, services(N, '3'));
-    const child = spawn(process.execPath, [cli, 'apply', '-f', dir, '--set', ns, '--concurrency', '1'], { env: { ...process.env, DOCKER_HOST: ensureSwarm(), NO_COLOR: '1' }, stdio: 'ignore' });
-    const exited = new Promise((r) => child.once('exit', r));
-    await eventually(async () => (await live()).length >= 3, 60_000, 'the apply to be under way');
-    child.kill('SIGKILL');
-    await exited;
+    // The kill lands at an exact point: the engine has created service K, and the controller is
+    // killed before it reads the engine's answer (the hardest case: it never learnt of K).
+    let child: ChildProcess | undefined;
+    let exited: Promise<unknown> = Promise.resolve();
+    const gate = await openEngineGate({
+      engine: ensureSwarm(),
+      match: (method, path) => method === 'POST' && path.startsWith('/services/create'),
+      onResponse: async (count) => {
+        if (count !== K) return;
+        child!.kill('SIGKILL');
+        await exited;
+        return 'drop';
+      },
+    });
+    try {
+      child = spawn(process.execPath, [cli, 'apply', '-f', dir, '--set', ns, '--concurrency', '1'], { env: { ...process.env, DOCKER_HOST: gate.host, NO_COLOR: '1' }, stdio: 'ignore' });
+      exited = new Promise((r) => child!.once('exit', r));
+      await exited;
+    } finally {
+      await gate.close();
+    }
     const before = await live();
-    assert.ok(before.length > 0 && before.length < N, `killed part-way (${before.length} of ${N} created)`);
+    assert.equal(before.length, K, `killed with ${K} of ${N} services created (the last one's answer never read)`);
     const t0 = Date.now();
     const plan = planJson(await controller(['plan', '-f', dir, '--set', ns, '-o', 'json']));
-    assert.equal(plan.summary.create, N - before.length, 'only the missing services are planned (the network was created first)');
+    assert.equal(plan.summary.create, N - K, 'only the missing services are planned (the network was created first)');
     assert.equal(plan.summary.update ?? 0, 0, 'nothing already created is written again');
     const r = await controller(['apply', '-f', dir, '--set', ns]);
-    console.log(`SIGKILL after ${before.length} of ${N} services: recovered (second apply) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`SIGKILL after ${before.length} of ${N} services (the last one's answer unread): recovered (second apply) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const afterKill = new Map((await live()).map((s) => [s.name, s]));
     for (const s of before) assert.equal(afterKill.get(s.name)?.index, s.index, `${s.name} was not written twice`);
@@ -171,22 +192,39 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
     await rewrite(dir, services(N, '4'));
     const host = ensureSwarm();
     const pidFile = join(process.env.SC_SWARM_DIR ?? '/run/sc-swarm', 'dockerd.pid');
-    const child = spawn(process.execPath, [cli, 'apply', '-f', dir, '--set', ns, '--concurrency', '1'], { env: { ...process.env, DOCKER_HOST: host, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The engine dies right after it has made update K, before its answer reaches the controller;
+    // the controller's later requests find no engine until it is back.
+    let killedAt = 0;
+    let engineBack: Promise<number> = Promise.resolve(0);
+    const gate = await openEngineGate({
+      engine: host,
+      match: (method, path) => method === 'POST' && /^\/services\/[^/]+\/update/.test(path),
+      onResponse: (count) => {
+        if (count !== K) return;
+        killedAt = Date.now();
+        process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
+        engineBack = execFileAsync(join(repoRoot, 'scripts/local-swarm.sh'), ['up']).then(() => Date.now());
+        return 'drop';
+      },
+    });
     let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const exited = new Promise<number>((r) => child.once('exit', (code) => r(code ?? -1)));
-    await eventually(async () => (await live()).filter((s) => s.version === '4').length >= 2, 60_000, 'the apply to be under way');
-    const killedAt = Date.now();
-    process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
-    execFileSync(join(repoRoot, 'scripts/local-swarm.sh'), ['up'], { stdio: ['ignore', 'ignore', 'inherit'] });
-    const engineBack = Date.now();
-    const firstCode = await exited;
-    console.log(`engine killed and back in ${((engineBack - killedAt) / 1000).toFixed(1)} s; the apply in flight exited ${firstCode}`);
+    let firstCode: number;
+    try {
+      const child = spawn(process.execPath, [cli, 'apply', '-f', dir, '--set', ns, '--concurrency', '1'], { env: { ...process.env, DOCKER_HOST: gate.host, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      firstCode = await new Promise<number>((r) => child.once('exit', (code) => r(code ?? -1)));
+    } finally {
+      await gate.close();
+    }
+    assert.ok(killedAt > 0, `the engine was killed at update ${K}:\n${out}`);
+    const back = await engineBack;
+    console.log(`engine killed after update ${K} of ${N} and back in ${((back - killedAt) / 1000).toFixed(1)} s; the apply in flight exited ${firstCode}`);
     const r = await controller(['apply', '-f', dir, '--set', ns, '--timeout', '120s']);
     const convergedAt = Date.now();
-    console.log(`engine restart: converged ${((convergedAt - engineBack) / 1000).toFixed(1)} s after the engine answered again (${((convergedAt - killedAt) / 1000).toFixed(1)} s after the kill)`);
+    console.log(`engine restart: converged ${((convergedAt - back) / 1000).toFixed(1)} s after the engine answered again (${((convergedAt - killedAt) / 1000).toFixed(1)} s after the kill)`);
     assert.equal(r.code, 0, `${out}\n---\n${r.stdout}${r.stderr}`);
     await assertConverged(dir, N, '4');
   });
 });
+
