@@ -116,35 +116,43 @@ start_swarm() {
 }
 
 # The e2e tests share the Swarm with whatever else runs there (the demo's shop and controller,
-# say): they use only namespaces named e2e-* and ports and paths of their own. These two record
-# every other service's spec before the e2e run and check afterwards that none was changed or
-# removed, and that the run left no service of another name behind.
-foreign_services() {
+# say): they use only names starting e2e- and ports and paths of their own. These two record
+# every other Swarm object before the e2e run and check afterwards that none was changed or
+# removed, and that the run left nothing of another name behind. A service is compared by its
+# spec; a network, config or secret by its ID (their content cannot change in place, so another
+# ID means removed and made again; a config's labels may change, which is how a running
+# controller renews its lease).
+foreign_objects() {
   local name
   docker service ls --format '{{.Name}}' | grep -v '^e2e-' | sort | while read -r name; do
-    printf '%s %s\n' "$name" "$(docker service inspect --format '{{json .Spec}}' "$name" | sha256sum | cut -c1-16)"
+    printf 'service %s %s\n' "$name" "$(docker service inspect --format '{{json .Spec}}' "$name" | sha256sum | cut -c1-16)"
   done
+  docker network ls --filter scope=swarm --format 'network {{.Name}} {{.ID}}' | grep -v '^network e2e-' | sort
+  # (an e2e apply set's lease and state records are e2e objects too)
+  docker config ls --format 'config {{.Name}} {{.ID}}' | grep -Ev '^config (e2e-|swarm-controller-(lease|state)\.e2e-)' | sort
+  docker secret ls --format 'secret {{.Name}} {{.ID}}' | grep -v '^secret e2e-' | sort
 }
 record_foreign() {
-  foreign_services >"$FOREIGN_BEFORE" || return 1
-  echo "services on the Swarm before the e2e run, besides e2e-*: $(wc -l <"$FOREIGN_BEFORE")"
+  foreign_objects >"$FOREIGN_BEFORE" || return 1
+  echo "objects on the Swarm before the e2e run, besides e2e-*: $(wc -l <"$FOREIGN_BEFORE")"
   sed 's/^/  /' "$FOREIGN_BEFORE"
 }
 check_foreign() {
-  local after bad=0 name sum now
+  local after bad=0 kind name sum now
   after="$(mktemp)"
-  foreign_services >"$after" || { rm -f "$after"; return 1; }
-  while read -r name sum; do
-    now="$(awk -v n="$name" '$1 == n {print $2}' "$after")"
-    if [[ -z "$now" ]]; then echo "removed by the e2e run: service $name"; bad=1
-    elif [[ "$now" != "$sum" ]]; then echo "changed by the e2e run: service $name"; bad=1
+  foreign_objects >"$after" || { rm -f "$after"; return 1; }
+  while read -r kind name sum; do
+    now="$(awk -v k="$kind" -v n="$name" '$1 == k && $2 == n {print $3}' "$after")"
+    if [[ -z "$now" ]]; then echo "removed by the e2e run: $kind $name"; bad=1
+    elif [[ "$now" != "$sum" ]]; then echo "changed by the e2e run: $kind $name"; bad=1
     fi
   done <"$FOREIGN_BEFORE"
-  while read -r name sum; do
-    grep -q "^$name " "$FOREIGN_BEFORE" || { echo "left behind by the e2e run: service $name (not named e2e-*)"; bad=1; }
+  while read -r kind name sum; do
+    awk -v k="$kind" -v n="$name" '$1 == k && $2 == n {found=1} END {exit !found}' "$FOREIGN_BEFORE" ||
+      { echo "left behind by the e2e run: $kind $name (not named e2e-*)"; bad=1; }
   done <"$after"
   rm -f "$after"
-  ((bad == 0)) && echo "the $(wc -l <"$FOREIGN_BEFORE") other services are untouched"
+  ((bad == 0)) && echo "the $(wc -l <"$FOREIGN_BEFORE") other objects (services, networks, configs, secrets) are untouched"
   return "$bad"
 }
 
@@ -168,9 +176,9 @@ stop_cluster() {
 
 if run_step "swarm" start_swarm; then
   if run_step "test-app image" scripts/build-test-app.sh && run_step "controller image" scripts/build-images.sh --only controller; then
-    record_foreign || echo "warning: could not list the Swarm's services" >&2
+    record_foreign || echo "warning: could not list the Swarm's objects" >&2
     run_step "e2e tests" count_tests npm run --silent test:e2e || true
-    run_step "other services untouched" check_foreign || true
+    run_step "other objects untouched" check_foreign || true
     if [[ "${SC_CLUSTER_TESTS:-1}" == 0 ]]; then
       skip_step "cluster tests" "SC_CLUSTER_TESTS=0"
     elif run_step "cluster" start_cluster; then

@@ -78,6 +78,8 @@ describe('controller run follows a git repository', { timeout: 600_000 }, () => 
   after(async () => {
     for (const r of running) r.proc.kill('SIGKILL');
     await removeNamespace(ns);
+    // the apply set's lease and state records (scripts/test.sh would let them be, but tidy up)
+    await docker('config', 'rm', `swarm-controller-lease.${ns}`, `swarm-controller-state.${ns}`).catch(() => undefined);
   });
 
   it('applies the first revision and becomes ready, recording the revision', async () => {
