@@ -57,6 +57,7 @@ export const errorCatalogue = {
   SC5003: 'not a Swarm manager',
   SC5004: 'Swarm refused a change',
   SC5005: 'service did not converge',
+  SC5006: 'a network the change needs is gone',
   SC6001: 'compose variable substitution failed',
   SC6002: 'compose variable not set',
   SC6003: 'compose value not valid',

@@ -79,9 +79,25 @@ export async function createService(ctx: ActionContext, s: DesiredService): Prom
   } catch (err) {
     // Created by an earlier, interrupted run (or by someone else): update it instead, if ours.
     if (statusCodeOf(err) === 409 || /already exists/.test((err as Error).message)) return updateService(ctx, s);
-    throw err;
+    throw await networkGoneError(ctx, s, err);
   }
   return { summary: 'created', wrote: true, specHash: spec.Labels![labelSpecHash], writtenAt: ctx.clock.now() };
+}
+
+/**
+ * The engine answers "network <id> not found" when a network this run counted on went away
+ * after it read the Swarm: removed by someone meanwhile, or removed a moment before and still
+ * listed (engine 20.10 keeps listing a removed overlay network for a few seconds, until its last
+ * container has stopped). Only a new plan can put it right, so say that; other errors pass.
+ */
+async function networkGoneError(ctx: ActionContext, s: DesiredService, err: unknown): Promise<unknown> {
+  const id = /network (\S+) not found/i.exec((err as Error)?.message ?? '')?.[1];
+  if (!id) return err;
+  // The IDs the spec was built from name it; then read them afresh for whatever runs next.
+  const used = await ctx.networkIds().catch(() => new Map<string, string>());
+  ctx.forgetNetworks();
+  const name = [...used].find(([, v]) => v === id)?.[0] ?? id;
+  return new TerminalError('SC5006', `service "${s.swarmName}" needs network "${name}", which is no longer in the Swarm: it was removed after this run read the Swarm (a removed network stays listed for a few seconds while its last containers stop); nothing about "${s.swarmName}" was changed. Run the plan again: it creates the network before the service`);
 }
 
 export async function updateService(ctx: ActionContext, s: DesiredService): Promise<ActionResult> {
@@ -98,7 +114,7 @@ export async function updateService(ctx: ActionContext, s: DesiredService): Prom
     && (live.Spec.TaskTemplate?.Networks ?? []).every((n) => names.has(n.Target ?? ''));
   if (upToDate) return { summary: 'already up to date', wrote: false, specHash: hash };
   const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: ids, ...(await dataIdsFor(ctx, s)), live: live.Spec, revision: ctx.revision });
-  await ctx.swarm.updateService(live.ID, live.Version.Index, spec);
+  await ctx.swarm.updateService(live.ID, live.Version.Index, spec).catch(async (err) => { throw await networkGoneError(ctx, s, err); });
   return { summary: 'updated', wrote: true, specHash: hash, writtenAt: ctx.clock.now() };
 }
 

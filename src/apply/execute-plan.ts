@@ -10,6 +10,7 @@ import type { Change, Plan } from '../plan/plan.js';
 import type { BackoffPolicy } from '../queue/backoff.js';
 import { realClock, type Clock } from '../queue/clock.js';
 import { runTaskGraph, type GraphTask } from '../queue/task-graph.js';
+import { TerminalError } from '../errors.js';
 import * as actions from './actions.js';
 import { deleteData, putData } from './data-versions.js';
 import type { ActionResult } from './actions.js';
@@ -103,7 +104,7 @@ export async function executePlan(plan: Plan, desired: DesiredState, swarm: Swar
 function toOutcome(change: Change, o: Awaited<ReturnType<typeof runTaskGraph<ActionResult>>>[number]): ChangeOutcome {
   switch (o.status) {
     case 'succeeded': return { change, status: 'succeeded', detail: o.result.summary, attempts: o.attempts, durationMs: o.durationMs, result: o.result };
-    case 'failed': return { change, status: 'failed', detail: o.error.message, attempts: o.attempts, durationMs: o.durationMs };
+    case 'failed': return { change, status: 'failed', detail: o.error instanceof TerminalError ? `${o.error.code}: ${o.error.message}` : o.error.message, attempts: o.attempts, durationMs: o.durationMs };
     case 'skipped': return { change, status: 'skipped', detail: `skipped: ${o.reason}`, attempts: 0, durationMs: 0 };
   }
 }

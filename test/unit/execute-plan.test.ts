@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { executePlan, PlanBlockedError } from '../../src/apply/execute-plan.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
-import { TransientError } from '../../src/errors.js';
+import { TerminalError, TransientError } from '../../src/errors.js';
 import { desiredFrom, network, service } from '../helpers/manifests.js';
 import { FakeSwarm } from '../helpers/fake-swarm.js';
 
@@ -62,6 +62,30 @@ describe('executePlan', () => {
     const { outcomes } = await apply(swarm, text);
     assert.deepEqual(outcomes.map((o) => `${o.change.id} ${o.status}`), ['Network/backend failed', 'Service/web skipped', 'Service/worker succeeded']);
     assert.match(outcomes[1]!.detail, /skipped: Network\/backend failed/);
+  });
+
+  it('names the network and says to plan again when a network the plan counted on is gone (SC5006)', async () => {
+    const swarm = new FakeSwarm();
+    await apply(swarm, network('backend') + service('worker', 'image: app:1'));
+    const backendId = (await swarm.listNetworks()).find((n) => n.Name === 'backend')!.Id;
+    // What engine 20.10 answers when the listed network was in fact removed a moment before.
+    swarm.failNext.createService = [new TerminalError('SC5004', `POST /services/create: network ${backendId} not found`)];
+    const { outcomes } = await apply(swarm, text);
+    const web = outcomes.find((o) => o.change.id === 'Service/web')!;
+    assert.equal(web.status, 'failed');
+    assert.match(web.detail, /SC5006/);
+    assert.match(web.detail, /service "web" needs network "backend", which is no longer in the Swarm/);
+    assert.match(web.detail, /Run the plan again/);
+    assert.equal(web.attempts, 1, 'not retried: only a new plan can create the network');
+  });
+
+  it('passes other refusals of a service create through unchanged', async () => {
+    const swarm = new FakeSwarm();
+    swarm.failNext.createService = [new TerminalError('SC5004', 'POST /services/create: invalid mount config')];
+    const { outcomes } = await apply(swarm, service('worker', 'image: app:1'));
+    assert.equal(outcomes[0]!.status, 'failed');
+    assert.match(outcomes[0]!.detail, /invalid mount config/);
+    assert.doesNotMatch(outcomes[0]!.detail, /SC5006/);
   });
 
   it('writes nothing when the plan has blockers', async () => {
