@@ -45,7 +45,8 @@ describe('a network removed out of band a moment before an apply', { timeout: 30
   it('the apply names the network and says to plan again (SC5006); the next plan creates it', async () => {
     // Someone removes the service and its network by hand; the app is still draining.
     await docker('service', 'rm', `${ns}_app`);
-    await docker('network', 'rm', `${ns}_net`);
+    // (until Swarm's orchestrator has marked the task for removal, the network is "in use by task")
+    await eventually(async () => docker('network', 'rm', `${ns}_net`).then(() => true, () => false), 30_000, 'docker network rm to succeed');
     assert.ok(await networkExists(`${ns}_net`), 'the removed network is still listed while its container stops');
     const plan = planJson(await controller(['plan', '-f', dir, '--set', ns, '-o', 'json']));
     assert.deepEqual(plan.changes.map((c) => `${c.action} ${c.id}`), [`create Service/${ns}/app`], 'the plan cannot tell: it sees the network');
