@@ -46,23 +46,58 @@ for (let i = 0; i < 4; i++) {
 const [httpPort, controlPort] = [await freePort(), await freePort()];
 
 const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-const agent = spawn(process.execPath, [...nodeFlags, join(root, 'dist/src/cli/main.js'), 'proxy', '--http-bind', `127.0.0.1:${httpPort}`, '--control', `127.0.0.1:${controlPort}`,
-  '--token-file', join(work, 'token'), '--state-dir', stateDir, '--haproxy', haproxyBinary], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+const agent = spawn(
+  process.execPath,
+  [
+    ...nodeFlags,
+    join(root, 'dist/src/cli/main.js'),
+    'proxy',
+    '--http-bind',
+    `127.0.0.1:${httpPort}`,
+    '--control',
+    `127.0.0.1:${controlPort}`,
+    '--token-file',
+    join(work, 'token'),
+    '--state-dir',
+    stateDir,
+    '--haproxy',
+    haproxyBinary,
+  ],
+  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } },
+);
 let agentErr = '';
 agent.stderr!.on('data', (d: Buffer) => (agentErr = (agentErr + d.toString()).slice(-4000)));
 const agentExited = new Promise<void>((r) => agent.once('exit', () => r()));
 
 const control = `http://127.0.0.1:${controlPort}`;
 const auth = { authorization: `Bearer ${token}` };
-interface Status { generation: number; reloads: number; lastReloadMs: number | null; haproxy: { pid: number } }
+interface Status {
+  generation: number;
+  reloads: number;
+  lastReloadMs: number | null;
+  haproxy: { pid: number };
+}
 const status = async () => (await (await fetch(`${control}/v1/status`, { headers: auth })).json()) as Status;
 
 async function push(t: RouteTable): Promise<{ ms: number; action: string; durationMs: number; commands: number }> {
   const t0 = performance.now();
-  const res = await fetch(`${control}/v1/table`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(t) });
-  const body = (await res.json()) as { action: string; durationMs: number; runtimeCommands: number; error?: string; problems?: string[] };
+  const res = await fetch(`${control}/v1/table`, {
+    method: 'PUT',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify(t),
+  });
+  const body = (await res.json()) as {
+    action: string;
+    durationMs: number;
+    runtimeCommands: number;
+    error?: string;
+    problems?: string[];
+  };
   const ms = performance.now() - t0;
-  if (res.status !== 200) throw new Error(`push of generation ${t.generation} answered ${res.status}: ${body.error} ${(body.problems ?? []).slice(0, 5).join('; ')}`);
+  if (res.status !== 200)
+    throw new Error(
+      `push of generation ${t.generation} answered ${res.status}: ${body.error} ${(body.problems ?? []).slice(0, 5).join('; ')}`,
+    );
   return { ms, action: body.action, durationMs: body.durationMs, commands: body.runtimeCommands };
 }
 
@@ -76,14 +111,33 @@ async function memory(): Promise<{ agent: number; master: number; workers: numbe
     await sleep(50);
     proc = parseShowProc(await socketCommand(join(stateDir, 'master.sock'), 'show proc'));
   }
-  return { agent: vmRssMb(agent.pid!), master: vmRssMb(masterPid), workers: proc.workers.reduce((s, p) => s + vmRssMb(p), 0), workerCount: proc.workers.length };
+  return {
+    agent: vmRssMb(agent.pid!),
+    master: vmRssMb(masterPid),
+    workers: proc.workers.reduce((s, p) => s + vmRssMb(p), 0),
+    workerCount: proc.workers.length,
+  };
 }
 
 function route(i: number, ports: [number, number], balance: Route['balance'] = 'roundrobin'): Route {
   return {
-    name: `bench/r${i}`, hosts: [`r${i}.bench.example.com`], pathPrefix: '/', stripPrefix: false, sticky: null, balance, healthCheck: null,
-    timeouts: { connectMs: 2000, serverMs: 30000 }, redirectToHttps: false, tls: null,
-    backends: [{ service: `bench_r${i}`, weight: 10, servers: ports.map((port, k) => ({ id: `t${i}-${k}-${port}`, address: '127.0.0.1', port })) }],
+    name: `bench/r${i}`,
+    hosts: [`r${i}.bench.example.com`],
+    pathPrefix: '/',
+    stripPrefix: false,
+    sticky: null,
+    balance,
+    healthCheck: null,
+    timeouts: { connectMs: 2000, serverMs: 30000 },
+    redirectToHttps: false,
+    tls: null,
+    backends: [
+      {
+        service: `bench_r${i}`,
+        weight: 10,
+        servers: ports.map((port, k) => ({ id: `t${i}-${k}-${port}`, address: '127.0.0.1', port })),
+      },
+    ],
   };
 }
 let generation = 0;
@@ -101,11 +155,14 @@ const f = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
 /** A GET through HAProxy for route i's host (node:http: fetch does not send a Host header of ours). */
 function hostAnswers(i: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: httpPort, path: '/check', headers: { host: `r${i}.bench.example.com` }, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve(`${res.statusCode} ${body}`));
-    });
+    const req = request(
+      { host: '127.0.0.1', port: httpPort, path: '/check', headers: { host: `r${i}.bench.example.com` }, agent: false },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve(`${res.statusCode} ${body}`));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -113,7 +170,13 @@ function hostAnswers(i: number): Promise<string> {
 
 try {
   for (let i = 0; i < 200; i++) {
-    if ((await fetch(`${control}/healthz`).then((r) => r.status, () => 0)) === 200) break;
+    if (
+      (await fetch(`${control}/healthz`).then(
+        (r) => r.status,
+        () => 0,
+      )) === 200
+    )
+      break;
     if (agent.exitCode !== null) throw new Error(`the agent exited: ${agentErr}`);
     await sleep(50);
   }
@@ -131,7 +194,9 @@ try {
   const reloadAgent: number[] = [];
   for (let k = 0; k < nReloads; k++) {
     await sleep(250);
-    const changed = routes.map((r, i) => (i === 0 ? { ...r, balance: k % 2 ? 'roundrobin' as const : 'leastconn' as const } : r));
+    const changed = routes.map((r, i) =>
+      i === 0 ? { ...r, balance: k % 2 ? ('roundrobin' as const) : ('leastconn' as const) } : r,
+    );
     const r = await push(table(changed));
     if (r.action !== 'reload') throw new Error(`expected a reload, got ${r.action}`);
     reloadPush.push(r.ms);
@@ -151,7 +216,9 @@ try {
   const oneCommands: number[] = [];
   for (let k = 0; k < nRuntime; k++) {
     const i = (k * 37) % nRoutes;
-    const r = await push(table(routes.map((x, j) => (j === i ? route(j, [backends[(2 * j + 2) % 4]!.port, basePorts(j)[1]]) : x))));
+    const r = await push(
+      table(routes.map((x, j) => (j === i ? route(j, [backends[(2 * j + 2) % 4]!.port, basePorts(j)[1]]) : x))),
+    );
     if (r.action !== 'runtime') throw new Error(`expected a Runtime API update, got ${r.action}`);
     onePush.push(r.ms);
     oneCommands.push(r.commands);
@@ -159,13 +226,16 @@ try {
   const allPush: number[] = [];
   const allCommands: number[] = [];
   for (let k = 0; k < 5; k++) {
-    const r = await push(table(routes.map((_, j) => route(j, [backends[(j + k + 1) % 4]!.port, backends[(j + k + 2) % 4]!.port]))));
+    const r = await push(
+      table(routes.map((_, j) => route(j, [backends[(j + k + 1) % 4]!.port, backends[(j + k + 2) % 4]!.port]))),
+    );
     if (r.action !== 'runtime') throw new Error(`expected a Runtime API update, got ${r.action}`);
     allPush.push(r.ms);
     allCommands.push(r.commands);
   }
   const runtimeAnswer = await hostAnswers(nRoutes - 1);
-  if (!runtimeAnswer.startsWith('200 ')) throw new Error(`after the runtime updates, the last route answers ${runtimeAnswer}`);
+  if (!runtimeAnswer.startsWith('200 '))
+    throw new Error(`after the runtime updates, the last route answers ${runtimeAnswer}`);
   const end = await memory();
   const reloads = (await status()).reloads;
 

@@ -47,10 +47,16 @@ spec: {pathPrefix: /p, service: web, port: 8080}
 `,
 };
 
-interface TaskInfo { ID: string; DesiredState: string; Status: { State: string; Timestamp: string; ContainerStatus?: { ContainerID?: string } } }
+interface TaskInfo {
+  ID: string;
+  DesiredState: string;
+  Status: { State: string; Timestamp: string; ContainerStatus?: { ContainerID?: string } };
+}
 
 async function tasks(): Promise<TaskInfo[]> {
-  const ids = (await docker('service', 'ps', '-q', '--filter', 'desired-state=running', `${ns}_web`)).split('\n').filter(Boolean);
+  const ids = (await docker('service', 'ps', '-q', '--filter', 'desired-state=running', `${ns}_web`))
+    .split('\n')
+    .filter(Boolean);
   if (!ids.length) return [];
   return JSON.parse(await docker('inspect', ...ids)) as TaskInfo[];
 }
@@ -87,15 +93,21 @@ async function main(): Promise<void> {
     const before = new Set((await tasks()).map((t) => t.ID));
     await docker('service', 'scale', '-d', `${ns}_web=2`);
     let fresh: TaskInfo | undefined;
-    await eventually(async () => {
-      fresh = (await tasks()).find((t) => !before.has(t.ID) && t.Status.State === 'running');
-      return !!fresh;
-    }, 60_000, 'the new task to run');
+    await eventually(
+      async () => {
+        fresh = (await tasks()).find((t) => !before.has(t.ID) && t.Status.State === 'running');
+        return !!fresh;
+      },
+      60_000,
+      'the new task to run',
+    );
     const hostname = fresh!.Status.ContainerStatus!.ContainerID!.slice(0, 12);
     await eventually(async () => firstSeen.has(hostname), 30_000, `task ${hostname} to serve through the proxy`);
     const ms = firstSeen.get(hostname)! - Date.parse(fresh!.Status.Timestamp);
     latencies.push(ms);
-    console.log(`event ${i + 1}/${events}: task ${fresh!.ID.slice(0, 12)} running -> first request through the proxy: ${ms} ms`);
+    console.log(
+      `event ${i + 1}/${events}: task ${fresh!.ID.slice(0, 12)} running -> first request through the proxy: ${ms} ms`,
+    );
     await docker('service', 'scale', '-d', `${ns}_web=1`);
     await eventually(async () => (await tasks()).length === 1, 60_000, 'back to one task');
     await new Promise((res) => setTimeout(res, 1000));
@@ -103,8 +115,20 @@ async function main(): Promise<void> {
   running = false;
   await Promise.all(streams);
 
-  const proxy = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${tierNs}_proxy`)).split('\n')[0]!;
-  const pids = (await docker('exec', proxy, 'sh', '-c', 'for p in /proc/[0-9]*; do echo "${p#/proc/} $(tr "\\0" " " < $p/cmdline)"; done')).split('\n').filter(Boolean);
+  const proxy = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${tierNs}_proxy`)).split(
+    '\n',
+  )[0]!;
+  const pids = (
+    await docker(
+      'exec',
+      proxy,
+      'sh',
+      '-c',
+      'for p in /proc/[0-9]*; do echo "${p#/proc/} $(tr "\\0" " " < $p/cmdline)"; done',
+    )
+  )
+    .split('\n')
+    .filter(Boolean);
   const agentPid = pids.find((l) => / proxy/.test(l) && /node/.test(l))?.split(' ')[0] ?? '1';
   const haproxyPids = pids.filter((l) => /haproxy/.test(l.split(' ')[1] ?? '')).map((l) => l.split(' ')[0]!);
   const agentRss = await rssKiB(proxy, agentPid);
@@ -120,8 +144,12 @@ async function main(): Promise<void> {
   console.log(`| max | ${Math.max(...latencies)} |`);
   console.log(`| min | ${Math.min(...latencies)} |`);
   console.log(`| requests sent meanwhile | ${sent} |`);
-  console.log(`\nTraefik's default Swarm poll (15 s) / our p50: ${(traefikPollMs / p(50)).toFixed(0)}x; / our p99: ${(traefikPollMs / p(99)).toFixed(0)}x`);
-  console.log(`proxy container: agent (node) RSS ${(agentRss / 1024).toFixed(1)} MiB; HAProxy processes RSS ${haproxyRss.map((k) => (k / 1024).toFixed(1)).join(' + ')} MiB`);
+  console.log(
+    `\nTraefik's default Swarm poll (15 s) / our p50: ${(traefikPollMs / p(50)).toFixed(0)}x; / our p99: ${(traefikPollMs / p(99)).toFixed(0)}x`,
+  );
+  console.log(
+    `proxy container: agent (node) RSS ${(agentRss / 1024).toFixed(1)} MiB; HAProxy processes RSS ${haproxyRss.map((k) => (k / 1024).toFixed(1)).join(' + ')} MiB`,
+  );
 
   await removeNamespace(ns);
   await stopTier(tierNs);

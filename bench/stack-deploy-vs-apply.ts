@@ -38,16 +38,23 @@ function timed(cmd: string, args: string[]): number {
   const t = performance.now();
   const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   const ms = performance.now() - t;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}\n${r.stdout.slice(-2000)}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${r.stderr}\n${r.stdout.slice(-2000)}`);
   return ms;
 }
 
 /** Service name -> version index, for the services of one namespace. */
 function versions(namespace: string): Map<string, number> {
-  const ids = docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`).split('\n').filter(Boolean);
+  const ids = docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`)
+    .split('\n')
+    .filter(Boolean);
   const out = new Map<string, number>();
   for (let i = 0; i < ids.length; i += 200) {
-    for (const s of JSON.parse(docker('service', 'inspect', ...ids.slice(i, i + 200))) as { Spec: { Name: string }; Version: { Index: number } }[]) out.set(s.Spec.Name, s.Version.Index);
+    for (const s of JSON.parse(docker('service', 'inspect', ...ids.slice(i, i + 200))) as {
+      Spec: { Name: string };
+      Version: { Index: number };
+    }[])
+      out.set(s.Spec.Name, s.Version.Index);
   }
   return out;
 }
@@ -60,11 +67,19 @@ function writes(before: Map<string, number>, after: Map<string, number>): number
 
 function cleanup(): void {
   spawnSync('docker', ['stack', 'rm', 'bstack'], { env });
-  const ids = docker('service', 'ls', '-q', '--filter', 'label=com.docker.stack.namespace=bsc').split('\n').filter(Boolean);
+  const ids = docker('service', 'ls', '-q', '--filter', 'label=com.docker.stack.namespace=bsc')
+    .split('\n')
+    .filter(Boolean);
   for (let i = 0; i < ids.length; i += 200) spawnSync('docker', ['service', 'rm', ...ids.slice(i, i + 200)], { env });
   for (let i = 0; i < 40; i++) {
-    const nets = docker('network', 'ls', '-q', '--filter', 'label=com.docker.stack.namespace=bsc').split('\n').filter(Boolean)
-      .concat(docker('network', 'ls', '-q', '--filter', 'label=com.docker.stack.namespace=bstack').split('\n').filter(Boolean));
+    const nets = docker('network', 'ls', '-q', '--filter', 'label=com.docker.stack.namespace=bsc')
+      .split('\n')
+      .filter(Boolean)
+      .concat(
+        docker('network', 'ls', '-q', '--filter', 'label=com.docker.stack.namespace=bstack')
+          .split('\n')
+          .filter(Boolean),
+      );
     if (nets.length === 0) return;
     spawnSync('docker', ['network', 'rm', ...nets], { env });
     execFileSync('sleep', ['0.5']);
@@ -77,12 +92,18 @@ const f = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 const dir = mkdtempSync(join(tmpdir(), 'sc-bench-'));
 const compose = ['version: "3.8"', 'services:'];
-for (let i = 0; i < n; i++) compose.push(`  s${i}:`, '    image: swarm-controller/test-app:1', '    deploy: {replicas: 0}');
+for (let i = 0; i < n; i++)
+  compose.push(`  s${i}:`, '    image: swarm-controller/test-app:1', '    deploy: {replicas: 0}');
 writeFileSync(join(dir, 'compose.yml'), compose.join('\n') + '\n');
 
 function manifests(count: number, namespace: string): string {
-  const docs = [`apiVersion: swarm.controller/v1alpha1\nkind: Network\nmetadata: {name: default, namespace: ${namespace}}\n`];
-  for (let i = 0; i < count; i++) docs.push(`apiVersion: swarm.controller/v1alpha1\nkind: Service\nmetadata: {name: s${i}, namespace: ${namespace}}\nspec:\n  image: swarm-controller/test-app:1\n  replicas: 0\n  networks: [default]\n`);
+  const docs = [
+    `apiVersion: swarm.controller/v1alpha1\nkind: Network\nmetadata: {name: default, namespace: ${namespace}}\n`,
+  ];
+  for (let i = 0; i < count; i++)
+    docs.push(
+      `apiVersion: swarm.controller/v1alpha1\nkind: Service\nmetadata: {name: s${i}, namespace: ${namespace}}\nspec:\n  image: swarm-controller/test-app:1\n  replicas: 0\n  networks: [default]\n`,
+    );
   return docs.join('---\n');
 }
 const mdir = join(dir, 'bench');
@@ -91,13 +112,32 @@ writeFileSync(join(mdir, 'services.yaml'), manifests(n, 'bsc'));
 const cli = join(root, 'dist/src/cli/main.js');
 
 cleanup();
-const stackCold = timed('docker', ['stack', 'deploy', '--resolve-image', 'never', '-c', join(dir, 'compose.yml'), 'bstack']);
-const scCold = timed(process.execPath, [cli, 'apply', '-f', mdir, '--concurrency', process.env.BENCH_CONCURRENCY ?? '8']);
-const stackNoop: number[] = [], scNoop: number[] = [];
-let stackWrites = 0, scWrites = 0;
+const stackCold = timed('docker', [
+  'stack',
+  'deploy',
+  '--resolve-image',
+  'never',
+  '-c',
+  join(dir, 'compose.yml'),
+  'bstack',
+]);
+const scCold = timed(process.execPath, [
+  cli,
+  'apply',
+  '-f',
+  mdir,
+  '--concurrency',
+  process.env.BENCH_CONCURRENCY ?? '8',
+]);
+const stackNoop: number[] = [],
+  scNoop: number[] = [];
+let stackWrites = 0,
+  scWrites = 0;
 for (let r = 0; r < rounds; r++) {
   const b1 = versions('bstack');
-  stackNoop.push(timed('docker', ['stack', 'deploy', '--resolve-image', 'never', '-c', join(dir, 'compose.yml'), 'bstack']));
+  stackNoop.push(
+    timed('docker', ['stack', 'deploy', '--resolve-image', 'never', '-c', join(dir, 'compose.yml'), 'bstack']),
+  );
   stackWrites = writes(b1, versions('bstack'));
   const b2 = versions('bsc');
   scNoop.push(timed(process.execPath, [cli, 'apply', '-f', mdir]));
@@ -113,14 +153,31 @@ const loaded = buildDesiredState(parsed.documents, parsed.diagnostics);
 const ids = new Map([['plan_default', 'net0']]);
 const net = buildNetworkCreate(loaded.desired.networks[0]!, 'bench');
 const live: LiveState = {
-  networks: [{ Id: 'net0', Name: net.Name, Driver: net.Driver, Labels: net.Labels, Options: net.Options, IPAM: { Driver: 'default', Config: [{ Subnet: '10.213.50.0/24', Gateway: '10.213.50.1' }] } }],
-  services: loaded.desired.services.map((s, i) => ({ ID: `s${i}`, Version: { Index: i + 1 }, Spec: buildServiceSpec(s, { applySet: 'bench', networkIds: ids }) })),
+  networks: [
+    {
+      Id: 'net0',
+      Name: net.Name,
+      Driver: net.Driver,
+      Labels: net.Labels,
+      Options: net.Options,
+      IPAM: { Driver: 'default', Config: [{ Subnet: '10.213.50.0/24', Gateway: '10.213.50.1' }] },
+    },
+  ],
+  services: loaded.desired.services.map((s, i) => ({
+    ID: `s${i}`,
+    Version: { Index: i + 1 },
+    Spec: buildServiceSpec(s, { applySet: 'bench', networkIds: ids }),
+  })),
   routeConfigs: [],
   configs: [],
   secrets: [],
 };
-const changed: LiveState = { ...live, services: live.services.map((s) => ({ ...s, Spec: { ...s.Spec, Mode: { Replicated: { Replicas: 3 } } } })) };
-const planNoop: number[] = [], planAll: number[] = [];
+const changed: LiveState = {
+  ...live,
+  services: live.services.map((s) => ({ ...s, Spec: { ...s.Spec, Mode: { Replicated: { Replicas: 3 } } } })),
+};
+const planNoop: number[] = [],
+  planAll: number[] = [];
 for (let i = 0; i < 30; i++) {
   let t = performance.now();
   const p = buildPlan(loaded.desired, live, { applySet: 'bench' });

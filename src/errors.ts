@@ -90,7 +90,11 @@ export interface Diagnostic {
   field?: string;
 }
 
-export function diagnostic(code: ErrorCode, message: string, extra: Omit<Diagnostic, 'code' | 'message' | 'severity'> & { severity?: Diagnostic['severity'] } = {}): Diagnostic {
+export function diagnostic(
+  code: ErrorCode,
+  message: string,
+  extra: Omit<Diagnostic, 'code' | 'message' | 'severity'> & { severity?: Diagnostic['severity'] } = {},
+): Diagnostic {
   return { code, severity: extra.severity ?? 'error', message, ...stripUndefined(extra) };
 }
 
@@ -108,9 +112,11 @@ export function formatDiagnostic(d: Diagnostic): string {
 
 export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
   return [...ds].sort((a, b) => {
-    const fa = a.position?.file ?? '', fb = b.position?.file ?? '';
+    const fa = a.position?.file ?? '',
+      fb = b.position?.file ?? '';
     if (fa !== fb) return fa < fb ? -1 : 1;
-    const la = a.position?.line ?? 0, lb = b.position?.line ?? 0;
+    const la = a.position?.line ?? 0,
+      lb = b.position?.line ?? 0;
     if (la !== lb) return la - lb;
     return (a.position?.column ?? 0) - (b.position?.column ?? 0);
   });
@@ -118,7 +124,10 @@ export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
 
 /** An error the caller should not retry (bad input, refused by Swarm as invalid). */
 export class TerminalError extends Error {
-  constructor(readonly code: ErrorCode, message: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'TerminalError';
   }

@@ -6,7 +6,13 @@
  */
 
 const durationUnits: Record<string, number> = {
-  ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9,
+  ns: 1,
+  us: 1e3,
+  µs: 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
 };
 
 /** Parses a Go-style duration ("10s", "1m30s", "500ms", "1.5h") into nanoseconds. */
@@ -42,8 +48,15 @@ export function formatDuration(ns: number): string {
 }
 
 const memoryUnits: Record<string, number> = {
-  '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12,
-  Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4,
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  Ti: 1024 ** 4,
 };
 
 /** Parses "256Mi", "1G", "512" or a number of bytes. Lower-case "m" (Docker's MiB) is refused. */

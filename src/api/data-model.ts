@@ -7,7 +7,16 @@
  * Pure.
  */
 import { createHash } from 'node:crypto';
-import { labelApplySet, labelManagedBy, labelName, labelSpecHash, labelStackNamespace, managedByValue, ownershipOf, userLabels } from './labels.js';
+import {
+  labelApplySet,
+  labelManagedBy,
+  labelName,
+  labelSpecHash,
+  labelStackNamespace,
+  managedByValue,
+  ownershipOf,
+  userLabels,
+} from './labels.js';
 import type { ObjectRef } from './object-ref.js';
 import { labelKind } from './route-model.js';
 
@@ -108,8 +117,19 @@ export function storedData(kind: DataKind, objects: LabelledObject[]): StoredDat
     const stem = labels[labelObject];
     if (own.state !== 'owned' || labels[labelKind] !== kind || !stem || stemOfVersion(o.Spec.Name) !== stem) continue;
     const ns = labels[labelStackNamespace];
-    const entry = byStem.get(stem) ?? { ref: { kind, name: labels[labelName] ?? stem, ...(ns ? { namespace: ns } : {}) }, stem, applySet: own.applySet, versions: [] };
-    entry.versions.push({ id: o.ID, name: o.Spec.Name, hash: labels[labelSpecHash] ?? '', index: o.Version.Index, labels });
+    const entry = byStem.get(stem) ?? {
+      ref: { kind, name: labels[labelName] ?? stem, ...(ns ? { namespace: ns } : {}) },
+      stem,
+      applySet: own.applySet,
+      versions: [],
+    };
+    entry.versions.push({
+      id: o.ID,
+      name: o.Spec.Name,
+      hash: labels[labelSpecHash] ?? '',
+      index: o.Version.Index,
+      labels,
+    });
     byStem.set(stem, entry);
   }
   for (const e of byStem.values()) e.versions.sort((a, b) => b.index - a.index);

@@ -17,11 +17,17 @@ export const labelRevision = 'swarm.controller/revision';
 /** Makes `docker stack ls/services/ps` show a namespace like a stack. */
 export const labelStackNamespace = 'com.docker.stack.namespace';
 
-export const controllerLabels = [labelManagedBy, labelApplySet, labelSpecHash, labelImage, labelName, labelRevision, labelStackNamespace];
+export const controllerLabels = [
+  labelManagedBy,
+  labelApplySet,
+  labelSpecHash,
+  labelImage,
+  labelName,
+  labelRevision,
+  labelStackNamespace,
+];
 
-export type Ownership =
-  | { state: 'owned'; applySet: string; specHash: string }
-  | { state: 'unmanaged' };
+export type Ownership = { state: 'owned'; applySet: string; specHash: string } | { state: 'unmanaged' };
 
 export function ownershipOf(labels: Record<string, string> | undefined | null): Ownership {
   const l = labels ?? {};

@@ -27,7 +27,12 @@ export interface MountModel {
   source: string;
   target: string;
   readOnly: boolean;
-  volume: { noCopy: boolean; labels: Record<string, string>; driver: string; driverOptions: Record<string, string> } | null;
+  volume: {
+    noCopy: boolean;
+    labels: Record<string, string>;
+    driver: string;
+    driverOptions: Record<string, string>;
+  } | null;
   bind: { propagation: string } | null;
   tmpfs: { size: string | null; mode: string | null } | null;
 }

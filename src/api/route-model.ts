@@ -7,7 +7,15 @@
  * Pure: encoding, parsing and choosing the current config; no I/O.
  */
 import { createHash } from 'node:crypto';
-import { labelApplySet, labelManagedBy, labelName, labelSpecHash, labelStackNamespace, managedByValue, ownershipOf } from './labels.js';
+import {
+  labelApplySet,
+  labelManagedBy,
+  labelName,
+  labelSpecHash,
+  labelStackNamespace,
+  managedByValue,
+  ownershipOf,
+} from './labels.js';
 import type { ObjectRef } from './object-ref.js';
 import type { LiveState, SwarmConfig } from './swarm-types.js';
 import { canonicalJson } from './canonical-json.js';
@@ -82,7 +90,11 @@ export function routeConfigName(swarmName: string, model: RouteModel): string {
 /** The longest swarm name a route may have: config names are at most 64 characters. */
 export const maxRouteSwarmName = 64 - '.route.'.length - 10;
 
-export function routeConfigLabels(route: DesiredRoute, applySet: string, extra: Record<string, string> = {}): Record<string, string> {
+export function routeConfigLabels(
+  route: DesiredRoute,
+  applySet: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     ...route.model.labels,
     ...extra,
@@ -97,17 +109,25 @@ export function routeConfigLabels(route: DesiredRoute, applySet: string, extra: 
 }
 
 export function encodeRouteData(route: DesiredRoute): string {
-  return canonicalJson({ apiVersion: storedApiVersion, kind: 'Route', namespace: route.ref.namespace ?? null, name: route.ref.name, spec: route.model });
+  return canonicalJson({
+    apiVersion: storedApiVersion,
+    kind: 'Route',
+    namespace: route.ref.namespace ?? null,
+    name: route.ref.name,
+    spec: route.model,
+  });
 }
 
-export type ParsedRouteConfig = { ok: true; route: Omit<StoredRoute, 'stale'> } | { ok: false; configName: string; problem: string };
+export type ParsedRouteConfig =
+  { ok: true; route: Omit<StoredRoute, 'stale'> } | { ok: false; configName: string; problem: string };
 
 /** Reads one route config; `Data` is base64 as the Engine API returns it. */
 export function parseRouteConfig(config: SwarmConfig): ParsedRouteConfig {
   const configName = config.Spec.Name;
   const bad = (problem: string): ParsedRouteConfig => ({ ok: false, configName, problem });
   const own = ownershipOf(config.Spec.Labels);
-  if (own.state !== 'owned' || config.Spec.Labels?.[labelKind] !== 'Route') return bad('not a route config owned by swarm-controller');
+  if (own.state !== 'owned' || config.Spec.Labels?.[labelKind] !== 'Route')
+    return bad('not a route config owned by swarm-controller');
   let doc: unknown;
   try {
     doc = JSON.parse(Buffer.from(config.Spec.Data ?? '', 'base64').toString('utf8'));
@@ -115,14 +135,24 @@ export function parseRouteConfig(config: SwarmConfig): ParsedRouteConfig {
     return bad('its data is not JSON');
   }
   const d = doc as { apiVersion?: unknown; kind?: unknown; namespace?: unknown; name?: unknown; spec?: unknown };
-  if (!d || typeof d !== 'object' || d.apiVersion !== storedApiVersion || d.kind !== 'Route') return bad(`its data is not a ${storedApiVersion} Route`);
-  if (typeof d.name !== 'string' || (d.namespace !== null && typeof d.namespace !== 'string')) return bad('its data has no name');
+  if (!d || typeof d !== 'object' || d.apiVersion !== storedApiVersion || d.kind !== 'Route')
+    return bad(`its data is not a ${storedApiVersion} Route`);
+  if (typeof d.name !== 'string' || (d.namespace !== null && typeof d.namespace !== 'string'))
+    return bad('its data has no name');
   const problem = checkRouteModel(d.spec);
   if (problem) return bad(problem);
   const ref = { kind: 'Route' as const, ...(d.namespace ? { namespace: d.namespace as string } : {}), name: d.name };
   return {
     ok: true,
-    route: { ref, swarmName: config.Spec.Labels?.[labelRoute] ?? '', configId: config.ID, configName, versionIndex: config.Version.Index, applySet: own.applySet, model: d.spec as RouteModel },
+    route: {
+      ref,
+      swarmName: config.Spec.Labels?.[labelRoute] ?? '',
+      configId: config.ID,
+      configName,
+      versionIndex: config.Version.Index,
+      applySet: own.applySet,
+      model: d.spec as RouteModel,
+    },
   };
 }
 
@@ -130,7 +160,10 @@ export function parseRouteConfig(config: SwarmConfig): ParsedRouteConfig {
  * Groups route configs by route and picks the current one of each: the newest (highest
  * version index), the others listed as stale. Unreadable configs are returned apart.
  */
-export function currentRoutes(configs: SwarmConfig[]): { routes: StoredRoute[]; unreadable: { configName: string; problem: string }[] } {
+export function currentRoutes(configs: SwarmConfig[]): {
+  routes: StoredRoute[];
+  unreadable: { configName: string; problem: string }[];
+} {
   const byRoute = new Map<string, { config: SwarmConfig; parsed: Omit<StoredRoute, 'stale'> }[]>();
   const unreadable: { configName: string; problem: string }[] = [];
   for (const c of configs) {
@@ -157,15 +190,20 @@ export function currentRoutes(configs: SwarmConfig[]): { routes: StoredRoute[]; 
 function checkRouteModel(spec: unknown): string | undefined {
   const s = spec as Partial<RouteModel> | null;
   if (!s || typeof s !== 'object') return 'its data has no spec';
-  if (!Array.isArray(s.hosts) || !s.hosts.every((h) => typeof h === 'string')) return 'spec.hosts is not a list of names';
-  if (typeof s.pathPrefix !== 'string' || !s.pathPrefix.startsWith('/')) return 'spec.pathPrefix does not start with "/"';
+  if (!Array.isArray(s.hosts) || !s.hosts.every((h) => typeof h === 'string'))
+    return 'spec.hosts is not a list of names';
+  if (typeof s.pathPrefix !== 'string' || !s.pathPrefix.startsWith('/'))
+    return 'spec.pathPrefix does not start with "/"';
   if (!Array.isArray(s.backends) || !s.backends.length) return 'spec.backends is empty';
   for (const b of s.backends) {
-    if (!b || typeof b.service !== 'string' || !Number.isInteger(b.port) || !Number.isInteger(b.weight)) return 'spec.backends holds an entry without service, port and weight';
+    if (!b || typeof b.service !== 'string' || !Number.isInteger(b.port) || !Number.isInteger(b.weight))
+      return 'spec.backends holds an entry without service, port and weight';
   }
   if (!routeBalances.includes(s.balance as RouteBalance)) return 'spec.balance is unknown';
-  if (!s.timeouts || typeof s.timeouts.connect !== 'string' || typeof s.timeouts.server !== 'string') return 'spec.timeouts is incomplete';
-  if (typeof s.stripPrefix !== 'boolean' || typeof s.redirectToHttps !== 'boolean') return 'spec.stripPrefix or spec.redirectToHttps is not a boolean';
+  if (!s.timeouts || typeof s.timeouts.connect !== 'string' || typeof s.timeouts.server !== 'string')
+    return 'spec.timeouts is incomplete';
+  if (typeof s.stripPrefix !== 'boolean' || typeof s.redirectToHttps !== 'boolean')
+    return 'spec.stripPrefix or spec.redirectToHttps is not a boolean';
   return undefined;
 }
 
@@ -175,6 +213,10 @@ function checkRouteModel(spec: unknown): string | undefined {
  */
 export function splitConfigs(rest: Omit<LiveState, 'routeConfigs' | 'configs'>, all: SwarmConfig[]): LiveState {
   const routeConfigs = all.filter((c) => c.Spec.Labels?.[labelKind] === 'Route');
-  const configs = all.map((c) => (c.Spec.Labels?.[labelKind] === 'Route' ? c : { ...c, Spec: { Name: c.Spec.Name, ...(c.Spec.Labels ? { Labels: c.Spec.Labels } : {}) } }));
+  const configs = all.map((c) =>
+    c.Spec.Labels?.[labelKind] === 'Route'
+      ? c
+      : { ...c, Spec: { Name: c.Spec.Name, ...(c.Spec.Labels ? { Labels: c.Spec.Labels } : {}) } },
+  );
   return { ...rest, routeConfigs, configs };
 }

@@ -36,10 +36,26 @@ export type {
   UpdatePolicy,
   VolumeOptions,
 } from './service.generated.js';
-export type { HostPattern, RouteBackend, RouteHealthCheck, RouteManifest, RouteSpec, RouteTimeouts, RouteTls, StickySessions } from './route.generated.js';
+export type {
+  HostPattern,
+  RouteBackend,
+  RouteHealthCheck,
+  RouteManifest,
+  RouteSpec,
+  RouteTimeouts,
+  RouteTls,
+  StickySessions,
+} from './route.generated.js';
 export type { ConfigManifest, ConfigSpec } from './config.generated.js';
 export type { SecretManifest, SecretSpec } from './secret.generated.js';
-export type { IpamConfig, IpamSubnet, Ipv4Address, Ipv4Cidr, NetworkManifest, NetworkSpec } from './network.generated.js';
+export type {
+  IpamConfig,
+  IpamSubnet,
+  Ipv4Address,
+  Ipv4Cidr,
+  NetworkManifest,
+  NetworkSpec,
+} from './network.generated.js';
 
 /** The manifest kinds. Adding a CRD with a new kind makes `kinds` below fail to compile until it is listed here. */
 export type KindName = 'Network' | 'Service' | 'Route' | 'Config' | 'Secret';

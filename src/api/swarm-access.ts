@@ -3,7 +3,17 @@
  * src/swarm/docker-swarm.ts implements them against the Docker Engine; unit tests use
  * in-memory fakes. Reading and writing are separate so a planner can be handed a reader only.
  */
-import type { LiveState, SwarmConfig, SwarmEvent, SwarmNetwork, SwarmNetworkCreate, SwarmSecret, SwarmService, SwarmServiceSpec, SwarmTask } from './swarm-types.js';
+import type {
+  LiveState,
+  SwarmConfig,
+  SwarmEvent,
+  SwarmNetwork,
+  SwarmNetworkCreate,
+  SwarmSecret,
+  SwarmService,
+  SwarmServiceSpec,
+  SwarmTask,
+} from './swarm-types.js';
 
 export interface TaskFilter {
   /** A service name or ID, or several (any of them). */
@@ -26,7 +36,9 @@ export interface SwarmReader {
    * A container's health as its engine reports it, when this engine has the container (tasks
    * on other nodes are not visible); undefined when it has none or no health check.
    */
-  containerHealth?(containerId: string): Promise<{ status: string; failingStreak: number; lastOutput: string } | undefined>;
+  containerHealth?(
+    containerId: string,
+  ): Promise<{ status: string; failingStreak: number; lastOutput: string } | undefined>;
 }
 
 export interface SwarmWriter {

@@ -23,7 +23,11 @@ export interface SwarmMount {
   ReadOnly?: boolean;
   Consistency?: string;
   BindOptions?: { Propagation?: string; NonRecursive?: boolean };
-  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string>; DriverConfig?: { Name?: string; Options?: Record<string, string> } };
+  VolumeOptions?: {
+    NoCopy?: boolean;
+    Labels?: Record<string, string>;
+    DriverConfig?: { Name?: string; Options?: Record<string, string> };
+  };
   TmpfsOptions?: { SizeBytes?: number; Mode?: number };
 }
 
@@ -76,7 +80,12 @@ export interface SwarmServiceSpec {
       [other: string]: unknown;
     };
     Resources?: { Limits?: SwarmResources; Reservations?: SwarmResources };
-    RestartPolicy?: { Condition?: 'none' | 'on-failure' | 'any'; Delay?: number; MaxAttempts?: number; Window?: number };
+    RestartPolicy?: {
+      Condition?: 'none' | 'on-failure' | 'any';
+      Delay?: number;
+      MaxAttempts?: number;
+      Window?: number;
+    };
     Placement?: {
       Constraints?: string[];
       Preferences?: { Spread?: { SpreadDescriptor?: string } }[];
@@ -116,7 +125,11 @@ export interface SwarmNetwork {
   Ingress?: boolean;
   Options?: Record<string, string> | null;
   Labels?: Record<string, string> | null;
-  IPAM?: { Driver?: string; Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null; Options?: Record<string, string> | null };
+  IPAM?: {
+    Driver?: string;
+    Config?: { Subnet?: string; Gateway?: string; IPRange?: string }[] | null;
+    Options?: Record<string, string> | null;
+  };
 }
 
 export interface SwarmNetworkCreate {
@@ -139,7 +152,13 @@ export interface SwarmTask {
   CreatedAt?: string;
   UpdatedAt?: string;
   Spec?: unknown;
-  Status?: { Timestamp?: string; State?: string; Message?: string; Err?: string; ContainerStatus?: { ExitCode?: number; ContainerID?: string } };
+  Status?: {
+    Timestamp?: string;
+    State?: string;
+    Message?: string;
+    Err?: string;
+    ContainerStatus?: { ExitCode?: number; ContainerID?: string };
+  };
   NetworksAttachments?: { Network?: { ID?: string; Spec?: { Name?: string } }; Addresses?: string[] }[];
 }
 

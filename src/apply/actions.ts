@@ -13,7 +13,13 @@ import { serviceModelFromLive } from '../plan/live-model.js';
 import { buildNetworkCreate, buildServiceSpec, specHash } from '../plan/swarm-spec.js';
 import { labelSpecHash } from '../api/labels.js';
 import type { Clock } from '../queue/clock.js';
-import { encodeRouteData, labelRoute, routeConfigLabels, routeConfigName, type DesiredRoute } from '../api/route-model.js';
+import {
+  encodeRouteData,
+  labelRoute,
+  routeConfigLabels,
+  routeConfigName,
+  type DesiredRoute,
+} from '../api/route-model.js';
 import { labelRevision } from '../api/labels.js';
 
 export interface ActionContext {
@@ -41,7 +47,9 @@ export function networkIdCache(swarm: SwarmAccess): Pick<ActionContext, 'network
   let cached: Promise<Map<string, string>> | undefined;
   return {
     networkIds: () => (cached ??= swarm.listNetworks().then((ns) => new Map(ns.map((n) => [n.Name, n.Id])))),
-    forgetNetworks: () => { cached = undefined; },
+    forgetNetworks: () => {
+      cached = undefined;
+    },
   };
 }
 
@@ -52,11 +60,17 @@ export function dataIdCache(swarm: SwarmAccess): Pick<ActionContext, 'secretIds'
   return {
     secretIds: () => (secrets ??= swarm.listSecrets().then((xs) => new Map(xs.map((x) => [x.Spec.Name, x.ID])))),
     configIds: () => (configs ??= swarm.listConfigs().then((xs) => new Map(xs.map((x) => [x.Spec.Name, x.ID])))),
-    forgetData: () => { secrets = undefined; configs = undefined; },
+    forgetData: () => {
+      secrets = undefined;
+      configs = undefined;
+    },
   };
 }
 
-async function dataIdsFor(ctx: ActionContext, s: DesiredService): Promise<{ secretIds?: Map<string, string>; configIds?: Map<string, string> }> {
+async function dataIdsFor(
+  ctx: ActionContext,
+  s: DesiredService,
+): Promise<{ secretIds?: Map<string, string>; configIds?: Map<string, string> }> {
   return {
     ...(s.model.secrets.length ? { secretIds: await ctx.secretIds() } : {}),
     ...(s.model.configs.length ? { configIds: await ctx.configIds() } : {}),
@@ -73,7 +87,12 @@ export interface ActionResult {
 }
 
 export async function createService(ctx: ActionContext, s: DesiredService): Promise<ActionResult> {
-  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: await ctx.networkIds(), ...(await dataIdsFor(ctx, s)), revision: ctx.revision });
+  const spec = buildServiceSpec(s, {
+    applySet: ctx.applySet,
+    networkIds: await ctx.networkIds(),
+    ...(await dataIdsFor(ctx, s)),
+    revision: ctx.revision,
+  });
   try {
     await ctx.swarm.createService(spec);
   } catch (err) {
@@ -97,7 +116,10 @@ async function networkGoneError(ctx: ActionContext, s: DesiredService, err: unkn
   const used = await ctx.networkIds().catch(() => new Map<string, string>());
   ctx.forgetNetworks();
   const name = [...used].find(([, v]) => v === id)?.[0] ?? id;
-  return new TerminalError('SC5006', `service "${s.swarmName}" needs network "${name}", which is no longer in the Swarm: it was removed after this run read the Swarm (a removed network stays listed for a few seconds while its last containers stop); nothing about "${s.swarmName}" was changed. Run the plan again: it creates the network before the service`);
+  return new TerminalError(
+    'SC5006',
+    `service "${s.swarmName}" needs network "${name}", which is no longer in the Swarm: it was removed after this run read the Swarm (a removed network stays listed for a few seconds while its last containers stop); nothing about "${s.swarmName}" was changed. Run the plan again: it creates the network before the service`,
+  );
 }
 
 export async function updateService(ctx: ActionContext, s: DesiredService): Promise<ActionResult> {
@@ -110,11 +132,21 @@ export async function updateService(ctx: ActionContext, s: DesiredService): Prom
   const ids = await ctx.networkIds();
   const names = new Map([...ids].map(([name, id]) => [id, name]));
   const hash = specHash('Service', s.swarmName, s.model);
-  const upToDate = diffModels(serviceModelFromLive(live, names), s.model).length === 0 && live.Spec.Labels?.[labelSpecHash] === hash
-    && (live.Spec.TaskTemplate?.Networks ?? []).every((n) => names.has(n.Target ?? ''));
+  const upToDate =
+    diffModels(serviceModelFromLive(live, names), s.model).length === 0 &&
+    live.Spec.Labels?.[labelSpecHash] === hash &&
+    (live.Spec.TaskTemplate?.Networks ?? []).every((n) => names.has(n.Target ?? ''));
   if (upToDate) return { summary: 'already up to date', wrote: false, specHash: hash };
-  const spec = buildServiceSpec(s, { applySet: ctx.applySet, networkIds: ids, ...(await dataIdsFor(ctx, s)), live: live.Spec, revision: ctx.revision });
-  await ctx.swarm.updateService(live.ID, live.Version.Index, spec).catch(async (err) => { throw await networkGoneError(ctx, s, err); });
+  const spec = buildServiceSpec(s, {
+    applySet: ctx.applySet,
+    networkIds: ids,
+    ...(await dataIdsFor(ctx, s)),
+    live: live.Spec,
+    revision: ctx.revision,
+  });
+  await ctx.swarm.updateService(live.ID, live.Version.Index, spec).catch(async (err) => {
+    throw await networkGoneError(ctx, s, err);
+  });
   return { summary: 'updated', wrote: true, specHash: hash, writtenAt: ctx.clock.now() };
 }
 
@@ -140,9 +172,16 @@ export async function waitForTasksGone(ctx: ActionContext, serviceId: string): P
   const deadline = ctx.clock.now() + ctx.timeoutMs;
   for (;;) {
     const tasks = await ctx.swarm.listTasks({ service: serviceId });
-    const alive = tasks.filter((t) => !['shutdown', 'complete', 'failed', 'rejected', 'orphaned', 'remove'].includes(t.Status?.State ?? '') || t.DesiredState === 'running');
+    const alive = tasks.filter(
+      (t) =>
+        !['shutdown', 'complete', 'failed', 'rejected', 'orphaned', 'remove'].includes(t.Status?.State ?? '') ||
+        t.DesiredState === 'running',
+    );
     if (alive.length === 0) return;
-    if (ctx.clock.now() >= deadline) throw new TransientError(`${alive.length} task(s) of removed service ${serviceId} are still running after ${ctx.timeoutMs / 1000}s`);
+    if (ctx.clock.now() >= deadline)
+      throw new TransientError(
+        `${alive.length} task(s) of removed service ${serviceId} are still running after ${ctx.timeoutMs / 1000}s`,
+      );
     await ctx.clock.sleep(ctx.pollMs);
   }
 }
@@ -163,10 +202,14 @@ export async function replaceNetwork(ctx: ActionContext, n: DesiredNetwork): Pro
   const existing = networks.find((x) => x.Name === n.swarmName);
   if (existing && existing.Labels?.[labelSpecHash] !== specHash('Network', n.swarmName, n.model)) {
     for (const svc of await ctx.swarm.listServices()) {
-      const attached = (svc.Spec.TaskTemplate?.Networks ?? []).filter((a) => a.Target === existing.Id || a.Target === existing.Name);
+      const attached = (svc.Spec.TaskTemplate?.Networks ?? []).filter(
+        (a) => a.Target === existing.Id || a.Target === existing.Name,
+      );
       if (attached.length === 0) continue;
       const spec = structuredClone(svc.Spec);
-      spec.TaskTemplate!.Networks = (spec.TaskTemplate!.Networks ?? []).filter((a) => a.Target !== existing.Id && a.Target !== existing.Name);
+      spec.TaskTemplate!.Networks = (spec.TaskTemplate!.Networks ?? []).filter(
+        (a) => a.Target !== existing.Id && a.Target !== existing.Name,
+      );
       await ctx.swarm.updateService(svc.ID, svc.Version.Index, spec);
     }
     await removeNetworkWhenReleased(ctx, existing.Id, n.swarmName);
@@ -193,7 +236,9 @@ async function removeNetworkWhenReleased(ctx: ActionContext, id: string, name: s
       return;
     } catch (err) {
       if (!(err instanceof TransientError) || ctx.clock.now() >= deadline) {
-        throw err instanceof TransientError ? new TransientError(`network ${name} is still in use after ${ctx.timeoutMs / 1000}s: ${err.message}`) : err;
+        throw err instanceof TransientError
+          ? new TransientError(`network ${name} is still in use after ${ctx.timeoutMs / 1000}s: ${err.message}`)
+          : err;
       }
       await ctx.clock.sleep(ctx.pollMs);
     }
@@ -210,12 +255,17 @@ export async function putRoute(ctx: ActionContext, r: DesiredRoute): Promise<Act
   const existing = await ctx.swarm.listConfigs([`${labelRoute}=${r.swarmName}`]);
   for (const c of existing) {
     const o = ownershipOf(c.Spec.Labels);
-    if (o.state === 'owned' && o.applySet !== ctx.applySet) throw new TerminalError('SC4001', `route "${r.swarmName}" now belongs to apply set "${o.applySet}"; not changed`);
+    if (o.state === 'owned' && o.applySet !== ctx.applySet)
+      throw new TerminalError('SC4001', `route "${r.swarmName}" now belongs to apply set "${o.applySet}"; not changed`);
   }
   let wrote = false;
   if (!existing.some((c) => c.Spec.Name === name)) {
     try {
-      await ctx.swarm.createConfig(name, routeConfigLabels(r, ctx.applySet, ctx.revision ? { [labelRevision]: ctx.revision } : {}), encodeRouteData(r));
+      await ctx.swarm.createConfig(
+        name,
+        routeConfigLabels(r, ctx.applySet, ctx.revision ? { [labelRevision]: ctx.revision } : {}),
+        encodeRouteData(r),
+      );
       wrote = true;
     } catch (err) {
       if (statusCodeOf(err) !== 409 && !/already exists/.test((err as Error).message)) throw err;
@@ -223,7 +273,13 @@ export async function putRoute(ctx: ActionContext, r: DesiredRoute): Promise<Act
   }
   const stale = existing.filter((c) => c.Spec.Name !== name);
   for (const c of stale) await ctx.swarm.removeConfig(c.ID);
-  const summary = wrote ? (stale.length ? 'stored (new config; old one removed)' : 'stored') : stale.length ? 'removed stale configs' : 'already up to date';
+  const summary = wrote
+    ? stale.length
+      ? 'stored (new config; old one removed)'
+      : 'stored'
+    : stale.length
+      ? 'removed stale configs'
+      : 'already up to date';
   return { summary, wrote: wrote || stale.length > 0 };
 }
 

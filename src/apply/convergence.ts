@@ -42,7 +42,11 @@ export interface ConvergenceOptions {
 
 const failedStates = new Set(['failed', 'rejected', 'orphaned']);
 
-export async function waitForConvergence(targets: ConvergenceTarget[], swarm: SwarmReader, options: ConvergenceOptions): Promise<ConvergenceResult[]> {
+export async function waitForConvergence(
+  targets: ConvergenceTarget[],
+  swarm: SwarmReader,
+  options: ConvergenceOptions,
+): Promise<ConvergenceResult[]> {
   const clock = options.clock ?? realClock;
   const started = clock.now();
   const deadline = started + options.timeoutMs;
@@ -59,7 +63,9 @@ export async function waitForConvergence(targets: ConvergenceTarget[], swarm: Sw
     const still: ConvergenceTarget[] = [];
     for (const t of pending) {
       const svc = byName.get(t.swarmName);
-      const verdict = svc ? judge(t, svc, tasks, skew) : { state: 'failed' as const, detail: 'the service no longer exists', running: 0, desired: 0 };
+      const verdict = svc
+        ? judge(t, svc, tasks, skew)
+        : { state: 'failed' as const, detail: 'the service no longer exists', running: 0, desired: 0 };
       if (verdict.state === 'progressing' && !timedOut) {
         still.push(t);
         continue;
@@ -73,7 +79,10 @@ export async function waitForConvergence(targets: ConvergenceTarget[], swarm: Sw
         id: t.id,
         swarmName: t.swarmName,
         status: verdict.state === 'progressing' ? 'timeout' : verdict.state,
-        detail: verdict.state === 'progressing' ? `not converged after ${Math.round(options.timeoutMs / 1000)}s: ${detail}` : detail,
+        detail:
+          verdict.state === 'progressing'
+            ? `not converged after ${Math.round(options.timeoutMs / 1000)}s: ${detail}`
+            : detail,
         running: verdict.running,
         desired: verdict.desired,
         durationMs: clock.now() - started,
@@ -97,20 +106,38 @@ export interface Verdict {
 export function judge(t: ConvergenceTarget, svc: SwarmService, tasks: SwarmTask[], skew: number): Verdict {
   const us = svc.UpdateStatus;
   const ours = !!us?.StartedAt && t.writtenAt !== undefined && Date.parse(us.StartedAt) >= t.writtenAt - skew;
-  const state = ours ? us!.State ?? '' : '';
-  const desired = svc.Spec.Mode?.Global !== undefined ? svc.ServiceStatus?.DesiredTasks ?? 0 : svc.Spec.Mode?.Replicated?.Replicas ?? 1;
+  const state = ours ? (us!.State ?? '') : '';
+  const desired =
+    svc.Spec.Mode?.Global !== undefined
+      ? (svc.ServiceStatus?.DesiredTasks ?? 0)
+      : (svc.Spec.Mode?.Replicated?.Replicas ?? 1);
   const template = taskSpecKey(svc.Spec.TaskTemplate);
-  const running = tasks.filter((k) => k.ServiceID === svc.ID && k.DesiredState === 'running' && k.Status?.State === 'running' && taskSpecKey(k.Spec) === template).length;
+  const running = tasks.filter(
+    (k) =>
+      k.ServiceID === svc.ID &&
+      k.DesiredState === 'running' &&
+      k.Status?.State === 'running' &&
+      taskSpecKey(k.Spec) === template,
+  ).length;
   const counts = { running, desired };
   if (state.startsWith('rollback')) {
-    return { state: 'failed', detail: `Swarm rolled the update back (${state.replace('_', ' ')}${us?.Message ? `: ${us.Message}` : ''})`, ...counts };
+    return {
+      state: 'failed',
+      detail: `Swarm rolled the update back (${state.replace('_', ' ')}${us?.Message ? `: ${us.Message}` : ''})`,
+      ...counts,
+    };
   }
-  if (state === 'paused') return { state: 'failed', detail: `the update is paused${us?.Message ? `: ${us.Message}` : ''}`, ...counts };
+  if (state === 'paused')
+    return { state: 'failed', detail: `the update is paused${us?.Message ? `: ${us.Message}` : ''}`, ...counts };
   if (svc.Spec.Labels?.[labelSpecHash] !== t.specHash) {
     return { state: 'failed', detail: 'the service spec was changed by someone else during the wait', ...counts };
   }
   if (state === 'updating' || running < desired) {
-    return { state: 'progressing', detail: `${running}/${desired} tasks running the new spec${state === 'updating' ? ', update in progress' : ''}`, ...counts };
+    return {
+      state: 'progressing',
+      detail: `${running}/${desired} tasks running the new spec${state === 'updating' ? ', update in progress' : ''}`,
+      ...counts,
+    };
   }
   return { state: 'converged', detail: `${running}/${desired} tasks running`, ...counts };
 }
@@ -122,7 +149,14 @@ export function judge(t: ConvergenceTarget, svc: SwarmService, tasks: SwarmTask[
 export function taskSpecKey(spec: unknown): string {
   const t = (spec ?? {}) as Record<string, unknown>;
   // Placement is left out: Swarm keeps a task whose node still satisfies new constraints.
-  const picked = { ContainerSpec: t.ContainerSpec, Resources: t.Resources, RestartPolicy: t.RestartPolicy, Networks: t.Networks, ForceUpdate: t.ForceUpdate, LogDriver: t.LogDriver };
+  const picked = {
+    ContainerSpec: t.ContainerSpec,
+    Resources: t.Resources,
+    RestartPolicy: t.RestartPolicy,
+    Networks: t.Networks,
+    ForceUpdate: t.ForceUpdate,
+    LogDriver: t.LogDriver,
+  };
   return stableJson(pruneMembers(picked, isEmpty));
 }
 
@@ -133,16 +167,24 @@ export function taskSpecKey(spec: unknown): string {
  */
 export async function lastTaskError(swarm: SwarmReader, svc: SwarmService): Promise<string | undefined> {
   const tasks = await swarm.listTasks({ service: svc.ID });
-  const newest = (xs: typeof tasks) => xs.sort((a, b) => Date.parse(b.Status?.Timestamp ?? '') - Date.parse(a.Status?.Timestamp ?? ''))[0];
+  const newest = (xs: typeof tasks) =>
+    xs.sort((a, b) => Date.parse(b.Status?.Timestamp ?? '') - Date.parse(a.Status?.Timestamp ?? ''))[0];
   const name = (t: (typeof tasks)[number]) => `task ${svc.Spec.Name}.${t.Slot ?? t.ID.slice(0, 12)}`;
-  const hasCheck = !!svc.Spec.TaskTemplate?.ContainerSpec?.Healthcheck || !!svc.PreviousSpec?.TaskTemplate?.ContainerSpec?.Healthcheck;
+  const hasCheck =
+    !!svc.Spec.TaskTemplate?.ContainerSpec?.Healthcheck || !!svc.PreviousSpec?.TaskTemplate?.ContainerSpec?.Healthcheck;
   if (hasCheck && swarm.containerHealth) {
-    for (const t of tasks.filter((k) => k.DesiredState === 'shutdown' && k.Status?.ContainerStatus?.ContainerID).sort((a, b) => Date.parse(b.Status?.Timestamp ?? '') - Date.parse(a.Status?.Timestamp ?? '')).slice(0, 5)) {
+    for (const t of tasks
+      .filter((k) => k.DesiredState === 'shutdown' && k.Status?.ContainerStatus?.ContainerID)
+      .sort((a, b) => Date.parse(b.Status?.Timestamp ?? '') - Date.parse(a.Status?.Timestamp ?? ''))
+      .slice(0, 5)) {
       const health = await swarm.containerHealth(t.Status!.ContainerStatus!.ContainerID!).catch(() => undefined);
-      if (health?.status === 'unhealthy') return `${name(t)} failed its health check (${health.failingStreak} in a row${health.lastOutput ? `; last answer: ${health.lastOutput}` : ''})`;
+      if (health?.status === 'unhealthy')
+        return `${name(t)} failed its health check (${health.failingStreak} in a row${health.lastOutput ? `; last answer: ${health.lastOutput}` : ''})`;
     }
   }
-  const t = newest(tasks.filter((k) => failedStates.has(k.Status?.State ?? '') || (!!k.Status?.Err && k.Status?.State !== 'running')));
+  const t = newest(
+    tasks.filter((k) => failedStates.has(k.Status?.State ?? '') || (!!k.Status?.Err && k.Status?.State !== 'running')),
+  );
   if (!t) return undefined;
   const exit = t.Status?.ContainerStatus?.ExitCode;
   return `${name(t)} ${t.Status?.State ?? 'failed'}: ${t.Status?.Err || t.Status?.Message || 'no message'}${exit && exit > 0 ? ` (exit code ${exit})` : ''}`;

@@ -33,12 +33,20 @@ export async function putData(ctx: ActionContext, d: DesiredData): Promise<Actio
     }
   }
   const own = ownershipOf(existing.Spec.Labels);
-  if (own.state !== 'owned' || own.applySet !== ctx.applySet) throw new TerminalError('SC4001', `${d.ref.kind.toLowerCase()} ${name} is not owned by apply set "${ctx.applySet}"; not changed`);
+  if (own.state !== 'owned' || own.applySet !== ctx.applySet)
+    throw new TerminalError(
+      'SC4001',
+      `${d.ref.kind.toLowerCase()} ${name} is not owned by apply set "${ctx.applySet}"; not changed`,
+    );
   const current = existing.Spec.Labels ?? {};
-  const same = Object.keys(labels).length === Object.keys(current).length && Object.entries(labels).every(([k, v]) => current[k] === v || k === labelRevision);
+  const same =
+    Object.keys(labels).length === Object.keys(current).length &&
+    Object.entries(labels).every(([k, v]) => current[k] === v || k === labelRevision);
   if (same) return { summary: 'already up to date', wrote: false };
   if (d.ref.kind === 'Config') {
-    const withData = (await ctx.swarm.listConfigs([`swarm.controller/object=${d.swarmName}`])).find((c) => c.ID === existing.ID) ?? (existing as SwarmConfig);
+    const withData =
+      (await ctx.swarm.listConfigs([`swarm.controller/object=${d.swarmName}`])).find((c) => c.ID === existing.ID) ??
+      (existing as SwarmConfig);
     await ctx.swarm.updateConfigLabels(withData, labels);
   } else {
     await ctx.swarm.updateSecretLabels(existing as SwarmSecret, labels);
@@ -51,8 +59,14 @@ export async function deleteData(ctx: ActionContext, kind: DataKind, stem: strin
   const deadline = ctx.clock.now() + ctx.timeoutMs;
   let removed = 0;
   for (;;) {
-    const mine = storedData(kind, await listKind(ctx.swarm, kind)).find((s) => s.stem === stem && s.applySet === ctx.applySet);
-    if (!mine || mine.versions.length === 0) return { summary: removed ? `deleted (${removed} version${removed === 1 ? '' : 's'})` : 'already gone', wrote: removed > 0 };
+    const mine = storedData(kind, await listKind(ctx.swarm, kind)).find(
+      (s) => s.stem === stem && s.applySet === ctx.applySet,
+    );
+    if (!mine || mine.versions.length === 0)
+      return {
+        summary: removed ? `deleted (${removed} version${removed === 1 ? '' : 's'})` : 'already gone',
+        wrote: removed > 0,
+      };
     try {
       for (const v of mine.versions) {
         await (kind === 'Config' ? ctx.swarm.removeConfig(v.id) : ctx.swarm.removeSecret(v.id));
@@ -77,7 +91,11 @@ export interface CollectedVersions {
  * again on a rollback (its previous spec). Reads the Swarm
  * itself; call it after an apply (or a reconcile) has moved the services.
  */
-export async function collectOldVersions(swarm: SwarmAccess, applySet: string, desired: DesiredData[]): Promise<CollectedVersions> {
+export async function collectOldVersions(
+  swarm: SwarmAccess,
+  applySet: string,
+  desired: DesiredData[],
+): Promise<CollectedVersions> {
   const out: CollectedVersions = { removed: [], inUse: [] };
   const managed = desired.filter((d) => !d.external);
   if (!managed.length) return out;
@@ -91,7 +109,13 @@ export async function collectOldVersions(swarm: SwarmAccess, applySet: string, d
       const s = stored.find((x) => x.stem === d.swarmName && x.applySet === applySet);
       if (!s) continue;
       const current = mountedName(d);
-      const keep = new Set([current, ...s.versions.filter((v) => v.name !== current).slice(0, d.model.retain - 1).map((v) => v.name)]);
+      const keep = new Set([
+        current,
+        ...s.versions
+          .filter((v) => v.name !== current)
+          .slice(0, d.model.retain - 1)
+          .map((v) => v.name),
+      ]);
       for (const v of s.versions) {
         if (keep.has(v.name)) continue;
         if (used.has(v.id) || used.has(v.name)) {
@@ -117,7 +141,7 @@ function mountedIds(services: SwarmService[], kind: DataKind): Set<string> {
   for (const s of services) {
     for (const spec of [s.Spec, s.PreviousSpec]) {
       const c = spec?.TaskTemplate?.ContainerSpec;
-      for (const r of kind === 'Config' ? c?.Configs ?? [] : c?.Secrets ?? []) {
+      for (const r of kind === 'Config' ? (c?.Configs ?? []) : (c?.Secrets ?? [])) {
         const ref = r as { ConfigID?: string; ConfigName?: string; SecretID?: string; SecretName?: string };
         for (const v of [ref.ConfigID, ref.ConfigName, ref.SecretID, ref.SecretName]) if (v) out.add(v);
       }

@@ -49,10 +49,24 @@ export class PlanBlockedError extends Error {
   }
 }
 
-export async function executePlan(plan: Plan, desired: DesiredState, swarm: SwarmAccess, options: ApplyOptions = {}): Promise<ChangeOutcome[]> {
+export async function executePlan(
+  plan: Plan,
+  desired: DesiredState,
+  swarm: SwarmAccess,
+  options: ApplyOptions = {},
+): Promise<ChangeOutcome[]> {
   if (plan.blockers.length > 0) throw new PlanBlockedError(plan);
   const clock = options.clock ?? realClock;
-  const ctx: actions.ActionContext = { swarm, applySet: plan.applySet, clock, timeoutMs: options.timeoutMs ?? 120_000, pollMs: options.pollMs ?? 500, ...actions.networkIdCache(swarm), ...actions.dataIdCache(swarm), ...(options.revision ? { revision: options.revision } : {}) };
+  const ctx: actions.ActionContext = {
+    swarm,
+    applySet: plan.applySet,
+    clock,
+    timeoutMs: options.timeoutMs ?? 120_000,
+    pollMs: options.pollMs ?? 500,
+    ...actions.networkIdCache(swarm),
+    ...actions.dataIdCache(swarm),
+    ...(options.revision ? { revision: options.revision } : {}),
+  };
   const services = new Map(desired.services.map((s) => [refId(s.ref), s]));
   const networks = new Map(desired.networks.map((n) => [refId(n.ref), n]));
   const routes = new Map(desired.routes.map((r) => [refId(r.ref), r]));
@@ -63,10 +77,15 @@ export async function executePlan(plan: Plan, desired: DesiredState, swarm: Swar
     if (c.kind === 'Service') {
       const s = services.get(c.id);
       switch (c.action) {
-        case 'create': return actions.createService(ctx, s!);
-        case 'update': case 'scale': return actions.updateService(ctx, s!);
-        case 'replace': return actions.replaceService(ctx, s!);
-        case 'delete': return actions.deleteService(ctx, c.swarmName);
+        case 'create':
+          return actions.createService(ctx, s!);
+        case 'update':
+        case 'scale':
+          return actions.updateService(ctx, s!);
+        case 'replace':
+          return actions.replaceService(ctx, s!);
+        case 'delete':
+          return actions.deleteService(ctx, c.swarmName);
       }
     }
     if (c.kind === 'Config' || c.kind === 'Secret') {
@@ -79,14 +98,22 @@ export async function executePlan(plan: Plan, desired: DesiredState, swarm: Swar
     }
     const n = networks.get(c.id);
     switch (c.action) {
-      case 'create': return actions.createNetwork(ctx, n!);
-      case 'replace': return actions.replaceNetwork(ctx, n!);
-      case 'delete': return actions.deleteNetwork(ctx, c.swarmName);
-      default: throw new Error(`a network cannot be ${c.action}d`);
+      case 'create':
+        return actions.createNetwork(ctx, n!);
+      case 'replace':
+        return actions.replaceNetwork(ctx, n!);
+      case 'delete':
+        return actions.deleteNetwork(ctx, c.swarmName);
+      default:
+        throw new Error(`a network cannot be ${c.action}d`);
     }
   };
 
-  const tasks: GraphTask<ActionResult>[] = plan.changes.map((c) => ({ id: c.id, dependsOn: c.dependsOn, run: () => run(c) }));
+  const tasks: GraphTask<ActionResult>[] = plan.changes.map((c) => ({
+    id: c.id,
+    dependsOn: c.dependsOn,
+    run: () => run(c),
+  }));
   const outcomes = await runTaskGraph(tasks, {
     concurrency: options.concurrency,
     backoff: options.backoff,
@@ -103,8 +130,24 @@ export async function executePlan(plan: Plan, desired: DesiredState, swarm: Swar
 
 function toOutcome(change: Change, o: Awaited<ReturnType<typeof runTaskGraph<ActionResult>>>[number]): ChangeOutcome {
   switch (o.status) {
-    case 'succeeded': return { change, status: 'succeeded', detail: o.result.summary, attempts: o.attempts, durationMs: o.durationMs, result: o.result };
-    case 'failed': return { change, status: 'failed', detail: o.error instanceof TerminalError ? `${o.error.code}: ${o.error.message}` : o.error.message, attempts: o.attempts, durationMs: o.durationMs };
-    case 'skipped': return { change, status: 'skipped', detail: `skipped: ${o.reason}`, attempts: 0, durationMs: 0 };
+    case 'succeeded':
+      return {
+        change,
+        status: 'succeeded',
+        detail: o.result.summary,
+        attempts: o.attempts,
+        durationMs: o.durationMs,
+        result: o.result,
+      };
+    case 'failed':
+      return {
+        change,
+        status: 'failed',
+        detail: o.error instanceof TerminalError ? `${o.error.code}: ${o.error.message}` : o.error.message,
+        attempts: o.attempts,
+        durationMs: o.durationMs,
+      };
+    case 'skipped':
+      return { change, status: 'skipped', detail: `skipped: ${o.reason}`, attempts: 0, durationMs: 0 };
   }
 }

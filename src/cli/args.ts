@@ -190,14 +190,25 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
   const logFormat = oneOf('--log-format', v['log-format']!, ['text', 'json'] as const);
   const ms = (flag: string, value: string) => {
     const ns = parseDuration(value);
-    if (ns === undefined) throw new TerminalError('SC9001', `${flag} ${JSON.stringify(value)} is not a duration; write it like "90s" or "5m"`);
+    if (ns === undefined)
+      throw new TerminalError(
+        'SC9001',
+        `${flag} ${JSON.stringify(value)} is not a duration; write it like "90s" or "5m"`,
+      );
     return ns / 1e6;
   };
   const timeoutMs = ms('--timeout', v.timeout!);
   const source = v.source ?? v.repo ?? process.env.SC_SOURCE;
-  const applySet = v.set ?? (source && (command === 'run' || command === 'bootstrap') ? defaultApplySetForSource(source) : defaultApplySet(files));
+  const applySet =
+    v.set ??
+    (source && (command === 'run' || command === 'bootstrap')
+      ? defaultApplySetForSource(source)
+      : defaultApplySet(files));
   if (!/^[a-zA-Z0-9][-a-zA-Z0-9_.]{0,62}$/.test(applySet)) {
-    throw new TerminalError('SC9001', `apply set ${JSON.stringify(applySet)} is not a valid name; give --set with letters, digits, "-", "_" or "." (at most 63)`);
+    throw new TerminalError(
+      'SC9001',
+      `apply set ${JSON.stringify(applySet)} is not a valid name; give --set with letters, digits, "-", "_" or "." (at most 63)`,
+    );
   }
   return {
     command,
@@ -257,15 +268,31 @@ export function defaultApplySet(files: string[]): string {
   } catch {
     dir = dirname(dir);
   }
-  return basename(dir).replace(/[^-a-zA-Z0-9_.]/g, '-').replace(/^[^a-zA-Z0-9]+/, '') || 'default';
+  return (
+    basename(dir)
+      .replace(/[^-a-zA-Z0-9_.]/g, '-')
+      .replace(/^[^a-zA-Z0-9]+/, '') || 'default'
+  );
 }
 
 /** The apply set of `run --source`: the last path element of the source (`...git#main:prod` -> "prod"). */
 export function defaultApplySetForSource(source: string): string {
   const path = source.includes('#') ? (source.split('#')[1]!.split(':')[1] ?? '') : source;
-  const base = path.replace(/\/+$/, '').split('/').pop()?.replace(/\.git$/, '') ?? '';
-  const repo = source.split('#')[0]!.replace(/\/+$/, '').split('/').pop()!.replace(/\.git$/, '');
-  return (base && base !== '.' ? base : repo).replace(/[^-a-zA-Z0-9_.]/g, '-').replace(/^[^a-zA-Z0-9]+/, '') || 'default';
+  const base =
+    path
+      .replace(/\/+$/, '')
+      .split('/')
+      .pop()
+      ?.replace(/\.git$/, '') ?? '';
+  const repo = source
+    .split('#')[0]!
+    .replace(/\/+$/, '')
+    .split('/')
+    .pop()!
+    .replace(/\.git$/, '');
+  return (
+    (base && base !== '.' ? base : repo).replace(/[^-a-zA-Z0-9_.]/g, '-').replace(/^[^a-zA-Z0-9]+/, '') || 'default'
+  );
 }
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
@@ -275,12 +302,14 @@ function oneOf<T extends string>(flag: string, value: string, allowed: readonly 
 
 function port(flag: string, value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new TerminalError('SC9001', `${flag} needs a port from 1 to 65535, not ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new TerminalError('SC9001', `${flag} needs a port from 1 to 65535, not ${JSON.stringify(value)}`);
   return n;
 }
 
 function positiveInt(flag: string, value: string, min: number): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new TerminalError('SC9001', `${flag} needs a whole number of at least ${min}, not ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < min)
+    throw new TerminalError('SC9001', `${flag} needs a whole number of at least ${min}, not ${JSON.stringify(value)}`);
   return n;
 }

@@ -24,7 +24,8 @@ export interface CommandIo {
 export const exitCodes = { ok: 0, error: 1, changes: 2 } as const;
 
 async function load(options: CliOptions, io: CommandIo): Promise<LoadedManifests | undefined> {
-  if (options.files.length === 0) throw new TerminalError('SC9001', 'no manifests given; pass -f PATH (a file, a directory or - for stdin)');
+  if (options.files.length === 0)
+    throw new TerminalError('SC9001', 'no manifests given; pass -f PATH (a file, a directory or - for stdin)');
   const loaded = await loadManifests(options.files, io.readStdin);
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   printDiagnostics(loaded.diagnostics, options, io);
@@ -40,11 +41,18 @@ function printDiagnostics(ds: Diagnostic[], options: CliOptions, io: CommandIo):
 }
 
 export async function validateCommand(options: CliOptions, io: CommandIo): Promise<number> {
-  if (options.files.length === 0) throw new TerminalError('SC9001', 'no manifests given; pass -f PATH (a file, a directory or - for stdin)');
+  if (options.files.length === 0)
+    throw new TerminalError('SC9001', 'no manifests given; pass -f PATH (a file, a directory or - for stdin)');
   const loaded = await loadManifests(options.files, io.readStdin);
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   if (options.output === 'json') {
-    io.out(JSON.stringify({ valid: errors.length === 0, documents: loaded.documentCount, diagnostics: loaded.diagnostics }, null, 2) + '\n');
+    io.out(
+      JSON.stringify(
+        { valid: errors.length === 0, documents: loaded.documentCount, diagnostics: loaded.diagnostics },
+        null,
+        2,
+      ) + '\n',
+    );
     return errors.length ? exitCodes.error : exitCodes.ok;
   }
   printDiagnostics(loaded.diagnostics, options, io);
@@ -52,7 +60,9 @@ export async function validateCommand(options: CliOptions, io: CommandIo): Promi
     const d = loaded.desired;
     const n = d.networks.length + d.services.length + d.routes.length;
     const count = (k: number, word: string) => `${k} ${word}${k === 1 ? '' : 's'}`;
-    io.out(`${loaded.documentCount} document${loaded.documentCount === 1 ? '' : 's'} valid: ${count(d.networks.length, 'network')}, ${count(d.services.length, 'service')}, ${count(d.routes.length, 'route')} (${n} objects).\n`);
+    io.out(
+      `${loaded.documentCount} document${loaded.documentCount === 1 ? '' : 's'} valid: ${count(d.networks.length, 'network')}, ${count(d.services.length, 'service')}, ${count(d.routes.length, 'route')} (${n} objects).\n`,
+    );
   }
   return errors.length ? exitCodes.error : exitCodes.ok;
 }
@@ -74,46 +84,82 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
   const dryRun = options.command === 'plan' || options.dryRun;
   if (options.output === 'json') io.out(renderJson(plan));
   else {
-    if (dryRun || plan.changes.length || plan.blockers.length) io.out(`Apply set "${plan.applySet}" on ${swarm.describe()}\n\n`);
+    if (dryRun || plan.changes.length || plan.blockers.length)
+      io.out(`Apply set "${plan.applySet}" on ${swarm.describe()}\n\n`);
     io.out(renderHuman(plan, { color: options.color }));
   }
   if (plan.blockers.length) {
-    if (!dryRun) io.err(`Nothing was applied: the plan has ${plan.blockers.length} blocker${plan.blockers.length === 1 ? '' : 's'} (listed above).\n`);
+    if (!dryRun)
+      io.err(
+        `Nothing was applied: the plan has ${plan.blockers.length} blocker${plan.blockers.length === 1 ? '' : 's'} (listed above).\n`,
+      );
     return exitCodes.error;
   }
   if (dryRun) return plan.changes.length ? exitCodes.changes : exitCodes.ok;
-  const progress = options.logFormat === 'json' ? jsonProgress((await import('../log.js')).createLogger()) : textProgress((s) => io.err(s));
+  const progress =
+    options.logFormat === 'json'
+      ? jsonProgress((await import('../log.js')).createLogger())
+      : textProgress((s) => io.err(s));
   if (plan.changes.length === 0) {
     progress.summary({ changes: 0, failed: 0, notConverged: 0, calls: swarm.calls });
     return exitCodes.ok;
   }
 
-  progress.line(`\nApplying ${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (concurrency ${options.concurrency}):`);
-  const outcomes = await executePlan(plan, loaded.desired, swarm, { concurrency: options.concurrency, timeoutMs: options.timeoutMs, reporter: progress, ...(options.revision ? { revision: options.revision } : {}) });
+  progress.line(
+    `\nApplying ${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (concurrency ${options.concurrency}):`,
+  );
+  const outcomes = await executePlan(plan, loaded.desired, swarm, {
+    concurrency: options.concurrency,
+    timeoutMs: options.timeoutMs,
+    reporter: progress,
+    ...(options.revision ? { revision: options.revision } : {}),
+  });
   const failed = outcomes.filter((o) => o.status !== 'succeeded');
   let notConverged = 0;
   if (options.wait) {
     const targets: ConvergenceTarget[] = outcomes
-      .filter((o) => o.status === 'succeeded' && o.change.kind === 'Service' && o.change.action !== 'delete' && o.result?.specHash)
-      .map((o) => ({ id: o.change.id, swarmName: o.change.swarmName, specHash: o.result!.specHash!, ...(o.result!.writtenAt ? { writtenAt: o.result!.writtenAt } : {}) }));
+      .filter(
+        (o) =>
+          o.status === 'succeeded' && o.change.kind === 'Service' && o.change.action !== 'delete' && o.result?.specHash,
+      )
+      .map((o) => ({
+        id: o.change.id,
+        swarmName: o.change.swarmName,
+        specHash: o.result!.specHash!,
+        ...(o.result!.writtenAt ? { writtenAt: o.result!.writtenAt } : {}),
+      }));
     if (targets.length) {
-      progress.line(`Waiting for ${targets.length} service${targets.length === 1 ? '' : 's'} to converge (timeout ${Math.round(options.timeoutMs / 1000)}s):`);
+      progress.line(
+        `Waiting for ${targets.length} service${targets.length === 1 ? '' : 's'} to converge (timeout ${Math.round(options.timeoutMs / 1000)}s):`,
+      );
       const reported = new Set<string>();
       const results = await waitForConvergence(targets, swarm, {
         timeoutMs: options.timeoutMs,
         onProgress: (done) => {
-          for (const r of done) if (!reported.has(r.id)) { reported.add(r.id); progress.converged(r); }
+          for (const r of done)
+            if (!reported.has(r.id)) {
+              reported.add(r.id);
+              progress.converged(r);
+            }
         },
       });
       notConverged = results.filter((r) => r.status !== 'converged').length;
     }
   }
   if (!failed.length) {
-    const collected = await collectOldVersions(swarm, options.applySet, [...loaded.desired.configs, ...loaded.desired.secrets]);
-    if (collected.removed.length) progress.line(`Removed ${collected.removed.length} old config/secret version${collected.removed.length === 1 ? '' : 's'} no service uses: ${collected.removed.join(', ')}`);
+    const collected = await collectOldVersions(swarm, options.applySet, [
+      ...loaded.desired.configs,
+      ...loaded.desired.secrets,
+    ]);
+    if (collected.removed.length)
+      progress.line(
+        `Removed ${collected.removed.length} old config/secret version${collected.removed.length === 1 ? '' : 's'} no service uses: ${collected.removed.join(', ')}`,
+      );
   }
   const ok = outcomes.length - failed.length;
-  progress.line(`\nApply ${failed.length || notConverged ? 'FAILED' : 'complete'}: ${ok} of ${outcomes.length} changes applied${failed.length ? `, ${failed.length} failed or skipped` : ''}${options.wait ? `, ${notConverged} service${notConverged === 1 ? '' : 's'} not converged` : ''}.`);
+  progress.line(
+    `\nApply ${failed.length || notConverged ? 'FAILED' : 'complete'}: ${ok} of ${outcomes.length} changes applied${failed.length ? `, ${failed.length} failed or skipped` : ''}${options.wait ? `, ${notConverged} service${notConverged === 1 ? '' : 's'} not converged` : ''}.`,
+  );
   progress.summary({ changes: outcomes.length, failed: failed.length, notConverged, calls: swarm.calls });
   return failed.length || notConverged ? exitCodes.error : exitCodes.ok;
 }

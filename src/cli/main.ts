@@ -16,7 +16,9 @@ const dockerSwarm = async () => (await import('../swarm/docker-swarm.js')).Docke
 const commands = () => import('./commands.js');
 const runCommands = () => import('./run-command.js');
 
-export const controllerVersion: string = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const controllerVersion: string = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 export const defaultIo: CommandIo = {
   out: (s) => process.stdout.write(s),
@@ -24,7 +26,8 @@ export const defaultIo: CommandIo = {
   connect: async (host) => {
     const swarm = await (await dockerSwarm()).connect(host);
     return Object.assign(swarm, {
-      describe: () => `${swarm.engine.host} (engine ${swarm.engine.version.engineVersion}, API ${swarm.engine.version.apiVersion})`,
+      describe: () =>
+        `${swarm.engine.host} (engine ${swarm.engine.version.engineVersion}, API ${swarm.engine.version.apiVersion})`,
     });
   },
 };
@@ -59,11 +62,17 @@ export async function main(argv: string[], io: CommandIo = defaultIo): Promise<n
       case 'version': {
         io.out(`swarm-controller ${controllerVersion}\n`);
         const swarm = await (await dockerSwarm()).connect(options.host).catch(() => undefined);
-        if (swarm) io.out(`engine ${swarm.engine.version.engineVersion} (API ${swarm.engine.version.engineApiVersion}, using ${swarm.engine.version.apiVersion}) at ${swarm.engine.host}\n`);
+        if (swarm)
+          io.out(
+            `engine ${swarm.engine.version.engineVersion} (API ${swarm.engine.version.engineApiVersion}, using ${swarm.engine.version.apiVersion}) at ${swarm.engine.host}\n`,
+          );
         return exitCodes.ok;
       }
       default:
-        throw new TerminalError('SC9001', `unknown command "${options.command}"; commands: validate, plan, apply, import, run, status, suspend, resume, bootstrap, rollback, proxy, version`);
+        throw new TerminalError(
+          'SC9001',
+          `unknown command "${options.command}"; commands: validate, plan, apply, import, run, status, suspend, resume, bootstrap, rollback, proxy, version`,
+        );
     }
   } catch (err) {
     if (err instanceof TerminalError) io.err(`error ${err.code}: ${err.message}\n`);
@@ -74,5 +83,7 @@ export async function main(argv: string[], io: CommandIo = defaultIo): Promise<n
 }
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
 }

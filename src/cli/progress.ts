@@ -25,12 +25,14 @@ export interface Progress extends ApplyReporter {
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)}s`;
-const label = (c: Change) => refLabel({ kind: c.kind, name: c.name, ...(c.namespace ? { namespace: c.namespace } : {}) });
+const label = (c: Change) =>
+  refLabel({ kind: c.kind, name: c.name, ...(c.namespace ? { namespace: c.namespace } : {}) });
 
 export function textProgress(write: (s: string) => void): Progress {
   return {
     line: (text) => write(text + '\n'),
-    retrying: (c, attempt, error, delay) => write(`  ... ${label(c)}: attempt ${attempt} failed (${error.message}); retrying in ${seconds(delay)}\n`),
+    retrying: (c, attempt, error, delay) =>
+      write(`  ... ${label(c)}: attempt ${attempt} failed (${error.message}); retrying in ${seconds(delay)}\n`),
     finished: (o: ChangeOutcome) => {
       const mark = o.status === 'succeeded' ? 'ok  ' : o.status === 'failed' ? 'FAIL' : 'skip';
       const attempts = o.attempts > 1 ? `, ${o.attempts} attempts` : '';
@@ -38,7 +40,9 @@ export function textProgress(write: (s: string) => void): Progress {
     },
     converged: (r) => {
       const mark = r.status === 'converged' ? 'ok  ' : 'FAIL';
-      write(`  ${mark} ${r.swarmName}: ${r.status === 'converged' ? 'converged, ' : ''}${r.detail} (${seconds(r.durationMs)})\n`);
+      write(
+        `  ${mark} ${r.swarmName}: ${r.status === 'converged' ? 'converged, ' : ''}${r.detail} (${seconds(r.durationMs)})\n`,
+      );
     },
     summary: () => {},
   };
@@ -47,19 +51,57 @@ export function textProgress(write: (s: string) => void): Progress {
 export function jsonProgress(log: Logger): Progress {
   return {
     line: (text) => log.info({ event: 'message' }, text),
-    started: (c, attempt) => log.info({ event: 'action.started', id: c.id, action: c.action, attempt }, `${c.action} ${c.id}`),
-    retrying: (c, attempt, error, delayMs) => log.warn({ event: 'action.retry', id: c.id, action: c.action, attempt, delayMs, error: error.message }, `retrying ${c.id}`),
+    started: (c, attempt) =>
+      log.info({ event: 'action.started', id: c.id, action: c.action, attempt }, `${c.action} ${c.id}`),
+    retrying: (c, attempt, error, delayMs) =>
+      log.warn(
+        { event: 'action.retry', id: c.id, action: c.action, attempt, delayMs, error: error.message },
+        `retrying ${c.id}`,
+      ),
     finished: (o) => {
       const level = o.status === 'succeeded' ? 'info' : 'error';
-      log[level]({ event: 'action.finished', id: o.change.id, action: o.change.action, status: o.status, detail: o.detail, attempts: o.attempts, durationMs: o.durationMs }, `${o.change.action} ${o.change.id}: ${o.status}`);
+      log[level](
+        {
+          event: 'action.finished',
+          id: o.change.id,
+          action: o.change.action,
+          status: o.status,
+          detail: o.detail,
+          attempts: o.attempts,
+          durationMs: o.durationMs,
+        },
+        `${o.change.action} ${o.change.id}: ${o.status}`,
+      );
     },
     converged: (r) => {
       const level = r.status === 'converged' ? 'info' : 'error';
-      log[level]({ event: 'service.converge', id: r.id, service: r.swarmName, status: r.status, detail: r.detail, running: r.running, desired: r.desired, durationMs: r.durationMs }, `${r.swarmName}: ${r.status}`);
+      log[level](
+        {
+          event: 'service.converge',
+          id: r.id,
+          service: r.swarmName,
+          status: r.status,
+          detail: r.detail,
+          running: r.running,
+          desired: r.desired,
+          durationMs: r.durationMs,
+        },
+        `${r.swarmName}: ${r.status}`,
+      );
     },
     summary: (s) => {
       const ok = s.failed === 0 && s.notConverged === 0;
-      log[ok ? 'info' : 'error']({ event: 'apply.summary', changes: s.changes, failed: s.failed, notConverged: s.notConverged, engineReads: s.calls?.reads, engineWrites: s.calls?.writes }, ok ? 'apply complete' : 'apply failed');
+      log[ok ? 'info' : 'error'](
+        {
+          event: 'apply.summary',
+          changes: s.changes,
+          failed: s.failed,
+          notConverged: s.notConverged,
+          engineReads: s.calls?.reads,
+          engineWrites: s.calls?.writes,
+        },
+        ok ? 'apply complete' : 'apply failed',
+      );
     },
   };
 }

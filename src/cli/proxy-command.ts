@@ -16,7 +16,8 @@ import type { CliOptions } from './args.js';
 export function parseHostPort(flag: string, value: string): { host: string; port: number } {
   const m = /^(.*):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new TerminalError('SC9001', `${flag} ${JSON.stringify(value)} must be HOST:PORT, like 0.0.0.0:8091`);
+  if (!m || port < 1 || port > 65535)
+    throw new TerminalError('SC9001', `${flag} ${JSON.stringify(value)} must be HOST:PORT, like 0.0.0.0:8091`);
   return { host: m[1] || '0.0.0.0', port };
 }
 
@@ -41,7 +42,11 @@ export interface ProxySettings {
 /** An absolute directory that can stand in haproxy.cfg and a crt-list unquoted. */
 function configDir(flag: string, value: string): string {
   const dir = resolve(value);
-  if (/[\s"'#\\]/.test(dir)) throw new TerminalError('SC9001', `${flag} ${JSON.stringify(dir)} must be a path without spaces, quotes, "#" or "\\" (it is written into haproxy.cfg)`);
+  if (/[\s"'#\\]/.test(dir))
+    throw new TerminalError(
+      'SC9001',
+      `${flag} ${JSON.stringify(dir)} must be a path without spaces, quotes, "#" or "\\" (it is written into haproxy.cfg)`,
+    );
   return dir;
 }
 
@@ -53,7 +58,10 @@ export function proxySettings(options: CliOptions & ProxyTlsOptions): ProxySetti
   const https = parseHostPort('--https-bind', httpsBind);
   const anyHost = (h: string) => h === '0.0.0.0' || h === '*';
   if (http.port === https.port && (http.host === https.host || anyHost(http.host) || anyHost(https.host))) {
-    throw new TerminalError('SC9001', `--https-bind ${httpsBind} and --http-bind ${options.proxyHttpBind} use the same port; give the TLS listener its own port (default 443)`);
+    throw new TerminalError(
+      'SC9001',
+      `--https-bind ${httpsBind} and --http-bind ${options.proxyHttpBind} use the same port; give the TLS listener its own port (default 443)`,
+    );
   }
   return {
     control,
@@ -69,9 +77,16 @@ export function readToken(file: string): string {
   try {
     token = readFileSync(file, 'utf8').trim();
   } catch (err) {
-    throw new TerminalError('SC9001', `cannot read the proxy token from ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give --token-file with a Swarm secret`);
+    throw new TerminalError(
+      'SC9001',
+      `cannot read the proxy token from ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give --token-file with a Swarm secret`,
+    );
   }
-  if (!token) throw new TerminalError('SC9001', `the proxy token file ${file} is empty; the control API never runs without a token`);
+  if (!token)
+    throw new TerminalError(
+      'SC9001',
+      `the proxy token file ${file} is empty; the control API never runs without a token`,
+    );
   return token;
 }
 
@@ -92,7 +107,10 @@ export async function proxyCommand(options: CliOptions & ProxyTlsOptions): Promi
     await agent.stop();
     throw new TerminalError('SC9001', `cannot listen on --control ${options.proxyControl}: ${err.message}`);
   });
-  log.info({ http: httpBind, https: httpsBind, control: options.proxyControl, stateDir, secretsDir, haproxyPid: haproxy.pid }, 'proxy agent ready');
+  log.info(
+    { http: httpBind, https: httpsBind, control: options.proxyControl, stateDir, secretsDir, haproxyPid: haproxy.pid },
+    'proxy agent ready',
+  );
   await new Promise<void>((done) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'stopping');

@@ -10,7 +10,10 @@ import { statusCodeOf } from '../errors.js';
 export const proxyTokenSecret = 'swarm-controller-proxy-token';
 
 /** Creates the token secret unless it exists; returns whether it was created. */
-export async function ensureProxyTokenSecret(swarm: Pick<SwarmAccess, 'listSecrets' | 'createSecret'>, name = proxyTokenSecret): Promise<boolean> {
+export async function ensureProxyTokenSecret(
+  swarm: Pick<SwarmAccess, 'listSecrets' | 'createSecret'>,
+  name = proxyTokenSecret,
+): Promise<boolean> {
   if ((await swarm.listSecrets()).some((s) => s.Spec.Name === name)) return false;
   try {
     await swarm.createSecret(name, { 'swarm.controller/purpose': 'proxy-token' }, randomBytes(32).toString('hex'));

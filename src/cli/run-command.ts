@@ -6,7 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Controller, labelSuspended, labelSuspendReason, suspendRecordName, type ControllerMetricsSink } from '../controller/controller.js';
+import {
+  Controller,
+  labelSuspended,
+  labelSuspendReason,
+  suspendRecordName,
+  type ControllerMetricsSink,
+} from '../controller/controller.js';
 import { startHttpServer } from '../controller/http-server.js';
 import { controllerMetrics, Registry } from '../controller/metrics.js';
 import { renderStatus, type ControllerStatus } from '../controller/status.js';
@@ -24,7 +30,8 @@ import { ensureProxyTokenSecret, proxyTokenSecret } from './proxy-token.js';
 export const stopGraceMs = 10_000;
 
 export async function runCommand(options: CliOptions, io: CommandIo, version: string): Promise<number> {
-  if (!options.source) throw new TerminalError('SC9001', 'run needs --source: a directory or a git URL (see controller --help)');
+  if (!options.source)
+    throw new TerminalError('SC9001', 'run needs --source: a directory or a git URL (see controller --help)');
   const log = createLogger();
   const swarm = await DockerSwarm.connect(options.host);
   const source = parseSourceSpec(options.source, join(options.cacheDir, options.applySet));
@@ -47,20 +54,27 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     suspended: (v) => m.suspended.set(v ? 1 : 0),
   };
   const identity = options.identity ?? `${hostname()}-${process.pid}`;
-  const controller = new Controller(swarm, source, {
-    identity,
-    applySet: options.applySet,
-    drift: options.drift,
-    prune: !options.noPrune,
-    allowReplace: options.allowReplace,
-    maxDeletions: options.maxDeletions,
-    timeoutMs: options.timeoutMs,
-    pollIntervalMs: options.pollIntervalMs,
-    resyncIntervalMs: options.resyncIntervalMs,
-    leaseDurationMs: options.leaseDurationMs,
-    concurrency: options.concurrency,
-    syncTimeoutMs: options.timeoutMs,
-  }, realClock, log.child({ applySet: options.applySet }), sink);
+  const controller = new Controller(
+    swarm,
+    source,
+    {
+      identity,
+      applySet: options.applySet,
+      drift: options.drift,
+      prune: !options.noPrune,
+      allowReplace: options.allowReplace,
+      maxDeletions: options.maxDeletions,
+      timeoutMs: options.timeoutMs,
+      pollIntervalMs: options.pollIntervalMs,
+      resyncIntervalMs: options.resyncIntervalMs,
+      leaseDurationMs: options.leaseDurationMs,
+      concurrency: options.concurrency,
+      syncTimeoutMs: options.timeoutMs,
+    },
+    realClock,
+    log.child({ applySet: options.applySet }),
+    sink,
+  );
   const routes = startRouteSync(options, swarm, controller, m, log);
   const [listenHost, listenPort] = splitListen(options.listen);
   const webhookSecret = options.webhookSecretFile ? readFileSync(options.webhookSecretFile, 'utf8').trim() : '';
@@ -71,7 +85,17 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     sync: () => controller.triggerSync('webhook'),
     webhookSecret,
   });
-  log.info({ event: 'start', identity, source: source.describe(), applySet: options.applySet, listen: options.listen, engine: swarm.engine.version }, 'swarm-controller running');
+  log.info(
+    {
+      event: 'start',
+      identity,
+      source: source.describe(),
+      applySet: options.applySet,
+      listen: options.listen,
+      engine: swarm.engine.version,
+    },
+    'swarm-controller running',
+  );
   controller.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -93,9 +117,21 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
  * The route reconciler, unless --no-routes. Without a readable token it does not push and says
  * why in the status (the rest of the controller runs on).
  */
-function startRouteSync(options: CliOptions, swarm: DockerSwarm, controller: Controller, m: ReturnType<typeof controllerMetrics>, log: ReturnType<typeof createLogger>): { status(): RouteSyncStatus; stop?(): void } | undefined {
+function startRouteSync(
+  options: CliOptions,
+  swarm: DockerSwarm,
+  controller: Controller,
+  m: ReturnType<typeof controllerMetrics>,
+  log: ReturnType<typeof createLogger>,
+): { status(): RouteSyncStatus; stop?(): void } | undefined {
   if (options.noRoutes) return undefined;
-  const o = { proxyService: options.proxyService, proxyNetwork: options.proxyNetwork, pollIntervalMs: options.routePollMs, fullReadIntervalMs: 10_000, verifyIntervalMs: 5000 };
+  const o = {
+    proxyService: options.proxyService,
+    proxyNetwork: options.proxyNetwork,
+    pollIntervalMs: options.routePollMs,
+    fullReadIntervalMs: 10_000,
+    verifyIntervalMs: 5000,
+  };
   let token: string;
   try {
     token = readFileSync(options.proxyTokenFile, 'utf8').trim();
@@ -105,22 +141,30 @@ function startRouteSync(options: CliOptions, swarm: DockerSwarm, controller: Con
     log.warn({ event: 'routes.disabled' }, note);
     return { status: () => disabledRouteStatus(o, note) };
   }
-  const sync = new RouteSync(swarm, new HttpAgentClient(options.proxyControlPort, token), o, realClock, log.child({ component: 'routes' }), {
-    push: (result, s) => {
-      m.proxyPushes.inc({ result });
-      m.proxyPushDuration.observe(s);
+  const sync = new RouteSync(
+    swarm,
+    new HttpAgentClient(options.proxyControlPort, token),
+    o,
+    realClock,
+    log.child({ component: 'routes' }),
+    {
+      push: (result, s) => {
+        m.proxyPushes.inc({ result });
+        m.proxyPushDuration.observe(s);
+      },
+      table: (generation, served, broken, servers) => {
+        m.routeGeneration.set(generation);
+        m.routes.set({ state: 'served' }, served);
+        m.routes.set({ state: 'broken' }, broken);
+        m.routeServers.set(servers);
+      },
+      replicas: (total, inSync) => {
+        m.proxyReplicas.set({ state: 'in_sync' }, inSync);
+        m.proxyReplicas.set({ state: 'behind' }, total - inSync);
+      },
     },
-    table: (generation, served, broken, servers) => {
-      m.routeGeneration.set(generation);
-      m.routes.set({ state: 'served' }, served);
-      m.routes.set({ state: 'broken' }, broken);
-      m.routeServers.set(servers);
-    },
-    replicas: (total, inSync) => {
-      m.proxyReplicas.set({ state: 'in_sync' }, inSync);
-      m.proxyReplicas.set({ state: 'behind' }, total - inSync);
-    },
-  }, () => controller.isLeader);
+    () => controller.isLeader,
+  );
   controller.onSwarmEvent((e) => sync.notify(e));
   sync.start();
   return sync;
@@ -139,7 +183,10 @@ export async function statusCommand(options: CliOptions, io: CommandIo): Promise
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     status = (await res.json()) as ControllerStatus;
   } catch (err) {
-    throw new TerminalError('SC5001', `cannot read the controller's status at ${options.url}: ${(err as Error).message}; give its address with --url`);
+    throw new TerminalError(
+      'SC5001',
+      `cannot read the controller's status at ${options.url}: ${(err as Error).message}; give its address with --url`,
+    );
   }
   io.out(options.output === 'json' ? JSON.stringify(status, null, 2) + '\n' : renderStatus(status));
   return status.lastSync?.result === 'success' || !status.lastSync ? 0 : 1;
@@ -149,13 +196,18 @@ export async function statusCommand(options: CliOptions, io: CommandIo): Promise
 export async function suspendCommand(options: CliOptions, io: CommandIo, suspend: boolean): Promise<number> {
   const swarm = await DockerSwarm.connect(options.host);
   const name = suspendRecordName(options.applySet);
-  const labels = { [labelSuspended]: String(suspend), [labelSuspendReason]: suspend ? options.reason ?? 'suspended with controller suspend' : '' };
+  const labels = {
+    [labelSuspended]: String(suspend),
+    [labelSuspendReason]: suspend ? (options.reason ?? 'suspended with controller suspend') : '',
+  };
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       const current = await swarm.findConfig(name);
       if (!current) await swarm.createConfig(name, labels, `suspend flag of apply set ${options.applySet}`);
       else await swarm.updateConfigLabels(current, { ...current.Spec.Labels, ...labels });
-      io.out(`apply set "${options.applySet}" ${suspend ? 'suspended: controllers stop reconciling (routes and status keep being served)' : 'resumed: controllers reconcile again'}\n`);
+      io.out(
+        `apply set "${options.applySet}" ${suspend ? 'suspended: controllers stop reconciling (routes and status keep being served)' : 'resumed: controllers reconcile again'}\n`,
+      );
       return 0;
     } catch (err) {
       if (!(err instanceof TransientError) && !/already exists|409/.test((err as Error).message)) throw err;
@@ -170,13 +222,23 @@ export async function suspendCommand(options: CliOptions, io: CommandIo, suspend
  * again and nothing changes; from then on the controller service it created manages itself.
  */
 export async function bootstrapCommand(options: CliOptions, io: CommandIo): Promise<number> {
-  if (!options.source) throw new TerminalError('SC9001', 'bootstrap needs --repo: the git URL (or directory) holding the controller manifests, as controller run --source takes it');
+  if (!options.source)
+    throw new TerminalError(
+      'SC9001',
+      'bootstrap needs --repo: the git URL (or directory) holding the controller manifests, as controller run --source takes it',
+    );
   const source = parseSourceSpec(options.source, join(options.cacheDir, options.applySet));
   const snapshot = await source.fetch();
-  io.out(`Bootstrapping apply set "${options.applySet}" from ${source.describe()} at ${snapshot.revision.slice(0, 12)}${snapshot.message ? ` (${snapshot.message})` : ''}\n`);
+  io.out(
+    `Bootstrapping apply set "${options.applySet}" from ${source.describe()} at ${snapshot.revision.slice(0, 12)}${snapshot.message ? ` (${snapshot.message})` : ''}\n`,
+  );
   const swarm = await DockerSwarm.connect(options.host);
-  if (await ensureProxyTokenSecret(swarm)) io.out(`Created the Swarm secret ${proxyTokenSecret} (the token the controller and the proxy tier share)\n`);
+  if (await ensureProxyTokenSecret(swarm))
+    io.out(`Created the Swarm secret ${proxyTokenSecret} (the token the controller and the proxy tier share)\n`);
   const flag = (await swarm.findConfig(suspendRecordName(options.applySet)))?.Spec.Labels;
-  if (flag?.[labelSuspended] === 'true') io.out(`Note: apply set "${options.applySet}" is suspended (${flag[labelSuspendReason] || 'no reason given'}): the controller will not reconcile until "controller resume --set ${options.applySet}"\n`);
+  if (flag?.[labelSuspended] === 'true')
+    io.out(
+      `Note: apply set "${options.applySet}" is suspended (${flag[labelSuspendReason] || 'no reason given'}): the controller will not reconcile until "controller resume --set ${options.applySet}"\n`,
+    );
   return planOrApplyCommand({ ...options, command: 'apply', files: [snapshot.dir], revision: snapshot.revision }, io);
 }

@@ -34,8 +34,10 @@ const stringMap = (m: TreeMap) => Object.fromEntries(Object.entries(m).map(([k, 
 function externalName(r: Reader, top: TreeMap, f: string, key: string): { external: boolean; name?: string } {
   const ext = top.external;
   const external = ext === true || isMapValue(ext) || (typeof ext === 'string' && ext === 'true');
-  const name = r.string(at(top, 'name', f), top.name) ?? (isMapValue(ext) ? r.string(at(ext, 'name', `${f}.external`), ext.name) : undefined);
-  return { external, name: external ? name ?? key : name };
+  const name =
+    r.string(at(top, 'name', f), top.name) ??
+    (isMapValue(ext) ? r.string(at(ext, 'name', `${f}.external`), ext.name) : undefined);
+  return { external, name: external ? (name ?? key) : name };
 }
 
 export function convertNetwork(key: string, name: string, raw: unknown, f: string, r: Reader): ConvertedObject {
@@ -43,11 +45,24 @@ export function convertNetwork(key: string, name: string, raw: unknown, f: strin
   const { external, name: realName } = externalName(r, top, f, key);
   const labels = isMapValue(top.labels) ? stringMap(top.labels) : {};
   if (external) {
-    for (const k of Object.keys(top)) if (!['external', 'name'].includes(k)) r.problems.warn('SC6004', at(top, k, f), `"${k}" of an external network is left out: the network is only looked up`, 'remove it');
+    for (const k of Object.keys(top))
+      if (!['external', 'name'].includes(k))
+        r.problems.warn(
+          'SC6004',
+          at(top, k, f),
+          `"${k}" of an external network is left out: the network is only looked up`,
+          'remove it',
+        );
     return { kind: 'Network', name, labels: {}, spec: { external: true, name: realName } };
   }
   const spec: Spec = {};
-  if (realName !== undefined) r.problems.warn('SC6004', at(top, 'name', f), `network name "${realName}" is left out: the controller names it "<namespace>_${name}"`, 'remove "name:", or create the network yourself and declare it external');
+  if (realName !== undefined)
+    r.problems.warn(
+      'SC6004',
+      at(top, 'name', f),
+      `network name "${realName}" is left out: the controller names it "<namespace>_${name}"`,
+      'remove "name:", or create the network yourself and declare it external',
+    );
   const driver = r.string(at(top, 'driver', f), top.driver);
   if (driver && driver !== 'overlay') spec.driver = driver;
   if (r.bool(at(top, 'attachable', f), top.attachable)) spec.attachable = true;
@@ -68,16 +83,43 @@ export function convertNetwork(key: string, name: string, raw: unknown, f: strin
       const m = r.map(at(config, i, `${f}.ipam.config`), c);
       if (!m?.subnet) return [];
       const cf = `${f}.ipam.config[${i}]`;
-      for (const k of Object.keys(m)) if (!['subnet', 'gateway', 'ip_range'].includes(k)) r.problems.warn('SC6004', at(m, k, cf), `ipam ${k} is left out: our manifests cannot express it`, 'remove it');
-      return [{ subnet: str(m.subnet), ...(m.gateway ? { gateway: str(m.gateway) } : {}), ...(m.ip_range ? { ipRange: str(m.ip_range) } : {}) }];
+      for (const k of Object.keys(m))
+        if (!['subnet', 'gateway', 'ip_range'].includes(k))
+          r.problems.warn(
+            'SC6004',
+            at(m, k, cf),
+            `ipam ${k} is left out: our manifests cannot express it`,
+            'remove it',
+          );
+      return [
+        {
+          subnet: str(m.subnet),
+          ...(m.gateway ? { gateway: str(m.gateway) } : {}),
+          ...(m.ip_range ? { ipRange: str(m.ip_range) } : {}),
+        },
+      ];
     });
     if (subnets.length) out.subnets = subnets;
-    if (ipam.options !== undefined) r.problems.warn('SC6004', at(ipam, 'options', `${f}.ipam`), 'ipam options are left out: our manifests cannot express them', 'remove them');
+    if (ipam.options !== undefined)
+      r.problems.warn(
+        'SC6004',
+        at(ipam, 'options', `${f}.ipam`),
+        'ipam options are left out: our manifests cannot express them',
+        'remove them',
+      );
     if (Object.keys(out).length) spec.ipam = out;
   }
   for (const k of Object.keys(top)) {
-    if (!['driver', 'attachable', 'internal', 'driver_opts', 'ipam', 'labels', 'name', 'external'].includes(k) && !k.startsWith('x-')) {
-      r.problems.warn('SC6004', at(top, k, f), `network field "${k}" is left out: our manifests cannot express it`, 'remove it');
+    if (
+      !['driver', 'attachable', 'internal', 'driver_opts', 'ipam', 'labels', 'name', 'external'].includes(k) &&
+      !k.startsWith('x-')
+    ) {
+      r.problems.warn(
+        'SC6004',
+        at(top, k, f),
+        `network field "${k}" is left out: our manifests cannot express it`,
+        'remove it',
+      );
     }
   }
   return { kind: 'Network', name, labels, spec };
@@ -90,28 +132,56 @@ export interface FileObjectContext {
   files: DataFile[];
 }
 
-export function convertFileObject(kind: 'Config' | 'Secret', key: string, names: NameTable, section: TreeMap, ctx: FileObjectContext): ConvertedObject | undefined {
+export function convertFileObject(
+  kind: 'Config' | 'Secret',
+  key: string,
+  names: NameTable,
+  section: TreeMap,
+  ctx: FileObjectContext,
+): ConvertedObject | undefined {
   const { r } = ctx;
   const f = `${kind.toLowerCase()}s.${key}`;
   const top = r.map(at(section, key, `${kind.toLowerCase()}s`), section[key]) ?? {};
   const name = names.add(key, at(section, key, `${kind.toLowerCase()}s`));
   const labels = isMapValue(top.labels) ? stringMap(top.labels) : {};
   const { external, name: realName } = externalName(r, top, f, key);
-  if (external) return { kind, name, labels: {}, spec: { external: true, ...(realName !== name ? { name: realName } : {}) } };
-  if (realName !== undefined) r.problems.warn('SC6004', at(top, 'name', f), `${kind.toLowerCase()} name "${realName}" is left out: the controller names it "<namespace>_${name}"`, `remove "name:", or create the ${kind.toLowerCase()} yourself and declare it external`);
+  if (external)
+    return { kind, name, labels: {}, spec: { external: true, ...(realName !== name ? { name: realName } : {}) } };
+  if (realName !== undefined)
+    r.problems.warn(
+      'SC6004',
+      at(top, 'name', f),
+      `${kind.toLowerCase()} name "${realName}" is left out: the controller names it "<namespace>_${name}"`,
+      `remove "name:", or create the ${kind.toLowerCase()} yourself and declare it external`,
+    );
   for (const k of ['template_driver', 'driver', 'driver_opts']) {
-    if (top[k] !== undefined) r.problems.warn('SC6004', at(top, k, f), `${k} is left out: our manifests cannot express it`, 'remove it; the data is used as it is');
+    if (top[k] !== undefined)
+      r.problems.warn(
+        'SC6004',
+        at(top, k, f),
+        `${k} is left out: our manifests cannot express it`,
+        'remove it; the data is used as it is',
+      );
   }
   const spec: Spec = {};
   if (typeof top.file === 'string') {
     const from = isAbsolute(top.file) ? top.file : resolve(ctx.workingDir, top.file);
-    spec.file = placeFile({ from, to: '', secret: kind === 'Secret', position: posOf(top, 'file'), field: `${f}.file` }, name, ctx.files);
+    spec.file = placeFile(
+      { from, to: '', secret: kind === 'Secret', position: posOf(top, 'file'), field: `${f}.file` },
+      name,
+      ctx.files,
+    );
   } else if (typeof top.environment === 'string') {
     spec.env = top.environment;
   } else if (typeof top.content === 'string' && kind === 'Config') {
     spec.data = top.content;
   } else {
-    r.problems.error('SC6003', { container: top, field: f }, `${kind.toLowerCase()} "${key}" needs file, environment${kind === 'Config' ? ', content' : ''} or external: true`, `add file: ./${key}`);
+    r.problems.error(
+      'SC6003',
+      { container: top, field: f },
+      `${kind.toLowerCase()} "${key}" needs file, environment${kind === 'Config' ? ', content' : ''} or external: true`,
+      `add file: ./${key}`,
+    );
     return undefined;
   }
   return { kind, name, labels, spec };

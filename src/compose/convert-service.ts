@@ -31,14 +31,24 @@ export interface ServiceContext {
 
 export const stackLabel = 'com.docker.stack.namespace';
 
-export function convertService(name: string, svc: TreeMap, field: string, ctx: ServiceContext): { spec: Spec; labels: Record<string, string> } {
+export function convertService(
+  name: string,
+  svc: TreeMap,
+  field: string,
+  ctx: ServiceContext,
+): { spec: Spec; labels: Record<string, string> } {
   const { r } = ctx;
   const here = (key: string) => at(svc, key, field);
   reportFields(svc, field, r);
   const spec: Spec = {};
   const image = r.string(here('image'), svc.image);
   if (image === undefined) {
-    r.problems.error('SC6003', { container: svc, field }, `service "${name}" has no image`, 'build and push the image, then give it as "image:"; build is not supported');
+    r.problems.error(
+      'SC6003',
+      { container: svc, field },
+      `service "${name}" has no image`,
+      'build and push the image, then give it as "image:"; build is not supported',
+    );
   }
   spec.image = image ?? '';
   const entrypoint = stringList(r, here('entrypoint'), svc.entrypoint);
@@ -71,7 +81,10 @@ export function convertService(name: string, svc: TreeMap, field: string, ctx: S
   if (grace) spec.stopGracePeriod = grace;
   const mounts = convertMounts(svc, field, ctx);
   if (mounts.length) spec.mounts = mounts;
-  spec.containerLabels = { ...(isMapValue(svc.labels) ? (svc.labels as Record<string, string>) : {}), [stackLabel]: ctx.namespace };
+  spec.containerLabels = {
+    ...(isMapValue(svc.labels) ? (svc.labels as Record<string, string>) : {}),
+    [stackLabel]: ctx.namespace,
+  };
   return { spec, labels: deploy.labels };
 }
 
@@ -82,12 +95,20 @@ function reportFields(svc: TreeMap, field: string, r: Reader): void {
     const where = at(svc, key, field);
     const u = unexpressibleServiceFields[key];
     if (u) {
-      const what = u.stack === 'ignored' ? 'docker stack deploy ignores it too' : 'Swarm supports it but our manifests cannot express it';
+      const what =
+        u.stack === 'ignored'
+          ? 'docker stack deploy ignores it too'
+          : 'Swarm supports it but our manifests cannot express it';
       r.problems.warn('SC6004', where, `"${key}" is left out: ${what}`, u.fix);
       continue;
     }
     const guess = closest(key, known);
-    r.problems.error('SC6003', where, `unknown service field "${key}"`, guess ? `did you mean "${guess}"?` : 'remove it, or prefix it with "x-" to keep it as an extension field');
+    r.problems.error(
+      'SC6003',
+      where,
+      `unknown service field "${key}"`,
+      guess ? `did you mean "${guess}"?` : 'remove it, or prefix it with "x-" to keep it as an extension field',
+    );
   }
 }
 
@@ -102,7 +123,12 @@ function environment(svc: TreeMap, field: string, r: Reader): Record<string, str
   for (const key of Object.keys(env).sort()) {
     const v = env[key];
     if (v === null || v === undefined) {
-      r.problems.warn('SC6004', at(env, key, `${field}.environment`), `${key} has no value and is not set in the environment; it is left out`, `set ${key} in the environment when importing, or give it a value`);
+      r.problems.warn(
+        'SC6004',
+        at(env, key, `${field}.environment`),
+        `${key} has no value and is not set in the environment; it is left out`,
+        `set ${key} in the environment when importing, or give it a value`,
+      );
       continue;
     }
     out[key] = String(v);
@@ -117,7 +143,12 @@ function networks(service: string, svc: TreeMap, field: string, ctx: ServiceCont
   for (const net of Object.keys(listed).sort()) {
     const where = at(listed, net, `${field}.networks`);
     if (!(net in ctx.networks) && net !== 'default') {
-      r.problems.error('SC6003', where, `network "${net}" is not declared under the top-level "networks:"`, `declare it: networks: {${net}: {}}, or with external: true if it exists already`);
+      r.problems.error(
+        'SC6003',
+        where,
+        `network "${net}" is not declared under the top-level "networks:"`,
+        `declare it: networks: {${net}: {}}, or with external: true if it exists already`,
+      );
       continue;
     }
     ctx.usedNetworks.add(net);
@@ -126,7 +157,13 @@ function networks(service: string, svc: TreeMap, field: string, ctx: ServiceCont
     if (isMapValue(cfg)) {
       for (const [k, v] of Object.entries(cfg)) {
         if (k === 'aliases') aliases.push(...(stringList(r, at(cfg, k, where.field), v) ?? []));
-        else r.problems.warn('SC6004', at(cfg, k, where.field), `network setting "${k}" is left out: our manifests cannot express it`, k.endsWith('address') ? 'let Swarm assign addresses; reach the service by name' : 'remove it');
+        else
+          r.problems.warn(
+            'SC6004',
+            at(cfg, k, where.field),
+            `network setting "${k}" is left out: our manifests cannot express it`,
+            k.endsWith('address') ? 'let Swarm assign addresses; reach the service by name' : 'remove it',
+          );
       }
     }
     // stack deploy adds the service's compose name as an alias, so "db" resolves on every network
@@ -144,18 +181,44 @@ function convertPorts(svc: TreeMap, field: string, r: Reader): Spec[] {
     if (!isMapValue(p)) return;
     const target = r.int(at(p, 'target', where.field), p.target, 1);
     if (target === undefined) {
-      if (p.target === undefined) r.problems.error('SC6003', where, 'a port needs "target"', 'add target: the port the container listens on');
+      if (p.target === undefined)
+        r.problems.error('SC6003', where, 'a port needs "target"', 'add target: the port the container listens on');
       return;
     }
     const published = r.int(at(p, 'published', where.field), p.published, 1);
     const protocol = r.string(at(p, 'protocol', where.field), p.protocol) ?? 'tcp';
     const mode = r.string(at(p, 'mode', where.field), p.mode) ?? 'ingress';
-    if (!['tcp', 'udp', 'sctp'].includes(protocol)) r.problems.error('SC6003', at(p, 'protocol', where.field), `protocol "${protocol}" is not tcp, udp or sctp`, 'use tcp, udp or sctp');
-    if (!['ingress', 'host'].includes(mode)) r.problems.error('SC6003', at(p, 'mode', where.field), `mode "${mode}" is not ingress or host`, 'use ingress or host');
+    if (!['tcp', 'udp', 'sctp'].includes(protocol))
+      r.problems.error(
+        'SC6003',
+        at(p, 'protocol', where.field),
+        `protocol "${protocol}" is not tcp, udp or sctp`,
+        'use tcp, udp or sctp',
+      );
+    if (!['ingress', 'host'].includes(mode))
+      r.problems.error(
+        'SC6003',
+        at(p, 'mode', where.field),
+        `mode "${mode}" is not ingress or host`,
+        'use ingress or host',
+      );
     for (const k of ['host_ip', 'name', 'app_protocol']) {
-      if (p[k] !== undefined && p[k] !== null) r.problems.warn('SC6004', at(p, k, where.field), `port ${k} "${String(p[k])}" is left out: Swarm ports have no ${k === 'host_ip' ? 'host address (docker stack deploy drops it too)' : k}`, k === 'host_ip' ? 'publish in mode host and restrict access with a firewall, or route through the proxy tier' : 'remove it');
+      if (p[k] !== undefined && p[k] !== null)
+        r.problems.warn(
+          'SC6004',
+          at(p, k, where.field),
+          `port ${k} "${String(p[k])}" is left out: Swarm ports have no ${k === 'host_ip' ? 'host address (docker stack deploy drops it too)' : k}`,
+          k === 'host_ip'
+            ? 'publish in mode host and restrict access with a firewall, or route through the proxy tier'
+            : 'remove it',
+        );
     }
-    out.push({ target, ...(published ? { published } : {}), ...(protocol !== 'tcp' ? { protocol } : {}), ...(mode !== 'ingress' ? { mode } : {}) });
+    out.push({
+      target,
+      ...(published ? { published } : {}),
+      ...(protocol !== 'tcp' ? { protocol } : {}),
+      ...(mode !== 'ingress' ? { mode } : {}),
+    });
   });
   return out;
 }
@@ -166,7 +229,12 @@ function exposed(svc: TreeMap, field: string, r: Reader): number[] {
   list.forEach((v, i) => {
     const m = /^(\d+)(?:-(\d+))?(?:\/\w+)?$/.exec(String(v));
     if (!m) {
-      r.problems.error('SC6003', at(list, i, `${field}.expose`), `"${String(v)}" is not a port`, 'write a port like 8080 or a range like "8000-8010"');
+      r.problems.error(
+        'SC6003',
+        at(list, i, `${field}.expose`),
+        `"${String(v)}" is not a port`,
+        'write a port like 8080 or a range like "8000-8010"',
+      );
       return;
     }
     for (let p = Number(m[1]); p <= Number(m[2] ?? m[1]); p++) if (p >= 1 && p <= 65535) out.add(p);
@@ -184,11 +252,21 @@ function fileRefs(kind: 'secrets' | 'configs', svc: TreeMap, field: string, ctx:
     if (!isMapValue(ref)) return;
     const source = r.string(at(ref, 'source', where.field), ref.source);
     if (!source) {
-      r.problems.error('SC6003', where, `a ${kind.slice(0, -1)} reference needs "source"`, `write the name of a top-level ${kind} entry`);
+      r.problems.error(
+        'SC6003',
+        where,
+        `a ${kind.slice(0, -1)} reference needs "source"`,
+        `write the name of a top-level ${kind} entry`,
+      );
       return;
     }
     if (!(source in declared)) {
-      r.problems.error('SC6003', where, `${kind.slice(0, -1)} "${source}" is not declared under the top-level "${kind}:"`, `declare it: ${kind}: {${source}: {file: ./${source}}}`);
+      r.problems.error(
+        'SC6003',
+        where,
+        `${kind.slice(0, -1)} "${source}" is not declared under the top-level "${kind}:"`,
+        `declare it: ${kind}: {${source}: {file: ./${source}}}`,
+      );
       return;
     }
     const name = ctx.names[kind].add(source, where);
@@ -199,7 +277,13 @@ function fileRefs(kind: 'secrets' | 'configs', svc: TreeMap, field: string, ctx:
     if (target !== undefined) {
       if (kind === 'secrets' && target.startsWith('/')) {
         if (target.startsWith('/run/secrets/')) target = target.slice('/run/secrets/'.length);
-        else r.problems.warn('SC6004', at(ref, 'target', where.field), `secret target "${target}" is outside /run/secrets; Swarm mounts secrets only there`, 'write the file name under /run/secrets/');
+        else
+          r.problems.warn(
+            'SC6004',
+            at(ref, 'target', where.field),
+            `secret target "${target}" is outside /run/secrets; Swarm mounts secrets only there`,
+            'write the file name under /run/secrets/',
+          );
       }
       item.target = kind === 'configs' && !target.startsWith('/') ? `/${target}` : target;
     }
@@ -225,13 +309,23 @@ function healthcheck(svc: TreeMap, field: string, r: Reader): Spec | undefined {
     if (test[0] === 'NONE') return { disable: true };
     out.test = test[0] === 'CMD-SHELL' && test.length === 2 ? test[1] : test;
   }
-  for (const [k, ours] of [['interval', 'interval'], ['timeout', 'timeout'], ['start_period', 'startPeriod']] as const) {
+  for (const [k, ours] of [
+    ['interval', 'interval'],
+    ['timeout', 'timeout'],
+    ['start_period', 'startPeriod'],
+  ] as const) {
     const d = duration(r, at(hc, k, f), hc[k]);
     if (d) out[ours] = d;
   }
   const retries = r.int(at(hc, 'retries', f), hc.retries);
   if (retries !== undefined) out.retries = retries;
-  if (hc.start_interval !== undefined) r.problems.warn('SC6004', at(hc, 'start_interval', f), 'healthcheck start_interval is left out: our manifests cannot express it', 'remove it; checks run every interval from the start');
+  if (hc.start_interval !== undefined)
+    r.problems.warn(
+      'SC6004',
+      at(hc, 'start_interval', f),
+      'healthcheck start_interval is left out: our manifests cannot express it',
+      'remove it; checks run every interval from the start',
+    );
   return Object.keys(out).length ? out : undefined;
 }
 
@@ -248,8 +342,20 @@ function convertMounts(svc: TreeMap, field: string, ctx: ServiceContext): Spec[]
       r.problems.error('SC6003', where, 'a volume needs "target"', 'give the path in the container');
       return;
     }
-    if (Array.isArray(v.ignored)) r.problems.warn('SC6004', where, `volume options ${v.ignored.join(', ')} are left out: Swarm mounts cannot carry them`, 'remove them');
-    if (v.consistency !== undefined) r.problems.warn('SC6004', at(v, 'consistency', where.field), 'volume consistency is left out: it only matters on Docker Desktop', 'remove it');
+    if (Array.isArray(v.ignored))
+      r.problems.warn(
+        'SC6004',
+        where,
+        `volume options ${v.ignored.join(', ')} are left out: Swarm mounts cannot carry them`,
+        'remove them',
+      );
+    if (v.consistency !== undefined)
+      r.problems.warn(
+        'SC6004',
+        at(v, 'consistency', where.field),
+        'volume consistency is left out: it only matters on Docker Desktop',
+        'remove it',
+      );
     const m: Spec = { type, ...(type !== 'tmpfs' && v.source ? { source: String(v.source) } : {}), target };
     if (r.bool(at(v, 'read_only', where.field), v.read_only)) m.readOnly = true;
     if (type === 'volume') volumeMount(m, v, where, ctx);
@@ -257,7 +363,15 @@ function convertMounts(svc: TreeMap, field: string, ctx: ServiceContext): Spec[]
       const b = r.map(at(v, 'bind', where.field), v.bind);
       const propagation = b && r.string(at(b, 'propagation', `${where.field}.bind`), b.propagation);
       if (propagation) m.bind = { propagation };
-      if (b) for (const k of Object.keys(b)) if (k !== 'propagation') r.problems.warn('SC6004', at(b, k, `${where.field}.bind`), `bind option "${k}" is left out: Swarm bind mounts cannot carry it`, 'remove it; the host path must exist on every node');
+      if (b)
+        for (const k of Object.keys(b))
+          if (k !== 'propagation')
+            r.problems.warn(
+              'SC6004',
+              at(b, k, `${where.field}.bind`),
+              `bind option "${k}" is left out: Swarm bind mounts cannot carry it`,
+              'remove it; the host path must exist on every node',
+            );
     } else if (type === 'tmpfs') {
       const t = r.map(at(v, 'tmpfs', where.field), v.tmpfs);
       const tmpfs: Spec = {};
@@ -265,14 +379,24 @@ function convertMounts(svc: TreeMap, field: string, ctx: ServiceContext): Spec[]
         try {
           tmpfs.size = composeBytes(t.size as string | number);
         } catch (err) {
-          r.problems.error('SC6003', at(t, 'size', `${where.field}.tmpfs`), (err as Error).message, 'write a size like "64m" or a number of bytes');
+          r.problems.error(
+            'SC6003',
+            at(t, 'size', `${where.field}.tmpfs`),
+            (err as Error).message,
+            'write a size like "64m" or a number of bytes',
+          );
         }
       }
       const mode = t && r.int(at(t, 'mode', `${where.field}.tmpfs`), t.mode);
       if (mode !== undefined) tmpfs.mode = `0${mode.toString(8)}`;
       if (Object.keys(tmpfs).length) m.tmpfs = tmpfs;
     } else {
-      r.problems.warn('SC6004', at(v, 'type', where.field), `volume type "${type}" is left out: our manifests mount only volume, bind and tmpfs`, 'remove it, or use a volume or bind mount');
+      r.problems.warn(
+        'SC6004',
+        at(v, 'type', where.field),
+        `volume type "${type}" is left out: our manifests mount only volume, bind and tmpfs`,
+        'remove it, or use a volume or bind mount',
+      );
       return;
     }
     out.push(m);
@@ -284,29 +408,48 @@ function volumeMount(m: Spec, v: TreeMap, where: At, ctx: ServiceContext): void 
   const { r } = ctx;
   const opts = r.map(at(v, 'volume', where.field), v.volume);
   const noCopy = opts ? r.bool(at(opts, 'nocopy', `${where.field}.volume`), opts.nocopy) : undefined;
-  if (opts) for (const k of Object.keys(opts)) if (k !== 'nocopy') r.problems.warn('SC6004', at(opts, k, `${where.field}.volume`), `volume option "${k}" is left out: our manifests cannot express it`, 'remove it');
+  if (opts)
+    for (const k of Object.keys(opts))
+      if (k !== 'nocopy')
+        r.problems.warn(
+          'SC6004',
+          at(opts, k, `${where.field}.volume`),
+          `volume option "${k}" is left out: our manifests cannot express it`,
+          'remove it',
+        );
   const volume: Spec = {};
   if (noCopy) volume.noCopy = true;
   const source = m.source as string | undefined;
   if (source !== undefined) {
     if (!(source in ctx.volumes)) {
-      r.problems.error('SC6003', at(v, 'source', where.field), `volume "${source}" is not declared under the top-level "volumes:"`, `declare it: volumes: {${source}: {}}, or use a path starting with "./" or "/" for a bind mount`);
+      r.problems.error(
+        'SC6003',
+        at(v, 'source', where.field),
+        `volume "${source}" is not declared under the top-level "volumes:"`,
+        `declare it: volumes: {${source}: {}}, or use a path starting with "./" or "/" for a bind mount`,
+      );
       return;
     }
     const top = isMapValue(ctx.volumes[source]) ? (ctx.volumes[source] as TreeMap) : {};
     const f = `volumes.${source}`;
     const external = top.external === true || isMapValue(top.external);
-    const realName = r.string(at(top, 'name', f), top.name) ?? (isMapValue(top.external) ? r.string(at(top.external, 'name', f), top.external.name) : undefined);
+    const realName =
+      r.string(at(top, 'name', f), top.name) ??
+      (isMapValue(top.external) ? r.string(at(top.external, 'name', f), top.external.name) : undefined);
     // stack deploy scopes volume names with the namespace, unless the volume has a name
     m.source = realName ?? (external ? source : `${ctx.namespace}_${source}`);
     if (!external) {
       const labels = top.labels ? (isMapValue(top.labels) ? top.labels : {}) : {};
-      volume.labels = { ...Object.fromEntries(Object.entries(labels).map(([k, x]) => [k, String(x)])), [stackLabel]: ctx.namespace };
+      volume.labels = {
+        ...Object.fromEntries(Object.entries(labels).map(([k, x]) => [k, String(x)])),
+        [stackLabel]: ctx.namespace,
+      };
       const driver = r.string(at(top, 'driver', f), top.driver);
       const driverOpts = r.map(at(top, 'driver_opts', f), top.driver_opts);
       // Swarm uses the "local" driver when only options are given; our manifests need it named
       if (driver || driverOpts) volume.driver = driver ?? 'local';
-      if (driverOpts) volume.driverOptions = Object.fromEntries(Object.entries(driverOpts).map(([k, x]) => [k, String(x)]));
+      if (driverOpts)
+        volume.driverOptions = Object.fromEntries(Object.entries(driverOpts).map(([k, x]) => [k, String(x)]));
     }
   }
   if (Object.keys(volume).length) m.volume = volume;

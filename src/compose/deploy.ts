@@ -26,7 +26,13 @@ export function convertDeploy(svc: TreeMap, field: string, r: Reader): DeployRes
   const d = r.map(at(svc, 'deploy', field), svc.deploy) ?? {};
   const f = `${field}.deploy`;
   for (const key of Object.keys(d)) {
-    if (!convertedDeployFields.includes(key) && !key.startsWith('x-')) r.problems.error('SC6003', at(d, key, f), `unknown deploy field "${key}"`, `use one of ${convertedDeployFields.join(', ')}`);
+    if (!convertedDeployFields.includes(key) && !key.startsWith('x-'))
+      r.problems.error(
+        'SC6003',
+        at(d, key, f),
+        `unknown deploy field "${key}"`,
+        `use one of ${convertedDeployFields.join(', ')}`,
+      );
   }
   for (const [path, u] of Object.entries(unexpressibleDeployFields)) {
     const parts = path.split('.');
@@ -34,8 +40,16 @@ export function convertDeploy(svc: TreeMap, field: string, r: Reader): DeployRes
     for (const p of parts.slice(0, -1)) node = isMapValue(node as TreeMap) ? (node as TreeMap)[p] : undefined;
     const last = parts[parts.length - 1]!;
     if (isMapValue(node as TreeMap) && (node as TreeMap)[last] !== undefined) {
-      const what = u.stack === 'ignored' ? 'docker stack deploy ignores it too' : 'Swarm supports it but our manifests cannot express it';
-      r.problems.warn('SC6004', at(node, last, `${f}.${parts.slice(0, -1).join('.')}`), `deploy.${path} is left out: ${what}`, u.fix);
+      const what =
+        u.stack === 'ignored'
+          ? 'docker stack deploy ignores it too'
+          : 'Swarm supports it but our manifests cannot express it';
+      r.problems.warn(
+        'SC6004',
+        at(node, last, `${f}.${parts.slice(0, -1).join('.')}`),
+        `deploy.${path} is left out: ${what}`,
+        u.fix,
+      );
     }
   }
 
@@ -43,19 +57,41 @@ export function convertDeploy(svc: TreeMap, field: string, r: Reader): DeployRes
   const replicas = r.int(at(d, 'replicas', f), d.replicas);
   if (mode === 'global') {
     result.spec.mode = 'global';
-    if (replicas !== undefined) r.problems.error('SC6003', at(d, 'replicas', f), 'replicas cannot be set for a global service', 'remove replicas, or use mode: replicated');
+    if (replicas !== undefined)
+      r.problems.error(
+        'SC6003',
+        at(d, 'replicas', f),
+        'replicas cannot be set for a global service',
+        'remove replicas, or use mode: replicated',
+      );
   } else if (mode === 'replicated-job' || mode === 'global-job') {
-    r.problems.warn('SC6004', at(d, 'mode', f), `mode "${mode}" is written as ${mode === 'global-job' ? 'global' : 'replicated'} with restart condition "none": our manifests have no jobs, so the tasks are not counted as completions`, 'run the job with docker service create --mode replicated-job, or keep it as a service');
+    r.problems.warn(
+      'SC6004',
+      at(d, 'mode', f),
+      `mode "${mode}" is written as ${mode === 'global-job' ? 'global' : 'replicated'} with restart condition "none": our manifests have no jobs, so the tasks are not counted as completions`,
+      'run the job with docker service create --mode replicated-job, or keep it as a service',
+    );
     if (mode === 'global-job') result.spec.mode = 'global';
     result.later.restartPolicy = { condition: 'none' };
   } else if (mode !== 'replicated') {
-    r.problems.error('SC6003', at(d, 'mode', f), `mode "${mode}" is not replicated, global, replicated-job or global-job`, 'use replicated or global');
+    r.problems.error(
+      'SC6003',
+      at(d, 'mode', f),
+      `mode "${mode}" is not replicated, global, replicated-job or global-job`,
+      'use replicated or global',
+    );
   }
   if (replicas !== undefined && mode !== 'global') result.spec.replicas = replicas;
 
   const endpointMode = r.string(at(d, 'endpoint_mode', f), d.endpoint_mode);
   if (endpointMode !== undefined) {
-    if (!['vip', 'dnsrr'].includes(endpointMode.toLowerCase())) r.problems.error('SC6003', at(d, 'endpoint_mode', f), `endpoint_mode "${endpointMode}" is not vip or dnsrr`, 'use vip or dnsrr');
+    if (!['vip', 'dnsrr'].includes(endpointMode.toLowerCase()))
+      r.problems.error(
+        'SC6003',
+        at(d, 'endpoint_mode', f),
+        `endpoint_mode "${endpointMode}" is not vip or dnsrr`,
+        'use vip or dnsrr',
+      );
     else result.spec.endpointMode = endpointMode.toLowerCase();
   }
 
@@ -80,14 +116,21 @@ function placementOf(d: TreeMap, f: string, r: Reader): Spec | undefined {
   const pf = `${f}.placement`;
   const out: Spec = {};
   const constraints = r.list(at(p, 'constraints', pf), p.constraints);
-  if (constraints?.length) out.constraints = constraints.map((c, i) => r.string(at(constraints, i, `${pf}.constraints`), c) ?? '');
+  if (constraints?.length)
+    out.constraints = constraints.map((c, i) => r.string(at(constraints, i, `${pf}.constraints`), c) ?? '');
   const prefs = r.list(at(p, 'preferences', pf), p.preferences);
   if (prefs?.length) {
     out.preferences = prefs.flatMap((x, i) => {
       const m = r.map(at(prefs, i, `${pf}.preferences`), x);
       const spread = m && r.string(at(m, 'spread', `${pf}.preferences[${i}]`), m.spread);
       if (!spread) {
-        if (m) r.problems.error('SC6003', at(prefs, i, `${pf}.preferences`), 'a placement preference needs "spread"', 'write {spread: node.labels.zone}');
+        if (m)
+          r.problems.error(
+            'SC6003',
+            at(prefs, i, `${pf}.preferences`),
+            'a placement preference needs "spread"',
+            'write {spread: node.labels.zone}',
+          );
         return [];
       }
       return [{ spread }];
@@ -96,7 +139,13 @@ function placementOf(d: TreeMap, f: string, r: Reader): Spec | undefined {
   const max = r.int(at(p, 'max_replicas_per_node', pf), p.max_replicas_per_node);
   if (max) out.maxReplicasPerNode = max;
   for (const k of Object.keys(p)) {
-    if (!['constraints', 'preferences', 'max_replicas_per_node', 'platforms'].includes(k)) r.problems.error('SC6003', at(p, k, pf), `unknown placement field "${k}"`, 'use constraints, preferences or max_replicas_per_node');
+    if (!['constraints', 'preferences', 'max_replicas_per_node', 'platforms'].includes(k))
+      r.problems.error(
+        'SC6003',
+        at(p, k, pf),
+        `unknown placement field "${k}"`,
+        'use constraints, preferences or max_replicas_per_node',
+      );
   }
   return Object.keys(out).length ? out : undefined;
 }
@@ -113,7 +162,13 @@ function resourcesOf(d: TreeMap, f: string, r: Reader): Spec | undefined {
     if (q.cpus !== undefined && q.cpus !== null) {
       const cpus = String(q.cpus).trim();
       if (/^\d+(\.\d+)?$/.test(cpus)) o.cpus = cpus;
-      else r.problems.error('SC6003', at(q, 'cpus', qf), `cpus "${cpus}" is not a number of CPUs`, 'write cpus like "0.5" or "2"');
+      else
+        r.problems.error(
+          'SC6003',
+          at(q, 'cpus', qf),
+          `cpus "${cpus}" is not a number of CPUs`,
+          'write cpus like "0.5" or "2"',
+        );
     }
     if (q.memory !== undefined && q.memory !== null) {
       try {
@@ -123,7 +178,8 @@ function resourcesOf(d: TreeMap, f: string, r: Reader): Spec | undefined {
       }
     }
     for (const k of Object.keys(q)) {
-      if (!['cpus', 'memory', 'pids', 'generic_resources', 'devices'].includes(k)) r.problems.error('SC6003', at(q, k, qf), `unknown resources field "${k}"`, 'use cpus or memory');
+      if (!['cpus', 'memory', 'pids', 'generic_resources', 'devices'].includes(k))
+        r.problems.error('SC6003', at(q, k, qf), `unknown resources field "${k}"`, 'use cpus or memory');
     }
     out[kind] = o;
   }
@@ -142,20 +198,38 @@ function updatePolicy(d: TreeMap, key: 'update_config' | 'rollback_config', f: s
   const order = r.string(at(u, 'order', uf), u.order);
   if (order !== undefined) {
     if (['stop-first', 'start-first'].includes(order)) out.order = order;
-    else r.problems.error('SC6003', at(u, 'order', uf), `order "${order}" is not stop-first or start-first`, 'use stop-first or start-first');
+    else
+      r.problems.error(
+        'SC6003',
+        at(u, 'order', uf),
+        `order "${order}" is not stop-first or start-first`,
+        'use stop-first or start-first',
+      );
   }
   const action = r.string(at(u, 'failure_action', uf), u.failure_action);
   if (action !== undefined) {
     const allowed = key === 'update_config' ? ['pause', 'continue', 'rollback'] : ['pause', 'continue'];
     if (allowed.includes(action)) out.failureAction = action;
-    else r.problems.error('SC6003', at(u, 'failure_action', uf), `failure_action "${action}" is not one of ${allowed.join(', ')}`, `use ${allowed.join(' or ')}`);
+    else
+      r.problems.error(
+        'SC6003',
+        at(u, 'failure_action', uf),
+        `failure_action "${action}" is not one of ${allowed.join(', ')}`,
+        `use ${allowed.join(' or ')}`,
+      );
   }
   const monitor = duration(r, at(u, 'monitor', uf), u.monitor);
   if (monitor) out.monitor = monitor;
   const ratio = r.number(at(u, 'max_failure_ratio', uf), u.max_failure_ratio);
   if (ratio !== undefined) out.maxFailureRatio = ratio;
   for (const k of Object.keys(u)) {
-    if (!['parallelism', 'delay', 'order', 'failure_action', 'monitor', 'max_failure_ratio'].includes(k)) r.problems.error('SC6003', at(u, k, uf), `unknown ${key} field "${k}"`, 'use parallelism, delay, order, failure_action, monitor or max_failure_ratio');
+    if (!['parallelism', 'delay', 'order', 'failure_action', 'monitor', 'max_failure_ratio'].includes(k))
+      r.problems.error(
+        'SC6003',
+        at(u, k, uf),
+        `unknown ${key} field "${k}"`,
+        'use parallelism, delay, order, failure_action, monitor or max_failure_ratio',
+      );
   }
   return out;
 }
@@ -168,7 +242,13 @@ function restartPolicy(d: TreeMap, f: string, r: Reader): Spec | undefined {
   const condition = r.string(at(p, 'condition', pf), p.condition);
   if (condition !== undefined) {
     if (['none', 'on-failure', 'any'].includes(condition)) out.condition = condition;
-    else r.problems.error('SC6003', at(p, 'condition', pf), `condition "${condition}" is not none, on-failure or any`, 'use none, on-failure or any');
+    else
+      r.problems.error(
+        'SC6003',
+        at(p, 'condition', pf),
+        `condition "${condition}" is not none, on-failure or any`,
+        'use none, on-failure or any',
+      );
   }
   const delay = duration(r, at(p, 'delay', pf), p.delay);
   if (delay) out.delay = delay;
@@ -184,10 +264,18 @@ function legacyRestart(svc: TreeMap, field: string, r: Reader): Spec | undefined
   if (text === undefined) return undefined;
   const m = /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/.exec(text);
   if (!m) {
-    r.problems.error('SC6003', at(svc, 'restart', field), `restart "${text}" is not no, always, unless-stopped or on-failure[:N]`, 'use deploy.restart_policy');
+    r.problems.error(
+      'SC6003',
+      at(svc, 'restart', field),
+      `restart "${text}" is not no, always, unless-stopped or on-failure[:N]`,
+      'use deploy.restart_policy',
+    );
     return undefined;
   }
   if (m[1] === 'no') return undefined;
   const attempts = m[2] ? Number(m[2]) : 0;
-  return { condition: m[1] === 'on-failure' ? 'on-failure' : 'any', ...(attempts > 0 ? { maxAttempts: attempts } : {}) };
+  return {
+    condition: m[1] === 'on-failure' ? 'on-failure' : 'any',
+    ...(attempts > 0 ? { maxAttempts: attempts } : {}),
+  };
 }

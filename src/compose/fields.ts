@@ -15,14 +15,33 @@ const swarm = (fix: string): Unexpressible => ({ stack: 'swarm', fix });
 
 /** Service fields that are converted (see convert-service.ts). */
 export const convertedServiceFields = [
-  'image', 'command', 'entrypoint', 'environment', 'env_file', 'working_dir', 'user', 'hostname', 'labels', 'ports',
-  'expose', 'networks', 'volumes', 'secrets', 'configs', 'healthcheck', 'stop_grace_period', 'deploy', 'restart',
+  'image',
+  'command',
+  'entrypoint',
+  'environment',
+  'env_file',
+  'working_dir',
+  'user',
+  'hostname',
+  'labels',
+  'ports',
+  'expose',
+  'networks',
+  'volumes',
+  'secrets',
+  'configs',
+  'healthcheck',
+  'stop_grace_period',
+  'deploy',
+  'restart',
 ] as const;
 
 export const unexpressibleServiceFields: Record<string, Unexpressible> = {
   build: ignored('build and push the image first; the manifest uses "image"'),
   container_name: ignored('Swarm names containers itself; remove it'),
-  depends_on: ignored('Swarm starts services in no order; make the service retry its dependencies (a healthcheck and restart policy help)'),
+  depends_on: ignored(
+    'Swarm starts services in no order; make the service retry its dependencies (a healthcheck and restart policy help)',
+  ),
   links: ignored('services reach each other by name on a shared network; remove it'),
   external_links: ignored('attach both services to a shared network instead'),
   network_mode: ignored('attach the service to networks instead'),
@@ -55,18 +74,20 @@ export const unexpressibleServiceFields: Record<string, Unexpressible> = {
   develop: ignored('remove it; it is for docker compose watch'),
   cap_add: swarm('not in our Service manifest yet; the containers run with the default capabilities'),
   cap_drop: swarm('not in our Service manifest yet; the containers run with the default capabilities'),
-  dns: swarm('not in our Service manifest yet; the containers use Docker\'s resolver'),
+  dns: swarm("not in our Service manifest yet; the containers use Docker's resolver"),
   dns_search: swarm('not in our Service manifest yet'),
   dns_opt: swarm('not in our Service manifest yet'),
   extra_hosts: swarm('not in our Service manifest yet; resolve the names through DNS or a config file'),
   init: swarm('not in our Service manifest yet; use an image whose entrypoint reaps processes (tini)'),
   isolation: swarm('not in our Service manifest yet (Windows only)'),
-  logging: swarm('not in our Service manifest yet; the tasks use the engine\'s default log driver (set it in daemon.json)'),
+  logging: swarm(
+    "not in our Service manifest yet; the tasks use the engine's default log driver (set it in daemon.json)",
+  ),
   oom_score_adj: swarm('not in our Service manifest yet'),
   read_only: swarm('not in our Service manifest yet; the root filesystem stays writable'),
   stdin_open: swarm('not in our Service manifest yet'),
   tty: swarm('not in our Service manifest yet'),
-  stop_signal: swarm('not in our Service manifest yet; make the image\'s STOPSIGNAL the one you need'),
+  stop_signal: swarm("not in our Service manifest yet; make the image's STOPSIGNAL the one you need"),
   sysctls: swarm('not in our Service manifest yet'),
   ulimits: swarm('not in our Service manifest yet'),
   credential_spec: swarm('not in our Service manifest yet (Windows only)'),
@@ -74,7 +95,17 @@ export const unexpressibleServiceFields: Record<string, Unexpressible> = {
 };
 
 /** Fields of deploy (and below) that are converted, by path below deploy. */
-export const convertedDeployFields = ['mode', 'replicas', 'labels', 'endpoint_mode', 'placement', 'resources', 'restart_policy', 'update_config', 'rollback_config'];
+export const convertedDeployFields = [
+  'mode',
+  'replicas',
+  'labels',
+  'endpoint_mode',
+  'placement',
+  'resources',
+  'restart_policy',
+  'update_config',
+  'rollback_config',
+];
 
 export const unexpressibleDeployFields: Record<string, Unexpressible> = {
   'resources.limits.pids': swarm('not in our Service manifest yet'),

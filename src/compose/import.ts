@@ -61,7 +61,13 @@ export function importCompose(options: ImportOptions): ImportResult {
     try {
       text = readText(file);
     } catch (err) {
-      problems.list.push({ code: 'SC1005', severity: 'error', message: `cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, position: { file, line: 1, column: 1 }, fix: 'check the path of the compose file (UTF-8, at most 4 MiB)' });
+      problems.list.push({
+        code: 'SC1005',
+        severity: 'error',
+        message: `cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        position: { file, line: 1, column: 1 },
+        fix: 'check the path of the compose file (UTF-8, at most 4 MiB)',
+      });
       continue;
     }
     const p = parseComposeText(file, text);
@@ -73,29 +79,54 @@ export function importCompose(options: ImportOptions): ImportResult {
     if (services) normaliseServices(services, { reader: r, env, workingDir, readText });
     parsed.push(p.value);
   }
-  const empty = (namespace: string): ImportResult => ({ namespace, manifests: [], dataFiles: [], diagnostics: sortDiagnostics(problems.list) });
+  const empty = (namespace: string): ImportResult => ({
+    namespace,
+    manifests: [],
+    dataFiles: [],
+    diagnostics: sortDiagnostics(problems.list),
+  });
   if (problems.hasErrors || parsed.length === 0) return empty(options.namespace ?? 'default');
   const project = mergeFiles(parsed);
   const topName = typeof project.name === 'string' ? project.name : undefined;
   const namespace = options.namespace ?? defaultNamespace(options.files[0]!, topName);
   const manifests = convertProject(project, namespace, workingDir, r);
   if (problems.hasErrors) return empty(namespace);
-  return { namespace, manifests: manifests.list, dataFiles: manifests.files, diagnostics: sortDiagnostics(problems.list) };
+  return {
+    namespace,
+    manifests: manifests.list,
+    dataFiles: manifests.files,
+    diagnostics: sortDiagnostics(problems.list),
+  };
 }
 
 function checkTopLevel(file: TreeMap, r: Reader): void {
   for (const key of Object.keys(file)) {
     if (knownTopLevel.includes(key) || key.startsWith('x-')) continue;
     if (key === 'include' || key === 'models') {
-      r.problems.warn('SC6004', at(file, key, ''), `"${key}" is left out: docker stack deploy does not support it`, 'pass the other files with more FILE arguments instead');
+      r.problems.warn(
+        'SC6004',
+        at(file, key, ''),
+        `"${key}" is left out: docker stack deploy does not support it`,
+        'pass the other files with more FILE arguments instead',
+      );
       continue;
     }
     const guess = closest(key, knownTopLevel);
-    r.problems.error('SC6003', at(file, key, ''), `unknown top-level field "${key}"`, guess ? `did you mean "${guess}"?` : 'remove it, or prefix it with "x-" to make it an extension field');
+    r.problems.error(
+      'SC6003',
+      at(file, key, ''),
+      `unknown top-level field "${key}"`,
+      guess ? `did you mean "${guess}"?` : 'remove it, or prefix it with "x-" to make it an extension field',
+    );
   }
 }
 
-function convertProject(project: TreeMap, namespace: string, workingDir: string, r: Reader): { list: Manifest[]; files: DataFile[] } {
+function convertProject(
+  project: TreeMap,
+  namespace: string,
+  workingDir: string,
+  r: Reader,
+): { list: Manifest[]; files: DataFile[] } {
   const section = (key: string): TreeMap => r.map(at(project, key, ''), project[key]) ?? {};
   const services = section('services');
   const names = {
@@ -105,18 +136,35 @@ function convertProject(project: TreeMap, namespace: string, workingDir: string,
     secrets: new NameTable('secret', r.problems),
   };
   const ctx: ServiceContext = {
-    r, namespace, names,
-    networks: section('networks'), volumes: section('volumes'), configs: section('configs'), secrets: section('secrets'),
+    r,
+    namespace,
+    names,
+    networks: section('networks'),
+    volumes: section('volumes'),
+    configs: section('configs'),
+    secrets: section('secrets'),
     usedNetworks: new Set(),
   };
-  const manifest = (kind: Manifest['kind'], name: string, labels: Record<string, string>, spec: Record<string, unknown>): Manifest => ({
-    apiVersion, kind, metadata: { name, namespace, ...(Object.keys(labels).length ? { labels } : {}) }, spec,
+  const manifest = (
+    kind: Manifest['kind'],
+    name: string,
+    labels: Record<string, string>,
+    spec: Record<string, unknown>,
+  ): Manifest => ({
+    apiVersion,
+    kind,
+    metadata: { name, namespace, ...(Object.keys(labels).length ? { labels } : {}) },
+    spec,
   });
   const list: Manifest[] = [];
   const files: DataFile[] = [];
   for (const kind of ['configs', 'secrets'] as const) {
     for (const key of Object.keys(ctx[kind]).sort()) {
-      const o = convertFileObject(kind === 'configs' ? 'Config' : 'Secret', key, names[kind], ctx[kind], { r, workingDir, files });
+      const o = convertFileObject(kind === 'configs' ? 'Config' : 'Secret', key, names[kind], ctx[kind], {
+        r,
+        workingDir,
+        files,
+      });
       if (o) list.push(manifest(o.kind, o.name, o.labels, o.spec));
     }
   }
@@ -130,7 +178,12 @@ function convertProject(project: TreeMap, namespace: string, workingDir: string,
   }
   for (const key of Object.keys(ctx.networks).sort()) {
     if (!ctx.usedNetworks.has(key)) {
-      r.problems.warn('SC6004', at(ctx.networks, key, 'networks'), `network "${key}" is used by no service and is left out, as docker stack deploy does`, 'attach a service to it, or remove it');
+      r.problems.warn(
+        'SC6004',
+        at(ctx.networks, key, 'networks'),
+        `network "${key}" is used by no service and is left out, as docker stack deploy does`,
+        'attach a service to it, or remove it',
+      );
     }
   }
   const networkManifests = [...ctx.usedNetworks].sort().map((key) => {

@@ -36,7 +36,10 @@ export function interpolateString(text: string, env: Environment, unset: (name: 
       i += 1 + name[0].length;
       continue;
     }
-    if (next !== '{') throw new InterpolationError(`"$" must be followed by a variable name or "{"; write "$$" for a literal dollar sign`);
+    if (next !== '{')
+      throw new InterpolationError(
+        `"$" must be followed by a variable name or "{"; write "$$" for a literal dollar sign`,
+      );
     // as in docker stack deploy, the expression ends at the first "}": defaults are not nested
     const end = text.indexOf('}', i + 2);
     if (end < 0) throw new InterpolationError(`"\${" is not closed by "}"`);
@@ -48,7 +51,10 @@ export function interpolateString(text: string, env: Environment, unset: (name: 
 
 function braced(body: string, env: Environment, unset: (name: string) => void): string {
   const m = /^([_a-zA-Z][_a-zA-Z0-9]*)(?:(:?[-?+])([\s\S]*))?$/.exec(body);
-  if (!m) throw new InterpolationError(`"\${${body}}" is not a valid substitution; write \${NAME}, \${NAME:-default} or \${NAME:?message}`);
+  if (!m)
+    throw new InterpolationError(
+      `"\${${body}}" is not a valid substitution; write \${NAME}, \${NAME:-default} or \${NAME:?message}`,
+    );
   const [, name, op, rest = ''] = m as unknown as [string, string, string | undefined, string | undefined];
   const value = env[name!];
   const set = value !== undefined;
@@ -66,7 +72,9 @@ function braced(body: string, env: Environment, unset: (name: string) => void): 
     default: {
       if (present) return value!;
       const message = rest;
-      throw new InterpolationError(`required variable ${name} is ${set ? 'empty' : 'not set'}${message ? `: ${message}` : ''}`);
+      throw new InterpolationError(
+        `required variable ${name} is ${set ? 'empty' : 'not set'}${message ? `: ${message}` : ''}`,
+      );
     }
   }
 }
@@ -90,16 +98,29 @@ export function interpolateTree(root: Tree, env: Environment, fieldPath: string[
       const field = path.join('.');
       try {
         (container as Record<string | number, Tree>)[key] = interpolateString(v, env, (name) => {
-          diagnostics.push(diagnostic('SC6002', `variable ${name} is not set; an empty string is used`, {
-            severity: 'warning', position: posOf(container, key), field,
-            fix: `set ${name} in the environment, or write \${${name}:-default} or \${${name}:?message}`,
-          }));
+          diagnostics.push(
+            diagnostic('SC6002', `variable ${name} is not set; an empty string is used`, {
+              severity: 'warning',
+              position: posOf(container, key),
+              field,
+              fix: `set ${name} in the environment, or write \${${name}:-default} or \${${name}:?message}`,
+            }),
+          );
         });
       } catch (err) {
         if (!(err instanceof InterpolationError)) throw err;
-        diagnostics.push(diagnostic('SC6001', err.message, { position: posOf(container, key), field, fix: err.message.startsWith('required') ? 'set the variable in the environment before importing' : 'fix the substitution, or write "$$" for a literal "$"' }));
+        diagnostics.push(
+          diagnostic('SC6001', err.message, {
+            position: posOf(container, key),
+            field,
+            fix: err.message.startsWith('required')
+              ? 'set the variable in the environment before importing'
+              : 'fix the substitution, or write "$$" for a literal "$"',
+          }),
+        );
       }
-    } else if (Array.isArray(v)) v.forEach((_, i) => visit(v, i, [...path.slice(0, -1), `${path[path.length - 1]}[${i}]`]));
+    } else if (Array.isArray(v))
+      v.forEach((_, i) => visit(v, i, [...path.slice(0, -1), `${path[path.length - 1]}[${i}]`]));
     else if (isMapValue(v)) for (const k of Object.keys(v)) visit(v, k, [...path, k]);
   };
   const holder = { root };

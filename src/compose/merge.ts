@@ -42,7 +42,8 @@ function mergeEntries(base: TreeMap, over: TreeMap): TreeMap {
 function mergeServices(base: TreeMap, over: TreeMap): TreeMap {
   const out = mergeEntries(base, over);
   for (const name of Object.keys(over)) {
-    const b = base[name], o = over[name];
+    const b = base[name],
+      o = over[name];
     if (isMapValue(b) && isMapValue(o)) {
       out[name] = mergeService(b, o);
       setPos(out, name, posOf(base, name));
@@ -65,8 +66,10 @@ function mergeService(base: TreeMap, over: TreeMap): TreeMap {
     const prev = out[key];
     let merged: Tree;
     if (value === null) continue;
-    if (keyedLists[key] && Array.isArray(prev) && Array.isArray(value)) merged = mergeKeyed(prev, value, keyedLists[key]!, key);
-    else if ((key === 'command' || key === 'entrypoint') && Array.isArray(value)) merged = value.length ? value : prev ?? value;
+    if (keyedLists[key] && Array.isArray(prev) && Array.isArray(value))
+      merged = mergeKeyed(prev, value, keyedLists[key]!, key);
+    else if ((key === 'command' || key === 'entrypoint') && Array.isArray(value))
+      merged = value.length ? value : (prev ?? value);
     else if (key === 'networks' && isMapValue(prev) && isMapValue(value)) merged = mergeNetworks(prev, value);
     else merged = deepMerge(prev, value);
     out[key] = merged;
@@ -113,10 +116,11 @@ export function deepMerge(base: Tree | undefined, over: Tree): Tree {
   }
   if (Array.isArray(base) && Array.isArray(over)) {
     const out: Tree[] = [];
-    for (const list of [base, over]) list.forEach((item, i) => {
-      setPos(out, out.length, posOf(list, i));
-      out.push(item);
-    });
+    for (const list of [base, over])
+      list.forEach((item, i) => {
+        setPos(out, out.length, posOf(list, i));
+        out.push(item);
+      });
     return out;
   }
   return over;

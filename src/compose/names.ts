@@ -10,7 +10,12 @@ export const namePattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** Lower-case; anything but a-z, 0-9 and "-" becomes "-"; no "-" at either end; 63 characters. */
 export function sanitiseName(name: string): string {
-  const s = name.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+/, '').slice(0, 63).replace(/-+$/, '');
+  const s = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+/, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
   return s || 'x';
 }
 
@@ -28,7 +33,10 @@ export class NameTable {
   private readonly byOriginal = new Map<string, string>();
   private readonly byName = new Map<string, string>();
 
-  constructor(private readonly kind: string, private readonly problems: Problems) {}
+  constructor(
+    private readonly kind: string,
+    private readonly problems: Problems,
+  ) {}
 
   add(original: string, where: At): string {
     const known = this.byOriginal.get(original);
@@ -36,9 +44,19 @@ export class NameTable {
     const name = sanitiseName(original);
     const other = this.byName.get(name);
     if (other !== undefined) {
-      this.problems.error('SC6006', where, `${this.kind} "${original}" and "${other}" both become "${name}" in manifests`, `rename one of them in the compose file`);
+      this.problems.error(
+        'SC6006',
+        where,
+        `${this.kind} "${original}" and "${other}" both become "${name}" in manifests`,
+        `rename one of them in the compose file`,
+      );
     } else if (name !== original) {
-      this.problems.warn('SC6005', where, `${this.kind} "${original}" is named "${name}" in the manifests (lower-case letters, digits and "-" only)`, `rename it "${name}" in the compose file to keep one name; the Swarm name changes with it`);
+      this.problems.warn(
+        'SC6005',
+        where,
+        `${this.kind} "${original}" is named "${name}" in the manifests (lower-case letters, digits and "-" only)`,
+        `rename it "${name}" in the compose file to keep one name; the Swarm name changes with it`,
+      );
     }
     this.byOriginal.set(original, name);
     this.byName.set(name, original);

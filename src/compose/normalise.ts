@@ -8,7 +8,14 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Environment } from './interpolate.js';
 import { at, type At, Reader } from './problems.js';
-import { composeDuration, parseEnvFile, parsePortShort, parseVolumeShort, shellSplit, ShortSyntaxError } from './short-syntax.js';
+import {
+  composeDuration,
+  parseEnvFile,
+  parsePortShort,
+  parseVolumeShort,
+  shellSplit,
+  ShortSyntaxError,
+} from './short-syntax.js';
 import { copyPositions, isMapValue, posOf, setPos, type Tree, type TreeMap } from './yaml-tree.js';
 
 export interface NormaliseContext {
@@ -41,12 +48,14 @@ function normaliseService(svc: TreeMap, field: string, ctx: NormaliseContext): v
     delete svc.env_file;
   }
   for (const key of ['labels'] as const) if (key in svc) svc[key] = keyValueMap(r, here(key), svc[key]);
-  if (isMapValue(svc.deploy) && 'labels' in svc.deploy) svc.deploy.labels = keyValueMap(r, at(svc.deploy, 'labels', `${field}.deploy`), svc.deploy.labels);
+  if (isMapValue(svc.deploy) && 'labels' in svc.deploy)
+    svc.deploy.labels = keyValueMap(r, at(svc.deploy, 'labels', `${field}.deploy`), svc.deploy.labels);
   if ('ports' in svc) svc.ports = ports(r, here('ports'), svc.ports);
   if ('volumes' in svc) svc.volumes = volumes(r, here('volumes'), svc.volumes, ctx);
   for (const key of ['secrets', 'configs']) if (key in svc) svc[key] = fileRefs(r, here(key), svc[key]);
   if ('networks' in svc) svc.networks = serviceNetworks(r, here('networks'), svc.networks);
-  for (const key of ['command', 'entrypoint']) if (typeof svc[key] === 'string') svc[key] = words(r, here(key), svc[key] as string);
+  for (const key of ['command', 'entrypoint'])
+    if (typeof svc[key] === 'string') svc[key] = words(r, here(key), svc[key] as string);
   if (isMapValue(svc.healthcheck) && typeof svc.healthcheck.test === 'string') {
     const test = ['CMD-SHELL', svc.healthcheck.test];
     setPos(test, undefined, posOf(svc.healthcheck, 'test'));
@@ -81,15 +90,26 @@ function environment(svc: TreeMap, field: string, ctx: NormaliseContext): TreeMa
     try {
       text = ctx.readText(path);
     } catch (err) {
-      r.problems.error('SC1005', where, `cannot read env file "${file}" (${path}): ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'check the path; it is relative to the directory of the first compose file');
+      r.problems.error(
+        'SC1005',
+        where,
+        `cannot read env file "${file}" (${path}): ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        'check the path; it is relative to the directory of the first compose file',
+      );
       return;
     }
     const parsed = parseEnvFile(text, ctx.env);
-    for (const p of parsed.problems) r.problems.error('SC6003', where, `${file}:${p.line}: ${p.message}`, 'write each line as NAME=value');
+    for (const p of parsed.problems)
+      r.problems.error('SC6003', where, `${file}:${p.line}: ${p.message}`, 'write each line as NAME=value');
     for (const [name, { value }] of parsed.vars) {
       put(name, value, where.container, where.key!);
       if (/^(".*"|'.*')$/.test(value)) {
-        r.problems.warn('SC6004', where, `${file}: the value of ${name} keeps its quotes, as docker stack deploy reads env files literally`, 'remove the quotes in the env file if the program should not see them');
+        r.problems.warn(
+          'SC6004',
+          where,
+          `${file}: the value of ${name} keeps its quotes, as docker stack deploy reads env files literally`,
+          'remove the quotes in the env file if the program should not see them',
+        );
       }
     }
   });
@@ -104,7 +124,7 @@ function environment(svc: TreeMap, field: string, ctx: NormaliseContext): TreeMa
   } else if (env !== undefined && env !== null) {
     const map = r.map(at(svc, 'environment', field), env);
     for (const [k, v] of Object.entries(map ?? {})) {
-      put(k, v === null ? null : r.string(at(map, k, `${field}.environment`), v) ?? null, map, k);
+      put(k, v === null ? null : (r.string(at(map, k, `${field}.environment`), v) ?? null), map, k);
     }
   }
   return out;
@@ -146,7 +166,12 @@ function ports(r: Reader, where: At, value: Tree | undefined): Tree {
           const [p] = parsePortShort(`${long.published}:1`);
           long.published = p!.published ?? null;
         } catch (err) {
-          r.problems.error('SC6003', at(item, 'published', here.field), (err as Error).message, 'write published as a port number, e.g. 8080');
+          r.problems.error(
+            'SC6003',
+            at(item, 'published', here.field),
+            (err as Error).message,
+            'write published as a port number, e.g. 8080',
+          );
         }
       }
       long.protocol ??= 'tcp';
@@ -156,7 +181,12 @@ function ports(r: Reader, where: At, value: Tree | undefined): Tree {
       return;
     }
     if (typeof item !== 'string' && typeof item !== 'number') {
-      r.problems.error('SC6003', here, `a port is a string like "8080:80" or a mapping with target, not ${JSON.stringify(item)}`, 'write "published:target" or {target: 80, published: 8080}');
+      r.problems.error(
+        'SC6003',
+        here,
+        `a port is a string like "8080:80" or a mapping with target, not ${JSON.stringify(item)}`,
+        'write "published:target" or {target: 80, published: 8080}',
+      );
       return;
     }
     try {
@@ -168,7 +198,12 @@ function ports(r: Reader, where: At, value: Tree | undefined): Tree {
       }
     } catch (err) {
       if (!(err instanceof ShortSyntaxError)) throw err;
-      r.problems.error('SC6003', here, err.message, 'write the port as "8080:80", "8080:80/udp" or a mapping {target: 80, published: 8080}');
+      r.problems.error(
+        'SC6003',
+        here,
+        err.message,
+        'write the port as "8080:80", "8080:80/udp" or a mapping {target: 80, published: 8080}',
+      );
     }
   });
   return out;
@@ -185,7 +220,12 @@ function volumes(r: Reader, where: At, value: Tree | undefined, ctx: NormaliseCo
         long = parseVolumeShort(item) as unknown as TreeMap;
       } catch (err) {
         if (!(err instanceof ShortSyntaxError)) throw err;
-        r.problems.error('SC6003', here, err.message, 'write the volume as "name:/path", "./dir:/path:ro" or a mapping with type, source and target');
+        r.problems.error(
+          'SC6003',
+          here,
+          err.message,
+          'write the volume as "name:/path", "./dir:/path:ro" or a mapping with type, source and target',
+        );
         return;
       }
       setPos(long, undefined, posOf(list, i));
@@ -193,7 +233,12 @@ function volumes(r: Reader, where: At, value: Tree | undefined, ctx: NormaliseCo
       long = { ...item };
       copyPositions(item, long);
     } else {
-      r.problems.error('SC6003', here, `a volume is a string or a mapping, not ${JSON.stringify(item)}`, 'write "name:/path" or {type: volume, source: name, target: /path}');
+      r.problems.error(
+        'SC6003',
+        here,
+        `a volume is a string or a mapping, not ${JSON.stringify(item)}`,
+        'write "name:/path" or {type: volume, source: name, target: /path}',
+      );
       return;
     }
     if (long.type === 'bind' && typeof long.source === 'string') {
@@ -237,7 +282,12 @@ function serviceNetworks(r: Reader, where: At, value: Tree | undefined): Tree {
 export function duration(r: Reader, where: At, value: Tree | undefined): string | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' && typeof value !== 'number') {
-    r.problems.error('SC6003', where, `a duration expected, not ${JSON.stringify(value)}`, 'write a duration like "10s" or "1m30s"');
+    r.problems.error(
+      'SC6003',
+      where,
+      `a duration expected, not ${JSON.stringify(value)}`,
+      'write a duration like "10s" or "1m30s"',
+    );
     return undefined;
   }
   try {

@@ -9,12 +9,24 @@ import { isMapValue, posOf, type Tree, type TreeMap } from './yaml-tree.js';
 export class Problems {
   readonly list: Diagnostic[] = [];
 
-  error(code: ErrorCode, at: { container: unknown; key?: string | number; field: string }, message: string, fix: string): void {
+  error(
+    code: ErrorCode,
+    at: { container: unknown; key?: string | number; field: string },
+    message: string,
+    fix: string,
+  ): void {
     this.list.push(diagnostic(code, message, { position: posOf(at.container, at.key), field: at.field, fix }));
   }
 
-  warn(code: ErrorCode, at: { container: unknown; key?: string | number; field: string }, message: string, fix: string): void {
-    this.list.push(diagnostic(code, message, { severity: 'warning', position: posOf(at.container, at.key), field: at.field, fix }));
+  warn(
+    code: ErrorCode,
+    at: { container: unknown; key?: string | number; field: string },
+    message: string,
+    fix: string,
+  ): void {
+    this.list.push(
+      diagnostic(code, message, { severity: 'warning', position: posOf(at.container, at.key), field: at.field, fix }),
+    );
   }
 
   get hasErrors(): boolean {
@@ -30,7 +42,9 @@ export interface At {
 }
 
 export const at = (container: unknown, key: string | number, parentField: string): At => ({
-  container, key, field: typeof key === 'number' ? `${parentField}[${key}]` : parentField ? `${parentField}.${key}` : key,
+  container,
+  key,
+  field: typeof key === 'number' ? `${parentField}[${key}]` : parentField ? `${parentField}.${key}` : key,
 });
 
 /** Typed readers: each returns undefined (and reports SC6003) when the value has the wrong type. */
@@ -38,7 +52,12 @@ export class Reader {
   constructor(readonly problems: Problems) {}
 
   private wrong(where: At, expected: string, value: unknown): undefined {
-    this.problems.error('SC6003', where, `${expected} expected, not ${JSON.stringify(value)}`, `write ${where.field.split('.').pop()} as ${expected}`);
+    this.problems.error(
+      'SC6003',
+      where,
+      `${expected} expected, not ${JSON.stringify(value)}`,
+      `write ${where.field.split('.').pop()} as ${expected}`,
+    );
     return undefined;
   }
 

@@ -18,7 +18,8 @@ export interface LongPort {
 function portRange(text: string, what: string): [number, number] {
   const m = /^(\d+)(?:-(\d+))?$/.exec(text);
   if (!m) throw new ShortSyntaxError(`${what} "${text}" is not a port or a range like 8000-8010`);
-  const a = Number(m[1]), b = m[2] ? Number(m[2]) : a;
+  const a = Number(m[1]),
+    b = m[2] ? Number(m[2]) : a;
   if (a < 1 || b > 65535 || b < a) throw new ShortSyntaxError(`${what} "${text}" is not within 1-65535, low to high`);
   return [a, b];
 }
@@ -30,7 +31,8 @@ export function parsePortShort(spec: string | number): LongPort[] {
   if (slash >= 0) {
     protocol = text.slice(slash + 1).toLowerCase();
     text = text.slice(0, slash);
-    if (!['tcp', 'udp', 'sctp'].includes(protocol)) throw new ShortSyntaxError(`protocol "${protocol}" is not tcp, udp or sctp`);
+    if (!['tcp', 'udp', 'sctp'].includes(protocol))
+      throw new ShortSyntaxError(`protocol "${protocol}" is not tcp, udp or sctp`);
   }
   let hostIp: string | undefined;
   const ip6 = /^\[([^\]]+)\]:(.*)$/.exec(text);
@@ -47,7 +49,9 @@ export function parsePortShort(spec: string | number): LongPort[] {
   const published = parts.length === 2 && parts[0] !== '' ? portRange(parts[0]!, 'published port') : undefined;
   const count = target[1] - target[0] + 1;
   if (published && published[1] - published[0] + 1 !== count) {
-    throw new ShortSyntaxError(`"${spec}" maps ${published[1] - published[0] + 1} published ports to ${count} container ports; the ranges must have the same length`);
+    throw new ShortSyntaxError(
+      `"${spec}" maps ${published[1] - published[0] + 1} published ports to ${count} container ports; the ranges must have the same length`,
+    );
   }
   return Array.from({ length: count }, (_, i) => ({
     target: target[0] + i,
@@ -73,7 +77,8 @@ const propagations = ['private', 'rprivate', 'shared', 'rshared', 'slave', 'rsla
 
 export function parseVolumeShort(spec: string): LongVolume {
   const parts = spec.split(':');
-  if (parts.some((p) => p === '') || parts.length > 3) throw new ShortSyntaxError(`"${spec}" is not [source:]target[:options]`);
+  if (parts.some((p) => p === '') || parts.length > 3)
+    throw new ShortSyntaxError(`"${spec}" is not [source:]target[:options]`);
   if (parts.length === 1) return { type: 'volume', target: parts[0]! };
   const [source, target, options = ''] = parts as [string, string, string?];
   const isPath = /^[./~]/.test(source);
@@ -84,7 +89,8 @@ export function parseVolumeShort(spec: string): LongVolume {
     else if (option === 'nocopy') out.volume = { nocopy: true };
     else if (propagations.includes(option)) out.bind = { propagation: option };
     else if (['z', 'Z', 'cached', 'delegated', 'consistent'].includes(option)) (out.ignored ??= []).push(option);
-    else throw new ShortSyntaxError(`volume option "${option}" is not one of ro, rw, nocopy, ${propagations.join(', ')}`);
+    else
+      throw new ShortSyntaxError(`volume option "${option}" is not one of ro, rw, nocopy, ${propagations.join(', ')}`);
   }
   return out;
 }
@@ -125,7 +131,10 @@ export function shellSplit(text: string): string[] {
 }
 
 /** An env file as `docker stack deploy` reads it: KEY=VALUE lines taken literally, `#` comments, and bare `KEY` taken from the environment when set. */
-export function parseEnvFile(text: string, env: Record<string, string | undefined>): { vars: Map<string, { value: string; line: number }>; problems: { line: number; message: string }[] } {
+export function parseEnvFile(
+  text: string,
+  env: Record<string, string | undefined>,
+): { vars: Map<string, { value: string; line: number }>; problems: { line: number; message: string }[] } {
   const vars = new Map<string, { value: string; line: number }>();
   const problems: { line: number; message: string }[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
@@ -151,7 +160,8 @@ export function composeDuration(value: string | number): string {
   }
   const text = value.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return `${text}s`;
-  if (!/^((\d+(\.\d+)?)(ns|us|µs|ms|s|m|h))+$/.test(text)) throw new ShortSyntaxError(`"${value}" is not a duration like "10s", "1m30s" or "500ms"`);
+  if (!/^((\d+(\.\d+)?)(ns|us|µs|ms|s|m|h))+$/.test(text))
+    throw new ShortSyntaxError(`"${value}" is not a duration like "10s", "1m30s" or "500ms"`);
   return text;
 }
 
@@ -168,5 +178,7 @@ export function composeBytes(value: string | number): string | number {
   // docker reads k, m, g as binary units (RAMInBytes)
   const suffix = { k: 'Ki', m: 'Mi', g: 'Gi', t: 'Ti', p: '' }[unit as 'k' | 'm' | 'g' | 't' | 'p'];
   if (!suffix) return Math.floor(Number(m[1]) * 1024 ** 5);
-  return Number.isInteger(Number(m[1])) ? `${m[1]}${suffix}` : Math.floor(Number(m[1]) * 1024 ** ('kmgt'.indexOf(unit) + 1));
+  return Number.isInteger(Number(m[1]))
+    ? `${m[1]}${suffix}`
+    : Math.floor(Number(m[1]) * 1024 ** ('kmgt'.indexOf(unit) + 1));
 }

@@ -6,7 +6,17 @@
  * The directory must be new, empty, or hold only what an earlier import wrote; that is
  * replaced. Everything is checked before the first write.
  */
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { stringify } from 'yaml';
 import { diagnostic, type Diagnostic } from '../errors.js';
@@ -37,7 +47,13 @@ export function checkOutput(outDir: string, dataFiles: DataFile[]): Diagnostic[]
     } else {
       const foreign = readdirSync(outDir).filter((name) => !ourEntries(outDir).includes(name));
       if (foreign.length) {
-        out.push(diagnostic('SC6007', `--out "${outDir}" holds files an import did not write: ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', ...' : ''}`, { fix: 'choose a new or empty directory with --out, or remove those files' }));
+        out.push(
+          diagnostic(
+            'SC6007',
+            `--out "${outDir}" holds files an import did not write: ${foreign.slice(0, 5).join(', ')}${foreign.length > 5 ? ', ...' : ''}`,
+            { fix: 'choose a new or empty directory with --out, or remove those files' },
+          ),
+        );
       }
     }
   }
@@ -45,7 +61,13 @@ export function checkOutput(outDir: string, dataFiles: DataFile[]): Diagnostic[]
     try {
       if (!statSync(f.from).isFile()) throw Object.assign(new Error(), { code: 'not a file' });
     } catch (err) {
-      out.push(diagnostic('SC1005', `cannot read "${f.from}": ${(err as NodeJS.ErrnoException).code}`, { ...(f.position ? { position: f.position } : {}), field: f.field, fix: 'check the path; it is relative to the directory of the first compose file' }));
+      out.push(
+        diagnostic('SC1005', `cannot read "${f.from}": ${(err as NodeJS.ErrnoException).code}`, {
+          ...(f.position ? { position: f.position } : {}),
+          field: f.field,
+          fix: 'check the path; it is relative to the directory of the first compose file',
+        }),
+      );
     }
   }
   return out;

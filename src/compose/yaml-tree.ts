@@ -6,7 +6,18 @@
  * of each of its entries. The compose modules only read values; positions come from posOf().
  * No I/O: the caller reads the file.
  */
-import { Alias, isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Node, type Document } from 'yaml';
+import {
+  Alias,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Node,
+  type Document,
+} from 'yaml';
 import { diagnostic, type Diagnostic, type SourcePosition } from '../errors.js';
 
 export type Pos = SourcePosition;
@@ -58,10 +69,14 @@ export function parseComposeText(file: string, text: string): ParsedCompose {
   for (const e of doc.errors) {
     const pos = e.linePos?.[0] ? { file, line: e.linePos[0].line, column: e.linePos[0].col } : at(e.pos[0]);
     const duplicate = e.code === 'DUPLICATE_KEY';
-    diagnostics.push(diagnostic(duplicate ? 'SC1002' : 'SC1001', e.message.split('\n')[0]!, {
-      position: pos,
-      fix: duplicate ? 'remove one of the two entries; YAML would keep only one' : 'fix the YAML at this position: indentation, quotes, colons, brackets',
-    }));
+    diagnostics.push(
+      diagnostic(duplicate ? 'SC1002' : 'SC1001', e.message.split('\n')[0]!, {
+        position: pos,
+        fix: duplicate
+          ? 'remove one of the two entries; YAML would keep only one'
+          : 'fix the YAML at this position: indentation, quotes, colons, brackets',
+      }),
+    );
   }
   if (diagnostics.length) return { diagnostics };
   const walker = new Walker(doc, at);
@@ -74,7 +89,14 @@ export function parseComposeText(file: string, text: string): ParsedCompose {
   }
   if (value === null) value = {};
   if (!isMapValue(value)) {
-    return { diagnostics: [diagnostic('SC1004', 'a compose file must be a mapping with "services" at the top', { position: at(0), fix: 'start the file with "services:"' })] };
+    return {
+      diagnostics: [
+        diagnostic('SC1004', 'a compose file must be a mapping with "services" at the top', {
+          position: at(0),
+          fix: 'start the file with "services:"',
+        }),
+      ],
+    };
   }
   return { value, diagnostics };
 }
@@ -89,12 +111,20 @@ class Walker {
   private aliasNodes = 0;
   private inAlias = 0;
 
-  constructor(private readonly doc: Document, private readonly at: (offset: number | undefined) => Pos) {}
+  constructor(
+    private readonly doc: Document,
+    private readonly at: (offset: number | undefined) => Pos,
+  ) {}
 
   value(node: Node | null | undefined): Tree {
     if (node === null || node === undefined) return null;
     if (this.inAlias && ++this.aliasNodes > maxAliasNodes) {
-      throw new WalkError(diagnostic('SC1003', `aliases expand to more than ${maxAliasNodes} values`, { position: this.at(node.range?.[0]), fix: 'write the values out instead of nesting aliases' }));
+      throw new WalkError(
+        diagnostic('SC1003', `aliases expand to more than ${maxAliasNodes} values`, {
+          position: this.at(node.range?.[0]),
+          fix: 'write the values out instead of nesting aliases',
+        }),
+      );
     }
     if (isAlias(node)) return this.alias(node);
     if (isScalar(node)) return this.scalar(node.value, node.type, node.source);
@@ -140,7 +170,12 @@ class Walker {
     return items.map((item) => {
       const v = this.value(item);
       if (!isMapValue(v)) {
-        throw new WalkError(diagnostic('SC1001', 'a merge key "<<" needs a mapping or a list of mappings, e.g. "<<: *defaults"', { position: this.at(item.range?.[0]), fix: 'point the merge key at an anchored mapping' }));
+        throw new WalkError(
+          diagnostic('SC1001', 'a merge key "<<" needs a mapping or a list of mappings, e.g. "<<: *defaults"', {
+            position: this.at(item.range?.[0]),
+            fix: 'point the merge key at an anchored mapping',
+          }),
+        );
       }
       return v;
     });
@@ -149,7 +184,12 @@ class Walker {
   private alias(node: Alias): Tree {
     const target = node.resolve(this.doc) as Node | undefined;
     if (!target) {
-      throw new WalkError(diagnostic('SC1001', `unknown alias "*${node.source}"`, { position: this.at(node.range?.[0]), fix: `define the anchor "&${node.source}" before using it` }));
+      throw new WalkError(
+        diagnostic('SC1001', `unknown alias "*${node.source}"`, {
+          position: this.at(node.range?.[0]),
+          fix: `define the anchor "&${node.source}" before using it`,
+        }),
+      );
     }
     this.inAlias++;
     try {
@@ -162,7 +202,8 @@ class Walker {
   private scalar(value: unknown, type: string | undefined, source: string | undefined): Tree {
     // docker/cli's YAML reader reads plain 0644 as octal (YAML 1.1), as file modes are written
     if (type === 'PLAIN' && typeof source === 'string' && /^0[0-7]+$/.test(source)) return parseInt(source, 8);
-    if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+    if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+      return value;
     if (typeof value === 'bigint') return Number(value);
     return String(value);
   }

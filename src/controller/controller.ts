@@ -72,14 +72,22 @@ export class Controller {
     private readonly log: Logger,
     private readonly metrics: ControllerMetricsSink,
   ) {
-    this.status = new StatusStore({ identity: options.identity, applySet: options.applySet, source: source.describe(), driftMode: options.drift }, () => clock.now());
+    this.status = new StatusStore(
+      { identity: options.identity, applySet: options.applySet, source: source.describe(), driftMode: options.drift },
+      () => clock.now(),
+    );
     this.cache = new LiveCache(swarm, clock, 1000);
     this.reconciler = new Reconciler(swarm, this.cache, this.status, options, {
       action: (k, a, r) => metrics.action(k, a, r),
       drift: (k, m) => metrics.drift(k, m),
     });
     this.queue = new WorkQueue({ concurrency: options.concurrency, clock });
-    this.lease = new LeaderLease(swarm, { name: `swarm-controller-lease.${options.applySet}`, identity: options.identity, durationMs: options.leaseDurationMs, clock });
+    this.lease = new LeaderLease(swarm, {
+      name: `swarm-controller-lease.${options.applySet}`,
+      identity: options.identity,
+      durationMs: options.leaseDurationMs,
+      clock,
+    });
   }
 
   /** Every Swarm event this controller sees, whatever its role (the route reconciler listens). */
@@ -157,7 +165,11 @@ export class Controller {
     try {
       const r = await this.reconciler.reconcile(key);
       this.metrics.reconcile(key.split('/')[0]!, r.outcome, (this.clock.now() - started) / 1000);
-      if (r.outcome !== 'in-sync') log.info({ outcome: r.outcome, phase: this.status.object(key)?.phase, reason: this.status.object(key)?.reason }, `reconciled ${key}: ${r.outcome}`);
+      if (r.outcome !== 'in-sync')
+        log.info(
+          { outcome: r.outcome, phase: this.status.object(key)?.phase, reason: this.status.object(key)?.reason },
+          `reconciled ${key}: ${r.outcome}`,
+        );
       if (r.outcome === 'waiting') {
         for (const d of r.dependsOn) this.queue.add(d);
         this.queue.addRateLimited(key);
@@ -182,7 +194,10 @@ export class Controller {
       this.status.recordSync(full);
       this.metrics.sync(r.result, durationMs / 1000, this.clock.now() / 1000);
       const level = r.result === 'success' ? 'info' : 'error';
-      this.log[level]({ event: 'sync', ...full }, `sync ${r.result}${r.revision ? ` at ${r.revision.slice(0, 12)}` : ''}`);
+      this.log[level](
+        { event: 'sync', ...full },
+        `sync ${r.result}${r.revision ? ` at ${r.revision.slice(0, 12)}` : ''}`,
+      );
     };
     let snapshot;
     try {
@@ -196,8 +211,24 @@ export class Controller {
       const loaded = await loadManifests([snapshot.dir]);
       const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
       if (errors.length) {
-        const shown = errors.slice(0, 5).map((d) => formatDiagnostic({ ...d, ...(d.position ? { position: { ...d.position, file: d.position.file.replace(snapshot.dir + '/', '') } } : {}) }).split('\n')[0]).join('; ');
-        record({ revision: snapshot.revision, ...(snapshot.message ? { message: snapshot.message } : {}), result: 'invalid', detail: `${errors.length} problem(s); revision not applied, ${this.reconciler.desired ? `still applying ${this.reconciler.desired.revision.slice(0, 12)}` : 'nothing applied yet'}: ${shown}` });
+        const shown = errors
+          .slice(0, 5)
+          .map(
+            (d) =>
+              formatDiagnostic({
+                ...d,
+                ...(d.position
+                  ? { position: { ...d.position, file: d.position.file.replace(snapshot.dir + '/', '') } }
+                  : {}),
+              }).split('\n')[0],
+          )
+          .join('; ');
+        record({
+          revision: snapshot.revision,
+          ...(snapshot.message ? { message: snapshot.message } : {}),
+          result: 'invalid',
+          detail: `${errors.length} problem(s); revision not applied, ${this.reconciler.desired ? `still applying ${this.reconciler.desired.revision.slice(0, 12)}` : 'nothing applied yet'}: ${shown}`,
+        });
         return;
       }
       this.reconciler.desired = { revision: snapshot.revision, desired: loaded.desired };
@@ -205,14 +236,28 @@ export class Controller {
     }
     if (!changed && trigger === 'poll') return; // nothing new: the resync loop keeps things level
     if (!this.lease.isLeader || this.status.suspended) {
-      record({ revision: snapshot.revision, result: 'success', detail: this.status.suspended ? 'loaded; not applied while suspended' : 'loaded; applied by the leader' });
+      record({
+        revision: snapshot.revision,
+        result: 'success',
+        detail: this.status.suspended ? 'loaded; not applied while suspended' : 'loaded; applied by the leader',
+      });
       return;
     }
     await this.enqueueAll();
     let newer: string | undefined;
-    const superseded = new Promise<'superseded'>((r) => (this.supersede = (revision) => { newer = revision; r('superseded'); }));
+    const superseded = new Promise<'superseded'>(
+      (r) =>
+        (this.supersede = (revision) => {
+          newer = revision;
+          r('superseded');
+        }),
+    );
     const wait = { over: false };
-    const ended = await Promise.race([this.drain(wait).then(() => 'drained' as const), this.clock.sleep(this.options.syncTimeoutMs).then(() => 'timeout' as const), superseded]);
+    const ended = await Promise.race([
+      this.drain(wait).then(() => 'drained' as const),
+      this.clock.sleep(this.options.syncTimeoutMs).then(() => 'timeout' as const),
+      superseded,
+    ]);
     wait.over = true;
     this.supersede = undefined;
     const drained = ended === 'drained';
@@ -222,9 +267,16 @@ export class Controller {
     if (drained) {
       try {
         const removed = await this.reconciler.collectOldVersions();
-        if (removed.length) this.log.info({ event: 'versions.collected', removed }, `removed ${removed.length} old config/secret version(s)`);
+        if (removed.length)
+          this.log.info(
+            { event: 'versions.collected', removed },
+            `removed ${removed.length} old config/secret version(s)`,
+          );
       } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'could not collect old config/secret versions; will retry at the next sync');
+        this.log.warn(
+          { err: (err as Error).message },
+          'could not collect old config/secret versions; will retry at the next sync',
+        );
       }
     }
     if (ended === 'superseded') {
@@ -241,7 +293,13 @@ export class Controller {
       revision: snapshot.revision,
       ...(snapshot.message ? { message: snapshot.message } : {}),
       result: failed.length || !drained ? 'failed' : 'success',
-      detail: !drained ? `not finished after ${this.options.syncTimeoutMs / 1000}s` : failed.length ? `${failed.length} object(s) failed: ${failed.map((f) => f.id).join(', ')}` : changed ? 'applied' : 'in sync',
+      detail: !drained
+        ? `not finished after ${this.options.syncTimeoutMs / 1000}s`
+        : failed.length
+          ? `${failed.length} object(s) failed: ${failed.map((f) => f.id).join(', ')}`
+          : changed
+            ? 'applied'
+            : 'in sync',
     });
   }
 
@@ -291,9 +349,17 @@ export class Controller {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         const rec = await this.swarm.findConfig(name);
-        if (!rec) await this.swarm.createConfig(name, { [labelSuspended]: 'false', [labelSyncRequested]: stamp }, `state of apply set ${this.options.applySet}`);
+        if (!rec)
+          await this.swarm.createConfig(
+            name,
+            { [labelSuspended]: 'false', [labelSyncRequested]: stamp },
+            `state of apply set ${this.options.applySet}`,
+          );
         else await this.swarm.updateConfigLabels(rec, { ...rec.Spec.Labels, [labelSyncRequested]: stamp });
-        this.log.info({ event: 'sync.forwarded', leader: this.lease.holder }, 'webhook received by a standby; asked the leader to sync');
+        this.log.info(
+          { event: 'sync.forwarded', leader: this.lease.holder },
+          'webhook received by a standby; asked the leader to sync',
+        );
         return;
       } catch {
         await this.clock.sleep(100);
@@ -311,7 +377,10 @@ export class Controller {
       this.seenSyncRequest = requested ?? '';
       const suspended = rec?.Spec.Labels?.[labelSuspended] === 'true';
       if (suspended !== this.status.suspended) {
-        this.log.info({ event: suspended ? 'suspended' : 'resumed' }, suspended ? 'reconciling suspended' : 'reconciling resumed');
+        this.log.info(
+          { event: suspended ? 'suspended' : 'resumed' },
+          suspended ? 'reconciling suspended' : 'reconciling resumed',
+        );
         this.status.suspended = suspended;
         if (!suspended && this.lease.isLeader) this.triggerSync('resume');
       }

@@ -53,10 +53,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: HttpHandlers
     return send(res, ready ? 200 : 503, 'text/plain', ready ? 'ready\n' : 'not ready: no revision synced yet\n');
   }
   if (req.method === 'GET' && path === '/metrics') return send(res, 200, metricsContentType, h.metrics());
-  if (req.method === 'GET' && path === '/status') return send(res, 200, 'application/json', JSON.stringify(h.status(), null, 2) + '\n');
+  if (req.method === 'GET' && path === '/status')
+    return send(res, 200, 'application/json', JSON.stringify(h.status(), null, 2) + '\n');
   if (path === '/hooks/sync') {
     if (req.method !== 'POST') return send(res, 405, 'text/plain', 'use POST\n');
-    if (!h.webhookSecret) return send(res, 404, 'text/plain', 'the webhook is disabled: start the controller with --webhook-secret-file\n');
+    if (!h.webhookSecret)
+      return send(res, 404, 'text/plain', 'the webhook is disabled: start the controller with --webhook-secret-file\n');
     const body = await readBody(req);
     if (!body) return send(res, 413, 'text/plain', 'body too large\n');
     const verdict = verifyWebhook(req.headers, body, h.webhookSecret);

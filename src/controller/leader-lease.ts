@@ -25,7 +25,10 @@ export class LeaderLease {
   private observedAt = 0;
   private leading = false;
 
-  constructor(private readonly records: SwarmRecords, readonly options: LeaseOptions) {}
+  constructor(
+    private readonly records: SwarmRecords,
+    readonly options: LeaseOptions,
+  ) {}
 
   get isLeader(): boolean {
     return this.leading;
@@ -37,7 +40,11 @@ export class LeaderLease {
   /** One round: take, keep or wait for the lease. Returns whether this replica now leads. */
   async tryAcquireOrRenew(): Promise<boolean> {
     const { clock, identity, durationMs, name } = this.options;
-    const labels = { [labelHolder]: identity, [labelRenewed]: new Date(clock.now()).toISOString(), [labelDuration]: String(durationMs) };
+    const labels = {
+      [labelHolder]: identity,
+      [labelRenewed]: new Date(clock.now()).toISOString(),
+      [labelDuration]: String(durationMs),
+    };
     let current: SwarmConfig | undefined;
     try {
       current = await this.records.findConfig(name);
@@ -67,7 +74,9 @@ export class LeaderLease {
     this.leading = false;
     const current = await this.records.findConfig(this.options.name).catch(() => undefined);
     if (current && current.Spec.Labels?.[labelHolder] === this.options.identity) {
-      await this.records.updateConfigLabels(current, { ...current.Spec.Labels, [labelHolder]: '' }).catch(() => undefined);
+      await this.records
+        .updateConfigLabels(current, { ...current.Spec.Labels, [labelHolder]: '' })
+        .catch(() => undefined);
     }
   }
 

@@ -11,14 +11,20 @@ import type { Clock } from '../queue/clock.js';
 export class LiveCache {
   private value: { at: number; state: Promise<LiveState> } | undefined;
 
-  constructor(private readonly reader: SwarmReader, private readonly clock: Clock, private readonly maxAgeMs = 1000) {}
+  constructor(
+    private readonly reader: SwarmReader,
+    private readonly clock: Clock,
+    private readonly maxAgeMs = 1000,
+  ) {}
 
   get(): Promise<LiveState> {
     const now = this.clock.now();
     if (!this.value || now - this.value.at > this.maxAgeMs) {
       const state = this.reader.readLiveState();
       this.value = { at: now, state };
-      state.catch(() => { if (this.value?.state === state) this.value = undefined; });
+      state.catch(() => {
+        if (this.value?.state === state) this.value = undefined;
+      });
     }
     return this.value.state;
   }

@@ -15,13 +15,11 @@ export type LabelSet = { readonly [name: string]: LabelValue };
 
 type NoLabels<L> = [keyof L] extends [never] ? true : false;
 /** `(labels, value?)`, or `(value?)` when the metric has no labels. */
-export type OptionalValueArgs<L extends LabelSet> = NoLabels<L> extends true
-  ? [value?: number] | [labels: L | undefined, value?: number]
-  : [labels: L, value?: number];
+export type OptionalValueArgs<L extends LabelSet> =
+  NoLabels<L> extends true ? [value?: number] | [labels: L | undefined, value?: number] : [labels: L, value?: number];
 /** `(labels, value)`, or `(value)` when the metric has no labels. */
-export type ValueArgs<L extends LabelSet> = NoLabels<L> extends true
-  ? [value: number] | [labels: L | undefined, value: number]
-  : [labels: L, value: number];
+export type ValueArgs<L extends LabelSet> =
+  NoLabels<L> extends true ? [value: number] | [labels: L | undefined, value: number] : [labels: L, value: number];
 /** `(labels)`, or `()` when the metric has no labels. */
 export type LabelArgs<L extends LabelSet> = NoLabels<L> extends true ? [labels?: L] : [labels: L];
 
@@ -37,7 +35,11 @@ abstract class Metric<L extends LabelSet, D> {
   abstract readonly type: 'counter' | 'gauge' | 'histogram';
   private readonly series = new Map<string, Series<D>>();
 
-  constructor(readonly name: string, readonly help: string, readonly labelNames: readonly string[]) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly labelNames: readonly string[],
+  ) {}
 
   protected abstract initial(): D;
   /** The sample lines of one series, each without the trailing newline. */
@@ -82,7 +84,8 @@ abstract class Metric<L extends LabelSet, D> {
     }
     return this.labelNames.map((n) => {
       const v: unknown = given[n];
-      if (v === undefined) throw new Error(`${this.name}: missing label "${n}"; labels are ${describeNames(this.labelNames)}`);
+      if (v === undefined)
+        throw new Error(`${this.name}: missing label "${n}"; labels are ${describeNames(this.labelNames)}`);
       if (typeof v === 'string') return v;
       if (typeof v === 'number') return formatNumber(v);
       throw new TypeError(`${this.name}: label "${n}" must be a string or a number`);
@@ -114,7 +117,6 @@ export class Counter<L extends LabelSet = {}> extends ScalarMetric<L> {
     if (Number.isNaN(value) || value < 0) throw new RangeError(`${this.name}: a counter only goes up (got ${value})`);
     this.seriesFor(labels).value += value;
   }
-
 }
 
 export class Gauge<L extends LabelSet = {}> extends ScalarMetric<L> {
@@ -134,7 +136,6 @@ export class Gauge<L extends LabelSet = {}> extends ScalarMetric<L> {
     const [labels, value] = splitArgs(args, 1);
     this.seriesFor(labels).value -= checkNumber(this.name, value);
   }
-
 }
 
 interface HistogramData {
@@ -147,14 +148,20 @@ interface HistogramData {
 export class Histogram<L extends LabelSet = {}> extends Metric<L, HistogramData> {
   readonly type = 'histogram';
 
-  constructor(name: string, help: string, readonly buckets: readonly number[], labelNames: readonly string[]) {
+  constructor(
+    name: string,
+    help: string,
+    readonly buckets: readonly number[],
+    labelNames: readonly string[],
+  ) {
     super(name, help, labelNames);
   }
 
   /** Records one observation (in seconds for the duration histograms). */
   observe(...args: ValueArgs<L>): void {
     const [labels, value] = splitArgs(args, undefined);
-    if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`${this.name}: cannot observe ${String(value)}`);
+    if (typeof value !== 'number' || Number.isNaN(value))
+      throw new TypeError(`${this.name}: cannot observe ${String(value)}`);
     const data = this.seriesFor(labels);
     let i = this.buckets.findIndex((le) => value <= le);
     if (i < 0) i = this.buckets.length;
@@ -192,12 +199,20 @@ export class Registry {
   /** Every name a sample line may carry, so e.g. a counter `x_sum` cannot shadow histogram `x`. */
   private readonly taken = new Set<string>();
 
-  counter<N extends string = never>(name: string, help: string, labelNames: readonly N[] = []): Counter<Record<N, LabelValue>> {
+  counter<N extends string = never>(
+    name: string,
+    help: string,
+    labelNames: readonly N[] = [],
+  ): Counter<Record<N, LabelValue>> {
     this.check(name, help, labelNames, [name]);
     return this.add(new Counter<Record<N, LabelValue>>(name, help, [...labelNames]));
   }
 
-  gauge<N extends string = never>(name: string, help: string, labelNames: readonly N[] = []): Gauge<Record<N, LabelValue>> {
+  gauge<N extends string = never>(
+    name: string,
+    help: string,
+    labelNames: readonly N[] = [],
+  ): Gauge<Record<N, LabelValue>> {
     this.check(name, help, labelNames, [name]);
     return this.add(new Gauge<Record<N, LabelValue>>(name, help, [...labelNames]));
   }
@@ -209,11 +224,14 @@ export class Registry {
     labelNames: readonly N[] = [],
   ): Histogram<Record<N, LabelValue>> {
     this.check(name, help, labelNames, [name, `${name}_bucket`, `${name}_sum`, `${name}_count`]);
-    if ((labelNames as readonly string[]).includes('le')) throw new Error(`${name}: a histogram cannot have a label named "le"`);
+    if ((labelNames as readonly string[]).includes('le'))
+      throw new Error(`${name}: a histogram cannot have a label named "le"`);
     const bounds = buckets.filter((b) => b !== Infinity);
     for (let i = 0; i < bounds.length; i++) {
-      if (typeof bounds[i] !== 'number' || !Number.isFinite(bounds[i]!)) throw new Error(`${name}: bucket bounds must be numbers (got ${String(bounds[i])})`);
-      if (i > 0 && bounds[i]! <= bounds[i - 1]!) throw new Error(`${name}: bucket bounds must increase (${bounds[i - 1]} then ${bounds[i]})`);
+      if (typeof bounds[i] !== 'number' || !Number.isFinite(bounds[i]!))
+        throw new Error(`${name}: bucket bounds must be numbers (got ${String(bounds[i])})`);
+      if (i > 0 && bounds[i]! <= bounds[i - 1]!)
+        throw new Error(`${name}: bucket bounds must increase (${bounds[i - 1]} then ${bounds[i]})`);
     }
     return this.add(new Histogram<Record<N, LabelValue>>(name, help, bounds, [...labelNames]));
   }
@@ -230,7 +248,9 @@ export class Registry {
 
   private check(name: string, help: string, labelNames: readonly string[], sampleNames: string[]): void {
     if (typeof name !== 'string' || !metricNamePattern.test(name)) {
-      throw new Error(`invalid metric name ${JSON.stringify(name)}: use letters, digits, "_" and ":", not starting with a digit`);
+      throw new Error(
+        `invalid metric name ${JSON.stringify(name)}: use letters, digits, "_" and ":", not starting with a digit`,
+      );
     }
     if (typeof help !== 'string') throw new TypeError(`${name}: help must be a string`);
     for (const n of sampleNames) {
@@ -239,7 +259,9 @@ export class Registry {
     const seen = new Set<string>();
     for (const l of labelNames) {
       if (typeof l !== 'string' || !labelNamePattern.test(l) || l.startsWith('__')) {
-        throw new Error(`${name}: invalid label name ${JSON.stringify(l)}: use letters, digits and "_", not starting with a digit or "__"`);
+        throw new Error(
+          `${name}: invalid label name ${JSON.stringify(l)}: use letters, digits and "_", not starting with a digit or "__"`,
+        );
       }
       if (seen.has(l)) throw new Error(`${name}: label "${l}" given twice`);
       seen.add(l);
@@ -298,22 +320,46 @@ export interface ControllerMetrics {
 export function controllerMetrics(registry: Registry): ControllerMetrics {
   const p = 'swarm_controller_';
   return {
-    reconcileDuration: registry.histogram(`${p}reconcile_duration_seconds`, 'Time to reconcile one object, in seconds.', defaultBuckets, ['kind', 'result']),
+    reconcileDuration: registry.histogram(
+      `${p}reconcile_duration_seconds`,
+      'Time to reconcile one object, in seconds.',
+      defaultBuckets,
+      ['kind', 'result'],
+    ),
     queueDepth: registry.gauge(`${p}queue_depth`, 'Work items waiting in the reconcile queue.'),
     actions: registry.counter(`${p}actions_total`, 'Actions executed against the Swarm.', ['kind', 'action', 'result']),
-    driftRepairs: registry.counter(`${p}drift_repairs_total`, 'Drift found in the Swarm, by whether it was repaired or only reported.', ['kind', 'mode']),
+    driftRepairs: registry.counter(
+      `${p}drift_repairs_total`,
+      'Drift found in the Swarm, by whether it was repaired or only reported.',
+      ['kind', 'mode'],
+    ),
     sync: registry.counter(`${p}sync_total`, 'Syncs from the manifest source, by result.', ['result']),
     syncFailures: registry.counter(`${p}sync_failures_total`, 'Syncs from the manifest source that failed.'),
-    syncDuration: registry.histogram(`${p}sync_duration_seconds`, 'Time for one sync from the manifest source, in seconds.'),
-    lastSyncTimestamp: registry.gauge(`${p}last_sync_timestamp_seconds`, 'Unix time of the last successful sync, in seconds.'),
+    syncDuration: registry.histogram(
+      `${p}sync_duration_seconds`,
+      'Time for one sync from the manifest source, in seconds.',
+    ),
+    lastSyncTimestamp: registry.gauge(
+      `${p}last_sync_timestamp_seconds`,
+      'Unix time of the last successful sync, in seconds.',
+    ),
     leader: registry.gauge(`${p}leader`, '1 when this replica is the leader, else 0.'),
     suspended: registry.gauge(`${p}suspended`, '1 when reconciliation is suspended, else 0.'),
-    proxyPushDuration: registry.histogram(`${p}proxy_push_duration_seconds`, 'Time to push a route table to one proxy replica, in seconds.'),
-    proxyPushes: registry.counter(`${p}proxy_pushes_total`, 'Route table pushes to proxy replicas, by result.', ['result']),
+    proxyPushDuration: registry.histogram(
+      `${p}proxy_push_duration_seconds`,
+      'Time to push a route table to one proxy replica, in seconds.',
+    ),
+    proxyPushes: registry.counter(`${p}proxy_pushes_total`, 'Route table pushes to proxy replicas, by result.', [
+      'result',
+    ]),
     routeGeneration: registry.gauge(`${p}route_table_generation`, 'Generation of the route table being pushed.'),
     routes: registry.gauge(`${p}routes`, 'Routes in the table (served) and left out (broken).', ['state']),
     routeServers: registry.gauge(`${p}route_servers`, 'Task addresses in the route table.'),
-    proxyReplicas: registry.gauge(`${p}proxy_replicas`, 'Proxy replicas, by whether they hold the current route table.', ['state']),
+    proxyReplicas: registry.gauge(
+      `${p}proxy_replicas`,
+      'Proxy replicas, by whether they hold the current route table.',
+      ['state'],
+    ),
     buildInfo: registry.gauge(`${p}build_info`, 'Build information; always 1.', ['version', 'node']),
   };
 }
@@ -325,7 +371,8 @@ function splitArgs(args: readonly unknown[], fallback: number | undefined): [Lab
   if (typeof args[0] === 'number') [value] = args;
   else [labels, value] = args;
   value ??= fallback;
-  if (typeof value !== 'number') throw new TypeError(`expected a number, got ${value === undefined ? 'nothing' : typeof value}`);
+  if (typeof value !== 'number')
+    throw new TypeError(`expected a number, got ${value === undefined ? 'nothing' : typeof value}`);
   return [labels as LabelSet | undefined, value];
 }
 

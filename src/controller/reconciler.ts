@@ -40,7 +40,11 @@ export interface ReconcilerOptions {
 }
 
 export type ReconcileResult =
-  | { outcome: 'in-sync' | 'applied' | 'reported' | 'blocked' | 'skipped'; recheckAfterMs?: number; dependsOn?: string[] }
+  | {
+      outcome: 'in-sync' | 'applied' | 'reported' | 'blocked' | 'skipped';
+      recheckAfterMs?: number;
+      dependsOn?: string[];
+    }
   | { outcome: 'waiting'; dependsOn: string[] };
 
 export class Reconciler {
@@ -62,7 +66,8 @@ export class Reconciler {
     for (const n of this.desired?.desired.networks ?? []) keys.add(refId(n.ref));
     for (const s of this.desired?.desired.services ?? []) keys.add(refId(s.ref));
     for (const r of this.desired?.desired.routes ?? []) keys.add(refId(r.ref));
-    for (const d of [...(this.desired?.desired.configs ?? []), ...(this.desired?.desired.secrets ?? [])]) keys.add(refId(d.ref));
+    for (const d of [...(this.desired?.desired.configs ?? []), ...(this.desired?.desired.secrets ?? [])])
+      keys.add(refId(d.ref));
     const live = await this.cache.get();
     const plan = this.plan(live);
     for (const c of plan.changes) keys.add(c.id);
@@ -74,10 +79,17 @@ export class Reconciler {
     const d = this.desired?.desired;
     if (kind === 'config' || kind === 'secret') {
       const route = kind === 'config' ? /^(.*)\.route\.[0-9a-f]{10}$/.exec(name)?.[1] : undefined;
-      const found = route ? d?.routes.find((r) => r.swarmName === route) : (kind === 'config' ? d?.configs : d?.secrets)?.find((x) => !x.external && x.swarmName === stemOfVersion(name));
+      const found = route
+        ? d?.routes.find((r) => r.swarmName === route)
+        : (kind === 'config' ? d?.configs : d?.secrets)?.find(
+            (x) => !x.external && x.swarmName === stemOfVersion(name),
+          );
       return found ? refId(found.ref) : undefined;
     }
-    const found = kind === 'service' ? d?.services.find((s) => s.swarmName === name) : d?.networks.find((n) => n.swarmName === name);
+    const found =
+      kind === 'service'
+        ? d?.services.find((s) => s.swarmName === name)
+        : d?.networks.find((n) => n.swarmName === name);
     return found ? refId(found.ref) : undefined;
   }
 
@@ -98,12 +110,16 @@ export class Reconciler {
   }
 
   private buildPlan(live: LiveState): Plan {
-    return buildPlan(this.desired?.desired ?? { networks: [], services: [], routes: [], configs: [], secrets: [] }, live, {
-      applySet: this.options.applySet,
-      prune: this.options.prune && !!this.desired,
-      allowReplace: this.options.allowReplace,
-      maxDeletions: this.options.maxDeletions,
-    });
+    return buildPlan(
+      this.desired?.desired ?? { networks: [], services: [], routes: [], configs: [], secrets: [] },
+      live,
+      {
+        applySet: this.options.applySet,
+        prune: this.options.prune && !!this.desired,
+        allowReplace: this.options.allowReplace,
+        maxDeletions: this.options.maxDeletions,
+      },
+    );
   }
 
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -114,9 +130,18 @@ export class Reconciler {
     const kind = key.split('/')[0]!;
     const change = plan.changes.find((c) => c.id === key);
     const blockers = plan.blockers.filter((b) => b.id === key || (b.id === '(prune)' && change?.action === 'delete'));
-    const base = { id: key, kind, swarmName: change?.swarmName ?? this.swarmNameOf(key) ?? key, revision: snapshot.revision };
+    const base = {
+      id: key,
+      kind,
+      swarmName: change?.swarmName ?? this.swarmNameOf(key) ?? key,
+      revision: snapshot.revision,
+    };
     if (blockers.length) {
-      this.status.setObject({ ...base, phase: 'Failed', reason: blockers.map((b) => `${b.code} ${b.message}`).join('; ') });
+      this.status.setObject({
+        ...base,
+        phase: 'Failed',
+        reason: blockers.map((b) => `${b.code} ${b.message}`).join('; '),
+      });
       return { outcome: 'blocked' };
     }
     if (!change) {
@@ -139,15 +164,24 @@ export class Reconciler {
     if (drifted) {
       this.observer.drift?.(kind, this.options.drift === 'repair' ? 'repaired' : 'reported');
       if (this.options.drift === 'report') {
-        this.status.setObject({ ...base, phase: 'Failed', reason: `drifted from the manifests (${change.fields.map((f) => f.path).join(', ')}); not repaired (--drift=report)` });
+        this.status.setObject({
+          ...base,
+          phase: 'Failed',
+          reason: `drifted from the manifests (${change.fields.map((f) => f.path).join(', ')}); not repaired (--drift=report)`,
+        });
         return { outcome: 'reported' };
       }
     }
-    const [outcome] = await executePlan({ ...plan, changes: [{ ...change, dependsOn: [] }], blockers: [] }, snapshot.desired, this.swarm, {
-      concurrency: 1,
-      timeoutMs: this.options.timeoutMs,
-      revision: snapshot.revision,
-    });
+    const [outcome] = await executePlan(
+      { ...plan, changes: [{ ...change, dependsOn: [] }], blockers: [] },
+      snapshot.desired,
+      this.swarm,
+      {
+        concurrency: 1,
+        timeoutMs: this.options.timeoutMs,
+        revision: snapshot.revision,
+      },
+    );
     this.cache.invalidate();
     const ok = outcome!.status === 'succeeded';
     this.observer.action?.(kind, change.action, ok ? 'success' : 'failure');
@@ -159,14 +193,22 @@ export class Reconciler {
       this.status.removeObject(key);
       return { outcome: 'applied' };
     }
-    this.status.setObject({ ...base, phase: kind === 'Service' ? 'Progressing' : 'Ready', reason: `${drifted ? 'drift repaired: ' : ''}${change.action}: ${change.reason}` });
+    this.status.setObject({
+      ...base,
+      phase: kind === 'Service' ? 'Progressing' : 'Ready',
+      reason: `${drifted ? 'drift repaired: ' : ''}${change.action}: ${change.reason}`,
+    });
     return { outcome: 'applied', recheckAfterMs: kind === 'Service' ? 1000 : undefined };
   }
 
   private swarmNameOf(key: string): string | undefined {
     const d = this.desired?.desired;
-    return d?.services.find((s) => refId(s.ref) === key)?.swarmName ?? d?.networks.find((n) => refId(n.ref) === key)?.swarmName ?? d?.routes.find((r) => refId(r.ref) === key)?.swarmName
-      ?? [...(d?.configs ?? []), ...(d?.secrets ?? [])].find((x) => refId(x.ref) === key)?.swarmName;
+    return (
+      d?.services.find((s) => refId(s.ref) === key)?.swarmName ??
+      d?.networks.find((n) => refId(n.ref) === key)?.swarmName ??
+      d?.routes.find((r) => refId(r.ref) === key)?.swarmName ??
+      [...(d?.configs ?? []), ...(d?.secrets ?? [])].find((x) => refId(x.ref) === key)?.swarmName
+    );
   }
 
   private isDeclared(key: string): boolean {
@@ -178,7 +220,9 @@ export class Reconciler {
     if (change.action !== 'update' && change.action !== 'scale') return false;
     const desired = this.desired!.desired.services.find((s) => refId(s.ref) === change.id);
     const svc = live.services.find((s) => s.Spec.Name === change.swarmName);
-    return !!desired && !!svc && svc.Spec.Labels?.[labelSpecHash] === specHash('Service', desired.swarmName, desired.model);
+    return (
+      !!desired && !!svc && svc.Spec.Labels?.[labelSpecHash] === specHash('Service', desired.swarmName, desired.model)
+    );
   }
 
   /** Swarm rolled back the very spec we would apply again: report it instead of looping. */
@@ -187,11 +231,16 @@ export class Reconciler {
     const svc = live.services.find((s) => s.Spec.Name === change.swarmName);
     const desired = this.desired!.desired.services.find((s) => refId(s.ref) === change.id);
     if (!svc || !desired || !svc.UpdateStatus?.State?.startsWith('rollback')) return undefined;
-    if (svc.PreviousSpec?.Labels?.[labelSpecHash] !== specHash('Service', desired.swarmName, desired.model)) return undefined;
+    if (svc.PreviousSpec?.Labels?.[labelSpecHash] !== specHash('Service', desired.swarmName, desired.model))
+      return undefined;
     return `Swarm rolled this revision back (${svc.UpdateStatus.State}${svc.UpdateStatus.Message ? `: ${svc.UpdateStatus.Message}` : ''}); fix the manifest and commit again`;
   }
 
-  private async observeService(key: string, base: { id: string; kind: string; swarmName: string; revision: string }, live: LiveState): Promise<ReconcileResult> {
+  private async observeService(
+    key: string,
+    base: { id: string; kind: string; swarmName: string; revision: string },
+    live: LiveState,
+  ): Promise<ReconcileResult> {
     const svc: SwarmService | undefined = live.services.find((s) => s.Spec.Name === base.swarmName);
     const desired = this.desired!.desired.services.find((s) => refId(s.ref) === key);
     if (!svc || !desired) {
@@ -200,15 +249,28 @@ export class Reconciler {
     }
     const us = svc.UpdateStatus?.State ?? '';
     const settled = !us.startsWith('rollback') && us !== 'paused' && us !== 'updating';
-    if (settled && (svc.ServiceStatus?.RunningTasks ?? 0) >= (svc.ServiceStatus?.DesiredTasks ?? 0) && svc.ServiceStatus) {
+    if (
+      settled &&
+      (svc.ServiceStatus?.RunningTasks ?? 0) >= (svc.ServiceStatus?.DesiredTasks ?? 0) &&
+      svc.ServiceStatus
+    ) {
       this.status.setObject({ ...base, phase: 'Ready', reason: '' }); // the list's counts suffice: no task listing
       return { outcome: 'in-sync' };
     }
     const tasks = await this.swarm.listTasks({ service: svc.ID, desiredState: 'running' });
-    const verdict = judge({ id: key, swarmName: base.swarmName, specHash: specHash('Service', desired.swarmName, desired.model), writtenAt: 0 }, svc, tasks, Number.MAX_SAFE_INTEGER);
+    const verdict = judge(
+      {
+        id: key,
+        swarmName: base.swarmName,
+        specHash: specHash('Service', desired.swarmName, desired.model),
+        writtenAt: 0,
+      },
+      svc,
+      tasks,
+      Number.MAX_SAFE_INTEGER,
+    );
     const phase = verdict.state === 'converged' ? 'Ready' : verdict.state === 'failed' ? 'Failed' : 'Progressing';
     this.status.setObject({ ...base, phase, reason: verdict.state === 'converged' ? '' : verdict.detail });
     return { outcome: 'in-sync', ...(phase === 'Progressing' ? { recheckAfterMs: 2000 } : {}) };
   }
 }
-

@@ -64,7 +64,10 @@ export class StatusStore {
   /** True once a revision has been loaded and reconciled at least once. */
   synced = false;
 
-  constructor(private readonly fixed: { identity: string; applySet: string; source: string; driftMode: 'repair' | 'report' }, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly fixed: { identity: string; applySet: string; source: string; driftMode: 'repair' | 'report' },
+    private readonly now: () => number = Date.now,
+  ) {}
 
   setObject(s: Omit<ObjectStatus, 'updatedAt'>): void {
     this.objects.set(s.id, { ...s, updatedAt: new Date(this.now()).toISOString() });
@@ -116,11 +119,16 @@ export function renderStatus(s: ControllerStatus): string {
   ];
   if (s.lastSync) {
     const l = s.lastSync;
-    lines.push(`last sync: ${l.result} at ${l.startedAt} (${(l.durationMs / 1000).toFixed(1)}s, ${l.trigger}${l.revision ? `, ${l.revision.slice(0, 12)}` : ''})${l.detail ? `: ${l.detail}` : ''}`);
+    lines.push(
+      `last sync: ${l.result} at ${l.startedAt} (${(l.durationMs / 1000).toFixed(1)}s, ${l.trigger}${l.revision ? `, ${l.revision.slice(0, 12)}` : ''})${l.detail ? `: ${l.detail}` : ''}`,
+    );
   }
   if (s.nextSyncAt) lines.push(`next sync: ${s.nextSyncAt}`);
-  lines.push(`objects: ${s.counts.Ready} ready, ${s.counts.Progressing} progressing, ${s.counts.Failed} failed, ${s.counts.Pending} pending`);
-  for (const o of s.objects) if (o.phase !== 'Ready') lines.push(`  ${o.phase.padEnd(11)} ${o.id}${o.reason ? `: ${o.reason}` : ''}`);
+  lines.push(
+    `objects: ${s.counts.Ready} ready, ${s.counts.Progressing} progressing, ${s.counts.Failed} failed, ${s.counts.Pending} pending`,
+  );
+  for (const o of s.objects)
+    if (o.phase !== 'Ready') lines.push(`  ${o.phase.padEnd(11)} ${o.id}${o.reason ? `: ${o.reason}` : ''}`);
   if (s.routes) lines.push(...renderRoutes(s.routes));
   return lines.join('\n') + '\n';
 }
@@ -128,10 +136,16 @@ export function renderStatus(s: ControllerStatus): string {
 function renderRoutes(r: RouteSyncStatus): string[] {
   if (!r.active) return [`routes: not pushed here${r.note ? ` (${r.note})` : ''}`];
   const inSync = r.replicas.filter((x) => x.inSync).length;
-  const lines = [`routes: generation ${r.generation}, ${r.routes} route(s), ${r.servers} server(s); proxy ${r.proxyService}: ${inSync}/${r.replicas.length} replica(s) in sync${r.note ? ` (${r.note})` : ''}`];
+  const lines = [
+    `routes: generation ${r.generation}, ${r.routes} route(s), ${r.servers} server(s); proxy ${r.proxyService}: ${inSync}/${r.replicas.length} replica(s) in sync${r.note ? ` (${r.note})` : ''}`,
+  ];
   for (const b of r.broken) lines.push(`  Broken      ${b.route}: ${b.problem}`);
   for (const u of r.unreadable) lines.push(`  Unreadable  ${u.configName}: ${u.problem}`);
-  for (const x of r.replicas) if (!x.inSync) lines.push(`  Behind      ${x.task} (${x.address}) at generation ${x.generation ?? '?'}${x.lastError ? `: ${x.lastError}` : ''}`);
+  for (const x of r.replicas)
+    if (!x.inSync)
+      lines.push(
+        `  Behind      ${x.task} (${x.address}) at generation ${x.generation ?? '?'}${x.lastError ? `: ${x.lastError}` : ''}`,
+      );
   if (r.lastError) lines.push(`  last error: ${r.lastError}`);
   return lines;
 }

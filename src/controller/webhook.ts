@@ -9,8 +9,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export type WebhookVerdict =
-  | { ok: true; kind: 'github' | 'gitea' | 'token' }
-  | { ok: false; status: 401 | 400; reason: string };
+  { ok: true; kind: 'github' | 'gitea' | 'token' } | { ok: false; status: 401 | 400; reason: string };
 
 export type WebhookHeaders = Record<string, string | string[] | undefined>;
 
@@ -72,7 +71,9 @@ export function verifyWebhook(headers: WebhookHeaders, body: Buffer, secret: str
   const bearer = /^Bearer(?:[ \t]+(.*))?$/i.exec(auth);
   if (!bearer) return fail(401, 'no signature: the Authorization header is not a Bearer token');
   // Hash both sides so the comparison has equal lengths and leaks not even the secret's length.
-  const token = createHash('sha256').update(trimOws(bearer[1] ?? ''), 'utf8').digest();
+  const token = createHash('sha256')
+    .update(trimOws(bearer[1] ?? ''), 'utf8')
+    .digest();
   const want = createHash('sha256').update(secret, 'utf8').digest();
   return safeEqual(token, want) ? { ok: true, kind: 'token' } : fail(401, 'signature does not match');
 }
@@ -132,10 +133,15 @@ function safeEqual(given: Buffer, expected: Buffer): boolean {
 
 function displayName(lower: string): string {
   switch (lower) {
-    case 'x-hub-signature-256': return 'X-Hub-Signature-256';
-    case 'x-gitea-signature': return 'X-Gitea-Signature';
-    case 'x-gogs-signature': return 'X-Gogs-Signature';
-    case 'authorization': return 'Authorization';
-    default: return lower;
+    case 'x-hub-signature-256':
+      return 'X-Hub-Signature-256';
+    case 'x-gitea-signature':
+      return 'X-Gitea-Signature';
+    case 'x-gogs-signature':
+      return 'X-Gogs-Signature';
+    case 'authorization':
+      return 'Authorization';
+    default:
+      return lower;
   }
 }

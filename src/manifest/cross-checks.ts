@@ -3,7 +3,13 @@
  * objects, network references, names Swarm would refuse, port and mode combinations.
  * Every finding is a diagnostic at the position of the field it is about. Pure.
  */
-import type { ConfigManifest, NetworkManifest, RouteManifest, SecretManifest, ServiceManifest } from '../api/schemas.js';
+import type {
+  ConfigManifest,
+  NetworkManifest,
+  RouteManifest,
+  SecretManifest,
+  ServiceManifest,
+} from '../api/schemas.js';
 import { maxRouteSwarmName } from '../api/route-model.js';
 import { parseDuration } from '../units.js';
 import { refId, refLabel, swarmName, type ObjectRef } from '../api/object-ref.js';
@@ -18,7 +24,11 @@ export interface CheckedObject<M> {
   document: ManifestDocument;
 }
 
-export type AnyObject = CheckedObject<ServiceManifest> | CheckedObject<NetworkManifest> | CheckedObject<RouteManifest> | CheckedObject<ConfigManifest | SecretManifest>;
+export type AnyObject =
+  | CheckedObject<ServiceManifest>
+  | CheckedObject<NetworkManifest>
+  | CheckedObject<RouteManifest>
+  | CheckedObject<ConfigManifest | SecretManifest>;
 
 /** Swarm refuses service names longer than 63 characters (they become DNS names). */
 export const maxSwarmNameLength = 63;
@@ -41,10 +51,30 @@ export function networkResolver(networks: CheckedObject<NetworkManifest>[]): Net
   };
 }
 
-export function crossCheck(services: CheckedObject<ServiceManifest>[], networks: CheckedObject<NetworkManifest>[], routes: CheckedObject<RouteManifest>[] = [], data: CheckedObject<ConfigManifest | SecretManifest>[] = []): Diagnostic[] {
+export function crossCheck(
+  services: CheckedObject<ServiceManifest>[],
+  networks: CheckedObject<NetworkManifest>[],
+  routes: CheckedObject<RouteManifest>[] = [],
+  data: CheckedObject<ConfigManifest | SecretManifest>[] = [],
+): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const at = (o: AnyObject, path: FieldPath, code: Diagnostic['code'], message: string, fix: string, severity: Diagnostic['severity'] = 'error') =>
-    out.push(diagnostic(code, message, { position: o.document.positionOf(path), object: refLabel(o.ref), field: formatPath(path), fix, severity }));
+  const at = (
+    o: AnyObject,
+    path: FieldPath,
+    code: Diagnostic['code'],
+    message: string,
+    fix: string,
+    severity: Diagnostic['severity'] = 'error',
+  ) =>
+    out.push(
+      diagnostic(code, message, {
+        position: o.document.positionOf(path),
+        object: refLabel(o.ref),
+        field: formatPath(path),
+        fix,
+        severity,
+      }),
+    );
 
   const seen = new Map<string, AnyObject>();
   for (const o of [...networks, ...data, ...services, ...routes] as AnyObject[]) {
@@ -52,7 +82,13 @@ export function crossCheck(services: CheckedObject<ServiceManifest>[], networks:
     const first = seen.get(id);
     if (first) {
       const p = first.document.positionOf(['metadata', 'name']);
-      at(o, ['metadata', 'name'], 'SC3001', `declared twice; first at ${p.file}:${p.line}`, 'rename one of them or delete the duplicate');
+      at(
+        o,
+        ['metadata', 'name'],
+        'SC3001',
+        `declared twice; first at ${p.file}:${p.line}`,
+        'rename one of them or delete the duplicate',
+      );
     } else {
       seen.set(id, o);
     }
@@ -60,9 +96,21 @@ export function crossCheck(services: CheckedObject<ServiceManifest>[], networks:
     if (o.ref.kind === 'Config' || o.ref.kind === 'Secret') {
       // stored as "<name>.<hash>": checked where the content is read (data-sources.ts)
     } else if (o.ref.kind === 'Route' && full.length > maxRouteSwarmName) {
-      at(o, ['metadata', 'name'], 'SC3006', `the route is stored as the Swarm config "${full}.route.<hash>", and "${full}" is ${full.length} characters; at most ${maxRouteSwarmName} fit`, 'shorten the name or the namespace');
+      at(
+        o,
+        ['metadata', 'name'],
+        'SC3006',
+        `the route is stored as the Swarm config "${full}.route.<hash>", and "${full}" is ${full.length} characters; at most ${maxRouteSwarmName} fit`,
+        'shorten the name or the namespace',
+      );
     } else if (full.length > maxSwarmNameLength) {
-      at(o, ['metadata', 'name'], 'SC3006', `the Swarm name "${full}" is ${full.length} characters; Swarm allows ${maxSwarmNameLength}`, 'shorten the name or the namespace');
+      at(
+        o,
+        ['metadata', 'name'],
+        'SC3006',
+        `the Swarm name "${full}" is ${full.length} characters; Swarm allows ${maxSwarmNameLength}`,
+        'shorten the name or the namespace',
+      );
     }
   }
 
@@ -70,9 +118,22 @@ export function crossCheck(services: CheckedObject<ServiceManifest>[], networks:
     const spec = (n.manifest.spec ?? {}) as Record<string, unknown>;
     if (spec.external === true) {
       const others = Object.keys(spec).filter((k) => k !== 'external' && k !== 'name');
-      if (others.length) at(n, ['spec', others[0]!], 'SC3007', `an external network is only looked up, so "${others.join('", "')}" would never be applied`, 'remove these fields, or drop "external: true" to let the controller manage the network');
+      if (others.length)
+        at(
+          n,
+          ['spec', others[0]!],
+          'SC3007',
+          `an external network is only looked up, so "${others.join('", "')}" would never be applied`,
+          'remove these fields, or drop "external: true" to let the controller manage the network',
+        );
     } else if (spec.name !== undefined) {
-      at(n, ['spec', 'name'], 'SC3007', 'spec.name only names an existing network and needs "external: true"', 'remove spec.name (the Swarm name comes from metadata), or add "external: true"');
+      at(
+        n,
+        ['spec', 'name'],
+        'SC3007',
+        'spec.name only names an existing network and needs "external: true"',
+        'remove spec.name (the Swarm name comes from metadata), or add "external: true"',
+      );
     }
   }
 
@@ -85,46 +146,106 @@ export function crossCheck(services: CheckedObject<ServiceManifest>[], networks:
       const name = typeof n === 'string' ? n : n.name;
       if (!resolver.resolve(s.ref.namespace, name)) {
         const hint = closest(name, declaredNames);
-        at(s, typeof n === 'string' ? ['spec', 'networks', i] : ['spec', 'networks', i, 'name'], 'SC3002', `network ${preview(name)} is not declared`,
-          `${hint ? `did you mean "${hint}"? Otherwise a` : 'a'}dd a Network manifest named ${preview(name)}${s.ref.namespace ? ` (in namespace "${s.ref.namespace}" or without a namespace)` : ''}, with "external: true" if it already exists in the Swarm`);
+        at(
+          s,
+          typeof n === 'string' ? ['spec', 'networks', i] : ['spec', 'networks', i, 'name'],
+          'SC3002',
+          `network ${preview(name)} is not declared`,
+          `${hint ? `did you mean "${hint}"? Otherwise a` : 'a'}dd a Network manifest named ${preview(name)}${s.ref.namespace ? ` (in namespace "${s.ref.namespace}" or without a namespace)` : ''}, with "external: true" if it already exists in the Swarm`,
+        );
       }
     });
     if (spec.mode === 'global' && spec.replicas !== undefined) {
-      at(s, ['spec', 'replicas'], 'SC3005', 'a global service runs one task per node, so replicas has no meaning', 'remove replicas, or remove "mode: global"');
+      at(
+        s,
+        ['spec', 'replicas'],
+        'SC3005',
+        'a global service runs one task per node, so replicas has no meaning',
+        'remove replicas, or remove "mode: global"',
+      );
     }
     (spec.ports ?? []).forEach((p, i) => {
       const mode = p.mode ?? 'ingress';
       if (spec.endpointMode === 'dnsrr' && mode === 'ingress') {
-        at(s, ['spec', 'ports', i], 'SC3004', `port ${p.target} is published in ingress mode, which needs a virtual IP (endpointMode vip)`, 'add "mode: host" to the port, or use endpointMode vip');
+        at(
+          s,
+          ['spec', 'ports', i],
+          'SC3004',
+          `port ${p.target} is published in ingress mode, which needs a virtual IP (endpointMode vip)`,
+          'add "mode: host" to the port, or use endpointMode vip',
+        );
       }
       if (mode === 'ingress' && p.published !== undefined) {
         const key = `${p.published}/${p.protocol ?? 'tcp'}`;
         const other = ingressPorts.get(key);
         if (other) {
-          at(s, ['spec', 'ports', i, 'published'], 'SC3008', `port ${key} is already published by ${refLabel(other.o.ref)}`, 'publish a different port; an ingress port belongs to one service across the whole Swarm');
+          at(
+            s,
+            ['spec', 'ports', i, 'published'],
+            'SC3008',
+            `port ${key} is already published by ${refLabel(other.o.ref)}`,
+            'publish a different port; an ingress port belongs to one service across the whole Swarm',
+          );
         } else ingressPorts.set(key, { o: s, i });
       }
     });
     if ((spec.rollbackConfig as { failureAction?: string } | undefined)?.failureAction === 'rollback') {
-      at(s, ['spec', 'rollbackConfig', 'failureAction'], 'SC3009', 'a rollback cannot itself be rolled back', 'use "pause" or "continue"');
+      at(
+        s,
+        ['spec', 'rollbackConfig', 'failureAction'],
+        'SC3009',
+        'a rollback cannot itself be rolled back',
+        'use "pause" or "continue"',
+      );
     }
     const targets = new Map<string, number>();
     (spec.secrets ?? []).forEach((x, i) => {
-      const target = typeof x === 'string' ? x : x.target ?? x.name;
-      if (targets.has(target)) at(s, ['spec', 'secrets', i], 'SC3001', `two secrets are mounted as /run/secrets/${target}`, 'give one of them another target');
+      const target = typeof x === 'string' ? x : (x.target ?? x.name);
+      if (targets.has(target))
+        at(
+          s,
+          ['spec', 'secrets', i],
+          'SC3001',
+          `two secrets are mounted as /run/secrets/${target}`,
+          'give one of them another target',
+        );
       targets.set(target, i);
     });
     const configTargets = new Set<string>();
     (spec.configs ?? []).forEach((x, i) => {
-      const target = typeof x === 'string' ? `/${x}` : x.target ?? `/${x.name}`;
-      if (configTargets.has(target)) at(s, ['spec', 'configs', i], 'SC3001', `two configs are mounted as ${target}`, 'give one of them another target');
+      const target = typeof x === 'string' ? `/${x}` : (x.target ?? `/${x.name}`);
+      if (configTargets.has(target))
+        at(
+          s,
+          ['spec', 'configs', i],
+          'SC3001',
+          `two configs are mounted as ${target}`,
+          'give one of them another target',
+        );
       configTargets.add(target);
     });
     (spec.mounts ?? []).forEach((m, i) => {
-      const wrong = (['volume', 'bind', 'tmpfs'] as const).filter((t) => t !== m.type && (m as unknown as Record<string, unknown>)[t] !== undefined);
-      for (const t of wrong) at(s, ['spec', 'mounts', i, t], 'SC3010', `"${t}" options do not apply to a ${m.type} mount`, `remove "${t}", or change type to ${t}`);
-      if (m.type === 'tmpfs' && m.source !== undefined) at(s, ['spec', 'mounts', i, 'source'], 'SC3010', 'a tmpfs mount has no source', 'remove source');
-      if (m.type === 'bind' && !m.source?.startsWith('/')) at(s, ['spec', 'mounts', i, 'source'], 'SC3010', 'a bind mount needs an absolute host path as source', 'set source to an absolute path such as /srv/data');
+      const wrong = (['volume', 'bind', 'tmpfs'] as const).filter(
+        (t) => t !== m.type && (m as unknown as Record<string, unknown>)[t] !== undefined,
+      );
+      for (const t of wrong)
+        at(
+          s,
+          ['spec', 'mounts', i, t],
+          'SC3010',
+          `"${t}" options do not apply to a ${m.type} mount`,
+          `remove "${t}", or change type to ${t}`,
+        );
+      if (m.type === 'tmpfs' && m.source !== undefined)
+        at(s, ['spec', 'mounts', i, 'source'], 'SC3010', 'a tmpfs mount has no source', 'remove source');
+      if (m.type === 'bind' && !m.source?.startsWith('/'))
+        at(
+          s,
+          ['spec', 'mounts', i, 'source'],
+          'SC3010',
+          'a bind mount needs an absolute host path as source',
+          'set source to an absolute path such as /srv/data',
+        );
     });
   }
   out.push(...checkRoutes(routes, services), ...checkPathFields(services, routes));
@@ -140,8 +261,21 @@ const maxTimerNs = 2_147_483_647 * 1e6;
 
 function checkRoutes(routes: CheckedObject<RouteManifest>[], services: CheckedObject<ServiceManifest>[]): Diagnostic[] {
   const out: Diagnostic[] = [];
-  const at = (o: CheckedObject<RouteManifest>, path: FieldPath, code: Diagnostic['code'], message: string, fix: string) =>
-    out.push(diagnostic(code, message, { position: o.document.positionOf(path), object: refLabel(o.ref), field: formatPath(path), fix }));
+  const at = (
+    o: CheckedObject<RouteManifest>,
+    path: FieldPath,
+    code: Diagnostic['code'],
+    message: string,
+    fix: string,
+  ) =>
+    out.push(
+      diagnostic(code, message, {
+        position: o.document.positionOf(path),
+        object: refLabel(o.ref),
+        field: formatPath(path),
+        fix,
+      }),
+    );
   const byId = new Map(services.map((s) => [refId(s.ref), s]));
   const claims = new Map<string, CheckedObject<RouteManifest>>();
   for (const r of routes) {
@@ -152,46 +286,109 @@ function checkRoutes(routes: CheckedObject<RouteManifest>[], services: CheckedOb
       const s = byId.get(refId({ kind: 'Service', ...(ns ? { namespace: ns } : {}), name: service }));
       if (!s) {
         const hint = closest(service, inNs);
-        at(r, [...path, 'service'], 'SC3012', `service ${preview(service)} is not declared${ns ? ` in namespace "${ns}"` : ''}`,
-          `${hint ? `did you mean "${hint}"? Otherwise d` : 'D'}eclare a Service manifest named ${preview(service)}${ns ? ` in namespace "${ns}"` : ''}; a route only sends traffic to services in its own namespace`);
+        at(
+          r,
+          [...path, 'service'],
+          'SC3012',
+          `service ${preview(service)} is not declared${ns ? ` in namespace "${ns}"` : ''}`,
+          `${hint ? `did you mean "${hint}"? Otherwise d` : 'D'}eclare a Service manifest named ${preview(service)}${ns ? ` in namespace "${ns}"` : ''}; a route only sends traffic to services in its own namespace`,
+        );
         return;
       }
       if (port === undefined) return;
       const ports = listeningPorts(s.manifest.spec);
       if (!ports.includes(port)) {
-        at(r, [...path, 'port'], 'SC3013', `${refLabel(s.ref)} does not listen on port ${port}${ports.length ? ` (it declares ${ports.join(', ')})` : ' (it declares no port)'}`,
-          `use one of its ports, or add ${port} to spec.expose of ${refLabel(s.ref)}`);
+        at(
+          r,
+          [...path, 'port'],
+          'SC3013',
+          `${refLabel(s.ref)} does not listen on port ${port}${ports.length ? ` (it declares ${ports.join(', ')})` : ' (it declares no port)'}`,
+          `use one of its ports, or add ${port} to spec.expose of ${refLabel(s.ref)}`,
+        );
       }
     };
     const hasSingle = spec.service !== undefined || spec.port !== undefined;
     if (spec.backends && hasSingle) {
-      at(r, ['spec', spec.service !== undefined ? 'service' : 'port'], 'SC3015', 'a route names either service and port, or backends, not both', 'move the service into backends, or remove backends');
+      at(
+        r,
+        ['spec', spec.service !== undefined ? 'service' : 'port'],
+        'SC3015',
+        'a route names either service and port, or backends, not both',
+        'move the service into backends, or remove backends',
+      );
     } else if (spec.backends) {
       const seen = new Set<string>();
       spec.backends.forEach((b, i) => {
-        if (seen.has(b.service)) at(r, ['spec', 'backends', i, 'service'], 'SC3001', `service "${b.service}" is listed twice`, 'list each service once and give it the combined weight');
+        if (seen.has(b.service))
+          at(
+            r,
+            ['spec', 'backends', i, 'service'],
+            'SC3001',
+            `service "${b.service}" is listed twice`,
+            'list each service once and give it the combined weight',
+          );
         seen.add(b.service);
         checkTarget(b.service, b.port, ['spec', 'backends', i]);
       });
-      if (spec.backends.every((b) => (b.weight ?? 1) === 0)) at(r, ['spec', 'backends'], 'SC3015', 'every backend has weight 0, so the route would send traffic nowhere', 'give at least one backend a weight above 0');
+      if (spec.backends.every((b) => (b.weight ?? 1) === 0))
+        at(
+          r,
+          ['spec', 'backends'],
+          'SC3015',
+          'every backend has weight 0, so the route would send traffic nowhere',
+          'give at least one backend a weight above 0',
+        );
     } else if (spec.service === undefined) {
-      at(r, ['spec'], 'SC3012', 'the route names no service', 'add "service: <name>" and "port: <port>", or a list of backends');
+      at(
+        r,
+        ['spec'],
+        'SC3012',
+        'the route names no service',
+        'add "service: <name>" and "port: <port>", or a list of backends',
+      );
     } else {
-      if (spec.port === undefined) at(r, ['spec', 'service'], 'SC3015', `service "${spec.service}" needs the port its tasks listen on`, 'add "port: <port>" next to service');
+      if (spec.port === undefined)
+        at(
+          r,
+          ['spec', 'service'],
+          'SC3015',
+          `service "${spec.service}" needs the port its tasks listen on`,
+          'add "port: <port>" next to service',
+        );
       checkTarget(spec.service, spec.port, ['spec']);
     }
     if (spec.redirectToHttps && !spec.tls) {
-      at(r, ['spec', 'redirectToHttps'], 'SC3015', 'redirectToHttps sends clients to HTTPS, which this route does not serve', 'add tls with the secret holding the certificate, or remove redirectToHttps');
+      at(
+        r,
+        ['spec', 'redirectToHttps'],
+        'SC3015',
+        'redirectToHttps sends clients to HTTPS, which this route does not serve',
+        'add tls with the secret holding the certificate, or remove redirectToHttps',
+      );
     }
     if (spec.healthCheck?.interval !== undefined) {
       const ns2 = parseDuration(spec.healthCheck.interval) ?? 0;
-      if (ns2 < 100e6 || ns2 > maxTimerNs) at(r, ['spec', 'healthCheck', 'interval'], 'SC2007', `${spec.healthCheck.interval} is outside 100ms to 24d`, 'use an interval such as "2s"');
+      if (ns2 < 100e6 || ns2 > maxTimerNs)
+        at(
+          r,
+          ['spec', 'healthCheck', 'interval'],
+          'SC2007',
+          `${spec.healthCheck.interval} is outside 100ms to 24d`,
+          'use an interval such as "2s"',
+        );
     }
     for (const k of ['connect', 'server'] as const) {
       const v = spec.timeouts?.[k];
       if (v === undefined) continue;
       const n = parseDuration(v) ?? 0;
-      if (n < 1e6 || n > maxTimerNs) at(r, ['spec', 'timeouts', k], 'SC2007', `${v} is outside 1ms to 24d`, `use a timeout such as "${k === 'connect' ? '2s' : '60s'}"`);
+      if (n < 1e6 || n > maxTimerNs)
+        at(
+          r,
+          ['spec', 'timeouts', k],
+          'SC2007',
+          `${v} is outside 1ms to 24d`,
+          `use a timeout such as "${k === 'connect' ? '2s' : '60s'}"`,
+        );
     }
     const prefix = spec.pathPrefix ?? '/';
     const hosts = spec.hosts?.length ? spec.hosts : ['*'];
@@ -200,7 +397,13 @@ function checkRoutes(routes: CheckedObject<RouteManifest>[], services: CheckedOb
       const other = claims.get(key);
       if (other && other !== r) {
         const p = other.document.positionOf(['metadata', 'name']);
-        at(r, spec.hosts?.length ? ['spec', 'hosts', i] : ['spec', 'pathPrefix'], 'SC3014', `${h === '*' ? 'any host' : `host ${h}`} with path ${prefix} is already routed by ${refLabel(other.ref)} (${p.file}:${p.line})`, 'change the host or path prefix of one route, or merge them into one route with weighted backends');
+        at(
+          r,
+          spec.hosts?.length ? ['spec', 'hosts', i] : ['spec', 'pathPrefix'],
+          'SC3014',
+          `${h === '*' ? 'any host' : `host ${h}`} with path ${prefix} is already routed by ${refLabel(other.ref)} (${p.file}:${p.line})`,
+          'change the host or path prefix of one route, or merge them into one route with weighted backends',
+        );
       } else claims.set(key, r);
     });
   }

@@ -6,7 +6,14 @@
  */
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
-import { contentHash, defaultRetain, maxDataBytes, maxDataStem, type DataKind, type DesiredData } from '../api/data-model.js';
+import {
+  contentHash,
+  defaultRetain,
+  maxDataBytes,
+  maxDataStem,
+  type DataKind,
+  type DesiredData,
+} from '../api/data-model.js';
 import { refLabel, swarmName, type ObjectRef } from '../api/object-ref.js';
 import type { ConfigManifest, SecretManifest } from '../api/schemas.js';
 import { diagnostic, type Diagnostic } from '../errors.js';
@@ -22,31 +29,74 @@ export interface DataSourceContext {
 
 type DataObject = CheckedObject<ConfigManifest | SecretManifest>;
 
-export function resolveData(o: DataObject, ctx: DataSourceContext): { desired?: DesiredData; diagnostics: Diagnostic[] } {
+export function resolveData(
+  o: DataObject,
+  ctx: DataSourceContext,
+): { desired?: DesiredData; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const at = (path: FieldPath, code: Diagnostic['code'], message: string, fix: string) =>
-    diagnostics.push(diagnostic(code, message, { position: o.document.positionOf(path), object: refLabel(o.ref), field: formatPath(path), fix }));
+    diagnostics.push(
+      diagnostic(code, message, {
+        position: o.document.positionOf(path),
+        object: refLabel(o.ref),
+        field: formatPath(path),
+        fix,
+      }),
+    );
   const kind = o.ref.kind as DataKind;
   const what = kind.toLowerCase();
-  const spec = (o.manifest.spec ?? {}) as { data?: string; file?: string; env?: string; external?: boolean; name?: string; retain?: number };
-  const sources = (['data', 'file', 'env', 'external'] as const).filter((k) => spec[k] !== undefined && spec[k] !== false);
+  const spec = (o.manifest.spec ?? {}) as {
+    data?: string;
+    file?: string;
+    env?: string;
+    external?: boolean;
+    name?: string;
+    retain?: number;
+  };
+  const sources = (['data', 'file', 'env', 'external'] as const).filter(
+    (k) => spec[k] !== undefined && spec[k] !== false,
+  );
   if (sources.length !== 1) {
-    at(sources.length ? ['spec', sources[1]!] : ['spec'], 'SC3016', sources.length ? `a ${what} takes one source, not ${sources.join(' and ')}` : `the ${what} has no source`, `keep exactly one of ${kind === 'Config' ? 'data, ' : ''}file, env or external`);
+    at(
+      sources.length ? ['spec', sources[1]!] : ['spec'],
+      'SC3016',
+      sources.length ? `a ${what} takes one source, not ${sources.join(' and ')}` : `the ${what} has no source`,
+      `keep exactly one of ${kind === 'Config' ? 'data, ' : ''}file, env or external`,
+    );
     return { diagnostics };
   }
   if (spec.name !== undefined && !spec.external) {
-    at(['spec', 'name'], 'SC3016', 'spec.name only names an existing object and needs "external: true"', 'remove spec.name (the Swarm name comes from metadata), or add "external: true"');
+    at(
+      ['spec', 'name'],
+      'SC3016',
+      'spec.name only names an existing object and needs "external: true"',
+      'remove spec.name (the Swarm name comes from metadata), or add "external: true"',
+    );
     return { diagnostics };
   }
   const base = { ref: o.ref as ObjectRef & { kind: DataKind } };
   const labels = sortedRecord(o.manifest.metadata.labels);
   const retain = spec.retain ?? defaultRetain;
   if (spec.external) {
-    return { desired: { ...base, swarmName: spec.name ?? swarmName(o.ref), external: true, source: 'external', model: { labels, content: '', size: 0, retain } }, diagnostics };
+    return {
+      desired: {
+        ...base,
+        swarmName: spec.name ?? swarmName(o.ref),
+        external: true,
+        source: 'external',
+        model: { labels, content: '', size: 0, retain },
+      },
+      diagnostics,
+    };
   }
   const stem = swarmName(o.ref);
   if (stem.length > maxDataStem) {
-    at(['metadata', 'name'], 'SC3006', `the ${what} is stored as "${stem}.<hash>", and "${stem}" is ${stem.length} characters; at most ${maxDataStem} fit`, 'shorten the name or the namespace');
+    at(
+      ['metadata', 'name'],
+      'SC3006',
+      `the ${what} is stored as "${stem}.<hash>", and "${stem}" is ${stem.length} characters; at most ${maxDataStem} fit`,
+      'shorten the name or the namespace',
+    );
     return { diagnostics };
   }
   let data: Buffer | undefined;
@@ -61,23 +111,51 @@ export function resolveData(o: DataObject, ctx: DataSourceContext): { desired?: 
     source = `env ${spec.env}`;
     const value = ctx.env[spec.env];
     if (value === undefined || value === '') {
-      at(['spec', 'env'], 'SC3018', `the environment variable ${spec.env} is ${value === undefined ? 'not set' : 'empty'}`, `export ${spec.env} before running the controller (its value is never shown), or use file`);
+      at(
+        ['spec', 'env'],
+        'SC3018',
+        `the environment variable ${spec.env} is ${value === undefined ? 'not set' : 'empty'}`,
+        `export ${spec.env} before running the controller (its value is never shown), or use file`,
+      );
       return { diagnostics };
     }
     data = Buffer.from(value, 'utf8');
   }
   if (!data || data.length === 0 || data.length > maxDataBytes) {
-    at(['spec', sources[0]!], 'SC3017', `the ${what}'s content is ${data?.length ?? 0} bytes; Swarm takes 1 byte to ${maxDataBytes} bytes`, data?.length ? 'split it, or mount a volume instead' : 'give it content');
+    at(
+      ['spec', sources[0]!],
+      'SC3017',
+      `the ${what}'s content is ${data?.length ?? 0} bytes; Swarm takes 1 byte to ${maxDataBytes} bytes`,
+      data?.length ? 'split it, or mount a volume instead' : 'give it content',
+    );
     return { diagnostics };
   }
   const hash = contentHash(data);
-  return { desired: { ...base, swarmName: stem, external: false, source, model: { labels, content: `sha256:${hash}`, size: data.length, retain }, data }, diagnostics };
+  return {
+    desired: {
+      ...base,
+      swarmName: stem,
+      external: false,
+      source,
+      model: { labels, content: `sha256:${hash}`, size: data.length, retain },
+      data,
+    },
+    diagnostics,
+  };
 }
 
-function readDataFile(file: string, o: DataObject, ctx: DataSourceContext, fail: (message: string, fix: string) => void): Buffer | undefined {
+function readDataFile(
+  file: string,
+  o: DataObject,
+  ctx: DataSourceContext,
+  fail: (message: string, fix: string) => void,
+): Buffer | undefined {
   const root = ctx.rootOf(o.document.file);
   if (!root) {
-    fail(`"${file}" cannot be read relative to manifests given on standard input`, 'give the manifests with -f DIRECTORY, or use env');
+    fail(
+      `"${file}" cannot be read relative to manifests given on standard input`,
+      'give the manifests with -f DIRECTORY, or use env',
+    );
     return undefined;
   }
   const path = resolve(dirname(o.document.file), file);
@@ -85,12 +163,18 @@ function readDataFile(file: string, o: DataObject, ctx: DataSourceContext, fail:
   try {
     real = realpathSync(path);
   } catch (err) {
-    fail(`cannot read "${file}" (${(err as NodeJS.ErrnoException).code ?? String(err)}), looked for at ${relative(process.cwd(), path) || path}`, 'check the path: it is relative to the manifest file');
+    fail(
+      `cannot read "${file}" (${(err as NodeJS.ErrnoException).code ?? String(err)}), looked for at ${relative(process.cwd(), path) || path}`,
+      'check the path: it is relative to the manifest file',
+    );
     return undefined;
   }
   const realRoot = realpathSync(root);
   if (real !== realRoot && !real.startsWith(realRoot + sep)) {
-    fail(`"${file}" resolves to ${real}, outside the manifest directory ${relative(process.cwd(), realRoot) || '.'}`, 'keep the file inside the directory given with -f');
+    fail(
+      `"${file}" resolves to ${real}, outside the manifest directory ${relative(process.cwd(), realRoot) || '.'}`,
+      'keep the file inside the directory given with -f',
+    );
     return undefined;
   }
   const info = statSync(real);

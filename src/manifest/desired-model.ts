@@ -6,7 +6,17 @@
  */
 import type { NetworkManifest, RouteManifest, ServiceManifest } from '../api/schemas.js';
 import type { RouteModel } from '../api/route-model.js';
-import { defaultUpdatePolicy, type MountModel, type SecretMountModel, type ConfigMountModel, type NetworkModel, type PortModel, type QuantitiesModel, type ServiceModel, type UpdatePolicyModel } from '../api/model.js';
+import {
+  defaultUpdatePolicy,
+  type MountModel,
+  type SecretMountModel,
+  type ConfigMountModel,
+  type NetworkModel,
+  type PortModel,
+  type QuantitiesModel,
+  type ServiceModel,
+  type UpdatePolicyModel,
+} from '../api/model.js';
 import { formatCpus, formatDuration, formatMemory, parseCpus, parseDuration, parseMemory } from '../units.js';
 
 type ServiceSpec = ServiceManifest['spec'];
@@ -35,20 +45,28 @@ function updatePolicy(p: Partial<Record<keyof UpdatePolicyModel, unknown>> | und
     parallelism: (p?.parallelism as number | undefined) ?? defaultUpdatePolicy.parallelism,
     delay: duration(p?.delay as string | undefined, defaultUpdatePolicy.delay),
     order: (p?.order as UpdatePolicyModel['order'] | undefined) ?? defaultUpdatePolicy.order,
-    failureAction: (p?.failureAction as UpdatePolicyModel['failureAction'] | undefined) ?? defaultUpdatePolicy.failureAction,
+    failureAction:
+      (p?.failureAction as UpdatePolicyModel['failureAction'] | undefined) ?? defaultUpdatePolicy.failureAction,
     monitor: duration(p?.monitor as string | undefined, defaultUpdatePolicy.monitor),
     maxFailureRatio: (p?.maxFailureRatio as number | undefined) ?? defaultUpdatePolicy.maxFailureRatio,
   };
 }
 
-export function sortedRecord(r: Record<string, string | number | boolean | undefined> | undefined | null): Record<string, string> {
+export function sortedRecord(
+  r: Record<string, string | number | boolean | undefined> | undefined | null,
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const k of Object.keys(r ?? {}).sort()) out[k] = String(r![k]);
   return out;
 }
 
 export function comparePorts(a: PortModel, b: PortModel): number {
-  return a.target - b.target || (a.published ?? 0) - (b.published ?? 0) || a.protocol.localeCompare(b.protocol) || a.mode.localeCompare(b.mode);
+  return (
+    a.target - b.target ||
+    (a.published ?? 0) - (b.published ?? 0) ||
+    a.protocol.localeCompare(b.protocol) ||
+    a.mode.localeCompare(b.mode)
+  );
 }
 
 export function compareMounts(a: MountModel, b: MountModel): number {
@@ -62,13 +80,23 @@ function mount(m: NonNullable<ServiceSpec['mounts']>[number]): MountModel {
     source: m.source ?? '',
     target: m.target,
     readOnly: m.readOnly ?? false,
-    volume: m.type === 'volume'
-      ? { noCopy: m.volume?.noCopy ?? false, labels: sortedRecord(m.volume?.labels), driver: m.volume?.driver ?? '', driverOptions: sortedRecord(m.volume?.driverOptions) }
-      : null,
+    volume:
+      m.type === 'volume'
+        ? {
+            noCopy: m.volume?.noCopy ?? false,
+            labels: sortedRecord(m.volume?.labels),
+            driver: m.volume?.driver ?? '',
+            driverOptions: sortedRecord(m.volume?.driverOptions),
+          }
+        : null,
     bind: m.type === 'bind' ? { propagation: m.bind?.propagation ?? 'rprivate' } : null,
-    tmpfs: m.type === 'tmpfs'
-      ? { size: m.tmpfs?.size !== undefined ? formatMemory(parseMemory(m.tmpfs.size) ?? 0) : null, mode: octal !== undefined ? canonicalMode(octal) : null }
-      : null,
+    tmpfs:
+      m.type === 'tmpfs'
+        ? {
+            size: m.tmpfs?.size !== undefined ? formatMemory(parseMemory(m.tmpfs.size) ?? 0) : null,
+            mode: octal !== undefined ? canonicalMode(octal) : null,
+          }
+        : null,
   };
 }
 
@@ -97,12 +125,21 @@ export function serviceModel(
     user: s.user ?? '',
     hostname: s.hostname ?? '',
     mode: global ? 'global' : 'replicated',
-    replicas: global ? null : s.replicas ?? 1,
+    replicas: global ? null : (s.replicas ?? 1),
     networks: (s.networks ?? [])
-      .map((n) => (typeof n === 'string' ? { name: resolveNetwork(n), aliases: [] } : { name: resolveNetwork(n.name), aliases: [...(n.aliases ?? [])].sort() }))
+      .map((n) =>
+        typeof n === 'string'
+          ? { name: resolveNetwork(n), aliases: [] }
+          : { name: resolveNetwork(n.name), aliases: [...(n.aliases ?? [])].sort() },
+      )
       .sort((a, b) => a.name.localeCompare(b.name)),
     ports: (s.ports ?? [])
-      .map((p): PortModel => ({ target: p.target, published: p.published ?? null, protocol: p.protocol ?? 'tcp', mode: p.mode ?? 'ingress' }))
+      .map((p): PortModel => ({
+        target: p.target,
+        published: p.published ?? null,
+        protocol: p.protocol ?? 'tcp',
+        mode: p.mode ?? 'ingress',
+      }))
       .sort(comparePorts),
     endpointMode: s.endpointMode ?? 'vip',
     placement: {
@@ -119,17 +156,18 @@ export function serviceModel(
       maxAttempts: s.restartPolicy?.maxAttempts ?? 0,
       window: duration(s.restartPolicy?.window),
     },
-    healthcheck: hc === undefined
-      ? null
-      : hc.disable
-        ? { test: ['NONE'], interval: '0s', timeout: '0s', startPeriod: '0s', retries: 0 }
-        : {
-            test: hc.test === undefined ? [] : typeof hc.test === 'string' ? ['CMD-SHELL', hc.test] : [...hc.test],
-            interval: duration(hc.interval),
-            timeout: duration(hc.timeout),
-            startPeriod: duration(hc.startPeriod),
-            retries: hc.retries ?? 0,
-          },
+    healthcheck:
+      hc === undefined
+        ? null
+        : hc.disable
+          ? { test: ['NONE'], interval: '0s', timeout: '0s', startPeriod: '0s', retries: 0 }
+          : {
+              test: hc.test === undefined ? [] : typeof hc.test === 'string' ? ['CMD-SHELL', hc.test] : [...hc.test],
+              interval: duration(hc.interval),
+              timeout: duration(hc.timeout),
+              startPeriod: duration(hc.startPeriod),
+              retries: hc.retries ?? 0,
+            },
     stopGracePeriod: duration(s.stopGracePeriod, defaultStopGracePeriod),
     mounts: (s.mounts ?? []).map(mount).sort(compareMounts),
     secrets: (s.secrets ?? []).map((m) => secretMount(m, resolveData)).sort(compareSecrets),
@@ -139,14 +177,32 @@ export function serviceModel(
   };
 }
 
-function secretMount(m: NonNullable<ServiceSpec['secrets']>[number], resolve: (kind: 'Secret', name: string) => string): SecretMountModel {
+function secretMount(
+  m: NonNullable<ServiceSpec['secrets']>[number],
+  resolve: (kind: 'Secret', name: string) => string,
+): SecretMountModel {
   if (typeof m === 'string') return { name: resolve('Secret', m), target: m, uid: '0', gid: '0', mode: '0444' };
-  return { name: resolve('Secret', m.name), target: m.target ?? m.name, uid: m.uid ?? '0', gid: m.gid ?? '0', mode: canonicalMode(m.mode ?? '0444') };
+  return {
+    name: resolve('Secret', m.name),
+    target: m.target ?? m.name,
+    uid: m.uid ?? '0',
+    gid: m.gid ?? '0',
+    mode: canonicalMode(m.mode ?? '0444'),
+  };
 }
 
-function configMount(m: NonNullable<ServiceSpec['configs']>[number], resolve: (kind: 'Config', name: string) => string): ConfigMountModel {
+function configMount(
+  m: NonNullable<ServiceSpec['configs']>[number],
+  resolve: (kind: 'Config', name: string) => string,
+): ConfigMountModel {
   if (typeof m === 'string') return { name: resolve('Config', m), target: `/${m}`, uid: '0', gid: '0', mode: '0444' };
-  return { name: resolve('Config', m.name), target: m.target ?? `/${m.name}`, uid: m.uid ?? '0', gid: m.gid ?? '0', mode: canonicalMode(m.mode ?? '0444') };
+  return {
+    name: resolve('Config', m.name),
+    target: m.target ?? `/${m.name}`,
+    uid: m.uid ?? '0',
+    gid: m.gid ?? '0',
+    mode: canonicalMode(m.mode ?? '0444'),
+  };
 }
 
 /** Secret and config mounts: by target (unique within a service), then name. */
@@ -171,7 +227,11 @@ export const routeDefaults = {
 export function routeModel(manifest: RouteManifest, serviceSwarmName: (name: string) => string): RouteModel {
   const s = manifest.spec;
   const backends = s.backends
-    ? s.backends.map((b) => ({ service: serviceSwarmName(b.service), port: b.port, weight: b.weight ?? routeDefaults.weight }))
+    ? s.backends.map((b) => ({
+        service: serviceSwarmName(b.service),
+        port: b.port,
+        weight: b.weight ?? routeDefaults.weight,
+      }))
     : [{ service: serviceSwarmName(s.service ?? ''), port: s.port ?? 0, weight: routeDefaults.weight }];
   return {
     labels: sortedRecord(manifest.metadata.labels),
@@ -181,8 +241,16 @@ export function routeModel(manifest: RouteManifest, serviceSwarmName: (name: str
     backends: backends.sort((a, b) => a.service.localeCompare(b.service)),
     sticky: s.sticky ? { cookie: s.sticky.cookie ?? routeDefaults.cookie } : null,
     balance: s.balance ?? 'roundrobin',
-    healthCheck: s.healthCheck ? { path: s.healthCheck.path ?? routeDefaults.healthPath, interval: duration(s.healthCheck.interval, routeDefaults.healthInterval) } : null,
-    timeouts: { connect: duration(s.timeouts?.connect, routeDefaults.connect), server: duration(s.timeouts?.server, routeDefaults.server) },
+    healthCheck: s.healthCheck
+      ? {
+          path: s.healthCheck.path ?? routeDefaults.healthPath,
+          interval: duration(s.healthCheck.interval, routeDefaults.healthInterval),
+        }
+      : null,
+    timeouts: {
+      connect: duration(s.timeouts?.connect, routeDefaults.connect),
+      server: duration(s.timeouts?.server, routeDefaults.server),
+    },
     tls: s.tls ? { secret: s.tls.secret } : null,
     redirectToHttps: s.redirectToHttps ?? false,
   };

@@ -22,10 +22,16 @@ export function limitDiagnostics(ds: Diagnostic[], perFile = maxDiagnosticsPerFi
   }
   for (const [file, first] of firstOmitted) {
     const more = counts.get(file)! - perFile;
-    out.push(diagnostic('SC1010', `${more} more problem${more === 1 ? '' : 's'} in this file not shown (only the first ${perFile} are)`, {
-      ...(first.position ? { position: first.position } : {}),
-      fix: 'fix the problems shown and run again; this many usually means a generated or corrupted file, or the wrong file',
-    }));
+    out.push(
+      diagnostic(
+        'SC1010',
+        `${more} more problem${more === 1 ? '' : 's'} in this file not shown (only the first ${perFile} are)`,
+        {
+          ...(first.position ? { position: first.position } : {}),
+          fix: 'fix the problems shown and run again; this many usually means a generated or corrupted file, or the wrong file',
+        },
+      ),
+    );
   }
   return out;
 }

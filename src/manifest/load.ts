@@ -4,7 +4,13 @@
  * nothing is wrong, builds the canonical desired state. All problems are returned together.
  * No Swarm I/O happens here.
  */
-import type { ConfigManifest, NetworkManifest, RouteManifest, SecretManifest, ServiceManifest } from '../api/schemas.js';
+import type {
+  ConfigManifest,
+  NetworkManifest,
+  RouteManifest,
+  SecretManifest,
+  ServiceManifest,
+} from '../api/schemas.js';
 import { mountedName, type DesiredData } from '../api/data-model.js';
 import type { DesiredRoute } from '../api/route-model.js';
 import { swarmName, type ObjectRef } from '../api/object-ref.js';
@@ -32,7 +38,11 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-export async function loadManifests(paths: string[], readStdin?: () => Promise<Buffer>, options: LoadOptions = {}): Promise<LoadedManifests> {
+export async function loadManifests(
+  paths: string[],
+  readStdin?: () => Promise<Buffer>,
+  options: LoadOptions = {},
+): Promise<LoadedManifests> {
   const read = await readSources(paths, readStdin);
   const diagnostics = [...read.diagnostics];
   const documents: ManifestDocument[] = [];
@@ -42,13 +52,20 @@ export async function loadManifests(paths: string[], readStdin?: () => Promise<B
     for (const d of parsed.documents) documents.push(d);
   }
   const roots = new Map(read.files.map((f) => [f.path, f.root]));
-  return buildDesiredState(documents, diagnostics, { rootOf: (file) => roots.get(file), env: options.env ?? process.env });
+  return buildDesiredState(documents, diagnostics, {
+    rootOf: (file) => roots.get(file),
+    env: options.env ?? process.env,
+  });
 }
 
 /** Text given without files (tests, stdin): no file references resolve; env is the process's. */
 const noFiles: DataSourceContext = { rootOf: () => undefined, env: process.env };
 
-export function buildDesiredState(documents: ManifestDocument[], diagnostics: Diagnostic[] = [], dataContext: DataSourceContext = noFiles): LoadedManifests {
+export function buildDesiredState(
+  documents: ManifestDocument[],
+  diagnostics: Diagnostic[] = [],
+  dataContext: DataSourceContext = noFiles,
+): LoadedManifests {
   const configs: CheckedObject<ConfigManifest>[] = [];
   const secrets: CheckedObject<SecretManifest>[] = [];
   const services: CheckedObject<ServiceManifest>[] = [];
@@ -60,7 +77,11 @@ export function buildDesiredState(documents: ManifestDocument[], diagnostics: Di
     for (const d of ds) all.push(d);
     if (!typed) continue;
     const value = document.value as ServiceManifest | NetworkManifest | RouteManifest | ConfigManifest | SecretManifest;
-    const ref: ObjectRef = { kind: typed.kind.kind, name: value.metadata.name, ...(value.metadata.namespace ? { namespace: value.metadata.namespace } : {}) };
+    const ref: ObjectRef = {
+      kind: typed.kind.kind,
+      name: value.metadata.name,
+      ...(value.metadata.namespace ? { namespace: value.metadata.namespace } : {}),
+    };
     if (typed.kind.kind === 'Service') services.push({ ref, manifest: value as ServiceManifest, document });
     else if (typed.kind.kind === 'Route') routes.push({ ref, manifest: value as RouteManifest, document });
     else if (typed.kind.kind === 'Config') configs.push({ ref, manifest: value as ConfigManifest, document });
@@ -76,7 +97,8 @@ export function buildDesiredState(documents: ManifestDocument[], diagnostics: Di
     if (r.desired) data.push(r.desired);
   }
   const sources = new Map<string, ManifestDocument>();
-  for (const o of [...networks, ...configs, ...secrets, ...services, ...routes]) sources.set(`${o.ref.kind}/${o.ref.namespace ? o.ref.namespace + '/' : ''}${o.ref.name}`, o.document);
+  for (const o of [...networks, ...configs, ...secrets, ...services, ...routes])
+    sources.set(`${o.ref.kind}/${o.ref.namespace ? o.ref.namespace + '/' : ''}${o.ref.name}`, o.document);
   const errors = all.filter((d) => d.severity === 'error');
   const desired: DesiredState = { networks: [], services: [], routes: [], configs: [], secrets: [] };
   if (errors.length === 0) {
@@ -97,15 +119,21 @@ export function buildDesiredState(documents: ManifestDocument[], diagnostics: Di
     desired.services = services.map((s): DesiredService => ({
       ref: s.ref as DesiredService['ref'],
       swarmName: swarmName(s.ref),
-      model: serviceModel(s.manifest, (name) => networkSwarmName.get(resolver.resolve(s.ref.namespace, name)!)!, (kind, name) => {
-        const d = dataById.get(`${kind}/${s.ref.namespace ?? ''}/${name}`);
-        return d ? mountedName(d) : name;
-      }),
+      model: serviceModel(
+        s.manifest,
+        (name) => networkSwarmName.get(resolver.resolve(s.ref.namespace, name)!)!,
+        (kind, name) => {
+          const d = dataById.get(`${kind}/${s.ref.namespace ?? ''}/${name}`);
+          return d ? mountedName(d) : name;
+        },
+      ),
     }));
     desired.routes = routes.map((r): DesiredRoute => ({
       ref: r.ref as DesiredRoute['ref'],
       swarmName: swarmName(r.ref),
-      model: routeModel(r.manifest, (name) => swarmName({ ...(r.ref.namespace ? { namespace: r.ref.namespace } : {}), name })),
+      model: routeModel(r.manifest, (name) =>
+        swarmName({ ...(r.ref.namespace ? { namespace: r.ref.namespace } : {}), name }),
+      ),
     }));
   }
   return { desired, diagnostics: limitDiagnostics(sortDiagnostics(all)), sources, documentCount: documents.length };

@@ -28,7 +28,10 @@ export interface ReadResult {
   diagnostics: Diagnostic[];
 }
 
-export async function readSources(paths: string[], readStdin: () => Promise<Buffer> = readAllStdin): Promise<ReadResult> {
+export async function readSources(
+  paths: string[],
+  readStdin: () => Promise<Buffer> = readAllStdin,
+): Promise<ReadResult> {
   const files: SourceFile[] = [];
   const diagnostics: Diagnostic[] = [];
   const state: WalkState = { visited: new Set(), bytes: 0 };
@@ -41,10 +44,12 @@ export async function readSources(paths: string[], readStdin: () => Promise<Buff
     try {
       info = await stat(p);
     } catch (err) {
-      diagnostics.push(diagnostic('SC1005', `cannot read "${p}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
-        position: { file: p, line: 1, column: 1 },
-        fix: 'check the path given with -f',
-      }));
+      diagnostics.push(
+        diagnostic('SC1005', `cannot read "${p}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+          position: { file: p, line: 1, column: 1 },
+          fix: 'check the path given with -f',
+        }),
+      );
       continue;
     }
     if (info.isDirectory()) {
@@ -56,9 +61,11 @@ export async function readSources(paths: string[], readStdin: () => Promise<Buff
     }
   }
   if (files.length === 0 && diagnostics.length === 0) {
-    diagnostics.push(diagnostic('SC1006', `no .yaml or .yml files found in ${paths.join(', ')}`, {
-      fix: 'point -f at a manifest file or a directory that contains manifests',
-    }));
+    diagnostics.push(
+      diagnostic('SC1006', `no .yaml or .yml files found in ${paths.join(', ')}`, {
+        fix: 'point -f at a manifest file or a directory that contains manifests',
+      }),
+    );
   }
   return { files, diagnostics };
 }
@@ -70,15 +77,27 @@ interface WalkState {
   bytes: number;
 }
 
-async function walk(dir: string, root: string, files: SourceFile[], diagnostics: Diagnostic[], state: WalkState): Promise<void> {
+async function walk(
+  dir: string,
+  root: string,
+  files: SourceFile[],
+  diagnostics: Diagnostic[],
+  state: WalkState,
+): Promise<void> {
   let listed;
   try {
     listed = await readdir(dir, { withFileTypes: true });
   } catch (err) {
-    diagnostics.push(diagnostic('SC1005', `cannot read the directory "${dir}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
-      position: { file: dir, line: 1, column: 1 },
-      fix: 'check the directory exists and is readable',
-    }));
+    diagnostics.push(
+      diagnostic(
+        'SC1005',
+        `cannot read the directory "${dir}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        {
+          position: { file: dir, line: 1, column: 1 },
+          fix: 'check the directory exists and is readable',
+        },
+      ),
+    );
     return;
   }
   const entries = listed.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -91,23 +110,37 @@ async function walk(dir: string, root: string, files: SourceFile[], diagnostics:
       try {
         target = await realpath(full);
       } catch {
-        if (isManifest) diagnostics.push(diagnostic('SC1005', `"${full}" is a broken link`, { position: { file: full, line: 1, column: 1 }, fix: 'remove the link or point it at a file' }));
+        if (isManifest)
+          diagnostics.push(
+            diagnostic('SC1005', `"${full}" is a broken link`, {
+              position: { file: full, line: 1, column: 1 },
+              fix: 'remove the link or point it at a file',
+            }),
+          );
         continue;
       }
       if (target !== root && !target.startsWith(root + sep)) {
-        diagnostics.push(diagnostic('SC1009', `"${full}" links to "${target}", outside "${relative(process.cwd(), root) || '.'}"`, {
-          position: { file: full, line: 1, column: 1 },
-          fix: 'keep manifests inside the directory being applied; copy the file instead of linking it',
-        }));
+        diagnostics.push(
+          diagnostic('SC1009', `"${full}" links to "${target}", outside "${relative(process.cwd(), root) || '.'}"`, {
+            position: { file: full, line: 1, column: 1 },
+            fix: 'keep manifests inside the directory being applied; copy the file instead of linking it',
+          }),
+        );
         continue;
       }
       const info = await stat(target);
       if (info.isDirectory()) {
         if (state.visited.has(target)) {
-          diagnostics.push(diagnostic('SC1005', `"${full}" links to "${target}", a directory already read (a link loop, or a second path to the same manifests)`, {
-            position: { file: full, line: 1, column: 1 },
-            fix: 'remove the link; every manifest must be read once',
-          }));
+          diagnostics.push(
+            diagnostic(
+              'SC1005',
+              `"${full}" links to "${target}", a directory already read (a link loop, or a second path to the same manifests)`,
+              {
+                position: { file: full, line: 1, column: 1 },
+                fix: 'remove the link; every manifest must be read once',
+              },
+            ),
+          );
           continue;
         }
         state.visited.add(target);
@@ -122,7 +155,13 @@ async function walk(dir: string, root: string, files: SourceFile[], diagnostics:
   }
 }
 
-async function readOne(path: string, files: SourceFile[], diagnostics: Diagnostic[], state: WalkState, root: string): Promise<void> {
+async function readOne(
+  path: string,
+  files: SourceFile[],
+  diagnostics: Diagnostic[],
+  state: WalkState,
+  root: string,
+): Promise<void> {
   try {
     // stat first: opening a FIFO without a writer would block, even before fstat could tell.
     const info = await stat(path);
@@ -141,10 +180,12 @@ async function readOne(path: string, files: SourceFile[], diagnostics: Diagnosti
     }
     decodeInto(path, bytes, files, diagnostics, state, root);
   } catch (err) {
-    diagnostics.push(diagnostic('SC1005', `cannot read "${path}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
-      position: { file: path, line: 1, column: 1 },
-      fix: 'check the file exists and is readable',
-    }));
+    diagnostics.push(
+      diagnostic('SC1005', `cannot read "${path}": ${(err as NodeJS.ErrnoException).code ?? String(err)}`, {
+        position: { file: path, line: 1, column: 1 },
+        fix: 'check the file exists and is readable',
+      }),
+    );
   }
 }
 
@@ -180,23 +221,39 @@ function notRegular(path: string): Diagnostic {
 }
 
 function tooLarge(path: string, size: number): Diagnostic {
-  const what = path === '<stdin>' ? `standard input holds more than ${maxFileBytes} bytes (read ${size} before stopping)` : `file is ${size} bytes`;
+  const what =
+    path === '<stdin>'
+      ? `standard input holds more than ${maxFileBytes} bytes (read ${size} before stopping)`
+      : `file is ${size} bytes`;
   return diagnostic('SC1007', `${what}; the limit is ${maxFileBytes} bytes`, {
     position: { file: path, line: 1, column: 1 },
     fix: 'split it into several files; manifests this large are almost always generated by mistake',
   });
 }
 
-function decodeInto(path: string, bytes: Buffer, files: SourceFile[], diagnostics: Diagnostic[], state: WalkState, root?: string): void {
+function decodeInto(
+  path: string,
+  bytes: Buffer,
+  files: SourceFile[],
+  diagnostics: Diagnostic[],
+  state: WalkState,
+  root?: string,
+): void {
   if (bytes.length > maxFileBytes) {
     diagnostics.push(tooLarge(path, bytes.length));
     return;
   }
   if (state.bytes + bytes.length > maxTotalBytes) {
-    diagnostics.push(diagnostic('SC1007', `the manifests read so far and this file total more than ${maxTotalBytes} bytes; this file is not read`, {
-      position: { file: path, line: 1, column: 1 },
-      fix: 'apply fewer files at once (split the directory into several apply sets), or remove generated files',
-    }));
+    diagnostics.push(
+      diagnostic(
+        'SC1007',
+        `the manifests read so far and this file total more than ${maxTotalBytes} bytes; this file is not read`,
+        {
+          position: { file: path, line: 1, column: 1 },
+          fix: 'apply fewer files at once (split the directory into several apply sets), or remove generated files',
+        },
+      ),
+    );
     return;
   }
   state.bytes += bytes.length;
@@ -208,10 +265,12 @@ function decodeInto(path: string, bytes: Buffer, files: SourceFile[], diagnostic
     const before = text.slice(0, Math.max(at, 0));
     const line = before.split('\n').length;
     const column = before.length - before.lastIndexOf('\n');
-    diagnostics.push(diagnostic('SC1008', 'the file is not valid UTF-8', {
-      position: { file: path, line, column },
-      fix: 'save the file as UTF-8',
-    }));
+    diagnostics.push(
+      diagnostic('SC1008', 'the file is not valid UTF-8', {
+        position: { file: path, line, column },
+        fix: 'save the file as UTF-8',
+      }),
+    );
   }
 }
 

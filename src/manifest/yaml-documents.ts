@@ -12,7 +12,20 @@
  * checked here with a set per mapping).
  */
 import jsYaml from 'js-yaml';
-import { Composer, Lexer, LineCounter, Parser, isMap, isPair, isScalar, isSeq, type CST, type Document, type Node, type YAMLMap } from 'yaml';
+import {
+  Composer,
+  Lexer,
+  LineCounter,
+  Parser,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  type CST,
+  type Document,
+  type Node,
+  type YAMLMap,
+} from 'yaml';
 import { diagnostic, type Diagnostic, type SourcePosition } from '../errors.js';
 import type { SourceFile } from './source-files.js';
 
@@ -58,10 +71,19 @@ export function parseDocuments(file: SourceFile): { documents: ManifestDocument[
   if (control) {
     const before = file.text.slice(0, control.index);
     const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-    return { documents: [], diagnostics: [diagnostic('SC1001', `the file contains the control character U+${code}, which YAML does not allow`, {
-      position: { file: file.path, line: before.split('\n').length, column: before.length - before.lastIndexOf('\n') },
-      fix: `remove it (is this a binary or corrupted file?); inside double quotes, write it as the escape "\\u${code}"`,
-    })] };
+    return {
+      documents: [],
+      diagnostics: [
+        diagnostic('SC1001', `the file contains the control character U+${code}, which YAML does not allow`, {
+          position: {
+            file: file.path,
+            line: before.split('\n').length,
+            column: before.length - before.lastIndexOf('\n'),
+          },
+          fix: `remove it (is this a binary or corrupted file?); inside double quotes, write it as the escape "\\u${code}"`,
+        }),
+      ],
+    };
   }
   if (!mayUseAliases(file.text)) {
     let values: unknown[] | undefined;
@@ -70,7 +92,8 @@ export function parseDocuments(file: SourceFile): { documents: ManifestDocument[
     } catch {
       values = undefined; // the precise parser below reports the problem with its position
     }
-    if (values && values.length <= maxDocuments && values.every(withinLimits)) return { documents: withLazyPositions(file, values), diagnostics: [] };
+    if (values && values.length <= maxDocuments && values.every(withinLimits))
+      return { documents: withLazyPositions(file, values), diagnostics: [] };
   }
   return parseWithPositions(file);
 }
@@ -110,13 +133,23 @@ function parseWithPositions(file: SourceFile): { documents: ManifestDocument[]; 
     const counted = countedBeyondLimits(file.text);
     if (counted) {
       const before = file.text.slice(0, counted.offset);
-      const position = { file: file.path, line: before.split('\n').length, column: before.length - before.lastIndexOf('\n') };
+      const position = {
+        file: file.path,
+        line: before.split('\n').length,
+        column: before.length - before.lastIndexOf('\n'),
+      };
       return { documents, diagnostics: [diagnostic('SC1007', counted.message, { position, fix: counted.fix })] };
     }
     const tokens = Array.from(new Parser(lineCounter.addNewLine).parse(file.text));
     const excess = beyondLimits(tokens);
-    if (excess) return { documents, diagnostics: [diagnostic('SC1007', excess.message, { position: at(excess.offset), fix: excess.fix })] };
-    list = Array.from(new Composer({ uniqueKeys: false, prettyErrors: false, strict: true }).compose(tokens)) as Document.Parsed[];
+    if (excess)
+      return {
+        documents,
+        diagnostics: [diagnostic('SC1007', excess.message, { position: at(excess.offset), fix: excess.fix })],
+      };
+    list = Array.from(
+      new Composer({ uniqueKeys: false, prettyErrors: false, strict: true }).compose(tokens),
+    ) as Document.Parsed[];
   } catch (err) {
     return { documents, diagnostics: [tooComplex(file.path, err)] };
   }
@@ -125,19 +158,25 @@ function parseWithPositions(file: SourceFile): { documents: ManifestDocument[]; 
     const duplicates = errors.length === 0 && doc.contents ? duplicateKeys(doc.contents as Node) : [];
     for (const d of duplicates) {
       const first = at(d.first);
-      diagnostics.push(diagnostic('SC1002', `duplicate key ${preview(d.key)} (first at line ${first.line})`, {
-        position: at(d.offset),
-        fix: 'remove one of the two entries; YAML keeps only one and which one is not what you expect',
-      }));
+      diagnostics.push(
+        diagnostic('SC1002', `duplicate key ${preview(d.key)} (first at line ${first.line})`, {
+          position: at(d.offset),
+          fix: 'remove one of the two entries; YAML keeps only one and which one is not what you expect',
+        }),
+      );
     }
     if (duplicates.length > 0) return;
     if (errors.length > 0) {
       for (const e of errors) {
         const duplicate = e.code === 'DUPLICATE_KEY';
-        diagnostics.push(diagnostic(duplicate ? 'SC1002' : 'SC1001', firstLine(e.message), {
-          position: at(e.pos[0]),
-          fix: duplicate ? 'remove one of the two entries; YAML keeps only one and which one is not what you expect' : 'fix the YAML syntax at this position (check indentation, quotes and colons)',
-        }));
+        diagnostics.push(
+          diagnostic(duplicate ? 'SC1002' : 'SC1001', firstLine(e.message), {
+            position: at(e.pos[0]),
+            fix: duplicate
+              ? 'remove one of the two entries; YAML keeps only one and which one is not what you expect'
+              : 'fix the YAML syntax at this position (check indentation, quotes and colons)',
+          }),
+        );
       }
       return;
     }
@@ -148,10 +187,12 @@ function parseWithPositions(file: SourceFile): { documents: ManifestDocument[]; 
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (/alias/i.test(message)) {
-        diagnostics.push(diagnostic('SC1003', `the document expands more than ${maxAliasCount} aliases`, {
-          position: at(doc.range[0]),
-          fix: 'write the values out; manifests do not need YAML anchors and aliases at this scale',
-        }));
+        diagnostics.push(
+          diagnostic('SC1003', `the document expands more than ${maxAliasCount} aliases`, {
+            position: at(doc.range[0]),
+            fix: 'write the values out; manifests do not need YAML anchors and aliases at this scale',
+          }),
+        );
       } else {
         diagnostics.push(tooComplex(file.path, err));
       }
@@ -159,10 +200,16 @@ function parseWithPositions(file: SourceFile): { documents: ManifestDocument[]; 
     }
     if (value === null || value === undefined) return; // only comments, or nothing
     if (!withinLimits(value)) {
-      diagnostics.push(diagnostic('SC1007', `the document, with its aliases expanded, is nested more than ${maxDepth} levels deep or holds more than ${maxValues} values`, {
-        position: at(doc.range[0]),
-        fix: 'manifests are only a few levels deep; check for a generated or corrupted file',
-      }));
+      diagnostics.push(
+        diagnostic(
+          'SC1007',
+          `the document, with its aliases expanded, is nested more than ${maxDepth} levels deep or holds more than ${maxValues} values`,
+          {
+            position: at(doc.range[0]),
+            fix: 'manifests are only a few levels deep; check for a generated or corrupted file',
+          },
+        ),
+      );
       return;
     }
     const root = doc.contents as Node;
@@ -177,10 +224,14 @@ function parseWithPositions(file: SourceFile): { documents: ManifestDocument[]; 
 }
 
 function tooComplex(file: string, err: unknown): Diagnostic {
-  return diagnostic('SC1007', `the file could not be parsed within limits (${preview(err instanceof Error ? err.message : String(err), 200, false)})`, {
-    position: { file, line: 1, column: 1 },
-    fix: 'manifests are small, shallow documents; check for a generated or corrupted file',
-  });
+  return diagnostic(
+    'SC1007',
+    `the file could not be parsed within limits (${preview(err instanceof Error ? err.message : String(err), 200, false)})`,
+    {
+      position: { file, line: 1, column: 1 },
+      fix: 'manifests are small, shallow documents; check for a generated or corrupted file',
+    },
+  );
 }
 
 function firstLine(s: string): string {
@@ -208,7 +259,8 @@ function withinLimits(value: unknown): boolean {
   return true;
 }
 
-const deepFix = 'manifests are only a few levels deep; check for a generated or corrupted file (unclosed brackets, or indentation that keeps growing)';
+const deepFix =
+  'manifests are only a few levels deep; check for a generated or corrupted file (unclosed brackets, or indentation that keeps growing)';
 const largeFix = 'manifests are small; split the file, or check for a generated or corrupted one';
 
 /**
@@ -231,9 +283,14 @@ function countedBeyondLimits(text: string): { offset: number; message: string; f
     if (scalarNext) scalarNext = false;
     else if (token === '---') {
       entries = 0;
-      if (++documents > maxDocuments + 1) return { offset, message: `the file holds more than ${maxDocuments} documents`, fix: largeFix };
+      if (++documents > maxDocuments + 1)
+        return { offset, message: `the file holds more than ${maxDocuments} documents`, fix: largeFix };
     } else if ((token === '-' || token === ':' || token === '?' || token === ',') && ++entries > maxValues) {
-      return { offset, message: `the document holds more than ${maxValues} values (the limit is passed here)`, fix: largeFix };
+      return {
+        offset,
+        message: `the document holds more than ${maxValues} values (the limit is passed here)`,
+        fix: largeFix,
+      };
     }
     offset += token.length;
   }
@@ -249,15 +306,18 @@ function beyondLimits(tokens: CST.Token[]): { offset: number; message: string; f
   let documents = 0;
   for (const token of tokens) {
     if (token.type !== 'document') continue;
-    if (++documents > maxDocuments) return { offset: token.offset, message: `the file holds more than ${maxDocuments} documents`, fix: largeFix };
+    if (++documents > maxDocuments)
+      return { offset: token.offset, message: `the file holds more than ${maxDocuments} documents`, fix: largeFix };
     let entries = 0;
     const stack: [CST.Token | null | undefined, number][] = [[token.value, 0]];
     while (stack.length > 0) {
       const [t, depth] = stack.pop()!;
       if (!t || (t.type !== 'block-map' && t.type !== 'block-seq' && t.type !== 'flow-collection')) continue;
-      if (depth + 1 > maxDepth) return { offset: t.offset, message: `the document is nested more than ${maxDepth} levels deep`, fix: deepFix };
+      if (depth + 1 > maxDepth)
+        return { offset: t.offset, message: `the document is nested more than ${maxDepth} levels deep`, fix: deepFix };
       entries += t.items.length;
-      if (entries > maxValues) return { offset: t.offset, message: `the document holds more than ${maxValues} values`, fix: largeFix };
+      if (entries > maxValues)
+        return { offset: t.offset, message: `the document holds more than ${maxValues} values`, fix: largeFix };
       for (const item of t.items) {
         stack.push([item.key, depth + 1]);
         stack.push([item.value, depth + 1]);
@@ -299,11 +359,13 @@ function duplicateKeys(root: Node): { key: string; offset: number; first: number
 const pairIndex = new WeakMap<YAMLMap, Map<string, unknown>>();
 
 function pairOf(map: YAMLMap, segment: string | number): unknown {
-  if (map.items.length < 32) return map.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+  if (map.items.length < 32)
+    return map.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
   let index = pairIndex.get(map);
   if (!index) {
     index = new Map();
-    for (const p of map.items) if (isPair(p) && isScalar(p.key) && !index.has(String(p.key.value))) index.set(String(p.key.value), p);
+    for (const p of map.items)
+      if (isPair(p) && isScalar(p.key) && !index.has(String(p.key.value))) index.set(String(p.key.value), p);
     pairIndex.set(map, index);
   }
   return index.get(String(segment));
@@ -311,7 +373,7 @@ function pairOf(map: YAMLMap, segment: string | number): unknown {
 
 /** A value for a message: JSON-quoted (so control characters cannot reach a terminal), cut to `max` characters. */
 export function preview(value: unknown, max = 80, quote = true): string {
-  const text = quote ? JSON.stringify(value) ?? String(value) : JSON.stringify(String(value)).slice(1, -1);
+  const text = quote ? (JSON.stringify(value) ?? String(value)) : JSON.stringify(String(value)).slice(1, -1);
   return text.length > max ? `${text.slice(0, max)}…(${text.length} characters)` : text;
 }
 

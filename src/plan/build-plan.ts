@@ -7,7 +7,13 @@
  */
 import { ownershipOf } from '../api/labels.js';
 import { refId, type ObjectRef } from '../api/object-ref.js';
-import { serviceFieldEffects, type DesiredNetwork, type DesiredService, type DesiredState, type ServiceModel } from '../api/model.js';
+import {
+  serviceFieldEffects,
+  type DesiredNetwork,
+  type DesiredService,
+  type DesiredState,
+  type ServiceModel,
+} from '../api/model.js';
 import type { LiveState, SwarmNetwork, SwarmService } from '../api/swarm-types.js';
 import { diffModels, maskModel } from './field-diff.js';
 import { networkModelFromLive, serviceModelFromLive, withoutServerAddressing } from './live-model.js';
@@ -31,14 +37,26 @@ export interface PlanOptions {
 
 export const defaultMaxDeletions = 10;
 
-function refFromLive(kind: ObjectRef['kind'], labels: Record<string, string> | null | undefined, swarmName: string): ObjectRef {
+function refFromLive(
+  kind: ObjectRef['kind'],
+  labels: Record<string, string> | null | undefined,
+  swarmName: string,
+): ObjectRef {
   const ns = labels?.['com.docker.stack.namespace'];
-  const name = labels?.['swarm.controller/name'] ?? (ns && swarmName.startsWith(ns + '_') ? swarmName.slice(ns.length + 1) : swarmName);
+  const name =
+    labels?.['swarm.controller/name'] ??
+    (ns && swarmName.startsWith(ns + '_') ? swarmName.slice(ns.length + 1) : swarmName);
   return { kind, name, ...(ns ? { namespace: ns } : {}) };
 }
 
 function base(ref: ObjectRef, swarmName: string): Pick<Change, 'id' | 'kind' | 'namespace' | 'name' | 'swarmName'> {
-  return { id: refId(ref), kind: ref.kind, ...(ref.namespace ? { namespace: ref.namespace } : {}), name: ref.name, swarmName };
+  return {
+    id: refId(ref),
+    kind: ref.kind,
+    ...(ref.namespace ? { namespace: ref.namespace } : {}),
+    name: ref.name,
+    swarmName,
+  };
 }
 
 export function buildPlan(desired: DesiredState, live: LiveState, options: PlanOptions): Plan {
@@ -52,17 +70,32 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
   const networkNames = new Map(live.networks.map((n) => [n.Id, n.Name]));
   const desiredNetworkNames = new Set(desired.networks.map((n) => n.swarmName));
   const desiredServiceNames = new Set(desired.services.map((s) => s.swarmName));
-  const block = (id: string, code: Blocker['code'], message: string, fix: string) => blockers.push({ id, code, message, fix });
+  const block = (id: string, code: Blocker['code'], message: string, fix: string) =>
+    blockers.push({ id, code, message, fix });
 
-  const ownershipProblem = (id: string, labels: Record<string, string> | null | undefined, what: string): 'ok' | 'adopt' | 'blocked' => {
+  const ownershipProblem = (
+    id: string,
+    labels: Record<string, string> | null | undefined,
+    what: string,
+  ): 'ok' | 'adopt' | 'blocked' => {
     const o = ownershipOf(labels);
     if (o.state === 'owned') {
       if (o.applySet === options.applySet) return 'ok';
-      block(id, 'SC4001', `${what} belongs to apply set "${o.applySet}", not "${options.applySet}"`, `manage it from apply set "${o.applySet}", or remove it from these manifests`);
+      block(
+        id,
+        'SC4001',
+        `${what} belongs to apply set "${o.applySet}", not "${options.applySet}"`,
+        `manage it from apply set "${o.applySet}", or remove it from these manifests`,
+      );
       return 'blocked';
     }
     if (options.adopt) return 'adopt';
-    block(id, 'SC4002', `${what} exists in the Swarm but was not created by swarm-controller`, 'rerun with --adopt to take it over (its spec will be replaced by the manifest), or rename the manifest');
+    block(
+      id,
+      'SC4002',
+      `${what} exists in the Swarm but was not created by swarm-controller`,
+      'rerun with --adopt to take it over (its spec will be replaced by the manifest), or rename the manifest',
+    );
     return 'blocked';
   };
 
@@ -73,12 +106,27 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     const id = refId(n.ref);
     const current = liveNetworks.get(n.swarmName);
     if (n.external) {
-      if (!current) block(id, 'SC3003', `external network "${n.swarmName}" does not exist in the Swarm`, `create it first (docker network create -d overlay ${n.swarmName}), or drop "external: true" to let the controller create it`);
+      if (!current)
+        block(
+          id,
+          'SC3003',
+          `external network "${n.swarmName}" does not exist in the Swarm`,
+          `create it first (docker network create -d overlay ${n.swarmName}), or drop "external: true" to let the controller create it`,
+        );
       else unchanged++;
       continue;
     }
     if (!current) {
-      changes.push({ ...base(n.ref, n.swarmName), action: 'create', reason: 'not in the Swarm', restartsTasks: false, fields: diffModels(defaultNetworkModel, n.model), before: null, after: n.model, dependsOn: [] });
+      changes.push({
+        ...base(n.ref, n.swarmName),
+        action: 'create',
+        reason: 'not in the Swarm',
+        restartsTasks: false,
+        fields: diffModels(defaultNetworkModel, n.model),
+        before: null,
+        after: n.model,
+        dependsOn: [],
+      });
       networkChangeIds.set(n.swarmName, id);
       continue;
     }
@@ -90,17 +138,37 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
       unchanged++;
       continue;
     }
-    const reason = ownership === 'adopt' ? 'adopt: a network cannot be relabelled in place' : `networks cannot be changed in place (${fields.map((f) => f.path).join(', ')})`;
+    const reason =
+      ownership === 'adopt'
+        ? 'adopt: a network cannot be relabelled in place'
+        : `networks cannot be changed in place (${fields.map((f) => f.path).join(', ')})`;
     if (!options.allowReplace) {
-      block(id, 'SC4003', `network "${n.swarmName}" must be replaced: ${reason}`, 'rerun with --allow-replace; services attached to it are detached and reattached, restarting their tasks');
+      block(
+        id,
+        'SC4003',
+        `network "${n.swarmName}" must be replaced: ${reason}`,
+        'rerun with --allow-replace; services attached to it are detached and reattached, restarting their tasks',
+      );
     }
-    changes.push({ ...base(n.ref, n.swarmName), action: 'replace', reason, restartsTasks: true, fields, before: liveModel, after: n.model, dependsOn: [], ...(ownership === 'adopt' ? { adopt: true as const } : {}) });
+    changes.push({
+      ...base(n.ref, n.swarmName),
+      action: 'replace',
+      reason,
+      restartsTasks: true,
+      fields,
+      before: liveModel,
+      after: n.model,
+      dependsOn: [],
+      ...(ownership === 'adopt' ? { adopt: true as const } : {}),
+    });
     networkChangeIds.set(n.swarmName, id);
     replacedNetworks.add(n.swarmName);
   }
 
   // A network to create (or re-create) must not claim addresses another network holds.
-  const claimed: { owner: string; subnet: string }[] = live.networks.flatMap((l) => (l.IPAM?.Config ?? []).flatMap((c) => (c.Subnet ? [{ owner: l.Name, subnet: c.Subnet }] : [])));
+  const claimed: { owner: string; subnet: string }[] = live.networks.flatMap((l) =>
+    (l.IPAM?.Config ?? []).flatMap((c) => (c.Subnet ? [{ owner: l.Name, subnet: c.Subnet }] : [])),
+  );
   for (const n of desired.networks) {
     if (n.external) continue;
     const mine = n.model.ipam.subnets.map((x) => x.subnet);
@@ -108,7 +176,12 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
       for (const subnet of mine) {
         const other = claimed.find((c) => c.owner !== n.swarmName && subnetsOverlap(subnet, c.subnet));
         if (other) {
-          block(refId(n.ref), 'SC4008', `network "${n.swarmName}": subnet ${subnet} overlaps ${other.subnet} of network "${other.owner}"; Swarm would create it and leave every task attached to it in state New`, `choose a subnet no other network uses (docker network inspect ${other.owner} shows its range), or leave out ipam.subnets to let Swarm pick one`);
+          block(
+            refId(n.ref),
+            'SC4008',
+            `network "${n.swarmName}": subnet ${subnet} overlaps ${other.subnet} of network "${other.owner}"; Swarm would create it and leave every task attached to it in state New`,
+            `choose a subnet no other network uses (docker network inspect ${other.owner} shows its range), or leave out ipam.subnets to let Swarm pick one`,
+          );
         }
       }
     }
@@ -116,10 +189,16 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
   }
 
   // Configs and secrets: new versions before the services that mount them.
-  const dataPlans = (['Config', 'Secret'] as const).map((kind) => planData({
-    kind, applySet: options.applySet, prune: !!options.prune, desired: kind === 'Config' ? desired.configs : desired.secrets,
-    live: kind === 'Config' ? live.configs : live.secrets, liveServices: live.services,
-  }));
+  const dataPlans = (['Config', 'Secret'] as const).map((kind) =>
+    planData({
+      kind,
+      applySet: options.applySet,
+      prune: !!options.prune,
+      desired: kind === 'Config' ? desired.configs : desired.secrets,
+      live: kind === 'Config' ? live.configs : live.secrets,
+      liveServices: live.services,
+    }),
+  );
   for (const p of dataPlans) {
     changes.push(...p.changes.filter((c) => c.action !== 'delete'));
     blockers.push(...p.blockers);
@@ -139,7 +218,16 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
       ...mountedNames(s, 'Secret').map((n) => secretPlan.creates.get(n)),
     ].filter((x): x is string => !!x);
     if (!current) {
-      const c: Change = { ...base(s.ref, s.swarmName), action: 'create', reason: 'not in the Swarm', restartsTasks: true, fields: diffModels(maskModel(defaultServiceModel, mask), maskModel(s.model, mask), mask), before: null, after: maskModel(s.model, mask), dependsOn };
+      const c: Change = {
+        ...base(s.ref, s.swarmName),
+        action: 'create',
+        reason: 'not in the Swarm',
+        restartsTasks: true,
+        fields: diffModels(maskModel(defaultServiceModel, mask), maskModel(s.model, mask), mask),
+        before: null,
+        after: maskModel(s.model, mask),
+        dependsOn,
+      };
       changes.push(c);
       serviceChanges.set(s.swarmName, c);
       continue;
@@ -156,7 +244,12 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     const c = classifyServiceChange(s, liveModel, fields, ownership === 'adopt', reattach, mask);
     c.dependsOn = [...new Set([...dependsOn, ...reattach.map((n) => networkChangeIds.get(n)!)])];
     if (c.action === 'replace' && !options.allowReplace) {
-      block(id, 'SC4003', `service "${s.swarmName}" must be replaced: ${c.reason}`, 'rerun with --allow-replace; the service is removed and created again, with downtime');
+      block(
+        id,
+        'SC4003',
+        `service "${s.swarmName}" must be replaced: ${c.reason}`,
+        'rerun with --allow-replace; the service is removed and created again, with downtime',
+      );
     }
     changes.push(c);
     serviceChanges.set(s.swarmName, c);
@@ -169,20 +262,43 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     block(id, 'SC3011', `secret "${name}" used by ${user} does not exist in the Swarm`, fix);
   for (const s of desired.services) {
     for (const m of s.model.secrets) {
-      if (!secretNames.has(m.name)) missingSecret(refId(s.ref), m.name, `service "${s.swarmName}"`, `declare a Secret manifest "${m.name}" in namespace "${s.ref.namespace ?? ''}" (from a file or an environment variable), or create it first (printf '%s' "$VALUE" | docker secret create ${m.name} -)`);
+      if (!secretNames.has(m.name))
+        missingSecret(
+          refId(s.ref),
+          m.name,
+          `service "${s.swarmName}"`,
+          `declare a Secret manifest "${m.name}" in namespace "${s.ref.namespace ?? ''}" (from a file or an environment variable), or create it first (printf '%s' "$VALUE" | docker secret create ${m.name} -)`,
+        );
     }
     for (const m of s.model.configs) {
-      if (!configNames.has(m.name)) block(refId(s.ref), 'SC3019', `config "${m.name}" used by service "${s.swarmName}" does not exist in the Swarm`, `declare a Config manifest "${m.name}" in namespace "${s.ref.namespace ?? ''}", or create it first (docker config create ${m.name} FILE)`);
+      if (!configNames.has(m.name))
+        block(
+          refId(s.ref),
+          'SC3019',
+          `config "${m.name}" used by service "${s.swarmName}" does not exist in the Swarm`,
+          `declare a Config manifest "${m.name}" in namespace "${s.ref.namespace ?? ''}", or create it first (docker config create ${m.name} FILE)`,
+        );
     }
   }
   for (const r of desired.routes) {
     if (r.model.tls && !secretNames.has(r.model.tls.secret)) {
-      missingSecret(refId(r.ref), r.model.tls.secret, `route "${r.swarmName}"`, `create it from the certificate chain and key (cat cert.pem key.pem | docker secret create ${r.model.tls.secret} -), and mount it in the proxy service`);
+      missingSecret(
+        refId(r.ref),
+        r.model.tls.secret,
+        `route "${r.swarmName}"`,
+        `create it from the certificate chain and key (cat cert.pem key.pem | docker secret create ${r.model.tls.secret} -), and mount it in the proxy service`,
+      );
     }
   }
 
   // Routes: stored as configs; they wait for the services they send traffic to.
-  const routePlan = planRoutes({ applySet: options.applySet, prune: !!options.prune, routes: desired.routes, routeConfigs: live.routeConfigs, serviceChanges });
+  const routePlan = planRoutes({
+    applySet: options.applySet,
+    prune: !!options.prune,
+    routes: desired.routes,
+    routeConfigs: live.routeConfigs,
+    serviceChanges,
+  });
   changes.push(...routePlan.changes.filter((c) => c.action !== 'delete'));
   blockers.push(...routePlan.blockers);
   notes.push(...routePlan.notes);
@@ -196,11 +312,23 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     if (o.state !== 'owned' || o.applySet !== options.applySet || desiredServiceNames.has(name)) continue;
     const ref = refFromLive('Service', s.Spec.Labels, name);
     if (!options.prune) {
-      notes.push({ id: refId(ref), message: `service "${name}" is no longer in the manifests; it is kept (use --prune to delete it)` });
+      notes.push({
+        id: refId(ref),
+        message: `service "${name}" is no longer in the manifests; it is kept (use --prune to delete it)`,
+      });
       continue;
     }
     const before = maskModel(serviceModelFromLive(s, networkNames), mask);
-    const c: Change = { ...base(ref, name), action: 'delete', reason: 'no longer in the manifests', restartsTasks: true, fields: [], before, after: null, dependsOn: [] };
+    const c: Change = {
+      ...base(ref, name),
+      action: 'delete',
+      reason: 'no longer in the manifests',
+      restartsTasks: true,
+      fields: [],
+      before,
+      after: null,
+      dependsOn: [],
+    };
     deletions.push(c);
     serviceChanges.set(name, c);
   }
@@ -209,13 +337,28 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     if (o.state !== 'owned' || o.applySet !== options.applySet || desiredNetworkNames.has(n.Name)) continue;
     const ref = refFromLive('Network', n.Labels, n.Name);
     if (!options.prune) {
-      notes.push({ id: refId(ref), message: `network "${n.Name}" is no longer in the manifests; it is kept (use --prune to delete it)` });
+      notes.push({
+        id: refId(ref),
+        message: `network "${n.Name}" is no longer in the manifests; it is kept (use --prune to delete it)`,
+      });
       continue;
     }
-    deletions.push({ ...base(ref, n.Name), action: 'delete', reason: 'no longer in the manifests', restartsTasks: false, fields: [], before: networkModelFromLive(n), after: null, dependsOn: [] });
+    deletions.push({
+      ...base(ref, n.Name),
+      action: 'delete',
+      reason: 'no longer in the manifests',
+      restartsTasks: false,
+      fields: [],
+      before: networkModelFromLive(n),
+      after: null,
+      dependsOn: [],
+    });
   }
   // A config or secret may only go once every service mounting one of its versions lets go.
-  for (const [kind, p] of [['Config', configPlan], ['Secret', secretPlan]] as const) {
+  for (const [kind, p] of [
+    ['Config', configPlan],
+    ['Secret', secretPlan],
+  ] as const) {
     for (const { change, stored } of p.deletes.values()) {
       deletions.push(change);
       const names = new Set(stored.versions.map((v) => v.name));
@@ -223,8 +366,18 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
         const userName = user.Spec.Name ?? '';
         const userChange = serviceChanges.get(userName);
         const stillMounts = desired.services.find((d) => d.swarmName === userName);
-        const letsGo = userChange && (userChange.action === 'delete' || !stillMounts || !mountedNames(stillMounts, kind).some((n) => names.has(n)));
-        if (!letsGo) block(change.id, 'SC4007', `${kind.toLowerCase()} "${change.swarmName}" is still mounted by service "${userName}", which this plan does not change`, `remove it from "${userName}" first, or keep the ${kind} manifest`);
+        const letsGo =
+          userChange &&
+          (userChange.action === 'delete' ||
+            !stillMounts ||
+            !mountedNames(stillMounts, kind).some((n) => names.has(n)));
+        if (!letsGo)
+          block(
+            change.id,
+            'SC4007',
+            `${kind.toLowerCase()} "${change.swarmName}" is still mounted by service "${userName}", which this plan does not change`,
+            `remove it from "${userName}" first, or keep the ${kind} manifest`,
+          );
         else change.dependsOn.push(userChange.id);
       }
     }
@@ -238,9 +391,16 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     for (const user of servicesUsing(network, live.services)) {
       const userName = user.Spec.Name ?? '';
       const userChange = serviceChanges.get(userName);
-      const letsGo = c.action === 'replace' || (userChange && (userChange.action === 'delete' || !desiredNetworksOf(desired, userName).includes(c.swarmName)));
+      const letsGo =
+        c.action === 'replace' ||
+        (userChange && (userChange.action === 'delete' || !desiredNetworksOf(desired, userName).includes(c.swarmName)));
       if (!userChange || !letsGo) {
-        block(c.id, 'SC4006', `network "${c.swarmName}" is still used by service "${userName}", which this plan does not detach`, `detach "${userName}" from it first, or keep the network in the manifests`);
+        block(
+          c.id,
+          'SC4006',
+          `network "${c.swarmName}" is still used by service "${userName}", which this plan does not detach`,
+          `detach "${userName}" from it first, or keep the network in the manifests`,
+        );
       } else if (c.action === 'delete') {
         c.dependsOn.push(userChange.id);
       }
@@ -248,16 +408,38 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
   }
 
   if (options.prune) {
-    if (desired.networks.length === 0 && desired.services.length === 0 && desired.routes.length === 0 && desired.configs.length === 0 && desired.secrets.length === 0) {
-      block('(prune)', 'SC4004', 'the manifests declare nothing, so --prune would delete every object of apply set "' + options.applySet + '"', 'check that -f points at the right directory; an empty checkout is almost always a mistake');
+    if (
+      desired.networks.length === 0 &&
+      desired.services.length === 0 &&
+      desired.routes.length === 0 &&
+      desired.configs.length === 0 &&
+      desired.secrets.length === 0
+    ) {
+      block(
+        '(prune)',
+        'SC4004',
+        'the manifests declare nothing, so --prune would delete every object of apply set "' + options.applySet + '"',
+        'check that -f points at the right directory; an empty checkout is almost always a mistake',
+      );
     }
     const max = options.maxDeletions ?? defaultMaxDeletions;
     if (deletions.length > max && !options.force) {
-      block('(prune)', 'SC4005', `the plan deletes ${deletions.length} objects, more than --max-deletions ${max}`, 'review the deletions, then rerun with a higher --max-deletions or with --force');
+      block(
+        '(prune)',
+        'SC4005',
+        `the plan deletes ${deletions.length} objects, more than --max-deletions ${max}`,
+        'review the deletions, then rerun with a higher --max-deletions or with --force',
+      );
     }
   }
 
-  return { applySet: options.applySet, changes: orderChanges(changes), blockers, notes: notes.sort((a, b) => a.id.localeCompare(b.id)), unchanged };
+  return {
+    applySet: options.applySet,
+    changes: orderChanges(changes),
+    blockers,
+    notes: notes.sort((a, b) => a.id.localeCompare(b.id)),
+    unchanged,
+  };
 }
 
 function desiredNetworksOf(desired: DesiredState, swarmName: string): string[] {
@@ -265,10 +447,21 @@ function desiredNetworksOf(desired: DesiredState, swarmName: string): string[] {
 }
 
 export function servicesUsing(network: SwarmNetwork, services: SwarmService[]): SwarmService[] {
-  return services.filter((s) => (s.Spec.TaskTemplate?.Networks ?? s.Spec.Networks ?? []).some((n) => n.Target === network.Id || n.Target === network.Name));
+  return services.filter((s) =>
+    (s.Spec.TaskTemplate?.Networks ?? s.Spec.Networks ?? []).some(
+      (n) => n.Target === network.Id || n.Target === network.Name,
+    ),
+  );
 }
 
-function classifyServiceChange(s: DesiredService, liveModel: ServiceModel, fields: FieldChange[], adopt: boolean, reattach: string[], mask: string[]): Change {
+function classifyServiceChange(
+  s: DesiredService,
+  liveModel: ServiceModel,
+  fields: FieldChange[],
+  adopt: boolean,
+  reattach: string[],
+  mask: string[],
+): Change {
   const top = new Set(fields.map((f) => topField(f.path)));
   const effects = new Set([...top].map((t) => serviceFieldEffects[t as keyof ServiceModel] ?? 'restart'));
   const changed = [...top].join(', ');
@@ -279,7 +472,9 @@ function classifyServiceChange(s: DesiredService, liveModel: ServiceModel, field
     reason = `${[...top].filter((t) => serviceFieldEffects[t as keyof ServiceModel] === 'replace').join(' and ')} cannot change in place`;
   } else if (effects.has('restart') || reattach.length) {
     action = 'update';
-    reason = reattach.length ? `reattach to replaced network ${reattach.join(', ')}${changed ? `; ${changed} changed` : ''}` : `${changed} changed`;
+    reason = reattach.length
+      ? `reattach to replaced network ${reattach.join(', ')}${changed ? `; ${changed} changed` : ''}`
+      : `${changed} changed`;
   } else if (effects.size === 1 && effects.has('scale')) {
     action = 'scale';
     reason = `replicas ${liveModel.replicas} -> ${s.model.replicas}`;

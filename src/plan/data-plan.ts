@@ -8,7 +8,14 @@
  * show `spec.content` as its sha256. Pure.
  */
 import { ownershipOf } from '../api/labels.js';
-import { mountedName, storedData, versionUserLabels, type DataKind, type DesiredData, type StoredData } from '../api/data-model.js';
+import {
+  mountedName,
+  storedData,
+  versionUserLabels,
+  type DataKind,
+  type DesiredData,
+  type StoredData,
+} from '../api/data-model.js';
 import type { DesiredService } from '../api/model.js';
 import { refId, type ObjectRef } from '../api/object-ref.js';
 import type { SwarmService } from '../api/swarm-types.js';
@@ -37,7 +44,13 @@ export interface DataPlan {
 }
 
 function base(ref: ObjectRef, swarmName: string): Pick<Change, 'id' | 'kind' | 'namespace' | 'name' | 'swarmName'> {
-  return { id: refId(ref), kind: ref.kind, ...(ref.namespace ? { namespace: ref.namespace } : {}), name: ref.name, swarmName };
+  return {
+    id: refId(ref),
+    kind: ref.kind,
+    ...(ref.namespace ? { namespace: ref.namespace } : {}),
+    name: ref.name,
+    swarmName,
+  };
 }
 
 const short = (content: string) => `${content.slice(0, 'sha256:'.length + 12)}…`;
@@ -51,18 +64,34 @@ export function planData(input: DataPlanInput): DataPlan {
     const id = refId(d.ref);
     if (d.external) {
       if (liveByName.has(d.swarmName)) out.unchanged++;
-      else out.blockers.push({ id, code: input.kind === 'Secret' ? 'SC3011' : 'SC3019', message: `external ${what} "${d.swarmName}" does not exist in the Swarm`, fix: `create it first (docker ${what} create ${d.swarmName} FILE), or give the manifest a source instead of "external: true"` });
+      else
+        out.blockers.push({
+          id,
+          code: input.kind === 'Secret' ? 'SC3011' : 'SC3019',
+          message: `external ${what} "${d.swarmName}" does not exist in the Swarm`,
+          fix: `create it first (docker ${what} create ${d.swarmName} FILE), or give the manifest a source instead of "external: true"`,
+        });
       continue;
     }
     const name = mountedName(d);
     const s = stored.get(d.swarmName);
     if (s && s.applySet !== input.applySet) {
-      out.blockers.push({ id, code: 'SC4001', message: `${what} "${d.swarmName}" belongs to apply set "${s.applySet}", not "${input.applySet}"`, fix: `manage it from apply set "${s.applySet}", or remove it from these manifests` });
+      out.blockers.push({
+        id,
+        code: 'SC4001',
+        message: `${what} "${d.swarmName}" belongs to apply set "${s.applySet}", not "${input.applySet}"`,
+        fix: `manage it from apply set "${s.applySet}", or remove it from these manifests`,
+      });
       continue;
     }
     const clash = liveByName.get(name);
     if (clash && ownershipOf(clash.Spec.Labels).state !== 'owned') {
-      out.blockers.push({ id, code: 'SC4002', message: `${what} "${name}" exists in the Swarm but was not created by swarm-controller`, fix: `remove it, or rename the manifest` });
+      out.blockers.push({
+        id,
+        code: 'SC4002',
+        message: `${what} "${name}" exists in the Swarm but was not created by swarm-controller`,
+        fix: `remove it, or rename the manifest`,
+      });
       continue;
     }
     const current = s?.versions.find((v) => v.name === name);
@@ -70,31 +99,72 @@ export function planData(input: DataPlanInput): DataPlan {
     if (current) {
       const fields = diffModels({ labels: versionUserLabels(current.labels) }, { labels: d.model.labels });
       if (fields.length === 0) out.unchanged++;
-      else out.changes.push({ ...base(d.ref, d.swarmName), action: 'update', reason: 'labels changed (on the current version)', restartsTasks: false, fields, before: { ...d.model, labels: versionUserLabels(current.labels) }, after: d.model, dependsOn: [] });
-      if (newest && newest.name !== name) out.notes.push({ id, message: `${what} "${d.swarmName}" goes back to its kept version ${name} (${d.source})` });
+      else
+        out.changes.push({
+          ...base(d.ref, d.swarmName),
+          action: 'update',
+          reason: 'labels changed (on the current version)',
+          restartsTasks: false,
+          fields,
+          before: { ...d.model, labels: versionUserLabels(current.labels) },
+          after: d.model,
+          dependsOn: [],
+        });
+      if (newest && newest.name !== name)
+        out.notes.push({ id, message: `${what} "${d.swarmName}" goes back to its kept version ${name} (${d.source})` });
     } else {
-      const users = input.liveServices.filter((svc) => mountsAny(svc, input.kind, new Set(s?.versions.map((v) => v.name) ?? []))).map((svc) => svc.Spec.Name ?? '');
+      const users = input.liveServices
+        .filter((svc) => mountsAny(svc, input.kind, new Set(s?.versions.map((v) => v.name) ?? [])))
+        .map((svc) => svc.Spec.Name ?? '');
       const before = newest ? { labels: versionUserLabels(newest.labels), content: `sha256:${newest.hash}` } : null;
-      const fields = diffModels(before ?? { labels: {}, content: null }, { labels: d.model.labels, content: d.model.content });
+      const fields = diffModels(before ?? { labels: {}, content: null }, {
+        labels: d.model.labels,
+        content: d.model.content,
+      });
       const reason = newest
         ? `content changed (${short(`sha256:${newest.hash}`)} -> ${short(d.model.content)}, ${d.source}): a new version${users.length ? `; ${users.join(', ')} move${users.length === 1 ? 's' : ''} to it` : ''}`
         : `not in the Swarm (${d.source}, ${d.model.size} bytes)`;
-      out.changes.push({ ...base(d.ref, d.swarmName), action: newest ? 'update' : 'create', reason, restartsTasks: false, fields, before: before && { ...before, size: null, retain: d.model.retain }, after: d.model, dependsOn: [] });
+      out.changes.push({
+        ...base(d.ref, d.swarmName),
+        action: newest ? 'update' : 'create',
+        reason,
+        restartsTasks: false,
+        fields,
+        before: before && { ...before, size: null, retain: d.model.retain },
+        after: d.model,
+        dependsOn: [],
+      });
       out.creates.set(name, id);
     }
     const kept = (s?.versions.length ?? 0) + (current ? 0 : 1);
-    if (kept > d.model.retain) out.notes.push({ id, message: `${what} "${d.swarmName}" has ${kept} versions; the oldest ${kept - d.model.retain} will be removed after the apply once no service uses them (retain ${d.model.retain})` });
+    if (kept > d.model.retain)
+      out.notes.push({
+        id,
+        message: `${what} "${d.swarmName}" has ${kept} versions; the oldest ${kept - d.model.retain} will be removed after the apply once no service uses them (retain ${d.model.retain})`,
+      });
   }
 
   const desiredStems = new Set(input.desired.filter((d) => !d.external).map((d) => d.swarmName));
   for (const s of stored.values()) {
     if (s.applySet !== input.applySet || desiredStems.has(s.stem)) continue;
     if (!input.prune) {
-      out.notes.push({ id: refId(s.ref), message: `${what} "${s.stem}" is no longer in the manifests; it is kept (use --prune to delete it)` });
+      out.notes.push({
+        id: refId(s.ref),
+        message: `${what} "${s.stem}" is no longer in the manifests; it is kept (use --prune to delete it)`,
+      });
       continue;
     }
     const newest = s.versions[0]!;
-    const change: Change = { ...base(s.ref, s.stem), action: 'delete', reason: `no longer in the manifests (${s.versions.length} version${s.versions.length === 1 ? '' : 's'})`, restartsTasks: false, fields: [], before: { labels: versionUserLabels(newest.labels), content: `sha256:${newest.hash}` }, after: null, dependsOn: [] };
+    const change: Change = {
+      ...base(s.ref, s.stem),
+      action: 'delete',
+      reason: `no longer in the manifests (${s.versions.length} version${s.versions.length === 1 ? '' : 's'})`,
+      restartsTasks: false,
+      fields: [],
+      before: { labels: versionUserLabels(newest.labels), content: `sha256:${newest.hash}` },
+      after: null,
+      dependsOn: [],
+    };
     out.changes.push(change);
     out.deletes.set(s.stem, { change, stored: s });
   }
@@ -104,7 +174,10 @@ export function planData(input: DataPlanInput): DataPlan {
 /** Whether a live service mounts any of these names. */
 export function mountsAny(svc: SwarmService, kind: DataKind, names: Set<string>): boolean {
   const c = svc.Spec.TaskTemplate?.ContainerSpec;
-  const refs = kind === 'Secret' ? (c?.Secrets ?? []).map((r) => r.SecretName ?? '') : (c?.Configs ?? []).map((r) => r.ConfigName ?? '');
+  const refs =
+    kind === 'Secret'
+      ? (c?.Secrets ?? []).map((r) => r.SecretName ?? '')
+      : (c?.Configs ?? []).map((r) => r.ConfigName ?? '');
   return refs.some((n) => names.has(n));
 }
 

@@ -6,8 +6,17 @@ import type { NetworkManifest, ServiceManifest } from '../api/schemas.js';
 import { networkModel, serviceModel } from '../manifest/desired-model.js';
 
 export const defaultServiceModel = serviceModel(
-  { apiVersion: 'swarm.controller/v1alpha1', kind: 'Service', metadata: { name: 'default' }, spec: { image: '' } } as ServiceManifest,
+  {
+    apiVersion: 'swarm.controller/v1alpha1',
+    kind: 'Service',
+    metadata: { name: 'default' },
+    spec: { image: '' },
+  } as ServiceManifest,
   (n) => n,
 );
 
-export const defaultNetworkModel = networkModel({ apiVersion: 'swarm.controller/v1alpha1', kind: 'Network', metadata: { name: 'default' } } as NetworkManifest);
+export const defaultNetworkModel = networkModel({
+  apiVersion: 'swarm.controller/v1alpha1',
+  kind: 'Network',
+  metadata: { name: 'default' },
+} as NetworkManifest);

@@ -45,8 +45,8 @@ export function diffModels(before: object | null, after: object | null, maskEnv:
         const sensitive = field === 'env' && isSensitiveName(key, maskEnv);
         out.push({
           path: manifestPath(field, [key]),
-          before: sensitive ? masked(bm[key]) : bm[key] ?? null,
-          after: sensitive ? masked(am[key]) : am[key] ?? null,
+          before: sensitive ? masked(bm[key]) : (bm[key] ?? null),
+          after: sensitive ? masked(am[key]) : (am[key] ?? null),
           ...(sensitive ? { sensitive: true as const } : {}),
         });
       }
@@ -87,4 +87,3 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 function union(a: string[], b: string[]): string[] {
   return [...new Set([...a, ...b])];
 }
-

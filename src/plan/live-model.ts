@@ -6,9 +6,34 @@
  * Pure.
  */
 import { labelImage, userLabels } from '../api/labels.js';
-import { defaultUpdatePolicy, type MountModel, type NetworkModel, type QuantitiesModel, type SecretMountModel, type ServiceModel, type UpdatePolicyModel } from '../api/model.js';
-import type { SwarmNetwork, SwarmConfigReference, SwarmResources, SwarmSecretReference, SwarmService, SwarmServiceSpec, SwarmUpdateConfig } from '../api/swarm-types.js';
-import { canonicalConstraint, canonicalMode, compareMounts, compareSecrets, comparePorts, defaultRestartDelay, defaultStopGracePeriod, sortedRecord } from '../manifest/desired-model.js';
+import {
+  defaultUpdatePolicy,
+  type MountModel,
+  type NetworkModel,
+  type QuantitiesModel,
+  type SecretMountModel,
+  type ServiceModel,
+  type UpdatePolicyModel,
+} from '../api/model.js';
+import type {
+  SwarmNetwork,
+  SwarmConfigReference,
+  SwarmResources,
+  SwarmSecretReference,
+  SwarmService,
+  SwarmServiceSpec,
+  SwarmUpdateConfig,
+} from '../api/swarm-types.js';
+import {
+  canonicalConstraint,
+  canonicalMode,
+  compareMounts,
+  compareSecrets,
+  comparePorts,
+  defaultRestartDelay,
+  defaultStopGracePeriod,
+  sortedRecord,
+} from '../manifest/desired-model.js';
 import { formatCpus, formatDuration, formatMemory } from '../units.js';
 
 /** Option keys Swarm adds to networks by itself. */
@@ -16,7 +41,11 @@ const serverNetworkOptions = ['com.docker.network.driver.overlay.vxlanid_list'];
 
 /** Fields Swarm or the CLI fill in, or the controller carries forward unchanged; never a diff. */
 const ignoredServicePaths = [
-  'Name', 'Labels', 'TaskTemplate.ForceUpdate', 'TaskTemplate.Runtime', 'TaskTemplate.Placement.Platforms',
+  'Name',
+  'Labels',
+  'TaskTemplate.ForceUpdate',
+  'TaskTemplate.Runtime',
+  'TaskTemplate.Placement.Platforms',
   'TaskTemplate.ContainerSpec.Isolation',
 ];
 
@@ -74,12 +103,20 @@ export function serviceModelFromLive(service: SwarmService, networkNames: Map<st
     user: c.User ?? '',
     hostname: c.Hostname ?? '',
     mode: replicated ? 'replicated' : 'global',
-    replicas: replicated ? spec.Mode?.Replicated?.Replicas ?? 1 : null,
+    replicas: replicated ? (spec.Mode?.Replicated?.Replicas ?? 1) : null,
     networks: attachments
-      .map((n) => ({ name: networkNames.get(n.Target ?? '') ?? n.Target ?? '', aliases: [...(n.Aliases ?? [])].sort() }))
+      .map((n) => ({
+        name: networkNames.get(n.Target ?? '') ?? n.Target ?? '',
+        aliases: [...(n.Aliases ?? [])].sort(),
+      }))
       .sort((a, b) => a.name.localeCompare(b.name)),
     ports: (spec.EndpointSpec?.Ports ?? [])
-      .map((p) => ({ target: p.TargetPort ?? 0, published: p.PublishedPort || null, protocol: p.Protocol ?? 'tcp', mode: p.PublishMode ?? 'ingress' }))
+      .map((p) => ({
+        target: p.TargetPort ?? 0,
+        published: p.PublishedPort || null,
+        protocol: p.Protocol ?? 'tcp',
+        mode: p.PublishMode ?? 'ingress',
+      }))
       .sort(comparePorts),
     endpointMode: spec.EndpointSpec?.Mode ?? 'vip',
     placement: {
@@ -97,45 +134,96 @@ export function serviceModelFromLive(service: SwarmService, networkNames: Map<st
       window: ns(t.RestartPolicy?.Window),
     },
     healthcheck: hc
-      ? { test: hc.Test ?? [], interval: ns(hc.Interval), timeout: ns(hc.Timeout), startPeriod: ns(hc.StartPeriod), retries: hc.Retries ?? 0 }
+      ? {
+          test: hc.Test ?? [],
+          interval: ns(hc.Interval),
+          timeout: ns(hc.Timeout),
+          startPeriod: ns(hc.StartPeriod),
+          retries: hc.Retries ?? 0,
+        }
       : null,
     stopGracePeriod: ns(c.StopGracePeriod, defaultStopGracePeriod),
-    mounts: (c.Mounts ?? []).map((m): MountModel => ({
-      type: (m.Type ?? 'volume') as MountModel['type'],
-      source: m.Source ?? '',
-      target: m.Target ?? '',
-      readOnly: m.ReadOnly ?? false,
-      volume: (m.Type ?? 'volume') === 'volume'
-        ? { noCopy: m.VolumeOptions?.NoCopy ?? false, labels: sortedRecord(m.VolumeOptions?.Labels), driver: m.VolumeOptions?.DriverConfig?.Name ?? '', driverOptions: sortedRecord(m.VolumeOptions?.DriverConfig?.Options) }
-        : null,
-      bind: m.Type === 'bind' ? { propagation: m.BindOptions?.Propagation || 'rprivate' } : null,
-      tmpfs: m.Type === 'tmpfs'
-        ? { size: m.TmpfsOptions?.SizeBytes ? formatMemory(m.TmpfsOptions.SizeBytes) : null, mode: m.TmpfsOptions?.Mode ? canonicalMode(m.TmpfsOptions.Mode) : null }
-        : null,
-    })).sort(compareMounts),
-    secrets: ((c.Secrets ?? []) as SwarmSecretReference[]).map((r) => fileMount(r.SecretName ?? r.SecretID, r.File)).sort(compareSecrets),
-    configs: ((c.Configs ?? []) as SwarmConfigReference[]).map((r) => fileMount(r.ConfigName ?? r.ConfigID, r.File)).sort(compareSecrets),
+    mounts: (c.Mounts ?? [])
+      .map((m): MountModel => ({
+        type: (m.Type ?? 'volume') as MountModel['type'],
+        source: m.Source ?? '',
+        target: m.Target ?? '',
+        readOnly: m.ReadOnly ?? false,
+        volume:
+          (m.Type ?? 'volume') === 'volume'
+            ? {
+                noCopy: m.VolumeOptions?.NoCopy ?? false,
+                labels: sortedRecord(m.VolumeOptions?.Labels),
+                driver: m.VolumeOptions?.DriverConfig?.Name ?? '',
+                driverOptions: sortedRecord(m.VolumeOptions?.DriverConfig?.Options),
+              }
+            : null,
+        bind: m.Type === 'bind' ? { propagation: m.BindOptions?.Propagation || 'rprivate' } : null,
+        tmpfs:
+          m.Type === 'tmpfs'
+            ? {
+                size: m.TmpfsOptions?.SizeBytes ? formatMemory(m.TmpfsOptions.SizeBytes) : null,
+                mode: m.TmpfsOptions?.Mode ? canonicalMode(m.TmpfsOptions.Mode) : null,
+              }
+            : null,
+      }))
+      .sort(compareMounts),
+    secrets: ((c.Secrets ?? []) as SwarmSecretReference[])
+      .map((r) => fileMount(r.SecretName ?? r.SecretID, r.File))
+      .sort(compareSecrets),
+    configs: ((c.Configs ?? []) as SwarmConfigReference[])
+      .map((r) => fileMount(r.ConfigName ?? r.ConfigID, r.File))
+      .sort(compareSecrets),
     containerLabels: sortedRecord(c.Labels),
     unmanaged: unmanagedFields(spec),
   };
 }
 
 /** A secret or config mounted as a file, as the model holds it. */
-function fileMount(name: string | undefined, file: { Name?: string; UID?: string; GID?: string; Mode?: number } | undefined): SecretMountModel {
-  return { name: name ?? '', target: file?.Name ?? '', uid: file?.UID ?? '0', gid: file?.GID ?? '0', mode: canonicalMode(file?.Mode ?? 0o444) };
+function fileMount(
+  name: string | undefined,
+  file: { Name?: string; UID?: string; GID?: string; Mode?: number } | undefined,
+): SecretMountModel {
+  return {
+    name: name ?? '',
+    target: file?.Name ?? '',
+    uid: file?.UID ?? '0',
+    gid: file?.GID ?? '0',
+    mode: canonicalMode(file?.Mode ?? 0o444),
+  };
 }
 
 /** Paths of the Swarm spec that the model above reads. */
 const modelledServicePaths = [
-  'TaskTemplate.ContainerSpec.Image', 'TaskTemplate.ContainerSpec.Labels', 'TaskTemplate.ContainerSpec.Command',
-  'TaskTemplate.ContainerSpec.Args', 'TaskTemplate.ContainerSpec.Hostname', 'TaskTemplate.ContainerSpec.Env',
-  'TaskTemplate.ContainerSpec.Dir', 'TaskTemplate.ContainerSpec.User', 'TaskTemplate.ContainerSpec.Mounts',
-  'TaskTemplate.ContainerSpec.StopGracePeriod', 'TaskTemplate.ContainerSpec.Healthcheck', 'TaskTemplate.ContainerSpec.Secrets', 'TaskTemplate.ContainerSpec.Configs',
-  'TaskTemplate.Resources.Limits.NanoCPUs', 'TaskTemplate.Resources.Limits.MemoryBytes',
-  'TaskTemplate.Resources.Reservations.NanoCPUs', 'TaskTemplate.Resources.Reservations.MemoryBytes',
-  'TaskTemplate.RestartPolicy', 'TaskTemplate.Placement.Constraints', 'TaskTemplate.Placement.Preferences',
-  'TaskTemplate.Placement.MaxReplicas', 'TaskTemplate.Networks', 'Networks',
-  'Mode.Replicated', 'Mode.Global', 'UpdateConfig', 'RollbackConfig', 'EndpointSpec.Mode', 'EndpointSpec.Ports',
+  'TaskTemplate.ContainerSpec.Image',
+  'TaskTemplate.ContainerSpec.Labels',
+  'TaskTemplate.ContainerSpec.Command',
+  'TaskTemplate.ContainerSpec.Args',
+  'TaskTemplate.ContainerSpec.Hostname',
+  'TaskTemplate.ContainerSpec.Env',
+  'TaskTemplate.ContainerSpec.Dir',
+  'TaskTemplate.ContainerSpec.User',
+  'TaskTemplate.ContainerSpec.Mounts',
+  'TaskTemplate.ContainerSpec.StopGracePeriod',
+  'TaskTemplate.ContainerSpec.Healthcheck',
+  'TaskTemplate.ContainerSpec.Secrets',
+  'TaskTemplate.ContainerSpec.Configs',
+  'TaskTemplate.Resources.Limits.NanoCPUs',
+  'TaskTemplate.Resources.Limits.MemoryBytes',
+  'TaskTemplate.Resources.Reservations.NanoCPUs',
+  'TaskTemplate.Resources.Reservations.MemoryBytes',
+  'TaskTemplate.RestartPolicy',
+  'TaskTemplate.Placement.Constraints',
+  'TaskTemplate.Placement.Preferences',
+  'TaskTemplate.Placement.MaxReplicas',
+  'TaskTemplate.Networks',
+  'Networks',
+  'Mode.Replicated',
+  'Mode.Global',
+  'UpdateConfig',
+  'RollbackConfig',
+  'EndpointSpec.Mode',
+  'EndpointSpec.Ports',
 ];
 
 /** Every non-empty leaf of the spec that is neither modelled nor ignored, by dotted path. */
@@ -151,7 +239,11 @@ export function unmanagedFields(spec: SwarmServiceSpec): Record<string, unknown>
     out[path] = value;
   };
   visit(spec, '');
-  return Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]]));
+  return Object.fromEntries(
+    Object.keys(out)
+      .sort()
+      .map((k) => [k, out[k]]),
+  );
 }
 
 /** Absent, null, false, 0, "" and empty lists or maps all mean "not set". */

@@ -13,8 +13,20 @@ export interface RenderOptions {
 }
 
 const symbols: Record<Action, string> = { create: '+', update: '~', scale: '^', replace: '-/+', delete: '-' };
-const words: Record<Action, string> = { create: 'create', update: 'update in place', scale: 'scale', replace: 'replace (delete, then create)', delete: 'delete' };
-const verbs: Record<Action, string> = { create: 'will be created', update: 'will be updated in place', scale: 'will be scaled', replace: 'will be replaced', delete: 'will be deleted' };
+const words: Record<Action, string> = {
+  create: 'create',
+  update: 'update in place',
+  scale: 'scale',
+  replace: 'replace (delete, then create)',
+  delete: 'delete',
+};
+const verbs: Record<Action, string> = {
+  create: 'will be created',
+  update: 'will be updated in place',
+  scale: 'will be scaled',
+  replace: 'will be replaced',
+  delete: 'will be deleted',
+};
 const colours: Record<Action, number> = { create: 32, update: 33, scale: 36, replace: 35, delete: 31 };
 
 export function formatValue(v: unknown): string {
@@ -44,11 +56,19 @@ export function renderHuman(plan: Plan, options: RenderOptions = {}): string {
     lines.push(`Actions: ${present.map((a) => `${paint(colours[a], symbols[a])} ${words[a]}`).join(', ')}`, '');
   }
   for (const c of plan.changes) {
-    const restart = c.kind === 'Service' && c.action !== 'create' && c.action !== 'delete' ? (c.restartsTasks ? ', restarts tasks' : ', no task restart') : '';
+    const restart =
+      c.kind === 'Service' && c.action !== 'create' && c.action !== 'delete'
+        ? c.restartsTasks
+          ? ', restarts tasks'
+          : ', no task restart'
+        : '';
     const named = c.swarmName !== c.name ? ` (${c.swarmName})` : '';
-    lines.push(`${paint(colours[c.action], symbols[c.action].padStart(3))} ${bold(refLabel(changeRef(c)))}${named} ${verbs[c.action]}${c.adopt ? ' (adopted)' : ''}`);
+    lines.push(
+      `${paint(colours[c.action], symbols[c.action].padStart(3))} ${bold(refLabel(changeRef(c)))}${named} ${verbs[c.action]}${c.adopt ? ' (adopted)' : ''}`,
+    );
     lines.push(`      reason: ${c.reason}${restart}`);
-    for (const f of c.fields) if (!(c.action === 'create' && f.after === null)) lines.push(`      ${fieldLine(f, c.action)}`);
+    for (const f of c.fields)
+      if (!(c.action === 'create' && f.after === null)) lines.push(`      ${fieldLine(f, c.action)}`);
     lines.push('');
   }
   if (plan.blockers.length) {
@@ -65,9 +85,13 @@ export function renderHuman(plan: Plan, options: RenderOptions = {}): string {
   }
   const s = summarise(plan);
   if (plan.changes.length === 0) {
-    lines.push(`No changes. The Swarm matches the manifests (${s.unchanged} object${s.unchanged === 1 ? '' : 's'} up to date).`);
+    lines.push(
+      `No changes. The Swarm matches the manifests (${s.unchanged} object${s.unchanged === 1 ? '' : 's'} up to date).`,
+    );
   } else {
-    lines.push(`Plan: ${s.create} to create, ${s.update} to update, ${s.scale} to scale, ${s.replace} to replace, ${s.delete} to delete (${s.unchanged} unchanged).`);
+    lines.push(
+      `Plan: ${s.create} to create, ${s.update} to update, ${s.scale} to scale, ${s.replace} to replace, ${s.delete} to delete (${s.unchanged} unchanged).`,
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -80,7 +104,14 @@ export function renderJson(plan: Plan): string {
   const doc = {
     formatVersion: planJsonFormatVersion,
     applySet: plan.applySet,
-    summary: { create: s.create, update: s.update, scale: s.scale, replace: s.replace, delete: s.delete, unchanged: s.unchanged },
+    summary: {
+      create: s.create,
+      update: s.update,
+      scale: s.scale,
+      replace: s.replace,
+      delete: s.delete,
+      unchanged: s.unchanged,
+    },
     applicable: plan.blockers.length === 0,
     changes: plan.changes.map((c) => ({
       id: c.id,
@@ -93,7 +124,12 @@ export function renderJson(plan: Plan): string {
       restartsTasks: c.restartsTasks,
       adopt: c.adopt ?? false,
       dependsOn: c.dependsOn,
-      fields: c.fields.map((f) => ({ path: f.path, before: f.before ?? null, after: f.after ?? null, sensitive: f.sensitive ?? false })),
+      fields: c.fields.map((f) => ({
+        path: f.path,
+        before: f.before ?? null,
+        after: f.after ?? null,
+        sensitive: f.sensitive ?? false,
+      })),
       before: c.before ?? null,
       after: c.after ?? null,
     })),

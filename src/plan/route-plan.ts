@@ -12,7 +12,10 @@ import { routeModel } from '../manifest/desired-model.js';
 import { diffModels } from './field-diff.js';
 import type { Blocker, Change, Note } from './plan.js';
 
-export const defaultRouteModel: RouteModel = routeModel({ apiVersion: 'swarm.controller/v1alpha1', kind: 'Route', metadata: { name: 'default' }, spec: {} } as RouteManifest, (n) => n);
+export const defaultRouteModel: RouteModel = routeModel(
+  { apiVersion: 'swarm.controller/v1alpha1', kind: 'Route', metadata: { name: 'default' }, spec: {} } as RouteManifest,
+  (n) => n,
+);
 
 export interface RoutePlanInput {
   applySet: string;
@@ -31,7 +34,13 @@ export interface RoutePlan {
 }
 
 function base(ref: ObjectRef, swarmName: string): Pick<Change, 'id' | 'kind' | 'namespace' | 'name' | 'swarmName'> {
-  return { id: refId(ref), kind: 'Route', ...(ref.namespace ? { namespace: ref.namespace } : {}), name: ref.name, swarmName };
+  return {
+    id: refId(ref),
+    kind: 'Route',
+    ...(ref.namespace ? { namespace: ref.namespace } : {}),
+    name: ref.name,
+    swarmName,
+  };
 }
 
 export function planRoutes(input: RoutePlanInput): RoutePlan {
@@ -39,18 +48,39 @@ export function planRoutes(input: RoutePlanInput): RoutePlan {
   const { routes: stored, unreadable } = currentRoutes(input.routeConfigs);
   const live = new Map(stored.map((r) => [r.swarmName, r]));
   const desiredNames = new Set(input.routes.map((r) => r.swarmName));
-  for (const u of unreadable) out.notes.push({ id: `Route/(config ${u.configName})`, message: `route config "${u.configName}" cannot be read (${u.problem}); it is left alone` });
+  for (const u of unreadable)
+    out.notes.push({
+      id: `Route/(config ${u.configName})`,
+      message: `route config "${u.configName}" cannot be read (${u.problem}); it is left alone`,
+    });
 
   for (const r of input.routes) {
     const id = refId(r.ref);
     const current = live.get(r.swarmName);
-    const dependsOn = r.model.backends.map((b) => input.serviceChanges.get(b.service)).filter((c) => c?.action === 'create').map((c) => c!.id);
+    const dependsOn = r.model.backends
+      .map((b) => input.serviceChanges.get(b.service))
+      .filter((c) => c?.action === 'create')
+      .map((c) => c!.id);
     if (!current) {
-      out.changes.push({ ...base(r.ref, r.swarmName), action: 'create', reason: 'not in the Swarm', restartsTasks: false, fields: diffModels(defaultRouteModel, r.model), before: null, after: r.model, dependsOn });
+      out.changes.push({
+        ...base(r.ref, r.swarmName),
+        action: 'create',
+        reason: 'not in the Swarm',
+        restartsTasks: false,
+        fields: diffModels(defaultRouteModel, r.model),
+        before: null,
+        after: r.model,
+        dependsOn,
+      });
       continue;
     }
     if (current.applySet !== input.applySet) {
-      out.blockers.push({ id, code: 'SC4001', message: `route "${r.swarmName}" belongs to apply set "${current.applySet}", not "${input.applySet}"`, fix: `manage it from apply set "${current.applySet}", or remove it from these manifests` });
+      out.blockers.push({
+        id,
+        code: 'SC4001',
+        message: `route "${r.swarmName}" belongs to apply set "${current.applySet}", not "${input.applySet}"`,
+        fix: `manage it from apply set "${current.applySet}", or remove it from these manifests`,
+      });
       continue;
     }
     const fields = diffModels(current.model, r.model);
@@ -59,19 +89,50 @@ export function planRoutes(input: RoutePlanInput): RoutePlan {
       continue;
     }
     const reason = fields.length
-      ? `${[...new Set(fields.map((f) => f.path.replace(/^spec\./, '').replace(/^metadata\./, '').split(/[.[]/)[0]))].join(', ')} changed`
+      ? `${[
+          ...new Set(
+            fields.map(
+              (f) =>
+                f.path
+                  .replace(/^spec\./, '')
+                  .replace(/^metadata\./, '')
+                  .split(/[.[]/)[0],
+            ),
+          ),
+        ].join(', ')} changed`
       : `remove ${current.stale.length} stale config(s) left by an interrupted update`;
-    out.changes.push({ ...base(r.ref, r.swarmName), action: 'update', reason, restartsTasks: false, fields, before: current.model, after: r.model, dependsOn });
+    out.changes.push({
+      ...base(r.ref, r.swarmName),
+      action: 'update',
+      reason,
+      restartsTasks: false,
+      fields,
+      before: current.model,
+      after: r.model,
+      dependsOn,
+    });
   }
 
   const deletions: Change[] = [];
   for (const s of stored) {
     if (s.applySet !== input.applySet || desiredNames.has(s.swarmName)) continue;
     if (!input.prune) {
-      out.notes.push({ id: refId(s.ref), message: `route "${s.swarmName}" is no longer in the manifests; it is kept (use --prune to delete it)` });
+      out.notes.push({
+        id: refId(s.ref),
+        message: `route "${s.swarmName}" is no longer in the manifests; it is kept (use --prune to delete it)`,
+      });
       continue;
     }
-    deletions.push({ ...base(s.ref, s.swarmName), action: 'delete', reason: 'no longer in the manifests', restartsTasks: false, fields: [], before: s.model, after: null, dependsOn: [] });
+    deletions.push({
+      ...base(s.ref, s.swarmName),
+      action: 'delete',
+      reason: 'no longer in the manifests',
+      restartsTasks: false,
+      fields: [],
+      before: s.model,
+      after: null,
+      dependsOn: [],
+    });
   }
   out.changes.push(...deletions);
   return out;

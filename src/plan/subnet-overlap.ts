@@ -5,7 +5,11 @@
  * the service: the plan refuses such a network instead.
  */
 
-export interface AddressRange { family: 4 | 6; first: bigint; last: bigint }
+export interface AddressRange {
+  family: 4 | 6;
+  first: bigint;
+  last: bigint;
+}
 
 function ipv4(text: string): bigint | undefined {
   const parts = text.split('.');
@@ -19,7 +23,8 @@ function ipv6(text: string): bigint | undefined {
   const groups = (s: string) => (s === '' ? [] : s.split(':'));
   const head = groups(halves[0]!);
   const tail = halves.length === 2 ? groups(halves[1]!) : [];
-  const all = halves.length === 2 ? [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail] : head;
+  const all =
+    halves.length === 2 ? [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail] : head;
   if (all.length !== 8 || !all.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
   return all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
 }

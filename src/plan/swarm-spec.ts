@@ -5,7 +5,16 @@
  * (ForceUpdate, a pinned image digest, platforms). Pure.
  */
 import { createHash } from 'node:crypto';
-import { labelApplySet, labelImage, labelManagedBy, labelName, labelRevision, labelSpecHash, labelStackNamespace, managedByValue } from '../api/labels.js';
+import {
+  labelApplySet,
+  labelImage,
+  labelManagedBy,
+  labelName,
+  labelRevision,
+  labelSpecHash,
+  labelStackNamespace,
+  managedByValue,
+} from '../api/labels.js';
 import type { DesiredNetwork, DesiredService, MountModel, QuantitiesModel, UpdatePolicyModel } from '../api/model.js';
 import type { SwarmMount, SwarmNetworkCreate, SwarmServiceSpec, SwarmUpdateConfig } from '../api/swarm-types.js';
 import { parseCpus, parseDuration, parseMemory } from '../units.js';
@@ -16,7 +25,12 @@ export function specHash(kind: string, swarmName: string, model: unknown): strin
   return createHash('sha256').update(stableJson({ kind, swarmName, model })).digest('hex').slice(0, 32);
 }
 
-function ownershipLabels(d: DesiredService | DesiredNetwork, applySet: string, hash: string, revision?: string): Record<string, string> {
+function ownershipLabels(
+  d: DesiredService | DesiredNetwork,
+  applySet: string,
+  hash: string,
+  revision?: string,
+): Record<string, string> {
   return {
     ...(revision ? { [labelRevision]: revision } : {}),
     [labelManagedBy]: managedByValue,
@@ -30,7 +44,14 @@ function ownershipLabels(d: DesiredService | DesiredNetwork, applySet: string, h
 const d = (text: string) => parseDuration(text) ?? 0;
 
 function updateConfig(u: UpdatePolicyModel): SwarmUpdateConfig {
-  return { Parallelism: u.parallelism, Delay: d(u.delay), FailureAction: u.failureAction, Monitor: d(u.monitor), MaxFailureRatio: u.maxFailureRatio, Order: u.order };
+  return {
+    Parallelism: u.parallelism,
+    Delay: d(u.delay),
+    FailureAction: u.failureAction,
+    Monitor: d(u.monitor),
+    MaxFailureRatio: u.maxFailureRatio,
+    Order: u.order,
+  };
 }
 
 function resources(q: QuantitiesModel) {
@@ -46,20 +67,24 @@ function mount(m: MountModel): SwarmMount {
     ...(m.source ? { Source: m.source } : {}),
     Target: m.target,
     ...(m.readOnly ? { ReadOnly: true } : {}),
-    ...(m.volume ? {
-      VolumeOptions: {
-        ...(m.volume.noCopy ? { NoCopy: true } : {}),
-        ...(Object.keys(m.volume.labels).length ? { Labels: m.volume.labels } : {}),
-        ...(m.volume.driver ? { DriverConfig: { Name: m.volume.driver, Options: m.volume.driverOptions } } : {}),
-      },
-    } : {}),
+    ...(m.volume
+      ? {
+          VolumeOptions: {
+            ...(m.volume.noCopy ? { NoCopy: true } : {}),
+            ...(Object.keys(m.volume.labels).length ? { Labels: m.volume.labels } : {}),
+            ...(m.volume.driver ? { DriverConfig: { Name: m.volume.driver, Options: m.volume.driverOptions } } : {}),
+          },
+        }
+      : {}),
     ...(m.bind ? { BindOptions: { Propagation: m.bind.propagation } } : {}),
-    ...(m.tmpfs ? {
-      TmpfsOptions: {
-        ...(m.tmpfs.size ? { SizeBytes: parseMemory(m.tmpfs.size) } : {}),
-        ...(m.tmpfs.mode ? { Mode: parseInt(m.tmpfs.mode, 8) } : {}),
-      },
-    } : {}),
+    ...(m.tmpfs
+      ? {
+          TmpfsOptions: {
+            ...(m.tmpfs.size ? { SizeBytes: parseMemory(m.tmpfs.size) } : {}),
+            ...(m.tmpfs.mode ? { Mode: parseInt(m.tmpfs.mode, 8) } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -99,32 +124,56 @@ export function buildServiceSpec(s: DesiredService, ctx: ServiceSpecContext): Sw
         ...(m.workdir ? { Dir: m.workdir } : {}),
         ...(m.user ? { User: m.user } : {}),
         ...(m.mounts.length ? { Mounts: m.mounts.map(mount) } : {}),
-        ...(m.secrets.length ? {
-          Secrets: m.secrets.map((x) => ({
-            File: { Name: x.target, UID: x.uid, GID: x.gid, Mode: parseInt(x.mode, 8) },
-            SecretID: ctx.secretIds?.get(x.name) ?? x.name,
-            SecretName: x.name,
-          })),
-        } : {}),
-        ...(m.configs.length ? {
-          Configs: m.configs.map((x) => ({
-            File: { Name: x.target, UID: x.uid, GID: x.gid, Mode: parseInt(x.mode, 8) },
-            ConfigID: ctx.configIds?.get(x.name) ?? x.name,
-            ConfigName: x.name,
-          })),
-        } : {}),
+        ...(m.secrets.length
+          ? {
+              Secrets: m.secrets.map((x) => ({
+                File: { Name: x.target, UID: x.uid, GID: x.gid, Mode: parseInt(x.mode, 8) },
+                SecretID: ctx.secretIds?.get(x.name) ?? x.name,
+                SecretName: x.name,
+              })),
+            }
+          : {}),
+        ...(m.configs.length
+          ? {
+              Configs: m.configs.map((x) => ({
+                File: { Name: x.target, UID: x.uid, GID: x.gid, Mode: parseInt(x.mode, 8) },
+                ConfigID: ctx.configIds?.get(x.name) ?? x.name,
+                ConfigName: x.name,
+              })),
+            }
+          : {}),
         StopGracePeriod: d(m.stopGracePeriod),
-        ...(hc ? { Healthcheck: { Test: hc.test, Interval: d(hc.interval), Timeout: d(hc.timeout), StartPeriod: d(hc.startPeriod), Retries: hc.retries } } : {}),
+        ...(hc
+          ? {
+              Healthcheck: {
+                Test: hc.test,
+                Interval: d(hc.interval),
+                Timeout: d(hc.timeout),
+                StartPeriod: d(hc.startPeriod),
+                Retries: hc.retries,
+              },
+            }
+          : {}),
       },
       Resources: { Limits: resources(m.resources.limits), Reservations: resources(m.resources.reservations) },
-      RestartPolicy: { Condition: m.restartPolicy.condition, Delay: d(m.restartPolicy.delay), MaxAttempts: m.restartPolicy.maxAttempts, Window: d(m.restartPolicy.window) },
+      RestartPolicy: {
+        Condition: m.restartPolicy.condition,
+        Delay: d(m.restartPolicy.delay),
+        MaxAttempts: m.restartPolicy.maxAttempts,
+        Window: d(m.restartPolicy.window),
+      },
       Placement: {
         ...(m.placement.constraints.length ? { Constraints: m.placement.constraints } : {}),
-        ...(m.placement.preferences.length ? { Preferences: m.placement.preferences.map((p) => ({ Spread: { SpreadDescriptor: p } })) } : {}),
+        ...(m.placement.preferences.length
+          ? { Preferences: m.placement.preferences.map((p) => ({ Spread: { SpreadDescriptor: p } })) }
+          : {}),
         ...(m.placement.maxReplicasPerNode ? { MaxReplicas: m.placement.maxReplicasPerNode } : {}),
         ...(platforms?.length ? { Platforms: platforms } : {}),
       },
-      Networks: m.networks.map((n) => ({ Target: ctx.networkIds.get(n.name) ?? n.name, ...(n.aliases.length ? { Aliases: n.aliases } : {}) })),
+      Networks: m.networks.map((n) => ({
+        Target: ctx.networkIds.get(n.name) ?? n.name,
+        ...(n.aliases.length ? { Aliases: n.aliases } : {}),
+      })),
       ForceUpdate: ctx.live?.TaskTemplate?.ForceUpdate ?? 0,
     },
     Mode: m.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: m.replicas ?? 1 } },
@@ -132,9 +181,16 @@ export function buildServiceSpec(s: DesiredService, ctx: ServiceSpecContext): Sw
     RollbackConfig: updateConfig(m.rollbackConfig),
     EndpointSpec: {
       Mode: m.endpointMode,
-      ...(m.ports.length ? {
-        Ports: m.ports.map((p) => ({ Protocol: p.protocol, TargetPort: p.target, ...(p.published ? { PublishedPort: p.published } : {}), PublishMode: p.mode })),
-      } : {}),
+      ...(m.ports.length
+        ? {
+            Ports: m.ports.map((p) => ({
+              Protocol: p.protocol,
+              TargetPort: p.target,
+              ...(p.published ? { PublishedPort: p.published } : {}),
+              PublishMode: p.mode,
+            })),
+          }
+        : {}),
     },
   };
 }
@@ -151,7 +207,11 @@ export function buildNetworkCreate(n: DesiredNetwork, applySet: string, revision
     Labels: { ...m.labels, ...ownershipLabels(n, applySet, specHash('Network', n.swarmName, m), revision) },
     IPAM: {
       Driver: m.ipam.driver,
-      Config: m.ipam.subnets.map((s) => ({ Subnet: s.subnet, ...(s.gateway ? { Gateway: s.gateway } : {}), ...(s.ipRange ? { IPRange: s.ipRange } : {}) })),
+      Config: m.ipam.subnets.map((s) => ({
+        Subnet: s.subnet,
+        ...(s.gateway ? { Gateway: s.gateway } : {}),
+        ...(s.ipRange ? { IPRange: s.ipRange } : {}),
+      })),
     },
   };
 }

@@ -30,7 +30,11 @@ export interface AgentOptions {
 }
 
 export class ApplyError extends Error {
-  constructor(readonly status: 400 | 409 | 422 | 500, message: string, readonly problems: string[] = []) {
+  constructor(
+    readonly status: 400 | 409 | 422 | 500,
+    message: string,
+    readonly problems: string[] = [],
+  ) {
     super(message);
   }
 }
@@ -66,7 +70,12 @@ export class ProxyAgent {
   private states: SlotState[] = [];
   /** The structure HAProxy's running worker (or the pending reload) has; "" forces a reload. */
   private key = '';
-  private served: { generation: number; checksum: string; appliedAt: string | null; routes: number } = { generation: -1, checksum: '', appliedAt: null, routes: 0 };
+  private served: { generation: number; checksum: string; appliedAt: string | null; routes: number } = {
+    generation: -1,
+    checksum: '',
+    appliedAt: null,
+    routes: 0,
+  };
   private chain: Promise<unknown> = Promise.resolve();
   private pendingReload: Promise<void> | undefined;
   private lastReloadAt = 0;
@@ -122,20 +131,31 @@ export class ProxyAgent {
     try {
       table = validateTable(input);
     } catch (err) {
-      if (err instanceof TableError) throw new ApplyError(400, `invalid route table: ${err.problems.length} problem(s)`, err.problems);
+      if (err instanceof TableError)
+        throw new ApplyError(400, `invalid route table: ${err.problems.length} problem(s)`, err.problems);
       throw err;
     }
     const actual = tableChecksum(table.routes);
-    if (actual !== table.checksum) throw new ApplyError(400, `checksum mismatch: the table says ${table.checksum}, its routes hash to ${actual}`);
+    if (actual !== table.checksum)
+      throw new ApplyError(400, `checksum mismatch: the table says ${table.checksum}, its routes hash to ${actual}`);
     const outcome = await this.exclusive(() => this.applyLocked(table));
     if (outcome.reload) await outcome.reload;
-    return { generation: table.generation, checksum: table.checksum, action: outcome.action, runtimeCommands: outcome.commands, durationMs: Math.round((performance.now() - t0) * 10) / 10 };
+    return {
+      generation: table.generation,
+      checksum: table.checksum,
+      action: outcome.action,
+      runtimeCommands: outcome.commands,
+      durationMs: Math.round((performance.now() - t0) * 10) / 10,
+    };
   }
 
-  private async applyLocked(table: RouteTable): Promise<{ action: ApplyResult['action']; commands: number; reload?: Promise<void> }> {
+  private async applyLocked(
+    table: RouteTable,
+  ): Promise<{ action: ApplyResult['action']; commands: number; reload?: Promise<void> }> {
     if (table.checksum === this.table.checksum && this.key !== '') {
       this.table = table;
-      if (!this.pendingReload) this.served = { ...this.served, generation: table.generation, appliedAt: new Date().toISOString() };
+      if (!this.pendingReload)
+        this.served = { ...this.served, generation: table.generation, appliedAt: new Date().toISOString() };
       return { action: 'unchanged', commands: 0 };
     }
     const slots = assignSlots(table, this.slots);
@@ -150,8 +170,15 @@ export class ProxyAgent {
         this.commit(table, slots, states, key);
         this.runtimeUpdates++;
         if (!this.pendingReload) this.markServed(table);
-        this.o.log.info({ generation: table.generation, commands: commands.length }, 'route table applied through the Runtime API');
-        return { action: 'runtime', commands: commands.length, ...(this.pendingReload ? { reload: this.pendingReload } : {}) };
+        this.o.log.info(
+          { generation: table.generation, commands: commands.length },
+          'route table applied through the Runtime API',
+        );
+        return {
+          action: 'runtime',
+          commands: commands.length,
+          ...(this.pendingReload ? { reload: this.pendingReload } : {}),
+        };
       } catch (err) {
         this.o.log.warn({ err: (err as Error).message }, 'Runtime API update failed; reloading instead');
       }
@@ -168,8 +195,15 @@ export class ProxyAgent {
   /** A refused table: recorded as the last error; the running configuration and status stay. */
   private refused(table: RouteTable, by: string, problems: string[]): ApplyError {
     this.lastError = `generation ${table.generation} refused by ${by}: ${problems.join('; ')}`;
-    this.o.log.warn({ generation: table.generation, problems }, `route table refused by ${by}; the last good configuration keeps serving`);
-    return new ApplyError(422, `generation ${table.generation} refused by ${by}; generation ${this.table.generation} keeps serving`, problems);
+    this.o.log.warn(
+      { generation: table.generation, problems },
+      `route table refused by ${by}; the last good configuration keeps serving`,
+    );
+    return new ApplyError(
+      422,
+      `generation ${table.generation} refused by ${by}; generation ${this.table.generation} keeps serving`,
+      problems,
+    );
   }
 
   private commit(table: RouteTable, slots: SlotMap, states: SlotState[], key: string): void {
@@ -180,7 +214,12 @@ export class ProxyAgent {
   }
 
   private markServed(table: RouteTable): void {
-    this.served = { generation: table.generation, checksum: table.checksum, appliedAt: new Date().toISOString(), routes: table.routes.length };
+    this.served = {
+      generation: table.generation,
+      checksum: table.checksum,
+      appliedAt: new Date().toISOString(),
+      routes: table.routes.length,
+    };
     this.lastError = null;
   }
 
@@ -214,7 +253,12 @@ export class ProxyAgent {
   }
 
   private render(table: RouteTable, slots: SlotMap, crtList?: string): string {
-    const text = renderConfig(table, slots, { httpBind: this.o.httpBind, httpsBind: this.o.httpsBind, stateDir: this.o.stateDir, ...(crtList ? { crtList } : {}) });
+    const text = renderConfig(table, slots, {
+      httpBind: this.o.httpBind,
+      httpsBind: this.o.httpsBind,
+      stateDir: this.o.stateDir,
+      ...(crtList ? { crtList } : {}),
+    });
     return this.o.transformConfig ? this.o.transformConfig(text) : text;
   }
 

@@ -12,14 +12,24 @@ export const maxTableBytes = 4 * 1024 * 1024;
 /** sha256 both sides first so lengths match and timing says nothing about the token. */
 export function tokenMatches(header: string | undefined, token: string): boolean {
   const m = /^Bearer (.+)$/.exec(header ?? '');
-  const given = createHash('sha256').update(m ? m[1]! : '').digest();
+  const given = createHash('sha256')
+    .update(m ? m[1]! : '')
+    .digest();
   const want = createHash('sha256').update(token).digest();
   return timingSafeEqual(given, want) && !!m && token.length > 0;
 }
 
-export function startControlServer(port: number, host: string, agent: ProxyAgent, token: string, log: Logger): Promise<Server> {
+export function startControlServer(
+  port: number,
+  host: string,
+  agent: ProxyAgent,
+  token: string,
+  log: Logger,
+): Promise<Server> {
   const server = createServer((req, res) => {
-    handle(req, res, agent, token, log).catch((err: Error) => json(res, 500, { error: `internal error: ${err.message}` }));
+    handle(req, res, agent, token, log).catch((err: Error) =>
+      json(res, 500, { error: `internal error: ${err.message}` }),
+    );
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -44,14 +54,21 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   return Buffer.concat(chunks);
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, agent: ProxyAgent, token: string, log: Logger): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  agent: ProxyAgent,
+  token: string,
+  log: Logger,
+): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/healthz') {
     if (req.method !== 'GET') return json(res, 405, { error: 'use GET' });
     const ok = agent.healthy;
     return json(res, ok ? 200 : 503, { ok, generation: agent.status().generation });
   }
-  if (path !== '/v1/table' && path !== '/v1/status') return json(res, 404, { error: 'not found: PUT /v1/table, GET /v1/status, GET /healthz' });
+  if (path !== '/v1/table' && path !== '/v1/status')
+    return json(res, 404, { error: 'not found: PUT /v1/table, GET /v1/status, GET /healthz' });
   if (!tokenMatches(req.headers.authorization, token)) {
     res.setHeader('www-authenticate', 'Bearer');
     return json(res, 401, { error: 'missing or wrong bearer token' });

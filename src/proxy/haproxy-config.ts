@@ -40,7 +40,12 @@ export const noRouteBackend = 'no_route';
 
 const ind = '    ';
 
-interface Rule { route: Route; tier: number; acl: string; suffix: number }
+interface Rule {
+  route: Route;
+  tier: number;
+  acl: string;
+  suffix: number;
+}
 
 /** Regex for replace-path: regex specials allowed in a path prefix become one-character classes. */
 function prefixRegex(prefix: string): string {
@@ -81,7 +86,10 @@ export function renderConfig(table: RouteTable, slots: SlotMap, o: RenderOptions
   for (const r of routes) {
     const be = backendName(r);
     const exact = r.hosts.filter((h) => !h.startsWith('*.')).sort();
-    const wild = r.hosts.filter((h) => h.startsWith('*.')).map((h) => h.slice(1)).sort();
+    const wild = r.hosts
+      .filter((h) => h.startsWith('*.'))
+      .map((h) => h.slice(1))
+      .sort();
     if (exact.length) {
       L.push(`${ind}acl host_${be} req.hdr(host),host_only,lower -m str ${exact.join(' ')}`);
       rules.push({ route: r, tier: 0, acl: `host_${be}`, suffix: 0 });
@@ -97,7 +105,13 @@ export function renderConfig(table: RouteTable, slots: SlotMap, o: RenderOptions
     }
   }
   // Most specific first: exact host, wildcard host, any host; then the longer path prefix.
-  rules.sort((a, b) => a.tier - b.tier || b.route.pathPrefix.length - a.route.pathPrefix.length || b.suffix - a.suffix || (a.route.name < b.route.name ? -1 : a.route.name > b.route.name ? 1 : 0));
+  rules.sort(
+    (a, b) =>
+      a.tier - b.tier ||
+      b.route.pathPrefix.length - a.route.pathPrefix.length ||
+      b.suffix - a.suffix ||
+      (a.route.name < b.route.name ? -1 : a.route.name > b.route.name ? 1 : 0),
+  );
   for (const rule of rules) {
     const be = backendName(rule.route);
     const cond = [rule.acl, rule.route.pathPrefix !== '/' ? `path_${be}` : ''].filter(Boolean).join(' ');
@@ -116,8 +130,12 @@ export function renderConfig(table: RouteTable, slots: SlotMap, o: RenderOptions
     L.push(`${ind}timeout connect ${r.timeouts.connectMs}ms`);
     L.push(`${ind}timeout server ${r.timeouts.serverMs}ms`);
     // Not `redirect scheme https`: that keeps a port in the Host header (the HTTP port) in the Location.
-    if (r.redirectToHttps) L.push(`${ind}http-request redirect location https://%[req.hdr(host),host_only]%[pathq] code 301 unless { ssl_fc }`);
-    if (r.stripPrefix && r.pathPrefix !== '/') L.push(`${ind}http-request replace-path ^${prefixRegex(r.pathPrefix)}/?(.*)$ /\\1`);
+    if (r.redirectToHttps)
+      L.push(
+        `${ind}http-request redirect location https://%[req.hdr(host),host_only]%[pathq] code 301 unless { ssl_fc }`,
+      );
+    if (r.stripPrefix && r.pathPrefix !== '/')
+      L.push(`${ind}http-request replace-path ^${prefixRegex(r.pathPrefix)}/?(.*)$ /\\1`);
     if (r.sticky) L.push(`${ind}cookie ${r.sticky.cookie} insert indirect nocache`);
     if (r.healthCheck) L.push(`${ind}option httpchk GET ${r.healthCheck.path}`);
     for (const s of states.filter((x) => x.backend === be)) {

@@ -15,7 +15,12 @@ export interface HaproxyOptions {
   log: Logger;
 }
 
-export interface ProcInfo { masterPid: number; reloads: number; failedReloads: number; workers: number[] }
+export interface ProcInfo {
+  masterPid: number;
+  reloads: number;
+  failedReloads: number;
+  workers: number[];
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -97,7 +102,9 @@ export class HaproxyProcess {
       execFile(this.o.binary, ['-c', '-f', file], { timeout: 30_000 }, (err, stdout, stderr) => {
         if (!err) return resolve(undefined);
         const lines = `${stdout}${stderr}`.split('\n').filter((l) => l.trim());
-        const text = (lines.some((l) => !l.includes('[NOTICE]')) ? lines.filter((l) => !l.includes('[NOTICE]')) : lines).join('\n');
+        const text = (
+          lines.some((l) => !l.includes('[NOTICE]')) ? lines.filter((l) => !l.includes('[NOTICE]')) : lines
+        ).join('\n');
         resolve(text || (err as Error).message);
       });
     });
@@ -105,7 +112,9 @@ export class HaproxyProcess {
 
   /** Starts the master with the configuration already written at configPath; resolves when a worker answers. */
   async start(timeoutMs = 10_000): Promise<void> {
-    const child = spawn(this.o.binary, ['-W', '-db', '-S', this.masterSocket, '-f', this.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.o.binary, ['-W', '-db', '-S', this.masterSocket, '-f', this.configPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     process.on('exit', this.killOnExit);
     const onLine = (stream: string) => (chunk: Buffer) => {
@@ -131,7 +140,8 @@ export class HaproxyProcess {
         const pid = await this.workerPid().catch(() => undefined);
         if (pid !== undefined && proc.workers.includes(pid)) return;
       }
-      if (Date.now() > deadline) throw new Error(`haproxy did not start within ${timeoutMs} ms: ${this.stderrTail.join('\n')}`);
+      if (Date.now() > deadline)
+        throw new Error(`haproxy did not start within ${timeoutMs} ms: ${this.stderrTail.join('\n')}`);
       await sleep(20);
     }
   }
@@ -166,8 +176,14 @@ export class HaproxyProcess {
           if (pid !== undefined && fresh.includes(pid)) return;
         }
       }
-      if (proc && proc.failedReloads > before.failedReloads) throw new Error(`haproxy could not load the new configuration (the old worker keeps serving): ${this.stderrTail.slice(-5).join('\n')}`);
-      if (Date.now() > deadline) throw new Error(`no new haproxy worker within ${timeoutMs} ms after a reload: ${this.stderrTail.slice(-5).join('\n')}`);
+      if (proc && proc.failedReloads > before.failedReloads)
+        throw new Error(
+          `haproxy could not load the new configuration (the old worker keeps serving): ${this.stderrTail.slice(-5).join('\n')}`,
+        );
+      if (Date.now() > deadline)
+        throw new Error(
+          `no new haproxy worker within ${timeoutMs} ms after a reload: ${this.stderrTail.slice(-5).join('\n')}`,
+        );
       await sleep(10);
     }
   }

@@ -9,7 +9,14 @@ import { keptCapacity, type Route, type RouteServer, type RouteTable } from './r
 /** route name -> service -> server id per slot (null: empty slot). */
 export type SlotMap = Record<string, Record<string, (string | null)[]>>;
 
-export interface SlotState { backend: string; server: string; enabled: boolean; address: string; port: number; weight: number }
+export interface SlotState {
+  backend: string;
+  server: string;
+  enabled: boolean;
+  address: string;
+  port: number;
+  weight: number;
+}
 
 export const emptySlotAddress = '127.0.0.1';
 export const emptySlotPort = 1;
@@ -88,7 +95,8 @@ export function runtimeCommands(before: SlotState[], after: SlotState[]): string
     const o = old.get(key);
     if (!o) throw new Error(`slot ${key} is not in the running configuration (the structure changed)`);
     if (o.enabled && !s.enabled) leaving.push(`set server ${key} state maint`);
-    if (s.enabled && (!o.enabled || o.address !== s.address || o.port !== s.port)) changing.push(`set server ${key} addr ${s.address} port ${s.port}`);
+    if (s.enabled && (!o.enabled || o.address !== s.address || o.port !== s.port))
+      changing.push(`set server ${key} addr ${s.address} port ${s.port}`);
     if (o.weight !== s.weight) changing.push(`set server ${key} weight ${s.weight}`);
     if (s.enabled && !o.enabled) changing.push(`set server ${key} state ready`);
   }

@@ -18,15 +18,21 @@ export async function certificateFileProblem(file: string, secret: string): Prom
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return `${file} does not exist (add the Swarm secret ${secret} to the proxy service's secrets)`;
+    if (code === 'ENOENT')
+      return `${file} does not exist (add the Swarm secret ${secret} to the proxy service's secrets)`;
     if (code === 'EISDIR') return `${file} is a directory, not a PEM file`;
     return `${file} cannot be read (${code ?? (err as Error).message})`;
   }
   const certPem = certRe.exec(text)?.[0];
   const keyMatch = keyRe.exec(text);
-  const missing = [certPem ? '' : 'certificate (BEGIN CERTIFICATE)', keyMatch ? '' : 'private key (BEGIN PRIVATE KEY)'].filter(Boolean);
-  if (missing.length) return `${file} holds no ${missing.join(' and no ')}; the secret must hold the PEM certificate and its private key, concatenated`;
-  if (keyMatch![1] === 'ENCRYPTED PRIVATE KEY') return `${file} holds an encrypted private key; HAProxy needs it unencrypted`;
+  const missing = [
+    certPem ? '' : 'certificate (BEGIN CERTIFICATE)',
+    keyMatch ? '' : 'private key (BEGIN PRIVATE KEY)',
+  ].filter(Boolean);
+  if (missing.length)
+    return `${file} holds no ${missing.join(' and no ')}; the secret must hold the PEM certificate and its private key, concatenated`;
+  if (keyMatch![1] === 'ENCRYPTED PRIVATE KEY')
+    return `${file} holds an encrypted private key; HAProxy needs it unencrypted`;
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certPem!);
@@ -34,7 +40,8 @@ export async function certificateFileProblem(file: string, secret: string): Prom
     return `${file}: the certificate cannot be parsed (${(err as Error).message})`;
   }
   try {
-    if (!cert.checkPrivateKey(createPrivateKey(keyMatch![0]))) return `${file}: the private key does not belong to the certificate (${cert.subject.replace(/\n/g, ', ')})`;
+    if (!cert.checkPrivateKey(createPrivateKey(keyMatch![0])))
+      return `${file}: the private key does not belong to the certificate (${cert.subject.replace(/\n/g, ', ')})`;
   } catch (err) {
     return `${file}: the private key cannot be parsed (${(err as Error).message})`;
   }

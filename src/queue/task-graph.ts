@@ -64,11 +64,23 @@ export async function runTaskGraph<R>(tasks: GraphTask<R>[], options: GraphOptio
           options.onStart?.(task.id, attempt);
           return task.run(attempt);
         });
-        return { id: task.id, status: 'succeeded', result: result as R, attempts: attempt, durationMs: clock.now() - started! };
+        return {
+          id: task.id,
+          status: 'succeeded',
+          result: result as R,
+          attempts: attempt,
+          durationMs: clock.now() - started!,
+        };
       } catch (e) {
         const error = e instanceof Error ? e : new Error(String(e));
         if (!isRetryable(error) || attempt >= policy.maxAttempts) {
-          return { id: task.id, status: 'failed', error, attempts: attempt, durationMs: clock.now() - (started ?? clock.now()) };
+          return {
+            id: task.id,
+            status: 'failed',
+            error,
+            attempts: attempt,
+            durationMs: clock.now() - (started ?? clock.now()),
+          };
         }
         const delay = backoffDelay(policy, attempt);
         options.onRetry?.(task.id, attempt, error, delay);
@@ -84,7 +96,13 @@ export async function runTaskGraph<R>(tasks: GraphTask<R>[], options: GraphOptio
       const deps = await Promise.all(task.dependsOn.map((d) => schedule(tasks.find((t) => t.id === d)!)));
       const blocked = deps.find((d) => d.status !== 'succeeded');
       const outcome: TaskOutcome<R> = blocked
-        ? { id: task.id, status: 'skipped', reason: `${blocked.id} ${blocked.status === 'failed' ? 'failed' : 'was skipped'}`, attempts: 0, durationMs: 0 }
+        ? {
+            id: task.id,
+            status: 'skipped',
+            reason: `${blocked.id} ${blocked.status === 'failed' ? 'failed' : 'was skipped'}`,
+            attempts: 0,
+            durationMs: 0,
+          }
         : await runOne(task);
       options.onFinish?.(outcome as TaskOutcome<unknown>);
       return outcome;

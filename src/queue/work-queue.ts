@@ -36,9 +36,7 @@ export class WorkQueue<K extends string = string> {
   private stopped = false;
   private worker?: Worker<K>;
 
-  constructor(
-    private readonly options: { concurrency?: number; clock?: Clock; limits?: RateLimits } = {},
-  ) {
+  constructor(private readonly options: { concurrency?: number; clock?: Clock; limits?: RateLimits } = {}) {
     this.pq = new PQueue({ concurrency: Math.max(1, options.concurrency ?? 2) });
     this.tokens = this.limits.burst;
     this.lastRefill = this.clock.now();

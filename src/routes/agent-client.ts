@@ -13,7 +13,11 @@ export interface AgentClient {
 }
 
 export class HttpAgentClient implements AgentClient {
-  constructor(private readonly port: number, private readonly token: string, private readonly timeoutMs = 5000) {}
+  constructor(
+    private readonly port: number,
+    private readonly token: string,
+    private readonly timeoutMs = 5000,
+  ) {}
 
   putTable(address: string, table: RouteTable): Promise<AgentAnswer<ApplyResult>> {
     return this.call<ApplyResult>(address, 'PUT', '/v1/table', JSON.stringify(table));
@@ -40,10 +44,21 @@ export class HttpAgentClient implements AgentClient {
       }
       if (res.ok) return { ok: true, value: parsed as T };
       const e = parsed as { error?: string; problems?: string[] };
-      return { ok: false, status: res.status, error: `HTTP ${res.status}: ${e.error ?? 'error'}${e.problems?.length ? `: ${e.problems.slice(0, 5).join('; ')}` : ''}` };
+      return {
+        ok: false,
+        status: res.status,
+        error: `HTTP ${res.status}: ${e.error ?? 'error'}${e.problems?.length ? `: ${e.problems.slice(0, 5).join('; ')}` : ''}`,
+      };
     } catch (err) {
       const e = err as Error & { cause?: { code?: string; message?: string } };
-      return { ok: false, status: 0, error: e.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (e.cause?.code ?? e.cause?.message ?? e.message) };
+      return {
+        ok: false,
+        status: 0,
+        error:
+          e.name === 'TimeoutError'
+            ? `no answer within ${this.timeoutMs} ms`
+            : (e.cause?.code ?? e.cause?.message ?? e.message),
+      };
     }
   }
 }

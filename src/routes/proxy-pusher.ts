@@ -107,7 +107,11 @@ export class ProxyPusher {
    */
   async learnGenerations(timeoutMs: number): Promise<number> {
     const deadline = this.clock.now() + timeoutMs;
-    while (this.clock.now() < deadline && [...this.replicas.values()].some((r) => r.generation === null && r.lastError === null)) await this.clock.sleep(20);
+    while (
+      this.clock.now() < deadline &&
+      [...this.replicas.values()].some((r) => r.generation === null && r.lastError === null)
+    )
+      await this.clock.sleep(20);
     return this.maxGeneration();
   }
 
@@ -141,7 +145,18 @@ export class ProxyPusher {
   }
 
   private newReplica(p: ProxyReplica): Replica {
-    return { ...p, generation: null, checksum: null, lastError: null, lastPushAt: null, refused: null, needsStatus: true, removed: false, dirty: false, waiter: null };
+    return {
+      ...p,
+      generation: null,
+      checksum: null,
+      lastError: null,
+      lastPushAt: null,
+      refused: null,
+      needsStatus: true,
+      removed: false,
+      dirty: false,
+      waiter: null,
+    };
   }
 
   private async loop(r: Replica): Promise<void> {
@@ -161,7 +176,11 @@ export class ProxyPusher {
           failures = 0;
           r.needsStatus = false;
           if (r.generation !== s.value.generation || r.checksum !== s.value.checksum) {
-            if (r.generation !== null) this.log.warn({ task: r.task, reported: s.value.generation, acknowledged: r.generation }, 'proxy replica reports another table than it acknowledged (restarted?)');
+            if (r.generation !== null)
+              this.log.warn(
+                { task: r.task, reported: s.value.generation, acknowledged: r.generation },
+                'proxy replica reports another table than it acknowledged (restarted?)',
+              );
             r.generation = s.value.generation;
             r.checksum = s.value.checksum;
           }
@@ -172,9 +191,19 @@ export class ProxyPusher {
         }
       }
       const want = this.desired;
-      if (delay === undefined && want && r.generation !== null && (r.generation > want.generation || (r.generation === want.generation && r.checksum !== want.checksum))) {
+      if (
+        delay === undefined &&
+        want &&
+        r.generation !== null &&
+        (r.generation > want.generation || (r.generation === want.generation && r.checksum !== want.checksum))
+      ) {
         this.onAhead(r.generation);
-      } else if (delay === undefined && want && (r.checksum !== want.checksum || r.generation !== want.generation) && r.refused !== want.checksum) {
+      } else if (
+        delay === undefined &&
+        want &&
+        (r.checksum !== want.checksum || r.generation !== want.generation) &&
+        r.refused !== want.checksum
+      ) {
         const t0 = this.clock.now();
         const res = await this.client.putTable(r.address, want);
         const seconds = (this.clock.now() - t0) / 1000;
@@ -193,12 +222,18 @@ export class ProxyPusher {
         if (res.status === 422 || res.status === 400) {
           r.refused = want.checksum;
           this.sink.push('refused', seconds);
-          this.log.error({ task: r.task, generation: want.generation, error: res.error }, 'proxy replica refused the route table; it keeps serving its last good one');
+          this.log.error(
+            { task: r.task, generation: want.generation, error: res.error },
+            'proxy replica refused the route table; it keeps serving its last good one',
+          );
         } else {
           this.sink.push('error', seconds);
           r.needsStatus = true; // it may have applied the table before the answer was lost
           delay = backoffDelay(retryPolicy, ++failures);
-          this.log.warn({ task: r.task, generation: want.generation, error: res.error, retryInMs: delay }, 'route table push failed; retrying');
+          this.log.warn(
+            { task: r.task, generation: want.generation, error: res.error, retryInMs: delay },
+            'route table push failed; retrying',
+          );
         }
       }
       if (r.dirty && delay === undefined) continue;

@@ -16,7 +16,14 @@ import type { Logger } from '../log.js';
 import type { Clock } from '../queue/clock.js';
 import type { AgentClient } from './agent-client.js';
 import { ProxyPusher, type PushSink, type ReplicaStatus } from './proxy-pusher.js';
-import { readRouteFacts, readTasks, proxyReplicas, taskFingerprint, watchedServiceIds, type RouteFacts } from './swarm-facts.js';
+import {
+  readRouteFacts,
+  readTasks,
+  proxyReplicas,
+  taskFingerprint,
+  watchedServiceIds,
+  type RouteFacts,
+} from './swarm-facts.js';
 import { buildTable, type BrokenRoute, type BuiltTable } from './table-builder.js';
 
 export interface RouteSyncOptions {
@@ -63,8 +70,26 @@ export interface RouteSyncStatus {
 }
 
 /** The status when routes are not pushed at all (no token to present to the proxies). */
-export function disabledRouteStatus(o: Pick<RouteSyncOptions, 'proxyService' | 'proxyNetwork'>, note: string): RouteSyncStatus {
-  return { active: false, note, proxyService: o.proxyService, proxyNetwork: o.proxyNetwork, generation: 0, checksum: '', routes: 0, servers: 0, served: [], broken: [], unreadable: [], replicas: [], lastChangeAt: null, lastError: null };
+export function disabledRouteStatus(
+  o: Pick<RouteSyncOptions, 'proxyService' | 'proxyNetwork'>,
+  note: string,
+): RouteSyncStatus {
+  return {
+    active: false,
+    note,
+    proxyService: o.proxyService,
+    proxyNetwork: o.proxyNetwork,
+    generation: 0,
+    checksum: '',
+    routes: 0,
+    servers: 0,
+    served: [],
+    broken: [],
+    unreadable: [],
+    replicas: [],
+    lastChangeAt: null,
+    lastError: null,
+  };
 }
 
 export class RouteSync {
@@ -137,7 +162,12 @@ export class RouteSync {
       checksum: this.pusher.table?.checksum ?? '',
       routes: b?.routes.length ?? 0,
       servers: b ? countServers(b) : 0,
-      served: (b?.routes ?? []).map((r) => ({ route: r.name, hosts: r.hosts, pathPrefix: r.pathPrefix, backends: r.backends.map((x) => ({ service: x.service, servers: x.servers.length, weight: x.weight })) })),
+      served: (b?.routes ?? []).map((r) => ({
+        route: r.name,
+        hosts: r.hosts,
+        pathPrefix: r.pathPrefix,
+        backends: r.backends.map((x) => ({ service: x.service, servers: x.servers.length, weight: x.weight })),
+      })),
       broken: b?.broken ?? [],
       unreadable: this.facts?.unreadable ?? [],
       replicas: this.pusher.status(),
@@ -163,7 +193,10 @@ export class RouteSync {
     const active = this.isActive();
     if (active !== this.active) {
       this.active = active;
-      this.log.info({ event: active ? 'routes.active' : 'routes.standby' }, active ? 'pushing route tables to the proxy tier' : 'standing by: the leader pushes route tables');
+      this.log.info(
+        { event: active ? 'routes.active' : 'routes.standby' },
+        active ? 'pushing route tables to the proxy tier' : 'standing by: the leader pushes route tables',
+      );
       if (!active) {
         this.pusher.setReplicas([]);
         this.initialised = false;
@@ -187,7 +220,10 @@ export class RouteSync {
           return this.reportReplicas();
         }
         // No task at all while there were some: a watched service may be gone (the engine then answers none for the whole filter).
-        this.facts = tasks.length === 0 && this.facts.tasks.length > 0 ? await readRouteFacts(this.swarm, this.o.proxyService) : { ...this.facts, tasks };
+        this.facts =
+          tasks.length === 0 && this.facts.tasks.length > 0
+            ? await readRouteFacts(this.swarm, this.o.proxyService)
+            : { ...this.facts, tasks };
       }
       this.apply(this.facts);
       await this.publish();
@@ -226,9 +262,23 @@ export class RouteSync {
     this.pusher.setTable({ generation: this.generation, checksum: b.checksum, routes: b.routes });
     this.lastChangeAt = this.clock.now();
     this.metrics.table(this.generation, b.routes.length, b.broken.length, countServers(b));
-    this.log.info({ event: 'routes.table', generation: this.generation, routes: b.routes.length, servers: countServers(b), broken: b.broken.length }, `route table generation ${this.generation}: ${b.routes.length} route(s), ${countServers(b)} server(s)${b.broken.length ? `, ${b.broken.length} broken` : ''}`);
+    this.log.info(
+      {
+        event: 'routes.table',
+        generation: this.generation,
+        routes: b.routes.length,
+        servers: countServers(b),
+        broken: b.broken.length,
+      },
+      `route table generation ${this.generation}: ${b.routes.length} route(s), ${countServers(b)} server(s)${b.broken.length ? `, ${b.broken.length} broken` : ''}`,
+    );
     const brokenKey = JSON.stringify(b.broken);
-    if (brokenKey !== this.brokenKey) for (const x of b.broken) this.log.warn({ event: 'routes.broken', route: x.route, problem: x.problem }, `route ${x.route} left out: ${x.problem}`);
+    if (brokenKey !== this.brokenKey)
+      for (const x of b.broken)
+        this.log.warn(
+          { event: 'routes.broken', route: x.route, problem: x.problem },
+          `route ${x.route} left out: ${x.problem}`,
+        );
     this.brokenKey = brokenKey;
     this.reportReplicas();
   }

@@ -21,7 +21,13 @@ export interface RouteFacts {
 export async function readRouteFacts(swarm: SwarmReader, proxyService: string): Promise<RouteFacts> {
   const [configs, services] = await Promise.all([swarm.listConfigs([`${labelKind}=Route`]), swarm.listServices()]);
   const { routes, unreadable } = currentRoutes(configs);
-  const facts: RouteFacts = { routes, unreadable, services, proxy: services.find((s) => s.Spec.Name === proxyService), tasks: [] };
+  const facts: RouteFacts = {
+    routes,
+    unreadable,
+    services,
+    proxy: services.find((s) => s.Spec.Name === proxyService),
+    tasks: [],
+  };
   facts.tasks = await readTasks(swarm, watchedServiceIds(facts));
   return facts;
 }
@@ -46,7 +52,10 @@ export async function readTasks(swarm: SwarmReader, serviceIds: string[]): Promi
  */
 export function taskFingerprint(tasks: SwarmTask[]): string {
   return tasks
-    .map((t) => `${t.ID}:${t.DesiredState}:${t.Status?.State}:${(t.NetworksAttachments ?? []).map((n) => `${n.Network?.ID}=${(n.Addresses ?? []).join(',')}`).join(';')}`)
+    .map(
+      (t) =>
+        `${t.ID}:${t.DesiredState}:${t.Status?.State}:${(t.NetworksAttachments ?? []).map((n) => `${n.Network?.ID}=${(n.Addresses ?? []).join(',')}`).join(';')}`,
+    )
     .sort()
     .join('|');
 }
@@ -62,18 +71,31 @@ export interface ProxyReplica {
  * (given by name, as the proxy's networks list it). A task without one cannot be reached and
  * is left out; `problem` says so when no task can.
  */
-export function proxyReplicas(proxy: SwarmService | undefined, tasks: SwarmTask[], controlNetwork: string): { replicas: ProxyReplica[]; problem?: string } {
+export function proxyReplicas(
+  proxy: SwarmService | undefined,
+  tasks: SwarmTask[],
+  controlNetwork: string,
+): { replicas: ProxyReplica[]; problem?: string } {
   if (!proxy) return { replicas: [], problem: 'the proxy service does not exist' };
-  const running = tasks.filter((t) => t.ServiceID === proxy.ID && t.DesiredState === 'running' && t.Status?.State === 'running');
+  const running = tasks.filter(
+    (t) => t.ServiceID === proxy.ID && t.DesiredState === 'running' && t.Status?.State === 'running',
+  );
   const replicas: ProxyReplica[] = [];
   for (const t of running) {
-    const att = t.NetworksAttachments?.find((n) => n.Network?.Spec?.Name === controlNetwork || n.Network?.ID === controlNetwork);
+    const att = t.NetworksAttachments?.find(
+      (n) => n.Network?.Spec?.Name === controlNetwork || n.Network?.ID === controlNetwork,
+    );
     const address = att?.Addresses?.[0]?.split('/')[0];
     if (address) replicas.push({ task: t.ID, address });
   }
   replicas.sort((a, b) => (a.task < b.task ? -1 : a.task > b.task ? 1 : 0));
   if (!replicas.length) {
-    return { replicas, problem: running.length ? `the proxy's tasks are not attached to the control network ${controlNetwork}; add it to the proxy service's networks` : `the proxy service ${proxy.Spec.Name} has no running task` };
+    return {
+      replicas,
+      problem: running.length
+        ? `the proxy's tasks are not attached to the control network ${controlNetwork}; add it to the proxy service's networks`
+        : `the proxy service ${proxy.Spec.Name} has no running task`,
+    };
   }
   return { replicas };
 }

@@ -59,7 +59,9 @@ export function buildTable(input: TableInput): BuiltTable {
   const claims = new Map<string, string>();
   const certificates = new Map<string, { secret: string; route: string }>();
   // The oldest route keeps a contested host and path: a new route cannot take traffic from a running one.
-  const ordered = [...input.routes].sort((a, b) => a.versionIndex - b.versionIndex || cmp(routeTableName(a), routeTableName(b)));
+  const ordered = [...input.routes].sort(
+    (a, b) => a.versionIndex - b.versionIndex || cmp(routeTableName(a), routeTableName(b)),
+  );
   for (const stored of ordered) {
     const name = routeTableName(stored);
     const m = stored.model;
@@ -83,7 +85,9 @@ export function buildTable(input: TableInput): BuiltTable {
       }
       const shared = networkIdsOf(service).filter((id) => proxyNetworks.includes(id));
       if (!shared.length) {
-        problems.push(`service ${b.service} shares no network with the proxy service ${input.proxy.Spec.Name}; add one of the proxy's networks to it`);
+        problems.push(
+          `service ${b.service} shares no network with the proxy service ${input.proxy.Spec.Name}; add one of the proxy's networks to it`,
+        );
         continue;
       }
       const servers: RouteServer[] = [];
@@ -115,25 +119,46 @@ export function serverWeights(backends: RouteBackend[]): RouteBackend[] {
   const raw = backends.map((b) => (b.weight > 0 && b.servers.length ? b.weight / b.servers.length : 0));
   const top = Math.max(...raw);
   if (top === 0) return backends;
-  return backends.map((b, i) => ({ ...b, weight: raw[i]! > 0 ? Math.max(1, Math.min(maxServerWeight, Math.round((raw[i]! * maxServerWeight) / top))) : b.weight > 0 ? 1 : 0 }));
+  return backends.map((b, i) => ({
+    ...b,
+    weight:
+      raw[i]! > 0
+        ? Math.max(1, Math.min(maxServerWeight, Math.round((raw[i]! * maxServerWeight) / top)))
+        : b.weight > 0
+          ? 1
+          : 0,
+  }));
 }
 
-function claimConflict(m: RouteModel, name: string, claims: Map<string, string>, certs: Map<string, { secret: string; route: string }>, proxySecrets: Set<string>): string | undefined {
+function claimConflict(
+  m: RouteModel,
+  name: string,
+  claims: Map<string, string>,
+  certs: Map<string, { secret: string; route: string }>,
+  proxySecrets: Set<string>,
+): string | undefined {
   for (const h of m.hosts.length ? m.hosts : ['*']) {
     const other = claims.get(`${h} ${m.pathPrefix}`);
     if (other) return `host ${h === '*' ? '(any)' : h} and path ${m.pathPrefix} are already served by route ${other}`;
   }
   if (m.tls) {
-    if (!proxySecrets.has(m.tls.secret)) return `the proxy service does not mount the TLS secret ${m.tls.secret}; add {name: ${m.tls.secret}} to its secrets`;
+    if (!proxySecrets.has(m.tls.secret))
+      return `the proxy service does not mount the TLS secret ${m.tls.secret}; add {name: ${m.tls.secret}} to its secrets`;
     for (const h of m.hosts) {
       const c = certs.get(h);
-      if (c && c.secret !== m.tls.secret) return `host ${h} already uses certificate ${c.secret} (route ${c.route}); a host name has one certificate`;
+      if (c && c.secret !== m.tls.secret)
+        return `host ${h} already uses certificate ${c.secret} (route ${c.route}); a host name has one certificate`;
     }
   }
   return undefined;
 }
 
-function claimRoute(m: RouteModel, name: string, claims: Map<string, string>, certs: Map<string, { secret: string; route: string }>): void {
+function claimRoute(
+  m: RouteModel,
+  name: string,
+  claims: Map<string, string>,
+  certs: Map<string, { secret: string; route: string }>,
+): void {
   for (const h of m.hosts.length ? m.hosts : ['*']) claims.set(`${h} ${m.pathPrefix}`, name);
   if (m.tls) for (const h of m.hosts) certs.set(h, { secret: m.tls.secret, route: name });
 }

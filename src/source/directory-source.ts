@@ -20,7 +20,10 @@ export function directorySource(path: string): DesiredSource {
       try {
         isDirectory = (await stat(absolute)).isDirectory();
       } catch (err) {
-        throw new SourceError(`${describe()}: cannot read ${absolute}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err });
+        throw new SourceError(
+          `${describe()}: cannot read ${absolute}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+          { cause: err },
+        );
       }
       if (!isDirectory) throw new SourceError(`${describe()}: ${absolute} is not a directory`);
       try {
@@ -59,7 +62,13 @@ function addEntry(hash: Hash, e: Entry): void {
   hash.update(data);
 }
 
-async function collect(dir: string, prefix: string, rootReal: string, ancestors: Set<string>, out: Entry[]): Promise<void> {
+async function collect(
+  dir: string,
+  prefix: string,
+  rootReal: string,
+  ancestors: Set<string>,
+  out: Entry[],
+): Promise<void> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     if (entry.name.startsWith('.')) continue;
     const full = join(dir, entry.name);

@@ -32,8 +32,16 @@ export class GitFailure extends Error {
 
 /** Environment variables that would point git at another repository or index. */
 const inheritedRepoVariables = [
-  'GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES',
-  'GIT_COMMON_DIR', 'GIT_NAMESPACE', 'GIT_PREFIX', 'GIT_CEILING_DIRECTORIES', 'GIT_DISCOVERY_ACROSS_FILESYSTEM',
+  'GIT_DIR',
+  'GIT_WORK_TREE',
+  'GIT_INDEX_FILE',
+  'GIT_OBJECT_DIRECTORY',
+  'GIT_ALTERNATE_OBJECT_DIRECTORIES',
+  'GIT_COMMON_DIR',
+  'GIT_NAMESPACE',
+  'GIT_PREFIX',
+  'GIT_CEILING_DIRECTORIES',
+  'GIT_DISCOVERY_ACROSS_FILESYSTEM',
 ];
 
 function gitEnv(): NodeJS.ProcessEnv {
@@ -47,11 +55,16 @@ function gitEnv(): NodeJS.ProcessEnv {
 
 function gitConfig(ctx: GitContext): string[] {
   const config = [
-    '-c', 'core.hooksPath=/dev/null',
-    '-c', 'gc.autoDetach=false',
-    '-c', 'maintenance.autoDetach=false',
-    '-c', 'log.showSignature=false',
-    '-c', 'credential.interactive=false',
+    '-c',
+    'core.hooksPath=/dev/null',
+    '-c',
+    'gc.autoDetach=false',
+    '-c',
+    'maintenance.autoDetach=false',
+    '-c',
+    'log.showSignature=false',
+    '-c',
+    'credential.interactive=false',
   ];
   if (ctx.fileProtocol) config.push('-c', 'protocol.file.allow=always');
   return config;
@@ -79,7 +92,12 @@ interface Started {
  * Starts a process in its own process group (no controlling terminal, so nothing can prompt)
  * and collects its stderr, and its stdout unless `pipeStdout` (then the caller reads it).
  */
-function start(command: string, args: string[], cwd: string, options: { stdin: 'ignore' | 'pipe'; pipeStdout: boolean }): Started {
+function start(
+  command: string,
+  args: string[],
+  cwd: string,
+  options: { stdin: 'ignore' | 'pipe'; pipeStdout: boolean },
+): Started {
   const child = spawn(command, args, {
     cwd,
     env: gitEnv(),
@@ -121,7 +139,10 @@ function start(command: string, args: string[], cwd: string, options: { stdin: '
 }
 
 /** Races a process against the timeout, killing its group when time is up. */
-async function withTimeout(started: Started[], timeoutMs: number): Promise<{ results: ProcessResult[]; timedOut: boolean }> {
+async function withTimeout(
+  started: Started[],
+  timeoutMs: number,
+): Promise<{ results: ProcessResult[]; timedOut: boolean }> {
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -148,7 +169,10 @@ export function summariseStderr(stderr: string, secrets: readonly string[]): str
 function failure(what: string, result: ProcessResult, timedOut: boolean, ctx: GitContext): GitFailure {
   const stderr = redactText(result.stderr, ctx.secrets);
   if (result.spawnError) {
-    const reason = result.spawnError.code === 'ENOENT' ? `${what.split(' ')[0]} is not installed (not found in PATH)` : `cannot run ${what}: ${result.spawnError.message}`;
+    const reason =
+      result.spawnError.code === 'ENOENT'
+        ? `${what.split(' ')[0]} is not installed (not found in PATH)`
+        : `cannot run ${what}: ${result.spawnError.message}`;
     return new GitFailure(reason, null, stderr, false);
   }
   if (timedOut) {
@@ -156,7 +180,12 @@ function failure(what: string, result: ProcessResult, timedOut: boolean, ctx: Gi
   }
   const detail = summariseStderr(result.stderr, ctx.secrets);
   const status = result.signal ? `killed by ${result.signal}` : `exit ${result.code}`;
-  return new GitFailure(detail ? `${what} failed (${status}): ${detail}` : `${what} failed (${status})`, result.code, stderr, false);
+  return new GitFailure(
+    detail ? `${what} failed (${status}): ${detail}` : `${what} failed (${status})`,
+    result.code,
+    stderr,
+    false,
+  );
 }
 
 /** Runs `git <args>` and returns its stdout; throws GitFailure on a non-zero exit or timeout. */
@@ -164,14 +193,21 @@ export async function runGit(args: string[], ctx: GitContext): Promise<string> {
   const started = start('git', [...gitConfig(ctx), ...args], ctx.cwd, { stdin: 'ignore', pipeStdout: false });
   const { results, timedOut } = await withTimeout([started], ctx.timeoutMs);
   const result = results[0]!;
-  if (timedOut || result.spawnError || result.code !== 0) throw failure(`git ${subcommand(args)}`, result, timedOut, ctx);
+  if (timedOut || result.spawnError || result.code !== 0)
+    throw failure(`git ${subcommand(args)}`, result, timedOut, ctx);
   return result.stdout;
 }
 
 /** `git --git-dir=<gitDir> archive --format=tar <commit> | tar -x -C <into>`, under one timeout. */
 export async function archiveInto(gitDir: string, commit: string, into: string, ctx: GitContext): Promise<void> {
-  const git = start('git', [...gitConfig(ctx), `--git-dir=${gitDir}`, 'archive', '--format=tar', commit], ctx.cwd, { stdin: 'ignore', pipeStdout: true });
-  const tar = start('tar', ['-x', '-f', '-', '--no-same-owner', '-C', into], ctx.cwd, { stdin: 'pipe', pipeStdout: false });
+  const git = start('git', [...gitConfig(ctx), `--git-dir=${gitDir}`, 'archive', '--format=tar', commit], ctx.cwd, {
+    stdin: 'ignore',
+    pipeStdout: true,
+  });
+  const tar = start('tar', ['-x', '-f', '-', '--no-same-owner', '-C', into], ctx.cwd, {
+    stdin: 'pipe',
+    pipeStdout: false,
+  });
   git.child.stdout!.pipe(tar.child.stdin!);
   // If tar dies early, git gets EPIPE; don't let that surface as an unhandled error.
   tar.child.stdin!.on('error', () => undefined);

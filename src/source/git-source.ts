@@ -74,18 +74,33 @@ export function normaliseRepoPath(path: string): string {
 export function normaliseRef(ref: string | undefined): string | undefined {
   if (ref === undefined || ref === '' || ref === 'HEAD') return undefined;
   const bad =
-    ref.startsWith('-') || ref.includes('..') || ref.includes('@{') || ref.includes('//') ||
-    /[\s~^:?*[\\\x00-\x1f\x7f]/.test(ref) || /(^|\/)\./.test(ref) || /(\.lock|\/|\.)$/.test(ref) || ref === '@';
+    ref.startsWith('-') ||
+    ref.includes('..') ||
+    ref.includes('@{') ||
+    ref.includes('//') ||
+    /[\s~^:?*[\\\x00-\x1f\x7f]/.test(ref) ||
+    /(^|\/)\./.test(ref) ||
+    /(\.lock|\/|\.)$/.test(ref) ||
+    ref === '@';
   if (bad) throw new SourceError(`ref "${ref}" is not a valid branch, tag or commit name`);
   return ref;
 }
 
 export function gitSource(options: GitSourceOptions): DesiredSource {
-  if (typeof options.url !== 'string' || options.url.trim() === '') throw new SourceError('a git source needs a repository URL');
-  if (typeof options.cacheDir !== 'string' || options.cacheDir === '') throw new SourceError('a git source needs a cache directory');
+  if (typeof options.url !== 'string' || options.url.trim() === '')
+    throw new SourceError('a git source needs a repository URL');
+  if (typeof options.cacheDir !== 'string' || options.cacheDir === '')
+    throw new SourceError('a git source needs a cache directory');
   const timeoutMs = options.gitTimeoutMs ?? defaultGitTimeoutMs;
-  if (!(timeoutMs > 0)) throw new SourceError(`gitTimeoutMs must be a positive number of milliseconds, not ${timeoutMs}`);
-  return new GitSource(options.url, normaliseRef(options.ref), normaliseRepoPath(options.path ?? '.'), resolve(options.cacheDir), timeoutMs);
+  if (!(timeoutMs > 0))
+    throw new SourceError(`gitTimeoutMs must be a positive number of milliseconds, not ${timeoutMs}`);
+  return new GitSource(
+    options.url,
+    normaliseRef(options.ref),
+    normaliseRepoPath(options.path ?? '.'),
+    resolve(options.cacheDir),
+    timeoutMs,
+  );
 }
 
 class GitSource implements DesiredSource {
@@ -130,7 +145,8 @@ class GitSource implements DesiredSource {
     await this.ensureMirror();
     await this.fetchRefs();
     const sha = await this.resolveRef();
-    if (this.current && this.current.revision === sha && (await isDirectory(this.current.dir))) return { ...this.current };
+    if (this.current && this.current.revision === sha && (await isDirectory(this.current.dir)))
+      return { ...this.current };
 
     await this.checkPath(sha);
     const { message, committedAt } = await this.commitInfo(sha);
@@ -138,7 +154,9 @@ class GitSource implements DesiredSource {
     try {
       revisionDir = await materialise(this.revisionsDir, this.mirrorDir, sha, this.ctx);
     } catch (err) {
-      throw new SourceError(`${this.describe()}: cannot extract commit ${sha}: ${(err as Error).message}`, { cause: err });
+      throw new SourceError(`${this.describe()}: cannot extract commit ${sha}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     await touch(revisionDir);
     await pruneRevisions(this.revisionsDir, sha, keptRevisions, Math.max(10 * 60_000, 2 * this.ctx.timeoutMs));
@@ -171,16 +189,28 @@ class GitSource implements DesiredSource {
       await rename(temp, this.mirrorDir);
     } catch (err) {
       await rm(temp, { recursive: true, force: true });
-      throw new SourceError(`${this.describe()}: cannot clone the repository: ${(err as Error).message}`, { cause: err });
+      throw new SourceError(`${this.describe()}: cannot clone the repository: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     this.mirrorChecked = true;
   }
 
   private async fetchRefs(): Promise<void> {
     try {
-      await this.git(['fetch', '--prune', '--quiet', '--no-write-fetch-head', 'origin', '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*']);
+      await this.git([
+        'fetch',
+        '--prune',
+        '--quiet',
+        '--no-write-fetch-head',
+        'origin',
+        '+refs/heads/*:refs/heads/*',
+        '+refs/tags/*:refs/tags/*',
+      ]);
     } catch (err) {
-      throw new SourceError(`${this.describe()}: cannot fetch from the repository: ${(err as Error).message}`, { cause: err });
+      throw new SourceError(`${this.describe()}: cannot fetch from the repository: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -190,7 +220,9 @@ class GitSource implements DesiredSource {
       return (await this.git(['rev-parse', '--verify', '--quiet', expression])).trim() || undefined;
     } catch (err) {
       if (err instanceof GitFailure && err.exitCode === 1 && !err.timedOut) return undefined;
-      throw new SourceError(`${this.describe()}: cannot resolve ${expression}: ${(err as Error).message}`, { cause: err });
+      throw new SourceError(`${this.describe()}: cannot resolve ${expression}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -204,7 +236,10 @@ class GitSource implements DesiredSource {
         await this.git(['fetch', '--quiet', '--no-write-fetch-head', 'origin', ref]).catch(() => undefined);
         sha = await this.revParse(`${ref}^{commit}`);
       }
-      if (!sha) throw new SourceError(`${this.describe()}: commit ${ref} not found: it is on no branch or tag of ${this.display}, and the server would not send it`);
+      if (!sha)
+        throw new SourceError(
+          `${this.describe()}: commit ${ref} not found: it is on no branch or tag of ${this.display}, and the server would not send it`,
+        );
       return sha;
     }
     const candidates = ref.startsWith('refs/') ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
@@ -213,7 +248,9 @@ class GitSource implements DesiredSource {
       const sha = await this.revParse(`${candidate}^{commit}`);
       if (sha) return sha;
     }
-    throw new SourceError(`${this.describe()}: ref "${ref}" not found: no branch, tag or commit of that name${await this.knownRefs()}`);
+    throw new SourceError(
+      `${this.describe()}: ref "${ref}" not found: no branch, tag or commit of that name${await this.knownRefs()}`,
+    );
   }
 
   private async resolveDefaultBranch(): Promise<string> {
@@ -224,15 +261,22 @@ class GitSource implements DesiredSource {
     try {
       advertised = await this.git(['ls-remote', '--symref', 'origin', 'HEAD']);
     } catch (err) {
-      throw new SourceError(`${this.describe()}: cannot read the remote HEAD branch: ${(err as Error).message}`, { cause: err });
+      throw new SourceError(`${this.describe()}: cannot read the remote HEAD branch: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const branch = /^ref: (refs\/heads\/\S+)\s+HEAD$/m.exec(advertised)?.[1];
     if (!branch) {
-      throw new SourceError(`${this.describe()}: ${this.display} has no default branch (is the repository empty?); give a branch, tag or commit explicitly`);
+      throw new SourceError(
+        `${this.describe()}: ${this.display} has no default branch (is the repository empty?); give a branch, tag or commit explicitly`,
+      );
     }
     await this.git(['symbolic-ref', 'HEAD', branch]);
     const again = await this.revParse('HEAD^{commit}');
-    if (!again) throw new SourceError(`${this.describe()}: the default branch ${branch.slice('refs/heads/'.length)} of ${this.display} has no commits`);
+    if (!again)
+      throw new SourceError(
+        `${this.describe()}: the default branch ${branch.slice('refs/heads/'.length)} of ${this.display} has no commits`,
+      );
     return again;
   }
 
@@ -269,13 +313,19 @@ class GitSource implements DesiredSource {
       type = (await this.git(['cat-file', '-t', `${sha}:${this.path}`])).trim();
     } catch (err) {
       if (err instanceof GitFailure && !err.timedOut && err.exitCode === 128) {
-        throw new SourceError(`${this.describe()}: path "${this.path}" does not exist in ${await this.refLabel()} at commit ${sha}`);
+        throw new SourceError(
+          `${this.describe()}: path "${this.path}" does not exist in ${await this.refLabel()} at commit ${sha}`,
+        );
       }
-      throw new SourceError(`${this.describe()}: cannot look up path "${this.path}": ${(err as Error).message}`, { cause: err });
+      throw new SourceError(`${this.describe()}: cannot look up path "${this.path}": ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     if (type !== 'tree') {
       const what = type === 'blob' ? 'a file or a link' : type === 'commit' ? 'a submodule' : `a ${type}`;
-      throw new SourceError(`${this.describe()}: path "${this.path}" is ${what}, not a directory, in ${await this.refLabel()} at commit ${sha}`);
+      throw new SourceError(
+        `${this.describe()}: path "${this.path}" is ${what}, not a directory, in ${await this.refLabel()} at commit ${sha}`,
+      );
     }
   }
 
@@ -305,7 +355,10 @@ async function removeStaleMirrorTemps(cacheDir: string, staleMs: number): Promis
   for (const name of names) {
     if (!name.startsWith('.mirror-tmp-')) continue;
     const path = join(cacheDir, name);
-    const mtimeMs = await stat(path).then((s) => s.mtimeMs, () => Date.now());
+    const mtimeMs = await stat(path).then(
+      (s) => s.mtimeMs,
+      () => Date.now(),
+    );
     if (Date.now() - mtimeMs > staleMs) await rm(path, { recursive: true, force: true });
   }
 }

@@ -24,7 +24,12 @@ export async function isDirectory(path: string): Promise<boolean> {
 }
 
 /** Makes sure `<revisionsDir>/<sha>/` holds the commit's tree and returns that directory. */
-export async function materialise(revisionsDir: string, mirrorDir: string, sha: string, ctx: GitContext): Promise<string> {
+export async function materialise(
+  revisionsDir: string,
+  mirrorDir: string,
+  sha: string,
+  ctx: GitContext,
+): Promise<string> {
   const final = join(revisionsDir, sha);
   if (await isDirectory(final)) return final;
   await mkdir(revisionsDir, { recursive: true });
@@ -52,7 +57,12 @@ export async function touch(dir: string): Promise<void> {
  * Deletes all but the `keep` most recently used revisions, never `current`, and temporary
  * directories left by an interrupted extraction (older than `staleTempMs`).
  */
-export async function pruneRevisions(revisionsDir: string, current: string, keep: number, staleTempMs: number): Promise<void> {
+export async function pruneRevisions(
+  revisionsDir: string,
+  current: string,
+  keep: number,
+  staleTempMs: number,
+): Promise<void> {
   let names: string[];
   try {
     names = await readdir(revisionsDir);

@@ -32,13 +32,15 @@ export interface GitSpec {
 }
 
 export function parseSourceSpec(spec: string, cacheDir: string): DesiredSource {
-  if (typeof spec !== 'string' || spec.trim() === '') throw new SourceError('empty source: give a directory or a git URL');
+  if (typeof spec !== 'string' || spec.trim() === '')
+    throw new SourceError('empty source: give a directory or a git URL');
   if (spec.startsWith('dir:')) {
     const path = spec.slice('dir:'.length);
     if (path === '') throw new SourceError(`source "${spec}": "dir:" needs a path`);
     return directorySource(path);
   }
-  if (spec.startsWith('git:') && !spec.startsWith('git://')) return git(splitGitSpec(spec.slice('git:'.length)), cacheDir);
+  if (spec.startsWith('git:') && !spec.startsWith('git://'))
+    return git(splitGitSpec(spec.slice('git:'.length)), cacheDir);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec) || /^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:/.test(spec)) {
     return git(splitGitSpec(spec), cacheDir);
   }
@@ -50,10 +52,12 @@ export function parseSourceSpec(spec: string, cacheDir: string): DesiredSource {
   const hash = spec.indexOf('#');
   if (hash > 0) {
     const base = spec.slice(0, hash);
-    if (base.endsWith('.git') || isBareRepository(base) || existsSync(join(base, '.git'))) return git(splitGitSpec(spec), cacheDir);
+    if (base.endsWith('.git') || isBareRepository(base) || existsSync(join(base, '.git')))
+      return git(splitGitSpec(spec), cacheDir);
   }
   if (spec.endsWith('.git')) return git({ url: spec }, cacheDir);
-  if (existsSync(spec)) throw new SourceError(`source "${spec}" is a file: give the directory that holds the manifests`);
+  if (existsSync(spec))
+    throw new SourceError(`source "${spec}" is a file: give the directory that holds the manifests`);
   throw new SourceError(
     `source "${spec}" is neither an existing directory nor a git repository (use "dir:<path>", a git URL such as "https://host/org/repo.git#main:deploy", or "<path>.git#<ref>")`,
   );
@@ -78,9 +82,17 @@ function git(parts: GitSpec, cacheDir: string): DesiredSource {
 
 /** "<repo name>-<16 hex>" for one URL (credentials left out), ref and path. */
 export function cacheName(parts: GitSpec): string {
-  const url = isRemoteUrl(parts.url) ? parts.url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1') : resolve(parts.url);
-  const digest = createHash('sha256').update(`${url}\0${parts.ref ?? ''}\0${parts.path ?? '.'}`).digest('hex').slice(0, 16);
-  const name = basename(url.replace(/[/:]+$/, '').replace(/^.*:/, '')).replace(/\.git$/, '').replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 40);
+  const url = isRemoteUrl(parts.url)
+    ? parts.url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1')
+    : resolve(parts.url);
+  const digest = createHash('sha256')
+    .update(`${url}\0${parts.ref ?? ''}\0${parts.path ?? '.'}`)
+    .digest('hex')
+    .slice(0, 16);
+  const name = basename(url.replace(/[/:]+$/, '').replace(/^.*:/, ''))
+    .replace(/\.git$/, '')
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .slice(0, 40);
   return `${name || 'repo'}-${digest}`;
 }
 

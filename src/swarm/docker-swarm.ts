@@ -3,7 +3,17 @@
  * Counts every read and write so callers can prove what a run did.
  */
 import type { CallCounts, SwarmAccess, SwarmEvents, SwarmRecords, TaskFilter } from '../api/swarm-access.js';
-import type { LiveState, SwarmConfig, SwarmEvent, SwarmNetwork, SwarmNetworkCreate, SwarmSecret, SwarmService, SwarmServiceSpec, SwarmTask } from '../api/swarm-types.js';
+import type {
+  LiveState,
+  SwarmConfig,
+  SwarmEvent,
+  SwarmNetwork,
+  SwarmNetworkCreate,
+  SwarmSecret,
+  SwarmService,
+  SwarmServiceSpec,
+  SwarmTask,
+} from '../api/swarm-types.js';
 import { splitConfigs } from '../api/route-model.js';
 import { statusCodeOf, TerminalError } from '../errors.js';
 import { EngineClient, streamJsonLines } from './engine-client.js';
@@ -21,15 +31,26 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
   }
 
   private async requireManager(): Promise<void> {
-    const info = await this.engine.request<{ Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } }>('GET', '/info');
+    const info = await this.engine.request<{ Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } }>(
+      'GET',
+      '/info',
+    );
     this.calls.reads++;
     if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) {
-      throw new TerminalError('SC5003', `the engine at ${this.engine.host} is not a Swarm manager (state: ${info.Swarm?.LocalNodeState ?? 'unknown'}); run "docker swarm init" there or point DOCKER_HOST at a manager`);
+      throw new TerminalError(
+        'SC5003',
+        `the engine at ${this.engine.host} is not a Swarm manager (state: ${info.Swarm?.LocalNodeState ?? 'unknown'}); run "docker swarm init" there or point DOCKER_HOST at a manager`,
+      );
     }
   }
 
   async readLiveState(): Promise<LiveState> {
-    const [services, networks, allConfigs, secrets] = await Promise.all([this.listServices(), this.listNetworks(), this.listConfigs(), this.listSecrets()]);
+    const [services, networks, allConfigs, secrets] = await Promise.all([
+      this.listServices(),
+      this.listNetworks(),
+      this.listConfigs(),
+      this.listSecrets(),
+    ]);
     return splitConfigs({ services, networks, secrets }, allConfigs);
   }
 
@@ -75,12 +96,18 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
 
   async updateService(id: string, versionIndex: number, spec: SwarmServiceSpec): Promise<void> {
     this.calls.writes++;
-    await this.engine.request('POST', `/services/${encodeURIComponent(id)}/update`, { query: { version: versionIndex }, body: spec });
+    await this.engine.request('POST', `/services/${encodeURIComponent(id)}/update`, {
+      query: { version: versionIndex },
+      body: spec,
+    });
   }
 
   async rollbackService(id: string, versionIndex: number, spec: SwarmServiceSpec): Promise<void> {
     this.calls.writes++;
-    await this.engine.request('POST', `/services/${encodeURIComponent(id)}/update`, { query: { version: versionIndex, rollback: 'previous' }, body: spec });
+    await this.engine.request('POST', `/services/${encodeURIComponent(id)}/update`, {
+      query: { version: versionIndex, rollback: 'previous' },
+      body: spec,
+    });
   }
 
   async removeService(id: string): Promise<void> {
@@ -118,15 +145,25 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
     return this.engine.request<SwarmSecret[]>('GET', '/secrets');
   }
 
-  async containerHealth(containerId: string): Promise<{ status: string; failingStreak: number; lastOutput: string } | undefined> {
+  async containerHealth(
+    containerId: string,
+  ): Promise<{ status: string; failingStreak: number; lastOutput: string } | undefined> {
     this.calls.reads++;
     try {
-      const c = await this.engine.request<{ State?: { Health?: { Status?: string; FailingStreak?: number; Log?: { Output?: string; ExitCode?: number }[] } } }>('GET', `/containers/${encodeURIComponent(containerId)}/json`);
+      const c = await this.engine.request<{
+        State?: {
+          Health?: { Status?: string; FailingStreak?: number; Log?: { Output?: string; ExitCode?: number }[] };
+        };
+      }>('GET', `/containers/${encodeURIComponent(containerId)}/json`);
       const h = c.State?.Health;
       if (!h?.Status) return undefined;
       const last = h.Log?.[h.Log.length - 1];
       const output = (last?.Output ?? '').trim().replace(/\s+/g, ' ').slice(0, 200);
-      return { status: h.Status, failingStreak: h.FailingStreak ?? 0, lastOutput: output || (last ? `exit code ${last.ExitCode}` : '') };
+      return {
+        status: h.Status,
+        failingStreak: h.FailingStreak ?? 0,
+        lastOutput: output || (last ? `exit code ${last.ExitCode}` : ''),
+      };
     } catch (err) {
       if (statusCodeOf(err) === 404) return undefined;
       throw err;
@@ -144,7 +181,9 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
 
   async createSecret(name: string, labels: Record<string, string>, data: string | Buffer): Promise<string> {
     this.calls.writes++;
-    const r = await this.engine.request<{ ID: string }>('POST', '/secrets/create', { body: { Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') } });
+    const r = await this.engine.request<{ ID: string }>('POST', '/secrets/create', {
+      body: { Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') },
+    });
     return r.ID;
   }
 
@@ -168,13 +207,17 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
   async findConfig(name: string): Promise<SwarmConfig | undefined> {
     this.calls.reads++;
     // The name filter matches prefixes; keep the exact name only.
-    const list = await this.engine.request<SwarmConfig[]>('GET', '/configs', { query: { filters: JSON.stringify({ name: [name] }) } });
+    const list = await this.engine.request<SwarmConfig[]>('GET', '/configs', {
+      query: { filters: JSON.stringify({ name: [name] }) },
+    });
     return list.find((c) => c.Spec.Name === name);
   }
 
   async createConfig(name: string, labels: Record<string, string>, data: string): Promise<string> {
     this.calls.writes++;
-    const r = await this.engine.request<{ ID: string }>('POST', '/configs/create', { body: { Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') } });
+    const r = await this.engine.request<{ ID: string }>('POST', '/configs/create', {
+      body: { Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') },
+    });
     return r.ID;
   }
 
@@ -188,6 +231,12 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
 
   async streamEvents(onEvent: (e: SwarmEvent) => void, signal: AbortSignal): Promise<void> {
     const filters = { type: ['service', 'network', 'config', 'secret', 'node'] };
-    await streamJsonLines(this.engine, '/events', { filters: JSON.stringify(filters) }, (r) => onEvent(r as SwarmEvent), signal);
+    await streamJsonLines(
+      this.engine,
+      '/events',
+      { filters: JSON.stringify(filters) },
+      (r) => onEvent(r as SwarmEvent),
+      signal,
+    );
   }
 }

@@ -35,10 +35,16 @@ export function compareApiVersions(a: string, b: string): number {
 export function negotiateApiVersion(engineApi: string, engineMin: string): string {
   const chosen = compareApiVersions(engineApi, maxApiVersion) < 0 ? engineApi : maxApiVersion;
   if (compareApiVersions(chosen, minApiVersion) < 0) {
-    throw new TerminalError('SC5002', `the engine speaks Docker API ${engineApi}; swarm-controller needs ${minApiVersion} or later (Docker Engine 20.10+)`);
+    throw new TerminalError(
+      'SC5002',
+      `the engine speaks Docker API ${engineApi}; swarm-controller needs ${minApiVersion} or later (Docker Engine 20.10+)`,
+    );
   }
   if (compareApiVersions(chosen, engineMin) < 0) {
-    throw new TerminalError('SC5002', `the engine needs Docker API ${engineMin} or later; swarm-controller speaks up to ${maxApiVersion}`);
+    throw new TerminalError(
+      'SC5002',
+      `the engine needs Docker API ${engineMin} or later; swarm-controller speaks up to ${maxApiVersion}`,
+    );
   }
   return chosen;
 }
@@ -59,10 +65,19 @@ export function dockerOptionsFor(host: string | undefined, env: NodeJS.ProcessEn
       host: tcp[1],
       port: Number(tcp[2] ?? (tls ? 2376 : 2375)),
       protocol: tls ? 'https' : 'http',
-      ...(tls && certs ? { ca: readFileSync(join(certs, 'ca.pem')), cert: readFileSync(join(certs, 'cert.pem')), key: readFileSync(join(certs, 'key.pem')) } : {}),
+      ...(tls && certs
+        ? {
+            ca: readFileSync(join(certs, 'ca.pem')),
+            cert: readFileSync(join(certs, 'cert.pem')),
+            key: readFileSync(join(certs, 'key.pem')),
+          }
+        : {}),
     };
   }
-  throw new TerminalError('SC9001', `cannot use Docker host "${target}": give unix:///path/to/docker.sock or tcp://host:port`);
+  throw new TerminalError(
+    'SC9001',
+    `cannot use Docker host "${target}": give unix:///path/to/docker.sock or tcp://host:port`,
+  );
 }
 
 interface ModemError extends Error {
@@ -78,32 +93,61 @@ export interface RequestOptions {
 
 /** A thin, typed layer over dockerode's modem: one method per HTTP call. */
 export class EngineClient {
-  private constructor(private readonly modem: Modem, readonly version: EngineVersion, readonly host: string) {}
+  private constructor(
+    private readonly modem: Modem,
+    readonly version: EngineVersion,
+    readonly host: string,
+  ) {}
 
   static async connect(host?: string): Promise<EngineClient> {
     const options = dockerOptionsFor(host);
     const where = host ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-    const probe = new EngineClient(new Modem(options), { engineVersion: '', engineApiVersion: '', engineMinApiVersion: '', apiVersion: '' }, where);
+    const probe = new EngineClient(
+      new Modem(options),
+      { engineVersion: '', engineApiVersion: '', engineMinApiVersion: '', apiVersion: '' },
+      where,
+    );
     let v: { Version?: string; ApiVersion?: string; MinAPIVersion?: string };
     try {
       v = await probe.request('GET', '/version');
     } catch (err) {
-      throw new TerminalError('SC5001', `cannot reach the Docker engine at ${where}: ${(err as Error).message}. Set DOCKER_HOST or --host, or start the engine (scripts/local-swarm.sh up starts a local one)`);
+      throw new TerminalError(
+        'SC5001',
+        `cannot reach the Docker engine at ${where}: ${(err as Error).message}. Set DOCKER_HOST or --host, or start the engine (scripts/local-swarm.sh up starts a local one)`,
+      );
     }
     const apiVersion = negotiateApiVersion(v.ApiVersion ?? '1.24', v.MinAPIVersion ?? '1.12');
-    return new EngineClient(new Modem({ ...options, version: `v${apiVersion}` }), {
-      engineVersion: v.Version ?? 'unknown',
-      engineApiVersion: v.ApiVersion ?? 'unknown',
-      engineMinApiVersion: v.MinAPIVersion ?? 'unknown',
-      apiVersion,
-    }, where);
+    return new EngineClient(
+      new Modem({ ...options, version: `v${apiVersion}` }),
+      {
+        engineVersion: v.Version ?? 'unknown',
+        engineApiVersion: v.ApiVersion ?? 'unknown',
+        engineMinApiVersion: v.MinAPIVersion ?? 'unknown',
+        apiVersion,
+      },
+      where,
+    );
   }
 
-  async openStream(path: string, query: Record<string, unknown>, signal: AbortSignal): Promise<NodeJS.ReadableStream & { destroy(): void }> {
+  async openStream(
+    path: string,
+    query: Record<string, unknown>,
+    signal: AbortSignal,
+  ): Promise<NodeJS.ReadableStream & { destroy(): void }> {
     return new Promise((resolve, reject) => {
       this.modem.dial(
-        { path: `${path}?`, method: 'GET', isStream: true, abortSignal: signal, options: { _query: query }, statusCodes: { 200: true } } as never,
-        (err: unknown, stream: unknown) => (err ? reject(classifyEngineError(err as ModemError, 'GET', path)) : resolve(stream as NodeJS.ReadableStream & { destroy(): void })),
+        {
+          path: `${path}?`,
+          method: 'GET',
+          isStream: true,
+          abortSignal: signal,
+          options: { _query: query },
+          statusCodes: { 200: true },
+        } as never,
+        (err: unknown, stream: unknown) =>
+          err
+            ? reject(classifyEngineError(err as ModemError, 'GET', path))
+            : resolve(stream as NodeJS.ReadableStream & { destroy(): void }),
       );
     });
   }
@@ -120,19 +164,33 @@ export class EngineClient {
           options: Object.keys(options).length ? options : undefined,
           statusCodes: { 200: true, 201: true, 204: true, 304: true },
         } as never,
-        (err: unknown, data: unknown) => (err ? reject(classifyEngineError(err as ModemError, method, path)) : resolve(data as T)),
+        (err: unknown, data: unknown) =>
+          err ? reject(classifyEngineError(err as ModemError, method, path)) : resolve(data as T),
       );
     });
   }
 }
 
 /** A streaming GET (e.g. /events): calls `onLine` per newline-delimited JSON record. */
-export async function streamJsonLines(client: EngineClient, path: string, query: Record<string, unknown>, onRecord: (r: unknown) => void, signal: AbortSignal): Promise<void> {
+export async function streamJsonLines(
+  client: EngineClient,
+  path: string,
+  query: Record<string, unknown>,
+  onRecord: (r: unknown) => void,
+  signal: AbortSignal,
+): Promise<void> {
   const stream = await client.openStream(path, query, signal);
   let buffer = '';
   await new Promise<void>((resolve, reject) => {
     const done = () => resolve();
-    signal.addEventListener('abort', () => { stream.destroy(); done(); }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        stream.destroy();
+        done();
+      },
+      { once: true },
+    );
     stream.on('data', (chunk: Buffer) => {
       buffer += chunk.toString('utf8');
       let nl: number;
@@ -140,13 +198,19 @@ export async function streamJsonLines(client: EngineClient, path: string, query:
         const line = buffer.slice(0, nl).trim();
         buffer = buffer.slice(nl + 1);
         if (line) {
-          try { onRecord(JSON.parse(line)); } catch { /* a partial or foreign line: skip */ }
+          try {
+            onRecord(JSON.parse(line));
+          } catch {
+            /* a partial or foreign line: skip */
+          }
         }
       }
     });
     stream.on('end', done);
     stream.on('close', done);
-    stream.on('error', (e: Error) => (signal.aborted ? done() : reject(new TransientError(`event stream: ${e.message}`, e))));
+    stream.on('error', (e: Error) =>
+      signal.aborted ? done() : reject(new TransientError(`event stream: ${e.message}`, e)),
+    );
   });
 }
 
@@ -163,7 +227,11 @@ export function classifyEngineError(err: ModemError, method: string, path: strin
   const what = `${method} ${path}: ${message}`;
   const status = err.statusCode;
   if (status === undefined) return new TransientError(`${what} (${err.code ?? 'connection failed'})`, err);
-  if (/update out of sequence|rpc error: code = (Unavailable|DeadlineExceeded)|context deadline exceeded|is in use|has active endpoints|in progress/i.test(message)) {
+  if (
+    /update out of sequence|rpc error: code = (Unavailable|DeadlineExceeded)|context deadline exceeded|is in use|has active endpoints|in progress/i.test(
+      message,
+    )
+  ) {
     return new TransientError(what, err);
   }
   if (status === 503 || status === 502 || status === 504) return new TransientError(what, err);

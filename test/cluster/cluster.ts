@@ -28,13 +28,26 @@ export interface ClusterNode {
 let nodes: ClusterNode[] | undefined;
 
 function readNodes(): ClusterNode[] {
-  return execFileSync(script, ['nodes'], { encoding: 'utf8' }).split('\n').filter(Boolean).map((line) => {
-    const [name, role, address, dockerHost, zone, id] = line.split(' ');
-    return { name: name!, role: role as 'manager' | 'worker', address: address!, dockerHost: dockerHost!, zone: zone!.replace(/^zone=/, ''), id: id! };
-  });
+  return execFileSync(script, ['nodes'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [name, role, address, dockerHost, zone, id] = line.split(' ');
+      return {
+        name: name!,
+        role: role as 'manager' | 'worker',
+        address: address!,
+        dockerHost: dockerHost!,
+        zone: zone!.replace(/^zone=/, ''),
+        id: id!,
+      };
+    });
 }
 
-export interface Layout { managers: number; workers: number }
+export interface Layout {
+  managers: number;
+  workers: number;
+}
 
 /**
  * Starts the cluster if needed and points the e2e harness at its manager (node 1). A cluster of
@@ -53,7 +66,10 @@ export function useCluster(layout: Layout = { managers: 1, workers: 2 }): Cluste
     execFileSync(script, ['down', '--purge'], { stdio: ['ignore', 'ignore', 'inherit'] });
     up = false;
   }
-  if (!up) execFileSync(script, ['up', '--managers', String(layout.managers), '--workers', String(layout.workers)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (!up)
+    execFileSync(script, ['up', '--managers', String(layout.managers), '--workers', String(layout.workers)], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   nodes = readNodes();
   if (nodes.some((n) => !n.id)) throw new Error(`a cluster node has no swarm id: ${JSON.stringify(nodes)}`);
   process.env.DOCKER_HOST = nodes[0]!.dockerHost;
@@ -66,7 +82,10 @@ export function currentNodes(): ClusterNode[] {
 }
 
 function fits(list: ClusterNode[], layout: Layout): boolean {
-  return list.filter((n) => n.role === 'manager').length === layout.managers && list.filter((n) => n.role === 'worker').length === layout.workers;
+  return (
+    list.filter((n) => n.role === 'manager').length === layout.managers &&
+    list.filter((n) => n.role === 'worker').length === layout.workers
+  );
 }
 
 export function clusterScript(...args: string[]): void {
@@ -75,7 +94,10 @@ export function clusterScript(...args: string[]): void {
 
 /** Runs the docker CLI against one node's own engine. */
 export async function dockerOn(node: ClusterNode, ...args: string[]): Promise<string> {
-  const { stdout } = await run('docker', args, { env: { ...process.env, DOCKER_HOST: node.dockerHost }, maxBuffer: 16 * 1024 * 1024 });
+  const { stdout } = await run('docker', args, {
+    env: { ...process.env, DOCKER_HOST: node.dockerHost },
+    maxBuffer: 16 * 1024 * 1024,
+  });
   return stdout;
 }
 
@@ -92,10 +114,17 @@ export interface TaskPlace {
 
 /** The service's tasks as the manager lists them, with the node each is on. */
 export async function tasksOf(service: string, desiredState = 'running'): Promise<TaskPlace[]> {
-  const ids = (await docker('service', 'ps', '-q', '--no-trunc', '--filter', `desired-state=${desiredState}`, service)).split('\n').filter(Boolean);
+  const ids = (await docker('service', 'ps', '-q', '--no-trunc', '--filter', `desired-state=${desiredState}`, service))
+    .split('\n')
+    .filter(Boolean);
   if (!ids.length) return [];
   const byId = new Map(currentNodes().map((n) => [n.id, n.name]));
-  const tasks = JSON.parse(await docker('inspect', '--type', 'task', ...ids)) as { ID: string; NodeID?: string; DesiredState: string; Status: { State: string; Err?: string; ContainerStatus?: { ContainerID?: string } } }[];
+  const tasks = JSON.parse(await docker('inspect', '--type', 'task', ...ids)) as {
+    ID: string;
+    NodeID?: string;
+    DesiredState: string;
+    Status: { State: string; Err?: string; ContainerStatus?: { ContainerID?: string } };
+  }[];
   return tasks.map((t) => ({
     id: t.ID,
     nodeId: t.NodeID ?? '',
@@ -118,7 +147,11 @@ export async function runningPerNode(service: string): Promise<Record<string, nu
 export async function containersPerNode(service: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const n of currentNodes()) {
-    const ids = (await dockerOn(n, 'ps', '-q', '--filter', `label=com.docker.swarm.service.name=${service}`).catch(() => '')).split('\n').filter(Boolean);
+    const ids = (
+      await dockerOn(n, 'ps', '-q', '--filter', `label=com.docker.swarm.service.name=${service}`).catch(() => '')
+    )
+      .split('\n')
+      .filter(Boolean);
     if (ids.length) out[n.name] = ids.length;
   }
   return out;

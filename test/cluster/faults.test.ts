@@ -18,7 +18,15 @@ import assert from 'node:assert/strict';
 import { controller, docker, eventually, removeNamespace } from '../e2e/harness.js';
 import { request } from '../e2e/load.js';
 import { controllerStatus, routeStatus, startTier, stopTier, type Tier } from '../e2e/routing-tier.js';
-import { clusterScript, containersPerNode, runningPerNode, sum, tasksOf, useCluster, type ClusterNode } from './cluster.js';
+import {
+  clusterScript,
+  containersPerNode,
+  runningPerNode,
+  sum,
+  tasksOf,
+  useCluster,
+  type ClusterNode,
+} from './cluster.js';
 
 const tierNs = 'cl-edge';
 const ns = 'cl-fault';
@@ -60,7 +68,13 @@ spec:
   healthCheck: {path: /healthz, interval: 500ms}
 `;
 
-interface Probe { t: number; ms: number; task?: string; status?: number; error?: string }
+interface Probe {
+  t: number;
+  ms: number;
+  task?: string;
+  status?: number;
+  error?: string;
+}
 
 /**
  * Requests to the route until stopped, each with its send time and the task that answered:
@@ -83,7 +97,14 @@ function startProbe(url: string, concurrency = 2, gapMs = 20): { stop: () => Pro
     }
   };
   const done = Promise.all(Array.from({ length: concurrency }, worker));
-  return { log, stop: async () => { stopped = true; await done; return log; } };
+  return {
+    log,
+    stop: async () => {
+      stopped = true;
+      await done;
+      return log;
+    },
+  };
 }
 
 const short = (containerId: string) => containerId.slice(0, 12);
@@ -100,17 +121,25 @@ async function tasksServing(n: number): Promise<Set<string>> {
 
 /** The times (ms since epoch) of the controller's route table changes since `since`, with their server counts. */
 async function tableChanges(since: number): Promise<{ t: number; servers: number; generation: number }[]> {
-  const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${tierNs}_controller`)).split('\n').filter(Boolean);
+  const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${tierNs}_controller`))
+    .split('\n')
+    .filter(Boolean);
   const out: { t: number; servers: number; generation: number }[] = [];
   for (const id of ids) {
-    const r = spawnSync('docker', ['logs', '--since', String(Math.floor(since / 1000)), id], { env: process.env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync('docker', ['logs', '--since', String(Math.floor(since / 1000)), id], {
+      env: process.env,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     for (const line of `${r.stdout}\n${r.stderr}`.split('\n')) {
       if (!line.includes('"routes.table"')) continue;
       try {
         const j = JSON.parse(line) as { time: string; servers: number; generation: number };
         const t = Date.parse(j.time);
         if (t >= since) out.push({ t, servers: j.servers, generation: j.generation });
-      } catch { /* not a log record */ }
+      } catch {
+        /* not a log record */
+      }
     }
   }
   return out.sort((a, b) => a.t - b.t);
@@ -118,7 +147,19 @@ async function tableChanges(since: number): Promise<{ t: number; servers: number
 
 /** Swarm's node events for a node since `since`: when the manager saw it go down and come back. */
 async function nodeStates(nodeId: string, since: number): Promise<{ t: number; state: string }[]> {
-  const out = await docker('events', '--since', (since / 1000).toFixed(3), '--until', (Date.now() / 1000).toFixed(3), '--filter', 'type=node', '--filter', `node=${nodeId}`, '--format', '{{json .}}');
+  const out = await docker(
+    'events',
+    '--since',
+    (since / 1000).toFixed(3),
+    '--until',
+    (Date.now() / 1000).toFixed(3),
+    '--filter',
+    'type=node',
+    '--filter',
+    `node=${nodeId}`,
+    '--format',
+    '{{json .}}',
+  );
   const states: { t: number; state: string }[] = [];
   for (const line of out.split('\n').filter(Boolean)) {
     const e = JSON.parse(line) as { timeNano: number; Actor: { Attributes: Record<string, string> } };
@@ -132,8 +173,12 @@ async function nodeStates(nodeId: string, since: number): Promise<{ t: number; s
 async function taskAddresses(service: string, node: string): Promise<Set<string>> {
   const tasks = (await tasksOf(service)).filter((t) => t.node === node);
   if (!tasks.length) return new Set();
-  const info = JSON.parse(await docker('inspect', '--type', 'task', ...tasks.map((t) => t.id))) as { NetworksAttachments?: { Addresses?: string[] }[] }[];
-  return new Set(info.flatMap((t) => (t.NetworksAttachments ?? []).flatMap((a) => (a.Addresses ?? []).map((x) => x.split('/')[0]!))));
+  const info = JSON.parse(await docker('inspect', '--type', 'task', ...tasks.map((t) => t.id))) as {
+    NetworksAttachments?: { Addresses?: string[] }[];
+  }[];
+  return new Set(
+    info.flatMap((t) => (t.NetworksAttachments ?? []).flatMap((a) => (a.Addresses ?? []).map((x) => x.split('/')[0]!))),
+  );
 }
 
 /**
@@ -141,13 +186,17 @@ async function taskAddresses(service: string, node: string): Promise<Set<string>
  * `seconds` through its Runtime API (`show servers state`): per poll, the time and each
  * server's address, operational state (0 down, 2 up) and admin state (bits 0x1 and 0x2: maintenance).
  */
-function watchServers(seconds: number): { done: Promise<{ t: number; servers: { addr: string; op: number; admin: number }[] }[]> } {
+function watchServers(seconds: number): {
+  done: Promise<{ t: number; servers: { addr: string; op: number; admin: number }[] }[]>;
+} {
   const script = `const net=require("net");const end=Date.now()+${seconds * 1000};
 const poll=()=>{if(Date.now()>end)return;const t=Date.now();let out="";const c=net.connect("/run/swarm-controller-proxy/haproxy.sock");
 c.on("data",(d)=>out+=d);c.on("end",()=>{const servers=out.split("\\n").filter((l)=>l&&!l.startsWith("#")&&l.split(" ").length>7).map((l)=>{const f=l.split(" ");return {addr:f[4],op:+f[5],admin:+f[6]};});
 process.stdout.write(JSON.stringify({t,servers})+"\\n");setTimeout(poll,100);});c.on("error",()=>setTimeout(poll,100));c.end("show servers state\\n");};poll();`;
   const done = (async () => {
-    const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${tierNs}_proxy`)).split('\n').filter(Boolean);
+    const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${tierNs}_proxy`))
+      .split('\n')
+      .filter(Boolean);
     const r = await new Promise<string>((resolve) => {
       const child = spawn('docker', ['exec', ids[0]!, 'node', '-e', script], { env: process.env });
       let out = '';
@@ -159,13 +208,16 @@ process.stdout.write(JSON.stringify({t,servers})+"\\n");setTimeout(poll,100);});
         resolve(out);
       });
     });
-    return r.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { t: number; servers: { addr: string; op: number; admin: number }[] });
+    return r
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { t: number; servers: { addr: string; op: number; admin: number }[] });
   })();
   return { done };
 }
 
 async function webObjectPhase(): Promise<string | undefined> {
-  const s = await controllerStatus(tier) as { objects?: { id: string; phase: string }[] };
+  const s = (await controllerStatus(tier)) as { objects?: { id: string; phase: string }[] };
   return s.objects?.find((o) => o.id === `Service/${ns}/web`)?.phase;
 }
 
@@ -175,17 +227,29 @@ async function webObjectPhase(): Promise<string | undefined> {
  */
 async function recovery(lost: ClusterNode): Promise<{ rescheduledAt: number; convergedAt: number }> {
   let rescheduledAt = 0;
-  await eventually(async () => {
-    const running = (await tasksOf(`${ns}_web`)).filter((t) => t.state === 'running');
-    const ok = running.length === replicas && running.every((t) => t.node !== lost.name);
-    if (ok) rescheduledAt = Date.now();
-    return ok;
-  }, 120_000, `${replicas} running tasks off ${lost.name}`);
-  await eventually(async () => {
-    const st = await routeStatus(tier);
-    const served = st.served.find((x) => x.route === `${ns}/web`);
-    return served?.backends[0]?.servers === replicas && st.replicas.every((x) => x.inSync) && (await webObjectPhase()) === 'Ready';
-  }, 60_000, 'the controller to serve every replacement and report the service Ready');
+  await eventually(
+    async () => {
+      const running = (await tasksOf(`${ns}_web`)).filter((t) => t.state === 'running');
+      const ok = running.length === replicas && running.every((t) => t.node !== lost.name);
+      if (ok) rescheduledAt = Date.now();
+      return ok;
+    },
+    120_000,
+    `${replicas} running tasks off ${lost.name}`,
+  );
+  await eventually(
+    async () => {
+      const st = await routeStatus(tier);
+      const served = st.served.find((x) => x.route === `${ns}/web`);
+      return (
+        served?.backends[0]?.servers === replicas &&
+        st.replicas.every((x) => x.inSync) &&
+        (await webObjectPhase()) === 'Ready'
+      );
+    },
+    60_000,
+    'the controller to serve every replacement and report the service Ready',
+  );
   return { rescheduledAt, convergedAt: Date.now() };
 }
 
@@ -199,16 +263,28 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
     await docker('swarm', 'update', '--dispatcher-heartbeat', heartbeat);
     await removeNamespace(ns);
     const onNode1 = ['node.labels.sc.node == n1'];
-    tier = await startTier({ ns: tierNs, httpPort, httpsPort: 18543, proxyConstraints: onNode1, controllerConstraints: onNode1 });
+    tier = await startTier({
+      ns: tierNs,
+      httpPort,
+      httpsPort: 18543,
+      proxyConstraints: onNode1,
+      controllerConstraints: onNode1,
+    });
     // The app joins the tier's source: the controller in the cluster applies it (and reports it).
     writeFileSync(join(tier.dir, 'app.yaml'), app);
-    await eventually(async () => (await webObjectPhase().catch(() => undefined)) === 'Ready', 180_000, 'the controller to apply the app and report it Ready');
+    await eventually(
+      async () => (await webObjectPhase().catch(() => undefined)) === 'Ready',
+      180_000,
+      'the controller to apply the app and report it Ready',
+    );
   });
   after(async () => {
     for (const n of nodes.filter((x) => x.role === 'worker')) {
       try {
         clusterScript('start-engine', n.name);
-      } catch { /* reported by the test */ }
+      } catch {
+        /* reported by the test */
+      }
     }
     // Suspend the tier's controller and wait a lease round, or it repairs the app as it goes.
     await controller(['suspend', '--set', tierNs, '--reason', 'test teardown']);
@@ -220,11 +296,20 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
 
   it('a worker engine is killed: its tasks leave the rotation, are rescheduled, the controller converges; on return nothing is duplicated', async () => {
     // Before: every replica serves, some on the victim.
-    await eventually(async () => sum(await containersPerNode(`${ns}_web`)) === replicas && (await tasksServing(24)).size === replicas, 120_000, `all ${replicas} tasks serving`);
+    await eventually(
+      async () => sum(await containersPerNode(`${ns}_web`)) === replicas && (await tasksServing(24)).size === replicas,
+      120_000,
+      `all ${replicas} tasks serving`,
+    );
     const before = await tasksOf(`${ns}_web`);
     const onVictim = new Set(before.filter((t) => t.node === victim.name).map((t) => short(t.containerId)));
-    assert.ok(onVictim.size >= 1, `the victim ${victim.name} runs a task: ${JSON.stringify(before.map((t) => t.node))}`);
-    console.log(`before: ${replicas} tasks on ${JSON.stringify(before.map((t) => t.node).sort())}; killing ${victim.name}'s engine (${onVictim.size} tasks there), dispatcher heartbeat ${heartbeat}`);
+    assert.ok(
+      onVictim.size >= 1,
+      `the victim ${victim.name} runs a task: ${JSON.stringify(before.map((t) => t.node))}`,
+    );
+    console.log(
+      `before: ${replicas} tasks on ${JSON.stringify(before.map((t) => t.node).sort())}; killing ${victim.name}'s engine (${onVictim.size} tasks there), dispatcher heartbeat ${heartbeat}`,
+    );
 
     const probe = startProbe(`${base}/web/`);
     await new Promise((r) => setTimeout(r, 1000));
@@ -245,45 +330,78 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
     const downAt = states.find((s) => s.state === 'down')?.t;
     const tables = await tableChanges(t0 - 1000);
     const tableOut = tables.find((x) => x.t >= t0 && x.servers < replicas)?.t;
-    console.log(`fault timeline after the kill: node down ${seconds(downAt && downAt - t0)}, route table without its tasks ${seconds(tableOut && tableOut - t0)}, last answer from a killed node's task ${seconds(lastFromVictim && lastFromVictim - t0)}, ${replicas} tasks running elsewhere ${seconds(rescheduledAt - t0)}, controller converged ${seconds(convergedAt - t0)}`);
-    console.log(`requests during the fault: ${log.length} sent, ${fromVictim.filter((p) => p.t >= t0).length} answered by the killed node's tasks after the kill, ${failed.length} failed ${JSON.stringify(failed.slice(0, 5))}; table changes ${JSON.stringify(tables.map((x) => ({ s: ((x.t - t0) / 1000).toFixed(2), servers: x.servers })))}; node states ${JSON.stringify(states.map((x) => ({ s: ((x.t - t0) / 1000).toFixed(2), state: x.state })))}`);
+    console.log(
+      `fault timeline after the kill: node down ${seconds(downAt && downAt - t0)}, route table without its tasks ${seconds(tableOut && tableOut - t0)}, last answer from a killed node's task ${seconds(lastFromVictim && lastFromVictim - t0)}, ${replicas} tasks running elsewhere ${seconds(rescheduledAt - t0)}, controller converged ${seconds(convergedAt - t0)}`,
+    );
+    console.log(
+      `requests during the fault: ${log.length} sent, ${fromVictim.filter((p) => p.t >= t0).length} answered by the killed node's tasks after the kill, ${failed.length} failed ${JSON.stringify(failed.slice(0, 5))}; table changes ${JSON.stringify(tables.map((x) => ({ s: ((x.t - t0) / 1000).toFixed(2), servers: x.servers })))}; node states ${JSON.stringify(states.map((x) => ({ s: ((x.t - t0) / 1000).toFixed(2), state: x.state })))}`,
+    );
     assert.ok(downAt !== undefined, 'Swarm marked the node down');
     assert.ok(after.length > 100, 'requests kept being answered after the last answer from the killed node');
-    assert.ok(!tail.some((p) => p.task && onVictim.has(p.task)), 'no answer from the killed node\'s tasks once converged');
+    assert.ok(
+      !tail.some((p) => p.task && onVictim.has(p.task)),
+      "no answer from the killed node's tasks once converged",
+    );
     assert.equal(new Set(tail.map((p) => p.task).filter(Boolean)).size, replicas, 'the replacements serve');
     assert.deepEqual(failed, [], 'no request failed during the fault');
 
     // The engine comes back: it stops its stale containers; nothing is duplicated.
     const t1 = Date.now();
     clusterScript('start-engine', victim.name);
-    await eventually(async () => (await docker('node', 'inspect', victim.id, '--format', '{{.Status.State}}')).trim() === 'ready', 120_000, `${victim.name} ready again`);
-    await eventually(async () => !(await containersPerNode(`${ns}_web`))[victim.name], 120_000, `no ${ns}_web container left on ${victim.name}`);
+    await eventually(
+      async () => (await docker('node', 'inspect', victim.id, '--format', '{{.Status.State}}')).trim() === 'ready',
+      120_000,
+      `${victim.name} ready again`,
+    );
+    await eventually(
+      async () => !(await containersPerNode(`${ns}_web`))[victim.name],
+      120_000,
+      `no ${ns}_web container left on ${victim.name}`,
+    );
     const backAt = Date.now();
     await new Promise((r) => setTimeout(r, 3000));
     const running = (await tasksOf(`${ns}_web`)).filter((t) => t.state === 'running');
     const perNode = await containersPerNode(`${ns}_web`);
     assert.equal(running.length, replicas, `exactly ${replicas} running tasks: ${JSON.stringify(running)}`);
-    assert.equal(sum(perNode), replicas, `exactly ${replicas} containers across the nodes' engines: ${JSON.stringify(perNode)}`);
+    assert.equal(
+      sum(perNode),
+      replicas,
+      `exactly ${replicas} containers across the nodes' engines: ${JSON.stringify(perNode)}`,
+    );
     const serving = await tasksServing(40);
-    assert.deepEqual([...serving].sort(), running.map((t) => short(t.containerId)).sort(), 'the proxy serves exactly the running tasks');
+    assert.deepEqual(
+      [...serving].sort(),
+      running.map((t) => short(t.containerId)).sort(),
+      'the proxy serves exactly the running tasks',
+    );
     const s = await routeStatus(tier);
     assert.equal(s.served.find((x) => x.route === `${ns}/web`)?.backends[0]?.servers, replicas);
     assert.equal(await webObjectPhase(), 'Ready');
-    console.log(`engine back: node ready and its stale containers gone ${seconds(backAt - t1)} after start-engine; ${replicas} tasks ${JSON.stringify(perNode)}, the proxy serves exactly those`);
+    console.log(
+      `engine back: node ready and its stale containers gone ${seconds(backAt - t1)} after start-engine; ${replicas} tasks ${JSON.stringify(perNode)}, the proxy serves exactly those`,
+    );
   });
 
-  it('a worker node is lost (a power cut): the proxy\'s health checks take its tasks out of rotation before Swarm notices; no request fails', async () => {
+  it("a worker node is lost (a power cut): the proxy's health checks take its tasks out of rotation before Swarm notices; no request fails", async () => {
     // After the first fault every task runs on one worker: spread them over both again.
     await docker('service', 'update', '--force', '--detach=false', '--quiet', `${ns}_web`);
-    await eventually(async () => {
-      const perNode = await runningPerNode(`${ns}_web`);
-      return Object.keys(perNode).length === 2 && sum(perNode) === replicas && (await tasksServing(24)).size === replicas;
-    }, 120_000, `${replicas} tasks serving from both workers`);
+    await eventually(
+      async () => {
+        const perNode = await runningPerNode(`${ns}_web`);
+        return (
+          Object.keys(perNode).length === 2 && sum(perNode) === replicas && (await tasksServing(24)).size === replicas
+        );
+      },
+      120_000,
+      `${replicas} tasks serving from both workers`,
+    );
     const before = await tasksOf(`${ns}_web`);
     const lostNode = nodes.filter((n) => n.role === 'worker').find((n) => before.some((t) => t.node === n.name))!;
     const onLost = new Set(before.filter((t) => t.node === lostNode.name).map((t) => short(t.containerId)));
     const lostAddresses = await taskAddresses(`${ns}_web`, lostNode.name);
-    console.log(`before: ${replicas} tasks on ${JSON.stringify(before.map((t) => t.node).sort())}; cutting ${lostNode.name} (${onLost.size} tasks, addresses ${[...lostAddresses].join(' ')}), route health check every 500 ms, dispatcher heartbeat ${heartbeat}`);
+    console.log(
+      `before: ${replicas} tasks on ${JSON.stringify(before.map((t) => t.node).sort())}; cutting ${lostNode.name} (${onLost.size} tasks, addresses ${[...lostAddresses].join(' ')}), route health check every 500 ms, dispatcher heartbeat ${heartbeat}`,
+    );
 
     const watch = watchServers(25);
     const probe = startProbe(`${base}/web/`);
@@ -298,8 +416,12 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
 
     // in rotation: operationally up (2) and not in maintenance (admin bits 0x1 forced, 0x2 inherited;
     // 0x4 only says the slot was declared disabled in the configuration before the agent enabled it)
-    const inRotation = (p: { servers: { addr: string; op: number; admin: number }[] }) => p.servers.some((x) => lostAddresses.has(x.addr) && x.op === 2 && (x.admin & 3) === 0);
-    assert.ok(polls.some((p) => p.t < t0 && inRotation(p)), 'the lost node\'s tasks were in rotation before the cut');
+    const inRotation = (p: { servers: { addr: string; op: number; admin: number }[] }) =>
+      p.servers.some((x) => lostAddresses.has(x.addr) && x.op === 2 && (x.admin & 3) === 0);
+    assert.ok(
+      polls.some((p) => p.t < t0 && inRotation(p)),
+      "the lost node's tasks were in rotation before the cut",
+    );
     const outAt = polls.find((p) => p.t >= t0 && !inRotation(p) && !polls.some((q) => q.t > p.t && inRotation(q)))?.t;
     const states = await nodeStates(lostNode.id, t0 - 1000);
     const downAt = states.find((x) => x.state === 'down')?.t;
@@ -308,16 +430,31 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
     const failed = log.filter((p) => p.error || (p.status ?? 0) >= 500);
     const after = log.filter((p) => p.t >= t0);
     const slow = after.filter((p) => p.ms > 500);
-    console.log(`power cut timeline: out of HAProxy's rotation (health checks) ${seconds(outAt && outAt - t0)}, Swarm marked the node down ${seconds(downAt && downAt - t0)}, route table without its tasks ${seconds(tableOut && tableOut - t0)}, ${replicas} tasks running elsewhere ${seconds(rescheduledAt - t0)}, controller converged ${seconds(convergedAt - t0)}`);
-    console.log(`requests after the cut: ${after.length}, ${failed.length} failed ${JSON.stringify(failed.slice(0, 5))}, ${slow.length} slower than 500 ms (latest ${seconds(slow.length ? slow[slow.length - 1]!.t - t0 : undefined)} after the cut, slowest ${Math.max(0, ...after.map((p) => p.ms))} ms)`);
-    assert.ok(outAt !== undefined, 'HAProxy took the lost node\'s tasks out of rotation');
+    console.log(
+      `power cut timeline: out of HAProxy's rotation (health checks) ${seconds(outAt && outAt - t0)}, Swarm marked the node down ${seconds(downAt && downAt - t0)}, route table without its tasks ${seconds(tableOut && tableOut - t0)}, ${replicas} tasks running elsewhere ${seconds(rescheduledAt - t0)}, controller converged ${seconds(convergedAt - t0)}`,
+    );
+    console.log(
+      `requests after the cut: ${after.length}, ${failed.length} failed ${JSON.stringify(failed.slice(0, 5))}, ${slow.length} slower than 500 ms (latest ${seconds(slow.length ? slow[slow.length - 1]!.t - t0 : undefined)} after the cut, slowest ${Math.max(0, ...after.map((p) => p.ms))} ms)`,
+    );
+    assert.ok(outAt !== undefined, "HAProxy took the lost node's tasks out of rotation");
     assert.ok(downAt !== undefined, 'Swarm marked the node down');
     assert.deepEqual(failed, [], 'no request failed: a connection to a dead task is retried on another');
-    assert.ok(!log.filter((p) => p.t > convergedAt).some((p) => p.task && onLost.has(p.task)), 'no answer from the lost node\'s tasks once converged');
+    assert.ok(
+      !log.filter((p) => p.t > convergedAt).some((p) => p.task && onLost.has(p.task)),
+      "no answer from the lost node's tasks once converged",
+    );
 
     clusterScript('start-engine', lostNode.name);
-    await eventually(async () => (await docker('node', 'inspect', lostNode.id, '--format', '{{.Status.State}}')).trim() === 'ready', 120_000, `${lostNode.name} ready again`);
-    await eventually(async () => !(await containersPerNode(`${ns}_web`))[lostNode.name], 120_000, `no ${ns}_web container left on ${lostNode.name}`);
+    await eventually(
+      async () => (await docker('node', 'inspect', lostNode.id, '--format', '{{.Status.State}}')).trim() === 'ready',
+      120_000,
+      `${lostNode.name} ready again`,
+    );
+    await eventually(
+      async () => !(await containersPerNode(`${ns}_web`))[lostNode.name],
+      120_000,
+      `no ${ns}_web container left on ${lostNode.name}`,
+    );
     assert.equal(sum(await containersPerNode(`${ns}_web`)), replicas, 'nothing duplicated');
   });
 });

@@ -57,7 +57,14 @@ spec:
   stopGracePeriod: 1s
 `;
 
-interface ReplicaStatus { node: ClusterNode; container: string; role: string; leader: string; identity: string; suspended: boolean }
+interface ReplicaStatus {
+  node: ClusterNode;
+  container: string;
+  role: string;
+  leader: string;
+  identity: string;
+  suspended: boolean;
+}
 
 let nodes: ClusterNode[];
 const lost = new Set<string>();
@@ -66,16 +73,40 @@ const alive = () => nodes.filter((n) => !lost.has(n.name));
 /** Each running controller container's status, read inside it through its own node's engine. */
 async function statuses(): Promise<ReplicaStatus[]> {
   const out: ReplicaStatus[] = [];
-  await Promise.all(alive().map(async (node) => {
-    const ids = (await dockerOn(node, 'ps', '-q', '--filter', `label=com.docker.swarm.service.name=${ctlNs}_controller`).catch(() => '')).split('\n').filter(Boolean);
-    for (const container of ids) {
-      try {
-        const json = await dockerOn(node, 'exec', container, 'node', '-e', 'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))');
-        const s = JSON.parse(json) as { role: string; leader: string; identity: string; suspended?: boolean };
-        out.push({ node, container, role: s.role, leader: s.leader, identity: s.identity, suspended: s.suspended === true });
-      } catch { /* starting or stopping */ }
-    }
-  }));
+  await Promise.all(
+    alive().map(async (node) => {
+      const ids = (
+        await dockerOn(node, 'ps', '-q', '--filter', `label=com.docker.swarm.service.name=${ctlNs}_controller`).catch(
+          () => '',
+        )
+      )
+        .split('\n')
+        .filter(Boolean);
+      for (const container of ids) {
+        try {
+          const json = await dockerOn(
+            node,
+            'exec',
+            container,
+            'node',
+            '-e',
+            'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))',
+          );
+          const s = JSON.parse(json) as { role: string; leader: string; identity: string; suspended?: boolean };
+          out.push({
+            node,
+            container,
+            role: s.role,
+            leader: s.leader,
+            identity: s.identity,
+            suspended: s.suspended === true,
+          });
+        } catch {
+          /* starting or stopping */
+        }
+      }
+    }),
+  );
   return out;
 }
 
@@ -92,7 +123,9 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 /** The Raft leader's node name, asked of a live manager. */
 async function raftLeader(): Promise<string> {
   for (const n of alive()) {
-    const lines = (await dockerOn(n, 'node', 'ls', '--format', '{{.Hostname}} {{.ManagerStatus}}').catch(() => '')).split('\n');
+    const lines = (
+      await dockerOn(n, 'node', 'ls', '--format', '{{.Hostname}} {{.ManagerStatus}}').catch(() => '')
+    ).split('\n');
     const leader = lines.find((l) => / Leader$/.test(l));
     if (leader) return leader.split(' ')[0]!.replace(/^scc-/, '');
   }
@@ -100,7 +133,14 @@ async function raftLeader(): Promise<string> {
 }
 
 const replicasOn = async (node: ClusterNode) => {
-  const out = await dockerOn(node, 'service', 'inspect', '--format', '{{.Spec.Mode.Replicated.Replicas}}', `${appNs}_app`).catch(() => '');
+  const out = await dockerOn(
+    node,
+    'service',
+    'inspect',
+    '--format',
+    '{{.Spec.Mode.Replicated.Replicas}}',
+    `${appNs}_app`,
+  ).catch(() => '');
   return Number(out.trim() || -1);
 };
 
@@ -114,11 +154,16 @@ const write = (files: Record<string, string>) => {
  */
 async function removeControllerAndApp(): Promise<void> {
   const n1 = nodes[0]!;
-  const services = async (ns: string) => (await dockerOn(n1, 'service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${ns}`).catch(() => '')).split('\n').filter(Boolean);
+  const services = async (ns: string) =>
+    (await dockerOn(n1, 'service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${ns}`).catch(() => ''))
+      .split('\n')
+      .filter(Boolean);
   if ((await services(ctlNs)).length) {
     const r = await controller(['suspend', '--set', 'deploy', '--reason', 'test cleanup']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    await until('every controller replica to report suspended', 60_000, async () => ((await statuses()).every((x) => x.suspended) ? true : undefined));
+    await until('every controller replica to report suspended', 60_000, async () =>
+      (await statuses()).every((x) => x.suspended) ? true : undefined,
+    );
   }
   for (const ns of [ctlNs, appNs]) {
     const ids = await services(ns);
@@ -127,14 +172,20 @@ async function removeControllerAndApp(): Promise<void> {
   // (a removed network stays listed for a moment: wait until no manager lists it)
   await until(`network ${ctlNs}_control to go`, 60_000, async () => {
     await dockerOn(n1, 'network', 'rm', `${ctlNs}_control`).catch(() => '');
-    const listed = await Promise.all(nodes.map((n) => dockerOn(n, 'network', 'ls', '-q', '--filter', `name=^${ctlNs}_control$`).catch(() => 'unknown')));
+    const listed = await Promise.all(
+      nodes.map((n) =>
+        dockerOn(n, 'network', 'ls', '-q', '--filter', `name=^${ctlNs}_control$`).catch(() => 'unknown'),
+      ),
+    );
     return listed.every((x) => x.trim() === '') ? true : undefined;
   });
-  const configs = (await dockerOn(n1, 'config', 'ls', '--format', '{{.Name}}')).split('\n').filter((c) => /^swarm-controller-(lease|state)\.deploy$/.test(c));
+  const configs = (await dockerOn(n1, 'config', 'ls', '--format', '{{.Name}}'))
+    .split('\n')
+    .filter((c) => /^swarm-controller-(lease|state)\.deploy$/.test(c));
   if (configs.length) await dockerOn(n1, 'config', 'rm', ...configs);
 }
 
-describe('three managers: the leading controller\'s node is lost', { timeout: 900_000 }, () => {
+describe("three managers: the leading controller's node is lost", { timeout: 900_000 }, () => {
   before(async () => {
     nodes = useCluster({ managers: 3, workers: 0 });
     await removeControllerAndApp();
@@ -151,15 +202,24 @@ describe('three managers: the leading controller\'s node is lost', { timeout: 90
     }
     await until('every node ready again', 120_000, async () => {
       const out = await dockerOn(nodes[0]!, 'node', 'ls', '--format', '{{.Status}}');
-      return out.split('\n').filter(Boolean).every((x) => x === 'Ready') ? true : undefined;
+      return out
+        .split('\n')
+        .filter(Boolean)
+        .every((x) => x === 'Ready')
+        ? true
+        : undefined;
     }).catch(() => undefined);
     await removeControllerAndApp();
   });
 
-  it('three replicas, one per manager, each on its own node\'s engine: one leads', async () => {
+  it("three replicas, one per manager, each on its own node's engine: one leads", async () => {
     const s = await until('one leader and two standbys', 180_000, async () => {
       const x = await statuses();
-      return x.length === 3 && x.filter((r) => r.role === 'leader').length === 1 && new Set(x.map((r) => r.node.name)).size === 3 ? x : undefined;
+      return x.length === 3 &&
+        x.filter((r) => r.role === 'leader').length === 1 &&
+        new Set(x.map((r) => r.node.name)).size === 3
+        ? x
+        : undefined;
     });
     const leader = s.find((r) => r.role === 'leader')!;
     for (const r of s.filter((x) => x.role === 'standby')) assert.equal(r.leader, leader.identity);
@@ -187,17 +247,35 @@ describe('three managers: the leading controller\'s node is lost', { timeout: 90
       const raftAfter = await raftLeader();
       // the new leader does its job: a commit is applied
       write({ 'app.yaml': app(round + 1) });
-      await until(`the new leader to apply replicas ${round + 1}`, 120_000, async () => ((await replicasOn(next.node)) === round + 1 ? true : undefined));
+      await until(`the new leader to apply replicas ${round + 1}`, 120_000, async () =>
+        (await replicasOn(next.node)) === round + 1 ? true : undefined,
+      );
       const applied = Date.now();
       if (applied - tookOver > 5000) {
         // say why applying took long: the new leader's own log over that time
         const since = Math.floor(killed / 1000) - 1;
-        const log = await new Promise<string>((r) => execFile('docker', ['logs', '--since', String(since), next.container], { env: { ...process.env, DOCKER_HOST: next.node.dockerHost }, maxBuffer: 16 << 20 }, (e, out, err) => r(`${out}${err}${e ? String(e) : ''}`)));
-        console.log(log.split('\n').filter(Boolean).slice(-30).map((l) => `#   ${l.slice(0, 300)}`).join('\n'));
+        const log = await new Promise<string>((r) =>
+          execFile(
+            'docker',
+            ['logs', '--since', String(since), next.container],
+            { env: { ...process.env, DOCKER_HOST: next.node.dockerHost }, maxBuffer: 16 << 20 },
+            (e, out, err) => r(`${out}${err}${e ? String(e) : ''}`),
+          ),
+        );
+        console.log(
+          log
+            .split('\n')
+            .filter(Boolean)
+            .slice(-30)
+            .map((l) => `#   ${l.slice(0, 300)}`)
+            .join('\n'),
+        );
       }
-      console.log(`# round ${round}: killed ${victim.name} (controller leader${raft === victim.name ? ' and Raft leader' : `; Raft leader ${raft}`}) in ${((killed - t0) / 1000).toFixed(2)} s; `
-        + `${next.node.name} leads ${((tookOver - killed) / 1000).toFixed(2)} s after the kill (lease ${leaseSeconds} s; Raft leader now ${raftAfter || 'none'}); `
-        + `commit applied ${((applied - tookOver) / 1000).toFixed(2)} s later`);
+      console.log(
+        `# round ${round}: killed ${victim.name} (controller leader${raft === victim.name ? ' and Raft leader' : `; Raft leader ${raft}`}) in ${((killed - t0) / 1000).toFixed(2)} s; ` +
+          `${next.node.name} leads ${((tookOver - killed) / 1000).toFixed(2)} s after the kill (lease ${leaseSeconds} s; Raft leader now ${raftAfter || 'none'}); ` +
+          `commit applied ${((applied - tookOver) / 1000).toFixed(2)} s later`,
+      );
       assert.notEqual(next.identity, before.leader.identity);
       // bring the node back for the next round; its replica rejoins as a standby
       clusterScript('start-engine', victim.name);

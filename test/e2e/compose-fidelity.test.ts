@@ -20,7 +20,8 @@ import { controller, docker, ensureSwarm, eventually, removeNamespace, repoRoot 
 
 const run = promisify(execFile);
 const fixtures = join(repoRoot, 'test/fixtures/compose');
-const haveConfigKinds = existsSync(join(repoRoot, 'crds/config.yaml')) && existsSync(join(repoRoot, 'crds/secret.yaml'));
+const haveConfigKinds =
+  existsSync(join(repoRoot, 'crds/config.yaml')) && existsSync(join(repoRoot, 'crds/secret.yaml'));
 
 interface Case {
   id: string;
@@ -58,20 +59,25 @@ async function prepare(c: Case): Promise<string> {
 }
 
 async function servicesOf(ns: string): Promise<Record<string, Json>[]> {
-  const ids = (await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${ns}`)).split('\n').filter(Boolean);
+  const ids = (await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${ns}`))
+    .split('\n')
+    .filter(Boolean);
   return ids.length ? JSON.parse(await docker('service', 'inspect', ...ids)) : [];
 }
 
 async function networkNames(): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (const line of (await docker('network', 'ls', '--no-trunc', '--format', '{{.ID}} {{.Name}}')).split('\n').filter(Boolean)) {
+  for (const line of (await docker('network', 'ls', '--no-trunc', '--format', '{{.ID}} {{.Name}}'))
+    .split('\n')
+    .filter(Boolean)) {
     const [id, name] = line.split(' ');
     out.set(id!, name!);
   }
   return out;
 }
 
-const isObject = (v: Json | undefined): v is { [k: string]: Json } => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isObject = (v: Json | undefined): v is { [k: string]: Json } =>
+  v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Removes what Go's omitempty treats as absent: empty objects, lists and strings, null, false, and 0 (except replicas). */
 function prune(v: Json, key = ''): Json | undefined {
@@ -80,18 +86,21 @@ function prune(v: Json, key = ''): Json | undefined {
     return items.length ? items : undefined;
   }
   if (isObject(v)) {
-    const entries = Object.entries(v).map(([k, x]) => [k, prune(x, k)] as const).filter(([, x]) => x !== undefined);
-    return entries.length ? Object.fromEntries(entries) as Json : undefined;
+    const entries = Object.entries(v)
+      .map(([k, x]) => [k, prune(x, k)] as const)
+      .filter(([, x]) => x !== undefined);
+    return entries.length ? (Object.fromEntries(entries) as Json) : undefined;
   }
   return v === '' || v === null || v === false || (v === 0 && key !== 'Replicas') ? undefined : v;
 }
 
-const sortBy = <T>(list: T[] | undefined, key: (x: T) => string) => list?.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+const sortBy = <T>(list: T[] | undefined, key: (x: T) => string) =>
+  list?.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 
 /** One service spec in a form both deployments can be compared in. */
 function normalise(spec: Record<string, any>, ns: string, networks: Map<string, string>): Json {
   const s = structuredClone(spec);
-  const unscope = (name: string) => name.startsWith(`${ns}_`) ? name.slice(ns.length + 1) : name;
+  const unscope = (name: string) => (name.startsWith(`${ns}_`) ? name.slice(ns.length + 1) : name);
   // compose names with "_" or upper case are sanitised by the import, with a warning (SC6005)
   const sanitised = (name: string) => sanitiseName(unscope(name));
   const labels = (l: Record<string, string> | undefined) => {
@@ -166,18 +175,27 @@ interface Comparison {
 function compare(stack: Map<string, Json>, ours: Map<string, Json>): Comparison {
   const result: Comparison = { agree: 0, total: 0, differences: [] };
   for (const name of new Set([...stack.keys(), ...ours.keys()])) {
-    const a = new Map<string, string>(), b = new Map<string, string>();
+    const a = new Map<string, string>(),
+      b = new Map<string, string>();
     flatten(stack.get(name), '', a);
     flatten(ours.get(name), '', b);
     if (!stack.has(name) || !ours.has(name)) {
       result.total++;
-      result.differences.push({ path: `${name}`, ...(stack.has(name) ? { stack: 'present' } : { controller: 'present' }) });
+      result.differences.push({
+        path: `${name}`,
+        ...(stack.has(name) ? { stack: 'present' } : { controller: 'present' }),
+      });
       continue;
     }
     for (const p of new Set([...a.keys(), ...b.keys()])) {
       result.total++;
       if (a.get(p) === b.get(p)) result.agree++;
-      else result.differences.push({ path: `${name}:${p}`, ...(a.has(p) ? { stack: a.get(p) } : {}), ...(b.has(p) ? { controller: b.get(p) } : {}) });
+      else
+        result.differences.push({
+          path: `${name}:${p}`,
+          ...(a.has(p) ? { stack: a.get(p) } : {}),
+          ...(b.has(p) ? { controller: b.get(p) } : {}),
+        });
     }
   }
   return result;
@@ -185,15 +203,23 @@ function compare(stack: Map<string, Json>, ours: Map<string, Json>): Comparison 
 
 async function waitGone(ns: string): Promise<void> {
   await eventually(async () => (await servicesOf(ns)).length === 0, 60_000, `services of ${ns} removed`);
-  await eventually(async () => (await docker('ps', '-q', '--filter', `label=com.docker.stack.namespace=${ns}`)).trim() === '', 60_000, `containers of ${ns} gone`);
+  await eventually(
+    async () => (await docker('ps', '-q', '--filter', `label=com.docker.stack.namespace=${ns}`)).trim() === '',
+    60_000,
+    `containers of ${ns} gone`,
+  );
 }
 
 async function removeAll(ns: string): Promise<void> {
   await removeNamespace(ns);
-  const secrets = (await docker('secret', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${ns}`)).split('\n').filter(Boolean);
+  const secrets = (await docker('secret', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${ns}`))
+    .split('\n')
+    .filter(Boolean);
   if (secrets.length) await docker('secret', 'rm', ...secrets).catch(() => '');
   await waitGone(ns).catch(() => undefined);
-  const volumes = (await docker('volume', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${ns}`)).split('\n').filter(Boolean);
+  const volumes = (await docker('volume', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${ns}`))
+    .split('\n')
+    .filter(Boolean);
   if (volumes.length) await docker('volume', 'rm', '-f', ...volumes).catch(() => '');
 }
 
@@ -204,22 +230,34 @@ async function deployBoth(c: Case): Promise<Comparison> {
   const env = { ...process.env, ...c.env, DOCKER_HOST: ensureSwarm() };
   await removeAll(nsStack);
   await removeAll(nsOurs);
-  const args = ['stack', 'deploy', '--resolve-image', 'never', ...c.files.flatMap((f) => ['-c', join(dir, f)]), nsStack];
+  const args = [
+    'stack',
+    'deploy',
+    '--resolve-image',
+    'never',
+    ...c.files.flatMap((f) => ['-c', join(dir, f)]),
+    nsStack,
+  ];
   await run('docker', args, { env, cwd: dir });
   const stackSpecs = new Map<string, Json>();
   let networks = await networkNames();
-  for (const s of await servicesOf(nsStack)) stackSpecs.set(String((s.Spec as any).Name).slice(nsStack.length + 1), normalise(s.Spec as any, nsStack, networks));
+  for (const s of await servicesOf(nsStack))
+    stackSpecs.set(String((s.Spec as any).Name).slice(nsStack.length + 1), normalise(s.Spec as any, nsStack, networks));
   await run('docker', ['stack', 'rm', nsStack], { env });
   await removeAll(nsStack);
 
   const out = join(dir, '..', 'manifests', nsOurs);
-  const imported = await runController(['import', 'compose', ...c.files.map((f) => join(dir, f)), '--namespace', nsOurs, '--out', out], c.env);
+  const imported = await runController(
+    ['import', 'compose', ...c.files.map((f) => join(dir, f)), '--namespace', nsOurs, '--out', out],
+    c.env,
+  );
   assert.equal(imported.code, 0, imported.stderr);
   const applied = await runController(['apply', '-f', out, '--set', nsOurs]);
   assert.equal(applied.code, 0, applied.stdout + applied.stderr);
   const ourSpecs = new Map<string, Json>();
   networks = await networkNames();
-  for (const s of await servicesOf(nsOurs)) ourSpecs.set(String((s.Spec as any).Labels['swarm.controller/name']), normalise(s.Spec as any, nsOurs, networks));
+  for (const s of await servicesOf(nsOurs))
+    ourSpecs.set(String((s.Spec as any).Labels['swarm.controller/name']), normalise(s.Spec as any, nsOurs, networks));
   await removeAll(nsOurs);
   // the stack's services are named after the compose names; ours after the manifest names
   const renamed = new Map([...stackSpecs].map(([k, v]) => [sanitiseName(k), v]));
@@ -233,8 +271,9 @@ async function runController(args: string[], env: Record<string, string> = {}) {
   try {
     return await controller(args);
   } finally {
-    for (const k of Object.keys(env)) if (saved[k] === undefined) delete process.env[k];
-    else process.env[k] = saved[k];
+    for (const k of Object.keys(env))
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
   }
 }
 
@@ -246,19 +285,29 @@ describe('compose import matches docker stack deploy, field by field', { timeout
     known = await explainedPaths();
   });
   after(() => {
-    console.log(`compose fidelity: ${totals.agree} of ${totals.total} fields agree; ${totals.explained} differences explained in docs/compose.md`);
+    console.log(
+      `compose fidelity: ${totals.agree} of ${totals.total} fields agree; ${totals.explained} differences explained in docs/compose.md`,
+    );
   });
 
   for (const c of corpus) {
-    const skip = c.fileObjects && !haveConfigKinds ? 'needs the Config and Secret kinds (crds/config.yaml, crds/secret.yaml), not on this branch yet' : false;
+    const skip =
+      c.fileObjects && !haveConfigKinds
+        ? 'needs the Config and Secret kinds (crds/config.yaml, crds/secret.yaml), not on this branch yet'
+        : false;
     it(`${c.dir} (${c.files.join(' + ')})`, { skip }, async () => {
       const r = await deployBoth(c);
       const unexplained = r.differences.filter((d) => !explained(d.path.split(':')[1] ?? d.path, known));
       totals.agree += r.agree;
       totals.total += r.total;
       totals.explained += r.differences.length - unexplained.length;
-      console.log(`${c.dir}: ${r.agree} of ${r.total} fields agree; ${r.differences.length - unexplained.length} explained, ${unexplained.length} unexplained`);
-      for (const d of r.differences) console.log(`  ${explained(d.path.split(':')[1] ?? d.path, known) ? 'explained  ' : 'UNEXPLAINED'} ${d.path}: stack ${d.stack ?? '(absent)'}, controller ${d.controller ?? '(absent)'}`);
+      console.log(
+        `${c.dir}: ${r.agree} of ${r.total} fields agree; ${r.differences.length - unexplained.length} explained, ${unexplained.length} unexplained`,
+      );
+      for (const d of r.differences)
+        console.log(
+          `  ${explained(d.path.split(':')[1] ?? d.path, known) ? 'explained  ' : 'UNEXPLAINED'} ${d.path}: stack ${d.stack ?? '(absent)'}, controller ${d.controller ?? '(absent)'}`,
+        );
       assert.deepEqual(unexplained, [], 'differences not explained in docs/compose.md "Known differences"');
     });
   }

@@ -8,7 +8,17 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { controller, docker, ensureSwarm, eventually, manifestDir, planJson, removeNamespace, rewrite, type CliResult } from './harness.js';
+import {
+  controller,
+  docker,
+  ensureSwarm,
+  eventually,
+  manifestDir,
+  planJson,
+  removeNamespace,
+  rewrite,
+  type CliResult,
+} from './harness.js';
 
 const ns = 'e2e-data';
 const password = 'e2e-Pa55w0rd-never-shown-7f3a';
@@ -19,7 +29,9 @@ function manifests(withService = true): Record<string, string> {
     'data.yaml': `apiVersion: swarm.controller/v1alpha1
 kind: Network
 metadata: {name: net, namespace: ${ns}}
-${withService ? `---
+${
+  withService
+    ? `---
 apiVersion: swarm.controller/v1alpha1
 kind: Config
 metadata: {name: app-conf, namespace: ${ns}}
@@ -42,7 +54,9 @@ spec:
   secrets: [{name: db-password, mode: "0400"}]
   stopGracePeriod: 1s
   updateConfig: {order: start-first, monitor: 2s, failureAction: rollback}
-` : ''}`,
+`
+    : ''
+}`,
   };
 }
 
@@ -61,14 +75,25 @@ async function apply(...args: string[]): Promise<CliResult> {
 
 /** What the running task sees at a path. */
 async function inTask(path: string): Promise<string> {
-  const id = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${ns}_app`)).split('\n').filter(Boolean)[0];
+  const id = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${ns}_app`))
+    .split('\n')
+    .filter(Boolean)[0];
   if (!id) throw new Error('no task container');
   // The test app's image has node and little else: read the file with it.
-  return docker('exec', id, '/usr/local/bin/node', '-e', `process.stdout.write(require('fs').readFileSync(${JSON.stringify(path)}))`);
+  return docker(
+    'exec',
+    id,
+    '/usr/local/bin/node',
+    '-e',
+    `process.stdout.write(require('fs').readFileSync(${JSON.stringify(path)}))`,
+  );
 }
 
 async function versions(kind: 'config' | 'secret', stem: string): Promise<string[]> {
-  return (await docker(kind, 'ls', '--format', '{{.Name}}')).split('\n').filter((n) => n.startsWith(`${stem}.`)).sort();
+  return (await docker(kind, 'ls', '--format', '{{.Name}}'))
+    .split('\n')
+    .filter((n) => n.startsWith(`${stem}.`))
+    .sort();
 }
 
 const writeConf = (text: string) => writeFileSync(join(dir, 'app.conf'), text);
@@ -77,13 +102,15 @@ describe('Config and Secret kinds on a real Swarm', { timeout: 600_000 }, () => 
   before(async () => {
     ensureSwarm();
     await removeNamespace(ns);
-    for (const kind of ['config', 'secret'] as const) for (const v of await versions(kind, `${ns}_`)) await docker(kind, 'rm', v).catch(() => '');
+    for (const kind of ['config', 'secret'] as const)
+      for (const v of await versions(kind, `${ns}_`)) await docker(kind, 'rm', v).catch(() => '');
     dir = await manifestDir(ns, manifests());
     writeConf('version=1\n');
   });
   after(async () => {
     await removeNamespace(ns);
-    for (const kind of ['config', 'secret'] as const) for (const v of await versions(kind, `${ns}_`)) await docker(kind, 'rm', v).catch(() => '');
+    for (const kind of ['config', 'secret'] as const)
+      for (const v of await versions(kind, `${ns}_`)) await docker(kind, 'rm', v).catch(() => '');
   });
 
   it('creates a version of each and mounts it; the secret is readable in the task and nowhere else', async () => {
@@ -102,10 +129,20 @@ describe('Config and Secret kinds on a real Swarm', { timeout: 600_000 }, () => 
     const plan = await controller(['plan', '-f', dir, '--set', ns, '-o', 'json'], { env });
     noPassword(plan);
     const changes = planJson(plan).changes;
-    assert.deepEqual(changes.map((c) => `${c.action} ${c.id}`), [`update Config/${ns}/app-conf`, `update Service/${ns}/app`]);
-    assert.deepEqual(changes[1]!.fields.map((f) => f.path), ['spec.configs["/etc/app.conf"].name']);
+    assert.deepEqual(
+      changes.map((c) => `${c.action} ${c.id}`),
+      [`update Config/${ns}/app-conf`, `update Service/${ns}/app`],
+    );
+    assert.deepEqual(
+      changes[1]!.fields.map((f) => f.path),
+      ['spec.configs["/etc/app.conf"].name'],
+    );
     await apply();
-    await eventually(async () => (await inTask('/etc/app.conf')) === 'version=2\n', 30_000, 'the task to see version 2');
+    await eventually(
+      async () => (await inTask('/etc/app.conf')) === 'version=2\n',
+      30_000,
+      'the task to see version 2',
+    );
     assert.equal((await versions('config', `${ns}_app-conf`)).length, 2, 'the previous version is kept');
   });
 
@@ -113,11 +150,22 @@ describe('Config and Secret kinds on a real Swarm', { timeout: 600_000 }, () => 
     const r = await controller(['rollback', `${ns}/app`, '--wait', '--timeout', '120s']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /Rolling back service e2e-data_app/);
-    assert.match(r.stdout, /spec\.configs\["\/etc\/app\.conf"\]\.name: "e2e-data_app-conf\.[0-9a-f]{10}" -> "e2e-data_app-conf\.[0-9a-f]{10}"/);
+    assert.match(
+      r.stdout,
+      /spec\.configs\["\/etc\/app\.conf"\]\.name: "e2e-data_app-conf\.[0-9a-f]{10}" -> "e2e-data_app-conf\.[0-9a-f]{10}"/,
+    );
     assert.match(r.stdout, /Converged/);
-    await eventually(async () => (await inTask('/etc/app.conf')) === 'version=1\n', 30_000, 'the task to see version 1 again');
+    await eventually(
+      async () => (await inTask('/etc/app.conf')) === 'version=1\n',
+      30_000,
+      'the task to see version 1 again',
+    );
     const back = await controller(['plan', '-f', dir, '--set', ns, '-o', 'json'], { env });
-    assert.deepEqual(planJson(back).changes.map((c) => `${c.action} ${c.id}`), [`update Service/${ns}/app`], 'the manifests still say version 2');
+    assert.deepEqual(
+      planJson(back).changes.map((c) => `${c.action} ${c.id}`),
+      [`update Service/${ns}/app`],
+      'the manifests still say version 2',
+    );
     await apply();
     await eventually(async () => (await inTask('/etc/app.conf')) === 'version=2\n', 30_000, 'version 2 again');
   });

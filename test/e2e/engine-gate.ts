@@ -34,7 +34,8 @@ export interface EngineGate {
 }
 
 export async function openEngineGate(options: EngineGateOptions): Promise<EngineGate> {
-  if (!options.engine.startsWith('unix://')) throw new Error(`engine gate: only unix:// engines, not ${options.engine}`);
+  if (!options.engine.startsWith('unix://'))
+    throw new Error(`engine gate: only unix:// engines, not ${options.engine}`);
   const engineSocket = options.engine.slice('unix://'.length);
   const dir = mkdtempSync(join(tmpdir(), 'sc-engine-gate-'));
   const socketPath = join(dir, 'docker.sock');
@@ -44,15 +45,18 @@ export async function openEngineGate(options: EngineGateOptions): Promise<Engine
     const n = matched ? ++count : 0;
     void (async () => {
       if (matched) await options.onRequest?.(n);
-      const upstream = request({ socketPath: engineSocket, method: req.method, path: req.url, headers: req.headers }, async (answer: IncomingMessage) => {
-        const verdict = matched ? await options.onResponse?.(n, answer.statusCode ?? 0) : undefined;
-        if (verdict === 'drop' || res.destroyed) {
-          res.destroy();
-          return answer.resume();
-        }
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const upstream = request(
+        { socketPath: engineSocket, method: req.method, path: req.url, headers: req.headers },
+        async (answer: IncomingMessage) => {
+          const verdict = matched ? await options.onResponse?.(n, answer.statusCode ?? 0) : undefined;
+          if (verdict === 'drop' || res.destroyed) {
+            res.destroy();
+            return answer.resume();
+          }
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       upstream.on('error', () => res.destroy());
       res.on('close', () => upstream.destroy());
       req.pipe(upstream);

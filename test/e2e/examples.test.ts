@@ -18,7 +18,10 @@ function examplesCopy(): string {
   const src = join(repoRoot, 'manifests/examples');
   for (const name of readdirSync(src).filter((f) => f.endsWith('.yaml'))) {
     const text = readFileSync(join(src, name), 'utf8');
-    const moved = text.replace(/^(\s*namespace:) shop$/gm, `$1 ${ns}`).replace(/^(\s*published:) 18080$/gm, `$1 ${port}`).replace(/^(\s*pathPrefix:) \/demo$/gm, '$1 /e2e-shop')
+    const moved = text
+      .replace(/^(\s*namespace:) shop$/gm, `$1 ${ns}`)
+      .replace(/^(\s*published:) 18080$/gm, `$1 ${port}`)
+      .replace(/^(\s*pathPrefix:) \/demo$/gm, '$1 /e2e-shop')
       .replace(/^(\s*- subnet:) 10\.213\.100\.0\/24$/gm, '$1 10.213.180.0/24');
     writeFileSync(join(dir, name), moved);
   }
@@ -29,8 +32,14 @@ const examples = examplesCopy();
 describe('the example set on a real Swarm', { timeout: 300_000 }, () => {
   before(async () => {
     ensureSwarm();
-    const all = readdirSync(examples).map((f) => readFileSync(join(examples, f), 'utf8')).join('\n');
-    assert.doesNotMatch(all, /namespace: shop$|published: 18080$|pathPrefix: \/demo$|10\.213\.100\.0/m, 'every namespace, port, path and subnet of the examples was moved');
+    const all = readdirSync(examples)
+      .map((f) => readFileSync(join(examples, f), 'utf8'))
+      .join('\n');
+    assert.doesNotMatch(
+      all,
+      /namespace: shop$|published: 18080$|pathPrefix: \/demo$|10\.213\.100\.0/m,
+      'every namespace, port, path and subnet of the examples was moved',
+    );
     await removeNamespace(ns);
     // the examples' web service joins the proxy tier's edge network, which they only look up
     const edge = await controller(['apply', '-f', 'manifests/controller/network.yaml', '--set', 'controller']);
@@ -47,7 +56,10 @@ describe('the example set on a real Swarm', { timeout: 300_000 }, () => {
   it('plans five creations (exit 2) and applies them, converging', async () => {
     const plan = await controller(['plan', '-f', examples]);
     assert.equal(plan.code, 2, plan.stderr);
-    assert.match(plan.stdout, /Plan: 5 to create, 0 to update, 0 to scale, 0 to replace, 0 to delete \(1 unchanged\)\./);
+    assert.match(
+      plan.stdout,
+      /Plan: 5 to create, 0 to update, 0 to scale, 0 to replace, 0 to delete \(1 unchanged\)\./,
+    );
     assert.doesNotMatch(plan.stdout, /change-me-in-production|not-a-real-token/);
     const apply = await controller(['apply', '-f', examples, '--wait', '--timeout', '120s']);
     assert.equal(apply.code, 0, apply.stdout + apply.stderr);
@@ -57,10 +69,14 @@ describe('the example set on a real Swarm', { timeout: 300_000 }, () => {
 
   it('shows the namespace as a stack and serves on the published host port', async () => {
     assert.match(await docker('stack', 'ls'), /^e2e-shop\s+3\b/m);
-    await eventually(async () => {
-      const r = await fetch(`http://127.0.0.1:${port}/hello`).catch(() => undefined);
-      return r?.status === 200 && ((await r.json()) as { path: string }).path === '/hello';
-    }, 30_000, `e2e-shop_api on 127.0.0.1:${port}`);
+    await eventually(
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/hello`).catch(() => undefined);
+        return r?.status === 200 && ((await r.json()) as { path: string }).path === '/hello';
+      },
+      30_000,
+      `e2e-shop_api on 127.0.0.1:${port}`,
+    );
   });
 
   it('plans nothing afterwards (exit 0) and a second apply writes nothing', async () => {
@@ -76,14 +92,28 @@ describe('the example set on a real Swarm', { timeout: 300_000 }, () => {
   it('reads the Swarm with a constant number of calls and reports them in the JSON log', async () => {
     const r = await controller(['apply', '-f', examples, '--log-format', 'json']);
     assert.equal(r.code, 0, r.stderr);
-    const records = r.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = r.stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const summary = records.find((x) => x.event === 'apply.summary')!;
-    assert.deepEqual([summary.changes, summary.engineWrites, summary.engineReads], [0, 0, 5], 'one info call and four list calls (services, networks, route configs, secrets), no writes');
+    assert.deepEqual(
+      [summary.changes, summary.engineWrites, summary.engineReads],
+      [0, 0, 5],
+      'one info call and four list calls (services, networks, route configs, secrets), no writes',
+    );
   });
 
   it('apply --dry-run is plan', async () => {
     const r = await controller(['apply', '--dry-run', '-f', examples, '-o', 'json']);
     assert.equal(r.code, 0);
-    assert.deepEqual(JSON.parse(r.stdout).summary, { create: 0, update: 0, scale: 0, replace: 0, delete: 0, unchanged: 6 });
+    assert.deepEqual(JSON.parse(r.stdout).summary, {
+      create: 0,
+      update: 0,
+      scale: 0,
+      replace: 0,
+      delete: 0,
+      unchanged: 6,
+    });
   });
 });

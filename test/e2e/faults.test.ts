@@ -18,7 +18,17 @@ import { loadManifests } from '../../src/manifest/load.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import { DockerSwarm } from '../../src/swarm/docker-swarm.js';
 import { openEngineGate } from './engine-gate.js';
-import { controller, docker, ensureSwarm, eventually, manifestDir, planJson, removeNamespace, repoRoot, rewrite } from './harness.js';
+import {
+  controller,
+  docker,
+  ensureSwarm,
+  eventually,
+  manifestDir,
+  planJson,
+  removeNamespace,
+  repoRoot,
+  rewrite,
+} from './harness.js';
 
 const ns = 'e2e-faults';
 /** Many changes, so that a fault lands with work done before it and left after it. */
@@ -50,18 +60,31 @@ spec:
   return { 'services.yaml': text };
 }
 
-interface Live { name: string; id: string; index: number; version: string; labels: Record<string, string> }
+interface Live {
+  name: string;
+  id: string;
+  index: number;
+  version: string;
+  labels: Record<string, string>;
+}
 
 async function live(): Promise<Live[]> {
-  const ids = (await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${ns}`)).split('\n').filter(Boolean);
+  const ids = (await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${ns}`))
+    .split('\n')
+    .filter(Boolean);
   if (!ids.length) return [];
-  return (JSON.parse(await docker('service', 'inspect', ...ids)) as any[]).map((s) => ({
-    name: s.Spec.Name,
-    id: s.ID,
-    index: s.Version.Index,
-    version: (s.Spec.TaskTemplate.ContainerSpec.Env ?? []).find((e: string) => e.startsWith('APP_VERSION='))?.slice('APP_VERSION='.length) ?? '',
-    labels: s.Spec.Labels ?? {},
-  })).sort((a, b) => a.name.localeCompare(b.name));
+  return (JSON.parse(await docker('service', 'inspect', ...ids)) as any[])
+    .map((s) => ({
+      name: s.Spec.Name,
+      id: s.ID,
+      index: s.Version.Index,
+      version:
+        (s.Spec.TaskTemplate.ContainerSpec.Env ?? [])
+          .find((e: string) => e.startsWith('APP_VERSION='))
+          ?.slice('APP_VERSION='.length) ?? '',
+      labels: s.Spec.Labels ?? {},
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Nothing left to do and nothing of this set beyond the manifests. */
@@ -71,8 +94,13 @@ async function assertConverged(dir: string, n: number, version: string): Promise
   const l = await live();
   assert.equal(l.length, n, 'exactly the declared services: none duplicated, none orphaned');
   assert.equal(new Set(l.map((s) => s.name)).size, n);
-  assert.ok(l.every((s) => s.version === version), `every service on version ${version}`);
-  const networks = (await docker('network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${ns}`)).split('\n').filter(Boolean);
+  assert.ok(
+    l.every((s) => s.version === version),
+    `every service on version ${version}`,
+  );
+  const networks = (await docker('network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${ns}`))
+    .split('\n')
+    .filter(Boolean);
   assert.equal(networks.length, 1, 'one network, not two');
 }
 
@@ -94,20 +122,37 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
     let rogueWrites = 0;
     let applying = true;
     // Another tool (docker service update, four writers) keeps writing to the same services meanwhile.
-    const rogue = Promise.all([0, 1, 2, 3].map(async (w) => {
-      for (let i = w; applying && i < 400; i += 4) {
-        await docker('service', 'update', '--detach', '--label-add', `other.tool=${i}`, `${ns}_s${String(i % 12).padStart(2, '0')}`).then(() => rogueWrites++, () => undefined);
-      }
-    }));
+    const rogue = Promise.all(
+      [0, 1, 2, 3].map(async (w) => {
+        for (let i = w; applying && i < 400; i += 4) {
+          await docker(
+            'service',
+            'update',
+            '--detach',
+            '--label-add',
+            `other.tool=${i}`,
+            `${ns}_s${String(i % 12).padStart(2, '0')}`,
+          ).then(
+            () => rogueWrites++,
+            () => undefined,
+          );
+        }
+      }),
+    );
     await eventually(async () => rogueWrites >= 4, 30_000, 'the other tool to be writing');
     const r = await controller(['apply', '-f', dir, '--set', ns, '--concurrency', '1', '--log-format', 'json']);
     applying = false;
     await rogue;
     const seconds = (Date.now() - t0) / 1000;
     const retries = (r.stderr.match(/retry|out of sequence/gi) ?? []).length;
-    console.log(`concurrent writer: ${rogueWrites} writes by the other tool; apply took ${seconds.toFixed(1)} s, exit ${r.code}, ${retries} retry line(s) in its log`);
+    console.log(
+      `concurrent writer: ${rogueWrites} writes by the other tool; apply took ${seconds.toFixed(1)} s, exit ${r.code}, ${retries} retry line(s) in its log`,
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.ok((await live()).every((s) => s.version === '2'), 'none of the apply\'s changes was lost');
+    assert.ok(
+      (await live()).every((s) => s.version === '2'),
+      "none of the apply's changes was lost",
+    );
     // The other tool's labels are drift from the manifests: the next apply removes them.
     const repair = await controller(['apply', '-f', dir, '--set', ns]);
     assert.equal(repair.code, 0, repair.stdout + repair.stderr);
@@ -115,7 +160,7 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
     assert.ok((await live()).every((s) => s.labels['other.tool'] === undefined));
   });
 
-  it('a write lands between the controller\'s read and its update: the engine refuses the stale version, the controller re-reads and retries', async () => {
+  it("a write lands between the controller's read and its update: the engine refuses the stale version, the controller re-reads and retries", async () => {
     // The other test leaves the race to chance (and in practice the controller's re-read makes the
     // window small). Here the other tool's write is made to land in it: before the first update of
     // three services, `docker service update` bumps their version, so the update the controller
@@ -141,12 +186,24 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
     const plan = buildPlan(loaded.desired, await real.readLiveState(), { applySet: ns });
     assert.equal(plan.changes.length, 12, JSON.stringify(plan.changes.map((c) => c.id)));
     const outcomes = await executePlan(plan, loaded.desired, racing, { timeoutMs: 60_000 });
-    console.log(`write in the window: ${engineErrors.length} version conflict(s) from the engine (${engineErrors.map((e) => e.replace(/\s+/g, ' ')).join('; ')}); attempts: ${outcomes.map((o) => o.attempts).join(',')}`);
+    console.log(
+      `write in the window: ${engineErrors.length} version conflict(s) from the engine (${engineErrors.map((e) => e.replace(/\s+/g, ' ')).join('; ')}); attempts: ${outcomes.map((o) => o.attempts).join(',')}`,
+    );
     assert.equal(engineErrors.length, 3, 'the engine refused each stale update');
     for (const e of engineErrors) assert.match(e, /out of sequence/);
-    assert.deepEqual(outcomes.map((o) => o.status), Array(12).fill('succeeded'));
-    assert.deepEqual(outcomes.filter((o) => raced.has(o.change.swarmName)).map((o) => o.attempts), [2, 2, 2], 'each raced update retried once');
-    assert.ok((await live()).every((s) => s.version === '3'), 'every change landed');
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      Array(12).fill('succeeded'),
+    );
+    assert.deepEqual(
+      outcomes.filter((o) => raced.has(o.change.swarmName)).map((o) => o.attempts),
+      [2, 2, 2],
+      'each raced update retried once',
+    );
+    assert.ok(
+      (await live()).every((s) => s.version === '3'),
+      'every change landed',
+    );
     await assertConverged(dir, 12, '3');
   });
 
@@ -168,7 +225,10 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
       },
     });
     try {
-      child = spawn(process.execPath, [cli, 'apply', '-f', dir, '--set', ns, '--concurrency', '1'], { env: { ...process.env, DOCKER_HOST: gate.host, NO_COLOR: '1' }, stdio: 'ignore' });
+      child = spawn(process.execPath, [cli, 'apply', '-f', dir, '--set', ns, '--concurrency', '1'], {
+        env: { ...process.env, DOCKER_HOST: gate.host, NO_COLOR: '1' },
+        stdio: 'ignore',
+      });
       exited = new Promise((r) => child!.once('exit', r));
       await exited;
     } finally {
@@ -181,7 +241,9 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
     assert.equal(plan.summary.create, N - K, 'only the missing services are planned (the network was created first)');
     assert.equal(plan.summary.update ?? 0, 0, 'nothing already created is written again');
     const r = await controller(['apply', '-f', dir, '--set', ns]);
-    console.log(`SIGKILL after ${before.length} of ${N} services (the last one's answer unread): recovered (second apply) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `SIGKILL after ${before.length} of ${N} services (the last one's answer unread): recovered (second apply) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const afterKill = new Map((await live()).map((s) => [s.name, s]));
     for (const s of before) assert.equal(afterKill.get(s.name)?.index, s.index, `${s.name} was not written twice`);
@@ -210,7 +272,10 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
     let out = '';
     let firstCode: number;
     try {
-      const child = spawn(process.execPath, [cli, 'apply', '-f', dir, '--set', ns, '--concurrency', '1'], { env: { ...process.env, DOCKER_HOST: gate.host, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [cli, 'apply', '-f', dir, '--set', ns, '--concurrency', '1'], {
+        env: { ...process.env, DOCKER_HOST: gate.host, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       child.stdout.on('data', (d) => (out += d));
       child.stderr.on('data', (d) => (out += d));
       firstCode = await new Promise<number>((r) => child.once('exit', (code) => r(code ?? -1)));
@@ -219,12 +284,15 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
     }
     assert.ok(killedAt > 0, `the engine was killed at update ${K}:\n${out}`);
     const back = await engineBack;
-    console.log(`engine killed after update ${K} of ${N} and back in ${((back - killedAt) / 1000).toFixed(1)} s; the apply in flight exited ${firstCode}`);
+    console.log(
+      `engine killed after update ${K} of ${N} and back in ${((back - killedAt) / 1000).toFixed(1)} s; the apply in flight exited ${firstCode}`,
+    );
     const r = await controller(['apply', '-f', dir, '--set', ns, '--timeout', '120s']);
     const convergedAt = Date.now();
-    console.log(`engine restart: converged ${((convergedAt - back) / 1000).toFixed(1)} s after the engine answered again (${((convergedAt - killedAt) / 1000).toFixed(1)} s after the kill)`);
+    console.log(
+      `engine restart: converged ${((convergedAt - back) / 1000).toFixed(1)} s after the engine answered again (${((convergedAt - killedAt) / 1000).toFixed(1)} s after the kill)`,
+    );
     assert.equal(r.code, 0, `${out}\n---\n${r.stdout}${r.stderr}`);
     await assertConverged(dir, N, '4');
   });
 });
-

@@ -1,9 +1,21 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { controller, docker, ensureSwarm, eventually, inspectService, manifestDir, planJson, removeNamespace, rewrite } from './harness.js';
+import {
+  controller,
+  docker,
+  ensureSwarm,
+  eventually,
+  inspectService,
+  manifestDir,
+  planJson,
+  removeNamespace,
+  rewrite,
+} from './harness.js';
 
 const ns = 'e2e-changes';
-const manifests = (o: { image?: string; env?: string; replicas?: number; placement?: string; parallelism?: number; ports?: string } = {}) => ({
+const manifests = (
+  o: { image?: string; env?: string; replicas?: number; placement?: string; parallelism?: number; ports?: string } = {},
+) => ({
   'all.yaml': `apiVersion: swarm.controller/v1alpha1
 kind: Network
 metadata: {name: net, namespace: ${ns}}
@@ -50,7 +62,8 @@ async function applyAndSettle(): Promise<void> {
   assert.equal(again.code, 0, `no change expected after apply:\n${again.stdout}`);
 }
 
-const taskIds = async (svc: string) => (await docker('service', 'ps', '-q', '--filter', 'desired-state=running', svc)).split('\n').filter(Boolean).sort();
+const taskIds = async (svc: string) =>
+  (await docker('service', 'ps', '-q', '--filter', 'desired-state=running', svc)).split('\n').filter(Boolean).sort();
 
 describe('each kind of change is planned as exactly that change and applied', { timeout: 600_000 }, () => {
   before(async () => {
@@ -65,15 +78,28 @@ describe('each kind of change is planned as exactly that change and applied', { 
     await rewrite(dir, manifests({ image: 'swarm-controller/test-app:2' }));
     const c = await planOne();
     assert.deepEqual([c.id, c.action, c.restartsTasks], [`Service/${ns}/app`, 'update', true]);
-    assert.deepEqual(c.fields, [{ path: 'spec.image', before: 'swarm-controller/test-app:1', after: 'swarm-controller/test-app:2', sensitive: false }]);
+    assert.deepEqual(c.fields, [
+      {
+        path: 'spec.image',
+        before: 'swarm-controller/test-app:1',
+        after: 'swarm-controller/test-app:2',
+        sensitive: false,
+      },
+    ]);
     await applyAndSettle();
-    assert.equal((await inspectService(`${ns}_app`)).Spec.TaskTemplate.ContainerSpec.Image, 'swarm-controller/test-app:2');
+    assert.equal(
+      (await inspectService(`${ns}_app`)).Spec.TaskTemplate.ContainerSpec.Image,
+      'swarm-controller/test-app:2',
+    );
   });
 
   it('env', async () => {
     await rewrite(dir, manifests({ image: 'swarm-controller/test-app:2', env: ', FEATURE: "on"' }));
     const c = await planOne();
-    assert.deepEqual(c.fields.map((f) => [f.path, f.before, f.after]), [['spec.env.FEATURE', null, 'on']]);
+    assert.deepEqual(
+      c.fields.map((f) => [f.path, f.before, f.after]),
+      [['spec.env.FEATURE', null, 'on']],
+    );
     await applyAndSettle();
     assert.ok((await inspectService(`${ns}_app`)).Spec.TaskTemplate.ContainerSpec.Env.includes('FEATURE=on'));
   });
@@ -82,18 +108,30 @@ describe('each kind of change is planned as exactly that change and applied', { 
     const beforeIds = await taskIds(`${ns}_app`);
     await rewrite(dir, manifests({ image: 'swarm-controller/test-app:2', env: ', FEATURE: "on"', replicas: 3 }));
     const c = await planOne();
-    assert.deepEqual([c.action, c.restartsTasks, c.fields.map((f) => [f.path, f.before, f.after])], ['scale', false, [['spec.replicas', 1, 3]]]);
+    assert.deepEqual(
+      [c.action, c.restartsTasks, c.fields.map((f) => [f.path, f.before, f.after])],
+      ['scale', false, [['spec.replicas', 1, 3]]],
+    );
     await applyAndSettle();
     const afterIds = await taskIds(`${ns}_app`);
     assert.equal(afterIds.length, 3);
-    assert.ok(beforeIds.every((id) => afterIds.includes(id)), 'the existing task kept running');
+    assert.ok(
+      beforeIds.every((id) => afterIds.includes(id)),
+      'the existing task kept running',
+    );
   });
 
   it('update policy, as an update that restarts no task', async () => {
     const beforeIds = await taskIds(`${ns}_app`);
-    await rewrite(dir, manifests({ image: 'swarm-controller/test-app:2', env: ', FEATURE: "on"', replicas: 3, parallelism: 2 }));
+    await rewrite(
+      dir,
+      manifests({ image: 'swarm-controller/test-app:2', env: ', FEATURE: "on"', replicas: 3, parallelism: 2 }),
+    );
     const c = await planOne();
-    assert.deepEqual([c.action, c.restartsTasks, c.fields.map((f) => [f.path, f.before, f.after])], ['update', false, [['spec.updateConfig.parallelism', 1, 2]]]);
+    assert.deepEqual(
+      [c.action, c.restartsTasks, c.fields.map((f) => [f.path, f.before, f.after])],
+      ['update', false, [['spec.updateConfig.parallelism', 1, 2]]],
+    );
     await applyAndSettle();
     assert.deepEqual(await taskIds(`${ns}_app`), beforeIds);
     assert.equal((await inspectService(`${ns}_app`)).Spec.UpdateConfig.Parallelism, 2);
@@ -101,20 +139,51 @@ describe('each kind of change is planned as exactly that change and applied', { 
 
   it('placement', async () => {
     const placement = '  placement: {constraints: ["node.role == manager"]}\n';
-    await rewrite(dir, manifests({ image: 'swarm-controller/test-app:2', env: ', FEATURE: "on"', replicas: 3, parallelism: 2, placement }));
+    await rewrite(
+      dir,
+      manifests({
+        image: 'swarm-controller/test-app:2',
+        env: ', FEATURE: "on"',
+        replicas: 3,
+        parallelism: 2,
+        placement,
+      }),
+    );
     const c = await planOne();
-    assert.deepEqual(c.fields.map((f) => [f.path, f.before, f.after]), [['spec.placement.constraints', [], ['node.role == manager']]]);
+    assert.deepEqual(
+      c.fields.map((f) => [f.path, f.before, f.after]),
+      [['spec.placement.constraints', [], ['node.role == manager']]],
+    );
     await applyAndSettle();
-    assert.deepEqual((await inspectService(`${ns}_app`)).Spec.TaskTemplate.Placement.Constraints, ['node.role == manager']);
+    assert.deepEqual((await inspectService(`${ns}_app`)).Spec.TaskTemplate.Placement.Constraints, [
+      'node.role == manager',
+    ]);
   });
 
   it('ports, reachable on the host port afterwards', async () => {
     const ports = '  ports: [{target: 8080, published: 18181, mode: host}]\n';
-    await rewrite(dir, manifests({ image: 'swarm-controller/test-app:2', env: ', FEATURE: "on"', replicas: 3, parallelism: 2, placement: '  placement: {constraints: ["node.role == manager"]}\n', ports }));
+    await rewrite(
+      dir,
+      manifests({
+        image: 'swarm-controller/test-app:2',
+        env: ', FEATURE: "on"',
+        replicas: 3,
+        parallelism: 2,
+        placement: '  placement: {constraints: ["node.role == manager"]}\n',
+        ports,
+      }),
+    );
     const c = await planOne();
     assert.deepEqual([c.id, c.restartsTasks], [`Service/${ns}/edge`, true]);
-    assert.deepEqual(c.fields.map((f) => [f.path, f.before, f.after]), [['spec.ports', [], [{ target: 8080, published: 18181, protocol: 'tcp', mode: 'host' }]]]);
+    assert.deepEqual(
+      c.fields.map((f) => [f.path, f.before, f.after]),
+      [['spec.ports', [], [{ target: 8080, published: 18181, protocol: 'tcp', mode: 'host' }]]],
+    );
     await applyAndSettle();
-    await eventually(async () => (await fetch('http://127.0.0.1:18181/').catch(() => undefined))?.status === 200, 30_000, 'edge on 127.0.0.1:18181');
+    await eventually(
+      async () => (await fetch('http://127.0.0.1:18181/').catch(() => undefined))?.status === 200,
+      30_000,
+      'edge on 127.0.0.1:18181',
+    );
   });
 });

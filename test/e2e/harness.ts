@@ -24,12 +24,18 @@ export function ensureSwarm(): string {
   if (process.env.DOCKER_HOST) {
     dockerHost = process.env.DOCKER_HOST;
   } else {
-    const out = execFileSync(join(repoRoot, 'scripts/local-swarm.sh'), ['up'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const out = execFileSync(join(repoRoot, 'scripts/local-swarm.sh'), ['up'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const m = /DOCKER_HOST=(\S+)/.exec(out);
     if (!m) throw new Error(`scripts/local-swarm.sh up printed no DOCKER_HOST: ${out}`);
     dockerHost = m[1]!;
   }
-  execFileSync(join(repoRoot, 'scripts/build-test-app.sh'), [], { env: { ...process.env, DOCKER_HOST: dockerHost }, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(join(repoRoot, 'scripts/build-test-app.sh'), [], {
+    env: { ...process.env, DOCKER_HOST: dockerHost },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   return dockerHost;
 }
 
@@ -40,11 +46,18 @@ export interface CliResult {
 }
 
 /** Runs the real controller command against the test Swarm. */
-export function controller(args: string[], options: { input?: string; cwd?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+export function controller(
+  args: string[],
+  options: { input?: string; cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   const host = ensureSwarm();
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: options.cwd ?? repoRoot, env: { ...process.env, ...options.env, DOCKER_HOST: host, NO_COLOR: '1' } });
-    let stdout = '', stderr = '';
+    const child = spawn(process.execPath, [cli, ...args], {
+      cwd: options.cwd ?? repoRoot,
+      env: { ...process.env, ...options.env, DOCKER_HOST: host, NO_COLOR: '1' },
+    });
+    let stdout = '',
+      stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
@@ -54,11 +67,16 @@ export function controller(args: string[], options: { input?: string; cwd?: stri
 
 /** Runs the docker CLI against the test Swarm. */
 export async function docker(...args: string[]): Promise<string> {
-  const { stdout } = await run('docker', args, { env: { ...process.env, DOCKER_HOST: ensureSwarm() }, maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run('docker', args, {
+    env: { ...process.env, DOCKER_HOST: ensureSwarm() },
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return stdout;
 }
 
-export async function inspectService(name: string): Promise<{ ID: string; Version: { Index: number }; Spec: Record<string, any>; UpdateStatus?: { State?: string } }> {
+export async function inspectService(
+  name: string,
+): Promise<{ ID: string; Version: { Index: number }; Spec: Record<string, any>; UpdateStatus?: { State?: string } }> {
   return JSON.parse(await docker('service', 'inspect', name))[0];
 }
 
@@ -74,7 +92,9 @@ export async function networkExists(name: string): Promise<boolean> {
 export async function swarmVersions(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   const ids = (await docker('service', 'ls', '-q')).split('\n').filter(Boolean);
-  if (ids.length) for (const s of JSON.parse(await docker('service', 'inspect', ...ids))) out[`service/${s.Spec.Name}`] = `${s.ID}@${s.Version.Index}`;
+  if (ids.length)
+    for (const s of JSON.parse(await docker('service', 'inspect', ...ids)))
+      out[`service/${s.Spec.Name}`] = `${s.ID}@${s.Version.Index}`;
   for (const line of (await docker('network', 'ls', '--format', '{{.Name}} {{.ID}}')).split('\n').filter(Boolean)) {
     const [name, id] = line.split(' ');
     out[`network/${name}`] = id!;
@@ -84,12 +104,18 @@ export async function swarmVersions(): Promise<Record<string, string>> {
 
 /** Removes every service and network of a namespace (what `docker stack rm` would). */
 export async function removeNamespace(namespace: string): Promise<void> {
-  const services = (await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`)).split('\n').filter(Boolean);
+  const services = (await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`))
+    .split('\n')
+    .filter(Boolean);
   if (services.length) await docker('service', 'rm', ...services);
-  const configs = (await docker('config', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`)).split('\n').filter(Boolean);
+  const configs = (await docker('config', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`))
+    .split('\n')
+    .filter(Boolean);
   if (configs.length) await docker('config', 'rm', ...configs);
   for (let i = 0; i < 60; i++) {
-    const networks = (await docker('network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`)).split('\n').filter(Boolean);
+    const networks = (await docker('network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`))
+      .split('\n')
+      .filter(Boolean);
     if (networks.length === 0) return;
     try {
       await docker('network', 'rm', ...networks);
@@ -121,6 +147,16 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 30_0
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-export function planJson(r: CliResult): { summary: Record<string, number>; changes: { id: string; action: string; restartsTasks: boolean; fields: { path: string; before: unknown; after: unknown }[] }[]; blockers: { code: string; id: string }[]; notes: { id: string }[] } {
+export function planJson(r: CliResult): {
+  summary: Record<string, number>;
+  changes: {
+    id: string;
+    action: string;
+    restartsTasks: boolean;
+    fields: { path: string; before: unknown; after: unknown }[];
+  }[];
+  blockers: { code: string; id: string }[];
+  notes: { id: string }[];
+} {
   return JSON.parse(r.stdout);
 }

@@ -16,19 +16,25 @@ export interface Answer {
 
 export function request(url: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent: false, headers: { connection: 'close', ...headers }, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => {
-        let task: string | undefined;
-        try {
-          task = (JSON.parse(body) as { task?: string }).task;
-        } catch { /* not the test app */ }
-        resolve({ status: res.statusCode ?? 0, body, headers: res.headers, ...(task ? { task } : {}) });
-      });
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      { agent: false, headers: { connection: 'close', ...headers }, timeout: timeoutMs },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => {
+          let task: string | undefined;
+          try {
+            task = (JSON.parse(body) as { task?: string }).task;
+          } catch {
+            /* not the test app */
+          }
+          resolve({ status: res.statusCode ?? 0, body, headers: res.headers, ...(task ? { task } : {}) });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end();
@@ -58,7 +64,10 @@ export interface LoadControl {
 }
 
 /** Sends up to `total` requests with `concurrency` in flight, until done or stopped. */
-export function startLoad(url: string, o: { total: number; concurrency: number; headers?: Record<string, string> }): LoadControl {
+export function startLoad(
+  url: string,
+  o: { total: number; concurrency: number; headers?: Record<string, string> },
+): LoadControl {
   const r: LoadResult = { sent: 0, ok: 0, non2xx: {}, errors: {}, byTask: {}, samples: [], latenciesMs: [] };
   let stopped = false;
   const worker = async () => {
@@ -82,7 +91,13 @@ export function startLoad(url: string, o: { total: number; concurrency: number; 
     }
   };
   const done = Promise.all(Array.from({ length: o.concurrency }, worker)).then(() => r);
-  return { done, stop: () => { stopped = true; }, progress: () => ({ sent: r.sent, ok: r.ok }) };
+  return {
+    done,
+    stop: () => {
+      stopped = true;
+    },
+    progress: () => ({ sent: r.sent, ok: r.ok }),
+  };
 }
 
 export function percentile(values: number[], p: number): number {

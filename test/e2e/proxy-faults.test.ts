@@ -41,30 +41,40 @@ apiVersion: swarm.controller/v1alpha1
 kind: Route
 metadata: {name: pf, namespace: ${ns}}
 spec: {pathPrefix: /pf, service: web, port: 8080}
-${withBadTls ? `---
+${
+  withBadTls
+    ? `---
 apiVersion: swarm.controller/v1alpha1
 kind: Route
 metadata: {name: secure, namespace: ${ns}}
 spec: {hosts: [secure.e2e.test], service: web, port: 8080, tls: {secret: ${ns}-bad-cert}}
-` : ''}`,
+`
+    : ''
+}`,
   };
 }
 
 /** The proxy tasks' addresses on the edge network, by task ID. */
 async function proxyAddresses(): Promise<Map<string, string>> {
-  const ids = (await docker('service', 'ps', '-q', '--filter', 'desired-state=running', `${tierNs}_proxy`)).split('\n').filter(Boolean);
+  const ids = (await docker('service', 'ps', '-q', '--filter', 'desired-state=running', `${tierNs}_proxy`))
+    .split('\n')
+    .filter(Boolean);
   const out = new Map<string, string>();
   if (!ids.length) return out;
   for (const t of JSON.parse(await docker('inspect', ...ids)) as any[]) {
     if (t.Status?.State !== 'running') continue;
-    const a = (t.NetworksAttachments ?? []).find((n: any) => n.Network?.Spec?.Name === `${tierNs}_edge`)?.Addresses?.[0];
+    const a = (t.NetworksAttachments ?? []).find((n: any) => n.Network?.Spec?.Name === `${tierNs}_edge`)
+      ?.Addresses?.[0];
     if (a) out.set(t.ID, a.split('/')[0]);
   }
   return out;
 }
 
 /** Runs a bounded request loop inside the client container: `ms` long, one request at a time per target. */
-function loadFromClient(targets: string[], ms: number): Promise<Record<string, { ok: number; bad: number; errors: number }>> {
+function loadFromClient(
+  targets: string[],
+  ms: number,
+): Promise<Record<string, { ok: number; bad: number; errors: number }>> {
   const script = `
 const http = require('http');
 const targets = ${JSON.stringify(targets)};
@@ -95,16 +105,31 @@ describe('proxy tier faults', { timeout: 600_000 }, () => {
     await removeNamespace(ns);
     await docker('rm', '-f', client).catch(() => '');
     await docker('secret', 'rm', `${ns}-bad-cert`).catch(() => '');
-    execFileSync('docker', ['secret', 'create', `${ns}-bad-cert`, '-'], { input: 'this is not a certificate\n', env: { ...process.env, DOCKER_HOST: ensureSwarm() } });
-    tier = await startTier({ ns: tierNs, httpPort: 0, httpsPort: 0, proxyReplicas: 2, proxySecrets: [`${ns}-bad-cert`] });
+    execFileSync('docker', ['secret', 'create', `${ns}-bad-cert`, '-'], {
+      input: 'this is not a certificate\n',
+      env: { ...process.env, DOCKER_HOST: ensureSwarm() },
+    });
+    tier = await startTier({
+      ns: tierNs,
+      httpPort: 0,
+      httpsPort: 0,
+      proxyReplicas: 2,
+      proxySecrets: [`${ns}-bad-cert`],
+    });
     dir = await manifestDir(ns, app(false));
     const r = await controller(['apply', '-f', dir, '--set', ns, '--wait', '--timeout', '120s']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     await docker('run', '-d', '--name', client, '--network', `${tierNs}_edge`, 'swarm-controller/test-app:1');
-    await eventually(async () => {
-      const s = await routeStatus(tier);
-      return s.replicas.length === 2 && s.replicas.every((x) => x.inSync) && s.served?.[0]?.backends[0]?.servers === 2;
-    }, 90_000, 'both proxies to serve the route');
+    await eventually(
+      async () => {
+        const s = await routeStatus(tier);
+        return (
+          s.replicas.length === 2 && s.replicas.every((x) => x.inSync) && s.served?.[0]?.backends[0]?.servers === 2
+        );
+      },
+      90_000,
+      'both proxies to serve the route',
+    );
   });
   after(async () => {
     await docker('rm', '-f', client).catch(() => '');
@@ -124,22 +149,35 @@ describe('proxy tier faults', { timeout: 600_000 }, () => {
     const killedAt = Date.now();
     await docker('kill', container);
     let replacement: string | undefined;
-    await eventually(async () => {
-      const now = await proxyAddresses();
-      replacement = [...now.keys()].find((t) => !before.has(t));
-      return !!replacement;
-    }, 60_000, 'Swarm to start a replacement proxy');
+    await eventually(
+      async () => {
+        const now = await proxyAddresses();
+        replacement = [...now.keys()].find((t) => !before.has(t));
+        return !!replacement;
+      },
+      60_000,
+      'Swarm to start a replacement proxy',
+    );
     const runningAt = Date.parse(JSON.parse(await docker('inspect', replacement!))[0].Status.Timestamp);
-    await eventually(async () => (await routeStatus(tier)).replicas.some((x) => x.task === replacement && x.inSync), 30_000, 'the replacement to hold the current generation');
+    await eventually(
+      async () => (await routeStatus(tier)).replicas.some((x) => x.task === replacement && x.inSync),
+      30_000,
+      'the replacement to hold the current generation',
+    );
     const inSyncAt = Date.now();
     const result = await load;
-    console.log(`proxy replica killed: the survivor answered ${result[survivorIp]!.ok} requests, ${result[survivorIp]!.bad} non-2xx, ${result[survivorIp]!.errors} errors; the replacement ran ${((runningAt - killedAt) / 1000).toFixed(1)} s after the kill and held the current generation ${((inSyncAt - runningAt) / 1000).toFixed(2)} s after it was running (${((inSyncAt - killedAt) / 1000).toFixed(1)} s after the kill; polled every 0.3 s)`);
+    console.log(
+      `proxy replica killed: the survivor answered ${result[survivorIp]!.ok} requests, ${result[survivorIp]!.bad} non-2xx, ${result[survivorIp]!.errors} errors; the replacement ran ${((runningAt - killedAt) / 1000).toFixed(1)} s after the kill and held the current generation ${((inSyncAt - runningAt) / 1000).toFixed(2)} s after it was running (${((inSyncAt - killedAt) / 1000).toFixed(1)} s after the kill; polled every 0.3 s)`,
+    );
     assert.ok(result[survivorIp]!.ok > 0);
     assert.equal(result[survivorIp]!.bad, 0, 'no error answer from the surviving proxy');
     assert.equal(result[survivorIp]!.errors, 0, 'no socket error at the surviving proxy');
     const after = await proxyAddresses();
     const check = await loadFromClient([after.get(replacement!)!], 1000);
-    assert.ok(Object.values(check)[0]!.ok > 0 && Object.values(check)[0]!.bad === 0, 'the replacement serves the route');
+    assert.ok(
+      Object.values(check)[0]!.ok > 0 && Object.values(check)[0]!.bad === 0,
+      'the replacement serves the route',
+    );
     void victimIp;
   });
 
@@ -148,17 +186,29 @@ describe('proxy tier faults', { timeout: 600_000 }, () => {
     await rewrite(dir, app(true));
     const r = await controller(['apply', '-f', dir, '--set', ns]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    await eventually(async () => (await routeStatus(tier)).replicas.every((x) => /refused/.test(x.lastError ?? '')), 30_000, 'the refusal to be reported for every replica');
+    await eventually(
+      async () => (await routeStatus(tier)).replicas.every((x) => /refused/.test(x.lastError ?? '')),
+      30_000,
+      'the refusal to be reported for every replica',
+    );
     const s = await routeStatus(tier);
     assert.ok(s.generation > generationBefore);
-    assert.ok(s.replicas.every((x) => !x.inSync && x.generation === generationBefore), 'the proxies still hold the last good generation');
+    assert.ok(
+      s.replicas.every((x) => !x.inSync && x.generation === generationBefore),
+      'the proxies still hold the last good generation',
+    );
     console.log(`refused table reported: ${s.replicas[0]!.lastError}`);
     const addresses = [...(await proxyAddresses()).values()];
     const during = await loadFromClient(addresses, 2000);
-    for (const a of addresses) assert.ok(during[a]!.ok > 0 && during[a]!.bad === 0 && during[a]!.errors === 0, `proxy ${a} keeps serving /pf`);
+    for (const a of addresses)
+      assert.ok(during[a]!.ok > 0 && during[a]!.bad === 0 && during[a]!.errors === 0, `proxy ${a} keeps serving /pf`);
     await rewrite(dir, app(false));
     const fixed = await controller(['apply', '-f', dir, '--set', ns, '--prune']);
     assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
-    await eventually(async () => (await routeStatus(tier)).replicas.every((x) => x.inSync && x.lastError === null), 30_000, 'the next good table to be held by every replica');
+    await eventually(
+      async () => (await routeStatus(tier)).replicas.every((x) => x.inSync && x.lastError === null),
+      30_000,
+      'the next good table to be held by every replica',
+    );
   });
 });

@@ -43,7 +43,8 @@ describe('a rollout that Swarm rolls back', { timeout: 300_000 }, () => {
   });
 
   it('rolls back an update whose tasks fail their health check, naming it', async () => {
-    const health = '\n  healthcheck: {test: [CMD, /usr/local/bin/node, /app/healthcheck.js], interval: 1s, timeout: 2s, retries: 2}';
+    const health =
+      '\n  healthcheck: {test: [CMD, /usr/local/bin/node, /app/healthcheck.js], interval: 1s, timeout: 2s, retries: 2}';
     await removeNamespace(ns);
     const dir = await manifestDir('rollback-health', manifest('APP_VERSION: "1"', undefined, health));
     const ok = await controller(['apply', '-f', dir, '--set', 'rollback', '--wait', '--timeout', '90s']);
@@ -52,7 +53,10 @@ describe('a rollout that Swarm rolls back', { timeout: 300_000 }, () => {
     const r = await controller(['apply', '-f', dir, '--set', 'rollback', '--wait', '--timeout', '180s']);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /FAIL e2e-rollback_app: Swarm rolled the update back/);
-    assert.match(r.stderr, /task e2e-rollback_app\.\d+ failed its health check \(\d+ in a row; last answer: exit code 1\)/);
+    assert.match(
+      r.stderr,
+      /task e2e-rollback_app\.\d+ failed its health check \(\d+ in a row; last answer: exit code 1\)/,
+    );
     const live = await inspectService(`${ns}_app`);
     assert.ok(!live.Spec.TaskTemplate.ContainerSpec.Env.includes('UNHEALTHY=1'), 'Swarm restored the healthy spec');
   });
@@ -67,6 +71,9 @@ describe('a rollout that Swarm rolls back', { timeout: 300_000 }, () => {
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /FAIL e2e-rollback_app: Swarm rolled the update back/);
     assert.match(r.stderr, /No such image|not found|pull access denied/i);
-    assert.equal((await inspectService(`${ns}_app`)).Spec.TaskTemplate.ContainerSpec.Image.split('@')[0], 'swarm-controller/test-app:1');
+    assert.equal(
+      (await inspectService(`${ns}_app`)).Spec.TaskTemplate.ContainerSpec.Image.split('@')[0],
+      'swarm-controller/test-app:1',
+    );
   });
 });

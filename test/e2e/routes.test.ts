@@ -15,7 +15,12 @@ const tierNs = 'e2e-edge';
 const httpPort = 18480;
 const base = `http://127.0.0.1:${httpPort}`;
 
-interface AppOptions { web: number; version?: string; apiRoute?: boolean; serverTimeout?: string }
+interface AppOptions {
+  web: number;
+  version?: string;
+  apiRoute?: boolean;
+  serverTimeout?: string;
+}
 
 function app(o: AppOptions): Record<string, string> {
   const svc = (name: string, replicas: number, networks: string, extra = '') => `apiVersion: swarm.controller/v1alpha1
@@ -27,7 +32,7 @@ spec:
   endpointMode: dnsrr
   expose: [8080]
   networks: ${networks}
-  env: {APP_VERSION: "${name === 'web' ? o.version ?? '1' : name}"}
+  env: {APP_VERSION: "${name === 'web' ? (o.version ?? '1') : name}"}
   healthcheck: {test: [CMD, /usr/local/bin/node, /app/healthcheck.js], interval: 1s, timeout: 2s, retries: 3}
   updateConfig: {parallelism: 1, order: start-first, monitor: 2s}
   stopGracePeriod: 5s
@@ -52,9 +57,13 @@ metadata: {name: private, namespace: ${ns}}
 spec: {attachable: true}
 `,
     'services.yaml': svc('web', o.web, '[edge]') + svc('api', 2, '[edge]') + svc('lonely', 1, '[private]'),
-    'routes.yaml': route('demo', `  pathPrefix: /e2e\n  stripPrefix: true\n  service: web\n  port: 8080\n  sticky: {cookie: E2E_SRV}\n  timeouts: {server: ${o.serverTimeout ?? '60s'}}`)
-      + (o.apiRoute === false ? '' : route('api-host', '  hosts: [api.e2e.test]\n  service: api\n  port: 8080'))
-      + route('lonely', '  pathPrefix: /lonely\n  service: lonely\n  port: 8080'),
+    'routes.yaml':
+      route(
+        'demo',
+        `  pathPrefix: /e2e\n  stripPrefix: true\n  service: web\n  port: 8080\n  sticky: {cookie: E2E_SRV}\n  timeouts: {server: ${o.serverTimeout ?? '60s'}}`,
+      ) +
+      (o.apiRoute === false ? '' : route('api-host', '  hosts: [api.e2e.test]\n  service: api\n  port: 8080')) +
+      route('lonely', '  pathPrefix: /lonely\n  service: lonely\n  port: 8080'),
   };
 }
 
@@ -68,7 +77,11 @@ async function apply(o: AppOptions, ...flags: string[]): Promise<void> {
 }
 
 /** The distinct tasks answering `n` requests to a path. */
-async function tasksServing(path: string, n: number, headers: Record<string, string> = {}): Promise<Map<string, number>> {
+async function tasksServing(
+  path: string,
+  n: number,
+  headers: Record<string, string> = {},
+): Promise<Map<string, number>> {
   const seen = new Map<string, number>();
   for (let i = 0; i < n; i++) {
     const a = await request(base + path, headers).catch(() => undefined);
@@ -77,7 +90,10 @@ async function tasksServing(path: string, n: number, headers: Record<string, str
   return seen;
 }
 
-const runningTasks = async (service: string) => (await docker('service', 'ps', service, '--filter', 'desired-state=running', '--format', '{{.CurrentState}}')).split('\n').filter((l) => l.startsWith('Running')).length;
+const runningTasks = async (service: string) =>
+  (await docker('service', 'ps', service, '--filter', 'desired-state=running', '--format', '{{.CurrentState}}'))
+    .split('\n')
+    .filter((l) => l.startsWith('Running')).length;
 
 describe('routes through the proxy tier on a real Swarm', { timeout: 1_200_000 }, () => {
   before(async () => {
@@ -100,7 +116,8 @@ describe('routes through the proxy tier on a real Swarm', { timeout: 1_200_000 }
     assert.equal(r.ok, 1000, JSON.stringify(r.samples));
     const counts = Object.values(r.byTask);
     assert.equal(counts.length, 5, JSON.stringify(r.byTask));
-    for (const c of counts) assert.ok(c >= 170 && c <= 230, `each task should serve 200 +- 15%: ${JSON.stringify(r.byTask)}`);
+    for (const c of counts)
+      assert.ok(c >= 170 && c <= 230, `each task should serve 200 +- 15%: ${JSON.stringify(r.byTask)}`);
     console.log(`1,000 requests over 5 tasks: ${JSON.stringify(Object.values(r.byTask))}`);
   });
 
@@ -137,12 +154,19 @@ describe('routes through the proxy tier on a real Swarm', { timeout: 1_200_000 }
     assert.match(broken.problem, /network/);
     assert.equal((await request(`${base}/lonely/x`)).status, 404);
     assert.equal((await request(`${base}/e2e/x`)).status, 200);
-    assert.ok(s.replicas.every((r) => r.inSync && r.generation === s.generation), JSON.stringify(s.replicas));
+    assert.ok(
+      s.replicas.every((r) => r.inSync && r.generation === s.generation),
+      JSON.stringify(s.replicas),
+    );
   });
 
   it('removing a route answers 404 for its requests only', async () => {
     await apply({ web: 5, apiRoute: false });
-    await eventually(async () => (await request(`${base}/anything`, { host: 'api.e2e.test' })).status === 404, 30_000, 'the api-host route to go');
+    await eventually(
+      async () => (await request(`${base}/anything`, { host: 'api.e2e.test' })).status === 404,
+      30_000,
+      'the api-host route to go',
+    );
     assert.equal((await request(`${base}/e2e/x`, { host: 'api.e2e.test' })).status, 200);
   });
 
@@ -152,7 +176,9 @@ describe('routes through the proxy tier on a real Swarm', { timeout: 1_200_000 }
     const t = Date.now();
     await apply({ web: 3, apiRoute: false });
     await eventually(async () => (await tasksServing('/e2e/x', 12)).size === 3, 60_000, 'three tasks behind /e2e');
-    console.log(`scale 1 -> 3: all 3 tasks serving through the proxy ${((Date.now() - t) / 1000).toFixed(1)} s after the apply`);
+    console.log(
+      `scale 1 -> 3: all 3 tasks serving through the proxy ${((Date.now() - t) / 1000).toFixed(1)} s after the apply`,
+    );
   });
 
   it('under load: scale 5 -> 1 -> 5, a start-first update and a reload, with no error answer and no socket error', async () => {
@@ -169,16 +195,29 @@ describe('routes through the proxy tier on a real Swarm', { timeout: 1_200_000 }
     await step('scaled to 5', { web: 5, apiRoute: false });
     await step('start-first rolling update to version 2', { web: 5, version: '2', apiRoute: false });
     const beforeRouteChange = await proxyAgentStatus(tier);
-    console.log(`  scaling and the rolling update: ${beforeRouteChange.runtimeUpdates - atStart.runtimeUpdates} Runtime API updates, ${beforeRouteChange.reloads - atStart.reloads} reloads`);
+    console.log(
+      `  scaling and the rolling update: ${beforeRouteChange.runtimeUpdates - atStart.runtimeUpdates} Runtime API updates, ${beforeRouteChange.reloads - atStart.reloads} reloads`,
+    );
     assert.ok(beforeRouteChange.runtimeUpdates > atStart.runtimeUpdates, 'task changes went through the Runtime API');
-    await step('route change (server timeout), a reload', { web: 5, version: '2', apiRoute: false, serverTimeout: '61s' });
-    await eventually(async () => (await routeStatus(tier)).replicas.every((r) => r.inSync), 30_000, 'the reload to be acknowledged');
+    await step('route change (server timeout), a reload', {
+      web: 5,
+      version: '2',
+      apiRoute: false,
+      serverTimeout: '61s',
+    });
+    await eventually(
+      async () => (await routeStatus(tier)).replicas.every((r) => r.inSync),
+      30_000,
+      'the reload to be acknowledged',
+    );
     assert.ok((await proxyAgentStatus(tier)).reloads > beforeRouteChange.reloads, 'the route change reloaded HAProxy');
     await eventually(async () => load.progress().sent >= 20_000, 600_000, 'at least 20,000 requests');
     load.stop();
     const r = await load.done;
     const seconds = (Date.now() - t) / 1000;
-    console.log(`load: ${r.sent} requests in ${seconds.toFixed(1)} s (${(r.sent / seconds).toFixed(0)}/s), ${r.ok} 2xx, non-2xx ${JSON.stringify(r.non2xx)}, errors ${JSON.stringify(r.errors)}, ${Object.keys(r.byTask).length} tasks served`);
+    console.log(
+      `load: ${r.sent} requests in ${seconds.toFixed(1)} s (${(r.sent / seconds).toFixed(0)}/s), ${r.ok} 2xx, non-2xx ${JSON.stringify(r.non2xx)}, errors ${JSON.stringify(r.errors)}, ${Object.keys(r.byTask).length} tasks served`,
+    );
     assert.ok(r.sent >= 20_000);
     assert.deepEqual(r.non2xx, {}, JSON.stringify(r.samples));
     assert.deepEqual(r.errors, {}, JSON.stringify(r.samples));

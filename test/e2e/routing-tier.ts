@@ -37,7 +37,10 @@ export interface Tier extends TierOptions {
 }
 
 export function buildImages(): void {
-  execFileSync(join(repoRoot, 'scripts/build-images.sh'), [], { env: { ...process.env, DOCKER_HOST: ensureSwarm() }, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(join(repoRoot, 'scripts/build-images.sh'), [], {
+    env: { ...process.env, DOCKER_HOST: ensureSwarm() },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 function tierManifests(t: Tier): string {
@@ -63,10 +66,14 @@ spec:
   replicas: ${t.proxyReplicas ?? 1}
   endpointMode: dnsrr
   networks: [control, edge]
-${t.httpPort ? `  ports:
+${
+  t.httpPort
+    ? `  ports:
     - {target: 80, published: ${t.httpPort}, mode: host}
     - {target: 443, published: ${t.httpsPort}, mode: host}
-` : ''}  secrets: [${proxySecrets}]
+`
+    : ''
+}  secrets: [${proxySecrets}]
   stopGracePeriod: 10s
 ${t.proxyConstraints?.length ? `  placement: {constraints: [${t.proxyConstraints.map((c) => JSON.stringify(c)).join(', ')}]}\n` : ''}---
 apiVersion: swarm.controller/v1alpha1
@@ -91,16 +98,28 @@ spec:
 export async function startTier(o: TierOptions): Promise<Tier> {
   ensureSwarm();
   await stopTier(o.ns);
-  const t: Tier = { ...o, dir: mkdtempSync(join(tmpdir(), `sc-${o.ns}-`)), tokenSecret: `${o.ns}-proxy-token`, edge: `${o.ns}_edge` };
+  const t: Tier = {
+    ...o,
+    dir: mkdtempSync(join(tmpdir(), `sc-${o.ns}-`)),
+    tokenSecret: `${o.ns}-proxy-token`,
+    edge: `${o.ns}_edge`,
+  };
   await docker('secret', 'rm', t.tokenSecret).catch(() => '');
-  execFileSync('docker', ['secret', 'create', t.tokenSecret, '-'], { input: randomBytes(32).toString('hex'), env: { ...process.env, DOCKER_HOST: ensureSwarm() } });
+  execFileSync('docker', ['secret', 'create', t.tokenSecret, '-'], {
+    input: randomBytes(32).toString('hex'),
+    env: { ...process.env, DOCKER_HOST: ensureSwarm() },
+  });
   await writeTier(t);
   const r = await controller(['apply', '-f', t.dir, '--set', t.ns, '--wait', '--timeout', '120s']);
   if (r.code !== 0) throw new Error(`the routing tier did not start:\n${r.stdout}${r.stderr}`);
-  await eventually(async () => {
-    const s = await routeStatus(t).catch(() => undefined);
-    return !!s && s.replicas.length > 0 && s.replicas.every((x) => x.inSync);
-  }, 90_000, 'the controller to reach every proxy replica');
+  await eventually(
+    async () => {
+      const s = await routeStatus(t).catch(() => undefined);
+      return !!s && s.replicas.length > 0 && s.replicas.every((x) => x.inSync);
+    },
+    90_000,
+    'the controller to reach every proxy replica',
+  );
   return t;
 }
 
@@ -111,14 +130,24 @@ export async function writeTier(t: Tier): Promise<void> {
 export async function stopTier(ns: string): Promise<void> {
   // Suspend the tier's apply set, then remove the controller first and wait until it is gone:
   // while it runs unsuspended it repairs what is removed, itself included (docs/run.md).
-  if (await docker('service', 'inspect', `${ns}_controller`).then(() => true, () => false)) {
+  if (
+    await docker('service', 'inspect', `${ns}_controller`).then(
+      () => true,
+      () => false,
+    )
+  ) {
     await controller(['suspend', '--set', ns, '--reason', 'test teardown']);
     await new Promise((r) => setTimeout(r, 3000)); // a lease round (5 s / 3) and then some
   }
   await docker('service', 'rm', `${ns}_controller`).catch(() => '');
-  await eventually(async () => !(await docker('ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${ns}_controller`)), 60_000, 'the tier controller to stop');
+  await eventually(
+    async () => !(await docker('ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${ns}_controller`)),
+    60_000,
+    'the tier controller to stop',
+  );
   await removeNamespace(ns);
-  for (const c of [`swarm-controller-lease.${ns}`, `swarm-controller-state.${ns}`]) await docker('config', 'rm', c).catch(() => '');
+  for (const c of [`swarm-controller-lease.${ns}`, `swarm-controller-state.${ns}`])
+    await docker('config', 'rm', c).catch(() => '');
   await docker('secret', 'rm', `${ns}-proxy-token`).catch(() => '');
 }
 
@@ -129,14 +158,29 @@ export interface RouteStatus {
   /** The routes in the table, with the number of task addresses per backend. */
   served: { route: string; backends: { service: string; servers: number; weight: number }[] }[];
   broken: { route: string; problem: string }[];
-  replicas: { task: string; address: string; generation: number; checksum: string; inSync: boolean; lastError: string | null }[];
+  replicas: {
+    task: string;
+    address: string;
+    generation: number;
+    checksum: string;
+    inSync: boolean;
+    lastError: string | null;
+  }[];
 }
 
 /** The controller's status, read inside its container (its port is not published). */
 export async function controllerStatus(t: Tier): Promise<Record<string, unknown> & { routes?: RouteStatus }> {
-  const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${t.ns}_controller`)).split('\n').filter(Boolean);
+  const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${t.ns}_controller`))
+    .split('\n')
+    .filter(Boolean);
   if (!ids.length) throw new Error('no controller container');
-  const json = await docker('exec', ids[0]!, 'node', '-e', 'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))');
+  const json = await docker(
+    'exec',
+    ids[0]!,
+    'node',
+    '-e',
+    'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))',
+  );
   return JSON.parse(json) as Record<string, unknown> & { routes?: RouteStatus };
 }
 
@@ -147,9 +191,19 @@ export async function routeStatus(t: Tier): Promise<RouteStatus> {
 }
 
 /** The proxy agent's own status (reloads, Runtime API updates), read inside the proxy container with its token. */
-export async function proxyAgentStatus(t: Tier): Promise<{ generation: number; reloads: number; runtimeUpdates: number; lastError: string | null }> {
-  const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${t.ns}_proxy`)).split('\n').filter(Boolean);
+export async function proxyAgentStatus(
+  t: Tier,
+): Promise<{ generation: number; reloads: number; runtimeUpdates: number; lastError: string | null }> {
+  const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${t.ns}_proxy`))
+    .split('\n')
+    .filter(Boolean);
   if (!ids.length) throw new Error('no proxy container');
-  const script = 'const t=require("fs").readFileSync("/run/secrets/swarm-controller-proxy-token","utf8").trim();fetch("http://127.0.0.1:8091/v1/status",{headers:{authorization:"Bearer "+t}}).then((r)=>r.text()).then((x)=>process.stdout.write(x))';
-  return JSON.parse(await docker('exec', ids[0]!, 'node', '-e', script)) as { generation: number; reloads: number; runtimeUpdates: number; lastError: string | null };
+  const script =
+    'const t=require("fs").readFileSync("/run/secrets/swarm-controller-proxy-token","utf8").trim();fetch("http://127.0.0.1:8091/v1/status",{headers:{authorization:"Bearer "+t}}).then((r)=>r.text()).then((x)=>process.stdout.write(x))';
+  return JSON.parse(await docker('exec', ids[0]!, 'node', '-e', script)) as {
+    generation: number;
+    reloads: number;
+    runtimeUpdates: number;
+    lastError: string | null;
+  };
 }

@@ -12,7 +12,8 @@ const secret = 'e2e-webhook-secret';
 const work = mkdtempSync(join(tmpdir(), 'sc-run-'));
 const bare = join(work, 'repo.git');
 const clone = join(work, 'clone');
-const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@example.com', ...args], { cwd, encoding: 'utf8' });
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@example.com', ...args], { cwd, encoding: 'utf8' });
 
 function manifest(o: { replicas?: number; env?: string; broken?: boolean } = {}): string {
   return `apiVersion: swarm.controller/v1alpha1
@@ -20,7 +21,7 @@ kind: Service
 metadata: {name: app, namespace: ${ns}}
 spec:
   image: swarm-controller/test-app:1
-  replicas: ${o.broken ? '"many"' : o.replicas ?? 1}
+  replicas: ${o.broken ? '"many"' : (o.replicas ?? 1)}
   endpointMode: dnsrr
   env: {APP_VERSION: "1", API_TOKEN: "run-secret-4711"${o.env ?? ''}}
   stopGracePeriod: 1s
@@ -36,13 +37,43 @@ function commit(text: string, message: string): string {
   return git(clone, 'rev-parse', 'HEAD').trim();
 }
 
-interface Running { proc: ChildProcess; port: number; logs: string[]; exit: Promise<number> }
+interface Running {
+  proc: ChildProcess;
+  port: number;
+  logs: string[];
+  exit: Promise<number>;
+}
 const running: Running[] = [];
 
 function startController(identity: string, port: number, extra: string[] = []): Running {
-  const proc = spawn(process.execPath, [join(repoRoot, 'dist/src/cli/main.js'), 'run', '--source', `${bare}#main:deploy`, '--set', ns, '--no-routes',
-    '--interval', '10s', '--resync', '4s', '--lease-duration', '4s', '--listen', `127.0.0.1:${port}`, '--identity', identity,
-    '--webhook-secret-file', join(work, 'secret'), '--cache-dir', join(work, `cache-${identity}`), ...extra], { env: { ...process.env, DOCKER_HOST: ensureSwarm() } });
+  const proc = spawn(
+    process.execPath,
+    [
+      join(repoRoot, 'dist/src/cli/main.js'),
+      'run',
+      '--source',
+      `${bare}#main:deploy`,
+      '--set',
+      ns,
+      '--no-routes',
+      '--interval',
+      '10s',
+      '--resync',
+      '4s',
+      '--lease-duration',
+      '4s',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--identity',
+      identity,
+      '--webhook-secret-file',
+      join(work, 'secret'),
+      '--cache-dir',
+      join(work, `cache-${identity}`),
+      ...extra,
+    ],
+    { env: { ...process.env, DOCKER_HOST: ensureSwarm() } },
+  );
   const logs: string[] = [];
   proc.stderr!.on('data', (d) => logs.push(...String(d).split('\n').filter(Boolean)));
   proc.stdout!.on('data', (d) => logs.push(...String(d).split('\n').filter(Boolean)));
@@ -83,8 +114,16 @@ describe('controller run follows a git repository', { timeout: 600_000 }, () => 
   });
 
   it('applies the first revision and becomes ready, recording the revision', async () => {
-    await eventually(async () => (await fetch('http://127.0.0.1:18090/readyz').catch(() => undefined))?.status === 200, 60_000, '/readyz');
-    await eventually(async () => (await docker('service', 'ls', '--format', '{{.Name}}')).includes(`${ns}_app`), 30_000, 'the service');
+    await eventually(
+      async () => (await fetch('http://127.0.0.1:18090/readyz').catch(() => undefined))?.status === 200,
+      60_000,
+      '/readyz',
+    );
+    await eventually(
+      async () => (await docker('service', 'ls', '--format', '{{.Name}}')).includes(`${ns}_app`),
+      30_000,
+      'the service',
+    );
     const head = git(clone, 'rev-parse', 'HEAD').trim();
     const s = await status(18090);
     assert.equal(s.role, 'leader');
@@ -103,11 +142,19 @@ describe('controller run follows a git repository', { timeout: 600_000 }, () => 
     const body = Buffer.from('{"ref":"refs/heads/main"}');
     const unsigned = await fetch('http://127.0.0.1:18090/hooks/sync', { method: 'POST', body });
     assert.equal(unsigned.status, 401);
-    const wrong = await fetch('http://127.0.0.1:18090/hooks/sync', { method: 'POST', body, headers: { 'X-Hub-Signature-256': signGithub(body, 'not-the-secret') } });
+    const wrong = await fetch('http://127.0.0.1:18090/hooks/sync', {
+      method: 'POST',
+      body,
+      headers: { 'X-Hub-Signature-256': signGithub(body, 'not-the-secret') },
+    });
     assert.equal(wrong.status, 401);
     commit(manifest({ replicas: 3 }), 'three replicas');
     const t = Date.now();
-    const ok = await fetch('http://127.0.0.1:18090/hooks/sync', { method: 'POST', body, headers: { 'X-Hub-Signature-256': signGithub(body, secret) } });
+    const ok = await fetch('http://127.0.0.1:18090/hooks/sync', {
+      method: 'POST',
+      body,
+      headers: { 'X-Hub-Signature-256': signGithub(body, secret) },
+    });
     assert.equal(ok.status, 202);
     await eventually(async () => (await replicasOf()) === 3, 10_000, 'replicas 3');
     console.log(`commit to applied by webhook: ${seconds(t)}`);
@@ -126,17 +173,32 @@ describe('controller run follows a git repository', { timeout: 600_000 }, () => 
     const labelsBefore = (await inspectService(`${ns}_app`)).Spec.Labels;
     const bad = commit(manifest({ broken: true }), 'broken');
     const body = Buffer.from('{}');
-    await fetch('http://127.0.0.1:18090/hooks/sync', { method: 'POST', body, headers: { authorization: `Bearer ${secret}` } });
-    await eventually(async () => (await status(18090)).lastSync?.revision === bad, 15_000, 'the broken revision to be seen');
+    await fetch('http://127.0.0.1:18090/hooks/sync', {
+      method: 'POST',
+      body,
+      headers: { authorization: `Bearer ${secret}` },
+    });
+    await eventually(
+      async () => (await status(18090)).lastSync?.revision === bad,
+      15_000,
+      'the broken revision to be seen',
+    );
     const s = await status(18090);
     assert.equal(s.lastSync.result, 'invalid');
     assert.match(s.lastSync.detail, /app\.yaml:6:3: error SC2005/);
     assert.notEqual(s.revision, bad, 'the last good revision stays');
-    assert.deepEqual((await inspectService(`${ns}_app`)).Spec.Labels, labelsBefore, 'the service was not rewritten (same spec hash and revision)');
+    assert.deepEqual(
+      (await inspectService(`${ns}_app`)).Spec.Labels,
+      labelsBefore,
+      'the service was not rewritten (same spec hash and revision)',
+    );
     const text = await controller(['status', '--url', 'http://127.0.0.1:18090']);
     assert.equal(text.code, 1);
     assert.match(text.stdout, /last sync: invalid/);
-    assert.match(await (await fetch('http://127.0.0.1:18090/metrics')).text(), /swarm_controller_sync_total\{result="invalid"\} [1-9]/);
+    assert.match(
+      await (await fetch('http://127.0.0.1:18090/metrics')).text(),
+      /swarm_controller_sync_total\{result="invalid"\} [1-9]/,
+    );
   });
 
   it('does nothing while suspended, and catches up on resume', async () => {
@@ -145,7 +207,11 @@ describe('controller run follows a git repository', { timeout: 600_000 }, () => 
     await eventually(async () => (await status(18090)).suspended === true, 15_000, 'suspended in status');
     commit(manifest({ replicas: 1 }), 'back to one');
     const body = Buffer.from('{}');
-    await fetch('http://127.0.0.1:18090/hooks/sync', { method: 'POST', body, headers: { authorization: `Bearer ${secret}` } });
+    await fetch('http://127.0.0.1:18090/hooks/sync', {
+      method: 'POST',
+      body,
+      headers: { authorization: `Bearer ${secret}` },
+    });
     await new Promise((res) => setTimeout(res, 5000));
     assert.equal(await replicasOf(), 3, 'not applied while suspended');
     assert.equal((await fetch('http://127.0.0.1:18090/healthz')).status, 200, 'still serving while suspended');
@@ -161,17 +227,33 @@ describe('controller run follows a git repository', { timeout: 600_000 }, () => 
     commit(manifest({ replicas: 3 }), 'three, via the standby');
     const body = Buffer.from('{}');
     const t0 = Date.now();
-    const viaStandby = await fetch('http://127.0.0.1:18091/hooks/sync', { method: 'POST', body, headers: { 'X-Hub-Signature-256': signGithub(body, secret) } });
+    const viaStandby = await fetch('http://127.0.0.1:18091/hooks/sync', {
+      method: 'POST',
+      body,
+      headers: { 'X-Hub-Signature-256': signGithub(body, secret) },
+    });
     assert.equal(viaStandby.status, 202);
-    await eventually(async () => (await replicasOf()) === 3, 20_000, 'the leader to sync on a webhook sent to the standby');
+    await eventually(
+      async () => (await replicasOf()) === 3,
+      20_000,
+      'the leader to sync on a webhook sent to the standby',
+    );
     console.log(`commit to applied by a webhook sent to the standby: ${seconds(t0)}`);
-    const specs = async () => { const s = await inspectService(`${ns}_app`); return JSON.stringify({ spec: s.Spec, previous: (s as { PreviousSpec?: unknown }).PreviousSpec }); };
+    const specs = async () => {
+      const s = await inspectService(`${ns}_app`);
+      return JSON.stringify({ spec: s.Spec, previous: (s as { PreviousSpec?: unknown }).PreviousSpec });
+    };
     const written = await specs();
     a.proc.kill('SIGKILL');
     const t = Date.now();
     await eventually(async () => (await status(18091)).role === 'leader', 30_000, 'b leading');
     console.log(`leader handover after SIGKILL: ${seconds(t)} (lease 4 s)`);
-    await eventually(async () => (await status(18091)).lastSync?.trigger === 'startup' && (await status(18091)).lastSync?.result === 'success', 30_000, 'b to finish its first sync as leader');
+    await eventually(
+      async () =>
+        (await status(18091)).lastSync?.trigger === 'startup' && (await status(18091)).lastSync?.result === 'success',
+      30_000,
+      'b to finish its first sync as leader',
+    );
     assert.equal(await specs(), written, 'the new leader repeats no action: the service was not written again');
     commit(manifest({ replicas: 2 }), 'two again');
     await eventually(async () => (await replicasOf()) === 2, 30_000, 'b applies');
@@ -180,7 +262,10 @@ describe('controller run follows a git repository', { timeout: 600_000 }, () => 
     assert.equal(await b.exit, 0, 'SIGTERM exits 0');
     assert.match(b.logs.join('\n'), /stopped; lease released/);
     const logs = [...a.logs, ...b.logs];
-    assert.ok(logs.some((l) => /"reconcileId":"Service\/e2e-run\/app#/.test(l)), 'log lines carry a reconcile id');
+    assert.ok(
+      logs.some((l) => /"reconcileId":"Service\/e2e-run\/app#/.test(l)),
+      'log lines carry a reconcile id',
+    );
     assert.doesNotMatch(logs.join('\n'), /run-secret-4711/, 'no secret value in any log line');
   });
 });

@@ -1,6 +1,18 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { controller, docker, ensureSwarm, inspectService, manifestDir, networkExists, planJson, removeNamespace, rewrite, serviceExists, swarmVersions } from './harness.js';
+import {
+  controller,
+  docker,
+  ensureSwarm,
+  inspectService,
+  manifestDir,
+  networkExists,
+  planJson,
+  removeNamespace,
+  rewrite,
+  serviceExists,
+  swarmVersions,
+} from './harness.js';
 
 const ns = 'e2e-safety';
 const net = `apiVersion: swarm.controller/v1alpha1
@@ -37,7 +49,10 @@ describe('replace, prune, conflicts and bad input never write what they must not
     const versions = await swarmVersions();
     const refused = await controller(['apply', '-f', dir]);
     assert.equal(refused.code, 1);
-    assert.match(refused.stdout, /SC4003 Service\/e2e-safety\/a: service "e2e-safety_a" must be replaced: mode cannot change in place/);
+    assert.match(
+      refused.stdout,
+      /SC4003 Service\/e2e-safety\/a: service "e2e-safety_a" must be replaced: mode cannot change in place/,
+    );
     assert.match(refused.stderr, /Nothing was applied/);
     assert.deepEqual(await swarmVersions(), versions);
     const oldId = (await inspectService(`${ns}_a`)).ID;
@@ -52,7 +67,10 @@ describe('replace, prune, conflicts and bad input never write what they must not
     await rewrite(dir, { 'b.yaml': '# b was removed\n' });
     const plan = await controller(['plan', '-f', dir, '-o', 'json']);
     assert.equal(plan.code, 0);
-    assert.deepEqual(planJson(plan).notes.map((n) => n.id), [`Service/${ns}/b`]);
+    assert.deepEqual(
+      planJson(plan).notes.map((n) => n.id),
+      [`Service/${ns}/b`],
+    );
     const pruned = await controller(['apply', '-f', dir, '--prune']);
     assert.equal(pruned.code, 0, pruned.stdout + pruned.stderr);
     assert.equal(await serviceExists(`${ns}_b`), false);
@@ -74,7 +92,9 @@ describe('replace, prune, conflicts and bad input never write what they must not
     assert.equal(r.code, 1);
     assert.match(r.stdout, /SC4001 .*belongs to apply set "safety", not "intruder"/);
     assert.deepEqual(await swarmVersions(), versions);
-    const other = await manifestDir('other', { 'x.yaml': svc('x').replaceAll(ns, 'e2e-other').replace('  networks: [net]\n', '') });
+    const other = await manifestDir('other', {
+      'x.yaml': svc('x').replaceAll(ns, 'e2e-other').replace('  networks: [net]\n', ''),
+    });
     const own = await controller(['apply', '-f', other, '--prune']);
     assert.equal(own.code, 0, own.stdout + own.stderr);
     assert.equal(await serviceExists(`${ns}_a`), true);
@@ -82,12 +102,26 @@ describe('replace, prune, conflicts and bad input never write what they must not
   });
 
   it('treats an unmanaged service with a manifest name as a conflict, and adopts it only with --adopt', async () => {
-    await docker('service', 'create', '--detach', '--name', `${ns}_legacy`, '--label', 'owner=someone', '--endpoint-mode', 'dnsrr', 'swarm-controller/test-app:1');
+    await docker(
+      'service',
+      'create',
+      '--detach',
+      '--name',
+      `${ns}_legacy`,
+      '--label',
+      'owner=someone',
+      '--endpoint-mode',
+      'dnsrr',
+      'swarm-controller/test-app:1',
+    );
     await rewrite(dir, { 'legacy.yaml': svc('legacy') });
     const before = await inspectService(`${ns}_legacy`);
     const refused = await controller(['apply', '-f', dir]);
     assert.equal(refused.code, 1);
-    assert.match(refused.stdout, /SC4002 Service\/e2e-safety\/legacy: service "e2e-safety_legacy" exists in the Swarm but was not created by swarm-controller/);
+    assert.match(
+      refused.stdout,
+      /SC4002 Service\/e2e-safety\/legacy: service "e2e-safety_legacy" exists in the Swarm but was not created by swarm-controller/,
+    );
     assert.equal((await inspectService(`${ns}_legacy`)).Version.Index, before.Version.Index);
     const adopted = await controller(['apply', '-f', dir, '--adopt', '--wait', '--timeout', '60s']);
     assert.equal(adopted.code, 0, adopted.stdout + adopted.stderr);
@@ -103,13 +137,18 @@ describe('replace, prune, conflicts and bad input never write what they must not
     const versions = await swarmVersions();
     const r = await controller(['apply', '-f', dir, '--allow-replace']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /broken\.yaml:9:3: error SC2005: Service "e2e-safety\/c" spec\.replicas: must be an integer, not string "many"/);
+    assert.match(
+      r.stderr,
+      /broken\.yaml:9:3: error SC2005: Service "e2e-safety\/c" spec\.replicas: must be an integer, not string "many"/,
+    );
     assert.match(r.stderr, /nothing was sent to the Swarm/);
     assert.deepEqual(await swarmVersions(), versions);
   });
 
   it('reads manifests from standard input', async () => {
-    const r = await controller(['plan', '-f', '-', '--set', 'safety'], { input: net + '---\n' + svc('a', '  mode: global\n') });
+    const r = await controller(['plan', '-f', '-', '--set', 'safety'], {
+      input: net + '---\n' + svc('a', '  mode: global\n'),
+    });
     assert.equal(r.code, 0, r.stdout + r.stderr);
   });
 });

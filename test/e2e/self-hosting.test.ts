@@ -13,7 +13,11 @@ const work = mkdtempSync(join(tmpdir(), 'sc-self-'));
 const bare = join(work, 'repo.git');
 const clone = join(work, 'clone');
 const source = `${bare}#main:deploy`;
-const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@example.com', ...args], { cwd: clone, encoding: 'utf8' });
+const git = (...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=e2e', '-c', 'user.email=e2e@example.com', ...args], {
+    cwd: clone,
+    encoding: 'utf8',
+  });
 
 function controllerManifest(image: string, replicas = 1): string {
   const socket = ensureSwarm().replace(/^unix:\/\//, '');
@@ -59,30 +63,53 @@ function commit(files: Record<string, string>, message: string): void {
 }
 
 const replicasOf = async (name: string) => (await inspectService(name)).Spec.Mode.Replicated.Replicas as number;
-const runningImages = async (name: string) => (await docker('service', 'ps', name, '--filter', 'desired-state=running', '--format', '{{.Image}} {{.CurrentState}}')).split('\n').filter(Boolean);
+const runningImages = async (name: string) =>
+  (await docker('service', 'ps', name, '--filter', 'desired-state=running', '--format', '{{.Image}} {{.CurrentState}}'))
+    .split('\n')
+    .filter(Boolean);
 /** The status of each running controller container, read from inside it. */
 async function controllerStatuses(): Promise<{ container: string; role: string; leader: string; identity: string }[]> {
-  const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${ctlNs}_controller`)).split('\n').filter(Boolean);
+  const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${ctlNs}_controller`))
+    .split('\n')
+    .filter(Boolean);
   const out = [];
   for (const id of ids) {
     try {
-      const json = await docker('exec', id, 'node', '-e', 'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))');
+      const json = await docker(
+        'exec',
+        id,
+        'node',
+        '-e',
+        'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))',
+      );
       const s = JSON.parse(json) as { role: string; leader: string; identity: string };
       out.push({ container: id, role: s.role, leader: s.leader, identity: s.identity });
-    } catch { /* starting or stopping */ }
+    } catch {
+      /* starting or stopping */
+    }
   }
   return out;
 }
 
 /** Whether each running controller reports itself suspended. */
 async function controllerStatusesRaw(): Promise<{ suspended: boolean }[]> {
-  const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${ctlNs}_controller`)).split('\n').filter(Boolean);
+  const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${ctlNs}_controller`))
+    .split('\n')
+    .filter(Boolean);
   const out = [];
   for (const id of ids) {
     try {
-      const json = await docker('exec', id, 'node', '-e', 'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))');
+      const json = await docker(
+        'exec',
+        id,
+        'node',
+        '-e',
+        'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))',
+      );
       out.push({ suspended: (JSON.parse(json) as { suspended?: boolean }).suspended === true });
-    } catch { /* starting or stopping */ }
+    } catch {
+      /* starting or stopping */
+    }
   }
   return out;
 }
@@ -92,11 +119,15 @@ const seconds = (t: number) => `${((Date.now() - t) / 1000).toFixed(2)} s`;
 describe('the controller as a Swarm service that manages itself', { timeout: 900_000 }, () => {
   before(async () => {
     ensureSwarm();
-    execFileSync(join(repoRoot, 'scripts/build-images.sh'), ['--only', 'controller'], { env: { ...process.env, DOCKER_HOST: ensureSwarm() }, stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(join(repoRoot, 'scripts/build-images.sh'), ['--only', 'controller'], {
+      env: { ...process.env, DOCKER_HOST: ensureSwarm() },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     await docker('tag', 'swarm-controller/controller:dev', 'swarm-controller/controller:e2e-v2');
     await removeNamespace(ns);
     await removeNamespace(ctlNs);
-    for (const c of ['swarm-controller-lease.deploy', 'swarm-controller-state.deploy']) await docker('config', 'rm', c).catch(() => '');
+    for (const c of ['swarm-controller-lease.deploy', 'swarm-controller-state.deploy'])
+      await docker('config', 'rm', c).catch(() => '');
     execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
     execFileSync('git', ['clone', '-q', bare, clone]);
     mkdirSync(join(clone, 'deploy'));
@@ -108,13 +139,18 @@ describe('the controller as a Swarm service that manages itself', { timeout: 900
     // first, and wait until every replica has seen that before removing anything.
     const r = await controller(['suspend', '--set', 'deploy', '--reason', 'e2e cleanup']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    await eventually(async () => {
-      const s = await controllerStatusesRaw();
-      return s.every((x) => x.suspended === true);
-    }, 30_000, 'every controller replica to report suspended');
+    await eventually(
+      async () => {
+        const s = await controllerStatusesRaw();
+        return s.every((x) => x.suspended === true);
+      },
+      30_000,
+      'every controller replica to report suspended',
+    );
     await removeNamespace(ctlNs);
     await removeNamespace(ns);
-    for (const c of ['swarm-controller-lease.deploy', 'swarm-controller-state.deploy']) await docker('config', 'rm', c).catch(() => '');
+    for (const c of ['swarm-controller-lease.deploy', 'swarm-controller-state.deploy'])
+      await docker('config', 'rm', c).catch(() => '');
   });
 
   it('bootstrap installs the controller from git, and is idempotent', async () => {
@@ -132,37 +168,70 @@ describe('the controller as a Swarm service that manages itself', { timeout: 900
   it('the controller service converges a commit within a poll interval', async () => {
     const t = Date.now();
     commit({ 'app.yaml': app(2) }, 'two replicas');
-    await eventually(async () => (await replicasOf(`${ns}_app`)) === 2, 90_000, 'the controller service to apply the commit');
+    await eventually(
+      async () => (await replicasOf(`${ns}_app`)) === 2,
+      90_000,
+      'the controller service to apply the commit',
+    );
     console.log(`commit to applied by the controller service: ${seconds(t)} (poll interval 5 s)`);
   });
 
   it('upgrades itself from a commit that changes its own image tag', async () => {
     const t = Date.now();
     commit({ 'controller.yaml': controllerManifest('swarm-controller/controller:e2e-v2') }, 'upgrade the controller');
-    await eventually(async () => (await inspectService(`${ctlNs}_controller`)).Spec.TaskTemplate.ContainerSpec.Image === 'swarm-controller/controller:e2e-v2', 90_000, 'the controller to update its own service');
-    await eventually(async () => {
-      const images = await runningImages(`${ctlNs}_controller`);
-      return images.length === 1 && images[0]!.startsWith('swarm-controller/controller:e2e-v2 Running');
-    }, 120_000, 'one running task on the new image');
+    await eventually(
+      async () =>
+        (await inspectService(`${ctlNs}_controller`)).Spec.TaskTemplate.ContainerSpec.Image ===
+        'swarm-controller/controller:e2e-v2',
+      90_000,
+      'the controller to update its own service',
+    );
+    await eventually(
+      async () => {
+        const images = await runningImages(`${ctlNs}_controller`);
+        return images.length === 1 && images[0]!.startsWith('swarm-controller/controller:e2e-v2 Running');
+      },
+      120_000,
+      'one running task on the new image',
+    );
     console.log(`self-upgrade, commit to new controller task running: ${seconds(t)}`);
     // the upgraded controller keeps working
     commit({ 'app.yaml': app(1) }, 'back to one');
-    await eventually(async () => (await replicasOf(`${ns}_app`)) === 1, 90_000, 'the upgraded controller to apply a commit');
+    await eventually(
+      async () => (await replicasOf(`${ns}_app`)) === 1,
+      90_000,
+      'the upgraded controller to apply a commit',
+    );
   });
 
   it('two controller replicas: one leads; killing the leader hands over within the lease time', async () => {
-    commit({ 'controller.yaml': controllerManifest('swarm-controller/controller:e2e-v2', 2) }, 'two controller replicas');
+    commit(
+      { 'controller.yaml': controllerManifest('swarm-controller/controller:e2e-v2', 2) },
+      'two controller replicas',
+    );
     let statuses: Awaited<ReturnType<typeof controllerStatuses>> = [];
-    await eventually(async () => {
-      statuses = await controllerStatuses();
-      return statuses.length === 2 && statuses.filter((x) => x.role === 'leader').length === 1 && statuses.filter((x) => x.role === 'standby').length === 1;
-    }, 120_000, 'one leader and one standby');
+    await eventually(
+      async () => {
+        statuses = await controllerStatuses();
+        return (
+          statuses.length === 2 &&
+          statuses.filter((x) => x.role === 'leader').length === 1 &&
+          statuses.filter((x) => x.role === 'standby').length === 1
+        );
+      },
+      120_000,
+      'one leader and one standby',
+    );
     const leader = statuses.find((x) => x.role === 'leader')!;
     const standby = statuses.find((x) => x.role === 'standby')!;
     assert.equal(standby.leader, leader.identity);
     await docker('kill', leader.container);
     const t = Date.now();
-    await eventually(async () => (await controllerStatuses()).some((x) => x.container === standby.container && x.role === 'leader'), 60_000, 'the standby to lead');
+    await eventually(
+      async () => (await controllerStatuses()).some((x) => x.container === standby.container && x.role === 'leader'),
+      60_000,
+      'the standby to lead',
+    );
     console.log(`controller service, leader container killed -> standby leads: ${seconds(t)} (lease 5 s)`);
     commit({ 'app.yaml': app(2) }, 'after the handover');
     await eventually(async () => (await replicasOf(`${ns}_app`)) === 2, 90_000, 'the new leader to apply a commit');

@@ -5,7 +5,17 @@
  */
 import type { SwarmAccess, TaskFilter } from '../../src/api/swarm-access.js';
 import { splitConfigs } from '../../src/api/route-model.js';
-import type { LiveState, SwarmConfig, SwarmEvent, SwarmNetwork, SwarmNetworkCreate, SwarmSecret, SwarmService, SwarmServiceSpec, SwarmTask } from '../../src/api/swarm-types.js';
+import type {
+  LiveState,
+  SwarmConfig,
+  SwarmEvent,
+  SwarmNetwork,
+  SwarmNetworkCreate,
+  SwarmSecret,
+  SwarmService,
+  SwarmServiceSpec,
+  SwarmTask,
+} from '../../src/api/swarm-types.js';
 import { TerminalError, TransientError } from '../../src/errors.js';
 
 export class FakeSwarm implements SwarmAccess {
@@ -16,7 +26,9 @@ export class FakeSwarm implements SwarmAccess {
   tasks: SwarmTask[] = [];
   writes: string[] = [];
   /** Errors to throw from the next calls of a method, in order. */
-  failNext: Partial<Record<'createService' | 'updateService' | 'removeService' | 'createNetwork' | 'removeNetwork', Error[]>> = {};
+  failNext: Partial<
+    Record<'createService' | 'updateService' | 'removeService' | 'createNetwork' | 'removeNetwork', Error[]>
+  > = {};
   private nextId = 1;
 
   private fail(method: keyof FakeSwarm['failNext']): void {
@@ -25,7 +37,10 @@ export class FakeSwarm implements SwarmAccess {
   }
 
   async readLiveState(): Promise<LiveState> {
-    return splitConfigs({ services: await this.listServices(), networks: await this.listNetworks(), secrets: await this.listSecrets() }, await this.listConfigs());
+    return splitConfigs(
+      { services: await this.listServices(), networks: await this.listNetworks(), secrets: await this.listSecrets() },
+      await this.listConfigs(),
+    );
   }
   async listServices(): Promise<SwarmService[]> {
     return [...this.services.values()].map((s) => structuredClone(s));
@@ -38,10 +53,18 @@ export class FakeSwarm implements SwarmAccess {
     return s && structuredClone(s);
   }
   async listTasks(filter: TaskFilter = {}): Promise<SwarmTask[]> {
-    const wanted = filter.service === undefined ? undefined : new Set(Array.isArray(filter.service) ? filter.service : [filter.service]);
-    const idOf = (nameOrId: string) => this.services.get(nameOrId)?.ID ?? [...this.services.values()].find((x) => x.Spec.Name === nameOrId)?.ID ?? nameOrId;
+    const wanted =
+      filter.service === undefined
+        ? undefined
+        : new Set(Array.isArray(filter.service) ? filter.service : [filter.service]);
+    const idOf = (nameOrId: string) =>
+      this.services.get(nameOrId)?.ID ??
+      [...this.services.values()].find((x) => x.Spec.Name === nameOrId)?.ID ??
+      nameOrId;
     const ids = wanted && new Set([...wanted].map(idOf));
-    return this.tasks.filter((t) => (!ids || ids.has(t.ServiceID)) && (!filter.desiredState || t.DesiredState === filter.desiredState)).map((t) => structuredClone(t));
+    return this.tasks
+      .filter((t) => (!ids || ids.has(t.ServiceID)) && (!filter.desiredState || t.DesiredState === filter.desiredState))
+      .map((t) => structuredClone(t));
   }
   async listConfigs(labels: string[] = []): Promise<SwarmConfig[]> {
     const has = (c: SwarmConfig, l: string) => {
@@ -55,14 +78,21 @@ export class FakeSwarm implements SwarmAccess {
     return [...this.secrets.values()].map((s) => structuredClone(s));
   }
   async createConfig(name: string, labels: Record<string, string>, data: string): Promise<string> {
-    if ([...this.configs.values()].some((c) => c.Spec.Name === name)) throw new TerminalError('SC5004', `config ${name} already exists`);
+    if ([...this.configs.values()].some((c) => c.Spec.Name === name))
+      throw new TerminalError('SC5004', `config ${name} already exists`);
     const id = `cfg${this.nextId++}`;
-    this.configs.set(id, { ID: id, Version: { Index: this.nextId++ }, Spec: { Name: name, Labels: { ...labels }, Data: Buffer.from(data).toString('base64') } });
+    this.configs.set(id, {
+      ID: id,
+      Version: { Index: this.nextId++ },
+      Spec: { Name: name, Labels: { ...labels }, Data: Buffer.from(data).toString('base64') },
+    });
     this.writes.push(`createConfig ${name}`);
     return id;
   }
   async removeConfig(id: string): Promise<void> {
-    const inUse = [...this.services.values()].some((svc) => (svc.Spec.TaskTemplate?.ContainerSpec?.Configs ?? []).some((r) => r.ConfigID === id));
+    const inUse = [...this.services.values()].some((svc) =>
+      (svc.Spec.TaskTemplate?.ContainerSpec?.Configs ?? []).some((r) => r.ConfigID === id),
+    );
     if (inUse) throw new TransientError(`config ${id} is in use`);
     const c = this.configs.get(id);
     this.configs.delete(id);
@@ -77,7 +107,9 @@ export class FakeSwarm implements SwarmAccess {
     this.writes.push(`rollbackService ${s.Spec.Name}`);
   }
   async removeSecret(id: string): Promise<void> {
-    const inUse = [...this.services.values()].some((svc) => (svc.Spec.TaskTemplate?.ContainerSpec?.Secrets ?? []).some((r) => r.SecretID === id));
+    const inUse = [...this.services.values()].some((svc) =>
+      (svc.Spec.TaskTemplate?.ContainerSpec?.Secrets ?? []).some((r) => r.SecretID === id),
+    );
     if (inUse) throw new TransientError(`secret ${id} is in use`);
     const x = this.secrets.get(id);
     this.secrets.delete(id);
@@ -105,7 +137,8 @@ export class FakeSwarm implements SwarmAccess {
   }
   async createService(spec: SwarmServiceSpec): Promise<string> {
     this.fail('createService');
-    if ([...this.services.values()].some((s) => s.Spec.Name === spec.Name)) throw new TerminalError('SC5004', `service ${spec.Name} already exists`);
+    if ([...this.services.values()].some((s) => s.Spec.Name === spec.Name))
+      throw new TerminalError('SC5004', `service ${spec.Name} already exists`);
     const id = `svc${this.nextId++}`;
     this.services.set(id, { ID: id, Version: { Index: this.nextId }, Spec: structuredClone(spec) });
     this.writes.push(`createService ${spec.Name}`);
@@ -115,7 +148,8 @@ export class FakeSwarm implements SwarmAccess {
     this.fail('updateService');
     const s = this.services.get(id);
     if (!s) throw new TerminalError('SC5004', `no such service ${id}`);
-    if (s.Version.Index !== versionIndex) throw new TransientError('rpc error: code = Unknown desc = update out of sequence');
+    if (s.Version.Index !== versionIndex)
+      throw new TransientError('rpc error: code = Unknown desc = update out of sequence');
     s.PreviousSpec = s.Spec;
     s.Spec = structuredClone(spec);
     s.Version = { Index: this.nextId++ + 100 };
@@ -130,14 +164,30 @@ export class FakeSwarm implements SwarmAccess {
   async createNetwork(body: SwarmNetworkCreate): Promise<string> {
     this.fail('createNetwork');
     const id = `net${this.nextId++}`;
-    this.networks.set(id, { Id: id, Name: body.Name, Driver: body.Driver, Scope: 'swarm', Attachable: body.Attachable, Internal: body.Internal, Options: { ...body.Options, 'com.docker.network.driver.overlay.vxlanid_list': '4097' }, Labels: body.Labels, IPAM: { Driver: body.IPAM.Driver, Config: body.IPAM.Config.length ? body.IPAM.Config : [{ Subnet: '10.213.9.0/24', Gateway: '10.213.9.1' }] } });
+    this.networks.set(id, {
+      Id: id,
+      Name: body.Name,
+      Driver: body.Driver,
+      Scope: 'swarm',
+      Attachable: body.Attachable,
+      Internal: body.Internal,
+      Options: { ...body.Options, 'com.docker.network.driver.overlay.vxlanid_list': '4097' },
+      Labels: body.Labels,
+      IPAM: {
+        Driver: body.IPAM.Driver,
+        Config: body.IPAM.Config.length ? body.IPAM.Config : [{ Subnet: '10.213.9.0/24', Gateway: '10.213.9.1' }],
+      },
+    });
     this.writes.push(`createNetwork ${body.Name}`);
     return id;
   }
   async removeNetwork(id: string): Promise<void> {
     this.fail('removeNetwork');
     const n = this.networks.get(id);
-    if (n && [...this.services.values()].some((s) => (s.Spec.TaskTemplate?.Networks ?? []).some((a) => a.Target === id))) {
+    if (
+      n &&
+      [...this.services.values()].some((s) => (s.Spec.TaskTemplate?.Networks ?? []).some((a) => a.Target === id))
+    ) {
       throw new TransientError(`network ${n.Name} is in use`);
     }
     this.networks.delete(id);

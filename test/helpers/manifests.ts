@@ -24,7 +24,10 @@ kind: ${kind}
 metadata:
   name: ${name}
 ${meta}spec:
-${spec.split('\n').map((l) => (l ? '  ' + l : l)).join('\n')}
+${spec
+  .split('\n')
+  .map((l) => (l ? '  ' + l : l))
+  .join('\n')}
 ---
 `;
 }
@@ -38,7 +41,16 @@ export function network(name: string, spec = '', meta = ''): string {
 kind: Network
 metadata:
   name: ${name}
-${meta}${spec ? 'spec:\n' + spec.split('\n').map((l) => (l ? '  ' + l : l)).join('\n') + '\n' : ''}---
+${meta}${
+    spec
+      ? 'spec:\n' +
+        spec
+          .split('\n')
+          .map((l) => (l ? '  ' + l : l))
+          .join('\n') +
+        '\n'
+      : ''
+  }---
 `;
 }
 

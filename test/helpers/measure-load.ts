@@ -18,4 +18,12 @@ for (const f of files) {
 const ms = performance.now() - started;
 const mib = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 // resourceUsage().maxRSS is in KiB and covers the whole life of the process.
-process.stdout.write(JSON.stringify({ files: files.length, problems, ms: Math.round(ms * 10) / 10, baseRssMiB: mib(base), peakRssMiB: mib(process.resourceUsage().maxRSS * 1024) }) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    files: files.length,
+    problems,
+    ms: Math.round(ms * 10) / 10,
+    baseRssMiB: mib(base),
+    peakRssMiB: mib(process.resourceUsage().maxRSS * 1024),
+  }) + '\n',
+);

@@ -47,14 +47,26 @@ function raw(port: number, method: string, path: string, auth: string | undefine
       if (m) resolve(Number(m[1]));
       else reject(new Error(`no HTTP answer: ${JSON.stringify(answer.slice(0, 100))}`));
     });
-    const headers = [`${method} ${path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close', `Content-Length: ${Buffer.byteLength(body)}`, 'Content-Type: application/json'];
+    const headers = [
+      `${method} ${path} HTTP/1.1`,
+      'Host: 127.0.0.1',
+      'Connection: close',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      'Content-Type: application/json',
+    ];
     if (auth !== undefined) headers.push(`Authorization: ${auth}`);
     socket.end(headers.join('\r\n') + '\r\n\r\n' + body);
   });
 }
 
 const port = (s: Server) => (s.address() as { port: number }).port;
-const quietLog = createLogger({ destination: new Writable({ write(_c, _e, done) { done(); } }) });
+const quietLog = createLogger({
+  destination: new Writable({
+    write(_c, _e, done) {
+      done();
+    },
+  }),
+});
 
 describe('bearer tokens', () => {
   let control: Server;
@@ -62,9 +74,22 @@ describe('bearer tokens', () => {
   let applied = 0;
   let synced = 0;
   before(async () => {
-    const agent = { healthy: true, status: () => ({ generation: 0 }), apply: async () => { applied++; return { generation: 1 }; } } as unknown as ProxyAgent;
+    const agent = {
+      healthy: true,
+      status: () => ({ generation: 0 }),
+      apply: async () => {
+        applied++;
+        return { generation: 1 };
+      },
+    } as unknown as ProxyAgent;
     control = await startControlServer(0, '127.0.0.1', agent, token, quietLog);
-    http = await startHttpServer(0, '127.0.0.1', { status: () => ({}) as never, ready: () => true, metrics: () => '', sync: () => void synced++, webhookSecret: token });
+    http = await startHttpServer(0, '127.0.0.1', {
+      status: () => ({}) as never,
+      ready: () => true,
+      metrics: () => '',
+      sync: () => void synced++,
+      webhookSecret: token,
+    });
   });
   after(() => {
     control.close();
@@ -74,7 +99,11 @@ describe('bearer tokens', () => {
   it('the proxy control API answers 401 to every near miss, on both endpoints, and the agent never sees the table', async () => {
     for (const [what, auth] of nearMisses) {
       assert.equal(await raw(port(control), 'GET', '/v1/status', auth), 401, `GET /v1/status with ${what}`);
-      assert.equal(await raw(port(control), 'PUT', '/v1/table', auth, '{"generation":1,"routes":[]}'), 401, `PUT /v1/table with ${what}`);
+      assert.equal(
+        await raw(port(control), 'PUT', '/v1/table', auth, '{"generation":1,"routes":[]}'),
+        401,
+        `PUT /v1/table with ${what}`,
+      );
     }
     assert.equal(applied, 0);
     assert.equal(await raw(port(control), 'GET', '/v1/status', `Bearer ${token}`), 200, 'the right token passes');
@@ -95,7 +124,11 @@ describe('bearer tokens', () => {
       const header = `Bearer ${token}${tail}`;
       assert.equal(tokenMatches(header, token), false, `control API, tail ${JSON.stringify(tail)}`);
       const verdict = verifyWebhook({ authorization: header }, Buffer.from('{}'), token);
-      assert.deepEqual([verdict.ok, verdict.ok ? 0 : verdict.status], [false, 401], `webhook, tail ${JSON.stringify(tail)}`);
+      assert.deepEqual(
+        [verdict.ok, verdict.ok ? 0 : verdict.status],
+        [false, 401],
+        `webhook, tail ${JSON.stringify(tail)}`,
+      );
     }
     // Spaces and tabs around the value are HTTP's optional whitespace: node strips them too.
     assert.equal(verifyWebhook({ authorization: `Bearer ${token} \t` }, Buffer.from('{}'), token).ok, true);

@@ -5,43 +5,70 @@ import { importCompose, type Manifest } from '../../src/compose/import.js';
 import { repoRoot } from '../helpers/repo.js';
 
 const fixture = (...p: string[]) => join(repoRoot, 'test/fixtures/compose', ...p);
-const byName = (ms: Manifest[], kind: string, name: string) => ms.find((m) => m.kind === kind && m.metadata.name === name);
+const byName = (ms: Manifest[], kind: string, name: string) =>
+  ms.find((m) => m.kind === kind && m.metadata.name === name);
 const text = (files: Record<string, string>) => (path: string) => {
   const hit = Object.entries(files).find(([k]) => path.endsWith(k));
   if (!hit) throw Object.assign(new Error('missing'), { code: 'ENOENT' });
   return hit[1];
 };
-const inline = (yaml: string, env: Record<string, string> = {}) => importCompose({ files: ['/p/shop/docker-compose.yml'], env, readText: text({ 'docker-compose.yml': yaml }) });
+const inline = (yaml: string, env: Record<string, string> = {}) =>
+  importCompose({ files: ['/p/shop/docker-compose.yml'], env, readText: text({ 'docker-compose.yml': yaml }) });
 
 describe('compose import: services', () => {
   it('converts the voting app like docker stack deploy: default network, aliases, scoped volumes, deploy', () => {
     const r = importCompose({ files: [fixture('voting-app/docker-stack.yml')], env: {} });
     assert.equal(r.namespace, 'voting-app');
-    assert.deepEqual(r.diagnostics.map((d) => `${d.severity} ${d.code} ${d.field}`), [
-      'warning SC6004 services.vote.depends_on',
-      'warning SC6004 services.result.depends_on',
-    ]);
-    assert.deepEqual(r.manifests.filter((m) => m.kind === 'Network').map((m) => m.metadata.name), ['backend', 'default', 'frontend']);
+    assert.deepEqual(
+      r.diagnostics.map((d) => `${d.severity} ${d.code} ${d.field}`),
+      ['warning SC6004 services.vote.depends_on', 'warning SC6004 services.result.depends_on'],
+    );
+    assert.deepEqual(
+      r.manifests.filter((m) => m.kind === 'Network').map((m) => m.metadata.name),
+      ['backend', 'default', 'frontend'],
+    );
     const db = byName(r.manifests, 'Service', 'db')!;
-    assert.deepEqual(db.spec.mounts, [{ type: 'volume', source: 'voting-app_db-data', target: '/var/lib/postgresql/data', volume: { labels: { 'com.docker.stack.namespace': 'voting-app' } } }]);
+    assert.deepEqual(db.spec.mounts, [
+      {
+        type: 'volume',
+        source: 'voting-app_db-data',
+        target: '/var/lib/postgresql/data',
+        volume: { labels: { 'com.docker.stack.namespace': 'voting-app' } },
+      },
+    ]);
     assert.deepEqual(db.spec.networks, [{ name: 'backend', aliases: ['db'] }]);
     const worker = byName(r.manifests, 'Service', 'worker')!;
     assert.deepEqual(worker.metadata.labels, { APP: 'VOTING' });
-    assert.deepEqual(worker.spec.restartPolicy, { condition: 'on-failure', delay: '10s', maxAttempts: 3, window: '120s' });
-    assert.deepEqual(byName(r.manifests, 'Service', 'visualizer')!.spec.networks, [{ name: 'default', aliases: ['visualizer'] }]);
+    assert.deepEqual(worker.spec.restartPolicy, {
+      condition: 'on-failure',
+      delay: '10s',
+      maxAttempts: 3,
+      window: '120s',
+    });
+    assert.deepEqual(byName(r.manifests, 'Service', 'visualizer')!.spec.networks, [
+      { name: 'default', aliases: ['visualizer'] },
+    ]);
     assert.equal(byName(r.manifests, 'Service', 'visualizer')!.spec.stopGracePeriod, '1m30s');
-    assert.deepEqual(byName(r.manifests, 'Service', 'vote')!.spec.ports, [{ target: 80, published: 15000, mode: 'host' }]);
+    assert.deepEqual(byName(r.manifests, 'Service', 'vote')!.spec.ports, [
+      { target: 80, published: 15000, mode: 'host' },
+    ]);
   });
 
   it('merges several files in order, like -c base -c prod', () => {
-    const r = importCompose({ files: [fixture('override/docker-compose.yml'), fixture('override/docker-compose.prod.yml')], env: {} });
+    const r = importCompose({
+      files: [fixture('override/docker-compose.yml'), fixture('override/docker-compose.prod.yml')],
+      env: {},
+    });
     assert.deepEqual(r.diagnostics, []);
     const web = byName(r.manifests, 'Service', 'web')!;
     assert.equal(web.spec.image, 'example/web:1.1');
     assert.deepEqual(web.spec.args, ['serve', '--port', '8080', '--prod']);
     assert.deepEqual(web.spec.env, { CACHE: 'off', MODE: 'production' });
     assert.equal(web.spec.replicas, 2);
-    assert.deepEqual(web.spec.networks, [{ name: 'back', aliases: ['web'] }, { name: 'front', aliases: ['www', 'web'] }]);
+    assert.deepEqual(web.spec.networks, [
+      { name: 'back', aliases: ['web'] },
+      { name: 'front', aliases: ['www', 'web'] },
+    ]);
     assert.deepEqual(web.spec.placement, { constraints: ['node.role == manager', 'node.labels.env != dev'] });
     assert.deepEqual(web.spec.resources, { limits: { memory: '128Mi' } });
     const db = byName(r.manifests, 'Service', 'db')!;
@@ -51,7 +78,10 @@ describe('compose import: services', () => {
 
   it('resolves anchors and merge keys of extension fields, and warns for logging', () => {
     const r = importCompose({ files: [fixture('anchors/docker-compose.yml')], env: {} });
-    assert.deepEqual([...new Set(r.diagnostics.map((d) => `${d.code} ${d.field?.split('.').pop()} line ${d.position?.line}`))], ['SC6004 logging line 32']);
+    assert.deepEqual(
+      [...new Set(r.diagnostics.map((d) => `${d.code} ${d.field?.split('.').pop()} line ${d.position?.line}`))],
+      ['SC6004 logging line 32'],
+    );
     const api = byName(r.manifests, 'Service', 'api')!;
     assert.deepEqual(api.spec.env, { LOG_FORMAT: 'json', ROLE: 'api', TZ: 'UTC' });
     assert.deepEqual(api.spec.updateConfig, { parallelism: 1, delay: '5s', order: 'start-first' });
@@ -62,7 +92,10 @@ describe('compose import: services', () => {
   });
 
   it('interpolates from the environment', () => {
-    const r = importCompose({ files: [fixture('interpolation/docker-compose.yml')], env: { TAG: '2', REPLICAS: '3', EMPTY: '' } });
+    const r = importCompose({
+      files: [fixture('interpolation/docker-compose.yml')],
+      env: { TAG: '2', REPLICAS: '3', EMPTY: '' },
+    });
     assert.deepEqual(r.diagnostics, []);
     const app = byName(r.manifests, 'Service', 'app')!;
     assert.equal(app.spec.image, 'example/app:2');
@@ -74,7 +107,10 @@ describe('compose import: services', () => {
   it('stops on a required variable, naming file, line and field, and returns no manifests', () => {
     const r = importCompose({ files: [fixture('interpolation/docker-compose.yml')], env: {} });
     const errors = r.diagnostics.filter((d) => d.severity === 'error');
-    assert.deepEqual(errors.map((d) => [d.code, d.position?.line, d.field]), [['SC6001', 13, 'services.app.environment.REQUIRED_SET']]);
+    assert.deepEqual(
+      errors.map((d) => [d.code, d.position?.line, d.field]),
+      [['SC6001', 13, 'services.app.environment.REQUIRED_SET']],
+    );
     assert.match(errors[0]!.position!.file, /interpolation\/docker-compose.yml$/);
     assert.deepEqual(r.manifests, []);
   });
@@ -82,7 +118,15 @@ describe('compose import: services', () => {
   it('reads env files literally, environment winning', () => {
     const r = importCompose({ files: [fixture('env-file/docker-compose.yml')], env: {} });
     const web = byName(r.manifests, 'Service', 'web')!;
-    assert.deepEqual(web.spec.env, { DATABASE_URL: 'postgres://db:5432/app', EMPTY_VALUE: '', FEATURE_X: 'on', GREETING: 'hello world', INDENTED: 'yes', LOG_LEVEL: 'debug', PORT: '8080' });
+    assert.deepEqual(web.spec.env, {
+      DATABASE_URL: 'postgres://db:5432/app',
+      EMPTY_VALUE: '',
+      FEATURE_X: 'on',
+      GREETING: 'hello world',
+      INDENTED: 'yes',
+      LOG_LEVEL: 'debug',
+      PORT: '8080',
+    });
     const job = byName(r.manifests, 'Service', 'job')!;
     assert.deepEqual((job.spec.env as any).RETRIES, '5');
     assert.deepEqual((job.spec.env as any).DRY_RUN, 'false');
@@ -93,9 +137,14 @@ describe('compose import: services', () => {
     const r = importCompose({ files: [fixture('ports/docker-compose.yml')], env: {} });
     const edge = byName(r.manifests, 'Service', 'edge')!;
     assert.deepEqual(edge.spec.ports, [
-      { target: 8080, published: 18280 }, { target: 8443, published: 18643 }, { target: 5353, published: 15353, protocol: 'udp' },
-      { target: 9090, published: 18090 }, { target: 9091, published: 18091 }, { target: 9000 },
-      { target: 7000, published: 17000, mode: 'host' }, { target: 7001, published: 17001, mode: 'host' },
+      { target: 8080, published: 18280 },
+      { target: 8443, published: 18643 },
+      { target: 5353, published: 15353, protocol: 'udp' },
+      { target: 9090, published: 18090 },
+      { target: 9091, published: 18091 },
+      { target: 9000 },
+      { target: 7000, published: 17000, mode: 'host' },
+      { target: 7001, published: 17001, mode: 'host' },
     ]);
     assert.deepEqual(edge.spec.expose, [3000, 3001]);
   });
@@ -103,41 +152,69 @@ describe('compose import: services', () => {
   it('sanitises names with a warning naming the original, and keeps the compose name as alias', () => {
     const r = importCompose({ files: [fixture('Mixed_Names/docker-compose.yml')], env: {} });
     assert.equal(r.namespace, 'mixed-names');
-    assert.deepEqual(r.diagnostics.map((d) => d.message.split(' is named')[0]), ['service "Web_Frontend"', 'network "Public_Net"', 'service "api_v2"', 'network "private_net"']);
+    assert.deepEqual(
+      r.diagnostics.map((d) => d.message.split(' is named')[0]),
+      ['service "Web_Frontend"', 'network "Public_Net"', 'service "api_v2"', 'network "private_net"'],
+    );
     const api = byName(r.manifests, 'Service', 'api-v2')!;
-    assert.deepEqual(api.spec.networks, [{ name: 'private-net', aliases: ['api_v2'] }, { name: 'public-net', aliases: ['api_v2'] }]);
+    assert.deepEqual(api.spec.networks, [
+      { name: 'private-net', aliases: ['api_v2'] },
+      { name: 'public-net', aliases: ['api_v2'] },
+    ]);
     assert.deepEqual(byName(r.manifests, 'Network', 'private-net')!.spec, { internal: true });
   });
 
   it('refuses two names that sanitise to one', () => {
     const r = inline('services:\n  web_1: {image: a}\n  web-1: {image: b}\n');
-    assert.deepEqual(r.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.position?.line]), [['SC6006', 2]]);
+    assert.deepEqual(
+      r.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.position?.line]),
+      [['SC6006', 2]],
+    );
   });
 
   it('warns, with file, line and field, for every field it cannot express', () => {
-    const r = inline('services:\n  web:\n    image: a\n    cap_add: [NET_ADMIN]\n    ports: ["127.0.0.1:80:80"]\n    deploy:\n      resources: {limits: {pids: 10}}\n    healthcheck: {test: "true", start_interval: 1s}\n');
-    assert.deepEqual(r.diagnostics.map((d) => `${d.position?.line}:${d.position?.column} ${d.code} ${d.field}`), [
-      '4:5 SC6004 services.web.cap_add',
-      '5:13 SC6004 services.web.ports[0].host_ip',
-      '7:28 SC6004 services.web.deploy.resources.limits.pids',
-      '8:33 SC6004 services.web.healthcheck.start_interval',
-    ]);
+    const r = inline(
+      'services:\n  web:\n    image: a\n    cap_add: [NET_ADMIN]\n    ports: ["127.0.0.1:80:80"]\n    deploy:\n      resources: {limits: {pids: 10}}\n    healthcheck: {test: "true", start_interval: 1s}\n',
+    );
+    assert.deepEqual(
+      r.diagnostics.map((d) => `${d.position?.line}:${d.position?.column} ${d.code} ${d.field}`),
+      [
+        '4:5 SC6004 services.web.cap_add',
+        '5:13 SC6004 services.web.ports[0].host_ip',
+        '7:28 SC6004 services.web.deploy.resources.limits.pids',
+        '8:33 SC6004 services.web.healthcheck.start_interval',
+      ],
+    );
     assert.equal(r.manifests.length, 2);
   });
 
   it('rejects unknown fields with a suggestion, and undeclared networks and volumes', () => {
-    const r = inline('services:\n  web:\n    image: a\n    enviroment: {A: 1}\n    networks: [nope]\n    volumes: ["data:/d"]\n');
-    assert.deepEqual(r.diagnostics.map((d) => [d.code, d.position?.line, d.fix?.includes('environment') || d.message]), [
-      ['SC6003', 4, true],
-      ['SC6003', 5, 'network "nope" is not declared under the top-level "networks:"'],
-      ['SC6003', 6, 'volume "data" is not declared under the top-level "volumes:"'],
-    ]);
+    const r = inline(
+      'services:\n  web:\n    image: a\n    enviroment: {A: 1}\n    networks: [nope]\n    volumes: ["data:/d"]\n',
+    );
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.code, d.position?.line, d.fix?.includes('environment') || d.message]),
+      [
+        ['SC6003', 4, true],
+        ['SC6003', 5, 'network "nope" is not declared under the top-level "networks:"'],
+        ['SC6003', 6, 'volume "data" is not declared under the top-level "volumes:"'],
+      ],
+    );
   });
 
   it('converts healthchecks, the legacy restart field and global mode', () => {
-    const r = inline('services:\n  a:\n    image: a\n    restart: on-failure:3\n    healthcheck: {test: "curl -f http://x", interval: 10s, retries: 2}\n    deploy: {mode: global}\n  b:\n    image: b\n    healthcheck: {disable: true}\n    restart: always\n');
+    const r = inline(
+      'services:\n  a:\n    image: a\n    restart: on-failure:3\n    healthcheck: {test: "curl -f http://x", interval: 10s, retries: 2}\n    deploy: {mode: global}\n  b:\n    image: b\n    healthcheck: {disable: true}\n    restart: always\n',
+    );
     const a = byName(r.manifests, 'Service', 'a')!;
-    assert.deepEqual([a.spec.mode, a.spec.restartPolicy, a.spec.healthcheck], ['global', { condition: 'on-failure', maxAttempts: 3 }, { test: 'curl -f http://x', interval: '10s', retries: 2 }]);
+    assert.deepEqual(
+      [a.spec.mode, a.spec.restartPolicy, a.spec.healthcheck],
+      [
+        'global',
+        { condition: 'on-failure', maxAttempts: 3 },
+        { test: 'curl -f http://x', interval: '10s', retries: 2 },
+      ],
+    );
     const b = byName(r.manifests, 'Service', 'b')!;
     assert.deepEqual([b.spec.healthcheck, b.spec.restartPolicy], [{ disable: true }, { condition: 'any' }]);
   });
@@ -146,26 +223,53 @@ describe('compose import: services', () => {
 describe('compose import: configs and secrets', () => {
   it('writes Secret manifests from files and targets them at their compose name', () => {
     const r = importCompose({ files: [fixture('wordpress/docker-compose.yml')], env: {} });
-    assert.deepEqual(byName(r.manifests, 'Secret', 'db-password'), { apiVersion: 'swarm.controller/v1alpha1', kind: 'Secret', metadata: { name: 'db-password', namespace: 'wordpress' }, spec: { file: 'files/db_password.txt' } });
-    assert.deepEqual(r.dataFiles.map((f) => [f.to, f.secret]), [['files/db_password.txt', true], ['files/db_root_password.txt', true]]);
+    assert.deepEqual(byName(r.manifests, 'Secret', 'db-password'), {
+      apiVersion: 'swarm.controller/v1alpha1',
+      kind: 'Secret',
+      metadata: { name: 'db-password', namespace: 'wordpress' },
+      spec: { file: 'files/db_password.txt' },
+    });
+    assert.deepEqual(
+      r.dataFiles.map((f) => [f.to, f.secret]),
+      [
+        ['files/db_password.txt', true],
+        ['files/db_root_password.txt', true],
+      ],
+    );
     const wp = byName(r.manifests, 'Service', 'wordpress')!;
-    assert.deepEqual(wp.spec.secrets, [{ name: 'db-password', target: 'db_password', uid: '33', gid: '33', mode: '0440' }]);
+    assert.deepEqual(wp.spec.secrets, [
+      { name: 'db-password', target: 'db_password', uid: '33', gid: '33', mode: '0440' },
+    ]);
     const db = byName(r.manifests, 'Service', 'db')!;
-    assert.deepEqual(db.spec.secrets, [{ name: 'db-root-password', target: 'db_root_password' }, { name: 'db-password', target: 'db_password' }]);
+    assert.deepEqual(db.spec.secrets, [
+      { name: 'db-root-password', target: 'db_root_password' },
+      { name: 'db-password', target: 'db_password' },
+    ]);
   });
 
   it('writes Config manifests; YAML files are copied under a name -f DIR does not read as manifests', () => {
     const r = importCompose({ files: [fixture('monitoring/docker-compose.yml')], env: {} });
     assert.deepEqual(byName(r.manifests, 'Config', 'prometheus-config')!.spec, { file: 'files/prometheus.yml.txt' });
-    assert.deepEqual(r.dataFiles.map((f) => f.to).sort(), ['files/alert.rules', 'files/datasource.yaml.txt', 'files/prometheus.yml.txt']);
+    assert.deepEqual(r.dataFiles.map((f) => f.to).sort(), [
+      'files/alert.rules',
+      'files/datasource.yaml.txt',
+      'files/prometheus.yml.txt',
+    ]);
     const prom = byName(r.manifests, 'Service', 'prometheus')!;
-    assert.deepEqual(prom.spec.configs, [{ name: 'prometheus-config', target: '/etc/prometheus/prometheus.yml' }, { name: 'alert-rules', target: '/alert_rules' }]);
+    assert.deepEqual(prom.spec.configs, [
+      { name: 'prometheus-config', target: '/etc/prometheus/prometheus.yml' },
+      { name: 'alert-rules', target: '/alert_rules' },
+    ]);
     const grafana = byName(r.manifests, 'Service', 'grafana')!;
-    assert.deepEqual(grafana.spec.configs, [{ name: 'grafana-datasource', target: '/etc/grafana/provisioning/datasources/prometheus.yaml', mode: '0440' }]);
+    assert.deepEqual(grafana.spec.configs, [
+      { name: 'grafana-datasource', target: '/etc/grafana/provisioning/datasources/prometheus.yaml', mode: '0440' },
+    ]);
   });
 
   it('converts external, environment and inline sources', () => {
-    const r = inline('services:\n  a:\n    image: a\n    secrets: [tls, token]\n    configs: [flags]\nsecrets:\n  tls: {external: true}\n  token: {environment: API_TOKEN}\nconfigs:\n  flags: {content: "on"}\n');
+    const r = inline(
+      'services:\n  a:\n    image: a\n    secrets: [tls, token]\n    configs: [flags]\nsecrets:\n  tls: {external: true}\n  token: {environment: API_TOKEN}\nconfigs:\n  flags: {content: "on"}\n',
+    );
     assert.deepEqual(r.diagnostics, []);
     assert.deepEqual(byName(r.manifests, 'Secret', 'tls')!.spec, { external: true });
     assert.deepEqual(byName(r.manifests, 'Secret', 'token')!.spec, { env: 'API_TOKEN' });

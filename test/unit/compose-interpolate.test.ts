@@ -53,18 +53,25 @@ describe('compose interpolation', () => {
 
   it('reports unset variables through the callback and uses an empty string', () => {
     const unset: string[] = [];
-    assert.equal(interpolateString('a${NOPE}b$NADA', env, (n) => unset.push(n)), 'ab');
+    assert.equal(
+      interpolateString('a${NOPE}b$NADA', env, (n) => unset.push(n)),
+      'ab',
+    );
     assert.deepEqual(unset, ['NOPE', 'NADA']);
   });
 
   it('reports errors with file, line and field path, and warnings for unset variables', () => {
-    const text = 'services:\n  web:\n    image: "app:${TAG}"\n    environment:\n      - A=${MISSING}\n      - B=${REQUIRED:?set REQUIRED}\n';
+    const text =
+      'services:\n  web:\n    image: "app:${TAG}"\n    environment:\n      - A=${MISSING}\n      - B=${REQUIRED:?set REQUIRED}\n';
     const parsed = parseComposeText('c.yml', text);
     const ds = interpolateTree(parsed.value!, env);
-    assert.deepEqual(ds.map((d) => [d.severity, d.code, `${d.position?.line}:${d.position?.column}`, d.field]), [
-      ['warning', 'SC6002', '5:9', 'services.web.environment[0]'],
-      ['error', 'SC6001', '6:9', 'services.web.environment[1]'],
-    ]);
+    assert.deepEqual(
+      ds.map((d) => [d.severity, d.code, `${d.position?.line}:${d.position?.column}`, d.field]),
+      [
+        ['warning', 'SC6002', '5:9', 'services.web.environment[0]'],
+        ['error', 'SC6001', '6:9', 'services.web.environment[1]'],
+      ],
+    );
     assert.match(ds[1]!.message, /REQUIRED is not set: set REQUIRED/);
     assert.equal((parsed.value!.services as any).web.image, 'app:2');
   });

@@ -31,7 +31,12 @@ const clock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => 
 const root = mkdtempSync(join(tmpdir(), 'sc-empty-rev-'));
 const bare = join(root, 'repo.git');
 const work = join(root, 'work');
-const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
 
 function commit(message: string, files: Record<string, string | null>): string {
   for (const [path, text] of Object.entries(files)) {
@@ -49,7 +54,14 @@ function commit(message: string, files: Record<string, string | null>): string {
 }
 
 const ns = '  namespace: e2e-sec-empty\n';
-const good = { 'deploy/net.yaml': network('net', '', ns), 'deploy/web.yaml': service('web', 'image: swarm-controller/test-app:1\nreplicas: 0\nnetworks: [net]\nenv: {API_TOKEN: never-logged-4711}', ns) };
+const good = {
+  'deploy/net.yaml': network('net', '', ns),
+  'deploy/web.yaml': service(
+    'web',
+    'image: swarm-controller/test-app:1\nreplicas: 0\nnetworks: [net]\nenv: {API_TOKEN: never-logged-4711}',
+    ns,
+  ),
+};
 
 describe('controller run and a revision that deletes every manifest', { timeout: 120_000 }, () => {
   const swarm = new LeaseBlindFakeSwarm();
@@ -64,14 +76,41 @@ describe('controller run and a revision that deletes every manifest', { timeout:
     git(work, 'checkout', '-q', '-b', 'main');
     git(work, 'remote', 'add', 'origin', bare);
     first = commit('good', { ...good, 'deploy/README.md': 'the shop\n' });
-    const log = createLogger({ destination: new Writable({ write(chunk, _e, done) { logs.push(String(chunk)); done(); } }) });
+    const log = createLogger({
+      destination: new Writable({
+        write(chunk, _e, done) {
+          logs.push(String(chunk));
+          done();
+        },
+      }),
+    });
     const noop = () => {};
-    controller = new Controller(swarm, gitSource({ url: bare, ref: 'main', path: 'deploy', cacheDir: join(root, 'cache') }), {
-      identity: 'unit', applySet: 'empty-rev', drift: 'repair', prune: true, allowReplace: false, maxDeletions: 10, timeoutMs: 5000,
-      pollIntervalMs: 3_600_000, resyncIntervalMs: 3_600_000, leaseDurationMs: 1000, concurrency: 2, syncTimeoutMs: 5000,
-    }, clock, log, { queueDepth: noop, reconcile: noop, action: noop, drift: noop, sync: noop, leader: noop, suspended: noop });
+    controller = new Controller(
+      swarm,
+      gitSource({ url: bare, ref: 'main', path: 'deploy', cacheDir: join(root, 'cache') }),
+      {
+        identity: 'unit',
+        applySet: 'empty-rev',
+        drift: 'repair',
+        prune: true,
+        allowReplace: false,
+        maxDeletions: 10,
+        timeoutMs: 5000,
+        pollIntervalMs: 3_600_000,
+        resyncIntervalMs: 3_600_000,
+        leaseDurationMs: 1000,
+        concurrency: 2,
+        syncTimeoutMs: 5000,
+      },
+      clock,
+      log,
+      { queueDepth: noop, reconcile: noop, action: noop, drift: noop, sync: noop, leader: noop, suspended: noop },
+    );
     controller.start();
-    await until(() => controller.status.lastSync?.revision === first && controller.status.lastSync.result === 'success', 'the first revision applied');
+    await until(
+      () => controller.status.lastSync?.revision === first && controller.status.lastSync.result === 'success',
+      'the first revision applied',
+    );
     assert.deepEqual(swarm.objectWrites.sort(), ['createNetwork e2e-sec-empty_net', 'createService e2e-sec-empty_web']);
   });
   after(async () => {
@@ -86,13 +125,29 @@ describe('controller run and a revision that deletes every manifest', { timeout:
 
   async function syncTo(revision: string): Promise<void> {
     controller.triggerSync('webhook');
-    await until(() => controller.status.lastSync?.revision === revision || (controller.status.lastSync?.result === 'fetch-failed' && controller.status.lastSync.detail.includes(revision.slice(0, 7))), `a sync of ${revision}`);
+    await until(
+      () =>
+        controller.status.lastSync?.revision === revision ||
+        (controller.status.lastSync?.result === 'fetch-failed' &&
+          controller.status.lastSync.detail.includes(revision.slice(0, 7))),
+      `a sync of ${revision}`,
+    );
   }
 
   function assertKept(): void {
-    assert.deepEqual(swarm.objectWrites.sort(), ['createNetwork e2e-sec-empty_net', 'createService e2e-sec-empty_web'], 'nothing written since the good revision');
-    assert.deepEqual([...swarm.services.values()].map((s) => s.Spec.Name), ['e2e-sec-empty_web']);
-    assert.deepEqual([...swarm.networks.values()].map((n) => n.Name), ['e2e-sec-empty_net']);
+    assert.deepEqual(
+      swarm.objectWrites.sort(),
+      ['createNetwork e2e-sec-empty_net', 'createService e2e-sec-empty_web'],
+      'nothing written since the good revision',
+    );
+    assert.deepEqual(
+      [...swarm.services.values()].map((s) => s.Spec.Name),
+      ['e2e-sec-empty_web'],
+    );
+    assert.deepEqual(
+      [...swarm.networks.values()].map((n) => n.Name),
+      ['e2e-sec-empty_net'],
+    );
   }
 
   it('only non-manifest files left: the revision is invalid (SC1006) and the last good one stays', async () => {
@@ -119,9 +174,15 @@ describe('controller run and a revision that deletes every manifest', { timeout:
   it('only a comment left (zero objects): the prune is refused with SC4004 and nothing is deleted', async () => {
     const empty = commit('only a comment', { 'deploy/readme.yaml': '# the shop moved to another repository\n' });
     await syncTo(empty);
-    await until(() => (controller.status.toJSON().objects ?? []).some((o) => /SC4004/.test(o.reason)), 'the SC4004 blocker in status');
+    await until(
+      () => (controller.status.toJSON().objects ?? []).some((o) => /SC4004/.test(o.reason)),
+      'the SC4004 blocker in status',
+    );
     const objects = controller.status.toJSON().objects;
-    assert.ok(objects.length > 0 && objects.every((o) => o.phase === 'Failed' && /SC4004/.test(o.reason)), JSON.stringify(objects));
+    assert.ok(
+      objects.length > 0 && objects.every((o) => o.phase === 'Failed' && /SC4004/.test(o.reason)),
+      JSON.stringify(objects),
+    );
     assert.notEqual(controller.status.lastSync!.result, 'success');
     assertKept();
   });

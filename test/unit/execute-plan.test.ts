@@ -7,7 +7,10 @@ import { desiredFrom, network, service } from '../helpers/manifests.js';
 import { FakeSwarm } from '../helpers/fake-swarm.js';
 
 const fast = { backoff: { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 5, jitter: false }, pollMs: 1, timeoutMs: 1000 };
-const text = network('backend') + service('web', 'image: app:1\nreplicas: 2\nnetworks: [backend]') + service('worker', 'image: app:1');
+const text =
+  network('backend') +
+  service('web', 'image: app:1\nreplicas: 2\nnetworks: [backend]') +
+  service('worker', 'image: app:1');
 
 async function apply(swarm: FakeSwarm, manifests: string, o: Parameters<typeof buildPlan>[2] = { applySet: 'shop' }) {
   const desired = desiredFrom(manifests);
@@ -19,7 +22,10 @@ describe('executePlan', () => {
   it('creates networks before the services that use them, and a second apply writes nothing', async () => {
     const swarm = new FakeSwarm();
     const first = await apply(swarm, text);
-    assert.deepEqual(first.outcomes.map((o) => `${o.change.id} ${o.status} ${o.detail}`), ['Network/backend succeeded created', 'Service/web succeeded created', 'Service/worker succeeded created']);
+    assert.deepEqual(
+      first.outcomes.map((o) => `${o.change.id} ${o.status} ${o.detail}`),
+      ['Network/backend succeeded created', 'Service/web succeeded created', 'Service/worker succeeded created'],
+    );
     assert.ok(swarm.writes.indexOf('createNetwork backend') < swarm.writes.indexOf('createService web'));
     const writes = swarm.writes.length;
     const second = await apply(swarm, text);
@@ -32,7 +38,10 @@ describe('executePlan', () => {
     await apply(swarm, text);
     swarm.failNext.updateService = [new TransientError('update out of sequence')];
     const { outcomes } = await apply(swarm, text.replace('replicas: 2', 'replicas: 4'));
-    assert.deepEqual(outcomes.map((o) => `${o.change.action} ${o.status} ${o.attempts}`), ['scale succeeded 2']);
+    assert.deepEqual(
+      outcomes.map((o) => `${o.change.action} ${o.status} ${o.attempts}`),
+      ['scale succeeded 2'],
+    );
     assert.equal((await swarm.getService('web'))!.Spec.Mode!.Replicated!.Replicas, 4);
   });
 
@@ -52,7 +61,10 @@ describe('executePlan', () => {
     const swarm = new FakeSwarm();
     await apply(swarm, text);
     const { outcomes } = await apply(swarm, service('worker', 'image: app:1'), { applySet: 'shop', prune: true });
-    assert.deepEqual(outcomes.map((o) => `${o.change.action} ${o.change.id} ${o.status}`), ['delete Service/web succeeded', 'delete Network/backend succeeded']);
+    assert.deepEqual(
+      outcomes.map((o) => `${o.change.action} ${o.change.id} ${o.status}`),
+      ['delete Service/web succeeded', 'delete Network/backend succeeded'],
+    );
     assert.deepEqual(swarm.writes.slice(-2), ['removeService web', 'removeNetwork backend']);
   });
 
@@ -60,7 +72,10 @@ describe('executePlan', () => {
     const swarm = new FakeSwarm();
     swarm.failNext.createNetwork = [new Error('invalid pool request')];
     const { outcomes } = await apply(swarm, text);
-    assert.deepEqual(outcomes.map((o) => `${o.change.id} ${o.status}`), ['Network/backend failed', 'Service/web skipped', 'Service/worker succeeded']);
+    assert.deepEqual(
+      outcomes.map((o) => `${o.change.id} ${o.status}`),
+      ['Network/backend failed', 'Service/web skipped', 'Service/worker succeeded'],
+    );
     assert.match(outcomes[1]!.detail, /skipped: Network\/backend failed/);
   });
 
@@ -69,7 +84,9 @@ describe('executePlan', () => {
     await apply(swarm, network('backend') + service('worker', 'image: app:1'));
     const backendId = (await swarm.listNetworks()).find((n) => n.Name === 'backend')!.Id;
     // What engine 20.10 answers when the listed network was in fact removed a moment before.
-    swarm.failNext.createService = [new TerminalError('SC5004', `POST /services/create: network ${backendId} not found`)];
+    swarm.failNext.createService = [
+      new TerminalError('SC5004', `POST /services/create: network ${backendId} not found`),
+    ];
     const { outcomes } = await apply(swarm, text);
     const web = outcomes.find((o) => o.change.id === 'Service/web')!;
     assert.equal(web.status, 'failed');

@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { GenerateError, findRepoRoot, findStaleFiles, generateFiles, loadCrds } from '../../scripts/generate.js';
-import { findKind, kinds, supportedApiVersions, type NetworkManifest, type ServiceManifest } from '../../src/api/schemas.js';
+import {
+  findKind,
+  kinds,
+  supportedApiVersions,
+  type NetworkManifest,
+  type ServiceManifest,
+} from '../../src/api/schemas.js';
 
 const ajv = new Ajv({ allErrors: true, strict: false });
 const validators = new Map<string, ValidateFunction>(kinds.map((k) => [k.kind, ajv.compile(k.schema)]));
@@ -107,7 +113,12 @@ const fullService: ServiceManifest = {
         source: 'api-data',
         target: '/var/lib/api',
         readOnly: false,
-        volume: { noCopy: true, labels: { backup: 'daily' }, driver: 'local', driverOptions: { type: 'tmpfs', device: 'tmpfs' } },
+        volume: {
+          noCopy: true,
+          labels: { backup: 'daily' },
+          driver: 'local',
+          driverOptions: { type: 'tmpfs', device: 'tmpfs' },
+        },
       },
       { type: 'bind', source: '/etc/api', target: '/etc/api', readOnly: true, bind: { propagation: 'rslave' } },
       { type: 'tmpfs', target: '/tmp', tmpfs: { size: '64Mi', mode: '1777' } },
@@ -165,7 +176,10 @@ describe('CRD schemas', () => {
   it('compile with ajv, also in strict mode', () => {
     for (const kind of kinds) {
       assert.doesNotThrow(() => new Ajv({ allErrors: true, strict: false }).compile(kind.schema), kind.kind);
-      assert.doesNotThrow(() => new Ajv({ allErrors: true, strict: true }).compile(kind.schema), `${kind.kind} (strict)`);
+      assert.doesNotThrow(
+        () => new Ajv({ allErrors: true, strict: true }).compile(kind.schema),
+        `${kind.kind} (strict)`,
+      );
     }
   });
 
@@ -183,9 +197,19 @@ describe('valid manifests', () => {
   it('accept an external Network', () => assertValid('Network', externalNetwork));
 
   it('accept minimal manifests', () => {
-    assertValid('Service', { apiVersion: 'swarm.controller/v1alpha1', kind: 'Service', metadata: { name: 'web' }, spec: { image: 'nginx' } });
+    assertValid('Service', {
+      apiVersion: 'swarm.controller/v1alpha1',
+      kind: 'Service',
+      metadata: { name: 'web' },
+      spec: { image: 'nginx' },
+    });
     assertValid('Network', { apiVersion: 'swarm.controller/v1alpha1', kind: 'Network', metadata: { name: 'net' } });
-    assertValid('Network', { apiVersion: 'swarm.controller/v1alpha1', kind: 'Network', metadata: { name: 'net' }, spec: {} });
+    assertValid('Network', {
+      apiVersion: 'swarm.controller/v1alpha1',
+      kind: 'Network',
+      metadata: { name: 'net' },
+      spec: {},
+    });
   });
 
   it('accept the examples of the CRDs (shown in docs/reference.md)', () => {
@@ -198,21 +222,52 @@ describe('valid manifests', () => {
 
   it('accept the other value formats', () => {
     const spec = (edit: (s: any) => void) => withChange(fullService, (m) => edit(m.spec));
-    assertValid('Service', spec((s) => (s.healthcheck = { test: 'curl -f http://localhost/ || exit 1' })));
-    assertValid('Service', spec((s) => (s.healthcheck = { disable: true })));
-    assertValid('Service', spec((s) => (s.resources.limits = { cpus: 2, memory: '1.5G' })));
-    assertValid('Service', spec((s) => (s.stopGracePeriod = '1h2m3.5s')));
-    assertValid('Service', spec((s) => (s.updateConfig.delay = '250µs')));
-    assertValid('Service', spec((s) => (s.mode = 'global', delete s.replicas)));
-    assertValid('Service', spec((s) => (s.mounts[2].tmpfs.mode = '700')));
+    assertValid(
+      'Service',
+      spec((s) => (s.healthcheck = { test: 'curl -f http://localhost/ || exit 1' })),
+    );
+    assertValid(
+      'Service',
+      spec((s) => (s.healthcheck = { disable: true })),
+    );
+    assertValid(
+      'Service',
+      spec((s) => (s.resources.limits = { cpus: 2, memory: '1.5G' })),
+    );
+    assertValid(
+      'Service',
+      spec((s) => (s.stopGracePeriod = '1h2m3.5s')),
+    );
+    assertValid(
+      'Service',
+      spec((s) => (s.updateConfig.delay = '250µs')),
+    );
+    assertValid(
+      'Service',
+      spec((s) => ((s.mode = 'global'), delete s.replicas)),
+    );
+    assertValid(
+      'Service',
+      spec((s) => (s.mounts[2].tmpfs.mode = '700')),
+    );
   });
 });
 
 describe('unknown fields', () => {
   it('are rejected at spec level', () => {
-    const error = assertRejected('Service', withChange(fullService, (m) => (m.spec.replica = 2)), '/spec', 'additionalProperties');
+    const error = assertRejected(
+      'Service',
+      withChange(fullService, (m) => (m.spec.replica = 2)),
+      '/spec',
+      'additionalProperties',
+    );
     assert.deepEqual(error.params, { additionalProperty: 'replica' });
-    assertRejected('Network', withChange(fullNetwork, (m) => (m.spec.labels = { a: 'b' })), '/spec', 'additionalProperties');
+    assertRejected(
+      'Network',
+      withChange(fullNetwork, (m) => (m.spec.labels = { a: 'b' })),
+      '/spec',
+      'additionalProperties',
+    );
   });
 
   it('are rejected in nested objects and array items', () => {
@@ -232,7 +287,8 @@ describe('unknown fields', () => {
       ['mounts[].volume', (m) => (m.spec.mounts[0].volume.nocopy = true), '/spec/mounts/0/volume'],
       ['placement.preferences[]', (m) => (m.spec.placement.preferences[0].zone = 'a'), '/spec/placement/preferences/0'],
     ];
-    for (const [, edit, path] of cases) assertRejected('Service', withChange(fullService, edit), path, 'additionalProperties');
+    for (const [, edit, path] of cases)
+      assertRejected('Service', withChange(fullService, edit), path, 'additionalProperties');
     assertRejected(
       'Network',
       withChange(fullNetwork, (m) => (m.spec.ipam.subnets[0].gw = '10.20.0.1')),
@@ -247,58 +303,271 @@ describe('wrong values', () => {
   const network = (edit: (m: any) => void) => withChange(fullNetwork, edit);
 
   it('reject wrong types', () => {
-    assertRejected('Service', service((m) => (m.spec.replicas = '3')), '/spec/replicas', 'type');
-    assertRejected('Service', service((m) => (m.spec.replicas = 1.5)), '/spec/replicas', 'type');
-    assertRejected('Service', service((m) => (m.spec.image = 42)), '/spec/image', 'type');
-    assertRejected('Service', service((m) => (m.spec.command = 'nginx -g daemon off;')), '/spec/command', 'type');
-    assertRejected('Service', service((m) => (m.spec.ports = { target: 80 })), '/spec/ports', 'type');
-    assertRejected('Service', service((m) => (m.spec.ports[0].target = '80')), '/spec/ports/0/target', 'type');
-    assertRejected('Service', service((m) => (m.spec.env.NESTED = { a: 1 })), '/spec/env/NESTED', 'anyOf');
-    assertRejected('Service', service((m) => (m.spec.networks[0] = 5)), '/spec/networks/0', 'anyOf');
-    assertRejected('Service', service((m) => (m.metadata.labels.replicas = 3)), '/metadata/labels/replicas', 'type');
-    assertRejected('Service', service((m) => (m.spec.mounts[0].readOnly = 'yes')), '/spec/mounts/0/readOnly', 'type');
-    assertRejected('Network', network((m) => (m.spec.attachable = 'true')), '/spec/attachable', 'type');
-    assertRejected('Network', network((m) => (m.spec.options.mtu = 1400)), '/spec/options/mtu', 'type');
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.replicas = '3')),
+      '/spec/replicas',
+      'type',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.replicas = 1.5)),
+      '/spec/replicas',
+      'type',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.image = 42)),
+      '/spec/image',
+      'type',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.command = 'nginx -g daemon off;')),
+      '/spec/command',
+      'type',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.ports = { target: 80 })),
+      '/spec/ports',
+      'type',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.ports[0].target = '80')),
+      '/spec/ports/0/target',
+      'type',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.env.NESTED = { a: 1 })),
+      '/spec/env/NESTED',
+      'anyOf',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.networks[0] = 5)),
+      '/spec/networks/0',
+      'anyOf',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.metadata.labels.replicas = 3)),
+      '/metadata/labels/replicas',
+      'type',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.mounts[0].readOnly = 'yes')),
+      '/spec/mounts/0/readOnly',
+      'type',
+    );
+    assertRejected(
+      'Network',
+      network((m) => (m.spec.attachable = 'true')),
+      '/spec/attachable',
+      'type',
+    );
+    assertRejected(
+      'Network',
+      network((m) => (m.spec.options.mtu = 1400)),
+      '/spec/options/mtu',
+      'type',
+    );
   });
 
   it('reject values outside the allowed range, enum or pattern', () => {
-    assertRejected('Service', service((m) => (m.spec.replicas = -1)), '/spec/replicas', 'minimum');
-    assertRejected('Service', service((m) => (m.spec.ports[0].target = 70000)), '/spec/ports/0/target', 'maximum');
-    assertRejected('Service', service((m) => (m.spec.ports[0].protocol = 'http')), '/spec/ports/0/protocol', 'enum');
-    assertRejected('Service', service((m) => (m.spec.mode = 'replica')), '/spec/mode', 'enum');
-    assertRejected('Service', service((m) => (m.spec.rollbackConfig.failureAction = 'rollback')), '/spec/rollbackConfig/failureAction', 'enum');
-    assertRejected('Service', service((m) => (m.spec.updateConfig.maxFailureRatio = 1.5)), '/spec/updateConfig/maxFailureRatio', 'maximum');
-    assertRejected('Service', service((m) => (m.spec.stopGracePeriod = '10')), '/spec/stopGracePeriod', 'pattern');
-    assertRejected('Service', service((m) => (m.spec.updateConfig.monitor = '5 s')), '/spec/updateConfig/monitor', 'pattern');
-    assertRejected('Service', service((m) => (m.spec.resources.limits.memory = '256MB')), '/spec/resources/limits/memory', 'anyOf');
-    assertRejected('Service', service((m) => (m.spec.resources.limits.memory = 1.5)), '/spec/resources/limits/memory', 'anyOf');
-    assertRejected('Service', service((m) => (m.spec.resources.limits.cpus = '0.5m')), '/spec/resources/limits/cpus', 'anyOf');
-    assertRejected('Service', service((m) => (m.spec.resources.limits.cpus = -1)), '/spec/resources/limits/cpus', 'anyOf');
-    assertRejected('Service', service((m) => (m.spec.mounts[0].target = 'data')), '/spec/mounts/0/target', 'pattern');
-    assertRejected('Service', service((m) => (m.spec.mounts[2].tmpfs.mode = '999')), '/spec/mounts/2/tmpfs/mode', 'pattern');
-    assertRejected('Service', service((m) => (m.spec.image = '')), '/spec/image', 'minLength');
-    assertRejected('Service', service((m) => (m.spec.env['A=B'] = 'x')), '/spec/env', 'propertyNames');
-    assertRejected('Service', service((m) => (m.metadata.name = 'Web_1')), '/metadata/name', 'pattern');
-    assertRejected('Service', service((m) => (m.metadata.name = 'a'.repeat(64))), '/metadata/name', 'maxLength');
-    assertRejected('Service', service((m) => (m.metadata.namespace = '-shop')), '/metadata/namespace', 'pattern');
-    assertRejected('Network', network((m) => (m.spec.ipam.subnets[0].subnet = '10.20.0.0')), '/spec/ipam/subnets/0/subnet', 'pattern');
-    assertRejected('Network', network((m) => (m.spec.ipam.subnets[0].gateway = '10.20.0.256')), '/spec/ipam/subnets/0/gateway', 'pattern');
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.replicas = -1)),
+      '/spec/replicas',
+      'minimum',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.ports[0].target = 70000)),
+      '/spec/ports/0/target',
+      'maximum',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.ports[0].protocol = 'http')),
+      '/spec/ports/0/protocol',
+      'enum',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.mode = 'replica')),
+      '/spec/mode',
+      'enum',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.rollbackConfig.failureAction = 'rollback')),
+      '/spec/rollbackConfig/failureAction',
+      'enum',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.updateConfig.maxFailureRatio = 1.5)),
+      '/spec/updateConfig/maxFailureRatio',
+      'maximum',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.stopGracePeriod = '10')),
+      '/spec/stopGracePeriod',
+      'pattern',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.updateConfig.monitor = '5 s')),
+      '/spec/updateConfig/monitor',
+      'pattern',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.resources.limits.memory = '256MB')),
+      '/spec/resources/limits/memory',
+      'anyOf',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.resources.limits.memory = 1.5)),
+      '/spec/resources/limits/memory',
+      'anyOf',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.resources.limits.cpus = '0.5m')),
+      '/spec/resources/limits/cpus',
+      'anyOf',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.resources.limits.cpus = -1)),
+      '/spec/resources/limits/cpus',
+      'anyOf',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.mounts[0].target = 'data')),
+      '/spec/mounts/0/target',
+      'pattern',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.mounts[2].tmpfs.mode = '999')),
+      '/spec/mounts/2/tmpfs/mode',
+      'pattern',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.image = '')),
+      '/spec/image',
+      'minLength',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.env['A=B'] = 'x')),
+      '/spec/env',
+      'propertyNames',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.metadata.name = 'Web_1')),
+      '/metadata/name',
+      'pattern',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.metadata.name = 'a'.repeat(64))),
+      '/metadata/name',
+      'maxLength',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.metadata.namespace = '-shop')),
+      '/metadata/namespace',
+      'pattern',
+    );
+    assertRejected(
+      'Network',
+      network((m) => (m.spec.ipam.subnets[0].subnet = '10.20.0.0')),
+      '/spec/ipam/subnets/0/subnet',
+      'pattern',
+    );
+    assertRejected(
+      'Network',
+      network((m) => (m.spec.ipam.subnets[0].gateway = '10.20.0.256')),
+      '/spec/ipam/subnets/0/gateway',
+      'pattern',
+    );
   });
 
   it('reject a wrong apiVersion or kind, and missing required fields', () => {
-    assertRejected('Service', service((m) => (m.apiVersion = 'swarm.controller/v1')), '/apiVersion', 'const');
-    assertRejected('Service', service((m) => (m.kind = 'Network')), '/kind', 'const');
-    assertRejected('Service', service((m) => delete m.spec), '', 'required');
-    assertRejected('Service', service((m) => delete m.spec.image), '/spec', 'required');
-    assertRejected('Service', service((m) => delete m.metadata.name), '/metadata', 'required');
-    assertRejected('Service', service((m) => delete m.spec.ports[0].target), '/spec/ports/0', 'required');
-    assertRejected('Service', service((m) => delete m.spec.mounts[0].type), '/spec/mounts/0', 'required');
-    assertRejected('Network', network((m) => delete m.spec.ipam.subnets[0].subnet), '/spec/ipam/subnets/0', 'required');
+    assertRejected(
+      'Service',
+      service((m) => (m.apiVersion = 'swarm.controller/v1')),
+      '/apiVersion',
+      'const',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.kind = 'Network')),
+      '/kind',
+      'const',
+    );
+    assertRejected(
+      'Service',
+      service((m) => delete m.spec),
+      '',
+      'required',
+    );
+    assertRejected(
+      'Service',
+      service((m) => delete m.spec.image),
+      '/spec',
+      'required',
+    );
+    assertRejected(
+      'Service',
+      service((m) => delete m.metadata.name),
+      '/metadata',
+      'required',
+    );
+    assertRejected(
+      'Service',
+      service((m) => delete m.spec.ports[0].target),
+      '/spec/ports/0',
+      'required',
+    );
+    assertRejected(
+      'Service',
+      service((m) => delete m.spec.mounts[0].type),
+      '/spec/mounts/0',
+      'required',
+    );
+    assertRejected(
+      'Network',
+      network((m) => delete m.spec.ipam.subnets[0].subnet),
+      '/spec/ipam/subnets/0',
+      'required',
+    );
   });
 
   it('reject other fields next to healthcheck disable: true (external networks are checked in cross-checks)', () => {
-    assertValid('Network', withChange(externalNetwork, (m) => (m.spec.name = 'monitoring_default')));
-    assertRejected('Service', service((m) => (m.spec.healthcheck.disable = true)), '/spec/healthcheck', 'propertyNames');
+    assertValid(
+      'Network',
+      withChange(externalNetwork, (m) => (m.spec.name = 'monitoring_default')),
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.spec.healthcheck.disable = true)),
+      '/spec/healthcheck',
+      'propertyNames',
+    );
   });
 });
 
@@ -314,7 +583,16 @@ describe('generated files', () => {
     assert.deepEqual(first, second);
     assert.deepEqual(
       first.map((f) => f.path),
-      ['docs/reference.md', 'src/api/config.generated.ts', 'src/api/network.generated.ts', 'src/api/route.generated.ts', 'src/api/schemas.generated.ts', 'src/api/secret.generated.ts', 'src/api/service.generated.ts', 'src/api/validators.generated.ts'],
+      [
+        'docs/reference.md',
+        'src/api/config.generated.ts',
+        'src/api/network.generated.ts',
+        'src/api/route.generated.ts',
+        'src/api/schemas.generated.ts',
+        'src/api/secret.generated.ts',
+        'src/api/service.generated.ts',
+        'src/api/validators.generated.ts',
+      ],
     );
   });
 
@@ -327,14 +605,34 @@ describe('generated files', () => {
       assert.doesNotMatch(code, /\[k: string\]: unknown/);
       assert.doesNotMatch(code, /export (interface|type) \w+\d\b/, 'no numbered duplicate types');
     }
-    for (const name of ['ServiceManifest', 'ServiceSpec', 'ObjectMeta', 'ServicePort', 'ServiceMount', 'UpdatePolicy', 'RollbackPolicy', 'RestartPolicy', 'Healthcheck', 'Resources', 'ResourceQuantities', 'Placement', 'NetworkAttachment', 'Duration']) {
+    for (const name of [
+      'ServiceManifest',
+      'ServiceSpec',
+      'ObjectMeta',
+      'ServicePort',
+      'ServiceMount',
+      'UpdatePolicy',
+      'RollbackPolicy',
+      'RestartPolicy',
+      'Healthcheck',
+      'Resources',
+      'ResourceQuantities',
+      'Placement',
+      'NetworkAttachment',
+      'Duration',
+    ]) {
       assert.match(service, new RegExp(`export (interface|type) ${name}\\b`), name);
     }
     for (const name of ['NetworkManifest', 'NetworkSpec', 'ObjectMeta', 'IpamConfig', 'IpamSubnet']) {
       assert.match(network, new RegExp(`export (interface|type) ${name}\\b`), name);
     }
     const reference = readFileSync(join(root, 'docs/reference.md'), 'utf8');
-    for (const path of ['spec.updateConfig.monitor', 'spec.ports[].target', 'spec.ipam.subnets[].gateway', 'metadata.labels']) {
+    for (const path of [
+      'spec.updateConfig.monitor',
+      'spec.ports[].target',
+      'spec.ipam.subnets[].gateway',
+      'metadata.labels',
+    ]) {
       assert.ok(reference.includes(`| \`${path}\` |`), `docs/reference.md documents ${path}`);
     }
   });
@@ -364,18 +662,31 @@ describe('CRD checks of the generator', () => {
   it('reject a property without description', () => {
     const broken = crd.replace('                  description: The network driver, e.g. "overlay" or "macvlan".\n', '');
     assert.notEqual(broken, crd);
-    assert.throws(loadWith({ 'network.yaml': broken }), (e: unknown) => e instanceof GenerateError && /properties\/driver: every property needs a description/.test(e.message));
+    assert.throws(
+      loadWith({ 'network.yaml': broken }),
+      (e: unknown) =>
+        e instanceof GenerateError && /properties\/driver: every property needs a description/.test(e.message),
+    );
   });
 
   it('reject an object without additionalProperties', () => {
     const broken = crd.replace(/(title: IpamConfig\n(?:.*\n){2})\s*additionalProperties: false\n/, '$1');
     assert.notEqual(broken, crd);
-    assert.throws(loadWith({ 'network.yaml': broken }), (e: unknown) => e instanceof GenerateError && /must set additionalProperties/.test(e.message));
+    assert.throws(
+      loadWith({ 'network.yaml': broken }),
+      (e: unknown) => e instanceof GenerateError && /must set additionalProperties/.test(e.message),
+    );
   });
 
   it('reject a wrong group, a file name that does not match the kind, and an invalid example', () => {
-    assert.throws(loadWith({ 'network.yaml': crd.replace('group: swarm.controller', 'group: example.com') }), GenerateError);
+    assert.throws(
+      loadWith({ 'network.yaml': crd.replace('group: swarm.controller', 'group: example.com') }),
+      GenerateError,
+    );
     assert.throws(loadWith({ 'net.yaml': crd }), /must be named network\.yaml/);
-    assert.throws(loadWith({ 'network.yaml': crd.replace('gateway: 10.20.0.1\n', 'gateway: 10.20.0\n') }), /examples\[0\] is not valid/);
+    assert.throws(
+      loadWith({ 'network.yaml': crd.replace('gateway: 10.20.0.1\n', 'gateway: 10.20.0\n') }),
+      /examples\[0\] is not valid/,
+    );
   });
 });

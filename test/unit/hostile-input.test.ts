@@ -39,7 +39,11 @@ async function populatedSwarm(): Promise<FakeSwarm> {
   const swarm = new FakeSwarm();
   const dir = mkdtempSync(join(work, 'good-'));
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(join(dir, 'good.yaml'), network('net', '', '  namespace: e2e-sec-hostile\n') + service('keep', 'image: swarm-controller/test-app:1\nnetworks: [net]', '  namespace: e2e-sec-hostile\n'));
+  writeFileSync(
+    join(dir, 'good.yaml'),
+    network('net', '', '  namespace: e2e-sec-hostile\n') +
+      service('keep', 'image: swarm-controller/test-app:1\nnetworks: [net]', '  namespace: e2e-sec-hostile\n'),
+  );
   const first = io(swarm);
   assert.equal(await main(['apply', '-f', dir, '--set', 'hostile'], first), 0, first.output());
   swarm.writes = [];
@@ -54,9 +58,28 @@ describe('hostile input', { timeout: 300_000 }, () => {
 
   it('has at least 50 files over every class', () => {
     const classes = new Set(cases.map((c) => c.class));
-    console.log(`corpus: ${cases.length} cases (${cases.filter((c) => !c.generated).length} committed, ${cases.filter((c) => c.generated).length} generated) in ${classes.size} classes`);
+    console.log(
+      `corpus: ${cases.length} cases (${cases.filter((c) => !c.generated).length} committed, ${cases.filter((c) => c.generated).length} generated) in ${classes.size} classes`,
+    );
     assert.ok(cases.length >= 50);
-    for (const cls of ['syntax', 'alias-bomb', 'size', 'deep-nesting', 'invalid-utf8', 'duplicate-keys', 'wrong-types', 'unknown-fields', 'unknown-kind', 'dangling-refs', 'bad-names', 'ports', 'same-port', 'paths', 'symlinks', 'wide']) {
+    for (const cls of [
+      'syntax',
+      'alias-bomb',
+      'size',
+      'deep-nesting',
+      'invalid-utf8',
+      'duplicate-keys',
+      'wrong-types',
+      'unknown-fields',
+      'unknown-kind',
+      'dangling-refs',
+      'bad-names',
+      'ports',
+      'same-port',
+      'paths',
+      'symlinks',
+      'wide',
+    ]) {
       assert.ok(classes.has(cls), `class ${cls}`);
     }
   });
@@ -76,11 +99,17 @@ describe('hostile input', { timeout: 300_000 }, () => {
       } else {
         assert.deepEqual(got, c.expect.diagnostics, name);
       }
-      assert.ok(Object.values(loaded.desired).every((objects) => (objects as unknown[]).length === 0), `${name}: no desired state`);
+      assert.ok(
+        Object.values(loaded.desired).every((objects) => (objects as unknown[]).length === 0),
+        `${name}: no desired state`,
+      );
       for (const d of loaded.diagnostics) {
         assert.equal(d.severity, 'error', name);
         const file = d.position?.file ?? '';
-        assert.ok(c.path === '-' ? file === '<stdin>' : file === c.path || file.startsWith(c.path + '/'), `${name}: the diagnostic names the file (${file})`);
+        assert.ok(
+          c.path === '-' ? file === '<stdin>' : file === c.path || file.startsWith(c.path + '/'),
+          `${name}: the diagnostic names the file (${file})`,
+        );
         assert.ok(d.fix && d.fix.length > 10, `${name}: ${d.code} says how to fix it`);
         const text = formatDiagnostic(d);
         assert.ok(text.length < 2000, `${name}: the message is short (${text.length} characters)`);
@@ -123,10 +152,23 @@ describe('hostile input', { timeout: 300_000 }, () => {
   it('measures the loader per class: time and peak memory in a process of its own', () => {
     const byClass = new Map<string, HostileCase[]>();
     for (const c of cases) byClass.set(c.class, [...(byClass.get(c.class) ?? []), c]);
-    const rows = ['| class | files | problems | time (ms) | RSS before (MiB) | peak RSS (MiB) |', '|---|---|---|---|---|---|'];
+    const rows = [
+      '| class | files | problems | time (ms) | RSS before (MiB) | peak RSS (MiB) |',
+      '|---|---|---|---|---|---|',
+    ];
     for (const [cls, list] of byClass) {
-      const out = execFileSync(process.execPath, [join(repoRoot, 'dist/test/helpers/measure-load.js'), ...list.map((c) => c.path)], { encoding: 'utf8', timeout: 120_000 });
-      const m = JSON.parse(out) as { files: number; problems: number; ms: number; baseRssMiB: number; peakRssMiB: number };
+      const out = execFileSync(
+        process.execPath,
+        [join(repoRoot, 'dist/test/helpers/measure-load.js'), ...list.map((c) => c.path)],
+        { encoding: 'utf8', timeout: 120_000 },
+      );
+      const m = JSON.parse(out) as {
+        files: number;
+        problems: number;
+        ms: number;
+        baseRssMiB: number;
+        peakRssMiB: number;
+      };
       rows.push(`| ${cls} | ${m.files} | ${m.problems} | ${m.ms} | ${m.baseRssMiB} | ${m.peakRssMiB} |`);
     }
     console.log(`\nLoader cost per class (node ${process.version}):\n${rows.join('\n')}\n`);

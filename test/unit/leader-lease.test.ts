@@ -10,7 +10,10 @@ import { TerminalError, TransientError } from '../../src/errors.js';
 class FakeRecords implements SwarmRecords {
   configs = new Map<string, SwarmConfig>();
   private version = 1;
-  async findConfig(name: string) { const c = this.configs.get(name); return c && structuredClone(c); }
+  async findConfig(name: string) {
+    const c = this.configs.get(name);
+    return c && structuredClone(c);
+  }
   async createConfig(name: string, labels: Record<string, string>) {
     if (this.configs.has(name)) throw Object.assign(new TerminalError('SC5004', 'config exists'), { statusCode: 409 });
     this.configs.set(name, { ID: name, Version: { Index: this.version++ }, Spec: { Name: name, Labels: labels } });
@@ -32,7 +35,8 @@ describe('leader lease', () => {
     const b = new LeaderLease(records, { name: 'l', identity: 'b', durationMs: 15_000, clock });
     const [ra, rb] = await Promise.all([a.tryAcquireOrRenew(), b.tryAcquireOrRenew()]);
     assert.equal(Number(ra) + Number(rb), 1);
-    const leader = ra ? a : b, standby = ra ? b : a;
+    const leader = ra ? a : b,
+      standby = ra ? b : a;
     for (let t = 0; t < 4; t++) {
       await clock.advance(5_000);
       assert.equal(await leader.tryAcquireOrRenew(), true);

@@ -9,17 +9,27 @@ import { formatDiagnostic } from '../../src/errors.js';
 import { loadText, network, service } from '../helpers/manifests.js';
 
 const codes = (text: string) => loadText(text).diagnostics.map((d) => d.code);
-const where = (text: string) => loadText(text).diagnostics.map((d) => `${d.position?.line}:${d.position?.column} ${d.code} ${d.field ?? ''}`);
+const where = (text: string) =>
+  loadText(text).diagnostics.map((d) => `${d.position?.line}:${d.position?.column} ${d.code} ${d.field ?? ''}`);
 
 describe('loading manifests', () => {
   it('positionOf points at the key of a nested field', () => {
-    const { documents } = parseDocuments({ path: 'a.yaml', text: 'a: 1\nspec:\n  ports:\n    - target: 80\n      published: 8080\n' });
-    assert.deepEqual(documents[0]!.positionOf(['spec', 'ports', 0, 'published']), { file: 'a.yaml', line: 5, column: 7 });
+    const { documents } = parseDocuments({
+      path: 'a.yaml',
+      text: 'a: 1\nspec:\n  ports:\n    - target: 80\n      published: 8080\n',
+    });
+    assert.deepEqual(documents[0]!.positionOf(['spec', 'ports', 0, 'published']), {
+      file: 'a.yaml',
+      line: 5,
+      column: 7,
+    });
     assert.deepEqual(documents[0]!.positionOf(['spec', 'missing']), { file: 'a.yaml', line: 2, column: 1 });
   });
 
   it('reads several documents per file and skips empty ones', () => {
-    const { desired, diagnostics } = loadText(`${network('backend')}${service('web', 'image: nginx\nnetworks: [backend]')}---\n`);
+    const { desired, diagnostics } = loadText(
+      `${network('backend')}${service('web', 'image: nginx\nnetworks: [backend]')}---\n`,
+    );
     assert.deepEqual(diagnostics, []);
     assert.equal(desired.networks.length, 1);
     assert.equal(desired.services.length, 1);
@@ -39,7 +49,10 @@ describe('loading manifests', () => {
   it('suggests the field a user probably meant', () => {
     const d = loadText(service('web', 'image: nginx\nupdate_config: {parallelism: 2}')).diagnostics[0]!;
     assert.equal(d.fix, 'did you mean "updateConfig"?');
-    assert.match(formatDiagnostic(d), /^test\.yaml:7:3: error SC2003: Service "web" spec\.update_config: unknown field "update_config"\n    fix: did you mean "updateConfig"\?$/);
+    assert.match(
+      formatDiagnostic(d),
+      /^test\.yaml:7:3: error SC2003: Service "web" spec\.update_config: unknown field "update_config"\n    fix: did you mean "updateConfig"\?$/,
+    );
   });
 
   it('names the supported apiVersions and kinds', () => {
@@ -55,15 +68,23 @@ describe('loading manifests', () => {
     assert.deepEqual(codes('a: [1, 2\nb: 3\n'), ['SC1001']);
     assert.deepEqual(codes('a: 1\na: 2\n'), ['SC1002']);
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 0; i < 8; i++) bomb.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill('*' + String.fromCharCode(97 + i)).join(',')}]`);
+    for (let i = 0; i < 8; i++)
+      bomb.push(
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+          .fill('*' + String.fromCharCode(97 + i))
+          .join(',')}]`,
+      );
     assert.deepEqual(codes(bomb.join('\n') + '\n'), ['SC1003']);
     assert.deepEqual(codes('- a\n- b\n'), ['SC1004']);
   });
 
   it('runs cross-object checks: duplicates, missing networks, dnsrr with ingress ports, global with replicas', () => {
-    const text = service('web', 'image: a\nnetworks: [backnd]') + service('web', 'image: b')
-      + service('dns', 'image: a\nendpointMode: dnsrr\nports: [{target: 80, published: 80}]')
-      + service('g', 'image: a\nmode: global\nreplicas: 2') + network('backend');
+    const text =
+      service('web', 'image: a\nnetworks: [backnd]') +
+      service('web', 'image: b') +
+      service('dns', 'image: a\nendpointMode: dnsrr\nports: [{target: 80, published: 80}]') +
+      service('g', 'image: a\nmode: global\nreplicas: 2') +
+      network('backend');
     const ds = loadText(text).diagnostics;
     assert.deepEqual(ds.map((d) => d.code).sort(), ['SC3001', 'SC3002', 'SC3004', 'SC3005']);
     assert.match(ds.find((d) => d.code === 'SC3002')!.fix!, /did you mean "backend"/);
@@ -72,8 +93,13 @@ describe('loading manifests', () => {
 
   it('resolves network references inside a namespace first, then without one', () => {
     const ns = '  namespace: shop\n';
-    const { desired } = loadText(network('backend', '', ns) + network('shared') + service('web', 'image: a\nnetworks: [backend, shared]', ns));
-    assert.deepEqual(desired.services[0]!.model.networks.map((n) => n.name), ['shared', 'shop_backend']);
+    const { desired } = loadText(
+      network('backend', '', ns) + network('shared') + service('web', 'image: a\nnetworks: [backend, shared]', ns),
+    );
+    assert.deepEqual(
+      desired.services[0]!.model.networks.map((n) => n.name),
+      ['shared', 'shop_backend'],
+    );
     assert.equal(desired.services[0]!.swarmName, 'shop_web');
   });
 
@@ -97,16 +123,27 @@ describe('loading manifests', () => {
     await writeFile(join(dir, 'outside.yaml'), service('c', 'image: a'));
     const ok = await loadManifests([join(dir, 'm')]);
     assert.deepEqual(ok.diagnostics, []);
-    assert.deepEqual(ok.desired.services.map((s) => s.ref.name), ['b', 'a']);
+    assert.deepEqual(
+      ok.desired.services.map((s) => s.ref.name),
+      ['b', 'a'],
+    );
     await symlink(join(dir, 'outside.yaml'), join(dir, 'm', 'link.yaml'));
     const bad = await loadManifests([join(dir, 'm')]);
-    assert.deepEqual(bad.diagnostics.map((d) => d.code), ['SC1009']);
+    assert.deepEqual(
+      bad.diagnostics.map((d) => d.code),
+      ['SC1009'],
+    );
   });
 
   it('reads standard input for -f -, and refuses invalid UTF-8 with its position', async () => {
     const fromStdin = await loadManifests(['-'], async () => Buffer.from(service('web', 'image: a')));
     assert.equal(fromStdin.desired.services[0]!.ref.name, 'web');
-    const bad = await loadManifests(['-'], async () => Buffer.concat([Buffer.from('a: 1\nb: '), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]));
-    assert.deepEqual(bad.diagnostics.map((d) => `${d.code} ${d.position?.line}:${d.position?.column}`), ['SC1008 2:4']);
+    const bad = await loadManifests(['-'], async () =>
+      Buffer.concat([Buffer.from('a: 1\nb: '), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]),
+    );
+    assert.deepEqual(
+      bad.diagnostics.map((d) => `${d.code} ${d.position?.line}:${d.position?.column}`),
+      ['SC1008 2:4'],
+    );
   });
 });

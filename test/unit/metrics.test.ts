@@ -57,7 +57,7 @@ describe('metrics registry', () => {
     );
   });
 
-  it('puts a labelled histogram\'s le after its own labels', () => {
+  it("puts a labelled histogram's le after its own labels", () => {
     const r = new Registry();
     const h = r.histogram('reconcile_seconds', 'Reconcile time.', [1], ['kind', 'result']);
     h.observe({ kind: 'Service', result: 'success' }, 0.5);
@@ -149,8 +149,17 @@ describe('metrics registry', () => {
     assert.equal(one, build(['', 'B', 'ab', 'a', 'b']));
     assert.equal(one, build(['ab', '', 'b', 'B', 'a']));
     assert.ok(one.indexOf('b_total') < one.indexOf('# HELP a '), 'metrics appear in registration order');
-    const series = one.split('\n').filter((l) => l.startsWith('b_total{')).map((l) => l.slice(0, l.indexOf('}') + 1));
-    assert.deepEqual(series, ['b_total{x=""}', 'b_total{x="B"}', 'b_total{x="a"}', 'b_total{x="ab"}', 'b_total{x="b"}']);
+    const series = one
+      .split('\n')
+      .filter((l) => l.startsWith('b_total{'))
+      .map((l) => l.slice(0, l.indexOf('}') + 1));
+    assert.deepEqual(series, [
+      'b_total{x=""}',
+      'b_total{x="B"}',
+      'b_total{x="a"}',
+      'b_total{x="ab"}',
+      'b_total{x="b"}',
+    ]);
   });
 
   it('names the exposition content type', () => {
@@ -162,7 +171,11 @@ describe('controller metrics', () => {
   it('registers every controller metric with its type and labels', () => {
     const r = new Registry();
     const m = controllerMetrics(r);
-    const types = r.render().split('\n').filter((l) => l.startsWith('# TYPE ')).map((l) => l.slice('# TYPE '.length));
+    const types = r
+      .render()
+      .split('\n')
+      .filter((l) => l.startsWith('# TYPE '))
+      .map((l) => l.slice('# TYPE '.length));
     assert.deepEqual(types, [
       'swarm_controller_reconcile_duration_seconds histogram',
       'swarm_controller_queue_depth gauge',

@@ -1,12 +1,20 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildServiceSpec, buildNetworkCreate } from '../../src/plan/swarm-spec.js';
-import { networkModelFromLive, serviceModelFromLive, unmanagedFields, withoutServerAddressing } from '../../src/plan/live-model.js';
+import {
+  networkModelFromLive,
+  serviceModelFromLive,
+  unmanagedFields,
+  withoutServerAddressing,
+} from '../../src/plan/live-model.js';
 import { diffModels } from '../../src/plan/field-diff.js';
 import type { SwarmService } from '../../src/api/swarm-types.js';
 import { desiredFrom, network, service } from '../helpers/manifests.js';
 
-const full = service('web', `image: app:1
+const full =
+  service(
+    'web',
+    `image: app:1
 command: [/bin/app]
 args: [--port, "8080"]
 env: {B: "2", A: "1", DB_PASSWORD: hunter2}
@@ -25,7 +33,12 @@ restartPolicy: {condition: on-failure, delay: 2s, maxAttempts: 3, window: 1m}
 healthcheck: {test: curl -f http://localhost/, interval: 5s, timeout: 2s, retries: 3, startPeriod: 1s}
 stopGracePeriod: 30s
 mounts: [{type: volume, source: data, target: /data}, {type: tmpfs, target: /tmp, tmpfs: {size: 64Mi, mode: "1777"}}, {type: bind, source: /etc/hosts, target: /etc/hosts, readOnly: true}]
-containerLabels: {app: web}`, '  labels: {team: shop}\n').replace('ports: [{target: 8080, published: 18080, mode: host}, {target: 53, protocol: udp}]', 'ports: [{target: 8080, published: 18080, mode: host}, {target: 53, protocol: udp, mode: host}]') + network('backend');
+containerLabels: {app: web}`,
+    '  labels: {team: shop}\n',
+  ).replace(
+    'ports: [{target: 8080, published: 18080, mode: host}, {target: 53, protocol: udp}]',
+    'ports: [{target: 8080, published: 18080, mode: host}, {target: 53, protocol: udp, mode: host}]',
+  ) + network('backend');
 
 function live(spec: SwarmService['Spec']): SwarmService {
   return { ID: 'x', Version: { Index: 1 }, Spec: spec };
@@ -59,9 +72,34 @@ describe('normalisation', () => {
 
   it('treats absent, null and empty as equal, and fills Swarm defaults for absent policies', () => {
     const minimal = desiredFrom(service('m', 'image: app:1')).services[0]!;
-    const fromApi = live({ Name: 'm', Labels: {}, TaskTemplate: { ContainerSpec: { Image: 'app:1', Env: [], Mounts: [] }, Resources: { Limits: {}, Reservations: {} }, Placement: {}, Networks: [] }, Mode: { Replicated: { Replicas: 1 } }, EndpointSpec: { Mode: 'vip' } });
+    const fromApi = live({
+      Name: 'm',
+      Labels: {},
+      TaskTemplate: {
+        ContainerSpec: { Image: 'app:1', Env: [], Mounts: [] },
+        Resources: { Limits: {}, Reservations: {} },
+        Placement: {},
+        Networks: [],
+      },
+      Mode: { Replicated: { Replicas: 1 } },
+      EndpointSpec: { Mode: 'vip' },
+    });
     assert.deepEqual(diffModels(serviceModelFromLive(fromApi, names), minimal.model), []);
-    const cli = live({ Name: 'm', Labels: {}, TaskTemplate: { ContainerSpec: { Image: 'app:1', Isolation: 'default', StopGracePeriod: 10e9 }, RestartPolicy: { Condition: 'any', Delay: 5e9, MaxAttempts: 0 }, Placement: {}, ForceUpdate: 0, Runtime: 'container' }, Mode: { Replicated: { Replicas: 1 } }, UpdateConfig: { Parallelism: 1, FailureAction: 'pause', Monitor: 5e9, MaxFailureRatio: 0, Order: 'stop-first' }, RollbackConfig: { Parallelism: 1, FailureAction: 'pause', Monitor: 5e9, MaxFailureRatio: 0, Order: 'stop-first' }, EndpointSpec: { Mode: 'vip' } });
+    const cli = live({
+      Name: 'm',
+      Labels: {},
+      TaskTemplate: {
+        ContainerSpec: { Image: 'app:1', Isolation: 'default', StopGracePeriod: 10e9 },
+        RestartPolicy: { Condition: 'any', Delay: 5e9, MaxAttempts: 0 },
+        Placement: {},
+        ForceUpdate: 0,
+        Runtime: 'container',
+      },
+      Mode: { Replicated: { Replicas: 1 } },
+      UpdateConfig: { Parallelism: 1, FailureAction: 'pause', Monitor: 5e9, MaxFailureRatio: 0, Order: 'stop-first' },
+      RollbackConfig: { Parallelism: 1, FailureAction: 'pause', Monitor: 5e9, MaxFailureRatio: 0, Order: 'stop-first' },
+      EndpointSpec: { Mode: 'vip' },
+    });
     assert.deepEqual(diffModels(serviceModelFromLive(cli, names), minimal.model), []);
   });
 
@@ -72,17 +110,32 @@ describe('normalisation', () => {
   });
 
   it('keeps live fields the manifest cannot express, so they show as a change', () => {
-    const l = live({ Name: 'm', TaskTemplate: { ContainerSpec: { Image: 'a', Privileges: { NoNewPrivileges: true }, Isolation: 'default' }, LogDriver: { Name: 'json-file' } } });
-    assert.deepEqual(Object.keys(unmanagedFields(l.Spec)), ['TaskTemplate.ContainerSpec.Privileges.NoNewPrivileges', 'TaskTemplate.LogDriver.Name']);
+    const l = live({
+      Name: 'm',
+      TaskTemplate: {
+        ContainerSpec: { Image: 'a', Privileges: { NoNewPrivileges: true }, Isolation: 'default' },
+        LogDriver: { Name: 'json-file' },
+      },
+    });
+    assert.deepEqual(Object.keys(unmanagedFields(l.Spec)), [
+      'TaskTemplate.ContainerSpec.Privileges.NoNewPrivileges',
+      'TaskTemplate.LogDriver.Name',
+    ]);
     const d = desiredFrom(service('m', 'image: a')).services[0]!;
-    assert.deepEqual(diffModels(serviceModelFromLive(l, names), d.model).map((f) => f.path), ['swarm:TaskTemplate.ContainerSpec.Privileges.NoNewPrivileges', 'swarm:TaskTemplate.LogDriver.Name']);
+    assert.deepEqual(
+      diffModels(serviceModelFromLive(l, names), d.model).map((f) => f.path),
+      ['swarm:TaskTemplate.ContainerSpec.Privileges.NoNewPrivileges', 'swarm:TaskTemplate.LogDriver.Name'],
+    );
   });
 
   it('a changed image behind a pinned digest is a change', () => {
     const spec = buildServiceSpec(web, { applySet: 's', networkIds: ids });
     spec.TaskTemplate!.ContainerSpec!.Image = 'app:2@sha256:' + 'b'.repeat(64);
     const fields = diffModels(serviceModelFromLive(live(spec), names), web.model);
-    assert.deepEqual(fields.map((f) => f.path), ['spec.image']);
+    assert.deepEqual(
+      fields.map((f) => f.path),
+      ['spec.image'],
+    );
   });
 
   it('carries the live pinned digest and ForceUpdate forward when writing', () => {
@@ -98,7 +151,17 @@ describe('normalisation', () => {
   it('networks: server-assigned subnets, gateways and vxlan ids are not changes', () => {
     const n = desired.networks[0]!;
     const body = buildNetworkCreate(n, 's');
-    const l = { Id: 'n1', Name: 'backend', Driver: 'overlay', Scope: 'swarm', Attachable: false, Internal: false, Options: { 'com.docker.network.driver.overlay.vxlanid_list': '4097' }, Labels: body.Labels, IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: '10.213.3.0/24', Gateway: '10.213.3.1' }] } };
+    const l = {
+      Id: 'n1',
+      Name: 'backend',
+      Driver: 'overlay',
+      Scope: 'swarm',
+      Attachable: false,
+      Internal: false,
+      Options: { 'com.docker.network.driver.overlay.vxlanid_list': '4097' },
+      Labels: body.Labels,
+      IPAM: { Driver: 'default', Options: null, Config: [{ Subnet: '10.213.3.0/24', Gateway: '10.213.3.1' }] },
+    };
     assert.deepEqual(diffModels(withoutServerAddressing(networkModelFromLive(l), n.model), n.model), []);
   });
 });

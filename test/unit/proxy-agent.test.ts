@@ -6,7 +6,18 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { tableChecksum } from '../../src/proxy/route-table.js';
-import { backend, call, get, route, spread, startProxy, table, token, type Backend, type RunningProxy } from './proxy-harness.js';
+import {
+  backend,
+  call,
+  get,
+  route,
+  spread,
+  startProxy,
+  table,
+  token,
+  type Backend,
+  type RunningProxy,
+} from './proxy-harness.js';
 
 describe('proxy agent with the real HAProxy', () => {
   const backends: Backend[] = [];
@@ -18,7 +29,10 @@ describe('proxy agent with the real HAProxy', () => {
 
   before(async () => {
     for (const id of ['a', 'b', 'c', 'd']) backends.push(await backend(id));
-    proxy = await startProxy({ transformConfig: (text) => (refuseNext ? text.replace('defaults\n', 'defaults\n    no-such-directive here\n') : text) });
+    proxy = await startProxy({
+      transformConfig: (text) =>
+        refuseNext ? text.replace('defaults\n', 'defaults\n    no-such-directive here\n') : text,
+    });
     ({ httpPort, controlPort } = proxy);
   });
 
@@ -43,9 +57,16 @@ describe('proxy agent with the real HAProxy', () => {
 
   it('refuses an invalid table or a wrong checksum with 400 and changes nothing', async () => {
     const before = (await call(controlPort, 'GET', '/v1/status')).json;
-    const bad = await call(controlPort, 'PUT', '/v1/table', { generation: 99, checksum: 'x', routes: [{ name: 'Bad Name' }] });
+    const bad = await call(controlPort, 'PUT', '/v1/table', {
+      generation: 99,
+      checksum: 'x',
+      routes: [{ name: 'Bad Name' }],
+    });
     assert.equal(bad.status, 400);
-    assert.ok(bad.json.problems.some((m: string) => m.includes('name')), bad.body);
+    assert.ok(
+      bad.json.problems.some((m: string) => m.includes('name')),
+      bad.body,
+    );
     const t = table([route('shop/web', { pathPrefix: '/demo' }, [{ service: 'shop_web', ports: [['t1', p(0)]] }])]);
     const wrong = await call(controlPort, 'PUT', '/v1/table', { ...t, checksum: tableChecksum([]) });
     assert.equal(wrong.status, 400);
@@ -54,7 +75,18 @@ describe('proxy agent with the real HAProxy', () => {
   });
 
   it('a path route spreads requests over every backend evenly', async () => {
-    const t = table([route('shop/web', { pathPrefix: '/demo' }, [{ service: 'shop_web', ports: [['t1', p(0)], ['t2', p(1)], ['t3', p(2)]] }])]);
+    const t = table([
+      route('shop/web', { pathPrefix: '/demo' }, [
+        {
+          service: 'shop_web',
+          ports: [
+            ['t1', p(0)],
+            ['t2', p(1)],
+            ['t3', p(2)],
+          ],
+        },
+      ]),
+    ]);
     const r = await call(controlPort, 'PUT', '/v1/table', t);
     assert.equal(r.status, 200, r.body);
     assert.equal(r.json.action, 'reload');
@@ -70,7 +102,19 @@ describe('proxy agent with the real HAProxy', () => {
 
   it('a server added within capacity gets traffic with no reload', async (t) => {
     const reloadsBefore = (await call(controlPort, 'GET', '/v1/status')).json.reloads;
-    const t1 = table([route('shop/web', { pathPrefix: '/demo' }, [{ service: 'shop_web', ports: [['t1', p(0)], ['t2', p(1)], ['t3', p(2)], ['t4', p(3)]] }])]);
+    const t1 = table([
+      route('shop/web', { pathPrefix: '/demo' }, [
+        {
+          service: 'shop_web',
+          ports: [
+            ['t1', p(0)],
+            ['t2', p(1)],
+            ['t3', p(2)],
+            ['t4', p(3)],
+          ],
+        },
+      ]),
+    ]);
     const r = await call(controlPort, 'PUT', '/v1/table', t1);
     assert.equal(r.status, 200, r.body);
     assert.equal(r.json.action, 'runtime');
@@ -78,7 +122,17 @@ describe('proxy agent with the real HAProxy', () => {
     const counts = await spread(httpPort, '/demo', 40);
     assert.deepEqual([...counts.keys()].sort(), ['a', 'b', 'c', 'd']);
     // and removed again: no reload, no traffic to it
-    const t2 = table([route('shop/web', { pathPrefix: '/demo' }, [{ service: 'shop_web', ports: [['t1', p(0)], ['t3', p(2)]] }])]);
+    const t2 = table([
+      route('shop/web', { pathPrefix: '/demo' }, [
+        {
+          service: 'shop_web',
+          ports: [
+            ['t1', p(0)],
+            ['t3', p(2)],
+          ],
+        },
+      ]),
+    ]);
     assert.equal((await call(controlPort, 'PUT', '/v1/table', t2)).json.action, 'runtime');
     assert.deepEqual([...(await spread(httpPort, '/demo', 20)).keys()].sort(), ['a', 'c']);
     const s = (await call(controlPort, 'GET', '/v1/status')).json;
@@ -87,7 +141,18 @@ describe('proxy agent with the real HAProxy', () => {
   });
 
   it('sticky sessions: with the cookie every request reaches the same backend', async () => {
-    const t = table([route('shop/web', { pathPrefix: '/demo', sticky: { cookie: 'SCSESSION' } }, [{ service: 'shop_web', ports: [['t1', p(0)], ['t2', p(1)], ['t3', p(2)]] }])]);
+    const t = table([
+      route('shop/web', { pathPrefix: '/demo', sticky: { cookie: 'SCSESSION' } }, [
+        {
+          service: 'shop_web',
+          ports: [
+            ['t1', p(0)],
+            ['t2', p(1)],
+            ['t3', p(2)],
+          ],
+        },
+      ]),
+    ]);
     assert.equal((await call(controlPort, 'PUT', '/v1/table', t)).status, 200);
     const first = await get(httpPort, '/demo');
     const setCookie = String(first.headers['set-cookie'] ?? '');
@@ -99,13 +164,25 @@ describe('proxy agent with the real HAProxy', () => {
   });
 
   it('host and path routes side by side; removing one answers 404 for its path only', async () => {
-    const host = route('shop/admin', { hosts: ['admin.example.com'] }, [{ service: 'shop_admin', ports: [['h1', p(3)]] }]);
-    const wild = route('shop/tenants', { hosts: ['*.tenants.example.com'], pathPrefix: '/api', stripPrefix: true }, [{ service: 'shop_api', ports: [['w1', p(2)]] }]);
+    const host = route('shop/admin', { hosts: ['admin.example.com'] }, [
+      { service: 'shop_admin', ports: [['h1', p(3)]] },
+    ]);
+    const wild = route('shop/tenants', { hosts: ['*.tenants.example.com'], pathPrefix: '/api', stripPrefix: true }, [
+      { service: 'shop_api', ports: [['w1', p(2)]] },
+    ]);
     const path = route('shop/web', { pathPrefix: '/demo' }, [{ service: 'shop_web', ports: [['t1', p(0)]] }]);
     assert.equal((await call(controlPort, 'PUT', '/v1/table', table([host, wild, path]))).status, 200);
-    assert.equal((await get(httpPort, '/demo', { host: `admin.example.com:${httpPort}` })).body, 'd /demo', 'the exact host wins over the any-host path route');
+    assert.equal(
+      (await get(httpPort, '/demo', { host: `admin.example.com:${httpPort}` })).body,
+      'd /demo',
+      'the exact host wins over the any-host path route',
+    );
     assert.equal((await get(httpPort, '/demo')).body, 'a /demo');
-    assert.equal((await get(httpPort, '/api/v1?q=1', { host: 'x.tenants.example.com' })).body, 'c /v1?q=1', 'wildcard host with the prefix stripped');
+    assert.equal(
+      (await get(httpPort, '/api/v1?q=1', { host: 'x.tenants.example.com' })).body,
+      'c /v1?q=1',
+      'wildcard host with the prefix stripped',
+    );
     assert.equal((await get(httpPort, '/api', { host: 'tenants.example.com' })).status, 404);
     assert.equal((await call(controlPort, 'PUT', '/v1/table', table([host, wild]))).status, 200);
     assert.equal((await get(httpPort, '/demo')).status, 404);
@@ -114,7 +191,15 @@ describe('proxy agent with the real HAProxy', () => {
   });
 
   it('a structure change reloads while ~300 requests see zero failures', async (t) => {
-    const base = route('shop/web', { pathPrefix: '/demo' }, [{ service: 'shop_web', ports: [['t1', p(0)], ['t2', p(1)]] }]);
+    const base = route('shop/web', { pathPrefix: '/demo' }, [
+      {
+        service: 'shop_web',
+        ports: [
+          ['t1', p(0)],
+          ['t2', p(1)],
+        ],
+      },
+    ]);
     assert.equal((await call(controlPort, 'PUT', '/v1/table', table([base]))).status, 200);
     const reloadsBefore = (await call(controlPort, 'GET', '/v1/status')).json.reloads;
     let failures = 0;
@@ -145,7 +230,12 @@ describe('proxy agent with the real HAProxy', () => {
     const good = (await call(controlPort, 'GET', '/v1/status')).json;
     refuseNext = true;
     try {
-      const r = await call(controlPort, 'PUT', '/v1/table', table([route('shop/other', { pathPrefix: '/other' }, [{ service: 'shop_other', ports: [['o1', p(1)]] }])]));
+      const r = await call(
+        controlPort,
+        'PUT',
+        '/v1/table',
+        table([route('shop/other', { pathPrefix: '/other' }, [{ service: 'shop_other', ports: [['o1', p(1)]] }])]),
+      );
       assert.equal(r.status, 422, r.body);
       assert.ok(r.json.problems.join('\n').includes('no-such-directive'), r.body);
     } finally {

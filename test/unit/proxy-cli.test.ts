@@ -32,8 +32,17 @@ describe('controller proxy options', () => {
 
   it('defaults: TLS on 0.0.0.0:443, secrets from /run/secrets', () => {
     const s = proxySettings(base);
-    assert.deepEqual([s.httpBind, s.httpsBind, s.secretsDir, s.stateDir, s.control], ['0.0.0.0:80', '0.0.0.0:443', '/run/secrets', '/run/swarm-controller-proxy', { host: '0.0.0.0', port: 8091 }]);
-    assert.deepEqual([proxySettings({ ...base, proxyHttpsBind: '127.0.0.1:8443', proxySecretsDir: '/srv/certs/' }).httpsBind, proxySettings({ ...base, proxySecretsDir: '/srv/certs/' }).secretsDir], ['127.0.0.1:8443', '/srv/certs']);
+    assert.deepEqual(
+      [s.httpBind, s.httpsBind, s.secretsDir, s.stateDir, s.control],
+      ['0.0.0.0:80', '0.0.0.0:443', '/run/secrets', '/run/swarm-controller-proxy', { host: '0.0.0.0', port: 8091 }],
+    );
+    assert.deepEqual(
+      [
+        proxySettings({ ...base, proxyHttpsBind: '127.0.0.1:8443', proxySecretsDir: '/srv/certs/' }).httpsBind,
+        proxySettings({ ...base, proxySecretsDir: '/srv/certs/' }).secretsDir,
+      ],
+      ['127.0.0.1:8443', '/srv/certs'],
+    );
   });
 
   it('names the flag of every bad value', () => {
@@ -44,8 +53,16 @@ describe('controller proxy options', () => {
       [{ proxySecretsDir: '/run/my secrets' }, /^--secrets-dir "\/run\/my secrets" must be a path without spaces/],
       [{ proxyStateDir: '/tmp/a"b' }, /^--state-dir /],
     ];
-    for (const [over, want] of cases) assert.throws(() => proxySettings({ ...base, ...over }), (e: Error) => want.test(e.message), JSON.stringify(over));
-    assert.doesNotThrow(() => proxySettings({ ...base, proxyHttpBind: '127.0.0.1:8080', proxyHttpsBind: '127.0.0.2:8080' }), 'the same port on two addresses');
+    for (const [over, want] of cases)
+      assert.throws(
+        () => proxySettings({ ...base, ...over }),
+        (e: Error) => want.test(e.message),
+        JSON.stringify(over),
+      );
+    assert.doesNotThrow(
+      () => proxySettings({ ...base, proxyHttpBind: '127.0.0.1:8080', proxyHttpsBind: '127.0.0.2:8080' }),
+      'the same port on two addresses',
+    );
   });
 });
 
@@ -60,29 +77,56 @@ describe('controller proxy (CLI)', () => {
   it('refuses to start without a non-empty token', () => {
     writeFileSync(join(dir, 'empty'), '\n');
     for (const file of [join(dir, 'missing'), join(dir, 'empty')]) {
-      const r = spawnSync(process.execPath, [main, 'proxy', '--token-file', file, '--state-dir', join(dir, 's0')], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [main, 'proxy', '--token-file', file, '--state-dir', join(dir, 's0')], {
+        encoding: 'utf8',
+      });
       assert.equal(r.status, 1);
       assert.match(r.stderr, /token/);
     }
   });
 
   it('serves /healthz and exits 0 on SIGTERM, stopping HAProxy', async () => {
-    assert.ok(existsSync(haproxyBinary), `HAProxy is not installed at ${haproxyBinary}: run scripts/install-deps.sh (apt-get install haproxy) or set HAPROXY`);
+    assert.ok(
+      existsSync(haproxyBinary),
+      `HAProxy is not installed at ${haproxyBinary}: run scripts/install-deps.sh (apt-get install haproxy) or set HAPROXY`,
+    );
     writeFileSync(join(dir, 'token'), 'secret-token\n');
     const [http, control] = [await freePort(), await freePort()];
-    child = spawn(process.execPath, [main, 'proxy', '--token-file', join(dir, 'token'), '--state-dir', join(dir, 'state'), '--http-bind', `127.0.0.1:${http}`, '--control', `127.0.0.1:${control}`, '--haproxy', haproxyBinary], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } });
+    child = spawn(
+      process.execPath,
+      [
+        main,
+        'proxy',
+        '--token-file',
+        join(dir, 'token'),
+        '--state-dir',
+        join(dir, 'state'),
+        '--http-bind',
+        `127.0.0.1:${http}`,
+        '--control',
+        `127.0.0.1:${control}`,
+        '--haproxy',
+        haproxyBinary,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } },
+    );
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
     let health = 0;
     for (let i = 0; i < 100 && health !== 200; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      health = await fetch(`http://127.0.0.1:${control}/healthz`).then((r) => r.status, () => 0);
+      health = await fetch(`http://127.0.0.1:${control}/healthz`).then(
+        (r) => r.status,
+        () => 0,
+      );
     }
     assert.equal(health, 200, stderr);
     assert.equal((await fetch(`http://127.0.0.1:${http}/x`)).status, 404);
     assert.equal((await fetch(`http://127.0.0.1:${control}/v1/status`)).status, 401);
-    const status = await fetch(`http://127.0.0.1:${control}/v1/status`, { headers: { authorization: 'Bearer secret-token' } }).then((r) => r.json()) as { haproxy: { pid: number } };
+    const status = (await fetch(`http://127.0.0.1:${control}/v1/status`, {
+      headers: { authorization: 'Bearer secret-token' },
+    }).then((r) => r.json())) as { haproxy: { pid: number } };
     child.kill('SIGTERM');
     assert.equal(await exited, 0, stderr);
     assert.throws(() => process.kill(status.haproxy.pid, 0), 'haproxy is gone');

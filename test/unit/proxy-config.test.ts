@@ -10,7 +10,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderConfig, renderCrtList } from '../../src/proxy/haproxy-config.js';
-import { keptCapacity, slotCapacity, structureKey, TableError, tableChecksum, validateTable, type Route, type RouteTable } from '../../src/proxy/route-table.js';
+import {
+  keptCapacity,
+  slotCapacity,
+  structureKey,
+  TableError,
+  tableChecksum,
+  validateTable,
+  type Route,
+  type RouteTable,
+} from '../../src/proxy/route-table.js';
 import { assignSlots, runtimeCommands, slotStates } from '../../src/proxy/slots.js';
 
 const web: Route = {
@@ -30,8 +39,16 @@ const web: Route = {
   ],
 };
 const admin: Route = {
-  name: 'shop/admin', hosts: ['admin.example.com', '*.admin.example.com'], pathPrefix: '/', stripPrefix: false, sticky: null, balance: 'leastconn',
-  healthCheck: null, timeouts: { connectMs: 1000, serverMs: 5000 }, redirectToHttps: true, tls: null,
+  name: 'shop/admin',
+  hosts: ['admin.example.com', '*.admin.example.com'],
+  pathPrefix: '/',
+  stripPrefix: false,
+  sticky: null,
+  balance: 'leastconn',
+  healthCheck: null,
+  timeouts: { connectMs: 1000, serverMs: 5000 },
+  redirectToHttps: true,
+  tls: null,
   backends: [{ service: 'shop_admin', weight: 1, servers: [{ id: 'a1', address: '10.0.0.7', port: 80 }] }],
 };
 const tbl = (routes: Route[], generation = 1): RouteTable => ({ generation, checksum: tableChecksum(routes), routes });
@@ -41,7 +58,16 @@ describe('route table', () => {
     const t = tbl([web, admin]);
     const clone = JSON.parse(JSON.stringify(t));
     assert.deepEqual(validateTable(clone), t);
-    const reverseKeys = (v: unknown): unknown => Array.isArray(v) ? v.map(reverseKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).reverse().map(([k, x]) => [k, reverseKeys(x)])) : v;
+    const reverseKeys = (v: unknown): unknown =>
+      Array.isArray(v)
+        ? v.map(reverseKeys)
+        : v && typeof v === 'object'
+          ? Object.fromEntries(
+              Object.entries(v)
+                .reverse()
+                .map(([k, x]) => [k, reverseKeys(x)]),
+            )
+          : v;
     const reordered = reverseKeys(web) as Route;
     assert.notEqual(JSON.stringify(reordered), JSON.stringify(web));
     assert.equal(tableChecksum([reordered]), tableChecksum([web]));
@@ -49,11 +75,44 @@ describe('route table', () => {
   });
 
   it('names every problem with its path', () => {
-    const bad = { generation: -1, checksum: 'md5:x', routes: [{ ...web, name: 'Web', pathPrefix: 'demo/', balance: 'fastest', sticky: { cookie: 'a b' }, backends: [{ service: 'x', weight: 300, servers: [{ id: 't', address: '10.0.0', port: 0 }] }] }, { ...admin }, { ...admin }] };
-    const err = (() => { try { validateTable(bad); } catch (e) { return e as TableError; } })();
+    const bad = {
+      generation: -1,
+      checksum: 'md5:x',
+      routes: [
+        {
+          ...web,
+          name: 'Web',
+          pathPrefix: 'demo/',
+          balance: 'fastest',
+          sticky: { cookie: 'a b' },
+          backends: [{ service: 'x', weight: 300, servers: [{ id: 't', address: '10.0.0', port: 0 }] }],
+        },
+        { ...admin },
+        { ...admin },
+      ],
+    };
+    const err = (() => {
+      try {
+        validateTable(bad);
+      } catch (e) {
+        return e as TableError;
+      }
+    })();
     assert.ok(err instanceof TableError);
     const text = err.problems.join('\n');
-    for (const want of ['generation:', 'checksum:', 'routes[0] (Web).name:', 'routes[0] (Web).pathPrefix:', 'routes[0] (Web).balance:', 'sticky.cookie:', 'backends[0].weight:', 'servers[0].address:', 'servers[0].port:', 'two routes are named "shop/admin"', 'already claimed by route shop/admin']) {
+    for (const want of [
+      'generation:',
+      'checksum:',
+      'routes[0] (Web).name:',
+      'routes[0] (Web).pathPrefix:',
+      'routes[0] (Web).balance:',
+      'sticky.cookie:',
+      'backends[0].weight:',
+      'servers[0].address:',
+      'servers[0].port:',
+      'two routes are named "shop/admin"',
+      'already claimed by route shop/admin',
+    ]) {
       assert.ok(text.includes(want), `missing ${want} in\n${text}`);
     }
   });
@@ -61,9 +120,24 @@ describe('route table', () => {
   it('refuses two certificates for one host name, naming both routes', () => {
     const a = { ...admin, tls: { secret: 'admin-cert' } };
     const b = { ...web, name: 'shop/admin-api', hosts: ['admin.example.com'], tls: { secret: 'other-cert' } };
-    assert.throws(() => validateTable(tbl([a, b])), (e: TableError) => e.problems.some((m) => m.includes('routes[1] (shop/admin-api).tls.secret: host admin.example.com already uses certificate admin-cert (route shop/admin)')));
-    assert.doesNotThrow(() => validateTable(tbl([a, { ...b, tls: { secret: 'admin-cert' } }])), 'the same certificate on two paths of a host');
-    assert.throws(() => validateTable(tbl([{ ...admin, tls: { secret: '-bad' } }])), (e: TableError) => e.problems.some((m) => m.includes('routes[0] (shop/admin).tls.secret: "-bad" is not a Swarm secret name')));
+    assert.throws(
+      () => validateTable(tbl([a, b])),
+      (e: TableError) =>
+        e.problems.some((m) =>
+          m.includes(
+            'routes[1] (shop/admin-api).tls.secret: host admin.example.com already uses certificate admin-cert (route shop/admin)',
+          ),
+        ),
+    );
+    assert.doesNotThrow(
+      () => validateTable(tbl([a, { ...b, tls: { secret: 'admin-cert' } }])),
+      'the same certificate on two paths of a host',
+    );
+    assert.throws(
+      () => validateTable(tbl([{ ...admin, tls: { secret: '-bad' } }])),
+      (e: TableError) =>
+        e.problems.some((m) => m.includes('routes[0] (shop/admin).tls.secret: "-bad" is not a Swarm secret name')),
+    );
   });
 
   it('slot capacity is at least 4 and a power of two', () => {
@@ -72,17 +146,49 @@ describe('route table', () => {
 
   it('the structure key ignores servers and weights within capacity, not options or capacity', () => {
     const k = structureKey(tbl([web]));
-    const moreServers = { ...web, backends: [{ ...web.backends[0]!, weight: 50, servers: [{ id: 'x', address: '10.0.0.9', port: 1 }, { id: 'y', address: '10.0.0.10', port: 1 }] }, web.backends[1]!] };
+    const moreServers = {
+      ...web,
+      backends: [
+        {
+          ...web.backends[0]!,
+          weight: 50,
+          servers: [
+            { id: 'x', address: '10.0.0.9', port: 1 },
+            { id: 'y', address: '10.0.0.10', port: 1 },
+          ],
+        },
+        web.backends[1]!,
+      ],
+    };
     assert.equal(structureKey(tbl([moreServers], 7)), k);
-    const overCapacity = { ...web, backends: [{ ...web.backends[0]!, servers: [1, 2, 3, 4, 5].map((i) => ({ id: `t${i}`, address: '10.0.0.1', port: i })) }, web.backends[1]!] };
+    const overCapacity = {
+      ...web,
+      backends: [
+        { ...web.backends[0]!, servers: [1, 2, 3, 4, 5].map((i) => ({ id: `t${i}`, address: '10.0.0.1', port: i })) },
+        web.backends[1]!,
+      ],
+    };
     assert.notEqual(structureKey(tbl([overCapacity])), k);
     assert.notEqual(structureKey(tbl([{ ...web, balance: 'source' }])), k);
     assert.equal(structureKey(tbl([web, admin])), structureKey(tbl([admin, web])));
   });
 
   it('capacity grows when servers no longer fit and shrinks only to a quarter: scaling 5 -> 1 -> 5 needs no reload', () => {
-    assert.deepEqual([[5, undefined], [1, 8], [0, 8], [5, 8], [9, 8], [5, 16], [2, 16], [3, 32]].map(([n, prev]) => keptCapacity(n!, prev)), [8, 8, 8, 8, 16, 16, 4, 4]);
-    const servers = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `t${i}`, address: '10.0.0.1', port: 80 + i }));
+    assert.deepEqual(
+      [
+        [5, undefined],
+        [1, 8],
+        [0, 8],
+        [5, 8],
+        [9, 8],
+        [5, 16],
+        [2, 16],
+        [3, 32],
+      ].map(([n, prev]) => keptCapacity(n!, prev)),
+      [8, 8, 8, 8, 16, 16, 4, 4],
+    );
+    const servers = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({ id: `t${i}`, address: '10.0.0.1', port: 80 + i }));
     const at = (n: number) => tbl([{ ...web, backends: [{ ...web.backends[0]!, servers: servers(n) }] }]);
     const five = assignSlots(at(5));
     const one = assignSlots(at(1), five);
@@ -101,9 +207,35 @@ describe('route table', () => {
 
 describe('slots and Runtime API commands', () => {
   it('keeps a server in its slot and fills the lowest free one', () => {
-    const a = assignSlots(tbl([{ ...web, backends: [{ ...web.backends[0]!, servers: [{ id: 'b', address: '10.0.0.2', port: 80 }, { id: 'a', address: '10.0.0.1', port: 80 }] }] }]));
+    const a = assignSlots(
+      tbl([
+        {
+          ...web,
+          backends: [
+            {
+              ...web.backends[0]!,
+              servers: [
+                { id: 'b', address: '10.0.0.2', port: 80 },
+                { id: 'a', address: '10.0.0.1', port: 80 },
+              ],
+            },
+          ],
+        },
+      ]),
+    );
     assert.deepEqual(a['shop/web']!['shop_web'], ['a', 'b', null, null]);
-    const next = { ...web, backends: [{ ...web.backends[0]!, servers: [{ id: 'b', address: '10.0.0.2', port: 80 }, { id: 'c', address: '10.0.0.3', port: 80 }] }] };
+    const next = {
+      ...web,
+      backends: [
+        {
+          ...web.backends[0]!,
+          servers: [
+            { id: 'b', address: '10.0.0.2', port: 80 },
+            { id: 'c', address: '10.0.0.3', port: 80 },
+          ],
+        },
+      ],
+    };
     const b = assignSlots(tbl([next]), a);
     assert.deepEqual(b['shop/web']!['shop_web'], ['c', 'b', null, null]);
   });
@@ -111,17 +243,53 @@ describe('slots and Runtime API commands', () => {
   it('diffs slot states into addr, weight, maint and ready commands', () => {
     const t1 = tbl([web]);
     const s1 = assignSlots(t1);
-    const next = { ...web, backends: [{ ...web.backends[0]!, weight: 80, servers: [{ id: 't2', address: '10.0.0.6', port: 8080 }] }, { ...web.backends[1]!, weight: 20 }] };
+    const next = {
+      ...web,
+      backends: [
+        { ...web.backends[0]!, weight: 80, servers: [{ id: 't2', address: '10.0.0.6', port: 8080 }] },
+        { ...web.backends[1]!, weight: 20 },
+      ],
+    };
     const t2 = tbl([next], 2);
     const s2 = assignSlots(t2, s1);
-    const t3 = tbl([{ ...web, backends: [{ ...web.backends[0]!, servers: [{ id: 't2', address: '10.0.0.6', port: 8080 }, { id: 't3', address: '10.0.0.8', port: 8080 }] }, web.backends[1]!] }], 3);
+    const t3 = tbl(
+      [
+        {
+          ...web,
+          backends: [
+            {
+              ...web.backends[0]!,
+              servers: [
+                { id: 't2', address: '10.0.0.6', port: 8080 },
+                { id: 't3', address: '10.0.0.8', port: 8080 },
+              ],
+            },
+            web.backends[1]!,
+          ],
+        },
+      ],
+      3,
+    );
     const s3 = assignSlots(t3, s2);
-    const t4 = tbl([{ ...web, backends: [{ ...web.backends[0]!, servers: [{ id: 't3', address: '10.0.0.8', port: 8080 }] }, web.backends[1]!] }], 4);
-    assert.deepEqual(runtimeCommands(slotStates(t3, s3), slotStates(t4, assignSlots(t4, s3))), ['set server rt_shop:web/shop_web_1 state maint']);
-    assert.deepEqual(runtimeCommands(slotStates(t2, s2), slotStates(t3, s3)).filter((c) => !c.includes('weight')), [
-      'set server rt_shop:web/shop_web_2 addr 10.0.0.8 port 8080',
-      'set server rt_shop:web/shop_web_2 state ready',
+    const t4 = tbl(
+      [
+        {
+          ...web,
+          backends: [
+            { ...web.backends[0]!, servers: [{ id: 't3', address: '10.0.0.8', port: 8080 }] },
+            web.backends[1]!,
+          ],
+        },
+      ],
+      4,
+    );
+    assert.deepEqual(runtimeCommands(slotStates(t3, s3), slotStates(t4, assignSlots(t4, s3))), [
+      'set server rt_shop:web/shop_web_1 state maint',
     ]);
+    assert.deepEqual(
+      runtimeCommands(slotStates(t2, s2), slotStates(t3, s3)).filter((c) => !c.includes('weight')),
+      ['set server rt_shop:web/shop_web_2 addr 10.0.0.8 port 8080', 'set server rt_shop:web/shop_web_2 state ready'],
+    );
     assert.deepEqual(runtimeCommands(slotStates(t1, s1), slotStates(t2, s2)), [
       // t1 left and t2 took its slot (the lowest free one): a new address, no maint
       'set server rt_shop:web/shop_web_1 addr 10.0.0.6 port 8080',
@@ -208,30 +376,56 @@ describe('haproxy.cfg rendering', () => {
   it('renders a small table exactly, most specific rule first', () => {
     assert.equal(text, expected);
     const other = renderConfig(tbl([admin, web]), assignSlots(t), options);
-    assert.equal(other.split('\n').slice(1).join('\n'), text.split('\n').slice(1).join('\n'), 'route order does not matter');
+    assert.equal(
+      other.split('\n').slice(1).join('\n'),
+      text.split('\n').slice(1).join('\n'),
+      'route order does not matter',
+    );
   });
 
   it('binds TLS only while a route has tls, reading the crt-list', () => {
     assert.ok(!text.includes(' ssl '), 'no TLS route: no https bind');
     const withTls = tbl([web, { ...admin, tls: { secret: 'admin-cert' } }]);
     const lines = renderConfig(withTls, assignSlots(withTls), options).split('\n');
-    assert.equal(lines[lines.indexOf('    bind 127.0.0.1:18080') + 1], '    bind 127.0.0.1:18443 ssl crt-list /run/scp/crt-list');
-    assert.ok(renderConfig(withTls, assignSlots(withTls), { ...options, crtList: '/run/scp/crt-list.candidate' }).includes('ssl crt-list /run/scp/crt-list.candidate\n'));
+    assert.equal(
+      lines[lines.indexOf('    bind 127.0.0.1:18080') + 1],
+      '    bind 127.0.0.1:18443 ssl crt-list /run/scp/crt-list',
+    );
+    assert.ok(
+      renderConfig(withTls, assignSlots(withTls), { ...options, crtList: '/run/scp/crt-list.candidate' }).includes(
+        'ssl crt-list /run/scp/crt-list.candidate\n',
+      ),
+    );
   });
 
   it('lists certificates: any-host ones first (the default), then by secret, hosts as SNI filters', () => {
     const a = { ...admin, tls: { secret: 'zz-admin' } };
-    const shared = { ...web, name: 'shop/api', hosts: ['api.example.com'], pathPrefix: '/api', tls: { secret: 'shop-cert' } };
-    const shared2 = { ...web, name: 'shop/www', hosts: ['www.example.com', 'api.example.com'], pathPrefix: '/', tls: { secret: 'shop-cert' } };
+    const shared = {
+      ...web,
+      name: 'shop/api',
+      hosts: ['api.example.com'],
+      pathPrefix: '/api',
+      tls: { secret: 'shop-cert' },
+    };
+    const shared2 = {
+      ...web,
+      name: 'shop/www',
+      hosts: ['www.example.com', 'api.example.com'],
+      pathPrefix: '/',
+      tls: { secret: 'shop-cert' },
+    };
     const any = { ...web, name: 'shop/any', pathPrefix: '/any', tls: { secret: 'zz-fallback' } };
     const anyShared = { ...web, name: 'shop/any2', pathPrefix: '/any2', tls: { secret: 'shop-cert' } };
-    assert.equal(renderCrtList(tbl([a, shared, shared2, any, anyShared, web]), '/run/secrets'), [
-      '/run/secrets/shop-cert',
-      '/run/secrets/zz-fallback',
-      '/run/secrets/shop-cert api.example.com www.example.com',
-      '/run/secrets/zz-admin *.admin.example.com admin.example.com',
-      '',
-    ].join('\n'));
+    assert.equal(
+      renderCrtList(tbl([a, shared, shared2, any, anyShared, web]), '/run/secrets'),
+      [
+        '/run/secrets/shop-cert',
+        '/run/secrets/zz-fallback',
+        '/run/secrets/shop-cert api.example.com www.example.com',
+        '/run/secrets/zz-admin *.admin.example.com admin.example.com',
+        '',
+      ].join('\n'),
+    );
     assert.equal(renderCrtList(tbl([web, admin]), '/run/secrets'), '', 'no TLS route, no certificate');
   });
 
@@ -240,10 +434,15 @@ describe('haproxy.cfg rendering', () => {
     try {
       writeFileSync(join(dir, 'haproxy.cfg'), text.replace('/run/scp', dir));
       try {
-        execFileSync(process.env.HAPROXY ?? '/usr/sbin/haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')], { stdio: 'pipe' });
+        execFileSync(process.env.HAPROXY ?? '/usr/sbin/haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')], {
+          stdio: 'pipe',
+        });
       } catch (err) {
         const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
-        if (e.code === 'ENOENT') throw new Error('HAProxy is not installed: run scripts/install-deps.sh (apt-get install haproxy) or set HAPROXY');
+        if (e.code === 'ENOENT')
+          throw new Error(
+            'HAProxy is not installed: run scripts/install-deps.sh (apt-get install haproxy) or set HAPROXY',
+          );
         throw new Error(`haproxy -c refused the rendered configuration:\n${e.stderr?.toString()}`);
       }
     } finally {

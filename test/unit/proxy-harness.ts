@@ -23,7 +23,9 @@ export function requireHaproxy(): void {
   try {
     execFileSync(haproxyBinary, ['-v'], { stdio: 'pipe' });
   } catch {
-    throw new Error(`HAProxy is not installed at ${haproxyBinary}: run scripts/install-deps.sh (apt-get install haproxy) or set HAPROXY`);
+    throw new Error(
+      `HAProxy is not installed at ${haproxyBinary}: run scripts/install-deps.sh (apt-get install haproxy) or set HAPROXY`,
+    );
   }
 }
 
@@ -39,20 +41,30 @@ export function freePort(): Promise<number> {
   });
 }
 
-export interface Backend { server: Server; port: number }
+export interface Backend {
+  server: Server;
+  port: number;
+}
 
 /** A loopback HTTP server answering 200 "<id> <url>" (or what `answer` writes). */
 export function backend(id: string, answer?: (req: IncomingMessage, res: ServerResponse) => void): Promise<Backend> {
   return new Promise((resolve) => {
-    const server = createServer(answer ?? ((req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end(`${id} ${req.url}`);
-    }));
+    const server = createServer(
+      answer ??
+        ((req, res) => {
+          res.writeHead(200, { 'content-type': 'text/plain' });
+          res.end(`${id} ${req.url}`);
+        }),
+    );
     server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port }));
   });
 }
 
-export interface Answer { status: number; body: string; headers: Record<string, string | string[] | undefined> }
+export interface Answer {
+  status: number;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+}
 
 /** One GET on a fresh connection. */
 export function get(port: number, path: string, headers: Record<string, string> = {}): Promise<Answer> {
@@ -70,7 +82,13 @@ export function get(port: number, path: string, headers: Record<string, string> 
 }
 
 /** A control API call with the test token (or `auth`), JSON in and out. */
-export function call(port: number, method: string, path: string, body?: unknown, auth: string | null = `Bearer ${token}`): Promise<Answer & { json: any }> {
+export function call(
+  port: number,
+  method: string,
+  path: string,
+  body?: unknown,
+  auth: string | null = `Bearer ${token}`,
+): Promise<Answer & { json: any }> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { 'content-type': 'application/json' };
@@ -79,7 +97,14 @@ export function call(port: number, method: string, path: string, body?: unknown,
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode!, body: text, headers: res.headers, json: text ? JSON.parse(text) : undefined }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          body: text,
+          headers: res.headers,
+          json: text ? JSON.parse(text) : undefined,
+        }),
+      );
     });
     req.on('error', reject);
     req.end(data);
@@ -87,7 +112,11 @@ export function call(port: number, method: string, path: string, body?: unknown,
 }
 
 /** A route with test defaults; each service's servers are [task id, loopback port]. */
-export function route(name: string, over: Partial<Route>, services: { service: string; weight?: number; ports: [string, number][] }[]): Route {
+export function route(
+  name: string,
+  over: Partial<Route>,
+  services: { service: string; weight?: number; ports: [string, number][] }[],
+): Route {
   return {
     name,
     hosts: [],
@@ -100,7 +129,11 @@ export function route(name: string, over: Partial<Route>, services: { service: s
     redirectToHttps: false,
     tls: null,
     ...over,
-    backends: services.map((s) => ({ service: s.service, weight: s.weight ?? 10, servers: s.ports.map(([id, port]) => ({ id, address: '127.0.0.1', port })) })),
+    backends: services.map((s) => ({
+      service: s.service,
+      weight: s.weight ?? 10,
+      servers: s.ports.map(([id, port]) => ({ id, address: '127.0.0.1', port })),
+    })),
   };
 }
 
@@ -111,7 +144,12 @@ export function table(routes: Route[]): RouteTable {
 }
 
 /** n GETs, each answered 200; counts the answering backend ids. */
-export async function spread(port: number, path: string, n: number, headers: Record<string, string> = {}): Promise<Map<string, number>> {
+export async function spread(
+  port: number,
+  path: string,
+  n: number,
+  headers: Record<string, string> = {},
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (let i = 0; i < n; i++) {
     const a = await get(port, path, headers);
@@ -136,13 +174,23 @@ export interface RunningProxy {
 }
 
 /** Starts HAProxy, the agent and its control API on free loopback ports. */
-export async function startProxy(over: Partial<Pick<AgentOptions, 'secretsDir' | 'transformConfig'>> = {}): Promise<RunningProxy> {
+export async function startProxy(
+  over: Partial<Pick<AgentOptions, 'secretsDir' | 'transformConfig'>> = {},
+): Promise<RunningProxy> {
   requireHaproxy();
   const log = createLogger({ level: 'warn' });
   const stateDir = mkdtempSync(join(tmpdir(), 'sc-proxy-test-'));
   const [httpPort, httpsPort] = [await freePort(), await freePort()];
   const haproxy = new HaproxyProcess({ binary: haproxyBinary, stateDir, log });
-  const agent = new ProxyAgent({ haproxy, httpBind: `127.0.0.1:${httpPort}`, httpsBind: `127.0.0.1:${httpsPort}`, stateDir, secretsDir: over.secretsDir ?? join(stateDir, 'no-secrets'), log, ...(over.transformConfig ? { transformConfig: over.transformConfig } : {}) });
+  const agent = new ProxyAgent({
+    haproxy,
+    httpBind: `127.0.0.1:${httpPort}`,
+    httpsBind: `127.0.0.1:${httpsPort}`,
+    stateDir,
+    secretsDir: over.secretsDir ?? join(stateDir, 'no-secrets'),
+    log,
+    ...(over.transformConfig ? { transformConfig: over.transformConfig } : {}),
+  });
   try {
     await agent.start();
   } catch (err) {

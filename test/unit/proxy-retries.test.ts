@@ -15,10 +15,20 @@ import { backend, freePort, get, route, startProxy, table, type Backend, type Ru
 /** One POST on a fresh connection; its status. */
 function post(port: number, path: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode!));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        agent: false,
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      },
+    );
     req.setTimeout(5000, () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     req.end(body);
@@ -72,7 +82,20 @@ describe('requests survive backends that stop (real HAProxy)', () => {
   });
 
   it('300 fresh GETs all answer 200 from the healthy server while the others refuse, close or reset', async (t) => {
-    const r = await proxy.push(table([route('shop/web', {}, [{ service: 'shop_web', ports: [['refused', refusedPort], ['dropper', dropperPort], ['healthy', healthy.port]] }])]));
+    const r = await proxy.push(
+      table([
+        route('shop/web', {}, [
+          {
+            service: 'shop_web',
+            ports: [
+              ['refused', refusedPort],
+              ['dropper', dropperPort],
+              ['healthy', healthy.port],
+            ],
+          },
+        ]),
+      ]),
+    );
     assert.equal(r.status, 200, r.body);
     const failures: string[] = [];
     const t0 = performance.now();
@@ -83,14 +106,29 @@ describe('requests survive backends that stop (real HAProxy)', () => {
     const ms = performance.now() - t0;
     const stats = await serverStats(proxy, 'rt_shop:web');
     const [refused, dropped] = [stats.get(refusedPort)!, stats.get(dropperPort)!];
-    t.diagnostic(`300 GETs in ${Math.round(ms)} ms; sent to the refusing port ${refused.stot} times, to the dropping server ${dropped.stot} times (${drops} connections); retries ${refused.wretr + dropped.wretr}, redispatches ${refused.wredis + dropped.wredis}`);
+    t.diagnostic(
+      `300 GETs in ${Math.round(ms)} ms; sent to the refusing port ${refused.stot} times, to the dropping server ${dropped.stot} times (${drops} connections); retries ${refused.wretr + dropped.wretr}, redispatches ${refused.wredis + dropped.wredis}`,
+    );
     assert.deepEqual(failures, []);
     assert.ok(refused.stot >= 50, `the refusing port was tried (${refused.stot} times)`);
     assert.ok(drops >= 50, `the dropping server was tried (${drops} connections)`);
   });
 
   it('a POST is not sent again after a server closed without answering (502), but is after a refused connect', async () => {
-    const r = await proxy.push(table([route('shop/web', {}, [{ service: 'shop_web', ports: [['refused', refusedPort], ['dropper', dropperPort], ['healthy', healthy.port]] }])]));
+    const r = await proxy.push(
+      table([
+        route('shop/web', {}, [
+          {
+            service: 'shop_web',
+            ports: [
+              ['refused', refusedPort],
+              ['dropper', dropperPort],
+              ['healthy', healthy.port],
+            ],
+          },
+        ]),
+      ]),
+    );
     assert.equal(r.status, 200, r.body);
     const dropsBefore = drops;
     const statuses = new Map<number, number>();
@@ -100,13 +138,26 @@ describe('requests survive backends that stop (real HAProxy)', () => {
     }
     const dropped = drops - dropsBefore;
     assert.deepEqual([...statuses.keys()].sort(), [200, 502], JSON.stringify([...statuses]));
-    assert.equal(statuses.get(502), dropped, 'each POST reached the dropping server at most once, and each of those answered 502');
+    assert.equal(
+      statuses.get(502),
+      dropped,
+      'each POST reached the dropping server at most once, and each of those answered 502',
+    );
   });
 
   it('a server that never completes the connect costs the connect timeout, then another server answers', async (t) => {
     // A listener whose process is stopped and whose accept queue is full: the kernel drops SYNs.
-    stopped = spawn(process.execPath, ['-e', "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { console.log(this.address().port) })"], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const port = await new Promise<number>((resolve) => stopped!.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+    stopped = spawn(
+      process.execPath,
+      [
+        '-e',
+        "require('net').createServer().listen({ port: 0, host: '127.0.0.1', backlog: 1 }, function () { console.log(this.address().port) })",
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const port = await new Promise<number>((resolve) =>
+      stopped!.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
+    );
     stopped.kill('SIGSTOP');
     for (let i = 0; i < 4; i++) {
       const s = connect(port, '127.0.0.1');
@@ -115,7 +166,19 @@ describe('requests survive backends that stop (real HAProxy)', () => {
     }
     await new Promise((r) => setTimeout(r, 200));
     const connectMs = 200;
-    const r = await proxy.push(table([route('shop/web', { timeouts: { connectMs, serverMs: 5000 } }, [{ service: 'shop_web', ports: [['silent', port], ['healthy', healthy.port]] }])]));
+    const r = await proxy.push(
+      table([
+        route('shop/web', { timeouts: { connectMs, serverMs: 5000 } }, [
+          {
+            service: 'shop_web',
+            ports: [
+              ['silent', port],
+              ['healthy', healthy.port],
+            ],
+          },
+        ]),
+      ]),
+    );
     assert.equal(r.status, 200, r.body);
     const times: number[] = [];
     for (let i = 0; i < 20; i++) {
@@ -125,7 +188,9 @@ describe('requests survive backends that stop (real HAProxy)', () => {
       assert.deepEqual([a.status, a.body], [200, 'ok /t'], `request ${i}`);
     }
     const slow = times.filter((ms) => ms >= connectMs).length;
-    t.diagnostic(`20 GETs: ${slow} waited for the connect timeout (${connectMs} ms), slowest ${Math.round(Math.max(...times))} ms`);
+    t.diagnostic(
+      `20 GETs: ${slow} waited for the connect timeout (${connectMs} ms), slowest ${Math.round(Math.max(...times))} ms`,
+    );
     assert.ok(slow >= 5, `the silent server was tried (${slow} requests waited for the connect timeout)`);
   });
 });

@@ -7,15 +7,25 @@ import { FakeClock } from '../../src/queue/clock.js';
 import { desiredFrom, network, service } from '../helpers/manifests.js';
 import { FakeSwarm } from '../helpers/fake-swarm.js';
 
-const text = network('net') + service('web', 'image: app:1\nreplicas: 2\nnetworks: [net]\nenv: {API_TOKEN: s3cr3t-value}');
+const text =
+  network('net') + service('web', 'image: app:1\nreplicas: 2\nnetworks: [net]\nenv: {API_TOKEN: s3cr3t-value}');
 
 function setup(drift: 'repair' | 'report') {
   const swarm = new FakeSwarm();
   const clock = new FakeClock();
   const status = new StatusStore({ identity: 't', applySet: 'set', source: 'test', driftMode: drift });
-  const options: ReconcilerOptions = { applySet: 'set', drift, prune: true, allowReplace: false, maxDeletions: 10, timeoutMs: 1000 };
+  const options: ReconcilerOptions = {
+    applySet: 'set',
+    drift,
+    prune: true,
+    allowReplace: false,
+    maxDeletions: 10,
+    timeoutMs: 1000,
+  };
   const drifts: string[] = [];
-  const r = new Reconciler(swarm, new LiveCache(swarm, clock, 0), status, options, { drift: (k, m) => drifts.push(`${k} ${m}`) });
+  const r = new Reconciler(swarm, new LiveCache(swarm, clock, 0), status, options, {
+    drift: (k, m) => drifts.push(`${k} ${m}`),
+  });
   r.desired = { revision: 'rev1', desired: desiredFrom(text) };
   return { swarm, status, r, drifts };
 }
@@ -48,7 +58,8 @@ describe('reconciler', () => {
       assert.deepEqual(drifts, [`Service ${mode === 'repair' ? 'repaired' : 'reported'}`]);
       const env = (await swarm.getService('web'))!.Spec.TaskTemplate!.ContainerSpec!.Env!;
       assert.equal(env.includes('DRIFT=1'), mode === 'report');
-      if (mode === 'report') assert.match(status.object('Service/web')!.reason, /drifted from the manifests \(spec\.env\.DRIFT\)/);
+      if (mode === 'report')
+        assert.match(status.object('Service/web')!.reason, /drifted from the manifests \(spec\.env\.DRIFT\)/);
       assert.doesNotMatch(JSON.stringify(status.toJSON()), /s3cr3t-value/, 'no secret value in status');
     }
   });
@@ -58,7 +69,10 @@ describe('reconciler', () => {
     await converge(r);
     r.desired = { revision: 'rev2', desired: desiredFrom(network('net')) };
     await converge(r);
-    assert.deepEqual([...swarm.services.values()].map((s) => s.Spec.Name), []);
+    assert.deepEqual(
+      [...swarm.services.values()].map((s) => s.Spec.Name),
+      [],
+    );
     r.desired = { revision: 'rev3', desired: { networks: [], services: [], routes: [], configs: [], secrets: [] } };
     assert.equal((await r.reconcile('Network/net')).outcome, 'blocked');
     assert.equal(swarm.networks.size, 1);

@@ -17,7 +17,11 @@ async function applied(swarm: FakeSwarm, image: string, set = 'shop'): Promise<v
 async function run(swarm: FakeSwarm, args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  const code = await main(args, { out: (s) => (out += s), err: (s) => (err += s), connect: async () => Object.assign(swarm, { describe: () => 'fake' }) });
+  const code = await main(args, {
+    out: (s) => (out += s),
+    err: (s) => (err += s),
+    connect: async () => Object.assign(swarm, { describe: () => 'fake' }),
+  });
   return { code, out, err };
 }
 
@@ -43,7 +47,10 @@ describe('controller rollback', () => {
     const swarm = new FakeSwarm();
     await applied(swarm, 'app:1');
     assert.match((await run(swarm, ['rollback', 'shop/web'])).err, /has no previous spec/);
-    assert.match((await run(swarm, ['rollback', 'shop/web', '--set', 'other'])).err, /SC4001: .*belongs to apply set "shop"/);
+    assert.match(
+      (await run(swarm, ['rollback', 'shop/web', '--set', 'other'])).err,
+      /SC4001: .*belongs to apply set "shop"/,
+    );
     await swarm.createService({ Name: 'hand_made', TaskTemplate: { ContainerSpec: { Image: 'x' } } });
     assert.match((await run(swarm, ['rollback', 'hand_made'])).err, /SC4002: .*not created by swarm-controller/);
     assert.match((await run(swarm, ['rollback', 'shop/nope'])).err, /does not exist/);

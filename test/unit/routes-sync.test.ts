@@ -45,7 +45,8 @@ async function apply(text: string, set: string, swarm: FakeSwarm): Promise<void>
   const desired = desiredFrom(text);
   const plan = buildPlan(desired, await swarm.readLiveState(), { applySet: set });
   assert.deepEqual(plan.blockers, []);
-  for (const o of await executePlan(plan, desired, swarm, { pollMs: 1 })) assert.equal(o.status, 'succeeded', `${o.change.id}: ${o.detail}`);
+  for (const o of await executePlan(plan, desired, swarm, { pollMs: 1 }))
+    assert.equal(o.status, 'succeeded', `${o.change.id}: ${o.detail}`);
 }
 
 /** A Swarm with the proxy tier (set "edge") and the shop (set "shop"). */
@@ -73,7 +74,10 @@ function task(swarm: FakeSwarm, name: string, state = 'running', desired = 'runn
     DesiredState: desired,
     Status: { State: state },
     NetworksAttachments: (s.Spec.TaskTemplate?.Networks ?? []).map((net, i) => ({
-      Network: { ID: net.Target!, Spec: { Name: [...swarm.networks.values()].find((x) => x.Id === net.Target)?.Name ?? '' } },
+      Network: {
+        ID: net.Target!,
+        Spec: { Name: [...swarm.networks.values()].find((x) => x.Id === net.Target)?.Name ?? '' },
+      },
       Addresses: [`10.0.${i}.${n}/24`],
     })),
   };
@@ -95,17 +99,34 @@ describe('route table builder', () => {
     assert.equal(t.routes.length, 1);
     const r = t.routes[0]!;
     assert.equal(r.name, 'shop/demo');
-    assert.deepEqual(r.backends, [{ service: 'shop_web', weight: 1, servers: [{ id: a.ID, address: a.NetworksAttachments![0]!.Addresses![0]!.split('/')[0]!, port: 8080 }] }]);
+    assert.deepEqual(r.backends, [
+      {
+        service: 'shop_web',
+        weight: 1,
+        servers: [{ id: a.ID, address: a.NetworksAttachments![0]!.Addresses![0]!.split('/')[0]!, port: 8080 }],
+      },
+    ]);
     assert.deepEqual(r.timeouts, { connectMs: 2000, serverMs: 60000 });
     assert.match(t.checksum, /^sha256:[0-9a-f]{64}$/);
   });
 
   it('leaves out a broken route, says why, and keeps the others', async () => {
-    const swarm = await shop(demo + route('alone', 'pathPrefix: /alone\nservice: lonely\nport: 8080', meta) + route('secure', 'hosts: [a.example.com]\nservice: web\nport: 8080\ntls: {secret: other-cert}', meta), '');
+    const swarm = await shop(
+      demo +
+        route('alone', 'pathPrefix: /alone\nservice: lonely\nport: 8080', meta) +
+        route('secure', 'hosts: [a.example.com]\nservice: web\nport: 8080\ntls: {secret: other-cert}', meta),
+      '',
+    );
     task(swarm, 'shop_web');
     const t = buildTable(await readRouteFacts(swarm, 'edge_proxy'));
-    assert.deepEqual(t.routes.map((r) => r.name), ['shop/demo']);
-    assert.deepEqual(t.broken.map((b) => b.route), ['shop/alone', 'shop/secure']);
+    assert.deepEqual(
+      t.routes.map((r) => r.name),
+      ['shop/demo'],
+    );
+    assert.deepEqual(
+      t.broken.map((b) => b.route),
+      ['shop/alone', 'shop/secure'],
+    );
     assert.match(t.broken[0]!.problem, /service shop_lonely shares no network with the proxy service edge_proxy/);
     assert.match(t.broken[1]!.problem, /does not mount the TLS secret other-cert/);
   });
@@ -119,14 +140,29 @@ describe('route table builder', () => {
 
   it('gives a contested host and path to the older route (two apply sets)', async () => {
     const swarm = await shop(demo);
-    await apply(shopNets.replace(/shop/g, 'blog').replace('name: edge_edge', 'name: edge_edge') + service('web', 'image: app:1\nexpose: [8080]\nnetworks: [edge]', '  namespace: blog\n') + route('demo', 'pathPrefix: /demo\nservice: web\nport: 8080', '  namespace: blog\n'), 'blog', swarm);
+    await apply(
+      shopNets.replace(/shop/g, 'blog').replace('name: edge_edge', 'name: edge_edge') +
+        service('web', 'image: app:1\nexpose: [8080]\nnetworks: [edge]', '  namespace: blog\n') +
+        route('demo', 'pathPrefix: /demo\nservice: web\nport: 8080', '  namespace: blog\n'),
+      'blog',
+      swarm,
+    );
     const t = buildTable(await readRouteFacts(swarm, 'edge_proxy'));
-    assert.deepEqual(t.routes.map((r) => r.name), ['shop/demo']);
+    assert.deepEqual(
+      t.routes.map((r) => r.name),
+      ['shop/demo'],
+    );
     assert.match(t.broken[0]!.problem, /path \/demo are already served by route shop\/demo/);
   });
 
   it('gives each backend its weight as a share of traffic, whatever its number of tasks', async () => {
-    const swarm = await shop(route('demo', 'pathPrefix: /demo\nbackends: [{service: web, port: 8080, weight: 90}, {service: canary, port: 8080, weight: 10}]', meta));
+    const swarm = await shop(
+      route(
+        'demo',
+        'pathPrefix: /demo\nbackends: [{service: web, port: 8080, weight: 90}, {service: canary, port: 8080, weight: 10}]',
+        meta,
+      ),
+    );
     for (let i = 0; i < 3; i++) task(swarm, 'shop_web');
     task(swarm, 'shop_canary');
     const r = buildTable(await readRouteFacts(swarm, 'edge_proxy')).routes[0]!;
@@ -136,14 +172,30 @@ describe('route table builder', () => {
     };
     const total = share('shop_web') + share('shop_canary');
     assert.ok(Math.abs(share('shop_web') / total - 0.9) < 0.01, `web's share ${share('shop_web') / total}`);
-    assert.deepEqual(r.backends.map((b) => `${b.service} ${b.weight}`), ['shop_canary 85', 'shop_web 256']);
+    assert.deepEqual(
+      r.backends.map((b) => `${b.service} ${b.weight}`),
+      ['shop_canary 85', 'shop_web 256'],
+    );
   });
 
   it('keeps server weights within 1-256 and drains a weight-0 backend', () => {
-    const b = (weight: number, n: number) => ({ service: `s${weight}-${n}`, weight, servers: Array.from({ length: n }, (_, i) => ({ id: `t${i}`, address: '10.0.0.1', port: 80 })) });
-    assert.deepEqual(serverWeights([b(256, 1), b(1, 100)]).map((x) => x.weight), [256, 1]);
-    assert.deepEqual(serverWeights([b(5, 2), b(0, 2)]).map((x) => x.weight), [256, 0]);
-    assert.deepEqual(serverWeights([b(7, 3)]).map((x) => x.weight), [7]);
+    const b = (weight: number, n: number) => ({
+      service: `s${weight}-${n}`,
+      weight,
+      servers: Array.from({ length: n }, (_, i) => ({ id: `t${i}`, address: '10.0.0.1', port: 80 })),
+    });
+    assert.deepEqual(
+      serverWeights([b(256, 1), b(1, 100)]).map((x) => x.weight),
+      [256, 1],
+    );
+    assert.deepEqual(
+      serverWeights([b(5, 2), b(0, 2)]).map((x) => x.weight),
+      [256, 0],
+    );
+    assert.deepEqual(
+      serverWeights([b(7, 3)]).map((x) => x.weight),
+      [7],
+    );
   });
 
   it('finds proxy replicas by their address on the control network', async () => {
@@ -152,8 +204,13 @@ describe('route table builder', () => {
     task(swarm, 'edge_proxy', 'preparing');
     const facts = await readRouteFacts(swarm, 'edge_proxy');
     const control = p.NetworksAttachments!.find((n) => n.Network!.Spec!.Name === 'edge_control')!;
-    assert.deepEqual(proxyReplicas(facts.proxy, facts.tasks, 'edge_control'), { replicas: [{ task: p.ID, address: control.Addresses![0]!.split('/')[0]! }] });
-    assert.match(proxyReplicas(facts.proxy, facts.tasks, 'other_net').problem!, /not attached to the control network other_net/);
+    assert.deepEqual(proxyReplicas(facts.proxy, facts.tasks, 'edge_control'), {
+      replicas: [{ task: p.ID, address: control.Addresses![0]!.split('/')[0]! }],
+    });
+    assert.match(
+      proxyReplicas(facts.proxy, facts.tasks, 'other_net').problem!,
+      /not attached to the control network other_net/,
+    );
   });
 });
 
@@ -169,12 +226,34 @@ class FakeAgents implements AgentClient {
     this.pushes.push({ address, generation: table.generation });
     if (this.refuse.has(table.checksum)) return { ok: false, status: 422, error: 'HTTP 422: refused by haproxy -c' };
     this.served.set(address, { generation: table.generation, checksum: table.checksum });
-    return { ok: true, value: { generation: table.generation, checksum: table.checksum, action: 'runtime', runtimeCommands: 1, durationMs: 1 } };
+    return {
+      ok: true,
+      value: {
+        generation: table.generation,
+        checksum: table.checksum,
+        action: 'runtime',
+        runtimeCommands: 1,
+        durationMs: 1,
+      },
+    };
   }
   async getStatus(address: string): Promise<AgentAnswer<AgentStatus>> {
     if (this.down.has(address)) return { ok: false, status: 0, error: 'ECONNREFUSED' };
     const s = this.served.get(address) ?? { generation: 0, checksum: 'sha256:empty' };
-    return { ok: true, value: { ...s, appliedAt: null, routes: 0, reloads: 0, runtimeUpdates: 0, lastReloadMs: null, reloadPending: false, lastError: null, haproxy: { running: true, pid: 1 } } };
+    return {
+      ok: true,
+      value: {
+        ...s,
+        appliedAt: null,
+        routes: 0,
+        reloads: 0,
+        runtimeUpdates: 0,
+        lastReloadMs: null,
+        reloadPending: false,
+        lastError: null,
+        haproxy: { running: true, pid: 1 },
+      },
+    };
   }
 }
 
@@ -187,8 +266,18 @@ async function until(check: () => boolean, what: string, ms = 5000): Promise<voi
 }
 
 const noMetrics = { push: () => undefined, table: () => undefined, replicas: () => undefined };
-const opts = { proxyService: 'edge_proxy', proxyNetwork: 'edge_control', pollIntervalMs: 10, fullReadIntervalMs: 10_000, verifyIntervalMs: 50 };
-const table = (generation: number, tag = String(generation)): RouteTable => ({ generation, checksum: `sha256:${tag.padStart(64, '0')}`, routes: [] });
+const opts = {
+  proxyService: 'edge_proxy',
+  proxyNetwork: 'edge_control',
+  pollIntervalMs: 10,
+  fullReadIntervalMs: 10_000,
+  verifyIntervalMs: 50,
+};
+const table = (generation: number, tag = String(generation)): RouteTable => ({
+  generation,
+  checksum: `sha256:${tag.padStart(64, '0')}`,
+  routes: [],
+});
 
 describe('proxy pusher', () => {
   it('sends only the newest table to a replica, never an older one after a newer one', async () => {
@@ -198,7 +287,11 @@ describe('proxy pusher', () => {
     for (let g = 1; g <= 20; g++) pusher.setTable(table(g));
     await until(() => agents.served.get('10.0.0.1')?.generation === 20, 'generation 20');
     const gens = agents.pushes.map((p) => p.generation);
-    assert.deepEqual(gens, [...gens].sort((a, b) => a - b), `pushed in order ${gens.join(',')}`);
+    assert.deepEqual(
+      gens,
+      [...gens].sort((a, b) => a - b),
+      `pushed in order ${gens.join(',')}`,
+    );
     assert.ok(gens.length < 20, `coalesced: ${gens.length} pushes for 20 tables`);
     assert.equal(pusher.status()[0]!.inSync, true);
     pusher.stop();
@@ -208,7 +301,10 @@ describe('proxy pusher', () => {
     const agents = new FakeAgents();
     agents.down.add('10.0.0.2');
     const pusher = new ProxyPusher(agents, realClock, log, noMetrics, 50);
-    pusher.setReplicas([{ task: 't1', address: '10.0.0.1' }, { task: 't2', address: '10.0.0.2' }]);
+    pusher.setReplicas([
+      { task: 't1', address: '10.0.0.1' },
+      { task: 't2', address: '10.0.0.2' },
+    ]);
     pusher.setTable(table(3));
     await until(() => agents.served.get('10.0.0.1')?.generation === 3, 'the healthy replica');
     await until(() => pusher.status()[1]!.lastError !== null, 'the error to be reported');
@@ -217,7 +313,10 @@ describe('proxy pusher', () => {
     await until(() => agents.served.get('10.0.0.2')?.generation === 3, 'the recovered replica');
     agents.served.delete('10.0.0.1'); // the agent restarted with an empty table
     await until(() => agents.served.get('10.0.0.1')?.generation === 3, 'the restarted replica to be caught up');
-    assert.deepEqual(pusher.status().map((r) => r.inSync), [true, true]);
+    assert.deepEqual(
+      pusher.status().map((r) => r.inSync),
+      [true, true],
+    );
     pusher.stop();
   });
 
@@ -243,7 +342,9 @@ describe('route sync', () => {
   it('pushes a new generation when tasks change, and continues above what replicas already serve', async () => {
     const swarm = await shop(demo);
     task(swarm, 'edge_proxy');
-    const proxyAddress = swarm.tasks[0]!.NetworksAttachments!.find((n) => n.Network!.Spec!.Name === 'edge_control')!.Addresses![0]!.split('/')[0]!;
+    const proxyAddress = swarm.tasks[0]!.NetworksAttachments!.find(
+      (n) => n.Network!.Spec!.Name === 'edge_control',
+    )!.Addresses![0]!.split('/')[0]!;
     const agents = new FakeAgents();
     agents.served.set(proxyAddress, { generation: 41, checksum: 'sha256:older' });
     let active = true;
@@ -258,7 +359,10 @@ describe('route sync', () => {
       assert.equal(sync.status().generation, 43);
       assert.equal(agents.served.get(proxyAddress)!.generation, 43);
       t.DesiredState = 'shutdown'; // stopping: out of rotation before it goes
-      await until(() => sync.status().servers === 0 && sync.status().generation === 44 && sync.status().replicas[0]!.inSync, 'the stopping task to leave');
+      await until(
+        () => sync.status().servers === 0 && sync.status().generation === 44 && sync.status().replicas[0]!.inSync,
+        'the stopping task to leave',
+      );
       active = false;
       await until(() => !sync.status().active, 'standby');
       assert.match(sync.status().note!, /standby/);
@@ -272,7 +376,15 @@ describe('route sync', () => {
     const swarm = await shop('');
     task(swarm, 'edge_proxy');
     task(swarm, 'shop_web');
-    const sync = new RouteSync(swarm, new FakeAgents(), { ...opts, pollIntervalMs: 10_000 }, realClock, log, noMetrics, () => true);
+    const sync = new RouteSync(
+      swarm,
+      new FakeAgents(),
+      { ...opts, pollIntervalMs: 10_000 },
+      realClock,
+      log,
+      noMetrics,
+      () => true,
+    );
     sync.start();
     try {
       await until(() => sync.status().replicas[0]?.inSync === true, 'the first table');
@@ -280,7 +392,14 @@ describe('route sync', () => {
       await apply(shopNets + web + canary + lonely + demo, 'shop', swarm);
       sync.notify({ Type: 'config', Action: 'create' });
       await until(() => sync.status().routes === 1 && sync.status().replicas[0]!.inSync, 'the new route');
-      assert.deepEqual(sync.status().served, [{ route: 'shop/demo', hosts: [], pathPrefix: '/demo', backends: [{ service: 'shop_web', servers: 1, weight: 1 }] }]);
+      assert.deepEqual(sync.status().served, [
+        {
+          route: 'shop/demo',
+          hosts: [],
+          pathPrefix: '/demo',
+          backends: [{ service: 'shop_web', servers: 1, weight: 1 }],
+        },
+      ]);
     } finally {
       sync.stop();
     }

@@ -28,8 +28,14 @@ const secretValues = (v: number) => ({
 });
 
 function manifest(v: number): string {
-  const env = Object.entries({ ...secretValues(v), LOG_LEVEL: `plain-${v}` }).map(([k, x]) => `  ${k}: "${x}"`).join('\n');
-  return service('web', `image: swarm-controller/test-app:1\nsecrets: [db-password]\nenv:\n${env}`, '  namespace: e2e-sec-unit\n');
+  const env = Object.entries({ ...secretValues(v), LOG_LEVEL: `plain-${v}` })
+    .map(([k, x]) => `  ${k}: "${x}"`)
+    .join('\n');
+  return service(
+    'web',
+    `image: swarm-controller/test-app:1\nsecrets: [db-password]\nenv:\n${env}`,
+    '  namespace: e2e-sec-unit\n',
+  );
 }
 
 describe('secret values', () => {
@@ -38,7 +44,11 @@ describe('secret values', () => {
     await swarm.createSecret('db-password', {}, 'swarm-secret-value-0c41');
     const dir = mkdtempSync(join(tmpdir(), 'sc-secrets-'));
     let out = '';
-    const io = { out: (s: string) => void (out += s), err: (s: string) => void (out += s), connect: async () => Object.assign(swarm, { describe: () => 'fake' }) };
+    const io = {
+      out: (s: string) => void (out += s),
+      err: (s: string) => void (out += s),
+      connect: async () => Object.assign(swarm, { describe: () => 'fake' }),
+    };
     const run = async (...args: string[]) => main([...args, '-f', dir, '--set', 'secrets', '--mask-env', 'DSN'], io);
     const leaked: string[] = [];
     for (const v of [1, 2]) {
@@ -50,7 +60,9 @@ describe('secret values', () => {
     }
     // Drift: someone changes a secret value in the Swarm; the plan shows the path, not the values.
     const svc = [...swarm.services.values()][0]!;
-    svc.Spec.TaskTemplate!.ContainerSpec!.Env = svc.Spec.TaskTemplate!.ContainerSpec!.Env!.map((e) => (e.startsWith('API_TOKEN=') ? 'API_TOKEN=drifted-9d1f' : e));
+    svc.Spec.TaskTemplate!.ContainerSpec!.Env = svc.Spec.TaskTemplate!.ContainerSpec!.Env!.map((e) =>
+      e.startsWith('API_TOKEN=') ? 'API_TOKEN=drifted-9d1f' : e,
+    );
     assert.equal(await run('plan'), 2);
     assert.equal(await run('plan', '-o', 'json'), 2);
     leaked.push('drifted-9d1f', 'swarm-secret-value-0c41');
@@ -64,14 +76,24 @@ describe('secret values', () => {
     const swarm = new FakeSwarm();
     await swarm.createSecret('db-password', {}, 'x');
     const status = new StatusStore({ identity: 't', applySet: 'secrets', source: 'test', driftMode: 'repair' });
-    const r = new Reconciler(swarm, new LiveCache(swarm, new FakeClock(), 0), status, { applySet: 'secrets', drift: 'repair', prune: true, allowReplace: false, maxDeletions: 10, timeoutMs: 1000 }, {});
+    const r = new Reconciler(
+      swarm,
+      new LiveCache(swarm, new FakeClock(), 0),
+      status,
+      { applySet: 'secrets', drift: 'repair', prune: true, allowReplace: false, maxDeletions: 10, timeoutMs: 1000 },
+      {},
+    );
     r.desired = { revision: 'r1', desired: desiredFrom(manifest(1)) };
     for (const key of await r.allKeys()) await r.reconcile(key);
     const svc = [...swarm.services.values()][0]!;
-    svc.Spec.TaskTemplate!.ContainerSpec!.Env = [...svc.Spec.TaskTemplate!.ContainerSpec!.Env!, 'EXTRA_TOKEN=drifted-5e11'];
+    svc.Spec.TaskTemplate!.ContainerSpec!.Env = [
+      ...svc.Spec.TaskTemplate!.ContainerSpec!.Env!,
+      'EXTRA_TOKEN=drifted-5e11',
+    ];
     for (const key of await r.allKeys()) await r.reconcile(key);
     const text = JSON.stringify(status.toJSON());
-    for (const value of [...Object.values(secretValues(1)), 'drifted-5e11']) assert.ok(!text.includes(value), `status contains ${value}`);
+    for (const value of [...Object.values(secretValues(1)), 'drifted-5e11'])
+      assert.ok(!text.includes(value), `status contains ${value}`);
     assert.match(text, /drift repaired/);
   });
 });

@@ -6,7 +6,18 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { directorySource, gitSource, parseSourceSpec, SourceError, type Snapshot } from '../../src/source/index.js';
@@ -42,10 +53,13 @@ function commit(message: string, files: Record<string, string | null>): string {
   return git(work, 'rev-parse', 'HEAD');
 }
 
-const manifest = (name: string, image = 'nginx:1.27') => `apiVersion: swarm.example/v1\nkind: Service\nmetadata:\n  name: ${name}\nspec:\n  image: ${image}\n`;
+const manifest = (name: string, image = 'nginx:1.27') =>
+  `apiVersion: swarm.example/v1\nkind: Service\nmetadata:\n  name: ${name}\nspec:\n  image: ${image}\n`;
 
 function revisionNames(cacheDir: string): string[] {
-  return readdirSync(join(cacheDir, 'revisions')).filter((n) => !n.startsWith('.')).sort();
+  return readdirSync(join(cacheDir, 'revisions'))
+    .filter((n) => !n.startsWith('.'))
+    .sort();
 }
 
 async function rejectsWithSourceError(promise: Promise<unknown>, ...patterns: RegExp[]): Promise<string> {
@@ -130,7 +144,11 @@ describe('gitSource', () => {
     const head = git(work, 'rev-parse', 'HEAD');
     await rejectsWithSourceError(source.fetch(), /path "deploy\/prod" does not exist/, /ref "main"/, new RegExp(head));
     const file = gitSource({ url: bare, path: 'README.md', cacheDir: newCache() });
-    await rejectsWithSourceError(file.fetch(), /path "README.md" is a file or a link, not a directory/, /default branch "main"/);
+    await rejectsWithSourceError(
+      file.fetch(),
+      /path "README.md" is a file or a link, not a directory/,
+      /default branch "main"/,
+    );
   });
 
   it('refuses up front a path that escapes the repository, and a ref that could be an option', () => {
@@ -139,7 +157,10 @@ describe('gitSource', () => {
     }
     assert.throws(() => gitSource({ url: bare, path: '../x', cacheDir: newCache() }), /escapes the repository/);
     assert.doesNotThrow(() => gitSource({ url: bare, path: 'a/../manifests', cacheDir: newCache() }));
-    assert.throws(() => gitSource({ url: bare, ref: '--upload-pack=touch /tmp/x', cacheDir: newCache() }), /not a valid branch, tag or commit name/);
+    assert.throws(
+      () => gitSource({ url: bare, ref: '--upload-pack=touch /tmp/x', cacheDir: newCache() }),
+      /not a valid branch, tag or commit name/,
+    );
   });
 
   it('a path with ".." that stays inside the repository is normalised', async () => {
@@ -156,7 +177,13 @@ describe('gitSource', () => {
       seen.push(await source.fetch());
     }
     assert.equal(new Set(seen.map((s) => s.revision)).size, 4);
-    assert.deepEqual(revisionNames(cacheDir), seen.slice(1).map((s) => s.revision).sort());
+    assert.deepEqual(
+      revisionNames(cacheDir),
+      seen
+        .slice(1)
+        .map((s) => s.revision)
+        .sort(),
+    );
     assert.ok(!existsSync(seen[0]!.dir), 'the oldest revision is deleted');
     // Going back to an older revision keeps it as current and drops the least recently used.
     const back = await gitSource({ url: bare, ref: seen[1]!.revision, path: 'manifests', cacheDir }).fetch();
@@ -290,11 +317,17 @@ describe('parseSourceSpec', () => {
   it('redacts credentials in describe()', () => {
     const source = parseSourceSpec('https://user:hunter2@git.example.com/org/repo.git#main:deploy/prod', cache());
     assert.equal(source.describe(), 'git https://***@git.example.com/org/repo.git#main:deploy/prod');
-    assert.equal(parseSourceSpec('https://ghp_token123@git.example.com/r.git', cache()).describe(), 'git https://***@git.example.com/r.git#HEAD');
+    assert.equal(
+      parseSourceSpec('https://ghp_token123@git.example.com/r.git', cache()).describe(),
+      'git https://***@git.example.com/r.git#HEAD',
+    );
   });
 
   it('refuses what it cannot recognise, and a path escaping the repository', () => {
-    assert.throws(() => parseSourceSpec(join(root, 'does-not-exist'), cache()), /neither an existing directory nor a git repository/);
+    assert.throws(
+      () => parseSourceSpec(join(root, 'does-not-exist'), cache()),
+      /neither an existing directory nor a git repository/,
+    );
     assert.throws(() => parseSourceSpec('', cache()), SourceError);
     assert.throws(() => parseSourceSpec('https://host/r.git#main:../../etc', cache()), /escapes the repository/);
   });

@@ -40,15 +40,42 @@ describe('controller run: a newer revision during a convergence wait', { timeout
 
   it('is applied at once; the waiting sync says it was superseded and which objects were converging', async () => {
     writeFileSync(join(dir, 'web.yaml'), web('app:1'));
-    const log = createLogger({ destination: new Writable({ write(chunk, _e, done) { logs.push(String(chunk)); done(); } }) });
+    const log = createLogger({
+      destination: new Writable({
+        write(chunk, _e, done) {
+          logs.push(String(chunk));
+          done();
+        },
+      }),
+    });
     const noop = () => {};
-    controller = new Controller(swarm, directorySource(dir), {
-      identity: 'unit', applySet: 'supersede', drift: 'repair', prune: false, allowReplace: false, maxDeletions: 10, timeoutMs: 5000,
-      pollIntervalMs: 200, resyncIntervalMs: 3_600_000, leaseDurationMs: 1000, concurrency: 2, syncTimeoutMs: 3_600_000,
-    }, clock, log, { queueDepth: noop, reconcile: noop, action: noop, drift: noop, sync: noop, leader: noop, suspended: noop });
+    controller = new Controller(
+      swarm,
+      directorySource(dir),
+      {
+        identity: 'unit',
+        applySet: 'supersede',
+        drift: 'repair',
+        prune: false,
+        allowReplace: false,
+        maxDeletions: 10,
+        timeoutMs: 5000,
+        pollIntervalMs: 200,
+        resyncIntervalMs: 3_600_000,
+        leaseDurationMs: 1000,
+        concurrency: 2,
+        syncTimeoutMs: 3_600_000,
+      },
+      clock,
+      log,
+      { queueDepth: noop, reconcile: noop, action: noop, drift: noop, sync: noop, leader: noop, suspended: noop },
+    );
     controller.start();
     await until(() => image() === 'app:1', 'the first revision created');
-    await until(() => controller!.status.toJSON().objects.some((o) => o.phase === 'Progressing'), 'web to be converging');
+    await until(
+      () => controller!.status.toJSON().objects.some((o) => o.phase === 'Progressing'),
+      'web to be converging',
+    );
     assert.equal(controller.status.lastSync, undefined, 'the first sync is still waiting for web');
 
     writeFileSync(join(dir, 'web.yaml'), web('app:2'));
@@ -56,6 +83,9 @@ describe('controller run: a newer revision during a convergence wait', { timeout
     const first = controller.status.toJSON().syncs.find((x) => /arrived while/.test(x.detail));
     assert.ok(first, JSON.stringify(controller.status.toJSON().syncs));
     assert.equal(first.result, 'success');
-    assert.match(first.detail, /^revision [0-9a-f]{12} arrived while 1 object\(s\) were converging \(Service\/unit\/web\): applying it now$/);
+    assert.match(
+      first.detail,
+      /^revision [0-9a-f]{12} arrived while 1 object\(s\) were converging \(Service\/unit\/web\): applying it now$/,
+    );
   });
 });

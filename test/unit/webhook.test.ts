@@ -24,8 +24,14 @@ describe('sync webhook verification', () => {
   });
 
   it('accepts a Gitea X-Gitea-Signature and a Gogs X-Gogs-Signature', () => {
-    assert.deepEqual(verifyWebhook({ 'x-gitea-signature': hmac(body, secret) }, body, secret), { ok: true, kind: 'gitea' });
-    assert.deepEqual(verifyWebhook({ 'x-gogs-signature': hmac(body, secret) }, body, secret), { ok: true, kind: 'gitea' });
+    assert.deepEqual(verifyWebhook({ 'x-gitea-signature': hmac(body, secret) }, body, secret), {
+      ok: true,
+      kind: 'gitea',
+    });
+    assert.deepEqual(verifyWebhook({ 'x-gogs-signature': hmac(body, secret) }, body, secret), {
+      ok: true,
+      kind: 'gitea',
+    });
   });
 
   it('accepts what Gitea really sends: its own header and GitHub-style ones with the same HMAC', () => {
@@ -40,8 +46,14 @@ describe('sync webhook verification', () => {
   });
 
   it('reads header names case-insensitively', () => {
-    assert.deepEqual(verifyWebhook({ 'X-Hub-Signature-256': signGithub(body, secret) }, body, secret), { ok: true, kind: 'github' });
-    assert.deepEqual(verifyWebhook({ 'X-GITEA-SIGNATURE': signGitea(body, secret) }, body, secret), { ok: true, kind: 'gitea' });
+    assert.deepEqual(verifyWebhook({ 'X-Hub-Signature-256': signGithub(body, secret) }, body, secret), {
+      ok: true,
+      kind: 'github',
+    });
+    assert.deepEqual(verifyWebhook({ 'X-GITEA-SIGNATURE': signGitea(body, secret) }, body, secret), {
+      ok: true,
+      kind: 'gitea',
+    });
     assert.deepEqual(verifyWebhook({ AUTHORIZATION: `Bearer ${secret}` }, body, secret), { ok: true, kind: 'token' });
   });
 
@@ -51,19 +63,39 @@ describe('sync webhook verification', () => {
   });
 
   it('refuses a signature made with the wrong secret', () => {
-    assertRefused(verifyWebhook({ 'x-hub-signature-256': `sha256=${hmac(body, 'wrong')}` }, body, secret), 401, /^signature does not match$/);
-    assertRefused(verifyWebhook({ 'x-gitea-signature': hmac(body, 'wrong') }, body, secret), 401, /^signature does not match$/);
+    assertRefused(
+      verifyWebhook({ 'x-hub-signature-256': `sha256=${hmac(body, 'wrong')}` }, body, secret),
+      401,
+      /^signature does not match$/,
+    );
+    assertRefused(
+      verifyWebhook({ 'x-gitea-signature': hmac(body, 'wrong') }, body, secret),
+      401,
+      /^signature does not match$/,
+    );
   });
 
   it('refuses a tampered body', () => {
     const tampered = Buffer.from(body.toString().replace('main', 'evil'));
-    assertRefused(verifyWebhook({ 'x-hub-signature-256': signGithub(body, secret) }, tampered, secret), 401, /signature does not match/);
-    assertRefused(verifyWebhook({ 'x-gitea-signature': signGitea(body, secret) }, tampered, secret), 401, /signature does not match/);
+    assertRefused(
+      verifyWebhook({ 'x-hub-signature-256': signGithub(body, secret) }, tampered, secret),
+      401,
+      /signature does not match/,
+    );
+    assertRefused(
+      verifyWebhook({ 'x-gitea-signature': signGitea(body, secret) }, tampered, secret),
+      401,
+      /signature does not match/,
+    );
   });
 
   it('refuses a request with no signature header with 401 "no signature"', () => {
     assertRefused(verifyWebhook({}, body, secret), 401, /^no signature/);
-    assertRefused(verifyWebhook({ 'content-type': 'application/json', 'x-hub-signature-256': undefined }, body, secret), 401, /^no signature/);
+    assertRefused(
+      verifyWebhook({ 'content-type': 'application/json', 'x-hub-signature-256': undefined }, body, secret),
+      401,
+      /^no signature/,
+    );
     assertRefused(verifyWebhook({ 'x-hub-signature': 'sha1=0123' }, body, secret), 401, /^no signature/);
     assertRefused(verifyWebhook({ authorization: 'Basic dXNlcjpwYXNz' }, body, secret), 401, /^no signature/);
   });
@@ -74,28 +106,51 @@ describe('sync webhook verification', () => {
       assertRefused(verifyWebhook({ 'x-gitea-signature': value }, body, secret), 400, /malformed X-Gitea-Signature/);
     }
     for (const value of [good, `sha1=${good}`, `sha256=${good}g`, 'sha256=', `sha256=${good.slice(3)}`]) {
-      assertRefused(verifyWebhook({ 'x-hub-signature-256': value }, body, secret), 400, /malformed X-Hub-Signature-256/);
+      assertRefused(
+        verifyWebhook({ 'x-hub-signature-256': value }, body, secret),
+        400,
+        /malformed X-Hub-Signature-256/,
+      );
     }
   });
 
   it('refuses well-formed hex of the wrong length as a mismatch, not a crash', () => {
-    assertRefused(verifyWebhook({ 'x-gitea-signature': hmac(body, secret).slice(0, 32) }, body, secret), 401, /signature does not match/);
-    assertRefused(verifyWebhook({ 'x-gitea-signature': hmac(body, secret) + '00' }, body, secret), 401, /signature does not match/);
+    assertRefused(
+      verifyWebhook({ 'x-gitea-signature': hmac(body, secret).slice(0, 32) }, body, secret),
+      401,
+      /signature does not match/,
+    );
+    assertRefused(
+      verifyWebhook({ 'x-gitea-signature': hmac(body, secret) + '00' }, body, secret),
+      401,
+      /signature does not match/,
+    );
   });
 
   it('refuses a header given twice with 400', () => {
     const sig = hmac(body, secret);
     assertRefused(verifyWebhook({ 'x-gitea-signature': [sig, sig] }, body, secret), 400, /more than once/);
-    assertRefused(verifyWebhook({ 'X-Gitea-Signature': sig, 'x-gitea-signature': sig }, body, secret), 400, /more than once/);
+    assertRefused(
+      verifyWebhook({ 'X-Gitea-Signature': sig, 'x-gitea-signature': sig }, body, secret),
+      400,
+      /more than once/,
+    );
   });
 
   it('accepts Authorization: Bearer <secret> and refuses any other token', () => {
     assert.deepEqual(verifyWebhook({ authorization: `Bearer ${secret}` }, body, secret), { ok: true, kind: 'token' });
-    assert.deepEqual(verifyWebhook({ authorization: `bearer   ${secret}  ` }, body, secret), { ok: true, kind: 'token' });
+    assert.deepEqual(verifyWebhook({ authorization: `bearer   ${secret}  ` }, body, secret), {
+      ok: true,
+      kind: 'token',
+    });
     assertRefused(verifyWebhook({ authorization: 'Bearer wrong' }, body, secret), 401, /signature does not match/);
     assertRefused(verifyWebhook({ authorization: `Bearer ${secret}x` }, body, secret), 401, /signature does not match/);
     assertRefused(verifyWebhook({ authorization: 'Bearer' }, body, secret), 401, /signature does not match/);
-    assertRefused(verifyWebhook({ authorization: `Bearer ${secret.slice(0, -1)}` }, body, secret), 401, /signature does not match/);
+    assertRefused(
+      verifyWebhook({ authorization: `Bearer ${secret.slice(0, -1)}` }, body, secret),
+      401,
+      /signature does not match/,
+    );
   });
 
   it('does not let a right Bearer token rescue a wrong signature', () => {

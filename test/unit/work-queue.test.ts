@@ -10,24 +10,32 @@ describe('work queue', () => {
     const q = new WorkQueue({ concurrency: 2 });
     for (let i = 0; i < 5; i++) q.add('Service/web');
     const runs: string[] = [];
-    q.start(async (k) => { runs.push(k); });
+    q.start(async (k) => {
+      runs.push(k);
+    });
     await q.idle();
     assert.deepEqual(runs, ['Service/web']);
   });
 
   it('never runs a key on two workers at once, and reruns it once if it was dirtied in flight', async () => {
     const q = new WorkQueue({ concurrency: 4 });
-    let running = 0, peak = 0, runs = 0;
+    let running = 0,
+      peak = 0,
+      runs = 0;
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     q.start(async () => {
-      running++; peak = Math.max(peak, running); runs++;
+      running++;
+      peak = Math.max(peak, running);
+      runs++;
       if (runs === 1) await gate;
       running--;
     });
     q.add('k');
     await tick();
-    q.add('k'); q.add('k'); q.add('k');
+    q.add('k');
+    q.add('k');
+    q.add('k');
     release();
     await q.idle();
     await q.idle();
@@ -37,8 +45,14 @@ describe('work queue', () => {
 
   it('runs different keys concurrently up to the limit', async () => {
     const q = new WorkQueue({ concurrency: 2 });
-    let running = 0, peak = 0;
-    q.start(async () => { running++; peak = Math.max(peak, running); await new Promise((r) => setTimeout(r, 5)); running--; });
+    let running = 0,
+      peak = 0;
+    q.start(async () => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 5));
+      running--;
+    });
     for (const k of ['a', 'b', 'c', 'd']) q.add(k);
     await q.idle();
     assert.equal(peak, 2);
@@ -48,7 +62,11 @@ describe('work queue', () => {
     const clock = new FakeClock();
     const q = new WorkQueue({ clock, limits: { baseDelayMs: 100, maxDelayMs: 1000, perSecond: 1000, burst: 1000 } });
     const times: number[] = [];
-    q.start(async (k) => { times.push(clock.now()); if (times.length < 4) q.addRateLimited(k); else q.forget(k); });
+    q.start(async (k) => {
+      times.push(clock.now());
+      if (times.length < 4) q.addRateLimited(k);
+      else q.forget(k);
+    });
     q.add('k');
     await clock.advance(5000);
     assert.deepEqual(times, [0, 100, 300, 700]);
@@ -66,7 +84,9 @@ describe('work queue', () => {
     const clock = new FakeClock();
     const q = new WorkQueue({ clock });
     const times: number[] = [];
-    q.start(async () => { times.push(clock.now()); });
+    q.start(async () => {
+      times.push(clock.now());
+    });
     q.addAfter('k', 500);
     q.addAfter('k', 200);
     q.addAfter('k', 900);
