@@ -66,7 +66,7 @@ const agent = spawn(
   { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } },
 );
 let agentErr = '';
-agent.stderr!.on('data', (d: Buffer) => (agentErr = (agentErr + d.toString()).slice(-4000)));
+agent.stderr.on('data', (d: Buffer) => (agentErr = (agentErr + d.toString()).slice(-4000)));
 const agentExited = new Promise<void>((r) => agent.once('exit', () => r()));
 
 const control = `http://127.0.0.1:${controlPort}`;
@@ -142,13 +142,13 @@ function route(i: number, ports: [number, number], balance: Route['balance'] = '
 }
 let generation = 0;
 const table = (routes: Route[]): RouteTable => ({ generation: ++generation, checksum: tableChecksum(routes), routes });
-const basePorts = (i: number): [number, number] => [backends[(2 * i) % 4]!.port, backends[(2 * i + 1) % 4]!.port];
+const basePorts = (i: number): [number, number] => [backends[(2 * i) % 4].port, backends[(2 * i + 1) % 4].port];
 const routes = Array.from({ length: nRoutes }, (_, i) => route(i, basePorts(i)));
 
 function stats(xs: number[]): { p50: number; p90: number; max: number; n: number } {
   const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.max(0, Math.ceil(p * s.length) - 1)]!;
-  return { p50: q(0.5), p90: q(0.9), max: s[s.length - 1]!, n: s.length };
+  const q = (p: number) => s[Math.max(0, Math.ceil(p * s.length) - 1)];
+  return { p50: q(0.5), p90: q(0.9), max: s[s.length - 1], n: s.length };
 }
 const f = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms.toFixed(1));
 
@@ -217,7 +217,7 @@ try {
   for (let k = 0; k < nRuntime; k++) {
     const i = (k * 37) % nRoutes;
     const r = await push(
-      table(routes.map((x, j) => (j === i ? route(j, [backends[(2 * j + 2) % 4]!.port, basePorts(j)[1]]) : x))),
+      table(routes.map((x, j) => (j === i ? route(j, [backends[(2 * j + 2) % 4].port, basePorts(j)[1]]) : x))),
     );
     if (r.action !== 'runtime') throw new Error(`expected a Runtime API update, got ${r.action}`);
     onePush.push(r.ms);
@@ -227,7 +227,7 @@ try {
   const allCommands: number[] = [];
   for (let k = 0; k < 5; k++) {
     const r = await push(
-      table(routes.map((_, j) => route(j, [backends[(j + k + 1) % 4]!.port, backends[(j + k + 2) % 4]!.port]))),
+      table(routes.map((_, j) => route(j, [backends[(j + k + 1) % 4].port, backends[(j + k + 2) % 4].port]))),
     );
     if (r.action !== 'runtime') throw new Error(`expected a Runtime API update, got ${r.action}`);
     allPush.push(r.ms);

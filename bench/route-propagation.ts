@@ -117,7 +117,7 @@ async function main(): Promise<void> {
 
   const proxy = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${tierNs}_proxy`)).split(
     '\n',
-  )[0]!;
+  )[0];
   const pids = (
     await docker(
       'exec',
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     .split('\n')
     .filter(Boolean);
   const agentPid = pids.find((l) => / proxy/.test(l) && /node/.test(l))?.split(' ')[0] ?? '1';
-  const haproxyPids = pids.filter((l) => /haproxy/.test(l.split(' ')[1] ?? '')).map((l) => l.split(' ')[0]!);
+  const haproxyPids = pids.filter((l) => /haproxy/.test(l.split(' ')[1] ?? '')).map((l) => l.split(' ')[0]);
   const agentRss = await rssKiB(proxy, agentPid);
   const haproxyRss = await Promise.all(haproxyPids.map((p) => rssKiB(proxy, p)));
 

@@ -17,7 +17,7 @@ const resyncS = Number(process.env.BENCH_RESYNC_S ?? 15);
 const idleS = Number(process.env.BENCH_IDLE_S ?? 60);
 const host =
   process.env.DOCKER_HOST ??
-  /DOCKER_HOST=(\S+)/.exec(execFileSync(join(root, 'scripts/local-swarm.sh'), ['up'], { encoding: 'utf8' }))![1]!;
+  /DOCKER_HOST=(\S+)/.exec(execFileSync(join(root, 'scripts/local-swarm.sh'), ['up'], { encoding: 'utf8' }))![1];
 const env = { ...process.env, DOCKER_HOST: host };
 execFileSync(join(root, 'scripts/build-test-app.sh'), [], { env, stdio: 'inherit' });
 const docker = (...a: string[]) => execFileSync('docker', a, { env, encoding: 'utf8', maxBuffer: 256 << 20 });
@@ -117,7 +117,7 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
   throw new Error('timed out');
 }
 const procStat = () => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
 };
 const rss = () => {

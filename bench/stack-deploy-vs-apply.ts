@@ -25,7 +25,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 function dockerHost(): string {
   if (process.env.DOCKER_HOST) return process.env.DOCKER_HOST;
   const out = execFileSync(join(root, 'scripts/local-swarm.sh'), ['up'], { encoding: 'utf8' });
-  return /DOCKER_HOST=(\S+)/.exec(out)![1]!;
+  return /DOCKER_HOST=(\S+)/.exec(out)![1];
 }
 const env = { ...process.env, DOCKER_HOST: dockerHost() };
 execFileSync(join(root, 'scripts/build-test-app.sh'), [], { env, stdio: 'inherit' });
@@ -86,8 +86,8 @@ function cleanup(): void {
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))]!;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))];
 const f = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 const dir = mkdtempSync(join(tmpdir(), 'sc-bench-'));
@@ -151,7 +151,7 @@ const text = manifests(1000, 'plan');
 const parsed = parseDocuments({ path: 'bench.yaml', text });
 const loaded = buildDesiredState(parsed.documents, parsed.diagnostics);
 const ids = new Map([['plan_default', 'net0']]);
-const net = buildNetworkCreate(loaded.desired.networks[0]!, 'bench');
+const net = buildNetworkCreate(loaded.desired.networks[0], 'bench');
 const live: LiveState = {
   networks: [
     {

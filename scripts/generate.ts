@@ -221,7 +221,7 @@ function resolveRef(root: JsonObject, ref: string): JsonObject | undefined {
   const match = /^#\/\$defs\/([^/]+)$/.exec(ref);
   const defs = root['$defs'];
   if (!match || !isObject(defs)) return undefined;
-  const target = defs[match[1]!];
+  const target = defs[match[1]];
   return isObject(target) ? target : undefined;
 }
 
@@ -403,7 +403,7 @@ async function generateTypes(crd: CrdDefinition, root: string): Promise<Generate
   if (/\[k: string\]: unknown/.test(code)) problems.push('an object type is open ([k: string]: unknown)');
   const titles = collectTitles(crd.schema, new Set());
   for (const [, name] of code.matchAll(/^export (?:interface|type|const enum|enum) (\w+)/gm)) {
-    if (!titles.has(name!)) {
+    if (!titles.has(name)) {
       problems.push(
         `type ${name} does not come from a title (add a title, or $ref a $defs entry instead of repeating it)`,
       );
@@ -462,7 +462,7 @@ function generateValidators(crds: CrdDefinition[]): GeneratedFile {
     strict: false,
     code: { source: true, esm: true, lines: true },
   });
-  for (const crd of crds) ajv.addSchema(crd.schema as object, crd.kind);
+  for (const crd of crds) ajv.addSchema(crd.schema, crd.kind);
   let code: string = standaloneCode(ajv, Object.fromEntries(crds.map((crd) => [`validate${crd.kind}`, crd.kind])));
   // ajv's ESM output still require()s its runtime helpers; turn each into an import.
   const imports: string[] = [];
@@ -629,7 +629,7 @@ function formatSection(title: string, def: JsonObject): string[] {
       typeof branch['pattern'] === 'string' ? `matching ${code(branch['pattern'])}` : '',
       typeof branch['minimum'] === 'number' ? `at least ${branch['minimum']}` : '',
     ].filter((s) => s !== '');
-    const type = String(branch['type']);
+    const type = typeof branch['type'] === 'string' ? branch['type'] : JSON.stringify(branch['type']);
     lines.push(`- ${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}${rules.length > 0 ? `, ${rules.join(', ')}` : ''}`);
   }
   lines.push('');
@@ -646,7 +646,7 @@ function generateReference(crds: CrdDefinition[]): GeneratedFile {
     '',
     `Manifests are YAML documents with \`apiVersion: ${versions.join('` or `')}\` and one of these kinds:`,
     '',
-    ...crds.map((c) => `- [${c.kind}](#${anchor(c.kind)}): ${String(c.schema['description'] ?? '')}`),
+    ...crds.map((c) => `- [${c.kind}](#${anchor(c.kind)}): ${describe(c.schema)}`),
     '',
     'Unknown fields are rejected everywhere. Fields of array items are written `field[].name`, and',
     'entries of maps `field.<key>`. "Required" inside an optional object means required when that',
@@ -658,7 +658,7 @@ function generateReference(crds: CrdDefinition[]): GeneratedFile {
     lines.push(
       `## ${crd.kind}`,
       '',
-      String(crd.schema['description'] ?? ''),
+      describe(crd.schema),
       '',
       `- \`apiVersion: ${crd.group}/${crd.version}\`, \`kind: ${crd.kind}\` (plural \`${crd.plural}\`)`,
       `- Schema: [\`${crd.file}\`](../${crd.file}); TypeScript type: \`${crd.kind}Manifest\` in ` +
@@ -803,4 +803,9 @@ if (invokedAsMain()) {
       process.exitCode = 1;
     },
   );
+}
+
+/** A schema's description, or nothing. */
+function describe(schema: Record<string, unknown>): string {
+  return typeof schema['description'] === 'string' ? schema['description'] : '';
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every test, from a fresh clone, as root:
-#   install deps -> gen:check -> unit tests -> (private Swarm) -> test-app and controller images -> e2e tests
+#   install deps -> gen:check -> lint (Prettier, type-aware ESLint) -> unit tests -> (private Swarm) -> test-app and controller images -> e2e tests
 #   -> multi-node cluster tests
 #
 # If DOCKER_HOST is set, the e2e tests use that daemon (it must be a Swarm manager).
@@ -90,6 +90,7 @@ trap 'exit 143' TERM
 
 if ! run_step "install dependencies" scripts/install-deps.sh; then
   skip_step "gen:check" "no dependencies"
+  skip_step "lint" "no dependencies"
   skip_step "unit tests" "no dependencies"
   skip_step "swarm" "no dependencies"
   skip_step "test-app image" "no dependencies"
@@ -98,6 +99,7 @@ if ! run_step "install dependencies" scripts/install-deps.sh; then
 fi
 
 run_step "gen:check" npm run --silent gen:check || true
+run_step "lint" npm run --silent lint || true
 run_step "unit tests" count_tests npm run --silent test:unit || true
 
 start_swarm() {

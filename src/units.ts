@@ -25,7 +25,7 @@ export function parseDuration(text: string): number | undefined {
     re.lastIndex = at;
     const m = re.exec(text);
     if (!m) return undefined;
-    total += Number(m[1]) * durationUnits[m[2]!]!;
+    total += Number(m[1]) * durationUnits[m[2]];
     at = re.lastIndex;
   }
   return Math.round(total);
@@ -64,13 +64,13 @@ export function parseMemory(value: string | number): number | undefined {
   if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : undefined;
   const m = /^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(value);
   if (!m) return undefined;
-  return Math.round(Number(m[1]) * memoryUnits[m[2] ?? '']!);
+  return Math.round(Number(m[1]) * memoryUnits[m[2] ?? '']);
 }
 
 /** Bytes to the canonical spelling: the largest binary unit that divides it exactly. */
 export function formatMemory(bytes: number): string {
   for (const unit of ['Ti', 'Gi', 'Mi', 'Ki'] as const) {
-    const size = memoryUnits[unit]!;
+    const size = memoryUnits[unit];
     if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
   }
   return String(bytes);

@@ -141,7 +141,7 @@ export function parseRouteConfig(config: SwarmConfig): ParsedRouteConfig {
     return bad('its data has no name');
   const problem = checkRouteModel(d.spec);
   if (problem) return bad(problem);
-  const ref = { kind: 'Route' as const, ...(d.namespace ? { namespace: d.namespace as string } : {}), name: d.name };
+  const ref = { kind: 'Route' as const, ...(d.namespace ? { namespace: d.namespace } : {}), name: d.name };
   return {
     ok: true,
     route: {
@@ -180,7 +180,7 @@ export function currentRoutes(configs: SwarmConfig[]): {
   for (const list of byRoute.values()) {
     list.sort((a, b) => b.config.Version.Index - a.config.Version.Index);
     const [head, ...rest] = list;
-    routes.push({ ...head!.parsed, stale: rest.map((r) => ({ id: r.config.ID, name: r.config.Spec.Name })) });
+    routes.push({ ...head.parsed, stale: rest.map((r) => ({ id: r.config.ID, name: r.config.Spec.Name })) });
   }
   routes.sort((a, b) => (a.swarmName < b.swarmName ? -1 : a.swarmName > b.swarmName ? 1 : 0));
   return { routes, unreadable };

@@ -106,7 +106,7 @@ export interface Verdict {
 export function judge(t: ConvergenceTarget, svc: SwarmService, tasks: SwarmTask[], skew: number): Verdict {
   const us = svc.UpdateStatus;
   const ours = !!us?.StartedAt && t.writtenAt !== undefined && Date.parse(us.StartedAt) >= t.writtenAt - skew;
-  const state = ours ? (us!.State ?? '') : '';
+  const state = ours ? (us.State ?? '') : '';
   const desired =
     svc.Spec.Mode?.Global !== undefined
       ? (svc.ServiceStatus?.DesiredTasks ?? 0)

@@ -46,10 +46,10 @@ export async function putData(ctx: ActionContext, d: DesiredData): Promise<Actio
   if (d.ref.kind === 'Config') {
     const withData =
       (await ctx.swarm.listConfigs([`swarm.controller/object=${d.swarmName}`])).find((c) => c.ID === existing.ID) ??
-      (existing as SwarmConfig);
+      existing;
     await ctx.swarm.updateConfigLabels(withData, labels);
   } else {
-    await ctx.swarm.updateSecretLabels(existing as SwarmSecret, labels);
+    await ctx.swarm.updateSecretLabels(existing, labels);
   }
   return { summary: 'labels updated', wrote: true };
 }

@@ -186,8 +186,8 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
   const v = parsed.values;
   const command = parsed.positionals[0] ?? 'help';
   const files = v.filename ?? [];
-  const output = oneOf('--output', v.output!, ['text', 'json'] as const);
-  const logFormat = oneOf('--log-format', v['log-format']!, ['text', 'json'] as const);
+  const output = oneOf('--output', v.output, ['text', 'json'] as const);
+  const logFormat = oneOf('--log-format', v['log-format'], ['text', 'json'] as const);
   const ms = (flag: string, value: string) => {
     const ns = parseDuration(value);
     if (ns === undefined)
@@ -197,7 +197,7 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
       );
     return ns / 1e6;
   };
-  const timeoutMs = ms('--timeout', v.timeout!);
+  const timeoutMs = ms('--timeout', v.timeout);
   const source = v.source ?? v.repo ?? process.env.SC_SOURCE;
   const applySet =
     v.set ??
@@ -218,43 +218,43 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
     applySet,
     ...(v.host ? { host: v.host } : {}),
     output,
-    dryRun: v['dry-run']!,
-    prune: v.prune!,
-    maxDeletions: positiveInt('--max-deletions', v['max-deletions']!, 0),
-    force: v.force!,
-    allowReplace: v['allow-replace']!,
-    adopt: v.adopt!,
-    wait: v.wait!,
+    dryRun: v['dry-run'],
+    prune: v.prune,
+    maxDeletions: positiveInt('--max-deletions', v['max-deletions'], 0),
+    force: v.force,
+    allowReplace: v['allow-replace'],
+    adopt: v.adopt,
+    wait: v.wait,
     timeoutMs,
-    concurrency: positiveInt('--concurrency', v.concurrency!, 1),
+    concurrency: positiveInt('--concurrency', v.concurrency, 1),
     maskEnv: v['mask-env'] ?? [],
     logFormat,
     color: isTty && !v['no-color'] && !process.env.NO_COLOR,
-    help: v.help!,
+    help: v.help,
     ...(source ? { source } : {}),
-    pollIntervalMs: ms('--interval', v.interval!),
-    resyncIntervalMs: ms('--resync', v.resync!),
-    drift: oneOf('--drift', v.drift!, ['repair', 'report'] as const),
-    noPrune: v['no-prune']!,
-    listen: v.listen!,
+    pollIntervalMs: ms('--interval', v.interval),
+    resyncIntervalMs: ms('--resync', v.resync),
+    drift: oneOf('--drift', v.drift, ['repair', 'report'] as const),
+    noPrune: v['no-prune'],
+    listen: v.listen,
     ...(v['webhook-secret-file'] ? { webhookSecretFile: v['webhook-secret-file'] } : {}),
-    leaseDurationMs: ms('--lease-duration', v['lease-duration']!),
+    leaseDurationMs: ms('--lease-duration', v['lease-duration']),
     ...(v.identity ? { identity: v.identity } : {}),
-    cacheDir: v['cache-dir']!,
-    url: v.url!,
+    cacheDir: v['cache-dir'],
+    url: v.url,
     ...(v.reason ? { reason: v.reason } : {}),
-    proxyHttpBind: v['http-bind']!,
-    proxyControl: v.control!,
-    proxyTokenFile: v['token-file']!,
-    proxyHttpsBind: v['https-bind']!,
-    proxySecretsDir: v['secrets-dir']!,
-    proxyStateDir: v['state-dir']!,
-    proxyHaproxy: v.haproxy!,
-    proxyService: v['proxy-service']!,
-    proxyNetwork: v['proxy-network']!,
-    proxyControlPort: port('--proxy-control-port', v['proxy-control-port']!),
-    routePollMs: Math.max(10, ms('--route-poll', v['route-poll']!)),
-    noRoutes: v['no-routes']!,
+    proxyHttpBind: v['http-bind'],
+    proxyControl: v.control,
+    proxyTokenFile: v['token-file'],
+    proxyHttpsBind: v['https-bind'],
+    proxySecretsDir: v['secrets-dir'],
+    proxyStateDir: v['state-dir'],
+    proxyHaproxy: v.haproxy,
+    proxyService: v['proxy-service'],
+    proxyNetwork: v['proxy-network'],
+    proxyControlPort: port('--proxy-control-port', v['proxy-control-port']),
+    routePollMs: Math.max(10, ms('--route-poll', v['route-poll'])),
+    noRoutes: v['no-routes'],
   };
 }
 
@@ -277,7 +277,7 @@ export function defaultApplySet(files: string[]): string {
 
 /** The apply set of `run --source`: the last path element of the source (`...git#main:prod` -> "prod"). */
 export function defaultApplySetForSource(source: string): string {
-  const path = source.includes('#') ? (source.split('#')[1]!.split(':')[1] ?? '') : source;
+  const path = source.includes('#') ? (source.split('#')[1].split(':')[1] ?? '') : source;
   const base =
     path
       .replace(/\/+$/, '')
@@ -285,7 +285,7 @@ export function defaultApplySetForSource(source: string): string {
       .pop()
       ?.replace(/\.git$/, '') ?? '';
   const repo = source
-    .split('#')[0]!
+    .split('#')[0]
     .replace(/\/+$/, '')
     .split('/')
     .pop()!

@@ -41,7 +41,7 @@ function externalName(r: Reader, top: TreeMap, f: string, key: string): { extern
 }
 
 export function convertNetwork(key: string, name: string, raw: unknown, f: string, r: Reader): ConvertedObject {
-  const top = isMapValue(raw as TreeMap) ? (raw as TreeMap) : {};
+  const top = isMapValue(raw) ? raw : {};
   const { external, name: realName } = externalName(r, top, f, key);
   const labels = isMapValue(top.labels) ? stringMap(top.labels) : {};
   if (external) {

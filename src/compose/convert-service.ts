@@ -12,7 +12,7 @@ import type { NameTable } from './names.js';
 import { duration } from './normalise.js';
 import { at, type At, type Reader } from './problems.js';
 import { composeBytes } from './short-syntax.js';
-import { isMapValue, type Tree, type TreeMap } from './yaml-tree.js';
+import { isMapValue, scalarText, type Tree, type TreeMap } from './yaml-tree.js';
 
 export type Spec = Record<string, unknown>;
 
@@ -82,7 +82,7 @@ export function convertService(
   const mounts = convertMounts(svc, field, ctx);
   if (mounts.length) spec.mounts = mounts;
   spec.containerLabels = {
-    ...(isMapValue(svc.labels) ? (svc.labels as Record<string, string>) : {}),
+    ...(isMapValue(svc.labels) ? svc.labels : {}),
     [stackLabel]: ctx.namespace,
   };
   return { spec, labels: deploy.labels };
@@ -131,7 +131,7 @@ function environment(svc: TreeMap, field: string, r: Reader): Record<string, str
       );
       continue;
     }
-    out[key] = String(v);
+    out[key] = scalarText(v);
   }
   return out;
 }
@@ -207,7 +207,7 @@ function convertPorts(svc: TreeMap, field: string, r: Reader): Spec[] {
         r.problems.warn(
           'SC6004',
           at(p, k, where.field),
-          `port ${k} "${String(p[k])}" is left out: Swarm ports have no ${k === 'host_ip' ? 'host address (docker stack deploy drops it too)' : k}`,
+          `port ${k} "${scalarText(p[k])}" is left out: Swarm ports have no ${k === 'host_ip' ? 'host address (docker stack deploy drops it too)' : k}`,
           k === 'host_ip'
             ? 'publish in mode host and restrict access with a firewall, or route through the proxy tier'
             : 'remove it',
@@ -227,12 +227,12 @@ function exposed(svc: TreeMap, field: string, r: Reader): number[] {
   const list = r.list(at(svc, 'expose', field), svc.expose) ?? [];
   const out = new Set<number>();
   list.forEach((v, i) => {
-    const m = /^(\d+)(?:-(\d+))?(?:\/\w+)?$/.exec(String(v));
+    const m = /^(\d+)(?:-(\d+))?(?:\/\w+)?$/.exec(scalarText(v));
     if (!m) {
       r.problems.error(
         'SC6003',
         at(list, i, `${field}.expose`),
-        `"${String(v)}" is not a port`,
+        `"${scalarText(v)}" is not a port`,
         'write a port like 8080 or a range like "8000-8010"',
       );
       return;
@@ -244,7 +244,7 @@ function exposed(svc: TreeMap, field: string, r: Reader): number[] {
 
 function fileRefs(kind: 'secrets' | 'configs', svc: TreeMap, field: string, ctx: ServiceContext): (string | Spec)[] {
   const { r } = ctx;
-  const list = Array.isArray(svc[kind]) ? (svc[kind] as Tree[]) : [];
+  const list = Array.isArray(svc[kind]) ? svc[kind] : [];
   const declared = ctx[kind];
   const out: (string | Spec)[] = [];
   list.forEach((ref, i) => {
@@ -346,7 +346,7 @@ function convertMounts(svc: TreeMap, field: string, ctx: ServiceContext): Spec[]
       r.problems.warn(
         'SC6004',
         where,
-        `volume options ${v.ignored.join(', ')} are left out: Swarm mounts cannot carry them`,
+        `volume options ${v.ignored.map(scalarText).join(', ')} are left out: Swarm mounts cannot carry them`,
         'remove them',
       );
     if (v.consistency !== undefined)
@@ -356,7 +356,7 @@ function convertMounts(svc: TreeMap, field: string, ctx: ServiceContext): Spec[]
         'volume consistency is left out: it only matters on Docker Desktop',
         'remove it',
       );
-    const m: Spec = { type, ...(type !== 'tmpfs' && v.source ? { source: String(v.source) } : {}), target };
+    const m: Spec = { type, ...(type !== 'tmpfs' && v.source ? { source: scalarText(v.source) } : {}), target };
     if (r.bool(at(v, 'read_only', where.field), v.read_only)) m.readOnly = true;
     if (type === 'volume') volumeMount(m, v, where, ctx);
     else if (type === 'bind') {
@@ -430,7 +430,7 @@ function volumeMount(m: Spec, v: TreeMap, where: At, ctx: ServiceContext): void 
       );
       return;
     }
-    const top = isMapValue(ctx.volumes[source]) ? (ctx.volumes[source] as TreeMap) : {};
+    const top = isMapValue(ctx.volumes[source]) ? ctx.volumes[source] : {};
     const f = `volumes.${source}`;
     const external = top.external === true || isMapValue(top.external);
     const realName =
@@ -441,7 +441,7 @@ function volumeMount(m: Spec, v: TreeMap, where: At, ctx: ServiceContext): void 
     if (!external) {
       const labels = top.labels ? (isMapValue(top.labels) ? top.labels : {}) : {};
       volume.labels = {
-        ...Object.fromEntries(Object.entries(labels).map(([k, x]) => [k, String(x)])),
+        ...Object.fromEntries(Object.entries(labels).map(([k, x]) => [k, scalarText(x)])),
         [stackLabel]: ctx.namespace,
       };
       const driver = r.string(at(top, 'driver', f), top.driver);
@@ -449,7 +449,7 @@ function volumeMount(m: Spec, v: TreeMap, where: At, ctx: ServiceContext): void 
       // Swarm uses the "local" driver when only options are given; our manifests need it named
       if (driver || driverOpts) volume.driver = driver ?? 'local';
       if (driverOpts)
-        volume.driverOptions = Object.fromEntries(Object.entries(driverOpts).map(([k, x]) => [k, String(x)]));
+        volume.driverOptions = Object.fromEntries(Object.entries(driverOpts).map(([k, x]) => [k, scalarText(x)]));
     }
   }
   if (Object.keys(volume).length) m.volume = volume;

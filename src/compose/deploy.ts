@@ -9,7 +9,7 @@ import { convertedDeployFields, unexpressibleDeployFields } from './fields.js';
 import { duration } from './normalise.js';
 import { at, type Reader } from './problems.js';
 import { composeBytes } from './short-syntax.js';
-import { isMapValue, type TreeMap } from './yaml-tree.js';
+import { isMapValue, scalarText, type TreeMap } from './yaml-tree.js';
 
 type Spec = Record<string, unknown>;
 
@@ -37,9 +37,9 @@ export function convertDeploy(svc: TreeMap, field: string, r: Reader): DeployRes
   for (const [path, u] of Object.entries(unexpressibleDeployFields)) {
     const parts = path.split('.');
     let node: unknown = d;
-    for (const p of parts.slice(0, -1)) node = isMapValue(node as TreeMap) ? (node as TreeMap)[p] : undefined;
-    const last = parts[parts.length - 1]!;
-    if (isMapValue(node as TreeMap) && (node as TreeMap)[last] !== undefined) {
+    for (const p of parts.slice(0, -1)) node = isMapValue(node) ? node[p] : undefined;
+    const last = parts[parts.length - 1];
+    if (isMapValue(node) && node[last] !== undefined) {
       const what =
         u.stack === 'ignored'
           ? 'docker stack deploy ignores it too'
@@ -160,7 +160,7 @@ function resourcesOf(d: TreeMap, f: string, r: Reader): Spec | undefined {
     const qf = `${f}.resources.${kind}`;
     const o: Spec = {};
     if (q.cpus !== undefined && q.cpus !== null) {
-      const cpus = String(q.cpus).trim();
+      const cpus = scalarText(q.cpus).trim();
       if (/^\d+(\.\d+)?$/.test(cpus)) o.cpus = cpus;
       else
         r.problems.error(

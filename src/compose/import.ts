@@ -88,7 +88,7 @@ export function importCompose(options: ImportOptions): ImportResult {
   if (problems.hasErrors || parsed.length === 0) return empty(options.namespace ?? 'default');
   const project = mergeFiles(parsed);
   const topName = typeof project.name === 'string' ? project.name : undefined;
-  const namespace = options.namespace ?? defaultNamespace(options.files[0]!, topName);
+  const namespace = options.namespace ?? defaultNamespace(options.files[0], topName);
   const manifests = convertProject(project, namespace, workingDir, r);
   if (problems.hasErrors) return empty(namespace);
   return {

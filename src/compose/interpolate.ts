@@ -18,7 +18,7 @@ export function interpolateString(text: string, env: Environment, unset: (name: 
   let out = '';
   let i = 0;
   while (i < text.length) {
-    const c = text[i]!;
+    const c = text[i];
     if (c !== '$') {
       out += c;
       i++;
@@ -56,13 +56,13 @@ function braced(body: string, env: Environment, unset: (name: string) => void): 
       `"\${${body}}" is not a valid substitution; write \${NAME}, \${NAME:-default} or \${NAME:?message}`,
     );
   const [, name, op, rest = ''] = m as unknown as [string, string, string | undefined, string | undefined];
-  const value = env[name!];
+  const value = env[name];
   const set = value !== undefined;
   const nonEmpty = set && value !== '';
   const present = op?.startsWith(':') ? nonEmpty : set;
   switch (op) {
     case undefined:
-      return lookup(name!, env, unset);
+      return lookup(name, env, unset);
     case ':-':
     case '-':
       return present ? value! : rest;

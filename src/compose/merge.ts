@@ -6,20 +6,20 @@
  * service's networks (a network's settings replaced). Top-level networks, volumes, configs and
  * secrets are replaced entry by entry. Positions follow the values that win.
  */
-import { copyPositions, isMapValue, posOf, setPos, type Tree, type TreeMap } from './yaml-tree.js';
+import { copyPositions, isMapValue, posOf, scalarText, setPos, type Tree, type TreeMap } from './yaml-tree.js';
 
 const sections = ['networks', 'volumes', 'configs', 'secrets'] as const;
 
 export function mergeFiles(files: TreeMap[]): TreeMap {
   const [first, ...rest] = files;
   const out: TreeMap = { ...first };
-  copyPositions(first!, out);
+  copyPositions(first, out);
   for (const next of rest) {
     for (const [key, value] of Object.entries(next)) {
       if (key === 'services' && isMapValue(value) && isMapValue(out.services)) {
         out.services = mergeServices(out.services, value);
       } else if ((sections as readonly string[]).includes(key) && isMapValue(value) && isMapValue(out[key])) {
-        out[key] = mergeEntries(out[key] as TreeMap, value);
+        out[key] = mergeEntries(out[key], value);
       } else if (value !== null || !(key in out)) {
         out[key] = value;
         setPos(out, key, posOf(next, key));
@@ -54,9 +54,9 @@ function mergeServices(base: TreeMap, over: TreeMap): TreeMap {
 
 const keyedLists: Record<string, (item: Tree) => string> = {
   ports: (p) => JSON.stringify(p),
-  secrets: (s) => String((s as TreeMap).source),
-  configs: (s) => String((s as TreeMap).source),
-  volumes: (v) => String((v as TreeMap).target),
+  secrets: (s) => scalarText((s as TreeMap).source),
+  configs: (s) => scalarText((s as TreeMap).source),
+  volumes: (v) => scalarText((v as TreeMap).target),
 };
 
 function mergeService(base: TreeMap, over: TreeMap): TreeMap {
@@ -67,7 +67,7 @@ function mergeService(base: TreeMap, over: TreeMap): TreeMap {
     let merged: Tree;
     if (value === null) continue;
     if (keyedLists[key] && Array.isArray(prev) && Array.isArray(value))
-      merged = mergeKeyed(prev, value, keyedLists[key]!, key);
+      merged = mergeKeyed(prev, value, keyedLists[key], key);
     else if ((key === 'command' || key === 'entrypoint') && Array.isArray(value))
       merged = value.length ? value : (prev ?? value);
     else if (key === 'networks' && isMapValue(prev) && isMapValue(value)) merged = mergeNetworks(prev, value);
@@ -85,7 +85,7 @@ function mergeKeyed(base: Tree[], over: Tree[], key: (item: Tree) => string, fie
   const entries = [...byKey.values()];
   const sortKey = (e: { item: Tree }): string | number => {
     const m = e.item as TreeMap;
-    return field === 'ports' ? Number(m.published ?? 0) : String(field === 'volumes' ? m.target : m.source);
+    return field === 'ports' ? Number(m.published ?? 0) : scalarText(field === 'volumes' ? m.target : m.source);
   };
   entries.sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : sortKey(a) > sortKey(b) ? 1 : 0));
   const out: Tree[] = [];

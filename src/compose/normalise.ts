@@ -7,7 +7,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import type { Environment } from './interpolate.js';
-import { at, type At, Reader } from './problems.js';
+import { at, type At, type Reader } from './problems.js';
 import {
   composeDuration,
   parseEnvFile,
@@ -55,7 +55,7 @@ function normaliseService(svc: TreeMap, field: string, ctx: NormaliseContext): v
   for (const key of ['secrets', 'configs']) if (key in svc) svc[key] = fileRefs(r, here(key), svc[key]);
   if ('networks' in svc) svc.networks = serviceNetworks(r, here('networks'), svc.networks);
   for (const key of ['command', 'entrypoint'])
-    if (typeof svc[key] === 'string') svc[key] = words(r, here(key), svc[key] as string);
+    if (typeof svc[key] === 'string') svc[key] = words(r, here(key), svc[key]);
   if (isMapValue(svc.healthcheck) && typeof svc.healthcheck.test === 'string') {
     const test = ['CMD-SHELL', svc.healthcheck.test];
     setPos(test, undefined, posOf(svc.healthcheck, 'test'));
@@ -79,7 +79,7 @@ function environment(svc: TreeMap, field: string, ctx: NormaliseContext): TreeMa
   const out: TreeMap = {};
   setPos(out, undefined, posOf(svc, 'environment') ?? posOf(svc, 'env_file'));
   const put = (name: string, value: string | null, container: unknown, key: string | number) => {
-    out[name] = (value === null || value === '') && ctx.env[name] !== undefined ? ctx.env[name]! : value;
+    out[name] = (value === null || value === '') && ctx.env[name] !== undefined ? ctx.env[name] : value;
     setPos(out, name, posOf(container, key));
   };
   const files = r.stringList(at(svc, 'env_file', field), svc.env_file) ?? [];
@@ -164,7 +164,7 @@ function ports(r: Reader, where: At, value: Tree | undefined): Tree {
       if (typeof long.published === 'string') {
         try {
           const [p] = parsePortShort(`${long.published}:1`);
-          long.published = p!.published ?? null;
+          long.published = p.published ?? null;
         } catch (err) {
           r.problems.error(
             'SC6003',

@@ -45,8 +45,8 @@ export function parsePortShort(spec: string | number): LongPort[] {
   if (parts.length > 2 || parts.some((p, i) => p === '' && !(i === 0 && parts.length === 2))) {
     throw new ShortSyntaxError(`"${spec}" is not [host-ip:][published:]target[/protocol]`);
   }
-  const target = portRange(parts[parts.length - 1]!, 'container port');
-  const published = parts.length === 2 && parts[0] !== '' ? portRange(parts[0]!, 'published port') : undefined;
+  const target = portRange(parts[parts.length - 1], 'container port');
+  const published = parts.length === 2 && parts[0] !== '' ? portRange(parts[0], 'published port') : undefined;
   const count = target[1] - target[0] + 1;
   if (published && published[1] - published[0] + 1 !== count) {
     throw new ShortSyntaxError(
@@ -79,7 +79,7 @@ export function parseVolumeShort(spec: string): LongVolume {
   const parts = spec.split(':');
   if (parts.some((p) => p === '') || parts.length > 3)
     throw new ShortSyntaxError(`"${spec}" is not [source:]target[:options]`);
-  if (parts.length === 1) return { type: 'volume', target: parts[0]! };
+  if (parts.length === 1) return { type: 'volume', target: parts[0] };
   const [source, target, options = ''] = parts as [string, string, string?];
   const isPath = /^[./~]/.test(source);
   const out: LongVolume = { type: isPath ? 'bind' : 'volume', source, target };
@@ -102,13 +102,13 @@ export function shellSplit(text: string): string[] {
   let inWord = false;
   let quote: '"' | "'" | undefined;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
+    const c = text[i];
     if (quote === "'") {
       if (c === "'") quote = undefined;
       else word += c;
     } else if (quote === '"') {
       if (c === '"') quote = undefined;
-      else if (c === '\\' && i + 1 < text.length && '"\\$`'.includes(text[i + 1]!)) word += text[++i];
+      else if (c === '\\' && i + 1 < text.length && '"\\$`'.includes(text[i + 1])) word += text[++i];
       else word += c;
     } else if (c === '"' || c === "'") {
       quote = c;
@@ -147,7 +147,7 @@ export function parseEnvFile(
       return;
     }
     if (eq >= 0) vars.set(name, { value: line.slice(eq + 1), line: i + 1 });
-    else if (env[name] !== undefined) vars.set(name, { value: env[name]!, line: i + 1 });
+    else if (env[name] !== undefined) vars.set(name, { value: env[name], line: i + 1 });
   });
   return { vars, problems };
 }
@@ -173,7 +173,7 @@ export function composeBytes(value: string | number): string | number {
   }
   const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)b?$/i.exec(value.trim());
   if (!m) throw new ShortSyntaxError(`"${value}" is not a size like "512m", "1g" or a number of bytes`);
-  const unit = m[2]!.toLowerCase();
+  const unit = m[2].toLowerCase();
   if (!unit) return Math.floor(Number(m[1]));
   // docker reads k, m, g as binary units (RAMInBytes)
   const suffix = { k: 'Ki', m: 'Mi', g: 'Gi', t: 'Ti', p: '' }[unit as 'k' | 'm' | 'g' | 't' | 'p'];

@@ -7,7 +7,7 @@
  * No I/O: the caller reads the file.
  */
 import {
-  Alias,
+  type Alias,
   isAlias,
   isMap,
   isPair,
@@ -31,7 +31,7 @@ const positions = new WeakMap<object, Map<string | number | typeof self, Pos>>()
 export function setPos(container: object, key: string | number | undefined, pos: Pos | undefined): void {
   if (!pos) return;
   let m = positions.get(container);
-  if (!m) positions.set(container, (m = new Map()));
+  if (!m) positions.set(container, (m = new Map<string | number | typeof self, Pos>()));
   m.set(key ?? self, pos);
 }
 
@@ -45,7 +45,14 @@ export function posOf(container: unknown, key?: string | number): Pos | undefine
 /** Copies every recorded position of `from` onto `to` (used when a value is rebuilt). */
 export function copyPositions(from: object, to: object): void {
   const m = positions.get(from);
-  if (m) for (const [k, v] of m) setPos(to, k === self ? undefined : (k as string | number), v);
+  if (m) for (const [k, v] of m) setPos(to, k === self ? undefined : k, v);
+}
+
+/** A YAML value as text: scalars as written, a list or mapping as JSON (never "[object Object]"). */
+export function scalarText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  return v === null || v === undefined ? '' : (JSON.stringify(v) ?? '');
 }
 
 export const isMapValue = (v: unknown): v is TreeMap => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -70,7 +77,7 @@ export function parseComposeText(file: string, text: string): ParsedCompose {
     const pos = e.linePos?.[0] ? { file, line: e.linePos[0].line, column: e.linePos[0].col } : at(e.pos[0]);
     const duplicate = e.code === 'DUPLICATE_KEY';
     diagnostics.push(
-      diagnostic(duplicate ? 'SC1002' : 'SC1001', e.message.split('\n')[0]!, {
+      diagnostic(duplicate ? 'SC1002' : 'SC1001', e.message.split('\n')[0], {
         position: pos,
         fix: duplicate
           ? 'remove one of the two entries; YAML would keep only one'
@@ -82,7 +89,7 @@ export function parseComposeText(file: string, text: string): ParsedCompose {
   const walker = new Walker(doc, at);
   let value: Tree;
   try {
-    value = walker.value(doc.contents as Node | null);
+    value = walker.value(doc.contents);
   } catch (err) {
     if (err instanceof WalkError) return { diagnostics: [err.diagnostic] };
     throw err;
@@ -144,7 +151,7 @@ class Walker {
       for (const pair of node.items) {
         if (!isPair(pair)) continue;
         const keyNode = pair.key as Node | null;
-        const key = isScalar(keyNode) ? String(keyNode.value) : keyNode === null ? '' : String(this.value(keyNode));
+        const key = isScalar(keyNode) ? String(keyNode.value) : keyNode === null ? '' : scalarText(this.value(keyNode));
         if (key === '<<' && isScalar(keyNode) && keyNode.type === 'PLAIN') {
           merged.push(...this.mergeSources(pair.value as Node));
           continue;
@@ -205,6 +212,6 @@ class Walker {
     if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
       return value;
     if (typeof value === 'bigint') return Number(value);
-    return String(value);
+    return scalarText(value);
   }
 }

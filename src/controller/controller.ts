@@ -164,7 +164,7 @@ export class Controller {
     const log = this.log.child({ reconcileId: `${key}#${started.toString(36)}`, key });
     try {
       const r = await this.reconciler.reconcile(key);
-      this.metrics.reconcile(key.split('/')[0]!, r.outcome, (this.clock.now() - started) / 1000);
+      this.metrics.reconcile(key.split('/')[0], r.outcome, (this.clock.now() - started) / 1000);
       if (r.outcome !== 'in-sync')
         log.info(
           { outcome: r.outcome, phase: this.status.object(key)?.phase, reason: this.status.object(key)?.reason },
@@ -178,7 +178,7 @@ export class Controller {
       this.queue.forget(key);
       if ('recheckAfterMs' in r && r.recheckAfterMs) this.queue.addAfter(key, r.recheckAfterMs);
     } catch (err) {
-      this.metrics.reconcile(key.split('/')[0]!, 'error', (this.clock.now() - started) / 1000);
+      this.metrics.reconcile(key.split('/')[0], 'error', (this.clock.now() - started) / 1000);
       const delay = this.queue.addRateLimited(key);
       log.warn({ err: (err as Error).message, retryInMs: delay }, `reconcile ${key} failed; retrying`);
     } finally {

@@ -31,6 +31,7 @@ interface Series<D> {
   data: D;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- L only types the label arguments of the subclasses
 abstract class Metric<L extends LabelSet, D> {
   abstract readonly type: 'counter' | 'gauge' | 'histogram';
   private readonly series = new Map<string, Series<D>>();
@@ -108,7 +109,7 @@ abstract class ScalarMetric<L extends LabelSet> extends Metric<L, { value: numbe
   }
 }
 
-export class Counter<L extends LabelSet = {}> extends ScalarMetric<L> {
+export class Counter<L extends LabelSet = Record<never, string>> extends ScalarMetric<L> {
   readonly type = 'counter';
 
   /** Adds `value` (default 1, never negative) to the series for `labels`. */
@@ -119,7 +120,7 @@ export class Counter<L extends LabelSet = {}> extends ScalarMetric<L> {
   }
 }
 
-export class Gauge<L extends LabelSet = {}> extends ScalarMetric<L> {
+export class Gauge<L extends LabelSet = Record<never, string>> extends ScalarMetric<L> {
   readonly type = 'gauge';
 
   set(...args: ValueArgs<L>): void {
@@ -145,7 +146,7 @@ interface HistogramData {
   count: number;
 }
 
-export class Histogram<L extends LabelSet = {}> extends Metric<L, HistogramData> {
+export class Histogram<L extends LabelSet = Record<never, string>> extends Metric<L, HistogramData> {
   readonly type = 'histogram';
 
   constructor(
@@ -165,7 +166,7 @@ export class Histogram<L extends LabelSet = {}> extends Metric<L, HistogramData>
     const data = this.seriesFor(labels);
     let i = this.buckets.findIndex((le) => value <= le);
     if (i < 0) i = this.buckets.length;
-    data.counts[i]! += 1;
+    data.counts[i] += 1;
     data.sum += value;
     data.count += 1;
   }
@@ -185,7 +186,7 @@ export class Histogram<L extends LabelSet = {}> extends Metric<L, HistogramData>
     let cumulative = 0;
     const bounds = [...this.buckets, Infinity];
     bounds.forEach((le, i) => {
-      cumulative += data.counts[i]!;
+      cumulative += data.counts[i];
       out.push(`${this.name}_bucket{${labels}${sep}le="${formatNumber(le)}"} ${formatNumber(cumulative)}`);
     });
     out.push(`${this.name}_sum${braces(labels)} ${formatNumber(data.sum)}`);
@@ -228,9 +229,9 @@ export class Registry {
       throw new Error(`${name}: a histogram cannot have a label named "le"`);
     const bounds = buckets.filter((b) => b !== Infinity);
     for (let i = 0; i < bounds.length; i++) {
-      if (typeof bounds[i] !== 'number' || !Number.isFinite(bounds[i]!))
+      if (typeof bounds[i] !== 'number' || !Number.isFinite(bounds[i]))
         throw new Error(`${name}: bucket bounds must be numbers (got ${String(bounds[i])})`);
-      if (i > 0 && bounds[i]! <= bounds[i - 1]!)
+      if (i > 0 && bounds[i] <= bounds[i - 1])
         throw new Error(`${name}: bucket bounds must increase (${bounds[i - 1]} then ${bounds[i]})`);
     }
     return this.add(new Histogram<Record<N, LabelValue>>(name, help, bounds, [...labelNames]));
@@ -403,7 +404,7 @@ export function escapeLabelValue(text: string): string {
 
 function compareValues(a: string[], b: string[]): number {
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+    if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
   }
   return a.length - b.length;
 }

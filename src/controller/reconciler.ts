@@ -127,7 +127,7 @@ export class Reconciler {
     if (!snapshot) return { outcome: 'skipped' };
     const live = await this.cache.get();
     const plan = this.plan(live);
-    const kind = key.split('/')[0]!;
+    const kind = key.split('/')[0];
     const change = plan.changes.find((c) => c.id === key);
     const blockers = plan.blockers.filter((b) => b.id === key || (b.id === '(prune)' && change?.action === 'delete'));
     const base = {
@@ -183,11 +183,11 @@ export class Reconciler {
       },
     );
     this.cache.invalidate();
-    const ok = outcome!.status === 'succeeded';
+    const ok = outcome.status === 'succeeded';
     this.observer.action?.(kind, change.action, ok ? 'success' : 'failure');
     if (!ok) {
-      this.status.setObject({ ...base, phase: 'Failed', reason: `${change.action} failed: ${outcome!.detail}` });
-      throw new Error(outcome!.detail);
+      this.status.setObject({ ...base, phase: 'Failed', reason: `${change.action} failed: ${outcome.detail}` });
+      throw new Error(outcome.detail);
     }
     if (change.action === 'delete') {
       this.status.removeObject(key);

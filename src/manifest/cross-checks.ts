@@ -121,7 +121,7 @@ export function crossCheck(
       if (others.length)
         at(
           n,
-          ['spec', others[0]!],
+          ['spec', others[0]],
           'SC3007',
           `an external network is only looked up, so "${others.join('", "')}" would never be applied`,
           'remove these fields, or drop "external: true" to let the controller manage the network',

@@ -58,7 +58,7 @@ export function resolveData(
   );
   if (sources.length !== 1) {
     at(
-      sources.length ? ['spec', sources[1]!] : ['spec'],
+      sources.length ? ['spec', sources[1]] : ['spec'],
       'SC3016',
       sources.length ? `a ${what} takes one source, not ${sources.join(' and ')}` : `the ${what} has no source`,
       `keep exactly one of ${kind === 'Config' ? 'data, ' : ''}file, env or external`,
@@ -123,7 +123,7 @@ export function resolveData(
   }
   if (!data || data.length === 0 || data.length > maxDataBytes) {
     at(
-      ['spec', sources[0]!],
+      ['spec', sources[0]],
       'SC3017',
       `the ${what}'s content is ${data?.length ?? 0} bytes; Swarm takes 1 byte to ${maxDataBytes} bytes`,
       data?.length ? 'split it, or mount a volume instead' : 'give it content',

@@ -120,7 +120,7 @@ export function serviceModel(
     image: s.image,
     command: s.command ?? [],
     args: s.args ?? [],
-    env: sortedRecord(s.env as Record<string, string | number | boolean> | undefined),
+    env: sortedRecord(s.env),
     workdir: s.workdir ?? '',
     user: s.user ?? '',
     hostname: s.hostname ?? '',

@@ -112,7 +112,7 @@ export function buildDesiredState(
         model: networkModel(n.manifest),
       };
     });
-    const networkSwarmName = new Map(networks.map((n, i) => [n, desired.networks[i]!.swarmName]));
+    const networkSwarmName = new Map(networks.map((n, i) => [n, desired.networks[i].swarmName]));
     desired.configs = data.filter((d) => d.ref.kind === 'Config');
     desired.secrets = data.filter((d) => d.ref.kind === 'Secret');
     const dataById = new Map(data.map((d) => [`${d.ref.kind}/${d.ref.namespace ?? ''}/${d.ref.name}`, d]));

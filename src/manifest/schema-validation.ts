@@ -268,11 +268,12 @@ function patternProblem(pattern: string, data: unknown, schema: Record<string, u
 }
 
 function rangeFix(schema: Record<string, unknown>): string {
-  const lo = schema.minimum ?? schema.exclusiveMinimum;
-  const hi = schema.maximum ?? schema.exclusiveMaximum;
+  const bound = (v: unknown) => (typeof v === 'number' ? String(v) : undefined);
+  const lo = bound(schema.minimum ?? schema.exclusiveMinimum);
+  const hi = bound(schema.maximum ?? schema.exclusiveMaximum);
   if (lo !== undefined && hi !== undefined) return `use a value from ${lo} to ${hi}`;
   if (lo !== undefined) return `use a value of at least ${lo}`;
-  return `use a value of at most ${hi}`;
+  return `use a value of at most ${hi ?? '?'}`;
 }
 
 function describeSchema(s: Record<string, unknown>): string {

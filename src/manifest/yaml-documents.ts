@@ -147,15 +147,17 @@ function parseWithPositions(file: SourceFile): { documents: ManifestDocument[]; 
         documents,
         diagnostics: [diagnostic('SC1007', excess.message, { position: at(excess.offset), fix: excess.fix })],
       };
-    list = Array.from(
-      new Composer({ uniqueKeys: false, prettyErrors: false, strict: true }).compose(tokens),
-    ) as Document.Parsed[];
+    list = Array.from<Document.Parsed>(
+      new Composer({ uniqueKeys: false, prettyErrors: false, strict: true }).compose(
+        tokens,
+      ) as Iterable<Document.Parsed>,
+    );
   } catch (err) {
     return { documents, diagnostics: [tooComplex(file.path, err)] };
   }
   list.forEach((doc, index) => {
     const errors = doc.errors.filter((e) => e.code !== 'MULTIPLE_DOCS');
-    const duplicates = errors.length === 0 && doc.contents ? duplicateKeys(doc.contents as Node) : [];
+    const duplicates = errors.length === 0 && doc.contents ? duplicateKeys(doc.contents) : [];
     for (const d of duplicates) {
       const first = at(d.first);
       diagnostics.push(
@@ -235,7 +237,7 @@ function tooComplex(file: string, err: unknown): Diagnostic {
 }
 
 function firstLine(s: string): string {
-  return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+  return s.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
 }
 
 /**
@@ -341,7 +343,7 @@ function duplicateKeys(root: Node): { key: string; offset: number; first: number
       for (const pair of node.items) {
         if (isScalar(pair.key)) {
           const key = String(pair.key.value);
-          const offset = rangeStart(pair.key as Node);
+          const offset = rangeStart(pair.key);
           const first = firsts.get(key);
           if (first === undefined) firsts.set(key, offset);
           else out.push({ key, offset, first });
@@ -385,7 +387,7 @@ function offsetOf(root: Node, path: FieldPath): number {
     if (isMap(node)) {
       const pair = pairOf(node, segment) as { key: Node; value: unknown } | undefined;
       if (!pair) return best;
-      best = rangeStart(pair.key as Node) ?? best;
+      best = rangeStart(pair.key) ?? best;
       node = pair.value;
     } else if (isSeq(node) && typeof segment === 'number') {
       const item = node.items[segment];

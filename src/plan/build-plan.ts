@@ -499,7 +499,7 @@ function classifyServiceChange(
 function topField(path: string): string {
   if (path.startsWith('swarm:')) return 'unmanaged';
   if (path.startsWith('metadata.labels')) return 'labels';
-  return path.slice('spec.'.length).split(/[.[]/)[0]!;
+  return path.slice('spec.'.length).split(/[.[]/)[0];
 }
 
 /** Networks, configs, secrets, services, then routes; deletions after, in the reverse order; by name within. */

@@ -154,7 +154,7 @@ export function planData(input: DataPlanInput): DataPlan {
       });
       continue;
     }
-    const newest = s.versions[0]!;
+    const newest = s.versions[0];
     const change: Change = {
       ...base(s.ref, s.stem),
       action: 'delete',

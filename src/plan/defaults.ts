@@ -2,7 +2,6 @@
  * The canonical models of an object with nothing set. A created object's plan shows its
  * difference from these, so only the fields the manifest sets are listed. Pure.
  */
-import type { NetworkManifest, ServiceManifest } from '../api/schemas.js';
 import { networkModel, serviceModel } from '../manifest/desired-model.js';
 
 export const defaultServiceModel = serviceModel(
@@ -11,7 +10,7 @@ export const defaultServiceModel = serviceModel(
     kind: 'Service',
     metadata: { name: 'default' },
     spec: { image: '' },
-  } as ServiceManifest,
+  },
   (n) => n,
 );
 
@@ -19,4 +18,4 @@ export const defaultNetworkModel = networkModel({
   apiVersion: 'swarm.controller/v1alpha1',
   kind: 'Network',
   metadata: { name: 'default' },
-} as NetworkManifest);
+});

@@ -12,7 +12,7 @@ const mapFields = new Set(['labels', 'env', 'containerLabels', 'options', 'unman
 /** Lists keyed by a unique field: compared entry by entry (`spec.secrets["db-password"].name`). */
 const keyedLists: Record<string, string> = { secrets: 'target', configs: 'target' };
 
-function byKey(list: unknown, key: string): Record<string, unknown> | unknown {
+function byKey(list: unknown, key: string): unknown {
   if (!Array.isArray(list) || !list.every((x) => isPlainObject(x) && typeof x[key] === 'string')) return list;
   return Object.fromEntries(list.map((x) => [(x as Record<string, string>)[key], x]));
 }
@@ -51,7 +51,7 @@ export function diffModels(before: object | null, after: object | null, maskEnv:
         });
       }
     } else if (keyedLists[field]) {
-      diffValue(byKey(b[field] ?? [], keyedLists[field]!), byKey(a[field] ?? [], keyedLists[field]!), field, [], out);
+      diffValue(byKey(b[field] ?? [], keyedLists[field]), byKey(a[field] ?? [], keyedLists[field]), field, [], out);
     } else {
       diffValue(b[field], a[field], field, [], out);
     }

@@ -42,7 +42,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 export function isBlank(v: unknown): boolean {
   if (v === null || v === undefined || v === false || v === '') return true;
   if (Array.isArray(v)) return v.length === 0;
-  return typeof v === 'object' && Object.keys(v as object).length === 0;
+  return typeof v === 'object' && Object.keys(v).length === 0;
 }
 
 /** A copy without the object members `drop` says are empty, at every depth (after pruning them). */

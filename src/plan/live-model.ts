@@ -17,9 +17,7 @@ import {
 } from '../api/model.js';
 import type {
   SwarmNetwork,
-  SwarmConfigReference,
   SwarmResources,
-  SwarmSecretReference,
   SwarmService,
   SwarmServiceSpec,
   SwarmUpdateConfig,
@@ -168,12 +166,8 @@ export function serviceModelFromLive(service: SwarmService, networkNames: Map<st
             : null,
       }))
       .sort(compareMounts),
-    secrets: ((c.Secrets ?? []) as SwarmSecretReference[])
-      .map((r) => fileMount(r.SecretName ?? r.SecretID, r.File))
-      .sort(compareSecrets),
-    configs: ((c.Configs ?? []) as SwarmConfigReference[])
-      .map((r) => fileMount(r.ConfigName ?? r.ConfigID, r.File))
-      .sort(compareSecrets),
+    secrets: (c.Secrets ?? []).map((r) => fileMount(r.SecretName ?? r.SecretID, r.File)).sort(compareSecrets),
+    configs: (c.Configs ?? []).map((r) => fileMount(r.ConfigName ?? r.ConfigID, r.File)).sort(compareSecrets),
     containerLabels: sortedRecord(c.Labels),
     unmanaged: unmanagedFields(spec),
   };
@@ -250,7 +244,7 @@ export function unmanagedFields(spec: SwarmServiceSpec): Record<string, unknown>
 export function isEmpty(v: unknown): boolean {
   if (v === undefined || v === null || v === false || v === 0 || v === '') return true;
   if (Array.isArray(v)) return v.length === 0;
-  if (typeof v === 'object') return Object.values(v as object).every(isEmpty);
+  if (typeof v === 'object') return Object.values(v).every(isEmpty);
   return false;
 }
 

@@ -7,13 +7,12 @@
 import { refId, type ObjectRef } from '../api/object-ref.js';
 import { currentRoutes, type DesiredRoute, type RouteModel } from '../api/route-model.js';
 import type { SwarmConfig } from '../api/swarm-types.js';
-import type { RouteManifest } from '../api/schemas.js';
 import { routeModel } from '../manifest/desired-model.js';
 import { diffModels } from './field-diff.js';
 import type { Blocker, Change, Note } from './plan.js';
 
 export const defaultRouteModel: RouteModel = routeModel(
-  { apiVersion: 'swarm.controller/v1alpha1', kind: 'Route', metadata: { name: 'default' }, spec: {} } as RouteManifest,
+  { apiVersion: 'swarm.controller/v1alpha1', kind: 'Route', metadata: { name: 'default' }, spec: {} },
   (n) => n,
 );
 

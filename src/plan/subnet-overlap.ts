@@ -21,8 +21,8 @@ function ipv6(text: string): bigint | undefined {
   const halves = text.split('::');
   if (halves.length > 2) return undefined;
   const groups = (s: string) => (s === '' ? [] : s.split(':'));
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
   const all =
     halves.length === 2 ? [...head, ...Array<string>(8 - head.length - tail.length).fill('0'), ...tail] : head;
   if (all.length !== 8 || !all.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
@@ -33,10 +33,10 @@ function ipv6(text: string): bigint | undefined {
 export function cidrRange(cidr: string): AddressRange | undefined {
   const m = /^([^/]+)\/([0-9]{1,3})$/.exec(cidr.trim());
   if (!m) return undefined;
-  const family = m[1]!.includes(':') ? 6 : 4;
+  const family = m[1].includes(':') ? 6 : 4;
   const bits = family === 4 ? 32 : 128;
   const prefix = Number(m[2]);
-  const address = family === 4 ? ipv4(m[1]!) : ipv6(m[1]!);
+  const address = family === 4 ? ipv4(m[1]) : ipv6(m[1]);
   if (address === undefined || prefix > bits) return undefined;
   const hostBits = BigInt(bits - prefix);
   const first = (address >> hostBits) << hostBits;

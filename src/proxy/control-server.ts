@@ -13,7 +13,7 @@ export const maxTableBytes = 4 * 1024 * 1024;
 export function tokenMatches(header: string | undefined, token: string): boolean {
   const m = /^Bearer (.+)$/.exec(header ?? '');
   const given = createHash('sha256')
-    .update(m ? m[1]! : '')
+    .update(m ? m[1] : '')
     .digest();
   const want = createHash('sha256').update(token).digest();
   return timingSafeEqual(given, want) && !!m && token.length > 0;

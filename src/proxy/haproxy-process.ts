@@ -124,8 +124,8 @@ export class HaproxyProcess {
         this.o.log.info({ haproxy: stream }, line);
       }
     };
-    child.stdout!.on('data', onLine('stdout'));
-    child.stderr!.on('data', onLine('stderr'));
+    child.stdout.on('data', onLine('stdout'));
+    child.stderr.on('data', onLine('stderr'));
     child.on('exit', (code, signal) => {
       this.exited = true;
       process.off('exit', this.killOnExit);

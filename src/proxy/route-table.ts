@@ -57,7 +57,7 @@ export const emptyTable: RouteTable = Object.freeze({
   generation: 0,
   checksum: tableChecksum([]),
   routes: [],
-}) as RouteTable;
+});
 
 export function tableChecksum(routes: Route[]): string {
   return `sha256:${createHash('sha256').update(canonicalJson({ routes })).digest('hex')}`;

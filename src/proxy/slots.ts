@@ -41,7 +41,7 @@ export function assignSlots(table: Pick<RouteTable, 'routes'>, previous: SlotMap
     for (const b of route.backends) {
       const capacity = keptCapacity(b.servers.length, previous[route.name]?.[b.service]?.length);
       const ids = new Set(b.servers.map((s) => s.id));
-      const slots: (string | null)[] = new Array(capacity).fill(null);
+      const slots: (string | null)[] = new Array<string | null>(capacity).fill(null);
       const placed = new Set<string>();
       (previous[route.name]?.[b.service] ?? []).forEach((id, i) => {
         if (id !== null && i < capacity && ids.has(id)) {

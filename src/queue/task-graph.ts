@@ -104,7 +104,7 @@ export async function runTaskGraph<R>(tasks: GraphTask<R>[], options: GraphOptio
             durationMs: 0,
           }
         : await runOne(task);
-      options.onFinish?.(outcome as TaskOutcome<unknown>);
+      options.onFinish?.(outcome);
       return outcome;
     })();
     outcomes.set(task.id, p);

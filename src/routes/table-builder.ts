@@ -122,8 +122,8 @@ export function serverWeights(backends: RouteBackend[]): RouteBackend[] {
   return backends.map((b, i) => ({
     ...b,
     weight:
-      raw[i]! > 0
-        ? Math.max(1, Math.min(maxServerWeight, Math.round((raw[i]! * maxServerWeight) / top)))
+      raw[i] > 0
+        ? Math.max(1, Math.min(maxServerWeight, Math.round((raw[i] * maxServerWeight) / top)))
         : b.weight > 0
           ? 1
           : 0,

@@ -129,7 +129,7 @@ function start(
       if (err.length > maxStderr) err = err.slice(-maxStderr);
     });
     child.on('error', (e) => {
-      spawnError = e as NodeJS.ErrnoException;
+      spawnError = e;
     });
     child.on('close', (code, signal) => {
       resolve({ code, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: err, timedOut: false, spawnError });
@@ -192,7 +192,7 @@ function failure(what: string, result: ProcessResult, timedOut: boolean, ctx: Gi
 export async function runGit(args: string[], ctx: GitContext): Promise<string> {
   const started = start('git', [...gitConfig(ctx), ...args], ctx.cwd, { stdin: 'ignore', pipeStdout: false });
   const { results, timedOut } = await withTimeout([started], ctx.timeoutMs);
-  const result = results[0]!;
+  const result = results[0];
   if (timedOut || result.spawnError || result.code !== 0)
     throw failure(`git ${subcommand(args)}`, result, timedOut, ctx);
   return result.stdout;

@@ -21,7 +21,7 @@ export function redactUrl(url: string): string {
 export function secretsOf(url: string): string[] {
   const secrets = new Set<string>();
   for (const m of url.matchAll(urlUserinfo)) {
-    const userinfo = m[2]!;
+    const userinfo = m[2];
     const colon = userinfo.indexOf(':');
     const parts = colon >= 0 ? [userinfo, userinfo.slice(colon + 1)] : [userinfo];
     for (const p of parts) {

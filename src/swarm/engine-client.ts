@@ -143,7 +143,7 @@ export class EngineClient {
           abortSignal: signal,
           options: { _query: query },
           statusCodes: { 200: true },
-        } as never,
+        },
         (err: unknown, stream: unknown) =>
           err
             ? reject(classifyEngineError(err as ModemError, 'GET', path))
@@ -163,7 +163,7 @@ export class EngineClient {
           method,
           options: Object.keys(options).length ? options : undefined,
           statusCodes: { 200: true, 201: true, 204: true, 304: true },
-        } as never,
+        },
         (err: unknown, data: unknown) =>
           err ? reject(classifyEngineError(err as ModemError, method, path)) : resolve(data as T),
       );

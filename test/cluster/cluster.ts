@@ -34,12 +34,12 @@ function readNodes(): ClusterNode[] {
     .map((line) => {
       const [name, role, address, dockerHost, zone, id] = line.split(' ');
       return {
-        name: name!,
+        name: name,
         role: role as 'manager' | 'worker',
-        address: address!,
-        dockerHost: dockerHost!,
-        zone: zone!.replace(/^zone=/, ''),
-        id: id!,
+        address: address,
+        dockerHost: dockerHost,
+        zone: zone.replace(/^zone=/, ''),
+        id: id,
       };
     });
 }
@@ -72,7 +72,7 @@ export function useCluster(layout: Layout = { managers: 1, workers: 2 }): Cluste
     });
   nodes = readNodes();
   if (nodes.some((n) => !n.id)) throw new Error(`a cluster node has no swarm id: ${JSON.stringify(nodes)}`);
-  process.env.DOCKER_HOST = nodes[0]!.dockerHost;
+  process.env.DOCKER_HOST = nodes[0].dockerHost;
   return nodes;
 }
 

@@ -177,7 +177,7 @@ async function taskAddresses(service: string, node: string): Promise<Set<string>
     NetworksAttachments?: { Addresses?: string[] }[];
   }[];
   return new Set(
-    info.flatMap((t) => (t.NetworksAttachments ?? []).flatMap((a) => (a.Addresses ?? []).map((x) => x.split('/')[0]!))),
+    info.flatMap((t) => (t.NetworksAttachments ?? []).flatMap((a) => (a.Addresses ?? []).map((x) => x.split('/')[0]))),
   );
 }
 
@@ -198,7 +198,7 @@ process.stdout.write(JSON.stringify({t,servers})+"\\n");setTimeout(poll,100);});
       .split('\n')
       .filter(Boolean);
     const r = await new Promise<string>((resolve) => {
-      const child = spawn('docker', ['exec', ids[0]!, 'node', '-e', script], { env: process.env });
+      const child = spawn('docker', ['exec', ids[0], 'node', '-e', script], { env: process.env });
       let out = '';
       let err = '';
       child.stdout.on('data', (d) => (out += d));
@@ -259,7 +259,7 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
     const workers = nodes.filter((n) => n.role === 'worker');
     assert.ok(workers.length >= 2, `two workers at least: ${JSON.stringify(nodes)}`);
     victim = workers[0]!;
-    base = `http://${nodes[0]!.address}:${httpPort}`;
+    base = `http://${nodes[0].address}:${httpPort}`;
     await docker('swarm', 'update', '--dispatcher-heartbeat', heartbeat);
     await removeNamespace(ns);
     const onNode1 = ['node.labels.sc.node == n1'];
@@ -322,7 +322,7 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
     const log = await probe.stop();
 
     const fromVictim = log.filter((p) => p.task && onVictim.has(p.task));
-    const lastFromVictim = fromVictim.length ? fromVictim[fromVictim.length - 1]!.t : undefined;
+    const lastFromVictim = fromVictim.length ? fromVictim[fromVictim.length - 1].t : undefined;
     const after = log.filter((p) => p.t > (lastFromVictim ?? t0));
     const failed = log.filter((p) => p.error || (p.status ?? 0) >= 500);
     const tail = log.filter((p) => p.t > convergedAt);
@@ -434,7 +434,7 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
       `power cut timeline: out of HAProxy's rotation (health checks) ${seconds(outAt && outAt - t0)}, Swarm marked the node down ${seconds(downAt && downAt - t0)}, route table without its tasks ${seconds(tableOut && tableOut - t0)}, ${replicas} tasks running elsewhere ${seconds(rescheduledAt - t0)}, controller converged ${seconds(convergedAt - t0)}`,
     );
     console.log(
-      `requests after the cut: ${after.length}, ${failed.length} failed ${JSON.stringify(failed.slice(0, 5))}, ${slow.length} slower than 500 ms (latest ${seconds(slow.length ? slow[slow.length - 1]!.t - t0 : undefined)} after the cut, slowest ${Math.max(0, ...after.map((p) => p.ms))} ms)`,
+      `requests after the cut: ${after.length}, ${failed.length} failed ${JSON.stringify(failed.slice(0, 5))}, ${slow.length} slower than 500 ms (latest ${seconds(slow.length ? slow[slow.length - 1].t - t0 : undefined)} after the cut, slowest ${Math.max(0, ...after.map((p) => p.ms))} ms)`,
     );
     assert.ok(outAt !== undefined, "HAProxy took the lost node's tasks out of rotation");
     assert.ok(downAt !== undefined, 'Swarm marked the node down');

@@ -90,7 +90,7 @@ describe('placement on a multi-node Swarm', { timeout: 900_000 }, () => {
     const onWorkers = await settled('on-workers', 4);
     assert.ok(
       keys(onWorkers).every((n) => workers.includes(n)),
-      `only workers (${workers}): ${JSON.stringify(onWorkers)}`,
+      `only workers (${workers.join(', ')}): ${JSON.stringify(onWorkers)}`,
     );
     if (workers.length >= 2)
       assert.ok(keys(onWorkers).length >= 2, `spread over the workers: ${JSON.stringify(onWorkers)}`);
@@ -98,7 +98,7 @@ describe('placement on a multi-node Swarm', { timeout: 900_000 }, () => {
     assert.deepEqual(
       keys(inZoneB).filter((n) => !zoneB.includes(n)),
       [],
-      `only zone b (${zoneB}): ${JSON.stringify(inZoneB)}`,
+      `only zone b (${zoneB.join(', ')}): ${JSON.stringify(inZoneB)}`,
     );
     assert.deepEqual(await settled('on-manager', 2), { n1: 2 });
     console.log(
@@ -141,13 +141,13 @@ describe('placement on a multi-node Swarm', { timeout: 900_000 }, () => {
     await eventually(
       async () => {
         pending = (await tasksOf(`${ns}_one-per-node`)).filter((t) => t.state !== 'running');
-        return pending.length === 1 && /max replicas per node/i.test(pending[0]!.error);
+        return pending.length === 1 && /max replicas per node/i.test(pending[0].error);
       },
       30_000,
       'one pending task that names the per-node limit',
     );
     console.log(
-      `maxReplicasPerNode 1, ${nodes.length + 1} replicas: ${JSON.stringify(perNode)}; pending: ${pending[0]!.state} "${pending[0]!.error}"`,
+      `maxReplicasPerNode 1, ${nodes.length + 1} replicas: ${JSON.stringify(perNode)}; pending: ${pending[0].state} "${pending[0].error}"`,
     );
   });
 
@@ -186,7 +186,7 @@ describe('placement on a multi-node Swarm', { timeout: 900_000 }, () => {
     assert.deepEqual(
       keys(moved).filter((n) => !zoneB.includes(n)),
       [],
-      `moved to zone b (${zoneB}): ${JSON.stringify(moved)}`,
+      `moved to zone b (${zoneB.join(', ')}): ${JSON.stringify(moved)}`,
     );
     const plan = await controller(['plan', '-f', dir, '--set', ns]);
     assert.equal(plan.code, 0, `nothing left to change on a multi-node Swarm:\n${plan.stdout}${plan.stderr}`);

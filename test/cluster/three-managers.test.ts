@@ -127,7 +127,7 @@ async function raftLeader(): Promise<string> {
       await dockerOn(n, 'node', 'ls', '--format', '{{.Hostname}} {{.ManagerStatus}}').catch(() => '')
     ).split('\n');
     const leader = lines.find((l) => / Leader$/.test(l));
-    if (leader) return leader.split(' ')[0]!.replace(/^scc-/, '');
+    if (leader) return leader.split(' ')[0].replace(/^scc-/, '');
   }
   return '';
 }
@@ -153,7 +153,7 @@ const write = (files: Record<string, string>) => {
  * is removed), the app, the network and the lease and suspend records, whatever is left.
  */
 async function removeControllerAndApp(): Promise<void> {
-  const n1 = nodes[0]!;
+  const n1 = nodes[0];
   const services = async (ns: string) =>
     (await dockerOn(n1, 'service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${ns}`).catch(() => ''))
       .split('\n')
@@ -201,7 +201,7 @@ describe("three managers: the leading controller's node is lost", { timeout: 900
       lost.delete(n);
     }
     await until('every node ready again', 120_000, async () => {
-      const out = await dockerOn(nodes[0]!, 'node', 'ls', '--format', '{{.Status}}');
+      const out = await dockerOn(nodes[0], 'node', 'ls', '--format', '{{.Status}}');
       return out
         .split('\n')
         .filter(Boolean)
@@ -259,7 +259,7 @@ describe("three managers: the leading controller's node is lost", { timeout: 900
             'docker',
             ['logs', '--since', String(since), next.container],
             { env: { ...process.env, DOCKER_HOST: next.node.dockerHost }, maxBuffer: 16 << 20 },
-            (e, out, err) => r(`${out}${err}${e ? String(e) : ''}`),
+            (e, out, err) => r(`${out}${err}${e ? e.message : ''}`),
           ),
         );
         console.log(

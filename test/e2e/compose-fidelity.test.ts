@@ -71,7 +71,7 @@ async function networkNames(): Promise<Map<string, string>> {
     .split('\n')
     .filter(Boolean)) {
     const [id, name] = line.split(' ');
-    out.set(id!, name!);
+    out.set(id, name);
   }
   return out;
 }
@@ -158,7 +158,7 @@ function flatten(v: Json | undefined, path: string, out: Map<string, string>): v
 async function explainedPaths(): Promise<string[]> {
   const doc = await readFile(join(repoRoot, 'docs/compose.md'), 'utf8');
   const section = doc.split(/^## Known differences/m)[1]?.split(/^## /m)[0] ?? '';
-  return [...section.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!);
+  return [...section.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]);
 }
 
 function explained(path: string, known: string[]): boolean {

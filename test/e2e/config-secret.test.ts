@@ -134,7 +134,7 @@ describe('Config and Secret kinds on a real Swarm', { timeout: 600_000 }, () => 
       [`update Config/${ns}/app-conf`, `update Service/${ns}/app`],
     );
     assert.deepEqual(
-      changes[1]!.fields.map((f) => f.path),
+      changes[1].fields.map((f) => f.path),
       ['spec.configs["/etc/app.conf"].name'],
     );
     await apply();

@@ -52,7 +52,7 @@ async function planOne(): Promise<ReturnType<typeof planJson>['changes'][number]
   assert.equal(r.code, 2, `plan should find a change: ${r.stdout}${r.stderr}`);
   const plan = planJson(r);
   assert.equal(plan.changes.length, 1, JSON.stringify(plan.changes));
-  return plan.changes[0]!;
+  return plan.changes[0];
 }
 
 async function applyAndSettle(): Promise<void> {

@@ -141,8 +141,8 @@ describe('proxy tier faults', { timeout: 600_000 }, () => {
   it('a proxy replica killed: the other keeps serving every request; the replacement catches up', async () => {
     const before = await proxyAddresses();
     assert.equal(before.size, 2);
-    const [victimTask, victimIp] = [...before.entries()][0]!;
-    const survivorIp = [...before.values()][1]!;
+    const [victimTask, victimIp] = [...before.entries()][0];
+    const survivorIp = [...before.values()][1];
     const load = loadFromClient([survivorIp], 12_000);
     await new Promise((r) => setTimeout(r, 2000));
     const container = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.task.id=${victimTask}`)).trim();
@@ -167,17 +167,14 @@ describe('proxy tier faults', { timeout: 600_000 }, () => {
     const inSyncAt = Date.now();
     const result = await load;
     console.log(
-      `proxy replica killed: the survivor answered ${result[survivorIp]!.ok} requests, ${result[survivorIp]!.bad} non-2xx, ${result[survivorIp]!.errors} errors; the replacement ran ${((runningAt - killedAt) / 1000).toFixed(1)} s after the kill and held the current generation ${((inSyncAt - runningAt) / 1000).toFixed(2)} s after it was running (${((inSyncAt - killedAt) / 1000).toFixed(1)} s after the kill; polled every 0.3 s)`,
+      `proxy replica killed: the survivor answered ${result[survivorIp].ok} requests, ${result[survivorIp].bad} non-2xx, ${result[survivorIp].errors} errors; the replacement ran ${((runningAt - killedAt) / 1000).toFixed(1)} s after the kill and held the current generation ${((inSyncAt - runningAt) / 1000).toFixed(2)} s after it was running (${((inSyncAt - killedAt) / 1000).toFixed(1)} s after the kill; polled every 0.3 s)`,
     );
-    assert.ok(result[survivorIp]!.ok > 0);
-    assert.equal(result[survivorIp]!.bad, 0, 'no error answer from the surviving proxy');
-    assert.equal(result[survivorIp]!.errors, 0, 'no socket error at the surviving proxy');
+    assert.ok(result[survivorIp].ok > 0);
+    assert.equal(result[survivorIp].bad, 0, 'no error answer from the surviving proxy');
+    assert.equal(result[survivorIp].errors, 0, 'no socket error at the surviving proxy');
     const after = await proxyAddresses();
     const check = await loadFromClient([after.get(replacement!)!], 1000);
-    assert.ok(
-      Object.values(check)[0]!.ok > 0 && Object.values(check)[0]!.bad === 0,
-      'the replacement serves the route',
-    );
+    assert.ok(Object.values(check)[0].ok > 0 && Object.values(check)[0].bad === 0, 'the replacement serves the route');
     void victimIp;
   });
 
@@ -197,11 +194,11 @@ describe('proxy tier faults', { timeout: 600_000 }, () => {
       s.replicas.every((x) => !x.inSync && x.generation === generationBefore),
       'the proxies still hold the last good generation',
     );
-    console.log(`refused table reported: ${s.replicas[0]!.lastError}`);
+    console.log(`refused table reported: ${s.replicas[0].lastError}`);
     const addresses = [...(await proxyAddresses()).values()];
     const during = await loadFromClient(addresses, 2000);
     for (const a of addresses)
-      assert.ok(during[a]!.ok > 0 && during[a]!.bad === 0 && during[a]!.errors === 0, `proxy ${a} keeps serving /pf`);
+      assert.ok(during[a].ok > 0 && during[a].bad === 0 && during[a].errors === 0, `proxy ${a} keeps serving /pf`);
     await rewrite(dir, app(false));
     const fixed = await controller(['apply', '-f', dir, '--set', ns, '--prune']);
     assert.equal(fixed.code, 0, fixed.stdout + fixed.stderr);

@@ -176,7 +176,7 @@ export async function controllerStatus(t: Tier): Promise<Record<string, unknown>
   if (!ids.length) throw new Error('no controller container');
   const json = await docker(
     'exec',
-    ids[0]!,
+    ids[0],
     'node',
     '-e',
     'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))',
@@ -200,7 +200,7 @@ export async function proxyAgentStatus(
   if (!ids.length) throw new Error('no proxy container');
   const script =
     'const t=require("fs").readFileSync("/run/secrets/swarm-controller-proxy-token","utf8").trim();fetch("http://127.0.0.1:8091/v1/status",{headers:{authorization:"Bearer "+t}}).then((r)=>r.text()).then((x)=>process.stdout.write(x))';
-  return JSON.parse(await docker('exec', ids[0]!, 'node', '-e', script)) as {
+  return JSON.parse(await docker('exec', ids[0], 'node', '-e', script)) as {
     generation: number;
     reloads: number;
     runtimeUpdates: number;

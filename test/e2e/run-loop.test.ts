@@ -75,8 +75,8 @@ function startController(identity: string, port: number, extra: string[] = []): 
     { env: { ...process.env, DOCKER_HOST: ensureSwarm() } },
   );
   const logs: string[] = [];
-  proc.stderr!.on('data', (d) => logs.push(...String(d).split('\n').filter(Boolean)));
-  proc.stdout!.on('data', (d) => logs.push(...String(d).split('\n').filter(Boolean)));
+  proc.stderr.on('data', (d) => logs.push(...String(d).split('\n').filter(Boolean)));
+  proc.stdout.on('data', (d) => logs.push(...String(d).split('\n').filter(Boolean)));
   const exit = new Promise<number>((r) => proc.on('exit', (code, signal) => r(code ?? (signal ? 128 : -1))));
   const r = { proc, port, logs, exit };
   running.push(r);

@@ -51,9 +51,10 @@ async function snapshot(): Promise<Record<string, string>> {
 
 function dockerWithInput(input: string, ...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile('docker', args, { env: { ...process.env, DOCKER_HOST: ensureSwarm() } }, (err, stdout) =>
-      err ? reject(err) : resolve(stdout),
-    );
+    const child = execFile('docker', args, { env: { ...process.env, DOCKER_HOST: ensureSwarm() } }, (err, stdout) => {
+      if (err) reject(new Error(err.message, { cause: err }));
+      else resolve(stdout);
+    });
     child.stdin!.end(input);
   });
 }
@@ -172,7 +173,7 @@ describe('security and hostile input on a real Swarm', { timeout: 900_000 }, () 
     assert.equal(r.code, 1, r.stdout + r.stderr.slice(0, 2000));
     assert.match(r.stderr, /problems found; nothing was sent to the Swarm/);
     for (const c of committedCases().filter((x) => !x.expect.plan)) {
-      const [code, at] = c.expect.diagnostics[0]!.split(' ');
+      const [code, at] = c.expect.diagnostics[0].split(' ');
       assert.ok(
         r.stderr.includes(`${c.path.replace(corpusDir, dir)}:${at}: error ${code}`),
         `${c.path}: ${code} at ${at}`,
@@ -180,7 +181,7 @@ describe('security and hostile input on a real Swarm', { timeout: 900_000 }, () 
     }
     for (const c of generated)
       assert.ok(
-        r.stderr.includes(`error ${c.expect.diagnostics[0]!.split(' ')[0]}`) && r.stderr.includes(c.path),
+        r.stderr.includes(`error ${c.expect.diagnostics[0].split(' ')[0]}`) && r.stderr.includes(c.path),
         c.path,
       );
     assert.match(r.stderr, /<stdin>:1:1: error SC1007/);

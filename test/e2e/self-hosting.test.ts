@@ -189,7 +189,7 @@ describe('the controller as a Swarm service that manages itself', { timeout: 900
     await eventually(
       async () => {
         const images = await runningImages(`${ctlNs}_controller`);
-        return images.length === 1 && images[0]!.startsWith('swarm-controller/controller:e2e-v2 Running');
+        return images.length === 1 && images[0].startsWith('swarm-controller/controller:e2e-v2 Running');
       },
       120_000,
       'one running task on the new image',

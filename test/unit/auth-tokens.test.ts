@@ -40,7 +40,7 @@ function raw(port: number, method: string, path: string, auth: string | undefine
     const socket = connect(port, '127.0.0.1');
     let answer = '';
     socket.setEncoding('latin1');
-    socket.on('data', (d) => (answer += d));
+    socket.on('data', (d: string) => (answer += d));
     socket.on('error', reject);
     socket.on('close', () => {
       const m = /^HTTP\/1\.1 (\d{3})/.exec(answer);

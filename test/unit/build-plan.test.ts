@@ -46,8 +46,8 @@ describe('buildPlan', () => {
   it('creates everything on an empty Swarm, networks first', () => {
     const p = plan(desiredFrom(base), { services: [], networks: [], routeConfigs: [], configs: [], secrets: [] });
     assert.deepEqual(actions(p), ['create Network/backend', 'create Service/web', 'create Service/worker']);
-    assert.deepEqual(p.changes[1]!.dependsOn, ['Network/backend']);
-    assert.deepEqual(p.changes[2]!.dependsOn, []);
+    assert.deepEqual(p.changes[1].dependsOn, ['Network/backend']);
+    assert.deepEqual(p.changes[2].dependsOn, []);
   });
 
   it('plans nothing when the Swarm already matches', () => {
@@ -62,15 +62,15 @@ describe('buildPlan', () => {
       appliedState(base),
     );
     assert.deepEqual(actions(p), ['update Service/web']);
-    assert.deepEqual(p.changes[0]!.fields, [{ path: 'spec.image', before: 'app:1', after: 'app:2' }]);
-    assert.equal(p.changes[0]!.restartsTasks, true);
+    assert.deepEqual(p.changes[0].fields, [{ path: 'spec.image', before: 'app:1', after: 'app:2' }]);
+    assert.equal(p.changes[0].restartsTasks, true);
   });
 
   it('plans a replica change as a scale that restarts nothing', () => {
     const p = plan(desiredFrom(base.replace('replicas: 2', 'replicas: 5')), appliedState(base));
     assert.deepEqual(actions(p), ['scale Service/web']);
-    assert.deepEqual(p.changes[0]!.fields, [{ path: 'spec.replicas', before: 2, after: 5 }]);
-    assert.equal(p.changes[0]!.restartsTasks, false);
+    assert.deepEqual(p.changes[0].fields, [{ path: 'spec.replicas', before: 2, after: 5 }]);
+    assert.equal(p.changes[0].restartsTasks, false);
   });
 
   it('plans an update-policy change as an update that restarts nothing', () => {
@@ -78,14 +78,14 @@ describe('buildPlan', () => {
       desiredFrom(base.replace('replicas: 2', 'replicas: 2\n  updateConfig: {parallelism: 2}')),
       appliedState(base),
     );
-    assert.deepEqual(p.changes[0]!.fields, [{ path: 'spec.updateConfig.parallelism', before: 1, after: 2 }]);
-    assert.equal(p.changes[0]!.action, 'update');
-    assert.equal(p.changes[0]!.restartsTasks, false);
+    assert.deepEqual(p.changes[0].fields, [{ path: 'spec.updateConfig.parallelism', before: 1, after: 2 }]);
+    assert.equal(p.changes[0].action, 'update');
+    assert.equal(p.changes[0].restartsTasks, false);
   });
 
   it('masks secret-looking env values, showing only that they changed', () => {
     const p = plan(desiredFrom(base.replace('API_TOKEN: abc', 'API_TOKEN: xyz')), appliedState(base));
-    assert.deepEqual(p.changes[0]!.fields, [
+    assert.deepEqual(p.changes[0].fields, [
       { path: 'spec.env.API_TOKEN', before: '(sensitive)', after: '(sensitive)', sensitive: true },
     ]);
     assert.doesNotMatch(JSON.stringify(p), /xyz|abc/);
@@ -103,7 +103,7 @@ describe('buildPlan', () => {
     const allowed = plan(changed, appliedState(base), { allowReplace: true });
     assert.deepEqual(allowed.blockers, []);
     assert.deepEqual(actions(allowed), ['replace Service/worker']);
-    assert.match(allowed.changes[0]!.reason, /mode cannot change in place/);
+    assert.match(allowed.changes[0].reason, /mode cannot change in place/);
   });
 
   it('replaces a changed network and reattaches its services', () => {
@@ -114,8 +114,8 @@ describe('buildPlan', () => {
     );
     const p = plan(changed, appliedState(base), { allowReplace: true });
     assert.deepEqual(actions(p), ['replace Network/backend', 'update Service/web']);
-    assert.deepEqual(p.changes[1]!.dependsOn, ['Network/backend']);
-    assert.match(p.changes[1]!.reason, /reattach/);
+    assert.deepEqual(p.changes[1].dependsOn, ['Network/backend']);
+    assert.match(p.changes[1].reason, /reattach/);
   });
 
   it('keeps objects that left the manifests unless --prune, and deletes services before their network', () => {
@@ -125,7 +125,7 @@ describe('buildPlan', () => {
     assert.equal(kept.notes.length, 2);
     const pruned = plan(only, appliedState(base), { prune: true });
     assert.deepEqual(actions(pruned), ['delete Service/web', 'delete Network/backend']);
-    assert.deepEqual(pruned.changes[1]!.dependsOn, ['Service/web']);
+    assert.deepEqual(pruned.changes[1].dependsOn, ['Service/web']);
   });
 
   it('never prunes when the manifests are empty, and caps deletions', () => {
@@ -179,13 +179,13 @@ describe('buildPlan', () => {
       { services: live.services, networks: [], routeConfigs: [], configs: [], secrets: [] },
       { adopt: true },
     );
-    assert.equal(adopted.changes[0]!.adopt, true);
-    assert.equal(adopted.changes[0]!.action, 'update');
+    assert.equal(adopted.changes[0].adopt, true);
+    assert.equal(adopted.changes[0].action, 'update');
   });
 
   it('does not count a copied managed-by label without a spec hash as ownership', () => {
     const live = appliedState(base);
-    const fake = live.services[1]!;
+    const fake = live.services[1];
     delete fake.Spec.Labels!['swarm.controller/spec-hash'];
     const p = plan(
       desiredFrom(

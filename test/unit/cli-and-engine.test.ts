@@ -96,7 +96,7 @@ describe('JSON progress', () => {
         ['action.retry', 'Service/shop/web', 40],
       ],
     );
-    assert.equal(records[0]!.durationMs, 12);
+    assert.equal(records[0].durationMs, 12);
   });
 
   it('redacts secret-looking keys', () => {

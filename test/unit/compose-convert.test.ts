@@ -111,7 +111,7 @@ describe('compose import: services', () => {
       errors.map((d) => [d.code, d.position?.line, d.field]),
       [['SC6001', 13, 'services.app.environment.REQUIRED_SET']],
     );
-    assert.match(errors[0]!.position!.file, /interpolation\/docker-compose.yml$/);
+    assert.match(errors[0].position!.file, /interpolation\/docker-compose.yml$/);
     assert.deepEqual(r.manifests, []);
   });
 

@@ -72,7 +72,7 @@ describe('compose interpolation', () => {
         ['error', 'SC6001', '6:9', 'services.web.environment[1]'],
       ],
     );
-    assert.match(ds[1]!.message, /REQUIRED is not set: set REQUIRED/);
+    assert.match(ds[1].message, /REQUIRED is not set: set REQUIRED/);
     assert.equal((parsed.value!.services as any).web.image, 'app:2');
   });
 });

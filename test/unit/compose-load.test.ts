@@ -50,8 +50,8 @@ describe('compose files: parsing with positions', () => {
 
   it('reports YAML syntax errors and duplicate keys with their line', () => {
     const bad = parseComposeText('a.yml', 'services:\n  web:\n    image: [unclosed\n');
-    assert.equal(bad.diagnostics[0]!.code, 'SC1001');
-    assert.equal(bad.diagnostics[0]!.position!.file, 'a.yml');
+    assert.equal(bad.diagnostics[0].code, 'SC1001');
+    assert.equal(bad.diagnostics[0].position!.file, 'a.yml');
     const dup = parseComposeText('a.yml', 'services:\n  web: {}\n  web: {}\n');
     assert.deepEqual(
       dup.diagnostics.map((d) => [d.code, d.position?.line]),
@@ -75,7 +75,7 @@ describe('compose files: parsing with positions', () => {
 describe('compose short syntax', () => {
   it('parses ports: published:target, protocol, host ip, ranges, target only', () => {
     assert.deepEqual(parsePortShort('8080:80'), [{ target: 80, published: 8080, protocol: 'tcp', mode: 'ingress' }]);
-    assert.deepEqual(parsePortShort('53:53/udp')[0]!.protocol, 'udp');
+    assert.deepEqual(parsePortShort('53:53/udp')[0].protocol, 'udp');
     assert.deepEqual(parsePortShort('127.0.0.1:8080:80')[0], {
       target: 80,
       published: 8080,
@@ -152,7 +152,7 @@ describe('compose files: normalising and merging in order', () => {
       [80, 443],
     );
     assert.deepEqual(
-      (web.volumes as TreeMap[]).map((v) => `${v.source}:${v.target}`),
+      (web.volumes as TreeMap[]).map((v) => `${v.source as string}:${v.target as string}`),
       ['data:/data', '/b:/logs'],
     );
     assert.deepEqual(((web.deploy as TreeMap).placement as TreeMap).constraints, ['x == 1', 'y == 2']);
@@ -168,6 +168,6 @@ describe('compose files: normalising and merging in order', () => {
 
   it("resolves relative bind mounts against the first file's directory", () => {
     const { project } = load(['services:\n  web:\n    image: a\n    volumes: ["./conf:/etc/conf"]\n']);
-    assert.equal((((project.services as TreeMap).web as TreeMap).volumes as TreeMap[])[0]!.source, '/project/conf');
+    assert.equal((((project.services as TreeMap).web as TreeMap).volumes as TreeMap[])[0].source, '/project/conf');
   });
 });

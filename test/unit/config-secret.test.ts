@@ -51,22 +51,22 @@ async function apply(desired: DesiredState, swarm: FakeSwarm, prune = false) {
 describe('Config and Secret manifests', () => {
   it('read content inline or from the environment; services mount the version named after the content', () => {
     const d = manifests('x=1');
-    assert.equal(d.configs[0]!.swarmName, 'shop_app-conf');
-    assert.match(d.configs[0]!.model.content, /^sha256:[0-9a-f]{64}$/);
-    const s = d.services[0]!.model;
-    assert.match(s.secrets[0]!.name, /^shop_db-password\.[0-9a-f]{10}$/);
+    assert.equal(d.configs[0].swarmName, 'shop_app-conf');
+    assert.match(d.configs[0].model.content, /^sha256:[0-9a-f]{64}$/);
+    const s = d.services[0].model;
+    assert.match(s.secrets[0].name, /^shop_db-password\.[0-9a-f]{10}$/);
     assert.deepEqual(
-      { ...s.configs[0]!, name: '' },
+      { ...s.configs[0], name: '' },
       { name: '', target: '/etc/app.conf', uid: '0', gid: '0', mode: '0444' },
     );
     assert.notEqual(
-      manifests('x=2').services[0]!.model.configs[0]!.name,
-      s.configs[0]!.name,
+      manifests('x=2').services[0].model.configs[0].name,
+      s.configs[0].name,
       'a new content is a new version',
     );
     assert.equal(
-      manifests('x=1').services[0]!.model.configs[0]!.name,
-      s.configs[0]!.name,
+      manifests('x=1').services[0].model.configs[0].name,
+      s.configs[0].name,
       'the same content, the same name',
     );
   });
@@ -120,9 +120,9 @@ describe('Config and Secret manifests', () => {
         'SC3017 Config "shop/gone" line 31',
       ],
     );
-    assert.match(loaded.diagnostics[1]!.message, /outside the manifest directory/);
-    assert.match(loaded.diagnostics[2]!.message, /outside the manifest directory/);
-    assert.match(loaded.diagnostics[3]!.message, /cannot read "nope.conf" \(ENOENT\)/);
+    assert.match(loaded.diagnostics[1].message, /outside the manifest directory/);
+    assert.match(loaded.diagnostics[2].message, /outside the manifest directory/);
+    assert.match(loaded.diagnostics[3].message, /cannot read "nope.conf" \(ENOENT\)/);
     assert.ok(
       loaded.diagnostics.every((x) => x.object !== 'Config "shop/ok"'),
       'the file next to the manifest is read',
@@ -130,7 +130,7 @@ describe('Config and Secret manifests', () => {
     writeFileSync(join(dir, 'm.yaml'), config('ok', 'file: app.conf', meta));
     const one = await loadManifests([join(dir, 'm.yaml')]);
     assert.equal(
-      one.desired.configs[0]!.model.size,
+      one.desired.configs[0].model.size,
       'workers=4\n'.length,
       'a single file given with -f reads next to itself',
     );
@@ -145,11 +145,11 @@ describe('planning and applying configs and secrets', () => {
       plan.changes.map((c) => `${c.action} ${c.id}`),
       ['create Config/shop/app-conf', 'create Secret/shop/db-password', 'create Service/shop/web'],
     );
-    assert.deepEqual(plan.changes[2]!.dependsOn.sort(), ['Config/shop/app-conf', 'Secret/shop/db-password']);
+    assert.deepEqual(plan.changes[2].dependsOn.sort(), ['Config/shop/app-conf', 'Secret/shop/db-password']);
     for (const text of [renderHuman(plan), renderJson(plan)])
       assert.ok(!text.includes(password), 'the secret value is not in the plan');
     await apply(manifests('x=1'), swarm);
-    const svc = [...swarm.services.values()][0]!.Spec.TaskTemplate!.ContainerSpec!;
+    const svc = [...swarm.services.values()][0].Spec.TaskTemplate!.ContainerSpec!;
     const version = [...swarm.configs.values()].find((c) => c.Spec.Name.startsWith('shop_app-conf.'))!;
     assert.deepEqual(svc.Configs, [
       {
@@ -172,14 +172,14 @@ describe('planning and applying configs and secrets', () => {
       ['update Config/shop/app-conf', 'update Service/shop/web'],
     );
     assert.match(
-      plan.changes[0]!.reason,
+      plan.changes[0].reason,
       /content changed \(sha256:[0-9a-f]{12}… -> sha256:[0-9a-f]{12}…, inline\): a new version; shop_web moves to it/,
     );
     assert.deepEqual(
-      plan.changes[1]!.fields.map((f) => f.path),
+      plan.changes[1].fields.map((f) => f.path),
       ['spec.configs["/etc/app.conf"].name'],
     );
-    assert.deepEqual(plan.changes[1]!.dependsOn, ['Config/shop/app-conf']);
+    assert.deepEqual(plan.changes[1].dependsOn, ['Config/shop/app-conf']);
   });
 
   it('changes a secret by its hash only, and keeps `retain` versions once services have moved', async () => {
@@ -219,7 +219,7 @@ describe('planning and applying configs and secrets', () => {
       plan.changes.map((c) => `${c.action} ${c.id}`),
       ['delete Service/shop/web', 'delete Config/shop/app-conf'],
     );
-    assert.deepEqual(plan.changes[1]!.dependsOn, ['Service/shop/web']);
+    assert.deepEqual(plan.changes[1].dependsOn, ['Service/shop/web']);
     await executePlan(plan, nothing, swarm, { pollMs: 1 });
     assert.equal([...swarm.configs.values()].length, 0);
   });

@@ -34,7 +34,7 @@ const task = (
 
 /** A reader with the given states (the tests below override what they need). */
 function scripted(states: { service: SwarmService; tasks: SwarmTask[] }[]): Partial<SwarmReader> {
-  return { listNetworks: async () => [], getService: async () => states[0]!.service };
+  return { listNetworks: async () => [], getService: async () => states[0].service };
 }
 
 async function run(reader: SwarmReader, advance: (r: SwarmReader) => void, timeoutMs = 10_000) {
@@ -48,7 +48,7 @@ async function run(reader: SwarmReader, advance: (r: SwarmReader) => void, timeo
     advance(reader);
     await clock.advance(1000);
   }
-  return (await done)[0]!;
+  return (await done)[0];
 }
 
 describe('waitForConvergence', () => {
@@ -68,8 +68,8 @@ describe('waitForConvergence', () => {
     ];
     const reader = {
       ...scripted(states),
-      listServices: async () => [states[Math.min(step, 1)]!.service],
-      listTasks: async () => states[Math.min(step, 1)]!.tasks,
+      listServices: async () => [states[Math.min(step, 1)].service],
+      listTasks: async () => states[Math.min(step, 1)].tasks,
     };
     const r = await run(reader as SwarmReader, () => {
       step++;

@@ -53,7 +53,7 @@ describe('executePlan', () => {
     await executePlan(plan, desired, swarm, fast);
     const writes = swarm.writes.length;
     const outcomes = await executePlan(plan, desired, swarm, fast);
-    assert.equal(outcomes[0]!.detail, 'already up to date');
+    assert.equal(outcomes[0].detail, 'already up to date');
     assert.equal(swarm.writes.length, writes);
   });
 
@@ -76,7 +76,7 @@ describe('executePlan', () => {
       outcomes.map((o) => `${o.change.id} ${o.status}`),
       ['Network/backend failed', 'Service/web skipped', 'Service/worker succeeded'],
     );
-    assert.match(outcomes[1]!.detail, /skipped: Network\/backend failed/);
+    assert.match(outcomes[1].detail, /skipped: Network\/backend failed/);
   });
 
   it('names the network and says to plan again when a network the plan counted on is gone (SC5006)', async () => {
@@ -100,9 +100,9 @@ describe('executePlan', () => {
     const swarm = new FakeSwarm();
     swarm.failNext.createService = [new TerminalError('SC5004', 'POST /services/create: invalid mount config')];
     const { outcomes } = await apply(swarm, service('worker', 'image: app:1'));
-    assert.equal(outcomes[0]!.status, 'failed');
-    assert.match(outcomes[0]!.detail, /invalid mount config/);
-    assert.doesNotMatch(outcomes[0]!.detail, /SC5006/);
+    assert.equal(outcomes[0].status, 'failed');
+    assert.match(outcomes[0].detail, /invalid mount config/);
+    assert.doesNotMatch(outcomes[0].detail, /SC5006/);
   });
 
   it('writes nothing when the plan has blockers', async () => {

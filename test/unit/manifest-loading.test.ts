@@ -18,12 +18,12 @@ describe('loading manifests', () => {
       path: 'a.yaml',
       text: 'a: 1\nspec:\n  ports:\n    - target: 80\n      published: 8080\n',
     });
-    assert.deepEqual(documents[0]!.positionOf(['spec', 'ports', 0, 'published']), {
+    assert.deepEqual(documents[0].positionOf(['spec', 'ports', 0, 'published']), {
       file: 'a.yaml',
       line: 5,
       column: 7,
     });
-    assert.deepEqual(documents[0]!.positionOf(['spec', 'missing']), { file: 'a.yaml', line: 2, column: 1 });
+    assert.deepEqual(documents[0].positionOf(['spec', 'missing']), { file: 'a.yaml', line: 2, column: 1 });
   });
 
   it('reads several documents per file and skips empty ones', () => {
@@ -33,7 +33,7 @@ describe('loading manifests', () => {
     assert.deepEqual(diagnostics, []);
     assert.equal(desired.networks.length, 1);
     assert.equal(desired.services.length, 1);
-    assert.deepEqual(desired.services[0]!.model.networks, [{ name: 'backend', aliases: [] }]);
+    assert.deepEqual(desired.services[0].model.networks, [{ name: 'backend', aliases: [] }]);
   });
 
   it('reports every problem at once, each with line, column and field', () => {
@@ -47,21 +47,21 @@ describe('loading manifests', () => {
   });
 
   it('suggests the field a user probably meant', () => {
-    const d = loadText(service('web', 'image: nginx\nupdate_config: {parallelism: 2}')).diagnostics[0]!;
+    const d = loadText(service('web', 'image: nginx\nupdate_config: {parallelism: 2}')).diagnostics[0];
     assert.equal(d.fix, 'did you mean "updateConfig"?');
     assert.match(
       formatDiagnostic(d),
-      /^test\.yaml:7:3: error SC2003: Service "web" spec\.update_config: unknown field "update_config"\n    fix: did you mean "updateConfig"\?$/,
+      /^test\.yaml:7:3: error SC2003: Service "web" spec\.update_config: unknown field "update_config"\n {4}fix: did you mean "updateConfig"\?$/,
     );
   });
 
   it('names the supported apiVersions and kinds', () => {
     const [v] = loadText('apiVersion: v1\nkind: Service\nmetadata: {name: a}\n').diagnostics;
-    assert.equal(v!.code, 'SC2001');
-    assert.match(v!.fix!, /swarm\.controller\/v1alpha1/);
+    assert.equal(v.code, 'SC2001');
+    assert.match(v.fix!, /swarm\.controller\/v1alpha1/);
     const [k] = loadText('apiVersion: swarm.controller/v1alpha1\nkind: Deployment\nmetadata: {name: a}\n').diagnostics;
-    assert.equal(k!.code, 'SC2002');
-    assert.match(k!.fix!, /Config, Network, Route, Secret, Service/);
+    assert.equal(k.code, 'SC2002');
+    assert.match(k.fix!, /Config, Network, Route, Secret, Service/);
   });
 
   it('refuses YAML syntax errors, duplicate keys, alias bombs and non-mappings', () => {
@@ -97,10 +97,10 @@ describe('loading manifests', () => {
       network('backend', '', ns) + network('shared') + service('web', 'image: a\nnetworks: [backend, shared]', ns),
     );
     assert.deepEqual(
-      desired.services[0]!.model.networks.map((n) => n.name),
+      desired.services[0].model.networks.map((n) => n.name),
       ['shared', 'shop_backend'],
     );
-    assert.equal(desired.services[0]!.swarmName, 'shop_web');
+    assert.equal(desired.services[0].swarmName, 'shop_web');
   });
 
   it('refuses names Swarm would refuse', () => {
@@ -137,7 +137,7 @@ describe('loading manifests', () => {
 
   it('reads standard input for -f -, and refuses invalid UTF-8 with its position', async () => {
     const fromStdin = await loadManifests(['-'], async () => Buffer.from(service('web', 'image: a')));
-    assert.equal(fromStdin.desired.services[0]!.ref.name, 'web');
+    assert.equal(fromStdin.desired.services[0].ref.name, 'web');
     const bad = await loadManifests(['-'], async () =>
       Buffer.concat([Buffer.from('a: 1\nb: '), Buffer.from([0xff, 0xfe]), Buffer.from('\n')]),
     );

@@ -46,7 +46,7 @@ function live(spec: SwarmService['Spec']): SwarmService {
 
 describe('normalisation', () => {
   const desired = desiredFrom(full);
-  const web = desired.services[0]!;
+  const web = desired.services[0];
   const ids = new Map([['backend', 'n1']]);
   const names = new Map([['n1', 'backend']]);
 
@@ -71,7 +71,7 @@ describe('normalisation', () => {
   });
 
   it('treats absent, null and empty as equal, and fills Swarm defaults for absent policies', () => {
-    const minimal = desiredFrom(service('m', 'image: app:1')).services[0]!;
+    const minimal = desiredFrom(service('m', 'image: app:1')).services[0];
     const fromApi = live({
       Name: 'm',
       Labels: {},
@@ -104,7 +104,7 @@ describe('normalisation', () => {
   });
 
   it('compares units by value: "90s" equals 90000000000 ns', () => {
-    const d = desiredFrom(service('m', 'image: a\nstopGracePeriod: 90s')).services[0]!;
+    const d = desiredFrom(service('m', 'image: a\nstopGracePeriod: 90s')).services[0];
     const l = live({ Name: 'm', TaskTemplate: { ContainerSpec: { Image: 'a', StopGracePeriod: 90e9 } } });
     assert.deepEqual(diffModels(serviceModelFromLive(l, names), d.model), []);
   });
@@ -121,7 +121,7 @@ describe('normalisation', () => {
       'TaskTemplate.ContainerSpec.Privileges.NoNewPrivileges',
       'TaskTemplate.LogDriver.Name',
     ]);
-    const d = desiredFrom(service('m', 'image: a')).services[0]!;
+    const d = desiredFrom(service('m', 'image: a')).services[0];
     assert.deepEqual(
       diffModels(serviceModelFromLive(l, names), d.model).map((f) => f.path),
       ['swarm:TaskTemplate.ContainerSpec.Privileges.NoNewPrivileges', 'swarm:TaskTemplate.LogDriver.Name'],
@@ -149,7 +149,7 @@ describe('normalisation', () => {
   });
 
   it('networks: server-assigned subnets, gateways and vxlan ids are not changes', () => {
-    const n = desired.networks[0]!;
+    const n = desired.networks[0];
     const body = buildNetworkCreate(n, 's');
     const l = {
       Id: 'n1',

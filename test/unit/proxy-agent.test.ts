@@ -25,7 +25,7 @@ describe('proxy agent with the real HAProxy', () => {
   let httpPort = 0;
   let controlPort = 0;
   let refuseNext = false;
-  const p = (i: number) => backends[i]!.port;
+  const p = (i: number) => backends[i].port;
 
   before(async () => {
     for (const id of ['a', 'b', 'c', 'd']) backends.push(await backend(id));

@@ -150,22 +150,22 @@ describe('route table', () => {
       ...web,
       backends: [
         {
-          ...web.backends[0]!,
+          ...web.backends[0],
           weight: 50,
           servers: [
             { id: 'x', address: '10.0.0.9', port: 1 },
             { id: 'y', address: '10.0.0.10', port: 1 },
           ],
         },
-        web.backends[1]!,
+        web.backends[1],
       ],
     };
     assert.equal(structureKey(tbl([moreServers], 7)), k);
     const overCapacity = {
       ...web,
       backends: [
-        { ...web.backends[0]!, servers: [1, 2, 3, 4, 5].map((i) => ({ id: `t${i}`, address: '10.0.0.1', port: i })) },
-        web.backends[1]!,
+        { ...web.backends[0], servers: [1, 2, 3, 4, 5].map((i) => ({ id: `t${i}`, address: '10.0.0.1', port: i })) },
+        web.backends[1],
       ],
     };
     assert.notEqual(structureKey(tbl([overCapacity])), k);
@@ -189,7 +189,7 @@ describe('route table', () => {
     );
     const servers = (n: number) =>
       Array.from({ length: n }, (_, i) => ({ id: `t${i}`, address: '10.0.0.1', port: 80 + i }));
-    const at = (n: number) => tbl([{ ...web, backends: [{ ...web.backends[0]!, servers: servers(n) }] }]);
+    const at = (n: number) => tbl([{ ...web, backends: [{ ...web.backends[0], servers: servers(n) }] }]);
     const five = assignSlots(at(5));
     const one = assignSlots(at(1), five);
     assert.equal(structureKey(at(1), one), structureKey(at(5), five));
@@ -213,7 +213,7 @@ describe('slots and Runtime API commands', () => {
           ...web,
           backends: [
             {
-              ...web.backends[0]!,
+              ...web.backends[0],
               servers: [
                 { id: 'b', address: '10.0.0.2', port: 80 },
                 { id: 'a', address: '10.0.0.1', port: 80 },
@@ -223,12 +223,12 @@ describe('slots and Runtime API commands', () => {
         },
       ]),
     );
-    assert.deepEqual(a['shop/web']!['shop_web'], ['a', 'b', null, null]);
+    assert.deepEqual(a['shop/web']['shop_web'], ['a', 'b', null, null]);
     const next = {
       ...web,
       backends: [
         {
-          ...web.backends[0]!,
+          ...web.backends[0],
           servers: [
             { id: 'b', address: '10.0.0.2', port: 80 },
             { id: 'c', address: '10.0.0.3', port: 80 },
@@ -237,7 +237,7 @@ describe('slots and Runtime API commands', () => {
       ],
     };
     const b = assignSlots(tbl([next]), a);
-    assert.deepEqual(b['shop/web']!['shop_web'], ['c', 'b', null, null]);
+    assert.deepEqual(b['shop/web']['shop_web'], ['c', 'b', null, null]);
   });
 
   it('diffs slot states into addr, weight, maint and ready commands', () => {
@@ -246,8 +246,8 @@ describe('slots and Runtime API commands', () => {
     const next = {
       ...web,
       backends: [
-        { ...web.backends[0]!, weight: 80, servers: [{ id: 't2', address: '10.0.0.6', port: 8080 }] },
-        { ...web.backends[1]!, weight: 20 },
+        { ...web.backends[0], weight: 80, servers: [{ id: 't2', address: '10.0.0.6', port: 8080 }] },
+        { ...web.backends[1], weight: 20 },
       ],
     };
     const t2 = tbl([next], 2);
@@ -258,13 +258,13 @@ describe('slots and Runtime API commands', () => {
           ...web,
           backends: [
             {
-              ...web.backends[0]!,
+              ...web.backends[0],
               servers: [
                 { id: 't2', address: '10.0.0.6', port: 8080 },
                 { id: 't3', address: '10.0.0.8', port: 8080 },
               ],
             },
-            web.backends[1]!,
+            web.backends[1],
           ],
         },
       ],
@@ -275,10 +275,7 @@ describe('slots and Runtime API commands', () => {
       [
         {
           ...web,
-          backends: [
-            { ...web.backends[0]!, servers: [{ id: 't3', address: '10.0.0.8', port: 8080 }] },
-            web.backends[1]!,
-          ],
+          backends: [{ ...web.backends[0], servers: [{ id: 't3', address: '10.0.0.8', port: 8080 }] }, web.backends[1]],
         },
       ],
       4,
@@ -442,8 +439,9 @@ describe('haproxy.cfg rendering', () => {
         if (e.code === 'ENOENT')
           throw new Error(
             'HAProxy is not installed: run scripts/install-deps.sh (apt-get install haproxy) or set HAPROXY',
+            { cause: err },
           );
-        throw new Error(`haproxy -c refused the rendered configuration:\n${e.stderr?.toString()}`);
+        throw new Error(`haproxy -c refused the rendered configuration:\n${e.stderr?.toString()}`, { cause: err });
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -154,7 +154,7 @@ export async function spread(
   for (let i = 0; i < n; i++) {
     const a = await get(port, path, headers);
     assert.equal(a.status, 200, `request ${i} to ${path}: ${a.status} ${a.body}`);
-    const id = a.body.split(' ')[0]!;
+    const id = a.body.split(' ')[0];
     counts.set(id, (counts.get(id) ?? 0) + 1);
   }
   return counts;
@@ -168,7 +168,7 @@ export interface RunningProxy {
   httpsPort: number;
   controlPort: number;
   /** PUT /v1/table with the token. */
-  push(t: RouteTable | unknown): Promise<Answer & { json: any }>;
+  push(t: unknown): Promise<Answer & { json: any }>;
   status(): Promise<any>;
   stop(): Promise<void>;
 }

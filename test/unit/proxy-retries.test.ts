@@ -44,7 +44,7 @@ async function serverStats(proxy: RunningProxy, backendName: string): Promise<Ma
     const f = row.split(',');
     const stat = Object.fromEntries(cols.map((c, i) => [c, f[i] ?? '']));
     if (stat.pxname !== backendName || stat.svname === 'BACKEND' || stat.status === 'MAINT') continue;
-    out.set(Number(stat.addr!.split(':')[1]), Object.fromEntries(cols.map((c, i) => [c, Number(f[i])])));
+    out.set(Number(stat.addr.split(':')[1]), Object.fromEntries(cols.map((c, i) => [c, Number(f[i])])));
   }
   return out;
 }

@@ -43,8 +43,10 @@ function selfSigned(dir: string, host: string): { cert: string; key: string } {
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
     if (e.code === 'ENOENT')
-      throw new Error('the openssl CLI is not installed: run scripts/install-deps.sh (apt-get install openssl)');
-    throw new Error(`openssl could not make a certificate for ${host}: ${e.stderr?.toString()}`);
+      throw new Error('the openssl CLI is not installed: run scripts/install-deps.sh (apt-get install openssl)', {
+        cause: err,
+      });
+    throw new Error(`openssl could not make a certificate for ${host}: ${e.stderr?.toString()}`, { cause: err });
   }
   return { cert: readFileSync(certFile, 'utf8'), key: readFileSync(keyFile, 'utf8') };
 }
@@ -99,11 +101,11 @@ describe('TLS termination with the real HAProxy', () => {
 
   const shopRoute = (over = {}) =>
     route('shop/web', { hosts: ['shop.example.com'], redirectToHttps: true, tls: { secret: 'shop-cert' }, ...over }, [
-      { service: 'shop_web', ports: [['s1', backends[0]!.port]] },
+      { service: 'shop_web', ports: [['s1', backends[0].port]] },
     ]);
   const adminRoute = (over = {}) =>
     route('shop/admin', { hosts: ['admin.example.com'], tls: { secret: 'admin-cert' }, ...over }, [
-      { service: 'shop_admin', ports: [['a1', backends[1]!.port]] },
+      { service: 'shop_admin', ports: [['a1', backends[1].port]] },
     ]);
 
   before(async () => {
@@ -119,7 +121,7 @@ describe('TLS termination with the real HAProxy', () => {
     for (const id of ['shop', 'admin']) {
       backends.push(
         await backend(id, (req, res) => {
-          const body = `${id} ${req.url} ${req.headers['x-forwarded-proto']}`;
+          const body = `${id} ${req.url} ${String(req.headers['x-forwarded-proto'])}`;
           res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
           res.end(body);
         }),

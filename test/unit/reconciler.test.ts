@@ -51,7 +51,7 @@ describe('reconciler', () => {
     for (const mode of ['repair', 'report'] as const) {
       const { swarm, r, status, drifts } = setup(mode);
       await converge(r);
-      const svc = [...swarm.services.values()][0]!;
+      const svc = [...swarm.services.values()][0];
       svc.Spec.TaskTemplate!.ContainerSpec!.Env = [...svc.Spec.TaskTemplate!.ContainerSpec!.Env!, 'DRIFT=1'];
       const result = await r.reconcile('Service/web');
       assert.equal(result.outcome, mode === 'repair' ? 'applied' : 'reported');

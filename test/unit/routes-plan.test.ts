@@ -29,7 +29,7 @@ async function applied(text: string, swarm = new FakeSwarm(), opts: { prune?: bo
 
 describe('Route manifests', () => {
   it('fill in defaults and resolve services to Swarm names', () => {
-    const r = desiredFrom(web + demo).routes[0]!;
+    const r = desiredFrom(web + demo).routes[0];
     assert.equal(r.swarmName, 'shop_demo');
     assert.deepEqual(r.model, {
       labels: {},
@@ -53,8 +53,8 @@ describe('Route manifests', () => {
       d.map((x) => `${x.code} ${x.field}`),
       ['SC3013 spec.port'],
     );
-    assert.match(d[0]!.message, /does not listen on port 7000 \(it declares 8080, 9090\)/);
-    assert.match(d[0]!.fix!, /add 7000 to spec.expose/);
+    assert.match(d[0].message, /does not listen on port 7000 \(it declares 8080, 9090\)/);
+    assert.match(d[0].fix!, /add 7000 to spec.expose/);
   });
 
   it('report every cross-object problem with its field', () => {
@@ -100,12 +100,12 @@ describe('planning and applying routes', () => {
       plan.changes.map((c) => `${c.action} ${c.id}`),
       ['create Service/shop/web', 'create Route/shop/demo'],
     );
-    assert.deepEqual(plan.changes[1]!.dependsOn, ['Service/shop/web']);
+    assert.deepEqual(plan.changes[1].dependsOn, ['Service/shop/web']);
     const configs = [...swarm.configs.values()];
     assert.equal(configs.length, 1);
-    const desired = desiredFrom(web + demo).routes[0]!;
-    assert.equal(configs[0]!.Spec.Name, routeConfigName('shop_demo', desired.model));
-    const parsed = parseRouteConfig(configs[0]!);
+    const desired = desiredFrom(web + demo).routes[0];
+    assert.equal(configs[0].Spec.Name, routeConfigName('shop_demo', desired.model));
+    const parsed = parseRouteConfig(configs[0]);
     assert.ok(parsed.ok);
     assert.deepEqual(parsed.route.model, desired.model);
     assert.equal(parsed.route.applySet, 'shop');
@@ -122,17 +122,17 @@ describe('planning and applying routes', () => {
       plan.changes.map((c) => `${c.action} ${c.id} ${c.restartsTasks}`),
       ['update Route/shop/demo false'],
     );
-    assert.deepEqual(plan.changes[0]!.fields, [{ path: 'spec.pathPrefix', before: '/demo', after: '/shop' }]);
+    assert.deepEqual(plan.changes[0].fields, [{ path: 'spec.pathPrefix', before: '/demo', after: '/shop' }]);
     const configs = [...swarm.configs.values()];
     assert.equal(configs.length, 1);
-    assert.equal(currentRoutes(configs).routes[0]!.model.pathPrefix, '/shop');
+    assert.equal(currentRoutes(configs).routes[0].model.pathPrefix, '/shop');
   });
 
   it('picks the newest config when an update was interrupted, and cleans up the stale one', async () => {
     const { swarm } = await applied(web + demo);
-    const old = [...swarm.configs.values()][0]!;
+    const old = [...swarm.configs.values()][0];
     // an interrupted update: the new config was written, the old one not yet removed
-    const next = desiredFrom(web + demo.replace('/demo', '/next')).routes[0]!;
+    const next = desiredFrom(web + demo.replace('/demo', '/next')).routes[0];
     await swarm.createConfig(
       routeConfigName(next.swarmName, next.model),
       { ...old.Spec.Labels },
@@ -145,7 +145,7 @@ describe('planning and applying routes', () => {
       }),
     );
     const live = await swarm.readLiveState();
-    assert.equal(currentRoutes(live.routeConfigs).routes[0]!.model.pathPrefix, '/next');
+    assert.equal(currentRoutes(live.routeConfigs).routes[0].model.pathPrefix, '/next');
     const p = buildPlan(desiredFrom(web + demo.replace('/demo', '/next')), live, { applySet: 'shop' });
     assert.deepEqual(
       p.changes.map((c) => `${c.action} ${c.reason}`),
@@ -162,7 +162,7 @@ describe('planning and applying routes', () => {
     const { swarm } = await applied(web + demo);
     const kept = buildPlan(desiredFrom(web), await swarm.readLiveState(), { applySet: 'shop' });
     assert.deepEqual(kept.changes, []);
-    assert.match(kept.notes[0]!.message, /route "shop_demo" is no longer in the manifests/);
+    assert.match(kept.notes[0].message, /route "shop_demo" is no longer in the manifests/);
     const other = service('other', 'image: app:1', meta);
     const pruned = buildPlan(desiredFrom(other), await swarm.readLiveState(), { applySet: 'shop', prune: true });
     assert.deepEqual(
@@ -219,7 +219,7 @@ describe('service secrets', () => {
       'image: app:1\nsecrets: [db-password, {name: api-key, target: key, mode: "400", uid: "1000"}]',
       meta,
     );
-    const d = desiredFrom(text).services[0]!;
+    const d = desiredFrom(text).services[0];
     assert.deepEqual(d.model.secrets, [
       { name: 'db-password', target: 'db-password', uid: '0', gid: '0', mode: '0444' },
       { name: 'api-key', target: 'key', uid: '1000', gid: '0', mode: '0400' },

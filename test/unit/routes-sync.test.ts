@@ -97,13 +97,13 @@ describe('route table builder', () => {
     const t = buildTable(facts);
     assert.deepEqual(t.broken, []);
     assert.equal(t.routes.length, 1);
-    const r = t.routes[0]!;
+    const r = t.routes[0];
     assert.equal(r.name, 'shop/demo');
     assert.deepEqual(r.backends, [
       {
         service: 'shop_web',
         weight: 1,
-        servers: [{ id: a.ID, address: a.NetworksAttachments![0]!.Addresses![0]!.split('/')[0]!, port: 8080 }],
+        servers: [{ id: a.ID, address: a.NetworksAttachments![0].Addresses![0].split('/')[0], port: 8080 }],
       },
     ]);
     assert.deepEqual(r.timeouts, { connectMs: 2000, serverMs: 60000 });
@@ -127,8 +127,8 @@ describe('route table builder', () => {
       t.broken.map((b) => b.route),
       ['shop/alone', 'shop/secure'],
     );
-    assert.match(t.broken[0]!.problem, /service shop_lonely shares no network with the proxy service edge_proxy/);
-    assert.match(t.broken[1]!.problem, /does not mount the TLS secret other-cert/);
+    assert.match(t.broken[0].problem, /service shop_lonely shares no network with the proxy service edge_proxy/);
+    assert.match(t.broken[1].problem, /does not mount the TLS secret other-cert/);
   });
 
   it('reports every route broken when the proxy service is missing', async () => {
@@ -152,7 +152,7 @@ describe('route table builder', () => {
       t.routes.map((r) => r.name),
       ['shop/demo'],
     );
-    assert.match(t.broken[0]!.problem, /path \/demo are already served by route shop\/demo/);
+    assert.match(t.broken[0].problem, /path \/demo are already served by route shop\/demo/);
   });
 
   it('gives each backend its weight as a share of traffic, whatever its number of tasks', async () => {
@@ -165,7 +165,7 @@ describe('route table builder', () => {
     );
     for (let i = 0; i < 3; i++) task(swarm, 'shop_web');
     task(swarm, 'shop_canary');
-    const r = buildTable(await readRouteFacts(swarm, 'edge_proxy')).routes[0]!;
+    const r = buildTable(await readRouteFacts(swarm, 'edge_proxy')).routes[0];
     const share = (service: string) => {
       const b = r.backends.find((x) => x.service === service)!;
       return b.weight * b.servers.length;
@@ -205,7 +205,7 @@ describe('route table builder', () => {
     const facts = await readRouteFacts(swarm, 'edge_proxy');
     const control = p.NetworksAttachments!.find((n) => n.Network!.Spec!.Name === 'edge_control')!;
     assert.deepEqual(proxyReplicas(facts.proxy, facts.tasks, 'edge_control'), {
-      replicas: [{ task: p.ID, address: control.Addresses![0]!.split('/')[0]! }],
+      replicas: [{ task: p.ID, address: control.Addresses![0].split('/')[0] }],
     });
     assert.match(
       proxyReplicas(facts.proxy, facts.tasks, 'other_net').problem!,
@@ -293,7 +293,7 @@ describe('proxy pusher', () => {
       `pushed in order ${gens.join(',')}`,
     );
     assert.ok(gens.length < 20, `coalesced: ${gens.length} pushes for 20 tables`);
-    assert.equal(pusher.status()[0]!.inSync, true);
+    assert.equal(pusher.status()[0].inSync, true);
     pusher.stop();
   });
 
@@ -307,8 +307,8 @@ describe('proxy pusher', () => {
     ]);
     pusher.setTable(table(3));
     await until(() => agents.served.get('10.0.0.1')?.generation === 3, 'the healthy replica');
-    await until(() => pusher.status()[1]!.lastError !== null, 'the error to be reported');
-    assert.match(pusher.status()[1]!.lastError!, /ECONNREFUSED/);
+    await until(() => pusher.status()[1].lastError !== null, 'the error to be reported');
+    assert.match(pusher.status()[1].lastError!, /ECONNREFUSED/);
     agents.down.delete('10.0.0.2');
     await until(() => agents.served.get('10.0.0.2')?.generation === 3, 'the recovered replica');
     agents.served.delete('10.0.0.1'); // the agent restarted with an empty table
@@ -327,13 +327,13 @@ describe('proxy pusher', () => {
     const pusher = new ProxyPusher(agents, realClock, log, noMetrics, 20);
     pusher.setReplicas([{ task: 't1', address: '10.0.0.1' }]);
     pusher.setTable(bad);
-    await until(() => pusher.status()[0]!.lastError !== null, 'the refusal');
+    await until(() => pusher.status()[0].lastError !== null, 'the refusal');
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(agents.pushes.filter((p) => p.generation === 2).length, 1);
-    assert.match(pusher.status()[0]!.lastError!, /generation 2: HTTP 422/);
+    assert.match(pusher.status()[0].lastError!, /generation 2: HTTP 422/);
     pusher.setTable(table(3));
-    await until(() => pusher.status()[0]!.inSync, 'generation 3');
-    assert.equal(pusher.status()[0]!.lastError, null);
+    await until(() => pusher.status()[0].inSync, 'generation 3');
+    assert.equal(pusher.status()[0].lastError, null);
     pusher.stop();
   });
 });
@@ -342,9 +342,9 @@ describe('route sync', () => {
   it('pushes a new generation when tasks change, and continues above what replicas already serve', async () => {
     const swarm = await shop(demo);
     task(swarm, 'edge_proxy');
-    const proxyAddress = swarm.tasks[0]!.NetworksAttachments!.find(
-      (n) => n.Network!.Spec!.Name === 'edge_control',
-    )!.Addresses![0]!.split('/')[0]!;
+    const proxyAddress = swarm.tasks[0]
+      .NetworksAttachments!.find((n) => n.Network!.Spec!.Name === 'edge_control')!
+      .Addresses![0].split('/')[0];
     const agents = new FakeAgents();
     agents.served.set(proxyAddress, { generation: 41, checksum: 'sha256:older' });
     let active = true;
@@ -355,12 +355,12 @@ describe('route sync', () => {
       assert.equal(sync.status().generation, 42);
       assert.equal(sync.status().servers, 0);
       const t = task(swarm, 'shop_web');
-      await until(() => sync.status().servers === 1 && sync.status().replicas[0]!.inSync, 'the new task to be served');
+      await until(() => sync.status().servers === 1 && sync.status().replicas[0].inSync, 'the new task to be served');
       assert.equal(sync.status().generation, 43);
       assert.equal(agents.served.get(proxyAddress)!.generation, 43);
       t.DesiredState = 'shutdown'; // stopping: out of rotation before it goes
       await until(
-        () => sync.status().servers === 0 && sync.status().generation === 44 && sync.status().replicas[0]!.inSync,
+        () => sync.status().servers === 0 && sync.status().generation === 44 && sync.status().replicas[0].inSync,
         'the stopping task to leave',
       );
       active = false;
@@ -391,7 +391,7 @@ describe('route sync', () => {
       assert.equal(sync.status().routes, 0);
       await apply(shopNets + web + canary + lonely + demo, 'shop', swarm);
       sync.notify({ Type: 'config', Action: 'create' });
-      await until(() => sync.status().routes === 1 && sync.status().replicas[0]!.inSync, 'the new route');
+      await until(() => sync.status().routes === 1 && sync.status().replicas[0].inSync, 'the new route');
       assert.deepEqual(sync.status().served, [
         {
           route: 'shop/demo',

@@ -59,7 +59,7 @@ describe('secret values', () => {
       leaked.push(...Object.values(secretValues(v)));
     }
     // Drift: someone changes a secret value in the Swarm; the plan shows the path, not the values.
-    const svc = [...swarm.services.values()][0]!;
+    const svc = [...swarm.services.values()][0];
     svc.Spec.TaskTemplate!.ContainerSpec!.Env = svc.Spec.TaskTemplate!.ContainerSpec!.Env!.map((e) =>
       e.startsWith('API_TOKEN=') ? 'API_TOKEN=drifted-9d1f' : e,
     );
@@ -85,7 +85,7 @@ describe('secret values', () => {
     );
     r.desired = { revision: 'r1', desired: desiredFrom(manifest(1)) };
     for (const key of await r.allKeys()) await r.reconcile(key);
-    const svc = [...swarm.services.values()][0]!;
+    const svc = [...swarm.services.values()][0];
     svc.Spec.TaskTemplate!.ContainerSpec!.Env = [
       ...svc.Spec.TaskTemplate!.ContainerSpec!.Env!,
       'EXTRA_TOKEN=drifted-5e11',

@@ -184,10 +184,10 @@ describe('gitSource', () => {
         .map((s) => s.revision)
         .sort(),
     );
-    assert.ok(!existsSync(seen[0]!.dir), 'the oldest revision is deleted');
+    assert.ok(!existsSync(seen[0].dir), 'the oldest revision is deleted');
     // Going back to an older revision keeps it as current and drops the least recently used.
-    const back = await gitSource({ url: bare, ref: seen[1]!.revision, path: 'manifests', cacheDir }).fetch();
-    assert.equal(back.revision, seen[1]!.revision);
+    const back = await gitSource({ url: bare, ref: seen[1].revision, path: 'manifests', cacheDir }).fetch();
+    assert.equal(back.revision, seen[1].revision);
     assert.equal(revisionNames(cacheDir).length, 3);
     assert.ok(existsSync(back.dir));
   });
@@ -212,7 +212,7 @@ describe('gitSource', () => {
       const other = gitSource({ url: bare, ref: 'main', path: 'manifests', cacheDir }); // same cache, other instance
       const snaps = await Promise.all([source.fetch(), source.fetch(), other.fetch(), source.fetch()]);
       for (const s of snaps) assert.deepEqual(s, snaps[0]);
-      assert.equal(snaps[0]!.revision, git(work, 'rev-parse', 'HEAD'));
+      assert.equal(snaps[0].revision, git(work, 'rev-parse', 'HEAD'));
       assert.ok(!existsSync(join(marks, 'overlap')), 'two git processes ran at once');
     } finally {
       process.env.PATH = savedPath;

@@ -47,10 +47,10 @@ describe('the plan refuses a network whose subnet another network holds (SC4008)
       ['SC4008'],
     );
     assert.match(
-      p.blockers[0]!.message,
+      p.blockers[0].message,
       /subnet 10\.213\.100\.0\/25 overlaps 10\.213\.100\.0\/24 of network "shop_backend"/,
     );
-    assert.match(p.blockers[0]!.fix, /choose a subnet no other network uses/);
+    assert.match(p.blockers[0].fix, /choose a subnet no other network uses/);
   });
 
   it('between two networks of the same manifests, reported once', () => {

@@ -63,8 +63,8 @@ describe('task graph', () => {
     );
     await clock.advance(1000);
     const [o] = await done;
-    assert.equal(o!.status, 'succeeded');
-    assert.equal(o!.attempts, 3);
+    assert.equal(o.status, 'succeeded');
+    assert.equal(o.attempts, 3);
     assert.deepEqual(delays, [100, 200]);
     assert.deepEqual(attempts, [0, 100, 300]);
   });
