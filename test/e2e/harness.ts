@@ -18,6 +18,15 @@ const cli = join(repoRoot, 'dist/src/cli/main.js');
 
 let dockerHost: string | undefined;
 
+/**
+ * Where the host reaches ports published in host mode on the test engine: SC_PUBLISHED_ADDR as
+ * `scripts/local-swarm.sh up` prints it, 127.0.0.1 for the bookworm engine in the host's network
+ * namespace, the engine's namespace address for the others.
+ */
+export const publishedAddr = process.env.SC_PUBLISHED_ADDR || '127.0.0.1';
+/** Where the test engine reaches the host (a registry of a test, say): SC_HOST_ADDR, as above. */
+export const hostAddr = process.env.SC_HOST_ADDR || '127.0.0.1';
+
 /** Starts (or reuses) the local Swarm and builds the test image; returns DOCKER_HOST. */
 export function ensureSwarm(): string {
   if (dockerHost) return dockerHost;
@@ -31,6 +40,12 @@ export function ensureSwarm(): string {
     const m = /DOCKER_HOST=(\S+)/.exec(out);
     if (!m) throw new Error(`scripts/local-swarm.sh up printed no DOCKER_HOST: ${out}`);
     dockerHost = m[1]!;
+    const published = /SC_PUBLISHED_ADDR=(\S+)/.exec(out)?.[1] ?? '127.0.0.1';
+    if (published !== publishedAddr)
+      throw new Error(
+        `the engine scripts/local-swarm.sh started publishes ports at ${published}: ` +
+          'run eval "$(scripts/local-swarm.sh up)" with the same SC_ENGINE before the tests',
+      );
   }
   execFileSync(join(repoRoot, 'scripts/build-test-app.sh'), [], {
     env: { ...process.env, DOCKER_HOST: dockerHost },
