@@ -42,7 +42,7 @@
 # Images: every node gets swarm-controller/test-app:* and swarm-controller/{controller,proxy}:dev
 # by `docker save | docker load` from a builder daemon (scripts/engine-images.sh):
 # $SC_CLUSTER_IMAGES_FROM, else the local Swarm's daemon (/run/sc-swarm) if it answers, else the
-# local Swarm is started for the build and stopped again (down --keep-swarm). The builder runs
+# local Swarm is started for the build (and left running). The builder runs
 # scripts/build-test-app.sh and scripts/build-images.sh first (no-ops when up to date;
 # SC_CLUSTER_SKIP_BUILD=1 skips them). A node whose images already have the builder's IDs gets
 # nothing.

@@ -11,7 +11,7 @@
 # TARGET: DOCKER_HOST values (default: $DOCKER_HOST). The builder is
 #   --from HOST, else $SC_IMAGES_FROM, else the target itself when there is one target and it can
 #   build, else the engine of the bookworm local Swarm (scripts/local-swarm.sh), started for the
-#   build if it is not running and stopped again after (down --keep-swarm).
+#   build if it is not running and left running (others may have started to use it meanwhile).
 #   An engine cannot build when its daemon has the label org.swarm-controller.offline=true (the
 #   rootfs engines of scripts/local-swarm.sh, which reach no package registry).
 # The builder runs the two build scripts first (no-ops when up to date; --no-build skips them).
@@ -56,15 +56,6 @@ offline() {
   [[ "$(dkh "$1" info --format '{{json .Labels}}' 2>/dev/null)" == *'"org.swarm-controller.offline=true"'* ]]
 }
 
-started_bookworm=0
-stop_bookworm() {
-  if ((started_bookworm)); then
-    "$REPO/scripts/local-swarm.sh" --engine bookworm down --keep-swarm >/dev/null ||
-      say "warning: scripts/local-swarm.sh --engine bookworm down --keep-swarm failed"
-  fi
-}
-trap stop_bookworm EXIT
-
 # ---- the builder ------------------------------------------------------------------------------------
 if [[ -z "$FROM" ]]; then
   if ((${#TARGETS[@]} == 1)) && answers "${TARGETS[0]}" && ! offline "${TARGETS[0]}"; then
@@ -75,7 +66,6 @@ if [[ -z "$FROM" ]]; then
     say "no image builder answers: starting the bookworm local Swarm (scripts/local-swarm.sh) to build the images"
     out="$("$REPO/scripts/local-swarm.sh" --engine bookworm up)" || die "scripts/local-swarm.sh up failed"
     FROM="$(sed -n 's/^export DOCKER_HOST=//p' <<<"$out")"
-    started_bookworm=1
   fi
 fi
 answers "$FROM" || die "the image builder $FROM does not answer"

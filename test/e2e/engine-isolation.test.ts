@@ -5,7 +5,7 @@
  * image (docs/decisions.md, "Rootfs engines"): a container here must see its image's files and
  * none of the marker files this test writes on the host. Runs on whichever engine DOCKER_HOST
  * names; which engine that should be comes from SC_ENGINE, else from the state dir the socket is
- * in (scripts/local-swarm.sh: /run/sc-swarm is bookworm's, /run/sc-swarm-<engine> the others').
+ * in (localEngine() in harness.ts).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,17 +14,10 @@ import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { docker, ensureSwarm } from './harness.js';
+import { docker, ensureSwarm, localEngine } from './harness.js';
 
 const marker = `sc-isolation-${randomBytes(6).toString('hex')}`;
 const markers = [join('/', marker), join(tmpdir(), marker)];
-
-/** The engine DOCKER_HOST should be, or undefined when nothing says. */
-function expectedEngine(host: string): string | undefined {
-  if (process.env.SC_ENGINE) return process.env.SC_ENGINE;
-  const m = /^unix:\/\/\/run\/sc-swarm(?:-([a-z]+))?\/docker\.sock$/.exec(host);
-  return m ? (m[1] ?? 'bookworm') : undefined;
-}
 
 /** The upstream version of the docker.io package installed in a Debian root (without the Debian revision). */
 function packagedVersion(root: string): string {
@@ -54,7 +47,7 @@ describe('the test engine', () => {
       Labels: string[] | null;
     };
     const api = (await docker('version', '--format', '{{.Server.APIVersion}}')).trim();
-    const engine = expectedEngine(host);
+    const { engine } = localEngine();
     console.log(`engine ${engine ?? '(not named)'} at ${host}: ${info.ServerVersion} (API ${api})`);
     if (!engine) return t.skip(`neither SC_ENGINE nor the socket path ${host} names the engine`);
     const label = (info.Labels ?? []).find((l) => l.startsWith('org.swarm-controller.engine='));
