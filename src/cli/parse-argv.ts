@@ -78,7 +78,8 @@ function locateCommand(argv: readonly string[]): { at?: number; dryRun: boolean 
     if (!isFlagToken(token)) return { at: i, dryRun };
     const flag = readFlagToken(token);
     if (flag.name === 'dry-run' && (flag.inline === undefined || flag.inline === 'true')) dryRun = true;
-    if (flag.name && flagSpec(flag.name).kind !== 'switch' && flag.inline === undefined) i++;
+    const takesNext = flag.inline === undefined && i + 1 < argv.length && !isFlagToken(argv[i + 1]);
+    if (flag.name && flagSpec(flag.name).kind !== 'switch' && takesNext) i++; // as readFlags reads it
   }
   return { dryRun };
 }
