@@ -44,7 +44,7 @@
 #
 # Rootfs engines (sid, trixie, forky): the suite's docker.io in a Debian root of its own,
 #   - made once by debootstrap (+ apt-get install docker.io, docker-cli where the suite splits it
-#     out) in /var/lib/sc-engines/<engine> (about a minute; kept; made again when incomplete or
+#     out) in /var/lib/sc-engines/<engine> (about 1.5 minutes; kept; made again when incomplete or
 #     when this recipe changes). The mirror's Release files may be past their Valid-Until: apt
 #     is told not to check that date (signatures are still checked);
 #   - its dockerd runs in a network namespace of its own (sc-<engine>, a veth pair to the host:
@@ -300,7 +300,7 @@ build_rootfs() {
   [[ -f "/usr/share/debootstrap/scripts/$DEBOOTSTRAP_SCRIPT" ]] || die "debootstrap has no '$DEBOOTSTRAP_SCRIPT' script"
   local tmp="$ROOTS/.$ENGINE.new" t0=$SECONDS blog="$ROOTS/.$ENGINE.build.log"
   umount_below "$tmp"; rm -rf --one-file-system "$tmp"
-  say "making the $SUITE root in $ROOT: debootstrap (log $blog; about a minute)"
+  say "making the $SUITE root in $ROOT: debootstrap (log $blog; about 1.5 minutes)"
   : >"$blog"
   debootstrap --variant=minbase "$SUITE" "$tmp" "$MIRROR" "/usr/share/debootstrap/scripts/$DEBOOTSTRAP_SCRIPT" >>"$blog" 2>&1 ||
     { tail -n 20 "$blog" >&2; die "debootstrap $SUITE failed"; }
@@ -337,6 +337,10 @@ build_rootfs() {
 }
 
 ensure_netns() {
+  # (a name left without its namespace, after a reboot with /run on disk, is made again)
+  if [[ -e "/run/netns/$NS" ]] && ! awk -v p="/run/netns/$NS" '$2 == p {f = 1} END {exit !f}' /proc/self/mounts; then
+    rm -f "/run/netns/$NS"
+  fi
   [[ -e "/run/netns/$NS" ]] || ip netns add "$NS" || die "could not create network namespace $NS"
   if ! ip link show dev "$VETH" >/dev/null 2>&1; then
     ip -n "$NS" link del dev eth0 2>/dev/null || true
