@@ -27,9 +27,12 @@ const serverBin = join(
 /**
  * The settings an editor sends: validation, hover and completion on (the defaults), and no
  * downloads: SchemaStore's catalogue and the Kubernetes CRD catalogue are off (this machine
- * has no network, and neither is needed: the modeline names the schema).
+ * has no network, and neither is needed: the modeline names the schema). One file is mapped
+ * to a schema by `yaml.schemas`, the other way docs/editors.md describes.
  */
+const bySettings = 'test/fixtures/editor/by-settings.yaml';
 const yamlSettings = {
+  schemas: { [join(root, 'schemas/manifest.json')]: [bySettings] },
   validate: true,
   hover: true,
   completion: true,
@@ -147,6 +150,14 @@ describe('yaml-language-server with schemas/', () => {
       'yaml-schema: IpamSubnet',
       'yaml-schema: Ipv4Cidr',
       'yaml-schema: ServicePort',
+    ]);
+  });
+
+  it('checks every document of a file that the yaml.schemas setting maps to schemas/manifest.json', async () => {
+    const { text, diagnostics } = await openFile(join(root, bySettings));
+    assert.deepEqual(summary(diagnostics), [
+      [...lineAndColumn(text, '"3"'), 'Incorrect type. Expected "integer".'],
+      [...lineAndColumn(text, 'stripPrefx'), 'Property stripPrefx is not allowed.'],
     ]);
   });
 
