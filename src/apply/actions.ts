@@ -5,7 +5,7 @@
  */
 import type { SwarmAccess } from '../api/swarm-access.js';
 import type { DesiredNetwork, DesiredService } from '../api/model.js';
-import { statusCodeOf, TerminalError, TransientError } from '../errors.js';
+import { AlreadyExistsError, NotFoundError, TerminalError, TransientError } from '../errors.js';
 import { ownershipOf } from '../api/labels.js';
 
 import { diffModels } from '../plan/field-diff.js';
@@ -97,7 +97,7 @@ export async function createService(ctx: ActionContext, s: DesiredService): Prom
     await ctx.swarm.createService(spec);
   } catch (err) {
     // Created by an earlier, interrupted run (or by someone else): update it instead, if ours.
-    if (statusCodeOf(err) === 409 || /already exists/.test((err as Error).message)) return updateService(ctx, s);
+    if (err instanceof AlreadyExistsError) return updateService(ctx, s);
     throw await networkGoneError(ctx, s, err);
   }
   return { summary: 'created', wrote: true, specHash: spec.Labels![labelSpecHash], writtenAt: ctx.clock.now() };
@@ -110,8 +110,8 @@ export async function createService(ctx: ActionContext, s: DesiredService): Prom
  * container has stopped). Only a new plan can put it right, so say that; other errors pass.
  */
 async function networkGoneError(ctx: ActionContext, s: DesiredService, err: unknown): Promise<unknown> {
-  const id = /network (\S+) not found/i.exec((err as Error)?.message ?? '')?.[1];
-  if (!id) return err;
+  if (!(err instanceof NotFoundError) || err.object !== 'network' || !err.id) return err;
+  const id = err.id;
   // The IDs the spec was built from name it; then read them afresh for whatever runs next.
   const used = await ctx.networkIds().catch(() => new Map<string, string>());
   ctx.forgetNetworks();
@@ -268,7 +268,7 @@ export async function putRoute(ctx: ActionContext, r: DesiredRoute): Promise<Act
       );
       wrote = true;
     } catch (err) {
-      if (statusCodeOf(err) !== 409 && !/already exists/.test((err as Error).message)) throw err;
+      if (!(err instanceof AlreadyExistsError)) throw err;
     }
   }
   const stale = existing.filter((c) => c.Spec.Name !== name);

@@ -28,7 +28,8 @@ Usage:
 Options:
   -f, --filename PATH    manifest file or directory (recursive, .yaml/.yml); "-" for stdin; repeatable
       --set NAME         apply set recorded on every object (default: the manifest directory's name)
-      --host URL         Docker engine (default: $DOCKER_HOST, else unix:///var/run/docker.sock)
+      --host URL         Docker engine (default: $DOCKER_HOST, else the docker CLI's current context)
+      --context NAME     a docker context (default: $DOCKER_CONTEXT, else config.json's currentContext)
   -o, --output FORMAT    plan output: text (default) or json
       --dry-run          apply: stop after showing the plan (same as plan)
       --prune            delete objects of this apply set that the manifests no longer declare
@@ -87,6 +88,8 @@ export interface CliOptions {
   files: string[];
   applySet: string;
   host?: string;
+  /** --context: a docker context. */
+  context?: string;
   output: 'text' | 'json';
   dryRun: boolean;
   prune: boolean;
@@ -139,6 +142,7 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
         filename: { type: 'string', short: 'f', multiple: true },
         set: { type: 'string' },
         host: { type: 'string' },
+        context: { type: 'string' },
         output: { type: 'string', short: 'o', default: 'text' },
         'dry-run': { type: 'boolean', default: false },
         prune: { type: 'boolean', default: false },
@@ -217,6 +221,7 @@ export function parseCli(argv: string[], isTty: boolean): CliOptions {
     files,
     applySet,
     ...(v.host ? { host: v.host } : {}),
+    ...(v.context ? { context: v.context } : {}),
     output,
     dryRun: v['dry-run'],
     prune: v.prune,

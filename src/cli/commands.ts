@@ -10,6 +10,7 @@ import { formatDiagnostic, TerminalError, type Diagnostic } from '../errors.js';
 import { loadManifests, type LoadedManifests } from '../manifest/load.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { renderHuman, renderJson } from '../plan/render.js';
+import type { EngineSelection } from '../swarm/endpoint.js';
 import type { CliOptions } from './args.js';
 import { jsonProgress, textProgress } from './progress.js';
 
@@ -18,10 +19,20 @@ export interface CommandIo {
   err(s: string): void;
   readStdin?: () => Promise<Buffer>;
   /** Connects to the Swarm; replaced in tests. */
-  connect(host?: string): Promise<SwarmAccess & { describe(): string; calls?: CallCounts }>;
+  connect(selection: EngineSelection): Promise<SwarmAccess & { describe(): string; calls?: CallCounts }>;
 }
 
 export const exitCodes = { ok: 0, error: 1, changes: 2 } as const;
+
+/** The engine the command line names (--host, --context); the environment and config fill in the rest. */
+export function engineSelection(options: Pick<CliOptions, 'host' | 'context'>): EngineSelection {
+  return { ...(options.host ? { host: options.host } : {}), ...(options.context ? { context: options.context } : {}) };
+}
+
+/** Every command that talks to an engine says which, and how it was chosen (on stderr: stdout stays data). */
+export function announceEngine(io: CommandIo, swarm: { describe(): string }): void {
+  io.err(`Engine: ${swarm.describe()}\n`);
+}
 
 async function load(options: CliOptions, io: CommandIo): Promise<LoadedManifests | undefined> {
   if (options.files.length === 0)
@@ -70,7 +81,7 @@ export async function validateCommand(options: CliOptions, io: CommandIo): Promi
 export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Promise<number> {
   const loaded = await load(options, io);
   if (!loaded) return exitCodes.error;
-  const swarm = await io.connect(options.host);
+  const swarm = await io.connect(engineSelection(options));
   const live = await swarm.readLiveState();
   const plan = buildPlan(loaded.desired, live, {
     applySet: options.applySet,
@@ -82,10 +93,17 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
     maskEnv: options.maskEnv,
   });
   const dryRun = options.command === 'plan' || options.dryRun;
-  if (options.output === 'json') io.out(renderJson(plan));
-  else {
+  const progress =
+    options.logFormat === 'json'
+      ? jsonProgress((await import('../log.js')).createLogger())
+      : textProgress((s) => io.err(s));
+  if (options.output === 'json') {
+    progress.engine(swarm.describe());
+    io.out(renderJson(plan));
+  } else {
     if (dryRun || plan.changes.length || plan.blockers.length)
       io.out(`Apply set "${plan.applySet}" on ${swarm.describe()}\n\n`);
+    else progress.engine(swarm.describe());
     io.out(renderHuman(plan, { color: options.color }));
   }
   if (plan.blockers.length) {
@@ -96,10 +114,6 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
     return exitCodes.error;
   }
   if (dryRun) return plan.changes.length ? exitCodes.changes : exitCodes.ok;
-  const progress =
-    options.logFormat === 'json'
-      ? jsonProgress((await import('../log.js')).createLogger())
-      : textProgress((s) => io.err(s));
   if (plan.changes.length === 0) {
     progress.summary({ changes: 0, failed: 0, notConverged: 0, calls: swarm.calls });
     return exitCodes.ok;

@@ -9,7 +9,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TerminalError, TransientError } from '../errors.js';
 import { parseCli, usage } from './args.js';
-import type { CommandIo } from './commands.js';
+import { engineSelection, type CommandIo } from './commands.js';
 
 const exitCodes = { ok: 0, error: 1 } as const;
 const dockerSwarm = async () => (await import('../swarm/docker-swarm.js')).DockerSwarm;
@@ -23,13 +23,7 @@ export const controllerVersion: string = (
 export const defaultIo: CommandIo = {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
-  connect: async (host) => {
-    const swarm = await (await dockerSwarm()).connect(host);
-    return Object.assign(swarm, {
-      describe: () =>
-        `${swarm.engine.host} (engine ${swarm.engine.version.engineVersion}, API ${swarm.engine.version.apiVersion})`,
-    });
-  },
+  connect: async (selection) => (await dockerSwarm()).connect(selection),
 };
 
 export async function main(argv: string[], io: CommandIo = defaultIo): Promise<number> {
@@ -61,10 +55,10 @@ export async function main(argv: string[], io: CommandIo = defaultIo): Promise<n
         return await (await import('./proxy-command.js')).proxyCommand(options);
       case 'version': {
         io.out(`swarm-controller ${controllerVersion}\n`);
-        const swarm = await (await dockerSwarm()).connect(options.host).catch(() => undefined);
+        const swarm = await (await dockerSwarm()).connect(engineSelection(options)).catch(() => undefined);
         if (swarm)
           io.out(
-            `engine ${swarm.engine.version.engineVersion} (API ${swarm.engine.version.engineApiVersion}, using ${swarm.engine.version.apiVersion}) at ${swarm.engine.host}\n`,
+            `engine ${swarm.engine.version.engineVersion} (API ${swarm.engine.version.engineApiVersion}, using ${swarm.engine.version.apiVersion}) at ${swarm.engine.host} (${swarm.engine.endpoint.via})\n`,
           );
         return exitCodes.ok;
       }

@@ -19,6 +19,8 @@ export interface ApplySummary {
 
 export interface Progress extends ApplyReporter {
   line(text: string): void;
+  /** Which engine the command talks to and how it was chosen. */
+  engine(description: string): void;
   converged(r: ConvergenceResult): void;
   /** The end of an apply: a record in JSON logs (text output already said it in words). */
   summary(s: ApplySummary): void;
@@ -31,6 +33,7 @@ const label = (c: Change) =>
 export function textProgress(write: (s: string) => void): Progress {
   return {
     line: (text) => write(text + '\n'),
+    engine: (description) => write(`Engine: ${description}\n`),
     retrying: (c, attempt, error, delay) =>
       write(`  ... ${label(c)}: attempt ${attempt} failed (${error.message}); retrying in ${seconds(delay)}\n`),
     finished: (o: ChangeOutcome) => {
@@ -51,6 +54,7 @@ export function textProgress(write: (s: string) => void): Progress {
 export function jsonProgress(log: Logger): Progress {
   return {
     line: (text) => log.info({ event: 'message' }, text),
+    engine: (description) => log.info({ event: 'engine', engine: description }, `engine: ${description}`),
     started: (c, attempt) =>
       log.info({ event: 'action.started', id: c.id, action: c.action, attempt }, `${c.action} ${c.id}`),
     retrying: (c, attempt, error, delayMs) =>

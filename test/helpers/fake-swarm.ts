@@ -16,7 +16,7 @@ import type {
   SwarmServiceSpec,
   SwarmTask,
 } from '../../src/api/swarm-types.js';
-import { TerminalError, TransientError } from '../../src/errors.js';
+import { AlreadyExistsError, ConflictError, InUseError, NotFoundError, TerminalError } from '../../src/errors.js';
 
 export class FakeSwarm implements SwarmAccess {
   services = new Map<string, SwarmService>();
@@ -79,7 +79,7 @@ export class FakeSwarm implements SwarmAccess {
   }
   async createConfig(name: string, labels: Record<string, string>, data: string): Promise<string> {
     if ([...this.configs.values()].some((c) => c.Spec.Name === name))
-      throw new TerminalError('SC5004', `config ${name} already exists`);
+      throw new AlreadyExistsError(`config ${name} already exists`);
     const id = `cfg${this.nextId++}`;
     this.configs.set(id, {
       ID: id,
@@ -93,7 +93,7 @@ export class FakeSwarm implements SwarmAccess {
     const inUse = [...this.services.values()].some((svc) =>
       (svc.Spec.TaskTemplate?.ContainerSpec?.Configs ?? []).some((r) => r.ConfigID === id),
     );
-    if (inUse) throw new TransientError(`config ${id} is in use`);
+    if (inUse) throw new InUseError(`config ${id} is in use`);
     const c = this.configs.get(id);
     this.configs.delete(id);
     this.writes.push(`removeConfig ${c?.Spec.Name ?? id}`);
@@ -101,7 +101,7 @@ export class FakeSwarm implements SwarmAccess {
   async rollbackService(id: string, versionIndex: number): Promise<void> {
     const s = this.services.get(id);
     if (!s || !s.PreviousSpec) throw new TerminalError('SC5004', `service ${id} has no previous spec`);
-    if (s.Version.Index !== versionIndex) throw new TransientError('update out of sequence');
+    if (s.Version.Index !== versionIndex) throw new ConflictError('update out of sequence');
     [s.Spec, s.PreviousSpec] = [s.PreviousSpec, s.Spec];
     s.Version.Index = this.nextId++;
     this.writes.push(`rollbackService ${s.Spec.Name}`);
@@ -110,21 +110,21 @@ export class FakeSwarm implements SwarmAccess {
     const inUse = [...this.services.values()].some((svc) =>
       (svc.Spec.TaskTemplate?.ContainerSpec?.Secrets ?? []).some((r) => r.SecretID === id),
     );
-    if (inUse) throw new TransientError(`secret ${id} is in use`);
+    if (inUse) throw new InUseError(`secret ${id} is in use`);
     const x = this.secrets.get(id);
     this.secrets.delete(id);
     this.writes.push(`removeSecret ${x?.Spec.Name ?? id}`);
   }
   async updateSecretLabels(secret: SwarmSecret, labels: Record<string, string>): Promise<void> {
     const x = this.secrets.get(secret.ID);
-    if (!x) throw new TerminalError('SC5004', `secret ${secret.ID} not found`);
+    if (!x) throw new NotFoundError('secret', secret.ID, `secret ${secret.ID} not found`);
     x.Spec.Labels = { ...labels };
     x.Version.Index = this.nextId++;
     this.writes.push(`updateSecretLabels ${x.Spec.Name}`);
   }
   async updateConfigLabels(config: SwarmConfig, labels: Record<string, string>): Promise<void> {
     const x = this.configs.get(config.ID);
-    if (!x) throw new TerminalError('SC5004', `config ${config.ID} not found`);
+    if (!x) throw new NotFoundError('config', config.ID, `config ${config.ID} not found`);
     x.Spec.Labels = { ...labels };
     x.Version.Index = this.nextId++;
     this.writes.push(`updateConfigLabels ${x.Spec.Name}`);
@@ -138,7 +138,7 @@ export class FakeSwarm implements SwarmAccess {
   async createService(spec: SwarmServiceSpec): Promise<string> {
     this.fail('createService');
     if ([...this.services.values()].some((s) => s.Spec.Name === spec.Name))
-      throw new TerminalError('SC5004', `service ${spec.Name} already exists`);
+      throw new AlreadyExistsError(`service ${spec.Name} already exists`);
     const id = `svc${this.nextId++}`;
     this.services.set(id, { ID: id, Version: { Index: this.nextId }, Spec: structuredClone(spec) });
     this.writes.push(`createService ${spec.Name}`);
@@ -147,9 +147,8 @@ export class FakeSwarm implements SwarmAccess {
   async updateService(id: string, versionIndex: number, spec: SwarmServiceSpec): Promise<void> {
     this.fail('updateService');
     const s = this.services.get(id);
-    if (!s) throw new TerminalError('SC5004', `no such service ${id}`);
-    if (s.Version.Index !== versionIndex)
-      throw new TransientError('rpc error: code = Unknown desc = update out of sequence');
+    if (!s) throw new NotFoundError('service', id, `no such service ${id}`);
+    if (s.Version.Index !== versionIndex) throw new ConflictError('update out of sequence');
     s.PreviousSpec = s.Spec;
     s.Spec = structuredClone(spec);
     s.Version = { Index: this.nextId++ + 100 };
@@ -188,7 +187,7 @@ export class FakeSwarm implements SwarmAccess {
       n &&
       [...this.services.values()].some((s) => (s.Spec.TaskTemplate?.Networks ?? []).some((a) => a.Target === id))
     ) {
-      throw new TransientError(`network ${n.Name} is in use`);
+      throw new InUseError(`network ${n.Name} is in use`);
     }
     this.networks.delete(id);
     this.writes.push(`removeNetwork ${n?.Name ?? id}`);
