@@ -105,9 +105,13 @@ export class EngineClient {
     try {
       v = await probe.version();
     } catch (err) {
+      const problem = connectionProblem(err);
+      const fix = problem.startsWith('ssh to ')
+        ? ''
+        : '. Check the host, context or DOCKER_HOST, or start the engine (scripts/local-swarm.sh up starts a local one)';
       throw new TerminalError(
         'SC5001',
-        `cannot reach the Docker engine at ${endpoint.url} (${endpoint.via}): ${connectionProblem(err)}. Check the host, context or DOCKER_HOST, or start the engine (scripts/local-swarm.sh up starts a local one)`,
+        `cannot reach the Docker engine at ${endpoint.url} (${endpoint.via}): ${problem}${fix}`,
       );
     }
     const apiVersion = negotiateApiVersion(v.ApiVersion ?? '1.24', v.MinAPIVersion ?? '1.12');

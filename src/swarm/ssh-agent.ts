@@ -35,6 +35,22 @@ export function sshArgs(t: SshTarget): string[] {
   ];
 }
 
+/** What went wrong, from ssh's stderr, in one line with the fix for the common cases. */
+export function sshFailure(stderr: string, target: string): string {
+  const host = target.replace(/^[^@]*@/, '').replace(/:\d+$/, '');
+  if (/Host key verification failed/.test(stderr)) {
+    return `the host key of ${host} does not match known_hosts, or is not in it (Host key verification failed). If the host was rebuilt, replace its key (ssh-keygen -R ${host}, then ssh-keyscan ${host} >> ~/.ssh/known_hosts after checking the fingerprint); otherwise do not connect`;
+  }
+  if (/Permission denied/.test(stderr)) {
+    return `${target} refused our keys (Permission denied): put a key of ~/.ssh (or of the ssh agent) in its authorized_keys`;
+  }
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^@+|^Warning: Permanently added/.test(l));
+  return lines.slice(-3).join('; ') || 'no message';
+}
+
 /** A duplex over a child process's stdout (read) and stdin (write), shaped enough like a socket for http. */
 class ProcessSocket extends Duplex {
   private stderr = '';
@@ -48,17 +64,22 @@ class ProcessSocket extends Duplex {
     child.stdout.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) child.stdout.pause();
     });
-    child.stdout.on('end', () => this.push(null));
     child.stderr.on('data', (chunk: Buffer) => {
       if (this.stderr.length < 4096) this.stderr += chunk.toString('utf8');
     });
     child.on('error', (err) => this.fail(new Error(`cannot run ssh for ${describe}: ${err.message}`)));
-    child.on('exit', (code, signal) => {
+    // The stream ends when ssh has exited and its output is all read ('close', not 'end' of
+    // stdout): a failing ssh (a host key that does not match) closes its output first, and only
+    // its exit status and stderr say why.
+    child.on('close', (code, signal) => {
       this.exited = true;
-      const said = this.stderr.trim().split('\n').filter(Boolean).slice(-3).join('; ');
-      if (code !== 0 && !this.destroyed) {
-        this.fail(new Error(`ssh to ${describe} ended (${signal ?? `exit code ${code}`})${said ? `: ${said}` : ''}`));
+      if (code === 0) {
+        this.push(null);
+        return;
       }
+      this.fail(
+        new Error(`ssh to ${describe} failed (${signal ?? `exit code ${code}`}): ${sshFailure(this.stderr, describe)}`),
+      );
     });
     child.stdin.on('error', () => {
       // the process is gone; its exit reports why
