@@ -36,7 +36,7 @@ function controllerAs(home: string, args: string[], env: Record<string, string>)
   const argv = asRootWithHome(home, [process.execPath, cli, ...args]);
   const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' };
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, env: { ...base, ...env } });
+    const child = spawn(argv[0], argv.slice(1), { cwd: repoRoot, env: { ...base, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
