@@ -184,6 +184,21 @@ export class ConflictError extends TransientError {
   }
 }
 
+/** A registry said no while resolving an image's digest, or could not be reached (SC5008). */
+export class RegistryError extends TerminalError {
+  constructor(
+    readonly reason: 'unauthorized' | 'not-found' | 'unreachable',
+    readonly image: string,
+    readonly registry: string,
+    message: string,
+    /** What to do about it. */
+    readonly fix: string,
+  ) {
+    super('SC5008', message);
+    this.name = 'RegistryError';
+  }
+}
+
 /** The object is still used (a network with endpoints, a secret mounted by a service): retry later. */
 export class InUseError extends TransientError {
   readonly statusCode?: number;

@@ -9,6 +9,7 @@ import { AlreadyExistsError, NotFoundError, TerminalError, TransientError } from
 import { ownershipOf } from '../api/labels.js';
 
 import { diffModels } from '../plan/field-diff.js';
+import { digestFields } from '../plan/image-pins.js';
 import { serviceModelFromLive } from '../plan/live-model.js';
 import { buildNetworkCreate, buildServiceSpec, specHash } from '../plan/swarm-spec.js';
 import { labelSpecHash } from '../api/labels.js';
@@ -134,6 +135,7 @@ export async function updateService(ctx: ActionContext, s: DesiredService): Prom
   const hash = specHash('Service', s.swarmName, s.model);
   const upToDate =
     diffModels(serviceModelFromLive(live, names), s.model).length === 0 &&
+    digestFields(s, live.Spec).length === 0 &&
     live.Spec.Labels?.[labelSpecHash] === hash &&
     (live.Spec.TaskTemplate?.Networks ?? []).every((n) => names.has(n.Target ?? ''));
   if (upToDate) return { summary: 'already up to date', wrote: false, specHash: hash };

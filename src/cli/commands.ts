@@ -2,11 +2,13 @@
  * The commands: validate, plan (= apply --dry-run), apply, version. Each returns its exit
  * code; nothing here decides what changes (plan/) or how they are written (apply/).
  */
-import type { CallCounts, SwarmAccess } from '../api/swarm-access.js';
+import type { CallCounts, ImageRegistry, SwarmAccess } from '../api/swarm-access.js';
 import { waitForConvergence, type ConvergenceTarget } from '../apply/convergence.js';
 import { executePlan } from '../apply/execute-plan.js';
+import { resolveImages, type ImageProblem } from '../apply/resolve-images.js';
+import { refId, refLabel } from '../api/object-ref.js';
 import { collectOldVersions } from '../apply/data-versions.js';
-import { formatDiagnostic, TerminalError, type Diagnostic } from '../errors.js';
+import { diagnostic, formatDiagnostic, TerminalError, type Diagnostic } from '../errors.js';
 import { loadManifests, type LoadedManifests } from '../manifest/load.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { renderHuman, renderJson } from '../plan/render.js';
@@ -19,7 +21,9 @@ export interface CommandIo {
   err(s: string): void;
   readStdin?: () => Promise<Buffer>;
   /** Connects to the Swarm; replaced in tests. */
-  connect(selection: EngineSelection): Promise<SwarmAccess & { describe(): string; calls?: CallCounts }>;
+  connect(
+    selection: EngineSelection,
+  ): Promise<SwarmAccess & ImageRegistry & { describe(): string; calls?: CallCounts }>;
 }
 
 export const exitCodes = { ok: 0, error: 1, changes: 2 } as const;
@@ -41,6 +45,22 @@ async function load(options: CliOptions, io: CommandIo): Promise<LoadedManifests
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   printDiagnostics(loaded.diagnostics, options, io);
   return errors.length ? undefined : loaded;
+}
+
+/** A registry problem, reported at the `image:` line of every manifest that names the image. */
+function imageDiagnostics(ps: ImageProblem[], severity: Diagnostic['severity'], loaded: LoadedManifests): Diagnostic[] {
+  return ps.flatMap((p) =>
+    p.services.map((ref) => {
+      const position = loaded.sources.get(refId(ref))?.positionOf(['spec', 'image']);
+      return diagnostic('SC5008', p.error.message, {
+        severity,
+        object: refLabel(ref),
+        field: 'spec.image',
+        fix: p.error.fix,
+        ...(position ? { position } : {}),
+      });
+    }),
+  );
 }
 
 function printDiagnostics(ds: Diagnostic[], options: CliOptions, io: CommandIo): void {
@@ -83,7 +103,15 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
   if (!loaded) return exitCodes.error;
   const swarm = await io.connect(engineSelection(options));
   const live = await swarm.readLiveState();
-  const plan = buildPlan(loaded.desired, live, {
+  const images = await resolveImages(loaded.desired, live.services, options.resolveImage, swarm);
+  const imageProblems = [
+    ...imageDiagnostics(images.warnings, 'warning', loaded),
+    ...imageDiagnostics(images.problems, 'error', loaded),
+  ];
+  printDiagnostics(imageProblems, options, io);
+  if (images.problems.length) return exitCodes.error;
+  const desired = images.desired;
+  const plan = buildPlan(desired, live, {
     applySet: options.applySet,
     prune: options.prune,
     allowReplace: options.allowReplace,
@@ -122,7 +150,7 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
   progress.line(
     `\nApplying ${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (concurrency ${options.concurrency}):`,
   );
-  const outcomes = await executePlan(plan, loaded.desired, swarm, {
+  const outcomes = await executePlan(plan, desired, swarm, {
     concurrency: options.concurrency,
     timeoutMs: options.timeoutMs,
     reporter: progress,

@@ -4,7 +4,16 @@
  * (engine-errors.ts); "already gone" on a removal is what was wanted and is not an error.
  */
 import type Docker from 'dockerode';
-import type { CallCounts, SwarmAccess, SwarmEvents, SwarmRecords, TaskFilter } from '../api/swarm-access.js';
+import { parseImageRef } from '../api/image-ref.js';
+import type { ImagePin } from '../api/model.js';
+import type {
+  CallCounts,
+  ImageRegistry,
+  SwarmAccess,
+  SwarmEvents,
+  SwarmRecords,
+  TaskFilter,
+} from '../api/swarm-access.js';
 import type {
   LiveState,
   SwarmConfig,
@@ -17,9 +26,11 @@ import type {
   SwarmTask,
 } from '../api/swarm-types.js';
 import { splitConfigs } from '../api/route-model.js';
-import { NotFoundError, TerminalError, TransientError } from '../errors.js';
+import { NotFoundError, RegistryError, TerminalError, TransientError } from '../errors.js';
 import { EngineClient } from './engine-client.js';
 import type { EngineSelection } from './endpoint.js';
+import { classifyRegistryError, type EngineCallError } from './engine-errors.js';
+import { RegistryCredentials } from './registry-auth.js';
 
 /** X-Registry-Auth for a write whose image needs credentials: base64url of the JSON, as the CLI sends it. */
 export type RegistryAuth = string;
@@ -28,16 +39,59 @@ export type RegistryAuth = string;
 const authConfig = (auth: RegistryAuth | undefined) =>
   auth ? ({ key: auth } as unknown as Docker.AuthConfig) : undefined;
 
-export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
+export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents, ImageRegistry {
   readonly calls: CallCounts = { reads: 0, writes: 0 };
 
-  constructor(readonly engine: EngineClient) {}
+  constructor(
+    readonly engine: EngineClient,
+    /** The user's registry logins: sent with every create and update whose image's registry has one. */
+    private readonly credentials: RegistryCredentials = new RegistryCredentials(),
+  ) {}
 
-  static async connect(selection: EngineSelection = {}): Promise<DockerSwarm> {
-    const engine = await EngineClient.connect(selection);
-    const swarm = new DockerSwarm(engine);
+  static async connect(selection: EngineSelection = {}, env: NodeJS.ProcessEnv = process.env): Promise<DockerSwarm> {
+    const engine = await EngineClient.connect(selection, env);
+    const swarm = new DockerSwarm(engine, new RegistryCredentials(env));
     await swarm.requireManager();
     return swarm;
+  }
+
+  /** The X-Registry-Auth for a spec's image, as `--with-registry-auth` sends it; undefined when the user has no login for its registry. */
+  private async authForSpec(spec: SwarmServiceSpec): Promise<RegistryAuth | undefined> {
+    const image = spec.TaskTemplate?.ContainerSpec?.Image;
+    return image ? this.credentials.authFor(parseImageRef(image).registry) : undefined;
+  }
+
+  /**
+   * The digest a registry holds for `image` and its platforms (GET /distribution/{image}/json,
+   * which the engine answers from the registry, with the user's login for it).
+   */
+  async resolveImage(image: string): Promise<ImagePin> {
+    const { registry } = parseImageRef(image);
+    const auth = await this.credentials.authFor(registry);
+    this.calls.reads++;
+    let answer: { Descriptor?: { digest?: string }; Platforms?: { architecture?: string; os?: string }[] };
+    try {
+      answer = await this.engine.rawDistribution(image, auth);
+    } catch (err) {
+      throw classifyRegistryError(err as EngineCallError, image, registry, auth !== undefined);
+    }
+    const digest = answer.Descriptor?.digest;
+    if (!digest) {
+      throw new RegistryError(
+        'not-found',
+        image,
+        registry,
+        `registry ${registry} gave no digest for "${image}"`,
+        'check the image',
+      );
+    }
+    return {
+      digest,
+      platforms: (answer.Platforms ?? []).map((p) => ({
+        ...(p.architecture ? { Architecture: p.architecture } : {}),
+        ...(p.os ? { OS: p.os } : {}),
+      })),
+    };
   }
 
   /** Where the engine is, how it was found, its version: for the line every command prints. */
@@ -107,7 +161,8 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
     }
   }
 
-  async createService(spec: SwarmServiceSpec, auth?: RegistryAuth): Promise<string> {
+  async createService(spec: SwarmServiceSpec): Promise<string> {
+    const auth = await this.authForSpec(spec);
     this.calls.writes++;
     const created = await this.engine.call('POST /services/create', (d) =>
       auth
@@ -117,7 +172,8 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
     return created.id;
   }
 
-  async updateService(id: string, versionIndex: number, spec: SwarmServiceSpec, auth?: RegistryAuth): Promise<void> {
+  async updateService(id: string, versionIndex: number, spec: SwarmServiceSpec): Promise<void> {
+    const auth = await this.authForSpec(spec);
     this.calls.writes++;
     // dockerode takes the credentials as `authconfig` (sent as X-Registry-Auth, never in the URL).
     const opts = { _query: { version: versionIndex }, _body: spec, ...(auth ? { authconfig: authConfig(auth) } : {}) };

@@ -142,6 +142,14 @@ export class EngineClient {
     }
   }
 
+  /**
+   * GET /distribution/{image}/json with the registry login (X-Registry-Auth), unclassified: the
+   * caller knows the image and registry the error is about (engine-errors.ts classifyRegistryError).
+   */
+  async rawDistribution<T>(image: string, auth: string | undefined): Promise<T> {
+    return (await this.docker.getImage(image).distribution(auth ? { authconfig: { key: auth } } : {})) as T;
+  }
+
   /** A raw Engine API request, for the few calls dockerode has no method for. */
   async request<T>(
     method: 'GET' | 'POST' | 'DELETE',

@@ -13,6 +13,7 @@ import {
   ConflictError,
   InUseError,
   NotFoundError,
+  RegistryError,
   TerminalError,
   TransientError,
   type EngineObject,
@@ -53,6 +54,52 @@ export function connectionProblem(err: unknown): string {
   const e = err as EngineCallError;
   if (e.statusCode !== undefined) return messageOf(e);
   return e.code ? `${e.message} (${e.code})` : e.message;
+}
+
+/**
+ * An error of GET /distribution/{image}/json, which the engine answers from the registry:
+ * 401 or "no basic auth credentials" (no or wrong login), 404 or "manifest unknown" (no such
+ * repository or tag), anything else (the engine could not reach the registry).
+ */
+export function classifyRegistryError(
+  err: EngineCallError,
+  image: string,
+  registry: string,
+  hadCredentials: boolean,
+): RegistryError {
+  const message = messageOf(err);
+  const status = err.statusCode;
+  if (
+    status === 401 ||
+    status === 403 ||
+    /no basic auth credentials|unauthorized|authentication required|denied/i.test(message)
+  ) {
+    return new RegistryError(
+      'unauthorized',
+      image,
+      registry,
+      hadCredentials
+        ? `registry ${registry} refused the login of the docker configuration for image "${image}"`
+        : `registry ${registry} wants a login for image "${image}", and the docker configuration has none for it`,
+      `run "docker login ${registry}" as the user running the controller (or set DOCKER_CONFIG to a directory whose config.json has the login)`,
+    );
+  }
+  if (status === 404 || /manifest unknown|name unknown|not found/i.test(message)) {
+    return new RegistryError(
+      'not-found',
+      image,
+      registry,
+      `image "${image}" does not exist in registry ${registry} (${message})`,
+      'check the repository name and the tag (docker manifest inspect IMAGE shows what the registry has)',
+    );
+  }
+  return new RegistryError(
+    'unreachable',
+    image,
+    registry,
+    `registry ${registry} could not be reached from the engine to resolve "${image}" to a digest (${message}); it stays unpinned, and each node pulls the tag itself`,
+    'if the image exists only on the nodes, or the registry is not reachable from here, use --resolve-image never',
+  );
 }
 
 export function classifyEngineError(err: EngineCallError, what: string): Error {

@@ -3,7 +3,9 @@
  * like Swarm (an update with a stale version fails "update out of sequence") and counts
  * writes. It is not a stand-in for the engine: test/e2e/ proves behaviour on a real Swarm.
  */
-import type { SwarmAccess, TaskFilter } from '../../src/api/swarm-access.js';
+import type { ImageRegistry, SwarmAccess, TaskFilter } from '../../src/api/swarm-access.js';
+import type { ImagePin } from '../../src/api/model.js';
+import { parseImageRef } from '../../src/api/image-ref.js';
 import { splitConfigs } from '../../src/api/route-model.js';
 import type {
   LiveState,
@@ -16,10 +18,19 @@ import type {
   SwarmServiceSpec,
   SwarmTask,
 } from '../../src/api/swarm-types.js';
-import { AlreadyExistsError, ConflictError, InUseError, NotFoundError, TerminalError } from '../../src/errors.js';
+import {
+  AlreadyExistsError,
+  ConflictError,
+  InUseError,
+  NotFoundError,
+  RegistryError,
+  TerminalError,
+} from '../../src/errors.js';
 
-export class FakeSwarm implements SwarmAccess {
+export class FakeSwarm implements SwarmAccess, ImageRegistry {
   services = new Map<string, SwarmService>();
+  /** What a registry holds: image -> digest. Any other image's registry is unreachable (as offline). */
+  registry = new Map<string, ImagePin>();
   networks = new Map<string, SwarmNetwork>();
   configs = new Map<string, SwarmConfig>();
   secrets = new Map<string, SwarmSecret>();
@@ -30,6 +41,19 @@ export class FakeSwarm implements SwarmAccess {
     Record<'createService' | 'updateService' | 'removeService' | 'createNetwork' | 'removeNetwork', Error[]>
   > = {};
   private nextId = 1;
+
+  async resolveImage(image: string): Promise<ImagePin> {
+    const pin = this.registry.get(image);
+    if (pin) return pin;
+    const { registry } = parseImageRef(image);
+    throw new RegistryError(
+      'unreachable',
+      image,
+      registry,
+      `registry ${registry} could not be reached (fake)`,
+      'use --resolve-image never',
+    );
+  }
 
   private fail(method: keyof FakeSwarm['failNext']): void {
     const e = this.failNext[method]?.shift();
