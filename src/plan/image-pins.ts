@@ -66,6 +66,13 @@ export function digestFields(desired: DesiredService, live: SwarmServiceSpec | u
   return [{ path: digestPath, before: current.digest ?? null, after: desired.pin.digest }];
 }
 
+/** The model's field changes with the digest change placed right after `spec.image` (or first). */
+export function withDigestFields(fields: FieldChange[], digest: FieldChange[]): FieldChange[] {
+  if (!digest.length) return fields;
+  const at = fields.findIndex((f) => f.path === 'spec.image');
+  return at < 0 ? [...digest, ...fields] : [...fields.slice(0, at + 1), ...digest, ...fields.slice(at + 1)];
+}
+
 /** Desired services with the digests resolved for their images. */
 export function pinImages<T extends DesiredService>(services: T[], pins: Map<string, ImagePin>): T[] {
   return services.map((s) => {

@@ -38,9 +38,13 @@ function hostnameOf(key: string): string {
   return key.replace(/^https?:\/\//, '').split('/')[0];
 }
 
-/** The X-Registry-Auth header value for a credential. */
+/**
+ * The X-Registry-Auth header value for a credential: base64 with the URL alphabet AND padding
+ * (Go's base64.URLEncoding, which the engine decodes with; without the padding the engine
+ * silently reads no credentials).
+ */
 export function encodeRegistryAuth(c: RegistryCredential): string {
-  return Buffer.from(JSON.stringify(c)).toString('base64url');
+  return Buffer.from(JSON.stringify(c)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
 }
 
 export type HelperRunner = (

@@ -233,9 +233,10 @@ describe('registry credentials, found as the docker CLI finds them', () => {
     });
   });
 
-  it('encodes X-Registry-Auth as the CLI does (base64url JSON)', () => {
+  it('encodes X-Registry-Auth as the CLI does (base64 with the URL alphabet and padding)', () => {
     const encoded = encodeRegistryAuth({ username: 'a', password: 'b?>', serveraddress: 'r' });
     assert.doesNotMatch(encoded, /[+/]/);
+    assert.match(encoded, /=$/, 'padded, as Go base64.URLEncoding wants');
     assert.deepEqual(decode(encoded), { username: 'a', password: 'b?>', serveraddress: 'r' });
   });
 });
