@@ -52,6 +52,11 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
       else m.syncFailures.inc();
     },
     leader: (l) => m.leader.set(l ? 1 : 0),
+    imageCheck: (result, changed) => {
+      m.imageChecks.inc({ result });
+      if (changed) m.imageDigestChanges.inc(changed);
+    },
+    pinnedImages: (n) => m.pinnedImages.set(n),
     suspended: (v) => m.suspended.set(v ? 1 : 0),
   };
   const identity = options.identity ?? `${hostname()}-${process.pid}`;
@@ -71,6 +76,8 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
       leaseDurationMs: options.leaseDurationMs,
       concurrency: options.concurrency,
       syncTimeoutMs: options.timeoutMs,
+      resolveImage: options.resolveImage,
+      imageCheckMs: options.imageCheckMs ?? 0,
     },
     realClock,
     log.child({ applySet: options.applySet }),
@@ -80,7 +87,11 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   const [listenHost, listenPort] = splitListen(options.listen);
   const webhookSecret = options.webhookSecretFile ? readFileSync(options.webhookSecretFile, 'utf8').trim() : '';
   const server = await startHttpServer(listenPort, listenHost, {
-    status: () => ({ ...controller.status.toJSON(), ...(routes ? { routes: routes.status() } : {}) }),
+    status: () => ({
+      ...controller.status.toJSON(),
+      images: controller.images.status(),
+      ...(routes ? { routes: routes.status() } : {}),
+    }),
     ready: () => controller.status.synced || (!controller.isLeader && !!controller.status.revision),
     metrics: () => registry.render(),
     sync: () => controller.triggerSync('webhook'),

@@ -24,6 +24,7 @@ import {
   type CliResult,
 } from './harness.js';
 import { startRegistry, type RegistryLab } from './registry-lab.js';
+import { startRun } from './run-controller.js';
 
 const ns = 'e2e-registry';
 
@@ -45,6 +46,7 @@ describe('private registries and pinned images', { timeout: 600_000 }, () => {
   let image: string;
   let dir: string;
   let firstDigest: string;
+  let secondDigest: string;
   const outputs: CliResult[] = [];
   const run = async (args: string[], env: Record<string, string> = {}) => {
     const r = await controller(args, { env });
@@ -66,6 +68,7 @@ describe('private registries and pinned images', { timeout: 600_000 }, () => {
     await removeNamespace(ns);
     registry?.stop();
     await docker('rmi', 'e2e-registry/app:2').catch(() => '');
+    await docker('rmi', 'e2e-registry/app:3').catch(() => '');
     for (const r of outputs) {
       assert.doesNotMatch(r.stdout + r.stderr, new RegExp(registry.password), 'the password never shows');
     }
@@ -138,7 +141,7 @@ describe('private registries and pinned images', { timeout: 600_000 }, () => {
     const container = (await docker('create', 'swarm-controller/test-app:1')).trim();
     await docker('commit', '--change', 'LABEL e2e.registry.build=2', container, 'e2e-registry/app:2');
     await docker('rm', container);
-    const secondDigest = registry.push(engine, 'e2e-registry/app:2', 'e2e/private:1');
+    secondDigest = registry.push(engine, 'e2e-registry/app:2', 'e2e/private:1');
     await docker('rmi', image);
     assert.notEqual(secondDigest, firstDigest);
     const never = await run(['plan', '-f', dir, '--resolve-image', 'never'], { DOCKER_CONFIG: registry.loggedIn });
@@ -164,6 +167,38 @@ describe('private registries and pinned images', { timeout: 600_000 }, () => {
       60_000,
       'the task on the new digest',
     );
+  });
+
+  it('controller run --image-check finds a new digest under the tag and rolls it out, saying so in status and metrics', async () => {
+    const run = await startRun(ns, dir, ['--image-check', '2s'], { DOCKER_CONFIG: registry.loggedIn });
+    try {
+      await eventually(
+        async () => (await run.status().catch(() => ({}) as Record<string, any>)).lastSync?.result === 'success',
+        60_000,
+        'the first sync',
+      );
+      const container = (await docker('create', 'swarm-controller/test-app:1')).trim();
+      await docker('commit', '--change', 'LABEL e2e.registry.build=3', container, 'e2e-registry/app:3');
+      await docker('rm', container);
+      const thirdDigest = registry.push(engine, 'e2e-registry/app:3', 'e2e/private:1');
+      await docker('rmi', image, 'e2e-registry/app:3');
+      await eventually(
+        async () =>
+          (await inspectService(`${ns}_web`)).Spec.TaskTemplate.ContainerSpec.Image === `${image}@${thirdDigest}`,
+        60_000,
+        'the service on the new digest',
+      );
+      const status = await run.status();
+      assert.equal(status.images.mode, 'always');
+      assert.equal(status.images.checkIntervalMs, 2000);
+      assert.ok(status.images.lastCheck, 'the last check is shown');
+      assert.deepEqual(status.images.lastChange.changed, [{ image, from: secondDigest, to: thirdDigest }]);
+      assert.match(await run.metrics(), /^swarm_controller_image_digest_changes_total 1$/m);
+      assert.match(run.output(), new RegExp(`image ${image.replace(/\./g, '\\.')} has a new digest: rolling it out`));
+      assert.match(run.output(), new RegExp(`"from":"${secondDigest}","to":"${thirdDigest}"`));
+    } finally {
+      assert.equal(await run.stop(), 0);
+    }
   });
 
   it('takes the login from a credential helper (credsStore)', async () => {

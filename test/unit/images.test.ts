@@ -11,6 +11,8 @@ import { buildServiceSpec } from '../../src/plan/swarm-spec.js';
 import { encodeRegistryAuth, RegistryCredentials, type HelperRunner } from '../../src/swarm/registry-auth.js';
 import { TerminalError } from '../../src/errors.js';
 import { FakeSwarm } from '../helpers/fake-swarm.js';
+import { ImageWatch } from '../../src/controller/image-watch.js';
+import { createLogger } from '../../src/log.js';
 import { desiredFrom, service } from '../helpers/manifests.js';
 
 const digestA = 'sha256:' + 'a'.repeat(64);
@@ -238,5 +240,44 @@ describe('registry credentials, found as the docker CLI finds them', () => {
     assert.doesNotMatch(encoded, /[+/]/);
     assert.match(encoded, /=$/, 'padded, as Go base64.URLEncoding wants');
     assert.deepEqual(decode(encoded), { username: 'a', password: 'b?>', serveraddress: 'r' });
+  });
+});
+
+describe('controller run: images per revision and --image-check', () => {
+  const desired = desiredFrom(
+    service('web', 'image: registry.example.com/app:1', '  namespace: shop\n') +
+      service('db', 'image: registry.example.com/db:16', '  namespace: shop\n'),
+  );
+  const counted: string[] = [];
+  const watch = (swarm: FakeSwarm) =>
+    new ImageWatch(
+      swarm,
+      { mode: 'always', checkIntervalMs: 300_000 },
+      createLogger({ level: 'silent' }),
+      {
+        imageCheck: (result, n) => counted.push(`${result}:${n}`),
+        pinnedImages: (n) => counted.push(`pinned:${n}`),
+      },
+      () => Date.parse('2026-12-06T00:00:00Z'),
+    );
+
+  it('pins a revision, then finds a digest that moved and returns the desired state to roll out', async () => {
+    const swarm = new FakeSwarm();
+    swarm.registry.set('registry.example.com/app:1', { digest: digestA, platforms: [] });
+    swarm.registry.set('registry.example.com/db:16', { digest: digestA, platforms: [] });
+    const w = watch(swarm);
+    const first = await w.forRevision(desired, []);
+    assert.equal(first.problems.length, 0);
+    assert.equal(await w.check(first.desired), undefined, 'nothing moved');
+    swarm.registry.set('registry.example.com/app:1', { digest: digestB, platforms: [] });
+    const next = await w.check(first.desired);
+    assert.deepEqual(
+      next?.services.map((s) => s.pin?.digest),
+      [digestB, digestA],
+    );
+    assert.deepEqual(w.status().lastChange?.changed, [
+      { image: 'registry.example.com/app:1', from: digestA, to: digestB },
+    ]);
+    assert.deepEqual(counted, ['pinned:2', 'unchanged:0', 'changed:1', 'pinned:2']);
   });
 });
