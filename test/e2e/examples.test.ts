@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { controller, docker, ensureSwarm, eventually, removeNamespace, repoRoot, swarmVersions } from './harness.js';
+import { publishedAddr } from './harness.js';
 
 /**
  * manifests/examples as shipped, moved out of the way of the demo (scripts/demo.sh deploys the
@@ -71,11 +72,11 @@ describe('the example set on a real Swarm', { timeout: 300_000 }, () => {
     assert.match(await docker('stack', 'ls'), /^e2e-shop\s+3\b/m);
     await eventually(
       async () => {
-        const r = await fetch(`http://127.0.0.1:${port}/hello`).catch(() => undefined);
+        const r = await fetch(`http://${publishedAddr}:${port}/hello`).catch(() => undefined);
         return r?.status === 200 && ((await r.json()) as { path: string }).path === '/hello';
       },
       30_000,
-      `e2e-shop_api on 127.0.0.1:${port}`,
+      `e2e-shop_api on ${publishedAddr}:${port}`,
     );
   });
 

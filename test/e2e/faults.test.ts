@@ -29,6 +29,7 @@ import {
   repoRoot,
   rewrite,
 } from './harness.js';
+import { localEngine } from './harness.js';
 
 const ns = 'e2e-faults';
 /** Many changes, so that a fault lands with work done before it and left after it. */
@@ -253,7 +254,10 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
   it("the manager's engine killed and restarted in the middle of an apply: a second apply reconnects and converges", async () => {
     await rewrite(dir, services(N, '4'));
     const host = ensureSwarm();
-    const pidFile = join(process.env.SC_SWARM_DIR ?? '/run/sc-swarm', 'dockerd.pid');
+    // (the engine under test: its own pid file and `up`, never another engine's)
+    const { engine, stateDir } = localEngine();
+    if (!engine || !stateDir) throw new Error(`${host} is not an engine of scripts/local-swarm.sh: cannot restart it`);
+    const pidFile = join(stateDir, 'dockerd.pid');
     // The engine dies right after it has made update K, before its answer reaches the controller;
     // the controller's later requests find no engine until it is back.
     let killedAt = 0;
@@ -265,7 +269,9 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
         if (count !== K) return;
         killedAt = Date.now();
         process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
-        engineBack = execFileAsync(join(repoRoot, 'scripts/local-swarm.sh'), ['up']).then(() => Date.now());
+        engineBack = execFileAsync(join(repoRoot, 'scripts/local-swarm.sh'), ['--engine', engine, 'up']).then(() =>
+          Date.now(),
+        );
         return 'drop';
       },
     });
