@@ -103,13 +103,19 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
   if (!loaded) return exitCodes.error;
   const swarm = await io.connect(engineSelection(options));
   const live = await swarm.readLiveState();
+  const progress =
+    options.logFormat === 'json'
+      ? jsonProgress((await import('../log.js')).createLogger())
+      : textProgress((s) => io.err(s));
   const images = await resolveImages(loaded.desired, live.services, options.resolveImage, swarm);
-  const imageProblems = [
-    ...imageDiagnostics(images.warnings, 'warning', loaded),
-    ...imageDiagnostics(images.problems, 'error', loaded),
-  ];
-  printDiagnostics(imageProblems, options, io);
-  if (images.problems.length) return exitCodes.error;
+  for (const d of imageDiagnostics(images.warnings, 'warning', loaded)) progress.diagnostic(d);
+  if (images.problems.length) {
+    for (const d of imageDiagnostics(images.problems, 'error', loaded)) progress.diagnostic(d);
+    io.err(
+      `${images.problems.length} image${images.problems.length === 1 ? '' : 's'} refused by the registry; nothing was sent to the Swarm.\n`,
+    );
+    return exitCodes.error;
+  }
   const desired = images.desired;
   const plan = buildPlan(desired, live, {
     applySet: options.applySet,
@@ -121,10 +127,6 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
     maskEnv: options.maskEnv,
   });
   const dryRun = options.command === 'plan' || options.dryRun;
-  const progress =
-    options.logFormat === 'json'
-      ? jsonProgress((await import('../log.js')).createLogger())
-      : textProgress((s) => io.err(s));
   if (options.output === 'json') {
     progress.engine(swarm.describe());
     io.out(renderJson(plan));

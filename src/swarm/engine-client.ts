@@ -76,8 +76,40 @@ export function modemOptions(endpoint: EngineEndpoint): ModemOptions {
   }
 }
 
+/** What docker-modem would otherwise take from the environment when constructed. */
+const modemEnv = [
+  'DOCKER_HOST',
+  'DOCKER_TLS_VERIFY',
+  'DOCKER_CERT_PATH',
+  'DOCKER_CLIENT_TIMEOUT',
+  'DOCKER_PATH_PREFIX',
+];
+
+/**
+ * dockerode over a docker-modem made from exactly these options. docker-modem's constructor reads
+ * DOCKER_HOST, DOCKER_CERT_PATH and friends itself and merges them UNDER the options given: a
+ * tcp:// DOCKER_HOST would win over a --host unix socket, and a DOCKER_CERT_PATH without cert.pem
+ * throws. endpoint.ts has already decided everything the docker CLI's way, so the modem is built
+ * with those variables hidden (the constructor is synchronous) and with every key explicit.
+ */
 function dockerFor(options: ModemOptions): Docker {
-  return new Docker({ modem: new Modem(options) } as Docker.DockerOptions);
+  const saved = modemEnv.map((k) => [k, process.env[k]] as const);
+  for (const k of modemEnv) delete process.env[k];
+  try {
+    const explicit: ModemOptions = {
+      socketPath: undefined,
+      host: undefined,
+      port: undefined,
+      protocol: undefined,
+      ca: undefined,
+      cert: undefined,
+      key: undefined,
+      ...options,
+    };
+    return new Docker({ modem: new Modem(explicit) } as Docker.DockerOptions);
+  } finally {
+    for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
+  }
 }
 
 export class EngineClient {

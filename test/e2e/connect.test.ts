@@ -10,7 +10,17 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureSwarm, manifestDir, removeNamespace, repoRoot, swarmVersions, type CliResult } from './harness.js';
+import { copyFileSync, existsSync } from 'node:fs';
+import {
+  ensureSwarm,
+  localEngine,
+  manifestDir,
+  publishedAddr,
+  removeNamespace,
+  repoRoot,
+  swarmVersions,
+  type CliResult,
+} from './harness.js';
 import { asRootWithHome, startSshLab, type SshLab } from './ssh-lab.js';
 
 const ns = 'e2e-conn';
@@ -129,6 +139,56 @@ describe('connecting as the docker CLI does: contexts, DOCKER_HOST, ssh', { time
       r.stderr,
       /error SC5001: cannot reach the Docker engine at unix:\/\/\/run\/sc-nothing-here\.sock \(--host\)/,
     );
+  });
+
+  // The newer engines of scripts/local-swarm.sh also listen on TCP with TLS (client files in tls/client).
+  const tlsDir = localEngine().stateDir ? join(localEngine().stateDir!, 'tls', 'client') : '';
+  const noTls =
+    !tlsDir || !existsSync(tlsDir) ? 'the engine under test has no TLS listener (bookworm): runs on sid' : false;
+
+  it('speaks TLS to tcp:// with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH', { skip: noTls }, async () => {
+    const host = `tcp://${publishedAddr}:2376`;
+    const r = await controllerAs(lab.clientHome, ['plan', '-f', dir], {
+      DOCKER_HOST: host,
+      DOCKER_TLS_VERIFY: '1',
+      DOCKER_CERT_PATH: tlsDir,
+    });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      new RegExp(`^Apply set "${ns}" on ${host.replace(/\./g, '\\.')} \\(DOCKER_HOST\\), engine`, 'm'),
+    );
+    // Without a client certificate the engine refuses the connection.
+    const caOnly = mkdtempSync(join(tmpdir(), 'sc-ca-only-'));
+    copyFileSync(join(tlsDir, 'ca.pem'), join(caOnly, 'ca.pem'));
+    const refused = await controllerAs(lab.clientHome, ['plan', '-f', dir], {
+      DOCKER_HOST: host,
+      DOCKER_TLS_VERIFY: '1',
+      DOCKER_CERT_PATH: caOnly,
+    });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /error SC5001: cannot reach the Docker engine at tcp:\/\/\S+:2376 \(DOCKER_HOST\)/);
+  });
+
+  it('uses the TLS files of a context made by docker context create', { skip: noTls }, async () => {
+    execFileSync(
+      'docker',
+      [
+        '--config',
+        config,
+        'context',
+        'create',
+        'lab-tls',
+        '--docker',
+        `host=tcp://${publishedAddr}:2376,ca=${tlsDir}/ca.pem,cert=${tlsDir}/cert.pem,key=${tlsDir}/key.pem`,
+      ],
+      { stdio: 'pipe' },
+    );
+    const r = await controllerAs(lab.clientHome, ['plan', '-f', dir, '--context', 'lab-tls'], {
+      DOCKER_CONFIG: config,
+    });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /on tcp:\/\/\S+:2376 \(context "lab-tls" \(--context\)\)/);
   });
 
   it('refuses an ssh host whose key does not match known_hosts, and writes nothing', async () => {

@@ -86,7 +86,7 @@ describe('private registries and pinned images', { timeout: 600_000 }, () => {
       ),
     );
     assert.match(r.stderr, /fix: run "docker login /);
-    assert.match(r.stderr, /1 problem found; nothing was sent to the Swarm\./);
+    assert.match(r.stderr, /1 image refused by the registry; nothing was sent to the Swarm\./);
     assert.deepEqual(await swarmVersions(), before);
   });
 
