@@ -24,11 +24,15 @@ describe('a worker pulls a private image with the forwarded login', { timeout: 6
     image = `${registry.address}/cl/private:1`;
     digest = registry.push(nodes[0].dockerHost, 'swarm-controller/test-app:1', 'cl/private:1');
     await dockerOn(nodes[0], 'rmi', image);
-    for (const n of nodes) {
-      const present = await dockerOn(n, 'images', '-q', image);
-      assert.equal(present.trim(), '', `${n.name} must not have ${image} before the test`);
-    }
+    for (const n of nodes)
+      assert.equal(await hasRepository(n), false, `${n.name} must not have ${image} before the test`);
   });
+
+  /** Whether a node's engine holds an image of the private repository (pulled by digest: no tag, a RepoDigest). */
+  const hasRepository = async (n: ClusterNode) =>
+    (await dockerOn(n, 'images', '--digests', '--format', '{{.Repository}}'))
+      .split('\n')
+      .includes(`${registry.address}/cl/private`);
 
   after(async () => {
     await removeNamespace(ns);
@@ -62,7 +66,7 @@ spec:
       `every task on a worker: ${JSON.stringify(tasks)}`,
     );
     for (const n of nodes.filter((x) => x.role === 'worker')) {
-      assert.notEqual((await dockerOn(n, 'images', '-q', image)).trim(), '', `${n.name} pulled ${image}`);
+      assert.equal(await hasRepository(n), true, `${n.name} pulled ${image}`);
     }
   });
 });
