@@ -24,6 +24,48 @@ const DRAFT_07 = 'http://json-schema.org/draft-07/schema#';
 
 /** Keywords whose value is data (never a schema to walk into). */
 const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples', 'required']);
+/** Keywords whose value is a map of names to schemas. */
+const SCHEMA_MAPS = new Set(['properties', 'patternProperties', 'dependencies']);
+/** Keywords whose value is a schema or a list of schemas. */
+const SCHEMA_KEYWORDS = new Set([
+  'items',
+  'additionalItems',
+  'additionalProperties',
+  'propertyNames',
+  'contains',
+  'not',
+  'if',
+  'then',
+  'else',
+  'anyOf',
+  'oneOf',
+  'allOf',
+]);
+/** Draft-07 keywords with a plain value, kept as they are. */
+const PLAIN_KEYWORDS = new Set([
+  'type',
+  'title',
+  'description',
+  '$comment',
+  'pattern',
+  'format',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'multipleOf',
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'minProperties',
+  'maxProperties',
+  'readOnly',
+  'writeOnly',
+  'contentMediaType',
+  'contentEncoding',
+]);
 /** Keywords beside a $ref that only annotate; any other beside a $ref is a constraint. */
 const ANNOTATIONS = new Set([
   'description',
@@ -76,27 +118,42 @@ function markdownFor(node: JsonObject, defs: JsonObject): string | undefined {
   return parts.length > 1 || ref !== undefined ? parts.join('\n\n') : undefined;
 }
 
+interface Conversion {
+  /** The CRD file, for error messages. */
+  file: string;
+  /** The kind's $defs, for hover texts of references. */
+  defs: JsonObject;
+  /** Where the kind's definitions live: "#/definitions/", or "#/definitions/Service/definitions/" in manifest.json. */
+  refBase: string;
+}
+
 /**
- * Rewrites one CRD schema node for draft-07; `refBase` is where the kind's definitions live
- * ("#/definitions/" in its own file, "#/definitions/Service/definitions/" inside manifest.json)
- * and `context` the nearest description above, for the error message of a pattern.
+ * Rewrites one CRD schema node for draft-07. `path` is its JSON pointer in the CRD schema and
+ * `context` the nearest description above, for the error message of a pattern. A keyword that
+ * draft-07 readers do not know is refused: an editor would skip it silently, and accept what the
+ * controller refuses.
  */
-function convert(node: Json, defs: JsonObject, refBase: string, context?: string): Json {
-  if (Array.isArray(node)) return node.map((n) => convert(n, defs, refBase, context));
+function convert(node: Json, c: Conversion, path: string, context?: string): Json {
+  if (Array.isArray(node)) return node.map((n, i) => convert(n, c, `${path}/${i}`, context));
   if (!isObject(node)) return node;
   const here = typeof node['description'] === 'string' ? node['description'] : context;
   const out: JsonObject = {};
   for (const [key, value] of Object.entries(node)) {
-    if (DATA_KEYWORDS.has(key)) out[key] = value;
-    else if (key === '$defs' || key === 'properties') {
-      out[key === '$defs' ? 'definitions' : key] = convertMap(value, defs, refBase);
-    } else if (key === '$ref' && typeof value === 'string') {
-      const name = defName(value);
-      if (name === undefined) throw new Error(`unexpected $ref ${value}`);
-      out[key] = `${refBase}${name}`;
-    } else out[key] = convert(value, defs, refBase, here);
+    const at = `${path}/${key}`;
+    if (DATA_KEYWORDS.has(key) || PLAIN_KEYWORDS.has(key)) out[key] = value;
+    else if (SCHEMA_KEYWORDS.has(key)) out[key] = convert(value, c, at, here);
+    else if (SCHEMA_MAPS.has(key)) out[key] = convertMap(value, c, at);
+    else if (key === '$defs') out['definitions'] = convertMap(value, c, at);
+    else if (key === '$ref' && typeof value === 'string' && defName(value) !== undefined) {
+      out[key] = `${c.refBase}${defName(value)}`;
+    } else {
+      throw new Error(
+        `${c.file}: openAPIV3Schema${path.slice(1)}: ${key === '$ref' ? `$ref ${JSON.stringify(value)}` : `keyword "${key}"`} ` +
+          'has no draft-07 form for the editor schemas (scripts/editor-schemas.ts); use a draft-07 keyword or teach the converter',
+      );
+    }
   }
-  const markdown = markdownFor(node, defs);
+  const markdown = markdownFor(node, c.defs);
   if (markdown !== undefined) out['markdownDescription'] = markdown;
   if (typeof node['pattern'] === 'string') {
     // Editors otherwise say only 'String does not match the pattern of "^(...)$"'.
@@ -110,10 +167,10 @@ function convert(node: Json, defs: JsonObject, refBase: string, context?: string
   return out;
 }
 
-/** A map of name → schema (properties, $defs): the names are data, the values schemas. */
-function convertMap(map: Json, defs: JsonObject, refBase: string): Json {
+/** A map of name → schema (properties, $defs, ...): the names are data, the values schemas (or, in dependencies, lists of names). */
+function convertMap(map: Json, c: Conversion, path: string): Json {
   if (!isObject(map)) return map;
-  return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, convert(v, defs, refBase)]));
+  return Object.fromEntries(Object.entries(map).map(([k, v]) => [k, convert(v, c, `${path}/${k}`)]));
 }
 
 function defsOf(crd: CrdDefinition): JsonObject {
@@ -123,7 +180,7 @@ function defsOf(crd: CrdDefinition): JsonObject {
 
 /** The kind's schema for draft-07, without the `$schema`/`$comment` header. */
 function kindSchema(crd: CrdDefinition, refBase: string): JsonObject {
-  return convert(crd.schema, defsOf(crd), refBase) as JsonObject;
+  return convert(crd.schema, { file: crd.file, defs: defsOf(crd), refBase }, '#') as JsonObject;
 }
 
 function header(files: string): JsonObject {

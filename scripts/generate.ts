@@ -699,7 +699,11 @@ export async function generateFiles(root: string = findRepoRoot()): Promise<Gene
   const files: GeneratedFile[] = [];
   for (const crd of crds) files.push(await generateTypes(crd, root));
   files.push(generateSchemas(crds), generateValidators(crds), generateReference(crds));
-  files.push(...generateEditorSchemas(crds));
+  try {
+    files.push(...generateEditorSchemas(crds));
+  } catch (err) {
+    throw new GenerateError((err as Error).message);
+  }
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { findRepoRoot } from '../../scripts/generate.js';
+import { generateEditorSchemas } from '../../scripts/editor-schemas.js';
+import { findRepoRoot, type CrdDefinition, type JsonObject } from '../../scripts/generate.js';
 import { kinds } from '../../src/api/schemas.js';
 import { schemaLine } from '../../src/compose/write.js';
 import { validateDocument } from '../../src/manifest/schema-validation.js';
@@ -337,5 +338,59 @@ describe('the editor schemas and the controller', () => {
     }
     assert.ok(cases > 1000, `${cases} cases`);
     assert.ok(rejected > cases / 2 && rejected < cases, `${rejected} of ${cases} rejected: both verdicts occur`);
+  });
+});
+
+describe('the converter from CRD to editor schema', () => {
+  function crdWith(spec: JsonObject, defs: JsonObject = {}): CrdDefinition {
+    return {
+      file: 'crds/thing.yaml',
+      group: 'swarm.controller',
+      kind: 'Thing',
+      plural: 'things',
+      singular: 'thing',
+      listKind: 'ThingList',
+      version: 'v1alpha1',
+      schema: {
+        title: 'ThingManifest',
+        description: 'A thing.',
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          spec: { description: 'Its spec.', type: 'object', additionalProperties: false, properties: spec },
+        },
+        $defs: defs,
+      },
+    };
+  }
+  const thing = (crd: CrdDefinition): any =>
+    JSON.parse(generateEditorSchemas([crd]).find((f) => f.path === 'schemas/thing.json')!.contents);
+
+  it('wraps a $ref with a constraint beside it in allOf, which draft-07 would otherwise ignore', () => {
+    const crd = crdWith(
+      {
+        short: { $ref: '#/$defs/Name', maxLength: 5, description: 'A short name.' },
+        plain: { $ref: '#/$defs/Name', default: 'x', description: 'A name.' },
+      },
+      { Name: { title: 'Name', description: 'A name.', type: 'string', pattern: '^[a-z]+$' } },
+    );
+    const props = thing(crd).properties.spec.properties;
+    assert.deepEqual(props.short.allOf, [{ $ref: '#/definitions/Name' }]);
+    assert.equal(props.short.maxLength, 5);
+    assert.equal(props.plain.$ref, '#/definitions/Name');
+    assert.equal(props.plain.allOf, undefined);
+    const validate = new Ajv({ strict: false }).compile(thing(crd));
+    const manifest = (short: string) => ({ spec: { short } });
+    assert.equal(validate(manifest('abc')), true);
+    assert.equal(validate(manifest('abcdefgh')), false, 'maxLength applies');
+    assert.equal(validate(manifest('ABC')), false, 'the referenced pattern applies');
+  });
+
+  it('refuses a keyword that draft-07 readers would skip, naming the file and the place', () => {
+    const crd = crdWith({ list: { description: 'A list.', type: 'array', prefixItems: [{ type: 'string' }] } });
+    assert.throws(
+      () => generateEditorSchemas([crd]),
+      /crds\/thing\.yaml: openAPIV3Schema\/properties\/spec\/properties\/list: keyword "prefixItems" has no draft-07 form/,
+    );
   });
 });
