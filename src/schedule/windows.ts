@@ -12,7 +12,7 @@
  */
 
 import type { CronSchedule } from './cron.js';
-import { nextStart, openInterval } from './occurrences.js';
+import { nextStart, openInterval, type OpenInterval } from './occurrences.js';
 import { formatWallClock } from './zoned-time.js';
 
 export type WindowKind = 'allow' | 'deny';
@@ -58,42 +58,74 @@ export interface SyncDecision {
 
 /** How far ahead `until` is looked for: a year and a bit, in at most this many window edges. */
 export const untilHorizonMs = 400 * 86_400_000;
-const maxEdges = 1000;
+const maxEdges = 20_000;
 
 interface Verdict {
   allowed: boolean;
   manualOverride: boolean;
   why: 'none' | 'deny' | 'allow' | 'outside-allow' | 'deny-closed';
   windows: SyncWindow[];
+  /** The zone `until` is shown in: the deciding windows', or the deny windows' when none is open. */
+  timeZone: string;
 }
 
-function verdictAt(windows: readonly SyncWindow[], at: number, manual: boolean): Verdict {
-  if (windows.length === 0) return { allowed: true, manualOverride: false, why: 'none', windows: [] };
-  const open = windows.filter((w) => openInterval(w.schedule, w.timeZone, w.durationMs, at) !== undefined);
+/**
+ * Whether a window is open at an instant, remembering the last answer: an open window stays
+ * open until its end, a closed one stays closed until its next start, so walking forward from
+ * edge to edge costs one computation per edge.
+ */
+class WindowTrack {
+  private from = Infinity;
+  private to = -Infinity;
+  private open: OpenInterval | undefined;
+
+  constructor(
+    readonly window: SyncWindow,
+    private readonly horizon: number,
+  ) {}
+
+  at(t: number): OpenInterval | undefined {
+    if (t >= this.from && t < this.to) return this.open;
+    const w = this.window;
+    this.open = openInterval(w.schedule, w.timeZone, w.durationMs, t, this.horizon);
+    this.from = t;
+    this.to = this.open ? (this.open.end ?? Infinity) : (nextStart(w.schedule, w.timeZone, t) ?? Infinity);
+    return this.open;
+  }
+
+  /** The next instant after t when this window opens or closes (call at(t) first). */
+  edgeAfter(t: number): number | undefined {
+    this.at(t);
+    return Number.isFinite(this.to) && this.to > t ? this.to : undefined;
+  }
+}
+
+function verdictAt(tracks: readonly WindowTrack[], at: number, manual: boolean): Verdict {
+  const windows = tracks.map((t) => t.window);
+  const denyZone = windows.find((w) => w.kind === 'deny')?.timeZone ?? 'UTC';
+  if (windows.length === 0) return { allowed: true, manualOverride: false, why: 'none', windows: [], timeZone: 'UTC' };
+  const open = tracks.filter((t) => t.at(at) !== undefined).map((t) => t.window);
   const denies = open.filter((w) => w.kind === 'deny');
   if (denies.length > 0) {
     const pass = manual && denies.every((w) => w.manualSync);
-    return { allowed: pass, manualOverride: pass, why: 'deny', windows: denies };
+    return { allowed: pass, manualOverride: pass, why: 'deny', windows: denies, timeZone: denies[0].timeZone };
   }
   const allows = open.filter((w) => w.kind === 'allow');
-  if (allows.length > 0) return { allowed: true, manualOverride: false, why: 'allow', windows: allows };
+  if (allows.length > 0) {
+    return { allowed: true, manualOverride: false, why: 'allow', windows: allows, timeZone: allows[0].timeZone };
+  }
   const closedAllows = windows.filter((w) => w.kind === 'allow');
   if (closedAllows.length > 0) {
     const pass = manual && closedAllows.some((w) => w.manualSync);
-    return { allowed: pass, manualOverride: pass, why: 'outside-allow', windows: closedAllows };
+    return {
+      allowed: pass,
+      manualOverride: pass,
+      why: 'outside-allow',
+      windows: closedAllows,
+      timeZone: closedAllows[0].timeZone,
+    };
   }
-  return { allowed: true, manualOverride: false, why: 'deny-closed', windows: [] };
-}
-
-/** The next instant after `at` at which some window opens or closes, or undefined. */
-function nextEdge(windows: readonly SyncWindow[], at: number): number | undefined {
-  let best: number | undefined;
-  for (const w of windows) {
-    const open = openInterval(w.schedule, w.timeZone, w.durationMs, at);
-    const edge = open ? open.end : nextStart(w.schedule, w.timeZone, at + 1);
-    if (edge !== undefined && edge > at && (best === undefined || edge < best)) best = edge;
-  }
-  return best;
+  return { allowed: true, manualOverride: false, why: 'deny-closed', windows: [], timeZone: denyZone };
 }
 
 /** Whether a sync may run at `at` (ms), why, and until when. */
@@ -103,14 +135,20 @@ export function decideSync(
   options: { manual?: boolean } = {},
 ): SyncDecision {
   const manual = options.manual ?? false;
-  const now = verdictAt(windows, at, manual);
+  const horizon = at + untilHorizonMs;
+  const tracks = windows.map((w) => new WindowTrack(w, horizon));
+  const now = verdictAt(tracks, at, manual);
   let until: number | undefined;
   if (now.why !== 'none') {
     let t = at;
     for (let i = 0; i < maxEdges; i++) {
-      const edge = nextEdge(windows, t);
-      if (edge === undefined || edge - at > untilHorizonMs) break;
-      if (verdictAt(windows, edge, manual).allowed !== now.allowed) {
+      let edge: number | undefined;
+      for (const track of tracks) {
+        const e = track.edgeAfter(t);
+        if (e !== undefined && (edge === undefined || e < edge)) edge = e;
+      }
+      if (edge === undefined || edge > horizon) break;
+      if (verdictAt(tracks, edge, manual).allowed !== now.allowed) {
         until = edge;
         break;
       }
@@ -129,8 +167,7 @@ export function decideSync(
 function describe(v: Verdict, until: number | undefined): string {
   const names = v.windows.map((w) => `"${w.name}"`).join(', ');
   const plural = v.windows.length > 1 ? 'windows' : 'window';
-  const zone = v.windows[0]?.timeZone ?? 'UTC';
-  const when = until === undefined ? undefined : formatInstant(until, zone);
+  const when = until === undefined ? undefined : formatInstant(until, v.timeZone);
   switch (v.why) {
     case 'none':
       return 'no sync windows: syncs run at any time';
@@ -140,10 +177,10 @@ function describe(v: Verdict, until: number | undefined): string {
       return `allowed by ${plural} ${names}${when ? ` until ${when}` : ''}`;
     case 'deny':
       if (v.manualOverride) return `manual sync allowed despite deny ${plural} ${names} (manualSync)`;
-      return `denied by ${plural} ${names}${when ? ` until ${when}` : ' with no end found within 400 days'}`;
+      return `denied by ${plural} ${names}${when ? ` until ${when}` : ', with no end found ahead'}`;
     case 'outside-allow':
       if (v.manualOverride) return `manual sync allowed outside allow ${plural} ${names} (manualSync)`;
-      return `outside allow ${plural} ${names}${when ? `; the next opens ${when}` : '; none opens within 400 days'}`;
+      return `outside allow ${plural} ${names}${when ? `; the next opens ${when}` : '; none opens ahead'}`;
   }
 }
 
