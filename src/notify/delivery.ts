@@ -43,6 +43,7 @@ export class ReceiverQueue {
   private running = false;
   private stopped = false;
   private wakeStop: () => void = () => {};
+  private readonly cancel = new AbortController();
   private readonly stopping: Promise<void>;
   private idleWaiters: (() => void)[] = [];
   private readonly redactor = new Redactor();
@@ -85,12 +86,13 @@ export class ReceiverQueue {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Stops: waiting messages are abandoned, a backoff wait ends now, an attempt in flight finishes. */
+  /** Stops: waiting messages are abandoned, a backoff wait ends now, an attempt in flight is cancelled. */
   async stop(): Promise<number> {
     this.stopped = true;
     const abandoned = this.items.length;
     this.items.length = 0;
     this.wakeStop();
+    this.cancel.abort();
     await this.idle();
     return abandoned;
   }
@@ -137,7 +139,7 @@ export class ReceiverQueue {
         return;
       }
       const started = clock.now();
-      const result = await attempt(req, r.timeoutMs, clock);
+      const result = await attempt(req, r.timeoutMs, clock, this.cancel.signal);
       const ok =
         result.outcome === 'delivered' ||
         (result.outcome === 'rejected' && this.receiver.acceptsRefusal(result.status, result.body));

@@ -23,9 +23,16 @@ export type AttemptResult =
 
 const maxBody = 16 * 1024;
 
-export async function attempt(req: HttpRequest, timeoutMs: number, clock: Clock): Promise<AttemptResult> {
+export async function attempt(
+  req: HttpRequest,
+  timeoutMs: number,
+  clock: Clock,
+  cancel?: AbortSignal,
+): Promise<AttemptResult> {
   const abort = new AbortController();
   let timedOut = false;
+  if (cancel?.aborted) return { outcome: 'retry', error: 'cancelled' };
+  cancel?.addEventListener('abort', () => abort.abort(), { once: true });
   const timer = clock.sleep(timeoutMs).then(() => {
     timedOut = true;
     abort.abort();
@@ -36,6 +43,7 @@ export async function attempt(req: HttpRequest, timeoutMs: number, clock: Clock)
     return classify(res, clock);
   } catch (err) {
     if (timedOut) return { outcome: 'retry', error: `no answer within ${timeoutMs} ms` };
+    if (cancel?.aborted) return { outcome: 'retry', error: 'cancelled: the notifier is stopping' };
     return { outcome: 'retry', error: describeError(err) };
   } finally {
     abort.abort();
