@@ -48,7 +48,7 @@ export const syncWindowSchema = {
       type: 'boolean',
       default: false,
       description:
-        'A manual sync (controller sync) may run despite this window: past a deny window only when every open deny window allows it; outside allow windows when any of them allows it.',
+        'A manual sync (asked for from the CLI) may run despite this window: past a deny window only when every open deny window allows it; outside allow windows when any of them allows it.',
     },
   },
   examples: [
