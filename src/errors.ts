@@ -67,6 +67,8 @@ export const errorCatalogue = {
   SC6005: 'compose name changed to fit manifest names',
   SC6006: 'two compose names give one manifest name',
   SC6007: 'output directory not usable',
+  SC8001: 'notification receiver not valid',
+  SC8002: 'sync window not valid',
   SC9001: 'bad command-line usage',
 } as const;
 
