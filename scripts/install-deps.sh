@@ -6,13 +6,14 @@
 #     its first `up`), haproxy (the proxy agent's tests run the real binary; the service is not
 #     started), openssl (the proxy's TLS tests make self-signed certificates with its CLI, and
 #     local-swarm.sh the TLS certificates of the newer engines), util-linux (nsenter, unshare and
-#     pivot_root start those engines in namespaces of their own)
+#     pivot_root start those engines in namespaces of their own), age (the SOPS tests make
+#     identities with age-keygen and seal data keys with age, to prove the key format interoperates)
 #   - npm ci in the repo root when node_modules is missing or older than package-lock.json
 #     (never through a node_modules that is a symbolic link: see below)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-APT_PACKAGES=(docker.io iproute2 git ca-certificates debootstrap haproxy openssl util-linux)
+APT_PACKAGES=(docker.io iproute2 git ca-certificates debootstrap haproxy openssl util-linux age)
 
 die() { echo "install-deps: $*" >&2; exit 1; }
 
@@ -41,7 +42,7 @@ if ((${#missing[@]})); then
 fi
 
 # Sanity: the binaries the scripts rely on.
-for bin in dockerd docker ip git openssl debootstrap nsenter unshare pivot_root; do
+for bin in dockerd docker ip git openssl debootstrap nsenter unshare pivot_root age age-keygen; do
   command -v "$bin" >/dev/null || die "'$bin' not found in PATH after installing packages"
 done
 

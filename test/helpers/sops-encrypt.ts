@@ -26,6 +26,8 @@ export interface SopsEncryptOptions {
   encryptComments?: boolean;
   /** Use this data key instead of a random one. */
   dataKey?: Buffer;
+  /** The armored age file holding `dataKey`, made elsewhere (by the age binary). */
+  stanza?: string;
 }
 
 export function encryptOne(plain: Buffer, type: string, key: Buffer, aad: string): string {
@@ -105,7 +107,7 @@ export async function sopsEncrypt(plainYaml: string, o: SopsEncryptOptions): Pro
 
   const encrypter = new Encrypter();
   for (const r of o.recipients) encrypter.addRecipient(r);
-  const stanza = armor.encode(await encrypter.encrypt(key));
+  const stanza = o.stanza ?? armor.encode(await encrypter.encrypt(key));
   const lastModified = o.lastModified ?? new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const macText = encryptOne(Buffer.from(mac.digest('hex').toUpperCase()), 'str', key, lastModified);
   const metadata: Record<string, unknown> = {
