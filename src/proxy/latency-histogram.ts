@@ -1,6 +1,7 @@
 /**
  * The response-time histogram the agent keeps per task: fixed bucket bounds in milliseconds
- * (every millisecond to 16 ms, then eight buckets per doubling up to 65.5 s, about 9% wide),
+ * (every millisecond to 16 ms, then eight buckets per doubling up to 65.5 s: at most 12% wide,
+ * 9% above 100 ms),
  * counts per bucket that only grow, and the sparse form /v1/stats sends. Fixed bounds make
  * histograms of two reads, or of two proxies, subtract and add bucket by bucket.
  * Pure. Must not import src/swarm/ or do I/O.
