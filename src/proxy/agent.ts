@@ -179,8 +179,9 @@ export class ProxyAgent {
       const commands = runtimeCommands(this.states, states);
       try {
         if (commands.length) {
-          // The counters so far belong to the tasks the slots hold now.
-          await this.traffic.sample();
+          // The counters so far belong to the tasks the slots hold now (read the backends that change).
+          const changing = [...new Set(commands.map((c) => c.split(' ')[2].split('/')[0]))];
+          await this.traffic.sample(changing.length <= 10 ? changing : undefined);
           this.traffic.setTable(table, slots);
         }
         await this.o.haproxy.runtime(commands);

@@ -203,21 +203,21 @@ export class HaproxyProcess {
   /**
    * DroppedLogs and the server rows of `show stat` from every worker, current and old, each
    * through the master CLI (`@!<pid>`): an old worker's counters are readable only until it
-   * exits. A worker that exits between `show proc` and its read is left out.
+   * exits. A worker that exits between `show proc` and its read is left out. `backends`: only
+   * these backends' servers (one `show stat <backend>` each), else every server.
    */
-  async workerStats(): Promise<WorkerStats[]> {
+  async workerStats(backends?: string[]): Promise<WorkerStats[]> {
+    const stat = backends ? backends.map((b) => `show stat ${b} 4 -1`).join('; ') : 'show stat -1 4 -1';
     const proc = await this.showProc();
     const out: WorkerStats[] = [];
     for (const [pid, current] of [
       ...proc.workers.map((p) => [p, true] as const),
       ...proc.oldWorkers.map((p) => [p, false] as const),
     ]) {
-      const text = await socketCommand(this.masterSocket, `@!${pid}; show info; show stat -1 4 -1`).catch(
-        (err: Error) => {
-          if (current) throw err;
-          return '';
-        },
-      );
+      const text = await socketCommand(this.masterSocket, `@!${pid}; show info; ${stat}`).catch((err: Error) => {
+        if (current) throw err;
+        return '';
+      });
       const dropped = /^DroppedLogs: (\d+)$/m.exec(text);
       const at = text.indexOf('# pxname');
       if (!dropped || at < 0) {

@@ -54,11 +54,14 @@ export class TrafficStatsCollector {
     this.counters.setTable(table, slots);
   }
 
-  /** Reads every worker's counters (never throws: a failure is recorded in the collection status). */
-  sample(): Promise<void> {
+  /**
+   * Reads every worker's counters, of `backends` only when given (never throws: a failure is
+   * recorded in the collection status).
+   */
+  sample(backends?: string[]): Promise<void> {
     const run = async () => {
       try {
-        const workers = await this.o.haproxy.workerStats();
+        const workers = await this.o.haproxy.workerStats(backends);
         for (const w of workers) this.counters.recordWorkerSample(w.pid, parseServerStats(w.statText), w.droppedLogs);
         this.counters.setWorkers(workers.map((w) => w.pid));
       } catch (err) {

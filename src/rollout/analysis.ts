@@ -16,7 +16,14 @@
  * passConfidence and minRequests (no promotion of a bad version that was lucky).
  * Pure. Must not import anything with I/O.
  */
-import { proportionBounds, quantileLowerRank, quantileUpperRank, rateRatioPValue } from './binomial.js';
+import {
+  binomialCdf,
+  binomialUpperTail,
+  proportionBounds,
+  quantileLowerRank,
+  quantileUpperRank,
+  rateRatioPValue,
+} from './binomial.js';
 import type { TrafficWindow } from './traffic-window.js';
 
 export interface LatencyThreshold {
@@ -146,10 +153,19 @@ function summary(w: TrafficWindow): WindowSummary {
 const pct = (x: number) => `${(100 * x).toFixed(x < 0.001 && x > 0 ? 3 : 2)}%`;
 const ms = (x: number) => (Number.isFinite(x) ? `${Math.round(x * 10) / 10} ms` : 'unbounded');
 
+/**
+ * The upper Clopper-Pearson bound of x in n is at most L exactly when P(X <= x | n, L) <= 1 - c,
+ * and the lower one above L when P(X >= x | n, L) < 1 - c: one evaluation each, no search.
+ */
+const upperAtMost = (x: number, n: number, limit: number, confidence: number) =>
+  binomialCdf(x, n, limit) <= 1 - confidence;
+const lowerAbove = (x: number, n: number, limit: number, confidence: number) =>
+  binomialUpperTail(x, n, limit) < 1 - confidence;
+
 /** Canary requests (at the observed rate) after which the upper bound falls to the limit; undefined if never. */
 function requestsToShow(rate: number, limit: number, confidence: number): number | undefined {
   if (rate >= limit) return undefined;
-  const ok = (n: number) => proportionBounds(Math.round(rate * n), n, confidence).upper <= limit;
+  const ok = (n: number) => upperAtMost(Math.round(rate * n), n, limit, confidence);
   let hi = 1;
   while (!ok(hi)) {
     hi *= 2;
@@ -169,17 +185,18 @@ function errorRateCheck(c: TrafficWindow, t: AnalysisThresholds): Check {
   if (c.requests === 0)
     return { name, verdict: 'inconclusive', observed: null, limit: t.maxErrorRate, detail: 'no canary requests yet' };
   const rate = c.errors / c.requests;
-  const lower = proportionBounds(c.errors, c.requests, t.failConfidence).lower;
-  const upper = proportionBounds(c.errors, c.requests, t.passConfidence).upper;
   const base = { name, observed: rate, limit: t.maxErrorRate };
   const seen = `${c.errors} errors in ${c.requests} canary requests (${pct(rate)})`;
-  if (lower > t.maxErrorRate)
+  if (lowerAbove(c.errors, c.requests, t.maxErrorRate, t.failConfidence)) {
+    const lower = proportionBounds(c.errors, c.requests, t.failConfidence).lower;
     return {
       ...base,
       verdict: 'fail',
       detail: `${seen}: the rate is above ${pct(t.maxErrorRate)} with ${pct(t.failConfidence)} confidence (at least ${pct(lower)})`,
     };
-  if (upper <= t.maxErrorRate)
+  }
+  const upper = proportionBounds(c.errors, c.requests, t.passConfidence).upper;
+  if (upperAtMost(c.errors, c.requests, t.maxErrorRate, t.passConfidence))
     return {
       ...base,
       verdict: 'pass',

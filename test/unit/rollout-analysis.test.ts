@@ -328,6 +328,29 @@ describe('canary judge simulation (seeded; the judge asked every 50 canary reque
     assert.ok(o.pass / trials <= 0.02, `promoted: ${rate(o.pass, trials)}`);
   });
 
+  it('at the limit itself (1%, stable too) the repeated looks decide either way; at half of it a step passes', (t) => {
+    const at = simulate({
+      ...base,
+      seed: 9,
+      share: 0.25,
+      canary: { ...good, errorRate: 0.01 },
+      stable: { ...good, errorRate: 0.01 },
+    });
+    const half = simulate({
+      ...base,
+      seed: 10,
+      share: 0.25,
+      lookEvery: 100,
+      maxCanaryRequests: 3000,
+      canary: { ...good, errorRate: 0.005 },
+      stable: { ...good, errorRate: 0.005 },
+    });
+    t.diagnostic(report('canary and stable at the 1% limit, 25% step', at));
+    t.diagnostic(report('canary and stable at 0.5%, 25% step, up to 3000 canary requests, asked every 100', half));
+    assert.ok(at.pass / trials <= 0.15 && at.fail / trials <= 0.08, 'at the limit, both ways stay rare');
+    assert.ok(half.pass / trials >= 0.9 && half.fail / trials <= 0.01);
+  });
+
   it('at a 50% step the same judge decides with the same error rates', (t) => {
     const g = simulate({ ...base, seed: 7, share: 0.5, canary: good });
     const b = simulate({ ...base, seed: 8, share: 0.5, canary: { ...good, errorRate: 0.05 } });
