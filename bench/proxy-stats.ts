@@ -12,7 +12,7 @@
  * 200, 20000, 8; HAPROXY the binary).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request, type Server } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -110,7 +110,7 @@ const auth = { authorization: `Bearer ${token}` };
 
 // The same routes on a second HAProxy without the request log, with the Prometheus exporter.
 const plainDir = join(work, 'plain');
-execFileSync('mkdir', ['-p', plainDir]);
+mkdirSync(plainDir, { recursive: true });
 const plain = new HaproxyProcess({ binary: haproxyBinary, stateDir: plainDir, log: createLogger({ level: 'warn' }) });
 writeFileSync(
   join(plainDir, 'haproxy.cfg'),

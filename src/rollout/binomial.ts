@@ -108,23 +108,23 @@ export function proportionBounds(x: number, n: number, confidence: number): { lo
   return { lower, upper };
 }
 
-/** Φ⁻¹(p) of the standard normal, to about 1e-6 (bisection on erf, Abramowitz-Stegun 7.1.26): a starting guess. */
+/** Φ(z), the standard normal distribution function (Abramowitz-Stegun 7.1.26, error < 1.5e-7). */
+export function normalCdf(z: number): number {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const erf =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
+}
+
+/** Φ⁻¹(p), to about 1e-6 (bisection on normalCdf): a starting guess for the rank searches. */
 function normalQuantile(p: number): number {
-  const phi = (z: number) => {
-    const x = Math.abs(z) / Math.SQRT2;
-    const t = 1 / (1 + 0.3275911 * x);
-    const erf =
-      1 -
-      ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
-        t *
-        Math.exp(-x * x);
-    return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
-  };
   let lo = -10;
   let hi = 10;
   for (let i = 0; i < 50; i++) {
     const mid = (lo + hi) / 2;
-    if (phi(mid) < p) lo = mid;
+    if (normalCdf(mid) < p) lo = mid;
     else hi = mid;
   }
   return (lo + hi) / 2;

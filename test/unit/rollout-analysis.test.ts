@@ -16,6 +16,7 @@ import {
 import {
   binomialCdf,
   binomialUpperTail,
+  normalCdf,
   proportionBounds,
   quantileRanks,
   rateRatioPValue,
@@ -210,19 +211,8 @@ interface StepOutcome {
 
 /** Cumulative probability of each histogram bucket for a version's response times, rounded to whole ms. */
 function bucketCdf(v: Version): number[] {
-  // standard normal distribution function (Abramowitz-Stegun 7.1.26, error < 1.5e-7)
-  const phi = (z: number) => {
-    const x = Math.abs(z) / Math.SQRT2;
-    const t = 1 / (1 + 0.3275911 * x);
-    const erf =
-      1 -
-      ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) *
-        t *
-        Math.exp(-x * x);
-    return z >= 0 ? (1 + erf) / 2 : (1 - erf) / 2;
-  };
   // P(round(X) <= b) = P(X < b + 0.5) for whole-ms bounds
-  return [...latencyBoundsMs.map((b) => phi(Math.log((b + 0.5) / v.medianMs) / v.sigma)), 1];
+  return [...latencyBoundsMs.map((b) => normalCdf(Math.log((b + 0.5) / v.medianMs) / v.sigma)), 1];
 }
 
 function simulate(s: StepSim): StepOutcome {
