@@ -6,13 +6,17 @@
 #     its first `up`), haproxy (the proxy agent's tests run the real binary; the service is not
 #     started), openssl (the proxy's TLS tests make self-signed certificates with its CLI, and
 #     local-swarm.sh the TLS certificates of the newer engines), util-linux (nsenter, unshare and
-#     pivot_root start those engines in namespaces of their own)
+#     pivot_root start those engines in namespaces of their own), openssh-server/-client (ssh://
+#     engines are tested against a real sshd in a namespace; never started as a service),
+#     docker-registry + apache2-utils (private-registry tests: a real registry with htpasswd
+#     logins; never started as a service)
 #   - npm ci in the repo root when node_modules is missing or older than package-lock.json
 #     (never through a node_modules that is a symbolic link: see below)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-APT_PACKAGES=(docker.io iproute2 git ca-certificates debootstrap haproxy openssl util-linux)
+APT_PACKAGES=(docker.io iproute2 git ca-certificates debootstrap haproxy openssl util-linux
+              openssh-server openssh-client docker-registry apache2-utils)
 
 die() { echo "install-deps: $*" >&2; exit 1; }
 

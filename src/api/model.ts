@@ -115,10 +115,19 @@ export interface NetworkModel {
   ipam: { driver: string; subnets: { subnet: string; gateway: string | null; ipRange: string | null }[] };
 }
 
+/** A registry digest resolved for a service's image (--resolve-image), with the image's platforms. */
+export interface ImagePin {
+  digest: string;
+  /** Placement.Platforms from the image's manifest list, as docker stack deploy writes them. */
+  platforms: { Architecture?: string; OS?: string }[];
+}
+
 export interface DesiredService {
   ref: ObjectRef & { kind: 'Service' };
   swarmName: string;
   model: ServiceModel;
+  /** Set when the image's digest was resolved for this run; never part of the spec hash. */
+  pin?: ImagePin;
 }
 
 export interface DesiredNetwork {

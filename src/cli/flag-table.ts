@@ -182,10 +182,16 @@ export const flagTable = {
   }),
 
   // engine connection
-  host: optional('URL', 'Docker engine to talk to; not with --context', {
-    defaultText: '$DOCKER_HOST, else unix:///var/run/docker.sock',
+  host: optional(
+    'URL',
+    'Docker engine to talk to: unix://, tcp:// (TLS from DOCKER_TLS_VERIFY), ssh://; not with --context',
+    {
+      defaultText: "$DOCKER_HOST, else $DOCKER_CONTEXT, else the docker CLI's current context (docs/connecting.md)",
+    },
+  ),
+  context: checked('NAME', 'docker context to connect through (docker context ls); not with --host', contextName, {
+    defaultText: '$DOCKER_CONTEXT, else currentContext of ~/.docker/config.json',
   }),
-  context: checked('NAME', 'docker context to connect through (docker context ls); not with --host', contextName),
 
   // planning
   output: choice('FORMAT', 'the plan as text, or json (docs/plan-json.md)', ['text', 'json'] as const, 'text', 'o'),

@@ -16,7 +16,7 @@ import {
 import { startHttpServer } from '../controller/http-server.js';
 import { controllerMetrics, Registry } from '../controller/metrics.js';
 import { renderStatus, type ControllerStatus } from '../controller/status.js';
-import { TerminalError, TransientError } from '../errors.js';
+import { AlreadyExistsError, TerminalError, TransientError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { realClock } from '../queue/clock.js';
 import { parseSourceSpec } from '../source/source-spec.js';
@@ -24,7 +24,7 @@ import { HttpAgentClient } from '../routes/agent-client.js';
 import { disabledRouteStatus, RouteSync, type RouteSyncStatus } from '../routes/route-sync.js';
 import { DockerSwarm } from '../swarm/docker-swarm.js';
 import type { CliOptions } from './args.js';
-import { planOrApplyCommand, type CommandIo } from './commands.js';
+import { announceEngine, engineSelection, planOrApplyCommand, type CommandIo } from './commands.js';
 import { ensureProxyTokenSecret, proxyTokenSecret } from './proxy-token.js';
 
 export const stopGraceMs = 10_000;
@@ -33,7 +33,8 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   if (!options.source)
     throw new TerminalError('SC9001', 'run needs --source: a directory or a git URL (see controller --help)');
   const log = createLogger();
-  const swarm = await DockerSwarm.connect(options.host);
+  const swarm = await DockerSwarm.connect(engineSelection(options));
+  announceEngine(io, swarm);
   const source = parseSourceSpec(options.source, join(options.cacheDir, options.applySet));
   const registry = new Registry();
   const m = controllerMetrics(registry);
@@ -51,6 +52,11 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
       else m.syncFailures.inc();
     },
     leader: (l) => m.leader.set(l ? 1 : 0),
+    imageCheck: (result, changed) => {
+      m.imageChecks.inc({ result });
+      if (changed) m.imageDigestChanges.inc(changed);
+    },
+    pinnedImages: (n) => m.pinnedImages.set(n),
     suspended: (v) => m.suspended.set(v ? 1 : 0),
   };
   const identity = options.identity ?? `${hostname()}-${process.pid}`;
@@ -70,6 +76,8 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
       leaseDurationMs: options.leaseDurationMs,
       concurrency: options.concurrency,
       syncTimeoutMs: options.timeoutMs,
+      resolveImage: options.resolveImage,
+      imageCheckMs: options.imageCheckMs ?? 0,
     },
     realClock,
     log.child({ applySet: options.applySet }),
@@ -79,7 +87,11 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   const [listenHost, listenPort] = splitListen(options.listen);
   const webhookSecret = options.webhookSecretFile ? readFileSync(options.webhookSecretFile, 'utf8').trim() : '';
   const server = await startHttpServer(listenPort, listenHost, {
-    status: () => ({ ...controller.status.toJSON(), ...(routes ? { routes: routes.status() } : {}) }),
+    status: () => ({
+      ...controller.status.toJSON(),
+      images: controller.images.status(),
+      ...(routes ? { routes: routes.status() } : {}),
+    }),
     ready: () => controller.status.synced || (!controller.isLeader && !!controller.status.revision),
     metrics: () => registry.render(),
     sync: () => controller.triggerSync('webhook'),
@@ -92,7 +104,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
       source: source.describe(),
       applySet: options.applySet,
       listen: options.listen,
-      engine: swarm.engine.version,
+      engine: { ...swarm.engine.version, host: swarm.engine.host, via: swarm.engine.endpoint.via },
     },
     'swarm-controller running',
   );
@@ -194,7 +206,8 @@ export async function statusCommand(options: CliOptions, io: CommandIo): Promise
 
 /** Sets the shared suspend flag of an apply set; every replica sees it within a lease round. */
 export async function suspendCommand(options: CliOptions, io: CommandIo, suspend: boolean): Promise<number> {
-  const swarm = await DockerSwarm.connect(options.host);
+  const swarm = await DockerSwarm.connect(engineSelection(options));
+  announceEngine(io, swarm);
   const name = suspendRecordName(options.applySet);
   const labels = {
     [labelSuspended]: String(suspend),
@@ -210,7 +223,7 @@ export async function suspendCommand(options: CliOptions, io: CommandIo, suspend
       );
       return 0;
     } catch (err) {
-      if (!(err instanceof TransientError) && !/already exists|409/.test((err as Error).message)) throw err;
+      if (!(err instanceof TransientError) && !(err instanceof AlreadyExistsError)) throw err;
     }
   }
   throw new TerminalError('SC5004', `could not write the suspend flag ${name}: it kept changing underneath`);
@@ -232,7 +245,8 @@ export async function bootstrapCommand(options: CliOptions, io: CommandIo): Prom
   io.out(
     `Bootstrapping apply set "${options.applySet}" from ${source.describe()} at ${snapshot.revision.slice(0, 12)}${snapshot.message ? ` (${snapshot.message})` : ''}\n`,
   );
-  const swarm = await DockerSwarm.connect(options.host);
+  const swarm = await DockerSwarm.connect(engineSelection(options));
+  announceEngine(io, swarm);
   if (await ensureProxyTokenSecret(swarm))
     io.out(`Created the Swarm secret ${proxyTokenSecret} (the token the controller and the proxy tier share)\n`);
   const flag = (await swarm.findConfig(suspendRecordName(options.applySet)))?.Spec.Labels;

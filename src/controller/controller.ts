@@ -6,7 +6,9 @@
  * enqueue every key, wait until the queue drains, record the result.
  */
 import { formatDiagnostic } from '../errors.js';
-import type { SwarmAccess, SwarmEvents, SwarmRecords } from '../api/swarm-access.js';
+import type { ImageRegistry, SwarmAccess, SwarmEvents, SwarmRecords } from '../api/swarm-access.js';
+import { servicesNaming, type ResolveImageMode } from '../apply/resolve-images.js';
+import { ImageWatch, type ImageMetricsSink } from './image-watch.js';
 import type { SwarmEvent } from '../api/swarm-types.js';
 import type { Logger } from '../log.js';
 import { loadManifests } from '../manifest/load.js';
@@ -22,7 +24,7 @@ export interface SnapshotSource {
   describe(): string;
 }
 
-export interface ControllerMetricsSink {
+export interface ControllerMetricsSink extends ImageMetricsSink {
   queueDepth(n: number): void;
   reconcile(kind: string, result: string, seconds: number): void;
   action(kind: string, action: string, result: string): void;
@@ -40,6 +42,10 @@ export interface ControllerOptions extends ReconcilerOptions {
   concurrency: number;
   /** How long a sync waits for the queue to drain before recording its result. */
   syncTimeoutMs: number;
+  /** --resolve-image at each new revision. */
+  resolveImage: ResolveImageMode;
+  /** --image-check: how often every image's digest is asked for again; 0: never. */
+  imageCheckMs: number;
 }
 
 export const suspendRecordName = (applySet: string) => `swarm-controller-state.${applySet}`;
@@ -54,6 +60,7 @@ export class Controller {
   private readonly reconciler: Reconciler;
   private readonly lease: LeaderLease;
   private readonly cache: LiveCache;
+  readonly images: ImageWatch;
   private readonly abort = new AbortController();
   private syncing: Promise<void> | undefined;
   private seenSyncRequest: string | undefined;
@@ -65,7 +72,7 @@ export class Controller {
   private readonly eventListeners: ((e: SwarmEvent) => void)[] = [];
 
   constructor(
-    private readonly swarm: SwarmAccess & SwarmRecords & SwarmEvents,
+    private readonly swarm: SwarmAccess & SwarmRecords & SwarmEvents & ImageRegistry,
     private readonly source: SnapshotSource,
     private readonly options: ControllerOptions,
     private readonly clock: Clock,
@@ -82,6 +89,13 @@ export class Controller {
       drift: (k, m) => metrics.drift(k, m),
     });
     this.queue = new WorkQueue({ concurrency: options.concurrency, clock });
+    this.images = new ImageWatch(
+      swarm,
+      { mode: options.resolveImage, checkIntervalMs: options.imageCheckMs },
+      log,
+      metrics,
+      () => clock.now(),
+    );
     this.lease = new LeaderLease(swarm, {
       name: `swarm-controller-lease.${options.applySet}`,
       identity: options.identity,
@@ -106,6 +120,7 @@ export class Controller {
     void this.pollLoop();
     void this.resyncLoop();
     void this.eventLoop();
+    if (this.options.imageCheckMs > 0) void this.imageCheckLoop();
   }
 
   /**
@@ -231,7 +246,27 @@ export class Controller {
         });
         return;
       }
-      this.reconciler.desired = { revision: snapshot.revision, desired: loaded.desired };
+      let images;
+      try {
+        images = await this.images.forRevision(loaded.desired, await this.swarm.listServices());
+      } catch (err) {
+        record({
+          revision: snapshot.revision,
+          result: 'failed',
+          detail: `cannot resolve images: ${(err as Error).message}`,
+        });
+        return;
+      }
+      if (images.problems.length) {
+        record({
+          revision: snapshot.revision,
+          ...(snapshot.message ? { message: snapshot.message } : {}),
+          result: 'invalid',
+          detail: `${images.problems.length} image(s) refused by their registry; revision not applied, ${this.reconciler.desired ? `still applying ${this.reconciler.desired.revision.slice(0, 12)}` : 'nothing applied yet'}: ${images.problems.map((p) => `${servicesNaming(p)}: ${p.error.message}`).join('; ')}`,
+        });
+        return;
+      }
+      this.reconciler.desired = { revision: snapshot.revision, desired: images.desired };
       this.status.revision = snapshot.revision;
     }
     if (!changed && trigger === 'poll') return; // nothing new: the resync loop keeps things level
@@ -400,6 +435,25 @@ export class Controller {
       this.status.nextSyncAt = this.clock.now() + wait;
       await this.clock.sleep(wait);
       if (!this.stopped) this.triggerSync('poll');
+    }
+  }
+
+  /** --image-check: every image asked for again; a moved digest is rolled out like any change. */
+  private async imageCheckLoop(): Promise<void> {
+    while (!this.stopped) {
+      await this.clock.sleep(this.options.imageCheckMs);
+      const current = this.reconciler.desired;
+      if (this.stopped || !this.lease.isLeader || this.status.suspended || !current) continue;
+      try {
+        const updated = await this.images.check(current.desired);
+        // A sync may have brought a newer revision meanwhile: it has its own pins.
+        if (updated && this.reconciler.desired === current) {
+          this.reconciler.desired = { ...current, desired: updated };
+          await this.enqueueAll();
+        }
+      } catch (err) {
+        this.log.warn({ err: (err as Error).message }, 'image check failed; trying again at the next interval');
+      }
     }
   }
 

@@ -6,6 +6,7 @@
  */
 
 import type { RouteSyncStatus } from '../routes/route-sync.js';
+import type { ImageStatus } from './image-watch.js';
 
 export type Phase = 'Ready' | 'Progressing' | 'Failed' | 'Pending';
 
@@ -50,6 +51,8 @@ export interface ControllerStatus {
   counts: Record<Phase, number>;
   /** The route reconciler: the table pushed to the proxy tier and each replica's state; absent with --no-routes. */
   routes?: RouteSyncStatus;
+  /** Image digests: --resolve-image, --image-check and what the last check found. */
+  images?: ImageStatus;
 }
 
 export class StatusStore {
@@ -129,8 +132,26 @@ export function renderStatus(s: ControllerStatus): string {
   );
   for (const o of s.objects)
     if (o.phase !== 'Ready') lines.push(`  ${o.phase.padEnd(11)} ${o.id}${o.reason ? `: ${o.reason}` : ''}`);
+  if (s.images) lines.push(...renderImages(s.images));
   if (s.routes) lines.push(...renderRoutes(s.routes));
   return lines.join('\n') + '\n';
+}
+
+function renderImages(i: ImageStatus): string[] {
+  const every = i.checkIntervalMs ? `checked every ${i.checkIntervalMs / 1000}s` : 'not checked between revisions';
+  const lines = [`images: --resolve-image ${i.mode}, ${i.pinned} pinned to a digest, ${every}`];
+  const c = i.lastCheck;
+  if (c) {
+    lines.push(
+      `  last check ${c.at}: ${c.checked} image(s), ${c.changed.length} new digest(s), ${c.failed.length} failed`,
+    );
+    for (const x of c.failed) lines.push(`  failed ${x.image}: ${x.error}`);
+  }
+  if (i.lastChange) {
+    lines.push(`  last new digest found ${i.lastChange.at}:`);
+    for (const x of i.lastChange.changed) lines.push(`    ${x.image}: ${x.from ?? '(none)'} -> ${x.to}`);
+  }
+  return lines;
 }
 
 function renderRoutes(r: RouteSyncStatus): string[] {

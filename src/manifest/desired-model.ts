@@ -17,6 +17,7 @@ import {
   type ServiceModel,
   type UpdatePolicyModel,
 } from '../api/model.js';
+import { canonicalImage } from '../api/image-ref.js';
 import { formatCpus, formatDuration, formatMemory, parseCpus, parseDuration, parseMemory } from '../units.js';
 
 type ServiceSpec = ServiceManifest['spec'];
@@ -117,7 +118,7 @@ export function serviceModel(
   const hc = s.healthcheck;
   return {
     labels: sortedRecord(manifest.metadata.labels),
-    image: s.image,
+    image: canonicalImage(s.image),
     command: s.command ?? [],
     args: s.args ?? [],
     env: sortedRecord(s.env),

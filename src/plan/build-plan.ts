@@ -22,6 +22,7 @@ import { defaultNetworkModel, defaultServiceModel } from './defaults.js';
 import { planRoutes } from './route-plan.js';
 import { mountedNames, mountsAny, planData } from './data-plan.js';
 import { subnetsOverlap } from './subnet-overlap.js';
+import { digestFields, digestPath, withDigestFields } from './image-pins.js';
 
 export interface PlanOptions {
   applySet: string;
@@ -223,7 +224,10 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
         action: 'create',
         reason: 'not in the Swarm',
         restartsTasks: true,
-        fields: diffModels(maskModel(defaultServiceModel, mask), maskModel(s.model, mask), mask),
+        fields: withDigestFields(
+          diffModels(maskModel(defaultServiceModel, mask), maskModel(s.model, mask), mask),
+          digestFields(s, undefined),
+        ),
         before: null,
         after: maskModel(s.model, mask),
         dependsOn,
@@ -235,7 +239,7 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     const ownership = ownershipProblem(id, current.Spec.Labels, `service "${s.swarmName}"`);
     if (ownership === 'blocked') continue;
     const liveModel = serviceModelFromLive(current, networkNames);
-    const fields = diffModels(liveModel, s.model, mask);
+    const fields = withDigestFields(diffModels(liveModel, s.model, mask), digestFields(s, current.Spec));
     const reattach = liveModel.networks.filter((n) => replacedNetworks.has(n.name)).map((n) => n.name);
     if (fields.length === 0 && ownership === 'ok' && reattach.length === 0) {
       unchanged++;
@@ -498,6 +502,7 @@ function classifyServiceChange(
 
 function topField(path: string): string {
   if (path.startsWith('swarm:')) return 'unmanaged';
+  if (path === digestPath) return 'image';
   if (path.startsWith('metadata.labels')) return 'labels';
   return path.slice('spec.'.length).split(/[.[]/)[0];
 }

@@ -5,7 +5,8 @@
  * format cannot express is kept, by Swarm path, in `unmanaged` so it still shows in a diff.
  * Pure.
  */
-import { labelImage, userLabels } from '../api/labels.js';
+import { userLabels } from '../api/labels.js';
+import { liveImage } from './image-pins.js';
 import {
   defaultUpdatePolicy,
   type MountModel,
@@ -47,12 +48,9 @@ const ignoredServicePaths = [
   'TaskTemplate.ContainerSpec.Isolation',
 ];
 
+/** The image the service was asked to run (its digest pin aside: image-pins.ts compares that). */
 export function imageOf(spec: SwarmServiceSpec): string {
-  const live = spec.TaskTemplate?.ContainerSpec?.Image ?? '';
-  const requested = spec.Labels?.[labelImage];
-  // The CLI pins "repo:tag" to "repo:tag@sha256:..."; compare what was asked for.
-  if (requested && (live === requested || live.startsWith(requested + '@'))) return requested;
-  return live;
+  return liveImage(spec).requested;
 }
 
 function ns(n: number | undefined, fallback = '0s'): string {

@@ -18,6 +18,7 @@ import {
 import type { DesiredNetwork, DesiredService, MountModel, QuantitiesModel, UpdatePolicyModel } from '../api/model.js';
 import type { SwarmMount, SwarmNetworkCreate, SwarmServiceSpec, SwarmUpdateConfig } from '../api/swarm-types.js';
 import { parseCpus, parseDuration, parseMemory } from '../units.js';
+import { imageToWrite } from './image-pins.js';
 import { stableJson } from './json-values.js';
 
 /** The hash recorded on an object of the desired spec that produced it. */
@@ -105,11 +106,8 @@ export interface ServiceSpecContext {
 export function buildServiceSpec(s: DesiredService, ctx: ServiceSpecContext): SwarmServiceSpec {
   const m = s.model;
   const hash = specHash('Service', s.swarmName, m);
-  const liveImage = ctx.live?.TaskTemplate?.ContainerSpec?.Image;
-  const liveRequested = ctx.live?.Labels?.[labelImage];
-  const image = liveImage && liveRequested === m.image && liveImage.startsWith(m.image + '@') ? liveImage : m.image;
+  const { image, platforms } = imageToWrite(s, ctx.live);
   const hc = m.healthcheck;
-  const platforms = ctx.live?.TaskTemplate?.Placement?.Platforms;
   return {
     Name: s.swarmName,
     Labels: { ...m.labels, ...ownershipLabels(s, ctx.applySet, hash, ctx.revision), [labelImage]: m.image },

@@ -167,7 +167,7 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
     // three services, `docker service update` bumps their version, so the update the controller
     // sends carries a stale version index and the real engine refuses it.
     await rewrite(dir, services(12, '3'));
-    const real = await DockerSwarm.connect(ensureSwarm());
+    const real = await DockerSwarm.connect({ host: ensureSwarm() });
     const raced = new Set<string>();
     const engineErrors: string[] = [];
     const racing: SwarmAccess = Object.create(real) as DockerSwarm;

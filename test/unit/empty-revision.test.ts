@@ -101,10 +101,22 @@ describe('controller run and a revision that deletes every manifest', { timeout:
         leaseDurationMs: 1000,
         concurrency: 2,
         syncTimeoutMs: 5000,
+        resolveImage: 'never',
+        imageCheckMs: 0,
       },
       clock,
       log,
-      { queueDepth: noop, reconcile: noop, action: noop, drift: noop, sync: noop, leader: noop, suspended: noop },
+      {
+        queueDepth: noop,
+        reconcile: noop,
+        action: noop,
+        drift: noop,
+        sync: noop,
+        leader: noop,
+        suspended: noop,
+        imageCheck: noop,
+        pinnedImages: noop,
+      },
     );
     controller.start();
     await until(

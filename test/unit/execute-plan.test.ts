@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { executePlan, PlanBlockedError } from '../../src/apply/execute-plan.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
-import { TerminalError, TransientError } from '../../src/errors.js';
+import { NotFoundError, TerminalError, TransientError } from '../../src/errors.js';
 import { desiredFrom, network, service } from '../helpers/manifests.js';
 import { FakeSwarm } from '../helpers/fake-swarm.js';
 
@@ -85,7 +85,7 @@ describe('executePlan', () => {
     const backendId = (await swarm.listNetworks()).find((n) => n.Name === 'backend')!.Id;
     // What engine 20.10 answers when the listed network was in fact removed a moment before.
     swarm.failNext.createService = [
-      new TerminalError('SC5004', `POST /services/create: network ${backendId} not found`),
+      new NotFoundError('network', backendId, `POST /services/create: network ${backendId} not found`),
     ];
     const { outcomes } = await apply(swarm, text);
     const web = outcomes.find((o) => o.change.id === 'Service/web')!;

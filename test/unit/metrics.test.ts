@@ -194,6 +194,9 @@ describe('controller metrics', () => {
       'swarm_controller_route_servers gauge',
       'swarm_controller_proxy_replicas gauge',
       'swarm_controller_build_info gauge',
+      'swarm_controller_image_checks_total counter',
+      'swarm_controller_image_digest_changes_total counter',
+      'swarm_controller_images_pinned gauge',
     ]);
 
     m.reconcileDuration.observe({ kind: 'Service', result: 'success' }, 0.2);

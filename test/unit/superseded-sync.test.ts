@@ -65,10 +65,22 @@ describe('controller run: a newer revision during a convergence wait', { timeout
         leaseDurationMs: 1000,
         concurrency: 2,
         syncTimeoutMs: 3_600_000,
+        resolveImage: 'never',
+        imageCheckMs: 0,
       },
       clock,
       log,
-      { queueDepth: noop, reconcile: noop, action: noop, drift: noop, sync: noop, leader: noop, suspended: noop },
+      {
+        queueDepth: noop,
+        reconcile: noop,
+        action: noop,
+        drift: noop,
+        sync: noop,
+        leader: noop,
+        suspended: noop,
+        imageCheck: noop,
+        pinnedImages: noop,
+      },
     );
     controller.start();
     await until(() => image() === 'app:1', 'the first revision created');
