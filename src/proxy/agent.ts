@@ -3,6 +3,8 @@
  * table, between Runtime API updates (same structure: membership and weights only) and a
  * checked, rate-limited, coalesced reload (anything else). A table HAProxy refuses, or whose
  * TLS certificate files are unusable, is rejected and the last good configuration keeps serving.
+ * Keeps the traffic counters in step: the served tasks before each change, a read of the
+ * workers' counters before each Runtime API change and reload (traffic-stats.ts).
  * Must not import src/swarm/; talks to HAProxy only through HaproxyProcess.
  */
 import { rename, writeFile } from 'node:fs/promises';
@@ -13,6 +15,8 @@ import type { HaproxyProcess } from './haproxy-process.js';
 import { emptyTable, structureKey, TableError, tableChecksum, validateTable, type RouteTable } from './route-table.js';
 import { assignSlots, runtimeCommands, slotStates, type SlotMap, type SlotState } from './slots.js';
 import { tlsFileProblems } from './tls-files.js';
+import { TrafficStatsCollector } from './traffic-stats.js';
+import type { TrafficStats } from './traffic-counters.js';
 
 export interface AgentOptions {
   haproxy: HaproxyProcess;
@@ -84,9 +88,11 @@ export class ProxyAgent {
   private lastReloadMs: number | null = null;
   private lastError: string | null = null;
   private readonly minInterval: number;
+  private readonly traffic: TrafficStatsCollector;
 
   constructor(private readonly o: AgentOptions) {
     this.minInterval = o.minReloadIntervalMs ?? 200;
+    this.traffic = new TrafficStatsCollector({ haproxy: o.haproxy, log: o.log });
   }
 
   get configPath(): string {
@@ -95,6 +101,8 @@ export class ProxyAgent {
 
   /** Writes the empty table (everything answers 404) and starts HAProxy. */
   async start(): Promise<void> {
+    await this.traffic.start();
+    this.traffic.setTable(emptyTable, {});
     const problem = await this.checkCandidate(emptyTable, {});
     if (problem) throw new Error(`haproxy refuses the initial configuration: ${problem}`);
     await this.installCandidate(emptyTable, {});
@@ -106,6 +114,12 @@ export class ProxyAgent {
 
   async stop(): Promise<void> {
     await this.o.haproxy.stop();
+    this.traffic.close();
+  }
+
+  /** The traffic counters per route and task (GET /v1/stats), after a fresh read of the workers. */
+  stats(): Promise<TrafficStats> {
+    return this.traffic.read();
   }
 
   get healthy(): boolean {
@@ -164,6 +178,12 @@ export class ProxyAgent {
     if (key === this.key) {
       const commands = runtimeCommands(this.states, states);
       try {
+        if (commands.length) {
+          // The counters so far belong to the tasks the slots hold now (read the backends that change).
+          const changing = [...new Set(commands.map((c) => c.split(' ')[2].split('/')[0]))];
+          await this.traffic.sample(changing.length <= 10 ? changing : undefined);
+          this.traffic.setTable(table, slots);
+        }
         await this.o.haproxy.runtime(commands);
         await this.writeCandidate(this.render(table, slots));
         await rename(this.candidatePath, this.configPath);
@@ -194,6 +214,7 @@ export class ProxyAgent {
 
   /** A refused table: recorded as the last error; the running configuration and status stay. */
   private refused(table: RouteTable, by: string, problems: string[]): ApplyError {
+    this.traffic.setTable(this.table, this.slots);
     this.lastError = `generation ${table.generation} refused by ${by}: ${problems.join('; ')}`;
     this.o.log.warn(
       { generation: table.generation, problems },
@@ -207,6 +228,7 @@ export class ProxyAgent {
   }
 
   private commit(table: RouteTable, slots: SlotMap, states: SlotState[], key: string): void {
+    this.traffic.setTable(table, slots);
     this.table = table;
     this.slots = slots;
     this.states = states;
@@ -231,6 +253,8 @@ export class ProxyAgent {
       this.exclusive(async () => {
         this.pendingReload = undefined;
         const table = this.table;
+        // The current worker's counters, before it stops taking requests.
+        await this.traffic.sample();
         const t0 = performance.now();
         try {
           await this.o.haproxy.reload();
@@ -257,6 +281,7 @@ export class ProxyAgent {
       httpBind: this.o.httpBind,
       httpsBind: this.o.httpsBind,
       stateDir: this.o.stateDir,
+      logTarget: this.traffic.logTarget,
       ...(crtList ? { crtList } : {}),
     });
     return this.o.transformConfig ? this.o.transformConfig(text) : text;

@@ -2,7 +2,7 @@
  * The HAProxy master process beside the agent: start (master-worker, foreground), check a
  * candidate configuration (`haproxy -c`), reload through the master CLI and wait for the new
  * worker, Runtime API commands on the worker's stats socket, stop. Owns every HAProxy child
- * the agent starts. Must not import src/swarm/.
+ * the agent starts; reads every worker's counters through the master CLI. Must not import src/swarm/.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
@@ -20,6 +20,16 @@ export interface ProcInfo {
   reloads: number;
   failedReloads: number;
   workers: number[];
+  /** Workers of earlier configurations still finishing their connections. */
+  oldWorkers: number[];
+}
+
+/** One worker's `show info` DroppedLogs and `show stat` text (servers only). */
+export interface WorkerStats {
+  pid: number;
+  current: boolean;
+  droppedLogs: number;
+  statText: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,9 +59,10 @@ export function socketCommand(path: string, command: string, timeoutMs = 5000): 
 /** Parses the master CLI's `show proc`: the master's pid and reload count, current workers. */
 export function parseShowProc(text: string): ProcInfo {
   let section = 'head';
-  const info: ProcInfo = { masterPid: 0, reloads: 0, failedReloads: 0, workers: [] };
+  const info: ProcInfo = { masterPid: 0, reloads: 0, failedReloads: 0, workers: [], oldWorkers: [] };
   for (const line of text.split('\n')) {
     if (line.startsWith('# workers')) section = 'workers';
+    else if (line.startsWith('# old workers')) section = 'old';
     else if (line.startsWith('#')) section = line.startsWith('#<PID>') ? 'head' : 'other';
     else {
       const f = line.trim().split(/\s+/);
@@ -61,6 +72,7 @@ export function parseShowProc(text: string): ProcInfo {
         info.reloads = Number(f[2]);
         info.failedReloads = Number(/\[failed: (\d+)\]/.exec(line)?.[1] ?? 0);
       } else if (section === 'workers' && f[1] === 'worker') info.workers.push(Number(f[0]));
+      else if (section === 'old' && f[1] === 'worker') info.oldWorkers.push(Number(f[0]));
     }
   }
   return info;
@@ -186,6 +198,35 @@ export class HaproxyProcess {
         );
       await sleep(10);
     }
+  }
+
+  /**
+   * DroppedLogs and the server rows of `show stat` from every worker, current and old, each
+   * through the master CLI (`@!<pid>`): an old worker's counters are readable only until it
+   * exits. A worker that exits between `show proc` and its read is left out. `backends`: only
+   * these backends' servers (one `show stat <backend>` each), else every server.
+   */
+  async workerStats(backends?: string[]): Promise<WorkerStats[]> {
+    const stat = backends ? backends.map((b) => `show stat ${b} 4 -1`).join('; ') : 'show stat -1 4 -1';
+    const proc = await this.showProc();
+    const out: WorkerStats[] = [];
+    for (const [pid, current] of [
+      ...proc.workers.map((p) => [p, true] as const),
+      ...proc.oldWorkers.map((p) => [p, false] as const),
+    ]) {
+      const text = await socketCommand(this.masterSocket, `@!${pid}; show info; ${stat}`).catch((err: Error) => {
+        if (current) throw err;
+        return '';
+      });
+      const dropped = /^DroppedLogs: (\d+)$/m.exec(text);
+      const at = text.indexOf('# pxname');
+      if (!dropped || at < 0) {
+        if (current) throw new Error(`worker ${pid} gave no statistics: ${text.slice(0, 200)}`);
+        continue;
+      }
+      out.push({ pid, current, droppedLogs: Number(dropped[1]), statText: text.slice(at) });
+    }
+    return out;
   }
 
   /** Runs Runtime API commands in order; throws on the first error with HAProxy's answer. */

@@ -195,6 +195,7 @@ export async function startProxy(
     await agent.start();
   } catch (err) {
     await haproxy.stop(2000);
+    await agent.stop();
     throw err;
   }
   const control = await startControlServer(0, '127.0.0.1', agent, token, log);
@@ -212,6 +213,7 @@ export async function startProxy(
       control.close();
       control.closeAllConnections();
       await haproxy.stop(2000);
+      await agent.stop();
       rmSync(stateDir, { recursive: true, force: true });
     },
   };
