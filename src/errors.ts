@@ -67,6 +67,10 @@ export const errorCatalogue = {
   SC6005: 'compose name changed to fit manifest names',
   SC6006: 'two compose names give one manifest name',
   SC6007: 'output directory not usable',
+  SC8001: 'git credential file cannot be used',
+  SC8002: 'ssh host key not trusted',
+  SC8003: 'git server refused the credentials',
+  SC8004: 'source cannot be fetched',
   SC9001: 'bad command-line usage',
 } as const;
 

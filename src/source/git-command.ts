@@ -13,8 +13,12 @@ export interface GitContext {
   timeoutMs: number;
   /** Adds `-c protocol.file.allow=always` (file:// URLs and local paths). */
   fileProtocol: boolean;
-  /** Strings scrubbed from error output (URL credentials). */
+  /** Strings scrubbed from error output (URL credentials, the token). */
   secrets: readonly string[];
+  /** Environment for git (a credential's GIT_SSH_COMMAND, isolated configuration). */
+  env?: Readonly<Record<string, string>>;
+  /** More `-c name=value` options (the token's credential helper). */
+  config?: readonly string[];
 }
 
 /** A git (or tar) process failed; `message` is one line, redacted. */
@@ -44,13 +48,13 @@ const inheritedRepoVariables = [
   'GIT_DISCOVERY_ACROSS_FILESYSTEM',
 ];
 
-function gitEnv(): NodeJS.ProcessEnv {
+function gitEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of inheritedRepoVariables) delete env[name];
   env.GIT_TERMINAL_PROMPT = '0';
   env.GCM_INTERACTIVE = 'never';
   env.LC_ALL = 'C';
-  return env;
+  return { ...env, ...extra };
 }
 
 function gitConfig(ctx: GitContext): string[] {
@@ -67,6 +71,7 @@ function gitConfig(ctx: GitContext): string[] {
     'credential.interactive=false',
   ];
   if (ctx.fileProtocol) config.push('-c', 'protocol.file.allow=always');
+  if (ctx.config) config.push(...ctx.config);
   return config;
 }
 
@@ -96,11 +101,11 @@ function start(
   command: string,
   args: string[],
   cwd: string,
-  options: { stdin: 'ignore' | 'pipe'; pipeStdout: boolean },
+  options: { stdin: 'ignore' | 'pipe'; pipeStdout: boolean; env?: Readonly<Record<string, string>> },
 ): Started {
   const child = spawn(command, args, {
     cwd,
-    env: gitEnv(),
+    env: gitEnv(options.env),
     stdio: [options.stdin, 'pipe', 'pipe'],
     detached: true,
     windowsHide: true,
@@ -190,7 +195,11 @@ function failure(what: string, result: ProcessResult, timedOut: boolean, ctx: Gi
 
 /** Runs `git <args>` and returns its stdout; throws GitFailure on a non-zero exit or timeout. */
 export async function runGit(args: string[], ctx: GitContext): Promise<string> {
-  const started = start('git', [...gitConfig(ctx), ...args], ctx.cwd, { stdin: 'ignore', pipeStdout: false });
+  const started = start('git', [...gitConfig(ctx), ...args], ctx.cwd, {
+    stdin: 'ignore',
+    pipeStdout: false,
+    ...(ctx.env ? { env: ctx.env } : {}),
+  });
   const { results, timedOut } = await withTimeout([started], ctx.timeoutMs);
   const result = results[0];
   if (timedOut || result.spawnError || result.code !== 0)
