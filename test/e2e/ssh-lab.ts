@@ -115,25 +115,19 @@ export async function startSshLab(opts: {
     ].join('\n') + '\n',
   );
   if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 });
-  const sshdArgv = [`--net=/run/netns/${opts.name}`, '/usr/sbin/sshd', '-D', '-e', '-f', join(dir, 'sshd_config')];
+  const sshdArgv = [
+    'nsenter',
+    `--net=/run/netns/${opts.name}`,
+    '/usr/sbin/sshd',
+    '-D',
+    '-e',
+    '-f',
+    join(dir, 'sshd_config'),
+  ];
   // With the git user: the same sshd, in a mount namespace whose /etc/passwd has that user.
   // (unshare, sh and nsenter each exec the next: the pid is sshd's.)
-  const sshd: ChildProcess = git
-    ? spawn(
-        'unshare',
-        [
-          '--mount',
-          '--propagation',
-          'private',
-          'sh',
-          '-c',
-          `mount --bind "$0" /etc/passwd && exec nsenter "$@"`,
-          git.passwd,
-          ...sshdArgv,
-        ],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
-      )
-    : spawn('nsenter', sshdArgv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const [command, ...args] = git ? withBindMounts([[git.passwd, '/etc/passwd']], sshdArgv) : sshdArgv;
+  const sshd: ChildProcess = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   sshd.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   // Ready when it accepts a connection (it logs "Server listening" first).
@@ -185,14 +179,15 @@ function makeGitUser(dir: string): { home: string; deployKey: string; passwd: st
  * (and anything else that reads root's home) sees that home and nothing else changes.
  */
 export function asRootWithHome(home: string, argv: string[]): string[] {
-  const quoted = argv.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  return [
-    'unshare',
-    '--mount',
-    '--propagation',
-    'private',
-    'sh',
-    '-c',
-    `mount --bind '${home}' /root && exec ${quoted}`,
-  ];
+  return withBindMounts([[home, '/root']], argv);
+}
+
+/**
+ * argv run in a private mount namespace where each [source, target] is bind-mounted first;
+ * the host's mounts never change.
+ */
+export function withBindMounts(binds: [string, string][], argv: string[]): string[] {
+  const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const mounts = binds.map(([source, target]) => `mount --bind ${quote(source)} ${quote(target)} && `).join('');
+  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', `${mounts}exec ${argv.map(quote).join(' ')}`];
 }
