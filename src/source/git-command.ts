@@ -2,7 +2,9 @@
  * Runs git (and the `git archive | tar -x` pipe) for the git source: no shell, a timeout that
  * kills the whole process group (helpers such as git-remote-https and ssh included), no
  * terminal prompts (GIT_TERMINAL_PROMPT=0 and no controlling terminal), no hooks, no detached
- * background gc, and stderr with credentials redacted. Nothing else in src/source/ spawns.
+ * background gc, and stderr with credentials redacted; a private source's credential adds its
+ * environment (GIT_SSH_COMMAND, no system or global config) and `-c` options (the token's
+ * credential helper), from git-auth.ts. Nothing else in src/source/ spawns.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { redactText } from './redact.js';

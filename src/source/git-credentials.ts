@@ -49,13 +49,14 @@ export class GitCredentials {
     return new SourceError(`${this.display}: ${reason}`, { code: 'SC8001' });
   }
 
-  private async read(file: string, what: string, fix: string): Promise<Buffer> {
+  /** The file's content; a file that is missing or cannot be read is SC8001 (`why` it is needed, and the fix). */
+  private async read(file: string, what: string, fix: string, why = ''): Promise<Buffer> {
     try {
       return await readFile(file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') throw this.problem(`the ${what} ${file} does not exist. Fix: ${fix}`);
-      throw this.problem(`cannot read the ${what} ${file} (${code ?? String(err)}). Fix: ${fix}`);
+      const problem = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? String(err)})`;
+      throw this.problem(`the ${what} ${file} ${problem}${why ? `: ${why}` : ''}. Fix: ${fix}`);
     }
   }
 

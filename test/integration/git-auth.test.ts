@@ -28,13 +28,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultGitUsername, type GitCredentialFlag, type GitCredentialOptions } from '../../src/source/git-auth.js';
 import { parseSourceSpec, SourceError, type DesiredSource } from '../../src/source/index.js';
+import { filesContaining, secretFile, testRepository, type TestRepository } from '../helpers/git-fixtures.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
 import { repoRoot } from '../helpers/repo.js';
 import { startSshLab, type SshLab } from '../e2e/ssh-lab.js';
 
 const work = mkdtempSync(join(tmpdir(), 'sc-it-git-'));
 const secrets = join(work, 'secrets');
-const clone = join(work, 'clone');
 const cli = join(repoRoot, 'dist/src/cli/main.js');
 const token = 'it-token-7f3a9c1e5b';
 const rotated = 'it-token-rotated-2d8e4b';
@@ -42,32 +42,15 @@ const wrong = 'it-token-wrong-9b1c';
 let caches = 0;
 const newCache = () => join(work, `cache-${++caches}`);
 
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=it', '-c', 'user.email=it@example.com', ...args], {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }).trim();
-
-function commit(replicas: number): string {
-  writeFileSync(
-    join(clone, 'deploy', 'app.yaml'),
-    `apiVersion: swarm.controller/v1alpha1\nkind: Service\nmetadata: {name: app, namespace: it-git}\nspec: {image: nginx:1.27, replicas: ${replicas}}\n`,
+let repo: TestRepository;
+const commit = (replicas: number) =>
+  repo.commit(
+    {
+      'deploy/app.yaml': `apiVersion: swarm.controller/v1alpha1\nkind: Service\nmetadata: {name: app, namespace: it-git}\nspec: {image: nginx:1.27, replicas: ${replicas}}\n`,
+    },
+    `replicas ${replicas}`,
   );
-  git(clone, 'add', '-A');
-  git(clone, 'commit', '-qm', `replicas ${replicas}`);
-  git(clone, 'push', '-q', 'origin', 'HEAD:main');
-  return git(clone, 'rev-parse', 'HEAD');
-}
-
-/** A file as Swarm mounts a secret: owned by root, mode 0444. */
-function secret(name: string, data: string | Buffer): string {
-  const path = join(secrets, name);
-  rmSync(path, { force: true });
-  writeFileSync(path, data);
-  chmodSync(path, 0o444);
-  return path;
-}
+const secret = (name: string, data: string | Buffer) => secretFile(secrets, name, data);
 
 function credentials(given: Partial<Record<GitCredentialFlag, string>>): GitCredentialOptions {
   return {
@@ -103,20 +86,6 @@ function run(args: string[]): Promise<{ status: number | null; stdout: string; s
   });
 }
 
-/** Every file under `dir` (recursively) that contains `text`. */
-function filesContaining(dir: string, text: string): string[] {
-  const found: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.isFile() && readFileSync(p).includes(text)) found.push(p);
-    }
-  };
-  if (existsSync(dir)) walk(dir);
-  return found;
-}
-
 let lab: SshLab;
 let http: GitHttpServer;
 let head = '';
@@ -124,11 +93,7 @@ let head = '';
 before(async () => {
   lab = await startSshLab({ name: 'sc-it-git', prefix: '10.219.9', ports: [22, 2222], gitUser: true });
   mkdirSync(secrets);
-  const bare = join(lab.gitHome!, 'ops', 'swarm.git');
-  mkdirSync(join(lab.gitHome!, 'ops'));
-  execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
-  execFileSync('git', ['clone', '-q', bare, clone], { stdio: 'ignore' });
-  mkdirSync(join(clone, 'deploy'));
+  repo = testRepository(join(lab.gitHome!, 'ops', 'swarm.git'), join(work, 'clone'));
   head = commit(1);
   secret('git-deploy-key', readFileSync(lab.deployKey!));
   secret('git-known-hosts', `${lab.knownHostsLine(22)}\n${lab.knownHostsLine(2222)}\n`);
@@ -249,7 +214,7 @@ describe('git over ssh with a deploy key', () => {
     } finally {
       secret('git-known-hosts', `${lab.knownHostsLine(22)}\n${lab.knownHostsLine(2222)}\n`);
     }
-    head = git(clone, 'rev-parse', 'HEAD');
+    head = repo.head();
     assert.equal((await source.fetch()).revision, head, 'with the right host key again');
   });
 
@@ -390,7 +355,7 @@ describe('git over https with a token file', () => {
       newCache(),
       credentials({ 'git-token-file': tokenFile() }),
     ).fetch();
-    assert.equal(snap.revision, git(clone, 'rev-parse', 'HEAD'));
+    assert.equal(snap.revision, repo.head());
     assert.ok(http.requests.slice(before).some((r) => r.authorised && r.user === 'x-access-token' && r.status === 200));
     before = http.requests.length;
     await parseSourceSpec(
