@@ -104,7 +104,7 @@ export function gitAuthFor(url: GitUrl, display: string, options?: GitCredential
   const host = url.host ?? '';
   if (url.transport === 'http' && !isLoopbackHost(host))
     throw problem(
-      'SC8001',
+      'SC1101',
       `${display}: refusing to send the token over plain http to ${host}, where anyone on the way can read it; use the https:// URL of the repository`,
     );
   const hostPort = host.includes(':') ? `[${host}]` : host;
@@ -204,22 +204,22 @@ function sshFailure(stderr: string, auth: Extract<GitAuth, { kind: 'ssh' }>): Cr
   const check = `check its fingerprint (${scan} | ssh-keygen -lf -) against the one your git server publishes`;
   if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for .* has changed/i.test(stderr))
     return {
-      code: 'SC8002',
+      code: 'SC1102',
       reason: `the host key of ${name} does not match the one in the known_hosts file ${auth.knownHostsFile}: the server's key changed, or something else answers for it; nothing was fetched. Fix: ${check}, and only then replace the line for ${name} in that file (the Swarm secret) with the output of ${scan}`,
     };
   if (/Host key verification failed|host key is known for|No .* host key is known/i.test(stderr))
     return {
-      code: 'SC8002',
+      code: 'SC1102',
       reason: `the known_hosts file ${auth.knownHostsFile} holds no key for ${name}, and host keys are always checked (StrictHostKeyChecking=yes); nothing was fetched. Fix: run ${scan}, ${check}, and add the line to that file (the Swarm secret)`,
     };
   if (/Permission denied \(|Too many authentication failures/i.test(stderr))
     return {
-      code: 'SC8003',
+      code: 'SC1103',
       reason: `${name} refused the deploy key ${auth.keyFile} (ssh: Permission denied). Fix: add its public key (ssh-keygen -y -f KEY) to the repository's deploy keys, and check the user in the URL (git@ for GitHub, GitLab and Gitea)`,
     };
   if (/Load key .*: (invalid format|error in libcrypto|incorrect passphrase)|passphrase/i.test(stderr))
     return {
-      code: 'SC8001',
+      code: 'SC1101',
       reason: `ssh cannot use the deploy key ${auth.keyFile}: it is not an unencrypted private key (a key with a passphrase cannot be used unattended). Fix: make one with ssh-keygen -t ed25519 -N '' -f deploy-key and give that file`,
     };
   return undefined;
@@ -230,24 +230,24 @@ function httpFailure(stderr: string, auth: GitAuth): CredentialFailure | undefin
   if (/Authentication failed for|HTTP Basic: Access denied/i.test(stderr))
     return withToken
       ? {
-          code: 'SC8003',
+          code: 'SC1103',
           reason: `the server refused the token in ${auth.tokenFile} (user name "${auth.username}"). Fix: check that the token is valid, not expired and may read the repository; GitLab deploy tokens and OAuth tokens need --git-username (the deploy token's user name, or oauth2)`,
         }
       : {
-          code: 'SC8003',
+          code: 'SC1103',
           reason:
             'the server asks for credentials and none were given. Fix: give --git-token-file with a token that may read the repository',
         };
   if (/could not read (Username|Password) for/i.test(stderr))
     return {
-      code: 'SC8003',
+      code: 'SC1103',
       reason: withToken
         ? `the server asks for credentials that the token file ${auth.tokenFile} did not provide. Fix: check that the file holds the token`
         : 'the server asks for credentials and none were given. Fix: give --git-token-file with a token that may read the repository',
     };
   if (/The requested URL returned error: 403/i.test(stderr))
     return {
-      code: 'SC8003',
+      code: 'SC1103',
       reason: withToken
         ? `the server refused access with the token in ${auth.tokenFile} (HTTP 403). Fix: give the token read access to the repository`
         : 'the server refused access (HTTP 403). Fix: give --git-token-file with a token that may read the repository',

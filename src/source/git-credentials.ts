@@ -5,7 +5,7 @@
  * directory; removed when the process exits), because Swarm mounts secrets 0444 and ssh
  * refuses a key that others can read; or the https token file, checked and kept only to be
  * scrubbed from any output (git reads it through the credential helper, git-auth.ts).
- * A missing, empty or unusable file is a SourceError (SC8001) naming the file and the fix.
+ * A missing, empty or unusable file is a SourceError (SC1101) naming the file and the fix.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { access, chmod, readFile, writeFile, constants } from 'node:fs/promises';
@@ -46,10 +46,10 @@ export class GitCredentials {
   }
 
   private problem(reason: string): SourceError {
-    return new SourceError(`${this.display}: ${reason}`, { code: 'SC8001' });
+    return new SourceError(`${this.display}: ${reason}`, { code: 'SC1101' });
   }
 
-  /** The file's content; a file that is missing or cannot be read is SC8001 (`why` it is needed, and the fix). */
+  /** The file's content; a file that is missing or cannot be read is SC1101 (`why` it is needed, and the fix). */
   private async read(file: string, what: string, fix: string, why = ''): Promise<Buffer> {
     try {
       return await readFile(file);

@@ -16,7 +16,7 @@
  * Private repositories (git-auth.ts): an ssh URL fetches with a deploy key and checks the host
  * key against a known_hosts file; an https URL with --git-token-file sends that token through
  * a credential helper. The credential files are read again at every fetch
- * (git-credentials.ts), and a failure they cause is reported as such (SC8001 to SC8003).
+ * (git-credentials.ts), and a failure they cause is reported as such (SC1101 to SC1103).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';

@@ -31,11 +31,11 @@ export interface DesiredSource {
  * reaches the sync record in /status and the log.
  */
 export class SourceError extends Error {
-  /** SC8001 a credential file, SC8002 an ssh host key, SC8003 credentials refused, SC8004 anything else. */
+  /** SC1101 a credential file, SC1102 an ssh host key, SC1103 credentials refused, SC1104 anything else. */
   readonly code: ErrorCode;
   readonly reason: string;
   constructor(reason: string, options: { cause?: unknown; code?: ErrorCode } = {}) {
-    const code = options.code ?? 'SC8004';
+    const code = options.code ?? 'SC1104';
     super(`error ${code}: ${reason}`, options.cause === undefined ? {} : { cause: options.cause });
     this.name = 'SourceError';
     this.code = code;

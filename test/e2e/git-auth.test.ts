@@ -153,18 +153,18 @@ describe('controller run follows private repositories', { timeout: 600_000 }, ()
       assert.ok((await envOf(sshNs)).includes('APP_VERSION=2'));
     });
 
-    it('refuses a host key that does not match (SC8002) and keeps the last good revision; the right key applies what waited', async () => {
+    it('refuses a host key that does not match (SC1102) and keeps the last good revision; the right key applies what waited', async () => {
       const otherHost = join(work, 'other-host-key');
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', otherHost]);
       const other = readFileSync(`${otherHost}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
       secret('git-known-hosts', `${lab.address} ${other}\n`);
       // A fetch that read the file before it changed may still be running: commit only once
       // the new file has refused one.
-      await fetchFailed(c, /^error SC8002: /, 'a first fetch refused for the host key');
+      await fetchFailed(c, /^error SC1102: /, 'a first fetch refused for the host key');
       const good = (await c.status()).revision as string;
       const committedAt = Date.now();
       const waiting = viaSsh.commit(sshNs, 1, '3');
-      const s = await fetchFailed(c, /^error SC8002: /, 'the fetch after the commit refused', committedAt);
+      const s = await fetchFailed(c, /^error SC1102: /, 'the fetch after the commit refused', committedAt);
       assert.match(
         s.lastSync.detail,
         new RegExp(
@@ -176,13 +176,13 @@ describe('controller run follows private repositories', { timeout: 600_000 }, ()
       assert.equal(await appliedRevision(sshNs), good, 'nothing of the waiting commit was applied');
       const text = await controller(['status', '--url', `http://127.0.0.1:${c.port}`]);
       assert.equal(text.code, 1);
-      assert.match(text.stdout, /last sync: fetch-failed .*error SC8002: /);
+      assert.match(text.stdout, /last sync: fetch-failed .*error SC1102: /);
 
       // No known_hosts file at all: refused before ssh runs.
       rmSync(join(secrets, 'git-known-hosts'));
       await fetchFailed(
         c,
-        new RegExp(`^error SC8001: .*the known_hosts file ${join(secrets, 'git-known-hosts')} does not exist`),
+        new RegExp(`^error SC1101: .*the known_hosts file ${join(secrets, 'git-known-hosts')} does not exist`),
         'the fetch refused for the missing known_hosts file',
       );
       assert.equal(await appliedRevision(sshNs), good);
@@ -214,7 +214,7 @@ describe('controller run follows private repositories', { timeout: 600_000 }, ()
       );
     });
 
-    it('refuses a wrong token (SC8003) and keeps the last good revision; a rotated token is read at the next poll', async () => {
+    it('refuses a wrong token (SC1103) and keeps the last good revision; a rotated token is read at the next poll', async () => {
       const good = (await c.status()).revision as string;
       // The server's token is rotated (the file still holds the old one) before the commit, so
       // no fetch can bring the commit with the old token.
@@ -223,7 +223,7 @@ describe('controller run follows private repositories', { timeout: 600_000 }, ()
       const waiting = viaHttp.commit(httpNs, 1, '3');
       const s = await fetchFailed(
         c,
-        /^error SC8003: .*refused the token in /,
+        /^error SC1103: .*refused the token in /,
         'the fetch refused for the token',
         committedAt,
       );

@@ -157,7 +157,7 @@ describe('git over ssh with a deploy key', () => {
     secret('git-deploy-key', readFileSync(other));
     await refused(
       source,
-      'SC8003',
+      'SC1103',
       new RegExp(`\\[?${ssh().replace(/\./g, '\\.')}\\]? refused the deploy key ${join(secrets, 'git-deploy-key')}`),
       /deploy keys/,
     );
@@ -165,7 +165,7 @@ describe('git over ssh with a deploy key', () => {
     assert.equal((await source.fetch()).revision, head, 'the key put back is read at the next fetch');
   });
 
-  it('a missing known_hosts file is refused before ssh runs (SC8001), naming the file, the host and ssh-keyscan', async () => {
+  it('a missing known_hosts file is refused before ssh runs (SC1101), naming the file, the host and ssh-keyscan', async () => {
     const source = parseSourceSpec(
       `ssh://git@${ssh()}:2222/~/ops/swarm.git#main`,
       newCache(),
@@ -173,7 +173,7 @@ describe('git over ssh with a deploy key', () => {
     );
     await refused(
       source,
-      'SC8001',
+      'SC1101',
       new RegExp(`the known_hosts file ${join(work, 'no-known-hosts')} does not exist`),
       new RegExp(`host key of \\[${ssh().replace(/\./g, '\\.')}\\]:2222`),
       new RegExp(`ssh-keyscan -p 2222 ${ssh().replace(/\./g, '\\.')}`),
@@ -181,7 +181,7 @@ describe('git over ssh with a deploy key', () => {
     );
   });
 
-  it('a host key that does not match is refused (SC8002) and the last good revision stays on disk', async () => {
+  it('a host key that does not match is refused (SC1102) and the last good revision stays on disk', async () => {
     const cache = newCache();
     const source = parseSourceSpec(`git@${ssh()}:ops/swarm.git#main:deploy`, cache, credentials({}));
     const good = await source.fetch();
@@ -193,7 +193,7 @@ describe('git over ssh with a deploy key', () => {
       commit(3);
       const message = await refused(
         source,
-        'SC8002',
+        'SC1102',
         new RegExp(
           `host key of ${ssh().replace(/\./g, '\\.')} does not match the one in the known_hosts file ${join(secrets, 'git-known-hosts')}`,
         ),
@@ -207,7 +207,7 @@ describe('git over ssh with a deploy key', () => {
       secret('git-known-hosts', `git.example.com ${otherLine}\n`);
       await refused(
         parseSourceSpec(`ssh://git@${ssh()}:2222/~/ops/swarm.git#main`, newCache(), credentials({})),
-        'SC8002',
+        'SC1102',
         new RegExp(`holds no key for \\[${ssh().replace(/\./g, '\\.')}\\]:2222`),
         /StrictHostKeyChecking=yes/,
       );
@@ -218,16 +218,16 @@ describe('git over ssh with a deploy key', () => {
     assert.equal((await source.fetch()).revision, head, 'with the right host key again');
   });
 
-  it('a missing key file, or a public key, is refused (SC8001) naming the file', async () => {
+  it('a missing key file, or a public key, is refused (SC1101) naming the file', async () => {
     await refused(
       parseSourceSpec(`git@${ssh()}:r.git`, newCache(), credentials({ 'ssh-key-file': join(work, 'no-key') })),
-      'SC8001',
+      'SC1101',
       new RegExp(`the ssh deploy key ${join(work, 'no-key')} does not exist`),
       /docker secret create git-deploy-key/,
     );
     await refused(
       parseSourceSpec(`git@${ssh()}:r.git`, newCache(), credentials({ 'ssh-key-file': `${lab.deployKey!}.pub` })),
-      'SC8001',
+      'SC1101',
       /is not a private key \(it is a public key/,
     );
   });
@@ -306,7 +306,7 @@ describe('git over ssh with a deploy key', () => {
     assert.match(
       bad.stderr,
       new RegExp(
-        `^error SC8002: git git@.*: the known_hosts file ${kh} holds no key for ${ssh().replace(/\./g, '\\.')}`,
+        `^error SC1102: git git@.*: the known_hosts file ${kh} holds no key for ${ssh().replace(/\./g, '\\.')}`,
       ),
     );
   });
@@ -335,11 +335,11 @@ describe('git over https with a token file', () => {
   const url = () => `${http.origin}/ops/swarm.git`;
   const tokenFile = () => join(secrets, 'git-token');
 
-  it('an anonymous fetch is refused by the server (401) and reported as SC8003 asking for --git-token-file', async () => {
+  it('an anonymous fetch is refused by the server (401) and reported as SC1103 asking for --git-token-file', async () => {
     const before = http.requests.length;
     await refused(
       parseSourceSpec(`${url()}#main:deploy`, newCache()),
-      'SC8003',
+      'SC1103',
       /asks for credentials and none were given/,
       /--git-token-file/,
     );
@@ -366,11 +366,11 @@ describe('git over https with a token file', () => {
     assert.ok(http.requests.slice(before).some((r) => r.authorised && r.user === 'oauth2'));
   });
 
-  it('a wrong token is refused (SC8003) naming the file, never the token', async () => {
+  it('a wrong token is refused (SC1103) naming the file, never the token', async () => {
     const bad = secret('wrong-token', wrong);
     const message = await refused(
       parseSourceSpec(`${url()}#main`, newCache(), credentials({ 'git-token-file': bad })),
-      'SC8003',
+      'SC1103',
       new RegExp(`refused the token in ${bad} \\(user name "x-access-token"\\)`),
     );
     assert.ok(!message.includes(wrong));
@@ -383,7 +383,7 @@ describe('git over https with a token file', () => {
     http.setToken(rotated);
     try {
       head = commit(4);
-      await refused(source, 'SC8003', /refused the token/);
+      await refused(source, 'SC1103', /refused the token/);
       secret('git-token', `${rotated}\n`);
       assert.equal((await source.fetch()).revision, head);
     } finally {
@@ -392,16 +392,16 @@ describe('git over https with a token file', () => {
     }
   });
 
-  it('an empty token file, or one with more than the token, is refused before git runs (SC8001)', async () => {
+  it('an empty token file, or one with more than the token, is refused before git runs (SC1101)', async () => {
     await refused(
       parseSourceSpec(url(), newCache(), credentials({ 'git-token-file': secret('empty', '\n') })),
-      'SC8001',
+      'SC1101',
       /token file .*empty is empty/,
     );
     const two = secret('two-lines', `${token}\nsecond line\n`);
     const message = await refused(
       parseSourceSpec(url(), newCache(), credentials({ 'git-token-file': two })),
-      'SC8001',
+      'SC1101',
       /holds more than one word or line/,
     );
     assert.ok(!message.includes(token));
@@ -429,7 +429,7 @@ describe('git over https with a token file', () => {
       head = commit(5);
       await source.fetch();
       http.setToken(rotated);
-      messages.push(await refused(source, 'SC8003'));
+      messages.push(await refused(source, 'SC1103'));
     } finally {
       process.env.PATH = savedPath;
       http.setToken(token);
@@ -450,7 +450,7 @@ describe('git over https with a token file', () => {
     );
   });
 
-  it('bootstrap --repo with a wrong token stops with SC8003, and prints the token nowhere', async () => {
+  it('bootstrap --repo with a wrong token stops with SC1103, and prints the token nowhere', async () => {
     const bad = secret('wrong-token', wrong);
     // Not spawnSync: the git server runs in this process.
     const r = await run([
@@ -468,7 +468,7 @@ describe('git over https with a token file', () => {
     assert.equal(r.status, 1);
     assert.match(
       r.stderr,
-      /^error SC8003: git http:\/\/127\.0\.0\.1:\d+\/ops\/swarm\.git#main:deploy: cannot clone the repository: the server refused the token/,
+      /^error SC1103: git http:\/\/127\.0\.0\.1:\d+\/ops\/swarm\.git#main:deploy: cannot clone the repository: the server refused the token/,
     );
     assert.ok(!(r.stdout + r.stderr).includes(wrong));
   });

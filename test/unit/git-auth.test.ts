@@ -173,7 +173,7 @@ describe('gitAuthFor: the credential a source uses', () => {
   it('refuses to send a token over plain http except to loopback', () => {
     refusal(
       () => auth('http://git.example.com/r.git', options(['git-token-file'], { tokenFile: '/t' })),
-      'SC8001',
+      'SC1101',
       /refusing to send the token over plain http to git\.example\.com/,
       /https:\/\//,
     );
@@ -236,36 +236,36 @@ describe('credentialFailure: what a failed fetch says about the credentials', ()
   const fatal =
     'fatal: Could not read from remote repository.\n\nPlease make sure you have the correct access rights\nand the repository exists.\n';
 
-  it('an unknown host key: SC8002 naming the host, the file, and ssh-keyscan with the port', () => {
+  it('an unknown host key: SC1102 naming the host, the file, and ssh-keyscan with the port', () => {
     const f = credentialFailure(
       `No ED25519 host key is known for [10.219.9.2]:2222 and you have requested strict checking.\r\nHost key verification failed.\r\n${fatal}`,
       ssh,
     );
-    assert.equal(f?.code, 'SC8002');
+    assert.equal(f?.code, 'SC1102');
     assert.match(f.reason, /known_hosts file \/run\/secrets\/git-known-hosts holds no key for \[10\.219\.9\.2\]:2222/);
     assert.match(f.reason, /ssh-keyscan -p 2222 10\.219\.9\.2/);
     assert.match(f.reason, /fingerprint/);
   });
 
-  it('a changed host key: SC8002 saying it does not match, and to check before replacing it', () => {
+  it('a changed host key: SC1102 saying it does not match, and to check before replacing it', () => {
     const f = credentialFailure(
       '@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\r\n' +
         'Host key for [10.219.9.2]:2222 has changed and you have requested strict checking.\r\nHost key verification failed.\r\n' +
         fatal,
       ssh,
     );
-    assert.equal(f?.code, 'SC8002');
+    assert.equal(f?.code, 'SC1102');
     assert.match(f.reason, /host key of \[10\.219\.9\.2\]:2222 does not match the one in the known_hosts file/);
     assert.match(f.reason, /only then replace/);
   });
 
-  it('a refused key: SC8003 naming the key file and deploy keys', () => {
+  it('a refused key: SC1103 naming the key file and deploy keys', () => {
     const f = credentialFailure(`git@10.219.9.2: Permission denied (publickey).\r\n${fatal}`, ssh);
-    assert.equal(f?.code, 'SC8003');
+    assert.equal(f?.code, 'SC1103');
     assert.match(f.reason, /refused the deploy key \/run\/secrets\/git-deploy-key/);
   });
 
-  it('https: a refused token, no token, and 403 are SC8003; anything else is not about credentials', () => {
+  it('https: a refused token, no token, and 403 are SC1103; anything else is not about credentials', () => {
     const token: GitAuth = {
       kind: 'token',
       tokenFile: '/run/secrets/git-token',
@@ -273,18 +273,18 @@ describe('credentialFailure: what a failed fetch says about the credentials', ()
       origin: 'x',
     };
     const refused = credentialFailure("fatal: Authentication failed for 'http://127.0.0.1:1/ops/swarm.git/'\n", token);
-    assert.equal(refused?.code, 'SC8003');
+    assert.equal(refused?.code, 'SC1103');
     assert.match(refused.reason, /refused the token in \/run\/secrets\/git-token \(user name "x-access-token"\)/);
     const none = credentialFailure(
       "fatal: could not read Username for 'http://127.0.0.1:1': terminal prompts disabled\n",
       { kind: 'none' },
     );
-    assert.equal(none?.code, 'SC8003');
+    assert.equal(none?.code, 'SC1103');
     assert.match(none.reason, /give --git-token-file/);
     assert.equal(
       credentialFailure("fatal: unable to access 'https://h/r.git/': The requested URL returned error: 403\n", token)
         ?.code,
-      'SC8003',
+      'SC1103',
     );
     assert.equal(credentialFailure("fatal: repository 'https://h/r.git/' not found\n", token), undefined);
     assert.equal(credentialFailure('ssh: connect to host h port 22: Connection refused\r\n' + fatal, ssh), undefined);
