@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test, from a fresh clone, as root:
 #   install deps -> gen:check -> lint (Prettier, type-aware ESLint) -> unit tests
-#   -> integration tests (real programs, no engine: yaml-language-server, HAProxy on loopback)
+#   -> integration tests (real programs, no engine: yaml-language-server, HAProxy on loopback,
+#      git over ssh and http)
 #   -> per engine: (private Swarm) -> test-app and controller images -> e2e tests -> other objects untouched
 #   -> multi-node cluster tests
 #

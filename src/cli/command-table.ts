@@ -54,6 +54,10 @@ const planning: FlagSection = {
 };
 const applying: FlagSection = { title: 'Applying', flags: ['wait', 'timeout', 'concurrency', 'log-format'] };
 const sourceSet = { defaultText: "the source path's last element: repo.git#main:prod -> prod" };
+const gitCredentials: FlagSection = {
+  title: 'Private repositories (docs/run.md)',
+  flags: ['ssh-key-file', 'ssh-known-hosts-file', 'git-token-file', 'git-username'],
+};
 
 export const commandTable = {
   validate: {
@@ -112,6 +116,7 @@ export const commandTable = {
     positionals: [],
     sections: [
       { title: 'Source', flags: ['source', 'set', 'interval', 'cache-dir'] },
+      gitCredentials,
       {
         title: 'Reconciling',
         flags: [
@@ -172,7 +177,13 @@ export const commandTable = {
       'Fetches SRC once and applies it as "controller apply" would, under the apply set\n' +
       '"controller run --source SRC" uses; from then on the controller it installed manages itself.',
     positionals: [],
-    sections: [{ title: 'Source', flags: ['repo', 'set', 'cache-dir'] }, planning, applying, connection],
+    sections: [
+      { title: 'Source', flags: ['repo', 'set', 'cache-dir'] },
+      gitCredentials,
+      planning,
+      applying,
+      connection,
+    ],
     flagHelp: { set: sourceSet },
   },
   rollback: {

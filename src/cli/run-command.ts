@@ -20,6 +20,7 @@ import { AlreadyExistsError, TerminalError, TransientError } from '../errors.js'
 import { createLogger } from '../log.js';
 import { realClock } from '../queue/clock.js';
 import { parseSourceSpec } from '../source/source-spec.js';
+import { SourceError, type DesiredSource } from '../source/types.js';
 import { HttpAgentClient } from '../routes/agent-client.js';
 import { disabledRouteStatus, RouteSync, type RouteSyncStatus } from '../routes/route-sync.js';
 import { DockerSwarm } from '../swarm/docker-swarm.js';
@@ -32,10 +33,10 @@ export const stopGraceMs = 10_000;
 export async function runCommand(options: CliOptions, io: CommandIo, version: string): Promise<number> {
   if (!options.source)
     throw new TerminalError('SC9001', 'run needs --source: a directory or a git URL (see controller --help)');
+  const source = buildSource(options.source, options);
   const log = createLogger();
   const swarm = await DockerSwarm.connect(engineSelection(options));
   announceEngine(io, swarm);
-  const source = parseSourceSpec(options.source, join(options.cacheDir, options.applySet));
   const registry = new Registry();
   const m = controllerMetrics(registry);
   m.buildInfo.set({ version, node: process.version }, 1);
@@ -182,6 +183,18 @@ function startRouteSync(
   return sync;
 }
 
+/**
+ * The source of run and bootstrap, with the git credential flags; a source it cannot be (a
+ * credential flag that does not fit it, a bad URL) is the command's error, with its code.
+ */
+function buildSource(spec: string, options: CliOptions): DesiredSource {
+  try {
+    return parseSourceSpec(spec, join(options.cacheDir, options.applySet), options.gitCredentials);
+  } catch (err) {
+    throw err instanceof SourceError ? new TerminalError(err.code, err.reason) : err;
+  }
+}
+
 function splitListen(listen: string): [string, number] {
   const m = /^(?:(.*):)?(\d+)$/.exec(listen);
   if (!m) throw new TerminalError('SC9001', `--listen ${JSON.stringify(listen)}: give host:port or a port`);
@@ -240,8 +253,10 @@ export async function bootstrapCommand(options: CliOptions, io: CommandIo): Prom
       'SC9001',
       'bootstrap needs --repo: the git URL (or directory) holding the controller manifests, as controller run --source takes it',
     );
-  const source = parseSourceSpec(options.source, join(options.cacheDir, options.applySet));
-  const snapshot = await source.fetch();
+  const source = buildSource(options.source, options);
+  const snapshot = await source.fetch().catch((err: unknown) => {
+    throw err instanceof SourceError ? new TerminalError(err.code, err.reason) : err;
+  });
   io.out(
     `Bootstrapping apply set "${options.applySet}" from ${source.describe()} at ${snapshot.revision.slice(0, 12)}${snapshot.message ? ` (${snapshot.message})` : ''}\n`,
   );
