@@ -42,6 +42,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   const sink: ControllerMetricsSink = {
     queueDepth: (n) => m.queueDepth.set(n),
     reconcile: (kind, result, s) => m.reconcileDuration.observe({ kind, result }, s),
+    reconcileError: (kind, type) => m.reconcileErrors.inc({ kind, type }),
     action: (kind, action, result) => m.actions.inc({ kind, action, result }),
     drift: (kind, mode) => m.driftRepairs.inc({ kind, mode: mode as 'repaired' | 'reported' }),
     sync: (result, s, at) => {

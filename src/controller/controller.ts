@@ -16,6 +16,7 @@ import type { Clock } from '../queue/clock.js';
 import { WorkQueue } from '../queue/work-queue.js';
 import { LeaderLease } from './leader-lease.js';
 import { LiveCache } from './live-cache.js';
+import { reconcileHandler, type ReconcileMetricsSink } from './reconcile-handler.js';
 import { Reconciler, type ReconcilerOptions } from './reconciler.js';
 import { StatusStore, type SyncRecord } from './status.js';
 
@@ -24,9 +25,7 @@ export interface SnapshotSource {
   describe(): string;
 }
 
-export interface ControllerMetricsSink extends ImageMetricsSink {
-  queueDepth(n: number): void;
-  reconcile(kind: string, result: string, seconds: number): void;
+export interface ControllerMetricsSink extends ImageMetricsSink, ReconcileMetricsSink {
   action(kind: string, action: string, result: string): void;
   drift(kind: string, mode: string): void;
   sync(result: string, seconds: number, at: number): void;
@@ -115,7 +114,17 @@ export class Controller {
 
   /** Starts every loop; returns at once. */
   start(): void {
-    this.queue.start((key) => this.work(key));
+    this.queue.start(
+      reconcileHandler({
+        reconciler: this.reconciler,
+        queue: this.queue,
+        status: this.status,
+        clock: this.clock,
+        log: this.log,
+        metrics: this.metrics,
+        active: () => this.lease.isLeader && !this.status.suspended,
+      }),
+    );
     void this.leaseLoop();
     void this.pollLoop();
     void this.resyncLoop();
@@ -171,34 +180,6 @@ export class Controller {
     await Promise.race([this.queue.shutDown(), new Promise((r) => setTimeout(r, graceMs))]);
     await this.lease.release();
     this.metrics.leader(false);
-  }
-
-  private async work(key: string): Promise<void> {
-    if (!this.lease.isLeader || this.status.suspended) return;
-    const started = this.clock.now();
-    const log = this.log.child({ reconcileId: `${key}#${started.toString(36)}`, key });
-    try {
-      const r = await this.reconciler.reconcile(key);
-      this.metrics.reconcile(key.split('/')[0], r.outcome, (this.clock.now() - started) / 1000);
-      if (r.outcome !== 'in-sync')
-        log.info(
-          { outcome: r.outcome, phase: this.status.object(key)?.phase, reason: this.status.object(key)?.reason },
-          `reconciled ${key}: ${r.outcome}`,
-        );
-      if (r.outcome === 'waiting') {
-        for (const d of r.dependsOn) this.queue.add(d);
-        this.queue.addRateLimited(key);
-        return;
-      }
-      this.queue.forget(key);
-      if ('recheckAfterMs' in r && r.recheckAfterMs) this.queue.addAfter(key, r.recheckAfterMs);
-    } catch (err) {
-      this.metrics.reconcile(key.split('/')[0], 'error', (this.clock.now() - started) / 1000);
-      const delay = this.queue.addRateLimited(key);
-      log.warn({ err: (err as Error).message, retryInMs: delay }, `reconcile ${key} failed; retrying`);
-    } finally {
-      this.metrics.queueDepth(this.queue.length);
-    }
   }
 
   private async sync(trigger: SyncRecord['trigger']): Promise<void> {
@@ -297,7 +278,7 @@ export class Controller {
     this.supersede = undefined;
     const drained = ended === 'drained';
     const objects = this.status.toJSON().objects;
-    const failed = objects.filter((o) => o.phase === 'Failed');
+    const failed = objects.filter((o) => o.phase === 'Failed' || o.phase === 'Stalled');
     this.status.synced = true;
     if (drained) {
       try {

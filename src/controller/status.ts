@@ -1,14 +1,19 @@
 /**
  * What `controller run` knows about itself, for /status, `controller status`, /readyz and
- * logs: the source and revision, each object's phase (Ready, Progressing, Failed with the
- * reason), the recent syncs, leadership and suspension. Holds no secrets: it is built from
+ * logs: the source and revision, each object's phase (Ready, Progressing, Failed or Stalled
+ * with the reason), the recent syncs, leadership and suspension. Holds no secrets: it is built from
  * plans, which mask secret values, and from outcomes.
  */
 
 import type { RouteSyncStatus } from '../routes/route-sync.js';
 import type { ImageStatus } from './image-watch.js';
 
-export type Phase = 'Ready' | 'Progressing' | 'Failed' | 'Pending';
+/**
+ * Failed: the last attempt failed and the object is retried with backoff (or it is blocked, or
+ * drifted under --drift=report). Stalled: a terminal error; not retried until something changes
+ * (a new revision, a Swarm event on the object) or the next resync.
+ */
+export type Phase = 'Ready' | 'Progressing' | 'Failed' | 'Stalled' | 'Pending';
 
 export interface ObjectStatus {
   id: string;
@@ -95,7 +100,7 @@ export class StatusStore {
 
   toJSON(): ControllerStatus {
     const objects = [...this.objects.values()].sort((a, b) => a.id.localeCompare(b.id));
-    const counts: Record<Phase, number> = { Ready: 0, Progressing: 0, Failed: 0, Pending: 0 };
+    const counts: Record<Phase, number> = { Ready: 0, Progressing: 0, Failed: 0, Stalled: 0, Pending: 0 };
     for (const o of objects) counts[o.phase]++;
     return {
       ...this.fixed,
@@ -128,7 +133,7 @@ export function renderStatus(s: ControllerStatus): string {
   }
   if (s.nextSyncAt) lines.push(`next sync: ${s.nextSyncAt}`);
   lines.push(
-    `objects: ${s.counts.Ready} ready, ${s.counts.Progressing} progressing, ${s.counts.Failed} failed, ${s.counts.Pending} pending`,
+    `objects: ${s.counts.Ready} ready, ${s.counts.Progressing} progressing, ${s.counts.Failed} failed, ${s.counts.Stalled ?? 0} stalled, ${s.counts.Pending} pending`,
   );
   for (const o of s.objects)
     if (o.phase !== 'Ready') lines.push(`  ${o.phase.padEnd(11)} ${o.id}${o.reason ? `: ${o.reason}` : ''}`);

@@ -109,6 +109,7 @@ describe('controller run and a revision that deletes every manifest', { timeout:
       {
         queueDepth: noop,
         reconcile: noop,
+        reconcileError: noop,
         action: noop,
         drift: noop,
         sync: noop,

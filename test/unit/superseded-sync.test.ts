@@ -73,6 +73,7 @@ describe('controller run: a newer revision during a convergence wait', { timeout
       {
         queueDepth: noop,
         reconcile: noop,
+        reconcileError: noop,
         action: noop,
         drift: noop,
         sync: noop,
