@@ -70,18 +70,32 @@ export type ReconcileResult =
     }
   | { outcome: 'waiting'; dependsOn: string[] };
 
+export interface ReconcilerDeps {
+  swarm: SwarmAccess;
+  /** The live Swarm, shared by a burst of keys. */
+  cache: LiveCache;
+  status: StatusStore;
+  options: ReconcilerOptions;
+  observer?: ReconcileObserver;
+}
+
 export class Reconciler {
   desired: DesiredRevision | undefined;
   /** One plan per live snapshot and revision: a burst of keys shares it (O(n), not O(n^2)). */
   private planned: { live: LiveState; desired: DesiredRevision | undefined; plan: Plan } | undefined;
+  private readonly swarm: SwarmAccess;
+  private readonly cache: LiveCache;
+  private readonly status: StatusStore;
+  private readonly options: ReconcilerOptions;
+  private readonly observer: ReconcileObserver;
 
-  constructor(
-    private readonly swarm: SwarmAccess,
-    private readonly cache: LiveCache,
-    private readonly status: StatusStore,
-    private readonly options: ReconcilerOptions,
-    private readonly observer: ReconcileObserver = {},
-  ) {}
+  constructor(deps: ReconcilerDeps) {
+    this.swarm = deps.swarm;
+    this.cache = deps.cache;
+    this.status = deps.status;
+    this.options = deps.options;
+    this.observer = deps.observer ?? {};
+  }
 
   /** Every key the loop should look at: declared objects and owned live objects of this set. */
   async allKeys(): Promise<string[]> {

@@ -63,6 +63,7 @@ export interface ControllerStatus {
 export class StatusStore {
   private readonly objects = new Map<string, ObjectStatus>();
   private readonly syncs: SyncRecord[] = [];
+  private waiters: (() => void)[] = [];
   role: 'leader' | 'standby' = 'standby';
   leader = '';
   suspended = false;
@@ -79,10 +80,36 @@ export class StatusStore {
 
   setObject(s: Omit<ObjectStatus, 'updatedAt'>): void {
     this.objects.set(s.id, { ...s, updatedAt: new Date(this.now()).toISOString() });
+    this.changed();
   }
 
   removeObject(id: string): void {
     this.objects.delete(id);
+    this.changed();
+  }
+
+  /** True while an object is Progressing or Pending: a sync that applied something waits for none. */
+  get converging(): boolean {
+    for (const o of this.objects.values()) if (o.phase === 'Progressing' || o.phase === 'Pending') return true;
+    return false;
+  }
+
+  /** Resolves at the next object status recorded (set or removed), or at once when `signal` aborts. */
+  nextChange(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const done = () => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.push(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private changed(): void {
+    for (const w of [...this.waiters]) w();
   }
 
   object(id: string): ObjectStatus | undefined {

@@ -52,13 +52,11 @@ function loop(errors: Error[]) {
   const status = new StatusStore({ identity: 't', applySet: 'set', source: 'test', driftMode: 'repair' }, () =>
     clock.now(),
   );
-  const reconciler = new Reconciler(swarm, new LiveCache(swarm, clock, 0), status, {
-    applySet: 'set',
-    drift: 'repair',
-    prune: true,
-    allowReplace: false,
-    maxDeletions: 10,
-    timeoutMs: 1000,
+  const reconciler = new Reconciler({
+    swarm,
+    cache: new LiveCache(swarm, clock, 0),
+    status,
+    options: { applySet: 'set', drift: 'repair', prune: true, allowReplace: false, maxDeletions: 10, timeoutMs: 1000 },
   });
   reconciler.desired = { revision: 'rev1', desired: desiredFrom(web) };
   const queue = new WorkQueue({ clock });
