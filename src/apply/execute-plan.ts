@@ -10,7 +10,7 @@ import type { DesiredState } from '../api/model.js';
 import type { SwarmAccess } from '../api/swarm-access.js';
 import type { Change, Plan } from '../plan/plan.js';
 import { defaultBackoff, type BackoffPolicy } from '../queue/backoff.js';
-import { realClock, type Clock } from '../queue/clock.js';
+import { realClock, type Clock, type Random } from '../queue/clock.js';
 import { runTaskGraph, type GraphTask } from '../queue/task-graph.js';
 import { TerminalError } from '../errors.js';
 import * as actions from './actions.js';
@@ -35,6 +35,8 @@ export interface ApplyOptions {
    * failure (`controller run` requeues the key through its work queue).
    */
   retry?: BackoffPolicy;
+  /** The retry backoff's jitter (default Math.random). */
+  random?: Random;
   reporter?: ApplyReporter;
   /** The source revision being applied (`controller run`). */
   revision?: string;
@@ -133,6 +135,7 @@ export async function executePlan(
     concurrency: options.concurrency,
     backoff: options.retry ?? oneAttempt,
     clock,
+    ...(options.random ? { random: options.random } : {}),
     onStart: (id, attempt) => options.reporter?.started?.(byId.get(id)!, attempt),
     onRetry: (id, attempt, error, delay) => options.reporter?.retrying?.(byId.get(id)!, attempt, error, delay),
     onFinish: (o) => {

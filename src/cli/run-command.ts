@@ -154,13 +154,13 @@ function startRouteSync(
     log.warn({ event: 'routes.disabled' }, note);
     return { status: () => disabledRouteStatus(o, note) };
   }
-  const sync = new RouteSync(
+  const sync = new RouteSync({
     swarm,
-    new HttpAgentClient(options.proxyControlPort, token),
-    o,
-    realClock,
-    log.child({ component: 'routes' }),
-    {
+    client: new HttpAgentClient(options.proxyControlPort, token),
+    options: o,
+    clock: realClock,
+    log: log.child({ component: 'routes' }),
+    metrics: {
       push: (result, s) => {
         m.proxyPushes.inc({ result });
         m.proxyPushDuration.observe(s);
@@ -176,8 +176,8 @@ function startRouteSync(
         m.proxyReplicas.set({ state: 'behind' }, total - inSync);
       },
     },
-    () => loop.isLeader,
-  );
+    isActive: () => loop.isLeader,
+  });
   manager.onEvent((e) => sync.notify(e));
   sync.start();
   return sync;
