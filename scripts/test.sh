@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test, from a fresh clone, as root:
 #   install deps -> gen:check -> lint (Prettier, type-aware ESLint) -> unit tests
+#   -> integration tests (real programs, no engine: yaml-language-server)
 #   -> per engine: (private Swarm) -> test-app and controller images -> e2e tests -> other objects untouched
 #   -> multi-node cluster tests
 #
@@ -103,6 +104,7 @@ if ! run_step "install dependencies" scripts/install-deps.sh; then
   skip_step "gen:check" "no dependencies"
   skip_step "lint" "no dependencies"
   skip_step "unit tests" "no dependencies"
+  skip_step "integration tests" "no dependencies"
   skip_step "swarm" "no dependencies"
   skip_step "images" "no dependencies"
   skip_step "e2e tests" "no dependencies"
@@ -112,6 +114,7 @@ fi
 run_step "gen:check" npm run --silent gen:check || true
 run_step "lint" npm run --silent lint || true
 run_step "unit tests" count_tests npm run --silent test:unit || true
+run_step "integration tests" count_tests npm run --silent test:integration || true
 
 # start_swarm ENGINE: the engine's Swarm up; exports DOCKER_HOST, SC_PUBLISHED_ADDR, SC_HOST_ADDR.
 # ENGINE "caller" is the caller's DOCKER_HOST, used as it is.

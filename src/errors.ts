@@ -67,6 +67,16 @@ export const errorCatalogue = {
   SC6005: 'compose name changed to fit manifest names',
   SC6006: 'two compose names give one manifest name',
   SC6007: 'output directory not usable',
+  SC7001: 'no age key for a SOPS-encrypted file',
+  SC7002: 'no age key given opens the SOPS-encrypted file',
+  SC7003: 'SOPS MAC missing or not matching',
+  SC7004: 'SOPS file malformed or not supported',
+  SC7005: 'SOPS file not encrypted for age',
+  SC7006: 'SOPS-encrypted value cannot be decrypted',
+  SC7007: 'age key cannot be read',
+  SC7008: 'Secret data not encrypted',
+  SC8001: 'notification receiver not valid',
+  SC8002: 'sync window not valid',
   SC9001: 'bad command-line usage',
 } as const;
 

@@ -38,6 +38,8 @@ export interface CliOptions {
   timeoutMs: number;
   concurrency: number;
   maskEnv: string[];
+  /** --age-key-file: an age key file for SOPS-encrypted manifests. */
+  ageKeyFile?: string;
   logFormat: 'text' | 'json';
   color: boolean;
   source?: string;
@@ -113,6 +115,7 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
     timeoutMs: v.timeout,
     concurrency: v.concurrency,
     maskEnv: v['mask-env'],
+    ...(v['age-key-file'] ? { ageKeyFile: v['age-key-file'] } : {}),
     logFormat: v['log-format'],
     color: isTty && !v['no-color'] && !env.NO_COLOR,
     ...(source ? { source } : {}),

@@ -37,7 +37,7 @@ export interface CommandSpec {
 }
 
 const connection: FlagSection = { title: 'Engine connection', flags: ['host', 'context'] };
-const manifests: FlagSection = { title: 'Manifests', flags: ['filename', 'set'] };
+const manifests: FlagSection = { title: 'Manifests', flags: ['filename', 'age-key-file', 'set'] };
 const planning: FlagSection = {
   title: 'Planning',
   flags: [
@@ -61,7 +61,7 @@ export const commandTable = {
     synopsis: 'controller validate -f PATH... [options]',
     description: 'Reads and checks the manifests without an engine. Exit 0 valid, 1 any problem.',
     positionals: [],
-    sections: [{ title: 'Options', flags: ['filename', 'output'] }],
+    sections: [{ title: 'Options', flags: ['filename', 'age-key-file', 'output'] }],
     flagHelp: { output: { help: 'text, or json: the result and every problem as JSON on stdout' } },
   },
   plan: {

@@ -9,9 +9,12 @@ import { resolveImages, type ImageProblem } from '../apply/resolve-images.js';
 import { refId, refLabel } from '../api/object-ref.js';
 import { collectOldVersions } from '../apply/data-versions.js';
 import { diagnostic, formatDiagnostic, TerminalError, type Diagnostic } from '../errors.js';
-import { loadManifests, type LoadedManifests } from '../manifest/load.js';
+import { loadManifests, type LoadedManifests, type LoadOptions } from '../manifest/load.js';
+import { encryptedFields, sensitiveValues } from '../manifest/sops-documents.js';
 import { buildPlan } from '../plan/build-plan.js';
+import { maskEncrypted } from '../plan/mask-encrypted.js';
 import { renderHuman, renderJson } from '../plan/render.js';
+import { ageKeyLoader, redactingStream, type SensitiveValues } from '../sops/index.js';
 import type { EngineSelection } from '../swarm/endpoint.js';
 import type { CliOptions } from './args.js';
 import { jsonProgress, textProgress } from './progress.js';
@@ -38,10 +41,24 @@ export function announceEngine(io: CommandIo, swarm: { describe(): string }): vo
   io.err(`Engine: ${swarm.describe()}\n`);
 }
 
+/** Age keys for SOPS-encrypted manifests: --age-key-file, then SOPS's own variables and default file. */
+function loadOptions(options: CliOptions): LoadOptions {
+  return { sops: { identities: ageKeyLoader(options.ageKeyFile ? { files: [options.ageKeyFile] } : {}) } };
+}
+
+/** The same io, with every decrypted string redacted from what it prints (a second line of defence). */
+function redacting(io: CommandIo, values: SensitiveValues): CommandIo {
+  if (values.size === 0) return io;
+  return Object.assign(Object.create(io) as CommandIo, {
+    out: (s: string) => io.out(values.redact(s)),
+    err: (s: string) => io.err(values.redact(s)),
+  });
+}
+
 async function load(options: CliOptions, io: CommandIo): Promise<LoadedManifests | undefined> {
   if (options.files.length === 0)
     throw new TerminalError('SC9001', 'no manifests given; pass -f PATH (a file, a directory or - for stdin)');
-  const loaded = await loadManifests(options.files, io.readStdin);
+  const loaded = await loadManifests(options.files, io.readStdin, loadOptions(options));
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   printDiagnostics(loaded.diagnostics, options, io);
   return errors.length ? undefined : loaded;
@@ -74,7 +91,8 @@ function printDiagnostics(ds: Diagnostic[], options: CliOptions, io: CommandIo):
 export async function validateCommand(options: CliOptions, io: CommandIo): Promise<number> {
   if (options.files.length === 0)
     throw new TerminalError('SC9001', 'no manifests given; pass -f PATH (a file, a directory or - for stdin)');
-  const loaded = await loadManifests(options.files, io.readStdin);
+  const loaded = await loadManifests(options.files, io.readStdin, loadOptions(options));
+  io = redacting(io, sensitiveValues(loaded.sources.values()));
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   if (options.output === 'json') {
     io.out(
@@ -101,11 +119,15 @@ export async function validateCommand(options: CliOptions, io: CommandIo): Promi
 export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Promise<number> {
   const loaded = await load(options, io);
   if (!loaded) return exitCodes.error;
+  const secrets = sensitiveValues(loaded.sources.values());
+  io = redacting(io, secrets);
   const swarm = await io.connect(engineSelection(options));
   const live = await swarm.readLiveState();
   const progress =
     options.logFormat === 'json'
-      ? jsonProgress((await import('../log.js')).createLogger())
+      ? jsonProgress(
+          (await import('../log.js')).createLogger(secrets.size ? { destination: redactingStream(secrets) } : {}),
+        )
       : textProgress((s) => io.err(s));
   const images = await resolveImages(loaded.desired, live.services, options.resolveImage, swarm);
   for (const d of imageDiagnostics(images.warnings, 'warning', loaded)) progress.diagnostic(d);
@@ -127,14 +149,15 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
     maskEnv: options.maskEnv,
   });
   const dryRun = options.command === 'plan' || options.dryRun;
+  const shown = maskEncrypted(plan, encryptedFields(loaded.sources)); // SOPS-encrypted fields hidden; `plan` is executed
   if (options.output === 'json') {
     progress.engine(swarm.describe());
-    io.out(renderJson(plan));
+    io.out(renderJson(shown));
   } else {
     if (dryRun || plan.changes.length || plan.blockers.length)
       io.out(`Apply set "${plan.applySet}" on ${swarm.describe()}\n\n`);
     else progress.engine(swarm.describe());
-    io.out(renderHuman(plan, { color: options.color }));
+    io.out(renderHuman(shown, { color: options.color }));
   }
   if (plan.blockers.length) {
     if (!dryRun)

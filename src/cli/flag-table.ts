@@ -177,6 +177,10 @@ export const flagTable = {
 
   // manifests and apply set
   filename: list('PATH', 'manifest file or directory (recursive, .yaml/.yml); "-" for stdin; repeatable', 'f'),
+  'age-key-file': optional(
+    'FILE',
+    'age key file for SOPS-encrypted manifests (docs/sops.md); also read: $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt',
+  ),
   set: checked('NAME', 'apply set recorded on every object', (raw) => checkApplySet(raw), {
     defaultText: "the manifest directory's name",
   }),

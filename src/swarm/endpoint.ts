@@ -57,15 +57,20 @@ export function dockerConfigDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker');
 }
 
-interface ConfigFile {
+/** The docker CLI's config.json, the parts this controller reads. */
+export interface DockerConfigFile {
   currentContext?: string;
+  auths?: Record<string, { auth?: string; username?: string; password?: string; identitytoken?: string }>;
+  credsStore?: string;
+  credHelpers?: Record<string, string>;
 }
 
-function readConfigFile(dir: string): ConfigFile {
+/** `<dir>/config.json`, or {} when there is none; SC5007 when it is not JSON. */
+export function readDockerConfig(dir: string): DockerConfigFile {
   const path = join(dir, 'config.json');
   if (!existsSync(path)) return {};
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as ConfigFile;
+    return JSON.parse(readFileSync(path, 'utf8')) as DockerConfigFile;
   } catch (err) {
     throw new TerminalError(
       'SC5007',
@@ -87,7 +92,7 @@ export function resolveEndpoint(sel: EngineSelection, env: NodeJS.ProcessEnv = p
   else if (env.DOCKER_HOST) return defaultContext(env.DOCKER_HOST, 'DOCKER_HOST', configDir, env);
   else if (env.DOCKER_CONTEXT) [name, why] = [env.DOCKER_CONTEXT, 'DOCKER_CONTEXT'];
   else {
-    const current = readConfigFile(configDir).currentContext;
+    const current = readDockerConfig(configDir).currentContext;
     if (!current) return defaultContext(defaultSocket, 'the default socket', configDir, env);
     [name, why] = [current, `currentContext in ${join(configDir, 'config.json')}`];
   }

@@ -7,24 +7,12 @@
  * logged, printed or put into an error message.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dockerHub, dockerHubAuthKey } from '../api/image-ref.js';
 import { TerminalError } from '../errors.js';
-import { dockerConfigDir } from './endpoint.js';
+import { dockerConfigDir, readDockerConfig, type DockerConfigFile } from './endpoint.js';
 
-interface AuthEntry {
-  auth?: string;
-  username?: string;
-  password?: string;
-  identitytoken?: string;
-}
-
-interface DockerConfigFile {
-  auths?: Record<string, AuthEntry>;
-  credsStore?: string;
-  credHelpers?: Record<string, string>;
-}
+type AuthEntry = NonNullable<DockerConfigFile['auths']>[string];
 
 export interface RegistryCredential {
   username?: string;
@@ -75,7 +63,7 @@ export class RegistryCredentials {
     private readonly runHelper: HelperRunner = runCredentialHelper,
   ) {
     this.path = join(dockerConfigDir(env), 'config.json');
-    this.config = existsSync(this.path) ? readConfig(this.path) : {};
+    this.config = readDockerConfig(dockerConfigDir(env));
   }
 
   /** Whether any credentials are configured at all (no config, no lookups). */
@@ -162,16 +150,5 @@ export class RegistryCredentials {
     if (!answer.Secret) return undefined;
     if (answer.Username === '<token>') return { identitytoken: answer.Secret, serveraddress: serverUrl };
     return { username: answer.Username ?? '', password: answer.Secret, serveraddress: serverUrl };
-  }
-}
-
-function readConfig(path: string): DockerConfigFile {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as DockerConfigFile;
-  } catch (err) {
-    throw new TerminalError(
-      'SC5007',
-      `${path} is not valid JSON (${(err as Error).message}); fix or remove it (the docker CLI reads the same file)`,
-    );
   }
 }

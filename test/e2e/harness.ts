@@ -157,6 +157,21 @@ export async function removeNamespace(namespace: string): Promise<void> {
   }
 }
 
+/** What the first task of a service (running the test app, which has node) sees at a path. */
+export async function readInTask(service: string, path: string): Promise<string> {
+  const id = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${service}`))
+    .split('\n')
+    .filter(Boolean)[0];
+  if (!id) throw new Error(`no task container of ${service}`);
+  return docker(
+    'exec',
+    id,
+    '/usr/local/bin/node',
+    '-e',
+    `process.stdout.write(require('fs').readFileSync(${JSON.stringify(path)}))`,
+  );
+}
+
 /** Writes manifests into a fresh directory named after the apply set. */
 export async function manifestDir(set: string, files: Record<string, string>): Promise<string> {
   const dir = join(await mkdtemp(join(tmpdir(), 'sc-e2e-')), set);
