@@ -32,3 +32,36 @@ let generation = 0;
 export function table(routes: Route[]): RouteTable {
   return { generation: ++generation, checksum: tableChecksum(routes), routes };
 }
+
+const web: Route = {
+  name: 'shop/web',
+  hosts: [],
+  pathPrefix: '/demo',
+  stripPrefix: true,
+  sticky: { cookie: 'SID' },
+  balance: 'roundrobin',
+  healthCheck: { path: '/healthz', intervalMs: 2000 },
+  timeouts: { connectMs: 2000, serverMs: 30000 },
+  redirectToHttps: false,
+  tls: null,
+  backends: [
+    { service: 'shop_web', weight: 90, servers: [{ id: 't1', address: '10.0.0.5', port: 8080 }] },
+    { service: 'shop_web-canary', weight: 10, servers: [] },
+  ],
+};
+const admin: Route = {
+  name: 'shop/admin',
+  hosts: ['admin.example.com', '*.admin.example.com'],
+  pathPrefix: '/',
+  stripPrefix: false,
+  sticky: null,
+  balance: 'leastconn',
+  healthCheck: null,
+  timeouts: { connectMs: 1000, serverMs: 5000 },
+  redirectToHttps: true,
+  tls: null,
+  backends: [{ service: 'shop_admin', weight: 1, servers: [{ id: 'a1', address: '10.0.0.7', port: 80 }] }],
+};
+
+/** Two routes that use most options: a sticky, health-checked canary split and a host route redirected to https. */
+export const sampleRoutes = { web, admin };
