@@ -4,7 +4,7 @@
  */
 import type { CallCounts, ImageRegistry, SwarmAccess } from '../api/swarm-access.js';
 import { waitForConvergence, type ConvergenceTarget } from '../apply/convergence.js';
-import { executePlan } from '../apply/execute-plan.js';
+import { applyRetries, executePlan } from '../apply/execute-plan.js';
 import { resolveImages, type ImageProblem } from '../apply/resolve-images.js';
 import { refId, refLabel } from '../api/object-ref.js';
 import { collectOldVersions } from '../apply/data-versions.js';
@@ -176,6 +176,7 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
     `\nApplying ${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (concurrency ${options.concurrency}):`,
   );
   const outcomes = await executePlan(plan, desired, swarm, {
+    retry: applyRetries,
     concurrency: options.concurrency,
     timeoutMs: options.timeoutMs,
     reporter: progress,

@@ -6,17 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import {
-  Controller,
-  labelSuspended,
-  labelSuspendReason,
-  suspendRecordName,
-  type ControllerMetricsSink,
-} from '../controller/controller.js';
+import { ApplySetLoop, type ApplySetMetricsSink } from '../controller/apply-set-loop.js';
+import { Manager } from '../controller/manager.js';
+import { SuspendRecord } from '../controller/suspend-record.js';
 import { startHttpServer } from '../controller/http-server.js';
 import { controllerMetrics, Registry } from '../controller/metrics.js';
 import { renderStatus, type ControllerStatus } from '../controller/status.js';
-import { AlreadyExistsError, TerminalError, TransientError } from '../errors.js';
+import { TerminalError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { realClock } from '../queue/clock.js';
 import { parseSourceSpec } from '../source/source-spec.js';
@@ -40,9 +36,10 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   const registry = new Registry();
   const m = controllerMetrics(registry);
   m.buildInfo.set({ version, node: process.version }, 1);
-  const sink: ControllerMetricsSink = {
+  const sink: ApplySetMetricsSink = {
     queueDepth: (n) => m.queueDepth.set(n),
     reconcile: (kind, result, s) => m.reconcileDuration.observe({ kind, result }, s),
+    reconcileError: (kind, type) => m.reconcileErrors.inc({ kind, type }),
     action: (kind, action, result) => m.actions.inc({ kind, action, result }),
     drift: (kind, mode) => m.driftRepairs.inc({ kind, mode: mode as 'repaired' | 'reported' }),
     sync: (result, s, at) => {
@@ -61,10 +58,9 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     suspended: (v) => m.suspended.set(v ? 1 : 0),
   };
   const identity = options.identity ?? `${hostname()}-${process.pid}`;
-  const controller = new Controller(
-    swarm,
-    source,
-    {
+  const manager = new Manager({ swarm, identity, clock: realClock, log });
+  const loop = new ApplySetLoop({
+    settings: {
       identity,
       applySet: options.applySet,
       drift: options.drift,
@@ -80,22 +76,26 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
       resolveImage: options.resolveImage,
       imageCheckMs: options.imageCheckMs ?? 0,
     },
-    realClock,
-    log.child({ applySet: options.applySet }),
-    sink,
-  );
-  const routes = startRouteSync(options, swarm, controller, m, log);
+    swarm,
+    source,
+    cache: manager.cache,
+    clock: realClock,
+    log: log.child({ applySet: options.applySet }),
+    metrics: sink,
+  });
+  manager.add(loop);
+  const routes = startRouteSync(options, swarm, manager, loop, m, log);
   const [listenHost, listenPort] = splitListen(options.listen);
   const webhookSecret = options.webhookSecretFile ? readFileSync(options.webhookSecretFile, 'utf8').trim() : '';
   const server = await startHttpServer(listenPort, listenHost, {
     status: () => ({
-      ...controller.status.toJSON(),
-      images: controller.images.status(),
+      ...loop.status.toJSON(),
+      images: loop.sync.images.status(),
       ...(routes ? { routes: routes.status() } : {}),
     }),
-    ready: () => controller.status.synced || (!controller.isLeader && !!controller.status.revision),
+    ready: () => loop.status.synced || (!loop.isLeader && !!loop.status.revision),
     metrics: () => registry.render(),
-    sync: () => controller.triggerSync('webhook'),
+    sync: () => loop.triggerSync('webhook'),
     webhookSecret,
   });
   log.info(
@@ -109,7 +109,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     },
     'swarm-controller running',
   );
-  controller.start();
+  manager.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ event: 'stop', signal }, `stopping on ${signal}`);
@@ -118,7 +118,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  await controller.stop(stopGraceMs);
+  await manager.stop(stopGraceMs);
   routes?.stop?.();
   await new Promise((r) => server.close(() => r(undefined)));
   log.info({ event: 'stopped' }, 'stopped; lease released');
@@ -133,7 +133,8 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
 function startRouteSync(
   options: CliOptions,
   swarm: DockerSwarm,
-  controller: Controller,
+  manager: Manager,
+  loop: ApplySetLoop,
   m: ReturnType<typeof controllerMetrics>,
   log: ReturnType<typeof createLogger>,
 ): { status(): RouteSyncStatus; stop?(): void } | undefined {
@@ -154,13 +155,13 @@ function startRouteSync(
     log.warn({ event: 'routes.disabled' }, note);
     return { status: () => disabledRouteStatus(o, note) };
   }
-  const sync = new RouteSync(
+  const sync = new RouteSync({
     swarm,
-    new HttpAgentClient(options.proxyControlPort, token),
-    o,
-    realClock,
-    log.child({ component: 'routes' }),
-    {
+    client: new HttpAgentClient(options.proxyControlPort, token),
+    options: o,
+    clock: realClock,
+    log: log.child({ component: 'routes' }),
+    metrics: {
       push: (result, s) => {
         m.proxyPushes.inc({ result });
         m.proxyPushDuration.observe(s);
@@ -176,9 +177,9 @@ function startRouteSync(
         m.proxyReplicas.set({ state: 'behind' }, total - inSync);
       },
     },
-    () => controller.isLeader,
-  );
-  controller.onSwarmEvent((e) => sync.notify(e));
+    isActive: () => loop.isLeader,
+  });
+  manager.onEvent((e) => sync.notify(e));
   sync.start();
   return sync;
 }
@@ -221,25 +222,12 @@ export async function statusCommand(options: CliOptions, io: CommandIo): Promise
 export async function suspendCommand(options: CliOptions, io: CommandIo, suspend: boolean): Promise<number> {
   const swarm = await DockerSwarm.connect(engineSelection(options));
   announceEngine(io, swarm);
-  const name = suspendRecordName(options.applySet);
-  const labels = {
-    [labelSuspended]: String(suspend),
-    [labelSuspendReason]: suspend ? (options.reason ?? 'suspended with controller suspend') : '',
-  };
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      const current = await swarm.findConfig(name);
-      if (!current) await swarm.createConfig(name, labels, `suspend flag of apply set ${options.applySet}`);
-      else await swarm.updateConfigLabels(current, { ...current.Spec.Labels, ...labels });
-      io.out(
-        `apply set "${options.applySet}" ${suspend ? 'suspended: controllers stop reconciling (routes and status keep being served)' : 'resumed: controllers reconcile again'}\n`,
-      );
-      return 0;
-    } catch (err) {
-      if (!(err instanceof TransientError) && !(err instanceof AlreadyExistsError)) throw err;
-    }
-  }
-  throw new TerminalError('SC5004', `could not write the suspend flag ${name}: it kept changing underneath`);
+  const record = new SuspendRecord({ records: swarm, applySet: options.applySet, clock: realClock });
+  await record.setSuspended(suspend, suspend ? (options.reason ?? 'suspended with controller suspend') : undefined);
+  io.out(
+    `apply set "${options.applySet}" ${suspend ? 'suspended: controllers stop reconciling (routes and status keep being served)' : 'resumed: controllers reconcile again'}\n`,
+  );
+  return 0;
 }
 
 /**
@@ -264,10 +252,10 @@ export async function bootstrapCommand(options: CliOptions, io: CommandIo): Prom
   announceEngine(io, swarm);
   if (await ensureProxyTokenSecret(swarm))
     io.out(`Created the Swarm secret ${proxyTokenSecret} (the token the controller and the proxy tier share)\n`);
-  const flag = (await swarm.findConfig(suspendRecordName(options.applySet)))?.Spec.Labels;
-  if (flag?.[labelSuspended] === 'true')
+  const flag = await new SuspendRecord({ records: swarm, applySet: options.applySet, clock: realClock }).read();
+  if (flag.suspended)
     io.out(
-      `Note: apply set "${options.applySet}" is suspended (${flag[labelSuspendReason] || 'no reason given'}): the controller will not reconcile until "controller resume --set ${options.applySet}"\n`,
+      `Note: apply set "${options.applySet}" is suspended (${flag.reason ?? 'no reason given'}): the controller will not reconcile until "controller resume --set ${options.applySet}"\n`,
     );
   return planOrApplyCommand({ ...options, command: 'apply', files: [snapshot.dir], revision: snapshot.revision }, io);
 }

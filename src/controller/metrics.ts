@@ -285,6 +285,8 @@ export interface ControllerMetrics {
   pinnedImages: Gauge;
   /** Time for one reconcile of one object, in seconds; labels kind (Service, Network, ...) and result. */
   reconcileDuration: Histogram<{ kind: string; result: string }>;
+  /** Reconciles that ended in an error, by kind and type: terminal (Stalled, not retried) or transient (retried with backoff). */
+  reconcileErrors: Counter<{ kind: string; type: 'terminal' | 'transient' }>;
   /** Work items waiting in the queue. */
   queueDepth: Gauge;
   /** Actions executed against the Swarm; labels kind, action (create, update, ...) and result. */
@@ -376,6 +378,11 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
       'Images found with a new digest under their tag by --image-check (each rolled out).',
     ),
     pinnedImages: registry.gauge(`${p}images_pinned`, 'Images of the applied revision pinned to a registry digest.'),
+    reconcileErrors: registry.counter(
+      `${p}reconcile_errors_total`,
+      'Reconciles that ended in an error, by type: terminal (phase Stalled, not retried until something changes) or transient (retried with backoff).',
+      ['kind', 'type'],
+    ),
   };
 }
 

@@ -10,6 +10,7 @@
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
+import { realClock, type Clock } from '../queue/clock.js';
 import { crtListPath, renderConfig, renderCrtList } from './haproxy-config.js';
 import type { HaproxyProcess } from './haproxy-process.js';
 import { emptyTable, structureKey, TableError, tableChecksum, validateTable, type RouteTable } from './route-table.js';
@@ -29,6 +30,8 @@ export interface AgentOptions {
   log: Logger;
   /** At most one reload per this many ms; pushes in between share the next reload (default 200). */
   minReloadIntervalMs?: number;
+  /** The reload rate limit's time and the timestamps in status (default the real clock). */
+  clock?: Clock;
   /** Test-only: changes the rendered text before `haproxy -c` (to make HAProxy refuse a table). */
   transformConfig?: (text: string) => string;
 }
@@ -66,8 +69,6 @@ export interface AgentStatus {
   haproxy: { running: boolean; pid: number | null };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export class ProxyAgent {
   private table: RouteTable = emptyTable;
   private slots: SlotMap = {};
@@ -89,10 +90,16 @@ export class ProxyAgent {
   private lastError: string | null = null;
   private readonly minInterval: number;
   private readonly traffic: TrafficStatsCollector;
+  private readonly clock: Clock;
 
   constructor(private readonly o: AgentOptions) {
     this.minInterval = o.minReloadIntervalMs ?? 200;
+    this.clock = o.clock ?? realClock;
     this.traffic = new TrafficStatsCollector({ haproxy: o.haproxy, log: o.log });
+  }
+
+  private isoNow(): string {
+    return new Date(this.clock.now()).toISOString();
   }
 
   get configPath(): string {
@@ -107,9 +114,9 @@ export class ProxyAgent {
     if (problem) throw new Error(`haproxy refuses the initial configuration: ${problem}`);
     await this.installCandidate(emptyTable, {});
     await this.o.haproxy.start();
-    this.lastReloadAt = Date.now();
+    this.lastReloadAt = this.clock.now();
     this.key = structureKey(emptyTable);
-    this.served = { generation: 0, checksum: emptyTable.checksum, appliedAt: new Date().toISOString(), routes: 0 };
+    this.served = { generation: 0, checksum: emptyTable.checksum, appliedAt: this.isoNow(), routes: 0 };
   }
 
   async stop(): Promise<void> {
@@ -140,7 +147,7 @@ export class ProxyAgent {
 
   /** Validates and applies a pushed table; ApplyError carries the HTTP status for refusals. */
   async apply(input: unknown): Promise<ApplyResult> {
-    const t0 = performance.now();
+    const t0 = this.clock.now();
     let table: RouteTable;
     try {
       table = validateTable(input);
@@ -159,7 +166,7 @@ export class ProxyAgent {
       checksum: table.checksum,
       action: outcome.action,
       runtimeCommands: outcome.commands,
-      durationMs: Math.round((performance.now() - t0) * 10) / 10,
+      durationMs: this.clock.now() - t0,
     };
   }
 
@@ -168,8 +175,7 @@ export class ProxyAgent {
   ): Promise<{ action: ApplyResult['action']; commands: number; reload?: Promise<void> }> {
     if (table.checksum === this.table.checksum && this.key !== '') {
       this.table = table;
-      if (!this.pendingReload)
-        this.served = { ...this.served, generation: table.generation, appliedAt: new Date().toISOString() };
+      if (!this.pendingReload) this.served = { ...this.served, generation: table.generation, appliedAt: this.isoNow() };
       return { action: 'unchanged', commands: 0 };
     }
     const slots = assignSlots(table, this.slots);
@@ -239,7 +245,7 @@ export class ProxyAgent {
     this.served = {
       generation: table.generation,
       checksum: table.checksum,
-      appliedAt: new Date().toISOString(),
+      appliedAt: this.isoNow(),
       routes: table.routes.length,
     };
     this.lastError = null;
@@ -248,14 +254,14 @@ export class ProxyAgent {
   /** Coalesces: every push before the reload starts shares it; waits out the rate limit. */
   private scheduleReload(): Promise<void> {
     if (this.pendingReload) return this.pendingReload;
-    const wait = Math.max(0, this.lastReloadAt + this.minInterval - Date.now());
-    const p = sleep(wait).then(() =>
+    const wait = Math.max(0, this.lastReloadAt + this.minInterval - this.clock.now());
+    const p = this.clock.sleep(wait).then(() =>
       this.exclusive(async () => {
         this.pendingReload = undefined;
         const table = this.table;
         // The current worker's counters, before it stops taking requests.
         await this.traffic.sample();
-        const t0 = performance.now();
+        const t0 = this.clock.now();
         try {
           await this.o.haproxy.reload();
         } catch (err) {
@@ -263,10 +269,10 @@ export class ProxyAgent {
           this.lastError = `reload for generation ${table.generation} failed: ${(err as Error).message}`;
           throw new ApplyError(500, this.lastError);
         } finally {
-          this.lastReloadAt = Date.now();
+          this.lastReloadAt = this.clock.now();
         }
         this.reloads++;
-        this.lastReloadMs = Math.round((performance.now() - t0) * 10) / 10;
+        this.lastReloadMs = this.clock.now() - t0;
         this.markServed(table);
         this.o.log.info({ generation: table.generation, reloadMs: this.lastReloadMs }, 'haproxy reloaded');
       }),

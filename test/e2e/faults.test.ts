@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SwarmAccess } from '../../src/api/swarm-access.js';
-import { executePlan } from '../../src/apply/execute-plan.js';
+import { applyRetries, executePlan } from '../../src/apply/execute-plan.js';
 import { loadManifests } from '../../src/manifest/load.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import { DockerSwarm } from '../../src/swarm/docker-swarm.js';
@@ -186,7 +186,7 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
     const loaded = await loadManifests([dir]);
     const plan = buildPlan(loaded.desired, await real.readLiveState(), { applySet: ns });
     assert.equal(plan.changes.length, 12, JSON.stringify(plan.changes.map((c) => c.id)));
-    const outcomes = await executePlan(plan, loaded.desired, racing, { timeoutMs: 60_000 });
+    const outcomes = await executePlan(plan, loaded.desired, racing, { retry: applyRetries, timeoutMs: 60_000 });
     console.log(
       `write in the window: ${engineErrors.length} version conflict(s) from the engine (${engineErrors.map((e) => e.replace(/\s+/g, ' ')).join('; ')}); attempts: ${outcomes.map((o) => o.attempts).join(',')}`,
     );

@@ -22,7 +22,7 @@ import {
   token,
   type Backend,
   type RunningProxy,
-} from '../unit/proxy-harness.js';
+} from './proxy-harness.js';
 
 /** A backend that answers after delayMs; `fail(n)` says whether its n-th request (from 1) gets 500. */
 function delayed(id: string, delayMs: number, fail: (n: number) => boolean = () => false) {

@@ -6,7 +6,7 @@ import { NotFoundError, TerminalError, TransientError } from '../../src/errors.j
 import { desiredFrom, network, service } from '../helpers/manifests.js';
 import { FakeSwarm } from '../helpers/fake-swarm.js';
 
-const fast = { backoff: { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 5, jitter: false }, pollMs: 1, timeoutMs: 1000 };
+const fast = { retry: { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 5, jitter: false }, pollMs: 1, timeoutMs: 1000 };
 const text =
   network('backend') +
   service('web', 'image: app:1\nreplicas: 2\nnetworks: [backend]') +
