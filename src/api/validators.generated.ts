@@ -1099,9 +1099,9 @@ return errors === 0;
 }
 
 export const validateRoute = validate14;
-const schema20 = {"title":"RouteManifest","description":"A Route sends HTTP requests that match a host and/or path prefix to the tasks of one service, or of several services by weight (canary, blue/green), through the proxy tier. The controller stores it in the Swarm as a labelled config and keeps every proxy replica's table in step with the running tasks.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Route","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the route; its services are looked up in the same namespace."},"spec":{"$ref":"#/$defs/RouteSpec","description":"What the route matches and where it sends the requests."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Route","metadata":{"name":"demo","namespace":"shop"},"spec":{"pathPrefix":"/demo","stripPrefix":true,"service":"web","port":8080,"sticky":{"cookie":"SHOP_SERVER"},"healthCheck":{"path":"/healthz","interval":"2s"}}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Route","metadata":{"name":"storefront","namespace":"shop"},"spec":{"hosts":["shop.example.com","*.shop.example.com"],"backends":[{"service":"web","port":8080,"weight":90},{"service":"web-canary","port":8080,"weight":10}],"tls":{"secret":"shop-example-com-pem"},"redirectToHttps":true,"timeouts":{"connect":"2s","server":"30s"}}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Swarm config that stores the route, e.g. {team: web}."}}},"RouteSpec":{"title":"RouteSpec","description":"What a route matches (hosts and/or a path prefix) and where it sends requests: either one service (service and port) or weighted backends.","type":"object","additionalProperties":false,"properties":{"hosts":{"type":"array","maxItems":100,"items":{"$ref":"#/$defs/HostPattern"},"description":"The Host header values the route matches, exact (\"shop.example.com\") or wildcard (\"*.example.com\", which matches \"a.example.com\" but not \"example.com\"); without hosts the route matches any host."},"pathPrefix":{"type":"string","default":"/","maxLength":1024,"pattern":"^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$","description":"The path prefix the route matches, on whole segments: \"/demo\" matches \"/demo\" and \"/demo/x\" but not \"/demox\"; \"/\" (the default) matches every path. No trailing slash."},"stripPrefix":{"type":"boolean","default":false,"description":"Remove the path prefix before passing the request on: with pathPrefix \"/demo\", \"/demo/items?x=1\" reaches the service as \"/items?x=1\"."},"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace) that receives every request, e.g. \"web\"; use it with port, or use backends instead."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the service's tasks listen on, e.g. 8080; it must be one of the service's ports[].target or expose entries."},"backends":{"type":"array","minItems":1,"maxItems":16,"items":{"$ref":"#/$defs/RouteBackend"},"description":"Several services that share the route's traffic by weight (canary, blue/green), instead of service and port."},"sticky":{"$ref":"#/$defs/StickySessions","description":"Sticky sessions: the proxy sets a cookie naming the task that answered, and later requests carrying it go to the same task while it runs."},"balance":{"type":"string","enum":["roundrobin","leastconn","source","random"],"default":"roundrobin","description":"How requests are spread over the tasks: \"roundrobin\" in turn, \"leastconn\" to the task with the fewest open connections, \"source\" by client address, \"random\"."},"healthCheck":{"$ref":"#/$defs/RouteHealthCheck","description":"An HTTP check the proxy runs against every task; a task that fails it gets no traffic until it passes again. Without it, Swarm's own task state decides."},"timeouts":{"$ref":"#/$defs/RouteTimeouts","description":"How long the proxy waits for a task."},"tls":{"$ref":"#/$defs/RouteTls","description":"Terminate TLS for the route's hosts (chosen by SNI) with a certificate from a Swarm secret."},"redirectToHttps":{"type":"boolean","default":false,"description":"Answer plain HTTP requests with a 301 redirect to the same URL over HTTPS (needs tls)."}}},"HostPattern":{"title":"HostPattern","description":"A lowercase host name, or \"*.\" followed by one, e.g. \"shop.example.com\" or \"*.example.com\".","type":"string","maxLength":253,"pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"},"RouteBackend":{"title":"RouteBackend","description":"One service of a weighted route.","type":"object","additionalProperties":false,"required":["service","port"],"properties":{"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace), e.g. \"web-canary\"."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port its tasks listen on; one of the service's ports[].target or expose entries."},"weight":{"type":"integer","minimum":0,"maximum":256,"default":1,"description":"The service's share of the route's traffic relative to the other backends, whatever its number of tasks: weights 90 and 10 send 90% and 10%. 0 sends it nothing (its sticky sessions keep working)."}}},"StickySessions":{"title":"StickySessions","description":"Sticky sessions by cookie.","type":"object","additionalProperties":false,"properties":{"cookie":{"type":"string","default":"SC_SERVER","pattern":"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$","description":"The name of the cookie the proxy sets, e.g. \"SHOP_SERVER\"."}}},"RouteHealthCheck":{"title":"RouteHealthCheck","description":"An HTTP GET the proxy sends to every task of the route.","type":"object","additionalProperties":false,"properties":{"path":{"type":"string","default":"/","pattern":"^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$","description":"The path requested; any answer from 200 to 399 passes, e.g. \"/healthz\"."},"interval":{"$ref":"#/$defs/Duration","default":"2s","description":"Time between two checks of a task, e.g. \"2s\" (at least 100ms)."}}},"RouteTimeouts":{"title":"RouteTimeouts","description":"Timeouts of the proxy towards the tasks.","type":"object","additionalProperties":false,"properties":{"connect":{"$ref":"#/$defs/Duration","default":"2s","description":"How long a connection to a task may take before the proxy retries on another task, e.g. \"2s\"."},"server":{"$ref":"#/$defs/Duration","default":"60s","description":"How long the proxy waits for a task to answer, e.g. \"30s\"."}}},"RouteTls":{"title":"RouteTls","description":"TLS termination with a certificate from a Swarm secret.","type":"object","additionalProperties":false,"required":["secret"],"properties":{"secret":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Swarm secret holding the PEM certificate chain followed by its private key, e.g. \"shop-example-com-pem\". The proxy service must mount it (spec.secrets of the proxy Service)."}}},"Duration":{"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"}}};
+const schema20 = {"title":"RouteManifest","description":"A Route sends HTTP requests that match a host and/or path prefix to the tasks of one service, or of several services by weight (canary, blue/green), through the proxy tier. The controller stores it in the Swarm as a labelled config and keeps every proxy replica's table in step with the running tasks.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Route","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the route; its services are looked up in the same namespace."},"spec":{"$ref":"#/$defs/RouteSpec","description":"What the route matches and where it sends the requests."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Route","metadata":{"name":"demo","namespace":"shop"},"spec":{"pathPrefix":"/demo","stripPrefix":true,"service":"web","port":8080,"sticky":{"cookie":"SHOP_SERVER"},"healthCheck":{"path":"/healthz","interval":"2s"}}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Route","metadata":{"name":"storefront","namespace":"shop"},"spec":{"hosts":["shop.example.com","*.shop.example.com"],"backends":[{"service":"web","port":8080,"weight":90},{"service":"web-canary","port":8080,"weight":10}],"tls":{"secret":"shop-example-com-pem"},"redirectToHttps":true,"timeouts":{"connect":"2s","server":"30s"}}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Swarm config that stores the route, e.g. {team: web}."}}},"RouteSpec":{"title":"RouteSpec","description":"What a route matches (hosts and/or a path prefix) and where it sends requests: either one service (service and port) or weighted backends.","type":"object","additionalProperties":false,"properties":{"hosts":{"type":"array","maxItems":100,"items":{"$ref":"#/$defs/HostPattern"},"description":"The Host header values the route matches, exact (\"shop.example.com\") or wildcard (\"*.example.com\", which matches \"a.example.com\" but not \"example.com\"); without hosts the route matches any host."},"pathPrefix":{"type":"string","default":"/","maxLength":1024,"pattern":"^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$","description":"The path prefix the route matches, on whole segments: \"/demo\" matches \"/demo\" and \"/demo/x\" but not \"/demox\"; \"/\" (the default) matches every path. No trailing slash."},"stripPrefix":{"type":"boolean","default":false,"description":"Remove the path prefix before passing the request on: with pathPrefix \"/demo\", \"/demo/items?x=1\" reaches the service as \"/items?x=1\"."},"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace) that receives every request, e.g. \"web\"; use it with port, or use backends instead."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the service's tasks listen on, e.g. 8080; it must be one of the service's ports[].target or expose entries."},"backends":{"type":"array","minItems":1,"maxItems":16,"items":{"$ref":"#/$defs/RouteBackend"},"description":"Several services that share the route's traffic by weight (canary, blue/green), instead of service and port."},"sticky":{"$ref":"#/$defs/StickySessions","description":"Sticky sessions: the proxy sets a cookie naming the task that answered, and later requests carrying it go to the same task while it runs."},"balance":{"type":"string","enum":["roundrobin","leastconn","source","random"],"default":"roundrobin","description":"How requests are spread over the tasks: \"roundrobin\" in turn, \"leastconn\" to the task with the fewest open connections, \"source\" by client address, \"random\"."},"healthCheck":{"$ref":"#/$defs/RouteHealthCheck","description":"An HTTP check the proxy runs against every task; a task that fails it gets no traffic until it passes again. Without it, Swarm's own task state decides."},"timeouts":{"$ref":"#/$defs/RouteTimeouts","description":"How long the proxy waits for a task."},"tls":{"$ref":"#/$defs/RouteTls","description":"Terminate TLS for the route's hosts (chosen by SNI) with a certificate from a Swarm secret."},"redirectToHttps":{"type":"boolean","default":false,"description":"Answer plain HTTP requests with a 301 redirect to the same URL over HTTPS (needs tls)."},"rollout":{"$ref":"#/$defs/RouteRollout","description":"Progressive delivery for the route's service (a route with service and port): when its tasks' spec changes, `controller run` starts the new version as a canary service beside the stable one, moves the route's traffic to it in steps judged by the proxies' counters, and promotes it or rolls it back (docs/rollouts.md)."}}},"RouteRollout":{"title":"RouteRollout","description":"How a new version of the route's service is rolled out: canary steps (a share of the route's traffic each, held for a time and judged) or blue-green (switch at once, judged, the old version kept for a quick switch back), and the thresholds a step is judged by.","type":"object","additionalProperties":false,"properties":{"strategy":{"type":"string","enum":["canary","blueGreen"],"default":"canary","description":"\"canary\": the new version takes the steps' shares of traffic in turn; \"blueGreen\": it takes all traffic at once after its tasks run, the old version stays up with no traffic for switchHold, then the new version is promoted."},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"$ref":"#/$defs/RolloutStep"},"description":"Canary steps, in order (default 5%, 25%, 50%, 100%, each held 1m); weights must grow. Every step must pass before the next starts; the last passing promotes."},"switchHold":{"$ref":"#/$defs/Duration","default":"5m","description":"blueGreen: how long the new version takes all traffic, judged, while the old version stays up for a switch back (controller rollout abort), e.g. \"5m\"."},"canaryReplicas":{"type":"integer","minimum":1,"maximum":1000,"description":"Tasks of the canary service (default: the service's replicas); traffic is shared by the step's weight whatever the number of tasks."},"interval":{"$ref":"#/$defs/Duration","default":"10s","description":"How often the proxies' counters are read and the step judged, e.g. \"10s\" (at least 1s)."},"maxExtension":{"$ref":"#/$defs/Duration","default":"5m","description":"How long past its hold a step that could not yet show the canary is good (too few requests) is held before the rollout is rolled back, e.g. \"5m\"."},"startTimeout":{"$ref":"#/$defs/Duration","default":"5m","description":"How long the canary's tasks may take to run before the rollout is rolled back."},"analysis":{"$ref":"#/$defs/RolloutAnalysis","description":"The thresholds every step is judged by (defaults in docs/rollouts.md)."}}},"RolloutStep":{"title":"RolloutStep","description":"One canary step.","type":"object","additionalProperties":false,"required":["weight"],"properties":{"weight":{"type":"integer","minimum":1,"maximum":100,"description":"The canary's share of the route's traffic in percent, e.g. 5."},"hold":{"$ref":"#/$defs/Duration","default":"1m","description":"How long the step lasts at least (judged all along), e.g. \"1m\"."}}},"RolloutAnalysis":{"title":"RolloutAnalysis","description":"Thresholds of the canary judge; each has the default docs/rollouts.md gives.","type":"object","additionalProperties":false,"properties":{"minRequests":{"type":"integer","minimum":1,"description":"Canary requests before a step can pass (default 100)."},"maxErrorRate":{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1,"description":"The highest canary error rate accepted, 0.01 = 1% (default 0.01)."},"maxErrorRateRatio":{"type":["number","null"],"description":"The canary's error rate may be at most this many times the stable one's (default 2); null: not compared."},"latency":{"type":"array","maxItems":8,"items":{"$ref":"#/$defs/LatencyLimit"},"description":"Response-time quantiles checked (default p50 at most 1.5x, p99 at most 2x the stable one's)."},"latencyTolerance":{"$ref":"#/$defs/Duration","description":"Latency differences up to this are accepted whatever the ratio (default 5ms)."},"failConfidence":{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":1,"description":"How sure a fail must be (default 0.99)."},"passConfidence":{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":1,"description":"How sure a pass must be (default 0.95)."}}},"LatencyLimit":{"title":"LatencyLimit","description":"A response-time quantile and how far above the stable version's the canary's may be.","type":"object","additionalProperties":false,"required":["quantile","maxRatio"],"properties":{"quantile":{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1,"description":"0.5 for the median, 0.99 for p99."},"maxRatio":{"type":"number","minimum":1,"description":"The canary's quantile may be at most this many times the stable one's, e.g. 1.5."}}},"HostPattern":{"title":"HostPattern","description":"A lowercase host name, or \"*.\" followed by one, e.g. \"shop.example.com\" or \"*.example.com\".","type":"string","maxLength":253,"pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"},"RouteBackend":{"title":"RouteBackend","description":"One service of a weighted route.","type":"object","additionalProperties":false,"required":["service","port"],"properties":{"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace), e.g. \"web-canary\"."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port its tasks listen on; one of the service's ports[].target or expose entries."},"weight":{"type":"integer","minimum":0,"maximum":256,"default":1,"description":"The service's share of the route's traffic relative to the other backends, whatever its number of tasks: weights 90 and 10 send 90% and 10%. 0 sends it nothing (its sticky sessions keep working)."}}},"StickySessions":{"title":"StickySessions","description":"Sticky sessions by cookie.","type":"object","additionalProperties":false,"properties":{"cookie":{"type":"string","default":"SC_SERVER","pattern":"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$","description":"The name of the cookie the proxy sets, e.g. \"SHOP_SERVER\"."}}},"RouteHealthCheck":{"title":"RouteHealthCheck","description":"An HTTP GET the proxy sends to every task of the route.","type":"object","additionalProperties":false,"properties":{"path":{"type":"string","default":"/","pattern":"^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$","description":"The path requested; any answer from 200 to 399 passes, e.g. \"/healthz\"."},"interval":{"$ref":"#/$defs/Duration","default":"2s","description":"Time between two checks of a task, e.g. \"2s\" (at least 100ms)."}}},"RouteTimeouts":{"title":"RouteTimeouts","description":"Timeouts of the proxy towards the tasks.","type":"object","additionalProperties":false,"properties":{"connect":{"$ref":"#/$defs/Duration","default":"2s","description":"How long a connection to a task may take before the proxy retries on another task, e.g. \"2s\"."},"server":{"$ref":"#/$defs/Duration","default":"60s","description":"How long the proxy waits for a task to answer, e.g. \"30s\"."}}},"RouteTls":{"title":"RouteTls","description":"TLS termination with a certificate from a Swarm secret.","type":"object","additionalProperties":false,"required":["secret"],"properties":{"secret":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Swarm secret holding the PEM certificate chain followed by its private key, e.g. \"shop-example-com-pem\". The proxy service must mount it (spec.secrets of the proxy Service)."}}},"Duration":{"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"}}};
 const schema21 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Swarm config that stores the route, e.g. {team: web}."}}};
-const schema22 = {"title":"RouteSpec","description":"What a route matches (hosts and/or a path prefix) and where it sends requests: either one service (service and port) or weighted backends.","type":"object","additionalProperties":false,"properties":{"hosts":{"type":"array","maxItems":100,"items":{"$ref":"#/$defs/HostPattern"},"description":"The Host header values the route matches, exact (\"shop.example.com\") or wildcard (\"*.example.com\", which matches \"a.example.com\" but not \"example.com\"); without hosts the route matches any host."},"pathPrefix":{"type":"string","default":"/","maxLength":1024,"pattern":"^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$","description":"The path prefix the route matches, on whole segments: \"/demo\" matches \"/demo\" and \"/demo/x\" but not \"/demox\"; \"/\" (the default) matches every path. No trailing slash."},"stripPrefix":{"type":"boolean","default":false,"description":"Remove the path prefix before passing the request on: with pathPrefix \"/demo\", \"/demo/items?x=1\" reaches the service as \"/items?x=1\"."},"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace) that receives every request, e.g. \"web\"; use it with port, or use backends instead."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the service's tasks listen on, e.g. 8080; it must be one of the service's ports[].target or expose entries."},"backends":{"type":"array","minItems":1,"maxItems":16,"items":{"$ref":"#/$defs/RouteBackend"},"description":"Several services that share the route's traffic by weight (canary, blue/green), instead of service and port."},"sticky":{"$ref":"#/$defs/StickySessions","description":"Sticky sessions: the proxy sets a cookie naming the task that answered, and later requests carrying it go to the same task while it runs."},"balance":{"type":"string","enum":["roundrobin","leastconn","source","random"],"default":"roundrobin","description":"How requests are spread over the tasks: \"roundrobin\" in turn, \"leastconn\" to the task with the fewest open connections, \"source\" by client address, \"random\"."},"healthCheck":{"$ref":"#/$defs/RouteHealthCheck","description":"An HTTP check the proxy runs against every task; a task that fails it gets no traffic until it passes again. Without it, Swarm's own task state decides."},"timeouts":{"$ref":"#/$defs/RouteTimeouts","description":"How long the proxy waits for a task."},"tls":{"$ref":"#/$defs/RouteTls","description":"Terminate TLS for the route's hosts (chosen by SNI) with a certificate from a Swarm secret."},"redirectToHttps":{"type":"boolean","default":false,"description":"Answer plain HTTP requests with a 301 redirect to the same URL over HTTPS (needs tls)."}}};
+const schema22 = {"title":"RouteSpec","description":"What a route matches (hosts and/or a path prefix) and where it sends requests: either one service (service and port) or weighted backends.","type":"object","additionalProperties":false,"properties":{"hosts":{"type":"array","maxItems":100,"items":{"$ref":"#/$defs/HostPattern"},"description":"The Host header values the route matches, exact (\"shop.example.com\") or wildcard (\"*.example.com\", which matches \"a.example.com\" but not \"example.com\"); without hosts the route matches any host."},"pathPrefix":{"type":"string","default":"/","maxLength":1024,"pattern":"^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$","description":"The path prefix the route matches, on whole segments: \"/demo\" matches \"/demo\" and \"/demo/x\" but not \"/demox\"; \"/\" (the default) matches every path. No trailing slash."},"stripPrefix":{"type":"boolean","default":false,"description":"Remove the path prefix before passing the request on: with pathPrefix \"/demo\", \"/demo/items?x=1\" reaches the service as \"/items?x=1\"."},"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace) that receives every request, e.g. \"web\"; use it with port, or use backends instead."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the service's tasks listen on, e.g. 8080; it must be one of the service's ports[].target or expose entries."},"backends":{"type":"array","minItems":1,"maxItems":16,"items":{"$ref":"#/$defs/RouteBackend"},"description":"Several services that share the route's traffic by weight (canary, blue/green), instead of service and port."},"sticky":{"$ref":"#/$defs/StickySessions","description":"Sticky sessions: the proxy sets a cookie naming the task that answered, and later requests carrying it go to the same task while it runs."},"balance":{"type":"string","enum":["roundrobin","leastconn","source","random"],"default":"roundrobin","description":"How requests are spread over the tasks: \"roundrobin\" in turn, \"leastconn\" to the task with the fewest open connections, \"source\" by client address, \"random\"."},"healthCheck":{"$ref":"#/$defs/RouteHealthCheck","description":"An HTTP check the proxy runs against every task; a task that fails it gets no traffic until it passes again. Without it, Swarm's own task state decides."},"timeouts":{"$ref":"#/$defs/RouteTimeouts","description":"How long the proxy waits for a task."},"tls":{"$ref":"#/$defs/RouteTls","description":"Terminate TLS for the route's hosts (chosen by SNI) with a certificate from a Swarm secret."},"redirectToHttps":{"type":"boolean","default":false,"description":"Answer plain HTTP requests with a 301 redirect to the same URL over HTTPS (needs tls)."},"rollout":{"$ref":"#/$defs/RouteRollout","description":"Progressive delivery for the route's service (a route with service and port): when its tasks' spec changes, `controller run` starts the new version as a canary service beside the stable one, moves the route's traffic to it in steps judged by the proxies' counters, and promotes it or rolls it back (docs/rollouts.md)."}}};
 const schema23 = {"title":"HostPattern","description":"A lowercase host name, or \"*.\" followed by one, e.g. \"shop.example.com\" or \"*.example.com\".","type":"string","maxLength":253,"pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"};
 const schema24 = {"title":"RouteBackend","description":"One service of a weighted route.","type":"object","additionalProperties":false,"required":["service","port"],"properties":{"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace), e.g. \"web-canary\"."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port its tasks listen on; one of the service's ports[].target or expose entries."},"weight":{"type":"integer","minimum":0,"maximum":256,"default":1,"description":"The service's share of the route's traffic relative to the other backends, whatever its number of tasks: weights 90 and 10 send 90% and 10%. 0 sends it nothing (its sticky sessions keep working)."}}};
 const schema25 = {"title":"StickySessions","description":"Sticky sessions by cookie.","type":"object","additionalProperties":false,"properties":{"cookie":{"type":"string","default":"SC_SERVER","pattern":"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$","description":"The name of the cookie the proxy sets, e.g. \"SHOP_SERVER\"."}}};
@@ -1276,6 +1276,683 @@ vErrors.push(err5);
 errors++;
 }
 validate18.errors = vErrors;
+return errors === 0;
+}
+
+const schema32 = {"title":"RouteRollout","description":"How a new version of the route's service is rolled out: canary steps (a share of the route's traffic each, held for a time and judged) or blue-green (switch at once, judged, the old version kept for a quick switch back), and the thresholds a step is judged by.","type":"object","additionalProperties":false,"properties":{"strategy":{"type":"string","enum":["canary","blueGreen"],"default":"canary","description":"\"canary\": the new version takes the steps' shares of traffic in turn; \"blueGreen\": it takes all traffic at once after its tasks run, the old version stays up with no traffic for switchHold, then the new version is promoted."},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"$ref":"#/$defs/RolloutStep"},"description":"Canary steps, in order (default 5%, 25%, 50%, 100%, each held 1m); weights must grow. Every step must pass before the next starts; the last passing promotes."},"switchHold":{"$ref":"#/$defs/Duration","default":"5m","description":"blueGreen: how long the new version takes all traffic, judged, while the old version stays up for a switch back (controller rollout abort), e.g. \"5m\"."},"canaryReplicas":{"type":"integer","minimum":1,"maximum":1000,"description":"Tasks of the canary service (default: the service's replicas); traffic is shared by the step's weight whatever the number of tasks."},"interval":{"$ref":"#/$defs/Duration","default":"10s","description":"How often the proxies' counters are read and the step judged, e.g. \"10s\" (at least 1s)."},"maxExtension":{"$ref":"#/$defs/Duration","default":"5m","description":"How long past its hold a step that could not yet show the canary is good (too few requests) is held before the rollout is rolled back, e.g. \"5m\"."},"startTimeout":{"$ref":"#/$defs/Duration","default":"5m","description":"How long the canary's tasks may take to run before the rollout is rolled back."},"analysis":{"$ref":"#/$defs/RolloutAnalysis","description":"The thresholds every step is judged by (defaults in docs/rollouts.md)."}}};
+const schema33 = {"title":"RolloutStep","description":"One canary step.","type":"object","additionalProperties":false,"required":["weight"],"properties":{"weight":{"type":"integer","minimum":1,"maximum":100,"description":"The canary's share of the route's traffic in percent, e.g. 5."},"hold":{"$ref":"#/$defs/Duration","default":"1m","description":"How long the step lasts at least (judged all along), e.g. \"1m\"."}}};
+
+function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.weight === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema33.required,parentSchema:schema33,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((key0 === "weight") || (key0 === "hold"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema33,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.weight !== undefined){
+let data0 = data.weight;
+if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
+const err2 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema33.properties.weight.type,parentSchema:schema33.properties.weight,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(typeof data0 == "number"){
+if(data0 > 100 || isNaN(data0)){
+const err3 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema33.properties.weight,data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data0 < 1 || isNaN(data0)){
+const err4 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema33.properties.weight,data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+if(data.hold !== undefined){
+let data1 = data.hold;
+if(typeof data1 === "string"){
+if(!pattern15.test(data1)){
+const err5 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema27,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+else {
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema33.type,parentSchema:schema33,data};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+validate21.errors = vErrors;
+return errors === 0;
+}
+
+const schema39 = {"title":"RolloutAnalysis","description":"Thresholds of the canary judge; each has the default docs/rollouts.md gives.","type":"object","additionalProperties":false,"properties":{"minRequests":{"type":"integer","minimum":1,"description":"Canary requests before a step can pass (default 100)."},"maxErrorRate":{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1,"description":"The highest canary error rate accepted, 0.01 = 1% (default 0.01)."},"maxErrorRateRatio":{"type":["number","null"],"description":"The canary's error rate may be at most this many times the stable one's (default 2); null: not compared."},"latency":{"type":"array","maxItems":8,"items":{"$ref":"#/$defs/LatencyLimit"},"description":"Response-time quantiles checked (default p50 at most 1.5x, p99 at most 2x the stable one's)."},"latencyTolerance":{"$ref":"#/$defs/Duration","description":"Latency differences up to this are accepted whatever the ratio (default 5ms)."},"failConfidence":{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":1,"description":"How sure a fail must be (default 0.99)."},"passConfidence":{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":1,"description":"How sure a pass must be (default 0.95)."}}};
+const schema40 = {"title":"LatencyLimit","description":"A response-time quantile and how far above the stable version's the canary's may be.","type":"object","additionalProperties":false,"required":["quantile","maxRatio"],"properties":{"quantile":{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1,"description":"0.5 for the median, 0.99 for p99."},"maxRatio":{"type":"number","minimum":1,"description":"The canary's quantile may be at most this many times the stable one's, e.g. 1.5."}}};
+
+function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((((((key0 === "minRequests") || (key0 === "maxErrorRate")) || (key0 === "maxErrorRateRatio")) || (key0 === "latency")) || (key0 === "latencyTolerance")) || (key0 === "failConfidence")) || (key0 === "passConfidence"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema39,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.minRequests !== undefined){
+let data0 = data.minRequests;
+if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
+const err1 = {instancePath:instancePath+"/minRequests",schemaPath:"#/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema39.properties.minRequests.type,parentSchema:schema39.properties.minRequests,data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(typeof data0 == "number"){
+if(data0 < 1 || isNaN(data0)){
+const err2 = {instancePath:instancePath+"/minRequests",schemaPath:"#/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema39.properties.minRequests,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+}
+if(data.maxErrorRate !== undefined){
+let data1 = data.maxErrorRate;
+if(typeof data1 == "number"){
+if(data1 >= 1 || isNaN(data1)){
+const err3 = {instancePath:instancePath+"/maxErrorRate",schemaPath:"#/properties/maxErrorRate/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema39.properties.maxErrorRate,data:data1};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data1 <= 0 || isNaN(data1)){
+const err4 = {instancePath:instancePath+"/maxErrorRate",schemaPath:"#/properties/maxErrorRate/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema39.properties.maxErrorRate,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/maxErrorRate",schemaPath:"#/properties/maxErrorRate/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema39.properties.maxErrorRate.type,parentSchema:schema39.properties.maxErrorRate,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.maxErrorRateRatio !== undefined){
+let data2 = data.maxErrorRateRatio;
+if((!(typeof data2 == "number")) && (data2 !== null)){
+const err6 = {instancePath:instancePath+"/maxErrorRateRatio",schemaPath:"#/properties/maxErrorRateRatio/type",keyword:"type",params:{type: schema39.properties.maxErrorRateRatio.type},message:"must be number,null",schema:schema39.properties.maxErrorRateRatio.type,parentSchema:schema39.properties.maxErrorRateRatio,data:data2};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.latency !== undefined){
+let data3 = data.latency;
+if(Array.isArray(data3)){
+if(data3.length > 8){
+const err7 = {instancePath:instancePath+"/latency",schemaPath:"#/properties/latency/maxItems",keyword:"maxItems",params:{limit: 8},message:"must NOT have more than 8 items",schema:8,parentSchema:schema39.properties.latency,data:data3};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+const len0 = data3.length;
+for(let i0=0; i0<len0; i0++){
+let data4 = data3[i0];
+if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
+if(data4.quantile === undefined){
+const err8 = {instancePath:instancePath+"/latency/" + i0,schemaPath:"#/$defs/LatencyLimit/required",keyword:"required",params:{missingProperty: "quantile"},message:"must have required property '"+"quantile"+"'",schema:schema40.required,parentSchema:schema40,data:data4};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data4.maxRatio === undefined){
+const err9 = {instancePath:instancePath+"/latency/" + i0,schemaPath:"#/$defs/LatencyLimit/required",keyword:"required",params:{missingProperty: "maxRatio"},message:"must have required property '"+"maxRatio"+"'",schema:schema40.required,parentSchema:schema40,data:data4};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+for(const key1 in data4){
+if(!((key1 === "quantile") || (key1 === "maxRatio"))){
+const err10 = {instancePath:instancePath+"/latency/" + i0,schemaPath:"#/$defs/LatencyLimit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema40,data:data4};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data4.quantile !== undefined){
+let data5 = data4.quantile;
+if(typeof data5 == "number"){
+if(data5 >= 1 || isNaN(data5)){
+const err11 = {instancePath:instancePath+"/latency/" + i0+"/quantile",schemaPath:"#/$defs/LatencyLimit/properties/quantile/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema40.properties.quantile,data:data5};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data5 <= 0 || isNaN(data5)){
+const err12 = {instancePath:instancePath+"/latency/" + i0+"/quantile",schemaPath:"#/$defs/LatencyLimit/properties/quantile/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema40.properties.quantile,data:data5};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/latency/" + i0+"/quantile",schemaPath:"#/$defs/LatencyLimit/properties/quantile/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema40.properties.quantile.type,parentSchema:schema40.properties.quantile,data:data5};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data4.maxRatio !== undefined){
+let data6 = data4.maxRatio;
+if(typeof data6 == "number"){
+if(data6 < 1 || isNaN(data6)){
+const err14 = {instancePath:instancePath+"/latency/" + i0+"/maxRatio",schemaPath:"#/$defs/LatencyLimit/properties/maxRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema40.properties.maxRatio,data:data6};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/latency/" + i0+"/maxRatio",schemaPath:"#/$defs/LatencyLimit/properties/maxRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema40.properties.maxRatio.type,parentSchema:schema40.properties.maxRatio,data:data6};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/latency/" + i0,schemaPath:"#/$defs/LatencyLimit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data:data4};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/latency",schemaPath:"#/properties/latency/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema39.properties.latency.type,parentSchema:schema39.properties.latency,data:data3};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data.latencyTolerance !== undefined){
+let data7 = data.latencyTolerance;
+if(typeof data7 === "string"){
+if(!pattern15.test(data7)){
+const err18 = {instancePath:instancePath+"/latencyTolerance",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema27,data:data7};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/latencyTolerance",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data7};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data.failConfidence !== undefined){
+let data8 = data.failConfidence;
+if(typeof data8 == "number"){
+if(data8 >= 1 || isNaN(data8)){
+const err20 = {instancePath:instancePath+"/failConfidence",schemaPath:"#/properties/failConfidence/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema39.properties.failConfidence,data:data8};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+if(data8 <= 0.5 || isNaN(data8)){
+const err21 = {instancePath:instancePath+"/failConfidence",schemaPath:"#/properties/failConfidence/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0.5},message:"must be > 0.5",schema:0.5,parentSchema:schema39.properties.failConfidence,data:data8};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/failConfidence",schemaPath:"#/properties/failConfidence/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema39.properties.failConfidence.type,parentSchema:schema39.properties.failConfidence,data:data8};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+if(data.passConfidence !== undefined){
+let data9 = data.passConfidence;
+if(typeof data9 == "number"){
+if(data9 >= 1 || isNaN(data9)){
+const err23 = {instancePath:instancePath+"/passConfidence",schemaPath:"#/properties/passConfidence/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema39.properties.passConfidence,data:data9};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+if(data9 <= 0.5 || isNaN(data9)){
+const err24 = {instancePath:instancePath+"/passConfidence",schemaPath:"#/properties/passConfidence/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0.5},message:"must be > 0.5",schema:0.5,parentSchema:schema39.properties.passConfidence,data:data9};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/passConfidence",schemaPath:"#/properties/passConfidence/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema39.properties.passConfidence.type,parentSchema:schema39.properties.passConfidence,data:data9};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+}
+else {
+const err26 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema39.type,parentSchema:schema39,data};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+validate23.errors = vErrors;
+return errors === 0;
+}
+
+
+function validate20(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!((((((((key0 === "strategy") || (key0 === "steps")) || (key0 === "switchHold")) || (key0 === "canaryReplicas")) || (key0 === "interval")) || (key0 === "maxExtension")) || (key0 === "startTimeout")) || (key0 === "analysis"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema32,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.strategy !== undefined){
+let data0 = data.strategy;
+if(typeof data0 !== "string"){
+const err1 = {instancePath:instancePath+"/strategy",schemaPath:"#/properties/strategy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.properties.strategy.type,parentSchema:schema32.properties.strategy,data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(!((data0 === "canary") || (data0 === "blueGreen"))){
+const err2 = {instancePath:instancePath+"/strategy",schemaPath:"#/properties/strategy/enum",keyword:"enum",params:{allowedValues: schema32.properties.strategy.enum},message:"must be equal to one of the allowed values",schema:schema32.properties.strategy.enum,parentSchema:schema32.properties.strategy,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.steps !== undefined){
+let data1 = data.steps;
+if(Array.isArray(data1)){
+if(data1.length > 20){
+const err3 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema32.properties.steps,data:data1};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data1.length < 1){
+const err4 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema32.properties.steps,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+const len0 = data1.length;
+for(let i0=0; i0<len0; i0++){
+if(!(validate21(data1[i0], {instancePath:instancePath+"/steps/" + i0,parentData:data1,parentDataProperty:i0,rootData}))){
+vErrors = vErrors === null ? validate21.errors : vErrors.concat(validate21.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema32.properties.steps.type,parentSchema:schema32.properties.steps,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.switchHold !== undefined){
+let data3 = data.switchHold;
+if(typeof data3 === "string"){
+if(!pattern15.test(data3)){
+const err6 = {instancePath:instancePath+"/switchHold",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema27,data:data3};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/switchHold",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data3};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.canaryReplicas !== undefined){
+let data4 = data.canaryReplicas;
+if(!((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4)))){
+const err8 = {instancePath:instancePath+"/canaryReplicas",schemaPath:"#/properties/canaryReplicas/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema32.properties.canaryReplicas.type,parentSchema:schema32.properties.canaryReplicas,data:data4};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(typeof data4 == "number"){
+if(data4 > 1000 || isNaN(data4)){
+const err9 = {instancePath:instancePath+"/canaryReplicas",schemaPath:"#/properties/canaryReplicas/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema32.properties.canaryReplicas,data:data4};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data4 < 1 || isNaN(data4)){
+const err10 = {instancePath:instancePath+"/canaryReplicas",schemaPath:"#/properties/canaryReplicas/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema32.properties.canaryReplicas,data:data4};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+if(data.interval !== undefined){
+let data5 = data.interval;
+if(typeof data5 === "string"){
+if(!pattern15.test(data5)){
+const err11 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema27,data:data5};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data5};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data.maxExtension !== undefined){
+let data6 = data.maxExtension;
+if(typeof data6 === "string"){
+if(!pattern15.test(data6)){
+const err13 = {instancePath:instancePath+"/maxExtension",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema27,data:data6};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/maxExtension",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data6};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.startTimeout !== undefined){
+let data7 = data.startTimeout;
+if(typeof data7 === "string"){
+if(!pattern15.test(data7)){
+const err15 = {instancePath:instancePath+"/startTimeout",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema27,data:data7};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/startTimeout",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema27.type,parentSchema:schema27,data:data7};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data.analysis !== undefined){
+if(!(validate23(data.analysis, {instancePath:instancePath+"/analysis",parentData:data,parentDataProperty:"analysis",rootData}))){
+vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema32.type,parentSchema:schema32,data};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+validate20.errors = vErrors;
 return errors === 0;
 }
 
@@ -1805,6 +2482,12 @@ vErrors.push(err41);
 errors++;
 }
 }
+if(data.rollout !== undefined){
+if(!(validate20(data.rollout, {instancePath:instancePath+"/rollout",parentData:data,parentDataProperty:"rollout",rootData}))){
+vErrors = vErrors === null ? validate20.errors : vErrors.concat(validate20.errors);
+errors = vErrors.length;
+}
+}
 }
 else {
 const err42 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema22.type,parentSchema:schema22,data};
@@ -2099,17 +2782,17 @@ validate14.errors = vErrors;
 return errors === 0;
 }
 
-export const validateSecret = validate21;
-const schema32 = {"title":"SecretManifest","description":"A Secret is a Swarm secret: a password, key or certificate that services mount under /run/secrets/ (/run/secrets/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Secret","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the secret; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/SecretSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"db-password","namespace":"shop"},"spec":{"env":"SHOP_DB_PASSWORD"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"tls-key","namespace":"shop"},"spec":{"file":"secrets/tls.key"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}},"SecretSpec":{"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"With external, the secret's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
-const schema33 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}};
-const schema34 = {"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"With external, the secret's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
+export const validateSecret = validate27;
+const schema42 = {"title":"SecretManifest","description":"A Secret is a Swarm secret: a password, key or certificate that services mount under /run/secrets/ (/run/secrets/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Secret","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the secret; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/SecretSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"db-password","namespace":"shop"},"spec":{"env":"SHOP_DB_PASSWORD"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"tls-key","namespace":"shop"},"spec":{"file":"secrets/tls.key"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}},"SecretSpec":{"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"With external, the secret's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
+const schema43 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}};
+const schema44 = {"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"With external, the secret's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
 
-function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.apiVersion === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema32.required,parentSchema:schema32,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema42.required,parentSchema:schema42,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2119,7 +2802,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.kind === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema32.required,parentSchema:schema32,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema42.required,parentSchema:schema42,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2129,7 +2812,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.metadata === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metadata"},message:"must have required property '"+"metadata"+"'",schema:schema32.required,parentSchema:schema32,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metadata"},message:"must have required property '"+"metadata"+"'",schema:schema42.required,parentSchema:schema42,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2139,7 +2822,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.spec === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spec"},message:"must have required property '"+"spec"+"'",schema:schema32.required,parentSchema:schema32,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spec"},message:"must have required property '"+"spec"+"'",schema:schema42.required,parentSchema:schema42,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2150,7 +2833,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "apiVersion") || (key0 === "kind")) || (key0 === "metadata")) || (key0 === "spec"))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema32,data};
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema42,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2163,7 +2846,7 @@ errors++;
 if(data.apiVersion !== undefined){
 let data0 = data.apiVersion;
 if(typeof data0 !== "string"){
-const err5 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.properties.apiVersion.type,parentSchema:schema32.properties.apiVersion,data:data0};
+const err5 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.apiVersion.type,parentSchema:schema42.properties.apiVersion,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2173,7 +2856,7 @@ vErrors.push(err5);
 errors++;
 }
 if("swarm.controller/v1alpha1" !== data0){
-const err6 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "swarm.controller/v1alpha1"},message:"must be equal to constant",schema:"swarm.controller/v1alpha1",parentSchema:schema32.properties.apiVersion,data:data0};
+const err6 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "swarm.controller/v1alpha1"},message:"must be equal to constant",schema:"swarm.controller/v1alpha1",parentSchema:schema42.properties.apiVersion,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2186,7 +2869,7 @@ errors++;
 if(data.kind !== undefined){
 let data1 = data.kind;
 if(typeof data1 !== "string"){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema32.properties.kind.type,parentSchema:schema32.properties.kind,data:data1};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.kind.type,parentSchema:schema42.properties.kind,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2196,7 +2879,7 @@ vErrors.push(err7);
 errors++;
 }
 if("Secret" !== data1){
-const err8 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Secret"},message:"must be equal to constant",schema:"Secret",parentSchema:schema32.properties.kind,data:data1};
+const err8 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Secret"},message:"must be equal to constant",schema:"Secret",parentSchema:schema42.properties.kind,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2210,7 +2893,7 @@ if(data.metadata !== undefined){
 let data2 = data.metadata;
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 if(data2.name === undefined){
-const err9 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema33.required,parentSchema:schema33,data:data2};
+const err9 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema43.required,parentSchema:schema43,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2221,7 +2904,7 @@ errors++;
 }
 for(const key1 in data2){
 if(!(((key1 === "name") || (key1 === "namespace")) || (key1 === "labels"))){
-const err10 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema33,data:data2};
+const err10 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema43,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2235,7 +2918,7 @@ if(data2.name !== undefined){
 let data3 = data2.name;
 if(typeof data3 === "string"){
 if(func2(data3) > 63){
-const err11 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema33.properties.name,data:data3};
+const err11 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema43.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2245,7 +2928,7 @@ vErrors.push(err11);
 errors++;
 }
 if(func2(data3) < 1){
-const err12 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema33.properties.name,data:data3};
+const err12 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema43.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2255,7 +2938,7 @@ vErrors.push(err12);
 errors++;
 }
 if(!pattern0.test(data3)){
-const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema33.properties.name,data:data3};
+const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema43.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2266,7 +2949,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.properties.name.type,parentSchema:schema33.properties.name,data:data3};
+const err14 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.name.type,parentSchema:schema43.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -2280,7 +2963,7 @@ if(data2.namespace !== undefined){
 let data4 = data2.namespace;
 if(typeof data4 === "string"){
 if(func2(data4) > 63){
-const err15 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema33.properties.namespace,data:data4};
+const err15 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema43.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -2290,7 +2973,7 @@ vErrors.push(err15);
 errors++;
 }
 if(func2(data4) < 1){
-const err16 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema33.properties.namespace,data:data4};
+const err16 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema43.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -2300,7 +2983,7 @@ vErrors.push(err16);
 errors++;
 }
 if(!pattern0.test(data4)){
-const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema33.properties.namespace,data:data4};
+const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema43.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -2311,7 +2994,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.properties.namespace.type,parentSchema:schema33.properties.namespace,data:data4};
+const err18 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.namespace.type,parentSchema:schema43.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -2327,7 +3010,7 @@ if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key2 in data5){
 let data6 = data5[key2];
 if(typeof data6 !== "string"){
-const err19 = {instancePath:instancePath+"/metadata/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ObjectMeta/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema33.properties.labels.additionalProperties.type,parentSchema:schema33.properties.labels.additionalProperties,data:data6};
+const err19 = {instancePath:instancePath+"/metadata/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ObjectMeta/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.labels.additionalProperties.type,parentSchema:schema43.properties.labels.additionalProperties,data:data6};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -2339,7 +3022,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/metadata/labels",schemaPath:"#/$defs/ObjectMeta/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema33.properties.labels.type,parentSchema:schema33.properties.labels,data:data5};
+const err20 = {instancePath:instancePath+"/metadata/labels",schemaPath:"#/$defs/ObjectMeta/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema43.properties.labels.type,parentSchema:schema43.properties.labels,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2351,7 +3034,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema33.type,parentSchema:schema33,data:data2};
+const err21 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema43.type,parentSchema:schema43,data:data2};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -2365,7 +3048,7 @@ if(data.spec !== undefined){
 let data7 = data.spec;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 if(Object.keys(data7).length < 1){
-const err22 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema34,data:data7};
+const err22 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema44,data:data7};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -2376,7 +3059,7 @@ errors++;
 }
 for(const key3 in data7){
 if(!((((((key3 === "data") || (key3 === "file")) || (key3 === "env")) || (key3 === "external")) || (key3 === "name")) || (key3 === "retain"))){
-const err23 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema34,data:data7};
+const err23 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema44,data:data7};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -2390,7 +3073,7 @@ if(data7.data !== undefined){
 let data8 = data7.data;
 if(typeof data8 === "string"){
 if(func2(data8) > 500000){
-const err24 = {instancePath:instancePath+"/spec/data",schemaPath:"#/$defs/SecretSpec/properties/data/maxLength",keyword:"maxLength",params:{limit: 500000},message:"must NOT have more than 500000 characters",schema:500000,parentSchema:schema34.properties.data,data:data8};
+const err24 = {instancePath:instancePath+"/spec/data",schemaPath:"#/$defs/SecretSpec/properties/data/maxLength",keyword:"maxLength",params:{limit: 500000},message:"must NOT have more than 500000 characters",schema:500000,parentSchema:schema44.properties.data,data:data8};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -2401,7 +3084,7 @@ errors++;
 }
 }
 else {
-const err25 = {instancePath:instancePath+"/spec/data",schemaPath:"#/$defs/SecretSpec/properties/data/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.properties.data.type,parentSchema:schema34.properties.data,data:data8};
+const err25 = {instancePath:instancePath+"/spec/data",schemaPath:"#/$defs/SecretSpec/properties/data/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.properties.data.type,parentSchema:schema44.properties.data,data:data8};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -2415,7 +3098,7 @@ if(data7.file !== undefined){
 let data9 = data7.file;
 if(typeof data9 === "string"){
 if(func2(data9) > 1024){
-const err26 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters",schema:1024,parentSchema:schema34.properties.file,data:data9};
+const err26 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters",schema:1024,parentSchema:schema44.properties.file,data:data9};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -2425,7 +3108,7 @@ vErrors.push(err26);
 errors++;
 }
 if(func2(data9) < 1){
-const err27 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema34.properties.file,data:data9};
+const err27 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema44.properties.file,data:data9};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -2436,7 +3119,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.properties.file.type,parentSchema:schema34.properties.file,data:data9};
+const err28 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.properties.file.type,parentSchema:schema44.properties.file,data:data9};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -2450,7 +3133,7 @@ if(data7.env !== undefined){
 let data10 = data7.env;
 if(typeof data10 === "string"){
 if(!pattern2.test(data10)){
-const err29 = {instancePath:instancePath+"/spec/env",schemaPath:"#/$defs/SecretSpec/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema34.properties.env,data:data10};
+const err29 = {instancePath:instancePath+"/spec/env",schemaPath:"#/$defs/SecretSpec/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema44.properties.env,data:data10};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -2461,7 +3144,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/spec/env",schemaPath:"#/$defs/SecretSpec/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.properties.env.type,parentSchema:schema34.properties.env,data:data10};
+const err30 = {instancePath:instancePath+"/spec/env",schemaPath:"#/$defs/SecretSpec/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.properties.env.type,parentSchema:schema44.properties.env,data:data10};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -2474,7 +3157,7 @@ errors++;
 if(data7.external !== undefined){
 let data11 = data7.external;
 if(typeof data11 !== "boolean"){
-const err31 = {instancePath:instancePath+"/spec/external",schemaPath:"#/$defs/SecretSpec/properties/external/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema34.properties.external.type,parentSchema:schema34.properties.external,data:data11};
+const err31 = {instancePath:instancePath+"/spec/external",schemaPath:"#/$defs/SecretSpec/properties/external/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema44.properties.external.type,parentSchema:schema44.properties.external,data:data11};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -2488,7 +3171,7 @@ if(data7.name !== undefined){
 let data12 = data7.name;
 if(typeof data12 === "string"){
 if(!pattern3.test(data12)){
-const err32 = {instancePath:instancePath+"/spec/name",schemaPath:"#/$defs/SecretSpec/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema34.properties.name,data:data12};
+const err32 = {instancePath:instancePath+"/spec/name",schemaPath:"#/$defs/SecretSpec/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema44.properties.name,data:data12};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -2499,7 +3182,7 @@ errors++;
 }
 }
 else {
-const err33 = {instancePath:instancePath+"/spec/name",schemaPath:"#/$defs/SecretSpec/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.properties.name.type,parentSchema:schema34.properties.name,data:data12};
+const err33 = {instancePath:instancePath+"/spec/name",schemaPath:"#/$defs/SecretSpec/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.properties.name.type,parentSchema:schema44.properties.name,data:data12};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -2512,7 +3195,7 @@ errors++;
 if(data7.retain !== undefined){
 let data13 = data7.retain;
 if(!((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13)))){
-const err34 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema34.properties.retain.type,parentSchema:schema34.properties.retain,data:data13};
+const err34 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.properties.retain.type,parentSchema:schema44.properties.retain,data:data13};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2523,7 +3206,7 @@ errors++;
 }
 if(typeof data13 == "number"){
 if(data13 > 100 || isNaN(data13)){
-const err35 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema34.properties.retain,data:data13};
+const err35 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema44.properties.retain,data:data13};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -2533,7 +3216,7 @@ vErrors.push(err35);
 errors++;
 }
 if(data13 < 1 || isNaN(data13)){
-const err36 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema34.properties.retain,data:data13};
+const err36 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema44.properties.retain,data:data13};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -2546,7 +3229,7 @@ errors++;
 }
 }
 else {
-const err37 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.type,parentSchema:schema34,data:data7};
+const err37 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema44.type,parentSchema:schema44,data:data7};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -2558,7 +3241,7 @@ errors++;
 }
 }
 else {
-const err38 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema32.type,parentSchema:schema32,data};
+const err38 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema42.type,parentSchema:schema42,data};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -2567,39 +3250,39 @@ vErrors.push(err38);
 }
 errors++;
 }
-validate21.errors = vErrors;
+validate27.errors = vErrors;
 return errors === 0;
 }
 
-export const validateService = validate22;
-const schema35 = {"title":"ServiceManifest","description":"A Service runs one or more replicas of a container image as a Docker Swarm service; the controller creates the Swarm service when it is missing and updates it when the manifest changes.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Service","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the service."},"spec":{"$ref":"#/$defs/ServiceSpec","description":"The desired state of the service."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Service","metadata":{"name":"web","namespace":"shop","labels":{"app":"shop","tier":"frontend"}},"spec":{"image":"nginx:1.27-alpine","replicas":3,"env":{"NGINX_PORT":80,"DEBUG":false},"networks":["frontend",{"name":"backend","aliases":["www"]}],"ports":[{"target":80,"published":8080}],"placement":{"constraints":["node.role == worker"],"preferences":[{"spread":"node.labels.zone"}]},"resources":{"limits":{"cpus":"0.5","memory":"256Mi"},"reservations":{"cpus":"100m","memory":"64Mi"}},"updateConfig":{"parallelism":1,"delay":"10s","order":"start-first","failureAction":"rollback"},"restartPolicy":{"condition":"on-failure","maxAttempts":5},"healthcheck":{"test":["CMD","wget","-q","--spider","http://localhost/"],"interval":"30s","timeout":"5s","retries":3},"mounts":[{"type":"volume","source":"web-cache","target":"/var/cache/nginx"},{"type":"tmpfs","target":"/tmp","tmpfs":{"size":"64Mi","mode":"1777"}}]}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}},"ServiceSpec":{"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (not allowed when mode is \"global\")."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU and memory limits and reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."}}},"NetworkAttachment":{"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}},"SecretMount":{"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ConfigMount":{"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ServicePort":{"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}},"Placement":{"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}},"Resources":{"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceQuantities","description":"The most CPU and memory a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceQuantities","description":"The CPU and memory a node must have free to run a task."}}},"ResourceQuantities":{"title":"ResourceQuantities","description":"An amount of CPU and memory.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."}}},"UpdatePolicy":{"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}},"RollbackPolicy":{"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}},"RestartPolicy":{"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}},"Healthcheck":{"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}},"ServiceMount":{"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","pattern":"^/","description":"The absolute path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\"."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}},"Duration":{"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"CpuQuantity":{"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]},"MemoryQuantity":{"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]}}};
-const schema36 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}};
-const schema37 = {"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (not allowed when mode is \"global\")."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU and memory limits and reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."}}};
-const schema38 = {"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}};
-const schema39 = {"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}};
-const schema40 = {"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}};
-const schema41 = {"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}};
-const schema42 = {"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}};
-const schema48 = {"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
-const pattern25 = new RegExp("^[^=]+$", "u");
-const pattern28 = new RegExp("^[^/]", "u");
-const pattern29 = new RegExp("^0?[0-7]{3}$", "u");
-const pattern30 = new RegExp("^[0-9]+$", "u");
-const pattern34 = new RegExp("^/", "u");
-const schema43 = {"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceQuantities","description":"The most CPU and memory a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceQuantities","description":"The CPU and memory a node must have free to run a task."}}};
-const schema44 = {"title":"ResourceQuantities","description":"An amount of CPU and memory.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."}}};
-const schema45 = {"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]};
-const schema46 = {"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]};
-const pattern38 = new RegExp("^([0-9]+(\\.[0-9]+)?|[0-9]+m)$", "u");
-const pattern39 = new RegExp("^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$", "u");
+export const validateService = validate28;
+const schema45 = {"title":"ServiceManifest","description":"A Service runs one or more replicas of a container image as a Docker Swarm service; the controller creates the Swarm service when it is missing and updates it when the manifest changes.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Service","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the service."},"spec":{"$ref":"#/$defs/ServiceSpec","description":"The desired state of the service."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Service","metadata":{"name":"web","namespace":"shop","labels":{"app":"shop","tier":"frontend"}},"spec":{"image":"nginx:1.27-alpine","replicas":3,"env":{"NGINX_PORT":80,"DEBUG":false},"networks":["frontend",{"name":"backend","aliases":["www"]}],"ports":[{"target":80,"published":8080}],"placement":{"constraints":["node.role == worker"],"preferences":[{"spread":"node.labels.zone"}]},"resources":{"limits":{"cpus":"0.5","memory":"256Mi"},"reservations":{"cpus":"100m","memory":"64Mi"}},"updateConfig":{"parallelism":1,"delay":"10s","order":"start-first","failureAction":"rollback"},"restartPolicy":{"condition":"on-failure","maxAttempts":5},"healthcheck":{"test":["CMD","wget","-q","--spider","http://localhost/"],"interval":"30s","timeout":"5s","retries":3},"mounts":[{"type":"volume","source":"web-cache","target":"/var/cache/nginx"},{"type":"tmpfs","target":"/tmp","tmpfs":{"size":"64Mi","mode":"1777"}}]}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}},"ServiceSpec":{"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (not allowed when mode is \"global\")."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU and memory limits and reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."}}},"NetworkAttachment":{"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}},"SecretMount":{"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ConfigMount":{"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ServicePort":{"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}},"Placement":{"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}},"Resources":{"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceQuantities","description":"The most CPU and memory a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceQuantities","description":"The CPU and memory a node must have free to run a task."}}},"ResourceQuantities":{"title":"ResourceQuantities","description":"An amount of CPU and memory.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."}}},"UpdatePolicy":{"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}},"RollbackPolicy":{"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}},"RestartPolicy":{"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}},"Healthcheck":{"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}},"ServiceMount":{"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","pattern":"^/","description":"The absolute path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\"."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}},"Duration":{"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"CpuQuantity":{"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]},"MemoryQuantity":{"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]}}};
+const schema46 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}};
+const schema47 = {"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (not allowed when mode is \"global\")."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU and memory limits and reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."}}};
+const schema48 = {"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}};
+const schema49 = {"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}};
+const schema50 = {"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}};
+const schema51 = {"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}};
+const schema52 = {"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}};
+const schema58 = {"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
+const pattern31 = new RegExp("^[^=]+$", "u");
+const pattern34 = new RegExp("^[^/]", "u");
+const pattern35 = new RegExp("^0?[0-7]{3}$", "u");
+const pattern36 = new RegExp("^[0-9]+$", "u");
+const pattern40 = new RegExp("^/", "u");
+const schema53 = {"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceQuantities","description":"The most CPU and memory a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceQuantities","description":"The CPU and memory a node must have free to run a task."}}};
+const schema54 = {"title":"ResourceQuantities","description":"An amount of CPU and memory.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."}}};
+const schema55 = {"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]};
+const schema56 = {"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]};
+const pattern44 = new RegExp("^([0-9]+(\\.[0-9]+)?|[0-9]+m)$", "u");
+const pattern45 = new RegExp("^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$", "u");
 
-function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((key0 === "cpus") || (key0 === "memory"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema44,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema54,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2615,8 +3298,8 @@ const _errs4 = errors;
 let valid2 = false;
 const _errs5 = errors;
 if(typeof data0 === "string"){
-if(!pattern38.test(data0)){
-const err1 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$",parentSchema:schema45.anyOf[0],data:data0};
+if(!pattern44.test(data0)){
+const err1 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$",parentSchema:schema55.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2627,7 +3310,7 @@ errors++;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.anyOf[0].type,parentSchema:schema45.anyOf[0],data:data0};
+const err2 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.anyOf[0].type,parentSchema:schema55.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2642,7 +3325,7 @@ if(!valid2){
 const _errs7 = errors;
 if(typeof data0 == "number"){
 if(data0 < 0 || isNaN(data0)){
-const err3 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema45.anyOf[1],data:data0};
+const err3 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema55.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2653,7 +3336,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema45.anyOf[1].type,parentSchema:schema45.anyOf[1],data:data0};
+const err4 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema55.anyOf[1].type,parentSchema:schema55.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2666,7 +3349,7 @@ var _valid0 = _errs7 === errors;
 valid2 = valid2 || _valid0;
 }
 if(!valid2){
-const err5 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema45.anyOf,parentSchema:schema45,data:data0};
+const err5 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.anyOf,parentSchema:schema55,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2693,8 +3376,8 @@ const _errs11 = errors;
 let valid4 = false;
 const _errs12 = errors;
 if(typeof data1 === "string"){
-if(!pattern39.test(data1)){
-const err6 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema46.anyOf[0],data:data1};
+if(!pattern45.test(data1)){
+const err6 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema56.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2705,7 +3388,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema46.anyOf[0].type,parentSchema:schema46.anyOf[0],data:data1};
+const err7 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.anyOf[0].type,parentSchema:schema56.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2719,7 +3402,7 @@ valid4 = valid4 || _valid1;
 if(!valid4){
 const _errs14 = errors;
 if(!((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1)))){
-const err8 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema46.anyOf[1].type,parentSchema:schema46.anyOf[1],data:data1};
+const err8 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.anyOf[1].type,parentSchema:schema56.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2730,7 +3413,7 @@ errors++;
 }
 if(typeof data1 == "number"){
 if(data1 < 0 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema46.anyOf[1],data:data1};
+const err9 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema56.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2744,7 +3427,7 @@ var _valid1 = _errs14 === errors;
 valid4 = valid4 || _valid1;
 }
 if(!valid4){
-const err10 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema46.anyOf,parentSchema:schema46,data:data1};
+const err10 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema56.anyOf,parentSchema:schema56,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2767,7 +3450,7 @@ vErrors = null;
 }
 }
 else {
-const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema44.type,parentSchema:schema44,data};
+const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.type,parentSchema:schema54,data};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2776,18 +3459,18 @@ vErrors.push(err11);
 }
 errors++;
 }
-validate25.errors = vErrors;
+validate31.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate24(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((key0 === "limits") || (key0 === "reservations"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema43,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema53,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2798,20 +3481,20 @@ errors++;
 }
 }
 if(data.limits !== undefined){
-if(!(validate25(data.limits, {instancePath:instancePath+"/limits",parentData:data,parentDataProperty:"limits",rootData}))){
-vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
+if(!(validate31(data.limits, {instancePath:instancePath+"/limits",parentData:data,parentDataProperty:"limits",rootData}))){
+vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
 errors = vErrors.length;
 }
 }
 if(data.reservations !== undefined){
-if(!(validate25(data.reservations, {instancePath:instancePath+"/reservations",parentData:data,parentDataProperty:"reservations",rootData}))){
-vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
+if(!(validate31(data.reservations, {instancePath:instancePath+"/reservations",parentData:data,parentDataProperty:"reservations",rootData}))){
+vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema43.type,parentSchema:schema43,data};
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema53.type,parentSchema:schema53,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2820,19 +3503,19 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate24.errors = vErrors;
+validate30.errors = vErrors;
 return errors === 0;
 }
 
-const schema47 = {"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}};
+const schema57 = {"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}};
 
-function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "order")) || (key0 === "failureAction")) || (key0 === "monitor")) || (key0 === "maxFailureRatio"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema47,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema57,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2845,7 +3528,7 @@ errors++;
 if(data.parallelism !== undefined){
 let data0 = data.parallelism;
 if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
-const err1 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema47.properties.parallelism.type,parentSchema:schema47.properties.parallelism,data:data0};
+const err1 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.parallelism.type,parentSchema:schema57.properties.parallelism,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2856,7 +3539,7 @@ errors++;
 }
 if(typeof data0 == "number"){
 if(data0 < 0 || isNaN(data0)){
-const err2 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema47.properties.parallelism,data:data0};
+const err2 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema57.properties.parallelism,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2871,7 +3554,7 @@ if(data.delay !== undefined){
 let data1 = data.delay;
 if(typeof data1 === "string"){
 if(!pattern15.test(data1)){
-const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data1};
+const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema58,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2882,7 +3565,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data1};
+const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2895,7 +3578,7 @@ errors++;
 if(data.order !== undefined){
 let data2 = data.order;
 if(typeof data2 !== "string"){
-const err5 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.order.type,parentSchema:schema47.properties.order,data:data2};
+const err5 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.order.type,parentSchema:schema57.properties.order,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2905,7 +3588,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!((data2 === "stop-first") || (data2 === "start-first"))){
-const err6 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema47.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema47.properties.order.enum,parentSchema:schema47.properties.order,data:data2};
+const err6 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema57.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema57.properties.order.enum,parentSchema:schema57.properties.order,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2918,7 +3601,7 @@ errors++;
 if(data.failureAction !== undefined){
 let data3 = data.failureAction;
 if(typeof data3 !== "string"){
-const err7 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.failureAction.type,parentSchema:schema47.properties.failureAction,data:data3};
+const err7 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.failureAction.type,parentSchema:schema57.properties.failureAction,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2928,7 +3611,7 @@ vErrors.push(err7);
 errors++;
 }
 if(!(((data3 === "pause") || (data3 === "continue")) || (data3 === "rollback"))){
-const err8 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/enum",keyword:"enum",params:{allowedValues: schema47.properties.failureAction.enum},message:"must be equal to one of the allowed values",schema:schema47.properties.failureAction.enum,parentSchema:schema47.properties.failureAction,data:data3};
+const err8 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/enum",keyword:"enum",params:{allowedValues: schema57.properties.failureAction.enum},message:"must be equal to one of the allowed values",schema:schema57.properties.failureAction.enum,parentSchema:schema57.properties.failureAction,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2942,7 +3625,7 @@ if(data.monitor !== undefined){
 let data4 = data.monitor;
 if(typeof data4 === "string"){
 if(!pattern15.test(data4)){
-const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data4};
+const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema58,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2953,7 +3636,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data4};
+const err10 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2967,7 +3650,7 @@ if(data.maxFailureRatio !== undefined){
 let data5 = data.maxFailureRatio;
 if(typeof data5 == "number"){
 if(data5 > 1 || isNaN(data5)){
-const err11 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema47.properties.maxFailureRatio,data:data5};
+const err11 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema57.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2977,7 +3660,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data5 < 0 || isNaN(data5)){
-const err12 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema47.properties.maxFailureRatio,data:data5};
+const err12 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema57.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2988,7 +3671,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema47.properties.maxFailureRatio.type,parentSchema:schema47.properties.maxFailureRatio,data:data5};
+const err13 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema57.properties.maxFailureRatio.type,parentSchema:schema57.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3000,7 +3683,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema57.type,parentSchema:schema57,data};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3009,19 +3692,19 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate29.errors = vErrors;
+validate35.errors = vErrors;
 return errors === 0;
 }
 
-const schema50 = {"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}};
+const schema60 = {"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}};
 
-function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "order")) || (key0 === "failureAction")) || (key0 === "monitor")) || (key0 === "maxFailureRatio"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema50,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema60,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3034,7 +3717,7 @@ errors++;
 if(data.parallelism !== undefined){
 let data0 = data.parallelism;
 if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
-const err1 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema50.properties.parallelism.type,parentSchema:schema50.properties.parallelism,data:data0};
+const err1 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.parallelism.type,parentSchema:schema60.properties.parallelism,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3045,7 +3728,7 @@ errors++;
 }
 if(typeof data0 == "number"){
 if(data0 < 0 || isNaN(data0)){
-const err2 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema50.properties.parallelism,data:data0};
+const err2 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema60.properties.parallelism,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3060,7 +3743,7 @@ if(data.delay !== undefined){
 let data1 = data.delay;
 if(typeof data1 === "string"){
 if(!pattern15.test(data1)){
-const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data1};
+const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema58,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3071,7 +3754,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data1};
+const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3084,7 +3767,7 @@ errors++;
 if(data.order !== undefined){
 let data2 = data.order;
 if(typeof data2 !== "string"){
-const err5 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.order.type,parentSchema:schema50.properties.order,data:data2};
+const err5 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.properties.order.type,parentSchema:schema60.properties.order,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3094,7 +3777,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!((data2 === "stop-first") || (data2 === "start-first"))){
-const err6 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema50.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema50.properties.order.enum,parentSchema:schema50.properties.order,data:data2};
+const err6 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema60.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema60.properties.order.enum,parentSchema:schema60.properties.order,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3107,7 +3790,7 @@ errors++;
 if(data.failureAction !== undefined){
 let data3 = data.failureAction;
 if(typeof data3 !== "string"){
-const err7 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.failureAction.type,parentSchema:schema50.properties.failureAction,data:data3};
+const err7 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.properties.failureAction.type,parentSchema:schema60.properties.failureAction,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3117,7 +3800,7 @@ vErrors.push(err7);
 errors++;
 }
 if(!((data3 === "pause") || (data3 === "continue"))){
-const err8 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/enum",keyword:"enum",params:{allowedValues: schema50.properties.failureAction.enum},message:"must be equal to one of the allowed values",schema:schema50.properties.failureAction.enum,parentSchema:schema50.properties.failureAction,data:data3};
+const err8 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/enum",keyword:"enum",params:{allowedValues: schema60.properties.failureAction.enum},message:"must be equal to one of the allowed values",schema:schema60.properties.failureAction.enum,parentSchema:schema60.properties.failureAction,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3131,7 +3814,7 @@ if(data.monitor !== undefined){
 let data4 = data.monitor;
 if(typeof data4 === "string"){
 if(!pattern15.test(data4)){
-const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data4};
+const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema58,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3142,7 +3825,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data4};
+const err10 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -3156,7 +3839,7 @@ if(data.maxFailureRatio !== undefined){
 let data5 = data.maxFailureRatio;
 if(typeof data5 == "number"){
 if(data5 > 1 || isNaN(data5)){
-const err11 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema50.properties.maxFailureRatio,data:data5};
+const err11 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema60.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -3166,7 +3849,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data5 < 0 || isNaN(data5)){
-const err12 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema50.properties.maxFailureRatio,data:data5};
+const err12 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema60.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -3177,7 +3860,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema50.properties.maxFailureRatio.type,parentSchema:schema50.properties.maxFailureRatio,data:data5};
+const err13 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema60.properties.maxFailureRatio.type,parentSchema:schema60.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3189,7 +3872,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data};
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema60.type,parentSchema:schema60,data};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3198,19 +3881,19 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate31.errors = vErrors;
+validate37.errors = vErrors;
 return errors === 0;
 }
 
-const schema53 = {"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}};
+const schema63 = {"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}};
 
-function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((key0 === "condition") || (key0 === "delay")) || (key0 === "maxAttempts")) || (key0 === "window"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema53,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema63,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3223,7 +3906,7 @@ errors++;
 if(data.condition !== undefined){
 let data0 = data.condition;
 if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/condition",schemaPath:"#/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema53.properties.condition.type,parentSchema:schema53.properties.condition,data:data0};
+const err1 = {instancePath:instancePath+"/condition",schemaPath:"#/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema63.properties.condition.type,parentSchema:schema63.properties.condition,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3233,7 +3916,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(((data0 === "none") || (data0 === "on-failure")) || (data0 === "any"))){
-const err2 = {instancePath:instancePath+"/condition",schemaPath:"#/properties/condition/enum",keyword:"enum",params:{allowedValues: schema53.properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema53.properties.condition.enum,parentSchema:schema53.properties.condition,data:data0};
+const err2 = {instancePath:instancePath+"/condition",schemaPath:"#/properties/condition/enum",keyword:"enum",params:{allowedValues: schema63.properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema63.properties.condition.enum,parentSchema:schema63.properties.condition,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3247,7 +3930,7 @@ if(data.delay !== undefined){
 let data1 = data.delay;
 if(typeof data1 === "string"){
 if(!pattern15.test(data1)){
-const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data1};
+const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema58,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3258,7 +3941,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data1};
+const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3271,7 +3954,7 @@ errors++;
 if(data.maxAttempts !== undefined){
 let data2 = data.maxAttempts;
 if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
-const err5 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema53.properties.maxAttempts.type,parentSchema:schema53.properties.maxAttempts,data:data2};
+const err5 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.maxAttempts.type,parentSchema:schema63.properties.maxAttempts,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3282,7 +3965,7 @@ errors++;
 }
 if(typeof data2 == "number"){
 if(data2 < 0 || isNaN(data2)){
-const err6 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema53.properties.maxAttempts,data:data2};
+const err6 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema63.properties.maxAttempts,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3297,7 +3980,7 @@ if(data.window !== undefined){
 let data3 = data.window;
 if(typeof data3 === "string"){
 if(!pattern15.test(data3)){
-const err7 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data3};
+const err7 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema58,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3308,7 +3991,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data3};
+const err8 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3320,7 +4003,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema53.type,parentSchema:schema53,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.type,parentSchema:schema63,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3329,13 +4012,13 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate33.errors = vErrors;
+validate39.errors = vErrors;
 return errors === 0;
 }
 
-const schema56 = {"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}};
+const schema66 = {"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}};
 
-function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 const _errs1 = errors;
@@ -3384,7 +4067,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 const _errs5 = errors;
 if("disable" !== key0){
-const err2 = {instancePath,schemaPath:"#/then/propertyNames/const",keyword:"const",params:{allowedValue: "disable"},message:"must be equal to constant",schema:"disable",parentSchema:schema56.then.propertyNames,data:key0,propertyName:key0};
+const err2 = {instancePath,schemaPath:"#/then/propertyNames/const",keyword:"const",params:{allowedValue: "disable"},message:"must be equal to constant",schema:"disable",parentSchema:schema66.then.propertyNames,data:key0,propertyName:key0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3395,7 +4078,7 @@ errors++;
 }
 var valid2 = _errs5 === errors;
 if(!valid2){
-const err3 = {instancePath,schemaPath:"#/then/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema56.then.propertyNames,parentSchema:schema56.then,data};
+const err3 = {instancePath,schemaPath:"#/then/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema66.then.propertyNames,parentSchema:schema66.then,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3410,7 +4093,7 @@ var _valid0 = _errs4 === errors;
 valid0 = _valid0;
 }
 if(!valid0){
-const err4 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema56.if,parentSchema:schema56,data};
+const err4 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema66.if,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3422,7 +4105,7 @@ errors++;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key1 in data){
 if(!((((((key1 === "test") || (key1 === "interval")) || (key1 === "timeout")) || (key1 === "startPeriod")) || (key1 === "retries")) || (key1 === "disable"))){
-const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data};
+const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3439,7 +4122,7 @@ let valid4 = false;
 const _errs9 = errors;
 if(Array.isArray(data1)){
 if(data1.length < 1){
-const err6 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema56.properties.test.anyOf[0],data:data1};
+const err6 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema66.properties.test.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3452,7 +4135,7 @@ const len0 = data1.length;
 for(let i0=0; i0<len0; i0++){
 let data2 = data1[i0];
 if(typeof data2 !== "string"){
-const err7 = {instancePath:instancePath+"/test/" + i0,schemaPath:"#/properties/test/anyOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.test.anyOf[0].items.type,parentSchema:schema56.properties.test.anyOf[0].items,data:data2};
+const err7 = {instancePath:instancePath+"/test/" + i0,schemaPath:"#/properties/test/anyOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.properties.test.anyOf[0].items.type,parentSchema:schema66.properties.test.anyOf[0].items,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3464,7 +4147,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema56.properties.test.anyOf[0].type,parentSchema:schema56.properties.test.anyOf[0],data:data1};
+const err8 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema66.properties.test.anyOf[0].type,parentSchema:schema66.properties.test.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3479,7 +4162,7 @@ if(!valid4){
 const _errs13 = errors;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err9 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.properties.test.anyOf[1],data:data1};
+const err9 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66.properties.test.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3490,7 +4173,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.test.anyOf[1].type,parentSchema:schema56.properties.test.anyOf[1],data:data1};
+const err10 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.properties.test.anyOf[1].type,parentSchema:schema66.properties.test.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -3503,7 +4186,7 @@ var _valid1 = _errs13 === errors;
 valid4 = valid4 || _valid1;
 }
 if(!valid4){
-const err11 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema56.properties.test.anyOf,parentSchema:schema56.properties.test,data:data1};
+const err11 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema66.properties.test.anyOf,parentSchema:schema66.properties.test,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -3528,7 +4211,7 @@ if(data.interval !== undefined){
 let data3 = data.interval;
 if(typeof data3 === "string"){
 if(!pattern15.test(data3)){
-const err12 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data3};
+const err12 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema58,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -3539,7 +4222,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data3};
+const err13 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3553,7 +4236,7 @@ if(data.timeout !== undefined){
 let data4 = data.timeout;
 if(typeof data4 === "string"){
 if(!pattern15.test(data4)){
-const err14 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data4};
+const err14 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema58,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3564,7 +4247,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data4};
+const err15 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -3578,7 +4261,7 @@ if(data.startPeriod !== undefined){
 let data5 = data.startPeriod;
 if(typeof data5 === "string"){
 if(!pattern15.test(data5)){
-const err16 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data5};
+const err16 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema58,data:data5};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -3589,7 +4272,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data5};
+const err17 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data5};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3602,7 +4285,7 @@ errors++;
 if(data.retries !== undefined){
 let data6 = data.retries;
 if(!((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6)))){
-const err18 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.retries.type,parentSchema:schema56.properties.retries,data:data6};
+const err18 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema66.properties.retries.type,parentSchema:schema66.properties.retries,data:data6};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -3613,7 +4296,7 @@ errors++;
 }
 if(typeof data6 == "number"){
 if(data6 < 0 || isNaN(data6)){
-const err19 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema56.properties.retries,data:data6};
+const err19 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema66.properties.retries,data:data6};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -3627,7 +4310,7 @@ errors++;
 if(data.disable !== undefined){
 let data7 = data.disable;
 if(typeof data7 !== "boolean"){
-const err20 = {instancePath:instancePath+"/disable",schemaPath:"#/properties/disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema56.properties.disable.type,parentSchema:schema56.properties.disable,data:data7};
+const err20 = {instancePath:instancePath+"/disable",schemaPath:"#/properties/disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema66.properties.disable.type,parentSchema:schema66.properties.disable,data:data7};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -3639,7 +4322,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data};
+const err21 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.type,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -3648,19 +4331,19 @@ vErrors.push(err21);
 }
 errors++;
 }
-validate35.errors = vErrors;
+validate41.errors = vErrors;
 return errors === 0;
 }
 
-const schema61 = {"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","pattern":"^/","description":"The absolute path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\"."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}};
-const pattern52 = new RegExp("^0?[0-7]{3,4}$", "u");
+const schema71 = {"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","pattern":"^/","description":"The absolute path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\"."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}};
+const pattern58 = new RegExp("^0?[0-7]{3,4}$", "u");
 
-function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.type === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema61.required,parentSchema:schema61,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema71.required,parentSchema:schema71,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3670,7 +4353,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.target === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "target"},message:"must have required property '"+"target"+"'",schema:schema61.required,parentSchema:schema61,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "target"},message:"must have required property '"+"target"+"'",schema:schema71.required,parentSchema:schema71,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3681,7 +4364,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((((key0 === "type") || (key0 === "source")) || (key0 === "target")) || (key0 === "readOnly")) || (key0 === "volume")) || (key0 === "bind")) || (key0 === "tmpfs"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema61,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema71,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3694,7 +4377,7 @@ errors++;
 if(data.type !== undefined){
 let data0 = data.type;
 if(typeof data0 !== "string"){
-const err3 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.type.type,parentSchema:schema61.properties.type,data:data0};
+const err3 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.properties.type.type,parentSchema:schema71.properties.type,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3704,7 +4387,7 @@ vErrors.push(err3);
 errors++;
 }
 if(!(((data0 === "volume") || (data0 === "bind")) || (data0 === "tmpfs"))){
-const err4 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema61.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema61.properties.type.enum,parentSchema:schema61.properties.type,data:data0};
+const err4 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema71.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema71.properties.type.enum,parentSchema:schema71.properties.type,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3718,7 +4401,7 @@ if(data.source !== undefined){
 let data1 = data.source;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err5 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema61.properties.source,data:data1};
+const err5 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema71.properties.source,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3729,7 +4412,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.source.type,parentSchema:schema61.properties.source,data:data1};
+const err6 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.properties.source.type,parentSchema:schema71.properties.source,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3742,8 +4425,8 @@ errors++;
 if(data.target !== undefined){
 let data2 = data.target;
 if(typeof data2 === "string"){
-if(!pattern34.test(data2)){
-const err7 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema61.properties.target,data:data2};
+if(!pattern40.test(data2)){
+const err7 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema71.properties.target,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3754,7 +4437,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.target.type,parentSchema:schema61.properties.target,data:data2};
+const err8 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.properties.target.type,parentSchema:schema71.properties.target,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3767,7 +4450,7 @@ errors++;
 if(data.readOnly !== undefined){
 let data3 = data.readOnly;
 if(typeof data3 !== "boolean"){
-const err9 = {instancePath:instancePath+"/readOnly",schemaPath:"#/properties/readOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema61.properties.readOnly.type,parentSchema:schema61.properties.readOnly,data:data3};
+const err9 = {instancePath:instancePath+"/readOnly",schemaPath:"#/properties/readOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema71.properties.readOnly.type,parentSchema:schema71.properties.readOnly,data:data3};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3782,7 +4465,7 @@ let data4 = data.volume;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 for(const key1 in data4){
 if(!((((key1 === "noCopy") || (key1 === "labels")) || (key1 === "driver")) || (key1 === "driverOptions"))){
-const err10 = {instancePath:instancePath+"/volume",schemaPath:"#/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema61.properties.volume,data:data4};
+const err10 = {instancePath:instancePath+"/volume",schemaPath:"#/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema71.properties.volume,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -3795,7 +4478,7 @@ errors++;
 if(data4.noCopy !== undefined){
 let data5 = data4.noCopy;
 if(typeof data5 !== "boolean"){
-const err11 = {instancePath:instancePath+"/volume/noCopy",schemaPath:"#/properties/volume/properties/noCopy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema61.properties.volume.properties.noCopy.type,parentSchema:schema61.properties.volume.properties.noCopy,data:data5};
+const err11 = {instancePath:instancePath+"/volume/noCopy",schemaPath:"#/properties/volume/properties/noCopy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema71.properties.volume.properties.noCopy.type,parentSchema:schema71.properties.volume.properties.noCopy,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -3811,7 +4494,7 @@ if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 for(const key2 in data6){
 let data7 = data6[key2];
 if(typeof data7 !== "string"){
-const err12 = {instancePath:instancePath+"/volume/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/volume/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.volume.properties.labels.additionalProperties.type,parentSchema:schema61.properties.volume.properties.labels.additionalProperties,data:data7};
+const err12 = {instancePath:instancePath+"/volume/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/volume/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.properties.volume.properties.labels.additionalProperties.type,parentSchema:schema71.properties.volume.properties.labels.additionalProperties,data:data7};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -3823,7 +4506,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/volume/labels",schemaPath:"#/properties/volume/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.properties.volume.properties.labels.type,parentSchema:schema61.properties.volume.properties.labels,data:data6};
+const err13 = {instancePath:instancePath+"/volume/labels",schemaPath:"#/properties/volume/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema71.properties.volume.properties.labels.type,parentSchema:schema71.properties.volume.properties.labels,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3837,7 +4520,7 @@ if(data4.driver !== undefined){
 let data8 = data4.driver;
 if(typeof data8 === "string"){
 if(func2(data8) < 1){
-const err14 = {instancePath:instancePath+"/volume/driver",schemaPath:"#/properties/volume/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema61.properties.volume.properties.driver,data:data8};
+const err14 = {instancePath:instancePath+"/volume/driver",schemaPath:"#/properties/volume/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema71.properties.volume.properties.driver,data:data8};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3848,7 +4531,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/volume/driver",schemaPath:"#/properties/volume/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.volume.properties.driver.type,parentSchema:schema61.properties.volume.properties.driver,data:data8};
+const err15 = {instancePath:instancePath+"/volume/driver",schemaPath:"#/properties/volume/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.properties.volume.properties.driver.type,parentSchema:schema71.properties.volume.properties.driver,data:data8};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -3864,7 +4547,7 @@ if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 for(const key3 in data9){
 let data10 = data9[key3];
 if(typeof data10 !== "string"){
-const err16 = {instancePath:instancePath+"/volume/driverOptions/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/volume/properties/driverOptions/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.volume.properties.driverOptions.additionalProperties.type,parentSchema:schema61.properties.volume.properties.driverOptions.additionalProperties,data:data10};
+const err16 = {instancePath:instancePath+"/volume/driverOptions/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/volume/properties/driverOptions/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.properties.volume.properties.driverOptions.additionalProperties.type,parentSchema:schema71.properties.volume.properties.driverOptions.additionalProperties,data:data10};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -3876,7 +4559,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/volume/driverOptions",schemaPath:"#/properties/volume/properties/driverOptions/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.properties.volume.properties.driverOptions.type,parentSchema:schema61.properties.volume.properties.driverOptions,data:data9};
+const err17 = {instancePath:instancePath+"/volume/driverOptions",schemaPath:"#/properties/volume/properties/driverOptions/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema71.properties.volume.properties.driverOptions.type,parentSchema:schema71.properties.volume.properties.driverOptions,data:data9};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3888,7 +4571,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/volume",schemaPath:"#/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.properties.volume.type,parentSchema:schema61.properties.volume,data:data4};
+const err18 = {instancePath:instancePath+"/volume",schemaPath:"#/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema71.properties.volume.type,parentSchema:schema71.properties.volume,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -3903,7 +4586,7 @@ let data11 = data.bind;
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 for(const key4 in data11){
 if(!(key4 === "propagation")){
-const err19 = {instancePath:instancePath+"/bind",schemaPath:"#/properties/bind/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema61.properties.bind,data:data11};
+const err19 = {instancePath:instancePath+"/bind",schemaPath:"#/properties/bind/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema71.properties.bind,data:data11};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -3916,7 +4599,7 @@ errors++;
 if(data11.propagation !== undefined){
 let data12 = data11.propagation;
 if(typeof data12 !== "string"){
-const err20 = {instancePath:instancePath+"/bind/propagation",schemaPath:"#/properties/bind/properties/propagation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.bind.properties.propagation.type,parentSchema:schema61.properties.bind.properties.propagation,data:data12};
+const err20 = {instancePath:instancePath+"/bind/propagation",schemaPath:"#/properties/bind/properties/propagation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.properties.bind.properties.propagation.type,parentSchema:schema71.properties.bind.properties.propagation,data:data12};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -3926,7 +4609,7 @@ vErrors.push(err20);
 errors++;
 }
 if(!((((((data12 === "private") || (data12 === "rprivate")) || (data12 === "shared")) || (data12 === "rshared")) || (data12 === "slave")) || (data12 === "rslave"))){
-const err21 = {instancePath:instancePath+"/bind/propagation",schemaPath:"#/properties/bind/properties/propagation/enum",keyword:"enum",params:{allowedValues: schema61.properties.bind.properties.propagation.enum},message:"must be equal to one of the allowed values",schema:schema61.properties.bind.properties.propagation.enum,parentSchema:schema61.properties.bind.properties.propagation,data:data12};
+const err21 = {instancePath:instancePath+"/bind/propagation",schemaPath:"#/properties/bind/properties/propagation/enum",keyword:"enum",params:{allowedValues: schema71.properties.bind.properties.propagation.enum},message:"must be equal to one of the allowed values",schema:schema71.properties.bind.properties.propagation.enum,parentSchema:schema71.properties.bind.properties.propagation,data:data12};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -3938,7 +4621,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/bind",schemaPath:"#/properties/bind/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.properties.bind.type,parentSchema:schema61.properties.bind,data:data11};
+const err22 = {instancePath:instancePath+"/bind",schemaPath:"#/properties/bind/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema71.properties.bind.type,parentSchema:schema71.properties.bind,data:data11};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -3953,7 +4636,7 @@ let data13 = data.tmpfs;
 if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 for(const key5 in data13){
 if(!((key5 === "size") || (key5 === "mode"))){
-const err23 = {instancePath:instancePath+"/tmpfs",schemaPath:"#/properties/tmpfs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema61.properties.tmpfs,data:data13};
+const err23 = {instancePath:instancePath+"/tmpfs",schemaPath:"#/properties/tmpfs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema71.properties.tmpfs,data:data13};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -3969,8 +4652,8 @@ const _errs37 = errors;
 let valid7 = false;
 const _errs38 = errors;
 if(typeof data14 === "string"){
-if(!pattern39.test(data14)){
-const err24 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema46.anyOf[0],data:data14};
+if(!pattern45.test(data14)){
+const err24 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema56.anyOf[0],data:data14};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -3981,7 +4664,7 @@ errors++;
 }
 }
 else {
-const err25 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema46.anyOf[0].type,parentSchema:schema46.anyOf[0],data:data14};
+const err25 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.anyOf[0].type,parentSchema:schema56.anyOf[0],data:data14};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -3995,7 +4678,7 @@ valid7 = valid7 || _valid0;
 if(!valid7){
 const _errs40 = errors;
 if(!((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14)))){
-const err26 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema46.anyOf[1].type,parentSchema:schema46.anyOf[1],data:data14};
+const err26 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.anyOf[1].type,parentSchema:schema56.anyOf[1],data:data14};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -4006,7 +4689,7 @@ errors++;
 }
 if(typeof data14 == "number"){
 if(data14 < 0 || isNaN(data14)){
-const err27 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema46.anyOf[1],data:data14};
+const err27 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema56.anyOf[1],data:data14};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -4020,7 +4703,7 @@ var _valid0 = _errs40 === errors;
 valid7 = valid7 || _valid0;
 }
 if(!valid7){
-const err28 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema46.anyOf,parentSchema:schema46,data:data14};
+const err28 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema56.anyOf,parentSchema:schema56,data:data14};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -4044,8 +4727,8 @@ vErrors = null;
 if(data13.mode !== undefined){
 let data15 = data13.mode;
 if(typeof data15 === "string"){
-if(!pattern52.test(data15)){
-const err29 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3,4}$"},message:"must match pattern \""+"^0?[0-7]{3,4}$"+"\"",schema:"^0?[0-7]{3,4}$",parentSchema:schema61.properties.tmpfs.properties.mode,data:data15};
+if(!pattern58.test(data15)){
+const err29 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3,4}$"},message:"must match pattern \""+"^0?[0-7]{3,4}$"+"\"",schema:"^0?[0-7]{3,4}$",parentSchema:schema71.properties.tmpfs.properties.mode,data:data15};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -4056,7 +4739,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.tmpfs.properties.mode.type,parentSchema:schema61.properties.tmpfs.properties.mode,data:data15};
+const err30 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.properties.tmpfs.properties.mode.type,parentSchema:schema71.properties.tmpfs.properties.mode,data:data15};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -4068,7 +4751,7 @@ errors++;
 }
 }
 else {
-const err31 = {instancePath:instancePath+"/tmpfs",schemaPath:"#/properties/tmpfs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.properties.tmpfs.type,parentSchema:schema61.properties.tmpfs,data:data13};
+const err31 = {instancePath:instancePath+"/tmpfs",schemaPath:"#/properties/tmpfs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema71.properties.tmpfs.type,parentSchema:schema71.properties.tmpfs,data:data13};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -4080,7 +4763,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.type,parentSchema:schema61,data};
+const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema71.type,parentSchema:schema71,data};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -4089,17 +4772,17 @@ vErrors.push(err32);
 }
 errors++;
 }
-validate37.errors = vErrors;
+validate43.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.image === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema37.required,parentSchema:schema37,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema47.required,parentSchema:schema47,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4109,8 +4792,8 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func20.call(schema37.properties, key0))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema37,data};
+if(!(func20.call(schema47.properties, key0))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema47,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4124,7 +4807,7 @@ if(data.image !== undefined){
 let data0 = data.image;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/image",schemaPath:"#/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema37.properties.image,data:data0};
+const err2 = {instancePath:instancePath+"/image",schemaPath:"#/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema47.properties.image,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4135,7 +4818,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/image",schemaPath:"#/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.image.type,parentSchema:schema37.properties.image,data:data0};
+const err3 = {instancePath:instancePath+"/image",schemaPath:"#/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.image.type,parentSchema:schema47.properties.image,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4152,7 +4835,7 @@ const len0 = data1.length;
 for(let i0=0; i0<len0; i0++){
 let data2 = data1[i0];
 if(typeof data2 !== "string"){
-const err4 = {instancePath:instancePath+"/command/" + i0,schemaPath:"#/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.command.items.type,parentSchema:schema37.properties.command.items,data:data2};
+const err4 = {instancePath:instancePath+"/command/" + i0,schemaPath:"#/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.command.items.type,parentSchema:schema47.properties.command.items,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -4164,7 +4847,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.command.type,parentSchema:schema37.properties.command,data:data1};
+const err5 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.command.type,parentSchema:schema47.properties.command,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -4181,7 +4864,7 @@ const len1 = data3.length;
 for(let i1=0; i1<len1; i1++){
 let data4 = data3[i1];
 if(typeof data4 !== "string"){
-const err6 = {instancePath:instancePath+"/args/" + i1,schemaPath:"#/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.args.items.type,parentSchema:schema37.properties.args.items,data:data4};
+const err6 = {instancePath:instancePath+"/args/" + i1,schemaPath:"#/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.args.items.type,parentSchema:schema47.properties.args.items,data:data4};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4193,7 +4876,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/args",schemaPath:"#/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.args.type,parentSchema:schema37.properties.args,data:data3};
+const err7 = {instancePath:instancePath+"/args",schemaPath:"#/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.args.type,parentSchema:schema47.properties.args,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -4209,8 +4892,8 @@ if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key1 in data5){
 const _errs14 = errors;
 if(typeof key1 === "string"){
-if(!pattern25.test(key1)){
-const err8 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[^=]+$"},message:"must match pattern \""+"^[^=]+$"+"\"",schema:"^[^=]+$",parentSchema:schema37.properties.env.propertyNames,data:key1,propertyName:key1};
+if(!pattern31.test(key1)){
+const err8 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[^=]+$"},message:"must match pattern \""+"^[^=]+$"+"\"",schema:"^[^=]+$",parentSchema:schema47.properties.env.propertyNames,data:key1,propertyName:key1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -4222,7 +4905,7 @@ errors++;
 }
 var valid5 = _errs14 === errors;
 if(!valid5){
-const err9 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema37.properties.env.propertyNames,parentSchema:schema37.properties.env,data:data5};
+const err9 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema47.properties.env.propertyNames,parentSchema:schema47.properties.env,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -4238,7 +4921,7 @@ const _errs17 = errors;
 let valid7 = false;
 const _errs18 = errors;
 if(typeof data6 !== "string"){
-const err10 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.env.additionalProperties.anyOf[0].type,parentSchema:schema37.properties.env.additionalProperties.anyOf[0],data:data6};
+const err10 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.env.additionalProperties.anyOf[0].type,parentSchema:schema47.properties.env.additionalProperties.anyOf[0],data:data6};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -4252,7 +4935,7 @@ valid7 = valid7 || _valid0;
 if(!valid7){
 const _errs20 = errors;
 if(!(typeof data6 == "number")){
-const err11 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema37.properties.env.additionalProperties.anyOf[1].type,parentSchema:schema37.properties.env.additionalProperties.anyOf[1],data:data6};
+const err11 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema47.properties.env.additionalProperties.anyOf[1].type,parentSchema:schema47.properties.env.additionalProperties.anyOf[1],data:data6};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -4266,7 +4949,7 @@ valid7 = valid7 || _valid0;
 if(!valid7){
 const _errs22 = errors;
 if(typeof data6 !== "boolean"){
-const err12 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/2/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema37.properties.env.additionalProperties.anyOf[2].type,parentSchema:schema37.properties.env.additionalProperties.anyOf[2],data:data6};
+const err12 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/2/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema47.properties.env.additionalProperties.anyOf[2].type,parentSchema:schema47.properties.env.additionalProperties.anyOf[2],data:data6};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -4280,7 +4963,7 @@ valid7 = valid7 || _valid0;
 }
 }
 if(!valid7){
-const err13 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema37.properties.env.additionalProperties.anyOf,parentSchema:schema37.properties.env.additionalProperties,data:data6};
+const err13 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema47.properties.env.additionalProperties.anyOf,parentSchema:schema47.properties.env.additionalProperties,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -4303,7 +4986,7 @@ vErrors = null;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.properties.env.type,parentSchema:schema37.properties.env,data:data5};
+const err14 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.properties.env.type,parentSchema:schema47.properties.env,data:data5};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -4316,7 +4999,7 @@ errors++;
 if(data.workdir !== undefined){
 let data7 = data.workdir;
 if(typeof data7 !== "string"){
-const err15 = {instancePath:instancePath+"/workdir",schemaPath:"#/properties/workdir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.workdir.type,parentSchema:schema37.properties.workdir,data:data7};
+const err15 = {instancePath:instancePath+"/workdir",schemaPath:"#/properties/workdir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.workdir.type,parentSchema:schema47.properties.workdir,data:data7};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -4329,7 +5012,7 @@ errors++;
 if(data.user !== undefined){
 let data8 = data.user;
 if(typeof data8 !== "string"){
-const err16 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.user.type,parentSchema:schema37.properties.user,data:data8};
+const err16 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.user.type,parentSchema:schema47.properties.user,data:data8};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -4342,7 +5025,7 @@ errors++;
 if(data.hostname !== undefined){
 let data9 = data.hostname;
 if(typeof data9 !== "string"){
-const err17 = {instancePath:instancePath+"/hostname",schemaPath:"#/properties/hostname/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.hostname.type,parentSchema:schema37.properties.hostname,data:data9};
+const err17 = {instancePath:instancePath+"/hostname",schemaPath:"#/properties/hostname/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.hostname.type,parentSchema:schema47.properties.hostname,data:data9};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -4355,7 +5038,7 @@ errors++;
 if(data.mode !== undefined){
 let data10 = data.mode;
 if(typeof data10 !== "string"){
-const err18 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.mode.type,parentSchema:schema37.properties.mode,data:data10};
+const err18 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.mode.type,parentSchema:schema47.properties.mode,data:data10};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -4365,7 +5048,7 @@ vErrors.push(err18);
 errors++;
 }
 if(!((data10 === "replicated") || (data10 === "global"))){
-const err19 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema37.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema37.properties.mode.enum,parentSchema:schema37.properties.mode,data:data10};
+const err19 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema47.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema47.properties.mode.enum,parentSchema:schema47.properties.mode,data:data10};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -4378,7 +5061,7 @@ errors++;
 if(data.replicas !== undefined){
 let data11 = data.replicas;
 if(!((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11)))){
-const err20 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.properties.replicas.type,parentSchema:schema37.properties.replicas,data:data11};
+const err20 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema47.properties.replicas.type,parentSchema:schema47.properties.replicas,data:data11};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -4389,7 +5072,7 @@ errors++;
 }
 if(typeof data11 == "number"){
 if(data11 < 0 || isNaN(data11)){
-const err21 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema37.properties.replicas,data:data11};
+const err21 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema47.properties.replicas,data:data11};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -4411,7 +5094,7 @@ let valid10 = false;
 const _errs38 = errors;
 if(typeof data13 === "string"){
 if(func2(data13) < 1){
-const err22 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema37.properties.networks.items.anyOf[0],data:data13};
+const err22 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema47.properties.networks.items.anyOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -4422,7 +5105,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.networks.items.anyOf[0].type,parentSchema:schema37.properties.networks.items.anyOf[0],data:data13};
+const err23 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.networks.items.anyOf[0].type,parentSchema:schema47.properties.networks.items.anyOf[0],data:data13};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -4437,7 +5120,7 @@ if(!valid10){
 const _errs40 = errors;
 if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 if(data13.name === undefined){
-const err24 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema38.required,parentSchema:schema38,data:data13};
+const err24 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema48.required,parentSchema:schema48,data:data13};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -4448,7 +5131,7 @@ errors++;
 }
 for(const key3 in data13){
 if(!((key3 === "name") || (key3 === "aliases"))){
-const err25 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema38,data:data13};
+const err25 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema48,data:data13};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -4462,7 +5145,7 @@ if(data13.name !== undefined){
 let data14 = data13.name;
 if(typeof data14 === "string"){
 if(func2(data14) < 1){
-const err26 = {instancePath:instancePath+"/networks/" + i2+"/name",schemaPath:"#/$defs/NetworkAttachment/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema38.properties.name,data:data14};
+const err26 = {instancePath:instancePath+"/networks/" + i2+"/name",schemaPath:"#/$defs/NetworkAttachment/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema48.properties.name,data:data14};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -4473,7 +5156,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/networks/" + i2+"/name",schemaPath:"#/$defs/NetworkAttachment/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.properties.name.type,parentSchema:schema38.properties.name,data:data14};
+const err27 = {instancePath:instancePath+"/networks/" + i2+"/name",schemaPath:"#/$defs/NetworkAttachment/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.properties.name.type,parentSchema:schema48.properties.name,data:data14};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -4491,7 +5174,7 @@ for(let i3=0; i3<len3; i3++){
 let data16 = data15[i3];
 if(typeof data16 === "string"){
 if(func2(data16) < 1){
-const err28 = {instancePath:instancePath+"/networks/" + i2+"/aliases/" + i3,schemaPath:"#/$defs/NetworkAttachment/properties/aliases/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema38.properties.aliases.items,data:data16};
+const err28 = {instancePath:instancePath+"/networks/" + i2+"/aliases/" + i3,schemaPath:"#/$defs/NetworkAttachment/properties/aliases/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema48.properties.aliases.items,data:data16};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -4502,7 +5185,7 @@ errors++;
 }
 }
 else {
-const err29 = {instancePath:instancePath+"/networks/" + i2+"/aliases/" + i3,schemaPath:"#/$defs/NetworkAttachment/properties/aliases/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.properties.aliases.items.type,parentSchema:schema38.properties.aliases.items,data:data16};
+const err29 = {instancePath:instancePath+"/networks/" + i2+"/aliases/" + i3,schemaPath:"#/$defs/NetworkAttachment/properties/aliases/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.properties.aliases.items.type,parentSchema:schema48.properties.aliases.items,data:data16};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -4514,7 +5197,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/networks/" + i2+"/aliases",schemaPath:"#/$defs/NetworkAttachment/properties/aliases/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.properties.aliases.type,parentSchema:schema38.properties.aliases,data:data15};
+const err30 = {instancePath:instancePath+"/networks/" + i2+"/aliases",schemaPath:"#/$defs/NetworkAttachment/properties/aliases/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema48.properties.aliases.type,parentSchema:schema48.properties.aliases,data:data15};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -4526,7 +5209,7 @@ errors++;
 }
 }
 else {
-const err31 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema38.type,parentSchema:schema38,data:data13};
+const err31 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema48.type,parentSchema:schema48,data:data13};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -4539,7 +5222,7 @@ var _valid1 = _errs40 === errors;
 valid10 = valid10 || _valid1;
 }
 if(!valid10){
-const err32 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema37.properties.networks.items.anyOf,parentSchema:schema37.properties.networks.items,data:data13};
+const err32 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema47.properties.networks.items.anyOf,parentSchema:schema47.properties.networks.items,data:data13};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -4562,7 +5245,7 @@ vErrors = null;
 }
 }
 else {
-const err33 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.networks.type,parentSchema:schema37.properties.networks,data:data12};
+const err33 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.networks.type,parentSchema:schema47.properties.networks,data:data12};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -4580,7 +5263,7 @@ for(let i4=0; i4<len4; i4++){
 let data18 = data17[i4];
 if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
 if(data18.target === undefined){
-const err34 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/required",keyword:"required",params:{missingProperty: "target"},message:"must have required property '"+"target"+"'",schema:schema39.required,parentSchema:schema39,data:data18};
+const err34 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/required",keyword:"required",params:{missingProperty: "target"},message:"must have required property '"+"target"+"'",schema:schema49.required,parentSchema:schema49,data:data18};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -4591,7 +5274,7 @@ errors++;
 }
 for(const key4 in data18){
 if(!((((key4 === "target") || (key4 === "published")) || (key4 === "protocol")) || (key4 === "mode"))){
-const err35 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema39,data:data18};
+const err35 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema49,data:data18};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -4604,7 +5287,7 @@ errors++;
 if(data18.target !== undefined){
 let data19 = data18.target;
 if(!((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19)))){
-const err36 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema39.properties.target.type,parentSchema:schema39.properties.target,data:data19};
+const err36 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.properties.target.type,parentSchema:schema49.properties.target,data:data19};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -4615,7 +5298,7 @@ errors++;
 }
 if(typeof data19 == "number"){
 if(data19 > 65535 || isNaN(data19)){
-const err37 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema39.properties.target,data:data19};
+const err37 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema49.properties.target,data:data19};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -4625,7 +5308,7 @@ vErrors.push(err37);
 errors++;
 }
 if(data19 < 1 || isNaN(data19)){
-const err38 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema39.properties.target,data:data19};
+const err38 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema49.properties.target,data:data19};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -4639,7 +5322,7 @@ errors++;
 if(data18.published !== undefined){
 let data20 = data18.published;
 if(!((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20)))){
-const err39 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema39.properties.published.type,parentSchema:schema39.properties.published,data:data20};
+const err39 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema49.properties.published.type,parentSchema:schema49.properties.published,data:data20};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -4650,7 +5333,7 @@ errors++;
 }
 if(typeof data20 == "number"){
 if(data20 > 65535 || isNaN(data20)){
-const err40 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema39.properties.published,data:data20};
+const err40 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema49.properties.published,data:data20};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -4660,7 +5343,7 @@ vErrors.push(err40);
 errors++;
 }
 if(data20 < 1 || isNaN(data20)){
-const err41 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema39.properties.published,data:data20};
+const err41 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema49.properties.published,data:data20};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -4674,7 +5357,7 @@ errors++;
 if(data18.protocol !== undefined){
 let data21 = data18.protocol;
 if(typeof data21 !== "string"){
-const err42 = {instancePath:instancePath+"/ports/" + i4+"/protocol",schemaPath:"#/$defs/ServicePort/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema39.properties.protocol.type,parentSchema:schema39.properties.protocol,data:data21};
+const err42 = {instancePath:instancePath+"/ports/" + i4+"/protocol",schemaPath:"#/$defs/ServicePort/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.protocol.type,parentSchema:schema49.properties.protocol,data:data21};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -4684,7 +5367,7 @@ vErrors.push(err42);
 errors++;
 }
 if(!(((data21 === "tcp") || (data21 === "udp")) || (data21 === "sctp"))){
-const err43 = {instancePath:instancePath+"/ports/" + i4+"/protocol",schemaPath:"#/$defs/ServicePort/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema39.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema39.properties.protocol.enum,parentSchema:schema39.properties.protocol,data:data21};
+const err43 = {instancePath:instancePath+"/ports/" + i4+"/protocol",schemaPath:"#/$defs/ServicePort/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema49.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema49.properties.protocol.enum,parentSchema:schema49.properties.protocol,data:data21};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -4697,7 +5380,7 @@ errors++;
 if(data18.mode !== undefined){
 let data22 = data18.mode;
 if(typeof data22 !== "string"){
-const err44 = {instancePath:instancePath+"/ports/" + i4+"/mode",schemaPath:"#/$defs/ServicePort/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema39.properties.mode.type,parentSchema:schema39.properties.mode,data:data22};
+const err44 = {instancePath:instancePath+"/ports/" + i4+"/mode",schemaPath:"#/$defs/ServicePort/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.mode.type,parentSchema:schema49.properties.mode,data:data22};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -4707,7 +5390,7 @@ vErrors.push(err44);
 errors++;
 }
 if(!((data22 === "ingress") || (data22 === "host"))){
-const err45 = {instancePath:instancePath+"/ports/" + i4+"/mode",schemaPath:"#/$defs/ServicePort/properties/mode/enum",keyword:"enum",params:{allowedValues: schema39.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema39.properties.mode.enum,parentSchema:schema39.properties.mode,data:data22};
+const err45 = {instancePath:instancePath+"/ports/" + i4+"/mode",schemaPath:"#/$defs/ServicePort/properties/mode/enum",keyword:"enum",params:{allowedValues: schema49.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema49.properties.mode.enum,parentSchema:schema49.properties.mode,data:data22};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -4719,7 +5402,7 @@ errors++;
 }
 }
 else {
-const err46 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema39.type,parentSchema:schema39,data:data18};
+const err46 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.type,parentSchema:schema49,data:data18};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -4731,7 +5414,7 @@ errors++;
 }
 }
 else {
-const err47 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.ports.type,parentSchema:schema37.properties.ports,data:data17};
+const err47 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.ports.type,parentSchema:schema47.properties.ports,data:data17};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -4748,7 +5431,7 @@ const len5 = data23.length;
 for(let i5=0; i5<len5; i5++){
 let data24 = data23[i5];
 if(!((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24)))){
-const err48 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.properties.expose.items.type,parentSchema:schema37.properties.expose.items,data:data24};
+const err48 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema47.properties.expose.items.type,parentSchema:schema47.properties.expose.items,data:data24};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -4759,7 +5442,7 @@ errors++;
 }
 if(typeof data24 == "number"){
 if(data24 > 65535 || isNaN(data24)){
-const err49 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema37.properties.expose.items,data:data24};
+const err49 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema47.properties.expose.items,data:data24};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -4769,7 +5452,7 @@ vErrors.push(err49);
 errors++;
 }
 if(data24 < 1 || isNaN(data24)){
-const err50 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema37.properties.expose.items,data:data24};
+const err50 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema47.properties.expose.items,data:data24};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -4791,7 +5474,7 @@ continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-const err51 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i6+" are identical)",schema:true,parentSchema:schema37.properties.expose,data:data23};
+const err51 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i6+" are identical)",schema:true,parentSchema:schema47.properties.expose,data:data23};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -4806,7 +5489,7 @@ indices0[item0] = i6;
 }
 }
 else {
-const err52 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.expose.type,parentSchema:schema37.properties.expose,data:data23};
+const err52 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.expose.type,parentSchema:schema47.properties.expose,data:data23};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -4827,7 +5510,7 @@ let valid24 = false;
 const _errs72 = errors;
 if(typeof data26 === "string"){
 if(!pattern3.test(data26)){
-const err53 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema37.properties.secrets.items.anyOf[0],data:data26};
+const err53 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema47.properties.secrets.items.anyOf[0],data:data26};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -4838,7 +5521,7 @@ errors++;
 }
 }
 else {
-const err54 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.secrets.items.anyOf[0].type,parentSchema:schema37.properties.secrets.items.anyOf[0],data:data26};
+const err54 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.secrets.items.anyOf[0].type,parentSchema:schema47.properties.secrets.items.anyOf[0],data:data26};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -4853,7 +5536,7 @@ if(!valid24){
 const _errs74 = errors;
 if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
 if(data26.name === undefined){
-const err55 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema40.required,parentSchema:schema40,data:data26};
+const err55 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema50.required,parentSchema:schema50,data:data26};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -4864,7 +5547,7 @@ errors++;
 }
 for(const key5 in data26){
 if(!(((((key5 === "name") || (key5 === "target")) || (key5 === "mode")) || (key5 === "uid")) || (key5 === "gid"))){
-const err56 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema40,data:data26};
+const err56 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema50,data:data26};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -4878,7 +5561,7 @@ if(data26.name !== undefined){
 let data27 = data26.name;
 if(typeof data27 === "string"){
 if(!pattern3.test(data27)){
-const err57 = {instancePath:instancePath+"/secrets/" + i7+"/name",schemaPath:"#/$defs/SecretMount/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema40.properties.name,data:data27};
+const err57 = {instancePath:instancePath+"/secrets/" + i7+"/name",schemaPath:"#/$defs/SecretMount/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema50.properties.name,data:data27};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -4889,7 +5572,7 @@ errors++;
 }
 }
 else {
-const err58 = {instancePath:instancePath+"/secrets/" + i7+"/name",schemaPath:"#/$defs/SecretMount/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.name.type,parentSchema:schema40.properties.name,data:data27};
+const err58 = {instancePath:instancePath+"/secrets/" + i7+"/name",schemaPath:"#/$defs/SecretMount/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.name.type,parentSchema:schema50.properties.name,data:data27};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -4903,7 +5586,7 @@ if(data26.target !== undefined){
 let data28 = data26.target;
 if(typeof data28 === "string"){
 if(func2(data28) < 1){
-const err59 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema40.properties.target,data:data28};
+const err59 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50.properties.target,data:data28};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -4912,8 +5595,8 @@ vErrors.push(err59);
 }
 errors++;
 }
-if(!pattern28.test(data28)){
-const err60 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^[^/]"},message:"must match pattern \""+"^[^/]"+"\"",schema:"^[^/]",parentSchema:schema40.properties.target,data:data28};
+if(!pattern34.test(data28)){
+const err60 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^[^/]"},message:"must match pattern \""+"^[^/]"+"\"",schema:"^[^/]",parentSchema:schema50.properties.target,data:data28};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -4924,7 +5607,7 @@ errors++;
 }
 }
 else {
-const err61 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.target.type,parentSchema:schema40.properties.target,data:data28};
+const err61 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.target.type,parentSchema:schema50.properties.target,data:data28};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -4937,8 +5620,8 @@ errors++;
 if(data26.mode !== undefined){
 let data29 = data26.mode;
 if(typeof data29 === "string"){
-if(!pattern29.test(data29)){
-const err62 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema40.properties.mode,data:data29};
+if(!pattern35.test(data29)){
+const err62 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema50.properties.mode,data:data29};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -4949,7 +5632,7 @@ errors++;
 }
 }
 else {
-const err63 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.mode.type,parentSchema:schema40.properties.mode,data:data29};
+const err63 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.mode.type,parentSchema:schema50.properties.mode,data:data29};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -4962,8 +5645,8 @@ errors++;
 if(data26.uid !== undefined){
 let data30 = data26.uid;
 if(typeof data30 === "string"){
-if(!pattern30.test(data30)){
-const err64 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema40.properties.uid,data:data30};
+if(!pattern36.test(data30)){
+const err64 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema50.properties.uid,data:data30};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -4974,7 +5657,7 @@ errors++;
 }
 }
 else {
-const err65 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.uid.type,parentSchema:schema40.properties.uid,data:data30};
+const err65 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.uid.type,parentSchema:schema50.properties.uid,data:data30};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -4987,8 +5670,8 @@ errors++;
 if(data26.gid !== undefined){
 let data31 = data26.gid;
 if(typeof data31 === "string"){
-if(!pattern30.test(data31)){
-const err66 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema40.properties.gid,data:data31};
+if(!pattern36.test(data31)){
+const err66 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema50.properties.gid,data:data31};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -4999,7 +5682,7 @@ errors++;
 }
 }
 else {
-const err67 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.gid.type,parentSchema:schema40.properties.gid,data:data31};
+const err67 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.gid.type,parentSchema:schema50.properties.gid,data:data31};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -5011,7 +5694,7 @@ errors++;
 }
 }
 else {
-const err68 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data:data26};
+const err68 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data:data26};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -5024,7 +5707,7 @@ var _valid2 = _errs74 === errors;
 valid24 = valid24 || _valid2;
 }
 if(!valid24){
-const err69 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema37.properties.secrets.items.anyOf,parentSchema:schema37.properties.secrets.items,data:data26};
+const err69 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema47.properties.secrets.items.anyOf,parentSchema:schema47.properties.secrets.items,data:data26};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -5047,7 +5730,7 @@ vErrors = null;
 }
 }
 else {
-const err70 = {instancePath:instancePath+"/secrets",schemaPath:"#/properties/secrets/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.secrets.type,parentSchema:schema37.properties.secrets,data:data25};
+const err70 = {instancePath:instancePath+"/secrets",schemaPath:"#/properties/secrets/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.secrets.type,parentSchema:schema47.properties.secrets,data:data25};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -5068,7 +5751,7 @@ let valid29 = false;
 const _errs92 = errors;
 if(typeof data33 === "string"){
 if(!pattern3.test(data33)){
-const err71 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema37.properties.configs.items.anyOf[0],data:data33};
+const err71 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema47.properties.configs.items.anyOf[0],data:data33};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -5079,7 +5762,7 @@ errors++;
 }
 }
 else {
-const err72 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.configs.items.anyOf[0].type,parentSchema:schema37.properties.configs.items.anyOf[0],data:data33};
+const err72 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.configs.items.anyOf[0].type,parentSchema:schema47.properties.configs.items.anyOf[0],data:data33};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -5094,7 +5777,7 @@ if(!valid29){
 const _errs94 = errors;
 if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
 if(data33.name === undefined){
-const err73 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema41.required,parentSchema:schema41,data:data33};
+const err73 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema51.required,parentSchema:schema51,data:data33};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -5105,7 +5788,7 @@ errors++;
 }
 for(const key6 in data33){
 if(!(((((key6 === "name") || (key6 === "target")) || (key6 === "mode")) || (key6 === "uid")) || (key6 === "gid"))){
-const err74 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema41,data:data33};
+const err74 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data:data33};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -5119,7 +5802,7 @@ if(data33.name !== undefined){
 let data34 = data33.name;
 if(typeof data34 === "string"){
 if(!pattern3.test(data34)){
-const err75 = {instancePath:instancePath+"/configs/" + i8+"/name",schemaPath:"#/$defs/ConfigMount/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema41.properties.name,data:data34};
+const err75 = {instancePath:instancePath+"/configs/" + i8+"/name",schemaPath:"#/$defs/ConfigMount/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema51.properties.name,data:data34};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -5130,7 +5813,7 @@ errors++;
 }
 }
 else {
-const err76 = {instancePath:instancePath+"/configs/" + i8+"/name",schemaPath:"#/$defs/ConfigMount/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.name.type,parentSchema:schema41.properties.name,data:data34};
+const err76 = {instancePath:instancePath+"/configs/" + i8+"/name",schemaPath:"#/$defs/ConfigMount/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.name.type,parentSchema:schema51.properties.name,data:data34};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -5144,7 +5827,7 @@ if(data33.target !== undefined){
 let data35 = data33.target;
 if(typeof data35 === "string"){
 if(func2(data35) > 4096){
-const err77 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters",schema:4096,parentSchema:schema41.properties.target,data:data35};
+const err77 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters",schema:4096,parentSchema:schema51.properties.target,data:data35};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -5154,7 +5837,7 @@ vErrors.push(err77);
 errors++;
 }
 if(func2(data35) < 1){
-const err78 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema41.properties.target,data:data35};
+const err78 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema51.properties.target,data:data35};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -5163,8 +5846,8 @@ vErrors.push(err78);
 }
 errors++;
 }
-if(!pattern34.test(data35)){
-const err79 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema41.properties.target,data:data35};
+if(!pattern40.test(data35)){
+const err79 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema51.properties.target,data:data35};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -5175,7 +5858,7 @@ errors++;
 }
 }
 else {
-const err80 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.target.type,parentSchema:schema41.properties.target,data:data35};
+const err80 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.target.type,parentSchema:schema51.properties.target,data:data35};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -5188,8 +5871,8 @@ errors++;
 if(data33.mode !== undefined){
 let data36 = data33.mode;
 if(typeof data36 === "string"){
-if(!pattern29.test(data36)){
-const err81 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema41.properties.mode,data:data36};
+if(!pattern35.test(data36)){
+const err81 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema51.properties.mode,data:data36};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -5200,7 +5883,7 @@ errors++;
 }
 }
 else {
-const err82 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.mode.type,parentSchema:schema41.properties.mode,data:data36};
+const err82 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.mode.type,parentSchema:schema51.properties.mode,data:data36};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -5213,8 +5896,8 @@ errors++;
 if(data33.uid !== undefined){
 let data37 = data33.uid;
 if(typeof data37 === "string"){
-if(!pattern30.test(data37)){
-const err83 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema41.properties.uid,data:data37};
+if(!pattern36.test(data37)){
+const err83 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema51.properties.uid,data:data37};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -5225,7 +5908,7 @@ errors++;
 }
 }
 else {
-const err84 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.uid.type,parentSchema:schema41.properties.uid,data:data37};
+const err84 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.uid.type,parentSchema:schema51.properties.uid,data:data37};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -5238,8 +5921,8 @@ errors++;
 if(data33.gid !== undefined){
 let data38 = data33.gid;
 if(typeof data38 === "string"){
-if(!pattern30.test(data38)){
-const err85 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema41.properties.gid,data:data38};
+if(!pattern36.test(data38)){
+const err85 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema51.properties.gid,data:data38};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -5250,7 +5933,7 @@ errors++;
 }
 }
 else {
-const err86 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.gid.type,parentSchema:schema41.properties.gid,data:data38};
+const err86 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.gid.type,parentSchema:schema51.properties.gid,data:data38};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -5262,7 +5945,7 @@ errors++;
 }
 }
 else {
-const err87 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.type,parentSchema:schema41,data:data33};
+const err87 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data:data33};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -5275,7 +5958,7 @@ var _valid3 = _errs94 === errors;
 valid29 = valid29 || _valid3;
 }
 if(!valid29){
-const err88 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema37.properties.configs.items.anyOf,parentSchema:schema37.properties.configs.items,data:data33};
+const err88 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema47.properties.configs.items.anyOf,parentSchema:schema47.properties.configs.items,data:data33};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -5298,7 +5981,7 @@ vErrors = null;
 }
 }
 else {
-const err89 = {instancePath:instancePath+"/configs",schemaPath:"#/properties/configs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.configs.type,parentSchema:schema37.properties.configs,data:data32};
+const err89 = {instancePath:instancePath+"/configs",schemaPath:"#/properties/configs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.configs.type,parentSchema:schema47.properties.configs,data:data32};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -5311,7 +5994,7 @@ errors++;
 if(data.endpointMode !== undefined){
 let data39 = data.endpointMode;
 if(typeof data39 !== "string"){
-const err90 = {instancePath:instancePath+"/endpointMode",schemaPath:"#/properties/endpointMode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.endpointMode.type,parentSchema:schema37.properties.endpointMode,data:data39};
+const err90 = {instancePath:instancePath+"/endpointMode",schemaPath:"#/properties/endpointMode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.endpointMode.type,parentSchema:schema47.properties.endpointMode,data:data39};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -5321,7 +6004,7 @@ vErrors.push(err90);
 errors++;
 }
 if(!((data39 === "vip") || (data39 === "dnsrr"))){
-const err91 = {instancePath:instancePath+"/endpointMode",schemaPath:"#/properties/endpointMode/enum",keyword:"enum",params:{allowedValues: schema37.properties.endpointMode.enum},message:"must be equal to one of the allowed values",schema:schema37.properties.endpointMode.enum,parentSchema:schema37.properties.endpointMode,data:data39};
+const err91 = {instancePath:instancePath+"/endpointMode",schemaPath:"#/properties/endpointMode/enum",keyword:"enum",params:{allowedValues: schema47.properties.endpointMode.enum},message:"must be equal to one of the allowed values",schema:schema47.properties.endpointMode.enum,parentSchema:schema47.properties.endpointMode,data:data39};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -5336,7 +6019,7 @@ let data40 = data.placement;
 if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
 for(const key7 in data40){
 if(!(((key7 === "constraints") || (key7 === "preferences")) || (key7 === "maxReplicasPerNode"))){
-const err92 = {instancePath:instancePath+"/placement",schemaPath:"#/$defs/Placement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema42,data:data40};
+const err92 = {instancePath:instancePath+"/placement",schemaPath:"#/$defs/Placement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema52,data:data40};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -5354,7 +6037,7 @@ for(let i9=0; i9<len8; i9++){
 let data42 = data41[i9];
 if(typeof data42 === "string"){
 if(func2(data42) < 1){
-const err93 = {instancePath:instancePath+"/placement/constraints/" + i9,schemaPath:"#/$defs/Placement/properties/constraints/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema42.properties.constraints.items,data:data42};
+const err93 = {instancePath:instancePath+"/placement/constraints/" + i9,schemaPath:"#/$defs/Placement/properties/constraints/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema52.properties.constraints.items,data:data42};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -5365,7 +6048,7 @@ errors++;
 }
 }
 else {
-const err94 = {instancePath:instancePath+"/placement/constraints/" + i9,schemaPath:"#/$defs/Placement/properties/constraints/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.constraints.items.type,parentSchema:schema42.properties.constraints.items,data:data42};
+const err94 = {instancePath:instancePath+"/placement/constraints/" + i9,schemaPath:"#/$defs/Placement/properties/constraints/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.properties.constraints.items.type,parentSchema:schema52.properties.constraints.items,data:data42};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -5377,7 +6060,7 @@ errors++;
 }
 }
 else {
-const err95 = {instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/Placement/properties/constraints/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema42.properties.constraints.type,parentSchema:schema42.properties.constraints,data:data41};
+const err95 = {instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/Placement/properties/constraints/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema52.properties.constraints.type,parentSchema:schema52.properties.constraints,data:data41};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -5395,7 +6078,7 @@ for(let i10=0; i10<len9; i10++){
 let data44 = data43[i10];
 if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
 if(data44.spread === undefined){
-const err96 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/required",keyword:"required",params:{missingProperty: "spread"},message:"must have required property '"+"spread"+"'",schema:schema42.properties.preferences.items.required,parentSchema:schema42.properties.preferences.items,data:data44};
+const err96 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/required",keyword:"required",params:{missingProperty: "spread"},message:"must have required property '"+"spread"+"'",schema:schema52.properties.preferences.items.required,parentSchema:schema52.properties.preferences.items,data:data44};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -5406,7 +6089,7 @@ errors++;
 }
 for(const key8 in data44){
 if(!(key8 === "spread")){
-const err97 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema42.properties.preferences.items,data:data44};
+const err97 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema52.properties.preferences.items,data:data44};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -5420,7 +6103,7 @@ if(data44.spread !== undefined){
 let data45 = data44.spread;
 if(typeof data45 === "string"){
 if(func2(data45) < 1){
-const err98 = {instancePath:instancePath+"/placement/preferences/" + i10+"/spread",schemaPath:"#/$defs/Placement/properties/preferences/items/properties/spread/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema42.properties.preferences.items.properties.spread,data:data45};
+const err98 = {instancePath:instancePath+"/placement/preferences/" + i10+"/spread",schemaPath:"#/$defs/Placement/properties/preferences/items/properties/spread/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema52.properties.preferences.items.properties.spread,data:data45};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -5431,7 +6114,7 @@ errors++;
 }
 }
 else {
-const err99 = {instancePath:instancePath+"/placement/preferences/" + i10+"/spread",schemaPath:"#/$defs/Placement/properties/preferences/items/properties/spread/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.preferences.items.properties.spread.type,parentSchema:schema42.properties.preferences.items.properties.spread,data:data45};
+const err99 = {instancePath:instancePath+"/placement/preferences/" + i10+"/spread",schemaPath:"#/$defs/Placement/properties/preferences/items/properties/spread/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.properties.preferences.items.properties.spread.type,parentSchema:schema52.properties.preferences.items.properties.spread,data:data45};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -5443,7 +6126,7 @@ errors++;
 }
 }
 else {
-const err100 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema42.properties.preferences.items.type,parentSchema:schema42.properties.preferences.items,data:data44};
+const err100 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema52.properties.preferences.items.type,parentSchema:schema52.properties.preferences.items,data:data44};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -5455,7 +6138,7 @@ errors++;
 }
 }
 else {
-const err101 = {instancePath:instancePath+"/placement/preferences",schemaPath:"#/$defs/Placement/properties/preferences/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema42.properties.preferences.type,parentSchema:schema42.properties.preferences,data:data43};
+const err101 = {instancePath:instancePath+"/placement/preferences",schemaPath:"#/$defs/Placement/properties/preferences/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema52.properties.preferences.type,parentSchema:schema52.properties.preferences,data:data43};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -5468,7 +6151,7 @@ errors++;
 if(data40.maxReplicasPerNode !== undefined){
 let data46 = data40.maxReplicasPerNode;
 if(!((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46)))){
-const err102 = {instancePath:instancePath+"/placement/maxReplicasPerNode",schemaPath:"#/$defs/Placement/properties/maxReplicasPerNode/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema42.properties.maxReplicasPerNode.type,parentSchema:schema42.properties.maxReplicasPerNode,data:data46};
+const err102 = {instancePath:instancePath+"/placement/maxReplicasPerNode",schemaPath:"#/$defs/Placement/properties/maxReplicasPerNode/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema52.properties.maxReplicasPerNode.type,parentSchema:schema52.properties.maxReplicasPerNode,data:data46};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -5479,7 +6162,7 @@ errors++;
 }
 if(typeof data46 == "number"){
 if(data46 < 0 || isNaN(data46)){
-const err103 = {instancePath:instancePath+"/placement/maxReplicasPerNode",schemaPath:"#/$defs/Placement/properties/maxReplicasPerNode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema42.properties.maxReplicasPerNode,data:data46};
+const err103 = {instancePath:instancePath+"/placement/maxReplicasPerNode",schemaPath:"#/$defs/Placement/properties/maxReplicasPerNode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema52.properties.maxReplicasPerNode,data:data46};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -5492,7 +6175,7 @@ errors++;
 }
 }
 else {
-const err104 = {instancePath:instancePath+"/placement",schemaPath:"#/$defs/Placement/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema42.type,parentSchema:schema42,data:data40};
+const err104 = {instancePath:instancePath+"/placement",schemaPath:"#/$defs/Placement/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema52.type,parentSchema:schema52,data:data40};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -5503,32 +6186,32 @@ errors++;
 }
 }
 if(data.resources !== undefined){
-if(!(validate24(data.resources, {instancePath:instancePath+"/resources",parentData:data,parentDataProperty:"resources",rootData}))){
-vErrors = vErrors === null ? validate24.errors : vErrors.concat(validate24.errors);
+if(!(validate30(data.resources, {instancePath:instancePath+"/resources",parentData:data,parentDataProperty:"resources",rootData}))){
+vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
 errors = vErrors.length;
 }
 }
 if(data.updateConfig !== undefined){
-if(!(validate29(data.updateConfig, {instancePath:instancePath+"/updateConfig",parentData:data,parentDataProperty:"updateConfig",rootData}))){
-vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
+if(!(validate35(data.updateConfig, {instancePath:instancePath+"/updateConfig",parentData:data,parentDataProperty:"updateConfig",rootData}))){
+vErrors = vErrors === null ? validate35.errors : vErrors.concat(validate35.errors);
 errors = vErrors.length;
 }
 }
 if(data.rollbackConfig !== undefined){
-if(!(validate31(data.rollbackConfig, {instancePath:instancePath+"/rollbackConfig",parentData:data,parentDataProperty:"rollbackConfig",rootData}))){
-vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
+if(!(validate37(data.rollbackConfig, {instancePath:instancePath+"/rollbackConfig",parentData:data,parentDataProperty:"rollbackConfig",rootData}))){
+vErrors = vErrors === null ? validate37.errors : vErrors.concat(validate37.errors);
 errors = vErrors.length;
 }
 }
 if(data.restartPolicy !== undefined){
-if(!(validate33(data.restartPolicy, {instancePath:instancePath+"/restartPolicy",parentData:data,parentDataProperty:"restartPolicy",rootData}))){
-vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
+if(!(validate39(data.restartPolicy, {instancePath:instancePath+"/restartPolicy",parentData:data,parentDataProperty:"restartPolicy",rootData}))){
+vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
 errors = vErrors.length;
 }
 }
 if(data.healthcheck !== undefined){
-if(!(validate35(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData}))){
-vErrors = vErrors === null ? validate35.errors : vErrors.concat(validate35.errors);
+if(!(validate41(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData}))){
+vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
 errors = vErrors.length;
 }
 }
@@ -5536,7 +6219,7 @@ if(data.stopGracePeriod !== undefined){
 let data52 = data.stopGracePeriod;
 if(typeof data52 === "string"){
 if(!pattern15.test(data52)){
-const err105 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data52};
+const err105 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema58,data:data52};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -5547,7 +6230,7 @@ errors++;
 }
 }
 else {
-const err106 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data52};
+const err106 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.type,parentSchema:schema58,data:data52};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -5562,14 +6245,14 @@ let data53 = data.mounts;
 if(Array.isArray(data53)){
 const len10 = data53.length;
 for(let i11=0; i11<len10; i11++){
-if(!(validate37(data53[i11], {instancePath:instancePath+"/mounts/" + i11,parentData:data53,parentDataProperty:i11,rootData}))){
-vErrors = vErrors === null ? validate37.errors : vErrors.concat(validate37.errors);
+if(!(validate43(data53[i11], {instancePath:instancePath+"/mounts/" + i11,parentData:data53,parentDataProperty:i11,rootData}))){
+vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err107 = {instancePath:instancePath+"/mounts",schemaPath:"#/properties/mounts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.mounts.type,parentSchema:schema37.properties.mounts,data:data53};
+const err107 = {instancePath:instancePath+"/mounts",schemaPath:"#/properties/mounts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.mounts.type,parentSchema:schema47.properties.mounts,data:data53};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -5585,7 +6268,7 @@ if(data55 && typeof data55 == "object" && !Array.isArray(data55)){
 for(const key9 in data55){
 let data56 = data55[key9];
 if(typeof data56 !== "string"){
-const err108 = {instancePath:instancePath+"/containerLabels/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/containerLabels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.containerLabels.additionalProperties.type,parentSchema:schema37.properties.containerLabels.additionalProperties,data:data56};
+const err108 = {instancePath:instancePath+"/containerLabels/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/containerLabels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.containerLabels.additionalProperties.type,parentSchema:schema47.properties.containerLabels.additionalProperties,data:data56};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -5597,7 +6280,7 @@ errors++;
 }
 }
 else {
-const err109 = {instancePath:instancePath+"/containerLabels",schemaPath:"#/properties/containerLabels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.properties.containerLabels.type,parentSchema:schema37.properties.containerLabels,data:data55};
+const err109 = {instancePath:instancePath+"/containerLabels",schemaPath:"#/properties/containerLabels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.properties.containerLabels.type,parentSchema:schema47.properties.containerLabels,data:data55};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -5609,7 +6292,7 @@ errors++;
 }
 }
 else {
-const err110 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.type,parentSchema:schema37,data};
+const err110 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -5618,17 +6301,17 @@ vErrors.push(err110);
 }
 errors++;
 }
-validate23.errors = vErrors;
+validate29.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.apiVersion === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema35.required,parentSchema:schema35,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema45.required,parentSchema:schema45,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5638,7 +6321,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.kind === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema35.required,parentSchema:schema35,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema45.required,parentSchema:schema45,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5648,7 +6331,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.metadata === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metadata"},message:"must have required property '"+"metadata"+"'",schema:schema35.required,parentSchema:schema35,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metadata"},message:"must have required property '"+"metadata"+"'",schema:schema45.required,parentSchema:schema45,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5658,7 +6341,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.spec === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spec"},message:"must have required property '"+"spec"+"'",schema:schema35.required,parentSchema:schema35,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spec"},message:"must have required property '"+"spec"+"'",schema:schema45.required,parentSchema:schema45,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5669,7 +6352,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "apiVersion") || (key0 === "kind")) || (key0 === "metadata")) || (key0 === "spec"))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema35,data};
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema45,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5682,7 +6365,7 @@ errors++;
 if(data.apiVersion !== undefined){
 let data0 = data.apiVersion;
 if(typeof data0 !== "string"){
-const err5 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.apiVersion.type,parentSchema:schema35.properties.apiVersion,data:data0};
+const err5 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.apiVersion.type,parentSchema:schema45.properties.apiVersion,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5692,7 +6375,7 @@ vErrors.push(err5);
 errors++;
 }
 if("swarm.controller/v1alpha1" !== data0){
-const err6 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "swarm.controller/v1alpha1"},message:"must be equal to constant",schema:"swarm.controller/v1alpha1",parentSchema:schema35.properties.apiVersion,data:data0};
+const err6 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "swarm.controller/v1alpha1"},message:"must be equal to constant",schema:"swarm.controller/v1alpha1",parentSchema:schema45.properties.apiVersion,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5705,7 +6388,7 @@ errors++;
 if(data.kind !== undefined){
 let data1 = data.kind;
 if(typeof data1 !== "string"){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.properties.kind.type,parentSchema:schema35.properties.kind,data:data1};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.kind.type,parentSchema:schema45.properties.kind,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5715,7 +6398,7 @@ vErrors.push(err7);
 errors++;
 }
 if("Service" !== data1){
-const err8 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Service"},message:"must be equal to constant",schema:"Service",parentSchema:schema35.properties.kind,data:data1};
+const err8 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Service"},message:"must be equal to constant",schema:"Service",parentSchema:schema45.properties.kind,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5729,7 +6412,7 @@ if(data.metadata !== undefined){
 let data2 = data.metadata;
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 if(data2.name === undefined){
-const err9 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema36.required,parentSchema:schema36,data:data2};
+const err9 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema46.required,parentSchema:schema46,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5740,7 +6423,7 @@ errors++;
 }
 for(const key1 in data2){
 if(!(((key1 === "name") || (key1 === "namespace")) || (key1 === "labels"))){
-const err10 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema36,data:data2};
+const err10 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema46,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5754,7 +6437,7 @@ if(data2.name !== undefined){
 let data3 = data2.name;
 if(typeof data3 === "string"){
 if(func2(data3) > 63){
-const err11 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema36.properties.name,data:data3};
+const err11 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema46.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5764,7 +6447,7 @@ vErrors.push(err11);
 errors++;
 }
 if(func2(data3) < 1){
-const err12 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema36.properties.name,data:data3};
+const err12 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema46.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5774,7 +6457,7 @@ vErrors.push(err12);
 errors++;
 }
 if(!pattern0.test(data3)){
-const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema36.properties.name,data:data3};
+const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema46.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5785,7 +6468,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.properties.name.type,parentSchema:schema36.properties.name,data:data3};
+const err14 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema46.properties.name.type,parentSchema:schema46.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5799,7 +6482,7 @@ if(data2.namespace !== undefined){
 let data4 = data2.namespace;
 if(typeof data4 === "string"){
 if(func2(data4) > 63){
-const err15 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema36.properties.namespace,data:data4};
+const err15 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema46.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -5809,7 +6492,7 @@ vErrors.push(err15);
 errors++;
 }
 if(func2(data4) < 1){
-const err16 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema36.properties.namespace,data:data4};
+const err16 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema46.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -5819,7 +6502,7 @@ vErrors.push(err16);
 errors++;
 }
 if(!pattern0.test(data4)){
-const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema36.properties.namespace,data:data4};
+const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema46.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5830,7 +6513,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.properties.namespace.type,parentSchema:schema36.properties.namespace,data:data4};
+const err18 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema46.properties.namespace.type,parentSchema:schema46.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -5846,7 +6529,7 @@ if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key2 in data5){
 let data6 = data5[key2];
 if(typeof data6 !== "string"){
-const err19 = {instancePath:instancePath+"/metadata/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ObjectMeta/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema36.properties.labels.additionalProperties.type,parentSchema:schema36.properties.labels.additionalProperties,data:data6};
+const err19 = {instancePath:instancePath+"/metadata/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ObjectMeta/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema46.properties.labels.additionalProperties.type,parentSchema:schema46.properties.labels.additionalProperties,data:data6};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -5858,7 +6541,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/metadata/labels",schemaPath:"#/$defs/ObjectMeta/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema36.properties.labels.type,parentSchema:schema36.properties.labels,data:data5};
+const err20 = {instancePath:instancePath+"/metadata/labels",schemaPath:"#/$defs/ObjectMeta/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema46.properties.labels.type,parentSchema:schema46.properties.labels,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -5870,7 +6553,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema36.type,parentSchema:schema36,data:data2};
+const err21 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema46.type,parentSchema:schema46,data:data2};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5881,14 +6564,14 @@ errors++;
 }
 }
 if(data.spec !== undefined){
-if(!(validate23(data.spec, {instancePath:instancePath+"/spec",parentData:data,parentDataProperty:"spec",rootData}))){
-vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
+if(!(validate29(data.spec, {instancePath:instancePath+"/spec",parentData:data,parentDataProperty:"spec",rootData}))){
+vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema35.type,parentSchema:schema35,data};
+const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.type,parentSchema:schema45,data};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5897,7 +6580,7 @@ vErrors.push(err22);
 }
 errors++;
 }
-validate22.errors = vErrors;
+validate28.errors = vErrors;
 return errors === 0;
 }
 

@@ -16,7 +16,7 @@ import { WorkQueue } from '../queue/work-queue.js';
 import type { LiveCache } from './live-cache.js';
 import type { ElectedLoop, LeaseRound } from './manager.js';
 import { reconcileHandler, type ReconcileMetricsSink } from './reconcile-handler.js';
-import { Reconciler, type ReconcilerOptions } from './reconciler.js';
+import { Reconciler, type ReconcilerOptions, type RolloutDivert } from './reconciler.js';
 import { RevisionSync, type RevisionSyncMetricsSink, type SnapshotSource, type SyncTrigger } from './revision-sync.js';
 import { StatusStore } from './status.js';
 import { SuspendRecord } from './suspend-record.js';
@@ -58,6 +58,8 @@ export interface ApplySetLoopOptions {
   random?: Random;
   log: Logger;
   metrics: ApplySetMetricsSink;
+  /** Progressive delivery of routed services (src/rollout/); without it updates apply in place. */
+  rollouts?: RolloutDivert;
 }
 
 export class ApplySetLoop implements ElectedLoop {
@@ -93,6 +95,7 @@ export class ApplySetLoop implements ElectedLoop {
       status: this.status,
       options: settings,
       observer: { action: (k, a, r) => metrics.action(k, a, r), drift: (k, m) => metrics.drift(k, m) },
+      ...(o.rollouts ? { rollouts: o.rollouts } : {}),
     });
     this.queue = new WorkQueue({ concurrency: settings.concurrency, clock });
     this.record = new SuspendRecord({ records: swarm, applySet: settings.applySet, clock });
