@@ -365,12 +365,10 @@ export class RolloutController {
       case 'wait':
         if (d.reason !== s.reason) await this.write(s, { reason: d.reason });
         return;
-      case 'next': {
-        const next = { ...s, step: s.step + 1 };
+      case 'next':
+        // The next step's start (its weight written) is the event.
         await this.write(s, { step: s.step + 1, reason: d.reason });
-        this.emit('rollout-step', next, d.reason);
         return;
-      }
       case 'promote':
         await this.write(s, { phase: 'promoting', canaryWeight: 100, reason: d.reason }, true);
         this.o.log.info({ event: 'rollout.promoting', service: s.service }, `rollout of ${s.service}: ${d.reason}`);

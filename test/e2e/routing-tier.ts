@@ -178,20 +178,28 @@ export interface RouteStatus {
   }[];
 }
 
-/** The controller's status, read inside its container (its port is not published). */
+/** The controller's status, read inside its container (its port is not published); with several replicas, the leader's. */
 export async function controllerStatus(t: Tier): Promise<Record<string, unknown> & { routes?: RouteStatus }> {
   const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${t.ns}_controller`))
     .split('\n')
     .filter(Boolean);
   if (!ids.length) throw new Error('no controller container');
-  const json = await docker(
-    'exec',
-    ids[0],
-    'node',
-    '-e',
-    'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))',
-  );
-  return JSON.parse(json) as Record<string, unknown> & { routes?: RouteStatus };
+  let first: (Record<string, unknown> & { routes?: RouteStatus }) | undefined;
+  for (const id of ids) {
+    const json = await docker(
+      'exec',
+      id,
+      'node',
+      '-e',
+      'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))',
+    ).catch(() => '');
+    if (!json) continue;
+    const s = JSON.parse(json) as Record<string, unknown> & { routes?: RouteStatus };
+    if (s.role === 'leader' || ids.length === 1) return s;
+    first ??= s;
+  }
+  if (!first) throw new Error('no controller answered');
+  return first;
 }
 
 export async function routeStatus(t: Tier): Promise<RouteStatus> {
