@@ -92,7 +92,6 @@ interface DocumentResult {
 function substituteDocument(doc: ManifestDocument, variables: ManifestVariables, secret: Set<string>): DocumentResult {
   const result: DocumentResult = { value: doc.value, changed: false, secretPaths: [], failed: [], diagnostics: [] };
   const encrypted = new Set((doc.encrypted ?? []).map(formatPath));
-  const object = objectLabel(doc.value);
   const report = (
     code: 'SC1201' | 'SC1202' | 'SC1203',
     path: FieldPath,
@@ -101,12 +100,7 @@ function substituteDocument(doc: ManifestDocument, variables: ManifestVariables,
     position?: SourcePosition,
   ) =>
     result.diagnostics.push(
-      diagnostic(code, message, {
-        position: position ?? doc.positionOf(path),
-        fix,
-        field: formatPath(path),
-        ...(object ? { object } : {}),
-      }),
+      diagnostic(code, message, { position: position ?? doc.positionOf(path), fix, field: formatPath(path) }),
     );
 
   const walk = (value: unknown, path: FieldPath): unknown => {
@@ -189,6 +183,8 @@ function substituteDocument(doc: ManifestDocument, variables: ManifestVariables,
   };
 
   result.value = walk(doc.value, []);
+  const object = objectLabel(result.value); // named as substituted, where that worked
+  if (object) result.diagnostics = result.diagnostics.map((d) => ({ ...d, object }));
   return result;
 }
 

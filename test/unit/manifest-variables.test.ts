@@ -11,12 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadManifests } from '../../src/manifest/load.js';
 import { encryptedFields, sensitiveValues } from '../../src/manifest/sops-documents.js';
+import { parseVariableFile, readVariables } from '../../src/manifest/variable-files.js';
 import { parseTemplate } from '../../src/manifest/variable-syntax.js';
 import { coreScalar, substituteVariables, type ManifestVariables } from '../../src/manifest/variables.js';
 import { parseDocuments } from '../../src/manifest/yaml-documents.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import { maskEncrypted } from '../../src/plan/mask-encrypted.js';
 import { renderHuman, renderJson } from '../../src/plan/render.js';
+import { capturingCli } from '../helpers/cli-capture.js';
 import { FakeSwarm } from '../helpers/fake-swarm.js';
 
 function substitute(text: string, variables?: ManifestVariables) {
@@ -141,7 +143,7 @@ describe('substituteVariables', () => {
     assert.equal(d.message, 'the variable DB_PASSWORD is not set');
     assert.deepEqual(d.position, { file: 'm.yaml', line: 11, column: 34 });
     assert.equal(d.field, 'spec.env.DATABASE_URL');
-    assert.equal(d.object, 'Service "shop-${ENV}/web"');
+    assert.equal(d.object, 'Service "shop-prod/web"');
     assert.match(d.fix!, /set DB_PASSWORD with --var or --var-file, or write \$\{DB_PASSWORD:-default\}/);
     assert.deepEqual([...r.failed.get('m.yaml')!], ['spec.env.DATABASE_URL']);
   });
@@ -267,5 +269,123 @@ spec:
       refused.diagnostics.map((d) => d.code),
       ['SC7008'],
     );
+  });
+});
+
+describe('variable files and --var', () => {
+  it('reads NAME=VALUE lines as dotenv does: export, comments, quotes, escapes, no expansion', () => {
+    const r = parseVariableFile(
+      [
+        '# staging',
+        'export ENV=staging',
+        '  REPLICAS = 2   # two',
+        "RAW='a #b \\n $HOME'",
+        'QUOTED="line 1\\nline \\"2\\""',
+        'EMPTY=',
+        'HASH=a#b',
+        '',
+      ].join('\n'),
+      'staging.env',
+    );
+    assert.deepEqual(r.diagnostics, []);
+    assert.deepEqual(Object.fromEntries([...r.values].map(([k, v]) => [k, v.value])), {
+      ENV: 'staging',
+      REPLICAS: '2',
+      RAW: 'a #b \\n $HOME',
+      QUOTED: 'line 1\nline "2"',
+      EMPTY: '',
+      HASH: 'a#b',
+    });
+  });
+
+  it('names the file, line and column of a bad line, and never shows the line itself', () => {
+    const r = parseVariableFile("A=1\nhunter2-secret\n9X=1\nB=\"open\nC='x' y\nA=2\n", 'secrets.env');
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.code, d.position?.line, d.position?.column, d.message]),
+      [
+        ['SC1204', 2, 1, 'the line has no "="'],
+        ['SC1204', 3, 1, '"9X" is not a variable name'],
+        ['SC1204', 4, 3, "the value's double quote is not closed"],
+        ['SC1204', 5, 3, 'text after the closing quote'],
+        ['SC1204', 6, 1, 'A is set twice (first at line 1)'],
+      ],
+    );
+    assert.ok(!JSON.stringify(r.diagnostics).includes('hunter2'));
+  });
+
+  it('overrides in order (files, secret files, then --var) and keeps a secret name secret', async () => {
+    const files: Record<string, string> = { 'a.env': 'A=a\nB=a\nS=plain\n', 'b.env': 'B=b\n', 's.env': 'S=secret-1\n' };
+    const r = await readVariables(
+      { vars: ['A=cli', 'S=cli-secret'], files: ['a.env', 'b.env'], secretFiles: ['s.env'] },
+      async (p) => Buffer.from(files[p]),
+    );
+    assert.deepEqual(r.diagnostics, []);
+    assert.deepEqual(r.variables.values, { A: 'cli', B: 'b', S: 'cli-secret' });
+    assert.deepEqual([...r.variables.secret!], ['S']);
+  });
+
+  it('refuses a --var without a name or given twice, and a file it cannot read', async () => {
+    const r = await readVariables({ vars: ['A', 'B=1', 'B=2', '=x'], files: ['missing.env'], secretFiles: [] }, () =>
+      Promise.reject(Object.assign(new Error('no'), { code: 'ENOENT' })),
+    );
+    assert.deepEqual(
+      r.diagnostics.map((d) => d.message),
+      [
+        '--var-file missing.env cannot be read (ENOENT)',
+        '--var "A" has no "="',
+        '--var B is given twice',
+        '--var "=x": "" is not a variable name',
+      ],
+    );
+  });
+});
+
+describe('controller plan and apply with variables', () => {
+  const cli = capturingCli;
+
+  it('plans staging and production from one set of manifests, the secret never shown', async () => {
+    const dir = write(service);
+    const secretsDir = mkdtempSync(join(tmpdir(), 'sc-vars-secret-'));
+    writeFileSync(join(secretsDir, 'secrets.env'), 'DB_PASSWORD=pw-5e1d-secret\n');
+    for (const [env, replicas] of [
+      ['staging', '1'],
+      ['production', '3'],
+    ]) {
+      const c = cli(new FakeSwarm());
+      const code = await c.run(
+        'plan',
+        '-f',
+        dir,
+        '--var',
+        `ENV=${env}`,
+        '--var',
+        `REPLICAS=${replicas}`,
+        '--secret-var-file',
+        join(secretsDir, 'secrets.env'),
+        '--set',
+        `vars-${env}`,
+        '--resolve-image',
+        'never',
+      );
+      assert.equal(code, 2, c.output());
+      assert.match(c.output(), new RegExp(`Service "shop-${env}/web" \\(shop-${env}_web\\) will be created`));
+      assert.match(c.output(), new RegExp(`GREETING: "hello ${env}"`));
+      if (replicas !== '1') assert.match(c.output(), new RegExp(`spec.replicas: ${replicas}\\n`));
+      assert.match(c.output(), /spec\.env\.DATABASE_URL: \(sensitive value set\)/);
+      assert.ok(!c.output().includes('pw-5e1d-secret'), c.output());
+    }
+  });
+
+  it('writes nothing when a variable is unset', async () => {
+    const swarm = new FakeSwarm();
+    const c = cli(swarm);
+    const code = await c.run('apply', '-f', write(service), '--var', 'ENV=prod');
+    assert.equal(code, 1);
+    assert.match(
+      c.output(),
+      /app\.yaml:11:34: error SC1201: Service "shop-prod\/web" spec\.env\.DATABASE_URL: the variable DB_PASSWORD is not set/,
+    );
+    assert.match(c.output(), /nothing was sent to the Swarm/);
+    assert.equal((await swarm.readLiveState()).services.length, 0);
   });
 });
