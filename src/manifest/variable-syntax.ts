@@ -132,3 +132,8 @@ function cut(s: string, max = 60): string {
   const shown = JSON.stringify(s).slice(1, -1);
   return shown.length > max ? `${shown.slice(0, max)}…` : shown;
 }
+
+/** The text written so that substitution gives it back unchanged: every `${` as `$${`. */
+export function escapeReferences(text: string): string {
+  return text.split('${').join('$${');
+}
