@@ -35,6 +35,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   announceEngine(io, swarm);
   const registry = new Registry();
   const m = controllerMetrics(registry);
+  registry.collectProcessMetrics();
   m.buildInfo.set({ version, node: process.version }, 1);
   const sink: ApplySetMetricsSink = {
     queueDepth: (n) => m.queueDepth.set(n),

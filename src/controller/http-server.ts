@@ -11,7 +11,7 @@ import type { ControllerStatus } from './status.js';
 export interface HttpHandlers {
   status(): ControllerStatus;
   ready(): boolean;
-  metrics(): string;
+  metrics(): string | Promise<string>;
   sync(): void;
   /** Empty: the webhook is disabled. */
   webhookSecret: string;
@@ -52,7 +52,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: HttpHandlers
     const ready = h.ready();
     return send(res, ready ? 200 : 503, 'text/plain', ready ? 'ready\n' : 'not ready: no revision synced yet\n');
   }
-  if (req.method === 'GET' && path === '/metrics') return send(res, 200, metricsContentType, h.metrics());
+  if (req.method === 'GET' && path === '/metrics') return send(res, 200, metricsContentType, await h.metrics());
   if (req.method === 'GET' && path === '/status')
     return send(res, 200, 'application/json', JSON.stringify(h.status(), null, 2) + '\n');
   if (path === '/hooks/sync') {
