@@ -52,6 +52,10 @@ export interface CliOptions {
   noPrune: boolean;
   listen: string;
   webhookSecretFile?: string;
+  /** run and dashboard: --dashboard-token-file, the token the dashboard's actions need. */
+  dashboardTokenFile?: string;
+  /** Whether --listen was given (controller dashboard defaults to loopback). */
+  listenGiven: boolean;
   leaseDurationMs: number;
   identity?: string;
   cacheDir: string;
@@ -129,6 +133,8 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
     noPrune: v['no-prune'],
     listen: v.listen,
     ...(v['webhook-secret-file'] ? { webhookSecretFile: v['webhook-secret-file'] } : {}),
+    ...(v['dashboard-token-file'] ? { dashboardTokenFile: v['dashboard-token-file'] } : {}),
+    listenGiven: given.has('listen'),
     leaseDurationMs: v['lease-duration'],
     ...(v.identity ? { identity: v.identity } : {}),
     cacheDir: v['cache-dir'],

@@ -257,12 +257,16 @@ export const flagTable = {
   listen: {
     kind: 'value',
     value: 'ADDR',
-    help: 'HTTP endpoints /healthz /readyz /metrics /status /hooks/sync',
+    help: 'HTTP endpoints /healthz /readyz /metrics /status /hooks/sync /dashboard/',
     convert: listenAddress,
     initial: (env) => `0.0.0.0:${env.SC_HTTP_PORT ?? '8090'}`,
     defaultText: '0.0.0.0:$SC_HTTP_PORT, else 0.0.0.0:8090',
   } satisfies ValueFlag<string>,
   'webhook-secret-file': optional('FILE', 'enable POST /hooks/sync with this HMAC secret'),
+  'dashboard-token-file': optional(
+    'FILE',
+    "enable the dashboard's actions (sync now, suspend, resume) for requests with this Bearer token",
+  ),
   'lease-duration': withDefault(
     'DURATION',
     'leader lease (a dead leader is replaced within 1 to 1.4 times this)',

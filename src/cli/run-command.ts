@@ -10,6 +10,7 @@ import { ApplySetLoop, type ApplySetMetricsSink } from '../controller/apply-set-
 import { Manager } from '../controller/manager.js';
 import { SuspendRecord } from '../controller/suspend-record.js';
 import { startHttpServer } from '../controller/http-server.js';
+import { runDashboard } from '../dashboard/run-dashboard.js';
 import { controllerMetrics, Registry } from '../controller/metrics.js';
 import { renderStatus, type ControllerStatus } from '../controller/status.js';
 import { TerminalError } from '../errors.js';
@@ -88,16 +89,28 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   const routes = startRouteSync(options, swarm, manager, loop, m, log);
   const [listenHost, listenPort] = splitListen(options.listen);
   const webhookSecret = options.webhookSecretFile ? readFileSync(options.webhookSecretFile, 'utf8').trim() : '';
+  const status = () => ({
+    ...loop.status.toJSON(),
+    images: loop.sync.images.status(),
+    ...(routes ? { routes: routes.status() } : {}),
+  });
+  const dashboard = runDashboard({
+    applySet: options.applySet,
+    status,
+    routes: () => routes?.status(),
+    triggerSync: (t) => loop.triggerSync(t),
+    records: swarm,
+    version,
+    ...(options.dashboardTokenFile ? { tokenFile: options.dashboardTokenFile } : {}),
+    clock: realClock,
+  });
   const server = await startHttpServer(listenPort, listenHost, {
-    status: () => ({
-      ...loop.status.toJSON(),
-      images: loop.sync.images.status(),
-      ...(routes ? { routes: routes.status() } : {}),
-    }),
+    status,
     ready: () => loop.status.synced || (!loop.isLeader && !!loop.status.revision),
     metrics: () => registry.render(),
     sync: () => loop.triggerSync('webhook'),
     webhookSecret,
+    extra: (req, res) => dashboard.handle(req, res),
   });
   log.info(
     {
@@ -121,6 +134,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   });
   await manager.stop(stopGraceMs);
   routes?.stop?.();
+  dashboard.close();
   await new Promise((r) => server.close(() => r(undefined)));
   log.info({ event: 'stopped' }, 'stopped; lease released');
   // Do not wait for idle sockets or sleeping loops to wind down: the work is finished.

@@ -1,7 +1,8 @@
 /**
  * The controller's HTTP endpoints: /healthz (the process answers), /readyz (leading or
  * standing by, and synced), /metrics (Prometheus text), /status (JSON), and POST
- * /hooks/sync (a signed webhook that syncs at once). Nothing here changes the Swarm.
+ * /hooks/sync (a signed webhook that syncs at once), and what `extra` serves (the dashboard).
+ * Nothing here changes the Swarm.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { metricsContentType } from './metrics.js';
@@ -15,6 +16,8 @@ export interface HttpHandlers {
   sync(): void;
   /** Empty: the webhook is disabled. */
   webhookSecret: string;
+  /** More endpoints (the dashboard under /dashboard/): true when it answered the request. */
+  extra?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 const maxBody = 1024 * 1024;
@@ -66,5 +69,6 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: HttpHandlers
     h.sync();
     return send(res, 202, 'application/json', '{"accepted":true}\n');
   }
+  if (h.extra && (await h.extra(req, res))) return;
   return send(res, 404, 'text/plain', 'not found\n');
 }
