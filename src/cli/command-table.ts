@@ -132,7 +132,7 @@ export const commandTable = {
           'image-check',
         ],
       },
-      { title: 'Serving', flags: ['listen', 'webhook-secret-file', 'lease-duration', 'identity'] },
+      { title: 'Serving', flags: ['listen', 'webhook-secret-file', 'lease-duration', 'identity', 'status-interval'] },
       {
         title: 'Routes',
         flags: ['proxy-service', 'proxy-network', 'proxy-control-port', 'token-file', 'route-poll', 'no-routes'],

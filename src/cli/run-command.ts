@@ -10,6 +10,8 @@ import { ApplySetLoop, type ApplySetMetricsSink } from '../controller/apply-set-
 import { Manager } from '../controller/manager.js';
 import { SuspendRecord } from '../controller/suspend-record.js';
 import { startHttpServer } from '../controller/http-server.js';
+import { appStatusBody, routesStatusBody } from '../controller/status-document.js';
+import { StatusPublisher } from '../controller/status-publisher.js';
 import { controllerMetrics, Registry } from '../controller/metrics.js';
 import { renderStatus, type ControllerStatus } from '../controller/status.js';
 import { TerminalError } from '../errors.js';
@@ -98,6 +100,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     sync: () => loop.triggerSync('webhook'),
     webhookSecret,
   });
+  const publishers = statusPublishers(options, swarm, loop, routes, identity, version, log);
   log.info(
     {
       event: 'start',
@@ -110,6 +113,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     'swarm-controller running',
   );
   manager.start();
+  for (const p of publishers) p.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ event: 'stop', signal }, `stopping on ${signal}`);
@@ -119,11 +123,50 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await manager.stop(stopGraceMs);
+  await Promise.all(publishers.map((p) => p.stop()));
   routes?.stop?.();
   await new Promise((r) => server.close(() => r(undefined)));
   log.info({ event: 'stopped' }, 'stopped; lease released');
   // Do not wait for idle sockets or sleeping loops to wind down: the work is finished.
   process.exit(0);
+}
+
+/**
+ * The status written into the Swarm while this replica leads (docs/status-format.md): the apply
+ * set's, and the route tier's unless --no-routes.
+ */
+function statusPublishers(
+  options: CliOptions,
+  swarm: DockerSwarm,
+  loop: ApplySetLoop,
+  routes: { status(): RouteSyncStatus } | undefined,
+  identity: string,
+  version: string,
+  log: ReturnType<typeof createLogger>,
+): StatusPublisher[] {
+  const common = {
+    swarm,
+    identity,
+    version,
+    clock: realClock,
+    log: log.child({ component: 'status' }),
+    active: () => loop.isLeader,
+    intervalMs: options.statusIntervalMs,
+  };
+  const app = new StatusPublisher({
+    ...common,
+    ref: { kind: 'ApplySet', name: options.applySet },
+    build: () => appStatusBody({ ...loop.status.toJSON(), images: loop.sync.images.status() }),
+  });
+  if (!routes) return [app];
+  return [
+    app,
+    new StatusPublisher({
+      ...common,
+      ref: { kind: 'Routes', name: options.proxyService },
+      build: () => routesStatusBody(routes.status()),
+    }),
+  ];
 }
 
 /**
