@@ -77,6 +77,8 @@ export interface CliOptions {
   proxyControlPort: number;
   routePollMs: number;
   noRoutes: boolean;
+  /** run --status-interval: how often the status in the Swarm is looked at (and at most written). */
+  statusIntervalMs: number;
   /** import compose --namespace. */
   namespace?: string;
   /** import compose --out. */
@@ -159,6 +161,7 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
     proxyControlPort: v['proxy-control-port'],
     routePollMs: Math.max(10, v['route-poll']),
     noRoutes: v['no-routes'],
+    statusIntervalMs: Math.max(100, v['status-interval']),
     ...(v.namespace !== undefined ? { namespace: v.namespace } : {}),
     ...(v.out !== undefined ? { outDir: v.out } : {}),
   };

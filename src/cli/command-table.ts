@@ -134,7 +134,14 @@ export const commandTable = {
       },
       {
         title: 'Serving',
-        flags: ['listen', 'webhook-secret-file', 'dashboard-token-file', 'lease-duration', 'identity'],
+        flags: [
+          'listen',
+          'webhook-secret-file',
+          'dashboard-token-file',
+          'lease-duration',
+          'identity',
+          'status-interval',
+        ],
       },
       {
         title: 'Routes',

@@ -307,6 +307,12 @@ export const flagTable = {
   'proxy-control-port': withDefault('PORT', "the proxies' control API port", port, '8091'),
   'route-poll': withDefault('DURATION', "how often the routed services' tasks are listed", durationMs, '250ms'),
   'no-routes': toggle('do not push route tables (no proxy tier)'),
+  'status-interval': withDefault(
+    'DURATION',
+    'how often the leader looks whether its status in the Swarm changed; at most one write per interval (docs/status-format.md)',
+    durationMs,
+    '5s',
+  ),
   'token-file': withDefault('FILE', "the proxies' bearer token", (raw) => raw, proxyToken),
 
   // status, suspend

@@ -11,6 +11,8 @@ import { Manager } from '../controller/manager.js';
 import { SuspendRecord } from '../controller/suspend-record.js';
 import { startHttpServer } from '../controller/http-server.js';
 import { runDashboard } from '../dashboard/run-dashboard.js';
+import { appStatusBody, routesStatusBody } from '../controller/status-document.js';
+import { StatusPublisher } from '../controller/status-publisher.js';
 import { controllerMetrics, Registry } from '../controller/metrics.js';
 import { renderStatus, type ControllerStatus } from '../controller/status.js';
 import { TerminalError } from '../errors.js';
@@ -112,6 +114,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     webhookSecret,
     extra: (req, res) => dashboard.handle(req, res),
   });
+  const publishers = statusPublishers(options, swarm, loop, routes, identity, version, log);
   log.info(
     {
       event: 'start',
@@ -124,6 +127,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     'swarm-controller running',
   );
   manager.start();
+  for (const p of publishers) p.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ event: 'stop', signal }, `stopping on ${signal}`);
@@ -133,12 +137,51 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await manager.stop(stopGraceMs);
+  await Promise.all(publishers.map((p) => p.stop()));
   routes?.stop?.();
   dashboard.close();
   await new Promise((r) => server.close(() => r(undefined)));
   log.info({ event: 'stopped' }, 'stopped; lease released');
   // Do not wait for idle sockets or sleeping loops to wind down: the work is finished.
   process.exit(0);
+}
+
+/**
+ * The status written into the Swarm while this replica leads (docs/status-format.md): the apply
+ * set's, and the route tier's unless --no-routes.
+ */
+function statusPublishers(
+  options: CliOptions,
+  swarm: DockerSwarm,
+  loop: ApplySetLoop,
+  routes: { status(): RouteSyncStatus } | undefined,
+  identity: string,
+  version: string,
+  log: ReturnType<typeof createLogger>,
+): StatusPublisher[] {
+  const common = {
+    swarm,
+    identity,
+    version,
+    clock: realClock,
+    log: log.child({ component: 'status' }),
+    active: () => loop.isLeader,
+    intervalMs: options.statusIntervalMs,
+  };
+  const app = new StatusPublisher({
+    ...common,
+    ref: { kind: 'ApplySet', name: options.applySet },
+    build: () => appStatusBody({ ...loop.status.toJSON(), images: loop.sync.images.status() }),
+  });
+  if (!routes) return [app];
+  return [
+    app,
+    new StatusPublisher({
+      ...common,
+      ref: { kind: 'Routes', name: options.proxyService },
+      build: () => routesStatusBody(routes.status()),
+    }),
+  ];
 }
 
 /**
