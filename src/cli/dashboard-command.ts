@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { SuspendRecord } from '../controller/suspend-record.js';
 import { swarmDashboardState } from '../dashboard/from-swarm.js';
-import { readDashboardToken } from '../dashboard/run-dashboard.js';
+import { readDashboardToken, setSuspended } from '../dashboard/run-dashboard.js';
 import { dashboardHandler } from '../dashboard/server.js';
 import { TerminalError } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -49,13 +49,7 @@ export async function dashboardCommand(options: CliOptions, io: CommandIo): Prom
           throw new Error(`could not ask the leader of "${set}" to sync; it syncs at its next poll`);
         return `sync of "${set}" requested: its leader syncs within a lease round`;
       }
-      await record.setSuspended(
-        action === 'suspend',
-        action === 'suspend' ? 'suspended from the dashboard' : undefined,
-      );
-      return action === 'suspend'
-        ? `apply set "${set}" suspended: reconciling stops within a lease round`
-        : `apply set "${set}" resumed`;
+      return setSuspended(record, set, action);
     },
   });
   const listen = options.listenGiven ? options.listen : dashboardDefaultListen;

@@ -57,14 +57,15 @@ export function runDashboard(o: RunDashboardOptions): DashboardHandler {
         o.triggerSync('webhook');
         return `sync of "${set}" requested`;
       }
-      const record = new SuspendRecord({ records: o.records, applySet: set, clock: o.clock });
-      await record.setSuspended(
-        action === 'suspend',
-        action === 'suspend' ? 'suspended from the dashboard' : undefined,
-      );
-      return action === 'suspend'
-        ? `apply set "${set}" suspended: reconciling stops within a lease round`
-        : `apply set "${set}" resumed`;
+      return setSuspended(new SuspendRecord({ records: o.records, applySet: set, clock: o.clock }), set, action);
     },
   });
+}
+
+/** Suspend or resume from the dashboard: the shared suspend record, as `controller suspend` and `resume` write it. */
+export async function setSuspended(record: SuspendRecord, set: string, action: 'suspend' | 'resume'): Promise<string> {
+  await record.setSuspended(action === 'suspend', action === 'suspend' ? 'suspended from the dashboard' : undefined);
+  return action === 'suspend'
+    ? `apply set "${set}" suspended: reconciling stops within a lease round`
+    : `apply set "${set}" resumed`;
 }

@@ -9,6 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody } from '../controller/http-server.js';
 import { verifyWebhook } from '../controller/webhook.js';
 import type { Clock } from '../queue/clock.js';
 import { dashboardIcon, dashboardPage, dashboardStyle } from './page.js';
@@ -144,7 +145,7 @@ export function dashboardHandler(o: DashboardOptions): DashboardHandler {
           'application/json',
           JSON.stringify({ error: 'actions are disabled: start the dashboard with --dashboard-token-file' }),
         );
-      const body = await readBody(req);
+      const body = await readBody(req, maxBody);
       if (!body) return send(res, 413, 'text/plain', 'body too large\n');
       const verdict = verifyWebhook({ authorization: req.headers.authorization }, body, o.token);
       if (!verdict.ok || verdict.kind !== 'token')
@@ -183,15 +184,4 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   });
   res.end(body);
   return true;
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBody) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
