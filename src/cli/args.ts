@@ -54,6 +54,10 @@ export interface CliOptions {
   noPrune: boolean;
   listen: string;
   webhookSecretFile?: string;
+  /** run and dashboard: --dashboard-token-file, the token the dashboard's actions need. */
+  dashboardTokenFile?: string;
+  /** Whether --listen was given (controller dashboard defaults to loopback). */
+  listenGiven: boolean;
   leaseDurationMs: number;
   identity?: string;
   cacheDir: string;
@@ -75,6 +79,8 @@ export interface CliOptions {
   proxyControlPort: number;
   routePollMs: number;
   noRoutes: boolean;
+  /** run --status-interval: how often the status in the Swarm is looked at (and at most written). */
+  statusIntervalMs: number;
   /** import compose --namespace. */
   namespace?: string;
   /** import compose --out. */
@@ -132,6 +138,8 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
     noPrune: v['no-prune'],
     listen: v.listen,
     ...(v['webhook-secret-file'] ? { webhookSecretFile: v['webhook-secret-file'] } : {}),
+    ...(v['dashboard-token-file'] ? { dashboardTokenFile: v['dashboard-token-file'] } : {}),
+    listenGiven: given.has('listen'),
     leaseDurationMs: v['lease-duration'],
     ...(v.identity ? { identity: v.identity } : {}),
     cacheDir: v['cache-dir'],
@@ -156,6 +164,7 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
     proxyControlPort: v['proxy-control-port'],
     routePollMs: Math.max(10, v['route-poll']),
     noRoutes: v['no-routes'],
+    statusIntervalMs: Math.max(100, v['status-interval']),
     ...(v.namespace !== undefined ? { namespace: v.namespace } : {}),
     ...(v.out !== undefined ? { outDir: v.out } : {}),
   };

@@ -133,7 +133,17 @@ export const commandTable = {
           'image-check',
         ],
       },
-      { title: 'Serving', flags: ['listen', 'webhook-secret-file', 'lease-duration', 'identity'] },
+      {
+        title: 'Serving',
+        flags: [
+          'listen',
+          'webhook-secret-file',
+          'dashboard-token-file',
+          'lease-duration',
+          'identity',
+          'status-interval',
+        ],
+      },
       {
         title: 'Routes',
         flags: ['proxy-service', 'proxy-network', 'proxy-control-port', 'token-file', 'route-poll', 'no-routes'],
@@ -153,6 +163,16 @@ export const commandTable = {
     positionals: [],
     sections: [{ title: 'Options', flags: ['url', 'output'] }],
     flagHelp: { output: { help: 'text, or json: the status as the controller serves it' } },
+  },
+  dashboard: {
+    summary: 'serve the web dashboard from the status in the Swarm',
+    synopsis: 'controller dashboard [options]',
+    description:
+      'Serves the web dashboard (docs/dashboard.md) at /dashboard/ from the status the leaders of\n' +
+      '"controller run" write into the Swarm; no port of the controller is needed. Until Ctrl-C.',
+    positionals: [],
+    sections: [{ title: 'Serving', flags: ['listen', 'dashboard-token-file'] }, connection],
+    flagHelp: { listen: { help: 'where to serve the dashboard', defaultText: '127.0.0.1:8090' } },
   },
   suspend: {
     summary: 'pause reconciling for an apply set (maintenance)',

@@ -263,12 +263,16 @@ export const flagTable = {
   listen: {
     kind: 'value',
     value: 'ADDR',
-    help: 'HTTP endpoints /healthz /readyz /metrics /status /hooks/sync',
+    help: 'HTTP endpoints /healthz /readyz /metrics /status /hooks/sync /dashboard/',
     convert: listenAddress,
     initial: (env) => `0.0.0.0:${env.SC_HTTP_PORT ?? '8090'}`,
     defaultText: '0.0.0.0:$SC_HTTP_PORT, else 0.0.0.0:8090',
   } satisfies ValueFlag<string>,
   'webhook-secret-file': optional('FILE', 'enable POST /hooks/sync with this HMAC secret'),
+  'dashboard-token-file': optional(
+    'FILE',
+    "enable the dashboard's actions (sync now, suspend, resume) for requests with this Bearer token",
+  ),
   'lease-duration': withDefault(
     'DURATION',
     'leader lease (a dead leader is replaced within 1 to 1.4 times this)',
@@ -309,6 +313,12 @@ export const flagTable = {
   'proxy-control-port': withDefault('PORT', "the proxies' control API port", port, '8091'),
   'route-poll': withDefault('DURATION', "how often the routed services' tasks are listed", durationMs, '250ms'),
   'no-routes': toggle('do not push route tables (no proxy tier)'),
+  'status-interval': withDefault(
+    'DURATION',
+    'how often the leader looks whether its status in the Swarm changed; at most one write per interval (docs/status-format.md)',
+    durationMs,
+    '5s',
+  ),
   'token-file': withDefault('FILE', "the proxies' bearer token", (raw) => raw, proxyToken),
 
   // status, suspend

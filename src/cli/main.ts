@@ -38,6 +38,7 @@ const handlers: Record<RunnableCommand, Handler> = {
   import: async (o, io) => (await import('./compose-command.js')).importCommand(o, io),
   run: async (o, io) => (await runCommands()).runCommand(o, io, controllerVersion),
   status: async (o, io) => (await runCommands()).statusCommand(o, io),
+  dashboard: async (o, io) => (await import('./dashboard-command.js')).dashboardCommand(o, io),
   suspend: async (o, io) => (await runCommands()).suspendCommand(o, io, true),
   resume: async (o, io) => (await runCommands()).suspendCommand(o, io, false),
   bootstrap: async (o, io) => (await runCommands()).bootstrapCommand(o, io),

@@ -208,11 +208,19 @@ export class Reconciler {
       return { outcome: 'blocked' };
     }
     const drifted = this.isDrift(change, live);
+    const drift = drifted
+      ? {
+          at: this.status.nowIso(),
+          fields: change.fields.map((f) => f.path),
+          repaired: this.options.drift === 'repair',
+        }
+      : undefined;
     if (drifted) {
       this.observer.drift?.(kind, this.options.drift === 'repair' ? 'repaired' : 'reported');
       if (this.options.drift === 'report') {
         this.status.setObject({
           ...base,
+          drift,
           phase: 'Failed',
           reason: `drifted from the manifests (${change.fields.map((f) => f.path).join(', ')}); not repaired (--drift=report)`,
         });
@@ -240,6 +248,7 @@ export class Reconciler {
     }
     this.status.setObject({
       ...base,
+      ...(drift ? { drift } : {}),
       phase: kind === 'Service' ? 'Progressing' : 'Ready',
       reason: `${drifted ? 'drift repaired: ' : ''}${change.action}: ${change.reason}`,
     });

@@ -276,7 +276,7 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents, Imag
     return list.find((c) => c.Spec.Name === name);
   }
 
-  async createConfig(name: string, labels: Record<string, string>, data: string): Promise<string> {
+  async createConfig(name: string, labels: Record<string, string>, data: string | Buffer): Promise<string> {
     this.calls.writes++;
     const config = (await this.engine.call('POST /configs/create', (d) =>
       d.createConfig({ Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') }),

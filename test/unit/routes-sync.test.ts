@@ -413,7 +413,14 @@ describe('route sync', () => {
           route: 'shop/demo',
           hosts: [],
           pathPrefix: '/demo',
-          backends: [{ service: 'shop_web', servers: 1, weight: 1 }],
+          backends: [
+            {
+              service: 'shop_web',
+              servers: 1,
+              weight: 1,
+              members: [{ task: 'task014', address: '10.0.0.14', port: 8080 }],
+            },
+          ],
         },
       ]);
     } finally {
