@@ -10,7 +10,7 @@ import type { Change } from '../../src/plan/plan.js';
 import { unifiedDiff } from '../../src/plan/unified-diff.js';
 import { encodeStatus } from '../../src/status/codec.js';
 import { latestStatuses } from '../../src/status/reader.js';
-import { bigAppDocument } from './status-store.test.js';
+import { bigAppDocument } from '../helpers/status-documents.js';
 
 const now = Date.parse(bigAppDocument(1).writtenAt) + 90_000;
 
