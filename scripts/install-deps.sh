@@ -11,14 +11,16 @@
 #     docker-registry + apache2-utils (private-registry tests: a real registry with htpasswd
 #     logins; never started as a service), age (the SOPS tests make identities with age-keygen
 #     and seal data keys with age, to prove the key format interoperates), chromium (the dashboard's
-#     browser tests and benchmark drive Debian's build with playwright-core; no browser download)
+#     browser tests and benchmark drive Debian's build with playwright-core; no browser download), zsh + fish (the
+#     scripts of `controller completion zsh|fish` are loaded in the real shells by a test)
 #   - npm ci in the repo root when node_modules is missing or older than package-lock.json
 #     (never through a node_modules that is a symbolic link: see below)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 APT_PACKAGES=(docker.io iproute2 git ca-certificates debootstrap haproxy openssl util-linux
-              openssh-server openssh-client docker-registry apache2-utils age chromium)
+              openssh-server openssh-client docker-registry apache2-utils age chromium
+              zsh fish)
 
 die() { echo "install-deps: $*" >&2; exit 1; }
 

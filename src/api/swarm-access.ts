@@ -90,6 +90,8 @@ export interface SwarmRecords {
 export interface SwarmEvents {
   /** Streams service, network, config and node events until the stream ends or `signal` aborts. */
   streamEvents(onEvent: (e: SwarmEvent) => void, signal: AbortSignal): Promise<void>;
+  /** Past events of one object ("service", name) since a Unix time, as far as the engine keeps them. */
+  recentEvents?(filter: { type: string; name: string }, sinceSeconds: number): Promise<SwarmEvent[]>;
 }
 
 /** Counts of the calls made, for tests and benchmarks ("a no-op apply writes nothing"). */

@@ -6,6 +6,7 @@
 import { basename, dirname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import type { GitCredentialFlag, GitCredentialOptions } from '../source/git-auth.js';
+import { useColour } from './colour.js';
 import { checkApplySet, type Env, type resolveImageModes } from './flag-table.js';
 import { parseArgv, type CommandInvocation } from './parse-argv.js';
 import { UsageError } from './usage-error.js';
@@ -25,7 +26,8 @@ export interface CliOptions {
   /** Whether the engine was named by --host / --context on the command line. */
   hostGiven: boolean;
   contextGiven: boolean;
-  output: 'text' | 'json';
+  /** text or json; get also takes wide and yaml (the command table says which command takes what). */
+  output: 'text' | 'json' | 'wide' | 'yaml';
   /** apply --dry-run, rollback --dry-run, and always for plan (controller --dry-run is plan). */
   dryRun: boolean;
   prune: boolean;
@@ -63,7 +65,8 @@ export interface CliOptions {
   cacheDir: string;
   /** run and bootstrap: the deploy key, known_hosts and token of a private git source. */
   gitCredentials: GitCredentialOptions;
-  url: string;
+  /** status --url; absent: read the status from the Swarm. */
+  url?: string;
   reason?: string;
   /** Set by bootstrap: the source revision being applied, recorded on what is written. */
   revision?: string;
@@ -129,7 +132,7 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
     ...(v['age-key-file'] ? { ageKeyFile: v['age-key-file'] } : {}),
     variables: { vars: v.var, files: v['var-file'], secretFiles: v['secret-var-file'] },
     logFormat: v['log-format'],
-    color: isTty && !v['no-color'] && !env.NO_COLOR,
+    color: useColour(isTty, v['no-color'], env),
     ...(source ? { source } : {}),
     pollIntervalMs: v.interval,
     resyncIntervalMs: v.resync,
@@ -150,7 +153,7 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
       username: v['git-username'],
       given: new Set(gitCredentialFlags.filter((f) => given.has(f))),
     },
-    url: v.url,
+    ...(v.url ? { url: v.url } : {}),
     ...(v.reason ? { reason: v.reason } : {}),
     proxyHttpBind: v['http-bind'],
     proxyControl: v.control,

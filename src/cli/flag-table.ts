@@ -212,7 +212,13 @@ export const flagTable = {
   }),
 
   // planning
-  output: choice('FORMAT', 'the plan as text, or json (docs/plan-json.md)', ['text', 'json'] as const, 'text', 'o'),
+  output: choice(
+    'FORMAT',
+    'the plan as text, or json (docs/plan-json.md)',
+    ['text', 'json', 'wide', 'yaml'] as const,
+    'text',
+    'o',
+  ),
   'dry-run': toggle('stop after showing the plan (the same as plan)'),
   prune: toggle('delete objects of this apply set that the manifests no longer declare'),
   'max-deletions': withDefault('N', 'refuse a prune of more than N objects unless --force', wholeNumber(0), '10'),
@@ -322,7 +328,7 @@ export const flagTable = {
   'token-file': withDefault('FILE', "the proxies' bearer token", (raw) => raw, proxyToken),
 
   // status, suspend
-  url: withDefault('URL', "the controller's HTTP address", (raw) => raw, 'http://127.0.0.1:8090'),
+  url: optional('URL', "the controller's HTTP address (http://HOST:8090)"),
   reason: optional('TEXT', 'why, shown in status'),
 
   // proxy

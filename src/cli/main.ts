@@ -37,7 +37,7 @@ const handlers: Record<RunnableCommand, Handler> = {
   apply: async (o, io) => (await commands()).planOrApplyCommand(o, io),
   import: async (o, io) => (await import('./compose-command.js')).importCommand(o, io),
   run: async (o, io) => (await runCommands()).runCommand(o, io, controllerVersion),
-  status: async (o, io) => (await runCommands()).statusCommand(o, io),
+  status: async (o, io) => (await import('./inspect-commands.js')).statusCommand(o, io),
   dashboard: async (o, io) => (await import('./dashboard-command.js')).dashboardCommand(o, io),
   suspend: async (o, io) => (await runCommands()).suspendCommand(o, io, true),
   resume: async (o, io) => (await runCommands()).suspendCommand(o, io, false),
@@ -45,6 +45,14 @@ const handlers: Record<RunnableCommand, Handler> = {
   rollback: async (o, io) => (await import('./rollback-command.js')).rollbackCommand(o, io),
   proxy: async (o) => (await import('./proxy-command.js')).proxyCommand(o),
   version: versionCommand,
+  get: async (o, io) => (await import('./inspect-commands.js')).getCommand(o, io),
+  describe: async (o, io) => (await import('./inspect-commands.js')).describeCommand(o, io),
+  diff: async (o, io) => (await import('./diff-command.js')).diffCommand(o, io),
+  completion: async (o, io) => {
+    const { completionScript } = await import('./completion.js');
+    io.out(completionScript(o.positionals[1] as 'bash' | 'zsh' | 'fish'));
+    return exitCodes.ok;
+  },
 };
 
 export async function main(argv: string[], io: CommandIo = defaultIo): Promise<number> {

@@ -14,7 +14,6 @@ import { runDashboard } from '../dashboard/run-dashboard.js';
 import { appStatusBody, routesStatusBody } from '../controller/status-document.js';
 import { StatusPublisher } from '../controller/status-publisher.js';
 import { controllerMetrics, Registry } from '../controller/metrics.js';
-import { renderStatus, type ControllerStatus } from '../controller/status.js';
 import { TerminalError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { realClock } from '../queue/clock.js';
@@ -258,22 +257,6 @@ function splitListen(listen: string): [string, number] {
   const m = /^(?:(.*):)?(\d+)$/.exec(listen);
   if (!m) throw new TerminalError('SC9001', `--listen ${JSON.stringify(listen)}: give host:port or a port`);
   return [m[1] || '0.0.0.0', Number(m[2])];
-}
-
-export async function statusCommand(options: CliOptions, io: CommandIo): Promise<number> {
-  let status: ControllerStatus;
-  try {
-    const res = await fetch(new URL('/status', options.url));
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    status = (await res.json()) as ControllerStatus;
-  } catch (err) {
-    throw new TerminalError(
-      'SC5001',
-      `cannot read the controller's status at ${options.url}: ${(err as Error).message}; give its address with --url`,
-    );
-  }
-  io.out(options.output === 'json' ? JSON.stringify(status, null, 2) + '\n' : renderStatus(status));
-  return status.lastSync?.result === 'success' || !status.lastSync ? 0 : 1;
 }
 
 /** Sets the shared suspend flag of an apply set; every replica sees it within a lease round. */

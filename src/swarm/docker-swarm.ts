@@ -301,6 +301,31 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents, Imag
     await readJsonLines(stream, (r) => onEvent(r as SwarmEvent), signal);
   }
 
+  /**
+   * The engine's recent events about one object (its last 256 are kept in memory): a bounded
+   * read from `sinceSeconds` to now, which the engine ends by itself.
+   */
+  async recentEvents(
+    filter: { type: string; name: string },
+    sinceSeconds: number,
+    signal: AbortSignal = new AbortController().signal,
+  ): Promise<SwarmEvent[]> {
+    this.calls.reads++;
+    const filters = { type: [filter.type], [filter.type]: [filter.name] };
+    const until = Math.floor(Date.now() / 1000);
+    const stream = await this.engine.call('GET /events', (d) =>
+      d.getEvents({
+        since: Math.floor(sinceSeconds),
+        until,
+        filters: JSON.stringify(filters),
+        abortSignal: signal,
+      } as Docker.GetEventsOptions),
+    );
+    const events: SwarmEvent[] = [];
+    await readJsonLines(stream, (r) => events.push(r as SwarmEvent), signal);
+    return events;
+  }
+
   /** A removal; an object already gone is what was wanted. */
   private async removing(what: string, fn: (d: Docker) => Promise<unknown>): Promise<void> {
     try {

@@ -134,6 +134,24 @@ export async function swarmVersions(): Promise<Record<string, string>> {
   return out;
 }
 
+/**
+ * Removes the records `controller run` keeps in the Swarm for an apply set: its lease, its state
+ * and every version of its status (and of the route tier's status, given the proxy service).
+ */
+export async function removeControllerRecords(set: string, proxyService?: string): Promise<void> {
+  const of = [`ApplySet/${set}`, ...(proxyService ? [`Routes/${proxyService}`] : [])];
+  const ids: string[] = [];
+  for (const o of of)
+    ids.push(
+      ...(await docker('config', 'ls', '-q', '--filter', `label=swarm.controller/status-of=${o}`))
+        .split('\n')
+        .filter(Boolean),
+    );
+  await docker('config', 'rm', `swarm-controller-lease.${set}`, `swarm-controller-state.${set}`, ...ids).catch(
+    () => '',
+  );
+}
+
 /** Removes every service and network of a namespace (what `docker stack rm` would). */
 export async function removeNamespace(namespace: string): Promise<void> {
   const services = (await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`))

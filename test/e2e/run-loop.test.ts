@@ -5,7 +5,16 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signGithub } from '../../src/controller/webhook.js';
-import { controller, docker, ensureSwarm, eventually, inspectService, removeNamespace, repoRoot } from './harness.js';
+import {
+  controller,
+  docker,
+  ensureSwarm,
+  eventually,
+  inspectService,
+  removeControllerRecords,
+  removeNamespace,
+  repoRoot,
+} from './harness.js';
 
 const ns = 'e2e-run';
 const secret = 'e2e-webhook-secret';
@@ -110,7 +119,7 @@ describe('controller run follows a git repository', { timeout: 600_000 }, () => 
     for (const r of running) r.proc.kill('SIGKILL');
     await removeNamespace(ns);
     // the apply set's lease and state records (scripts/test.sh would let them be, but tidy up)
-    await docker('config', 'rm', `swarm-controller-lease.${ns}`, `swarm-controller-state.${ns}`).catch(() => undefined);
+    await removeControllerRecords(ns);
   });
 
   it('applies the first revision and becomes ready, recording the revision', async () => {

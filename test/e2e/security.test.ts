@@ -33,8 +33,9 @@ const work = mkdtempSync(join(tmpdir(), 'sc-e2e-sec-'));
 
 /**
  * Every service, network, config and secret with its ID and version: equal snapshots mean
- * nothing was written. Leader leases are left out: a controller already running in the Swarm
- * (the self-hosting test's, a demo's) renews its own every few seconds.
+ * nothing was written. Leader leases and status records are left out: a controller already
+ * running in the Swarm (the self-hosting test's, a demo's) renews its lease every few seconds and
+ * rewrites its status when it changes and every minute.
  */
 async function snapshot(): Promise<Record<string, string>> {
   const out = await swarmVersions();
@@ -42,7 +43,7 @@ async function snapshot(): Promise<Record<string, string>> {
     const ids = (await docker(kind, 'ls', '-q')).split('\n').filter(Boolean);
     if (!ids.length) continue;
     for (const o of JSON.parse(await docker(kind, 'inspect', ...ids))) {
-      if (!String(o.Spec.Name).startsWith('swarm-controller-lease.'))
+      if (!/^swarm-controller-(lease|status|routes)\./.test(String(o.Spec.Name)))
         out[`${kind}/${o.Spec.Name}`] = `${o.ID}@${o.Version.Index}`;
     }
   }

@@ -121,12 +121,12 @@ describe('command line refusals', () => {
     ],
     [
       ['-f', 'manifests'],
-      /^-f needs a command: it is an option of validate, plan and apply; write the command first/,
+      /^-f needs a command: it is an option of validate, plan, apply and diff; write the command first/,
       'controller --help',
     ],
     [
       ['--host', 'tcp://10.0.0.1:2375'],
-      /^--host needs a command: it is an option of plan, apply, run, dashboard, suspend, resume, bootstrap, rollback and version/,
+      /^--host needs a command: it is an option of plan, apply, run, status, get, describe, diff, dashboard, suspend, resume, bootstrap, rollback and version/,
       'controller --help',
     ],
     [
@@ -153,7 +153,7 @@ describe('command line refusals', () => {
     [['help', 'aply'], /^unknown command "aply"; did you mean "apply"\?$/, 'controller --help'],
     [
       ['proxy', '--set', 'x'],
-      /^--set is an option of plan, apply, run, suspend, resume, bootstrap and rollback, not of proxy$/,
+      /^--set is an option of plan, apply, run, status, get, describe, diff, suspend, resume, bootstrap and rollback, not of proxy$/,
       'controller proxy --help',
     ],
   ];
