@@ -22,8 +22,6 @@ export interface PlanOptions {
   /** Refuse to delete more than this many objects unless `force`. */
   maxDeletions?: number;
   force?: boolean;
-  /** Extra env var names to mask. */
-  maskEnv?: string[];
 }
 
 export const defaultMaxDeletions = 10;
@@ -63,7 +61,6 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     networkNames: new Map(live.networks.map((n) => [n.Id, n.Name])),
     networks,
     dataCreates: { Config: configs.creates, Secret: secrets.creates },
-    maskEnv: options.maskEnv ?? [],
   });
   blockers.push(...services.blockers);
   checkMounts(desired, live, { Config: configs.creates, Secret: secrets.creates }, blockers);

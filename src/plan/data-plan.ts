@@ -20,7 +20,7 @@ import type { DesiredService } from '../api/model.js';
 import { refId } from '../api/object-ref.js';
 import type { SwarmService } from '../api/swarm-types.js';
 import { diffModels } from './field-diff.js';
-import type { Change } from './plan.js';
+import type { DataChange } from './plan.js';
 import { changeBase, emptyKindPlan, type KindPlan, type PlannerOptions } from './planner.js';
 
 export interface DataPlanInput {
@@ -35,7 +35,7 @@ export interface DataPlan extends KindPlan {
   /** Swarm names this plan creates (versions), for the existence checks of service mounts. */
   creates: Map<string, string>;
   /** Deleted objects: stem -> change, so service changes that let go of them can be ordered first. */
-  deletes: Map<string, { change: Change; stored: StoredData }>;
+  deletes: Map<string, { change: DataChange; stored: StoredData }>;
 }
 
 const short = (content: string) => `${content.slice(0, 'sha256:'.length + 12)}…`;
@@ -94,6 +94,7 @@ export function planData(options: Pick<PlannerOptions, 'applySet' | 'prune'>, in
           before: { ...d.model, labels: versionUserLabels(current.labels) },
           after: d.model,
           dependsOn: [],
+          desired: d,
         });
       if (newest && newest.name !== name)
         out.notes.push({ id, message: `${what} "${d.swarmName}" goes back to its kept version ${name} (${d.source})` });
@@ -118,6 +119,7 @@ export function planData(options: Pick<PlannerOptions, 'applySet' | 'prune'>, in
         before: before && { ...before, size: null, retain: d.model.retain },
         after: d.model,
         dependsOn: [],
+        desired: d,
       });
       out.creates.set(name, id);
     }
@@ -140,7 +142,7 @@ export function planData(options: Pick<PlannerOptions, 'applySet' | 'prune'>, in
       continue;
     }
     const newest = s.versions[0];
-    const change: Change = {
+    const change: DataChange = {
       ...changeBase(s.ref, s.stem),
       action: 'delete',
       reason: `no longer in the manifests (${s.versions.length} version${s.versions.length === 1 ? '' : 's'})`,
@@ -149,6 +151,7 @@ export function planData(options: Pick<PlannerOptions, 'applySet' | 'prune'>, in
       before: { labels: versionUserLabels(newest.labels), content: `sha256:${newest.hash}` },
       after: null,
       dependsOn: [],
+      desired: null,
     };
     out.deletions.push(change);
     out.deletes.set(s.stem, { change, stored: s });

@@ -54,6 +54,7 @@ export function planNetworks(options: PlannerOptions, desired: DesiredNetwork[],
         before: null,
         after: n.model,
         dependsOn: [],
+        desired: n,
       });
       out.changeIds.set(n.swarmName, id);
       continue;
@@ -87,6 +88,7 @@ export function planNetworks(options: PlannerOptions, desired: DesiredNetwork[],
       before: liveModel,
       after: n.model,
       dependsOn: [],
+      desired: n,
       ...(ownership === 'adopt' ? { adopt: true as const } : {}),
     });
     out.changeIds.set(n.swarmName, id);
@@ -113,6 +115,7 @@ export function planNetworks(options: PlannerOptions, desired: DesiredNetwork[],
       before: networkModelFromLive(n),
       after: null,
       dependsOn: [],
+      desired: null,
     });
   }
   return out;

@@ -8,7 +8,7 @@
  * ownership rule. Pure.
  */
 import { ownershipOf } from '../api/labels.js';
-import { refId, type ObjectRef } from '../api/object-ref.js';
+import { refId, type Kind, type ObjectRef } from '../api/object-ref.js';
 import type { Blocker, Change, Note } from './plan.js';
 
 export interface KindPlan {
@@ -34,10 +34,10 @@ export interface PlannerOptions {
 }
 
 /** A change's identity: id, kind, namespace, name and Swarm name. */
-export function changeBase(
-  ref: ObjectRef,
+export function changeBase<K extends Kind>(
+  ref: ObjectRef & { kind: K },
   swarmName: string,
-): Pick<Change, 'id' | 'kind' | 'namespace' | 'name' | 'swarmName'> {
+): Pick<Change, 'id' | 'namespace' | 'name' | 'swarmName'> & { kind: K } {
   return {
     id: refId(ref),
     kind: ref.kind,
@@ -48,11 +48,11 @@ export function changeBase(
 }
 
 /** The manifest reference of a live object, from its labels (or its Swarm name). */
-export function refFromLive(
-  kind: ObjectRef['kind'],
+export function refFromLive<K extends Kind>(
+  kind: K,
   labels: Record<string, string> | null | undefined,
   swarmName: string,
-): ObjectRef {
+): ObjectRef & { kind: K } {
   const ns = labels?.['com.docker.stack.namespace'];
   const name =
     labels?.['swarm.controller/name'] ??

@@ -54,6 +54,7 @@ export function planRoutes(options: Pick<PlannerOptions, 'applySet' | 'prune'>, 
         before: null,
         after: r.model,
         dependsOn,
+        desired: r,
       });
       continue;
     }
@@ -93,6 +94,7 @@ export function planRoutes(options: Pick<PlannerOptions, 'applySet' | 'prune'>, 
       before: current.model,
       after: r.model,
       dependsOn,
+      desired: r,
     });
   }
 
@@ -114,6 +116,7 @@ export function planRoutes(options: Pick<PlannerOptions, 'applySet' | 'prune'>, 
       before: s.model,
       after: null,
       dependsOn: [],
+      desired: null,
     });
   }
   return out;

@@ -11,11 +11,11 @@ import type { DataKind } from '../api/data-model.js';
 import type { SwarmService } from '../api/swarm-types.js';
 import { mountedNames } from './data-plan.js';
 import { defaultServiceModel } from './defaults.js';
-import { diffModels, maskModel } from './field-diff.js';
+import { diffModels } from './field-diff.js';
 import { digestFields, digestPath, withDigestFields } from './image-pins.js';
 import { serviceModelFromLive } from './live-model.js';
 import type { NetworkPlan } from './network-plan.js';
-import type { Change, FieldChange } from './plan.js';
+import type { FieldChange, ServiceChange } from './plan.js';
 import {
   changeBase,
   checkOwnership,
@@ -34,18 +34,15 @@ export interface ServicePlanInput {
   networks: Pick<NetworkPlan, 'changeIds' | 'replaced'>;
   /** Config and secret versions this plan creates: Swarm name -> change id. */
   dataCreates: Record<DataKind, Map<string, string>>;
-  /** Extra env var names to mask. */
-  maskEnv: string[];
 }
 
 export interface ServicePlan extends KindPlan {
   /** Every service change, deletions included, by Swarm name (routes and the in-use checks read it). */
-  byName: Map<string, Change>;
+  byName: Map<string, ServiceChange>;
 }
 
 export function planServices(options: PlannerOptions, input: ServicePlanInput): ServicePlan {
   const out: ServicePlan = { ...emptyKindPlan(), byName: new Map() };
-  const mask = input.maskEnv;
   const liveServices = new Map(input.live.map((s) => [s.Spec.Name ?? '', s]));
   for (const s of input.desired) {
     const id = refId(s.ref);
@@ -56,18 +53,16 @@ export function planServices(options: PlannerOptions, input: ServicePlanInput): 
       ...mountedNames(s, 'Secret').map((n) => input.dataCreates.Secret.get(n)),
     ].filter((x): x is string => !!x);
     if (!current) {
-      const c: Change = {
+      const c: ServiceChange = {
         ...changeBase(s.ref, s.swarmName),
         action: 'create',
         reason: 'not in the Swarm',
         restartsTasks: true,
-        fields: withDigestFields(
-          diffModels(maskModel(defaultServiceModel, mask), maskModel(s.model, mask), mask),
-          digestFields(s, undefined),
-        ),
+        fields: withDigestFields(diffModels(defaultServiceModel, s.model), digestFields(s, undefined)),
         before: null,
-        after: maskModel(s.model, mask),
+        after: s.model,
         dependsOn,
+        desired: s,
       };
       out.changes.push(c);
       out.byName.set(s.swarmName, c);
@@ -76,13 +71,13 @@ export function planServices(options: PlannerOptions, input: ServicePlanInput): 
     const ownership = checkOwnership(options, out.blockers, id, current.Spec.Labels, `service "${s.swarmName}"`);
     if (ownership === 'blocked') continue;
     const liveModel = serviceModelFromLive(current, input.networkNames);
-    const fields = withDigestFields(diffModels(liveModel, s.model, mask), digestFields(s, current.Spec));
+    const fields = withDigestFields(diffModels(liveModel, s.model), digestFields(s, current.Spec));
     const reattach = liveModel.networks.filter((n) => input.networks.replaced.has(n.name)).map((n) => n.name);
     if (fields.length === 0 && ownership === 'ok' && reattach.length === 0) {
       out.unchanged++;
       continue;
     }
-    const c = classifyServiceChange(s, liveModel, fields, ownership === 'adopt', reattach, mask);
+    const c = classifyServiceChange(s, liveModel, fields, ownership === 'adopt', reattach);
     c.dependsOn = [...new Set([...dependsOn, ...reattach.map((n) => input.networks.changeIds.get(n)!)])];
     if (c.action === 'replace' && !options.allowReplace) {
       out.blockers.push({
@@ -108,15 +103,16 @@ export function planServices(options: PlannerOptions, input: ServicePlanInput): 
       });
       continue;
     }
-    const c: Change = {
+    const c: ServiceChange = {
       ...changeBase(ref, name),
       action: 'delete',
       reason: 'no longer in the manifests',
       restartsTasks: true,
       fields: [],
-      before: maskModel(serviceModelFromLive(s, input.networkNames), mask),
+      before: serviceModelFromLive(s, input.networkNames),
       after: null,
       dependsOn: [],
+      desired: null,
     };
     out.deletions.push(c);
     out.byName.set(name, c);
@@ -130,12 +126,11 @@ function classifyServiceChange(
   fields: FieldChange[],
   adopt: boolean,
   reattach: string[],
-  mask: string[],
-): Change {
+): ServiceChange {
   const top = new Set(fields.map((f) => topField(f.path)));
   const effects = new Set([...top].map((t) => serviceFieldEffects[t as keyof ServiceModel] ?? 'restart'));
   const changed = [...top].join(', ');
-  let action: Change['action'];
+  let action: ServiceChange['action'];
   let reason: string;
   if (effects.has('replace')) {
     action = 'replace';
@@ -159,9 +154,10 @@ function classifyServiceChange(
     reason,
     restartsTasks: action === 'replace' || effects.has('restart') || reattach.length > 0,
     fields,
-    before: maskModel(liveModel, mask),
-    after: maskModel(s.model, mask),
+    before: liveModel,
+    after: s.model,
     dependsOn: [],
+    desired: s,
     ...(adopt ? { adopt: true as const } : {}),
   };
 }
