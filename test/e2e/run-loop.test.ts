@@ -136,9 +136,12 @@ describe('controller run follows a git repository', { timeout: 600_000 }, () => 
     const two = commit(manifest({ replicas: 2 }), 'two replicas');
     await eventually(async () => (await replicasOf()) === 2, 30_000, 'replicas 2');
     console.log(`commit to applied by polling: ${seconds(t)} (poll interval 10 s)`);
-    const syncs = (await status(18090)).syncs as { revision?: string; trigger: string; result: string }[];
-    const applied = syncs.find((x) => x.revision === two);
-    assert.deepEqual(applied && [applied.trigger, applied.result], ['poll', 'success'], JSON.stringify(syncs));
+    // The sync is recorded once its objects have settled, a moment after the replicas changed.
+    type Sync = { revision?: string; trigger: string; result: string };
+    const syncOf = async () => ((await status(18090)).syncs as Sync[]).find((x) => x.revision === two);
+    await eventually(async () => (await syncOf()) !== undefined, 30_000, 'the sync of the new commit recorded');
+    const applied = (await syncOf())!;
+    assert.deepEqual([applied.trigger, applied.result], ['poll', 'success'], JSON.stringify(applied));
   });
 
   it('converges at once on a signed webhook, and refuses an unsigned one', async () => {
