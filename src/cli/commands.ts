@@ -14,7 +14,6 @@ import { encryptedFields, sensitiveValues } from '../manifest/sops-documents.js'
 import { readVariables } from '../manifest/variable-files.js';
 import { secretVariableValues } from '../manifest/variables.js';
 import { buildPlan } from '../plan/build-plan.js';
-import { maskEncrypted } from '../plan/mask-encrypted.js';
 import { renderHuman, renderJson } from '../plan/render.js';
 import { ageKeyLoader, redactingStream, type SensitiveValues } from '../sops/index.js';
 import type { EngineSelection } from '../swarm/endpoint.js';
@@ -171,18 +170,18 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
     adopt: options.adopt,
     maxDeletions: options.maxDeletions,
     force: options.force,
-    maskEnv: options.maskEnv,
   });
   const dryRun = options.command === 'plan' || options.dryRun;
-  const shown = maskEncrypted(plan, encryptedFields(loaded.sources)); // SOPS-encrypted fields and secret variables hidden; `plan` is executed
+  // Shown with secret-looking env values, SOPS-encrypted fields and secret variables masked; `plan` is executed.
+  const masking = { maskEnv: options.maskEnv, encrypted: encryptedFields(loaded.sources) };
   if (options.output === 'json') {
     progress.engine(swarm.describe());
-    io.out(renderJson(shown));
+    io.out(renderJson(plan, masking));
   } else {
     if (dryRun || plan.changes.length || plan.blockers.length)
       io.out(`Apply set "${plan.applySet}" on ${swarm.describe()}\n\n`);
     else progress.engine(swarm.describe());
-    io.out(renderHuman(shown, { color: options.color }));
+    io.out(renderHuman(plan, { ...masking, color: options.color }));
   }
   if (plan.blockers.length) {
     if (!dryRun)
@@ -200,7 +199,7 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
   progress.line(
     `\nApplying ${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (concurrency ${options.concurrency}):`,
   );
-  const outcomes = await executePlan(plan, desired, swarm, {
+  const outcomes = await executePlan(plan, swarm, {
     retry: applyRetries,
     concurrency: options.concurrency,
     timeoutMs: options.timeoutMs,

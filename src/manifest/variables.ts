@@ -14,7 +14,7 @@
  *
  * Paths that received a secret variable's value are recorded on the document
  * (`secretVariables`), and from there are hidden exactly as SOPS-encrypted fields are: masked
- * in plans (src/plan/mask-encrypted.ts), redacted from text and diagnostics
+ * in plans (src/plan/render-mask.ts), redacted from text and diagnostics
  * (src/manifest/sops-documents.ts). Pure: no I/O.
  */
 import { diagnostic, type Diagnostic, type SourcePosition } from '../errors.js';

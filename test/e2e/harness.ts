@@ -202,15 +202,8 @@ export async function rewrite(dir: string, files: Record<string, string>): Promi
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
 }
 
-/** Polls until `check` returns true or the timeout passes. */
-export async function eventually(check: () => Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+/** The tests' one "wait until" (test/helpers/eventually.ts), here in real time. */
+export { eventually } from '../helpers/eventually.js';
 
 export function planJson(r: CliResult): {
   summary: Record<string, number>;

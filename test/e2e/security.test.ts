@@ -94,6 +94,15 @@ interface RunningController {
   stop: () => Promise<number>;
 }
 
+/** How many reconciles (of any kind) ended blocked, from the run's /metrics. */
+async function blockedReconciles(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const counts = text.matchAll(
+    /^swarm_controller_reconcile_duration_seconds_count\{kind="\w+",result="blocked"\} (\d+)$/gm,
+  );
+  return [...counts].reduce((n, m) => n + Number(m[1]), 0);
+}
+
 /** `controller run` outside the cluster: --no-routes, a directory source, a free loopback port. */
 async function startRun(set: string, dir: string, extra: string[] = []): Promise<RunningController> {
   const port = await freePort();
@@ -489,7 +498,13 @@ ${Object.entries({ ...values(v), LOG_LEVEL: `plain-${v}` })
         30_000,
         'the 7 look-alikes reported blocked in /status',
       );
-      await new Promise((r) => setTimeout(r, 5000)); // two more resyncs
+      // Two more resyncs: each reconciles the 7 look-alikes again, and each is blocked again.
+      const blocked = await blockedReconciles(run.port);
+      await eventually(
+        async () => (await blockedReconciles(run.port)) >= blocked + 14,
+        30_000,
+        'two more resyncs of the 7 look-alikes, each blocked',
+      );
       const status = (await (await fetch(`http://127.0.0.1:${run.port}/status`)).json()) as {
         objects: { id: string; phase: string }[];
       };

@@ -172,7 +172,7 @@ describe('the controller as a Swarm service that manages itself', { timeout: 900
     assert.match(svc.Spec.Labels['swarm.controller/revision'], /^[0-9a-f]{40}$/);
   });
 
-  it('the controller service converges a commit within a poll interval', async () => {
+  it('the controller service converges a commit by polling, without a webhook', async () => {
     const t = Date.now();
     commit({ 'app.yaml': app(2) }, 'two replicas');
     await eventually(
