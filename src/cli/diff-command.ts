@@ -11,8 +11,7 @@ import { loadManifests } from '../manifest/load.js';
 import { encryptedFields, sensitiveValues } from '../manifest/sops-documents.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { manifestView } from '../plan/manifest-view.js';
-import { maskEncrypted } from '../plan/mask-encrypted.js';
-import type { Change } from '../plan/plan.js';
+import { maskPlan, type ShownChange } from '../plan/render-mask.js';
 import { unifiedDiff } from '../plan/unified-diff.js';
 import { ageKeyLoader } from '../sops/index.js';
 import type { CliOptions } from './args.js';
@@ -29,7 +28,7 @@ function envKey(path: string): string | undefined {
 }
 
 /** The diff of one change, or '' when its manifest views are equal. */
-export function changeDiff(c: Change, colour: Paint): string {
+export function changeDiff(c: ShownChange, colour: Paint): string {
   let after = c.after as Record<string, unknown> | null;
   const hidden = c.fields.filter((f) => f.sensitive).map((f) => envKey(f.path));
   if (after && hidden.length) {
@@ -80,9 +79,8 @@ export async function diffCommand(options: CliOptions, io: CommandIo): Promise<n
     prune: false,
     adopt: true,
     allowReplace: true,
-    maskEnv: options.maskEnv,
   });
-  const shown = maskEncrypted(plan, encryptedFields(loaded.sources));
+  const shown = maskPlan(plan, { maskEnv: options.maskEnv, encrypted: encryptedFields(loaded.sources) });
   const colour = paint(options.color);
   let differing = 0;
   for (const c of shown.changes) {

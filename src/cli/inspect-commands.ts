@@ -8,7 +8,7 @@ import { labelObject } from '../api/data-model.js';
 import type { SwarmEvents } from '../api/swarm-access.js';
 import { renderStatus, type ControllerStatus } from '../controller/status.js';
 import { TerminalError } from '../errors.js';
-import { maskModel } from '../plan/field-diff.js';
+import { maskEnvModel } from '../plan/render-mask.js';
 import { networkModelFromLive, serviceModelFromLive } from '../plan/live-model.js';
 import { manifestView } from '../plan/manifest-view.js';
 import type { AppStatusDocument, RoutesStatusDocument, StoredStatus } from '../status/format.js';
@@ -172,7 +172,7 @@ export async function describeCommand(options: CliOptions, io: CommandIo): Promi
     if (svc) {
       found_ = true;
       const networks = new Map((await swarm.listNetworks()).map((n) => [n.Id, n.Name]));
-      const model = maskModel(serviceModelFromLive(svc, networks), options.maskEnv);
+      const model = maskEnvModel(serviceModelFromLive(svc, networks), options.maskEnv);
       described.spec = manifestView({ kind, ...splitName(described.name), model });
       described.tasks = (await swarm.listTasks({ service: svc.ID }))
         .sort((a, b) => (b.UpdatedAt ?? '').localeCompare(a.UpdatedAt ?? ''))

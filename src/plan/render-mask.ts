@@ -132,7 +132,8 @@ function envKey(path: string): string | undefined {
   return undefined;
 }
 
-function maskEnvModel(model: unknown, maskEnv: string[]): unknown {
+/** A model with the values of its secret-looking env vars (and those named in `maskEnv`) hidden. */
+export function maskEnvModel<T>(model: T, maskEnv: string[] = []): T {
   if (!isRecord(model) || !isRecord(model.env)) return model;
   const safe: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(model.env)) safe[k] = isSensitiveName(k, maskEnv) ? sensitiveMark : v;
