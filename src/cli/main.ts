@@ -8,6 +8,7 @@
  * refused before anything is loaded or connected.
  */
 import { realpathSync } from 'node:fs';
+import nodeModule from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { TerminalError, TransientError } from '../errors.js';
 import { cliOptions, type CliOptions } from './args.js';
@@ -77,6 +78,9 @@ export async function main(argv: string[], io: CommandIo = defaultIo): Promise<n
 }
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // Node 22.1+ keeps compiled code on disk (in the temp directory; NODE_DISABLE_COMPILE_CACHE=1
+  // turns it off): the handlers below load most of the code, after this. Node 20 has no cache.
+  (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

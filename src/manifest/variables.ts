@@ -59,11 +59,13 @@ export function secretVariableValues(variables: ManifestVariables | undefined): 
 export function substituteVariables(
   documents: ManifestDocument[],
   variables: ManifestVariables = { values: {} },
+  mayHaveVariables: (doc: ManifestDocument) => boolean = () => true,
 ): Substituted {
   const secret = new Set(variables.secret ?? []);
   const diagnostics: Diagnostic[] = [];
   const failed = new Map<string, Set<string>>();
   const out = documents.map((doc) => {
+    if (!mayHaveVariables(doc)) return doc;
     const r = substituteDocument(doc, variables, secret);
     for (const d of r.diagnostics) diagnostics.push(d);
     if (r.failed.length) {

@@ -332,3 +332,37 @@ describe('controller --dry-run', () => {
     for (const r of bad) assert.equal(r.err, bad[0].err);
   });
 });
+
+describe('the Swarm is read while the manifests load', () => {
+  it('reports the manifests first: bad manifests and an unreachable engine print only the manifest problem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sc-cli-early-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'kind: Service\nmetadata: {name: x}\n');
+    let connects = 0;
+    let err = '';
+    const io: CommandIo = {
+      out: () => undefined,
+      err: (s) => void (err += s),
+      connect: () => {
+        connects++;
+        return Promise.reject(new Error('engine unreachable (from the test)'));
+      },
+    };
+    assert.equal(await main(['apply', '-f', dir], io), 1);
+    assert.equal(connects, 1, 'the read started alongside the load');
+    assert.match(err, /bad\.yaml:1/);
+    assert.doesNotMatch(err, /engine unreachable/);
+  });
+
+  it('reports an unreachable engine once the manifests are good', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sc-cli-early-'));
+    writeFileSync(join(dir, 'app.yaml'), service('web', '  image: nginx:1.27\n'));
+    let err = '';
+    const io: CommandIo = {
+      out: () => undefined,
+      err: (s) => void (err += s),
+      connect: () => Promise.reject(new Error('engine unreachable (from the test)')),
+    };
+    assert.equal(await main(['plan', '-f', dir], io), 1);
+    assert.match(err, /engine unreachable \(from the test\)/);
+  });
+});
