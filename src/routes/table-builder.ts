@@ -82,7 +82,7 @@ export function buildTable(input: TableInput): BuiltTable {
     }
     const backends: RouteBackend[] = [];
     const problems: string[] = [];
-    for (const b of withCanary(m, input.rollouts?.get(name))) {
+    for (const b of withCanary(m, input.rollouts?.get(name), (n) => byName.has(n))) {
       const service = byName.get(b.service);
       if (!service) {
         problems.push(`service ${b.service} does not exist`);
@@ -135,12 +135,18 @@ export function serverWeights(backends: RouteBackend[]): RouteBackend[] {
   }));
 }
 
-/** The route's backends, with the canary beside its one service while a rollout runs. */
+/**
+ * The route's backends, with the canary beside its one service while a rollout runs. A canary
+ * service that does not exist (not created yet, or already removed by a rollback or an abort
+ * while the record still names it) is left out, and the stable service keeps all the traffic:
+ * a missing canary must not make the whole route broken.
+ */
 export function withCanary(
   m: Pick<RouteModel, 'backends'>,
   rollout: { canary: string; weight: number } | undefined,
+  exists: (service: string) => boolean,
 ): RouteModel['backends'] {
-  if (!rollout || m.backends.length !== 1) return m.backends;
+  if (!rollout || m.backends.length !== 1 || !exists(rollout.canary)) return m.backends;
   const [stable] = m.backends;
   const w = Math.max(0, Math.min(100, Math.round(rollout.weight)));
   return [

@@ -151,11 +151,12 @@ describe('rollout records and the route table', () => {
 
   it('puts the canary beside the stable backend with the step weight, shared whatever the task counts', () => {
     const m = { backends: [{ service: 'shop_web', port: 8080, weight: 1 }] };
-    assert.deepEqual(withCanary(m, { canary: 'shop_web-canary', weight: 5 }), [
+    const exists = () => true;
+    assert.deepEqual(withCanary(m, { canary: 'shop_web-canary', weight: 5 }, exists), [
       { service: 'shop_web', port: 8080, weight: 95 },
       { service: 'shop_web-canary', port: 8080, weight: 5 },
     ]);
-    assert.deepEqual(withCanary(m, undefined), m.backends);
+    assert.deepEqual(withCanary(m, undefined, exists), m.backends);
     const server = (id: string) => ({ id, address: '10.0.0.1', port: 8080 });
     const [stable, canary] = serverWeights([
       { service: 'shop_web', weight: 95, servers: [server('a'), server('b'), server('c'), server('d')] },
@@ -170,6 +171,19 @@ describe('rollout records and the route table', () => {
     assert.deepEqual(
       all.map((b) => b.weight),
       [0, 256],
+    );
+  });
+
+  it('leaves out a canary whose service is gone, so the stable service keeps the route', () => {
+    const m = { backends: [{ service: 'shop_web', port: 8080, weight: 1 }] };
+    const rollout = { canary: 'shop_web-canary', weight: 0 };
+    assert.deepEqual(
+      withCanary(m, rollout, (s) => s === 'shop_web'),
+      m.backends,
+    );
+    assert.deepEqual(
+      withCanary(m, { ...rollout, weight: 50 }, (s) => s === 'shop_web'),
+      m.backends,
     );
   });
 });
