@@ -163,7 +163,6 @@ describe('progressive rollouts judged by the proxy tier on a real Swarm', { time
       httpPort,
       httpsPort: 18583,
       controllerReplicas: 2,
-      proxyHealthcheck: '{timeout: 30s, retries: 10}',
     });
     deploy({ version: 'v1' }, { version: 'v1' });
     await eventually(

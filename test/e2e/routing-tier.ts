@@ -34,12 +34,6 @@ export interface TierOptions {
   proxyReplicas?: number;
   /** Placement constraints of the proxy service (on a multi-node Swarm: the node whose host-mode ports the test calls). */
   proxyConstraints?: string[];
-  /**
-   * The proxy service's healthcheck as a YAML flow map, e.g. "{timeout: 30s, retries: 10}" (fields
-   * not given keep the image's). Under heavy load of the machine the image's check (a node
-   * process, 5 s timeout, 3 retries) can time out and Swarm then replaces the proxy mid-test.
-   */
-  proxyHealthcheck?: string;
   /** Controller replicas (default 1): with 2, one leads and the other stands by (leader failover tests). */
   controllerReplicas?: number;
   /** Placement constraints of the controller service (default: node.role == manager); its status is read through DOCKER_HOST's engine, so it must run there. */
@@ -93,7 +87,7 @@ ${
     : ''
 }  secrets: [${proxySecrets}]
   stopGracePeriod: 10s
-${t.proxyHealthcheck ? `  healthcheck: ${t.proxyHealthcheck}\n` : ''}${t.proxyConstraints?.length ? `  placement: {constraints: [${t.proxyConstraints.map((c) => JSON.stringify(c)).join(', ')}]}\n` : ''}---
+${t.proxyConstraints?.length ? `  placement: {constraints: [${t.proxyConstraints.map((c) => JSON.stringify(c)).join(', ')}]}\n` : ''}---
 apiVersion: swarm.controller/v1alpha1
 kind: Service
 metadata: {name: controller, namespace: ${t.ns}}
