@@ -37,7 +37,7 @@ import {
   type StoredRollout,
 } from './rollout-record.js';
 import { decideStep, stepLabel } from './step-decision.js';
-import { sumWindows, windowBetween, type TrafficWindow } from './traffic-window.js';
+import { coldServers, sumWindows, windowBetween, type TrafficWindow } from './traffic-window.js';
 
 /** What the rollout controller needs of the route reconciler. */
 export interface RolloutRoutes {
@@ -133,6 +133,8 @@ export class RolloutController {
   private readonly windows = new Map<string, StepWindow>();
   private readonly analyses = new Map<string, { key: string; analysis: StepAnalysis }>();
   private readonly servedSince = new Map<string, number>();
+  /** The step (window key) whose canary servers the last read found warm, per service. */
+  private readonly warmAt = new Map<string, string>();
   private known: StoredRollout[] = [];
   private readonly abort = new AbortController();
   private stopped = false;
@@ -331,15 +333,7 @@ export class RolloutController {
     if (!this.o.routes.serving(s.route, s.canary, step.weight)) return;
     const wkey = windowKey(s);
     const w = this.windows.get(s.service);
-    if (!w || w.key !== wkey) {
-      this.windows.set(s.service, {
-        key: wkey,
-        baseline: await this.readStats(),
-        startedAt: now,
-        lastJudgedAt: now,
-      });
-      return;
-    }
+    if (!w || w.key !== wkey) return this.warmUp(s, wkey, now);
     if (now - w.lastJudgedAt < s.intervalMs && r.request === '') return;
     w.lastJudgedAt = now;
     const analysis = await this.judge(s, w);
@@ -376,6 +370,39 @@ export class RolloutController {
       case 'rollback':
         return this.rollBack(s, d.reason);
     }
+  }
+
+  /**
+   * The step's judging window starts only once every proxy's health check passed for every
+   * canary task it serves, in two reads in a row (a read right after a slot changed hands can
+   * still show the previous task's last check): a brand-new task is often unreachable for its
+   * first moments, and its cold start says nothing about the version. Not warm within
+   * startTimeout of the step's start: rolled back.
+   */
+  private async warmUp(s: RolloutState, wkey: string, now: number): Promise<void> {
+    const stats = await this.readStats();
+    const cold = stats.size
+      ? [...stats.values()].flatMap((st) =>
+          coldServers(st, (rt, sv) => rt.route === s.route && sv.service === s.canary),
+        )
+      : ['no proxy answered'];
+    if (cold.length) {
+      this.warmAt.delete(s.service);
+      if (now - s.stepStartedAt > s.startTimeoutMs)
+        return this.rollBack(
+          s,
+          `${stepLabel(s)}: the proxies' health check of the canary's tasks did not pass within ${Math.round(s.startTimeoutMs / 1000)}s: ${cold.slice(0, 3).join(', ')}`,
+        );
+      const reason = `${stepLabel(s)}: warming up: waiting for the proxies' health check of the canary's tasks before judging`;
+      if (s.reason !== reason) await this.write(s, { reason });
+      return;
+    }
+    if (this.warmAt.get(s.service) !== wkey) {
+      this.warmAt.set(s.service, wkey);
+      return;
+    }
+    this.warmAt.delete(s.service);
+    this.windows.set(s.service, { key: wkey, baseline: stats, startedAt: now, lastJudgedAt: now });
   }
 
   /** All traffic on the canary, then the reconciler updates the stable service (divert says yes); then back. */

@@ -60,6 +60,7 @@ spec:
   pathPrefix: /ro
   service: web
   port: 8080
+  healthCheck: {path: /healthz, interval: 1s}
   rollout:
     steps: [{weight: 20, hold: 10s}, {weight: 50, hold: 10s}, {weight: 100, hold: 10s}]
     interval: 2s
@@ -118,6 +119,16 @@ async function follow(since: number, onState?: (r: RolloutRecord) => Promise<voi
 }
 
 let tier: Tier;
+/** The proxy's container at the start: under the load of every scenario, its health check must hold. */
+let proxyId = '';
+
+async function proxyContainer(): Promise<string> {
+  return docker('ps', '-q', '--no-trunc', '--filter', `label=com.docker.swarm.service.name=${ns}_proxy`);
+}
+
+async function sameProxy(): Promise<void> {
+  assert.equal(await proxyContainer(), proxyId, 'the proxy task was replaced (its health check failed under load)');
+}
 let current = { web: { version: 'v1' } as Version, plain: { version: 'v1' } as Version };
 
 function deploy(web: Version, plain: Version = current.plain): number {
@@ -170,6 +181,8 @@ describe('progressive rollouts judged by the proxy tier on a real Swarm', { time
       180_000,
       'v1 behind /ro and /plain',
     );
+    proxyId = await proxyContainer();
+    assert.ok(proxyId && !proxyId.includes('\n'), `one proxy container: ${proxyId}`);
   });
   after(async () => {
     await stopTier(ns);
@@ -210,6 +223,7 @@ describe('progressive rollouts judged by the proxy tier on a real Swarm', { time
     const status = await controller(['rollout', 'status', `${ns}/web`]);
     console.log(status.stdout);
     assert.match(status.stdout, /e2e-ro_web {2}succeeded/);
+    await sameProxy();
   });
 
   it('rolls back a version failing 5% of requests, failing far fewer than a plain Swarm rolling update', async () => {
@@ -242,6 +256,7 @@ describe('progressive rollouts judged by the proxy tier on a real Swarm', { time
     console.log(
       `FIGURE bad-version failed requests over ${comparedRequests}: canary ${failed(r)}, plain Swarm ${failed(pr)}`,
     );
+    await sameProxy();
   });
 
   it('rolls back a version twice as slow on latency alone', async () => {
@@ -256,6 +271,7 @@ describe('progressive rollouts judged by the proxy tier on a real Swarm', { time
     assert.match(last.reason, /latency-p\d+/);
     assert.doesNotMatch(last.reason, /error-rate/);
     assert.equal(failed(r), 0, summary(r));
+    await sameProxy();
   });
 
   it('continues at the same step when the leader is killed mid-rollout', async () => {
@@ -293,5 +309,6 @@ describe('progressive rollouts judged by the proxy tier on a real Swarm', { time
     assert.equal(seen[seen.length - 1].phase, 'succeeded');
     console.log(`failover: ${summary(r)}`);
     assert.equal(failed(r), 0, summary(r));
+    await sameProxy();
   });
 });

@@ -28,6 +28,7 @@ class FakeProxy {
       responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, other: 0 },
       redispatched: 0,
       responseTime: { count: 0, sumMs: 0, buckets: [] },
+      health: { status: 'UP', check: 'L7OK' },
     };
     s.requests += requests;
     s.responses['5xx'] += errors;
@@ -38,6 +39,12 @@ class FakeProxy {
     else s.responseTime.buckets.push([b, requests]);
     s.responseTime.count += requests;
     this.servers.set(service, s);
+  }
+
+  /** HAProxy's view of the service's server (its health check). */
+  health(service: string, status: string, check: string): void {
+    this.serve(service, 0, 0, 0);
+    this.servers.get(service)!.health = { status, check };
   }
 
   stats(): TrafficStats {
@@ -174,6 +181,57 @@ describe('the rollout controller', () => {
     assert.deepEqual(
       events.map((e) => `${e.type} ${e.weight}`),
       ['rollout-step 100'],
+    );
+  });
+
+  it("judges a step only once the proxies passed the canary tasks' health check: what a cold task did is not held against it", async () => {
+    const swarm = new FakeSwarm();
+    const clock = new FakeClock(1_000_000);
+    const proxy = new FakeProxy();
+    const state = await midRollout(swarm, clock);
+    await new RolloutRecords(swarm, clock).update('shop_web', (c) => ({ ...c!.state, stepStartedAt: clock.now() }));
+    proxy.health('shop_web-canary', 'UP', 'INI');
+    const { rc, records, prime } = controller(swarm, clock, proxy, []);
+    prime();
+    rc.start();
+    // cold: a quarter of its requests fail (an unreachable new task), for 8 s
+    await run(clock, proxy, 8, (p) => {
+      p.serve('shop_web', 40, 0, 20);
+      p.serve('shop_web-canary', 40, 10, 20);
+    });
+    const cold = (await records.read('shop_web'))!.state;
+    assert.deepEqual([cold.phase, cold.step], ['progressing', state.step]);
+    assert.match(cold.reason, /step 2\/3 \(50%\): warming up: waiting for the proxies' health check/);
+    proxy.health('shop_web-canary', 'UP', 'L7OK');
+    let s = cold;
+    for (let i = 0; i < 40 && s.step === state.step && s.phase === 'progressing'; i++) {
+      await run(clock, proxy, 1, (p) => {
+        p.serve('shop_web', 40, 0, 20);
+        p.serve('shop_web-canary', 40, 0, 20);
+      });
+      s = (await records.read('shop_web'))!.state;
+    }
+    rc.stop();
+    assert.deepEqual([s.phase, s.step, s.canaryWeight], ['progressing', state.step + 1, 50], s.reason);
+    assert.match(s.reason, /step 2\/3 \(50%\) passed: /);
+  });
+
+  it("rolls back when the proxies' health check of the canary does not pass within startTimeout", async () => {
+    const swarm = new FakeSwarm();
+    const clock = new FakeClock(1_000_000);
+    const proxy = new FakeProxy();
+    await midRollout(swarm, clock);
+    proxy.health('shop_web-canary', 'DOWN', 'L4CON');
+    const { rc, records, prime } = controller(swarm, clock, proxy, []);
+    prime();
+    rc.start();
+    await run(clock, proxy, 70, (p) => p.serve('shop_web', 40, 0, 20));
+    rc.stop();
+    const s = (await records.read('shop_web'))!.state;
+    assert.equal(s.phase, 'rolled-back');
+    assert.match(
+      s.reason,
+      /health check of the canary's tasks did not pass within 60s: shop_web-canary.t1 \(DOWN L4CON\)/,
     );
   });
 

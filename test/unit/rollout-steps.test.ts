@@ -25,8 +25,8 @@ const analysis = (verdict: StepAnalysis['verdict'], reason = 'x'): StepAnalysis 
   verdict,
   reason,
   checks: [],
-  canary: { requests: 0, errors: 0, errorRate: null, p50Ms: null, p99Ms: null },
-  stable: { requests: 0, errors: 0, errorRate: null, p50Ms: null, p99Ms: null },
+  canary: { requests: 0, errors: 0, errorRate: null, redispatched: 0, p50Ms: null, p99Ms: null },
+  stable: { requests: 0, errors: 0, errorRate: null, redispatched: 0, p50Ms: null, p99Ms: null },
 });
 
 const steps = [
