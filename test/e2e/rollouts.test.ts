@@ -123,7 +123,7 @@ let tier: Tier;
 let proxyId = '';
 
 async function proxyContainer(): Promise<string> {
-  return docker('ps', '-q', '--no-trunc', '--filter', `label=com.docker.swarm.service.name=${ns}_proxy`);
+  return (await docker('ps', '-q', '--no-trunc', '--filter', `label=com.docker.swarm.service.name=${ns}_proxy`)).trim();
 }
 
 async function sameProxy(): Promise<void> {
