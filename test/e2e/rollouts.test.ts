@@ -34,7 +34,7 @@ interface Version {
   delayMs?: number;
 }
 
-function appYaml(web: Version, plain: Version): string {
+function appYaml(web: Version, plain: Version, bg: Version): string {
   const svc = (name: string, v: Version, update: string) => `apiVersion: swarm.controller/v1alpha1
 kind: Service
 metadata: {name: ${name}, namespace: ${ns}}
@@ -53,6 +53,7 @@ spec:
   return (
     svc('web', web, '{parallelism: 1, order: start-first, monitor: 2s}') +
     svc('plain', plain, '{parallelism: 1, order: start-first, monitor: 5s, failureAction: rollback}') +
+    svc('bg', bg, '{parallelism: 1, order: start-first, monitor: 2s}') +
     `apiVersion: swarm.controller/v1alpha1
 kind: Route
 metadata: {name: web, namespace: ${ns}}
@@ -76,6 +77,16 @@ spec:
   pathPrefix: /plain
   service: plain
   port: 8080
+---
+apiVersion: swarm.controller/v1alpha1
+kind: Route
+metadata: {name: bg, namespace: ${ns}}
+spec:
+  pathPrefix: /bg
+  service: bg
+  port: 8080
+  healthCheck: {path: /healthz, interval: 1s}
+  rollout: {strategy: blueGreen, switchHold: 10s, interval: 2s, maxExtension: 120s, startTimeout: 90s}
 `
   );
 }
@@ -92,20 +103,28 @@ interface RolloutRecord {
 }
 
 /** The rollout record as stored (read with the docker CLI: polling with a node process per look would load the machine). */
-async function record(): Promise<RolloutRecord | undefined> {
-  const labels = await docker('config', 'inspect', `sc-rollout.${ns}_web`, '--format', '{{json .Spec.Labels}}').catch(
-    () => '',
-  );
+async function record(service = 'web'): Promise<RolloutRecord | undefined> {
+  const labels = await docker(
+    'config',
+    'inspect',
+    `sc-rollout.${ns}_${service}`,
+    '--format',
+    '{{json .Spec.Labels}}',
+  ).catch(() => '');
   if (!labels) return undefined;
   return JSON.parse((JSON.parse(labels) as Record<string, string>)['swarm.controller/rollout-state']) as RolloutRecord;
 }
 
 /** Every state a rollout started after `since` goes through, polled, until it ends. */
-async function follow(since: number, onState?: (r: RolloutRecord) => Promise<void>): Promise<RolloutRecord[]> {
+async function follow(
+  since: number,
+  onState?: (r: RolloutRecord) => Promise<void>,
+  service = 'web',
+): Promise<RolloutRecord[]> {
   const seen: RolloutRecord[] = [];
   await eventually(
     async () => {
-      const r = await record();
+      const r = await record(service);
       if (!r || r.startedAt < since) return false;
       const last = seen[seen.length - 1];
       if (!last || last.phase !== r.phase || last.step !== r.step || last.canaryWeight !== r.canaryWeight) seen.push(r);
@@ -129,11 +148,15 @@ async function proxyContainer(): Promise<string> {
 async function sameProxy(): Promise<void> {
   assert.equal(await proxyContainer(), proxyId, 'the proxy task was replaced (its health check failed under load)');
 }
-let current = { web: { version: 'v1' } as Version, plain: { version: 'v1' } as Version };
+let current = {
+  web: { version: 'v1' } as Version,
+  plain: { version: 'v1' } as Version,
+  bg: { version: 'v1' } as Version,
+};
 
-function deploy(web: Version, plain: Version = current.plain): number {
-  current = { web, plain };
-  writeFileSync(join(tier.dir, 'app.yaml'), appYaml(web, plain));
+function deploy(web: Version, plain: Version = current.plain, bg: Version = current.bg): number {
+  current = { web, plain, bg };
+  writeFileSync(join(tier.dir, 'app.yaml'), appYaml(web, plain, bg));
   return Date.now();
 }
 
@@ -175,11 +198,14 @@ describe('progressive rollouts judged by the proxy tier on a real Swarm', { time
       httpsPort: 18583,
       controllerReplicas: 2,
     });
-    deploy({ version: 'v1' }, { version: 'v1' });
+    deploy({ version: 'v1' }, { version: 'v1' }, { version: 'v1' });
     await eventually(
-      async () => (await versionsServing('/ro/x', 10)).has('v1') && (await versionsServing('/plain/x', 10)).has('v1'),
+      async () =>
+        (await versionsServing('/ro/x', 10)).has('v1') &&
+        (await versionsServing('/plain/x', 10)).has('v1') &&
+        (await versionsServing('/bg/x', 10)).has('v1'),
       180_000,
-      'v1 behind /ro and /plain',
+      'v1 behind /ro, /plain and /bg',
     );
     proxyId = await proxyContainer();
     assert.ok(proxyId && !proxyId.includes('\n'), `one proxy container: ${proxyId}`);
@@ -308,6 +334,39 @@ describe('progressive rollouts judged by the proxy tier on a real Swarm', { time
     assert.ok(resumed.step >= killed.step, `resumed at step ${resumed.step + 1}, killed at ${killed.step + 1}`);
     assert.equal(seen[seen.length - 1].phase, 'succeeded');
     console.log(`failover: ${summary(r)}`);
+    assert.equal(failed(r), 0, summary(r));
+    await sameProxy();
+  });
+
+  it('switches a good version blue-green at once, judges it with the old one kept up, and promotes it', async () => {
+    const l = load('/bg/good');
+    const t0 = deploy(current.web, current.plain, { version: 'v2-green' });
+    let oldKept = false;
+    const seen = await follow(
+      t0,
+      async (r) => {
+        if (!oldKept && r.phase === 'progressing' && r.canaryWeight === 100)
+          oldKept = (await docker('service', 'ls', '--format', '{{.Name}} {{.Replicas}}'))
+            .split('\n')
+            .includes(`${ns}_bg 2/2`);
+      },
+      'bg',
+    );
+    await eventually(
+      async () => {
+        const v = await versionsServing('/bg/x', 20);
+        return v.size === 1 && v.has('v2-green');
+      },
+      60_000,
+      'only v2-green answering',
+    );
+    l.stop();
+    const r = await l.done;
+    const path = seen.map((x) => `${x.phase}@${x.canaryWeight}`).join(' > ');
+    console.log(`blue-green: ${summary(r)}; ${((Date.now() - t0) / 1000).toFixed(0)} s; ${path}`);
+    assert.equal(seen[seen.length - 1].phase, 'succeeded', path);
+    assert.ok(!seen.some((x) => x.phase === 'progressing' && x.canaryWeight > 0 && x.canaryWeight < 100), path);
+    assert.ok(oldKept, `the old version kept running (2/2) while the new one had all traffic: ${path}`);
     assert.equal(failed(r), 0, summary(r));
     await sameProxy();
   });
