@@ -59,6 +59,8 @@ export interface CliOptions {
   gitCredentials: GitCredentialOptions;
   url: string;
   reason?: string;
+  /** status --app: one App of a running controller. */
+  app?: string;
   /** Set by bootstrap: the source revision being applied, recorded on what is written. */
   revision?: string;
   proxyHttpBind: string;
@@ -141,6 +143,7 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
     },
     url: v.url,
     ...(v.reason ? { reason: v.reason } : {}),
+    ...(v.app ? { app: v.app } : {}),
     proxyHttpBind: v['http-bind'],
     proxyControl: v.control,
     proxyTokenFile: v['token-file'],

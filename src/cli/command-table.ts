@@ -7,6 +7,9 @@
  */
 import type { FlagName } from './flag-table.js';
 
+/** Where `controller run` reads the age key by default: the Swarm secret sops-age-key. */
+export const runAgeKeyFile = '/run/secrets/sops-age-key';
+
 export interface FlagSection {
   title: string;
   flags: readonly FlagName[];
@@ -132,6 +135,7 @@ export const commandTable = {
           'image-check',
         ],
       },
+      { title: 'Apps, SOPS, variables (docs/run.md)', flags: ['age-key-file', 'secrets-dir'] },
       { title: 'Serving', flags: ['listen', 'webhook-secret-file', 'lease-duration', 'identity'] },
       {
         title: 'Routes',
@@ -143,15 +147,46 @@ export const commandTable = {
       set: sourceSet,
       timeout: { help: 'how long a sync waits for its services to converge' },
       'max-deletions': { help: 'refuse a sync that deletes more than N objects' },
+      'age-key-file': {
+        help: 'age key file for SOPS-encrypted manifests, read at every new revision; also $SOPS_AGE_KEY(_FILE)',
+        defaultText: `${runAgeKeyFile} when it exists (the Swarm secret sops-age-key)`,
+      },
+      'secrets-dir': { help: "where the Secrets of an App's variablesFrom are mounted" },
     },
   },
   status: {
     summary: 'show what a running controller is doing',
     synopsis: 'controller status [options]',
-    description: 'Reads GET /status of a running controller. Exit 1 when its last sync did not succeed.',
+    description:
+      'Reads GET /status of a running controller (with --app, GET /apps/NAME: that App). Exit 1 when\n' +
+      'its last sync did not succeed.',
     positionals: [],
-    sections: [{ title: 'Options', flags: ['url', 'output'] }],
+    sections: [{ title: 'Options', flags: ['url', 'app', 'output'] }],
     flagHelp: { output: { help: 'text, or json: the status as the controller serves it' } },
+  },
+  get: {
+    summary: 'list what a running controller keeps in sync (apps)',
+    synopsis: 'controller get apps [options]',
+    description: 'Reads GET /status of a running controller and lists its Apps: Ready, revision, last sync, waiting.',
+    positionals: [
+      {
+        name: 'apps',
+        choices: ['apps'],
+        missing: 'get needs what to list: write "controller get apps"',
+      },
+    ],
+    sections: [{ title: 'Options', flags: ['url', 'output'] }],
+    flagHelp: { output: { help: 'text, or json: the apps as the controller serves them' } },
+  },
+  sync: {
+    summary: 'sync an App now, as a manual sync (passes sync windows with manualSync)',
+    synopsis: 'controller sync APPLYSET [options]',
+    description:
+      "Asks the controller leading the apply set (an App's name unless its spec.applySet says\n" +
+      'otherwise) to sync at once, as a manual sync: a sync window with manualSync: true lets it\n' +
+      'pass; one without holds it like any other. Acts within a lease round; see controller status.',
+    positionals: [{ name: 'APPLYSET', missing: "sync needs the apply set: controller sync APPLYSET (an App's name)" }],
+    sections: [connection],
   },
   suspend: {
     summary: 'pause reconciling for an apply set (maintenance)',

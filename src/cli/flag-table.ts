@@ -308,6 +308,7 @@ export const flagTable = {
   // status, suspend
   url: withDefault('URL', "the controller's HTTP address", (raw) => raw, 'http://127.0.0.1:8090'),
   reason: optional('TEXT', 'why, shown in status'),
+  app: optional('NAME', 'one App of the root source (docs/run.md, many apps)'),
 
   // proxy
   'http-bind': withDefault('ADDR', "HAProxy's HTTP listener", (raw) => raw, '0.0.0.0:80'),

@@ -3,10 +3,12 @@
  * run: connects, starts the controller loops and the HTTP endpoints, and on SIGTERM or
  * SIGINT finishes or abandons the action in flight within 10 s, releases the lease, exits 0.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ApplySetLoop, type ApplySetMetricsSink } from '../controller/apply-set-loop.js';
+import { appMetrics } from '../controller/app-metrics.js';
+import { AppSupervisor, type AppSummary } from '../controller/app-supervisor.js';
+import { ApplySetLoop, type ApplySetMetricsSink, type ApplySetSettings } from '../controller/apply-set-loop.js';
 import { Manager } from '../controller/manager.js';
 import { SuspendRecord } from '../controller/suspend-record.js';
 import { startHttpServer } from '../controller/http-server.js';
@@ -15,12 +17,16 @@ import { renderStatus, type ControllerStatus } from '../controller/status.js';
 import { TerminalError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { realClock } from '../queue/clock.js';
+import type { SopsLoadOptions } from '../manifest/sops-documents.js';
+import { loadAgeIdentities } from '../sops/index.js';
 import { parseSourceSpec } from '../source/source-spec.js';
 import { SourceError, type DesiredSource } from '../source/types.js';
 import { HttpAgentClient } from '../routes/agent-client.js';
 import { disabledRouteStatus, RouteSync, type RouteSyncStatus } from '../routes/route-sync.js';
 import { DockerSwarm } from '../swarm/docker-swarm.js';
 import type { CliOptions } from './args.js';
+import { fetchJson } from './apps-command.js';
+import { runAgeKeyFile } from './command-table.js';
 import { announceEngine, engineSelection, planOrApplyCommand, type CommandIo } from './commands.js';
 import { ensureProxyTokenSecret, proxyTokenSecret } from './proxy-token.js';
 
@@ -43,6 +49,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     action: (kind, action, result) => m.actions.inc({ kind, action, result }),
     drift: (kind, mode) => m.driftRepairs.inc({ kind, mode: mode as 'repaired' | 'reported' }),
     sync: (result, s, at) => {
+      if (result === 'waiting') return; // only apps wait (sync windows, dependencies): their own metrics count it
       const r = result === 'fetch-failed' ? 'failed' : (result as 'success' | 'failed' | 'invalid');
       m.sync.inc({ result: r });
       m.syncDuration.observe(s);
@@ -59,23 +66,44 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   };
   const identity = options.identity ?? `${hostname()}-${process.pid}`;
   const manager = new Manager({ swarm, identity, clock: realClock, log });
+  const settings: ApplySetSettings = {
+    identity,
+    applySet: options.applySet,
+    drift: options.drift,
+    prune: !options.noPrune,
+    allowReplace: options.allowReplace,
+    maxDeletions: options.maxDeletions,
+    timeoutMs: options.timeoutMs,
+    pollIntervalMs: options.pollIntervalMs,
+    resyncIntervalMs: options.resyncIntervalMs,
+    leaseDurationMs: options.leaseDurationMs,
+    concurrency: options.concurrency,
+    syncTimeoutMs: options.timeoutMs,
+    resolveImage: options.resolveImage,
+    imageCheckMs: options.imageCheckMs ?? 0,
+  };
+  const sops = runSops(options);
+  const apps = new AppSupervisor({
+    manager,
+    swarm,
+    defaults: settings,
+    rootApplySet: options.applySet,
+    cacheDir: options.cacheDir,
+    credentials: options.gitCredentials,
+    sops,
+    secretsDir: options.proxySecretsDir,
+    clock: realClock,
+    log,
+    metrics: appMetrics(registry),
+    identity,
+  });
   const loop = new ApplySetLoop({
-    settings: {
-      identity,
-      applySet: options.applySet,
-      drift: options.drift,
-      prune: !options.noPrune,
-      allowReplace: options.allowReplace,
-      maxDeletions: options.maxDeletions,
-      timeoutMs: options.timeoutMs,
-      pollIntervalMs: options.pollIntervalMs,
-      resyncIntervalMs: options.resyncIntervalMs,
-      leaseDurationMs: options.leaseDurationMs,
-      concurrency: options.concurrency,
-      syncTimeoutMs: options.timeoutMs,
-      resolveImage: options.resolveImage,
-      imageCheckMs: options.imageCheckMs ?? 0,
+    hooks: {
+      loadOptions: () => Promise.resolve({ sops }),
+      // The root source's App manifests: one loop per App (app of apps).
+      loaded: (_revision, loaded) => void apps.update(loaded.apps),
     },
+    settings,
     swarm,
     source,
     cache: manager.cache,
@@ -88,11 +116,16 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   const [listenHost, listenPort] = splitListen(options.listen);
   const webhookSecret = options.webhookSecretFile ? readFileSync(options.webhookSecretFile, 'utf8').trim() : '';
   const server = await startHttpServer(listenPort, listenHost, {
-    status: () => ({
-      ...loop.status.toJSON(),
-      images: loop.sync.images.status(),
-      ...(routes ? { routes: routes.status() } : {}),
-    }),
+    status: async () => {
+      const list: AppSummary[] = await apps.summaries();
+      return {
+        ...loop.status.toJSON(),
+        images: loop.sync.images.status(),
+        ...(routes ? { routes: routes.status() } : {}),
+        ...(list.length ? { apps: list } : {}),
+      };
+    },
+    app: (name) => apps.status(name),
     ready: () => loop.status.synced || (!loop.isLeader && !!loop.status.revision),
     metrics: () => registry.render(),
     sync: () => loop.triggerSync('webhook'),
@@ -119,6 +152,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await manager.stop(stopGraceMs);
+  await apps.stop();
   routes?.stop?.();
   await new Promise((r) => server.close(() => r(undefined)));
   log.info({ event: 'stopped' }, 'stopped; lease released');
@@ -196,6 +230,16 @@ function buildSource(spec: string, options: CliOptions): DesiredSource {
   }
 }
 
+/**
+ * The age keys of `controller run`, read at every new revision (a rotated Swarm secret is picked
+ * up without a restart): --age-key-file, else the Swarm secret sops-age-key when it is mounted,
+ * plus SOPS's own variables and default file.
+ */
+function runSops(options: CliOptions): SopsLoadOptions {
+  const files = options.ageKeyFile ? [options.ageKeyFile] : existsSync(runAgeKeyFile) ? [runAgeKeyFile] : [];
+  return { identities: () => loadAgeIdentities({ files }) };
+}
+
 function splitListen(listen: string): [string, number] {
   const m = /^(?:(.*):)?(\d+)$/.exec(listen);
   if (!m) throw new TerminalError('SC9001', `--listen ${JSON.stringify(listen)}: give host:port or a port`);
@@ -203,19 +247,25 @@ function splitListen(listen: string): [string, number] {
 }
 
 export async function statusCommand(options: CliOptions, io: CommandIo): Promise<number> {
-  let status: ControllerStatus;
-  try {
-    const res = await fetch(new URL('/status', options.url));
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    status = (await res.json()) as ControllerStatus;
-  } catch (err) {
-    throw new TerminalError(
-      'SC5001',
-      `cannot read the controller's status at ${options.url}: ${(err as Error).message}; give its address with --url`,
-    );
-  }
-  io.out(options.output === 'json' ? JSON.stringify(status, null, 2) + '\n' : renderStatus(status));
+  const path = options.app ? `/apps/${encodeURIComponent(options.app)}` : '/status';
+  const status = await fetchJson<ControllerStatus & { apps?: AppSummary[] }>(options.url, path);
+  io.out(
+    options.output === 'json'
+      ? JSON.stringify(status, null, 2) + '\n'
+      : renderStatus(status) + renderAppLines(status.apps),
+  );
   return status.lastSync?.result === 'success' || !status.lastSync ? 0 : 1;
+}
+
+/** Under the root's status: one line per App (controller get apps shows more). */
+function renderAppLines(apps: AppSummary[] | undefined): string {
+  if (!apps?.length) return '';
+  const lines = [`apps: ${apps.filter((a) => a.ready).length}/${apps.length} ready`];
+  for (const a of apps)
+    lines.push(
+      `  ${(a.ready ? 'Ready' : 'NotReady').padEnd(9)} ${a.name}${a.revision ? ` at ${a.revision.slice(0, 12)}` : ''}${a.lastSync ? `, last sync ${a.lastSync.result}` : ''}${a.ready ? '' : `: ${a.reason}`}`,
+    );
+  return lines.join('\n') + '\n';
 }
 
 /** Sets the shared suspend flag of an apply set; every replica sees it within a lease round. */
