@@ -94,7 +94,8 @@ export function checkApps(apps: LoadedApp[]): Diagnostic[] {
 
 /** Cycles found by one depth-first walk (each node visited once), each starting at its smallest name. */
 export function dependencyCycles(apps: AppManifest[]): string[][] {
-  const deps = new Map(apps.map((a) => [a.metadata.name, a.spec.dependsOn ?? []]));
+  const deps = new Map<string, string[]>();
+  for (const a of apps) if (!deps.has(a.metadata.name)) deps.set(a.metadata.name, a.spec.dependsOn ?? []); // the first of a name
   const state = new Map<string, 'open' | 'done'>();
   const cycles = new Map<string, string[]>();
   const path: string[] = [];
