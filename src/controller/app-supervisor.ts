@@ -219,7 +219,10 @@ export class AppSupervisor {
     const variables = hasVariables
       ? await readAppVariables(m.metadata.name, m.spec, { configs: this.o.swarm, secretsDir: this.o.secretsDir })
       : undefined;
-    return { sops: this.o.sops, ...(variables ? { variables } : {}) };
+    return {
+      sops: this.o.sops,
+      ...(variables ? { variables: { ...variables, setWith: "the App's spec.variables or variablesFrom" } } : {}),
+    };
   }
 
   /** Sync windows first (a manual sync passes those that allow it), then every dependency Ready. */

@@ -182,7 +182,7 @@ export class RevisionSync {
           revision: snapshot.revision,
           ...message,
           result: 'invalid',
-          detail: `${(err as Error).message}; ${keeping()}`,
+          detail: `${codeOf(err)}${(err as Error).message}; ${keeping()}`,
         });
         return;
       }
@@ -353,6 +353,14 @@ export class RevisionSync {
       }
     }
   }
+}
+
+/** "error SC8102: " for an error that carries a code (as the command line prints it), else "". */
+function codeOf(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^SC\d{4}$/.test(code) && !(err as Error).message.startsWith('error ')
+    ? `error ${code}: `
+    : '';
 }
 
 /** The first line of the first five problems, with paths relative to the checkout. */
