@@ -1,5 +1,5 @@
 /**
- * `controller run`, `controller status`, `controller suspend` and `controller resume`.
+ * `controller run`, `controller suspend` and `controller resume`.
  * run: connects, starts the controller loops and the HTTP endpoints, and on SIGTERM or
  * SIGINT finishes or abandons the action in flight within 10 s, releases the lease, exits 0.
  */
@@ -12,8 +12,10 @@ import { ApplySetLoop, type ApplySetMetricsSink, type ApplySetSettings } from '.
 import { Manager } from '../controller/manager.js';
 import { SuspendRecord } from '../controller/suspend-record.js';
 import { startHttpServer } from '../controller/http-server.js';
+import { runDashboard } from '../dashboard/run-dashboard.js';
+import { appStatusBody, routesStatusBody } from '../controller/status-document.js';
+import { StatusPublisher } from '../controller/status-publisher.js';
 import { controllerMetrics, Registry } from '../controller/metrics.js';
-import { renderStatus, type ControllerStatus } from '../controller/status.js';
 import { TerminalError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { realClock } from '../queue/clock.js';
@@ -25,7 +27,6 @@ import { HttpAgentClient } from '../routes/agent-client.js';
 import { disabledRouteStatus, RouteSync, type RouteSyncStatus } from '../routes/route-sync.js';
 import { DockerSwarm } from '../swarm/docker-swarm.js';
 import type { CliOptions } from './args.js';
-import { fetchJson } from './apps-command.js';
 import { runAgeKeyFile } from './command-table.js';
 import { announceEngine, engineSelection, planOrApplyCommand, type CommandIo } from './commands.js';
 import { ensureProxyTokenSecret, proxyTokenSecret } from './proxy-token.js';
@@ -41,6 +42,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   announceEngine(io, swarm);
   const registry = new Registry();
   const m = controllerMetrics(registry);
+  registry.collectProcessMetrics();
   m.buildInfo.set({ version, node: process.version }, 1);
   const sink: ApplySetMetricsSink = {
     queueDepth: (n) => m.queueDepth.set(n),
@@ -96,6 +98,18 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     log,
     metrics: appMetrics(registry),
     identity,
+    publishStatus: (app, build, active) =>
+      new StatusPublisher({
+        swarm,
+        identity,
+        version,
+        clock: realClock,
+        log: log.child({ component: 'status', app }),
+        active,
+        intervalMs: options.statusIntervalMs,
+        ref: { kind: 'App', name: app },
+        build,
+      }),
   });
   const loop = new ApplySetLoop({
     hooks: {
@@ -115,22 +129,34 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   const routes = startRouteSync(options, swarm, manager, loop, m, log);
   const [listenHost, listenPort] = splitListen(options.listen);
   const webhookSecret = options.webhookSecretFile ? readFileSync(options.webhookSecretFile, 'utf8').trim() : '';
+  const status = () => ({
+    ...loop.status.toJSON(),
+    images: loop.sync.images.status(),
+    ...(routes ? { routes: routes.status() } : {}),
+  });
+  const dashboard = runDashboard({
+    applySet: options.applySet,
+    status,
+    routes: () => routes?.status(),
+    triggerSync: (t) => loop.triggerSync(t),
+    records: swarm,
+    version,
+    ...(options.dashboardTokenFile ? { tokenFile: options.dashboardTokenFile } : {}),
+    clock: realClock,
+  });
   const server = await startHttpServer(listenPort, listenHost, {
     status: async () => {
       const list: AppSummary[] = await apps.summaries();
-      return {
-        ...loop.status.toJSON(),
-        images: loop.sync.images.status(),
-        ...(routes ? { routes: routes.status() } : {}),
-        ...(list.length ? { apps: list } : {}),
-      };
+      return { ...status(), ...(list.length ? { apps: list } : {}) };
     },
     app: (name) => apps.status(name),
     ready: () => loop.status.synced || (!loop.isLeader && !!loop.status.revision),
     metrics: () => registry.render(),
     sync: () => loop.triggerSync('webhook'),
     webhookSecret,
+    extra: (req, res) => dashboard.handle(req, res),
   });
+  const publishers = statusPublishers(options, swarm, loop, routes, identity, version, log);
   log.info(
     {
       event: 'start',
@@ -143,6 +169,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     'swarm-controller running',
   );
   manager.start();
+  for (const p of publishers) p.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ event: 'stop', signal }, `stopping on ${signal}`);
@@ -152,12 +179,52 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await manager.stop(stopGraceMs);
+  await Promise.all(publishers.map((p) => p.stop()));
   await apps.stop();
   routes?.stop?.();
+  dashboard.close();
   await new Promise((r) => server.close(() => r(undefined)));
   log.info({ event: 'stopped' }, 'stopped; lease released');
   // Do not wait for idle sockets or sleeping loops to wind down: the work is finished.
   process.exit(0);
+}
+
+/**
+ * The status written into the Swarm while this replica leads (docs/status-format.md): the apply
+ * set's, and the route tier's unless --no-routes.
+ */
+function statusPublishers(
+  options: CliOptions,
+  swarm: DockerSwarm,
+  loop: ApplySetLoop,
+  routes: { status(): RouteSyncStatus } | undefined,
+  identity: string,
+  version: string,
+  log: ReturnType<typeof createLogger>,
+): StatusPublisher[] {
+  const common = {
+    swarm,
+    identity,
+    version,
+    clock: realClock,
+    log: log.child({ component: 'status' }),
+    active: () => loop.isLeader,
+    intervalMs: options.statusIntervalMs,
+  };
+  const app = new StatusPublisher({
+    ...common,
+    ref: { kind: 'ApplySet', name: options.applySet },
+    build: () => appStatusBody({ ...loop.status.toJSON(), images: loop.sync.images.status() }),
+  });
+  if (!routes) return [app];
+  return [
+    app,
+    new StatusPublisher({
+      ...common,
+      ref: { kind: 'Routes', name: options.proxyService },
+      build: () => routesStatusBody(routes.status()),
+    }),
+  ];
 }
 
 /**
@@ -244,28 +311,6 @@ function splitListen(listen: string): [string, number] {
   const m = /^(?:(.*):)?(\d+)$/.exec(listen);
   if (!m) throw new TerminalError('SC9001', `--listen ${JSON.stringify(listen)}: give host:port or a port`);
   return [m[1] || '0.0.0.0', Number(m[2])];
-}
-
-export async function statusCommand(options: CliOptions, io: CommandIo): Promise<number> {
-  const path = options.app ? `/apps/${encodeURIComponent(options.app)}` : '/status';
-  const status = await fetchJson<ControllerStatus & { apps?: AppSummary[] }>(options.url, path);
-  io.out(
-    options.output === 'json'
-      ? JSON.stringify(status, null, 2) + '\n'
-      : renderStatus(status) + renderAppLines(status.apps),
-  );
-  return status.lastSync?.result === 'success' || !status.lastSync ? 0 : 1;
-}
-
-/** Under the root's status: one line per App (controller get apps shows more). */
-function renderAppLines(apps: AppSummary[] | undefined): string {
-  if (!apps?.length) return '';
-  const lines = [`apps: ${apps.filter((a) => a.ready).length}/${apps.length} ready`];
-  for (const a of apps)
-    lines.push(
-      `  ${(a.ready ? 'Ready' : 'NotReady').padEnd(9)} ${a.name}${a.revision ? ` at ${a.revision.slice(0, 12)}` : ''}${a.lastSync ? `, last sync ${a.lastSync.result}` : ''}${a.ready ? '' : `: ${a.reason}`}`,
-    );
-  return lines.join('\n') + '\n';
 }
 
 /** Sets the shared suspend flag of an apply set; every replica sees it within a lease round. */

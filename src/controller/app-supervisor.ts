@@ -9,6 +9,8 @@
  * status), its notifications (app-notices.ts), its metrics with the label app. A dependant is
  * looked at again as soon as an App it depends on syncs. An App that fails (a source that cannot
  * be built or fetched, a refused revision) shows it in its own status and stops nothing else.
+ * While this replica leads an App, that App's status document (kind App, src/status/format.ts)
+ * is written into the Swarm through `publishStatus`, which is what `controller get apps` reads.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -33,6 +35,7 @@ import type { AppMetrics } from './app-metrics.js';
 import { dependencyReadiness, type Readiness } from './app-readiness.js';
 import { readAppVariables } from './app-variables.js';
 import { ApplySetLoop, type ApplySetSettings } from './apply-set-loop.js';
+import { appStatusBody, type AppStatusBody } from './status-document.js';
 import type { Manager } from './manager.js';
 import type { ControllerStatus } from './status.js';
 
@@ -55,6 +58,17 @@ export interface AppSupervisorOptions {
   log: Logger;
   metrics: AppMetrics;
   identity: string;
+  /**
+   * Writes an App's status document into the Swarm while `active()` (a StatusPublisher in
+   * `controller run`); absent: no document (tests).
+   */
+  publishStatus?: (app: string, build: () => AppStatusBody, active: () => boolean) => StatusPublishing;
+}
+
+/** A running status writer: started with the App, stopped with it. */
+export interface StatusPublishing {
+  start(): void;
+  stop(): Promise<void>;
 }
 
 /** One App as `controller status` and `controller get apps` show it. */
@@ -80,6 +94,7 @@ interface Running {
   hash: string;
   loop: ApplySetLoop;
   notifier?: Notifier;
+  publishing?: StatusPublishing;
   windows: SyncWindow[];
 }
 
@@ -113,6 +128,7 @@ export class AppSupervisor {
     this.o.log.info({ event: 'app.stop', app: name }, `stopping app ${name}: ${why}`);
     this.apps.delete(name);
     await this.o.manager.remove(r.loop.name);
+    await r.publishing?.stop();
     await r.notifier?.stop();
   }
 
@@ -171,9 +187,21 @@ export class AppSupervisor {
       : undefined;
     late.notices = notices;
     if (notices) loop.status.onObject((s) => notices.object(s));
-    this.apps.set(name, { manifest: m, hash: hashOf(m), loop, notifier, windows });
+    const publishing = this.o.publishStatus?.(
+      name,
+      () => this.document(name, m, loop),
+      () => loop.isLeader,
+    );
+    this.apps.set(name, { manifest: m, hash: hashOf(m), loop, notifier, publishing, windows });
     this.o.log.info({ event: 'app.start', app: name, applySet, source: source.describe() }, `starting app ${name}`);
     this.o.manager.addRunning(loop);
+    publishing?.start();
+  }
+
+  /** The App's status document body: the apply set's, named for the App, with its dependencies. */
+  private document(name: string, m: AppManifest, loop: ApplySetLoop): AppStatusBody {
+    const body = appStatusBody({ ...loop.status.toJSON(), images: loop.sync.images.status() }, 'App');
+    return { ...body, name, ...(m.spec.dependsOn?.length ? { dependsOn: m.spec.dependsOn } : {}) };
   }
 
   /** The App's source; one that cannot be built fails every fetch with the reason, in its own status. */
@@ -306,9 +334,14 @@ export class AppSupervisor {
     return [...this.apps.keys()].sort();
   }
 
-  /** On shutdown: the notifiers stop (the Manager stops the loops). */
+  /** On shutdown: the status writers and notifiers stop (the Manager stops the loops). */
   async stop(): Promise<void> {
-    await Promise.all([...this.apps.values()].map((r) => r.notifier?.stop() ?? Promise.resolve(0)));
+    await Promise.all(
+      [...this.apps.values()].map(async (r) => {
+        await r.publishing?.stop();
+        await r.notifier?.stop();
+      }),
+    );
   }
 }
 
