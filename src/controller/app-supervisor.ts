@@ -7,7 +7,7 @@
  * issue 14 adds: the age keys for SOPS files and its variables when loading a revision, its
  * sync windows and dependencies as a gate (a revision that may not run yet waits, the reason in
  * status), its notifications (app-notices.ts), its metrics with the label app. A dependant is
- * looked at again as soon as an App it depends on syncs. An App that fails (a source that cannot
+ * looked at again as soon as an App it depends on syncs or one of its objects becomes Ready. An App that fails (a source that cannot
  * be built or fetched, a refused revision) shows it in its own status and stops nothing else.
  * While this replica leads an App, that App's status document (kind App, src/status/format.ts)
  * is written into the Swarm through `publishStatus`, which is what `controller get apps` reads.
@@ -187,6 +187,14 @@ export class AppSupervisor {
       : undefined;
     late.notices = notices;
     if (notices) loop.status.onObject((s) => notices.object(s));
+    // A sync can succeed before its tasks run (health checks): wake the dependants again when an
+    // object of this App becomes Ready, so they do not wait for their next poll.
+    const phases = new Map<string, string>();
+    loop.status.onObject((s) => {
+      const before = phases.get(s.id);
+      phases.set(s.id, s.phase);
+      if (s.phase === 'Ready' && before !== 'Ready' && loop.isLeader) this.wakeDependants(name);
+    });
     const publishing = this.o.publishStatus?.(
       name,
       () => this.document(name, m, loop),
@@ -263,17 +271,21 @@ export class AppSupervisor {
     const decision = decideSync(windows, this.o.clock.now(), { manual });
     if (!decision.allowed) return { allowed: false, reason: decision.reason };
     for (const dep of m.spec.dependsOn ?? []) {
-      const r = await this.readiness(dep);
+      const r = await this.readiness(dep, true);
       if (!r.ready) return { allowed: false, reason: `waiting for ${r.reason}` };
     }
     return { allowed: true, reason: windows.length ? decision.reason : '' };
   }
 
-  /** Whether App `name` is Ready, from the live Swarm. */
-  async readiness(name: string): Promise<Readiness> {
+  /**
+   * Whether App `name` is Ready, from the live Swarm. `fresh`: list the services now rather than
+   * take the shared snapshot, which can be a second older than the object status that woke the
+   * gate (and would then hold the dependant until its next poll).
+   */
+  async readiness(name: string, fresh = false): Promise<Readiness> {
     const dep = this.apps.get(name);
     if (!dep) return { ready: false, reason: `App "${name}" is not running here` };
-    const live = await this.o.manager.cache.get();
+    const live = fresh ? { services: await this.o.swarm.listServices() } : await this.o.manager.cache.get();
     return dependencyReadiness(
       {
         name,
