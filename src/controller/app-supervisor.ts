@@ -147,7 +147,8 @@ export class AppSupervisor {
           metrics: this.o.metrics.notify(name),
         })
       : undefined;
-    const interval = m.spec.interval ? parseDuration(m.spec.interval) : undefined;
+    const intervalNs = m.spec.interval ? parseDuration(m.spec.interval) : undefined;
+    const interval = intervalNs === undefined ? undefined : Math.round(intervalNs / 1e6); // ns to the loop's ms
     // The notices read the loop, and the loop's hooks call the notices: made right after it.
     const late: { notices?: AppNotices } = {};
     const loop = new ApplySetLoop({

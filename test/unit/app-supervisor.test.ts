@@ -171,6 +171,23 @@ describe('AppSupervisor', () => {
     await until(async () => (await supervisor.summaries()).every((s) => s.ready), 'both Ready');
   });
 
+  it('polls each App at its spec.interval', async () => {
+    const db = appDir('u-db');
+    await supervisor.update(apps(appYaml('u-db', `  repository: ${db}\n  interval: 30s\n`)));
+    swarm.healthy.add('u-db_svc');
+    await until(() => supervisor.status('u-db')?.lastSync?.result === 'success', 'db synced');
+    appDir('u-db', '2');
+    const before = clock.now();
+    await until(
+      () =>
+        swarm.writes.includes('updateService u-db_svc') &&
+        supervisor.status('u-db')!.syncs.some((s) => s.trigger === 'poll' && s.detail === 'applied'),
+      'the new revision found by a poll and applied',
+    );
+    // The loop's poll jitter is ±10 %: the poll came within 33 s of fake time, not the hour of the default.
+    assert.ok(clock.now() - before <= 34_000, `found after ${clock.now() - before} ms`);
+  });
+
   it('keeps the other Apps going when one fails (a source it cannot use, a Config it cannot read)', async () => {
     const db = appDir('u-db');
     await supervisor.update(
