@@ -23,7 +23,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { secretFile, testRepository } from '../helpers/git-fixtures.js';
 import { sopsEncrypt } from '../helpers/sops-encrypt.js';
-import { controller, docker, ensureSwarm, eventually, inspectService, readInTask, removeNamespace } from './harness.js';
+import {
+  controller,
+  docker,
+  ensureSwarm,
+  eventually,
+  inspectService,
+  readInTask,
+  removeControllerRecords,
+  removeNamespace,
+} from './harness.js';
 import { startRun, type RunningController } from './run-controller.js';
 import { startSshLab, type SshLab } from './ssh-lab.js';
 
@@ -121,6 +130,14 @@ describe('controller run with many apps (app of apps)', { timeout: 900_000 }, ()
     const s = await c.status().catch(() => ({}) as Record<string, any>);
     return ((s.apps ?? []) as Record<string, any>[]).find((a) => a.name === name) ?? {};
   };
+  /** How often the controller logged that it started App `name` (a changed App manifest restarts it). */
+  const starts = (name: string) =>
+    c
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((r) => r.event === 'app.start' && r.app === name).length;
   const envOf = async (service: string) =>
     (await inspectService(service)).Spec.TaskTemplate.ContainerSpec.Env as string[];
 
@@ -163,14 +180,13 @@ spec:
   before(async () => {
     ensureSwarm();
     for (const ns of [db, web, bad]) await removeNamespace(ns);
-    for (const set of sets)
-      await docker('config', 'rm', `swarm-controller-lease.${set}`, `swarm-controller-state.${set}`).catch(() => '');
+    for (const set of sets) await removeControllerRecords(set);
     for (const s of (await docker('secret', 'ls', '--format', '{{.Name}}')).split('\n'))
       if (s.startsWith(`${db}_`)) await docker('secret', 'rm', s).catch(() => '');
     // Its own namespace and addresses per engine, so runs on two engines at once do not meet.
     const sid = (process.env.DOCKER_HOST ?? '').includes('sid');
     lab = await startSshLab({
-      name: sid ? 'sc-e2e-apps2' : 'sc-e2e-apps',
+      name: sid ? 'sc-apps28' : 'sc-apps20', // ssh-lab keeps 10 characters for its links
       prefix: sid ? '10.219.13' : '10.219.12',
       gitUser: true,
     });
@@ -203,8 +219,7 @@ spec:
     for (const ns of [db, web, bad]) await removeNamespace(ns);
     for (const s of (await docker('secret', 'ls', '--format', '{{.Name}}')).split('\n'))
       if (s.startsWith(`${db}_`)) await docker('secret', 'rm', s).catch(() => '');
-    for (const set of sets)
-      await docker('config', 'rm', `swarm-controller-lease.${set}`, `swarm-controller-state.${set}`).catch(() => '');
+    for (const set of sets) await removeControllerRecords(set);
     lab?.stop();
     receiver?.server.close();
     rmSync(work, { recursive: true, force: true });
@@ -214,7 +229,7 @@ spec:
     c = await startRun(
       root,
       `${join(work, 'git', 'root.git')}#main:apps`,
-      ['--age-key-file', keyFile, '--secrets-dir', secrets],
+      ['--age-key-file', keyFile, '--secrets-dir', secrets, '--status-interval', '500ms'],
       clean,
     );
     await eventually(
@@ -254,13 +269,30 @@ spec:
     assert.equal(await docker('service', 'ls', '-q', '--filter', `name=${bad}_web`), '');
     assert.equal((await app(bad)).ready, false);
 
-    const list = await controller(['get', 'apps', '--url', url()]);
+    // get apps reads the status each App's leader writes into the Swarm.
+    let list = { code: -1, stdout: '', stderr: '' };
+    await eventually(
+      async () => {
+        list = await controller(['get', 'apps', '-o', 'wide']);
+        return new RegExp(`^${bad} +App +SyncFailed `, 'm').test(list.stdout);
+      },
+      30_000,
+      'the Apps in get apps',
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${list.stdout}${list.stderr}`);
+    });
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, /^NAME +READY +ROLE +REVISION +LAST SYNC +DEPENDS ON +MESSAGE$/m);
-    assert.match(list.stdout, new RegExp(`^${db} +True +leader +${dbFirst.slice(0, 12)} +success `, 'm'));
-    assert.match(list.stdout, new RegExp(`^${web} +True +leader +${webFirst.slice(0, 12)} +success .* ${db}\\b`, 'm'));
-    assert.match(list.stdout, new RegExp(`^${bad} +False .*SC8102`, 'm'));
-    const one = await controller(['status', '--app', web, '--url', url()]);
+    assert.match(
+      list.stdout,
+      /^NAME +KIND +SYNC +REVISION +READY +LAST SYNC +UPDATED +LEADER .* DEPENDS ON +WAITING$/m,
+    );
+    assert.match(list.stdout, new RegExp(`^${db} +App +Synced +${dbFirst.slice(0, 12)} +(\\d+)/\\1 +success `, 'm'));
+    assert.match(
+      list.stdout,
+      new RegExp(`^${web} +App +Synced +${webFirst.slice(0, 12)} +(\\d+)/\\1 +success .* ${db} +-$`, 'm'),
+    );
+    assert.match(list.stdout, new RegExp(`^${root} +ApplySet +Synced `, 'm'));
+    const one = await controller(['status', '--set', web]);
     assert.match(
       one.stdout,
       new RegExp(`apply set "${web}" from git git@${lab.address.replace(/\./g, '\\.')}:ops/web\\.git`),
@@ -306,7 +338,15 @@ spec:
       async () => (await app(db)).lastSync?.result === 'invalid' && (await app(db)).lastSync?.revision === refused,
       60_000,
       'the refused revision',
-    );
+    ).catch(async (err: Error) => {
+      const log = c
+        .output()
+        .split('\n')
+        .filter((l) => l.includes(db))
+        .slice(-40)
+        .join('\n');
+      throw new Error(`${err.message}; db: ${JSON.stringify(await app(db))}\n${log}`);
+    });
     const a = await app(db);
     assert.match(a.lastSync.detail, /password\.sops\.yaml:\d+:\d+: error SC7002: /);
     assert.equal(a.revision, dbFirst, 'the last good revision stays');
@@ -336,6 +376,8 @@ spec:
       },
       'freeze web',
     );
+    // The changed App manifest restarts web's loop with the window: only then is there a change to hold.
+    await eventually(() => starts(web) >= 2, 60_000, 'web restarted with its sync window');
     const next = webRepo.commit({ 'deploy/web.yaml': webService('2') }, 'web 2');
     await eventually(
       async () => {
@@ -347,13 +389,22 @@ spec:
     );
     assert.ok((await envOf(`${web}_web`)).includes('APP_VERSION=1'), 'the window held the change back');
     assert.equal(await controller(['sync', web]).then((r) => r.code), 0);
-    await eventually(async () => (await app(web)).revision === next, 60_000, 'the manual sync applied web 2');
+    // A sync is recorded once its services converged; status.revision moves when it starts applying.
+    let w: Record<string, any> = {};
+    await eventually(
+      async () => {
+        w = (await (await fetch(`${url()}/apps/${web}`)).json()) as Record<string, any>;
+        return (w.syncs as Record<string, any>[]).some(
+          (x) => x.trigger === 'manual' && x.revision === next && x.result === 'success',
+        );
+      },
+      60_000,
+      'the manual sync of web 2 recorded',
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${JSON.stringify(w.syncs)}`);
+    });
+    assert.equal(w.revision, next);
     assert.ok((await envOf(`${web}_web`)).includes('APP_VERSION=2'));
-    const w = (await (await fetch(`${url()}/apps/${web}`)).json()) as Record<string, any>;
-    assert.ok(
-      (w.syncs as Record<string, any>[]).some((x) => x.trigger === 'manual' && x.revision === next),
-      `a manual sync applied it: ${JSON.stringify(w.syncs)}`,
-    );
     assert.equal(w.waiting, undefined);
   });
 
