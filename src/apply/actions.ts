@@ -4,7 +4,7 @@
  * after a version conflict, or a second run after a crash, neither repeats nor loses work.
  */
 import type { SwarmAccess } from '../api/swarm-access.js';
-import type { DesiredNetwork, DesiredService } from '../api/model.js';
+import type { DesiredNetwork, DesiredService } from '../model/desired-state.js';
 import { statusCodeOf, TerminalError, TransientError } from '../errors.js';
 import { ownershipOf } from '../api/labels.js';
 

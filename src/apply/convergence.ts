@@ -9,7 +9,7 @@ import { labelSpecHash } from '../api/labels.js';
 import type { SwarmReader } from '../api/swarm-access.js';
 import type { SwarmService, SwarmTask } from '../api/swarm-types.js';
 import { pruneMembers, stableJson } from '../plan/json-values.js';
-import { isEmpty } from '../plan/live-model.js';
+import { isEmpty } from '../model/service.js';
 import { realClock, type Clock } from '../queue/clock.js';
 
 export interface ConvergenceTarget {

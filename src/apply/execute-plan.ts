@@ -4,7 +4,7 @@
  * actions.ts). Refuses to start when the plan has blockers. Reports every outcome.
  */
 import { refId } from '../api/object-ref.js';
-import type { DesiredState } from '../api/model.js';
+import type { DesiredState } from '../model/desired-state.js';
 import type { SwarmAccess } from '../api/swarm-access.js';
 import type { Change, Plan } from '../plan/plan.js';
 import type { BackoffPolicy } from '../queue/backoff.js';

@@ -6,7 +6,7 @@
  * spec the controller itself applied) is repaired or only reported, as configured.
  */
 import { labelSpecHash } from '../api/labels.js';
-import type { DesiredState } from '../api/model.js';
+import type { DesiredState } from '../model/desired-state.js';
 import { refId } from '../api/object-ref.js';
 import type { SwarmAccess } from '../api/swarm-access.js';
 import type { LiveState, SwarmService } from '../api/swarm-types.js';

@@ -19,7 +19,7 @@ import type { ConfigManifest, SecretManifest } from '../api/schemas.js';
 import { diagnostic, type Diagnostic } from '../errors.js';
 import type { CheckedObject } from './cross-checks.js';
 import { formatPath, type FieldPath } from './yaml-documents.js';
-import { sortedRecord } from './desired-model.js';
+import { sortedRecord } from '../model/canonical.js';
 
 export interface DataSourceContext {
   /** The directory each manifest file was read under (the -f directory, or the file's own); absent for stdin. */

@@ -14,11 +14,13 @@ import type {
 import { mountedName, type DesiredData } from '../api/data-model.js';
 import type { DesiredRoute } from '../api/route-model.js';
 import { swarmName, type ObjectRef } from '../api/object-ref.js';
-import type { DesiredNetwork, DesiredService, DesiredState } from '../api/model.js';
+import type { DesiredNetwork, DesiredService, DesiredState } from '../model/desired-state.js';
+import { networkModel } from '../model/network.js';
+import { routeModel } from '../model/route.js';
+import { serviceModel } from '../model/service.js';
 import { sortDiagnostics, type Diagnostic } from '../errors.js';
 import { limitDiagnostics } from './diagnostic-limit.js';
 import { crossCheck, networkResolver, type CheckedObject } from './cross-checks.js';
-import { networkModel, routeModel, serviceModel } from './desired-model.js';
 import { validateDocument } from './schema-validation.js';
 import { resolveData, type DataSourceContext } from './data-sources.js';
 import { readSources } from './source-files.js';
@@ -119,14 +121,13 @@ export function buildDesiredState(
     desired.services = services.map((s): DesiredService => ({
       ref: s.ref as DesiredService['ref'],
       swarmName: swarmName(s.ref),
-      model: serviceModel(
-        s.manifest,
-        (name) => networkSwarmName.get(resolver.resolve(s.ref.namespace, name)!)!,
-        (kind, name) => {
+      model: serviceModel(s.manifest, {
+        network: (name) => networkSwarmName.get(resolver.resolve(s.ref.namespace, name)!)!,
+        data: (kind, name) => {
           const d = dataById.get(`${kind}/${s.ref.namespace ?? ''}/${name}`);
           return d ? mountedName(d) : name;
         },
-      ),
+      }),
     }));
     desired.routes = routes.map((r): DesiredRoute => ({
       ref: r.ref as DesiredRoute['ref'],

@@ -7,18 +7,14 @@
  */
 import { ownershipOf } from '../api/labels.js';
 import { refId, type ObjectRef } from '../api/object-ref.js';
-import {
-  serviceFieldEffects,
-  type DesiredNetwork,
-  type DesiredService,
-  type DesiredState,
-  type ServiceModel,
-} from '../api/model.js';
+import type { DesiredNetwork, DesiredService, DesiredState } from '../model/desired-state.js';
+import { serviceFieldEffects, type ServiceModel } from '../model/service.js';
+import { networkModelFromLive, withoutServerAddressing } from '../model/network.js';
+import { defaultNetworkModel, defaultServiceModel } from '../model/defaults.js';
 import type { LiveState, SwarmNetwork, SwarmService } from '../api/swarm-types.js';
 import { diffModels, maskModel } from './field-diff.js';
-import { networkModelFromLive, serviceModelFromLive, withoutServerAddressing } from './live-model.js';
+import { serviceModelFromLive } from './live-model.js';
 import type { Blocker, Change, FieldChange, Note, Plan } from './plan.js';
-import { defaultNetworkModel, defaultServiceModel } from './defaults.js';
 import { planRoutes } from './route-plan.js';
 import { mountedNames, mountsAny, planData } from './data-plan.js';
 import { subnetsOverlap } from './subnet-overlap.js';

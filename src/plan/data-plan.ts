@@ -16,7 +16,7 @@ import {
   type DesiredData,
   type StoredData,
 } from '../api/data-model.js';
-import type { DesiredService } from '../api/model.js';
+import type { DesiredService } from '../model/desired-state.js';
 import { refId, type ObjectRef } from '../api/object-ref.js';
 import type { SwarmService } from '../api/swarm-types.js';
 import { diffModels } from './field-diff.js';

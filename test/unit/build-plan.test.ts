@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildPlan, type PlanOptions } from '../../src/plan/build-plan.js';
 import { buildNetworkCreate, buildServiceSpec } from '../../src/plan/swarm-spec.js';
-import type { DesiredState } from '../../src/api/model.js';
+import type { DesiredState } from '../../src/model/desired-state.js';
 import type { LiveState, SwarmService } from '../../src/api/swarm-types.js';
 import { desiredFrom, network, service } from '../helpers/manifests.js';
 

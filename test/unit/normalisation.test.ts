@@ -1,12 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildServiceSpec, buildNetworkCreate } from '../../src/plan/swarm-spec.js';
-import {
-  networkModelFromLive,
-  serviceModelFromLive,
-  unmanagedFields,
-  withoutServerAddressing,
-} from '../../src/plan/live-model.js';
+import { serviceModelFromLive } from '../../src/plan/live-model.js';
+import { unmanagedFields } from '../../src/model/service.js';
+import { networkModelFromLive, withoutServerAddressing } from '../../src/model/network.js';
 import { diffModels } from '../../src/plan/field-diff.js';
 import type { SwarmService } from '../../src/api/swarm-types.js';
 import { desiredFrom, network, service } from '../helpers/manifests.js';

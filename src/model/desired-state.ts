@@ -1,0 +1,30 @@
+/**
+ * What the manifests want, as the loader (manifest/) hands it to the planner and the applier:
+ * each object's identity, its Swarm name and its canonical model. Pure data.
+ */
+import type { DesiredData } from '../api/data-model.js';
+import type { ObjectRef } from '../api/object-ref.js';
+import type { DesiredRoute } from '../api/route-model.js';
+import type { NetworkModel } from './network.js';
+import type { ServiceModel } from './service.js';
+
+export interface DesiredService {
+  ref: ObjectRef & { kind: 'Service' };
+  swarmName: string;
+  model: ServiceModel;
+}
+
+export interface DesiredNetwork {
+  ref: ObjectRef & { kind: 'Network' };
+  swarmName: string;
+  external: boolean;
+  model: NetworkModel;
+}
+
+export interface DesiredState {
+  networks: DesiredNetwork[];
+  services: DesiredService[];
+  routes: DesiredRoute[];
+  configs: DesiredData[];
+  secrets: DesiredData[];
+}
