@@ -31,6 +31,8 @@ export interface DataModel {
   size: number;
   /** Versions kept, the current one included. */
   retain: number;
+  /** Swarm renders the content as a template of this driver ("golang") when mounting it; null: as is. */
+  templateDriver: string | null;
 }
 
 export interface DesiredData {
@@ -53,6 +55,8 @@ export interface DataVersion {
   hash: string;
   index: number;
   labels: Record<string, string>;
+  /** Spec.Templating.Name; null when the content is used as it is. */
+  templateDriver: string | null;
 }
 
 export interface StoredData {
@@ -79,6 +83,18 @@ export function versionName(stem: string, hash: string): string {
   return `${stem}.${hash.slice(0, 10)}`;
 }
 
+/**
+ * What a version is named after: the content's sha256, or, for a templated object, the
+ * sha256 of the content's hash and the driver (the same content rendered is another object).
+ * The spec-hash label holds the content's sha256 either way.
+ */
+export function versionHash(model: DataModel): string {
+  const content = model.content.replace(/^sha256:/, '');
+  return model.templateDriver
+    ? createHash('sha256').update(`${content}\ntemplate:${model.templateDriver}`).digest('hex')
+    : content;
+}
+
 /** The stem of a version name, or undefined when the name is not one. */
 export function stemOfVersion(name: string): string | undefined {
   return /^(.+)\.[0-9a-f]{10}$/.exec(name)?.[1];
@@ -99,13 +115,13 @@ export function dataVersionLabels(d: DesiredData, applySet: string): Record<stri
 
 /** The Swarm name a service mounts for a desired config or secret: its current version, or the external name. */
 export function mountedName(d: DesiredData): string {
-  return d.external ? d.swarmName : versionName(d.swarmName, d.model.content.replace(/^sha256:/, ''));
+  return d.external ? d.swarmName : versionName(d.swarmName, versionHash(d.model));
 }
 
 interface LabelledObject {
   ID: string;
   Version: { Index: number };
-  Spec: { Name: string; Labels?: Record<string, string> };
+  Spec: { Name: string; Labels?: Record<string, string>; Templating?: { Name?: string } | null };
 }
 
 /** Groups the managed versions of one kind by stem (ignoring objects that are not ours). */
@@ -129,6 +145,7 @@ export function storedData(kind: DataKind, objects: LabelledObject[]): StoredDat
       hash: labels[labelSpecHash] ?? '',
       index: o.Version.Index,
       labels,
+      templateDriver: o.Spec.Templating?.Name || null,
     });
     byStem.set(stem, entry);
   }

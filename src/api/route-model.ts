@@ -216,7 +216,14 @@ export function splitConfigs(rest: Omit<LiveState, 'routeConfigs' | 'configs'>, 
   const configs = all.map((c) =>
     c.Spec.Labels?.[labelKind] === 'Route'
       ? c
-      : { ...c, Spec: { Name: c.Spec.Name, ...(c.Spec.Labels ? { Labels: c.Spec.Labels } : {}) } },
+      : {
+          ...c,
+          Spec: {
+            Name: c.Spec.Name,
+            ...(c.Spec.Labels ? { Labels: c.Spec.Labels } : {}),
+            ...(c.Spec.Templating ? { Templating: c.Spec.Templating } : {}),
+          },
+        },
   );
   return { ...rest, routeConfigs, configs };
 }

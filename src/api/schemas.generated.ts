@@ -130,6 +130,13 @@ export const crds = [
               "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",
               "description": "With external, the config's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."
             },
+            "templateDriver": {
+              "type": "string",
+              "enum": [
+                "golang"
+              ],
+              "description": "Makes Swarm render the content as a Go template for each task when it mounts the config, e.g. \"Node {{.Node.Hostname}}\" (docker config create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."
+            },
             "retain": {
               "type": "integer",
               "minimum": 1,
@@ -777,6 +784,13 @@ export const crds = [
               "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",
               "description": "With external, the secret's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."
             },
+            "templateDriver": {
+              "type": "string",
+              "enum": [
+                "golang"
+              ],
+              "description": "Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."
+            },
             "retain": {
               "type": "integer",
               "minimum": 1,
@@ -1016,16 +1030,30 @@ export const crds = [
               "type": "string",
               "enum": [
                 "replicated",
-                "global"
+                "global",
+                "replicated-job",
+                "global-job"
               ],
               "default": "replicated",
-              "description": "\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints."
+              "description": "\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints. The job modes run tasks to completion instead of keeping them running: \"replicated-job\" until `completions` tasks have exited with code 0, `concurrency` at a time; \"global-job\" once on every matching node. A job runs again whenever the service is updated in any way, labels included."
             },
             "replicas": {
               "type": "integer",
               "minimum": 0,
               "default": 1,
-              "description": "The number of tasks to run in replicated mode (not allowed when mode is \"global\")."
+              "description": "The number of tasks to run in replicated mode (only allowed when mode is \"replicated\")."
+            },
+            "completions": {
+              "type": "integer",
+              "minimum": 1,
+              "default": 1,
+              "description": "For mode \"replicated-job\": how many tasks must complete successfully for the job to be done (Swarm's TotalCompletions), e.g. 10."
+            },
+            "concurrency": {
+              "type": "integer",
+              "minimum": 1,
+              "default": 1,
+              "description": "For mode \"replicated-job\": the most tasks that run at the same time (Swarm's MaxConcurrent), e.g. 2."
             },
             "networks": {
               "type": "array",
@@ -1107,7 +1135,7 @@ export const crds = [
             },
             "resources": {
               "$ref": "#/$defs/Resources",
-              "description": "The CPU and memory limits and reservations of each task."
+              "description": "The CPU, memory and process limits and the reservations of each task."
             },
             "updateConfig": {
               "$ref": "#/$defs/UpdatePolicy",
@@ -1130,6 +1158,11 @@ export const crds = [
               "default": "10s",
               "description": "How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."
             },
+            "stopSignal": {
+              "type": "string",
+              "pattern": "^(SIG[A-Z0-9+-]+|[0-9]+)$",
+              "description": "The signal that stops the container, e.g. \"SIGINT\"; defaults to the image's STOPSIGNAL (else SIGTERM)."
+            },
             "mounts": {
               "type": "array",
               "items": {
@@ -1143,6 +1176,99 @@ export const crds = [
                 "type": "string"
               },
               "description": "Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."
+            },
+            "init": {
+              "type": "boolean",
+              "default": false,
+              "description": "Runs an init process (docker-init) as PID 1 that forwards signals and reaps zombie processes, like `docker run --init`."
+            },
+            "readOnly": {
+              "type": "boolean",
+              "default": false,
+              "description": "Mounts the container's root filesystem read-only; write to mounts (a tmpfs at /tmp, volumes) instead."
+            },
+            "tty": {
+              "type": "boolean",
+              "default": false,
+              "description": "Allocates a pseudo-terminal for the container process, like `docker run -t`."
+            },
+            "stdinOpen": {
+              "type": "boolean",
+              "default": false,
+              "description": "Keeps the container's standard input open, like `docker run -i`."
+            },
+            "capAdd": {
+              "type": "array",
+              "uniqueItems": true,
+              "items": {
+                "$ref": "#/$defs/Capability"
+              },
+              "description": "Linux capabilities added to the container's default set, e.g. [\"NET_ADMIN\"] (written with or without the CAP_ prefix, in any case), or [\"ALL\"]."
+            },
+            "capDrop": {
+              "type": "array",
+              "uniqueItems": true,
+              "items": {
+                "$ref": "#/$defs/Capability"
+              },
+              "description": "Linux capabilities removed from the container's default set, e.g. [\"MKNOD\"], or [\"ALL\"]; a capability also in capAdd is kept."
+            },
+            "sysctls": {
+              "type": "object",
+              "propertyNames": {
+                "pattern": "^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"
+              },
+              "additionalProperties": {
+                "anyOf": [
+                  {
+                    "type": "string"
+                  },
+                  {
+                    "type": "number"
+                  }
+                ]
+              },
+              "description": "Namespaced kernel parameters set in the container, e.g. {net.core.somaxconn: \"1024\"}; numbers are converted to strings."
+            },
+            "ulimits": {
+              "type": "object",
+              "propertyNames": {
+                "pattern": "^[a-z]+$"
+              },
+              "additionalProperties": {
+                "anyOf": [
+                  {
+                    "type": "integer",
+                    "minimum": -1
+                  },
+                  {
+                    "$ref": "#/$defs/Ulimit"
+                  }
+                ]
+              },
+              "description": "Resource limits of the container process by name, each a number (soft and hard limit alike) or {soft, hard}, e.g. {nofile: {soft: 20000, hard: 40000}, nproc: 65535}."
+            },
+            "oomScoreAdj": {
+              "type": "integer",
+              "minimum": -1000,
+              "maximum": 1000,
+              "default": 0,
+              "description": "Adjusts how likely the kernel's out-of-memory killer picks the container, from -1000 (never) to 1000; needs Docker Engine 27 or later (API 1.46)."
+            },
+            "dns": {
+              "$ref": "#/$defs/DnsConfig",
+              "description": "The DNS resolver settings of the containers (their /etc/resolv.conf)."
+            },
+            "extraHosts": {
+              "type": "array",
+              "items": {
+                "$ref": "#/$defs/ExtraHost"
+              },
+              "description": "Entries added to the containers' /etc/hosts, in order, e.g. [{host: db.local, ip: 10.0.0.9}]."
+            },
+            "logging": {
+              "$ref": "#/$defs/Logging",
+              "description": "The log driver of the containers and its options; without it the engine's default log driver (daemon.json) is used."
             }
           }
         },
@@ -1342,18 +1468,18 @@ export const crds = [
           "additionalProperties": false,
           "properties": {
             "limits": {
-              "$ref": "#/$defs/ResourceQuantities",
-              "description": "The most CPU and memory a task may use; a task that exceeds its memory limit is killed."
+              "$ref": "#/$defs/ResourceLimits",
+              "description": "The most CPU, memory and processes a task may use; a task that exceeds its memory limit is killed."
             },
             "reservations": {
-              "$ref": "#/$defs/ResourceQuantities",
-              "description": "The CPU and memory a node must have free to run a task."
+              "$ref": "#/$defs/ResourceReservations",
+              "description": "The CPU, memory and generic resources a node must have free to run a task."
             }
           }
         },
-        "ResourceQuantities": {
-          "title": "ResourceQuantities",
-          "description": "An amount of CPU and memory.",
+        "ResourceLimits": {
+          "title": "ResourceLimits",
+          "description": "The most a task may use.",
           "type": "object",
           "additionalProperties": false,
           "properties": {
@@ -1364,6 +1490,179 @@ export const crds = [
             "memory": {
               "$ref": "#/$defs/MemoryQuantity",
               "description": "The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."
+            },
+            "pids": {
+              "type": "integer",
+              "minimum": 0,
+              "default": 0,
+              "description": "The most processes (and threads) in the container, e.g. 100; 0 means unlimited."
+            }
+          }
+        },
+        "ResourceReservations": {
+          "title": "ResourceReservations",
+          "description": "What a node must have free to run a task.",
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "cpus": {
+              "$ref": "#/$defs/CpuQuantity",
+              "description": "The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."
+            },
+            "memory": {
+              "$ref": "#/$defs/MemoryQuantity",
+              "description": "The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."
+            },
+            "genericResources": {
+              "type": "array",
+              "items": {
+                "$ref": "#/$defs/GenericResource"
+              },
+              "description": "Resources the node advertises by kind (node-generic-resources in daemon.json), e.g. [{kind: gpu, value: 2}] for a count or [{kind: gpu, value: GPU-1a2b}] for a named one."
+            }
+          }
+        },
+        "GenericResource": {
+          "title": "GenericResource",
+          "description": "A generic resource a task reserves.",
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "kind",
+            "value"
+          ],
+          "properties": {
+            "kind": {
+              "type": "string",
+              "minLength": 1,
+              "description": "The kind the node advertises, e.g. \"gpu\"."
+            },
+            "value": {
+              "anyOf": [
+                {
+                  "type": "integer",
+                  "minimum": 0
+                },
+                {
+                  "type": "string",
+                  "minLength": 1
+                }
+              ],
+              "description": "A count of that kind (an integer, e.g. 2) or the name of one resource of it (a string, e.g. \"GPU-1a2b\")."
+            }
+          }
+        },
+        "Capability": {
+          "title": "Capability",
+          "description": "A Linux capability name, with or without the CAP_ prefix, e.g. \"NET_ADMIN\"; or \"ALL\".",
+          "type": "string",
+          "pattern": "^([Cc][Aa][Pp]_)?[A-Za-z_]+$"
+        },
+        "Ulimit": {
+          "title": "Ulimit",
+          "description": "A soft and a hard limit.",
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "soft",
+            "hard"
+          ],
+          "properties": {
+            "soft": {
+              "type": "integer",
+              "minimum": -1,
+              "description": "The limit the process gets, which it may raise up to hard, e.g. 20000."
+            },
+            "hard": {
+              "type": "integer",
+              "minimum": -1,
+              "description": "The ceiling for the soft limit, e.g. 40000."
+            }
+          }
+        },
+        "DnsConfig": {
+          "title": "DnsConfig",
+          "description": "DNS resolver settings; what is not given comes from Docker's embedded resolver.",
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "nameservers": {
+              "type": "array",
+              "items": {
+                "type": "string",
+                "minLength": 1
+              },
+              "description": "The name servers to ask, in order, e.g. [\"10.0.0.2\"]."
+            },
+            "search": {
+              "type": "array",
+              "items": {
+                "type": "string",
+                "minLength": 1
+              },
+              "description": "The search domains for short names, e.g. [\"example.internal\"]."
+            },
+            "options": {
+              "type": "array",
+              "items": {
+                "type": "string",
+                "minLength": 1
+              },
+              "description": "Resolver options, e.g. [\"ndots:2\", \"timeout:1\"]."
+            }
+          }
+        },
+        "ExtraHost": {
+          "title": "ExtraHost",
+          "description": "A host name and the address it resolves to in /etc/hosts.",
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "host",
+            "ip"
+          ],
+          "properties": {
+            "host": {
+              "type": "string",
+              "minLength": 1,
+              "pattern": "^[^\\s:=]+$",
+              "description": "The host name, e.g. \"db.local\"."
+            },
+            "ip": {
+              "type": "string",
+              "minLength": 2,
+              "pattern": "^[0-9A-Fa-f.:]+$",
+              "description": "The IPv4 or IPv6 address, e.g. \"10.0.0.9\" or \"fd00::9\"."
+            }
+          }
+        },
+        "Logging": {
+          "title": "Logging",
+          "description": "A log driver and its options.",
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "driver"
+          ],
+          "properties": {
+            "driver": {
+              "type": "string",
+              "minLength": 1,
+              "description": "The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"."
+            },
+            "options": {
+              "type": "object",
+              "additionalProperties": {
+                "anyOf": [
+                  {
+                    "type": "string"
+                  },
+                  {
+                    "type": "number"
+                  }
+                ]
+              },
+              "description": "The driver's options, e.g. {max-size: 10m, max-file: \"3\"}; numbers are converted to strings."
             }
           }
         },
@@ -1532,6 +1831,10 @@ export const crds = [
             "startPeriod": {
               "$ref": "#/$defs/Duration",
               "description": "The start-up time during which failed checks are not counted, e.g. \"1m\"."
+            },
+            "startInterval": {
+              "$ref": "#/$defs/Duration",
+              "description": "The time between two checks during startPeriod, e.g. \"1s\", so a container that starts quickly is healthy soon; needs Docker Engine 25 or later (API 1.44)."
             },
             "retries": {
               "type": "integer",

@@ -61,6 +61,10 @@ export interface SecretSpec {
    */
   name?: string;
   /**
+   * Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. "Node {{.Node.Hostname}}" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version.
+   */
+  templateDriver?: 'golang';
+  /**
    * How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them.
    *
    * @default 3

@@ -23,8 +23,9 @@ export async function putData(ctx: ActionContext, d: DesiredData): Promise<Actio
   const existing = (await listKind(ctx.swarm, d.ref.kind)).find((o) => o.Spec.Name === name);
   if (!existing) {
     try {
-      if (d.ref.kind === 'Config') await ctx.swarm.createConfig(name, labels, d.data.toString('utf8'));
-      else await ctx.swarm.createSecret(name, labels, d.data);
+      const templating = d.model.templateDriver ?? undefined;
+      if (d.ref.kind === 'Config') await ctx.swarm.createConfig(name, labels, d.data.toString('utf8'), templating);
+      else await ctx.swarm.createSecret(name, labels, d.data, templating);
       ctx.forgetData?.();
       return { summary: `version ${name} created`, wrote: true };
     } catch (err) {

@@ -154,13 +154,25 @@ export function convertFileObject(
       `${kind.toLowerCase()} name "${realName}" is left out: the controller names it "<namespace>_${name}"`,
       `remove "name:", or create the ${kind.toLowerCase()} yourself and declare it external`,
     );
-  for (const k of ['template_driver', 'driver', 'driver_opts']) {
+  for (const k of ['driver', 'driver_opts']) {
     if (top[k] !== undefined)
       r.problems.warn(
         'SC6004',
         at(top, k, f),
-        `${k} is left out: our manifests cannot express it`,
-        'remove it; the data is used as it is',
+        `${k} is left out: our manifests cannot express it (a secret store plugin)`,
+        'remove it; the data is stored in Swarm itself',
+      );
+  }
+  const source: Spec = {};
+  const templateDriver = r.string(at(top, 'template_driver', f), top.template_driver);
+  if (templateDriver !== undefined) {
+    if (templateDriver === 'golang') source.templateDriver = templateDriver;
+    else
+      r.problems.error(
+        'SC6003',
+        at(top, 'template_driver', f),
+        `template_driver "${templateDriver}" is not one Swarm has`,
+        'use golang',
       );
   }
   const spec: Spec = {};
@@ -184,7 +196,7 @@ export function convertFileObject(
     );
     return undefined;
   }
-  return { kind, name, labels, spec };
+  return { kind, name, labels, spec: { ...spec, ...source } };
 }
 
 /** files/<basename>, made unique; names ending in .yaml/.yml get .txt so `-f DIR` does not read them as manifests. */

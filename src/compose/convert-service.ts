@@ -6,6 +6,7 @@
  * name. The deploy section is deploy.ts; what cannot be expressed is reported by field.
  */
 import { closest } from '../manifest/suggest.js';
+import { convertContainerFields } from './container-fields.js';
 import { convertDeploy } from './deploy.js';
 import { convertedServiceFields, unexpressibleServiceFields } from './fields.js';
 import type { NameTable } from './names.js';
@@ -85,6 +86,7 @@ export function convertService(
     ...(isMapValue(svc.labels) ? svc.labels : {}),
     [stackLabel]: ctx.namespace,
   };
+  Object.assign(spec, convertContainerFields(svc, field, r));
   return { spec, labels: deploy.labels };
 }
 
@@ -313,19 +315,13 @@ function healthcheck(svc: TreeMap, field: string, r: Reader): Spec | undefined {
     ['interval', 'interval'],
     ['timeout', 'timeout'],
     ['start_period', 'startPeriod'],
+    ['start_interval', 'startInterval'],
   ] as const) {
     const d = duration(r, at(hc, k, f), hc[k]);
     if (d) out[ours] = d;
   }
   const retries = r.int(at(hc, 'retries', f), hc.retries);
   if (retries !== undefined) out.retries = retries;
-  if (hc.start_interval !== undefined)
-    r.problems.warn(
-      'SC6004',
-      at(hc, 'start_interval', f),
-      'healthcheck start_interval is left out: our manifests cannot express it',
-      'remove it; checks run every interval from the start',
-    );
   return Object.keys(out).length ? out : undefined;
 }
 

@@ -51,6 +51,33 @@ export function networkResolver(networks: CheckedObject<NetworkManifest>[]): Net
   };
 }
 
+/** Fields that belong to one service mode only (SC3020). */
+function checkModeFields(
+  s: CheckedObject<ServiceManifest>,
+  report: (path: FieldPath, message: string, fix: string) => void,
+): void {
+  const spec = s.manifest.spec;
+  const mode = spec.mode ?? 'replicated';
+  const job = mode === 'replicated-job' || mode === 'global-job';
+  if (job && spec.replicas !== undefined)
+    report(
+      ['spec', 'replicas'],
+      `a ${mode} runs its tasks to completion, so replicas has no meaning`,
+      mode === 'replicated-job'
+        ? 'write completions (tasks to complete in all) and concurrency (tasks at a time) instead'
+        : 'remove replicas: a global job runs once on every node that fits',
+    );
+  for (const k of ['completions', 'concurrency'] as const)
+    if (mode !== 'replicated-job' && spec[k] !== undefined)
+      report(['spec', k], `${k} is for mode "replicated-job" only`, `remove ${k}, or write "mode: replicated-job"`);
+  if (job && spec.updateConfig !== undefined)
+    report(
+      ['spec', 'updateConfig'],
+      'Swarm refuses an update policy for a job: a job runs again, whole, on every update',
+      'remove updateConfig',
+    );
+}
+
 export function crossCheck(
   services: CheckedObject<ServiceManifest>[],
   networks: CheckedObject<NetworkManifest>[],
@@ -164,6 +191,7 @@ export function crossCheck(
         'remove replicas, or remove "mode: global"',
       );
     }
+    checkModeFields(s, (path, message, fix) => at(s, path, 'SC3020', message, fix));
     (spec.ports ?? []).forEach((p, i) => {
       const mode = p.mode ?? 'ingress';
       if (spec.endpointMode === 'dnsrr' && mode === 'ingress') {

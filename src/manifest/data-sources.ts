@@ -52,6 +52,7 @@ export function resolveData(
     external?: boolean;
     name?: string;
     retain?: number;
+    templateDriver?: string;
   };
   const sources = (['data', 'file', 'env', 'external'] as const).filter(
     (k) => spec[k] !== undefined && spec[k] !== false,
@@ -84,7 +85,7 @@ export function resolveData(
         swarmName: spec.name ?? swarmName(o.ref),
         external: true,
         source: 'external',
-        model: { labels, content: '', size: 0, retain },
+        model: { labels, content: '', size: 0, retain, templateDriver: null },
       },
       diagnostics,
     };
@@ -137,7 +138,13 @@ export function resolveData(
       swarmName: stem,
       external: false,
       source,
-      model: { labels, content: `sha256:${hash}`, size: data.length, retain },
+      model: {
+        labels,
+        content: `sha256:${hash}`,
+        size: data.length,
+        retain,
+        templateDriver: spec.templateDriver ?? null,
+      },
       data,
     },
     diagnostics,

@@ -11,22 +11,36 @@ import type { SwarmServiceSpec } from '../api/swarm-types.js';
 import { containerFields, type ContainerFields } from './service/container.js';
 import { endpointFields, type EndpointFields } from './service/endpoint.js';
 import { fileMountFields, type FileMountFields } from './service/file-mounts.js';
-import type { FieldEffect, LiveRefs, ManifestRefs, ServiceFieldGroup, SpecDraft, SpecRefs } from './service/group.js';
+import type {
+  ApiNeed,
+  FieldEffect,
+  LiveRefs,
+  ManifestRefs,
+  ServiceFieldGroup,
+  SpecDraft,
+  SpecRefs,
+} from './service/group.js';
 import { healthFields, type HealthFields } from './service/health.js';
 import { labelFields, type LabelFields } from './service/labels.js';
+import { loggingFields, type LoggingFields } from './service/logging.js';
 import { modeFields, type ModeFields } from './service/mode.js';
 import { mountFields, type MountFields } from './service/mounts.js';
+import { nameResolutionFields, type NameResolutionFields } from './service/name-resolution.js';
 import { networkFields, type NetworkFields } from './service/networks.js';
 import { placementFields, type PlacementFields } from './service/placement.js';
 import { policyFields, type PolicyFields } from './service/policies.js';
 import { resourceFields, type ResourceFields } from './service/resources.js';
+import { securityFields, type SecurityFields } from './service/security.js';
 
 export type { FieldEffect, LiveRefs, ManifestRefs, SpecRefs } from './service/group.js';
 export type { PortModel } from './service/endpoint.js';
 export type { MountModel } from './service/mounts.js';
 export type { ConfigMountModel, SecretMountModel } from './service/file-mounts.js';
 export type { HealthcheckModel } from './service/health.js';
-export type { QuantitiesModel } from './service/resources.js';
+export type { GenericResourceModel, QuantitiesModel } from './service/resources.js';
+export type { UlimitModel } from './service/security.js';
+export type { DnsModel } from './service/name-resolution.js';
+export { isJob, type ServiceMode } from './service/mode.js';
 export type { RestartPolicyModel, UpdatePolicyModel } from './service/policies.js';
 export { defaultUpdatePolicy } from './service/policies.js';
 
@@ -42,23 +56,29 @@ export interface ServiceModel
     PolicyFields,
     HealthFields,
     MountFields,
-    FileMountFields {
+    FileMountFields,
+    SecurityFields,
+    NameResolutionFields,
+    LoggingFields {
   /** Live fields the manifest format cannot express, by Swarm path. Always empty when desired. */
   unmanaged: Record<string, unknown>;
 }
 
-/** The groups, in the order they write a spec. */
+/** The groups, in the order they write a spec (mode after policies: a job has no UpdateConfig). */
 const groups: ServiceFieldGroup<object>[] = [
   labelFields,
   containerFields,
+  securityFields,
+  nameResolutionFields,
   mountFields,
   fileMountFields,
   healthFields,
+  loggingFields,
   resourceFields,
   placementFields,
   networkFields,
-  modeFields,
   policyFields,
+  modeFields,
   endpointFields,
 ] as ServiceFieldGroup<object>[];
 
@@ -74,6 +94,8 @@ const fieldOrder: (keyof ServiceModel)[] = [
   'hostname',
   'mode',
   'replicas',
+  'completions',
+  'concurrency',
   'networks',
   'ports',
   'endpointMode',
@@ -84,10 +106,23 @@ const fieldOrder: (keyof ServiceModel)[] = [
   'restartPolicy',
   'healthcheck',
   'stopGracePeriod',
+  'stopSignal',
   'mounts',
   'secrets',
   'configs',
   'containerLabels',
+  'init',
+  'tty',
+  'stdinOpen',
+  'readOnly',
+  'capAdd',
+  'capDrop',
+  'sysctls',
+  'ulimits',
+  'oomScoreAdj',
+  'dns',
+  'extraHosts',
+  'logging',
   'unmanaged',
 ];
 
@@ -104,6 +139,43 @@ export const serviceFieldEffects = Object.assign({ unmanaged: 'restart' }, ...gr
   keyof ServiceModel,
   FieldEffect
 >;
+
+/** The fields a model sets that need a newer Engine API than `api` ("1.41"), with the version each needs. */
+export function fieldsNeedingApi(model: ServiceModel, api: string): ApiNeed[] {
+  return groups.flatMap((g) => g.needsApi?.(model) ?? []).filter((n) => compareApi(n.api, api) > 0);
+}
+
+function compareApi(a: string, b: string): number {
+  const [am, an] = a.split('.').map(Number);
+  const [bm, bn] = b.split('.').map(Number);
+  return (am ?? 0) - (bm ?? 0) || (an ?? 0) - (bn ?? 0);
+}
+
+/** Dotted model paths of fields added later, with their defaults (see ServiceFieldGroup.laterDefaults). */
+const laterDefaults: [string[], unknown][] = groups.flatMap((g) =>
+  Object.entries(g.laterDefaults ?? {}).map(([path, value]): [string[], unknown] => [path.split('.'), value]),
+);
+
+/**
+ * What the spec hash of a model covers: the model without the fields added later that are at
+ * their default, so that adding a field changes the hash of no object that does not use it.
+ */
+export function serviceHashInput(model: ServiceModel): unknown {
+  const out = structuredClone(model) as unknown as Record<string, unknown>;
+  for (const [path, value] of laterDefaults) {
+    let parent: unknown = out;
+    for (const p of path.slice(0, -1))
+      parent = parent && typeof parent === 'object' ? (parent as Record<string, unknown>)[p] : undefined;
+    const last = path[path.length - 1];
+    if (parent && typeof parent === 'object' && deepEqual((parent as Record<string, unknown>)[last], value))
+      delete (parent as Record<string, unknown>)[last];
+  }
+  return out;
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
 
 /** A validated Service manifest as its canonical model. */
 export function serviceModel(manifest: ServiceManifest, refs: ManifestRefs): ServiceModel {

@@ -8,7 +8,7 @@
 import { ownershipOf } from '../api/labels.js';
 import { refId, type ObjectRef } from '../api/object-ref.js';
 import type { DesiredNetwork, DesiredService, DesiredState } from '../model/desired-state.js';
-import { serviceFieldEffects, type ServiceModel } from '../model/service.js';
+import { fieldsNeedingApi, isJob, serviceFieldEffects, type ServiceModel } from '../model/service.js';
 import { networkModelFromLive, withoutServerAddressing } from '../model/network.js';
 import { defaultNetworkModel, defaultServiceModel } from '../model/defaults.js';
 import type { LiveState, SwarmNetwork, SwarmService } from '../api/swarm-types.js';
@@ -251,6 +251,17 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     serviceChanges.set(s.swarmName, c);
   }
 
+  // Fields this engine's API does not have: it would drop them, and every plan would show them again.
+  if (live.apiVersion)
+    for (const s of desired.services)
+      for (const n of fieldsNeedingApi(s.model, live.apiVersion))
+        block(
+          refId(s.ref),
+          'SC4009',
+          `service "${s.swarmName}": ${n.field} needs Engine API ${n.api}, and this engine speaks ${live.apiVersion}; it would drop the field`,
+          `remove ${n.field}, or upgrade the engine to Docker Engine ${n.engine} or later (API ${n.api})`,
+        );
+
   // What services mount must exist, or be created by this plan (a new version).
   const secretNames = new Set([...live.secrets.map((x) => x.Spec.Name), ...secretPlan.creates.keys()]);
   const configNames = new Set([...live.configs.map((x) => x.Spec.Name), ...configPlan.creates.keys()]);
@@ -479,11 +490,14 @@ function classifyServiceChange(
     reason = `${changed || 'ownership'} changed`;
   }
   if (adopt) reason = `adopt an unmanaged service${changed ? `; ${changed} changed` : ''}`;
+  // Swarm runs a job again on every update of it, whatever changed (measured on engine 20.10).
+  const job = isJob(s.model.mode) && isJob(liveModel.mode);
+  if (job && action === 'update') reason += '; the job runs again';
   return {
     ...base(s.ref, s.swarmName),
     action,
     reason,
-    restartsTasks: action === 'replace' || effects.has('restart') || reattach.length > 0,
+    restartsTasks: job || action === 'replace' || effects.has('restart') || reattach.length > 0,
     fields,
     before: maskModel(liveModel, mask),
     after: maskModel(s.model, mask),

@@ -28,7 +28,11 @@ export interface DataPlanInput {
   prune: boolean;
   desired: DesiredData[];
   /** Every live object of this kind (configs or secrets), labels included. */
-  live: { ID: string; Version: { Index: number }; Spec: { Name: string; Labels?: Record<string, string> } }[];
+  live: {
+    ID: string;
+    Version: { Index: number };
+    Spec: { Name: string; Labels?: Record<string, string>; Templating?: { Name?: string } | null };
+  }[];
   liveServices: SwarmService[];
 }
 
@@ -116,10 +120,17 @@ export function planData(input: DataPlanInput): DataPlan {
       const users = input.liveServices
         .filter((svc) => mountsAny(svc, input.kind, new Set(s?.versions.map((v) => v.name) ?? [])))
         .map((svc) => svc.Spec.Name ?? '');
-      const before = newest ? { labels: versionUserLabels(newest.labels), content: `sha256:${newest.hash}` } : null;
-      const fields = diffModels(before ?? { labels: {}, content: null }, {
+      const before = newest
+        ? {
+            labels: versionUserLabels(newest.labels),
+            content: `sha256:${newest.hash}`,
+            templateDriver: newest.templateDriver,
+          }
+        : null;
+      const fields = diffModels(before ?? { labels: {}, content: null, templateDriver: null }, {
         labels: d.model.labels,
         content: d.model.content,
+        templateDriver: d.model.templateDriver,
       });
       const reason = newest
         ? `content changed (${short(`sha256:${newest.hash}`)} -> ${short(d.model.content)}, ${d.source}): a new version${users.length ? `; ${users.join(', ')} move${users.length === 1 ? 's' : ''} to it` : ''}`

@@ -16,13 +16,17 @@ import {
 } from '../api/labels.js';
 import type { DesiredNetwork, DesiredService } from '../model/desired-state.js';
 import { networkCreateFromModel } from '../model/network.js';
-import { serviceSpecFromModel } from '../model/service.js';
+import { serviceHashInput, serviceSpecFromModel, type ServiceModel } from '../model/service.js';
 import type { SwarmNetworkCreate, SwarmServiceSpec } from '../api/swarm-types.js';
 import { stableJson } from './json-values.js';
 
 /** The hash recorded on an object of the desired spec that produced it. */
 export function specHash(kind: string, swarmName: string, model: unknown): string {
-  return createHash('sha256').update(stableJson({ kind, swarmName, model })).digest('hex').slice(0, 32);
+  const input = kind === 'Service' ? serviceHashInput(model as ServiceModel) : model;
+  return createHash('sha256')
+    .update(stableJson({ kind, swarmName, model: input }))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 function ownershipLabels(

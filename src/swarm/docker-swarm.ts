@@ -51,7 +51,7 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
       this.listConfigs(),
       this.listSecrets(),
     ]);
-    return splitConfigs({ services, networks, secrets }, allConfigs);
+    return { ...splitConfigs({ services, networks, secrets }, allConfigs), apiVersion: this.engine.version.apiVersion };
   }
 
   async listServices(): Promise<SwarmService[]> {
@@ -179,10 +179,20 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
     }
   }
 
-  async createSecret(name: string, labels: Record<string, string>, data: string | Buffer): Promise<string> {
+  async createSecret(
+    name: string,
+    labels: Record<string, string>,
+    data: string | Buffer,
+    templating?: string,
+  ): Promise<string> {
     this.calls.writes++;
     const r = await this.engine.request<{ ID: string }>('POST', '/secrets/create', {
-      body: { Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') },
+      body: {
+        Name: name,
+        Labels: labels,
+        Data: Buffer.from(data).toString('base64'),
+        ...(templating ? { Templating: { Name: templating } } : {}),
+      },
     });
     return r.ID;
   }
@@ -213,10 +223,15 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents {
     return list.find((c) => c.Spec.Name === name);
   }
 
-  async createConfig(name: string, labels: Record<string, string>, data: string): Promise<string> {
+  async createConfig(name: string, labels: Record<string, string>, data: string, templating?: string): Promise<string> {
     this.calls.writes++;
     const r = await this.engine.request<{ ID: string }>('POST', '/configs/create', {
-      body: { Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') },
+      body: {
+        Name: name,
+        Labels: labels,
+        Data: Buffer.from(data).toString('base64'),
+        ...(templating ? { Templating: { Name: templating } } : {}),
+      },
     });
     return r.ID;
   }

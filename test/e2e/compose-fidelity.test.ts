@@ -43,6 +43,7 @@ const corpus: Case[] = [
   { id: 'names', dir: 'Mixed_Names', files: ['docker-compose.yml'] },
   { id: 'wordpress', dir: 'wordpress', files: ['docker-compose.yml'], fileObjects: true },
   { id: 'monitoring', dir: 'monitoring', files: ['docker-compose.yml'], fileObjects: true },
+  { id: 'fields', dir: 'stack-fields', files: ['docker-compose.yml'], fileObjects: true },
 ];
 
 type Json = null | string | number | boolean | Json[] | { [k: string]: Json };

@@ -65,6 +65,7 @@ describe('controller import compose', () => {
     ['env-file', ['docker-compose.yml']],
     ['override', ['docker-compose.yml', 'docker-compose.prod.yml']],
     ['Mixed_Names', ['docker-compose.yml']],
+    ['stack-fields', ['docker-compose.yml']],
   ] as const) {
     it(`writes valid manifests for ${dir}`, async () => {
       const out = join(await mkdtemp(join(tmpdir(), 'sc-import-')), 'out');

@@ -76,13 +76,11 @@ describe('compose import: services', () => {
     assert.deepEqual(db.spec.updateConfig, { parallelism: 1, failureAction: 'rollback' });
   });
 
-  it('resolves anchors and merge keys of extension fields, and warns for logging', () => {
+  it('resolves anchors and merge keys of extension fields, logging included', () => {
     const r = importCompose({ files: [fixture('anchors/docker-compose.yml')], env: {} });
-    assert.deepEqual(
-      [...new Set(r.diagnostics.map((d) => `${d.code} ${d.field?.split('.').pop()} line ${d.position?.line}`))],
-      ['SC6004 logging line 32'],
-    );
+    assert.deepEqual(r.diagnostics, []);
     const api = byName(r.manifests, 'Service', 'api')!;
+    assert.deepEqual(api.spec.logging, { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } });
     assert.deepEqual(api.spec.env, { LOG_FORMAT: 'json', ROLE: 'api', TZ: 'UTC' });
     assert.deepEqual(api.spec.updateConfig, { parallelism: 1, delay: '5s', order: 'start-first' });
     assert.equal(api.spec.replicas, 2);
@@ -174,18 +172,78 @@ describe('compose import: services', () => {
 
   it('warns, with file, line and field, for every field it cannot express', () => {
     const r = inline(
-      'services:\n  web:\n    image: a\n    cap_add: [NET_ADMIN]\n    ports: ["127.0.0.1:80:80"]\n    deploy:\n      resources: {limits: {pids: 10}}\n    healthcheck: {test: "true", start_interval: 1s}\n',
+      'services:\n  web:\n    image: a\n    isolation: process\n    ports: ["127.0.0.1:80:80"]\n    deploy:\n      resources: {reservations: {devices: [{capabilities: [gpu]}]}}\n    group_add: [wheel]\n',
     );
     assert.deepEqual(
       r.diagnostics.map((d) => `${d.position?.line}:${d.position?.column} ${d.code} ${d.field}`),
       [
-        '4:5 SC6004 services.web.cap_add',
+        '4:5 SC6004 services.web.isolation',
         '5:13 SC6004 services.web.ports[0].host_ip',
-        '7:28 SC6004 services.web.deploy.resources.limits.pids',
-        '8:33 SC6004 services.web.healthcheck.start_interval',
+        '7:34 SC6004 services.web.deploy.resources.reservations.devices',
+        '8:5 SC6004 services.web.group_add',
       ],
     );
     assert.equal(r.manifests.length, 2);
+  });
+
+  it('converts the container fields stack deploy sets: capabilities, init, sysctls, ulimits, dns, hosts, logging, pids, jobs', () => {
+    const r = inline(`services:
+  web:
+    image: a
+    cap_add: [NET_ADMIN]
+    cap_drop: [MKNOD]
+    init: true
+    read_only: true
+    tty: true
+    stdin_open: true
+    stop_signal: SIGINT
+    sysctls: ["net.core.somaxconn=1024"]
+    ulimits: {nproc: 65535, nofile: {soft: 20000, hard: 40000}}
+    oom_score_adj: 200
+    dns: 10.0.0.2
+    dns_search: [example.internal]
+    dns_opt: ["ndots:2"]
+    extra_hosts: ["db.local:10.0.0.9", "v6=fd00::9"]
+    hostname: "{{.Node.Hostname}}"
+    logging: {driver: local, options: {max-size: 5m}}
+    healthcheck: {test: "true", start_period: 5s, start_interval: 1s}
+    deploy:
+      resources:
+        limits: {pids: 10}
+        reservations: {generic_resources: [{discrete_resource_spec: {kind: gpu, value: 2}}]}
+  batch:
+    image: a
+    deploy: {mode: replicated-job, replicas: 3}
+  once:
+    image: a
+    deploy: {mode: global-job}
+`);
+    assert.deepEqual(r.diagnostics, []);
+    const web = byName(r.manifests, 'Service', 'web')!.spec;
+    assert.deepEqual(
+      [web.capAdd, web.capDrop, web.init, web.readOnly, web.tty, web.stdinOpen, web.stopSignal, web.oomScoreAdj],
+      [['NET_ADMIN'], ['MKNOD'], true, true, true, true, 'SIGINT', 200],
+    );
+    assert.deepEqual(web.sysctls, { 'net.core.somaxconn': '1024' });
+    assert.deepEqual(web.ulimits, { nproc: 65535, nofile: { soft: 20000, hard: 40000 } });
+    assert.deepEqual(web.dns, { nameservers: ['10.0.0.2'], search: ['example.internal'], options: ['ndots:2'] });
+    assert.deepEqual(web.extraHosts, [
+      { host: 'db.local', ip: '10.0.0.9' },
+      { host: 'v6', ip: 'fd00::9' },
+    ]);
+    assert.equal(web.hostname, '{{.Node.Hostname}}');
+    assert.deepEqual(web.logging, { driver: 'local', options: { 'max-size': '5m' } });
+    assert.deepEqual(web.healthcheck, { test: 'true', startPeriod: '5s', startInterval: '1s' });
+    assert.deepEqual(web.resources, {
+      limits: { pids: 10 },
+      reservations: { genericResources: [{ kind: 'gpu', value: 2 }] },
+    });
+    const batch = byName(r.manifests, 'Service', 'batch')!.spec;
+    assert.deepEqual(
+      [batch.mode, batch.completions, batch.concurrency, batch.replicas],
+      ['replicated-job', 3, 3, undefined],
+    );
+    assert.equal(byName(r.manifests, 'Service', 'once')!.spec.mode, 'global-job');
   });
 
   it('rejects unknown fields with a suggestion, and undeclared networks and volumes', () => {

@@ -1,7 +1,8 @@
 /**
  * The container's process: image, command and args, environment, working directory, user,
- * hostname, container labels and the stop grace period (ContainerSpec). Any change restarts
- * the tasks. The live image is the stored one; plan/live-model.ts compares the image the
+ * hostname, container labels, init, terminal and stdin, the stop signal and grace period
+ * (ContainerSpec). Hostname and env values may be Swarm templates ("{{.Node.Hostname}}"),
+ * which Swarm expands per task and stores as written. Any change restarts the tasks. The live image is the stored one; plan/live-model.ts compares the image the
  * manifest asked for instead of a pinned digest.
  */
 import { duration, nanos, sortedRecord, toNanos } from '../canonical.js';
@@ -18,7 +19,13 @@ export interface ContainerFields {
   user: string;
   hostname: string;
   stopGracePeriod: string;
+  /** "" for the image's STOPSIGNAL. */
+  stopSignal: string;
   containerLabels: Record<string, string>;
+  /** Runs docker-init as PID 1. false is the engine's default (the CLI stores Init: false, stack deploy nothing). */
+  init: boolean;
+  tty: boolean;
+  stdinOpen: boolean;
 }
 
 function envFromList(list: string[] | undefined): Record<string, string> {
@@ -41,6 +48,10 @@ export const containerFields: ServiceFieldGroup<ContainerFields> = {
     'TaskTemplate.ContainerSpec.Dir',
     'TaskTemplate.ContainerSpec.User',
     'TaskTemplate.ContainerSpec.StopGracePeriod',
+    'TaskTemplate.ContainerSpec.StopSignal',
+    'TaskTemplate.ContainerSpec.Init',
+    'TaskTemplate.ContainerSpec.TTY',
+    'TaskTemplate.ContainerSpec.OpenStdin',
   ],
   effects: {
     image: 'restart',
@@ -51,8 +62,13 @@ export const containerFields: ServiceFieldGroup<ContainerFields> = {
     user: 'restart',
     hostname: 'restart',
     stopGracePeriod: 'restart',
+    stopSignal: 'restart',
     containerLabels: 'restart',
+    init: 'restart',
+    tty: 'restart',
+    stdinOpen: 'restart',
   },
+  laterDefaults: { stopSignal: '', init: false, tty: false, stdinOpen: false },
   fromManifest: ({ spec: s }) => ({
     image: s.image,
     command: s.command ?? [],
@@ -62,7 +78,11 @@ export const containerFields: ServiceFieldGroup<ContainerFields> = {
     user: s.user ?? '',
     hostname: s.hostname ?? '',
     stopGracePeriod: duration(s.stopGracePeriod, defaultStopGracePeriod),
+    stopSignal: s.stopSignal ?? '',
     containerLabels: sortedRecord(s.containerLabels),
+    init: s.init ?? false,
+    tty: s.tty ?? false,
+    stdinOpen: s.stdinOpen ?? false,
   }),
   fromLive: (spec) => {
     const c = spec.TaskTemplate?.ContainerSpec ?? {};
@@ -75,7 +95,11 @@ export const containerFields: ServiceFieldGroup<ContainerFields> = {
       user: c.User ?? '',
       hostname: c.Hostname ?? '',
       stopGracePeriod: nanos(c.StopGracePeriod, defaultStopGracePeriod),
+      stopSignal: c.StopSignal ?? '',
       containerLabels: sortedRecord(c.Labels),
+      init: c.Init ?? false,
+      tty: c.TTY ?? false,
+      stdinOpen: c.OpenStdin ?? false,
     };
   },
   toSpec: (m, draft) => {
@@ -89,6 +113,10 @@ export const containerFields: ServiceFieldGroup<ContainerFields> = {
       ...(m.workdir ? { Dir: m.workdir } : {}),
       ...(m.user ? { User: m.user } : {}),
       StopGracePeriod: toNanos(m.stopGracePeriod),
+      ...(m.stopSignal ? { StopSignal: m.stopSignal } : {}),
+      ...(m.init ? { Init: true } : {}),
+      ...(m.tty ? { TTY: true } : {}),
+      ...(m.stdinOpen ? { OpenStdin: true } : {}),
     });
   },
 };

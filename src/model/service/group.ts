@@ -44,11 +44,28 @@ export interface SpecDraft extends SwarmServiceSpec {
   };
 }
 
+/** A field that needs Engine API `api` (Docker Engine `engine` or later). */
+export interface ApiNeed {
+  field: string;
+  api: string;
+  engine: string;
+}
+
 export interface ServiceFieldGroup<F extends object> {
   /** The Swarm spec paths (dotted) this group reads; any other non-empty live path is unmanaged. */
   readonly swarmPaths: readonly string[];
   /** What changing each field does. */
   readonly effects: { readonly [K in keyof F]: FieldEffect };
+  /**
+   * Fields added after objects were first written, by dotted model path, with their default:
+   * left out of the spec hash while at that default, so adding them changed no object's hash.
+   */
+  readonly laterDefaults?: Readonly<Record<string, unknown>>;
+  /**
+   * The fields set in this model that an older Engine API does not have (it would drop them
+   * silently, and every plan would show them again), with the API version they need.
+   */
+  needsApi?(model: F): ApiNeed[];
   fromManifest(manifest: ServiceManifest, refs: ManifestRefs): F;
   fromLive(spec: SwarmServiceSpec, refs: LiveRefs): F;
   /** Writes the group's fields into the draft. */
