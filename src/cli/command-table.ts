@@ -1,0 +1,247 @@
+/**
+ * The commands of `controller`, as data: what each is for, its arguments, and its flags in
+ * titled sections (shared groups such as the engine connection and the manifests, and its own).
+ * Parsing (parse-argv.ts), each command's --help and the global usage (help-text.ts) are
+ * derived from this table, as shell completion will be. Adding a command is an entry here and
+ * a handler in main.ts (the compiler asks for it). Imports no command code.
+ */
+import type { FlagName } from './flag-table.js';
+
+export interface FlagSection {
+  title: string;
+  flags: readonly FlagName[];
+}
+
+export interface Positional {
+  /** The placeholder in help: NAMESPACE/NAME, FILE. */
+  name: string;
+  /** The values allowed (a sub-command word such as `compose`). */
+  choices?: readonly string[];
+  /** Takes every remaining argument. */
+  variadic?: boolean;
+  /** What to say when it is missing; absent: optional. */
+  missing?: string;
+}
+
+export interface CommandSpec {
+  /** One line in the global usage. */
+  summary: string;
+  /** `controller plan -f PATH... [options]` */
+  synopsis: string;
+  /** A paragraph for the command's own help. */
+  description?: string;
+  positionals: readonly Positional[];
+  sections: readonly FlagSection[];
+  /** Wording of a shared flag that differs for this command. */
+  flagHelp?: Partial<Record<FlagName, { help?: string; defaultText?: string }>>;
+}
+
+const connection: FlagSection = { title: 'Engine connection', flags: ['host', 'context'] };
+const manifests: FlagSection = { title: 'Manifests', flags: ['filename', 'set'] };
+const planning: FlagSection = {
+  title: 'Planning',
+  flags: [
+    'output',
+    'prune',
+    'max-deletions',
+    'force',
+    'allow-replace',
+    'adopt',
+    'mask-env',
+    'resolve-image',
+    'no-color',
+  ],
+};
+const applying: FlagSection = { title: 'Applying', flags: ['wait', 'timeout', 'concurrency', 'log-format'] };
+const sourceSet = { defaultText: "the source path's last element: repo.git#main:prod -> prod" };
+
+export const commandTable = {
+  validate: {
+    summary: 'check manifests; exit 1 on any problem',
+    synopsis: 'controller validate -f PATH... [options]',
+    description: 'Reads and checks the manifests without an engine. Exit 0 valid, 1 any problem.',
+    positionals: [],
+    sections: [{ title: 'Options', flags: ['filename', 'output'] }],
+    flagHelp: { output: { help: 'text, or json: the result and every problem as JSON on stdout' } },
+  },
+  plan: {
+    summary: 'show what would change; exit 0 none, 2 changes, 1 error',
+    synopsis: 'controller plan -f PATH... [options]',
+    description:
+      'Reads the manifests and the Swarm and shows the changes an apply would make; writes nothing.\n' +
+      'Exit 0 no changes, 2 changes, 1 an error or a blocker. "controller --dry-run -f PATH..." and\n' +
+      '"controller apply --dry-run" are the same.',
+    positionals: [],
+    sections: [manifests, planning, connection],
+  },
+  apply: {
+    summary: 'make the Swarm match the manifests',
+    synopsis: 'controller apply -f PATH... [options]',
+    description:
+      'Plans as "controller plan" does, then makes the changes. Exit 0 when everything was applied\n' +
+      '(and, with --wait, converged), 1 otherwise; nothing is written when the plan has a blocker.',
+    positionals: [],
+    sections: [manifests, { ...planning, flags: ['dry-run', ...planning.flags] }, applying, connection],
+  },
+  import: {
+    summary: 'compose/stack files to manifests (docs/compose.md)',
+    synopsis: 'controller import compose FILE... [options]',
+    description:
+      'Converts compose/stack files (merged in order, like docker stack deploy -c A -c B) to manifests.\n' +
+      'Warnings (what the manifests cannot express) go to stderr; exit 1 on any error, nothing written.',
+    positionals: [
+      {
+        name: 'compose',
+        choices: ['compose'],
+        missing: 'import needs what to import: write "controller import compose FILE..."',
+      },
+      {
+        name: 'FILE',
+        variadic: true,
+        missing: 'import compose needs at least one compose file, e.g. "controller import compose docker-compose.yml"',
+      },
+    ],
+    sections: [{ title: 'Options', flags: ['namespace', 'out'] }],
+  },
+  run: {
+    summary: 'follow a git repository or directory and keep the Swarm in sync',
+    synopsis: 'controller run --source SRC [options]',
+    description:
+      'Applies every new revision of the source, repairs drift, and serves health, status and metrics\n' +
+      'until SIGTERM (docs/run.md). Logs are JSON lines on stderr.',
+    positionals: [],
+    sections: [
+      { title: 'Source', flags: ['source', 'set', 'interval', 'cache-dir'] },
+      {
+        title: 'Reconciling',
+        flags: [
+          'resync',
+          'drift',
+          'no-prune',
+          'allow-replace',
+          'max-deletions',
+          'timeout',
+          'concurrency',
+          'mask-env',
+          'resolve-image',
+          'image-check',
+        ],
+      },
+      { title: 'Serving', flags: ['listen', 'webhook-secret-file', 'lease-duration', 'identity'] },
+      {
+        title: 'Routes',
+        flags: ['proxy-service', 'proxy-network', 'proxy-control-port', 'token-file', 'route-poll', 'no-routes'],
+      },
+      connection,
+    ],
+    flagHelp: {
+      set: sourceSet,
+      timeout: { help: 'how long a sync waits for its services to converge' },
+      'max-deletions': { help: 'refuse a sync that deletes more than N objects' },
+    },
+  },
+  status: {
+    summary: 'show what a running controller is doing',
+    synopsis: 'controller status [options]',
+    description: 'Reads GET /status of a running controller. Exit 1 when its last sync did not succeed.',
+    positionals: [],
+    sections: [{ title: 'Options', flags: ['url', 'output'] }],
+    flagHelp: { output: { help: 'text, or json: the status as the controller serves it' } },
+  },
+  suspend: {
+    summary: 'pause reconciling for an apply set (maintenance)',
+    synopsis: 'controller suspend --set NAME [options]',
+    description:
+      'Every replica of "controller run" for the apply set stops changing the Swarm within a lease\n' +
+      'round; health, status, metrics and routes keep being served. Undo with "controller resume".',
+    positionals: [],
+    sections: [{ title: 'Options', flags: ['set', 'reason'] }, connection],
+    flagHelp: { set: { help: 'the apply set to suspend', defaultText: 'default' } },
+  },
+  resume: {
+    summary: 'start reconciling again',
+    synopsis: 'controller resume --set NAME [options]',
+    positionals: [],
+    sections: [{ title: 'Options', flags: ['set'] }, connection],
+    flagHelp: { set: { help: 'the apply set to resume', defaultText: 'default' } },
+  },
+  bootstrap: {
+    summary: "install the controller's own manifests from a repository, once",
+    synopsis: 'controller bootstrap --repo SRC [options]',
+    description:
+      'Fetches SRC once and applies it as "controller apply" would, under the apply set\n' +
+      '"controller run --source SRC" uses; from then on the controller it installed manages itself.',
+    positionals: [],
+    sections: [{ title: 'Source', flags: ['repo', 'set', 'cache-dir'] }, planning, applying, connection],
+    flagHelp: { set: sourceSet },
+  },
+  rollback: {
+    summary: 'return a service to its previous spec; says what changes',
+    synopsis: 'controller rollback NAMESPACE/NAME [options]',
+    description: "Returns a managed service to Swarm's previous spec and shows field by field what that changes.",
+    positionals: [
+      {
+        name: 'NAMESPACE/NAME',
+        missing: 'rollback needs a service: controller rollback NAMESPACE/NAME (or its Swarm name, NAMESPACE_NAME)',
+      },
+    ],
+    sections: [{ title: 'Options', flags: ['dry-run', 'wait', 'timeout', 'set', 'mask-env'] }, connection],
+    flagHelp: {
+      'dry-run': { help: 'only say what would change' },
+      wait: { help: 'wait until the tasks run the restored spec' },
+      timeout: { help: 'how long --wait may take' },
+      set: { help: 'refuse unless the service belongs to this apply set', defaultText: 'any' },
+    },
+  },
+  proxy: {
+    summary: 'the proxy agent beside HAProxy (docs/proxy.md)',
+    synopsis: 'controller proxy [options]',
+    description: 'Runs HAProxy and serves the control API the controller pushes route tables to.',
+    positionals: [],
+    sections: [
+      {
+        title: 'Options',
+        flags: ['http-bind', 'https-bind', 'control', 'token-file', 'secrets-dir', 'state-dir', 'haproxy'],
+      },
+    ],
+    flagHelp: { 'token-file': { help: "the control API's bearer token (required)" } },
+  },
+  version: {
+    summary: 'print the versions of the controller and the engine',
+    synopsis: 'controller version [options]',
+    positionals: [],
+    sections: [connection],
+  },
+  help: {
+    summary: "show a command's options",
+    synopsis: 'controller help [COMMAND]',
+    description: 'Shows the options of COMMAND (as "controller COMMAND --help" does), or the list of commands.',
+    positionals: [{ name: 'COMMAND' }],
+    sections: [],
+  },
+} satisfies Record<string, CommandSpec>;
+
+export type CommandName = keyof typeof commandTable;
+
+export const commandNames = Object.keys(commandTable) as CommandName[];
+
+export function commandSpec(name: CommandName): CommandSpec {
+  return commandTable[name];
+}
+
+export function isCommand(word: string): word is CommandName {
+  return Object.hasOwn(commandTable, word);
+}
+
+/** The flags a command takes: those of its sections, and --help. */
+export function flagsOf(name: CommandName): ReadonlySet<FlagName> {
+  return new Set<FlagName>([...commandSpec(name).sections.flatMap((s) => s.flags), 'help']);
+}
+
+/** The flags of `controller` without a command. */
+export const globalFlags: ReadonlySet<FlagName> = new Set<FlagName>(['help', 'version', 'dry-run']);
+
+/** The commands that take a flag, in table order. */
+export function commandsWithFlag(flag: FlagName): CommandName[] {
+  return commandNames.filter((c) => c !== 'help' && flagsOf(c).has(flag));
+}
