@@ -134,6 +134,14 @@ function assemble(parts: object[]): ServiceModel {
   return out as unknown as ServiceModel;
 }
 
+/** The Swarm spec subtrees each field writes (ServiceFieldGroup.specPaths), for representation.ts. */
+export const serviceSpecPaths: [keyof ServiceModel, readonly string[]][] = groups.flatMap((g) =>
+  Object.entries(g.specPaths).map(([f, paths]): [keyof ServiceModel, readonly string[]] => [
+    f as keyof ServiceModel,
+    paths as readonly string[],
+  ]),
+);
+
 /** How a change to each top-level field affects the running service. */
 export const serviceFieldEffects = Object.assign({ unmanaged: 'restart' }, ...groups.map((g) => g.effects)) as Record<
   keyof ServiceModel,

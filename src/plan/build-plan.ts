@@ -18,6 +18,8 @@ import type { Blocker, Change, FieldChange, Note, Plan } from './plan.js';
 import { planRoutes } from './route-plan.js';
 import { mountedNames, mountsAny, planData } from './data-plan.js';
 import { subnetsOverlap } from './subnet-overlap.js';
+import { taskSpecChanges } from './restarts.js';
+import { buildServiceSpec } from './swarm-spec.js';
 
 export interface PlanOptions {
   applySet: string;
@@ -64,6 +66,11 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
   const liveNetworks = new Map(live.networks.map((n) => [n.Name, n]));
   const liveServices = new Map(live.services.map((s) => [s.Spec.Name ?? '', s]));
   const networkNames = new Map(live.networks.map((n) => [n.Id, n.Name]));
+  const specRefs = {
+    networkIds: new Map(live.networks.map((n) => [n.Name, n.Id])),
+    secretIds: new Map(live.secrets.map((x) => [x.Spec.Name, x.ID])),
+    configIds: new Map(live.configs.map((x) => [x.Spec.Name, x.ID])),
+  };
   const desiredNetworkNames = new Set(desired.networks.map((n) => n.swarmName));
   const desiredServiceNames = new Set(desired.services.map((s) => s.swarmName));
   const block = (id: string, code: Blocker['code'], message: string, fix: string) =>
@@ -237,7 +244,9 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
       unchanged++;
       continue;
     }
-    const c = classifyServiceChange(s, liveModel, fields, ownership === 'adopt', reattach, mask);
+    const next = buildServiceSpec(s, { applySet: options.applySet, ...specRefs, live: current.Spec });
+    const taskChanges = taskSpecChanges(current.Spec, next);
+    const c = classifyServiceChange(s, liveModel, fields, ownership === 'adopt', reattach, taskChanges, mask);
     c.dependsOn = [...new Set([...dependsOn, ...reattach.map((n) => networkChangeIds.get(n)!)])];
     if (c.action === 'replace' && !options.allowReplace) {
       block(
@@ -467,6 +476,8 @@ function classifyServiceChange(
   fields: FieldChange[],
   adopt: boolean,
   reattach: string[],
+  /** The task template and endpoint paths the update changes (restarts.ts). */
+  taskChanges: string[],
   mask: string[],
 ): Change {
   const top = new Set(fields.map((f) => topField(f.path)));
@@ -489,15 +500,22 @@ function classifyServiceChange(
     action = 'update';
     reason = `${changed || 'ownership'} changed`;
   }
-  if (adopt) reason = `adopt an unmanaged service${changed ? `; ${changed} changed` : ''}`;
   // Swarm runs a job again on every update of it, whatever changed (measured on engine 20.10).
   const job = isJob(s.model.mode) && isJob(liveModel.mode);
+  const restartsTasks = job || action === 'replace' || taskChanges.length > 0 || reattach.length > 0;
+  if (adopt)
+    reason =
+      !restartsTasks && [...top].every((t) => t === 'labels')
+        ? 'adopt: labels only, restarts nothing'
+        : `adopt an unmanaged service${changed ? `; ${changed} changed` : ''}`;
   if (job && action === 'update') reason += '; the job runs again';
+  else if (action === 'update' && !restartsTasks && effects.has('restart'))
+    reason += ' (the task template stays the same: no task restarts)';
   return {
     ...base(s.ref, s.swarmName),
     action,
     reason,
-    restartsTasks: job || action === 'replace' || effects.has('restart') || reattach.length > 0,
+    restartsTasks,
     fields,
     before: maskModel(liveModel, mask),
     after: maskModel(s.model, mask),

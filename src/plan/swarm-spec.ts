@@ -1,7 +1,8 @@
 /**
  * Builds the Swarm specs the controller writes, from the canonical desired model
  * (src/model/ writes the fields): the ownership labels with the spec hash, and the live
- * values that must be carried forward (ForceUpdate, a pinned image digest, platforms). Pure.
+ * values that must be carried forward (ForceUpdate, a pinned image digest, platforms, and the
+ * live spelling of every field whose meaning is unchanged, src/model/representation.ts). Pure.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -16,7 +17,9 @@ import {
 } from '../api/labels.js';
 import type { DesiredNetwork, DesiredService } from '../model/desired-state.js';
 import { networkCreateFromModel } from '../model/network.js';
+import { keepLiveRepresentation } from '../model/representation.js';
 import { serviceHashInput, serviceSpecFromModel, type ServiceModel } from '../model/service.js';
+import { serviceModelFromLive } from './live-model.js';
 import type { SwarmNetworkCreate, SwarmServiceSpec } from '../api/swarm-types.js';
 import { stableJson } from './json-values.js';
 
@@ -66,7 +69,12 @@ export function buildServiceSpec(s: DesiredService, ctx: ServiceSpecContext): Sw
   const liveRequested = ctx.live?.Labels?.[labelImage];
   const image = liveImage && liveRequested === m.image && liveImage.startsWith(m.image + '@') ? liveImage : m.image;
   const platforms = ctx.live?.TaskTemplate?.Placement?.Platforms;
-  const spec = serviceSpecFromModel(m, ctx);
+  let spec = serviceSpecFromModel(m, ctx);
+  if (ctx.live) {
+    const names = new Map([...ctx.networkIds].map(([name, id]) => [id, name]));
+    const current = serviceModelFromLive({ ID: '', Version: { Index: 0 }, Spec: ctx.live }, names);
+    spec = keepLiveRepresentation(spec, ctx.live, m, current) as typeof spec;
+  }
   spec.TaskTemplate.ContainerSpec.Image = image;
   if (platforms?.length) spec.TaskTemplate.Placement = { ...spec.TaskTemplate.Placement, Platforms: platforms };
   spec.TaskTemplate.ForceUpdate = ctx.live?.TaskTemplate?.ForceUpdate ?? 0;

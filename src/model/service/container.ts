@@ -53,6 +53,21 @@ export const containerFields: ServiceFieldGroup<ContainerFields> = {
     'TaskTemplate.ContainerSpec.TTY',
     'TaskTemplate.ContainerSpec.OpenStdin',
   ],
+  // The image is chosen by plan/swarm-spec.ts (a pinned digest is carried there).
+  specPaths: {
+    command: ['TaskTemplate.ContainerSpec.Command'],
+    args: ['TaskTemplate.ContainerSpec.Args'],
+    env: ['TaskTemplate.ContainerSpec.Env'],
+    workdir: ['TaskTemplate.ContainerSpec.Dir'],
+    user: ['TaskTemplate.ContainerSpec.User'],
+    hostname: ['TaskTemplate.ContainerSpec.Hostname'],
+    stopGracePeriod: ['TaskTemplate.ContainerSpec.StopGracePeriod'],
+    stopSignal: ['TaskTemplate.ContainerSpec.StopSignal'],
+    containerLabels: ['TaskTemplate.ContainerSpec.Labels'],
+    init: ['TaskTemplate.ContainerSpec.Init'],
+    tty: ['TaskTemplate.ContainerSpec.TTY'],
+    stdinOpen: ['TaskTemplate.ContainerSpec.OpenStdin'],
+  },
   effects: {
     image: 'restart',
     command: 'restart',

@@ -28,6 +28,7 @@ export function comparePorts(a: PortModel, b: PortModel): number {
 
 export const endpointFields: ServiceFieldGroup<EndpointFields> = {
   swarmPaths: ['EndpointSpec.Mode', 'EndpointSpec.Ports'],
+  specPaths: { ports: ['EndpointSpec'], endpointMode: ['EndpointSpec'] },
   effects: { ports: 'restart', endpointMode: 'replace' },
   fromManifest: ({ spec: s }) => ({
     ports: (s.ports ?? [])

@@ -72,6 +72,7 @@ const file = (x: SecretMountModel) => ({ Name: x.target, UID: x.uid, GID: x.gid,
 
 export const fileMountFields: ServiceFieldGroup<FileMountFields> = {
   swarmPaths: ['TaskTemplate.ContainerSpec.Secrets', 'TaskTemplate.ContainerSpec.Configs'],
+  specPaths: { secrets: ['TaskTemplate.ContainerSpec.Secrets'], configs: ['TaskTemplate.ContainerSpec.Configs'] },
   effects: { secrets: 'restart', configs: 'restart' },
   fromManifest: ({ spec: s }, refs) => ({
     secrets: (s.secrets ?? [])

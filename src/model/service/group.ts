@@ -54,6 +54,13 @@ export interface ApiNeed {
 export interface ServiceFieldGroup<F extends object> {
   /** The Swarm spec paths (dotted) this group reads; any other non-empty live path is unmanaged. */
   readonly swarmPaths: readonly string[];
+  /**
+   * The Swarm spec subtrees each field writes. Where a field means the same on both sides, the
+   * spec written keeps the live spec's spelling of these (src/model/representation.ts), since
+   * Swarm restarts tasks on any difference in the task template, spelling included. A path
+   * several fields write is kept only when all of them are unchanged.
+   */
+  readonly specPaths: { readonly [K in keyof F]?: readonly string[] };
   /** What changing each field does. */
   readonly effects: { readonly [K in keyof F]: FieldEffect };
   /**

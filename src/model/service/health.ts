@@ -22,6 +22,7 @@ export interface HealthFields {
 
 export const healthFields: ServiceFieldGroup<HealthFields> = {
   swarmPaths: ['TaskTemplate.ContainerSpec.Healthcheck'],
+  specPaths: { healthcheck: ['TaskTemplate.ContainerSpec.Healthcheck'] },
   effects: { healthcheck: 'restart' },
   laterDefaults: { 'healthcheck.startInterval': '0s' },
   needsApi: ({ healthcheck: hc }) =>

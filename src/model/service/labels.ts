@@ -12,6 +12,8 @@ export interface LabelFields {
 
 export const labelFields: ServiceFieldGroup<LabelFields> = {
   swarmPaths: ['Labels'],
+  // The labels are rewritten with the ownership labels (plan/swarm-spec.ts): never carried.
+  specPaths: {},
   effects: { labels: 'metadata' },
   fromManifest: (m) => ({ labels: sortedRecord(m.metadata.labels) }),
   fromLive: (spec) => ({ labels: userLabels(spec.Labels) }),

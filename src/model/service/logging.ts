@@ -11,6 +11,7 @@ export interface LoggingFields {
 
 export const loggingFields: ServiceFieldGroup<LoggingFields> = {
   swarmPaths: ['TaskTemplate.LogDriver'],
+  specPaths: { logging: ['TaskTemplate.LogDriver'] },
   effects: { logging: 'restart' },
   laterDefaults: { logging: null },
   fromManifest: ({ spec: s }) => ({

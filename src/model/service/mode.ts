@@ -23,6 +23,7 @@ export const isJob = (mode: ServiceMode) => mode === 'replicated-job' || mode ==
 
 export const modeFields: ServiceFieldGroup<ModeFields> = {
   swarmPaths: ['Mode.Replicated', 'Mode.Global', 'Mode.ReplicatedJob', 'Mode.GlobalJob'],
+  specPaths: { mode: ['Mode'], replicas: ['Mode'], completions: ['Mode'], concurrency: ['Mode'] },
   effects: { mode: 'replace', replicas: 'scale', completions: 'restart', concurrency: 'restart' },
   laterDefaults: { completions: null, concurrency: null },
   fromManifest: ({ spec: s }) => {

@@ -113,6 +113,7 @@ function toSpec(m: MountModel): SwarmMount {
 
 export const mountFields: ServiceFieldGroup<MountFields> = {
   swarmPaths: ['TaskTemplate.ContainerSpec.Mounts'],
+  specPaths: { mounts: ['TaskTemplate.ContainerSpec.Mounts'] },
   effects: { mounts: 'restart' },
   fromManifest: ({ spec: s }) => ({ mounts: (s.mounts ?? []).map(fromManifest).sort(compareMounts) }),
   fromLive: (spec) => ({ mounts: (spec.TaskTemplate?.ContainerSpec?.Mounts ?? []).map(fromLive).sort(compareMounts) }),

@@ -19,6 +19,7 @@ export interface NameResolutionFields {
 
 export const nameResolutionFields: ServiceFieldGroup<NameResolutionFields> = {
   swarmPaths: ['TaskTemplate.ContainerSpec.DNSConfig', 'TaskTemplate.ContainerSpec.Hosts'],
+  specPaths: { dns: ['TaskTemplate.ContainerSpec.DNSConfig'], extraHosts: ['TaskTemplate.ContainerSpec.Hosts'] },
   effects: { dns: 'restart', extraHosts: 'restart' },
   laterDefaults: { dns: { nameservers: [], search: [], options: [] }, extraHosts: [] },
   fromManifest: ({ spec: s }) => ({

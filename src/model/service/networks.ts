@@ -14,6 +14,7 @@ const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompar
 
 export const networkFields: ServiceFieldGroup<NetworkFields> = {
   swarmPaths: ['TaskTemplate.Networks', 'Networks'],
+  specPaths: { networks: ['TaskTemplate.Networks'] },
   effects: { networks: 'restart' },
   fromManifest: ({ spec: s }, refs) => ({
     networks: (s.networks ?? [])

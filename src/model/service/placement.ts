@@ -22,6 +22,7 @@ export const placementFields: ServiceFieldGroup<PlacementFields> = {
     'TaskTemplate.Placement.Preferences',
     'TaskTemplate.Placement.MaxReplicas',
   ],
+  specPaths: { placement: ['TaskTemplate.Placement'] },
   effects: { placement: 'restart' },
   fromManifest: ({ spec: s }) => ({
     placement: {

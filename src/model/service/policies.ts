@@ -79,6 +79,11 @@ function updateToSpec(u: UpdatePolicyModel): SwarmUpdateConfig {
 
 export const policyFields: ServiceFieldGroup<PolicyFields> = {
   swarmPaths: ['UpdateConfig', 'RollbackConfig', 'TaskTemplate.RestartPolicy'],
+  specPaths: {
+    updateConfig: ['UpdateConfig'],
+    rollbackConfig: ['RollbackConfig'],
+    restartPolicy: ['TaskTemplate.RestartPolicy'],
+  },
   effects: { updateConfig: 'metadata', rollbackConfig: 'metadata', restartPolicy: 'restart' },
   fromManifest: ({ spec: s }) => ({
     updateConfig: updateFromManifest(s.updateConfig),

@@ -59,6 +59,7 @@ export const resourceFields: ServiceFieldGroup<ResourceFields> = {
     'TaskTemplate.Resources.Reservations.MemoryBytes',
     'TaskTemplate.Resources.Reservations.GenericResources',
   ],
+  specPaths: { resources: ['TaskTemplate.Resources'] },
   effects: { resources: 'restart' },
   laterDefaults: { 'resources.limits.pids': 0, 'resources.reservations.genericResources': [] },
   fromManifest: ({ spec: s }) => ({

@@ -53,6 +53,14 @@ export const securityFields: ServiceFieldGroup<SecurityFields> = {
     'TaskTemplate.ContainerSpec.Ulimits',
     'TaskTemplate.ContainerSpec.OomScoreAdj',
   ],
+  specPaths: {
+    capAdd: ['TaskTemplate.ContainerSpec.CapabilityAdd', 'TaskTemplate.ContainerSpec.CapabilityDrop'],
+    capDrop: ['TaskTemplate.ContainerSpec.CapabilityAdd', 'TaskTemplate.ContainerSpec.CapabilityDrop'],
+    readOnly: ['TaskTemplate.ContainerSpec.ReadOnly'],
+    sysctls: ['TaskTemplate.ContainerSpec.Sysctls'],
+    ulimits: ['TaskTemplate.ContainerSpec.Ulimits'],
+    oomScoreAdj: ['TaskTemplate.ContainerSpec.OomScoreAdj'],
+  },
   effects: {
     capAdd: 'restart',
     capDrop: 'restart',
