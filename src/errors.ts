@@ -54,6 +54,7 @@ export const errorCatalogue = {
   SC4007: 'config or secret in use by a service outside the plan',
   SC4008: 'network subnet overlaps another network',
   SC4009: 'field needs a newer Docker Engine',
+  SC4010: 'config or secret with an explicit name cannot change its content',
   SC5001: 'cannot reach the Docker engine',
   SC5002: 'Docker API version not supported',
   SC5003: 'not a Swarm manager',

@@ -40,6 +40,11 @@ export interface DesiredData {
   /** Managed: the stem of its version names. External: the object's real Swarm name. */
   swarmName: string;
   external: boolean;
+  /**
+   * Named explicitly (spec.name, not external): one object stored under exactly that name, not
+   * versions; other namespaces and apply sets may declare it too and use it as it is.
+   */
+  named?: true;
   /** Where the content came from, for messages ("file nginx.conf", "env DB_PASSWORD", "inline"). */
   source: string;
   model: DataModel;
@@ -115,7 +120,7 @@ export function dataVersionLabels(d: DesiredData, applySet: string): Record<stri
 
 /** The Swarm name a service mounts for a desired config or secret: its current version, or the external name. */
 export function mountedName(d: DesiredData): string {
-  return d.external ? d.swarmName : versionName(d.swarmName, versionHash(d.model));
+  return d.external || d.named ? d.swarmName : versionName(d.swarmName, versionHash(d.model));
 }
 
 interface LabelledObject {
@@ -131,7 +136,14 @@ export function storedData(kind: DataKind, objects: LabelledObject[]): StoredDat
     const labels = o.Spec.Labels ?? {};
     const own = ownershipOf(labels);
     const stem = labels[labelObject];
-    if (own.state !== 'owned' || labels[labelKind] !== kind || !stem || stemOfVersion(o.Spec.Name) !== stem) continue;
+    // A version is <stem>.<hash>, or the stem itself for an object named explicitly or taken over.
+    if (
+      own.state !== 'owned' ||
+      labels[labelKind] !== kind ||
+      !stem ||
+      (o.Spec.Name !== stem && stemOfVersion(o.Spec.Name) !== stem)
+    )
+      continue;
     const ns = labels[labelStackNamespace];
     const entry = byStem.get(stem) ?? {
       ref: { kind, name: labels[labelName] ?? stem, ...(ns ? { namespace: ns } : {}) },

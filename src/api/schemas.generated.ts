@@ -79,15 +79,15 @@ export const crds = [
               "type": "string",
               "minLength": 1,
               "maxLength": 63,
-              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-              "description": "The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."
+              "pattern": "^[a-zA-Z0-9][-_.a-zA-Z0-9]*$",
+              "description": "The config's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"nginx.conf\" or \"caddy_config\"."
             },
             "namespace": {
               "type": "string",
               "minLength": 1,
               "maxLength": 63,
               "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-              "description": "The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."
+              "description": "The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."
             },
             "labels": {
               "type": "object",
@@ -128,7 +128,7 @@ export const crds = [
             "name": {
               "type": "string",
               "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",
-              "description": "With external, the config's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."
+              "description": "The config's name in the Swarm, used as it is, without the namespace: with external, the config it looks up (e.g. \"shared-ca\"); otherwise a config stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."
             },
             "templateDriver": {
               "type": "string",
@@ -224,15 +224,15 @@ export const crds = [
               "type": "string",
               "minLength": 1,
               "maxLength": 63,
-              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-              "description": "The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."
+              "pattern": "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$",
+              "description": "The network's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"backend\" or \"proxy_net\". Its Swarm name is <namespace>_<name> unless spec.name gives one."
             },
             "namespace": {
               "type": "string",
               "minLength": 1,
               "maxLength": 63,
               "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-              "description": "The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."
+              "description": "The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."
             },
             "labels": {
               "type": "object",
@@ -257,7 +257,9 @@ export const crds = [
             "name": {
               "type": "string",
               "minLength": 1,
-              "description": "For an external network only: its name in the Swarm, when that differs from the manifest name, e.g. \"monitoring_default\" for a network made by docker stack deploy."
+              "maxLength": 63,
+              "pattern": "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$",
+              "description": "The network's name in the Swarm, used as it is, without the namespace: for an external network the network it looks up (e.g. \"monitoring_default\", made by docker stack deploy); otherwise a network other namespaces and apply sets may declare too (e.g. \"proxy\", like compose's `name:`). The first to apply creates it and owns it; the others use it as it is, the way external networks are used."
             },
             "driver": {
               "type": "string",
@@ -738,15 +740,15 @@ export const crds = [
               "type": "string",
               "minLength": 1,
               "maxLength": 63,
-              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-              "description": "The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."
+              "pattern": "^[a-zA-Z0-9][-_.a-zA-Z0-9]*$",
+              "description": "The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."
             },
             "namespace": {
               "type": "string",
               "minLength": 1,
               "maxLength": 63,
               "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-              "description": "The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."
+              "description": "The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."
             },
             "labels": {
               "type": "object",
@@ -782,7 +784,7 @@ export const crds = [
             "name": {
               "type": "string",
               "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",
-              "description": "With external, the secret's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."
+              "description": "The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."
             },
             "templateDriver": {
               "type": "string",
@@ -947,15 +949,15 @@ export const crds = [
               "type": "string",
               "minLength": 1,
               "maxLength": 63,
-              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-              "description": "The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."
+              "pattern": "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$",
+              "description": "The service's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"web\" or \"payment_gateway\". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does)."
             },
             "namespace": {
               "type": "string",
               "minLength": 1,
               "maxLength": 63,
               "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-              "description": "The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."
+              "description": "The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."
             },
             "labels": {
               "type": "object",

@@ -43,11 +43,11 @@ export interface ServiceManifest {
  */
 export interface ObjectMeta {
   /**
-   * The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. "web" or "api-gateway".
+   * The service's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. "web" or "payment_gateway". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does).
    */
   name: string;
   /**
-   * The namespace that groups related objects, with the same syntax as name, e.g. "shop"; objects in different namespaces may share a name.
+   * The namespace that groups related objects, e.g. "shop": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name.
    */
   namespace?: string;
   /**

@@ -5,11 +5,12 @@ import runtime_ucs2length from 'ajv/dist/runtime/ucs2length.js';
 import runtime_equal from 'ajv/dist/runtime/equal.js';
 
 export const validateConfig = validate10;
-const schema11 = {"title":"ConfigManifest","description":"A Config is a Swarm config: a file such as nginx.conf that services mount read-only (/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Config","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the config; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/ConfigSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Config","metadata":{"name":"nginx-conf","namespace":"shop"},"spec":{"file":"nginx.conf"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Config","metadata":{"name":"feature-flags","namespace":"shop"},"spec":{"data":"checkout_v2=true\n"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the config in the Swarm, e.g. {team: web}."}}},"ConfigSpec":{"title":"ConfigSpec","description":"Where the content comes from: exactly one of data, file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, e.g. \"worker_processes 2;\". Configs only: a secret's value never belongs in a manifest."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The config exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"With external, the config's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the config, e.g. \"Node {{.Node.Hostname}}\" (docker config create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
-const schema12 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the config in the Swarm, e.g. {team: web}."}}};
-const schema13 = {"title":"ConfigSpec","description":"Where the content comes from: exactly one of data, file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, e.g. \"worker_processes 2;\". Configs only: a secret's value never belongs in a manifest."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The config exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"With external, the config's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the config, e.g. \"Node {{.Node.Hostname}}\" (docker config create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
+const schema11 = {"title":"ConfigManifest","description":"A Config is a Swarm config: a file such as nginx.conf that services mount read-only (/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Config","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the config; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/ConfigSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Config","metadata":{"name":"nginx-conf","namespace":"shop"},"spec":{"file":"nginx.conf"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Config","metadata":{"name":"feature-flags","namespace":"shop"},"spec":{"data":"checkout_v2=true\n"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The config's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"nginx.conf\" or \"caddy_config\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the config in the Swarm, e.g. {team: web}."}}},"ConfigSpec":{"title":"ConfigSpec","description":"Where the content comes from: exactly one of data, file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, e.g. \"worker_processes 2;\". Configs only: a secret's value never belongs in a manifest."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The config exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The config's name in the Swarm, used as it is, without the namespace: with external, the config it looks up (e.g. \"shared-ca\"); otherwise a config stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the config, e.g. \"Node {{.Node.Hostname}}\" (docker config create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
+const schema12 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The config's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"nginx.conf\" or \"caddy_config\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the config in the Swarm, e.g. {team: web}."}}};
+const schema13 = {"title":"ConfigSpec","description":"Where the content comes from: exactly one of data, file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, e.g. \"worker_processes 2;\". Configs only: a secret's value never belongs in a manifest."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The config exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The config's name in the Swarm, used as it is, without the namespace: with external, the config it looks up (e.g. \"shared-ca\"); otherwise a config stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the config, e.g. \"Node {{.Node.Hostname}}\" (docker config create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
 const func2 = (runtime_ucs2length as unknown as { default: unknown }).default ?? runtime_ucs2length;
-const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "u");
+const pattern0 = new RegExp("^[a-zA-Z0-9][-_.a-zA-Z0-9]*$", "u");
+const pattern1 = new RegExp("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "u");
 const pattern2 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
 const pattern3 = new RegExp("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$", "u");
 
@@ -164,7 +165,7 @@ vErrors.push(err12);
 errors++;
 }
 if(!pattern0.test(data3)){
-const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema12.properties.name,data:data3};
+const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][-_.a-zA-Z0-9]*$"},message:"must match pattern \""+"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$"+"\"",schema:"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$",parentSchema:schema12.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -208,7 +209,7 @@ vErrors.push(err16);
 }
 errors++;
 }
-if(!pattern0.test(data4)){
+if(!pattern1.test(data4)){
 const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema12.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err17];
@@ -504,13 +505,14 @@ return errors === 0;
 }
 
 export const validateNetwork = validate11;
-const schema14 = {"title":"NetworkManifest","description":"A Network is a Docker Swarm network that services attach to; the controller creates it when it is missing, unless it is marked external.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Network","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the network."},"spec":{"$ref":"#/$defs/NetworkSpec","description":"The desired state of the network; without it the network is an overlay network with default settings."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Network","metadata":{"name":"backend","namespace":"shop","labels":{"app":"shop"}},"spec":{"driver":"overlay","attachable":true,"encrypted":true,"ipam":{"subnets":[{"subnet":"10.20.0.0/24","gateway":"10.20.0.1"}]}}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Network: the Docker network labels), e.g. {app: shop, tier: frontend}."}}},"NetworkSpec":{"title":"NetworkSpec","description":"The desired state of a Docker network; the network's labels are metadata.labels. When external is true, only name may be set besides it.","type":"object","additionalProperties":false,"properties":{"external":{"type":"boolean","default":false,"description":"The network already exists and is never created, changed or removed by the controller; when true no other spec field but name is allowed."},"name":{"type":"string","minLength":1,"description":"For an external network only: its name in the Swarm, when that differs from the manifest name, e.g. \"monitoring_default\" for a network made by docker stack deploy."},"driver":{"type":"string","minLength":1,"default":"overlay","description":"The network driver, e.g. \"overlay\" or \"macvlan\"."},"attachable":{"type":"boolean","default":false,"description":"Lets standalone containers (`docker run --network`) attach to the network as well as services."},"internal":{"type":"boolean","default":false,"description":"Cuts the network off from the outside world; its containers can reach only each other."},"encrypted":{"type":"boolean","default":false,"description":"Encrypts the overlay traffic between nodes with IPsec (driver option \"encrypted\")."},"options":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the network driver, e.g. {com.docker.network.driver.mtu: \"1400\"}; set labels with metadata.labels, not here."},"ipam":{"title":"IpamConfig","description":"IP address management for the network; Docker picks free subnets when it is absent.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"default":"default","description":"The IPAM driver, e.g. \"default\"."},"subnets":{"type":"array","items":{"title":"IpamSubnet","description":"An IP subnet of the network.","type":"object","additionalProperties":false,"required":["subnet"],"properties":{"subnet":{"$ref":"#/$defs/Ipv4Cidr","description":"The subnet in CIDR notation, e.g. \"10.20.0.0/24\"."},"gateway":{"$ref":"#/$defs/Ipv4Address","description":"The IPv4 address of the gateway, inside the subnet, e.g. \"10.20.0.1\"."},"ipRange":{"$ref":"#/$defs/Ipv4Cidr","description":"The part of the subnet, in CIDR notation, from which container addresses are allocated, e.g. \"10.20.0.128/25\"."}}},"description":"The subnets of the network, e.g. [{subnet: 10.20.0.0/24, gateway: 10.20.0.1}]."}}}}},"Ipv4Address":{"title":"Ipv4Address","description":"An IPv4 address in dotted-decimal notation, e.g. \"10.20.0.1\".","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"Ipv4Cidr":{"title":"Ipv4Cidr","description":"An IPv4 address range in CIDR notation (address/prefix length), e.g. \"10.20.0.0/24\".","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"}}};
-const schema15 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Network: the Docker network labels), e.g. {app: shop, tier: frontend}."}}};
-const schema16 = {"title":"NetworkSpec","description":"The desired state of a Docker network; the network's labels are metadata.labels. When external is true, only name may be set besides it.","type":"object","additionalProperties":false,"properties":{"external":{"type":"boolean","default":false,"description":"The network already exists and is never created, changed or removed by the controller; when true no other spec field but name is allowed."},"name":{"type":"string","minLength":1,"description":"For an external network only: its name in the Swarm, when that differs from the manifest name, e.g. \"monitoring_default\" for a network made by docker stack deploy."},"driver":{"type":"string","minLength":1,"default":"overlay","description":"The network driver, e.g. \"overlay\" or \"macvlan\"."},"attachable":{"type":"boolean","default":false,"description":"Lets standalone containers (`docker run --network`) attach to the network as well as services."},"internal":{"type":"boolean","default":false,"description":"Cuts the network off from the outside world; its containers can reach only each other."},"encrypted":{"type":"boolean","default":false,"description":"Encrypts the overlay traffic between nodes with IPsec (driver option \"encrypted\")."},"options":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the network driver, e.g. {com.docker.network.driver.mtu: \"1400\"}; set labels with metadata.labels, not here."},"ipam":{"title":"IpamConfig","description":"IP address management for the network; Docker picks free subnets when it is absent.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"default":"default","description":"The IPAM driver, e.g. \"default\"."},"subnets":{"type":"array","items":{"title":"IpamSubnet","description":"An IP subnet of the network.","type":"object","additionalProperties":false,"required":["subnet"],"properties":{"subnet":{"$ref":"#/$defs/Ipv4Cidr","description":"The subnet in CIDR notation, e.g. \"10.20.0.0/24\"."},"gateway":{"$ref":"#/$defs/Ipv4Address","description":"The IPv4 address of the gateway, inside the subnet, e.g. \"10.20.0.1\"."},"ipRange":{"$ref":"#/$defs/Ipv4Cidr","description":"The part of the subnet, in CIDR notation, from which container addresses are allocated, e.g. \"10.20.0.128/25\"."}}},"description":"The subnets of the network, e.g. [{subnet: 10.20.0.0/24, gateway: 10.20.0.1}]."}}}}};
+const schema14 = {"title":"NetworkManifest","description":"A Network is a Docker Swarm network that services attach to; the controller creates it when it is missing, unless it is marked external.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Network","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the network."},"spec":{"$ref":"#/$defs/NetworkSpec","description":"The desired state of the network; without it the network is an overlay network with default settings."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Network","metadata":{"name":"backend","namespace":"shop","labels":{"app":"shop"}},"spec":{"driver":"overlay","attachable":true,"encrypted":true,"ipam":{"subnets":[{"subnet":"10.20.0.0/24","gateway":"10.20.0.1"}]}}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The network's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"backend\" or \"proxy_net\". Its Swarm name is <namespace>_<name> unless spec.name gives one."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Network: the Docker network labels), e.g. {app: shop, tier: frontend}."}}},"NetworkSpec":{"title":"NetworkSpec","description":"The desired state of a Docker network; the network's labels are metadata.labels. When external is true, only name may be set besides it.","type":"object","additionalProperties":false,"properties":{"external":{"type":"boolean","default":false,"description":"The network already exists and is never created, changed or removed by the controller; when true no other spec field but name is allowed."},"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The network's name in the Swarm, used as it is, without the namespace: for an external network the network it looks up (e.g. \"monitoring_default\", made by docker stack deploy); otherwise a network other namespaces and apply sets may declare too (e.g. \"proxy\", like compose's `name:`). The first to apply creates it and owns it; the others use it as it is, the way external networks are used."},"driver":{"type":"string","minLength":1,"default":"overlay","description":"The network driver, e.g. \"overlay\" or \"macvlan\"."},"attachable":{"type":"boolean","default":false,"description":"Lets standalone containers (`docker run --network`) attach to the network as well as services."},"internal":{"type":"boolean","default":false,"description":"Cuts the network off from the outside world; its containers can reach only each other."},"encrypted":{"type":"boolean","default":false,"description":"Encrypts the overlay traffic between nodes with IPsec (driver option \"encrypted\")."},"options":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the network driver, e.g. {com.docker.network.driver.mtu: \"1400\"}; set labels with metadata.labels, not here."},"ipam":{"title":"IpamConfig","description":"IP address management for the network; Docker picks free subnets when it is absent.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"default":"default","description":"The IPAM driver, e.g. \"default\"."},"subnets":{"type":"array","items":{"title":"IpamSubnet","description":"An IP subnet of the network.","type":"object","additionalProperties":false,"required":["subnet"],"properties":{"subnet":{"$ref":"#/$defs/Ipv4Cidr","description":"The subnet in CIDR notation, e.g. \"10.20.0.0/24\"."},"gateway":{"$ref":"#/$defs/Ipv4Address","description":"The IPv4 address of the gateway, inside the subnet, e.g. \"10.20.0.1\"."},"ipRange":{"$ref":"#/$defs/Ipv4Cidr","description":"The part of the subnet, in CIDR notation, from which container addresses are allocated, e.g. \"10.20.0.128/25\"."}}},"description":"The subnets of the network, e.g. [{subnet: 10.20.0.0/24, gateway: 10.20.0.1}]."}}}}},"Ipv4Address":{"title":"Ipv4Address","description":"An IPv4 address in dotted-decimal notation, e.g. \"10.20.0.1\".","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"Ipv4Cidr":{"title":"Ipv4Cidr","description":"An IPv4 address range in CIDR notation (address/prefix length), e.g. \"10.20.0.0/24\".","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"}}};
+const schema15 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The network's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"backend\" or \"proxy_net\". Its Swarm name is <namespace>_<name> unless spec.name gives one."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Network: the Docker network labels), e.g. {app: shop, tier: frontend}."}}};
+const pattern4 = new RegExp("^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$", "u");
+const schema16 = {"title":"NetworkSpec","description":"The desired state of a Docker network; the network's labels are metadata.labels. When external is true, only name may be set besides it.","type":"object","additionalProperties":false,"properties":{"external":{"type":"boolean","default":false,"description":"The network already exists and is never created, changed or removed by the controller; when true no other spec field but name is allowed."},"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The network's name in the Swarm, used as it is, without the namespace: for an external network the network it looks up (e.g. \"monitoring_default\", made by docker stack deploy); otherwise a network other namespaces and apply sets may declare too (e.g. \"proxy\", like compose's `name:`). The first to apply creates it and owns it; the others use it as it is, the way external networks are used."},"driver":{"type":"string","minLength":1,"default":"overlay","description":"The network driver, e.g. \"overlay\" or \"macvlan\"."},"attachable":{"type":"boolean","default":false,"description":"Lets standalone containers (`docker run --network`) attach to the network as well as services."},"internal":{"type":"boolean","default":false,"description":"Cuts the network off from the outside world; its containers can reach only each other."},"encrypted":{"type":"boolean","default":false,"description":"Encrypts the overlay traffic between nodes with IPsec (driver option \"encrypted\")."},"options":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the network driver, e.g. {com.docker.network.driver.mtu: \"1400\"}; set labels with metadata.labels, not here."},"ipam":{"title":"IpamConfig","description":"IP address management for the network; Docker picks free subnets when it is absent.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"default":"default","description":"The IPAM driver, e.g. \"default\"."},"subnets":{"type":"array","items":{"title":"IpamSubnet","description":"An IP subnet of the network.","type":"object","additionalProperties":false,"required":["subnet"],"properties":{"subnet":{"$ref":"#/$defs/Ipv4Cidr","description":"The subnet in CIDR notation, e.g. \"10.20.0.0/24\"."},"gateway":{"$ref":"#/$defs/Ipv4Address","description":"The IPv4 address of the gateway, inside the subnet, e.g. \"10.20.0.1\"."},"ipRange":{"$ref":"#/$defs/Ipv4Cidr","description":"The part of the subnet, in CIDR notation, from which container addresses are allocated, e.g. \"10.20.0.128/25\"."}}},"description":"The subnets of the network, e.g. [{subnet: 10.20.0.0/24, gateway: 10.20.0.1}]."}}}}};
 const schema17 = {"title":"Ipv4Cidr","description":"An IPv4 address range in CIDR notation (address/prefix length), e.g. \"10.20.0.0/24\".","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"};
 const schema18 = {"title":"Ipv4Address","description":"An IPv4 address in dotted-decimal notation, e.g. \"10.20.0.1\".","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"};
-const pattern6 = new RegExp("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$", "u");
-const pattern7 = new RegExp("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$", "u");
+const pattern7 = new RegExp("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$", "u");
+const pattern8 = new RegExp("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$", "u");
 
 function validate12(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -544,8 +546,8 @@ errors++;
 if(data.name !== undefined){
 let data1 = data.name;
 if(typeof data1 === "string"){
-if(func2(data1) < 1){
-const err2 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.name,data:data1};
+if(func2(data1) > 63){
+const err2 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema16.properties.name,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -554,9 +556,8 @@ vErrors.push(err2);
 }
 errors++;
 }
-}
-else {
-const err3 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.name.type,parentSchema:schema16.properties.name,data:data1};
+if(func2(data1) < 1){
+const err3 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.name,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -565,12 +566,8 @@ vErrors.push(err3);
 }
 errors++;
 }
-}
-if(data.driver !== undefined){
-let data2 = data.driver;
-if(typeof data2 === "string"){
-if(func2(data2) < 1){
-const err4 = {instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.driver,data:data2};
+if(!pattern4.test(data1)){
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"},message:"must match pattern \""+"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"+"\"",schema:"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$",parentSchema:schema16.properties.name,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -581,7 +578,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.driver.type,parentSchema:schema16.properties.driver,data:data2};
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.name.type,parentSchema:schema16.properties.name,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -591,10 +588,11 @@ vErrors.push(err5);
 errors++;
 }
 }
-if(data.attachable !== undefined){
-let data3 = data.attachable;
-if(typeof data3 !== "boolean"){
-const err6 = {instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.properties.attachable.type,parentSchema:schema16.properties.attachable,data:data3};
+if(data.driver !== undefined){
+let data2 = data.driver;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err6 = {instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.driver,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -604,10 +602,8 @@ vErrors.push(err6);
 errors++;
 }
 }
-if(data.internal !== undefined){
-let data4 = data.internal;
-if(typeof data4 !== "boolean"){
-const err7 = {instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.properties.internal.type,parentSchema:schema16.properties.internal,data:data4};
+else {
+const err7 = {instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.driver.type,parentSchema:schema16.properties.driver,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -617,15 +613,41 @@ vErrors.push(err7);
 errors++;
 }
 }
-if(data.encrypted !== undefined){
-let data5 = data.encrypted;
-if(typeof data5 !== "boolean"){
-const err8 = {instancePath:instancePath+"/encrypted",schemaPath:"#/properties/encrypted/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.properties.encrypted.type,parentSchema:schema16.properties.encrypted,data:data5};
+if(data.attachable !== undefined){
+let data3 = data.attachable;
+if(typeof data3 !== "boolean"){
+const err8 = {instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.properties.attachable.type,parentSchema:schema16.properties.attachable,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
 else {
 vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.internal !== undefined){
+let data4 = data.internal;
+if(typeof data4 !== "boolean"){
+const err9 = {instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.properties.internal.type,parentSchema:schema16.properties.internal,data:data4};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data.encrypted !== undefined){
+let data5 = data.encrypted;
+if(typeof data5 !== "boolean"){
+const err10 = {instancePath:instancePath+"/encrypted",schemaPath:"#/properties/encrypted/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.properties.encrypted.type,parentSchema:schema16.properties.encrypted,data:data5};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
 }
 errors++;
 }
@@ -636,34 +658,7 @@ if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 for(const key1 in data6){
 let data7 = data6[key1];
 if(typeof data7 !== "string"){
-const err9 = {instancePath:instancePath+"/options/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/options/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.options.additionalProperties.type,parentSchema:schema16.properties.options.additionalProperties,data:data7};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-}
-else {
-const err10 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.properties.options.type,parentSchema:schema16.properties.options,data:data6};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-if(data.ipam !== undefined){
-let data8 = data.ipam;
-if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
-for(const key2 in data8){
-if(!((key2 === "driver") || (key2 === "subnets"))){
-const err11 = {instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema16.properties.ipam,data:data8};
+const err11 = {instancePath:instancePath+"/options/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/options/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.options.additionalProperties.type,parentSchema:schema16.properties.options.additionalProperties,data:data7};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -673,11 +668,9 @@ vErrors.push(err11);
 errors++;
 }
 }
-if(data8.driver !== undefined){
-let data9 = data8.driver;
-if(typeof data9 === "string"){
-if(func2(data9) < 1){
-const err12 = {instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.ipam.properties.driver,data:data9};
+}
+else {
+const err12 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.properties.options.type,parentSchema:schema16.properties.options,data:data6};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -687,13 +680,42 @@ vErrors.push(err12);
 errors++;
 }
 }
-else {
-const err13 = {instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.ipam.properties.driver.type,parentSchema:schema16.properties.ipam.properties.driver,data:data9};
+if(data.ipam !== undefined){
+let data8 = data.ipam;
+if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
+for(const key2 in data8){
+if(!((key2 === "driver") || (key2 === "subnets"))){
+const err13 = {instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema16.properties.ipam,data:data8};
 if(vErrors === null){
 vErrors = [err13];
 }
 else {
 vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data8.driver !== undefined){
+let data9 = data8.driver;
+if(typeof data9 === "string"){
+if(func2(data9) < 1){
+const err14 = {instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.ipam.properties.driver,data:data9};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.ipam.properties.driver.type,parentSchema:schema16.properties.ipam.properties.driver,data:data9};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
 }
 errors++;
 }
@@ -706,32 +728,7 @@ for(let i0=0; i0<len0; i0++){
 let data11 = data10[i0];
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 if(data11.subnet === undefined){
-const err14 = {instancePath:instancePath+"/ipam/subnets/" + i0,schemaPath:"#/properties/ipam/properties/subnets/items/required",keyword:"required",params:{missingProperty: "subnet"},message:"must have required property '"+"subnet"+"'",schema:schema16.properties.ipam.properties.subnets.items.required,parentSchema:schema16.properties.ipam.properties.subnets.items,data:data11};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-for(const key3 in data11){
-if(!(((key3 === "subnet") || (key3 === "gateway")) || (key3 === "ipRange"))){
-const err15 = {instancePath:instancePath+"/ipam/subnets/" + i0,schemaPath:"#/properties/ipam/properties/subnets/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema16.properties.ipam.properties.subnets.items,data:data11};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-if(data11.subnet !== undefined){
-let data12 = data11.subnet;
-if(typeof data12 === "string"){
-if(!pattern6.test(data12)){
-const err16 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/subnet",schemaPath:"#/$defs/Ipv4Cidr/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$",parentSchema:schema17,data:data12};
+const err16 = {instancePath:instancePath+"/ipam/subnets/" + i0,schemaPath:"#/properties/ipam/properties/subnets/items/required",keyword:"required",params:{missingProperty: "subnet"},message:"must have required property '"+"subnet"+"'",schema:schema16.properties.ipam.properties.subnets.items.required,parentSchema:schema16.properties.ipam.properties.subnets.items,data:data11};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -740,9 +737,9 @@ vErrors.push(err16);
 }
 errors++;
 }
-}
-else {
-const err17 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/subnet",schemaPath:"#/$defs/Ipv4Cidr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data12};
+for(const key3 in data11){
+if(!(((key3 === "subnet") || (key3 === "gateway")) || (key3 === "ipRange"))){
+const err17 = {instancePath:instancePath+"/ipam/subnets/" + i0,schemaPath:"#/properties/ipam/properties/subnets/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema16.properties.ipam.properties.subnets.items,data:data11};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -752,11 +749,11 @@ vErrors.push(err17);
 errors++;
 }
 }
-if(data11.gateway !== undefined){
-let data13 = data11.gateway;
-if(typeof data13 === "string"){
-if(!pattern7.test(data13)){
-const err18 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/gateway",schemaPath:"#/$defs/Ipv4Address/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",parentSchema:schema18,data:data13};
+if(data11.subnet !== undefined){
+let data12 = data11.subnet;
+if(typeof data12 === "string"){
+if(!pattern7.test(data12)){
+const err18 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/subnet",schemaPath:"#/$defs/Ipv4Cidr/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$",parentSchema:schema17,data:data12};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -767,7 +764,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/gateway",schemaPath:"#/$defs/Ipv4Address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data13};
+const err19 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/subnet",schemaPath:"#/$defs/Ipv4Cidr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data12};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -777,11 +774,11 @@ vErrors.push(err19);
 errors++;
 }
 }
-if(data11.ipRange !== undefined){
-let data14 = data11.ipRange;
-if(typeof data14 === "string"){
-if(!pattern6.test(data14)){
-const err20 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/ipRange",schemaPath:"#/$defs/Ipv4Cidr/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$",parentSchema:schema17,data:data14};
+if(data11.gateway !== undefined){
+let data13 = data11.gateway;
+if(typeof data13 === "string"){
+if(!pattern8.test(data13)){
+const err20 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/gateway",schemaPath:"#/$defs/Ipv4Address/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",parentSchema:schema18,data:data13};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -792,7 +789,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/ipRange",schemaPath:"#/$defs/Ipv4Cidr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data14};
+const err21 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/gateway",schemaPath:"#/$defs/Ipv4Address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data13};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -802,9 +799,11 @@ vErrors.push(err21);
 errors++;
 }
 }
-}
-else {
-const err22 = {instancePath:instancePath+"/ipam/subnets/" + i0,schemaPath:"#/properties/ipam/properties/subnets/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.properties.ipam.properties.subnets.items.type,parentSchema:schema16.properties.ipam.properties.subnets.items,data:data11};
+if(data11.ipRange !== undefined){
+let data14 = data11.ipRange;
+if(typeof data14 === "string"){
+if(!pattern7.test(data14)){
+const err22 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/ipRange",schemaPath:"#/$defs/Ipv4Cidr/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$",parentSchema:schema17,data:data14};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -814,9 +813,8 @@ vErrors.push(err22);
 errors++;
 }
 }
-}
 else {
-const err23 = {instancePath:instancePath+"/ipam/subnets",schemaPath:"#/properties/ipam/properties/subnets/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.properties.ipam.properties.subnets.type,parentSchema:schema16.properties.ipam.properties.subnets,data:data10};
+const err23 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/ipRange",schemaPath:"#/$defs/Ipv4Cidr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data14};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -828,7 +826,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.properties.ipam.type,parentSchema:schema16.properties.ipam,data:data8};
+const err24 = {instancePath:instancePath+"/ipam/subnets/" + i0,schemaPath:"#/properties/ipam/properties/subnets/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.properties.ipam.properties.subnets.items.type,parentSchema:schema16.properties.ipam.properties.subnets.items,data:data11};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -840,12 +838,36 @@ errors++;
 }
 }
 else {
-const err25 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.type,parentSchema:schema16,data};
+const err25 = {instancePath:instancePath+"/ipam/subnets",schemaPath:"#/properties/ipam/properties/subnets/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.properties.ipam.properties.subnets.type,parentSchema:schema16.properties.ipam.properties.subnets,data:data10};
 if(vErrors === null){
 vErrors = [err25];
 }
 else {
 vErrors.push(err25);
+}
+errors++;
+}
+}
+}
+else {
+const err26 = {instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.properties.ipam.type,parentSchema:schema16.properties.ipam,data:data8};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+}
+else {
+const err27 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.type,parentSchema:schema16,data};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
 }
 errors++;
 }
@@ -994,8 +1016,8 @@ vErrors.push(err11);
 }
 errors++;
 }
-if(!pattern0.test(data3)){
-const err12 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema15.properties.name,data:data3};
+if(!pattern4.test(data3)){
+const err12 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"},message:"must match pattern \""+"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"+"\"",schema:"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$",parentSchema:schema15.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1039,7 +1061,7 @@ vErrors.push(err15);
 }
 errors++;
 }
-if(!pattern0.test(data4)){
+if(!pattern1.test(data4)){
 const err16 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema15.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err16];
@@ -1130,14 +1152,14 @@ const schema23 = {"title":"HostPattern","description":"A lowercase host name, or
 const schema24 = {"title":"RouteBackend","description":"One service of a weighted route.","type":"object","additionalProperties":false,"required":["service","port"],"properties":{"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace), e.g. \"web-canary\"."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port its tasks listen on; one of the service's ports[].target or expose entries."},"weight":{"type":"integer","minimum":0,"maximum":256,"default":1,"description":"The service's share of the route's traffic relative to the other backends, whatever its number of tasks: weights 90 and 10 send 90% and 10%. 0 sends it nothing (its sticky sessions keep working)."}}};
 const schema25 = {"title":"StickySessions","description":"Sticky sessions by cookie.","type":"object","additionalProperties":false,"properties":{"cookie":{"type":"string","default":"SC_SERVER","pattern":"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$","description":"The name of the cookie the proxy sets, e.g. \"SHOP_SERVER\"."}}};
 const schema31 = {"title":"RouteTls","description":"TLS termination with a certificate from a Swarm secret.","type":"object","additionalProperties":false,"required":["secret"],"properties":{"secret":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Swarm secret holding the PEM certificate chain followed by its private key, e.g. \"shop-example-com-pem\". The proxy service must mount it (spec.secrets of the proxy Service)."}}};
-const func20 = Object.prototype.hasOwnProperty;
-const pattern11 = new RegExp("^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$", "u");
-const pattern12 = new RegExp("^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$", "u");
-const pattern13 = new RegExp("^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$", "u");
+const func21 = Object.prototype.hasOwnProperty;
+const pattern12 = new RegExp("^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$", "u");
+const pattern13 = new RegExp("^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$", "u");
+const pattern14 = new RegExp("^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$", "u");
 const schema26 = {"title":"RouteHealthCheck","description":"An HTTP GET the proxy sends to every task of the route.","type":"object","additionalProperties":false,"properties":{"path":{"type":"string","default":"/","pattern":"^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$","description":"The path requested; any answer from 200 to 399 passes, e.g. \"/healthz\"."},"interval":{"$ref":"#/$defs/Duration","default":"2s","description":"Time between two checks of a task, e.g. \"2s\" (at least 100ms)."}}};
 const schema27 = {"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
-const pattern14 = new RegExp("^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$", "u");
-const pattern15 = new RegExp("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$", "u");
+const pattern15 = new RegExp("^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$", "u");
+const pattern16 = new RegExp("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$", "u");
 
 function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -1158,7 +1180,7 @@ errors++;
 if(data.path !== undefined){
 let data0 = data.path;
 if(typeof data0 === "string"){
-if(!pattern14.test(data0)){
+if(!pattern15.test(data0)){
 const err1 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$"},message:"must match pattern \""+"^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$"+"\"",schema:"^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$",parentSchema:schema26.properties.path,data:data0};
 if(vErrors === null){
 vErrors = [err1];
@@ -1183,7 +1205,7 @@ errors++;
 if(data.interval !== undefined){
 let data1 = data.interval;
 if(typeof data1 === "string"){
-if(!pattern15.test(data1)){
+if(!pattern16.test(data1)){
 const err3 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema27,data:data1};
 if(vErrors === null){
 vErrors = [err3];
@@ -1241,7 +1263,7 @@ errors++;
 if(data.connect !== undefined){
 let data0 = data.connect;
 if(typeof data0 === "string"){
-if(!pattern15.test(data0)){
+if(!pattern16.test(data0)){
 const err1 = {instancePath:instancePath+"/connect",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema27,data:data0};
 if(vErrors === null){
 vErrors = [err1];
@@ -1266,7 +1288,7 @@ errors++;
 if(data.server !== undefined){
 let data1 = data.server;
 if(typeof data1 === "string"){
-if(!pattern15.test(data1)){
+if(!pattern16.test(data1)){
 const err3 = {instancePath:instancePath+"/server",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema27,data:data1};
 if(vErrors === null){
 vErrors = [err3];
@@ -1309,7 +1331,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func20.call(schema22.properties, key0))){
+if(!(func21.call(schema22.properties, key0))){
 const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema22,data};
 if(vErrors === null){
 vErrors = [err0];
@@ -1347,7 +1369,7 @@ vErrors.push(err2);
 }
 errors++;
 }
-if(!pattern11.test(data1)){
+if(!pattern12.test(data1)){
 const err3 = {instancePath:instancePath+"/hosts/" + i0,schemaPath:"#/$defs/HostPattern/pattern",keyword:"pattern",params:{pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"},message:"must match pattern \""+"^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"+"\"",schema:"^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$",parentSchema:schema23,data:data1};
 if(vErrors === null){
 vErrors = [err3];
@@ -1394,7 +1416,7 @@ vErrors.push(err6);
 }
 errors++;
 }
-if(!pattern12.test(data2)){
+if(!pattern13.test(data2)){
 const err7 = {instancePath:instancePath+"/pathPrefix",schemaPath:"#/properties/pathPrefix/pattern",keyword:"pattern",params:{pattern: "^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$"},message:"must match pattern \""+"^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$"+"\"",schema:"^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$",parentSchema:schema22.properties.pathPrefix,data:data2};
 if(vErrors === null){
 vErrors = [err7];
@@ -1685,7 +1707,7 @@ errors++;
 if(data11.cookie !== undefined){
 let data12 = data11.cookie;
 if(typeof data12 === "string"){
-if(!pattern13.test(data12)){
+if(!pattern14.test(data12)){
 const err31 = {instancePath:instancePath+"/sticky/cookie",schemaPath:"#/$defs/StickySessions/properties/cookie/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$"+"\"",schema:"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$",parentSchema:schema25.properties.cookie,data:data12};
 if(vErrors === null){
 vErrors = [err31];
@@ -1995,7 +2017,7 @@ vErrors.push(err12);
 }
 errors++;
 }
-if(!pattern0.test(data3)){
+if(!pattern1.test(data3)){
 const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema21.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err13];
@@ -2040,7 +2062,7 @@ vErrors.push(err16);
 }
 errors++;
 }
-if(!pattern0.test(data4)){
+if(!pattern1.test(data4)){
 const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema21.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err17];
@@ -2124,9 +2146,9 @@ return errors === 0;
 }
 
 export const validateSecret = validate21;
-const schema32 = {"title":"SecretManifest","description":"A Secret is a Swarm secret: a password, key or certificate that services mount under /run/secrets/ (/run/secrets/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Secret","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the secret; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/SecretSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"db-password","namespace":"shop"},"spec":{"env":"SHOP_DB_PASSWORD"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"tls-key","namespace":"shop"},"spec":{"file":"secrets/tls.key"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}},"SecretSpec":{"title":"SecretSpec","description":"Where the content comes from: exactly one of file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"With external, the secret's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
-const schema33 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}};
-const schema34 = {"title":"SecretSpec","description":"Where the content comes from: exactly one of file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"With external, the secret's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
+const schema32 = {"title":"SecretManifest","description":"A Secret is a Swarm secret: a password, key or certificate that services mount under /run/secrets/ (/run/secrets/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Secret","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the secret; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/SecretSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"db-password","namespace":"shop"},"spec":{"env":"SHOP_DB_PASSWORD"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"tls-key","namespace":"shop"},"spec":{"file":"secrets/tls.key"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}},"SecretSpec":{"title":"SecretSpec","description":"Where the content comes from: exactly one of file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
+const schema33 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}};
+const schema34 = {"title":"SecretSpec","description":"Where the content comes from: exactly one of file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -2279,7 +2301,7 @@ vErrors.push(err12);
 errors++;
 }
 if(!pattern0.test(data3)){
-const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema33.properties.name,data:data3};
+const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][-_.a-zA-Z0-9]*$"},message:"must match pattern \""+"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$"+"\"",schema:"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$",parentSchema:schema33.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2323,7 +2345,7 @@ vErrors.push(err16);
 }
 errors++;
 }
-if(!pattern0.test(data4)){
+if(!pattern1.test(data4)){
 const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema33.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err17];
@@ -2594,8 +2616,8 @@ return errors === 0;
 }
 
 export const validateService = validate22;
-const schema35 = {"title":"ServiceManifest","description":"A Service runs one or more replicas of a container image as a Docker Swarm service; the controller creates the Swarm service when it is missing and updates it when the manifest changes.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Service","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the service."},"spec":{"$ref":"#/$defs/ServiceSpec","description":"The desired state of the service."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Service","metadata":{"name":"web","namespace":"shop","labels":{"app":"shop","tier":"frontend"}},"spec":{"image":"nginx:1.27-alpine","replicas":3,"env":{"NGINX_PORT":80,"DEBUG":false},"networks":["frontend",{"name":"backend","aliases":["www"]}],"ports":[{"target":80,"published":8080}],"placement":{"constraints":["node.role == worker"],"preferences":[{"spread":"node.labels.zone"}]},"resources":{"limits":{"cpus":"0.5","memory":"256Mi"},"reservations":{"cpus":"100m","memory":"64Mi"}},"updateConfig":{"parallelism":1,"delay":"10s","order":"start-first","failureAction":"rollback"},"restartPolicy":{"condition":"on-failure","maxAttempts":5},"healthcheck":{"test":["CMD","wget","-q","--spider","http://localhost/"],"interval":"30s","timeout":"5s","retries":3},"mounts":[{"type":"volume","source":"web-cache","target":"/var/cache/nginx"},{"type":"tmpfs","target":"/tmp","tmpfs":{"size":"64Mi","mode":"1777"}}]}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}},"ServiceSpec":{"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global","replicated-job","global-job"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints. The job modes run tasks to completion instead of keeping them running: \"replicated-job\" until `completions` tasks have exited with code 0, `concurrency` at a time; \"global-job\" once on every matching node. A job runs again whenever the service is updated in any way, labels included."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (only allowed when mode is \"replicated\")."},"completions":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": how many tasks must complete successfully for the job to be done (Swarm's TotalCompletions), e.g. 10."},"concurrency":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": the most tasks that run at the same time (Swarm's MaxConcurrent), e.g. 2."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU, memory and process limits and the reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"stopSignal":{"type":"string","pattern":"^(SIG[A-Z0-9+-]+|[0-9]+)$","description":"The signal that stops the container, e.g. \"SIGINT\"; defaults to the image's STOPSIGNAL (else SIGTERM)."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."},"init":{"type":"boolean","default":false,"description":"Runs an init process (docker-init) as PID 1 that forwards signals and reaps zombie processes, like `docker run --init`."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the container's root filesystem read-only; write to mounts (a tmpfs at /tmp, volumes) instead."},"tty":{"type":"boolean","default":false,"description":"Allocates a pseudo-terminal for the container process, like `docker run -t`."},"stdinOpen":{"type":"boolean","default":false,"description":"Keeps the container's standard input open, like `docker run -i`."},"capAdd":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities added to the container's default set, e.g. [\"NET_ADMIN\"] (written with or without the CAP_ prefix, in any case), or [\"ALL\"]."},"capDrop":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities removed from the container's default set, e.g. [\"MKNOD\"], or [\"ALL\"]; a capability also in capAdd is kept."},"sysctls":{"type":"object","propertyNames":{"pattern":"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"Namespaced kernel parameters set in the container, e.g. {net.core.somaxconn: \"1024\"}; numbers are converted to strings."},"ulimits":{"type":"object","propertyNames":{"pattern":"^[a-z]+$"},"additionalProperties":{"anyOf":[{"type":"integer","minimum":-1},{"$ref":"#/$defs/Ulimit"}]},"description":"Resource limits of the container process by name, each a number (soft and hard limit alike) or {soft, hard}, e.g. {nofile: {soft: 20000, hard: 40000}, nproc: 65535}."},"oomScoreAdj":{"type":"integer","minimum":-1000,"maximum":1000,"default":0,"description":"Adjusts how likely the kernel's out-of-memory killer picks the container, from -1000 (never) to 1000; needs Docker Engine 27 or later (API 1.46)."},"dns":{"$ref":"#/$defs/DnsConfig","description":"The DNS resolver settings of the containers (their /etc/resolv.conf)."},"extraHosts":{"type":"array","items":{"$ref":"#/$defs/ExtraHost"},"description":"Entries added to the containers' /etc/hosts, in order, e.g. [{host: db.local, ip: 10.0.0.9}]."},"logging":{"$ref":"#/$defs/Logging","description":"The log driver of the containers and its options; without it the engine's default log driver (daemon.json) is used."}}},"NetworkAttachment":{"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}},"SecretMount":{"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ConfigMount":{"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ServicePort":{"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}},"Placement":{"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}},"Resources":{"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceLimits","description":"The most CPU, memory and processes a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceReservations","description":"The CPU, memory and generic resources a node must have free to run a task."}}},"ResourceLimits":{"title":"ResourceLimits","description":"The most a task may use.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"pids":{"type":"integer","minimum":0,"default":0,"description":"The most processes (and threads) in the container, e.g. 100; 0 means unlimited."}}},"ResourceReservations":{"title":"ResourceReservations","description":"What a node must have free to run a task.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"genericResources":{"type":"array","items":{"$ref":"#/$defs/GenericResource"},"description":"Resources the node advertises by kind (node-generic-resources in daemon.json), e.g. [{kind: gpu, value: 2}] for a count or [{kind: gpu, value: GPU-1a2b}] for a named one."}}},"GenericResource":{"title":"GenericResource","description":"A generic resource a task reserves.","type":"object","additionalProperties":false,"required":["kind","value"],"properties":{"kind":{"type":"string","minLength":1,"description":"The kind the node advertises, e.g. \"gpu\"."},"value":{"anyOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"A count of that kind (an integer, e.g. 2) or the name of one resource of it (a string, e.g. \"GPU-1a2b\")."}}},"Capability":{"title":"Capability","description":"A Linux capability name, with or without the CAP_ prefix, e.g. \"NET_ADMIN\"; or \"ALL\".","type":"string","pattern":"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},"Ulimit":{"title":"Ulimit","description":"A soft and a hard limit.","type":"object","additionalProperties":false,"required":["soft","hard"],"properties":{"soft":{"type":"integer","minimum":-1,"description":"The limit the process gets, which it may raise up to hard, e.g. 20000."},"hard":{"type":"integer","minimum":-1,"description":"The ceiling for the soft limit, e.g. 40000."}}},"DnsConfig":{"title":"DnsConfig","description":"DNS resolver settings; what is not given comes from Docker's embedded resolver.","type":"object","additionalProperties":false,"properties":{"nameservers":{"type":"array","items":{"type":"string","minLength":1},"description":"The name servers to ask, in order, e.g. [\"10.0.0.2\"]."},"search":{"type":"array","items":{"type":"string","minLength":1},"description":"The search domains for short names, e.g. [\"example.internal\"]."},"options":{"type":"array","items":{"type":"string","minLength":1},"description":"Resolver options, e.g. [\"ndots:2\", \"timeout:1\"]."}}},"ExtraHost":{"title":"ExtraHost","description":"A host name and the address it resolves to in /etc/hosts.","type":"object","additionalProperties":false,"required":["host","ip"],"properties":{"host":{"type":"string","minLength":1,"pattern":"^[^\\s:=]+$","description":"The host name, e.g. \"db.local\"."},"ip":{"type":"string","minLength":2,"pattern":"^[0-9A-Fa-f.:]+$","description":"The IPv4 or IPv6 address, e.g. \"10.0.0.9\" or \"fd00::9\"."}}},"Logging":{"title":"Logging","description":"A log driver and its options.","type":"object","additionalProperties":false,"required":["driver"],"properties":{"driver":{"type":"string","minLength":1,"description":"The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"."},"options":{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"The driver's options, e.g. {max-size: 10m, max-file: \"3\"}; numbers are converted to strings."}}},"UpdatePolicy":{"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}},"RollbackPolicy":{"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}},"RestartPolicy":{"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}},"Healthcheck":{"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"startInterval":{"$ref":"#/$defs/Duration","description":"The time between two checks during startPeriod, e.g. \"1s\", so a container that starts quickly is healthy soon; needs Docker Engine 25 or later (API 1.44)."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}},"ServiceMount":{"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","pattern":"^/","description":"The absolute path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\"."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}},"Duration":{"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"CpuQuantity":{"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]},"MemoryQuantity":{"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]}}};
-const schema36 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}};
+const schema35 = {"title":"ServiceManifest","description":"A Service runs one or more replicas of a container image as a Docker Swarm service; the controller creates the Swarm service when it is missing and updates it when the manifest changes.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Service","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the service."},"spec":{"$ref":"#/$defs/ServiceSpec","description":"The desired state of the service."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Service","metadata":{"name":"web","namespace":"shop","labels":{"app":"shop","tier":"frontend"}},"spec":{"image":"nginx:1.27-alpine","replicas":3,"env":{"NGINX_PORT":80,"DEBUG":false},"networks":["frontend",{"name":"backend","aliases":["www"]}],"ports":[{"target":80,"published":8080}],"placement":{"constraints":["node.role == worker"],"preferences":[{"spread":"node.labels.zone"}]},"resources":{"limits":{"cpus":"0.5","memory":"256Mi"},"reservations":{"cpus":"100m","memory":"64Mi"}},"updateConfig":{"parallelism":1,"delay":"10s","order":"start-first","failureAction":"rollback"},"restartPolicy":{"condition":"on-failure","maxAttempts":5},"healthcheck":{"test":["CMD","wget","-q","--spider","http://localhost/"],"interval":"30s","timeout":"5s","retries":3},"mounts":[{"type":"volume","source":"web-cache","target":"/var/cache/nginx"},{"type":"tmpfs","target":"/tmp","tmpfs":{"size":"64Mi","mode":"1777"}}]}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The service's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"web\" or \"payment_gateway\". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does)."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}},"ServiceSpec":{"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global","replicated-job","global-job"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints. The job modes run tasks to completion instead of keeping them running: \"replicated-job\" until `completions` tasks have exited with code 0, `concurrency` at a time; \"global-job\" once on every matching node. A job runs again whenever the service is updated in any way, labels included."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (only allowed when mode is \"replicated\")."},"completions":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": how many tasks must complete successfully for the job to be done (Swarm's TotalCompletions), e.g. 10."},"concurrency":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": the most tasks that run at the same time (Swarm's MaxConcurrent), e.g. 2."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU, memory and process limits and the reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"stopSignal":{"type":"string","pattern":"^(SIG[A-Z0-9+-]+|[0-9]+)$","description":"The signal that stops the container, e.g. \"SIGINT\"; defaults to the image's STOPSIGNAL (else SIGTERM)."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."},"init":{"type":"boolean","default":false,"description":"Runs an init process (docker-init) as PID 1 that forwards signals and reaps zombie processes, like `docker run --init`."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the container's root filesystem read-only; write to mounts (a tmpfs at /tmp, volumes) instead."},"tty":{"type":"boolean","default":false,"description":"Allocates a pseudo-terminal for the container process, like `docker run -t`."},"stdinOpen":{"type":"boolean","default":false,"description":"Keeps the container's standard input open, like `docker run -i`."},"capAdd":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities added to the container's default set, e.g. [\"NET_ADMIN\"] (written with or without the CAP_ prefix, in any case), or [\"ALL\"]."},"capDrop":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities removed from the container's default set, e.g. [\"MKNOD\"], or [\"ALL\"]; a capability also in capAdd is kept."},"sysctls":{"type":"object","propertyNames":{"pattern":"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"Namespaced kernel parameters set in the container, e.g. {net.core.somaxconn: \"1024\"}; numbers are converted to strings."},"ulimits":{"type":"object","propertyNames":{"pattern":"^[a-z]+$"},"additionalProperties":{"anyOf":[{"type":"integer","minimum":-1},{"$ref":"#/$defs/Ulimit"}]},"description":"Resource limits of the container process by name, each a number (soft and hard limit alike) or {soft, hard}, e.g. {nofile: {soft: 20000, hard: 40000}, nproc: 65535}."},"oomScoreAdj":{"type":"integer","minimum":-1000,"maximum":1000,"default":0,"description":"Adjusts how likely the kernel's out-of-memory killer picks the container, from -1000 (never) to 1000; needs Docker Engine 27 or later (API 1.46)."},"dns":{"$ref":"#/$defs/DnsConfig","description":"The DNS resolver settings of the containers (their /etc/resolv.conf)."},"extraHosts":{"type":"array","items":{"$ref":"#/$defs/ExtraHost"},"description":"Entries added to the containers' /etc/hosts, in order, e.g. [{host: db.local, ip: 10.0.0.9}]."},"logging":{"$ref":"#/$defs/Logging","description":"The log driver of the containers and its options; without it the engine's default log driver (daemon.json) is used."}}},"NetworkAttachment":{"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}},"SecretMount":{"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ConfigMount":{"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ServicePort":{"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}},"Placement":{"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}},"Resources":{"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceLimits","description":"The most CPU, memory and processes a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceReservations","description":"The CPU, memory and generic resources a node must have free to run a task."}}},"ResourceLimits":{"title":"ResourceLimits","description":"The most a task may use.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"pids":{"type":"integer","minimum":0,"default":0,"description":"The most processes (and threads) in the container, e.g. 100; 0 means unlimited."}}},"ResourceReservations":{"title":"ResourceReservations","description":"What a node must have free to run a task.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"genericResources":{"type":"array","items":{"$ref":"#/$defs/GenericResource"},"description":"Resources the node advertises by kind (node-generic-resources in daemon.json), e.g. [{kind: gpu, value: 2}] for a count or [{kind: gpu, value: GPU-1a2b}] for a named one."}}},"GenericResource":{"title":"GenericResource","description":"A generic resource a task reserves.","type":"object","additionalProperties":false,"required":["kind","value"],"properties":{"kind":{"type":"string","minLength":1,"description":"The kind the node advertises, e.g. \"gpu\"."},"value":{"anyOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"A count of that kind (an integer, e.g. 2) or the name of one resource of it (a string, e.g. \"GPU-1a2b\")."}}},"Capability":{"title":"Capability","description":"A Linux capability name, with or without the CAP_ prefix, e.g. \"NET_ADMIN\"; or \"ALL\".","type":"string","pattern":"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},"Ulimit":{"title":"Ulimit","description":"A soft and a hard limit.","type":"object","additionalProperties":false,"required":["soft","hard"],"properties":{"soft":{"type":"integer","minimum":-1,"description":"The limit the process gets, which it may raise up to hard, e.g. 20000."},"hard":{"type":"integer","minimum":-1,"description":"The ceiling for the soft limit, e.g. 40000."}}},"DnsConfig":{"title":"DnsConfig","description":"DNS resolver settings; what is not given comes from Docker's embedded resolver.","type":"object","additionalProperties":false,"properties":{"nameservers":{"type":"array","items":{"type":"string","minLength":1},"description":"The name servers to ask, in order, e.g. [\"10.0.0.2\"]."},"search":{"type":"array","items":{"type":"string","minLength":1},"description":"The search domains for short names, e.g. [\"example.internal\"]."},"options":{"type":"array","items":{"type":"string","minLength":1},"description":"Resolver options, e.g. [\"ndots:2\", \"timeout:1\"]."}}},"ExtraHost":{"title":"ExtraHost","description":"A host name and the address it resolves to in /etc/hosts.","type":"object","additionalProperties":false,"required":["host","ip"],"properties":{"host":{"type":"string","minLength":1,"pattern":"^[^\\s:=]+$","description":"The host name, e.g. \"db.local\"."},"ip":{"type":"string","minLength":2,"pattern":"^[0-9A-Fa-f.:]+$","description":"The IPv4 or IPv6 address, e.g. \"10.0.0.9\" or \"fd00::9\"."}}},"Logging":{"title":"Logging","description":"A log driver and its options.","type":"object","additionalProperties":false,"required":["driver"],"properties":{"driver":{"type":"string","minLength":1,"description":"The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"."},"options":{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"The driver's options, e.g. {max-size: 10m, max-file: \"3\"}; numbers are converted to strings."}}},"UpdatePolicy":{"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}},"RollbackPolicy":{"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}},"RestartPolicy":{"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}},"Healthcheck":{"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"startInterval":{"$ref":"#/$defs/Duration","description":"The time between two checks during startPeriod, e.g. \"1s\", so a container that starts quickly is healthy soon; needs Docker Engine 25 or later (API 1.44)."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}},"ServiceMount":{"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","pattern":"^/","description":"The absolute path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\"."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}},"Duration":{"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"CpuQuantity":{"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]},"MemoryQuantity":{"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]}}};
+const schema36 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The service's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"web\" or \"payment_gateway\". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does)."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}};
 const schema37 = {"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global","replicated-job","global-job"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints. The job modes run tasks to completion instead of keeping them running: \"replicated-job\" until `completions` tasks have exited with code 0, `concurrency` at a time; \"global-job\" once on every matching node. A job runs again whenever the service is updated in any way, labels included."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (only allowed when mode is \"replicated\")."},"completions":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": how many tasks must complete successfully for the job to be done (Swarm's TotalCompletions), e.g. 10."},"concurrency":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": the most tasks that run at the same time (Swarm's MaxConcurrent), e.g. 2."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU, memory and process limits and the reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"stopSignal":{"type":"string","pattern":"^(SIG[A-Z0-9+-]+|[0-9]+)$","description":"The signal that stops the container, e.g. \"SIGINT\"; defaults to the image's STOPSIGNAL (else SIGTERM)."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."},"init":{"type":"boolean","default":false,"description":"Runs an init process (docker-init) as PID 1 that forwards signals and reaps zombie processes, like `docker run --init`."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the container's root filesystem read-only; write to mounts (a tmpfs at /tmp, volumes) instead."},"tty":{"type":"boolean","default":false,"description":"Allocates a pseudo-terminal for the container process, like `docker run -t`."},"stdinOpen":{"type":"boolean","default":false,"description":"Keeps the container's standard input open, like `docker run -i`."},"capAdd":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities added to the container's default set, e.g. [\"NET_ADMIN\"] (written with or without the CAP_ prefix, in any case), or [\"ALL\"]."},"capDrop":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities removed from the container's default set, e.g. [\"MKNOD\"], or [\"ALL\"]; a capability also in capAdd is kept."},"sysctls":{"type":"object","propertyNames":{"pattern":"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"Namespaced kernel parameters set in the container, e.g. {net.core.somaxconn: \"1024\"}; numbers are converted to strings."},"ulimits":{"type":"object","propertyNames":{"pattern":"^[a-z]+$"},"additionalProperties":{"anyOf":[{"type":"integer","minimum":-1},{"$ref":"#/$defs/Ulimit"}]},"description":"Resource limits of the container process by name, each a number (soft and hard limit alike) or {soft, hard}, e.g. {nofile: {soft: 20000, hard: 40000}, nproc: 65535}."},"oomScoreAdj":{"type":"integer","minimum":-1000,"maximum":1000,"default":0,"description":"Adjusts how likely the kernel's out-of-memory killer picks the container, from -1000 (never) to 1000; needs Docker Engine 27 or later (API 1.46)."},"dns":{"$ref":"#/$defs/DnsConfig","description":"The DNS resolver settings of the containers (their /etc/resolv.conf)."},"extraHosts":{"type":"array","items":{"$ref":"#/$defs/ExtraHost"},"description":"Entries added to the containers' /etc/hosts, in order, e.g. [{host: db.local, ip: 10.0.0.9}]."},"logging":{"$ref":"#/$defs/Logging","description":"The log driver of the containers and its options; without it the engine's default log driver (daemon.json) is used."}}};
 const schema38 = {"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}};
 const schema39 = {"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}};
@@ -2609,23 +2631,23 @@ const schema71 = {"title":"DnsConfig","description":"DNS resolver settings; what
 const schema72 = {"title":"ExtraHost","description":"A host name and the address it resolves to in /etc/hosts.","type":"object","additionalProperties":false,"required":["host","ip"],"properties":{"host":{"type":"string","minLength":1,"pattern":"^[^\\s:=]+$","description":"The host name, e.g. \"db.local\"."},"ip":{"type":"string","minLength":2,"pattern":"^[0-9A-Fa-f.:]+$","description":"The IPv4 or IPv6 address, e.g. \"10.0.0.9\" or \"fd00::9\"."}}};
 const schema73 = {"title":"Logging","description":"A log driver and its options.","type":"object","additionalProperties":false,"required":["driver"],"properties":{"driver":{"type":"string","minLength":1,"description":"The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"."},"options":{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"The driver's options, e.g. {max-size: 10m, max-file: \"3\"}; numbers are converted to strings."}}};
 const func0 = (runtime_equal as unknown as { default: unknown }).default ?? runtime_equal;
-const pattern25 = new RegExp("^[^=]+$", "u");
-const pattern28 = new RegExp("^[^/]", "u");
-const pattern29 = new RegExp("^0?[0-7]{3}$", "u");
-const pattern30 = new RegExp("^[0-9]+$", "u");
-const pattern34 = new RegExp("^/", "u");
-const pattern53 = new RegExp("^(SIG[A-Z0-9+-]+|[0-9]+)$", "u");
-const pattern57 = new RegExp("^([Cc][Aa][Pp]_)?[A-Za-z_]+$", "u");
-const pattern59 = new RegExp("^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$", "u");
-const pattern60 = new RegExp("^[a-z]+$", "u");
-const pattern61 = new RegExp("^[^\\s:=]+$", "u");
-const pattern62 = new RegExp("^[0-9A-Fa-f.:]+$", "u");
+const pattern26 = new RegExp("^[^=]+$", "u");
+const pattern29 = new RegExp("^[^/]", "u");
+const pattern30 = new RegExp("^0?[0-7]{3}$", "u");
+const pattern31 = new RegExp("^[0-9]+$", "u");
+const pattern35 = new RegExp("^/", "u");
+const pattern54 = new RegExp("^(SIG[A-Z0-9+-]+|[0-9]+)$", "u");
+const pattern58 = new RegExp("^([Cc][Aa][Pp]_)?[A-Za-z_]+$", "u");
+const pattern60 = new RegExp("^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$", "u");
+const pattern61 = new RegExp("^[a-z]+$", "u");
+const pattern62 = new RegExp("^[^\\s:=]+$", "u");
+const pattern63 = new RegExp("^[0-9A-Fa-f.:]+$", "u");
 const schema43 = {"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceLimits","description":"The most CPU, memory and processes a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceReservations","description":"The CPU, memory and generic resources a node must have free to run a task."}}};
 const schema44 = {"title":"ResourceLimits","description":"The most a task may use.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"pids":{"type":"integer","minimum":0,"default":0,"description":"The most processes (and threads) in the container, e.g. 100; 0 means unlimited."}}};
 const schema45 = {"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]};
 const schema46 = {"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]};
-const pattern38 = new RegExp("^([0-9]+(\\.[0-9]+)?|[0-9]+m)$", "u");
-const pattern39 = new RegExp("^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$", "u");
+const pattern39 = new RegExp("^([0-9]+(\\.[0-9]+)?|[0-9]+m)$", "u");
+const pattern40 = new RegExp("^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$", "u");
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -2649,7 +2671,7 @@ const _errs4 = errors;
 let valid2 = false;
 const _errs5 = errors;
 if(typeof data0 === "string"){
-if(!pattern38.test(data0)){
+if(!pattern39.test(data0)){
 const err1 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$",parentSchema:schema45.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err1];
@@ -2727,7 +2749,7 @@ const _errs11 = errors;
 let valid4 = false;
 const _errs12 = errors;
 if(typeof data1 === "string"){
-if(!pattern39.test(data1)){
+if(!pattern40.test(data1)){
 const err6 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema46.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err6];
@@ -2864,7 +2886,7 @@ const _errs4 = errors;
 let valid2 = false;
 const _errs5 = errors;
 if(typeof data0 === "string"){
-if(!pattern38.test(data0)){
+if(!pattern39.test(data0)){
 const err1 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$",parentSchema:schema45.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err1];
@@ -2942,7 +2964,7 @@ const _errs11 = errors;
 let valid4 = false;
 const _errs12 = errors;
 if(typeof data1 === "string"){
-if(!pattern39.test(data1)){
+if(!pattern40.test(data1)){
 const err6 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema46.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err6];
@@ -3285,7 +3307,7 @@ errors++;
 if(data.delay !== undefined){
 let data1 = data.delay;
 if(typeof data1 === "string"){
-if(!pattern15.test(data1)){
+if(!pattern16.test(data1)){
 const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err3];
@@ -3356,7 +3378,7 @@ errors++;
 if(data.monitor !== undefined){
 let data4 = data.monitor;
 if(typeof data4 === "string"){
-if(!pattern15.test(data4)){
+if(!pattern16.test(data4)){
 const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data4};
 if(vErrors === null){
 vErrors = [err9];
@@ -3474,7 +3496,7 @@ errors++;
 if(data.delay !== undefined){
 let data1 = data.delay;
 if(typeof data1 === "string"){
-if(!pattern15.test(data1)){
+if(!pattern16.test(data1)){
 const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err3];
@@ -3545,7 +3567,7 @@ errors++;
 if(data.monitor !== undefined){
 let data4 = data.monitor;
 if(typeof data4 === "string"){
-if(!pattern15.test(data4)){
+if(!pattern16.test(data4)){
 const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data4};
 if(vErrors === null){
 vErrors = [err9];
@@ -3661,7 +3683,7 @@ errors++;
 if(data.delay !== undefined){
 let data1 = data.delay;
 if(typeof data1 === "string"){
-if(!pattern15.test(data1)){
+if(!pattern16.test(data1)){
 const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err3];
@@ -3711,7 +3733,7 @@ errors++;
 if(data.window !== undefined){
 let data3 = data.window;
 if(typeof data3 === "string"){
-if(!pattern15.test(data3)){
+if(!pattern16.test(data3)){
 const err7 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data3};
 if(vErrors === null){
 vErrors = [err7];
@@ -3942,7 +3964,7 @@ vErrors = null;
 if(data.interval !== undefined){
 let data3 = data.interval;
 if(typeof data3 === "string"){
-if(!pattern15.test(data3)){
+if(!pattern16.test(data3)){
 const err12 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data3};
 if(vErrors === null){
 vErrors = [err12];
@@ -3967,7 +3989,7 @@ errors++;
 if(data.timeout !== undefined){
 let data4 = data.timeout;
 if(typeof data4 === "string"){
-if(!pattern15.test(data4)){
+if(!pattern16.test(data4)){
 const err14 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data4};
 if(vErrors === null){
 vErrors = [err14];
@@ -3992,7 +4014,7 @@ errors++;
 if(data.startPeriod !== undefined){
 let data5 = data.startPeriod;
 if(typeof data5 === "string"){
-if(!pattern15.test(data5)){
+if(!pattern16.test(data5)){
 const err16 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data5};
 if(vErrors === null){
 vErrors = [err16];
@@ -4017,7 +4039,7 @@ errors++;
 if(data.startInterval !== undefined){
 let data6 = data.startInterval;
 if(typeof data6 === "string"){
-if(!pattern15.test(data6)){
+if(!pattern16.test(data6)){
 const err18 = {instancePath:instancePath+"/startInterval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data6};
 if(vErrors === null){
 vErrors = [err18];
@@ -4093,7 +4115,7 @@ return errors === 0;
 }
 
 const schema66 = {"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","pattern":"^/","description":"The absolute path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\"."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}};
-const pattern56 = new RegExp("^0?[0-7]{3,4}$", "u");
+const pattern57 = new RegExp("^0?[0-7]{3,4}$", "u");
 
 function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -4182,7 +4204,7 @@ errors++;
 if(data.target !== undefined){
 let data2 = data.target;
 if(typeof data2 === "string"){
-if(!pattern34.test(data2)){
+if(!pattern35.test(data2)){
 const err7 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema66.properties.target,data:data2};
 if(vErrors === null){
 vErrors = [err7];
@@ -4409,7 +4431,7 @@ const _errs37 = errors;
 let valid7 = false;
 const _errs38 = errors;
 if(typeof data14 === "string"){
-if(!pattern39.test(data14)){
+if(!pattern40.test(data14)){
 const err24 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema46.anyOf[0],data:data14};
 if(vErrors === null){
 vErrors = [err24];
@@ -4484,7 +4506,7 @@ vErrors = null;
 if(data13.mode !== undefined){
 let data15 = data13.mode;
 if(typeof data15 === "string"){
-if(!pattern56.test(data15)){
+if(!pattern57.test(data15)){
 const err29 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3,4}$"},message:"must match pattern \""+"^0?[0-7]{3,4}$"+"\"",schema:"^0?[0-7]{3,4}$",parentSchema:schema66.properties.tmpfs.properties.mode,data:data15};
 if(vErrors === null){
 vErrors = [err29];
@@ -4549,7 +4571,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func20.call(schema37.properties, key0))){
+if(!(func21.call(schema37.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema37,data};
 if(vErrors === null){
 vErrors = [err1];
@@ -4649,7 +4671,7 @@ if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key1 in data5){
 const _errs14 = errors;
 if(typeof key1 === "string"){
-if(!pattern25.test(key1)){
+if(!pattern26.test(key1)){
 const err8 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[^=]+$"},message:"must match pattern \""+"^[^=]+$"+"\"",schema:"^[^=]+$",parentSchema:schema37.properties.env.propertyNames,data:key1,propertyName:key1};
 if(vErrors === null){
 vErrors = [err8];
@@ -5402,7 +5424,7 @@ vErrors.push(err63);
 }
 errors++;
 }
-if(!pattern28.test(data30)){
+if(!pattern29.test(data30)){
 const err64 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^[^/]"},message:"must match pattern \""+"^[^/]"+"\"",schema:"^[^/]",parentSchema:schema40.properties.target,data:data30};
 if(vErrors === null){
 vErrors = [err64];
@@ -5427,7 +5449,7 @@ errors++;
 if(data28.mode !== undefined){
 let data31 = data28.mode;
 if(typeof data31 === "string"){
-if(!pattern29.test(data31)){
+if(!pattern30.test(data31)){
 const err66 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema40.properties.mode,data:data31};
 if(vErrors === null){
 vErrors = [err66];
@@ -5452,7 +5474,7 @@ errors++;
 if(data28.uid !== undefined){
 let data32 = data28.uid;
 if(typeof data32 === "string"){
-if(!pattern30.test(data32)){
+if(!pattern31.test(data32)){
 const err68 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema40.properties.uid,data:data32};
 if(vErrors === null){
 vErrors = [err68];
@@ -5477,7 +5499,7 @@ errors++;
 if(data28.gid !== undefined){
 let data33 = data28.gid;
 if(typeof data33 === "string"){
-if(!pattern30.test(data33)){
+if(!pattern31.test(data33)){
 const err70 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema40.properties.gid,data:data33};
 if(vErrors === null){
 vErrors = [err70];
@@ -5653,7 +5675,7 @@ vErrors.push(err82);
 }
 errors++;
 }
-if(!pattern34.test(data37)){
+if(!pattern35.test(data37)){
 const err83 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema41.properties.target,data:data37};
 if(vErrors === null){
 vErrors = [err83];
@@ -5678,7 +5700,7 @@ errors++;
 if(data35.mode !== undefined){
 let data38 = data35.mode;
 if(typeof data38 === "string"){
-if(!pattern29.test(data38)){
+if(!pattern30.test(data38)){
 const err85 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema41.properties.mode,data:data38};
 if(vErrors === null){
 vErrors = [err85];
@@ -5703,7 +5725,7 @@ errors++;
 if(data35.uid !== undefined){
 let data39 = data35.uid;
 if(typeof data39 === "string"){
-if(!pattern30.test(data39)){
+if(!pattern31.test(data39)){
 const err87 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema41.properties.uid,data:data39};
 if(vErrors === null){
 vErrors = [err87];
@@ -5728,7 +5750,7 @@ errors++;
 if(data35.gid !== undefined){
 let data40 = data35.gid;
 if(typeof data40 === "string"){
-if(!pattern30.test(data40)){
+if(!pattern31.test(data40)){
 const err89 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema41.properties.gid,data:data40};
 if(vErrors === null){
 vErrors = [err89];
@@ -6025,7 +6047,7 @@ errors = vErrors.length;
 if(data.stopGracePeriod !== undefined){
 let data54 = data.stopGracePeriod;
 if(typeof data54 === "string"){
-if(!pattern15.test(data54)){
+if(!pattern16.test(data54)){
 const err109 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data54};
 if(vErrors === null){
 vErrors = [err109];
@@ -6050,7 +6072,7 @@ errors++;
 if(data.stopSignal !== undefined){
 let data55 = data.stopSignal;
 if(typeof data55 === "string"){
-if(!pattern53.test(data55)){
+if(!pattern54.test(data55)){
 const err111 = {instancePath:instancePath+"/stopSignal",schemaPath:"#/properties/stopSignal/pattern",keyword:"pattern",params:{pattern: "^(SIG[A-Z0-9+-]+|[0-9]+)$"},message:"must match pattern \""+"^(SIG[A-Z0-9+-]+|[0-9]+)$"+"\"",schema:"^(SIG[A-Z0-9+-]+|[0-9]+)$",parentSchema:schema37.properties.stopSignal,data:data55};
 if(vErrors === null){
 vErrors = [err111];
@@ -6181,7 +6203,7 @@ const len11 = data64.length;
 for(let i12=0; i12<len11; i12++){
 let data65 = data64[i12];
 if(typeof data65 === "string"){
-if(!pattern57.test(data65)){
+if(!pattern58.test(data65)){
 const err120 = {instancePath:instancePath+"/capAdd/" + i12,schemaPath:"#/$defs/Capability/pattern",keyword:"pattern",params:{pattern: "^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},message:"must match pattern \""+"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"+"\"",schema:"^([Cc][Aa][Pp]_)?[A-Za-z_]+$",parentSchema:schema68,data:data65};
 if(vErrors === null){
 vErrors = [err120];
@@ -6242,7 +6264,7 @@ const len12 = data66.length;
 for(let i14=0; i14<len12; i14++){
 let data67 = data66[i14];
 if(typeof data67 === "string"){
-if(!pattern57.test(data67)){
+if(!pattern58.test(data67)){
 const err124 = {instancePath:instancePath+"/capDrop/" + i14,schemaPath:"#/$defs/Capability/pattern",keyword:"pattern",params:{pattern: "^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},message:"must match pattern \""+"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"+"\"",schema:"^([Cc][Aa][Pp]_)?[A-Za-z_]+$",parentSchema:schema68,data:data67};
 if(vErrors === null){
 vErrors = [err124];
@@ -6302,7 +6324,7 @@ if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
 for(const key10 in data68){
 const _errs169 = errors;
 if(typeof key10 === "string"){
-if(!pattern59.test(key10)){
+if(!pattern60.test(key10)){
 const err128 = {instancePath:instancePath+"/sysctls",schemaPath:"#/properties/sysctls/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},message:"must match pattern \""+"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"+"\"",schema:"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$",parentSchema:schema37.properties.sysctls.propertyNames,data:key10,propertyName:key10};
 if(vErrors === null){
 vErrors = [err128];
@@ -6397,7 +6419,7 @@ if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
 for(const key12 in data70){
 const _errs179 = errors;
 if(typeof key12 === "string"){
-if(!pattern60.test(key12)){
+if(!pattern61.test(key12)){
 const err134 = {instancePath:instancePath+"/ulimits",schemaPath:"#/properties/ulimits/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z]+$"},message:"must match pattern \""+"^[a-z]+$"+"\"",schema:"^[a-z]+$",parentSchema:schema37.properties.ulimits.propertyNames,data:key12,propertyName:key12};
 if(vErrors === null){
 vErrors = [err134];
@@ -6819,7 +6841,7 @@ vErrors.push(err165);
 }
 errors++;
 }
-if(!pattern61.test(data84)){
+if(!pattern62.test(data84)){
 const err166 = {instancePath:instancePath+"/extraHosts/" + i19+"/host",schemaPath:"#/$defs/ExtraHost/properties/host/pattern",keyword:"pattern",params:{pattern: "^[^\\s:=]+$"},message:"must match pattern \""+"^[^\\s:=]+$"+"\"",schema:"^[^\\s:=]+$",parentSchema:schema72.properties.host,data:data84};
 if(vErrors === null){
 vErrors = [err166];
@@ -6854,7 +6876,7 @@ vErrors.push(err168);
 }
 errors++;
 }
-if(!pattern62.test(data85)){
+if(!pattern63.test(data85)){
 const err169 = {instancePath:instancePath+"/extraHosts/" + i19+"/ip",schemaPath:"#/$defs/ExtraHost/properties/ip/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Fa-f.:]+$"},message:"must match pattern \""+"^[0-9A-Fa-f.:]+$"+"\"",schema:"^[0-9A-Fa-f.:]+$",parentSchema:schema72.properties.ip,data:data85};
 if(vErrors === null){
 vErrors = [err169];
@@ -7197,8 +7219,8 @@ vErrors.push(err12);
 }
 errors++;
 }
-if(!pattern0.test(data3)){
-const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema36.properties.name,data:data3};
+if(!pattern4.test(data3)){
+const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"},message:"must match pattern \""+"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"+"\"",schema:"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$",parentSchema:schema36.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -7242,7 +7264,7 @@ vErrors.push(err16);
 }
 errors++;
 }
-if(!pattern0.test(data4)){
+if(!pattern1.test(data4)){
 const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema36.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err17];

@@ -56,13 +56,8 @@ export function convertNetwork(key: string, name: string, raw: unknown, f: strin
     return { kind: 'Network', name, labels: {}, spec: { external: true, name: realName } };
   }
   const spec: Spec = {};
-  if (realName !== undefined)
-    r.problems.warn(
-      'SC6004',
-      at(top, 'name', f),
-      `network name "${realName}" is left out: the controller names it "<namespace>_${name}"`,
-      'remove "name:", or create the network yourself and declare it external',
-    );
+  // stack deploy creates it under that name, unprefixed: other stacks may use it too
+  if (realName !== undefined) spec.name = realName;
   const driver = r.string(at(top, 'driver', f), top.driver);
   if (driver && driver !== 'overlay') spec.driver = driver;
   if (r.bool(at(top, 'attachable', f), top.attachable)) spec.attachable = true;
@@ -147,13 +142,6 @@ export function convertFileObject(
   const { external, name: realName } = externalName(r, top, f, key);
   if (external)
     return { kind, name, labels: {}, spec: { external: true, ...(realName !== name ? { name: realName } : {}) } };
-  if (realName !== undefined)
-    r.problems.warn(
-      'SC6004',
-      at(top, 'name', f),
-      `${kind.toLowerCase()} name "${realName}" is left out: the controller names it "<namespace>_${name}"`,
-      `remove "name:", or create the ${kind.toLowerCase()} yourself and declare it external`,
-    );
   for (const k of ['driver', 'driver_opts']) {
     if (top[k] !== undefined)
       r.problems.warn(
@@ -196,7 +184,8 @@ export function convertFileObject(
     );
     return undefined;
   }
-  return { kind, name, labels, spec: { ...spec, ...source } };
+  // stack deploy stores it under that name, unprefixed
+  return { kind, name, labels, spec: { ...(realName !== undefined ? { name: realName } : {}), ...spec, ...source } };
 }
 
 /** files/<basename>, made unique; names ending in .yaml/.yml get .txt so `-f DIR` does not read them as manifests. */

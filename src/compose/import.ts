@@ -13,7 +13,7 @@ import { convertService, type ServiceContext } from './convert-service.js';
 import { knownTopLevel } from './fields.js';
 import { interpolateTree, type Environment } from './interpolate.js';
 import { mergeFiles } from './merge.js';
-import { defaultNamespace, NameTable, sanitiseName } from './names.js';
+import { defaultNamespace, manifestName, NameTable } from './names.js';
 import { normaliseServices } from './normalise.js';
 import { at, Problems, Reader } from './problems.js';
 import { isMapValue, parseComposeText, type TreeMap } from './yaml-tree.js';
@@ -187,7 +187,7 @@ function convertProject(
     }
   }
   const networkManifests = [...ctx.usedNetworks].sort().map((key) => {
-    const name = names.networks.get(key) ?? sanitiseName(key);
+    const name = names.networks.get(key) ?? manifestName('network', key);
     const o = convertNetwork(key, name, ctx.networks[key], `networks.${key}`, r);
     return manifest('Network', o.name, o.labels, o.spec);
   });

@@ -66,15 +66,6 @@ export function resolveData(
     );
     return { diagnostics };
   }
-  if (spec.name !== undefined && !spec.external) {
-    at(
-      ['spec', 'name'],
-      'SC3016',
-      'spec.name only names an existing object and needs "external: true"',
-      'remove spec.name (the Swarm name comes from metadata), or add "external: true"',
-    );
-    return { diagnostics };
-  }
   const base = { ref: o.ref as ObjectRef & { kind: DataKind } };
   const labels = sortedRecord(o.manifest.metadata.labels);
   const retain = spec.retain ?? defaultRetain;
@@ -90,8 +81,9 @@ export function resolveData(
       diagnostics,
     };
   }
-  const stem = swarmName(o.ref);
-  if (stem.length > maxDataStem) {
+  // Named explicitly: stored under exactly that name, one immutable object (data-plan.ts).
+  const stem = spec.name ?? swarmName(o.ref);
+  if (!spec.name && stem.length > maxDataStem) {
     at(
       ['metadata', 'name'],
       'SC3006',
@@ -137,6 +129,7 @@ export function resolveData(
       ...base,
       swarmName: stem,
       external: false,
+      ...(spec.name ? { named: true as const } : {}),
       source,
       model: {
         labels,

@@ -105,16 +105,21 @@ export function buildDesiredState(
   const desired: DesiredState = { networks: [], services: [], routes: [], configs: [], secrets: [] };
   if (errors.length === 0) {
     const resolver = networkResolver(networks);
-    desired.networks = networks.map((n): DesiredNetwork => {
+    const allNetworks = networks.map((n): DesiredNetwork => {
       const spec = (n.manifest.spec ?? {}) as { external?: boolean; name?: string };
       return {
         ref: n.ref as DesiredNetwork['ref'],
-        swarmName: spec.external && spec.name ? spec.name : swarmName(n.ref),
+        swarmName: spec.name ?? swarmName(n.ref),
         external: spec.external === true,
+        ...(spec.name && !spec.external ? { shared: true as const } : {}),
         model: networkModel(n.manifest),
       };
     });
-    const networkSwarmName = new Map(networks.map((n, i) => [n, desired.networks[i].swarmName]));
+    const networkSwarmName = new Map(networks.map((n, i) => [n, allNetworks[i].swarmName]));
+    // A network named explicitly by several namespaces (cross-checks made them alike) is one object.
+    desired.networks = allNetworks.filter(
+      (n, i) => n.external || allNetworks.findIndex((m) => !m.external && m.swarmName === n.swarmName) === i,
+    );
     desired.configs = data.filter((d) => d.ref.kind === 'Config');
     desired.secrets = data.filter((d) => d.ref.kind === 'Secret');
     const dataById = new Map(data.map((d) => [`${d.ref.kind}/${d.ref.namespace ?? ''}/${d.ref.name}`, d]));

@@ -18,6 +18,11 @@ export interface DesiredNetwork {
   ref: ObjectRef & { kind: 'Network' };
   swarmName: string;
   external: boolean;
+  /**
+   * Named explicitly (spec.name, not external): other namespaces and apply sets may declare it
+   * too; one that another set owns, or that no controller made, is used as it is.
+   */
+  shared?: true;
   model: NetworkModel;
 }
 

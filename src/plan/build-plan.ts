@@ -133,6 +133,20 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
       networkChangeIds.set(n.swarmName, id);
       continue;
     }
+    const owner = ownershipOf(current.Labels);
+    if (
+      n.shared &&
+      !(owner.state === 'owned' && owner.applySet === options.applySet) &&
+      !(owner.state === 'unmanaged' && options.adopt)
+    ) {
+      // An explicitly named network someone else made: used as it is, like an external one.
+      unchanged++;
+      notes.push({
+        id,
+        message: `network "${n.swarmName}" is shared: it exists (${owner.state === 'owned' ? `owned by apply set "${owner.applySet}"` : 'made outside the controller'}) and is used as it is`,
+      });
+      continue;
+    }
     const ownership = ownershipProblem(id, current.Labels, `network "${n.swarmName}"`);
     if (ownership === 'blocked') continue;
     const liveModel = withoutServerAddressing(networkModelFromLive(current), n.model);
@@ -200,6 +214,7 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
       desired: kind === 'Config' ? desired.configs : desired.secrets,
       live: kind === 'Config' ? live.configs : live.secrets,
       liveServices: live.services,
+      adopt: !!options.adopt,
     }),
   );
   for (const p of dataPlans) {

@@ -34,6 +34,8 @@ export interface DataPlanInput {
     Spec: { Name: string; Labels?: Record<string, string>; Templating?: { Name?: string } | null };
   }[];
   liveServices: SwarmService[];
+  /** Take over objects that exist without the controller's labels (--adopt). */
+  adopt?: boolean;
 }
 
 export interface DataPlan {
@@ -79,6 +81,21 @@ export function planData(input: DataPlanInput): DataPlan {
     }
     const name = mountedName(d);
     const s = stored.get(d.swarmName);
+    const named = d.named ? liveByName.get(name) : undefined;
+    const namedOwner = named && ownershipOf(named.Spec.Labels);
+    if (
+      namedOwner &&
+      !(namedOwner.state === 'owned' && namedOwner.applySet === input.applySet) &&
+      !(namedOwner.state === 'unmanaged' && input.adopt)
+    ) {
+      // Named explicitly and made by someone else: used as it is, like an external object.
+      out.unchanged++;
+      out.notes.push({
+        id,
+        message: `${what} "${name}" is shared: it exists (${namedOwner.state === 'owned' ? `owned by apply set "${namedOwner.applySet}"` : 'made outside the controller'}) and is used as it is`,
+      });
+      continue;
+    }
     if (s && s.applySet !== input.applySet) {
       out.blockers.push({
         id,
@@ -100,6 +117,15 @@ export function planData(input: DataPlanInput): DataPlan {
     }
     const current = s?.versions.find((v) => v.name === name);
     const newest = s?.versions[0];
+    if (d.named && current && `sha256:${current.hash}` !== d.model.content) {
+      out.blockers.push({
+        id,
+        code: 'SC4010',
+        message: `${what} "${name}" is named explicitly, so its new content (${d.source}) cannot become a new version: Swarm keeps it immutable`,
+        fix: `give it a new spec.name and mount that, or remove spec.name to let the controller store versions (<namespace>_<name>.<hash>)`,
+      });
+      continue;
+    }
     if (current) {
       const fields = diffModels({ labels: versionUserLabels(current.labels) }, { labels: d.model.labels });
       if (fields.length === 0) out.unchanged++;

@@ -15,7 +15,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { sanitiseName } from '../../src/compose/names.js';
 import { controller, docker, ensureSwarm, eventually, removeNamespace, repoRoot } from './harness.js';
 
 const run = promisify(execFile);
@@ -102,8 +101,7 @@ const sortBy = <T>(list: T[] | undefined, key: (x: T) => string) =>
 function normalise(spec: Record<string, any>, ns: string, networks: Map<string, string>): Json {
   const s = structuredClone(spec);
   const unscope = (name: string) => (name.startsWith(`${ns}_`) ? name.slice(ns.length + 1) : name);
-  // compose names with "_" or upper case are sanitised by the import, with a warning (SC6005)
-  const sanitised = (name: string) => sanitiseName(unscope(name));
+  const sanitised = unscope;
   const labels = (l: Record<string, string> | undefined) => {
     if (!l) return l;
     for (const k of Object.keys(l)) {
@@ -123,8 +121,8 @@ function normalise(spec: Record<string, any>, ns: string, networks: Map<string, 
     labels(m.VolumeOptions?.Labels);
   }
   sortBy(c.Mounts, (m: any) => m.Target);
-  // the controller stores each config and secret version as <namespace>_<name>.<hash>, under the sanitised name
-  const dataName = (name: string) => sanitiseName(unscope(name).replace(/\.[0-9a-f]{10}$/, ''));
+  // the controller stores each config and secret version as <namespace>_<name>.<hash>
+  const dataName = (name: string) => unscope(name).replace(/\.[0-9a-f]{10}$/, '');
   for (const x of c.Secrets ?? []) {
     delete x.SecretID;
     x.SecretName = dataName(x.SecretName);
@@ -260,9 +258,7 @@ async function deployBoth(c: Case): Promise<Comparison> {
   for (const s of await servicesOf(nsOurs))
     ourSpecs.set(String((s.Spec as any).Labels['swarm.controller/name']), normalise(s.Spec as any, nsOurs, networks));
   await removeAll(nsOurs);
-  // the stack's services are named after the compose names; ours after the manifest names
-  const renamed = new Map([...stackSpecs].map(([k, v]) => [sanitiseName(k), v]));
-  return compare(renamed, ourSpecs);
+  return compare(stackSpecs, ourSpecs);
 }
 
 /** The controller command with extra environment variables (for interpolation). */

@@ -147,27 +147,50 @@ describe('compose import: services', () => {
     assert.deepEqual(edge.spec.expose, [3000, 3001]);
   });
 
-  it('sanitises names with a warning naming the original, and keeps the compose name as alias', () => {
+  it('keeps names as Swarm and stack deploy have them, underscores and case included, the compose name as alias', () => {
     const r = importCompose({ files: [fixture('Mixed_Names/docker-compose.yml')], env: {} });
     assert.equal(r.namespace, 'mixed-names');
-    assert.deepEqual(
-      r.diagnostics.map((d) => d.message.split(' is named')[0]),
-      ['service "Web_Frontend"', 'network "Public_Net"', 'service "api_v2"', 'network "private_net"'],
-    );
-    const api = byName(r.manifests, 'Service', 'api-v2')!;
+    assert.deepEqual(r.diagnostics, []);
+    const api = byName(r.manifests, 'Service', 'api_v2')!;
     assert.deepEqual(api.spec.networks, [
-      { name: 'private-net', aliases: ['api_v2'] },
-      { name: 'public-net', aliases: ['api_v2'] },
+      { name: 'Public_Net', aliases: ['api_v2'] },
+      { name: 'private_net', aliases: ['api_v2'] },
     ]);
-    assert.deepEqual(byName(r.manifests, 'Network', 'private-net')!.spec, { internal: true });
+    assert.ok(byName(r.manifests, 'Service', 'Web_Frontend'));
+    assert.deepEqual(byName(r.manifests, 'Network', 'private_net')!.spec, { internal: true });
   });
 
-  it('refuses two names that sanitise to one', () => {
-    const r = inline('services:\n  web_1: {image: a}\n  web-1: {image: b}\n');
+  it('changes a name Swarm refuses, with a warning naming the original', () => {
+    const r = inline('services:\n  web.v2: {image: a}\n');
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.code, d.message]),
+      [
+        [
+          'SC6005',
+          'service "web.v2" is named "web-v2" in the manifests: Swarm refuses that name (docker stack deploy fails on it)',
+        ],
+      ],
+    );
+    assert.deepEqual(byName(r.manifests, 'Service', 'web-v2')!.spec.networks, [
+      { name: 'default', aliases: ['web.v2'] },
+    ]);
+  });
+
+  it('refuses two names Swarm takes for one (they differ only in case)', () => {
+    const r = inline('services:\n  web_1: {image: a}\n  Web_1: {image: b}\n');
     assert.deepEqual(
       r.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.position?.line]),
       [['SC6006', 2]],
     );
+  });
+
+  it('keeps an explicit name: unprefixed, shared the way stack deploy shares it', () => {
+    const r = inline(
+      'services:\n  a:\n    image: a\n    networks: [edge]\n    secrets: [pw]\nnetworks:\n  edge: {name: proxy, driver: overlay}\nsecrets:\n  pw: {name: db-password, file: ./pw}\n',
+    );
+    assert.deepEqual(r.diagnostics, []);
+    assert.deepEqual(byName(r.manifests, 'Network', 'edge')!.spec, { name: 'proxy' });
+    assert.deepEqual(byName(r.manifests, 'Secret', 'pw')!.spec, { name: 'db-password', file: 'files/pw' });
   });
 
   it('warns, with file, line and field, for every field it cannot express', () => {
@@ -281,10 +304,10 @@ describe('compose import: services', () => {
 describe('compose import: configs and secrets', () => {
   it('writes Secret manifests from files and targets them at their compose name', () => {
     const r = importCompose({ files: [fixture('wordpress/docker-compose.yml')], env: {} });
-    assert.deepEqual(byName(r.manifests, 'Secret', 'db-password'), {
+    assert.deepEqual(byName(r.manifests, 'Secret', 'db_password'), {
       apiVersion: 'swarm.controller/v1alpha1',
       kind: 'Secret',
-      metadata: { name: 'db-password', namespace: 'wordpress' },
+      metadata: { name: 'db_password', namespace: 'wordpress' },
       spec: { file: 'files/db_password.txt' },
     });
     assert.deepEqual(
@@ -296,18 +319,15 @@ describe('compose import: configs and secrets', () => {
     );
     const wp = byName(r.manifests, 'Service', 'wordpress')!;
     assert.deepEqual(wp.spec.secrets, [
-      { name: 'db-password', target: 'db_password', uid: '33', gid: '33', mode: '0440' },
+      { name: 'db_password', target: 'db_password', uid: '33', gid: '33', mode: '0440' },
     ]);
     const db = byName(r.manifests, 'Service', 'db')!;
-    assert.deepEqual(db.spec.secrets, [
-      { name: 'db-root-password', target: 'db_root_password' },
-      { name: 'db-password', target: 'db_password' },
-    ]);
+    assert.deepEqual(db.spec.secrets, ['db_root_password', 'db_password']);
   });
 
   it('writes Config manifests; YAML files are copied under a name -f DIR does not read as manifests', () => {
     const r = importCompose({ files: [fixture('monitoring/docker-compose.yml')], env: {} });
-    assert.deepEqual(byName(r.manifests, 'Config', 'prometheus-config')!.spec, { file: 'files/prometheus.yml.txt' });
+    assert.deepEqual(byName(r.manifests, 'Config', 'prometheus_config')!.spec, { file: 'files/prometheus.yml.txt' });
     assert.deepEqual(r.dataFiles.map((f) => f.to).sort(), [
       'files/alert.rules',
       'files/datasource.yaml.txt',
@@ -315,12 +335,12 @@ describe('compose import: configs and secrets', () => {
     ]);
     const prom = byName(r.manifests, 'Service', 'prometheus')!;
     assert.deepEqual(prom.spec.configs, [
-      { name: 'prometheus-config', target: '/etc/prometheus/prometheus.yml' },
-      { name: 'alert-rules', target: '/alert_rules' },
+      { name: 'prometheus_config', target: '/etc/prometheus/prometheus.yml' },
+      'alert_rules',
     ]);
     const grafana = byName(r.manifests, 'Service', 'grafana')!;
     assert.deepEqual(grafana.spec.configs, [
-      { name: 'grafana-datasource', target: '/etc/grafana/provisioning/datasources/prometheus.yaml', mode: '0440' },
+      { name: 'grafana_datasource', target: '/etc/grafana/provisioning/datasources/prometheus.yaml', mode: '0440' },
     ]);
   });
 

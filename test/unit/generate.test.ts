@@ -476,8 +476,14 @@ describe('wrong values', () => {
     );
     assertRejected(
       'Service',
-      service((m) => (m.metadata.name = 'Web_1')),
+      service((m) => (m.metadata.name = 'web.1')),
       '/metadata/name',
+      'pattern',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.metadata.namespace = 'my_stack')),
+      '/metadata/namespace',
       'pattern',
     );
     assertRejected(

@@ -98,7 +98,11 @@ export const fileMountFields: ServiceFieldGroup<FileMountFields> = {
     const c = spec.TaskTemplate?.ContainerSpec;
     return {
       secrets: (c?.Secrets ?? []).map((r) => fromLive(r.SecretName ?? r.SecretID, r.File)).sort(compareSecrets),
-      configs: (c?.Configs ?? []).map((r) => fromLive(r.ConfigName ?? r.ConfigID, r.File)).sort(compareSecrets),
+      // A relative config target is mounted below "/" (stack deploy writes the compose name as it is).
+      configs: (c?.Configs ?? [])
+        .map((r) => fromLive(r.ConfigName ?? r.ConfigID, r.File))
+        .map((m) => (m.target.startsWith('/') ? m : { ...m, target: `/${m.target}` }))
+        .sort(compareSecrets),
     };
   },
   toSpec: (m, draft, refs) => {

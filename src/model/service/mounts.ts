@@ -99,7 +99,8 @@ function toSpec(m: MountModel): SwarmMount {
           },
         }
       : {}),
-    ...(m.bind ? { BindOptions: { Propagation: m.bind.propagation } } : {}),
+    // rprivate is Docker's default: written only when it is another (as stack deploy writes it)
+    ...(m.bind && m.bind.propagation !== 'rprivate' ? { BindOptions: { Propagation: m.bind.propagation } } : {}),
     ...(m.tmpfs
       ? {
           TmpfsOptions: {
