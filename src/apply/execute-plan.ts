@@ -13,6 +13,8 @@ import { runTaskGraph, type GraphTask } from '../queue/task-graph.js';
 import { TerminalError } from '../errors.js';
 import * as actions from './actions.js';
 import { deleteData, putData } from './data-versions.js';
+import { mountedName } from '../api/data-model.js';
+import { remountServices } from '../plan/data-names.js';
 import type { ActionResult } from './actions.js';
 
 export interface ApplyReporter {
@@ -67,7 +69,8 @@ export async function executePlan(
     ...actions.dataIdCache(swarm),
     ...(options.revision ? { revision: options.revision } : {}),
   };
-  const services = new Map(desired.services.map((s) => [refId(s.ref), s]));
+  // Configs and secrets taken over from stack deploy keep their names (the plan decided which).
+  const services = new Map(remountServices(desired.services, plan.dataNames ?? {}).map((s) => [refId(s.ref), s]));
   const networks = new Map(desired.networks.map((n) => [refId(n.ref), n]));
   const routes = new Map(desired.routes.map((r) => [refId(r.ref), r]));
   const data = new Map([...desired.configs, ...desired.secrets].map((d) => [refId(d.ref), d]));
@@ -90,7 +93,8 @@ export async function executePlan(
     }
     if (c.kind === 'Config' || c.kind === 'Secret') {
       if (c.action === 'delete') return deleteData(ctx, c.kind, c.swarmName);
-      return putData(ctx, data.get(c.id)!);
+      const d = data.get(c.id)!;
+      return putData(ctx, d, { name: plan.dataNames?.[mountedName(d)], adopt: c.adopt });
     }
     if (c.kind === 'Route') {
       if (c.action === 'delete') return actions.deleteRoute(ctx, c.swarmName);
@@ -102,6 +106,8 @@ export async function executePlan(
         return actions.createNetwork(ctx, n!);
       case 'replace':
         return actions.replaceNetwork(ctx, n!);
+      case 'update':
+        return actions.adoptNetwork(ctx, n!);
       case 'delete':
         return actions.deleteNetwork(ctx, c.swarmName);
       default:

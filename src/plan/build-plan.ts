@@ -6,6 +6,7 @@
  * Orders changes by dependency: networks, then services; deletions in reverse.
  */
 import { ownershipOf } from '../api/labels.js';
+import { networkOwnerLabels, networkRecordName } from '../api/network-ownership.js';
 import { refId, type ObjectRef } from '../api/object-ref.js';
 import type { DesiredNetwork, DesiredService, DesiredState } from '../model/desired-state.js';
 import { fieldsNeedingApi, isJob, serviceFieldEffects, type ServiceModel } from '../model/service.js';
@@ -20,6 +21,7 @@ import { mountedNames, mountsAny, planData } from './data-plan.js';
 import { subnetsOverlap } from './subnet-overlap.js';
 import { taskSpecChanges } from './restarts.js';
 import { buildServiceSpec } from './swarm-spec.js';
+import { remountServices, resolveDataNames } from './data-names.js';
 
 export interface PlanOptions {
   applySet: string;
@@ -57,7 +59,10 @@ function base(ref: ObjectRef, swarmName: string): Pick<Change, 'id' | 'kind' | '
   };
 }
 
-export function buildPlan(desired: DesiredState, live: LiveState, options: PlanOptions): Plan {
+export function buildPlan(given: DesiredState, live: LiveState, options: PlanOptions): Plan {
+  // Configs and secrets taken over from stack deploy keep their names; services mount those.
+  const dataNames = resolveDataNames([...given.configs, ...given.secrets], live, !!options.adopt);
+  const desired: DesiredState = { ...given, services: remountServices(given.services, dataNames) };
   const mask = options.maskEnv ?? [];
   const changes: Change[] = [];
   const blockers: Blocker[] = [];
@@ -133,7 +138,8 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
       networkChangeIds.set(n.swarmName, id);
       continue;
     }
-    const owner = ownershipOf(current.Labels);
+    const ownerLabels = networkOwnerLabels(current, live.configs);
+    const owner = ownershipOf(ownerLabels);
     if (
       n.shared &&
       !(owner.state === 'owned' && owner.applySet === options.applySet) &&
@@ -147,7 +153,7 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
       });
       continue;
     }
-    const ownership = ownershipProblem(id, current.Labels, `network "${n.swarmName}"`);
+    const ownership = ownershipProblem(id, ownerLabels, `network "${n.swarmName}"`);
     if (ownership === 'blocked') continue;
     const liveModel = withoutServerAddressing(networkModelFromLive(current), n.model);
     const fields = diffModels(liveModel, n.model);
@@ -155,10 +161,22 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
       unchanged++;
       continue;
     }
-    const reason =
-      ownership === 'adopt'
-        ? 'adopt: a network cannot be relabelled in place'
-        : `networks cannot be changed in place (${fields.map((f) => f.path).join(', ')})`;
+    if (fields.length === 0 && ownership === 'adopt') {
+      // Swarm cannot relabel a network: its ownership goes on a record (decision 38), nothing is recreated.
+      changes.push({
+        ...base(n.ref, n.swarmName),
+        action: 'update',
+        reason: `adopt: labels only, restarts nothing (recorded in config ${networkRecordName(current.Id)}; the network stays)`,
+        restartsTasks: false,
+        fields: [],
+        before: liveModel,
+        after: n.model,
+        dependsOn: [],
+        adopt: true,
+      });
+      continue;
+    }
+    const reason = `${ownership === 'adopt' ? 'adopt: ' : ''}networks cannot be changed in place (${fields.map((f) => f.path).join(', ')})`;
     if (!options.allowReplace) {
       block(
         id,
@@ -215,6 +233,7 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
       live: kind === 'Config' ? live.configs : live.secrets,
       liveServices: live.services,
       adopt: !!options.adopt,
+      dataNames,
     }),
   );
   for (const p of dataPlans) {
@@ -364,9 +383,10 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     serviceChanges.set(name, c);
   }
   for (const n of live.networks) {
-    const o = ownershipOf(n.Labels);
+    const labels = networkOwnerLabels(n, live.configs);
+    const o = ownershipOf(labels);
     if (o.state !== 'owned' || o.applySet !== options.applySet || desiredNetworkNames.has(n.Name)) continue;
-    const ref = refFromLive('Network', n.Labels, n.Name);
+    const ref = refFromLive('Network', labels, n.Name);
     if (!options.prune) {
       notes.push({
         id: refId(ref),
@@ -470,6 +490,7 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     blockers,
     notes: notes.sort((a, b) => a.id.localeCompare(b.id)),
     unchanged,
+    ...(Object.keys(dataNames).length ? { dataNames } : {}),
   };
 }
 

@@ -9,6 +9,7 @@
  */
 import { ownershipOf } from '../api/labels.js';
 import {
+  contentHash,
   mountedName,
   storedData,
   versionUserLabels,
@@ -31,11 +32,13 @@ export interface DataPlanInput {
   live: {
     ID: string;
     Version: { Index: number };
-    Spec: { Name: string; Labels?: Record<string, string>; Templating?: { Name?: string } | null };
+    Spec: { Name: string; Labels?: Record<string, string>; Templating?: { Name?: string } | null; Data?: string };
   }[];
   liveServices: SwarmService[];
   /** Take over objects that exist without the controller's labels (--adopt). */
   adopt?: boolean;
+  /** Versions mounted under another name (data-names.ts). */
+  dataNames?: Record<string, string>;
 }
 
 export interface DataPlan {
@@ -79,7 +82,7 @@ export function planData(input: DataPlanInput): DataPlan {
         });
       continue;
     }
-    const name = mountedName(d);
+    const name = input.dataNames?.[mountedName(d)] ?? mountedName(d);
     const s = stored.get(d.swarmName);
     const named = d.named ? liveByName.get(name) : undefined;
     const namedOwner = named && ownershipOf(named.Spec.Labels);
@@ -106,6 +109,36 @@ export function planData(input: DataPlanInput): DataPlan {
       continue;
     }
     const clash = liveByName.get(name);
+    if (clash && ownershipOf(clash.Spec.Labels).state !== 'owned' && input.adopt) {
+      // Swarm cannot rename it: it becomes the current version under the name it has.
+      const data = clash.Spec.Data;
+      if (
+        input.kind === 'Config' &&
+        data !== undefined &&
+        `sha256:${contentHash(Buffer.from(data, 'base64'))}` !== d.model.content
+      ) {
+        out.blockers.push({
+          id,
+          code: 'SC4010',
+          message: `${what} "${name}" exists with another content than the manifest's (${d.source}), and its name is fixed`,
+          fix: 'make the manifest hold the content that is in the Swarm, adopt, then change it; or give it another spec.name',
+        });
+        continue;
+      }
+      const before = versionUserLabels(clash.Spec.Labels ?? {});
+      out.changes.push({
+        ...base(d.ref, d.swarmName),
+        action: 'update',
+        reason: `adopt: labels only, restarts nothing (the ${what} keeps its name ${name}${input.kind === 'Secret' ? "; Swarm never returns a secret's value, so it is taken to hold the manifest's" : ''})`,
+        restartsTasks: false,
+        fields: diffModels({ labels: before }, { labels: d.model.labels }),
+        before: { ...d.model, labels: before },
+        after: d.model,
+        dependsOn: [],
+        adopt: true,
+      });
+      continue;
+    }
     if (clash && ownershipOf(clash.Spec.Labels).state !== 'owned') {
       out.blockers.push({
         id,

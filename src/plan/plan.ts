@@ -59,6 +59,11 @@ export interface Plan {
   blockers: Blocker[];
   notes: Note[];
   unchanged: number;
+  /**
+   * Config and secret versions services mount under another name (a version taken over from
+   * docker stack deploy keeps its name): version name -> mounted name. Apply follows it.
+   */
+  dataNames?: Record<string, string>;
 }
 
 export function summarise(plan: Plan): Record<Action, number> & { unchanged: number } {

@@ -90,6 +90,11 @@ export function buildNetworkCreate(n: DesiredNetwork, applySet: string, revision
   return {
     Name: n.swarmName,
     ...networkCreateFromModel(m),
-    Labels: { ...m.labels, ...ownershipLabels(n, applySet, specHash('Network', n.swarmName, m), revision) },
+    Labels: { ...m.labels, ...networkOwnershipLabels(n, applySet, revision) },
   };
+}
+
+/** The ownership labels of a network: on the network, or on its record when it was adopted. */
+export function networkOwnershipLabels(n: DesiredNetwork, applySet: string, revision?: string): Record<string, string> {
+  return ownershipLabels(n, applySet, specHash('Network', n.swarmName, n.model), revision);
 }
