@@ -255,8 +255,9 @@ function updatePolicy(d: TreeMap, key: 'update_config' | 'rollback_config', f: s
         `use ${allowed.join(' or ')}`,
       );
   }
-  const monitor = duration(r, at(u, 'monitor', uf), u.monitor);
-  if (monitor) out.monitor = monitor;
+  // docker/cli sends the fields not given as Go zero values, so a monitor not given is 0s, not
+  // Swarm's 5s default of an absent policy: Swarm then watches updated tasks for no time at all.
+  out.monitor = duration(r, at(u, 'monitor', uf), u.monitor) ?? '0s';
   const ratio = r.number(at(u, 'max_failure_ratio', uf), u.max_failure_ratio);
   if (ratio !== undefined) out.maxFailureRatio = ratio;
   for (const k of Object.keys(u)) {

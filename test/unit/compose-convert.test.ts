@@ -73,7 +73,7 @@ describe('compose import: services', () => {
     assert.deepEqual(web.spec.resources, { limits: { memory: '128Mi' } });
     const db = byName(r.manifests, 'Service', 'db')!;
     assert.deepEqual((db.spec.mounts as any[])[0].volume.noCopy, true);
-    assert.deepEqual(db.spec.updateConfig, { parallelism: 1, failureAction: 'rollback' });
+    assert.deepEqual(db.spec.updateConfig, { parallelism: 1, failureAction: 'rollback', monitor: '0s' });
   });
 
   it('resolves anchors and merge keys of extension fields, logging included', () => {
@@ -82,11 +82,11 @@ describe('compose import: services', () => {
     const api = byName(r.manifests, 'Service', 'api')!;
     assert.deepEqual(api.spec.logging, { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } });
     assert.deepEqual(api.spec.env, { LOG_FORMAT: 'json', ROLE: 'api', TZ: 'UTC' });
-    assert.deepEqual(api.spec.updateConfig, { parallelism: 1, delay: '5s', order: 'start-first' });
+    assert.deepEqual(api.spec.updateConfig, { parallelism: 1, delay: '5s', order: 'start-first', monitor: '0s' });
     assert.equal(api.spec.replicas, 2);
     const worker = byName(r.manifests, 'Service', 'worker')!;
     assert.equal(worker.spec.replicas, 1);
-    assert.deepEqual(worker.spec.updateConfig, { parallelism: 1, delay: '5s', order: 'stop-first' });
+    assert.deepEqual(worker.spec.updateConfig, { parallelism: 1, delay: '5s', order: 'stop-first', monitor: '0s' });
   });
 
   it('interpolates from the environment', () => {
