@@ -20,9 +20,12 @@ export interface ConvertedObject {
 
 /** A file to copy into the output directory: absolute source, path relative to the output directory. */
 export interface DataFile {
+  /** The file to copy; unused when `content` is given. */
   from: string;
   to: string;
   secret: boolean;
+  /** The content itself (a config read from the Swarm by `import stack`), written instead of copying `from`. */
+  content?: Buffer;
   /** Where the compose file names it, for a file that cannot be read. */
   position?: Pos;
   field: string;
