@@ -39,7 +39,7 @@ RUN if [ -n "$BUILD_CA_CERTS" ]; then printf '%s\n' "$BUILD_CA_CERTS" >/tmp/buil
  && rm -f /tmp/build-ca.pem
 COPY tsconfig.json ./
 COPY crds/ crds/
-COPY scripts/generate.ts scripts/generate.ts
+COPY scripts/generate.ts scripts/editor-schemas.ts scripts/
 COPY src/ src/
 RUN npm run build \
  && test -f dist/src/cli/main.js

@@ -121,11 +121,14 @@ const stackCold = timed('docker', [
   join(dir, 'compose.yml'),
   'bstack',
 ]);
+// --resolve-image never on both sides: the same work (no registry asked).
 const scCold = timed(process.execPath, [
   cli,
   'apply',
   '-f',
   mdir,
+  '--resolve-image',
+  'never',
   '--concurrency',
   process.env.BENCH_CONCURRENCY ?? '8',
 ]);
@@ -140,7 +143,7 @@ for (let r = 0; r < rounds; r++) {
   );
   stackWrites = writes(b1, versions('bstack'));
   const b2 = versions('bsc');
-  scNoop.push(timed(process.execPath, [cli, 'apply', '-f', mdir]));
+  scNoop.push(timed(process.execPath, [cli, 'apply', '-f', mdir, '--resolve-image', 'never']));
   scWrites = writes(b2, versions('bsc'));
 }
 cleanup();
@@ -193,6 +196,29 @@ const again = parseDocuments({ path: 'bench.yaml', text });
 buildDesiredState(again.documents, again.diagnostics);
 const loadMs = performance.now() - loadStart;
 
+// Start-up: what loading the engine client costs (dockerode loads gRPC and protobuf for BuildKit
+// sessions besides docker-modem, its transport), each in a fresh process, median of 10.
+const importMs = (module: string) =>
+  median(
+    Array.from({ length: 10 }, () =>
+      Number(
+        execFileSync(
+          process.execPath,
+          [
+            '--input-type=module',
+            '-e',
+            `const t = performance.now(); await import(${JSON.stringify(module)}); console.log(performance.now() - t);`,
+          ],
+          { cwd: root, encoding: 'utf8' },
+        ).trim(),
+      ),
+    ),
+  );
+const modemMs = importMs('docker-modem');
+const dockerodeMs = importMs('dockerode');
+const clientMs = importMs(join(root, 'dist/src/swarm/docker-swarm.js'));
+const versionOnly = median(Array.from({ length: 10 }, () => timed(process.execPath, [cli, '--version'])));
+
 const engine = docker('version', '--format', '{{.Server.Version}} (API {{.Server.APIVersion}})').trim();
 console.log(`## Results (${new Date().toISOString().slice(0, 10)})
 
@@ -210,4 +236,11 @@ ${n} services (replicas 0) on one overlay network; no-op figures are the median 
 | buildPlan, nothing to change | ${median(planNoop).toFixed(1)} ms | ${p95(planNoop).toFixed(1)} ms |
 | buildPlan, every service changed | ${median(planAll).toFixed(1)} ms | ${p95(planAll).toFixed(1)} ms |
 | load and validate the 1,001 manifests (not part of the plan figure) | ${loadMs.toFixed(0)} ms | |
+
+| start-up (fresh process, median of 10) | time |
+|---|---|
+| import docker-modem (the transport alone) | ${modemMs.toFixed(0)} ms |
+| import dockerode (transport, gRPC and protobuf) | ${dockerodeMs.toFixed(0)} ms |
+| import the engine client (src/swarm/docker-swarm.ts: dockerode, endpoint, registry logins) | ${clientMs.toFixed(0)} ms |
+| \`controller --version\` (loads no engine client) | ${f(versionOnly)} |
 `);

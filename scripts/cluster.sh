@@ -40,11 +40,16 @@
 #   in host mode on node i are reached from the host at 10.216.0.(10+i) (a namespace of ours).
 #
 # Images: every node gets swarm-controller/test-app:* and swarm-controller/{controller,proxy}:dev
-# by `docker save | docker load` from a builder daemon: $SC_CLUSTER_IMAGES_FROM, else the local
-# Swarm's daemon (/run/sc-swarm) if it answers, else the local Swarm is started for the build
-# and stopped again. The builder runs scripts/build-test-app.sh and scripts/build-images.sh
-# first (no-ops when up to date; SC_CLUSTER_SKIP_BUILD=1 skips them). A node whose images
-# already have the builder's IDs gets nothing.
+# by `docker save | docker load` from a builder daemon (scripts/engine-images.sh):
+# $SC_CLUSTER_IMAGES_FROM, else the local Swarm's daemon (/run/sc-swarm) if it answers, else the
+# local Swarm is started for the build (and left running). The builder runs
+# scripts/build-test-app.sh and scripts/build-images.sh first (no-ops when up to date;
+# SC_CLUSTER_SKIP_BUILD=1 skips them). A node whose images already have the builder's IDs gets
+# nothing.
+#
+# Nodes reach no registry (their daemons carry the label org.swarm-controller.offline=true).
+# Registries: every engine starts with --insecure-registry 10.216.0.1/32, so a plain-HTTP
+# registry a test runs on the host's side of the bridge (10.216.0.1) can be pulled from.
 #
 # Only stdout of up/env is the export lines; progress goes to stderr. Processes are found and
 # stopped only through our pid files, never by name.
@@ -63,12 +68,9 @@ GUARD=10.216.0.0/16      # node-internal bridges live in here; unreachable from 
 BRIDGE=scc-br0
 HOST_ADDR="$NODE_NET.1"
 TAG=sc-cluster
-LOCAL_SWARM_SOCK=/run/sc-swarm/docker.sock
 START_TIMEOUT=60
 STOP_TIMEOUT=45
 JOIN_TIMEOUT=90
-IMAGES=(swarm-controller/test-app:1 swarm-controller/test-app:2 swarm-controller/test-app:3
-        swarm-controller/controller:dev swarm-controller/proxy:dev)
 
 say() { echo "cluster: $*" >&2; }
 die() { echo "cluster: error: $*" >&2; exit 1; }
@@ -245,6 +247,8 @@ start_engine() {
       --pidfile "$dir/dockerd.pid"
       --iptables=false
       --bip "10.216.$((100 + n)).1/24"
+      --insecure-registry "$HOST_ADDR/32"
+      --label org.swarm-controller.offline=true
       --containerd-namespace "$ns"
       --containerd-plugins-namespace "$ns-plugins"
     )
@@ -341,52 +345,13 @@ label_node() {
 }
 
 # ---- images -------------------------------------------------------------------------------------
-COPY=()
-image_ids() {  # image_ids DOCKER_HOST -> "name id" lines for COPY (missing ones left out)
-  local host=$1 i id
-  for i in "${COPY[@]}"; do
-    id="$(env -u DOCKER_CONTEXT DOCKER_HOST="$host" docker image inspect --format '{{.Id}}' "$i" 2>/dev/null || true)"
-    [[ -n "$id" ]] && echo "$i $id"
-  done
-  return 0
-}
-
+# Built on a builder daemon and copied to every node whose images differ (scripts/engine-images.sh).
 ensure_images() {
-  local src="${SC_CLUSTER_IMAGES_FROM:-}" started_local=0
-  if [[ -z "$src" ]]; then
-    if env -u DOCKER_CONTEXT DOCKER_HOST="unix://$LOCAL_SWARM_SOCK" timeout 10 docker version >/dev/null 2>&1; then
-      src="unix://$LOCAL_SWARM_SOCK"
-    else
-      say "no image builder answers: starting the local Swarm (scripts/local-swarm.sh) to build the images"
-      local out
-      out="$("$REPO/scripts/local-swarm.sh" up)" || die "scripts/local-swarm.sh up failed"
-      src="${out#*DOCKER_HOST=}"; src="${src%%$'\n'*}"
-      started_local=1
-    fi
-  fi
-  if [[ "${SC_CLUSTER_SKIP_BUILD:-0}" != 1 ]]; then
-    say "building the images on $src (no-op when up to date)"
-    DOCKER_HOST="$src" "$REPO/scripts/build-test-app.sh" || die "scripts/build-test-app.sh failed on $src"
-    DOCKER_HOST="$src" "$REPO/scripts/build-images.sh" >/dev/null || die "scripts/build-images.sh failed on $src"
-  fi
-  # Also the test app's content tag (swarm-controller/test-app:src-<hash>): with it,
-  # scripts/build-test-app.sh run against a node finds the image up to date.
-  COPY=("${IMAGES[@]}")
-  local tag
-  for tag in $(env -u DOCKER_CONTEXT DOCKER_HOST="$src" docker image ls --format '{{.Repository}}:{{.Tag}}' swarm-controller/test-app); do
-    [[ "$tag" == *:src-* ]] && COPY+=("$tag")
-  done
-  local want
-  want="$(image_ids "$src")"
-  [[ "$(wc -l <<<"$want")" -eq "${#COPY[@]}" ]] || die "the builder $src lacks some of: ${COPY[*]}"
-  local n total=$((MANAGERS + WORKERS))
-  for ((n = 1; n <= total; n++)); do
-    if [[ "$(image_ids "unix://$(sock_of "$n")")" == "$want" ]]; then continue; fi
-    say "n$n: loading ${#COPY[@]} images from $src"
-    env -u DOCKER_CONTEXT DOCKER_HOST="$src" docker save "${COPY[@]}" | dk "$n" load >/dev/null ||
-      die "n$n: docker save | docker load failed"
-  done
-  if ((started_local)); then "$REPO/scripts/local-swarm.sh" down >/dev/null || say "warning: scripts/local-swarm.sh down failed"; fi
+  local opts=() targets=() n
+  [[ -n "${SC_CLUSTER_IMAGES_FROM:-}" ]] && opts+=(--from "$SC_CLUSTER_IMAGES_FROM")
+  [[ "${SC_CLUSTER_SKIP_BUILD:-0}" == 1 ]] && opts+=(--no-build)
+  for ((n = 1; n <= MANAGERS + WORKERS; n++)); do targets+=("unix://$(sock_of "$n")"); done
+  "$REPO/scripts/engine-images.sh" "${opts[@]}" "${targets[@]}" || die "scripts/engine-images.sh failed"
 }
 
 wait_ready() {

@@ -6,7 +6,9 @@
  *
  *   - src/api/<kind>.generated.ts   TypeScript types (json-schema-to-typescript), one file per kind;
  *   - src/api/schemas.generated.ts  the JSON Schemas as data, used by ajv at runtime;
- *   - docs/reference.md             the human reference, generated from the same schemas.
+ *   - docs/reference.md             the human reference, generated from the same schemas;
+ *   - schemas/*.json                JSON Schemas (draft-07) for editors, one per kind and one for
+ *                                   any kind (scripts/editor-schemas.ts).
  *
  * Usage (from the repository root):
  *   npm run gen         regenerate the files
@@ -21,6 +23,7 @@ import { Ajv } from 'ajv';
 import standaloneModule from 'ajv/dist/standalone/index.js';
 import { compile } from 'json-schema-to-typescript';
 import { parseDocument, stringify } from 'yaml';
+import { EDITOR_SCHEMA_DIR, generateEditorSchemas } from './editor-schemas.js';
 
 // ---------------------------------------------------------------------------------------------
 // Types and constants
@@ -696,17 +699,23 @@ export async function generateFiles(root: string = findRepoRoot()): Promise<Gene
   const files: GeneratedFile[] = [];
   for (const crd of crds) files.push(await generateTypes(crd, root));
   files.push(generateSchemas(crds), generateValidators(crds), generateReference(crds));
+  try {
+    files.push(...generateEditorSchemas(crds));
+  } catch (err) {
+    throw new GenerateError((err as Error).message);
+  }
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-/** Generated files present in src/api/ (*.generated.ts). */
+/** Generated files present on disk: src/api/*.generated.ts and schemas/*.json. */
 function generatedFilesOnDisk(root: string): string[] {
-  const dir = join(root, API_DIR);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((name) => name.endsWith(GENERATED_SUFFIX))
-    .map((name) => `${API_DIR}/${name}`)
-    .sort();
+  const list = (dir: string, suffix: string): string[] =>
+    existsSync(join(root, dir))
+      ? readdirSync(join(root, dir))
+          .filter((name) => name.endsWith(suffix))
+          .map((name) => `${dir}/${name}`)
+      : [];
+  return [...list(API_DIR, GENERATED_SUFFIX), ...list(EDITOR_SCHEMA_DIR, '.json')].sort();
 }
 
 function readIfExists(path: string): string | undefined {
@@ -715,7 +724,8 @@ function readIfExists(path: string): string | undefined {
 
 /**
  * Compares what the generator would produce with the files on disk. Returns the files that are
- * missing, differ (line endings are ignored), or are *.generated.ts files no CRD produces any more.
+ * missing, differ (line endings are ignored), or are *.generated.ts or schemas/*.json files no CRD
+ * produces any more.
  * An empty list means everything is up to date.
  */
 export async function findStaleFiles(root: string = findRepoRoot()): Promise<StaleFile[]> {

@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # Install what swarm-controller needs on a fresh Debian 12 machine (run as root).
 # Idempotent and quiet: a fast no-op when everything is already there.
-#   - apt packages: docker.io iproute2 git ca-certificates debootstrap (for the local image bases),
-#     haproxy (the proxy agent's tests run the real binary; the service is not started),
-#     openssl (the proxy's TLS tests make self-signed certificates with its CLI)
+#   - apt packages: docker.io iproute2 git ca-certificates debootstrap (for the local image bases,
+#     and the Debian roots of the newer engines that scripts/local-swarm.sh --engine sid makes on
+#     its first `up`), haproxy (the proxy agent's tests run the real binary; the service is not
+#     started), openssl (the proxy's TLS tests make self-signed certificates with its CLI, and
+#     local-swarm.sh the TLS certificates of the newer engines), util-linux (nsenter, unshare and
+#     pivot_root start those engines in namespaces of their own), openssh-server/-client (ssh://
+#     engines are tested against a real sshd in a namespace; never started as a service),
+#     docker-registry + apache2-utils (private-registry tests: a real registry with htpasswd
+#     logins; never started as a service), age (the SOPS tests make identities with age-keygen
+#     and seal data keys with age, to prove the key format interoperates)
 #   - npm ci in the repo root when node_modules is missing or older than package-lock.json
 #     (never through a node_modules that is a symbolic link: see below)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-APT_PACKAGES=(docker.io iproute2 git ca-certificates debootstrap haproxy openssl)
+APT_PACKAGES=(docker.io iproute2 git ca-certificates debootstrap haproxy openssl util-linux
+              openssh-server openssh-client docker-registry apache2-utils age)
 
 die() { echo "install-deps: $*" >&2; exit 1; }
 
@@ -38,7 +46,7 @@ if ((${#missing[@]})); then
 fi
 
 # Sanity: the binaries the scripts rely on.
-for bin in dockerd docker ip git openssl; do
+for bin in dockerd docker ip git openssl debootstrap nsenter unshare pivot_root age age-keygen; do
   command -v "$bin" >/dev/null || die "'$bin' not found in PATH after installing packages"
 done
 

@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # Run every test, from a fresh clone, as root:
-#   install deps -> gen:check -> lint (Prettier, type-aware ESLint) -> unit tests -> (private Swarm) -> test-app and controller images -> e2e tests
+#   install deps -> gen:check -> lint (Prettier, type-aware ESLint) -> unit tests
+#   -> integration tests (real programs, no engine: yaml-language-server, HAProxy on loopback,
+#      git over ssh and http)
+#   -> per engine: (private Swarm) -> test-app and controller images -> e2e tests -> other objects untouched
 #   -> multi-node cluster tests
 #
-# If DOCKER_HOST is set, the e2e tests use that daemon (it must be a Swarm manager).
-# Otherwise a private Swarm is started with scripts/local-swarm.sh and its daemon stopped at
-# exit (down --keep-swarm: the swarm and what runs on it, the demo say, come back with the next
-# `up`), but only if this script started it (set SC_KEEP_SWARM=1 to leave it running).
+# Engines: the e2e tests run on each engine of SC_ENGINES (default "bookworm sid": Debian
+# bookworm's docker.io 20.10, then sid's 28.5; see scripts/local-swarm.sh), each a private
+# single-node Swarm started with `scripts/local-swarm.sh --engine E up`, with the images the tests
+# need (scripts/engine-images.sh: built on bookworm's engine and loaded into the others) and its
+# own "other objects untouched" check; the summary has a line per engine, e.g.
+# "e2e tests (engine 28.5.2, API 1.51)  PASS  700s". A failure on any engine fails the run.
+# An engine's daemon that this script started is stopped at exit (down --keep-swarm: the swarm
+# and what runs on it, the demo say, come back with the next `up`); set SC_KEEP_SWARM=1 to leave
+# it running.
+# If DOCKER_HOST is set, the e2e tests use only that daemon (it must be a Swarm manager), as
+# SC_PUBLISHED_ADDR says its host-mode ports are reached (default 127.0.0.1).
 #
 # The cluster tests (test/cluster/) run on a Swarm of three nodes made by scripts/cluster.sh
 # (1 manager + 2 workers; the last test remakes it with 3 managers), its images copied from the
-# e2e Swarm; the cluster is started for them and removed after
+# bookworm (or the caller's) e2e engine; the cluster is started for them and removed after
 # (down --purge), unless it was already up. SC_CLUSTER_TESTS=0 skips them.
 #
 # Later steps still run after a failed gen:check or unit run so one run reports everything;
@@ -25,7 +35,7 @@ failed=0
 passed_tests=0 failed_tests=0
 COUNTS="$(mktemp)"
 FOREIGN_BEFORE="$(mktemp)"
-started_swarm=0
+STARTED_ENGINES=()
 started_cluster=0
 
 # run_step NAME CMD... : run a step, record PASS/FAIL and its duration.
@@ -59,7 +69,7 @@ summary() {
   echo
   echo "==================== test summary ===================="
   for i in "${!NAMES[@]}"; do
-    printf '  %-28s %-22s %s\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}"
+    printf '  %-40s %-22s %s\n' "${NAMES[$i]}" "${RESULTS[$i]}" "${TIMES[$i]}"
   done
   echo "======================================================"
   while read -r p f; do passed_tests=$((passed_tests + p)); failed_tests=$((failed_tests + f)); done <"$COUNTS"
@@ -75,11 +85,14 @@ cleanup() {
     echo "==> removing the cluster started by this run"
     scripts/cluster.sh down --purge || echo "warning: scripts/cluster.sh down --purge failed" >&2
   fi
-  if ((started_swarm)) && [[ "${SC_KEEP_SWARM:-0}" != 1 ]]; then
+  local e
+  for e in "${STARTED_ENGINES[@]+"${STARTED_ENGINES[@]}"}"; do
+    [[ "${SC_KEEP_SWARM:-0}" != 1 ]] || break
     echo
-    echo "==> stopping the private Swarm's daemon started by this run (what was deployed on it stays)"
-    scripts/local-swarm.sh down --keep-swarm || echo "warning: scripts/local-swarm.sh down --keep-swarm failed" >&2
-  fi
+    echo "==> stopping the $e engine's daemon started by this run (what was deployed on it stays)"
+    scripts/local-swarm.sh --engine "$e" down --keep-swarm ||
+      echo "warning: scripts/local-swarm.sh --engine $e down --keep-swarm failed" >&2
+  done
   summary
   if ((failed && rc == 0)); then rc=1; fi
   exit "$rc"
@@ -92,8 +105,9 @@ if ! run_step "install dependencies" scripts/install-deps.sh; then
   skip_step "gen:check" "no dependencies"
   skip_step "lint" "no dependencies"
   skip_step "unit tests" "no dependencies"
+  skip_step "integration tests" "no dependencies"
   skip_step "swarm" "no dependencies"
-  skip_step "test-app image" "no dependencies"
+  skip_step "images" "no dependencies"
   skip_step "e2e tests" "no dependencies"
   exit 1
 fi
@@ -101,20 +115,27 @@ fi
 run_step "gen:check" npm run --silent gen:check || true
 run_step "lint" npm run --silent lint || true
 run_step "unit tests" count_tests npm run --silent test:unit || true
+run_step "integration tests" count_tests npm run --silent test:integration || true
 
+# start_swarm ENGINE: the engine's Swarm up; exports DOCKER_HOST, SC_PUBLISHED_ADDR, SC_HOST_ADDR.
+# ENGINE "caller" is the caller's DOCKER_HOST, used as it is.
 start_swarm() {
-  if [[ -n "${DOCKER_HOST:-}" ]]; then
+  local engine=$1 was_up=0 out
+  if [[ "$engine" == caller ]]; then
     echo "using DOCKER_HOST=$DOCKER_HOST"
-    docker version --format 'engine {{.Server.Version}} (API {{.Server.APIVersion}})' || return 1
-    return 0
+  else
+    scripts/local-swarm.sh --engine "$engine" status >/dev/null 2>&1 && was_up=1
+    out="$(scripts/local-swarm.sh --engine "$engine" up)" || return 1
+    eval "$out"
+    export DOCKER_HOST SC_PUBLISHED_ADDR SC_HOST_ADDR
+    ((was_up)) || STARTED_ENGINES+=("$engine")
+    echo "DOCKER_HOST=$DOCKER_HOST ($( ((was_up)) && echo "already running, left up" || echo "started by this run"))"
+    echo "published ports at ${SC_PUBLISHED_ADDR}; the engine reaches the host at $SC_HOST_ADDR"
   fi
-  local was_up=0 out
-  scripts/local-swarm.sh status >/dev/null 2>&1 && was_up=1
-  out="$(scripts/local-swarm.sh up)" || return 1
-  eval "$out"
-  export DOCKER_HOST
-  ((was_up)) || started_swarm=1
-  echo "DOCKER_HOST=$DOCKER_HOST ($( ((was_up)) && echo "already running, left up" || echo "started by this run"))"
+  ENGINE_VERSION="$(docker version --format '{{.Server.Version}}')" || return 1
+  ENGINE_VERSION="${ENGINE_VERSION%%+*}"
+  ENGINE_API="$(docker version --format '{{.Server.APIVersion}}')" || return 1
+  echo "engine $ENGINE_VERSION (API $ENGINE_API)"
 }
 
 # The e2e tests share the Swarm with whatever else runs there (the demo's shop and controller,
@@ -166,7 +187,7 @@ start_cluster() {
     # State left by an earlier cluster (engines gone, perhaps of another shape) is removed first.
     scripts/cluster.sh down --purge >/dev/null 2>&1 || true
     started_cluster=1
-    SC_CLUSTER_IMAGES_FROM="$DOCKER_HOST" scripts/cluster.sh up >/dev/null || return 1
+    scripts/cluster.sh up >/dev/null || return 1
   fi
   scripts/cluster.sh status
 }
@@ -176,27 +197,53 @@ stop_cluster() {
   scripts/cluster.sh down --purge && started_cluster=0
 }
 
-if run_step "swarm" start_swarm; then
-  if run_step "test-app image" scripts/build-test-app.sh && run_step "controller image" scripts/build-images.sh --only controller; then
-    record_foreign || echo "warning: could not list the Swarm's objects" >&2
-    run_step "e2e tests" count_tests npm run --silent test:e2e || true
-    run_step "other objects untouched" check_foreign || true
-    if [[ "${SC_CLUSTER_TESTS:-1}" == 0 ]]; then
-      skip_step "cluster tests" "SC_CLUSTER_TESTS=0"
-    elif run_step "cluster" start_cluster; then
-      export SC_CLUSTER_IMAGES_FROM="$DOCKER_HOST"  # the three-managers test makes a cluster of its own
-      run_step "cluster tests" count_tests npm run --silent test:cluster || true
-      run_step "cluster down" stop_cluster || true
-    else
-      skip_step "cluster tests" "no cluster"
-    fi
-  else
-    skip_step "e2e tests" "an image failed to build"
-    skip_step "cluster tests" "an image failed to build"
+# run_engine ENGINE: the e2e tests on one engine, with their "other objects untouched" check.
+run_engine() {
+  local engine=$1 label=$1
+  [[ "$engine" == caller ]] && label="DOCKER_HOST"
+  if ! run_step "swarm ($label)" start_swarm "$engine"; then
+    skip_step "e2e tests ($label)" "no swarm"
+    return 0
   fi
+  # scripts/engine-images.sh builds on the engine itself, or (an offline rootfs engine) on
+  # bookworm's and loads the images into it.
+  if ! run_step "images ($label)" scripts/engine-images.sh --only controller; then
+    skip_step "e2e tests (engine $ENGINE_VERSION, API $ENGINE_API)" "an image failed to build"
+    return 0
+  fi
+  # (the first engine that can build is the cluster's image source)
+  if [[ -z "$E2E_IMAGES_FROM" && "$(docker info --format '{{json .Labels}}')" != *org.swarm-controller.offline=true* ]]; then
+    E2E_IMAGES_FROM="$DOCKER_HOST"
+  fi
+  record_foreign || echo "warning: could not list the Swarm's objects" >&2
+  # (SC_ENGINE: the engine test/e2e/engine-isolation.test.ts expects)
+  [[ "$engine" == caller ]] || export SC_ENGINE="$engine"
+  run_step "e2e tests (engine $ENGINE_VERSION, API $ENGINE_API)" count_tests npm run --silent test:e2e || true
+  run_step "other objects untouched ($label)" check_foreign || true
+}
+
+E2E_IMAGES_FROM=""
+if [[ -n "${DOCKER_HOST:-}" ]]; then
+  ENGINES=(caller)
 else
-  skip_step "test-app image" "no swarm"
-  skip_step "controller image" "no swarm"
-  skip_step "e2e tests" "no swarm"
-  skip_step "cluster tests" "no swarm"
+  read -r -a ENGINES <<<"${SC_ENGINES:-bookworm sid}"
+  ((${#ENGINES[@]})) || ENGINES=(bookworm)
+fi
+for engine in "${ENGINES[@]}"; do run_engine "$engine"; done
+
+# The cluster gets its images from the first e2e engine that can build (bookworm's, or the
+# caller's), else scripts/engine-images.sh builds them on bookworm's.
+if [[ "${SC_CLUSTER_TESTS:-1}" == 0 ]]; then
+  skip_step "cluster tests" "SC_CLUSTER_TESTS=0"
+else
+  # (the cluster tests make the cluster's node 1 their DOCKER_HOST; its ports are reached at
+  # its own address, not at an e2e engine's)
+  unset SC_PUBLISHED_ADDR SC_HOST_ADDR
+  if [[ -n "$E2E_IMAGES_FROM" ]]; then export SC_CLUSTER_IMAGES_FROM="$E2E_IMAGES_FROM" DOCKER_HOST="$E2E_IMAGES_FROM"; fi
+  if run_step "cluster" start_cluster; then
+    run_step "cluster tests" count_tests npm run --silent test:cluster || true
+    run_step "cluster down" stop_cluster || true
+  else
+    skip_step "cluster tests" "no cluster"
+  fi
 fi

@@ -16,6 +16,10 @@ export const errorCatalogue = {
   SC1008: 'file is not valid UTF-8',
   SC1009: 'path escapes the source directory',
   SC1010: 'too many problems in one file',
+  SC1101: 'git credential file cannot be used',
+  SC1102: 'ssh host key not trusted',
+  SC1103: 'git server refused the credentials',
+  SC1104: 'source cannot be fetched',
   SC2001: 'unknown apiVersion',
   SC2002: 'unknown kind',
   SC2003: 'unknown field',
@@ -61,6 +65,8 @@ export const errorCatalogue = {
   SC5004: 'Swarm refused a change',
   SC5005: 'service did not converge',
   SC5006: 'a network the change needs is gone',
+  SC5007: 'docker context or configuration cannot be used',
+  SC5008: 'registry refused or image not found',
   SC6001: 'compose variable substitution failed',
   SC6002: 'compose variable not set',
   SC6003: 'compose value not valid',
@@ -68,6 +74,16 @@ export const errorCatalogue = {
   SC6005: 'compose name changed to fit manifest names',
   SC6006: 'two compose names give one manifest name',
   SC6007: 'output directory not usable',
+  SC7001: 'no age key for a SOPS-encrypted file',
+  SC7002: 'no age key given opens the SOPS-encrypted file',
+  SC7003: 'SOPS MAC missing or not matching',
+  SC7004: 'SOPS file malformed or not supported',
+  SC7005: 'SOPS file not encrypted for age',
+  SC7006: 'SOPS-encrypted value cannot be decrypted',
+  SC7007: 'age key cannot be read',
+  SC7008: 'Secret data not encrypted',
+  SC8001: 'notification receiver not valid',
+  SC8002: 'sync window not valid',
   SC9001: 'bad command-line usage',
 } as const;
 
@@ -144,7 +160,68 @@ export class TransientError extends Error {
   }
 }
 
-/** The HTTP status an engine error carried, if any. */
-export function statusCodeOf(err: unknown): number | undefined {
-  return (err as { statusCode?: number } | undefined)?.statusCode;
+/**
+ * What the engine said, as types: src/swarm/ alone reads the engine's words and status codes
+ * and makes these; everything else branches on the type, never on message text.
+ */
+export type EngineObject = 'service' | 'network' | 'config' | 'secret' | 'task' | 'node' | 'container' | 'image';
+
+/** The object does not exist (HTTP 404, or "network ... not found" while creating a service). */
+export class NotFoundError extends TerminalError {
+  constructor(
+    readonly object: EngineObject | undefined,
+    /** The name or ID the engine named, when it named one. */
+    readonly id: string | undefined,
+    message: string,
+    readonly statusCode?: number,
+  ) {
+    super('SC5004', message);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** An object of that name exists already (HTTP 409 on create). */
+export class AlreadyExistsError extends TerminalError {
+  constructor(
+    message: string,
+    readonly statusCode?: number,
+  ) {
+    super('SC5004', message);
+    this.name = 'AlreadyExistsError';
+  }
+}
+
+/** The write was based on an old version of the object ("update out of sequence"): re-read and retry. */
+export class ConflictError extends TransientError {
+  readonly statusCode?: number;
+  constructor(message: string, cause?: unknown, statusCode?: number) {
+    super(message, cause);
+    this.name = 'ConflictError';
+    if (statusCode !== undefined) this.statusCode = statusCode;
+  }
+}
+
+/** A registry said no while resolving an image's digest, or could not be reached (SC5008). */
+export class RegistryError extends TerminalError {
+  constructor(
+    readonly reason: 'unauthorized' | 'not-found' | 'unreachable',
+    readonly image: string,
+    readonly registry: string,
+    message: string,
+    /** What to do about it. */
+    readonly fix: string,
+  ) {
+    super('SC5008', message);
+    this.name = 'RegistryError';
+  }
+}
+
+/** The object is still used (a network with endpoints, a secret mounted by a service): retry later. */
+export class InUseError extends TransientError {
+  readonly statusCode?: number;
+  constructor(message: string, cause?: unknown, statusCode?: number) {
+    super(message, cause);
+    this.name = 'InUseError';
+    if (statusCode !== undefined) this.statusCode = statusCode;
+  }
 }

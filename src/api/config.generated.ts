@@ -45,7 +45,7 @@ export interface ObjectMeta {
  */
 export interface ConfigSpec {
   /**
-   * The content, inline, e.g. "worker_processes 2;". Configs only: a secret's value never belongs in a manifest.
+   * The content, inline, e.g. "worker_processes 2;". A secret's value never belongs in a manifest in plain text: a Secret takes data only encrypted with SOPS.
    */
   data?: string;
   /**

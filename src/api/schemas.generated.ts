@@ -108,7 +108,7 @@ export const crds = [
             "data": {
               "type": "string",
               "maxLength": 500000,
-              "description": "The content, inline, e.g. \"worker_processes 2;\". Configs only: a secret's value never belongs in a manifest."
+              "description": "The content, inline, e.g. \"worker_processes 2;\". A secret's value never belongs in a manifest in plain text: a Secret takes data only encrypted with SOPS."
             },
             "file": {
               "type": "string",
@@ -761,11 +761,16 @@ export const crds = [
         },
         "SecretSpec": {
           "title": "SecretSpec",
-          "description": "Where the content comes from: exactly one of file, env, external.",
+          "description": "Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.",
           "type": "object",
           "additionalProperties": false,
           "minProperties": 1,
           "properties": {
+            "data": {
+              "type": "string",
+              "maxLength": 500000,
+              "description": "The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."
+            },
             "file": {
               "type": "string",
               "minLength": 1,

@@ -41,9 +41,13 @@ export interface ObjectMeta {
   };
 }
 /**
- * Where the content comes from: exactly one of file, env, external.
+ * Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.
  */
 export interface SecretSpec {
+  /**
+   * The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex "^(data)$"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md.
+   */
+  data?: string;
   /**
    * A file with the content, relative to the manifest file that declares it, e.g. "nginx.conf"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit).
    */

@@ -3,6 +3,7 @@
  * src/swarm/docker-swarm.ts implements them against the Docker Engine; unit tests use
  * in-memory fakes. Reading and writing are separate so a planner can be handed a reader only.
  */
+import type { ImagePin } from './image-ref.js';
 import type {
   LiveState,
   SwarmConfig,
@@ -69,6 +70,15 @@ export interface SwarmWriter {
 }
 
 export interface SwarmAccess extends SwarmReader, SwarmWriter {}
+
+/**
+ * Image digests from the registries, as the engine sees them (GET /distribution/{image}/json),
+ * with the user's registry credentials. Fails with RegistryError: the registry refused the
+ * credentials, has no such image, or could not be reached.
+ */
+export interface ImageRegistry {
+  resolveImage(image: string): Promise<ImagePin>;
+}
 
 /**
  * Small shared records kept in the Swarm itself (the leader lease, the suspend flag): configs

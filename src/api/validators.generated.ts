@@ -5,9 +5,9 @@ import runtime_ucs2length from 'ajv/dist/runtime/ucs2length.js';
 import runtime_equal from 'ajv/dist/runtime/equal.js';
 
 export const validateConfig = validate10;
-const schema11 = {"title":"ConfigManifest","description":"A Config is a Swarm config: a file such as nginx.conf that services mount read-only (/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Config","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the config; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/ConfigSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Config","metadata":{"name":"nginx-conf","namespace":"shop"},"spec":{"file":"nginx.conf"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Config","metadata":{"name":"feature-flags","namespace":"shop"},"spec":{"data":"checkout_v2=true\n"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The config's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"nginx.conf\" or \"caddy_config\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the config in the Swarm, e.g. {team: web}."}}},"ConfigSpec":{"title":"ConfigSpec","description":"Where the content comes from: exactly one of data, file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, e.g. \"worker_processes 2;\". Configs only: a secret's value never belongs in a manifest."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The config exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The config's name in the Swarm, used as it is, without the namespace: with external, the config it looks up (e.g. \"shared-ca\"); otherwise a config stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the config, e.g. \"Node {{.Node.Hostname}}\" (docker config create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
+const schema11 = {"title":"ConfigManifest","description":"A Config is a Swarm config: a file such as nginx.conf that services mount read-only (/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Config","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the config; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/ConfigSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Config","metadata":{"name":"nginx-conf","namespace":"shop"},"spec":{"file":"nginx.conf"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Config","metadata":{"name":"feature-flags","namespace":"shop"},"spec":{"data":"checkout_v2=true\n"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The config's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"nginx.conf\" or \"caddy_config\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the config in the Swarm, e.g. {team: web}."}}},"ConfigSpec":{"title":"ConfigSpec","description":"Where the content comes from: exactly one of data, file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, e.g. \"worker_processes 2;\". A secret's value never belongs in a manifest in plain text: a Secret takes data only encrypted with SOPS."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The config exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The config's name in the Swarm, used as it is, without the namespace: with external, the config it looks up (e.g. \"shared-ca\"); otherwise a config stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the config, e.g. \"Node {{.Node.Hostname}}\" (docker config create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
 const schema12 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The config's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"nginx.conf\" or \"caddy_config\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the config in the Swarm, e.g. {team: web}."}}};
-const schema13 = {"title":"ConfigSpec","description":"Where the content comes from: exactly one of data, file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, e.g. \"worker_processes 2;\". Configs only: a secret's value never belongs in a manifest."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The config exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The config's name in the Swarm, used as it is, without the namespace: with external, the config it looks up (e.g. \"shared-ca\"); otherwise a config stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the config, e.g. \"Node {{.Node.Hostname}}\" (docker config create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
+const schema13 = {"title":"ConfigSpec","description":"Where the content comes from: exactly one of data, file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, e.g. \"worker_processes 2;\". A secret's value never belongs in a manifest in plain text: a Secret takes data only encrypted with SOPS."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The config exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The config's name in the Swarm, used as it is, without the namespace: with external, the config it looks up (e.g. \"shared-ca\"); otherwise a config stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the config, e.g. \"Node {{.Node.Hostname}}\" (docker config create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
 const func2 = (runtime_ucs2length as unknown as { default: unknown }).default ?? runtime_ucs2length;
 const pattern0 = new RegExp("^[a-zA-Z0-9][-_.a-zA-Z0-9]*$", "u");
 const pattern1 = new RegExp("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "u");
@@ -2146,9 +2146,9 @@ return errors === 0;
 }
 
 export const validateSecret = validate21;
-const schema32 = {"title":"SecretManifest","description":"A Secret is a Swarm secret: a password, key or certificate that services mount under /run/secrets/ (/run/secrets/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Secret","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the secret; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/SecretSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"db-password","namespace":"shop"},"spec":{"env":"SHOP_DB_PASSWORD"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"tls-key","namespace":"shop"},"spec":{"file":"secrets/tls.key"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}},"SecretSpec":{"title":"SecretSpec","description":"Where the content comes from: exactly one of file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
+const schema32 = {"title":"SecretManifest","description":"A Secret is a Swarm secret: a password, key or certificate that services mount under /run/secrets/ (/run/secrets/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Secret","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the secret; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/SecretSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"db-password","namespace":"shop"},"spec":{"env":"SHOP_DB_PASSWORD"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"tls-key","namespace":"shop"},"spec":{"file":"secrets/tls.key"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}},"SecretSpec":{"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
 const schema33 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}};
-const schema34 = {"title":"SecretSpec","description":"Where the content comes from: exactly one of file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
+const schema34 = {"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -2421,7 +2421,7 @@ vErrors.push(err22);
 errors++;
 }
 for(const key3 in data7){
-if(!((((((key3 === "file") || (key3 === "env")) || (key3 === "external")) || (key3 === "name")) || (key3 === "templateDriver")) || (key3 === "retain"))){
+if(!(((((((key3 === "data") || (key3 === "file")) || (key3 === "env")) || (key3 === "external")) || (key3 === "name")) || (key3 === "templateDriver")) || (key3 === "retain"))){
 const err23 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema34,data:data7};
 if(vErrors === null){
 vErrors = [err23];
@@ -2432,11 +2432,11 @@ vErrors.push(err23);
 errors++;
 }
 }
-if(data7.file !== undefined){
-let data8 = data7.file;
+if(data7.data !== undefined){
+let data8 = data7.data;
 if(typeof data8 === "string"){
-if(func2(data8) > 1024){
-const err24 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters",schema:1024,parentSchema:schema34.properties.file,data:data8};
+if(func2(data8) > 500000){
+const err24 = {instancePath:instancePath+"/spec/data",schemaPath:"#/$defs/SecretSpec/properties/data/maxLength",keyword:"maxLength",params:{limit: 500000},message:"must NOT have more than 500000 characters",schema:500000,parentSchema:schema34.properties.data,data:data8};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -2445,8 +2445,9 @@ vErrors.push(err24);
 }
 errors++;
 }
-if(func2(data8) < 1){
-const err25 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema34.properties.file,data:data8};
+}
+else {
+const err25 = {instancePath:instancePath+"/spec/data",schemaPath:"#/$defs/SecretSpec/properties/data/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.properties.data.type,parentSchema:schema34.properties.data,data:data8};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -2456,8 +2457,11 @@ vErrors.push(err25);
 errors++;
 }
 }
-else {
-const err26 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.properties.file.type,parentSchema:schema34.properties.file,data:data8};
+if(data7.file !== undefined){
+let data9 = data7.file;
+if(typeof data9 === "string"){
+if(func2(data9) > 1024){
+const err26 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters",schema:1024,parentSchema:schema34.properties.file,data:data9};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -2466,12 +2470,8 @@ vErrors.push(err26);
 }
 errors++;
 }
-}
-if(data7.env !== undefined){
-let data9 = data7.env;
-if(typeof data9 === "string"){
-if(!pattern2.test(data9)){
-const err27 = {instancePath:instancePath+"/spec/env",schemaPath:"#/$defs/SecretSpec/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema34.properties.env,data:data9};
+if(func2(data9) < 1){
+const err27 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema34.properties.file,data:data9};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -2482,7 +2482,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/spec/env",schemaPath:"#/$defs/SecretSpec/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.properties.env.type,parentSchema:schema34.properties.env,data:data9};
+const err28 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.properties.file.type,parentSchema:schema34.properties.file,data:data9};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -2492,10 +2492,11 @@ vErrors.push(err28);
 errors++;
 }
 }
-if(data7.external !== undefined){
-let data10 = data7.external;
-if(typeof data10 !== "boolean"){
-const err29 = {instancePath:instancePath+"/spec/external",schemaPath:"#/$defs/SecretSpec/properties/external/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema34.properties.external.type,parentSchema:schema34.properties.external,data:data10};
+if(data7.env !== undefined){
+let data10 = data7.env;
+if(typeof data10 === "string"){
+if(!pattern2.test(data10)){
+const err29 = {instancePath:instancePath+"/spec/env",schemaPath:"#/$defs/SecretSpec/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema34.properties.env,data:data10};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -2505,11 +2506,8 @@ vErrors.push(err29);
 errors++;
 }
 }
-if(data7.name !== undefined){
-let data11 = data7.name;
-if(typeof data11 === "string"){
-if(!pattern3.test(data11)){
-const err30 = {instancePath:instancePath+"/spec/name",schemaPath:"#/$defs/SecretSpec/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema34.properties.name,data:data11};
+else {
+const err30 = {instancePath:instancePath+"/spec/env",schemaPath:"#/$defs/SecretSpec/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.properties.env.type,parentSchema:schema34.properties.env,data:data10};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -2519,8 +2517,10 @@ vErrors.push(err30);
 errors++;
 }
 }
-else {
-const err31 = {instancePath:instancePath+"/spec/name",schemaPath:"#/$defs/SecretSpec/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.properties.name.type,parentSchema:schema34.properties.name,data:data11};
+if(data7.external !== undefined){
+let data11 = data7.external;
+if(typeof data11 !== "boolean"){
+const err31 = {instancePath:instancePath+"/spec/external",schemaPath:"#/$defs/SecretSpec/properties/external/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema34.properties.external.type,parentSchema:schema34.properties.external,data:data11};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -2530,10 +2530,11 @@ vErrors.push(err31);
 errors++;
 }
 }
-if(data7.templateDriver !== undefined){
-let data12 = data7.templateDriver;
-if(typeof data12 !== "string"){
-const err32 = {instancePath:instancePath+"/spec/templateDriver",schemaPath:"#/$defs/SecretSpec/properties/templateDriver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.properties.templateDriver.type,parentSchema:schema34.properties.templateDriver,data:data12};
+if(data7.name !== undefined){
+let data12 = data7.name;
+if(typeof data12 === "string"){
+if(!pattern3.test(data12)){
+const err32 = {instancePath:instancePath+"/spec/name",schemaPath:"#/$defs/SecretSpec/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema34.properties.name,data:data12};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -2542,8 +2543,9 @@ vErrors.push(err32);
 }
 errors++;
 }
-if(!(data12 === "golang")){
-const err33 = {instancePath:instancePath+"/spec/templateDriver",schemaPath:"#/$defs/SecretSpec/properties/templateDriver/enum",keyword:"enum",params:{allowedValues: schema34.properties.templateDriver.enum},message:"must be equal to one of the allowed values",schema:schema34.properties.templateDriver.enum,parentSchema:schema34.properties.templateDriver,data:data12};
+}
+else {
+const err33 = {instancePath:instancePath+"/spec/name",schemaPath:"#/$defs/SecretSpec/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.properties.name.type,parentSchema:schema34.properties.name,data:data12};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -2553,10 +2555,10 @@ vErrors.push(err33);
 errors++;
 }
 }
-if(data7.retain !== undefined){
-let data13 = data7.retain;
-if(!((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13)))){
-const err34 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema34.properties.retain.type,parentSchema:schema34.properties.retain,data:data13};
+if(data7.templateDriver !== undefined){
+let data13 = data7.templateDriver;
+if(typeof data13 !== "string"){
+const err34 = {instancePath:instancePath+"/spec/templateDriver",schemaPath:"#/$defs/SecretSpec/properties/templateDriver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.properties.templateDriver.type,parentSchema:schema34.properties.templateDriver,data:data13};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2565,9 +2567,8 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(typeof data13 == "number"){
-if(data13 > 100 || isNaN(data13)){
-const err35 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema34.properties.retain,data:data13};
+if(!(data13 === "golang")){
+const err35 = {instancePath:instancePath+"/spec/templateDriver",schemaPath:"#/$defs/SecretSpec/properties/templateDriver/enum",keyword:"enum",params:{allowedValues: schema34.properties.templateDriver.enum},message:"must be equal to one of the allowed values",schema:schema34.properties.templateDriver.enum,parentSchema:schema34.properties.templateDriver,data:data13};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -2576,8 +2577,11 @@ vErrors.push(err35);
 }
 errors++;
 }
-if(data13 < 1 || isNaN(data13)){
-const err36 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema34.properties.retain,data:data13};
+}
+if(data7.retain !== undefined){
+let data14 = data7.retain;
+if(!((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14)))){
+const err36 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema34.properties.retain.type,parentSchema:schema34.properties.retain,data:data14};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -2586,11 +2590,9 @@ vErrors.push(err36);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err37 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.type,parentSchema:schema34,data:data7};
+if(typeof data14 == "number"){
+if(data14 > 100 || isNaN(data14)){
+const err37 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema34.properties.retain,data:data14};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -2599,15 +2601,38 @@ vErrors.push(err37);
 }
 errors++;
 }
-}
-}
-else {
-const err38 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema32.type,parentSchema:schema32,data};
+if(data14 < 1 || isNaN(data14)){
+const err38 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema34.properties.retain,data:data14};
 if(vErrors === null){
 vErrors = [err38];
 }
 else {
 vErrors.push(err38);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.type,parentSchema:schema34,data:data7};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+}
+else {
+const err40 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema32.type,parentSchema:schema32,data};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
 }
 errors++;
 }

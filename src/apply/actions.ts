@@ -5,10 +5,11 @@
  */
 import type { SwarmAccess } from '../api/swarm-access.js';
 import type { DesiredNetwork, DesiredService } from '../model/desired-state.js';
-import { statusCodeOf, TerminalError, TransientError } from '../errors.js';
+import { AlreadyExistsError, NotFoundError, TerminalError, TransientError } from '../errors.js';
 import { ownershipOf } from '../api/labels.js';
 
 import { diffModels } from '../plan/field-diff.js';
+import { digestFields } from '../plan/image-pins.js';
 import { serviceModelFromLive } from '../plan/live-model.js';
 import { buildNetworkCreate, buildServiceSpec, networkOwnershipLabels, specHash } from '../plan/swarm-spec.js';
 import { labelRecordFor, networkOwnerLabels, networkRecordName } from '../api/network-ownership.js';
@@ -98,7 +99,7 @@ export async function createService(ctx: ActionContext, s: DesiredService): Prom
     await ctx.swarm.createService(spec);
   } catch (err) {
     // Created by an earlier, interrupted run (or by someone else): update it instead, if ours.
-    if (statusCodeOf(err) === 409 || /already exists/.test((err as Error).message)) return updateService(ctx, s);
+    if (err instanceof AlreadyExistsError) return updateService(ctx, s);
     throw await networkGoneError(ctx, s, err);
   }
   return { summary: 'created', wrote: true, specHash: spec.Labels![labelSpecHash], writtenAt: ctx.clock.now() };
@@ -111,8 +112,8 @@ export async function createService(ctx: ActionContext, s: DesiredService): Prom
  * container has stopped). Only a new plan can put it right, so say that; other errors pass.
  */
 async function networkGoneError(ctx: ActionContext, s: DesiredService, err: unknown): Promise<unknown> {
-  const id = /network (\S+) not found/i.exec((err as Error)?.message ?? '')?.[1];
-  if (!id) return err;
+  if (!(err instanceof NotFoundError) || err.object !== 'network' || !err.id) return err;
+  const id = err.id;
   // The IDs the spec was built from name it; then read them afresh for whatever runs next.
   const used = await ctx.networkIds().catch(() => new Map<string, string>());
   ctx.forgetNetworks();
@@ -135,6 +136,7 @@ export async function updateService(ctx: ActionContext, s: DesiredService): Prom
   const hash = specHash('Service', s.swarmName, s.model);
   const upToDate =
     diffModels(serviceModelFromLive(live, names), s.model).length === 0 &&
+    digestFields(s, live.Spec).length === 0 &&
     live.Spec.Labels?.[labelSpecHash] === hash &&
     (live.Spec.TaskTemplate?.Networks ?? []).every((n) => names.has(n.Target ?? ''));
   if (upToDate) return { summary: 'already up to date', wrote: false, specHash: hash };
@@ -309,7 +311,7 @@ export async function putRoute(ctx: ActionContext, r: DesiredRoute): Promise<Act
       );
       wrote = true;
     } catch (err) {
-      if (statusCodeOf(err) !== 409 && !/already exists/.test((err as Error).message)) throw err;
+      if (!(err instanceof AlreadyExistsError)) throw err;
     }
   }
   const stale = existing.filter((c) => c.Spec.Name !== name);

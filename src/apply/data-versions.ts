@@ -8,7 +8,7 @@ import { dataVersionLabels, mountedName, storedData, type DataKind, type Desired
 import { labelRevision, ownershipOf } from '../api/labels.js';
 import type { SwarmAccess } from '../api/swarm-access.js';
 import type { SwarmConfig, SwarmSecret, SwarmService } from '../api/swarm-types.js';
-import { statusCodeOf, TerminalError, TransientError } from '../errors.js';
+import { AlreadyExistsError, TerminalError, TransientError } from '../errors.js';
 import type { ActionContext, ActionResult } from './actions.js';
 
 async function listKind(swarm: SwarmAccess, kind: DataKind): Promise<(SwarmConfig | SwarmSecret)[]> {
@@ -37,7 +37,7 @@ export async function putData(
       ctx.forgetData?.();
       return { summary: `version ${name} created`, wrote: true };
     } catch (err) {
-      if (statusCodeOf(err) !== 409 && !/already exists/.test((err as Error).message)) throw err;
+      if (!(err instanceof AlreadyExistsError)) throw err;
       return putData(ctx, d); // created meanwhile (a retry): check its labels
     }
   }

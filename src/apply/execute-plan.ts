@@ -1,14 +1,16 @@
 /**
  * Applies a plan: one task per change in the task graph, in dependency order, with bounded
- * concurrency and retries of transient errors (a version conflict re-reads and re-diffs, in
- * actions.ts). Refuses to start when the plan has blockers. Reports every outcome.
+ * concurrency. Retries of transient errors (a version conflict re-reads and re-diffs, in
+ * actions.ts) happen only when the caller asks with `retry`: the CLI's apply does;
+ * `controller run` does not, as its work queue decides retries in one place. Refuses to start
+ * when the plan has blockers. Reports every outcome, a failure with its typed error.
  */
 import { refId } from '../api/object-ref.js';
 import type { DesiredState } from '../model/desired-state.js';
 import type { SwarmAccess } from '../api/swarm-access.js';
 import type { Change, Plan } from '../plan/plan.js';
-import type { BackoffPolicy } from '../queue/backoff.js';
-import { realClock, type Clock } from '../queue/clock.js';
+import { defaultBackoff, type BackoffPolicy } from '../queue/backoff.js';
+import { realClock, type Clock, type Random } from '../queue/clock.js';
 import { runTaskGraph, type GraphTask } from '../queue/task-graph.js';
 import { TerminalError } from '../errors.js';
 import * as actions from './actions.js';
@@ -29,7 +31,14 @@ export interface ApplyOptions {
   timeoutMs?: number;
   pollMs?: number;
   clock?: Clock;
-  backoff?: BackoffPolicy;
+  /**
+   * Retries of transient errors per change, with this backoff (the CLI's apply passes
+   * `applyRetries`). Absent: one attempt per change, and the caller decides what to do with a
+   * failure (`controller run` requeues the key through its work queue).
+   */
+  retry?: BackoffPolicy;
+  /** The retry backoff's jitter (default Math.random). */
+  random?: Random;
   reporter?: ApplyReporter;
   /** The source revision being applied (`controller run`). */
   revision?: string;
@@ -43,7 +52,15 @@ export interface ChangeOutcome {
   attempts: number;
   durationMs: number;
   result?: ActionResult;
+  /** The error of a failed change, as thrown (a TerminalError or TransientError subclass, or unknown). */
+  error?: Error;
 }
+
+/** The CLI apply's retries of transient errors: 6 attempts, 200 ms doubling, with jitter (about 6 s in all). */
+export const applyRetries: BackoffPolicy = defaultBackoff;
+
+/** One attempt per change: what `controller run` passes (nothing), its work queue retrying instead. */
+const oneAttempt: BackoffPolicy = { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 };
 
 export class PlanBlockedError extends Error {
   constructor(readonly plan: Plan) {
@@ -122,8 +139,9 @@ export async function executePlan(
   }));
   const outcomes = await runTaskGraph(tasks, {
     concurrency: options.concurrency,
-    backoff: options.backoff,
+    backoff: options.retry ?? oneAttempt,
     clock,
+    ...(options.random ? { random: options.random } : {}),
     onStart: (id, attempt) => options.reporter?.started?.(byId.get(id)!, attempt),
     onRetry: (id, attempt, error, delay) => options.reporter?.retrying?.(byId.get(id)!, attempt, error, delay),
     onFinish: (o) => {
@@ -152,6 +170,7 @@ function toOutcome(change: Change, o: Awaited<ReturnType<typeof runTaskGraph<Act
         detail: o.error instanceof TerminalError ? `${o.error.code}: ${o.error.message}` : o.error.message,
         attempts: o.attempts,
         durationMs: o.durationMs,
+        error: o.error,
       };
     case 'skipped':
       return { change, status: 'skipped', detail: `skipped: ${o.reason}`, attempts: 0, durationMs: 0 };

@@ -5,6 +5,7 @@
  */
 import { basename, dirname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
+import type { GitCredentialFlag, GitCredentialOptions } from '../source/git-auth.js';
 import { checkApplySet, type Env, type resolveImageModes } from './flag-table.js';
 import { parseArgv, type CommandInvocation } from './parse-argv.js';
 import { UsageError } from './usage-error.js';
@@ -38,6 +39,8 @@ export interface CliOptions {
   timeoutMs: number;
   concurrency: number;
   maskEnv: string[];
+  /** --age-key-file: an age key file for SOPS-encrypted manifests. */
+  ageKeyFile?: string;
   logFormat: 'text' | 'json';
   color: boolean;
   source?: string;
@@ -52,6 +55,8 @@ export interface CliOptions {
   leaseDurationMs: number;
   identity?: string;
   cacheDir: string;
+  /** run and bootstrap: the deploy key, known_hosts and token of a private git source. */
+  gitCredentials: GitCredentialOptions;
   url: string;
   reason?: string;
   /** Set by bootstrap: the source revision being applied, recorded on what is written. */
@@ -113,6 +118,7 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
     timeoutMs: v.timeout,
     concurrency: v.concurrency,
     maskEnv: v['mask-env'],
+    ...(v['age-key-file'] ? { ageKeyFile: v['age-key-file'] } : {}),
     logFormat: v['log-format'],
     color: isTty && !v['no-color'] && !env.NO_COLOR,
     ...(source ? { source } : {}),
@@ -126,6 +132,13 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
     leaseDurationMs: v['lease-duration'],
     ...(v.identity ? { identity: v.identity } : {}),
     cacheDir: v['cache-dir'],
+    gitCredentials: {
+      sshKeyFile: v['ssh-key-file'],
+      sshKnownHostsFile: v['ssh-known-hosts-file'],
+      ...(v['git-token-file'] ? { tokenFile: v['git-token-file'] } : {}),
+      username: v['git-username'],
+      given: new Set(gitCredentialFlags.filter((f) => given.has(f))),
+    },
     url: v.url,
     ...(v.reason ? { reason: v.reason } : {}),
     proxyHttpBind: v['http-bind'],
@@ -144,6 +157,13 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
     ...(v.out !== undefined ? { outDir: v.out } : {}),
   };
 }
+
+const gitCredentialFlags: readonly GitCredentialFlag[] = [
+  'ssh-key-file',
+  'ssh-known-hosts-file',
+  'git-token-file',
+  'git-username',
+];
 
 /** The name of the manifests directory: `-f manifests/shop` -> "shop"; a file -> its directory's name. */
 export function defaultApplySet(files: string[]): string {

@@ -37,7 +37,7 @@ export interface CommandSpec {
 }
 
 const connection: FlagSection = { title: 'Engine connection', flags: ['host', 'context'] };
-const manifests: FlagSection = { title: 'Manifests', flags: ['filename', 'set'] };
+const manifests: FlagSection = { title: 'Manifests', flags: ['filename', 'age-key-file', 'set'] };
 const planning: FlagSection = {
   title: 'Planning',
   flags: [
@@ -54,6 +54,10 @@ const planning: FlagSection = {
 };
 const applying: FlagSection = { title: 'Applying', flags: ['wait', 'timeout', 'concurrency', 'log-format'] };
 const sourceSet = { defaultText: "the source path's last element: repo.git#main:prod -> prod" };
+const gitCredentials: FlagSection = {
+  title: 'Private repositories (docs/run.md)',
+  flags: ['ssh-key-file', 'ssh-known-hosts-file', 'git-token-file', 'git-username'],
+};
 
 export const commandTable = {
   validate: {
@@ -61,7 +65,7 @@ export const commandTable = {
     synopsis: 'controller validate -f PATH... [options]',
     description: 'Reads and checks the manifests without an engine. Exit 0 valid, 1 any problem.',
     positionals: [],
-    sections: [{ title: 'Options', flags: ['filename', 'output'] }],
+    sections: [{ title: 'Options', flags: ['filename', 'age-key-file', 'output'] }],
     flagHelp: { output: { help: 'text, or json: the result and every problem as JSON on stdout' } },
   },
   plan: {
@@ -116,6 +120,7 @@ export const commandTable = {
     positionals: [],
     sections: [
       { title: 'Source', flags: ['source', 'set', 'interval', 'cache-dir'] },
+      gitCredentials,
       {
         title: 'Reconciling',
         flags: [
@@ -176,7 +181,13 @@ export const commandTable = {
       'Fetches SRC once and applies it as "controller apply" would, under the apply set\n' +
       '"controller run --source SRC" uses; from then on the controller it installed manages itself.',
     positionals: [],
-    sections: [{ title: 'Source', flags: ['repo', 'set', 'cache-dir'] }, planning, applying, connection],
+    sections: [
+      { title: 'Source', flags: ['repo', 'set', 'cache-dir'] },
+      gitCredentials,
+      planning,
+      applying,
+      connection,
+    ],
     flagHelp: { set: sourceSet },
   },
   rollback: {

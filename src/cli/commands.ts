@@ -2,14 +2,20 @@
  * The commands: validate, plan (= apply --dry-run), apply, version. Each returns its exit
  * code; nothing here decides what changes (plan/) or how they are written (apply/).
  */
-import type { CallCounts, SwarmAccess } from '../api/swarm-access.js';
+import type { CallCounts, ImageRegistry, SwarmAccess } from '../api/swarm-access.js';
 import { waitForConvergence, type ConvergenceTarget } from '../apply/convergence.js';
-import { executePlan } from '../apply/execute-plan.js';
+import { applyRetries, executePlan } from '../apply/execute-plan.js';
+import { resolveImages, type ImageProblem } from '../apply/resolve-images.js';
+import { refId, refLabel } from '../api/object-ref.js';
 import { collectOldVersions } from '../apply/data-versions.js';
-import { formatDiagnostic, TerminalError, type Diagnostic } from '../errors.js';
-import { loadManifests, type LoadedManifests } from '../manifest/load.js';
+import { diagnostic, formatDiagnostic, TerminalError, type Diagnostic } from '../errors.js';
+import { loadManifests, type LoadedManifests, type LoadOptions } from '../manifest/load.js';
+import { encryptedFields, sensitiveValues } from '../manifest/sops-documents.js';
 import { buildPlan } from '../plan/build-plan.js';
+import { maskEncrypted } from '../plan/mask-encrypted.js';
 import { renderHuman, renderJson } from '../plan/render.js';
+import { ageKeyLoader, redactingStream, type SensitiveValues } from '../sops/index.js';
+import type { EngineSelection } from '../swarm/endpoint.js';
 import type { CliOptions } from './args.js';
 import { jsonProgress, textProgress } from './progress.js';
 
@@ -18,18 +24,60 @@ export interface CommandIo {
   err(s: string): void;
   readStdin?: () => Promise<Buffer>;
   /** Connects to the Swarm; replaced in tests. */
-  connect(host?: string): Promise<SwarmAccess & { describe(): string; calls?: CallCounts }>;
+  connect(
+    selection: EngineSelection,
+  ): Promise<SwarmAccess & ImageRegistry & { describe(): string; calls?: CallCounts }>;
 }
 
 export const exitCodes = { ok: 0, error: 1, changes: 2 } as const;
 
+/** The engine the command line names (--host, --context); the environment and config fill in the rest. */
+export function engineSelection(options: Pick<CliOptions, 'host' | 'context'>): EngineSelection {
+  return { ...(options.host ? { host: options.host } : {}), ...(options.context ? { context: options.context } : {}) };
+}
+
+/** Every command that talks to an engine says which, and how it was chosen (on stderr: stdout stays data). */
+export function announceEngine(io: Pick<CommandIo, 'err'>, swarm: { describe(): string }): void {
+  io.err(`Engine: ${swarm.describe()}\n`);
+}
+
+/** Age keys for SOPS-encrypted manifests: --age-key-file, then SOPS's own variables and default file. */
+function loadOptions(options: CliOptions): LoadOptions {
+  return { sops: { identities: ageKeyLoader(options.ageKeyFile ? { files: [options.ageKeyFile] } : {}) } };
+}
+
+/** The same io, with every decrypted string redacted from what it prints (a second line of defence). */
+function redacting(io: CommandIo, values: SensitiveValues): CommandIo {
+  if (values.size === 0) return io;
+  return Object.assign(Object.create(io) as CommandIo, {
+    out: (s: string) => io.out(values.redact(s)),
+    err: (s: string) => io.err(values.redact(s)),
+  });
+}
+
 async function load(options: CliOptions, io: CommandIo): Promise<LoadedManifests | undefined> {
   if (options.files.length === 0)
     throw new TerminalError('SC9001', 'no manifests given; pass -f PATH (a file, a directory or - for stdin)');
-  const loaded = await loadManifests(options.files, io.readStdin);
+  const loaded = await loadManifests(options.files, io.readStdin, loadOptions(options));
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   printDiagnostics(loaded.diagnostics, options, io);
   return errors.length ? undefined : loaded;
+}
+
+/** A registry problem, reported at the `image:` line of every manifest that names the image. */
+function imageDiagnostics(ps: ImageProblem[], severity: Diagnostic['severity'], loaded: LoadedManifests): Diagnostic[] {
+  return ps.flatMap((p) =>
+    p.services.map((ref) => {
+      const position = loaded.sources.get(refId(ref))?.positionOf(['spec', 'image']);
+      return diagnostic('SC5008', p.error.message, {
+        severity,
+        object: refLabel(ref),
+        field: 'spec.image',
+        fix: p.error.fix,
+        ...(position ? { position } : {}),
+      });
+    }),
+  );
 }
 
 function printDiagnostics(ds: Diagnostic[], options: CliOptions, io: CommandIo): void {
@@ -43,7 +91,8 @@ function printDiagnostics(ds: Diagnostic[], options: CliOptions, io: CommandIo):
 export async function validateCommand(options: CliOptions, io: CommandIo): Promise<number> {
   if (options.files.length === 0)
     throw new TerminalError('SC9001', 'no manifests given; pass -f PATH (a file, a directory or - for stdin)');
-  const loaded = await loadManifests(options.files, io.readStdin);
+  const loaded = await loadManifests(options.files, io.readStdin, loadOptions(options));
+  io = redacting(io, sensitiveValues(loaded.sources.values()));
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   if (options.output === 'json') {
     io.out(
@@ -70,9 +119,27 @@ export async function validateCommand(options: CliOptions, io: CommandIo): Promi
 export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Promise<number> {
   const loaded = await load(options, io);
   if (!loaded) return exitCodes.error;
-  const swarm = await io.connect(options.host);
+  const secrets = sensitiveValues(loaded.sources.values());
+  io = redacting(io, secrets);
+  const swarm = await io.connect(engineSelection(options));
   const live = await swarm.readLiveState();
-  const plan = buildPlan(loaded.desired, live, {
+  const progress =
+    options.logFormat === 'json'
+      ? jsonProgress(
+          (await import('../log.js')).createLogger(secrets.size ? { destination: redactingStream(secrets) } : {}),
+        )
+      : textProgress((s) => io.err(s));
+  const images = await resolveImages(loaded.desired, live.services, options.resolveImage, swarm);
+  for (const d of imageDiagnostics(images.warnings, 'warning', loaded)) progress.diagnostic(d);
+  if (images.problems.length) {
+    for (const d of imageDiagnostics(images.problems, 'error', loaded)) progress.diagnostic(d);
+    io.err(
+      `${images.problems.length} image${images.problems.length === 1 ? '' : 's'} refused by the registry; nothing was sent to the Swarm.\n`,
+    );
+    return exitCodes.error;
+  }
+  const desired = images.desired;
+  const plan = buildPlan(desired, live, {
     applySet: options.applySet,
     prune: options.prune,
     allowReplace: options.allowReplace,
@@ -82,11 +149,15 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
     maskEnv: options.maskEnv,
   });
   const dryRun = options.command === 'plan' || options.dryRun;
-  if (options.output === 'json') io.out(renderJson(plan));
-  else {
+  const shown = maskEncrypted(plan, encryptedFields(loaded.sources)); // SOPS-encrypted fields hidden; `plan` is executed
+  if (options.output === 'json') {
+    progress.engine(swarm.describe());
+    io.out(renderJson(shown));
+  } else {
     if (dryRun || plan.changes.length || plan.blockers.length)
       io.out(`Apply set "${plan.applySet}" on ${swarm.describe()}\n\n`);
-    io.out(renderHuman(plan, { color: options.color }));
+    else progress.engine(swarm.describe());
+    io.out(renderHuman(shown, { color: options.color }));
   }
   if (plan.blockers.length) {
     if (!dryRun)
@@ -96,10 +167,6 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
     return exitCodes.error;
   }
   if (dryRun) return plan.changes.length ? exitCodes.changes : exitCodes.ok;
-  const progress =
-    options.logFormat === 'json'
-      ? jsonProgress((await import('../log.js')).createLogger())
-      : textProgress((s) => io.err(s));
   if (plan.changes.length === 0) {
     progress.summary({ changes: 0, failed: 0, notConverged: 0, calls: swarm.calls });
     return exitCodes.ok;
@@ -108,7 +175,8 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
   progress.line(
     `\nApplying ${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (concurrency ${options.concurrency}):`,
   );
-  const outcomes = await executePlan(plan, loaded.desired, swarm, {
+  const outcomes = await executePlan(plan, desired, swarm, {
+    retry: applyRetries,
     concurrency: options.concurrency,
     timeoutMs: options.timeoutMs,
     reporter: progress,

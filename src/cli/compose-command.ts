@@ -11,7 +11,7 @@ import { checkOutput, generatedStackMarker, writeImport } from '../compose/write
 import { stackManifests } from '../compose/from-stack.js';
 import { TerminalError } from '../errors.js';
 import type { CliOptions } from './args.js';
-import type { CommandIo } from './commands.js';
+import { announceEngine, engineSelection, type CommandIo } from './commands.js';
 
 export async function importCommand(
   options: CliOptions,
@@ -68,7 +68,8 @@ async function importStackCommand(
       `--namespace must be the stack name "${stack}": the Swarm names are ${stack}_<name>`,
     );
   if (!io.connect) throw new TerminalError('SC5001', 'no engine connection');
-  const swarm = await io.connect(options.host);
+  const swarm = await io.connect(engineSelection(options));
+  announceEngine(io, swarm);
   const [services, networks, configs, secrets] = await Promise.all([
     swarm.listServices(),
     swarm.listNetworks(),

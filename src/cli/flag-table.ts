@@ -6,6 +6,7 @@
  * the environment is passed in where a default depends on it.
  */
 import { closest } from '../manifest/suggest.js';
+import { defaultGitUsername, defaultSshKeyFile, defaultSshKnownHostsFile } from '../source/git-auth.js';
 import { parseDuration } from '../units.js';
 import { orList, UsageError } from './usage-error.js';
 
@@ -160,6 +161,13 @@ function listenAddress(raw: string, flag: string): string {
   throw new UsageError(`${flag} ${JSON.stringify(raw)}: give host:port or a port`);
 }
 
+function gitUsername(raw: string, flag: string): string {
+  if (raw !== '' && !/[\s\x00-\x1f\x7f]/.test(raw)) return raw;
+  throw new UsageError(
+    `${flag} ${JSON.stringify(raw)}: give a user name without blanks, e.g. x-access-token or oauth2`,
+  );
+}
+
 function imageCheck(raw: string, flag: string): number | undefined {
   if (raw === 'off') return undefined;
   const ms = durationMs(raw, flag);
@@ -177,15 +185,25 @@ export const flagTable = {
 
   // manifests and apply set
   filename: list('PATH', 'manifest file or directory (recursive, .yaml/.yml); "-" for stdin; repeatable', 'f'),
+  'age-key-file': optional(
+    'FILE',
+    'age key file for SOPS-encrypted manifests (docs/sops.md); also read: $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt',
+  ),
   set: checked('NAME', 'apply set recorded on every object', (raw) => checkApplySet(raw), {
     defaultText: "the manifest directory's name",
   }),
 
   // engine connection
-  host: optional('URL', 'Docker engine to talk to; not with --context', {
-    defaultText: '$DOCKER_HOST, else unix:///var/run/docker.sock',
+  host: optional(
+    'URL',
+    'Docker engine to talk to: unix://, tcp:// (TLS from DOCKER_TLS_VERIFY), ssh://; not with --context',
+    {
+      defaultText: "$DOCKER_HOST, else $DOCKER_CONTEXT, else the docker CLI's current context (docs/connecting.md)",
+    },
+  ),
+  context: checked('NAME', 'docker context to connect through (docker context ls); not with --host', contextName, {
+    defaultText: '$DOCKER_CONTEXT, else currentContext of ~/.docker/config.json',
   }),
-  context: checked('NAME', 'docker context to connect through (docker context ls); not with --host', contextName),
 
   // planning
   output: choice('FORMAT', 'the plan as text, or json (docs/plan-json.md)', ['text', 'json'] as const, 'text', 'o'),
@@ -253,6 +271,28 @@ export const flagTable = {
   ),
   identity: optional('ID', "this replica's name in the lease", { defaultText: 'hostname and pid' }),
   'cache-dir': withDefault('DIR', 'git mirror and checked-out revisions', (raw) => raw, '/tmp/swarm-controller'),
+  'ssh-key-file': withDefault(
+    'FILE',
+    'the private deploy key of an ssh source (ssh://git@host/repo.git, git@host:repo.git), read at every fetch',
+    (raw) => raw,
+    defaultSshKeyFile,
+  ),
+  'ssh-known-hosts-file': withDefault(
+    'FILE',
+    "the known_hosts file the ssh server's host key must be in (always checked)",
+    (raw) => raw,
+    defaultSshKnownHostsFile,
+  ),
+  'git-token-file': optional(
+    'FILE',
+    'a token for an https source, read at every fetch, given to git by a credential helper',
+  ),
+  'git-username': withDefault(
+    'NAME',
+    'the user name sent with --git-token-file (GitLab deploy tokens: theirs; OAuth: oauth2)',
+    gitUsername,
+    defaultGitUsername,
+  ),
   'proxy-service': withDefault('NAME', "the proxy tier's Swarm service", (raw) => raw, 'swarm-controller_proxy'),
   'proxy-network': withDefault(
     'NAME',

@@ -25,13 +25,7 @@ const runCommands = () => import('./run-command.js');
 export const defaultIo: CommandIo = {
   out: (s) => process.stdout.write(s),
   err: (s) => process.stderr.write(s),
-  connect: async (host) => {
-    const swarm = await (await dockerSwarm()).connect(host);
-    return Object.assign(swarm, {
-      describe: () =>
-        `${swarm.engine.host} (engine ${swarm.engine.version.engineVersion}, API ${swarm.engine.version.apiVersion})`,
-    });
-  },
+  connect: async (selection) => (await dockerSwarm()).connect(selection),
 };
 
 type Handler = (options: CliOptions, io: CommandIo) => Promise<number>;

@@ -7,6 +7,7 @@ import type { CallCounts } from '../api/swarm-access.js';
 import type { ConvergenceResult } from '../apply/convergence.js';
 import type { ApplyReporter, ChangeOutcome } from '../apply/execute-plan.js';
 import type { Change } from '../plan/plan.js';
+import { formatDiagnostic, type Diagnostic } from '../errors.js';
 import type { Logger } from '../log.js'; // type only: pino loads only for --log-format json
 
 export interface ApplySummary {
@@ -19,6 +20,10 @@ export interface ApplySummary {
 
 export interface Progress extends ApplyReporter {
   line(text: string): void;
+  /** Which engine the command talks to and how it was chosen. */
+  engine(description: string): void;
+  /** A problem found before applying (an image the registry would not pin, say). */
+  diagnostic(d: Diagnostic): void;
   converged(r: ConvergenceResult): void;
   /** The end of an apply: a record in JSON logs (text output already said it in words). */
   summary(s: ApplySummary): void;
@@ -31,6 +36,8 @@ const label = (c: Change) =>
 export function textProgress(write: (s: string) => void): Progress {
   return {
     line: (text) => write(text + '\n'),
+    engine: (description) => write(`Engine: ${description}\n`),
+    diagnostic: (d) => write(formatDiagnostic(d) + '\n'),
     retrying: (c, attempt, error, delay) =>
       write(`  ... ${label(c)}: attempt ${attempt} failed (${error.message}); retrying in ${seconds(delay)}\n`),
     finished: (o: ChangeOutcome) => {
@@ -51,6 +58,8 @@ export function textProgress(write: (s: string) => void): Progress {
 export function jsonProgress(log: Logger): Progress {
   return {
     line: (text) => log.info({ event: 'message' }, text),
+    engine: (description) => log.info({ event: 'engine', engine: description }, `engine: ${description}`),
+    diagnostic: (d) => log[d.severity === 'error' ? 'error' : 'warn']({ event: 'diagnostic', ...d }, d.message),
     started: (c, attempt) =>
       log.info({ event: 'action.started', id: c.id, action: c.action, attempt }, `${c.action} ${c.id}`),
     retrying: (c, attempt, error, delayMs) =>

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SwarmAccess } from '../api/swarm-access.js';
-import { statusCodeOf } from '../errors.js';
+import { AlreadyExistsError } from '../errors.js';
 
 export const proxyTokenSecret = 'swarm-controller-proxy-token';
 
@@ -19,7 +19,7 @@ export async function ensureProxyTokenSecret(
     await swarm.createSecret(name, { 'swarm.controller/purpose': 'proxy-token' }, randomBytes(32).toString('hex'));
     return true;
   } catch (err) {
-    if (statusCodeOf(err) === 409 || /already exists/.test((err as Error).message)) return false; // created meanwhile
+    if (err instanceof AlreadyExistsError) return false; // created meanwhile
     throw err;
   }
 }

@@ -11,7 +11,7 @@ import { TerminalError } from '../errors.js';
 import { diffModels } from '../plan/field-diff.js';
 import { serviceModelFromLive } from '../plan/live-model.js';
 import type { CliOptions } from './args.js';
-import { exitCodes, type CommandIo } from './commands.js';
+import { announceEngine, engineSelection, exitCodes, type CommandIo } from './commands.js';
 
 export async function rollbackCommand(options: CliOptions, io: CommandIo): Promise<number> {
   const target = options.positionals[1];
@@ -21,7 +21,8 @@ export async function rollbackCommand(options: CliOptions, io: CommandIo): Promi
       'rollback needs a service: controller rollback NAMESPACE/NAME (or its Swarm name, NAMESPACE_NAME)',
     );
   const swarmName = target.includes('/') ? target.replace('/', '_') : target;
-  const swarm = await io.connect(options.host);
+  const swarm = await io.connect(engineSelection(options));
+  announceEngine(io, swarm);
   const svc = await swarm.getService(swarmName);
   if (!svc) throw new TerminalError('SC9001', `service "${swarmName}" does not exist in the Swarm`);
   const own = ownershipOf(svc.Spec.Labels);

@@ -6,25 +6,22 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import {
-  Controller,
-  labelSuspended,
-  labelSuspendReason,
-  suspendRecordName,
-  type ControllerMetricsSink,
-} from '../controller/controller.js';
+import { ApplySetLoop, type ApplySetMetricsSink } from '../controller/apply-set-loop.js';
+import { Manager } from '../controller/manager.js';
+import { SuspendRecord } from '../controller/suspend-record.js';
 import { startHttpServer } from '../controller/http-server.js';
 import { controllerMetrics, Registry } from '../controller/metrics.js';
 import { renderStatus, type ControllerStatus } from '../controller/status.js';
-import { TerminalError, TransientError } from '../errors.js';
+import { TerminalError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { realClock } from '../queue/clock.js';
 import { parseSourceSpec } from '../source/source-spec.js';
+import { SourceError, type DesiredSource } from '../source/types.js';
 import { HttpAgentClient } from '../routes/agent-client.js';
 import { disabledRouteStatus, RouteSync, type RouteSyncStatus } from '../routes/route-sync.js';
 import { DockerSwarm } from '../swarm/docker-swarm.js';
 import type { CliOptions } from './args.js';
-import { planOrApplyCommand, type CommandIo } from './commands.js';
+import { announceEngine, engineSelection, planOrApplyCommand, type CommandIo } from './commands.js';
 import { ensureProxyTokenSecret, proxyTokenSecret } from './proxy-token.js';
 
 export const stopGraceMs = 10_000;
@@ -32,15 +29,17 @@ export const stopGraceMs = 10_000;
 export async function runCommand(options: CliOptions, io: CommandIo, version: string): Promise<number> {
   if (!options.source)
     throw new TerminalError('SC9001', 'run needs --source: a directory or a git URL (see controller --help)');
+  const source = buildSource(options.source, options);
   const log = createLogger();
-  const swarm = await DockerSwarm.connect(options.host);
-  const source = parseSourceSpec(options.source, join(options.cacheDir, options.applySet));
+  const swarm = await DockerSwarm.connect(engineSelection(options));
+  announceEngine(io, swarm);
   const registry = new Registry();
   const m = controllerMetrics(registry);
   m.buildInfo.set({ version, node: process.version }, 1);
-  const sink: ControllerMetricsSink = {
+  const sink: ApplySetMetricsSink = {
     queueDepth: (n) => m.queueDepth.set(n),
     reconcile: (kind, result, s) => m.reconcileDuration.observe({ kind, result }, s),
+    reconcileError: (kind, type) => m.reconcileErrors.inc({ kind, type }),
     action: (kind, action, result) => m.actions.inc({ kind, action, result }),
     drift: (kind, mode) => m.driftRepairs.inc({ kind, mode: mode as 'repaired' | 'reported' }),
     sync: (result, s, at) => {
@@ -51,13 +50,17 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
       else m.syncFailures.inc();
     },
     leader: (l) => m.leader.set(l ? 1 : 0),
+    imageCheck: (result, changed) => {
+      m.imageChecks.inc({ result });
+      if (changed) m.imageDigestChanges.inc(changed);
+    },
+    pinnedImages: (n) => m.pinnedImages.set(n),
     suspended: (v) => m.suspended.set(v ? 1 : 0),
   };
   const identity = options.identity ?? `${hostname()}-${process.pid}`;
-  const controller = new Controller(
-    swarm,
-    source,
-    {
+  const manager = new Manager({ swarm, identity, clock: realClock, log });
+  const loop = new ApplySetLoop({
+    settings: {
       identity,
       applySet: options.applySet,
       drift: options.drift,
@@ -70,19 +73,29 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
       leaseDurationMs: options.leaseDurationMs,
       concurrency: options.concurrency,
       syncTimeoutMs: options.timeoutMs,
+      resolveImage: options.resolveImage,
+      imageCheckMs: options.imageCheckMs ?? 0,
     },
-    realClock,
-    log.child({ applySet: options.applySet }),
-    sink,
-  );
-  const routes = startRouteSync(options, swarm, controller, m, log);
+    swarm,
+    source,
+    cache: manager.cache,
+    clock: realClock,
+    log: log.child({ applySet: options.applySet }),
+    metrics: sink,
+  });
+  manager.add(loop);
+  const routes = startRouteSync(options, swarm, manager, loop, m, log);
   const [listenHost, listenPort] = splitListen(options.listen);
   const webhookSecret = options.webhookSecretFile ? readFileSync(options.webhookSecretFile, 'utf8').trim() : '';
   const server = await startHttpServer(listenPort, listenHost, {
-    status: () => ({ ...controller.status.toJSON(), ...(routes ? { routes: routes.status() } : {}) }),
-    ready: () => controller.status.synced || (!controller.isLeader && !!controller.status.revision),
+    status: () => ({
+      ...loop.status.toJSON(),
+      images: loop.sync.images.status(),
+      ...(routes ? { routes: routes.status() } : {}),
+    }),
+    ready: () => loop.status.synced || (!loop.isLeader && !!loop.status.revision),
     metrics: () => registry.render(),
-    sync: () => controller.triggerSync('webhook'),
+    sync: () => loop.triggerSync('webhook'),
     webhookSecret,
   });
   log.info(
@@ -92,11 +105,11 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
       source: source.describe(),
       applySet: options.applySet,
       listen: options.listen,
-      engine: swarm.engine.version,
+      engine: { ...swarm.engine.version, host: swarm.engine.host, via: swarm.engine.endpoint.via },
     },
     'swarm-controller running',
   );
-  controller.start();
+  manager.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ event: 'stop', signal }, `stopping on ${signal}`);
@@ -105,7 +118,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  await controller.stop(stopGraceMs);
+  await manager.stop(stopGraceMs);
   routes?.stop?.();
   await new Promise((r) => server.close(() => r(undefined)));
   log.info({ event: 'stopped' }, 'stopped; lease released');
@@ -120,7 +133,8 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
 function startRouteSync(
   options: CliOptions,
   swarm: DockerSwarm,
-  controller: Controller,
+  manager: Manager,
+  loop: ApplySetLoop,
   m: ReturnType<typeof controllerMetrics>,
   log: ReturnType<typeof createLogger>,
 ): { status(): RouteSyncStatus; stop?(): void } | undefined {
@@ -141,13 +155,13 @@ function startRouteSync(
     log.warn({ event: 'routes.disabled' }, note);
     return { status: () => disabledRouteStatus(o, note) };
   }
-  const sync = new RouteSync(
+  const sync = new RouteSync({
     swarm,
-    new HttpAgentClient(options.proxyControlPort, token),
-    o,
-    realClock,
-    log.child({ component: 'routes' }),
-    {
+    client: new HttpAgentClient(options.proxyControlPort, token),
+    options: o,
+    clock: realClock,
+    log: log.child({ component: 'routes' }),
+    metrics: {
       push: (result, s) => {
         m.proxyPushes.inc({ result });
         m.proxyPushDuration.observe(s);
@@ -163,11 +177,23 @@ function startRouteSync(
         m.proxyReplicas.set({ state: 'behind' }, total - inSync);
       },
     },
-    () => controller.isLeader,
-  );
-  controller.onSwarmEvent((e) => sync.notify(e));
+    isActive: () => loop.isLeader,
+  });
+  manager.onEvent((e) => sync.notify(e));
   sync.start();
   return sync;
+}
+
+/**
+ * The source of run and bootstrap, with the git credential flags; a source it cannot be (a
+ * credential flag that does not fit it, a bad URL) is the command's error, with its code.
+ */
+function buildSource(spec: string, options: CliOptions): DesiredSource {
+  try {
+    return parseSourceSpec(spec, join(options.cacheDir, options.applySet), options.gitCredentials);
+  } catch (err) {
+    throw err instanceof SourceError ? new TerminalError(err.code, err.reason) : err;
+  }
 }
 
 function splitListen(listen: string): [string, number] {
@@ -194,26 +220,14 @@ export async function statusCommand(options: CliOptions, io: CommandIo): Promise
 
 /** Sets the shared suspend flag of an apply set; every replica sees it within a lease round. */
 export async function suspendCommand(options: CliOptions, io: CommandIo, suspend: boolean): Promise<number> {
-  const swarm = await DockerSwarm.connect(options.host);
-  const name = suspendRecordName(options.applySet);
-  const labels = {
-    [labelSuspended]: String(suspend),
-    [labelSuspendReason]: suspend ? (options.reason ?? 'suspended with controller suspend') : '',
-  };
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      const current = await swarm.findConfig(name);
-      if (!current) await swarm.createConfig(name, labels, `suspend flag of apply set ${options.applySet}`);
-      else await swarm.updateConfigLabels(current, { ...current.Spec.Labels, ...labels });
-      io.out(
-        `apply set "${options.applySet}" ${suspend ? 'suspended: controllers stop reconciling (routes and status keep being served)' : 'resumed: controllers reconcile again'}\n`,
-      );
-      return 0;
-    } catch (err) {
-      if (!(err instanceof TransientError) && !/already exists|409/.test((err as Error).message)) throw err;
-    }
-  }
-  throw new TerminalError('SC5004', `could not write the suspend flag ${name}: it kept changing underneath`);
+  const swarm = await DockerSwarm.connect(engineSelection(options));
+  announceEngine(io, swarm);
+  const record = new SuspendRecord({ records: swarm, applySet: options.applySet, clock: realClock });
+  await record.setSuspended(suspend, suspend ? (options.reason ?? 'suspended with controller suspend') : undefined);
+  io.out(
+    `apply set "${options.applySet}" ${suspend ? 'suspended: controllers stop reconciling (routes and status keep being served)' : 'resumed: controllers reconcile again'}\n`,
+  );
+  return 0;
 }
 
 /**
@@ -227,18 +241,21 @@ export async function bootstrapCommand(options: CliOptions, io: CommandIo): Prom
       'SC9001',
       'bootstrap needs --repo: the git URL (or directory) holding the controller manifests, as controller run --source takes it',
     );
-  const source = parseSourceSpec(options.source, join(options.cacheDir, options.applySet));
-  const snapshot = await source.fetch();
+  const source = buildSource(options.source, options);
+  const snapshot = await source.fetch().catch((err: unknown) => {
+    throw err instanceof SourceError ? new TerminalError(err.code, err.reason) : err;
+  });
   io.out(
     `Bootstrapping apply set "${options.applySet}" from ${source.describe()} at ${snapshot.revision.slice(0, 12)}${snapshot.message ? ` (${snapshot.message})` : ''}\n`,
   );
-  const swarm = await DockerSwarm.connect(options.host);
+  const swarm = await DockerSwarm.connect(engineSelection(options));
+  announceEngine(io, swarm);
   if (await ensureProxyTokenSecret(swarm))
     io.out(`Created the Swarm secret ${proxyTokenSecret} (the token the controller and the proxy tier share)\n`);
-  const flag = (await swarm.findConfig(suspendRecordName(options.applySet)))?.Spec.Labels;
-  if (flag?.[labelSuspended] === 'true')
+  const flag = await new SuspendRecord({ records: swarm, applySet: options.applySet, clock: realClock }).read();
+  if (flag.suspended)
     io.out(
-      `Note: apply set "${options.applySet}" is suspended (${flag[labelSuspendReason] || 'no reason given'}): the controller will not reconcile until "controller resume --set ${options.applySet}"\n`,
+      `Note: apply set "${options.applySet}" is suspended (${flag.reason ?? 'no reason given'}): the controller will not reconcile until "controller resume --set ${options.applySet}"\n`,
     );
   return planOrApplyCommand({ ...options, command: 'apply', files: [snapshot.dir], revision: snapshot.revision }, io);
 }

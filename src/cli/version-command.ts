@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CliOptions } from './args.js';
-import type { CommandIo } from './commands.js';
+import { engineSelection, type CommandIo } from './commands.js';
 
 export const controllerVersion: string = (
   JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -13,10 +13,10 @@ export const controllerVersion: string = (
 export async function versionCommand(options: CliOptions, io: CommandIo): Promise<number> {
   io.out(`swarm-controller ${controllerVersion}\n`);
   const { DockerSwarm } = await import('../swarm/docker-swarm.js');
-  const swarm = await DockerSwarm.connect(options.host).catch(() => undefined);
+  const swarm = await DockerSwarm.connect(engineSelection(options)).catch(() => undefined);
   if (swarm)
     io.out(
-      `engine ${swarm.engine.version.engineVersion} (API ${swarm.engine.version.engineApiVersion}, using ${swarm.engine.version.apiVersion}) at ${swarm.engine.host}\n`,
+      `engine ${swarm.engine.version.engineVersion} (API ${swarm.engine.version.engineApiVersion}, using ${swarm.engine.version.apiVersion}) at ${swarm.engine.host} (${swarm.engine.endpoint.via})\n`,
     );
   return 0;
 }

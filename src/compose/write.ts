@@ -4,7 +4,8 @@
  * configs and secrets copied under `files/` (secrets with mode 0600), so the directory is
  * self-contained. A file already inside the output directory is referred to, not copied.
  * The directory must be new, empty, or hold only what an earlier import wrote; that is
- * replaced. Everything is checked before the first write.
+ * replaced. Everything is checked before the first write. Each manifest's second line points
+ * editors at its JSON Schema (yaml-language-server), by a path relative to the directory.
  */
 import {
   chmodSync,
@@ -18,6 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { diagnostic, type Diagnostic } from '../errors.js';
 import type { DataFile } from './convert-objects.js';
@@ -37,8 +39,23 @@ export function manifestFileName(m: Manifest): string {
   return `${m.kind.toLowerCase()}-${m.metadata.name}.yaml`;
 }
 
-export function renderManifest(m: Manifest, sources: string[], marker = generatedMarker): string {
-  return `${marker} from ${sources.join(', ')}; edit freely.\n${stringify(m, { lineWidth: 0, aliasDuplicateObjects: false, version: '1.1' })}`;
+/** The editor schemas (schemas/*.json) of the controller that runs, at its package root. */
+const schemaDir = fileURLToPath(new URL('../../../schemas/', import.meta.url));
+
+/**
+ * The `# yaml-language-server: $schema=...` line of a manifest of `kind` written into `dir`:
+ * the path of this installation's schema relative to `dir` (why not a URL: docs/decisions.md,
+ * "Imported manifests point at the schema by a relative path"); none where no schema is
+ * installed (the controller image has no schemas/).
+ */
+export function schemaLine(kind: string, dir: string): string {
+  const schema = join(schemaDir, `${kind.toLowerCase()}.json`);
+  if (!existsSync(schema)) return '';
+  return `# yaml-language-server: $schema=${relative(resolve(dir), schema).split(sep).join('/')}\n`;
+}
+
+export function renderManifest(m: Manifest, sources: string[], schema = '', marker = generatedMarker): string {
+  return `${marker} from ${sources.join(', ')}; edit freely.\n${schema}${stringify(m, { lineWidth: 0, aliasDuplicateObjects: false, version: '1.1' })}`;
 }
 
 /** Problems that stop the write: an unusable directory, a data file that cannot be read. */
@@ -128,7 +145,7 @@ export function writeImport(
     const file = m.spec.file;
     const spec = typeof file === 'string' && rename.has(file) ? { ...m.spec, file: rename.get(file) } : m.spec;
     const path = join(dir, manifestFileName(m));
-    writeFileSync(path, renderManifest({ ...m, spec }, sources, marker));
+    writeFileSync(path, renderManifest({ ...m, spec }, sources, schemaLine(m.kind, dir), marker));
     written.push(path);
   }
   return written;

@@ -277,8 +277,16 @@ export type SyncResult = 'success' | 'failed' | 'invalid';
 
 /** The controller's metrics, as registered by `controllerMetrics`. */
 export interface ControllerMetrics {
+  /** --image-check rounds, by result. */
+  imageChecks: Counter<{ result: 'unchanged' | 'changed' | 'failed' }>;
+  /** New digests found under a tag. */
+  imageDigestChanges: Counter;
+  /** Images pinned to a digest. */
+  pinnedImages: Gauge;
   /** Time for one reconcile of one object, in seconds; labels kind (Service, Network, ...) and result. */
   reconcileDuration: Histogram<{ kind: string; result: string }>;
+  /** Reconciles that ended in an error, by kind and type: terminal (Stalled, not retried) or transient (retried with backoff). */
+  reconcileErrors: Counter<{ kind: string; type: 'terminal' | 'transient' }>;
   /** Work items waiting in the queue. */
   queueDepth: Gauge;
   /** Actions executed against the Swarm; labels kind, action (create, update, ...) and result. */
@@ -362,6 +370,19 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
       ['state'],
     ),
     buildInfo: registry.gauge(`${p}build_info`, 'Build information; always 1.', ['version', 'node']),
+    imageChecks: registry.counter(`${p}image_checks_total`, 'Image digest checks (--image-check), by result.', [
+      'result',
+    ]),
+    imageDigestChanges: registry.counter(
+      `${p}image_digest_changes_total`,
+      'Images found with a new digest under their tag by --image-check (each rolled out).',
+    ),
+    pinnedImages: registry.gauge(`${p}images_pinned`, 'Images of the applied revision pinned to a registry digest.'),
+    reconcileErrors: registry.counter(
+      `${p}reconcile_errors_total`,
+      'Reconciles that ended in an error, by type: terminal (phase Stalled, not retried until something changes) or transient (retried with backoff).',
+      ['kind', 'type'],
+    ),
   };
 }
 

@@ -1,9 +1,11 @@
 /**
  * reconcile(key): level-based. Given only an object key ("Service/shop/web"), re-read the
  * live Swarm, plan the whole desired state against it, keep the change for that key, and
- * apply it; then record the object's status. Decides nothing about retries: it throws, and
- * the loop (controller.ts) re-queues with backoff. Drift (the live object differs from the
- * spec the controller itself applied) is repaired or only reported, as configured.
+ * apply it (one attempt); then record the object's status. Decides nothing about retries: it
+ * returns an outcome or throws (an action that failed throws ActionFailedError, whose cause is
+ * the typed error), and the reconcile handler (reconcile-handler.ts) decides. Drift (the live
+ * object differs from the spec the controller itself applied) is repaired or only reported, as
+ * configured.
  */
 import { labelSpecHash } from '../api/labels.js';
 import type { DesiredState } from '../model/desired-state.js';
@@ -39,6 +41,27 @@ export interface ReconcilerOptions {
   timeoutMs: number;
 }
 
+/** What the status of an object is recorded under. */
+export interface ObjectBase {
+  id: string;
+  kind: string;
+  swarmName: string;
+  revision: string | undefined;
+}
+
+/** The change for a key was attempted once and failed; `cause` is the error as thrown (typed). */
+export class ActionFailedError extends Error {
+  constructor(
+    readonly object: ObjectBase,
+    readonly action: string,
+    detail: string,
+    cause: unknown,
+  ) {
+    super(`${action} failed: ${detail}`, { cause });
+    this.name = 'ActionFailedError';
+  }
+}
+
 export type ReconcileResult =
   | {
       outcome: 'in-sync' | 'applied' | 'reported' | 'blocked' | 'skipped';
@@ -47,18 +70,32 @@ export type ReconcileResult =
     }
   | { outcome: 'waiting'; dependsOn: string[] };
 
+export interface ReconcilerDeps {
+  swarm: SwarmAccess;
+  /** The live Swarm, shared by a burst of keys. */
+  cache: LiveCache;
+  status: StatusStore;
+  options: ReconcilerOptions;
+  observer?: ReconcileObserver;
+}
+
 export class Reconciler {
   desired: DesiredRevision | undefined;
   /** One plan per live snapshot and revision: a burst of keys shares it (O(n), not O(n^2)). */
   private planned: { live: LiveState; desired: DesiredRevision | undefined; plan: Plan } | undefined;
+  private readonly swarm: SwarmAccess;
+  private readonly cache: LiveCache;
+  private readonly status: StatusStore;
+  private readonly options: ReconcilerOptions;
+  private readonly observer: ReconcileObserver;
 
-  constructor(
-    private readonly swarm: SwarmAccess,
-    private readonly cache: LiveCache,
-    private readonly status: StatusStore,
-    private readonly options: ReconcilerOptions,
-    private readonly observer: ReconcileObserver = {},
-  ) {}
+  constructor(deps: ReconcilerDeps) {
+    this.swarm = deps.swarm;
+    this.cache = deps.cache;
+    this.status = deps.status;
+    this.options = deps.options;
+    this.observer = deps.observer ?? {};
+  }
 
   /** Every key the loop should look at: declared objects and owned live objects of this set. */
   async allKeys(): Promise<string[]> {
@@ -72,6 +109,16 @@ export class Reconciler {
     const plan = this.plan(live);
     for (const c of plan.changes) keys.add(c.id);
     return [...keys].sort();
+  }
+
+  /** The status identity of a key: kind, Swarm name (the key itself when it is not known), revision. */
+  objectBase(key: string): ObjectBase {
+    return {
+      id: key,
+      kind: key.split('/')[0],
+      swarmName: this.swarmNameOf(key) ?? key,
+      revision: this.desired?.revision,
+    };
   }
 
   /** Maps a Swarm object name from an event to the key that covers it, if any. */
@@ -172,6 +219,7 @@ export class Reconciler {
         return { outcome: 'reported' };
       }
     }
+    // One attempt, no retry policy: the reconcile handler decides whether and when to try again.
     const [outcome] = await executePlan(
       { ...plan, changes: [{ ...change, dependsOn: [] }], blockers: [] },
       snapshot.desired,
@@ -185,10 +233,7 @@ export class Reconciler {
     this.cache.invalidate();
     const ok = outcome.status === 'succeeded';
     this.observer.action?.(kind, change.action, ok ? 'success' : 'failure');
-    if (!ok) {
-      this.status.setObject({ ...base, phase: 'Failed', reason: `${change.action} failed: ${outcome.detail}` });
-      throw new Error(outcome.detail);
-    }
+    if (!ok) throw new ActionFailedError(base, change.action, outcome.detail, outcome.error);
     if (change.action === 'delete') {
       this.status.removeObject(key);
       return { outcome: 'applied' };

@@ -1,13 +1,19 @@
 /**
  * What `controller run` knows about itself, for /status, `controller status`, /readyz and
- * logs: the source and revision, each object's phase (Ready, Progressing, Failed with the
- * reason), the recent syncs, leadership and suspension. Holds no secrets: it is built from
+ * logs: the source and revision, each object's phase (Ready, Progressing, Failed or Stalled
+ * with the reason), the recent syncs, leadership and suspension. Holds no secrets: it is built from
  * plans, which mask secret values, and from outcomes.
  */
 
 import type { RouteSyncStatus } from '../routes/route-sync.js';
+import type { ImageStatus } from './image-watch.js';
 
-export type Phase = 'Ready' | 'Progressing' | 'Failed' | 'Pending';
+/**
+ * Failed: the last attempt failed and the object is retried with backoff (or it is blocked, or
+ * drifted under --drift=report). Stalled: a terminal error; not retried until something changes
+ * (a new revision, a Swarm event on the object) or the next resync.
+ */
+export type Phase = 'Ready' | 'Progressing' | 'Failed' | 'Stalled' | 'Pending';
 
 export interface ObjectStatus {
   id: string;
@@ -50,11 +56,14 @@ export interface ControllerStatus {
   counts: Record<Phase, number>;
   /** The route reconciler: the table pushed to the proxy tier and each replica's state; absent with --no-routes. */
   routes?: RouteSyncStatus;
+  /** Image digests: --resolve-image, --image-check and what the last check found. */
+  images?: ImageStatus;
 }
 
 export class StatusStore {
   private readonly objects = new Map<string, ObjectStatus>();
   private readonly syncs: SyncRecord[] = [];
+  private waiters: (() => void)[] = [];
   role: 'leader' | 'standby' = 'standby';
   leader = '';
   suspended = false;
@@ -71,10 +80,36 @@ export class StatusStore {
 
   setObject(s: Omit<ObjectStatus, 'updatedAt'>): void {
     this.objects.set(s.id, { ...s, updatedAt: new Date(this.now()).toISOString() });
+    this.changed();
   }
 
   removeObject(id: string): void {
     this.objects.delete(id);
+    this.changed();
+  }
+
+  /** True while an object is Progressing or Pending: a sync that applied something waits for none. */
+  get converging(): boolean {
+    for (const o of this.objects.values()) if (o.phase === 'Progressing' || o.phase === 'Pending') return true;
+    return false;
+  }
+
+  /** Resolves at the next object status recorded (set or removed), or at once when `signal` aborts. */
+  nextChange(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const done = () => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.push(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private changed(): void {
+    for (const w of [...this.waiters]) w();
   }
 
   object(id: string): ObjectStatus | undefined {
@@ -92,7 +127,7 @@ export class StatusStore {
 
   toJSON(): ControllerStatus {
     const objects = [...this.objects.values()].sort((a, b) => a.id.localeCompare(b.id));
-    const counts: Record<Phase, number> = { Ready: 0, Progressing: 0, Failed: 0, Pending: 0 };
+    const counts: Record<Phase, number> = { Ready: 0, Progressing: 0, Failed: 0, Stalled: 0, Pending: 0 };
     for (const o of objects) counts[o.phase]++;
     return {
       ...this.fixed,
@@ -125,12 +160,30 @@ export function renderStatus(s: ControllerStatus): string {
   }
   if (s.nextSyncAt) lines.push(`next sync: ${s.nextSyncAt}`);
   lines.push(
-    `objects: ${s.counts.Ready} ready, ${s.counts.Progressing} progressing, ${s.counts.Failed} failed, ${s.counts.Pending} pending`,
+    `objects: ${s.counts.Ready} ready, ${s.counts.Progressing} progressing, ${s.counts.Failed} failed, ${s.counts.Stalled ?? 0} stalled, ${s.counts.Pending} pending`,
   );
   for (const o of s.objects)
     if (o.phase !== 'Ready') lines.push(`  ${o.phase.padEnd(11)} ${o.id}${o.reason ? `: ${o.reason}` : ''}`);
+  if (s.images) lines.push(...renderImages(s.images));
   if (s.routes) lines.push(...renderRoutes(s.routes));
   return lines.join('\n') + '\n';
+}
+
+function renderImages(i: ImageStatus): string[] {
+  const every = i.checkIntervalMs ? `checked every ${i.checkIntervalMs / 1000}s` : 'not checked between revisions';
+  const lines = [`images: --resolve-image ${i.mode}, ${i.pinned} pinned to a digest, ${every}`];
+  const c = i.lastCheck;
+  if (c) {
+    lines.push(
+      `  last check ${c.at}: ${c.checked} image(s), ${c.changed.length} new digest(s), ${c.failed.length} failed`,
+    );
+    for (const x of c.failed) lines.push(`  failed ${x.image}: ${x.error}`);
+  }
+  if (i.lastChange) {
+    lines.push(`  last new digest found ${i.lastChange.at}:`);
+    for (const x of i.lastChange.changed) lines.push(`    ${x.image}: ${x.from ?? '(none)'} -> ${x.to}`);
+  }
+  return lines;
 }
 
 function renderRoutes(r: RouteSyncStatus): string[] {

@@ -1,5 +1,6 @@
 /**
- * Reads the content of Config and Secret manifests: inline `data`, a `file` next to the
+ * Reads the content of Config and Secret manifests: inline `data` (a Secret's only when the
+ * file encrypted it with SOPS), a `file` next to the
  * manifest (which must stay inside the directory given with -f), or an environment variable.
  * Returns the content or diagnostics at the field; the content never appears in a message.
  * The one place besides source-files.ts that reads files.
@@ -45,7 +46,7 @@ export function resolveData(
     );
   const kind = o.ref.kind as DataKind;
   const what = kind.toLowerCase();
-  const spec = (o.manifest.spec ?? {}) as {
+  const spec: {
     data?: string;
     file?: string;
     env?: string;
@@ -53,7 +54,7 @@ export function resolveData(
     name?: string;
     retain?: number;
     templateDriver?: string;
-  };
+  } = o.manifest.spec ?? {};
   const sources = (['data', 'file', 'env', 'external'] as const).filter(
     (k) => spec[k] !== undefined && spec[k] !== false,
   );
@@ -62,7 +63,16 @@ export function resolveData(
       sources.length ? ['spec', sources[1]] : ['spec'],
       'SC3016',
       sources.length ? `a ${what} takes one source, not ${sources.join(' and ')}` : `the ${what} has no source`,
-      `keep exactly one of ${kind === 'Config' ? 'data, ' : ''}file, env or external`,
+      `keep exactly one of ${kind === 'Config' ? 'data' : 'data (SOPS-encrypted)'}, file, env or external`,
+    );
+    return { diagnostics };
+  }
+  if (kind === 'Secret' && spec.data !== undefined && !isEncrypted(o.document.encrypted, ['spec', 'data'])) {
+    at(
+      ['spec', 'data'],
+      'SC7008',
+      "the secret's data is in plain text in the manifest, which lives in git",
+      'encrypt the file with sops so that spec.data is encrypted (docs/sops.md), or use file or env',
     );
     return { diagnostics };
   }
@@ -95,6 +105,7 @@ export function resolveData(
   let data: Buffer | undefined;
   let source = 'inline';
   if (spec.data !== undefined) {
+    source = o.document.encrypted?.length ? 'sops' : 'inline';
     data = Buffer.from(spec.data, 'utf8');
   } else if (spec.file !== undefined) {
     source = `file ${spec.file}`;
@@ -142,6 +153,11 @@ export function resolveData(
     },
     diagnostics,
   };
+}
+
+/** Whether the value at `path` was encrypted with SOPS (it, or every value under it). */
+function isEncrypted(encrypted: FieldPath[] | undefined, path: FieldPath): boolean {
+  return (encrypted ?? []).some((p) => p.length === path.length && p.every((seg, i) => seg === path[i]));
 }
 
 function readDataFile(

@@ -24,6 +24,7 @@ import { crossCheck, networkResolver, type CheckedObject } from './cross-checks.
 import { validateDocument } from './schema-validation.js';
 import { resolveData, type DataSourceContext } from './data-sources.js';
 import { readSources } from './source-files.js';
+import { decryptSopsDocuments, maskEncryptedDiagnostics, type SopsLoadOptions } from './sops-documents.js';
 import { parseDocuments, type ManifestDocument } from './yaml-documents.js';
 
 export interface LoadedManifests {
@@ -38,6 +39,8 @@ export interface LoadedManifests {
 export interface LoadOptions {
   /** Where Secret and Config manifests with `env` read from (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Age keys for SOPS-encrypted files; without them such a file is refused (SC7001). */
+  sops?: SopsLoadOptions;
 }
 
 export async function loadManifests(
@@ -51,13 +54,16 @@ export async function loadManifests(
   for (const file of read.files) {
     const parsed = parseDocuments(file);
     for (const d of parsed.diagnostics) diagnostics.push(d); // no spread: a file may hold 100 000s
-    for (const d of parsed.documents) documents.push(d);
+    const decrypted = await decryptSopsDocuments(file, parsed, options.sops); // before schema validation
+    for (const d of decrypted.diagnostics) diagnostics.push(d);
+    for (const d of decrypted.documents) documents.push(d);
   }
   const roots = new Map(read.files.map((f) => [f.path, f.root]));
-  return buildDesiredState(documents, diagnostics, {
+  const loaded = buildDesiredState(documents, diagnostics, {
     rootOf: (file) => roots.get(file),
     env: options.env ?? process.env,
   });
+  return { ...loaded, diagnostics: maskEncryptedDiagnostics(loaded.diagnostics, documents) };
 }
 
 /** Text given without files (tests, stdin): no file references resolve; env is the process's. */

@@ -38,6 +38,8 @@ export interface ManifestDocument {
   value: unknown;
   /** Where the value at `path` starts (the key, for a mapping entry); the nearest existing parent when absent. */
   positionOf(path: FieldPath): SourcePosition;
+  /** The paths of values that were encrypted with SOPS (src/manifest/sops-documents.ts); absent for plain files. */
+  encrypted?: FieldPath[];
 }
 
 /** ['spec', 'ports', 0, 'target'] -> "spec.ports[0].target"; keys that are not identifiers are quoted (and cut when long). */

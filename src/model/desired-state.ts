@@ -3,6 +3,8 @@
  * each object's identity, its Swarm name and its canonical model. Pure data.
  */
 import type { DesiredData } from '../api/data-model.js';
+import type { ImagePin } from '../api/image-ref.js';
+export type { ImagePin };
 import type { ObjectRef } from '../api/object-ref.js';
 import type { DesiredRoute } from '../api/route-model.js';
 import type { NetworkModel } from './network.js';
@@ -12,6 +14,8 @@ export interface DesiredService {
   ref: ObjectRef & { kind: 'Service' };
   swarmName: string;
   model: ServiceModel;
+  /** Set when the image's digest was resolved for this run; never part of the spec hash. */
+  pin?: ImagePin;
 }
 
 export interface DesiredNetwork {

@@ -22,6 +22,7 @@ import { subnetsOverlap } from './subnet-overlap.js';
 import { taskSpecChanges } from './restarts.js';
 import { buildServiceSpec } from './swarm-spec.js';
 import { remountServices, resolveDataNames } from './data-names.js';
+import { digestFields, digestPath, withDigestFields } from './image-pins.js';
 
 export interface PlanOptions {
   applySet: string;
@@ -162,7 +163,7 @@ export function buildPlan(given: DesiredState, live: LiveState, options: PlanOpt
       continue;
     }
     if (fields.length === 0 && ownership === 'adopt') {
-      // Swarm cannot relabel a network: its ownership goes on a record (decision 38), nothing is recreated.
+      // Swarm cannot relabel a network: its ownership goes on a record (decision 66), nothing is recreated.
       changes.push({
         ...base(n.ref, n.swarmName),
         action: 'update',
@@ -260,7 +261,10 @@ export function buildPlan(given: DesiredState, live: LiveState, options: PlanOpt
         action: 'create',
         reason: 'not in the Swarm',
         restartsTasks: true,
-        fields: diffModels(maskModel(defaultServiceModel, mask), maskModel(s.model, mask), mask),
+        fields: withDigestFields(
+          diffModels(maskModel(defaultServiceModel, mask), maskModel(s.model, mask), mask),
+          digestFields(s, undefined),
+        ),
         before: null,
         after: maskModel(s.model, mask),
         dependsOn,
@@ -272,7 +276,7 @@ export function buildPlan(given: DesiredState, live: LiveState, options: PlanOpt
     const ownership = ownershipProblem(id, current.Spec.Labels, `service "${s.swarmName}"`);
     if (ownership === 'blocked') continue;
     const liveModel = serviceModelFromLive(current, networkNames);
-    const fields = diffModels(liveModel, s.model, mask);
+    const fields = withDigestFields(diffModels(liveModel, s.model, mask), digestFields(s, current.Spec));
     const reattach = liveModel.networks.filter((n) => replacedNetworks.has(n.name)).map((n) => n.name);
     if (fields.length === 0 && ownership === 'ok' && reattach.length === 0) {
       unchanged++;
@@ -562,6 +566,7 @@ function classifyServiceChange(
 
 function topField(path: string): string {
   if (path.startsWith('swarm:')) return 'unmanaged';
+  if (path === digestPath) return 'image';
   if (path.startsWith('metadata.labels')) return 'labels';
   return path.slice('spec.'.length).split(/[.[]/)[0];
 }

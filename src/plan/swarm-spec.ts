@@ -21,6 +21,7 @@ import { keepLiveRepresentation } from '../model/representation.js';
 import { serviceHashInput, serviceSpecFromModel, type ServiceModel } from '../model/service.js';
 import { serviceModelFromLive } from './live-model.js';
 import type { SwarmNetworkCreate, SwarmServiceSpec } from '../api/swarm-types.js';
+import { imageToWrite } from './image-pins.js';
 import { stableJson } from './json-values.js';
 
 /** The hash recorded on an object of the desired spec that produced it. */
@@ -65,10 +66,7 @@ export interface ServiceSpecContext {
 export function buildServiceSpec(s: DesiredService, ctx: ServiceSpecContext): SwarmServiceSpec {
   const m = s.model;
   const hash = specHash('Service', s.swarmName, m);
-  const liveImage = ctx.live?.TaskTemplate?.ContainerSpec?.Image;
-  const liveRequested = ctx.live?.Labels?.[labelImage];
-  const image = liveImage && liveRequested === m.image && liveImage.startsWith(m.image + '@') ? liveImage : m.image;
-  const platforms = ctx.live?.TaskTemplate?.Placement?.Platforms;
+  const { image, platforms } = imageToWrite(s, ctx.live);
   let spec = serviceSpecFromModel(m, ctx);
   if (ctx.live) {
     const names = new Map([...ctx.networkIds].map(([name, id]) => [id, name]));

@@ -3,16 +3,21 @@
  * table, between Runtime API updates (same structure: membership and weights only) and a
  * checked, rate-limited, coalesced reload (anything else). A table HAProxy refuses, or whose
  * TLS certificate files are unusable, is rejected and the last good configuration keeps serving.
+ * Keeps the traffic counters in step: the served tasks before each change, a read of the
+ * workers' counters before each Runtime API change and reload (traffic-stats.ts).
  * Must not import src/swarm/; talks to HAProxy only through HaproxyProcess.
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
+import { realClock, type Clock } from '../queue/clock.js';
 import { crtListPath, renderConfig, renderCrtList } from './haproxy-config.js';
 import type { HaproxyProcess } from './haproxy-process.js';
 import { emptyTable, structureKey, TableError, tableChecksum, validateTable, type RouteTable } from './route-table.js';
 import { assignSlots, runtimeCommands, slotStates, type SlotMap, type SlotState } from './slots.js';
 import { tlsFileProblems } from './tls-files.js';
+import { TrafficStatsCollector } from './traffic-stats.js';
+import type { TrafficStats } from './traffic-counters.js';
 
 export interface AgentOptions {
   haproxy: HaproxyProcess;
@@ -25,6 +30,8 @@ export interface AgentOptions {
   log: Logger;
   /** At most one reload per this many ms; pushes in between share the next reload (default 200). */
   minReloadIntervalMs?: number;
+  /** The reload rate limit's time and the timestamps in status (default the real clock). */
+  clock?: Clock;
   /** Test-only: changes the rendered text before `haproxy -c` (to make HAProxy refuse a table). */
   transformConfig?: (text: string) => string;
 }
@@ -62,8 +69,6 @@ export interface AgentStatus {
   haproxy: { running: boolean; pid: number | null };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export class ProxyAgent {
   private table: RouteTable = emptyTable;
   private slots: SlotMap = {};
@@ -84,9 +89,17 @@ export class ProxyAgent {
   private lastReloadMs: number | null = null;
   private lastError: string | null = null;
   private readonly minInterval: number;
+  private readonly traffic: TrafficStatsCollector;
+  private readonly clock: Clock;
 
   constructor(private readonly o: AgentOptions) {
     this.minInterval = o.minReloadIntervalMs ?? 200;
+    this.clock = o.clock ?? realClock;
+    this.traffic = new TrafficStatsCollector({ haproxy: o.haproxy, log: o.log });
+  }
+
+  private isoNow(): string {
+    return new Date(this.clock.now()).toISOString();
   }
 
   get configPath(): string {
@@ -95,17 +108,25 @@ export class ProxyAgent {
 
   /** Writes the empty table (everything answers 404) and starts HAProxy. */
   async start(): Promise<void> {
+    await this.traffic.start();
+    this.traffic.setTable(emptyTable, {});
     const problem = await this.checkCandidate(emptyTable, {});
     if (problem) throw new Error(`haproxy refuses the initial configuration: ${problem}`);
     await this.installCandidate(emptyTable, {});
     await this.o.haproxy.start();
-    this.lastReloadAt = Date.now();
+    this.lastReloadAt = this.clock.now();
     this.key = structureKey(emptyTable);
-    this.served = { generation: 0, checksum: emptyTable.checksum, appliedAt: new Date().toISOString(), routes: 0 };
+    this.served = { generation: 0, checksum: emptyTable.checksum, appliedAt: this.isoNow(), routes: 0 };
   }
 
   async stop(): Promise<void> {
     await this.o.haproxy.stop();
+    this.traffic.close();
+  }
+
+  /** The traffic counters per route and task (GET /v1/stats), after a fresh read of the workers. */
+  stats(): Promise<TrafficStats> {
+    return this.traffic.read();
   }
 
   get healthy(): boolean {
@@ -126,7 +147,7 @@ export class ProxyAgent {
 
   /** Validates and applies a pushed table; ApplyError carries the HTTP status for refusals. */
   async apply(input: unknown): Promise<ApplyResult> {
-    const t0 = performance.now();
+    const t0 = this.clock.now();
     let table: RouteTable;
     try {
       table = validateTable(input);
@@ -145,7 +166,7 @@ export class ProxyAgent {
       checksum: table.checksum,
       action: outcome.action,
       runtimeCommands: outcome.commands,
-      durationMs: Math.round((performance.now() - t0) * 10) / 10,
+      durationMs: this.clock.now() - t0,
     };
   }
 
@@ -154,8 +175,7 @@ export class ProxyAgent {
   ): Promise<{ action: ApplyResult['action']; commands: number; reload?: Promise<void> }> {
     if (table.checksum === this.table.checksum && this.key !== '') {
       this.table = table;
-      if (!this.pendingReload)
-        this.served = { ...this.served, generation: table.generation, appliedAt: new Date().toISOString() };
+      if (!this.pendingReload) this.served = { ...this.served, generation: table.generation, appliedAt: this.isoNow() };
       return { action: 'unchanged', commands: 0 };
     }
     const slots = assignSlots(table, this.slots);
@@ -164,6 +184,12 @@ export class ProxyAgent {
     if (key === this.key) {
       const commands = runtimeCommands(this.states, states);
       try {
+        if (commands.length) {
+          // The counters so far belong to the tasks the slots hold now (read the backends that change).
+          const changing = [...new Set(commands.map((c) => c.split(' ')[2].split('/')[0]))];
+          await this.traffic.sample(changing.length <= 10 ? changing : undefined);
+          this.traffic.setTable(table, slots);
+        }
         await this.o.haproxy.runtime(commands);
         await this.writeCandidate(this.render(table, slots));
         await rename(this.candidatePath, this.configPath);
@@ -194,6 +220,7 @@ export class ProxyAgent {
 
   /** A refused table: recorded as the last error; the running configuration and status stay. */
   private refused(table: RouteTable, by: string, problems: string[]): ApplyError {
+    this.traffic.setTable(this.table, this.slots);
     this.lastError = `generation ${table.generation} refused by ${by}: ${problems.join('; ')}`;
     this.o.log.warn(
       { generation: table.generation, problems },
@@ -207,6 +234,7 @@ export class ProxyAgent {
   }
 
   private commit(table: RouteTable, slots: SlotMap, states: SlotState[], key: string): void {
+    this.traffic.setTable(table, slots);
     this.table = table;
     this.slots = slots;
     this.states = states;
@@ -217,7 +245,7 @@ export class ProxyAgent {
     this.served = {
       generation: table.generation,
       checksum: table.checksum,
-      appliedAt: new Date().toISOString(),
+      appliedAt: this.isoNow(),
       routes: table.routes.length,
     };
     this.lastError = null;
@@ -226,12 +254,14 @@ export class ProxyAgent {
   /** Coalesces: every push before the reload starts shares it; waits out the rate limit. */
   private scheduleReload(): Promise<void> {
     if (this.pendingReload) return this.pendingReload;
-    const wait = Math.max(0, this.lastReloadAt + this.minInterval - Date.now());
-    const p = sleep(wait).then(() =>
+    const wait = Math.max(0, this.lastReloadAt + this.minInterval - this.clock.now());
+    const p = this.clock.sleep(wait).then(() =>
       this.exclusive(async () => {
         this.pendingReload = undefined;
         const table = this.table;
-        const t0 = performance.now();
+        // The current worker's counters, before it stops taking requests.
+        await this.traffic.sample();
+        const t0 = this.clock.now();
         try {
           await this.o.haproxy.reload();
         } catch (err) {
@@ -239,10 +269,10 @@ export class ProxyAgent {
           this.lastError = `reload for generation ${table.generation} failed: ${(err as Error).message}`;
           throw new ApplyError(500, this.lastError);
         } finally {
-          this.lastReloadAt = Date.now();
+          this.lastReloadAt = this.clock.now();
         }
         this.reloads++;
-        this.lastReloadMs = Math.round((performance.now() - t0) * 10) / 10;
+        this.lastReloadMs = this.clock.now() - t0;
         this.markServed(table);
         this.o.log.info({ generation: table.generation, reloadMs: this.lastReloadMs }, 'haproxy reloaded');
       }),
@@ -257,6 +287,7 @@ export class ProxyAgent {
       httpBind: this.o.httpBind,
       httpsBind: this.o.httpsBind,
       stateDir: this.o.stateDir,
+      logTarget: this.traffic.logTarget,
       ...(crtList ? { crtList } : {}),
     });
     return this.o.transformConfig ? this.o.transformConfig(text) : text;

@@ -1,6 +1,6 @@
 /**
- * The agent's HTTP control API: PUT /v1/table and GET /v1/status with a bearer token
- * (compared in constant time), GET /healthz without. Must not import src/swarm/.
+ * The agent's HTTP control API: PUT /v1/table, GET /v1/status and GET /v1/stats with a bearer
+ * token (compared in constant time), GET /healthz without. Must not import src/swarm/.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -67,8 +67,8 @@ async function handle(
     const ok = agent.healthy;
     return json(res, ok ? 200 : 503, { ok, generation: agent.status().generation });
   }
-  if (path !== '/v1/table' && path !== '/v1/status')
-    return json(res, 404, { error: 'not found: PUT /v1/table, GET /v1/status, GET /healthz' });
+  if (path !== '/v1/table' && path !== '/v1/status' && path !== '/v1/stats')
+    return json(res, 404, { error: 'not found: PUT /v1/table, GET /v1/status, GET /v1/stats, GET /healthz' });
   if (!tokenMatches(req.headers.authorization, token)) {
     res.setHeader('www-authenticate', 'Bearer');
     return json(res, 401, { error: 'missing or wrong bearer token' });
@@ -76,6 +76,10 @@ async function handle(
   if (path === '/v1/status') {
     if (req.method !== 'GET') return json(res, 405, { error: 'use GET' });
     return json(res, 200, agent.status());
+  }
+  if (path === '/v1/stats') {
+    if (req.method !== 'GET') return json(res, 405, { error: 'use GET' });
+    return json(res, 200, await agent.stats());
   }
   if (req.method !== 'PUT') return json(res, 405, { error: 'use PUT' });
   const body = await readBody(req);

@@ -6,6 +6,7 @@
  * One HAProxy backend per route holds the slots of all its services; each server's weight is
  * its service's weight, so a service's share of traffic is weight x running servers.
  */
+import { requestLogFormat } from './request-log.js';
 import type { Route, RouteTable } from './route-table.js';
 import { backendName, slotStates, type SlotMap } from './slots.js';
 
@@ -18,6 +19,8 @@ export interface RenderOptions {
   stateDir: string;
   /** The crt-list the TLS bind reads; default crtListPath(stateDir). The agent checks a candidate under another name. */
   crtList?: string;
+  /** "127.0.0.1:<port>": where every request is logged (requestLogFormat) for the agent's counters; none when absent. */
+  logTarget?: string;
 }
 
 export function crtListPath(stateDir: string): string {
@@ -74,6 +77,12 @@ export function renderConfig(table: RouteTable, slots: SlotMap, o: RenderOptions
   L.push(`${ind}timeout server 60s`);
   L.push(`${ind}timeout http-request 10s`);
   L.push(`${ind}timeout http-keep-alive 10s`);
+  if (o.logTarget) {
+    // One datagram per request to the agent (docs/proxy.md, "Traffic statistics").
+    L.push(`${ind}log ${o.logTarget} len 1024 format raw local0 info`);
+    L.push(`${ind}log-format "${requestLogFormat}"`);
+    L.push(`${ind}option dontlognull`);
+  }
   L.push('');
   L.push('frontend http');
   L.push(`${ind}bind ${o.httpBind}`);

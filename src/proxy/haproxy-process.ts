@@ -2,17 +2,20 @@
  * The HAProxy master process beside the agent: start (master-worker, foreground), check a
  * candidate configuration (`haproxy -c`), reload through the master CLI and wait for the new
  * worker, Runtime API commands on the worker's stats socket, stop. Owns every HAProxy child
- * the agent starts. Must not import src/swarm/.
+ * the agent starts; reads every worker's counters through the master CLI. Must not import src/swarm/.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
+import { realClock, type Clock } from '../queue/clock.js';
 
 export interface HaproxyOptions {
   binary: string;
   stateDir: string;
   log: Logger;
+  /** Deadlines, polling and the SIGKILL after a grace time (default the real clock). */
+  clock?: Clock;
 }
 
 export interface ProcInfo {
@@ -20,27 +23,42 @@ export interface ProcInfo {
   reloads: number;
   failedReloads: number;
   workers: number[];
+  /** Workers of earlier configurations still finishing their connections. */
+  oldWorkers: number[];
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** One worker's `show info` DroppedLogs and `show stat` text (servers only). */
+export interface WorkerStats {
+  pid: number;
+  current: boolean;
+  droppedLogs: number;
+  statText: string;
+}
 
 /** One command on a unix socket in non-interactive mode: write, half-close, read to the end. */
-export function socketCommand(path: string, command: string, timeoutMs = 5000): Promise<string> {
+export function socketCommand(
+  path: string,
+  command: string,
+  timeoutMs = 5000,
+  clock: Clock = realClock,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
+    const answered = new AbortController();
     const c = connect(path, () => c.end(`${command}\n`));
-    const timer = setTimeout(() => {
+    void clock.sleep(timeoutMs, answered.signal).then(() => {
+      if (answered.signal.aborted) return;
       c.destroy();
       reject(new Error(`no answer to "${command}" on ${path} within ${timeoutMs} ms`));
-    }, timeoutMs);
+    });
     c.setEncoding('utf8');
     c.on('data', (d: string) => (out += d));
     c.on('error', (err) => {
-      clearTimeout(timer);
+      answered.abort();
       reject(err);
     });
     c.on('close', () => {
-      clearTimeout(timer);
+      answered.abort();
       resolve(out);
     });
   });
@@ -49,9 +67,10 @@ export function socketCommand(path: string, command: string, timeoutMs = 5000): 
 /** Parses the master CLI's `show proc`: the master's pid and reload count, current workers. */
 export function parseShowProc(text: string): ProcInfo {
   let section = 'head';
-  const info: ProcInfo = { masterPid: 0, reloads: 0, failedReloads: 0, workers: [] };
+  const info: ProcInfo = { masterPid: 0, reloads: 0, failedReloads: 0, workers: [], oldWorkers: [] };
   for (const line of text.split('\n')) {
     if (line.startsWith('# workers')) section = 'workers';
+    else if (line.startsWith('# old workers')) section = 'old';
     else if (line.startsWith('#')) section = line.startsWith('#<PID>') ? 'head' : 'other';
     else {
       const f = line.trim().split(/\s+/);
@@ -61,6 +80,7 @@ export function parseShowProc(text: string): ProcInfo {
         info.reloads = Number(f[2]);
         info.failedReloads = Number(/\[failed: (\d+)\]/.exec(line)?.[1] ?? 0);
       } else if (section === 'workers' && f[1] === 'worker') info.workers.push(Number(f[0]));
+      else if (section === 'old' && f[1] === 'worker') info.oldWorkers.push(Number(f[0]));
     }
   }
   return info;
@@ -81,8 +101,10 @@ export class HaproxyProcess {
   readonly configPath: string;
   readonly masterSocket: string;
   readonly statsSocket: string;
+  private readonly clock: Clock;
 
   constructor(private readonly o: HaproxyOptions) {
+    this.clock = o.clock ?? realClock;
     this.configPath = join(o.stateDir, 'haproxy.cfg');
     this.masterSocket = join(o.stateDir, 'master.sock');
     this.statsSocket = join(o.stateDir, 'haproxy.sock');
@@ -132,7 +154,7 @@ export class HaproxyProcess {
       this.o.log.info({ code, signal }, 'haproxy exited');
     });
     child.on('error', (err) => this.o.log.error({ err }, 'haproxy could not be started'));
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.clock.now() + timeoutMs;
     for (;;) {
       if (this.exited) throw new Error(`haproxy exited at start: ${this.stderrTail.join('\n')}`);
       const proc = await this.showProc().catch(() => undefined);
@@ -140,19 +162,19 @@ export class HaproxyProcess {
         const pid = await this.workerPid().catch(() => undefined);
         if (pid !== undefined && proc.workers.includes(pid)) return;
       }
-      if (Date.now() > deadline)
+      if (this.clock.now() > deadline)
         throw new Error(`haproxy did not start within ${timeoutMs} ms: ${this.stderrTail.join('\n')}`);
-      await sleep(20);
+      await this.clock.sleep(20);
     }
   }
 
   async showProc(): Promise<ProcInfo> {
-    return parseShowProc(await socketCommand(this.masterSocket, 'show proc'));
+    return parseShowProc(await this.command(this.masterSocket, 'show proc'));
   }
 
   /** The pid of the worker that owns the stats socket now. */
   async workerPid(): Promise<number> {
-    const m = /^Pid: (\d+)$/m.exec(await socketCommand(this.statsSocket, 'show info'));
+    const m = /^Pid: (\d+)$/m.exec(await this.command(this.statsSocket, 'show info'));
     if (!m) throw new Error('show info gave no Pid');
     return Number(m[1]);
   }
@@ -164,8 +186,8 @@ export class HaproxyProcess {
   async reload(timeoutMs = 15_000): Promise<void> {
     const before = await this.showProc();
     const oldWorkers = new Set(before.workers);
-    await socketCommand(this.masterSocket, 'reload').catch(() => undefined); // the master closes the socket while it re-executes
-    const deadline = Date.now() + timeoutMs;
+    await this.command(this.masterSocket, 'reload').catch(() => undefined); // the master closes the socket while it re-executes
+    const deadline = this.clock.now() + timeoutMs;
     for (;;) {
       if (this.exited) throw new Error(`haproxy exited during a reload: ${this.stderrTail.join('\n')}`);
       const proc = await this.showProc().catch(() => undefined);
@@ -180,18 +202,47 @@ export class HaproxyProcess {
         throw new Error(
           `haproxy could not load the new configuration (the old worker keeps serving): ${this.stderrTail.slice(-5).join('\n')}`,
         );
-      if (Date.now() > deadline)
+      if (this.clock.now() > deadline)
         throw new Error(
           `no new haproxy worker within ${timeoutMs} ms after a reload: ${this.stderrTail.slice(-5).join('\n')}`,
         );
-      await sleep(10);
+      await this.clock.sleep(10);
     }
+  }
+
+  /**
+   * DroppedLogs and the server rows of `show stat` from every worker, current and old, each
+   * through the master CLI (`@!<pid>`): an old worker's counters are readable only until it
+   * exits. A worker that exits between `show proc` and its read is left out. `backends`: only
+   * these backends' servers (one `show stat <backend>` each), else every server.
+   */
+  async workerStats(backends?: string[]): Promise<WorkerStats[]> {
+    const stat = backends ? backends.map((b) => `show stat ${b} 4 -1`).join('; ') : 'show stat -1 4 -1';
+    const proc = await this.showProc();
+    const out: WorkerStats[] = [];
+    for (const [pid, current] of [
+      ...proc.workers.map((p) => [p, true] as const),
+      ...proc.oldWorkers.map((p) => [p, false] as const),
+    ]) {
+      const text = await socketCommand(this.masterSocket, `@!${pid}; show info; ${stat}`).catch((err: Error) => {
+        if (current) throw err;
+        return '';
+      });
+      const dropped = /^DroppedLogs: (\d+)$/m.exec(text);
+      const at = text.indexOf('# pxname');
+      if (!dropped || at < 0) {
+        if (current) throw new Error(`worker ${pid} gave no statistics: ${text.slice(0, 200)}`);
+        continue;
+      }
+      out.push({ pid, current, droppedLogs: Number(dropped[1]), statText: text.slice(at) });
+    }
+    return out;
   }
 
   /** Runs Runtime API commands in order; throws on the first error with HAProxy's answer. */
   async runtime(commands: string[]): Promise<void> {
     for (const cmd of commands) {
-      const err = runtimeAnswerError(await socketCommand(this.statsSocket, cmd));
+      const err = runtimeAnswerError(await this.command(this.statsSocket, cmd));
       if (err) throw new Error(`haproxy refused "${cmd}": ${err}`);
     }
   }
@@ -202,8 +253,15 @@ export class HaproxyProcess {
     if (!child || this.exited) return;
     const gone = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    const exited = new AbortController();
+    void this.clock.sleep(graceMs, exited.signal).then(() => {
+      if (!exited.signal.aborted) child.kill('SIGKILL');
+    });
     await gone;
-    clearTimeout(timer);
+    exited.abort();
+  }
+
+  private command(socket: string, command: string): Promise<string> {
+    return socketCommand(socket, command, 5000, this.clock);
   }
 }

@@ -2,13 +2,13 @@
  * Runs a set of tasks that depend on each other through a p-queue with bounded concurrency.
  * A task starts only when every task it depends on has succeeded; it is skipped, with the
  * reason, when one failed. Transient errors are retried with exponential backoff (the
- * backoff waits outside the queue, so it holds no worker); terminal ones are not. Every task
- * ends with exactly one outcome.
+ * backoff waits outside the queue on the injected clock, so it holds no worker); terminal ones
+ * are not. Every task ends with exactly one outcome.
  */
 import PQueue from 'p-queue';
 import { TransientError } from '../errors.js';
 import { backoffDelay, defaultBackoff, type BackoffPolicy } from './backoff.js';
-import { realClock, type Clock } from './clock.js';
+import { realClock, type Clock, type Random } from './clock.js';
 
 export interface GraphTask<R> {
   id: string;
@@ -26,6 +26,8 @@ export interface GraphOptions {
   concurrency?: number;
   backoff?: BackoffPolicy;
   clock?: Clock;
+  /** The backoff's jitter (default Math.random). */
+  random?: Random;
   isRetryable?: (err: unknown) => boolean;
   onStart?: (id: string, attempt: number) => void;
   onRetry?: (id: string, attempt: number, err: Error, delayMs: number) => void;
@@ -82,7 +84,7 @@ export async function runTaskGraph<R>(tasks: GraphTask<R>[], options: GraphOptio
             durationMs: clock.now() - (started ?? clock.now()),
           };
         }
-        const delay = backoffDelay(policy, attempt);
+        const delay = backoffDelay(policy, attempt, options.random);
         options.onRetry?.(task.id, attempt, error, delay);
         await clock.sleep(delay);
       }

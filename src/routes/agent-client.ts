@@ -1,9 +1,10 @@
 /**
  * The controller's side of the proxy agent's control API (src/proxy/control-server.ts):
- * PUT /v1/table and GET /v1/status with the bearer token. Every call has a deadline.
+ * PUT /v1/table, GET /v1/status and GET /v1/stats with the bearer token. Every call has a deadline.
  */
 import type { AgentStatus, ApplyResult } from '../proxy/agent.js';
 import type { RouteTable } from '../proxy/route-table.js';
+import type { TrafficStats } from '../proxy/traffic-counters.js';
 
 export type AgentAnswer<T> = { ok: true; value: T } | { ok: false; status: number; error: string };
 
@@ -12,7 +13,12 @@ export interface AgentClient {
   getStatus(address: string): Promise<AgentAnswer<AgentStatus>>;
 }
 
-export class HttpAgentClient implements AgentClient {
+/** The traffic counters of one proxy replica, for canary analysis (docs/proxy.md, "Traffic statistics"). */
+export interface AgentStatsReader {
+  getStats(address: string): Promise<AgentAnswer<TrafficStats>>;
+}
+
+export class HttpAgentClient implements AgentClient, AgentStatsReader {
   constructor(
     private readonly port: number,
     private readonly token: string,
@@ -25,6 +31,10 @@ export class HttpAgentClient implements AgentClient {
 
   getStatus(address: string): Promise<AgentAnswer<AgentStatus>> {
     return this.call<AgentStatus>(address, 'GET', '/v1/status');
+  }
+
+  getStats(address: string): Promise<AgentAnswer<TrafficStats>> {
+    return this.call<TrafficStats>(address, 'GET', '/v1/stats');
   }
 
   private async call<T>(address: string, method: string, path: string, body?: string): Promise<AgentAnswer<T>> {

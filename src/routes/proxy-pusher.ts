@@ -7,7 +7,7 @@
  * `verifyIntervalMs` each replica's status is read back, so a restarted agent is caught up.
  */
 import type { Logger } from '../log.js';
-import type { Clock } from '../queue/clock.js';
+import type { Clock, Random } from '../queue/clock.js';
 import { backoffDelay, type BackoffPolicy } from '../queue/backoff.js';
 import type { RouteTable } from '../proxy/route-table.js';
 import type { AgentClient } from './agent-client.js';
@@ -51,20 +51,40 @@ function wake(r: Replica): void {
 
 const retryPolicy: BackoffPolicy = { maxAttempts: Infinity, baseDelayMs: 100, maxDelayMs: 5000, jitter: true };
 
+export interface ProxyPusherOptions {
+  client: AgentClient;
+  clock: Clock;
+  /** The retry backoff's jitter (default Math.random). */
+  random?: Random;
+  log: Logger;
+  sink: PushSink;
+  /** How often each replica's status is read back (default 5 s). */
+  verifyIntervalMs?: number;
+  /** A replica holds a newer generation than the desired table (another leader pushed): number the table above it. */
+  onAhead?: (generation: number) => void;
+}
+
 export class ProxyPusher {
   private desired: RouteTable | undefined;
   private readonly replicas = new Map<string, Replica>();
   private stopped = false;
+  private readonly client: AgentClient;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly log: Logger;
+  private readonly sink: PushSink;
+  private readonly verifyIntervalMs: number;
+  private readonly onAhead: (generation: number) => void;
 
-  constructor(
-    private readonly client: AgentClient,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    private readonly sink: PushSink,
-    private readonly verifyIntervalMs = 5000,
-    /** A replica holds a newer generation than the desired table (another leader pushed): number the table above it. */
-    private readonly onAhead: (generation: number) => void = () => undefined,
-  ) {}
+  constructor(o: ProxyPusherOptions) {
+    this.client = o.client;
+    this.clock = o.clock;
+    this.random = o.random ?? Math.random;
+    this.log = o.log;
+    this.sink = o.sink;
+    this.verifyIntervalMs = o.verifyIntervalMs ?? 5000;
+    this.onAhead = o.onAhead ?? (() => undefined);
+  }
 
   get table(): RouteTable | undefined {
     return this.desired;
@@ -187,7 +207,7 @@ export class ProxyPusher {
           if (r.refused === null) r.lastError = null;
         } else {
           r.lastError = `status: ${s.error}`;
-          delay = backoffDelay(retryPolicy, ++failures);
+          delay = backoffDelay(retryPolicy, ++failures, this.random);
         }
       }
       const want = this.desired;
@@ -229,7 +249,7 @@ export class ProxyPusher {
         } else {
           this.sink.push('error', seconds);
           r.needsStatus = true; // it may have applied the table before the answer was lost
-          delay = backoffDelay(retryPolicy, ++failures);
+          delay = backoffDelay(retryPolicy, ++failures, this.random);
           this.log.warn(
             { task: r.task, generation: want.generation, error: res.error, retryInMs: delay },
             'route table push failed; retrying',

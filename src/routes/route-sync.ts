@@ -13,7 +13,7 @@
 import type { SwarmReader } from '../api/swarm-access.js';
 import type { SwarmEvent } from '../api/swarm-types.js';
 import type { Logger } from '../log.js';
-import type { Clock } from '../queue/clock.js';
+import type { Clock, Random } from '../queue/clock.js';
 import type { AgentClient } from './agent-client.js';
 import { ProxyPusher, type PushSink, type ReplicaStatus } from './proxy-pusher.js';
 import {
@@ -92,8 +92,28 @@ export function disabledRouteStatus(
   };
 }
 
+export interface RouteSyncDeps {
+  swarm: SwarmReader;
+  /** Talks to each proxy replica's control API. */
+  client: AgentClient;
+  options: RouteSyncOptions;
+  clock: Clock;
+  /** The push retries' jitter (default Math.random). */
+  random?: Random;
+  log: Logger;
+  metrics: RouteMetricsSink;
+  /** True while this replica should push (the leader). */
+  isActive: () => boolean;
+}
+
 export class RouteSync {
   private readonly pusher: ProxyPusher;
+  private readonly swarm: SwarmReader;
+  private readonly o: RouteSyncOptions;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly metrics: RouteMetricsSink;
+  private readonly isActive: () => boolean;
   private facts: RouteFacts | undefined;
   private built: BuiltTable | undefined;
   private generation = 0;
@@ -111,20 +131,25 @@ export class RouteSync {
   private wake: (() => void) | null = null;
   private lastRound: Promise<void> = Promise.resolve();
 
-  constructor(
-    private readonly swarm: SwarmReader,
-    client: AgentClient,
-    private readonly o: RouteSyncOptions,
-    private readonly clock: Clock,
-    private readonly log: Logger,
-    private readonly metrics: RouteMetricsSink,
-    /** True while this replica should push (the leader). */
-    private readonly isActive: () => boolean,
-  ) {
-    this.pusher = new ProxyPusher(client, clock, log, metrics, o.verifyIntervalMs, (g) => {
-      this.generation = Math.max(this.generation, g);
-      this.renumber = true;
-      this.wake?.();
+  constructor(deps: RouteSyncDeps) {
+    this.swarm = deps.swarm;
+    this.o = deps.options;
+    this.clock = deps.clock;
+    this.log = deps.log;
+    this.metrics = deps.metrics;
+    this.isActive = deps.isActive;
+    this.pusher = new ProxyPusher({
+      client: deps.client,
+      clock: deps.clock,
+      ...(deps.random ? { random: deps.random } : {}),
+      log: deps.log,
+      sink: deps.metrics,
+      verifyIntervalMs: deps.options.verifyIntervalMs,
+      onAhead: (g) => {
+        this.generation = Math.max(this.generation, g);
+        this.renumber = true;
+        this.wake?.();
+      },
     });
   }
 

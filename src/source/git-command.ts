@@ -2,7 +2,9 @@
  * Runs git (and the `git archive | tar -x` pipe) for the git source: no shell, a timeout that
  * kills the whole process group (helpers such as git-remote-https and ssh included), no
  * terminal prompts (GIT_TERMINAL_PROMPT=0 and no controlling terminal), no hooks, no detached
- * background gc, and stderr with credentials redacted. Nothing else in src/source/ spawns.
+ * background gc, and stderr with credentials redacted; a private source's credential adds its
+ * environment (GIT_SSH_COMMAND, no system or global config) and `-c` options (the token's
+ * credential helper), from git-auth.ts. Nothing else in src/source/ spawns.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { redactText } from './redact.js';
@@ -13,8 +15,12 @@ export interface GitContext {
   timeoutMs: number;
   /** Adds `-c protocol.file.allow=always` (file:// URLs and local paths). */
   fileProtocol: boolean;
-  /** Strings scrubbed from error output (URL credentials). */
+  /** Strings scrubbed from error output (URL credentials, the token). */
   secrets: readonly string[];
+  /** Environment for git (a credential's GIT_SSH_COMMAND, isolated configuration). */
+  env?: Readonly<Record<string, string>>;
+  /** More `-c name=value` options (the token's credential helper). */
+  config?: readonly string[];
 }
 
 /** A git (or tar) process failed; `message` is one line, redacted. */
@@ -44,13 +50,13 @@ const inheritedRepoVariables = [
   'GIT_DISCOVERY_ACROSS_FILESYSTEM',
 ];
 
-function gitEnv(): NodeJS.ProcessEnv {
+function gitEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of inheritedRepoVariables) delete env[name];
   env.GIT_TERMINAL_PROMPT = '0';
   env.GCM_INTERACTIVE = 'never';
   env.LC_ALL = 'C';
-  return env;
+  return { ...env, ...extra };
 }
 
 function gitConfig(ctx: GitContext): string[] {
@@ -67,6 +73,7 @@ function gitConfig(ctx: GitContext): string[] {
     'credential.interactive=false',
   ];
   if (ctx.fileProtocol) config.push('-c', 'protocol.file.allow=always');
+  if (ctx.config) config.push(...ctx.config);
   return config;
 }
 
@@ -96,11 +103,11 @@ function start(
   command: string,
   args: string[],
   cwd: string,
-  options: { stdin: 'ignore' | 'pipe'; pipeStdout: boolean },
+  options: { stdin: 'ignore' | 'pipe'; pipeStdout: boolean; env?: Readonly<Record<string, string>> },
 ): Started {
   const child = spawn(command, args, {
     cwd,
-    env: gitEnv(),
+    env: gitEnv(options.env),
     stdio: [options.stdin, 'pipe', 'pipe'],
     detached: true,
     windowsHide: true,
@@ -190,7 +197,11 @@ function failure(what: string, result: ProcessResult, timedOut: boolean, ctx: Gi
 
 /** Runs `git <args>` and returns its stdout; throws GitFailure on a non-zero exit or timeout. */
 export async function runGit(args: string[], ctx: GitContext): Promise<string> {
-  const started = start('git', [...gitConfig(ctx), ...args], ctx.cwd, { stdin: 'ignore', pipeStdout: false });
+  const started = start('git', [...gitConfig(ctx), ...args], ctx.cwd, {
+    stdin: 'ignore',
+    pipeStdout: false,
+    ...(ctx.env ? { env: ctx.env } : {}),
+  });
   const { results, timedOut } = await withTimeout([started], ctx.timeoutMs);
   const result = results[0];
   if (timedOut || result.spawnError || result.code !== 0)

@@ -12,11 +12,19 @@
  * branch as recorded when the mirror was cloned is followed; if that branch disappears, the
  * remote is asked again. An unchanged repository costs one `git fetch` and one `git rev-parse`.
  * fetch() calls on sources sharing a cacheDir run one at a time.
+ *
+ * Private repositories (git-auth.ts): an ssh URL fetches with a deploy key and checks the host
+ * key against a known_hosts file; an https URL with --git-token-file sends that token through
+ * a credential helper. The credential files are read again at every fetch
+ * (git-credentials.ts), and a failure they cause is reported as such (SC1101 to SC1103).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, posix, resolve } from 'node:path';
+import { credentialFailure, gitAuthFor, type GitAuth, type GitCredentialOptions } from './git-auth.js';
 import { GitFailure, runGit, type GitContext } from './git-command.js';
+import { GitCredentials } from './git-credentials.js';
+import { parseGitUrl, type GitUrl } from './git-url.js';
 import { redactUrl, secretsOf } from './redact.js';
 import { isDirectory, keptRevisions, materialise, pruneRevisions, touch } from './revisions.js';
 import { serialised } from './serialise.js';
@@ -33,6 +41,8 @@ export interface GitSourceOptions {
   cacheDir: string;
   /** Time limit for each git process, default 60 s. */
   gitTimeoutMs?: number;
+  /** The deploy key, known_hosts and token flags (git-auth.ts); absent: the defaults, none given. */
+  credentials?: GitCredentialOptions;
 }
 
 export const defaultGitTimeoutMs = 60_000;
@@ -49,11 +59,16 @@ const archiveAttributes = '* -export-ignore -export-subst -filter -text -ident\n
 
 /** True for URLs git treats as remote (scheme:// or scp-like host:path); false for local paths. */
 export function isRemoteUrl(url: string): boolean {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return true;
-  // scp-like syntax: a colon before any slash, e.g. git@github.com:org/repo.git
-  const colon = url.indexOf(':');
-  const slash = url.indexOf('/');
-  return colon > 0 && (slash < 0 || colon < slash);
+  return readUrl(url).transport !== 'local';
+}
+
+/** parseGitUrl, its one refusal (a port out of range) as a SourceError. */
+export function readUrl(url: string): GitUrl {
+  try {
+    return parseGitUrl(url);
+  } catch (err) {
+    throw new SourceError(`git URL ${redactUrl(url)}: ${(err as Error).message}`, { code: 'SC9001' });
+  }
 }
 
 /** Normalises the path inside the repository; refuses absolute paths and paths escaping it. */
@@ -100,6 +115,7 @@ export function gitSource(options: GitSourceOptions): DesiredSource {
     normaliseRepoPath(options.path ?? '.'),
     resolve(options.cacheDir),
     timeoutMs,
+    options.credentials,
   );
 }
 
@@ -108,7 +124,10 @@ class GitSource implements DesiredSource {
   private readonly display: string;
   private readonly mirrorDir: string;
   private readonly revisionsDir: string;
-  private readonly ctx: GitContext;
+  private readonly auth: GitAuth;
+  private readonly credentials: GitCredentials;
+  /** The context of the fetch in progress: its credentials as read at its start. */
+  private ctx: GitContext;
   private mirrorChecked = false;
   private current?: Snapshot;
 
@@ -118,16 +137,20 @@ class GitSource implements DesiredSource {
     private readonly path: string,
     private readonly cacheDir: string,
     timeoutMs: number,
+    credentials: GitCredentialOptions | undefined,
   ) {
-    const local = !isRemoteUrl(url);
+    const parsed = readUrl(url);
+    const local = parsed.transport === 'local';
     this.remote = local ? resolve(url) : url;
     this.display = redactUrl(url);
     this.mirrorDir = join(cacheDir, 'mirror.git');
     this.revisionsDir = join(cacheDir, 'revisions');
+    this.auth = gitAuthFor(parsed, `git source ${this.display}`, credentials);
+    this.credentials = new GitCredentials(this.auth, this.describe());
     this.ctx = {
       cwd: cacheDir,
       timeoutMs,
-      fileProtocol: local || /^file:\/\//i.test(url),
+      fileProtocol: local || parsed.transport === 'file',
       secrets: secretsOf(url),
     };
   }
@@ -141,6 +164,8 @@ class GitSource implements DesiredSource {
   }
 
   private async fetchNow(): Promise<Snapshot> {
+    const { env, config, secrets } = await this.credentials.prepare();
+    this.ctx = { ...this.ctx, env, config, secrets: [...secretsOf(this.remote), ...secrets] };
     await mkdir(this.cacheDir, { recursive: true });
     await this.ensureMirror();
     await this.fetchRefs();
@@ -162,6 +187,14 @@ class GitSource implements DesiredSource {
     await pruneRevisions(this.revisionsDir, sha, keptRevisions, Math.max(10 * 60_000, 2 * this.ctx.timeoutMs));
     this.current = { revision: sha, dir: join(revisionDir, this.path), message, committedAt };
     return { ...this.current };
+  }
+
+  /** A failed clone, fetch or ls-remote: what it says about the credentials, else git's own words. */
+  private remoteError(what: string, err: unknown): SourceError {
+    const failure = err instanceof GitFailure && !err.timedOut ? credentialFailure(err.stderr, this.auth) : undefined;
+    if (failure)
+      return new SourceError(`${this.describe()}: ${what}: ${failure.reason}`, { cause: err, code: failure.code });
+    return new SourceError(`${this.describe()}: ${what}: ${(err as Error).message}`, { cause: err });
   }
 
   private git(args: string[]): Promise<string> {
@@ -189,9 +222,7 @@ class GitSource implements DesiredSource {
       await rename(temp, this.mirrorDir);
     } catch (err) {
       await rm(temp, { recursive: true, force: true });
-      throw new SourceError(`${this.describe()}: cannot clone the repository: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw this.remoteError('cannot clone the repository', err);
     }
     this.mirrorChecked = true;
   }
@@ -208,9 +239,7 @@ class GitSource implements DesiredSource {
         '+refs/tags/*:refs/tags/*',
       ]);
     } catch (err) {
-      throw new SourceError(`${this.describe()}: cannot fetch from the repository: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw this.remoteError('cannot fetch from the repository', err);
     }
   }
 
@@ -261,9 +290,7 @@ class GitSource implements DesiredSource {
     try {
       advertised = await this.git(['ls-remote', '--symref', 'origin', 'HEAD']);
     } catch (err) {
-      throw new SourceError(`${this.describe()}: cannot read the remote HEAD branch: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw this.remoteError('cannot read the remote HEAD branch', err);
     }
     const branch = /^ref: (refs\/heads\/\S+)\s+HEAD$/m.exec(advertised)?.[1];
     if (!branch) {

@@ -9,3 +9,10 @@ export { defaultGitTimeoutMs, gitSource, type GitSourceOptions } from './git-sou
 export { keptRevisions } from './revisions.js';
 export { parseSourceSpec } from './source-spec.js';
 export { redactUrl } from './redact.js';
+export {
+  defaultGitUsername,
+  defaultSshKeyFile,
+  defaultSshKnownHostsFile,
+  type GitCredentialFlag,
+  type GitCredentialOptions,
+} from './git-auth.js';

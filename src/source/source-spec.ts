@@ -6,7 +6,8 @@
  *   git:<url>[#<ref>][:<path>]        a git source, whatever the URL looks like
  *   <scheme>://<url>[#<fragment>]     git: "https://host/org/repo.git#main:deploy/prod",
  *                                     "ssh://git@host/org/repo.git#v1.2", "file:///srv/repo.git#v1.2:manifests"
- *   <user>@<host>:<repo>[#<fragment>] git over ssh, scp-like: "git@github.com:org/repo.git#main:deploy"
+ *   <user>@<host>:<repo>[#<fragment>] git over ssh, scp-like: "git@github.com:org/repo.git#main:deploy",
+ *                                     also "[git@host:2222]:org/repo.git" and "git@[::1]:org/repo.git"
  *   <path>#<fragment>                 git, when <path> ends in ".git" or is a git repository:
  *                                     "/srv/repo.git#main", "./repo#v1:manifests"
  *   <path>                            git when it ends in ".git" or is a bare repository (default
@@ -17,11 +18,15 @@
  *
  * Each git source gets its own cache directory, `<cacheDir>/git/<repo name>-<hash>`, the hash
  * taken over the URL without credentials, the ref and the path.
+ *
+ * `credentials` (the deploy key, known_hosts and token flags) go to a git source; a credential
+ * flag given for a directory source is refused.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { directorySource } from './directory-source.js';
+import type { GitCredentialOptions } from './git-auth.js';
 import { gitSource, isRemoteUrl } from './git-source.js';
 import { SourceError, type DesiredSource } from './types.js';
 
@@ -31,31 +36,38 @@ export interface GitSpec {
   path?: string;
 }
 
-export function parseSourceSpec(spec: string, cacheDir: string): DesiredSource {
+export function parseSourceSpec(spec: string, cacheDir: string, credentials?: GitCredentialOptions): DesiredSource {
   if (typeof spec !== 'string' || spec.trim() === '')
     throw new SourceError('empty source: give a directory or a git URL');
+  const git = (parts: GitSpec) => gitFromSpec(parts, cacheDir, credentials);
+  const directory = (path: string) => {
+    const given = [...(credentials?.given ?? [])];
+    if (given.length)
+      throw new SourceError(
+        `${given.map((f) => `--${f}`).join(', ')} apply to git sources, and "${spec}" is a directory`,
+        { code: 'SC9001' },
+      );
+    return directorySource(path);
+  };
   if (spec.startsWith('dir:')) {
     const path = spec.slice('dir:'.length);
     if (path === '') throw new SourceError(`source "${spec}": "dir:" needs a path`);
-    return directorySource(path);
+    return directory(path);
   }
-  if (spec.startsWith('git:') && !spec.startsWith('git://'))
-    return git(splitGitSpec(spec.slice('git:'.length)), cacheDir);
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec) || /^[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:/.test(spec)) {
-    return git(splitGitSpec(spec), cacheDir);
-  }
+  if (spec.startsWith('git:') && !spec.startsWith('git://')) return git(splitGitSpec(spec.slice('git:'.length)));
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec) || scpLike.test(spec)) return git(splitGitSpec(spec));
 
   // A local path. A directory whose name contains "#" is taken as it is.
   if (isDirectory(spec)) {
-    return spec.endsWith('.git') || isBareRepository(spec) ? git({ url: spec }, cacheDir) : directorySource(spec);
+    return spec.endsWith('.git') || isBareRepository(spec) ? git({ url: spec }) : directory(spec);
   }
   const hash = spec.indexOf('#');
   if (hash > 0) {
     const base = spec.slice(0, hash);
     if (base.endsWith('.git') || isBareRepository(base) || existsSync(join(base, '.git')))
-      return git(splitGitSpec(spec), cacheDir);
+      return git(splitGitSpec(spec));
   }
-  if (spec.endsWith('.git')) return git({ url: spec }, cacheDir);
+  if (spec.endsWith('.git')) return git({ url: spec });
   if (existsSync(spec))
     throw new SourceError(`source "${spec}" is a file: give the directory that holds the manifests`);
   throw new SourceError(
@@ -75,9 +87,16 @@ export function splitGitSpec(text: string): GitSpec {
   return { url, ...(ref ? { ref } : {}), ...(path ? { path } : {}) };
 }
 
-function git(parts: GitSpec, cacheDir: string): DesiredSource {
+/** scp-like ssh: `user@host:path`, `[user@host:port]:path`, `user@[v6]:path`. */
+const scpLike = /^(?:[A-Za-z0-9._~-]+@[A-Za-z0-9.-]+:|\[[^\]/]+\]:|[A-Za-z0-9._~-]+@\[[^\]/]+\]:)/;
+
+function gitFromSpec(parts: GitSpec, cacheDir: string, credentials: GitCredentialOptions | undefined): DesiredSource {
   if (parts.url === '') throw new SourceError('a git source needs a repository URL before "#"');
-  return gitSource({ ...parts, cacheDir: join(resolve(cacheDir), 'git', cacheName(parts)) });
+  return gitSource({
+    ...parts,
+    cacheDir: join(resolve(cacheDir), 'git', cacheName(parts)),
+    ...(credentials ? { credentials } : {}),
+  });
 }
 
 /** "<repo name>-<16 hex>" for one URL (credentials left out), ref and path. */

@@ -3,6 +3,7 @@
  * DesiredSource interface that directory and git sources implement, and SourceError, the one
  * error a source throws. No I/O here.
  */
+import type { ErrorCode } from '../errors.js';
 
 export interface Snapshot {
   /**
@@ -24,10 +25,20 @@ export interface DesiredSource {
   describe(): string;
 }
 
-/** A source could not produce a snapshot. The message is safe to print: credentials are redacted. */
+/**
+ * A source could not produce a snapshot. `reason` is safe to print (credentials are redacted);
+ * `message` is `error <code>: <reason>`, as the command line prints errors, so the code
+ * reaches the sync record in /status and the log.
+ */
 export class SourceError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** SC1101 a credential file, SC1102 an ssh host key, SC1103 credentials refused, SC1104 anything else. */
+  readonly code: ErrorCode;
+  readonly reason: string;
+  constructor(reason: string, options: { cause?: unknown; code?: ErrorCode } = {}) {
+    const code = options.code ?? 'SC1104';
+    super(`error ${code}: ${reason}`, options.cause === undefined ? {} : { cause: options.cause });
     this.name = 'SourceError';
+    this.code = code;
+    this.reason = reason;
   }
 }

@@ -1,21 +1,22 @@
 /**
- * The only module that talks HTTP to the Docker Engine, through docker-modem (dockerode's
- * transport: DOCKER_HOST, unix sockets, TCP and TLS). dockerode's top-level module is not
- * imported because it loads gRPC and protobuf for BuildKit sessions, about 100 ms on every
- * command; we need only the transport. Connects to the Docker Engine named by --host or
- * DOCKER_HOST, negotiates an API version both sides speak (engine 20.10 speaks 1.41; current
- * engines refuse anything below 1.44), and offers the few raw calls the controller needs.
- * Errors are classified here as transient (retry) or terminal (report).
+ * The connection to one Docker Engine, through dockerode. Finds the engine as the docker CLI
+ * does (endpoint.ts: --host, --context, DOCKER_HOST, DOCKER_CONTEXT, the current context),
+ * speaks unix sockets, TCP with or without TLS, and ssh (ssh-agent.ts), negotiates the API
+ * version (the engine's own, up to the newest this controller was tested with), and turns the
+ * engine's errors into types (engine-errors.ts). Nothing outside src/swarm/ sees dockerode.
  */
+import Docker from 'dockerode';
 import Modem from 'docker-modem';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { TerminalError, TransientError } from '../errors.js';
+import { Agent as HttpsAgent } from 'node:https';
+import { TerminalError } from '../errors.js';
+import { classifyEngineError, connectionProblem, type EngineCallError } from './engine-errors.js';
+import { resolveEndpoint, type EngineEndpoint, type EngineSelection } from './endpoint.js';
+import { SshDialAgent } from './ssh-agent.js';
 
-/** The oldest API with everything we use (ServiceStatus on list needs 1.41). */
+/** The oldest API with everything we use (ServiceStatus on list needs 1.41: Docker 20.10). */
 export const minApiVersion = '1.41';
-/** The newest API this controller was tested with; newer engines still speak it. */
-export const maxApiVersion = '1.47';
+/** The newest API this controller was tested with (Docker 28.5); a newer engine is spoken to in it. */
+export const maxApiVersion = '1.51';
 
 export interface EngineVersion {
   engineVersion: string;
@@ -31,7 +32,7 @@ export function compareApiVersions(a: string, b: string): number {
   return a1 - b1 || a2 - b2;
 }
 
-/** Picks the API version to speak, or explains why there is none. */
+/** The engine's own version when we know it, else the newest we know; or why there is none. */
 export function negotiateApiVersion(engineApi: string, engineMin: string): string {
   const chosen = compareApiVersions(engineApi, maxApiVersion) < 0 ? engineApi : maxApiVersion;
   if (compareApiVersions(chosen, minApiVersion) < 0) {
@@ -49,193 +50,165 @@ export function negotiateApiVersion(engineApi: string, engineMin: string): strin
   return chosen;
 }
 
-type DockerOptions = NonNullable<ConstructorParameters<typeof Modem>[0]>;
+type ModemOptions = NonNullable<ConstructorParameters<typeof Modem>[0]>;
 
-/** Options for dockerode from a host string like unix:///run/docker.sock or tcp://10.0.0.1:2376. */
-export function dockerOptionsFor(host: string | undefined, env: NodeJS.ProcessEnv = process.env): DockerOptions {
-  const target = host ?? env.DOCKER_HOST;
-  if (!target) return { socketPath: '/var/run/docker.sock' };
-  if (target.startsWith('unix://')) return { socketPath: target.slice('unix://'.length) };
-  if (target.startsWith('/')) return { socketPath: target };
-  const tcp = /^tcp:\/\/([^:/]+)(?::(\d+))?\/?$/.exec(target);
-  if (tcp) {
-    const tls = !!env.DOCKER_TLS_VERIFY && env.DOCKER_TLS_VERIFY !== '0';
-    const certs = env.DOCKER_CERT_PATH;
-    return {
-      host: tcp[1],
-      port: Number(tcp[2] ?? (tls ? 2376 : 2375)),
-      protocol: tls ? 'https' : 'http',
-      ...(tls && certs
-        ? {
-            ca: readFileSync(join(certs, 'ca.pem')),
-            cert: readFileSync(join(certs, 'cert.pem')),
-            key: readFileSync(join(certs, 'key.pem')),
-          }
-        : {}),
-    };
+/** docker-modem options for an endpoint (dockerode's transport). */
+export function modemOptions(endpoint: EngineEndpoint): ModemOptions {
+  const a = endpoint.address;
+  switch (a.kind) {
+    case 'unix':
+      return { socketPath: a.path };
+    case 'ssh':
+      // The host name only fills the Host header; the agent's ssh process is the connection.
+      return { protocol: 'http', host: 'docker', port: 80, agent: new SshDialAgent(a) };
+    case 'tcp': {
+      const tls = endpoint.tls;
+      if (!tls) return { protocol: 'http', host: a.host, port: a.port || 2375 };
+      const agent = new HttpsAgent({
+        keepAlive: true,
+        rejectUnauthorized: tls.verify,
+        ...(tls.ca ? { ca: tls.ca } : {}),
+        ...(tls.cert ? { cert: tls.cert } : {}),
+        ...(tls.key ? { key: tls.key } : {}),
+      });
+      return { protocol: 'https', host: a.host, port: a.port || 2376, agent };
+    }
   }
-  throw new TerminalError(
-    'SC9001',
-    `cannot use Docker host "${target}": give unix:///path/to/docker.sock or tcp://host:port`,
-  );
 }
 
-interface ModemError extends Error {
-  statusCode?: number;
-  json?: { message?: string } | string | null;
-  code?: string;
+/** What docker-modem would otherwise take from the environment when constructed. */
+const modemEnv = [
+  'DOCKER_HOST',
+  'DOCKER_TLS_VERIFY',
+  'DOCKER_CERT_PATH',
+  'DOCKER_CLIENT_TIMEOUT',
+  'DOCKER_PATH_PREFIX',
+];
+
+/**
+ * dockerode over a docker-modem made from exactly these options. docker-modem's constructor reads
+ * DOCKER_HOST, DOCKER_CERT_PATH and friends itself and merges them UNDER the options given: a
+ * tcp:// DOCKER_HOST would win over a --host unix socket, and a DOCKER_CERT_PATH without cert.pem
+ * throws. endpoint.ts has already decided everything the docker CLI's way, so the modem is built
+ * with those variables hidden (the constructor is synchronous) and with every key explicit.
+ */
+function dockerFor(options: ModemOptions): Docker {
+  const saved = modemEnv.map((k) => [k, process.env[k]] as const);
+  for (const k of modemEnv) delete process.env[k];
+  try {
+    const explicit: ModemOptions = {
+      socketPath: undefined,
+      host: undefined,
+      port: undefined,
+      protocol: undefined,
+      ca: undefined,
+      cert: undefined,
+      key: undefined,
+      ...options,
+    };
+    return new Docker({ modem: new Modem(explicit) } as Docker.DockerOptions);
+  } finally {
+    for (const [k, v] of saved) if (v !== undefined) process.env[k] = v;
+  }
 }
 
-export interface RequestOptions {
-  query?: Record<string, unknown>;
-  body?: unknown;
-}
-
-/** A thin, typed layer over dockerode's modem: one method per HTTP call. */
 export class EngineClient {
   private constructor(
-    private readonly modem: Modem,
+    readonly docker: Docker,
     readonly version: EngineVersion,
-    readonly host: string,
+    readonly endpoint: EngineEndpoint,
   ) {}
 
-  static async connect(host?: string): Promise<EngineClient> {
-    const options = dockerOptionsFor(host);
-    const where = host ?? process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-    const probe = new EngineClient(
-      new Modem(options),
-      { engineVersion: '', engineApiVersion: '', engineMinApiVersion: '', apiVersion: '' },
-      where,
-    );
-    let v: { Version?: string; ApiVersion?: string; MinAPIVersion?: string };
+  /** The engine's address as given: unix:///..., tcp://..., ssh://... */
+  get host(): string {
+    return this.endpoint.url;
+  }
+
+  /** `ssh://root@m1 (context "prod" (DOCKER_CONTEXT)), engine 28.5.2, API 1.51` */
+  describe(): string {
+    return `${this.endpoint.url} (${this.endpoint.via}), engine ${this.version.engineVersion}, API ${this.version.apiVersion}`;
+  }
+
+  static async connect(selection: EngineSelection = {}, env: NodeJS.ProcessEnv = process.env): Promise<EngineClient> {
+    const endpoint = resolveEndpoint(selection, env);
+    const options = modemOptions(endpoint);
+    const probe = dockerFor(options);
+    let v: Docker.DockerVersion;
     try {
-      v = await probe.request('GET', '/version');
+      v = await probe.version();
     } catch (err) {
+      const problem = connectionProblem(err);
+      const fix = problem.startsWith('ssh to ')
+        ? ''
+        : '. Check the host, context or DOCKER_HOST, or start the engine (scripts/local-swarm.sh up starts a local one)';
       throw new TerminalError(
         'SC5001',
-        `cannot reach the Docker engine at ${where}: ${(err as Error).message}. Set DOCKER_HOST or --host, or start the engine (scripts/local-swarm.sh up starts a local one)`,
+        `cannot reach the Docker engine at ${endpoint.url} (${endpoint.via}): ${problem}${fix}`,
       );
     }
     const apiVersion = negotiateApiVersion(v.ApiVersion ?? '1.24', v.MinAPIVersion ?? '1.12');
+    // The same transport (and for ssh, the same open connection) in the negotiated version.
+    const docker = dockerFor({ ...options, version: `v${apiVersion}` });
     return new EngineClient(
-      new Modem({ ...options, version: `v${apiVersion}` }),
+      docker,
       {
         engineVersion: v.Version ?? 'unknown',
         engineApiVersion: v.ApiVersion ?? 'unknown',
         engineMinApiVersion: v.MinAPIVersion ?? 'unknown',
         apiVersion,
       },
-      where,
+      endpoint,
     );
   }
 
-  async openStream(
-    path: string,
-    query: Record<string, unknown>,
-    signal: AbortSignal,
-  ): Promise<NodeJS.ReadableStream & { destroy(): void }> {
-    return new Promise((resolve, reject) => {
-      this.modem.dial(
-        {
-          path: `${path}?`,
-          method: 'GET',
-          isStream: true,
-          abortSignal: signal,
-          options: { _query: query },
-          statusCodes: { 200: true },
-        },
-        (err: unknown, stream: unknown) =>
-          err
-            ? reject(classifyEngineError(err as ModemError, 'GET', path))
-            : resolve(stream as NodeJS.ReadableStream & { destroy(): void }),
-      );
-    });
+  /**
+   * Runs one call through dockerode; an engine error comes back typed (NotFoundError,
+   * AlreadyExistsError, ConflictError, InUseError, TransientError, or TerminalError SC5004).
+   * `what` names the call in messages ("POST /services/create").
+   */
+  async call<T>(what: string, fn: (docker: Docker) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this.docker);
+    } catch (err) {
+      throw classifyEngineError(err as EngineCallError, what);
+    }
   }
 
-  async request<T>(method: 'GET' | 'POST' | 'DELETE', path: string, opts: RequestOptions = {}): Promise<T> {
+  /**
+   * GET /distribution/{image}/json with the registry login (X-Registry-Auth), unclassified: the
+   * caller knows the image and registry the error is about (engine-errors.ts classifyRegistryError).
+   */
+  async rawDistribution<T>(image: string, auth: string | undefined): Promise<T> {
+    return (await this.docker.getImage(image).distribution(auth ? { authconfig: { key: auth } } : {})) as T;
+  }
+
+  /** A raw Engine API request, for the few calls dockerode has no method for. */
+  async request<T>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    opts: { query?: Record<string, unknown>; body?: unknown; auth?: string } = {},
+  ): Promise<T> {
     const options: Record<string, unknown> = {};
     if (opts.query) options._query = opts.query;
     if (opts.body !== undefined) options._body = opts.body;
-    return new Promise<T>((resolve, reject) => {
-      this.modem.dial(
-        {
-          path: `${path}?`,
-          method,
-          options: Object.keys(options).length ? options : undefined,
-          statusCodes: { 200: true, 201: true, 204: true, 304: true },
-        },
-        (err: unknown, data: unknown) =>
-          err ? reject(classifyEngineError(err as ModemError, method, path)) : resolve(data as T),
-      );
-    });
-  }
-}
-
-/** A streaming GET (e.g. /events): calls `onLine` per newline-delimited JSON record. */
-export async function streamJsonLines(
-  client: EngineClient,
-  path: string,
-  query: Record<string, unknown>,
-  onRecord: (r: unknown) => void,
-  signal: AbortSignal,
-): Promise<void> {
-  const stream = await client.openStream(path, query, signal);
-  let buffer = '';
-  await new Promise<void>((resolve, reject) => {
-    const done = () => resolve();
-    signal.addEventListener(
-      'abort',
-      () => {
-        stream.destroy();
-        done();
-      },
-      { once: true },
+    return this.call(
+      `${method} ${path}`,
+      () =>
+        new Promise<T>((resolve, reject) => {
+          this.docker.modem.dial(
+            {
+              path: `${path}?`,
+              method,
+              options: Object.keys(options).length ? options : undefined,
+              ...(opts.auth ? { authconfig: { key: opts.auth } } : {}),
+              statusCodes: { 200: true, 201: true, 204: true, 304: true },
+            },
+            (err: Error | null, data: unknown) => {
+              if (err) reject(err);
+              else resolve(data as T);
+            },
+          );
+        }),
     );
-    stream.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl).trim();
-        buffer = buffer.slice(nl + 1);
-        if (line) {
-          try {
-            onRecord(JSON.parse(line));
-          } catch {
-            /* a partial or foreign line: skip */
-          }
-        }
-      }
-    });
-    stream.on('end', done);
-    stream.on('close', done);
-    stream.on('error', (e: Error) =>
-      signal.aborted ? done() : reject(new TransientError(`event stream: ${e.message}`, e)),
-    );
-  });
-}
-
-function messageOf(err: ModemError): string {
-  const j = err.json;
-  if (j && typeof j === 'object' && j.message) return j.message;
-  if (typeof j === 'string' && j) return j.trim();
-  return err.message;
-}
-
-/** Lost connections, version conflicts and "still in use" are worth retrying; the rest is not. */
-export function classifyEngineError(err: ModemError, method: string, path: string): Error {
-  const message = messageOf(err);
-  const what = `${method} ${path}: ${message}`;
-  const status = err.statusCode;
-  if (status === undefined) return new TransientError(`${what} (${err.code ?? 'connection failed'})`, err);
-  if (
-    /update out of sequence|rpc error: code = (Unavailable|DeadlineExceeded)|context deadline exceeded|is in use|has active endpoints|in progress/i.test(
-      message,
-    )
-  ) {
-    return new TransientError(what, err);
   }
-  if (status === 503 || status === 502 || status === 504) return new TransientError(what, err);
-  const terminal = new TerminalError('SC5004', what);
-  (terminal as TerminalError & { statusCode?: number }).statusCode = status;
-  return terminal;
 }

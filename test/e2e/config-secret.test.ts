@@ -15,6 +15,7 @@ import {
   eventually,
   manifestDir,
   planJson,
+  readInTask,
   removeNamespace,
   rewrite,
   type CliResult,
@@ -73,21 +74,7 @@ async function apply(...args: string[]): Promise<CliResult> {
   return r;
 }
 
-/** What the running task sees at a path. */
-async function inTask(path: string): Promise<string> {
-  const id = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${ns}_app`))
-    .split('\n')
-    .filter(Boolean)[0];
-  if (!id) throw new Error('no task container');
-  // The test app's image has node and little else: read the file with it.
-  return docker(
-    'exec',
-    id,
-    '/usr/local/bin/node',
-    '-e',
-    `process.stdout.write(require('fs').readFileSync(${JSON.stringify(path)}))`,
-  );
-}
+const inTask = (path: string) => readInTask(`${ns}_app`, path);
 
 async function versions(kind: 'config' | 'secret', stem: string): Promise<string[]> {
   return (await docker(kind, 'ls', '--format', '{{.Name}}'))

@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { controller, docker, ensureSwarm, eventually, removeNamespace, repoRoot, swarmVersions } from './harness.js';
+import { publishedAddr } from './harness.js';
 
 /**
  * manifests/examples as shipped, moved out of the way of the demo (scripts/demo.sh deploys the
@@ -71,11 +72,11 @@ describe('the example set on a real Swarm', { timeout: 300_000 }, () => {
     assert.match(await docker('stack', 'ls'), /^e2e-shop\s+3\b/m);
     await eventually(
       async () => {
-        const r = await fetch(`http://127.0.0.1:${port}/hello`).catch(() => undefined);
+        const r = await fetch(`http://${publishedAddr}:${port}/hello`).catch(() => undefined);
         return r?.status === 200 && ((await r.json()) as { path: string }).path === '/hello';
       },
       30_000,
-      `e2e-shop_api on 127.0.0.1:${port}`,
+      `e2e-shop_api on ${publishedAddr}:${port}`,
     );
   });
 
@@ -90,17 +91,30 @@ describe('the example set on a real Swarm', { timeout: 300_000 }, () => {
   });
 
   it('reads the Swarm with a constant number of calls and reports them in the JSON log', async () => {
-    const r = await controller(['apply', '-f', examples, '--log-format', 'json']);
-    assert.equal(r.code, 0, r.stderr);
-    const records = r.stderr
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    const summary = records.find((x) => x.event === 'apply.summary')!;
+    const summaryOf = async (args: string[]) => {
+      const r = await controller(['apply', '-f', examples, '--log-format', 'json', ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      const records = r.stderr
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      const summary = records.find((x) => x.event === 'apply.summary')!;
+      return [summary.changes, summary.engineWrites, summary.engineReads];
+    };
     assert.deepEqual(
-      [summary.changes, summary.engineWrites, summary.engineReads],
+      await summaryOf(['--resolve-image', 'never']),
       [0, 0, 5],
       'one info call and four list calls (services, networks, route configs, secrets), no writes',
+    );
+    const images = new Set(
+      readdirSync(examples)
+        .map((f) => /^\s+image: (\S+)/m.exec(readFileSync(join(examples, f), 'utf8'))?.[1])
+        .filter(Boolean),
+    );
+    assert.deepEqual(
+      await summaryOf([]),
+      [0, 0, 5 + images.size],
+      'and with --resolve-image always, one registry look-up per distinct image',
     );
   });
 

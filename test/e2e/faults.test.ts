@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SwarmAccess } from '../../src/api/swarm-access.js';
-import { executePlan } from '../../src/apply/execute-plan.js';
+import { applyRetries, executePlan } from '../../src/apply/execute-plan.js';
 import { loadManifests } from '../../src/manifest/load.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import { DockerSwarm } from '../../src/swarm/docker-swarm.js';
@@ -29,6 +29,7 @@ import {
   repoRoot,
   rewrite,
 } from './harness.js';
+import { localEngine } from './harness.js';
 
 const ns = 'e2e-faults';
 /** Many changes, so that a fault lands with work done before it and left after it. */
@@ -166,7 +167,7 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
     // three services, `docker service update` bumps their version, so the update the controller
     // sends carries a stale version index and the real engine refuses it.
     await rewrite(dir, services(12, '3'));
-    const real = await DockerSwarm.connect(ensureSwarm());
+    const real = await DockerSwarm.connect({ host: ensureSwarm() });
     const raced = new Set<string>();
     const engineErrors: string[] = [];
     const racing: SwarmAccess = Object.create(real) as DockerSwarm;
@@ -185,7 +186,7 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
     const loaded = await loadManifests([dir]);
     const plan = buildPlan(loaded.desired, await real.readLiveState(), { applySet: ns });
     assert.equal(plan.changes.length, 12, JSON.stringify(plan.changes.map((c) => c.id)));
-    const outcomes = await executePlan(plan, loaded.desired, racing, { timeoutMs: 60_000 });
+    const outcomes = await executePlan(plan, loaded.desired, racing, { retry: applyRetries, timeoutMs: 60_000 });
     console.log(
       `write in the window: ${engineErrors.length} version conflict(s) from the engine (${engineErrors.map((e) => e.replace(/\s+/g, ' ')).join('; ')}); attempts: ${outcomes.map((o) => o.attempts).join(',')}`,
     );
@@ -253,7 +254,10 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
   it("the manager's engine killed and restarted in the middle of an apply: a second apply reconnects and converges", async () => {
     await rewrite(dir, services(N, '4'));
     const host = ensureSwarm();
-    const pidFile = join(process.env.SC_SWARM_DIR ?? '/run/sc-swarm', 'dockerd.pid');
+    // (the engine under test: its own pid file and `up`, never another engine's)
+    const { engine, stateDir } = localEngine();
+    if (!engine || !stateDir) throw new Error(`${host} is not an engine of scripts/local-swarm.sh: cannot restart it`);
+    const pidFile = join(stateDir, 'dockerd.pid');
     // The engine dies right after it has made update K, before its answer reaches the controller;
     // the controller's later requests find no engine until it is back.
     let killedAt = 0;
@@ -265,7 +269,9 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
         if (count !== K) return;
         killedAt = Date.now();
         process.kill(Number(readFileSync(pidFile, 'utf8').trim()), 'SIGKILL');
-        engineBack = execFileAsync(join(repoRoot, 'scripts/local-swarm.sh'), ['up']).then(() => Date.now());
+        engineBack = execFileAsync(join(repoRoot, 'scripts/local-swarm.sh'), ['--engine', engine, 'up']).then(() =>
+          Date.now(),
+        );
         return 'drop';
       },
     });

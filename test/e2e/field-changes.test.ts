@@ -11,6 +11,7 @@ import {
   removeNamespace,
   rewrite,
 } from './harness.js';
+import { publishedAddr } from './harness.js';
 
 const ns = 'e2e-changes';
 const manifests = (
@@ -181,9 +182,9 @@ describe('each kind of change is planned as exactly that change and applied', { 
     );
     await applyAndSettle();
     await eventually(
-      async () => (await fetch('http://127.0.0.1:18181/').catch(() => undefined))?.status === 200,
+      async () => (await fetch(`http://${publishedAddr}:18181/`).catch(() => undefined))?.status === 200,
       30_000,
-      'edge on 127.0.0.1:18181',
+      `edge on ${publishedAddr}:18181`,
     );
   });
 });

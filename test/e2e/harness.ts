@@ -7,7 +7,7 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -17,6 +17,32 @@ export { repoRoot };
 const cli = join(repoRoot, 'dist/src/cli/main.js');
 
 let dockerHost: string | undefined;
+
+/**
+ * Where the host reaches ports published in host mode on the test engine: SC_PUBLISHED_ADDR as
+ * `scripts/local-swarm.sh up` prints it, 127.0.0.1 for the bookworm engine in the host's network
+ * namespace, the engine's namespace address for the others.
+ */
+export const publishedAddr = process.env.SC_PUBLISHED_ADDR || '127.0.0.1';
+/** Where the test engine reaches the host (a registry of a test, say): SC_HOST_ADDR, as above. */
+export const hostAddr = process.env.SC_HOST_ADDR || '127.0.0.1';
+
+/**
+ * The engine of scripts/local-swarm.sh that the test Swarm is, and its state dir (the socket's
+ * directory, which holds dockerd.pid): SC_ENGINE, else what the state dir's path says
+ * (/run/sc-swarm or $SC_SWARM_DIR: bookworm; /run/sc-swarm-<engine>); engine undefined when
+ * neither says.
+ */
+export function localEngine(): { engine: string | undefined; stateDir: string | undefined } {
+  const host = ensureSwarm();
+  if (!host.startsWith('unix://')) return { engine: process.env.SC_ENGINE, stateDir: undefined };
+  const stateDir = dirname(host.slice('unix://'.length));
+  const named =
+    stateDir === (process.env.SC_SWARM_DIR ?? '/run/sc-swarm')
+      ? 'bookworm'
+      : /^\/run\/sc-swarm-([a-z]+)$/.exec(stateDir)?.[1];
+  return { engine: process.env.SC_ENGINE || named, stateDir };
+}
 
 /** Starts (or reuses) the local Swarm and builds the test image; returns DOCKER_HOST. */
 export function ensureSwarm(): string {
@@ -31,6 +57,12 @@ export function ensureSwarm(): string {
     const m = /DOCKER_HOST=(\S+)/.exec(out);
     if (!m) throw new Error(`scripts/local-swarm.sh up printed no DOCKER_HOST: ${out}`);
     dockerHost = m[1]!;
+    const published = /SC_PUBLISHED_ADDR=(\S+)/.exec(out)?.[1] ?? '127.0.0.1';
+    if (published !== publishedAddr)
+      throw new Error(
+        `the engine scripts/local-swarm.sh started publishes ports at ${published}: ` +
+          'run eval "$(scripts/local-swarm.sh up)" with the same SC_ENGINE before the tests',
+      );
   }
   execFileSync(join(repoRoot, 'scripts/build-test-app.sh'), [], {
     env: { ...process.env, DOCKER_HOST: dockerHost },
@@ -123,6 +155,21 @@ export async function removeNamespace(namespace: string): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
     }
   }
+}
+
+/** What the first task of a service (running the test app, which has node) sees at a path. */
+export async function readInTask(service: string, path: string): Promise<string> {
+  const id = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${service}`))
+    .split('\n')
+    .filter(Boolean)[0];
+  if (!id) throw new Error(`no task container of ${service}`);
+  return docker(
+    'exec',
+    id,
+    '/usr/local/bin/node',
+    '-e',
+    `process.stdout.write(require('fs').readFileSync(${JSON.stringify(path)}))`,
+  );
 }
 
 /** Writes manifests into a fresh directory named after the apply set. */

@@ -1,19 +1,19 @@
 /**
  * The proxy tier on a real Swarm: Route manifests applied with the CLI become HAProxy routes
  * in the proxy image, kept in step with the tasks by the controller running in the cluster.
- * Every request goes to 127.0.0.1 (the proxy's host-mode port); the proxy reaches the tasks
+ * Every request goes to the proxy's host-mode port at the published address; the proxy reaches the tasks
  * over the tier's edge overlay.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { controller, docker, eventually, manifestDir, removeNamespace, rewrite } from './harness.js';
+import { controller, docker, eventually, manifestDir, publishedAddr, removeNamespace, rewrite } from './harness.js';
 import { request, startLoad } from './load.js';
 import { buildImages, proxyAgentStatus, routeStatus, startTier, stopTier, type Tier } from './routing-tier.js';
 
 const ns = 'e2e-routes';
 const tierNs = 'e2e-edge';
 const httpPort = 18480;
-const base = `http://127.0.0.1:${httpPort}`;
+const base = `http://${publishedAddr}:${httpPort}`;
 
 interface AppOptions {
   web: number;

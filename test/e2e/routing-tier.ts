@@ -2,8 +2,9 @@
  * A routing tier for end-to-end tests and benchmarks: its own control and edge networks, a
  * proxy service (the proxy image, host-mode ports on this node) and a controller service
  * (`controller run`, in the cluster so it can reach task addresses on the overlays), all
- * under one namespace and apply set, sharing a token secret. Traffic from the tests goes to
- * 127.0.0.1 only: the proxy's host-mode ports.
+ * under one namespace and apply set, sharing a token secret. Traffic from the tests goes only
+ * to the proxy's host-mode ports at the published address (harness.ts: 127.0.0.1, or the test
+ * engine's namespace address).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -36,8 +37,9 @@ export interface Tier extends TierOptions {
   edge: string;
 }
 
+/** The test app, controller and proxy images on the test engine (built elsewhere and loaded when it cannot build). */
 export function buildImages(): void {
-  execFileSync(join(repoRoot, 'scripts/build-images.sh'), [], {
+  execFileSync(join(repoRoot, 'scripts/engine-images.sh'), [], {
     env: { ...process.env, DOCKER_HOST: ensureSwarm() },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -119,7 +119,7 @@ const seconds = (t: number) => `${((Date.now() - t) / 1000).toFixed(2)} s`;
 describe('the controller as a Swarm service that manages itself', { timeout: 900_000 }, () => {
   before(async () => {
     ensureSwarm();
-    execFileSync(join(repoRoot, 'scripts/build-images.sh'), ['--only', 'controller'], {
+    execFileSync(join(repoRoot, 'scripts/engine-images.sh'), ['--only', 'controller'], {
       env: { ...process.env, DOCKER_HOST: ensureSwarm() },
       stdio: ['ignore', 'ignore', 'inherit'],
     });

@@ -3,7 +3,9 @@
  * like Swarm (an update with a stale version fails "update out of sequence") and counts
  * writes. It is not a stand-in for the engine: test/e2e/ proves behaviour on a real Swarm.
  */
-import type { SwarmAccess, TaskFilter } from '../../src/api/swarm-access.js';
+import type { ImageRegistry, SwarmAccess, TaskFilter } from '../../src/api/swarm-access.js';
+import type { ImagePin } from '../../src/api/image-ref.js';
+import { parseImageRef } from '../../src/api/image-ref.js';
 import { splitConfigs } from '../../src/api/route-model.js';
 import type {
   LiveState,
@@ -16,10 +18,19 @@ import type {
   SwarmServiceSpec,
   SwarmTask,
 } from '../../src/api/swarm-types.js';
-import { TerminalError, TransientError } from '../../src/errors.js';
+import {
+  AlreadyExistsError,
+  ConflictError,
+  InUseError,
+  NotFoundError,
+  RegistryError,
+  TerminalError,
+} from '../../src/errors.js';
 
-export class FakeSwarm implements SwarmAccess {
+export class FakeSwarm implements SwarmAccess, ImageRegistry {
   services = new Map<string, SwarmService>();
+  /** What a registry holds: image -> digest. Any other image's registry is unreachable (as offline). */
+  registry = new Map<string, ImagePin>();
   networks = new Map<string, SwarmNetwork>();
   configs = new Map<string, SwarmConfig>();
   secrets = new Map<string, SwarmSecret>();
@@ -30,6 +41,19 @@ export class FakeSwarm implements SwarmAccess {
     Record<'createService' | 'updateService' | 'removeService' | 'createNetwork' | 'removeNetwork', Error[]>
   > = {};
   private nextId = 1;
+
+  async resolveImage(image: string): Promise<ImagePin> {
+    const pin = this.registry.get(image);
+    if (pin) return pin;
+    const { registry } = parseImageRef(image);
+    throw new RegistryError(
+      'unreachable',
+      image,
+      registry,
+      `registry ${registry} could not be reached (fake)`,
+      'use --resolve-image never',
+    );
+  }
 
   private fail(method: keyof FakeSwarm['failNext']): void {
     const e = this.failNext[method]?.shift();
@@ -79,7 +103,7 @@ export class FakeSwarm implements SwarmAccess {
   }
   async createConfig(name: string, labels: Record<string, string>, data: string): Promise<string> {
     if ([...this.configs.values()].some((c) => c.Spec.Name === name))
-      throw new TerminalError('SC5004', `config ${name} already exists`);
+      throw new AlreadyExistsError(`config ${name} already exists`);
     const id = `cfg${this.nextId++}`;
     this.configs.set(id, {
       ID: id,
@@ -93,7 +117,7 @@ export class FakeSwarm implements SwarmAccess {
     const inUse = [...this.services.values()].some((svc) =>
       (svc.Spec.TaskTemplate?.ContainerSpec?.Configs ?? []).some((r) => r.ConfigID === id),
     );
-    if (inUse) throw new TransientError(`config ${id} is in use`);
+    if (inUse) throw new InUseError(`config ${id} is in use`);
     const c = this.configs.get(id);
     this.configs.delete(id);
     this.writes.push(`removeConfig ${c?.Spec.Name ?? id}`);
@@ -101,7 +125,7 @@ export class FakeSwarm implements SwarmAccess {
   async rollbackService(id: string, versionIndex: number): Promise<void> {
     const s = this.services.get(id);
     if (!s || !s.PreviousSpec) throw new TerminalError('SC5004', `service ${id} has no previous spec`);
-    if (s.Version.Index !== versionIndex) throw new TransientError('update out of sequence');
+    if (s.Version.Index !== versionIndex) throw new ConflictError('update out of sequence');
     [s.Spec, s.PreviousSpec] = [s.PreviousSpec, s.Spec];
     s.Version.Index = this.nextId++;
     this.writes.push(`rollbackService ${s.Spec.Name}`);
@@ -110,21 +134,21 @@ export class FakeSwarm implements SwarmAccess {
     const inUse = [...this.services.values()].some((svc) =>
       (svc.Spec.TaskTemplate?.ContainerSpec?.Secrets ?? []).some((r) => r.SecretID === id),
     );
-    if (inUse) throw new TransientError(`secret ${id} is in use`);
+    if (inUse) throw new InUseError(`secret ${id} is in use`);
     const x = this.secrets.get(id);
     this.secrets.delete(id);
     this.writes.push(`removeSecret ${x?.Spec.Name ?? id}`);
   }
   async updateSecretLabels(secret: SwarmSecret, labels: Record<string, string>): Promise<void> {
     const x = this.secrets.get(secret.ID);
-    if (!x) throw new TerminalError('SC5004', `secret ${secret.ID} not found`);
+    if (!x) throw new NotFoundError('secret', secret.ID, `secret ${secret.ID} not found`);
     x.Spec.Labels = { ...labels };
     x.Version.Index = this.nextId++;
     this.writes.push(`updateSecretLabels ${x.Spec.Name}`);
   }
   async updateConfigLabels(config: SwarmConfig, labels: Record<string, string>): Promise<void> {
     const x = this.configs.get(config.ID);
-    if (!x) throw new TerminalError('SC5004', `config ${config.ID} not found`);
+    if (!x) throw new NotFoundError('config', config.ID, `config ${config.ID} not found`);
     x.Spec.Labels = { ...labels };
     x.Version.Index = this.nextId++;
     this.writes.push(`updateConfigLabels ${x.Spec.Name}`);
@@ -138,7 +162,7 @@ export class FakeSwarm implements SwarmAccess {
   async createService(spec: SwarmServiceSpec): Promise<string> {
     this.fail('createService');
     if ([...this.services.values()].some((s) => s.Spec.Name === spec.Name))
-      throw new TerminalError('SC5004', `service ${spec.Name} already exists`);
+      throw new AlreadyExistsError(`service ${spec.Name} already exists`);
     const id = `svc${this.nextId++}`;
     this.services.set(id, { ID: id, Version: { Index: this.nextId }, Spec: structuredClone(spec) });
     this.writes.push(`createService ${spec.Name}`);
@@ -147,9 +171,8 @@ export class FakeSwarm implements SwarmAccess {
   async updateService(id: string, versionIndex: number, spec: SwarmServiceSpec): Promise<void> {
     this.fail('updateService');
     const s = this.services.get(id);
-    if (!s) throw new TerminalError('SC5004', `no such service ${id}`);
-    if (s.Version.Index !== versionIndex)
-      throw new TransientError('rpc error: code = Unknown desc = update out of sequence');
+    if (!s) throw new NotFoundError('service', id, `no such service ${id}`);
+    if (s.Version.Index !== versionIndex) throw new ConflictError('update out of sequence');
     s.PreviousSpec = s.Spec;
     s.Spec = structuredClone(spec);
     s.Version = { Index: this.nextId++ + 100 };
@@ -188,7 +211,7 @@ export class FakeSwarm implements SwarmAccess {
       n &&
       [...this.services.values()].some((s) => (s.Spec.TaskTemplate?.Networks ?? []).some((a) => a.Target === id))
     ) {
-      throw new TransientError(`network ${n.Name} is in use`);
+      throw new InUseError(`network ${n.Name} is in use`);
     }
     this.networks.delete(id);
     this.writes.push(`removeNetwork ${n?.Name ?? id}`);

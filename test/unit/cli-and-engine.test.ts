@@ -2,8 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { parseCli, defaultApplySet } from '../../src/cli/args.js';
-import { negotiateApiVersion, dockerOptionsFor, classifyEngineError } from '../../src/swarm/engine-client.js';
-import { TerminalError, TransientError } from '../../src/errors.js';
+import { TerminalError } from '../../src/errors.js';
 import { jsonProgress } from '../../src/cli/progress.js';
 import { createLogger } from '../../src/log.js';
 import { main } from '../../src/cli/main.js';
@@ -43,35 +42,6 @@ describe('command line', () => {
     });
     assert.equal(code, 1);
     assert.match(err, /unknown command "frobnicate"/);
-  });
-});
-
-describe('engine client', () => {
-  it('negotiates an API version both sides speak', () => {
-    assert.equal(negotiateApiVersion('1.41', '1.12'), '1.41'); // Debian's engine 20.10
-    assert.equal(negotiateApiVersion('1.52', '1.44'), '1.47'); // a current engine refusing < 1.44
-    assert.throws(() => negotiateApiVersion('1.40', '1.12'), /needs 1\.41 or later/);
-  });
-
-  it('honours DOCKER_HOST and --host', () => {
-    assert.deepEqual(dockerOptionsFor(undefined, { DOCKER_HOST: 'unix:///run/x.sock' }), { socketPath: '/run/x.sock' });
-    assert.deepEqual(dockerOptionsFor('tcp://10.1.2.3:2375', {}), { host: '10.1.2.3', port: 2375, protocol: 'http' });
-    assert.deepEqual(dockerOptionsFor(undefined, {}), { socketPath: '/var/run/docker.sock' });
-    assert.throws(() => dockerOptionsFor('ftp://x', {}), /cannot use Docker host/);
-  });
-
-  it('classifies version conflicts, lost connections and in-use networks as transient, the rest as terminal', () => {
-    const e = (statusCode: number | undefined, message: string) =>
-      classifyEngineError(Object.assign(new Error(message), { statusCode, json: { message } }), 'POST', '/x');
-    assert.ok(e(500, 'rpc error: code = Unknown desc = update out of sequence') instanceof TransientError);
-    assert.ok(e(undefined, 'connect ECONNREFUSED') instanceof TransientError);
-    assert.ok(
-      e(400, 'rpc error: code = FailedPrecondition desc = network abc is in use by service def') instanceof
-        TransientError,
-    );
-    assert.ok(e(503, 'node is not part of a swarm') instanceof TransientError);
-    assert.ok(e(400, 'invalid mount config') instanceof TerminalError);
-    assert.ok(e(409, 'name conflicts with an existing object') instanceof TerminalError);
   });
 });
 

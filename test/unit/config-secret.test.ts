@@ -71,7 +71,7 @@ describe('Config and Secret manifests', () => {
     );
   });
 
-  it('refuse a missing source, two sources, an unset variable and data in a Secret, at the field', () => {
+  it('refuse a missing source, two sources, an unset variable and plain-text data in a Secret, at the field', () => {
     const d = withEnv(
       {},
       () =>
@@ -89,7 +89,7 @@ describe('Config and Secret manifests', () => {
         'SC3016 Config "shop/a" spec',
         'SC3016 Config "shop/b" spec.env',
         'SC3018 Secret "shop/c" spec.env',
-        'SC2003 Secret "shop/d" spec.data',
+        'SC7008 Secret "shop/d" spec.data',
         'SC3016 Config "shop/e" spec',
       ],
     );

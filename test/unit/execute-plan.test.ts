@@ -2,11 +2,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { executePlan, PlanBlockedError } from '../../src/apply/execute-plan.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
-import { TerminalError, TransientError } from '../../src/errors.js';
+import { NotFoundError, TerminalError, TransientError } from '../../src/errors.js';
 import { desiredFrom, network, service } from '../helpers/manifests.js';
 import { FakeSwarm } from '../helpers/fake-swarm.js';
 
-const fast = { backoff: { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 5, jitter: false }, pollMs: 1, timeoutMs: 1000 };
+const fast = { retry: { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 5, jitter: false }, pollMs: 1, timeoutMs: 1000 };
 const text =
   network('backend') +
   service('web', 'image: app:1\nreplicas: 2\nnetworks: [backend]') +
@@ -85,7 +85,7 @@ describe('executePlan', () => {
     const backendId = (await swarm.listNetworks()).find((n) => n.Name === 'backend')!.Id;
     // What engine 20.10 answers when the listed network was in fact removed a moment before.
     swarm.failNext.createService = [
-      new TerminalError('SC5004', `POST /services/create: network ${backendId} not found`),
+      new NotFoundError('network', backendId, `POST /services/create: network ${backendId} not found`),
     ];
     const { outcomes } = await apply(swarm, text);
     const web = outcomes.find((o) => o.change.id === 'Service/web')!;

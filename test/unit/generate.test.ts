@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { GenerateError, findRepoRoot, findStaleFiles, generateFiles, loadCrds } from '../../scripts/generate.js';
+import {
+  GenerateError,
+  findRepoRoot,
+  findStaleFiles,
+  generateFiles,
+  loadCrds,
+  writeGeneratedFiles,
+} from '../../scripts/generate.js';
 import {
   findKind,
   kinds,
@@ -591,6 +598,12 @@ describe('generated files', () => {
       first.map((f) => f.path),
       [
         'docs/reference.md',
+        'schemas/config.json',
+        'schemas/manifest.json',
+        'schemas/network.json',
+        'schemas/route.json',
+        'schemas/secret.json',
+        'schemas/service.json',
         'src/api/config.generated.ts',
         'src/api/network.generated.ts',
         'src/api/route.generated.ts',
@@ -695,5 +708,29 @@ describe('CRD checks of the generator', () => {
       loadWith({ 'network.yaml': crd.replace('gateway: 10.20.0.1\n', 'gateway: 10.20.0\n') }),
       /examples\[0\] is not valid/,
     );
+  });
+});
+
+describe('editor schemas on disk', () => {
+  it('are checked and removed like the generated TypeScript when no CRD produces them', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'generate-test-'));
+    try {
+      writeFileSync(join(root, 'package.json'), '{}');
+      mkdirSync(join(root, 'crds'));
+      writeFileSync(join(root, 'crds/network.yaml'), readFileSync(join(findRepoRoot(), 'crds/network.yaml')));
+      await writeGeneratedFiles(root);
+      assert.deepEqual(await findStaleFiles(root), []);
+      writeFileSync(join(root, 'schemas/service.json'), '{}\n');
+      writeFileSync(join(root, 'schemas/network.json'), '{}\n');
+      assert.deepEqual(await findStaleFiles(root), [
+        { path: 'schemas/network.json', problem: 'out of date' },
+        { path: 'schemas/service.json', problem: 'not produced by any CRD' },
+      ]);
+      const { removed } = await writeGeneratedFiles(root);
+      assert.deepEqual(removed, ['schemas/service.json']);
+      assert.deepEqual(await findStaleFiles(root), []);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

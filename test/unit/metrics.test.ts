@@ -194,6 +194,10 @@ describe('controller metrics', () => {
       'swarm_controller_route_servers gauge',
       'swarm_controller_proxy_replicas gauge',
       'swarm_controller_build_info gauge',
+      'swarm_controller_image_checks_total counter',
+      'swarm_controller_image_digest_changes_total counter',
+      'swarm_controller_images_pinned gauge',
+      'swarm_controller_reconcile_errors_total counter',
     ]);
 
     m.reconcileDuration.observe({ kind: 'Service', result: 'success' }, 0.2);
@@ -208,6 +212,7 @@ describe('controller metrics', () => {
     m.suspended.set(0);
     m.proxyPushDuration.observe(0.01);
     m.buildInfo.set({ version: '0.1.0', node: 'v20.20.2' }, 1);
+    m.reconcileErrors.inc({ kind: 'Service', type: 'terminal' });
     const text = r.render();
     for (const line of [
       'swarm_controller_reconcile_duration_seconds_bucket{kind="Service",result="success",le="0.25"} 1',
@@ -222,6 +227,7 @@ describe('controller metrics', () => {
       'swarm_controller_suspended 0',
       'swarm_controller_proxy_push_duration_seconds_bucket{le="0.01"} 1',
       'swarm_controller_build_info{version="0.1.0",node="v20.20.2"} 1',
+      'swarm_controller_reconcile_errors_total{kind="Service",type="terminal"} 1',
     ]) {
       assert.ok(text.split('\n').includes(line), `missing line: ${line}`);
     }
@@ -234,6 +240,8 @@ describe('controller metrics', () => {
       m.driftRepairs.inc({ kind: 'Service', mode: 'fixed' });
       // @ts-expect-error result is success, failed or invalid
       m.sync.inc({ result: 'ok' });
+      // @ts-expect-error type is terminal or transient
+      m.reconcileErrors.inc({ kind: 'Service', type: 'fatal' });
       // @ts-expect-error actions needs kind, action and result
       m.actions.inc({ kind: 'Service' });
     };

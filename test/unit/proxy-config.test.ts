@@ -1,14 +1,11 @@
 /**
  * Pure parts of the proxy agent: table validation, checksum, structure key, slot assignment,
- * Runtime API diffs and the exact haproxy.cfg text (also checked by the real `haproxy -c`).
+ * Runtime API diffs and the exact haproxy.cfg text (which the real `haproxy -c` accepts:
+ * test/integration/haproxy-check.test.ts).
  * Must not import src/swarm/.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { renderConfig, renderCrtList } from '../../src/proxy/haproxy-config.js';
 import {
   keptCapacity,
@@ -21,36 +18,10 @@ import {
   type RouteTable,
 } from '../../src/proxy/route-table.js';
 import { assignSlots, runtimeCommands, slotStates } from '../../src/proxy/slots.js';
+import { sampleRoutes } from '../helpers/route-tables.js';
 
-const web: Route = {
-  name: 'shop/web',
-  hosts: [],
-  pathPrefix: '/demo',
-  stripPrefix: true,
-  sticky: { cookie: 'SID' },
-  balance: 'roundrobin',
-  healthCheck: { path: '/healthz', intervalMs: 2000 },
-  timeouts: { connectMs: 2000, serverMs: 30000 },
-  redirectToHttps: false,
-  tls: null,
-  backends: [
-    { service: 'shop_web', weight: 90, servers: [{ id: 't1', address: '10.0.0.5', port: 8080 }] },
-    { service: 'shop_web-canary', weight: 10, servers: [] },
-  ],
-};
-const admin: Route = {
-  name: 'shop/admin',
-  hosts: ['admin.example.com', '*.admin.example.com'],
-  pathPrefix: '/',
-  stripPrefix: false,
-  sticky: null,
-  balance: 'leastconn',
-  healthCheck: null,
-  timeouts: { connectMs: 1000, serverMs: 5000 },
-  redirectToHttps: true,
-  tls: null,
-  backends: [{ service: 'shop_admin', weight: 1, servers: [{ id: 'a1', address: '10.0.0.7', port: 80 }] }],
-};
+const { web, admin } = sampleRoutes;
+
 const tbl = (routes: Route[], generation = 1): RouteTable => ({ generation, checksum: tableChecksum(routes), routes });
 
 describe('route table', () => {
@@ -424,27 +395,5 @@ describe('haproxy.cfg rendering', () => {
       ].join('\n'),
     );
     assert.equal(renderCrtList(tbl([web, admin]), '/run/secrets'), '', 'no TLS route, no certificate');
-  });
-
-  it('is accepted by the real haproxy -c', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sc-proxy-cfg-'));
-    try {
-      writeFileSync(join(dir, 'haproxy.cfg'), text.replace('/run/scp', dir));
-      try {
-        execFileSync(process.env.HAPROXY ?? '/usr/sbin/haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')], {
-          stdio: 'pipe',
-        });
-      } catch (err) {
-        const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
-        if (e.code === 'ENOENT')
-          throw new Error(
-            'HAProxy is not installed: run scripts/install-deps.sh (apt-get install haproxy) or set HAPROXY',
-            { cause: err },
-          );
-        throw new Error(`haproxy -c refused the rendered configuration:\n${e.stderr?.toString()}`, { cause: err });
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

@@ -23,8 +23,12 @@ function setup(drift: 'repair' | 'report') {
     timeoutMs: 1000,
   };
   const drifts: string[] = [];
-  const r = new Reconciler(swarm, new LiveCache(swarm, clock, 0), status, options, {
-    drift: (k, m) => drifts.push(`${k} ${m}`),
+  const r = new Reconciler({
+    swarm,
+    cache: new LiveCache(swarm, clock, 0),
+    status,
+    options,
+    observer: { drift: (k, m) => drifts.push(`${k} ${m}`) },
   });
   r.desired = { revision: 'rev1', desired: desiredFrom(text) };
   return { swarm, status, r, drifts };

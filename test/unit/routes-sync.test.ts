@@ -6,13 +6,14 @@ import type { SwarmService, SwarmTask } from '../../src/api/swarm-types.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import type { AgentStatus, ApplyResult } from '../../src/proxy/agent.js';
 import type { RouteTable } from '../../src/proxy/route-table.js';
-import { realClock } from '../../src/queue/clock.js';
+import { FakeClock } from '../../src/queue/clock.js';
 import type { AgentAnswer, AgentClient } from '../../src/routes/agent-client.js';
 import { ProxyPusher } from '../../src/routes/proxy-pusher.js';
 import { RouteSync } from '../../src/routes/route-sync.js';
 import { proxyReplicas, readRouteFacts } from '../../src/routes/swarm-facts.js';
 import { buildTable, serverWeights } from '../../src/routes/table-builder.js';
 import { FakeSwarm } from '../helpers/fake-swarm.js';
+import { eventually } from '../helpers/eventually.js';
 import { desiredFrom, route, service } from '../helpers/manifests.js';
 
 const log = pino({ level: 'silent' });
@@ -221,7 +222,7 @@ class FakeAgents implements AgentClient {
   down = new Set<string>();
   refuse = new Set<string>();
   async putTable(address: string, table: RouteTable): Promise<AgentAnswer<ApplyResult>> {
-    await new Promise((r) => setTimeout(r, 2));
+    await Promise.resolve(); // an answer comes later than the call
     if (this.down.has(address)) return { ok: false, status: 0, error: 'ECONNREFUSED' };
     this.pushes.push({ address, generation: table.generation });
     if (this.refuse.has(table.checksum)) return { ok: false, status: 422, error: 'HTTP 422: refused by haproxy -c' };
@@ -237,7 +238,9 @@ class FakeAgents implements AgentClient {
       },
     };
   }
+  statusReads = 0;
   async getStatus(address: string): Promise<AgentAnswer<AgentStatus>> {
+    this.statusReads++;
     if (this.down.has(address)) return { ok: false, status: 0, error: 'ECONNREFUSED' };
     const s = this.served.get(address) ?? { generation: 0, checksum: 'sha256:empty' };
     return {
@@ -257,13 +260,10 @@ class FakeAgents implements AgentClient {
   }
 }
 
-async function until(check: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** On the fake clock: up to a minute of fake time, in 10 ms steps. */
+const until = (clock: FakeClock, check: () => boolean, what: string) => eventually(check, 60_000, what, { clock });
+/** The retries' jitter fixed: every backoff is its nominal delay. */
+const noJitter = () => 0.5;
 
 const noMetrics = { push: () => undefined, table: () => undefined, replicas: () => undefined };
 const opts = {
@@ -280,12 +280,16 @@ const table = (generation: number, tag = String(generation)): RouteTable => ({
 });
 
 describe('proxy pusher', () => {
+  const pusherOn = (clock: FakeClock, agents: FakeAgents, verifyIntervalMs: number) =>
+    new ProxyPusher({ client: agents, clock, random: noJitter, log, sink: noMetrics, verifyIntervalMs });
+
   it('sends only the newest table to a replica, never an older one after a newer one', async () => {
+    const clock = new FakeClock();
     const agents = new FakeAgents();
-    const pusher = new ProxyPusher(agents, realClock, log, noMetrics, 50);
+    const pusher = pusherOn(clock, agents, 50);
     pusher.setReplicas([{ task: 't1', address: '10.0.0.1' }]);
     for (let g = 1; g <= 20; g++) pusher.setTable(table(g));
-    await until(() => agents.served.get('10.0.0.1')?.generation === 20, 'generation 20');
+    await until(clock, () => agents.served.get('10.0.0.1')?.generation === 20, 'generation 20');
     const gens = agents.pushes.map((p) => p.generation);
     assert.deepEqual(
       gens,
@@ -298,21 +302,22 @@ describe('proxy pusher', () => {
   });
 
   it('retries a replica that does not answer, and catches up one that restarted', async () => {
+    const clock = new FakeClock();
     const agents = new FakeAgents();
     agents.down.add('10.0.0.2');
-    const pusher = new ProxyPusher(agents, realClock, log, noMetrics, 50);
+    const pusher = pusherOn(clock, agents, 50);
     pusher.setReplicas([
       { task: 't1', address: '10.0.0.1' },
       { task: 't2', address: '10.0.0.2' },
     ]);
     pusher.setTable(table(3));
-    await until(() => agents.served.get('10.0.0.1')?.generation === 3, 'the healthy replica');
-    await until(() => pusher.status()[1].lastError !== null, 'the error to be reported');
+    await until(clock, () => agents.served.get('10.0.0.1')?.generation === 3, 'the healthy replica');
+    await until(clock, () => pusher.status()[1].lastError !== null, 'the error to be reported');
     assert.match(pusher.status()[1].lastError!, /ECONNREFUSED/);
     agents.down.delete('10.0.0.2');
-    await until(() => agents.served.get('10.0.0.2')?.generation === 3, 'the recovered replica');
+    await until(clock, () => agents.served.get('10.0.0.2')?.generation === 3, 'the recovered replica');
     agents.served.delete('10.0.0.1'); // the agent restarted with an empty table
-    await until(() => agents.served.get('10.0.0.1')?.generation === 3, 'the restarted replica to be caught up');
+    await until(clock, () => agents.served.get('10.0.0.1')?.generation === 3, 'the restarted replica to be caught up');
     assert.deepEqual(
       pusher.status().map((r) => r.inSync),
       [true, true],
@@ -320,23 +325,33 @@ describe('proxy pusher', () => {
     pusher.stop();
   });
 
-  it('does not resend a refused table; the next table goes out', async () => {
+  it('does not resend a refused table through several status checks; the next table goes out', async () => {
+    const clock = new FakeClock();
     const agents = new FakeAgents();
     const bad = table(2, 'bad');
     agents.refuse.add(bad.checksum);
-    const pusher = new ProxyPusher(agents, realClock, log, noMetrics, 20);
+    const pusher = pusherOn(clock, agents, 20);
     pusher.setReplicas([{ task: 't1', address: '10.0.0.1' }]);
     pusher.setTable(bad);
-    await until(() => pusher.status()[0].lastError !== null, 'the refusal');
-    await new Promise((r) => setTimeout(r, 100));
+    await until(clock, () => pusher.status()[0].lastError !== null, 'the refusal');
+    const checks = agents.statusReads;
+    await until(clock, () => agents.statusReads >= checks + 5, 'five more status checks (every 20 ms)');
     assert.equal(agents.pushes.filter((p) => p.generation === 2).length, 1);
     assert.match(pusher.status()[0].lastError!, /generation 2: HTTP 422/);
     pusher.setTable(table(3));
-    await until(() => pusher.status()[0].inSync, 'generation 3');
+    await until(clock, () => pusher.status()[0].inSync, 'generation 3');
     assert.equal(pusher.status()[0].lastError, null);
     pusher.stop();
   });
 });
+
+const routeSync = (
+  swarm: FakeSwarm,
+  client: AgentClient,
+  options: typeof opts,
+  clock: FakeClock,
+  isActive: () => boolean,
+) => new RouteSync({ swarm, client, options, clock, random: noJitter, log, metrics: noMetrics, isActive });
 
 describe('route sync', () => {
   it('pushes a new generation when tasks change, and continues above what replicas already serve', async () => {
@@ -348,23 +363,29 @@ describe('route sync', () => {
     const agents = new FakeAgents();
     agents.served.set(proxyAddress, { generation: 41, checksum: 'sha256:older' });
     let active = true;
-    const sync = new RouteSync(swarm, agents, opts, realClock, log, noMetrics, () => active);
+    const clock = new FakeClock();
+    const sync = routeSync(swarm, agents, opts, clock, () => active);
     sync.start();
     try {
-      await until(() => sync.status().replicas[0]?.inSync === true, 'the first table');
+      await until(clock, () => sync.status().replicas[0]?.inSync === true, 'the first table');
       assert.equal(sync.status().generation, 42);
       assert.equal(sync.status().servers, 0);
       const t = task(swarm, 'shop_web');
-      await until(() => sync.status().servers === 1 && sync.status().replicas[0].inSync, 'the new task to be served');
+      await until(
+        clock,
+        () => sync.status().servers === 1 && sync.status().replicas[0].inSync,
+        'the new task to be served',
+      );
       assert.equal(sync.status().generation, 43);
       assert.equal(agents.served.get(proxyAddress)!.generation, 43);
       t.DesiredState = 'shutdown'; // stopping: out of rotation before it goes
       await until(
+        clock,
         () => sync.status().servers === 0 && sync.status().generation === 44 && sync.status().replicas[0].inSync,
         'the stopping task to leave',
       );
       active = false;
-      await until(() => !sync.status().active, 'standby');
+      await until(clock, () => !sync.status().active, 'standby');
       assert.match(sync.status().note!, /standby/);
       assert.deepEqual(sync.status().replicas, []);
     } finally {
@@ -376,22 +397,17 @@ describe('route sync', () => {
     const swarm = await shop('');
     task(swarm, 'edge_proxy');
     task(swarm, 'shop_web');
-    const sync = new RouteSync(
-      swarm,
-      new FakeAgents(),
-      { ...opts, pollIntervalMs: 10_000 },
-      realClock,
-      log,
-      noMetrics,
-      () => true,
-    );
+    const clock = new FakeClock();
+    const sync = routeSync(swarm, new FakeAgents(), { ...opts, pollIntervalMs: 10_000 }, clock, () => true);
     sync.start();
     try {
-      await until(() => sync.status().replicas[0]?.inSync === true, 'the first table');
+      await until(clock, () => sync.status().replicas[0]?.inSync === true, 'the first table');
       assert.equal(sync.status().routes, 0);
+      const before = clock.now();
       await apply(shopNets + web + canary + lonely + demo, 'shop', swarm);
       sync.notify({ Type: 'config', Action: 'create' });
-      await until(() => sync.status().routes === 1 && sync.status().replicas[0].inSync, 'the new route');
+      await until(clock, () => sync.status().routes === 1 && sync.status().replicas[0].inSync, 'the new route');
+      assert.ok(clock.now() - before < 10_000, 'served on the event, before the next poll');
       assert.deepEqual(sync.status().served, [
         {
           route: 'shop/demo',

@@ -76,13 +76,19 @@ describe('secret values', () => {
     const swarm = new FakeSwarm();
     await swarm.createSecret('db-password', {}, 'x');
     const status = new StatusStore({ identity: 't', applySet: 'secrets', source: 'test', driftMode: 'repair' });
-    const r = new Reconciler(
+    const r = new Reconciler({
       swarm,
-      new LiveCache(swarm, new FakeClock(), 0),
+      cache: new LiveCache(swarm, new FakeClock(), 0),
       status,
-      { applySet: 'secrets', drift: 'repair', prune: true, allowReplace: false, maxDeletions: 10, timeoutMs: 1000 },
-      {},
-    );
+      options: {
+        applySet: 'secrets',
+        drift: 'repair',
+        prune: true,
+        allowReplace: false,
+        maxDeletions: 10,
+        timeoutMs: 1000,
+      },
+    });
     r.desired = { revision: 'r1', desired: desiredFrom(manifest(1)) };
     for (const key of await r.allKeys()) await r.reconcile(key);
     const svc = [...swarm.services.values()][0];

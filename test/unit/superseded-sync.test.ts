@@ -11,69 +11,43 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { Controller } from '../../src/controller/controller.js';
-import { createLogger } from '../../src/log.js';
-import type { Clock } from '../../src/queue/clock.js';
+import { realClock } from '../../src/queue/clock.js';
 import { directorySource } from '../../src/source/index.js';
 import { RunnableFakeSwarm } from '../helpers/fake-swarm.js';
 import { service } from '../helpers/manifests.js';
+import { startLoop, type RunningLoop } from '../helpers/run-loop.js';
 
-const clock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms).unref()) };
+const clock = realClock;
 const dir = mkdtempSync(join(tmpdir(), 'sc-supersede-'));
 const web = (image: string) => service('web', `image: ${image}\nreplicas: 2`, '  namespace: unit\n');
 
 describe('controller run: a newer revision during a convergence wait', { timeout: 60_000 }, () => {
   const swarm = new RunnableFakeSwarm();
-  const logs: string[] = [];
-  let controller: Controller | undefined;
+  let running: RunningLoop | undefined;
   after(async () => {
-    await controller?.stop(1000);
+    await running?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   async function until(check: () => boolean, what: string): Promise<void> {
     for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(check(), `timed out waiting for ${what}; last sync: ${JSON.stringify(controller?.status.lastSync)}`);
+    assert.ok(check(), `timed out waiting for ${what}; last sync: ${JSON.stringify(running?.loop.status.lastSync)}`);
   }
   const image = () => [...swarm.services.values()][0]?.Spec.TaskTemplate?.ContainerSpec?.Image;
 
   it('is applied at once; the waiting sync says it was superseded and which objects were converging', async () => {
     writeFileSync(join(dir, 'web.yaml'), web('app:1'));
-    const log = createLogger({
-      destination: new Writable({
-        write(chunk, _e, done) {
-          logs.push(String(chunk));
-          done();
-        },
-      }),
-    });
-    const noop = () => {};
-    controller = new Controller(
+    running = startLoop({
       swarm,
-      directorySource(dir),
-      {
-        identity: 'unit',
-        applySet: 'supersede',
-        drift: 'repair',
-        prune: false,
-        allowReplace: false,
-        maxDeletions: 10,
-        timeoutMs: 5000,
-        pollIntervalMs: 200,
-        resyncIntervalMs: 3_600_000,
-        leaseDurationMs: 1000,
-        concurrency: 2,
-        syncTimeoutMs: 3_600_000,
-      },
+      source: directorySource(dir),
       clock,
-      log,
-      { queueDepth: noop, reconcile: noop, action: noop, drift: noop, sync: noop, leader: noop, suspended: noop },
-    );
-    controller.start();
+      settings: { applySet: 'supersede', prune: false, pollIntervalMs: 200, syncTimeoutMs: 3_600_000 },
+      random: Math.random,
+    });
+    const controller = running.loop;
     await until(() => image() === 'app:1', 'the first revision created');
     await until(
-      () => controller!.status.toJSON().objects.some((o) => o.phase === 'Progressing'),
+      () => controller.status.toJSON().objects.some((o) => o.phase === 'Progressing'),
       'web to be converging',
     );
     assert.equal(controller.status.lastSync, undefined, 'the first sync is still waiting for web');

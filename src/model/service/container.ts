@@ -6,6 +6,7 @@
  * manifest asked for instead of a pinned digest.
  */
 import { duration, nanos, sortedRecord, toNanos } from '../canonical.js';
+import { canonicalImage } from '../../api/image-ref.js';
 import type { ServiceFieldGroup } from './group.js';
 
 export const defaultStopGracePeriod = '10s';
@@ -85,7 +86,7 @@ export const containerFields: ServiceFieldGroup<ContainerFields> = {
   },
   laterDefaults: { stopSignal: '', init: false, tty: false, stdinOpen: false },
   fromManifest: ({ spec: s }) => ({
-    image: s.image,
+    image: canonicalImage(s.image),
     command: s.command ?? [],
     args: s.args ?? [],
     env: sortedRecord(s.env),

@@ -14,7 +14,6 @@ import { createLogger } from '../../src/log.js';
 import { ProxyAgent, type AgentOptions } from '../../src/proxy/agent.js';
 import { startControlServer } from '../../src/proxy/control-server.js';
 import { HaproxyProcess } from '../../src/proxy/haproxy-process.js';
-import { tableChecksum, type Route, type RouteTable } from '../../src/proxy/route-table.js';
 
 export const haproxyBinary = process.env.HAPROXY ?? '/usr/sbin/haproxy';
 export const token = 'test-token-123';
@@ -111,37 +110,7 @@ export function call(
   });
 }
 
-/** A route with test defaults; each service's servers are [task id, loopback port]. */
-export function route(
-  name: string,
-  over: Partial<Route>,
-  services: { service: string; weight?: number; ports: [string, number][] }[],
-): Route {
-  return {
-    name,
-    hosts: [],
-    pathPrefix: '/',
-    stripPrefix: false,
-    sticky: null,
-    balance: 'roundrobin',
-    healthCheck: null,
-    timeouts: { connectMs: 2000, serverMs: 10000 },
-    redirectToHttps: false,
-    tls: null,
-    ...over,
-    backends: services.map((s) => ({
-      service: s.service,
-      weight: s.weight ?? 10,
-      servers: s.ports.map(([id, port]) => ({ id, address: '127.0.0.1', port })),
-    })),
-  };
-}
-
-let generation = 0;
-/** A table of these routes with the next generation and its checksum. */
-export function table(routes: Route[]): RouteTable {
-  return { generation: ++generation, checksum: tableChecksum(routes), routes };
-}
+export { route, table } from '../helpers/route-tables.js';
 
 /** n GETs, each answered 200; counts the answering backend ids. */
 export async function spread(
@@ -195,6 +164,7 @@ export async function startProxy(
     await agent.start();
   } catch (err) {
     await haproxy.stop(2000);
+    await agent.stop();
     throw err;
   }
   const control = await startControlServer(0, '127.0.0.1', agent, token, log);
@@ -212,6 +182,7 @@ export async function startProxy(
       control.close();
       control.closeAllConnections();
       await haproxy.stop(2000);
+      await agent.stop();
       rmSync(stateDir, { recursive: true, force: true });
     },
   };

@@ -2,12 +2,12 @@
  * Hostile input: every file of the corpus (test/fixtures/hostile/ and the cases made by
  * generate()) is refused with the expected diagnostics (code, file, line, column, field, and
  * a fix), and the plan/apply path writes nothing to a Swarm (FakeSwarm here; the real CLI
- * against a real Swarm in test/e2e/security.test.ts). Prints the time and peak memory of the
- * loader per class, measured in a process of its own (docs/reliability.md); never asserts them.
+ * against a real Swarm in test/e2e/security.test.ts). An integration test: the corpus has
+ * FIFOs (mkfifo) and 10 MB go to the real CLI's standard input. The loader's time and peak
+ * memory per class are measured by bench/hostile-load.ts (docs/reliability.md).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -147,30 +147,5 @@ describe('hostile input', { timeout: 300_000 }, () => {
     });
     assert.equal(result.code, 1);
     assert.match(result.stderr, /^<stdin>:1:1: error SC1007: standard input holds more than 4194304 bytes/);
-  });
-
-  it('measures the loader per class: time and peak memory in a process of its own', () => {
-    const byClass = new Map<string, HostileCase[]>();
-    for (const c of cases) byClass.set(c.class, [...(byClass.get(c.class) ?? []), c]);
-    const rows = [
-      '| class | files | problems | time (ms) | RSS before (MiB) | peak RSS (MiB) |',
-      '|---|---|---|---|---|---|',
-    ];
-    for (const [cls, list] of byClass) {
-      const out = execFileSync(
-        process.execPath,
-        [join(repoRoot, 'dist/test/helpers/measure-load.js'), ...list.map((c) => c.path)],
-        { encoding: 'utf8', timeout: 120_000 },
-      );
-      const m = JSON.parse(out) as {
-        files: number;
-        problems: number;
-        ms: number;
-        baseRssMiB: number;
-        peakRssMiB: number;
-      };
-      rows.push(`| ${cls} | ${m.files} | ${m.problems} | ${m.ms} | ${m.baseRssMiB} | ${m.peakRssMiB} |`);
-    }
-    console.log(`\nLoader cost per class (node ${process.version}):\n${rows.join('\n')}\n`);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * `controller proxy` as a child process with the real HAProxy: refuses to start without a
  * token, serves /healthz, and on SIGTERM stops HAProxy and exits 0. Kills what it started.
- * Also the checks of its options. Must not import src/swarm/.
+ * The checks of its options are test/unit/proxy-options.test.ts. Must not import src/swarm/.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,8 +11,6 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseCli } from '../../src/cli/args.js';
-import { proxySettings } from '../../src/cli/proxy-command.js';
 
 const main = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const haproxyBinary = process.env.HAPROXY ?? '/usr/sbin/haproxy';
@@ -26,45 +24,6 @@ function freePort(): Promise<number> {
     });
   });
 }
-
-describe('controller proxy options', () => {
-  const base = parseCli(['proxy'], false);
-
-  it('defaults: TLS on 0.0.0.0:443, secrets from /run/secrets', () => {
-    const s = proxySettings(base);
-    assert.deepEqual(
-      [s.httpBind, s.httpsBind, s.secretsDir, s.stateDir, s.control],
-      ['0.0.0.0:80', '0.0.0.0:443', '/run/secrets', '/run/swarm-controller-proxy', { host: '0.0.0.0', port: 8091 }],
-    );
-    assert.deepEqual(
-      [
-        proxySettings({ ...base, proxyHttpsBind: '127.0.0.1:8443', proxySecretsDir: '/srv/certs/' }).httpsBind,
-        proxySettings({ ...base, proxySecretsDir: '/srv/certs/' }).secretsDir,
-      ],
-      ['127.0.0.1:8443', '/srv/certs'],
-    );
-  });
-
-  it('names the flag of every bad value', () => {
-    const cases: [Partial<Parameters<typeof proxySettings>[0]>, RegExp][] = [
-      [{ proxyHttpsBind: '443' }, /^--https-bind "443" must be HOST:PORT/],
-      [{ proxyHttpsBind: '0.0.0.0:80' }, /^--https-bind 0\.0\.0\.0:80 and --http-bind 0\.0\.0\.0:80 use the same port/],
-      [{ proxyHttpBind: '127.0.0.1:8443', proxyHttpsBind: ':8443' }, /use the same port/],
-      [{ proxySecretsDir: '/run/my secrets' }, /^--secrets-dir "\/run\/my secrets" must be a path without spaces/],
-      [{ proxyStateDir: '/tmp/a"b' }, /^--state-dir /],
-    ];
-    for (const [over, want] of cases)
-      assert.throws(
-        () => proxySettings({ ...base, ...over }),
-        (e: Error) => want.test(e.message),
-        JSON.stringify(over),
-      );
-    assert.doesNotThrow(
-      () => proxySettings({ ...base, proxyHttpBind: '127.0.0.1:8080', proxyHttpsBind: '127.0.0.2:8080' }),
-      'the same port on two addresses',
-    );
-  });
-});
 
 describe('controller proxy (CLI)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sc-proxy-cli-'));

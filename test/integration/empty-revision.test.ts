@@ -10,13 +10,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { Controller } from '../../src/controller/controller.js';
-import { createLogger } from '../../src/log.js';
-import type { Clock } from '../../src/queue/clock.js';
+import type { ApplySetLoop } from '../../src/controller/apply-set-loop.js';
+import { realClock } from '../../src/queue/clock.js';
 import { gitSource } from '../../src/source/index.js';
 import { RunnableFakeSwarm } from '../helpers/fake-swarm.js';
 import { network, service } from '../helpers/manifests.js';
+import { startLoop, type RunningLoop } from '../helpers/run-loop.js';
 
 /** Writes to services and networks only: the lease's own config writes are not the test's subject. */
 class LeaseBlindFakeSwarm extends RunnableFakeSwarm {
@@ -26,7 +25,7 @@ class LeaseBlindFakeSwarm extends RunnableFakeSwarm {
 }
 
 /** Real time, with timers that do not keep the test process alive once the controller stops. */
-const clock: Clock = { now: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms).unref()) };
+const clock = realClock;
 
 const root = mkdtempSync(join(tmpdir(), 'sc-empty-rev-'));
 const bare = join(root, 'repo.git');
@@ -65,8 +64,8 @@ const good = {
 
 describe('controller run and a revision that deletes every manifest', { timeout: 120_000 }, () => {
   const swarm = new LeaseBlindFakeSwarm();
-  const logs: string[] = [];
-  let controller: Controller;
+  let running: RunningLoop;
+  let controller: ApplySetLoop;
   let first: string;
 
   before(async () => {
@@ -76,37 +75,13 @@ describe('controller run and a revision that deletes every manifest', { timeout:
     git(work, 'checkout', '-q', '-b', 'main');
     git(work, 'remote', 'add', 'origin', bare);
     first = commit('good', { ...good, 'deploy/README.md': 'the shop\n' });
-    const log = createLogger({
-      destination: new Writable({
-        write(chunk, _e, done) {
-          logs.push(String(chunk));
-          done();
-        },
-      }),
-    });
-    const noop = () => {};
-    controller = new Controller(
+    running = startLoop({
       swarm,
-      gitSource({ url: bare, ref: 'main', path: 'deploy', cacheDir: join(root, 'cache') }),
-      {
-        identity: 'unit',
-        applySet: 'empty-rev',
-        drift: 'repair',
-        prune: true,
-        allowReplace: false,
-        maxDeletions: 10,
-        timeoutMs: 5000,
-        pollIntervalMs: 3_600_000,
-        resyncIntervalMs: 3_600_000,
-        leaseDurationMs: 1000,
-        concurrency: 2,
-        syncTimeoutMs: 5000,
-      },
+      source: gitSource({ url: bare, ref: 'main', path: 'deploy', cacheDir: join(root, 'cache') }),
       clock,
-      log,
-      { queueDepth: noop, reconcile: noop, action: noop, drift: noop, sync: noop, leader: noop, suspended: noop },
-    );
-    controller.start();
+      settings: { applySet: 'empty-rev', syncTimeoutMs: 5000 },
+    });
+    controller = running.loop;
     await until(
       () => controller.status.lastSync?.revision === first && controller.status.lastSync.result === 'success',
       'the first revision applied',
@@ -114,7 +89,7 @@ describe('controller run and a revision that deletes every manifest', { timeout:
     assert.deepEqual(swarm.objectWrites.sort(), ['createNetwork e2e-sec-empty_net', 'createService e2e-sec-empty_web']);
   });
   after(async () => {
-    await controller?.stop(1000);
+    await running?.stop();
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -192,7 +167,7 @@ describe('controller run and a revision that deletes every manifest', { timeout:
     await syncTo(back);
     await until(() => controller.status.lastSync?.result === 'success', 'the restored revision');
     assertKept();
-    assert.doesNotMatch(logs.join(''), /never-logged-4711/);
+    assert.doesNotMatch(running.logs.text(), /never-logged-4711/);
     assert.doesNotMatch(JSON.stringify(controller.status.toJSON()), /never-logged-4711/);
   });
 });

@@ -1,0 +1,157 @@
+/**
+ * What one `controller run` process shares between the loops it runs, as controller-runtime's
+ * manager does: the one Swarm event stream (reconnected when lost) fanned out to every loop and
+ * listener, the live cache every reconciler reads (invalidated by every event and whenever a loop
+ * takes its lease), and for each loop its own leader lease, renewed every third of the lease time,
+ * with the loop told after each round whether it leads. It starts and stops them. A loop's failure
+ * (a throw from its lease round or event handler) is logged and never stops another loop.
+ * `controller run` runs one loop, its apply set (apply-set-loop.ts); issue 14's apps are more
+ * loops of the same shape, each with its own lease name, sync, reconciler and status.
+ */
+import type { SwarmEvents, SwarmReader, SwarmRecords } from '../api/swarm-access.js';
+import type { SwarmEvent } from '../api/swarm-types.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../queue/clock.js';
+import { LeaderLease } from './leader-lease.js';
+import { LiveCache } from './live-cache.js';
+
+export interface LeaseRound {
+  /** This replica holds the loop's lease. */
+  leading: boolean;
+  /** Who holds it as last seen ("" when free). */
+  holder: string;
+}
+
+/** A loop the manager runs while it holds its own lease. */
+export interface ElectedLoop {
+  /** Names it in logs (the apply set). */
+  readonly name: string;
+  /** Its lease: a Swarm config of this name, taken over when unrenewed for `durationMs`. */
+  readonly lease: { name: string; durationMs: number };
+  /** Starts what runs whether or not it leads (loading revisions, status); returns at once. */
+  start(): void;
+  /** After every lease round. */
+  leaseRound(round: LeaseRound): Promise<void>;
+  /** Every Swarm event. */
+  onEvent(e: SwarmEvent): void;
+  /** Stops taking work; resolves when the work in flight is done. */
+  stop(): Promise<void>;
+}
+
+export interface ManagerOptions {
+  swarm: SwarmReader & SwarmRecords & SwarmEvents;
+  /** This replica, as it writes itself into every lease. */
+  identity: string;
+  clock: Clock;
+  log: Logger;
+  /** How long a live snapshot is shared between reconciles (default 1 s). */
+  cacheMaxAgeMs?: number;
+  /** Wait before reconnecting a lost event stream (default 1 s). */
+  reconnectDelayMs?: number;
+}
+
+interface Entry {
+  loop: ElectedLoop;
+  lease: LeaderLease;
+  leasing?: Promise<void>;
+}
+
+export class Manager {
+  readonly cache: LiveCache;
+  private readonly entries: Entry[] = [];
+  private readonly listeners: ((e: SwarmEvent) => void)[] = [];
+  private readonly abort = new AbortController();
+  private started = false;
+  private stopping = false;
+
+  constructor(private readonly o: ManagerOptions) {
+    this.cache = new LiveCache(o.swarm, o.clock, o.cacheMaxAgeMs ?? 1000);
+  }
+
+  /** Adds a loop, elected by its own lease; before start. */
+  add(loop: ElectedLoop): void {
+    if (this.started) throw new Error(`loop ${loop.name} added after the manager started`);
+    if (this.entries.some((e) => e.loop.lease.name === loop.lease.name))
+      throw new Error(`two loops share the lease ${loop.lease.name}`);
+    this.entries.push({
+      loop,
+      lease: new LeaderLease(this.o.swarm, {
+        name: loop.lease.name,
+        identity: this.o.identity,
+        durationMs: loop.lease.durationMs,
+        clock: this.o.clock,
+      }),
+    });
+  }
+
+  /** Every Swarm event, whatever any loop's role (the route reconciler listens). */
+  onEvent(listener: (e: SwarmEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Starts every loop, its lease rounds and the event stream; returns at once. */
+  start(): void {
+    this.started = true;
+    for (const e of this.entries) {
+      e.loop.start();
+      e.leasing = this.leaseLoop(e);
+    }
+    void this.eventLoop();
+  }
+
+  /**
+   * SIGTERM: stop taking work, let the work in flight finish within `graceMs`, then release every
+   * lease so another replica takes over at once.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.abort.abort();
+    const stopped = Promise.all(this.entries.flatMap((e) => [e.loop.stop(), e.leasing ?? Promise.resolve()]));
+    const grace = new AbortController();
+    await Promise.race([stopped, this.o.clock.sleep(graceMs, grace.signal)]);
+    grace.abort();
+    await Promise.all(this.entries.map((e) => e.lease.release()));
+  }
+
+  private async leaseLoop(e: Entry): Promise<void> {
+    const every = Math.max(200, Math.floor(e.loop.lease.durationMs / 3));
+    let wasLeading = false;
+    while (!this.stopping) {
+      const leading = await e.lease.tryAcquireOrRenew();
+      if (this.stopping) break;
+      if (leading && !wasLeading) this.cache.invalidate(); // what the last leader wrote is not cached here
+      wasLeading = leading;
+      try {
+        await e.loop.leaseRound({ leading, holder: e.lease.holder });
+      } catch (err) {
+        this.o.log.error({ loop: e.loop.name, err: (err as Error).message }, `lease round of ${e.loop.name} failed`);
+      }
+      await this.o.clock.sleep(every, this.abort.signal);
+    }
+  }
+
+  private async eventLoop(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        await this.o.swarm.streamEvents((e) => this.onSwarmEvent(e), this.abort.signal);
+      } catch (err) {
+        this.o.log.warn({ err: (err as Error).message }, 'event stream lost; reconnecting');
+      }
+      if (!this.stopping) await this.o.clock.sleep(this.o.reconnectDelayMs ?? 1000, this.abort.signal);
+    }
+  }
+
+  private onSwarmEvent(e: SwarmEvent): void {
+    this.cache.invalidate();
+    for (const l of this.listeners) this.isolated('an event listener', () => l(e));
+    for (const x of this.entries) this.isolated(x.loop.name, () => x.loop.onEvent(e));
+  }
+
+  private isolated(who: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.o.log.error({ err: (err as Error).message, event: 'event.failed' }, `${who} failed on a Swarm event`);
+    }
+  }
+}

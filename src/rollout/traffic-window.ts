@@ -1,0 +1,82 @@
+/**
+ * Traffic windows for canary analysis, from two reads of proxies' GET /v1/stats: the
+ * increments of the chosen servers' counters between the reads, summed over the proxies.
+ * A proxy whose epoch changed between the reads (its agent restarted, counters from zero)
+ * counts from zero: what it served before the restart is lost, nothing is counted twice.
+ * Pure: imports only the agent's types. Must not import src/swarm/ or anything with I/O.
+ */
+import type { RouteTraffic, ServerTraffic, TrafficStats } from '../proxy/traffic-counters.js';
+
+export interface TrafficWindow {
+  /** Requests answered (or failed last) by these servers, plus attempts that failed on them and went elsewhere. */
+  requests: number;
+  /** 5xx answers (the application's and HAProxy's 502/503/504), plus those failed attempts. */
+  errors: number;
+  /** Response times (ms to the response headers) of the answered requests. */
+  latency: { boundsMs: readonly number[]; counts: number[] };
+}
+
+export function emptyWindow(boundsMs: readonly number[]): TrafficWindow {
+  return { requests: 0, errors: 0, latency: { boundsMs, counts: new Array<number>(boundsMs.length + 1).fill(0) } };
+}
+
+/** Chooses the servers of a window: the canary's service, say, in one route. */
+export type ServerPick = (route: RouteTraffic, server: ServerTraffic) => boolean;
+
+const serverKey = (route: RouteTraffic, s: ServerTraffic) => `${route.route} ${s.task} ${s.address}`;
+
+function dense(s: ServerTraffic, size: number): number[] {
+  const counts = new Array<number>(size).fill(0);
+  for (const [i, n] of s.responseTime.buckets) if (i >= 0 && i < size) counts[i] += n;
+  return counts;
+}
+
+/**
+ * The picked servers' traffic between `before` and `after` (two reads of the same proxy);
+ * `before` undefined: everything since the agent started. `reset` tells that the counters
+ * restarted in between (another epoch, or a counter found lower).
+ */
+export function windowBetween(
+  before: TrafficStats | undefined,
+  after: TrafficStats,
+  pick: ServerPick,
+): TrafficWindow & { reset: boolean } {
+  const size = after.latencyBoundsMs.length + 1;
+  let reset = before !== undefined && before.epoch !== after.epoch;
+  const base = new Map<string, ServerTraffic>();
+  if (before && !reset)
+    for (const r of before.routes) for (const s of r.servers) if (pick(r, s)) base.set(serverKey(r, s), s);
+  const w = emptyWindow(after.latencyBoundsMs);
+  for (const r of after.routes) {
+    for (const s of r.servers) {
+      if (!pick(r, s)) continue;
+      let b = base.get(serverKey(r, s));
+      if (
+        b &&
+        (s.requests < b.requests || s.redispatched < b.redispatched || s.responseTime.count < b.responseTime.count)
+      ) {
+        reset = true;
+        b = undefined;
+      }
+      w.requests += s.requests - (b?.requests ?? 0) + s.redispatched - (b?.redispatched ?? 0);
+      w.errors += s.responses['5xx'] - (b?.responses['5xx'] ?? 0) + s.redispatched - (b?.redispatched ?? 0);
+      const now = dense(s, size);
+      const was = b ? dense(b, size) : undefined;
+      now.forEach((n, i) => (w.latency.counts[i] += n - (was?.[i] ?? 0)));
+    }
+  }
+  return { ...w, reset };
+}
+
+/** Windows of several proxies (or several intervals) added up; their bucket bounds must agree. */
+export function sumWindows(windows: TrafficWindow[], boundsMs: readonly number[]): TrafficWindow {
+  const total = emptyWindow(boundsMs);
+  for (const w of windows) {
+    if (w.latency.boundsMs.length !== boundsMs.length || w.latency.boundsMs.some((b, i) => b !== boundsMs[i]))
+      throw new Error('traffic windows with different latency buckets cannot be added');
+    total.requests += w.requests;
+    total.errors += w.errors;
+    w.latency.counts.forEach((n, i) => (total.latency.counts[i] += n));
+  }
+  return total;
+}
