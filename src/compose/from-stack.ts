@@ -10,6 +10,7 @@
  * secret is written as external (a warning says so). Whatever the manifests cannot express is
  * a warning naming the Swarm field. Pure: the caller reads the Swarm.
  */
+import { canonicalImage, parseImageRef, withoutDigest } from '../api/image-ref.js';
 import { userLabels } from '../api/labels.js';
 import type { SwarmConfig, SwarmNetwork, SwarmSecret, SwarmService } from '../api/swarm-types.js';
 import { diagnostic, type Diagnostic } from '../errors.js';
@@ -37,6 +38,18 @@ export interface StackImport {
 
 /** stack deploy's record of the image asked for; the stored image is what the manifest keeps. */
 const labelStackImage = 'com.docker.stack.image';
+
+/**
+ * The image stack deploy was asked for: the live image without the digest it pinned (the
+ * stack's image label names the tag), so the manifest says `app:1` and apply carries the pin.
+ */
+function requestedImage(s: SwarmService): string {
+  const image = s.Spec.TaskTemplate?.ContainerSpec?.Image ?? '';
+  const asked = s.Spec.Labels?.[labelStackImage];
+  const ref = parseImageRef(image);
+  if (ref.tag && ref.digest && !(asked && parseImageRef(asked).digest)) return canonicalImage(withoutDigest(image));
+  return canonicalImage(image);
+}
 
 export function stackManifests(stack: string, live: LiveStack): StackImport {
   const diagnostics: Diagnostic[] = [];
@@ -125,7 +138,10 @@ export function stackManifests(stack: string, live: LiveStack): StackImport {
   for (const s of services) {
     const name = (s.Spec.Name ?? '').slice(prefix.length);
     const object = `Service "${stack}/${name}"`;
-    const model = serviceModelFromSpec(s.Spec, { networkNames: new Map(live.networks.map((n) => [n.Id, n.Name])) });
+    const model = {
+      ...serviceModelFromSpec(s.Spec, { networkNames: new Map(live.networks.map((n) => [n.Id, n.Name])) }),
+      image: requestedImage(s),
+    };
     for (const path of Object.keys(model.unmanaged))
       warn(
         object,
