@@ -74,6 +74,7 @@ export const errorCatalogue = {
   SC6005: 'compose name changed to fit manifest names',
   SC6006: 'two compose names give one manifest name',
   SC6007: 'output directory not usable',
+  SC6008: 'docker stack deploy would refuse the compose file',
   SC7001: 'no age key for a SOPS-encrypted file',
   SC7002: 'no age key given opens the SOPS-encrypted file',
   SC7003: 'SOPS MAC missing or not matching',

@@ -1648,14 +1648,11 @@ export const crds = [
           "description": "A log driver and its options.",
           "type": "object",
           "additionalProperties": false,
-          "required": [
-            "driver"
-          ],
           "properties": {
             "driver": {
               "type": "string",
               "minLength": 1,
-              "description": "The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"."
+              "description": "The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"; without it the options go to the engine's default driver (daemon.json), as docker stack deploy writes a compose `logging:` that has options only."
             },
             "options": {
               "type": "object",
@@ -1896,8 +1893,8 @@ export const crds = [
             },
             "target": {
               "type": "string",
-              "pattern": "^/",
-              "description": "The absolute path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\"."
+              "minLength": 1,
+              "description": "The path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\". Write it absolute: Swarm and docker stack deploy accept a relative path, kept as written, but the engine then rejects every task (\"invalid mount target, must be an absolute path\")."
             },
             "readOnly": {
               "type": "boolean",

@@ -595,7 +595,7 @@ export interface ServiceMount {
    */
   source?: string;
   /**
-   * The absolute path in the container where the mount appears, e.g. "/var/lib/postgresql/data".
+   * The path in the container where the mount appears, e.g. "/var/lib/postgresql/data". Write it absolute: Swarm and docker stack deploy accept a relative path, kept as written, but the engine then rejects every task ("invalid mount target, must be an absolute path").
    */
   target: string;
   /**
@@ -709,9 +709,9 @@ export interface ExtraHost {
  */
 export interface Logging {
   /**
-   * The log driver, e.g. "json-file", "local", "syslog" or "none".
+   * The log driver, e.g. "json-file", "local", "syslog" or "none"; without it the options go to the engine's default driver (daemon.json), as docker stack deploy writes a compose `logging:` that has options only.
    */
-  driver: string;
+  driver?: string;
   /**
    * The driver's options, e.g. {max-size: 10m, max-file: "3"}; numbers are converted to strings.
    */

@@ -132,17 +132,10 @@ function convertLogging(svc: TreeMap, field: string, r: Reader): Spec | undefine
   const f = `${field}.logging`;
   const driver = r.string(at(logging, 'driver', f), logging.driver);
   const options = r.map(at(logging, 'options', f), logging.options);
-  if (!driver) {
-    r.problems.warn(
-      'SC6004',
-      at(svc, 'logging', field),
-      'logging without a driver is left out: the manifest names the driver its options are for',
-      'add driver: (the engine default is usually json-file)',
-    );
-    return undefined;
-  }
+  // Without a driver, as stack deploy: the options go to the engine's default driver.
+  if (!driver && !(options && Object.keys(options).length)) return undefined;
   return {
-    driver,
+    ...(driver ? { driver } : {}),
     ...(options && Object.keys(options).length
       ? { options: Object.fromEntries(Object.entries(options).map(([k, v]) => [k, v === null ? '' : scalarText(v)])) }
       : {}),

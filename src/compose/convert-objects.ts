@@ -143,8 +143,7 @@ export function convertFileObject(
   const name = names.add(key, at(section, key, `${kind.toLowerCase()}s`));
   const labels = isMapValue(top.labels) ? stringMap(top.labels) : {};
   const { external, name: realName } = externalName(r, top, f, key);
-  if (external)
-    return { kind, name, labels: {}, spec: { external: true, ...(realName !== name ? { name: realName } : {}) } };
+  if (external) return { kind, name, labels: {}, spec: { external: true, name: realName } };
   for (const k of ['driver', 'driver_opts']) {
     if (top[k] !== undefined)
       r.problems.warn(

@@ -4,6 +4,7 @@
  * to manifests. Returns the manifests, the data files to copy and every diagnostic; with any
  * error the caller writes nothing. File reads go through the injected readText (tests).
  */
+import { checkStackDeployRefusals } from './stack-deploy-refusals.js';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { closest } from '../manifest/suggest.js';
@@ -75,6 +76,7 @@ export function importCompose(options: ImportOptions): ImportResult {
     if (!p.value) continue;
     problems.list.push(...interpolateTree(p.value, env));
     checkTopLevel(p.value, r);
+    checkStackDeployRefusals(p.value, r);
     const services = r.map(at(p.value, 'services', ''), p.value.services);
     if (services) normaliseServices(services, { reader: r, env, workingDir, readText });
     parsed.push(p.value);

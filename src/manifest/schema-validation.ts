@@ -275,8 +275,14 @@ function patternProblem(pattern: string, data: unknown, schema: Record<string, u
       message: `${value} is not a name Swarm accepts`,
       fix: 'use letters, digits, "-", "_" and ".", starting with a letter or digit',
     };
-  const what = typeof schema.description === 'string' ? ` (${schema.description.split('. ')[0]})` : '';
+  const what = typeof schema.description === 'string' ? ` (${firstSentence(schema.description)})` : '';
   return { code: 'SC2008', message: `${value} is malformed${what}`, fix: `it must match ${pattern}` };
+}
+
+/** The first sentence of a description; "e.g." and "i.e." do not end one. */
+export function firstSentence(text: string): string {
+  const end = text.search(/(?<!\b(?:e\.g|i\.e))\.(\s|$)/);
+  return end < 0 ? text : text.slice(0, end);
 }
 
 function rangeFix(schema: Record<string, unknown>): string {

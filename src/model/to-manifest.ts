@@ -100,7 +100,7 @@ export function serviceManifestSpec(m: ServiceModel, refs: ManifestRefs): Json {
     ((spec.resources as Json).reservations as Json).genericResources = m.resources.reservations.genericResources;
   if (m.logging)
     spec.logging = {
-      driver: m.logging.driver,
+      ...(m.logging.driver ? { driver: m.logging.driver } : {}),
       ...(Object.keys(m.logging.options).length ? { options: m.logging.options } : {}),
     };
   return spec;

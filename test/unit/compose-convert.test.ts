@@ -349,7 +349,7 @@ describe('compose import: configs and secrets', () => {
       'services:\n  a:\n    image: a\n    secrets: [tls, token]\n    configs: [flags]\nsecrets:\n  tls: {external: true}\n  token: {environment: API_TOKEN}\nconfigs:\n  flags: {content: "on"}\n',
     );
     assert.deepEqual(r.diagnostics, []);
-    assert.deepEqual(byName(r.manifests, 'Secret', 'tls')!.spec, { external: true });
+    assert.deepEqual(byName(r.manifests, 'Secret', 'tls')!.spec, { external: true, name: 'tls' });
     assert.deepEqual(byName(r.manifests, 'Secret', 'token')!.spec, { env: 'API_TOKEN' });
     assert.deepEqual(byName(r.manifests, 'Config', 'flags')!.spec, { data: 'on' });
     assert.deepEqual(byName(r.manifests, 'Service', 'a')!.spec.secrets, ['tls', 'token']);

@@ -457,11 +457,12 @@ describe('wrong values', () => {
       '/spec/resources/limits/cpus',
       'anyOf',
     );
+    // A relative mount target is valid, as in Swarm and stack deploy (the compose import warns); an empty one is not.
     assertRejected(
       'Service',
-      service((m) => (m.spec.mounts[0].target = 'data')),
+      service((m) => (m.spec.mounts[0].target = '')),
       '/spec/mounts/0/target',
-      'pattern',
+      'minLength',
     );
     assertRejected(
       'Service',
