@@ -5,8 +5,6 @@
  * `controller run` does not, as its work queue decides retries in one place. Refuses to start
  * when the plan has blockers. Reports every outcome, a failure with its typed error.
  */
-import { refId } from '../api/object-ref.js';
-import type { DesiredState } from '../model/desired-state.js';
 import type { SwarmAccess } from '../api/swarm-access.js';
 import type { Change, Plan } from '../plan/plan.js';
 import { defaultBackoff, type BackoffPolicy } from '../queue/backoff.js';
@@ -16,7 +14,6 @@ import { TerminalError } from '../errors.js';
 import * as actions from './actions.js';
 import { deleteData, putData } from './data-versions.js';
 import { mountedName } from '../api/data-model.js';
-import { remountServices } from '../plan/data-names.js';
 import type { ActionResult } from './actions.js';
 
 export interface ApplyReporter {
@@ -70,7 +67,6 @@ export class PlanBlockedError extends Error {
 
 export async function executePlan(
   plan: Plan,
-  desired: DesiredState,
   swarm: SwarmAccess,
   options: ApplyOptions = {},
 ): Promise<ChangeOutcome[]> {
@@ -86,49 +82,44 @@ export async function executePlan(
     ...actions.dataIdCache(swarm),
     ...(options.revision ? { revision: options.revision } : {}),
   };
-  // Configs and secrets taken over from stack deploy keep their names (the plan decided which).
-  const services = new Map(remountServices(desired.services, plan.dataNames ?? {}).map((s) => [refId(s.ref), s]));
-  const networks = new Map(desired.networks.map((n) => [refId(n.ref), n]));
-  const routes = new Map(desired.routes.map((r) => [refId(r.ref), r]));
-  const data = new Map([...desired.configs, ...desired.secrets].map((d) => [refId(d.ref), d]));
   const byId = new Map(plan.changes.map((c) => [c.id, c]));
 
   const run = (c: Change): Promise<ActionResult> => {
-    if (c.kind === 'Service') {
-      const s = services.get(c.id);
-      switch (c.action) {
-        case 'create':
-          return actions.createService(ctx, s!);
-        case 'update':
-        case 'scale':
-          return actions.updateService(ctx, s!);
-        case 'replace':
-          return actions.replaceService(ctx, s!);
-        case 'delete':
+    if (c.action === 'delete') {
+      switch (c.kind) {
+        case 'Service':
           return actions.deleteService(ctx, c.swarmName);
+        case 'Network':
+          return actions.deleteNetwork(ctx, c.swarmName);
+        case 'Route':
+          return actions.deleteRoute(ctx, c.swarmName);
+        default:
+          return deleteData(ctx, c.kind, c.swarmName);
       }
     }
-    if (c.kind === 'Config' || c.kind === 'Secret') {
-      if (c.action === 'delete') return deleteData(ctx, c.kind, c.swarmName);
-      const d = data.get(c.id)!;
-      return putData(ctx, d, { name: plan.dataNames?.[mountedName(d)], adopt: c.adopt });
-    }
-    if (c.kind === 'Route') {
-      if (c.action === 'delete') return actions.deleteRoute(ctx, c.swarmName);
-      return actions.putRoute(ctx, routes.get(c.id)!);
-    }
-    const n = networks.get(c.id);
-    switch (c.action) {
-      case 'create':
-        return actions.createNetwork(ctx, n!);
-      case 'replace':
-        return actions.replaceNetwork(ctx, n!);
-      case 'update':
-        return actions.adoptNetwork(ctx, n!);
-      case 'delete':
-        return actions.deleteNetwork(ctx, c.swarmName);
-      default:
+    switch (c.kind) {
+      case 'Service': {
+        const s = written(c, c.desired);
+        if (c.action === 'create') return actions.createService(ctx, s);
+        if (c.action === 'replace') return actions.replaceService(ctx, s);
+        return actions.updateService(ctx, s);
+      }
+      case 'Network': {
+        const n = written(c, c.desired);
+        if (c.action === 'create') return actions.createNetwork(ctx, n);
+        if (c.action === 'replace') return actions.replaceNetwork(ctx, n);
+        // An update of a network is an adopt: its ownership record is written, the network stays.
+        if (c.action === 'update') return actions.adoptNetwork(ctx, n);
         throw new Error(`a network cannot be ${c.action}d`);
+      }
+      case 'Route':
+        return actions.putRoute(ctx, written(c, c.desired));
+      default: {
+        // Configs and secrets taken over from stack deploy keep their names (the plan decided which);
+        // the services planned with them already mount those names.
+        const d = written(c, c.desired);
+        return putData(ctx, d, { name: plan.dataNames?.[mountedName(d)], adopt: c.adopt });
+      }
     }
   };
 
@@ -150,6 +141,12 @@ export async function executePlan(
     },
   });
   return outcomes.map((o) => toOutcome(byId.get(o.id)!, o));
+}
+
+/** What a create, update, scale or replace writes: the plan always carries it. */
+function written<T>(c: Change, desired: T | null): T {
+  if (!desired) throw new Error(`internal: the planned ${c.action} of ${c.id} carries no desired object`);
+  return desired;
 }
 
 function toOutcome(change: Change, o: Awaited<ReturnType<typeof runTaskGraph<ActionResult>>>[number]): ChangeOutcome {

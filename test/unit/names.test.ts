@@ -11,7 +11,7 @@ const ns = (n: string) => `  namespace: ${n}\n`;
 async function apply(desired: DesiredState, swarm: FakeSwarm, applySet: string) {
   const plan = buildPlan(desired, await swarm.readLiveState(), { applySet });
   assert.deepEqual(plan.blockers, []);
-  for (const o of await executePlan(plan, desired, swarm, { pollMs: 1 }))
+  for (const o of await executePlan(plan, swarm, { pollMs: 1 }))
     assert.equal(o.status, 'succeeded', `${o.change.id}: ${o.detail}`);
   return plan;
 }

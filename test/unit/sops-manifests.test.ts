@@ -10,13 +10,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { main } from '../../src/cli/main.js';
 import { loadManifests } from '../../src/manifest/load.js';
 import { encryptedFields } from '../../src/manifest/sops-documents.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
-import { maskEncrypted } from '../../src/plan/mask-encrypted.js';
+import { maskPlan } from '../../src/plan/render-mask.js';
 import { renderHuman, renderJson } from '../../src/plan/render.js';
 import { parseAgeIdentities } from '../../src/sops/index.js';
+import { capturingCli } from '../helpers/cli-capture.js';
 import { FakeSwarm } from '../helpers/fake-swarm.js';
 import { sopsEncrypt } from '../helpers/sops-encrypt.js';
 
@@ -63,19 +63,7 @@ async function setup(text = plain()) {
   return { dir, manifests, keyFile, identity, recipient, encrypted };
 }
 
-function cli(swarm: FakeSwarm) {
-  let out = '';
-  const io = {
-    out: (s: string) => void (out += s),
-    err: (s: string) => void (out += s),
-    connect: async () => Object.assign(swarm, { describe: () => 'fake' }),
-  };
-  return {
-    run: (...args: string[]) => main(args, io),
-    output: () => out,
-    clear: () => void (out = ''),
-  };
-}
+const cli = capturingCli;
 
 describe('SOPS-encrypted manifests', () => {
   it('are decrypted before validation, and record which fields were encrypted', async () => {
@@ -112,7 +100,8 @@ describe('SOPS-encrypted manifests', () => {
       sops: { identities: () => parseAgeIdentities(s.identity, 'test') },
     });
     const plan = buildPlan(loaded.desired, await new FakeSwarm().readLiveState(), { applySet: 'sops' });
-    const shown = maskEncrypted(plan, encryptedFields(loaded.sources));
+    const masking = { encrypted: encryptedFields(loaded.sources) };
+    const shown = maskPlan(plan, masking);
     const web = shown.changes.find((c) => c.kind === 'Service')!;
     const field = (p: string) => web.fields.find((f) => f.path === p);
     assert.deepEqual(field('spec.env.DATABASE_URL'), {
@@ -129,7 +118,7 @@ describe('SOPS-encrypted manifests', () => {
     assert.deepEqual(after.env, { DATABASE_URL: '(sensitive)', LOG_LEVEL: 'plain-visible-1' });
     assert.equal(after.command, '(sensitive)');
     assert.equal(after.labels.tier, '(sensitive)');
-    const text = renderHuman(shown) + renderJson(shown);
+    const text = renderHuman(plan, masking) + renderJson(plan, masking);
     for (const v of Object.values(secrets)) assert.ok(!text.includes(v), `the plan shows ${v}`);
     assert.match(text, /plain-visible-1/, 'plain values are shown, so the search above works');
     // The plan that is executed keeps the values.
