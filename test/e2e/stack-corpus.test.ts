@@ -9,7 +9,10 @@
  * printed. For each file stack deploy refuses (corpus.json `refusal`), the controller must
  * refuse it too or say why stack deploy does: an error of the import, an SC6008 warning, or a
  * blocker of the plan. Images are not pulled (tasks fail): only what is created counts.
- * Runs on whichever engine DOCKER_HOST names.
+ * Runs on whichever engine DOCKER_HOST names. It removes only what it made: it refuses to start
+ * when the Swarm already holds an object with an external name the corpus uses (traefik-public,
+ * db_password, ...) or an object of one of its stack namespaces (e2e-corpus-*), and it removes
+ * the external objects it created by their IDs.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -99,23 +102,74 @@ async function removeAll(ns: string): Promise<void> {
   ).catch(() => removeNamespace(ns));
 }
 
-async function prerequisites(e: CorpusEntry, create: boolean): Promise<void> {
+/** The label on the external objects this test creates, so that a leftover of a stopped run is named as such. */
+const madeHere = 'swarm-controller.test=stack-corpus';
+type DataKindName = 'network' | 'secret' | 'config';
+
+/** The external objects an entry refers to, by kind. */
+function externals(e: CorpusEntry): [DataKindName, string][] {
   const p = e.prerequisites ?? {};
-  // A run stopped half-way may have left them: made again from scratch.
-  if (create) await prerequisites(e, false);
-  for (const n of p.networks ?? [])
-    if (create) await docker('network', 'create', '-d', 'overlay', '--attachable', n);
-    else await docker('network', 'rm', n).catch(() => '');
-  for (const kind of ['secret', 'config'] as const)
-    for (const n of (kind === 'secret' ? p.secrets : p.configs) ?? [])
-      if (create) await sh('sh', ['-c', `printf stand-in | docker ${kind} create ${n} -`], e);
-      else await docker(kind, 'rm', n).catch(() => '');
+  return [
+    ...(p.networks ?? []).map((n) => ['network', n] as [DataKindName, string]),
+    ...(p.secrets ?? []).map((n) => ['secret', n] as [DataKindName, string]),
+    ...(p.configs ?? []).map((n) => ['config', n] as [DataKindName, string]),
+  ];
+}
+
+/**
+ * What in the Swarm this test would have to remove without having made it: objects with the
+ * corpus's external names, and objects of its stack namespaces. Each with the command that
+ * removes it, for the person who decides to.
+ */
+async function foreignObjects(corpus: CorpusEntry[]): Promise<string[]> {
+  const found: string[] = [];
+  const names = new Map<string, DataKindName>();
+  for (const e of corpus) for (const [kind, name] of externals(e)) names.set(`${kind}/${name}`, kind);
+  for (const [key, kind] of names) {
+    const name = key.slice(kind.length + 1);
+    const format = kind === 'network' ? '{{json .Labels}}' : '{{json .Spec.Labels}}';
+    const inspected = await docker(kind, 'inspect', '--format', format, name).catch(() => undefined);
+    if (inspected === undefined) continue;
+    const ours = inspected.includes(`"${madeHere.replace('=', '":"')}"`);
+    found.push(
+      `${kind} "${name}" (${ours ? 'left by a stopped run of this test' : 'not made by this test'}): docker ${kind} rm ${name}`,
+    );
+  }
+  for (const ns of new Set(corpus.map(stackName)))
+    for (const kind of ['service', 'network', 'config', 'secret']) {
+      const here = lines(await docker(kind, 'ls', '-q', '--filter', label(ns)));
+      if (here.length) found.push(`${here.length} ${kind}(s) of stack ${ns}: docker stack rm ${ns}`);
+    }
+  return found;
+}
+
+/** Creates an entry's external objects (stand-in content); returns what it created, by ID, to remove. */
+async function createExternals(e: CorpusEntry): Promise<[DataKindName, string][]> {
+  const made: [DataKindName, string][] = [];
+  try {
+    for (const [kind, name] of externals(e)) {
+      const [key, value] = madeHere.split('=');
+      const created =
+        kind === 'network'
+          ? await sh('docker', ['network', 'create', '-d', 'overlay', '--attachable', '--label', madeHere, name], e)
+          : await sh('sh', ['-c', `printf stand-in | docker ${kind} create --label ${key}=${value} ${name} -`], e);
+      assert.equal(created.code, 0, `creating ${kind} ${name}: ${created.stderr}`);
+      made.push([kind, created.stdout.trim()]);
+    }
+  } catch (err) {
+    await removeExternals(made);
+    throw err;
+  }
+  return made;
+}
+
+async function removeExternals(made: [DataKindName, string][]): Promise<void> {
+  for (const [kind, id] of made) await docker(kind, 'rm', id);
 }
 
 async function deployBoth(e: CorpusEntry, pools: string[]): Promise<Comparison> {
   const ns = stackName(e);
-  await removeAll(ns);
-  await prerequisites(e, true);
+  const made = await createExternals(e);
   try {
     const files = e.files.flatMap((f) => ['-c', f]);
     const deployed = await sh('docker', ['stack', 'deploy', '--resolve-image', 'never', ...files, ns], e);
@@ -133,7 +187,7 @@ async function deployBoth(e: CorpusEntry, pools: string[]): Promise<Comparison> 
     return compare(stack, ours);
   } finally {
     await removeAll(ns).catch(() => undefined);
-    await prerequisites(e, false);
+    await removeExternals(made);
   }
 }
 
@@ -160,6 +214,12 @@ describe('import compose + apply make what docker stack deploy makes: the stack 
   const report: string[] = [];
   before(async () => {
     ensureSwarm();
+    const foreign = await foreignObjects(corpus);
+    assert.deepEqual(
+      foreign,
+      [],
+      `the Swarm already holds objects this test uses the names of; it removes only what it makes, so it does not run. Remove them yourself if they are not needed, or run on another Swarm:\n  ${foreign.join('\n  ')}`,
+    );
     known = await explainedPaths();
     pools =
       JSON.parse((await docker('info', '--format', '{{json .Swarm.Cluster.DefaultAddrPool}}')).trim() || '[]') ?? [];
