@@ -7,7 +7,7 @@
  * passed, so health is included. Pure: the caller passes the live services.
  */
 import { labelSpecHash } from '../api/labels.js';
-import type { DesiredState } from '../api/model.js';
+import type { DesiredState } from '../model/desired-state.js';
 import { refId } from '../api/object-ref.js';
 import type { SwarmService } from '../api/swarm-types.js';
 import { specHash } from '../plan/swarm-spec.js';
