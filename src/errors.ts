@@ -92,6 +92,8 @@ export const errorCatalogue = {
   SC7008: 'Secret data not encrypted',
   SC8001: 'notification receiver not valid',
   SC8002: 'sync window not valid',
+  SC8101: 'App manifest not valid with the other Apps',
+  SC8102: 'App variables cannot be read',
   SC9001: 'bad command-line usage',
 } as const;
 

@@ -11,6 +11,7 @@ import type { ServiceManifest } from './service.generated.js';
 import type { RouteManifest } from './route.generated.js';
 import type { ConfigManifest } from './config.generated.js';
 import type { SecretManifest } from './secret.generated.js';
+import type { AppManifest } from './app.generated.js';
 
 export type {
   BindOptions,
@@ -54,6 +55,15 @@ export type {
   StickySessions,
 } from './route.generated.js';
 export type { ConfigManifest, ConfigSpec } from './config.generated.js';
+export type {
+  AppCredentials,
+  AppManifest,
+  AppSpec,
+  NotificationReceiver,
+  Notifications,
+  SyncWindow,
+  VariablesSource,
+} from './app.generated.js';
 export type { SecretManifest, SecretSpec } from './secret.generated.js';
 export type {
   IpamConfig,
@@ -65,10 +75,11 @@ export type {
 } from './network.generated.js';
 
 /** The manifest kinds. Adding a CRD with a new kind makes `kinds` below fail to compile until it is listed here. */
-export type KindName = 'Network' | 'Service' | 'Route' | 'Config' | 'Secret';
+export type KindName = 'Network' | 'Service' | 'Route' | 'Config' | 'Secret' | 'App';
 
 /** Any manifest, discriminated by `kind`. */
-export type Manifest = NetworkManifest | ServiceManifest | RouteManifest | ConfigManifest | SecretManifest;
+export type Manifest =
+  NetworkManifest | ServiceManifest | RouteManifest | ConfigManifest | SecretManifest | AppManifest;
 
 /** The manifest type of each kind. */
 export interface ManifestByKind {
@@ -77,6 +88,7 @@ export interface ManifestByKind {
   Route: RouteManifest;
   Config: ConfigManifest;
   Secret: SecretManifest;
+  App: AppManifest;
 }
 
 export interface KindInfo {

@@ -17,7 +17,13 @@ import type { LiveCache } from './live-cache.js';
 import type { ElectedLoop, LeaseRound } from './manager.js';
 import { reconcileHandler, type ReconcileMetricsSink } from './reconcile-handler.js';
 import { Reconciler, type ReconcilerOptions } from './reconciler.js';
-import { RevisionSync, type RevisionSyncMetricsSink, type SnapshotSource, type SyncTrigger } from './revision-sync.js';
+import {
+  RevisionSync,
+  type RevisionSyncHooks,
+  type RevisionSyncMetricsSink,
+  type SnapshotSource,
+  type SyncTrigger,
+} from './revision-sync.js';
 import { StatusStore } from './status.js';
 import { SuspendRecord } from './suspend-record.js';
 
@@ -58,6 +64,10 @@ export interface ApplySetLoopOptions {
   random?: Random;
   log: Logger;
   metrics: ApplySetMetricsSink;
+  /** An app's additions to each sync (SOPS keys, variables, sync windows, dependencies, notices). */
+  hooks?: RevisionSyncHooks;
+  /** An app whose manifest says suspend: true; the reason shown (the suspend record can suspend it too). */
+  suspendedBySpec?: string;
 }
 
 export class ApplySetLoop implements ElectedLoop {
@@ -72,6 +82,7 @@ export class ApplySetLoop implements ElectedLoop {
   private leading = false;
   private holder = '';
   private seenSyncRequest: string | undefined;
+  private seenManualRequest: string | undefined;
   private stopped = false;
 
   constructor(private readonly o: ApplySetLoopOptions) {
@@ -97,6 +108,7 @@ export class ApplySetLoop implements ElectedLoop {
     this.queue = new WorkQueue({ concurrency: settings.concurrency, clock });
     this.record = new SuspendRecord({ records: swarm, applySet: settings.applySet, clock });
     this.sync = new RevisionSync({
+      ...o.hooks,
       source: o.source,
       registry: swarm,
       reconciler: this.reconciler,
@@ -117,6 +129,11 @@ export class ApplySetLoop implements ElectedLoop {
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /** The revision loaded for this apply set, as the reconciler applies it (absent before the first). */
+  get desired() {
+    return this.reconciler.desired;
   }
 
   /** Starts the work queue, the revision sync and the resync; returns at once. */
@@ -210,16 +227,24 @@ export class ApplySetLoop implements ElectedLoop {
       if (this.seenSyncRequest !== undefined) this.sync.trigger('webhook');
     }
     this.seenSyncRequest = requested ?? '';
-    if (state.suspended !== this.status.suspended) {
-      this.o.log.info(
-        { event: state.suspended ? 'suspended' : 'resumed' },
-        state.suspended ? 'reconciling suspended' : 'reconciling resumed',
-      );
-      this.status.suspended = state.suspended;
-      if (!state.suspended && this.leading) this.sync.trigger('resume');
+    const manual = state.manualSyncRequested;
+    if (this.leading && manual && manual !== this.seenManualRequest && this.seenManualRequest !== undefined) {
+      this.o.log.info({ event: 'sync.manual-requested', request: manual }, 'manual sync requested');
+      this.sync.trigger('manual');
     }
-    this.status.suspendedReason = state.suspended ? state.reason : undefined;
-    this.o.metrics.suspended(state.suspended);
+    this.seenManualRequest = manual ?? '';
+    const bySpec = this.o.suspendedBySpec;
+    const suspended = state.suspended || bySpec !== undefined;
+    if (suspended !== this.status.suspended) {
+      this.o.log.info(
+        { event: suspended ? 'suspended' : 'resumed' },
+        suspended ? 'reconciling suspended' : 'reconciling resumed',
+      );
+      this.status.suspended = suspended;
+      if (!suspended && this.leading) this.sync.trigger('resume');
+    }
+    this.status.suspendedReason = state.suspended ? state.reason : bySpec;
+    this.o.metrics.suspended(suspended);
   }
 
   /** Every object looked at again (events can be lost), with a fresh read of the Swarm. */

@@ -5,6 +5,7 @@
  * No Swarm I/O happens here.
  */
 import type {
+  AppManifest,
   ConfigManifest,
   NetworkManifest,
   RouteManifest,
@@ -19,6 +20,7 @@ import { networkModel } from '../model/network.js';
 import { routeModel } from '../model/route.js';
 import { serviceModel } from '../model/service.js';
 import { sortDiagnostics, type Diagnostic } from '../errors.js';
+import { checkApps, type LoadedApp } from './app-checks.js';
 import { limitDiagnostics } from './diagnostic-limit.js';
 import { crossCheck, networkResolver, type CheckedObject } from './cross-checks.js';
 import { validateDocument } from './schema-validation.js';
@@ -35,6 +37,11 @@ export interface LoadedManifests {
   sources: Map<string, ManifestDocument>;
   /** Number of documents read. */
   documentCount: number;
+  /**
+   * The App manifests (read by `controller run` from its root source; plan and apply leave them
+   * alone), checked together (app-checks.ts); empty when anything is wrong.
+   */
+  apps: LoadedApp[];
 }
 
 export interface LoadOptions {
@@ -94,11 +101,17 @@ export function buildDesiredState(
   const services: CheckedObject<ServiceManifest>[] = [];
   const networks: CheckedObject<NetworkManifest>[] = [];
   const routes: CheckedObject<RouteManifest>[] = [];
+  const apps: LoadedApp[] = [];
   const all = [...diagnostics];
   for (const document of documents) {
     const { typed, diagnostics: ds } = validateDocument(document);
     for (const d of ds) all.push(d);
     if (!typed) continue;
+    if (typed.kind.kind === 'App') {
+      const app = document.value as AppManifest;
+      apps.push({ manifest: app, document });
+      continue;
+    }
     const value = document.value as ServiceManifest | NetworkManifest | RouteManifest | ConfigManifest | SecretManifest;
     const ref: ObjectRef = {
       kind: typed.kind.kind,
@@ -112,6 +125,7 @@ export function buildDesiredState(
     else networks.push({ ref, manifest: value as NetworkManifest, document });
   }
   for (const d of crossCheck(services, networks, routes, [...configs, ...secrets])) all.push(d);
+  for (const d of checkApps(apps)) all.push(d);
   // Content is read only for objects that passed their schema; problems are diagnostics like any other.
   const data: DesiredData[] = [];
   for (const o of [...configs, ...secrets]) {
@@ -163,5 +177,11 @@ export function buildDesiredState(
       ),
     }));
   }
-  return { desired, diagnostics: limitDiagnostics(sortDiagnostics(all)), sources, documentCount: documents.length };
+  return {
+    desired,
+    diagnostics: limitDiagnostics(sortDiagnostics(all)),
+    sources,
+    documentCount: documents.length,
+    apps: errors.length === 0 ? apps : [],
+  };
 }

@@ -167,6 +167,7 @@ describe('CRD schemas', () => {
     assert.deepEqual(
       kinds.map((k) => [k.apiVersion, k.kind, k.plural]),
       [
+        ['swarm.controller/v1alpha1', 'App', 'apps'],
         ['swarm.controller/v1alpha1', 'Config', 'configs'],
         ['swarm.controller/v1alpha1', 'Network', 'networks'],
         ['swarm.controller/v1alpha1', 'Route', 'routes'],
@@ -599,12 +600,14 @@ describe('generated files', () => {
       first.map((f) => f.path),
       [
         'docs/reference.md',
+        'schemas/app.json',
         'schemas/config.json',
         'schemas/manifest.json',
         'schemas/network.json',
         'schemas/route.json',
         'schemas/secret.json',
         'schemas/service.json',
+        'src/api/app.generated.ts',
         'src/api/config.generated.ts',
         'src/api/network.generated.ts',
         'src/api/route.generated.ts',
