@@ -88,6 +88,8 @@ export class ProxyAgent {
   private runtimeUpdates = 0;
   private lastReloadMs: number | null = null;
   private lastError: string | null = null;
+  /** haproxy.cfg lags behind Runtime API pushes (written before the next reload). */
+  private configStale = false;
   private readonly minInterval: number;
   private readonly traffic: TrafficStatsCollector;
   private readonly clock: Clock;
@@ -191,9 +193,9 @@ export class ProxyAgent {
           this.traffic.setTable(table, slots);
         }
         await this.o.haproxy.runtime(commands);
-        await this.writeCandidate(this.render(table, slots));
-        await rename(this.candidatePath, this.configPath);
         this.commit(table, slots, states, key);
+        // haproxy.cfg is brought up to date before the next reload reads it, not on every such push.
+        this.configStale = true;
         this.runtimeUpdates++;
         if (!this.pendingReload) this.markServed(table);
         this.o.log.info(
@@ -259,6 +261,8 @@ export class ProxyAgent {
       this.exclusive(async () => {
         this.pendingReload = undefined;
         const table = this.table;
+        // The servers Runtime API pushes set since the configuration was written.
+        if (this.configStale) await this.writeConfig(table, this.slots);
         // The current worker's counters, before it stops taking requests.
         await this.traffic.sample();
         const t0 = this.clock.now();
@@ -329,8 +333,14 @@ export class ProxyAgent {
 
   /** After a passed check: the crt-list, the maps and the configuration (reading the installed files) replace the running files. */
   private async installCandidate(table: RouteTable, slots: SlotMap): Promise<void> {
-    await this.writeCandidate(this.render(table, slots));
     for (const [path] of this.sideFiles(table)) await rename(this.candidate(path), path);
+    await this.writeConfig(table, slots);
+  }
+
+  /** haproxy.cfg for this table and slots, reading the installed side files (which a structure keeps). */
+  private async writeConfig(table: RouteTable, slots: SlotMap): Promise<void> {
+    this.configStale = false;
+    await this.writeCandidate(this.render(table, slots));
     await rename(this.candidatePath, this.configPath);
   }
 
