@@ -23,19 +23,26 @@ const nNetworks = 20;
 const nData = 200;
 const ns = 'scale';
 
-function manifests(n: number): string {
+/** The manifests as files of at most 1,000 documents (a file may hold 10,000); `version` changes every config's content. */
+function manifests(n: number, version = 1): string[] {
   const docs: string[] = [];
   const head = (kind: string, name: string) =>
     `apiVersion: swarm.controller/v1alpha1\nkind: ${kind}\nmetadata: {name: ${name}, namespace: ${ns}}\n`;
   for (let i = 0; i < nNetworks; i++) docs.push(`${head('Network', `net${i}`)}spec: {}\n`);
-  for (let i = 0; i < nData; i++) docs.push(`${head('Config', `conf${i}`)}spec: {data: "setting ${i}"}\n`);
+  for (let i = 0; i < nData; i++) docs.push(`${head('Config', `conf${i}`)}spec: {data: "setting ${i} v${version}"}\n`);
   for (let i = 0; i < nData; i++) docs.push(`${head('Secret', `secret${i}`)}spec: {env: BENCH_SECRET_${i}}\n`);
   for (let i = 0; i < n; i++)
     docs.push(
       `${head('Service', `s${i}`)}spec:\n  image: swarm-controller/test-app:1\n  replicas: 0\n  networks: [net${i % nNetworks}]\n` +
         `  env: {INDEX: "${i}"}\n  configs: [{name: conf${i % nData}, target: /etc/app.conf}]\n  secrets: [secret${i % nData}]\n`,
     );
-  return docs.join('---\n');
+  const files: string[] = [];
+  for (let i = 0; i < docs.length; i += 1000) files.push(docs.slice(i, i + 1000).join('---\n'));
+  return files;
+}
+function writeManifests(dir: string, files: string[]): void {
+  mkdirSync(dir);
+  files.forEach((text, i) => writeFileSync(join(dir, `part${i}.yaml`), text));
 }
 for (let i = 0; i < nData; i++) process.env[`BENCH_SECRET_${i}`] = `secret value ${i}`;
 
@@ -59,6 +66,7 @@ interface Row {
   noopApplyMs: number;
   pureNoopMs: number;
   pureAllMs: number;
+  pureConfigsMs: number;
   heapMb: number;
 }
 const rows: Row[] = [];
@@ -66,8 +74,8 @@ const work = mkdtempSync(join(tmpdir(), 'sc-bench-plan-'));
 try {
   for (const n of sizes) {
     const dir = join(work, String(n));
-    mkdirSync(dir);
-    writeFileSync(join(dir, 'all.yaml'), manifests(n));
+    writeManifests(dir, manifests(n));
+    writeManifests(`${dir}-v2`, manifests(n, 2));
     const swarm = new FakeSwarm();
     let t0 = performance.now();
     const loaded = await loadManifests([dir]);
@@ -95,6 +103,7 @@ try {
       ...live,
       services: live.services.map((s) => ({ ...s, Spec: { ...s.Spec, Mode: { Replicated: { Replicas: 3 } } } })),
     };
+    const configsChanged = await loadManifests([`${dir}-v2`]);
     const median = (f: () => number) => [f(), f(), f()].sort((a, b) => a - b)[1];
     t0 = performance.now();
     rows.push({
@@ -105,9 +114,18 @@ try {
       noopApplyMs: noop.ms,
       pureNoopMs: median(() => pure(live, 0)),
       pureAllMs: median(() => pure(changed, n)),
+      pureConfigsMs: median(() => {
+        const t = performance.now();
+        const p = buildPlan(configsChanged.desired, live, options);
+        const ms = performance.now() - t;
+        if (p.changes.filter((c) => c.kind === 'Config').length !== nData)
+          throw new Error(`expected ${nData} config changes, got ${p.changes.length} changes`);
+        return ms;
+      }),
       heapMb: process.memoryUsage().heapUsed / 2 ** 20,
     });
     rmSync(dir, { recursive: true, force: true });
+    rmSync(`${dir}-v2`, { recursive: true, force: true });
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
@@ -120,12 +138,12 @@ console.log(`## The controller's work by size, in-process (${new Date().toISOStr
 ${cpus().length} x ${cpus()[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; load average ${(await import('node:fs')).readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.
 ${nNetworks} networks, ${nData} configs, ${nData} secrets, N services (replicas 0, one network, a config and a secret each); the FakeSwarm of the unit tests.
 
-| services | load and validate | \`apply\`, cold | \`plan\`, nothing to do | \`apply\`, nothing to do | buildPlan, nothing to change | buildPlan, every service changed | heap used after |
-|---|---|---|---|---|---|---|---|
+| services | load and validate | \`apply\`, cold | \`plan\`, nothing to do | \`apply\`, nothing to do | buildPlan, nothing to change | buildPlan, every service changed | buildPlan, every config's content changed | heap used after |
+|---|---|---|---|---|---|---|---|---|
 ${rows
   .map(
     (r) =>
-      `| ${r.n} | ${per(r.loadMs, r.n)} | ${per(r.coldApplyMs, r.n)} | ${per(r.noopPlanMs, r.n)} | ${per(r.noopApplyMs, r.n)} | ${per(r.pureNoopMs, r.n)} | ${per(r.pureAllMs, r.n)} | ${r.heapMb.toFixed(0)} MB |`,
+      `| ${r.n} | ${per(r.loadMs, r.n)} | ${per(r.coldApplyMs, r.n)} | ${per(r.noopPlanMs, r.n)} | ${per(r.noopApplyMs, r.n)} | ${per(r.pureNoopMs, r.n)} | ${per(r.pureAllMs, r.n)} | ${per(r.pureConfigsMs, r.n)} | ${r.heapMb.toFixed(0)} MB |`,
   )
   .join('\n')}
 `);

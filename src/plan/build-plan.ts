@@ -70,7 +70,8 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
   const liveServices = new Map(live.services.map((s) => [s.Spec.Name ?? '', s]));
   const networkNames = new Map(live.networks.map((n) => [n.Id, n.Name]));
   const desiredNetworkNames = new Set(desired.networks.map((n) => n.swarmName));
-  const desiredServiceNames = new Set(desired.services.map((s) => s.swarmName));
+  const desiredServices = new Map(desired.services.map((s) => [s.swarmName, s]));
+  const desiredServiceNames = new Set(desiredServices.keys());
   const block = (id: string, code: Blocker['code'], message: string, fix: string) =>
     blockers.push({ id, code, message, fix });
 
@@ -369,7 +370,7 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
       for (const user of live.services.filter((svc) => mountsAny(svc, kind, names))) {
         const userName = user.Spec.Name ?? '';
         const userChange = serviceChanges.get(userName);
-        const stillMounts = desired.services.find((d) => d.swarmName === userName);
+        const stillMounts = desiredServices.get(userName);
         const letsGo =
           userChange &&
           (userChange.action === 'delete' ||
@@ -397,7 +398,9 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
       const userChange = serviceChanges.get(userName);
       const letsGo =
         c.action === 'replace' ||
-        (userChange && (userChange.action === 'delete' || !desiredNetworksOf(desired, userName).includes(c.swarmName)));
+        (userChange &&
+          (userChange.action === 'delete' ||
+            !(desiredServices.get(userName)?.model.networks ?? []).some((n) => n.name === c.swarmName)));
       if (!userChange || !letsGo) {
         block(
           c.id,
@@ -444,10 +447,6 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     notes: notes.sort((a, b) => a.id.localeCompare(b.id)),
     unchanged,
   };
-}
-
-function desiredNetworksOf(desired: DesiredState, swarmName: string): string[] {
-  return desired.services.find((s) => s.swarmName === swarmName)?.model.networks.map((n) => n.name) ?? [];
 }
 
 export function servicesUsing(network: SwarmNetwork, services: SwarmService[]): SwarmService[] {
