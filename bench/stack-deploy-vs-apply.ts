@@ -196,8 +196,9 @@ const again = parseDocuments({ path: 'bench.yaml', text });
 buildDesiredState(again.documents, again.diagnostics);
 const loadMs = performance.now() - loadStart;
 
-// Start-up: what loading the engine client costs (dockerode loads gRPC and protobuf for BuildKit
-// sessions besides docker-modem, its transport), each in a fresh process, median of 10.
+// Start-up: what loading the engine client costs (dockerode alone loads gRPC and protobuf for
+// BuildKit sessions and docker-modem's ssh2 transport; the engine client defers both,
+// src/swarm/deferred-modules.ts), each in a fresh process, median of 10.
 const importMs = (module: string) =>
   median(
     Array.from({ length: 10 }, () =>
@@ -240,7 +241,7 @@ ${n} services (replicas 0) on one overlay network; no-op figures are the median 
 | start-up (fresh process, median of 10) | time |
 |---|---|
 | import docker-modem (the transport alone) | ${modemMs.toFixed(0)} ms |
-| import dockerode (transport, gRPC and protobuf) | ${dockerodeMs.toFixed(0)} ms |
-| import the engine client (src/swarm/docker-swarm.ts: dockerode, endpoint, registry logins) | ${clientMs.toFixed(0)} ms |
+| import dockerode as published (transport, ssh2, gRPC and protobuf) | ${dockerodeMs.toFixed(0)} ms |
+| import the engine client (src/swarm/docker-swarm.ts: dockerode without the deferred modules, endpoint, registry logins) | ${clientMs.toFixed(0)} ms |
 | \`controller --version\` (loads no engine client) | ${f(versionOnly)} |
 `);

@@ -5,6 +5,7 @@
  * version (the engine's own, up to the newest this controller was tested with), and turns the
  * engine's errors into types (engine-errors.ts). Nothing outside src/swarm/ sees dockerode.
  */
+import './deferred-modules.js';
 import Docker from 'dockerode';
 import Modem from 'docker-modem';
 import { Agent as HttpsAgent } from 'node:https';
