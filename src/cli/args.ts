@@ -41,6 +41,8 @@ export interface CliOptions {
   maskEnv: string[];
   /** --age-key-file: an age key file for SOPS-encrypted manifests. */
   ageKeyFile?: string;
+  /** --var, --var-file, --secret-var-file: variables for the manifests (docs/variables.md). */
+  variables: { vars: string[]; files: string[]; secretFiles: string[] };
   logFormat: 'text' | 'json';
   color: boolean;
   source?: string;
@@ -119,6 +121,7 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
     concurrency: v.concurrency,
     maskEnv: v['mask-env'],
     ...(v['age-key-file'] ? { ageKeyFile: v['age-key-file'] } : {}),
+    variables: { vars: v.var, files: v['var-file'], secretFiles: v['secret-var-file'] },
     logFormat: v['log-format'],
     color: isTty && !v['no-color'] && !env.NO_COLOR,
     ...(source ? { source } : {}),

@@ -37,7 +37,8 @@ export interface CommandSpec {
 }
 
 const connection: FlagSection = { title: 'Engine connection', flags: ['host', 'context'] };
-const manifests: FlagSection = { title: 'Manifests', flags: ['filename', 'age-key-file', 'set'] };
+const variables = ['var', 'var-file', 'secret-var-file'] as const;
+const manifests: FlagSection = { title: 'Manifests', flags: ['filename', 'age-key-file', ...variables, 'set'] };
 const planning: FlagSection = {
   title: 'Planning',
   flags: [
@@ -65,7 +66,7 @@ export const commandTable = {
     synopsis: 'controller validate -f PATH... [options]',
     description: 'Reads and checks the manifests without an engine. Exit 0 valid, 1 any problem.',
     positionals: [],
-    sections: [{ title: 'Options', flags: ['filename', 'age-key-file', 'output'] }],
+    sections: [{ title: 'Options', flags: ['filename', 'age-key-file', ...variables, 'output'] }],
     flagHelp: { output: { help: 'text, or json: the result and every problem as JSON on stdout' } },
   },
   plan: {

@@ -11,6 +11,8 @@ import { collectOldVersions } from '../apply/data-versions.js';
 import { diagnostic, formatDiagnostic, TerminalError, type Diagnostic } from '../errors.js';
 import { loadManifests, type LoadedManifests, type LoadOptions } from '../manifest/load.js';
 import { encryptedFields, sensitiveValues } from '../manifest/sops-documents.js';
+import { readVariables } from '../manifest/variable-files.js';
+import { secretVariableValues } from '../manifest/variables.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { maskEncrypted } from '../plan/mask-encrypted.js';
 import { renderHuman, renderJson } from '../plan/render.js';
@@ -46,6 +48,26 @@ function loadOptions(options: CliOptions): LoadOptions {
   return { sops: { identities: ageKeyLoader(options.ageKeyFile ? { files: [options.ageKeyFile] } : {}) } };
 }
 
+/**
+ * The manifests with their variables (--var, --var-file, --secret-var-file), every problem of
+ * both together, and the strings to redact from output: decrypted values, values that hold a
+ * secret variable, and the secret variables' own values.
+ */
+async function loadWithVariables(
+  options: CliOptions,
+  io: CommandIo,
+): Promise<{ loaded: LoadedManifests; secrets: SensitiveValues }> {
+  const read = await readVariables(options.variables);
+  const loaded = await loadManifests(options.files, io.readStdin, {
+    ...loadOptions(options),
+    variables: read.variables,
+  });
+  const secrets = sensitiveValues(loaded.sources.values());
+  for (const value of secretVariableValues(read.variables)) secrets.add(value);
+  const diagnostics = read.diagnostics.length ? [...read.diagnostics, ...loaded.diagnostics] : loaded.diagnostics;
+  return { loaded: { ...loaded, diagnostics }, secrets };
+}
+
 /** The same io, with every decrypted string redacted from what it prints (a second line of defence). */
 function redacting(io: CommandIo, values: SensitiveValues): CommandIo {
   if (values.size === 0) return io;
@@ -55,13 +77,16 @@ function redacting(io: CommandIo, values: SensitiveValues): CommandIo {
   });
 }
 
-async function load(options: CliOptions, io: CommandIo): Promise<LoadedManifests | undefined> {
+async function load(
+  options: CliOptions,
+  io: CommandIo,
+): Promise<{ loaded: LoadedManifests; secrets: SensitiveValues } | undefined> {
   if (options.files.length === 0)
     throw new TerminalError('SC9001', 'no manifests given; pass -f PATH (a file, a directory or - for stdin)');
-  const loaded = await loadManifests(options.files, io.readStdin, loadOptions(options));
+  const { loaded, secrets } = await loadWithVariables(options, io);
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-  printDiagnostics(loaded.diagnostics, options, io);
-  return errors.length ? undefined : loaded;
+  printDiagnostics(loaded.diagnostics, options, redacting(io, secrets));
+  return errors.length ? undefined : { loaded, secrets };
 }
 
 /** A registry problem, reported at the `image:` line of every manifest that names the image. */
@@ -91,8 +116,8 @@ function printDiagnostics(ds: Diagnostic[], options: CliOptions, io: CommandIo):
 export async function validateCommand(options: CliOptions, io: CommandIo): Promise<number> {
   if (options.files.length === 0)
     throw new TerminalError('SC9001', 'no manifests given; pass -f PATH (a file, a directory or - for stdin)');
-  const loaded = await loadManifests(options.files, io.readStdin, loadOptions(options));
-  io = redacting(io, sensitiveValues(loaded.sources.values()));
+  const { loaded, secrets } = await loadWithVariables(options, io);
+  io = redacting(io, secrets);
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   if (options.output === 'json') {
     io.out(
@@ -117,9 +142,9 @@ export async function validateCommand(options: CliOptions, io: CommandIo): Promi
 }
 
 export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Promise<number> {
-  const loaded = await load(options, io);
-  if (!loaded) return exitCodes.error;
-  const secrets = sensitiveValues(loaded.sources.values());
+  const read = await load(options, io);
+  if (!read) return exitCodes.error;
+  const { loaded, secrets } = read;
   io = redacting(io, secrets);
   const swarm = await io.connect(engineSelection(options));
   const live = await swarm.readLiveState();
@@ -149,7 +174,7 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
     maskEnv: options.maskEnv,
   });
   const dryRun = options.command === 'plan' || options.dryRun;
-  const shown = maskEncrypted(plan, encryptedFields(loaded.sources)); // SOPS-encrypted fields hidden; `plan` is executed
+  const shown = maskEncrypted(plan, encryptedFields(loaded.sources)); // SOPS-encrypted fields and secret variables hidden; `plan` is executed
   if (options.output === 'json') {
     progress.engine(swarm.describe());
     io.out(renderJson(shown));

@@ -189,6 +189,12 @@ export const flagTable = {
     'FILE',
     'age key file for SOPS-encrypted manifests (docs/sops.md); also read: $SOPS_AGE_KEY, $SOPS_AGE_KEY_FILE, ~/.config/sops/age/keys.txt',
   ),
+  var: list('NAME=VALUE', 'a value for ${NAME} in the manifests (docs/variables.md); repeatable; overrides the files'),
+  'var-file': list('FILE', 'variables for the manifests, NAME=VALUE a line (dotenv); repeatable, later files win'),
+  'secret-var-file': list(
+    'FILE',
+    'like --var-file, and every value is secret: hidden in plans, logs and messages; repeatable',
+  ),
   set: checked('NAME', 'apply set recorded on every object', (raw) => checkApplySet(raw), {
     defaultText: "the manifest directory's name",
   }),

@@ -22,6 +22,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { diagnostic, type Diagnostic } from '../errors.js';
+import { escapeReferences } from '../manifest/variable-syntax.js';
 import type { DataFile } from './convert-objects.js';
 import type { Manifest } from './import.js';
 
@@ -52,7 +53,16 @@ export function schemaLine(kind: string, dir: string): string {
 }
 
 export function renderManifest(m: Manifest, sources: string[], schema = ''): string {
-  return `${generatedMarker} from ${sources.join(', ')}; edit freely.\n${schema}${stringify(m, { lineWidth: 0, aliasDuplicateObjects: false, version: '1.1' })}`;
+  return `${generatedMarker} from ${sources.join(', ')}; edit freely.\n${schema}${stringify(literal(m), { lineWidth: 0, aliasDuplicateObjects: false, version: '1.1' })}`;
+}
+
+/** Values with every `${` escaped, so that a literal `${X}` (`$${X}` in compose) stays literal in manifests (docs/variables.md). */
+function literal(value: unknown): unknown {
+  if (typeof value === 'string') return escapeReferences(value);
+  if (Array.isArray(value)) return value.map(literal);
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, literal(v)]));
+  return value;
 }
 
 /** Problems that stop the write: an unusable directory, a data file that cannot be read. */

@@ -66,12 +66,18 @@ export function resolveData(
     );
     return { diagnostics };
   }
-  if (kind === 'Secret' && spec.data !== undefined && !isEncrypted(o.document.encrypted, ['spec', 'data'])) {
+  const secretVariable = isEncrypted(o.document.secretVariables, ['spec', 'data']); // its value is not in git
+  if (
+    kind === 'Secret' &&
+    spec.data !== undefined &&
+    !isEncrypted(o.document.encrypted, ['spec', 'data']) &&
+    !secretVariable
+  ) {
     at(
       ['spec', 'data'],
       'SC7008',
       "the secret's data is in plain text in the manifest, which lives in git",
-      'encrypt the file with sops so that spec.data is encrypted (docs/sops.md), or use file or env',
+      'encrypt the file with sops so that spec.data is encrypted (docs/sops.md), use a secret variable (docs/variables.md), or use file or env',
     );
     return { diagnostics };
   }
@@ -112,7 +118,7 @@ export function resolveData(
   let data: Buffer | undefined;
   let source = 'inline';
   if (spec.data !== undefined) {
-    source = o.document.encrypted?.length ? 'sops' : 'inline';
+    source = secretVariable ? 'secret variable' : o.document.encrypted?.length ? 'sops' : 'inline';
     data = Buffer.from(spec.data, 'utf8');
   } else if (spec.file !== undefined) {
     source = `file ${spec.file}`;

@@ -23,6 +23,7 @@ import { validateDocument } from './schema-validation.js';
 import { resolveData, type DataSourceContext } from './data-sources.js';
 import { readSources } from './source-files.js';
 import { decryptSopsDocuments, maskEncryptedDiagnostics, type SopsLoadOptions } from './sops-documents.js';
+import { substituteVariables, type ManifestVariables } from './variables.js';
 import { parseDocuments, type ManifestDocument } from './yaml-documents.js';
 
 export interface LoadedManifests {
@@ -39,6 +40,11 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   /** Age keys for SOPS-encrypted files; without them such a file is refused (SC7001). */
   sops?: SopsLoadOptions;
+  /**
+   * Values for `${NAME}` references (src/manifest/variables.ts). Without them references are
+   * still substituted: a default applies, and a reference without one is an error (SC1201).
+   */
+  variables?: ManifestVariables;
 }
 
 export async function loadManifests(
@@ -56,12 +62,19 @@ export async function loadManifests(
     for (const d of decrypted.diagnostics) diagnostics.push(d);
     for (const d of decrypted.documents) documents.push(d);
   }
+  const substituted = substituteVariables(documents, options.variables); // after decryption, before the schema
+  for (const d of substituted.diagnostics) diagnostics.push(d);
   const roots = new Map(read.files.map((f) => [f.path, f.root]));
-  const loaded = buildDesiredState(documents, diagnostics, {
+  const loaded = buildDesiredState(substituted.documents, diagnostics, {
     rootOf: (file) => roots.get(file),
     env: options.env ?? process.env,
   });
-  return { ...loaded, diagnostics: maskEncryptedDiagnostics(loaded.diagnostics, documents) };
+  // A field whose substitution failed has its SC12xx error; a schema error about its unsubstituted text adds nothing.
+  const shown = loaded.diagnostics.filter(
+    (d) =>
+      d.code.startsWith('SC12') || !d.position || !d.field || !substituted.failed.get(d.position.file)?.has(d.field),
+  );
+  return { ...loaded, diagnostics: maskEncryptedDiagnostics(shown, substituted.documents) };
 }
 
 /** Text given without files (tests, stdin): no file references resolve; env is the process's. */

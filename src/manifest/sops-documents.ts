@@ -5,7 +5,8 @@
  * point into the encrypted file (decryption changes values, never keys). A problem is one
  * diagnostic at its line, and none of the file's documents is kept. Also here: which fields
  * of which object were encrypted (for masking plans), the decrypted strings (for redacting
- * text), and diagnostics about encrypted fields with their values hidden.
+ * text), and diagnostics about encrypted fields with their values hidden. Fields that received
+ * a secret variable's value (src/manifest/variables.ts) are hidden by the same functions.
  */
 import { errorCatalogue, diagnostic, type Diagnostic } from '../errors.js';
 import { decryptSopsYaml, SensitiveValues, sopsMarkers, type AgeIdentity, type SopsProblem } from '../sops/index.js';
@@ -66,11 +67,17 @@ export async function decryptSopsDocuments(
   };
 }
 
-/** The manifest fields that were encrypted, by object id (`Service/shop/web`); only objects with some. */
+/** The fields whose values are hidden: encrypted with SOPS, or given a secret variable's value. */
+function hiddenPaths(doc: ManifestDocument): FieldPath[] {
+  const paths = [...(doc.encrypted ?? []), ...(doc.secretVariables ?? [])];
+  return paths.filter((p) => !isIdentityField(p));
+}
+
+/** The manifest fields that are hidden (encrypted, or holding a secret variable), by object id (`Service/shop/web`); only objects with some. */
 export function encryptedFields(sources: Map<string, ManifestDocument>): Map<string, FieldPath[]> {
   const out = new Map<string, FieldPath[]>();
   for (const [id, doc] of sources) {
-    const paths = (doc.encrypted ?? []).filter((p) => !isIdentityField(p));
+    const paths = hiddenPaths(doc);
     if (paths.length) out.set(id, paths);
   }
   return out;
@@ -92,11 +99,10 @@ export function isIdentityField(path: FieldPath): boolean {
   return path.length === 2 && path[0] === 'metadata' && (path[1] === 'name' || path[1] === 'namespace');
 }
 
-/** Every decrypted string of these documents (identity fields aside), for redacting text. */
+/** Every decrypted string of these documents, and every value holding a secret variable (identity fields aside), for redacting text. */
 export function sensitiveValues(documents: Iterable<ManifestDocument>): SensitiveValues {
   const values = new SensitiveValues();
-  for (const doc of documents)
-    for (const path of doc.encrypted ?? []) if (!isIdentityField(path)) values.add(valueAt(doc.value, path));
+  for (const doc of documents) for (const path of hiddenPaths(doc)) values.add(valueAt(doc.value, path));
   return values;
 }
 
@@ -110,18 +116,30 @@ function overlaps(a: string, b: string): boolean {
  * holds one) says what is wrong without the value; any other has decrypted strings redacted.
  */
 export function maskEncryptedDiagnostics(ds: Diagnostic[], documents: ManifestDocument[]): Diagnostic[] {
-  const byFile = new Map<string, string[]>();
-  for (const doc of documents)
-    for (const path of (doc.encrypted ?? []).filter((p) => !isIdentityField(p))) {
+  const byFile = new Map<string, { path: string; variable: boolean }[]>();
+  const note = (doc: ManifestDocument, paths: FieldPath[] | undefined, variable: boolean) => {
+    for (const path of (paths ?? []).filter((p) => !isIdentityField(p))) {
       const list = byFile.get(doc.file) ?? [];
-      list.push(formatPath(path));
+      list.push({ path: formatPath(path), variable });
       byFile.set(doc.file, list);
     }
+  };
+  for (const doc of documents) {
+    note(doc, doc.encrypted, false);
+    note(doc, doc.secretVariables, true);
+  }
   if (byFile.size === 0) return ds;
   const values = sensitiveValues(documents);
   return ds.map((d) => {
     const paths = d.position ? byFile.get(d.position.file) : undefined;
-    if (paths && d.field && paths.some((p) => overlaps(d.field!, p)))
+    const hidden = paths && d.field ? paths.find((p) => overlaps(d.field!, p.path)) : undefined;
+    if (hidden?.variable)
+      return {
+        ...d,
+        message: `${errorCatalogue[d.code]} (the field holds a secret variable; its value is not shown)`,
+        fix: 'check the value given to the secret variable (docs/variables.md)',
+      };
+    if (hidden)
       return {
         ...d,
         message: `${errorCatalogue[d.code]} (the field is encrypted with sops; its value is not shown)`,

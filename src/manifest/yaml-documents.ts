@@ -17,6 +17,7 @@ import {
   Lexer,
   LineCounter,
   Parser,
+  isAlias,
   isMap,
   isPair,
   isScalar,
@@ -40,6 +41,20 @@ export interface ManifestDocument {
   positionOf(path: FieldPath): SourcePosition;
   /** The paths of values that were encrypted with SOPS (src/manifest/sops-documents.ts); absent for plain files. */
   encrypted?: FieldPath[];
+  /** The paths of values a secret variable was substituted into (src/manifest/variables.ts); hidden like `encrypted`. */
+  secretVariables?: FieldPath[];
+  /** The scalar at `path` as written in the file, for substitution (src/manifest/variables.ts); undefined when not a scalar. */
+  scalarAt?(path: FieldPath): ScalarSource | undefined;
+}
+
+/** A scalar as written: its source text (quotes included) and where each of its characters is. */
+export interface ScalarSource {
+  /** Plain (unquoted, not a block scalar): its value's type follows from its text (3, true, null). */
+  plain: boolean;
+  /** The text of the scalar in the file, quotes or block header included. */
+  source: string;
+  /** The position of `source[index]`. */
+  positionAt(index: number): SourcePosition;
 }
 
 /** ['spec', 'ports', 0, 'target'] -> "spec.ports[0].target"; keys that are not identifiers are quoted (and cut when long). */
@@ -114,6 +129,10 @@ function withLazyPositions(file: SourceFile, values: unknown[]): ManifestDocumen
         precise ??= new Map(parseWithPositions(file).documents.map((d) => [d.index, d]));
         const twin = precise.get(index);
         return twin ? twin.positionOf(path) : { file: file.path, line: 1, column: 1 };
+      },
+      scalarAt(path) {
+        precise ??= new Map(parseWithPositions(file).documents.map((d) => [d.index, d]));
+        return precise.get(index)?.scalarAt?.(path);
       },
     });
   });
@@ -222,6 +241,17 @@ function parseWithPositions(file: SourceFile): { documents: ManifestDocument[]; 
       index,
       value,
       positionOf: (path) => at(offsetOf(root, path)),
+      scalarAt(path) {
+        let node = nodeAt(root, path);
+        if (isAlias(node)) node = node.resolve(doc);
+        if (!isScalar(node) || !node.range) return undefined;
+        const start = node.range[0];
+        return {
+          plain: node.type === 'PLAIN',
+          source: file.text.slice(start, node.range[1]),
+          positionAt: (i) => at(start + i),
+        };
+      },
     });
   });
   return { documents, diagnostics };
@@ -401,6 +431,17 @@ function offsetOf(root: Node, path: FieldPath): number {
     }
   }
   return best;
+}
+
+/** The value node at `path`, if the path leads to one. */
+function nodeAt(root: Node, path: FieldPath): unknown {
+  let node: unknown = root;
+  for (const segment of path) {
+    if (isMap(node)) node = (pairOf(node, segment) as { value: unknown } | undefined)?.value;
+    else if (isSeq(node) && typeof segment === 'number') node = node.items[segment];
+    else return undefined;
+  }
+  return node;
 }
 
 function rangeStart(node: Node | null | undefined): number {

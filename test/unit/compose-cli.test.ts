@@ -24,6 +24,21 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 }
 
 describe('controller import compose', () => {
+  it('writes a literal ${...} of the compose file so that the manifests keep it literal', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sc-import-dollar-'));
+    await writeFile(
+      join(dir, 'compose.yml'),
+      'services:\n  web:\n    image: nginx:1\n    command: ["sh", "-c", "echo $${GREETING:-hi} $$HOME"]\n',
+    );
+    const out = join(dir, 'out');
+    const r = await cli(['import', 'compose', join(dir, 'compose.yml'), '--namespace', 'dollar', '--out', out]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(await readFile(join(out, 'service-web.yaml'), 'utf8'), /echo \$\$\{GREETING:-hi\} \$HOME/);
+    const loaded = await loadManifests([out]);
+    assert.deepEqual(loaded.diagnostics, []);
+    assert.deepEqual(loaded.desired.services[0].model.args, ['sh', '-c', 'echo ${GREETING:-hi} $HOME']);
+  });
+
   it('writes manifests that controller validate accepts, warnings on stderr, exit 0', async () => {
     const out = join(await mkdtemp(join(tmpdir(), 'sc-import-')), 'voting');
     const r = await cli([

@@ -10,13 +10,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { main } from '../../src/cli/main.js';
 import { loadManifests } from '../../src/manifest/load.js';
 import { encryptedFields } from '../../src/manifest/sops-documents.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import { maskEncrypted } from '../../src/plan/mask-encrypted.js';
 import { renderHuman, renderJson } from '../../src/plan/render.js';
 import { parseAgeIdentities } from '../../src/sops/index.js';
+import { capturingCli } from '../helpers/cli-capture.js';
 import { FakeSwarm } from '../helpers/fake-swarm.js';
 import { sopsEncrypt } from '../helpers/sops-encrypt.js';
 
@@ -63,19 +63,7 @@ async function setup(text = plain()) {
   return { dir, manifests, keyFile, identity, recipient, encrypted };
 }
 
-function cli(swarm: FakeSwarm) {
-  let out = '';
-  const io = {
-    out: (s: string) => void (out += s),
-    err: (s: string) => void (out += s),
-    connect: async () => Object.assign(swarm, { describe: () => 'fake' }),
-  };
-  return {
-    run: (...args: string[]) => main(args, io),
-    output: () => out,
-    clear: () => void (out = ''),
-  };
-}
+const cli = capturingCli;
 
 describe('SOPS-encrypted manifests', () => {
   it('are decrypted before validation, and record which fields were encrypted', async () => {
