@@ -10,14 +10,17 @@
 #     engines are tested against a real sshd in a namespace; never started as a service),
 #     docker-registry + apache2-utils (private-registry tests: a real registry with htpasswd
 #     logins; never started as a service), age (the SOPS tests make identities with age-keygen
-#     and seal data keys with age, to prove the key format interoperates)
+#     and seal data keys with age, to prove the key format interoperates), chromium (the dashboard's
+#     browser tests and benchmark drive Debian's build with playwright-core; no browser download), zsh + fish (the
+#     scripts of `controller completion zsh|fish` are loaded in the real shells by a test)
 #   - npm ci in the repo root when node_modules is missing or older than package-lock.json
 #     (never through a node_modules that is a symbolic link: see below)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 APT_PACKAGES=(docker.io iproute2 git ca-certificates debootstrap haproxy openssl util-linux
-              openssh-server openssh-client docker-registry apache2-utils age)
+              openssh-server openssh-client docker-registry apache2-utils age chromium
+              zsh fish)
 
 die() { echo "install-deps: $*" >&2; exit 1; }
 
@@ -46,7 +49,7 @@ if ((${#missing[@]})); then
 fi
 
 # Sanity: the binaries the scripts rely on.
-for bin in dockerd docker ip git openssl debootstrap nsenter unshare pivot_root age age-keygen; do
+for bin in dockerd docker ip git openssl debootstrap nsenter unshare pivot_root age age-keygen chromium; do
   command -v "$bin" >/dev/null || die "'$bin' not found in PATH after installing packages"
 done
 

@@ -151,8 +151,9 @@ foreign_objects() {
     printf 'service %s %s\n' "$name" "$(docker service inspect --format '{{json .Spec}}' "$name" | sha256sum | cut -c1-16)"
   done
   docker network ls --filter scope=swarm --format 'network {{.Name}} {{.ID}}' | grep -v '^network e2e-' | sort
-  # (an e2e apply set's lease and state records are e2e objects too)
-  docker config ls --format 'config {{.Name}} {{.ID}}' | grep -Ev '^config (e2e-|swarm-controller-(lease|state)\.e2e-)' | sort
+  # (an e2e apply set's lease and state records are e2e objects too; status records are rotated
+  # by whichever controller runs, a new config per version: docs/status-format.md)
+  docker config ls --format 'config {{.Name}} {{.ID}}' | grep -Ev '^config (e2e-|swarm-controller-(lease|state)\.e2e-|swarm-controller-(status|routes)\.)' | sort
   docker secret ls --format 'secret {{.Name}} {{.ID}}' | grep -v '^secret e2e-' | sort
 }
 record_foreign() {

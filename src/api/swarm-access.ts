@@ -51,7 +51,7 @@ export interface SwarmWriter {
   createNetwork(body: SwarmNetworkCreate): Promise<string>;
   removeNetwork(id: string): Promise<void>;
   /** Fails (TerminalError, status 409) when a config of that name exists. */
-  createConfig(name: string, labels: Record<string, string>, data: string): Promise<string>;
+  createConfig(name: string, labels: Record<string, string>, data: string | Buffer): Promise<string>;
   /** A config already gone is not an error. */
   removeConfig(id: string): Promise<void>;
   /** Fails (TerminalError, status 409) when a secret of that name exists. */
@@ -82,7 +82,7 @@ export interface ImageRegistry {
 export interface SwarmRecords {
   findConfig(name: string): Promise<SwarmConfig | undefined>;
   /** Fails (TerminalError, status 409) when a config of that name exists: creation is atomic. */
-  createConfig(name: string, labels: Record<string, string>, data: string): Promise<string>;
+  createConfig(name: string, labels: Record<string, string>, data: string | Buffer): Promise<string>;
   /** Replaces the labels if the config is still at `versionIndex`; a stale index is a TransientError. */
   updateConfigLabels(config: SwarmConfig, labels: Record<string, string>): Promise<void>;
 }
@@ -90,6 +90,8 @@ export interface SwarmRecords {
 export interface SwarmEvents {
   /** Streams service, network, config and node events until the stream ends or `signal` aborts. */
   streamEvents(onEvent: (e: SwarmEvent) => void, signal: AbortSignal): Promise<void>;
+  /** Past events of one object ("service", name) since a Unix time, as far as the engine keeps them. */
+  recentEvents?(filter: { type: string; name: string }, sinceSeconds: number): Promise<SwarmEvent[]>;
 }
 
 /** Counts of the calls made, for tests and benchmarks ("a no-op apply writes nothing"). */

@@ -5,8 +5,6 @@
  * `controller run` does not, as its work queue decides retries in one place. Refuses to start
  * when the plan has blockers. Reports every outcome, a failure with its typed error.
  */
-import { refId } from '../api/object-ref.js';
-import type { DesiredState } from '../api/model.js';
 import type { SwarmAccess } from '../api/swarm-access.js';
 import type { Change, Plan } from '../plan/plan.js';
 import { defaultBackoff, type BackoffPolicy } from '../queue/backoff.js';
@@ -68,7 +66,6 @@ export class PlanBlockedError extends Error {
 
 export async function executePlan(
   plan: Plan,
-  desired: DesiredState,
   swarm: SwarmAccess,
   options: ApplyOptions = {},
 ): Promise<ChangeOutcome[]> {
@@ -84,45 +81,38 @@ export async function executePlan(
     ...actions.dataIdCache(swarm),
     ...(options.revision ? { revision: options.revision } : {}),
   };
-  const services = new Map(desired.services.map((s) => [refId(s.ref), s]));
-  const networks = new Map(desired.networks.map((n) => [refId(n.ref), n]));
-  const routes = new Map(desired.routes.map((r) => [refId(r.ref), r]));
-  const data = new Map([...desired.configs, ...desired.secrets].map((d) => [refId(d.ref), d]));
   const byId = new Map(plan.changes.map((c) => [c.id, c]));
 
   const run = (c: Change): Promise<ActionResult> => {
-    if (c.kind === 'Service') {
-      const s = services.get(c.id);
-      switch (c.action) {
-        case 'create':
-          return actions.createService(ctx, s!);
-        case 'update':
-        case 'scale':
-          return actions.updateService(ctx, s!);
-        case 'replace':
-          return actions.replaceService(ctx, s!);
-        case 'delete':
+    if (c.action === 'delete') {
+      switch (c.kind) {
+        case 'Service':
           return actions.deleteService(ctx, c.swarmName);
+        case 'Network':
+          return actions.deleteNetwork(ctx, c.swarmName);
+        case 'Route':
+          return actions.deleteRoute(ctx, c.swarmName);
+        default:
+          return deleteData(ctx, c.kind, c.swarmName);
       }
     }
-    if (c.kind === 'Config' || c.kind === 'Secret') {
-      if (c.action === 'delete') return deleteData(ctx, c.kind, c.swarmName);
-      return putData(ctx, data.get(c.id)!);
-    }
-    if (c.kind === 'Route') {
-      if (c.action === 'delete') return actions.deleteRoute(ctx, c.swarmName);
-      return actions.putRoute(ctx, routes.get(c.id)!);
-    }
-    const n = networks.get(c.id);
-    switch (c.action) {
-      case 'create':
-        return actions.createNetwork(ctx, n!);
-      case 'replace':
-        return actions.replaceNetwork(ctx, n!);
-      case 'delete':
-        return actions.deleteNetwork(ctx, c.swarmName);
-      default:
+    switch (c.kind) {
+      case 'Service': {
+        const s = written(c, c.desired);
+        if (c.action === 'create') return actions.createService(ctx, s);
+        if (c.action === 'replace') return actions.replaceService(ctx, s);
+        return actions.updateService(ctx, s);
+      }
+      case 'Network': {
+        const n = written(c, c.desired);
+        if (c.action === 'create') return actions.createNetwork(ctx, n);
+        if (c.action === 'replace') return actions.replaceNetwork(ctx, n);
         throw new Error(`a network cannot be ${c.action}d`);
+      }
+      case 'Route':
+        return actions.putRoute(ctx, written(c, c.desired));
+      default:
+        return putData(ctx, written(c, c.desired));
     }
   };
 
@@ -144,6 +134,12 @@ export async function executePlan(
     },
   });
   return outcomes.map((o) => toOutcome(byId.get(o.id)!, o));
+}
+
+/** What a create, update, scale or replace writes: the plan always carries it. */
+function written<T>(c: Change, desired: T | null): T {
+  if (!desired) throw new Error(`internal: the planned ${c.action} of ${c.id} carries no desired object`);
+  return desired;
 }
 
 function toOutcome(change: Change, o: Awaited<ReturnType<typeof runTaskGraph<ActionResult>>>[number]): ChangeOutcome {

@@ -6,6 +6,7 @@
 import { basename, dirname, resolve } from 'node:path';
 import { statSync } from 'node:fs';
 import type { GitCredentialFlag, GitCredentialOptions } from '../source/git-auth.js';
+import { useColour } from './colour.js';
 import { checkApplySet, type Env, type resolveImageModes } from './flag-table.js';
 import { parseArgv, type CommandInvocation } from './parse-argv.js';
 import { UsageError } from './usage-error.js';
@@ -25,7 +26,8 @@ export interface CliOptions {
   /** Whether the engine was named by --host / --context on the command line. */
   hostGiven: boolean;
   contextGiven: boolean;
-  output: 'text' | 'json';
+  /** text or json; get also takes wide and yaml (the command table says which command takes what). */
+  output: 'text' | 'json' | 'wide' | 'yaml';
   /** apply --dry-run, rollback --dry-run, and always for plan (controller --dry-run is plan). */
   dryRun: boolean;
   prune: boolean;
@@ -54,12 +56,17 @@ export interface CliOptions {
   noPrune: boolean;
   listen: string;
   webhookSecretFile?: string;
+  /** run and dashboard: --dashboard-token-file, the token the dashboard's actions need. */
+  dashboardTokenFile?: string;
+  /** Whether --listen was given (controller dashboard defaults to loopback). */
+  listenGiven: boolean;
   leaseDurationMs: number;
   identity?: string;
   cacheDir: string;
   /** run and bootstrap: the deploy key, known_hosts and token of a private git source. */
   gitCredentials: GitCredentialOptions;
-  url: string;
+  /** status --url; absent: read the status from the Swarm. */
+  url?: string;
   reason?: string;
   /** Set by bootstrap: the source revision being applied, recorded on what is written. */
   revision?: string;
@@ -75,6 +82,8 @@ export interface CliOptions {
   proxyControlPort: number;
   routePollMs: number;
   noRoutes: boolean;
+  /** run --status-interval: how often the status in the Swarm is looked at (and at most written). */
+  statusIntervalMs: number;
   /** import compose --namespace. */
   namespace?: string;
   /** import compose --out. */
@@ -123,7 +132,7 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
     ...(v['age-key-file'] ? { ageKeyFile: v['age-key-file'] } : {}),
     variables: { vars: v.var, files: v['var-file'], secretFiles: v['secret-var-file'] },
     logFormat: v['log-format'],
-    color: isTty && !v['no-color'] && !env.NO_COLOR,
+    color: useColour(isTty, v['no-color'], env),
     ...(source ? { source } : {}),
     pollIntervalMs: v.interval,
     resyncIntervalMs: v.resync,
@@ -132,6 +141,8 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
     noPrune: v['no-prune'],
     listen: v.listen,
     ...(v['webhook-secret-file'] ? { webhookSecretFile: v['webhook-secret-file'] } : {}),
+    ...(v['dashboard-token-file'] ? { dashboardTokenFile: v['dashboard-token-file'] } : {}),
+    listenGiven: given.has('listen'),
     leaseDurationMs: v['lease-duration'],
     ...(v.identity ? { identity: v.identity } : {}),
     cacheDir: v['cache-dir'],
@@ -142,7 +153,7 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
       username: v['git-username'],
       given: new Set(gitCredentialFlags.filter((f) => given.has(f))),
     },
-    url: v.url,
+    ...(v.url ? { url: v.url } : {}),
     ...(v.reason ? { reason: v.reason } : {}),
     proxyHttpBind: v['http-bind'],
     proxyControl: v.control,
@@ -156,6 +167,7 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
     proxyControlPort: v['proxy-control-port'],
     routePollMs: Math.max(10, v['route-poll']),
     noRoutes: v['no-routes'],
+    statusIntervalMs: Math.max(100, v['status-interval']),
     ...(v.namespace !== undefined ? { namespace: v.namespace } : {}),
     ...(v.out !== undefined ? { outDir: v.out } : {}),
   };

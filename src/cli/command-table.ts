@@ -34,7 +34,12 @@ export interface CommandSpec {
   sections: readonly FlagSection[];
   /** Wording of a shared flag that differs for this command. */
   flagHelp?: Partial<Record<FlagName, { help?: string; defaultText?: string }>>;
+  /** The values of a flag this command accepts, when fewer than the flag's own (`-o`). */
+  choices?: Partial<Record<FlagName, readonly string[]>>;
 }
+
+/** -o of the commands that print a plan or a result: text or json. */
+const textOrJson = { output: ['text', 'json'] } as const;
 
 const connection: FlagSection = { title: 'Engine connection', flags: ['host', 'context'] };
 const variables = ['var', 'var-file', 'secret-var-file'] as const;
@@ -68,6 +73,7 @@ export const commandTable = {
     positionals: [],
     sections: [{ title: 'Options', flags: ['filename', 'age-key-file', ...variables, 'output'] }],
     flagHelp: { output: { help: 'text, or json: the result and every problem as JSON on stdout' } },
+    choices: textOrJson,
   },
   plan: {
     summary: 'show what would change; exit 0 none, 2 changes, 1 error',
@@ -78,6 +84,7 @@ export const commandTable = {
       '"controller apply --dry-run" are the same.',
     positionals: [],
     sections: [manifests, planning, connection],
+    choices: textOrJson,
   },
   apply: {
     summary: 'make the Swarm match the manifests',
@@ -87,6 +94,7 @@ export const commandTable = {
       '(and, with --wait, converged), 1 otherwise; nothing is written when the plan has a blocker.',
     positionals: [],
     sections: [manifests, { ...planning, flags: ['dry-run', ...planning.flags] }, applying, connection],
+    choices: textOrJson,
   },
   import: {
     summary: 'compose/stack files to manifests (docs/compose.md)',
@@ -133,7 +141,17 @@ export const commandTable = {
           'image-check',
         ],
       },
-      { title: 'Serving', flags: ['listen', 'webhook-secret-file', 'lease-duration', 'identity'] },
+      {
+        title: 'Serving',
+        flags: [
+          'listen',
+          'webhook-secret-file',
+          'dashboard-token-file',
+          'lease-duration',
+          'identity',
+          'status-interval',
+        ],
+      },
       {
         title: 'Routes',
         flags: ['proxy-service', 'proxy-network', 'proxy-control-port', 'token-file', 'route-poll', 'no-routes'],
@@ -148,11 +166,88 @@ export const commandTable = {
   },
   status: {
     summary: 'show what a running controller is doing',
-    synopsis: 'controller status [options]',
-    description: 'Reads GET /status of a running controller. Exit 1 when its last sync did not succeed.',
+    synopsis: 'controller status [--set NAME] [options]',
+    description:
+      'Reads the status the leading controller keeps in the Swarm (docs/status-format.md): from any\n' +
+      'machine that reaches a manager, no port needed. With --url, reads GET /status of one controller\n' +
+      'instead. Exit 1 when the last sync did not succeed, or the status is stale (no leader writes it).',
     positionals: [],
-    sections: [{ title: 'Options', flags: ['url', 'output'] }],
-    flagHelp: { output: { help: 'text, or json: the status as the controller serves it' } },
+    sections: [{ title: 'Options', flags: ['set', 'url', 'output', 'no-color'] }, connection],
+    flagHelp: {
+      output: { help: 'text, or json: the status document as stored (with --url: as the controller serves it)' },
+      set: { help: 'the apply set or app', defaultText: 'the only one in the Swarm' },
+      url: { help: "read this controller's HTTP /status instead of the Swarm", defaultText: 'none: read the Swarm' },
+    },
+    choices: textOrJson,
+  },
+  get: {
+    summary: 'list apps, objects or routes from the status in the Swarm',
+    synopsis: 'controller get [apps|objects|routes] [-o wide|json|yaml] [options]',
+    description:
+      'Tables of what the leading controllers keep in the Swarm (docs/status-format.md): apps (apply\n' +
+      'sets, and apps), the objects they manage with phase and reason, the routes the proxy tier serves.\n' +
+      "Needs only a manager's engine API, as docker does.",
+    positionals: [{ name: 'apps|objects|routes', choices: ['apps', 'objects', 'routes'] }],
+    sections: [{ title: 'Options', flags: ['output', 'set', 'no-color'] }, connection],
+    flagHelp: {
+      output: { help: 'text (a table, the default), wide (more columns), json or yaml' },
+      set: { help: 'only this apply set or app', defaultText: 'all' },
+    },
+    choices: { output: ['text', 'wide', 'json', 'yaml'] },
+  },
+  describe: {
+    summary: 'one object: its spec, status, recent events and task errors',
+    synopsis: 'controller describe KIND NAME [options]',
+    description:
+      'KIND is service, network, config, secret or route; NAME is namespace/name or the Swarm name.\n' +
+      'Shows the live spec in the manifest view (secrets masked), the status the controller keeps\n' +
+      "in the Swarm, the engine's recent events about it and, for a service, its tasks and their errors.",
+    positionals: [
+      {
+        name: 'KIND',
+        choices: ['service', 'network', 'config', 'secret', 'route'],
+        missing: 'describe needs a kind and a name, e.g. "controller describe service shop/web"',
+      },
+      { name: 'NAME', missing: 'describe needs a name after the kind, e.g. "controller describe service shop/web"' },
+    ],
+    sections: [{ title: 'Options', flags: ['set', 'mask-env', 'no-color'] }, connection],
+    flagHelp: { set: { help: 'look only in this apply set or app', defaultText: 'all' } },
+  },
+  diff: {
+    summary: 'the live spec against the manifests, as a unified diff',
+    synopsis: 'controller diff -f PATH... [options]',
+    description:
+      'For each object in the manifests that the Swarm holds otherwise, a unified diff of the manifest\n' +
+      'view: "-" the live object, "+" the manifest. Secret values are masked. Writes nothing; no\n' +
+      'registry is asked. Exit 0 no differences, 2 differences, 1 an error.',
+    positionals: [],
+    sections: [{ title: 'Options', flags: ['filename', 'age-key-file', 'set', 'mask-env', 'no-color'] }, connection],
+  },
+  completion: {
+    summary: 'print a shell completion script (bash, zsh or fish)',
+    synopsis: 'controller completion bash|zsh|fish',
+    description:
+      'bash:  source <(controller completion bash)\n' +
+      'zsh:   source <(controller completion zsh)     (after compinit)\n' +
+      'fish:  controller completion fish | source',
+    positionals: [
+      {
+        name: 'SHELL',
+        choices: ['bash', 'zsh', 'fish'],
+        missing: 'completion needs a shell: controller completion bash, zsh or fish',
+      },
+    ],
+    sections: [],
+  },
+  dashboard: {
+    summary: 'serve the web dashboard from the status in the Swarm',
+    synopsis: 'controller dashboard [options]',
+    description:
+      'Serves the web dashboard (docs/dashboard.md) at /dashboard/ from the status the leaders of\n' +
+      '"controller run" write into the Swarm; no port of the controller is needed. Until Ctrl-C.',
+    positionals: [],
+    sections: [{ title: 'Serving', flags: ['listen', 'dashboard-token-file'] }, connection],
+    flagHelp: { listen: { help: 'where to serve the dashboard', defaultText: '127.0.0.1:8090' } },
   },
   suspend: {
     summary: 'pause reconciling for an apply set (maintenance)',
@@ -186,6 +281,7 @@ export const commandTable = {
       connection,
     ],
     flagHelp: { set: sourceSet },
+    choices: textOrJson,
   },
   rollback: {
     summary: 'return a service to its previous spec; says what changes',

@@ -3,6 +3,7 @@
  * code; nothing here decides what changes (plan/) or how they are written (apply/).
  */
 import type { CallCounts, ImageRegistry, SwarmAccess } from '../api/swarm-access.js';
+import type { LiveState } from '../api/swarm-types.js';
 import { waitForConvergence, type ConvergenceTarget } from '../apply/convergence.js';
 import { applyRetries, executePlan } from '../apply/execute-plan.js';
 import { resolveImages, type ImageProblem } from '../apply/resolve-images.js';
@@ -14,11 +15,11 @@ import { encryptedFields, sensitiveValues } from '../manifest/sops-documents.js'
 import { readVariables } from '../manifest/variable-files.js';
 import { secretVariableValues } from '../manifest/variables.js';
 import { buildPlan } from '../plan/build-plan.js';
-import { maskEncrypted } from '../plan/mask-encrypted.js';
 import { renderHuman, renderJson } from '../plan/render.js';
 import { ageKeyLoader, redactingStream, type SensitiveValues } from '../sops/index.js';
 import type { EngineSelection } from '../swarm/endpoint.js';
 import type { CliOptions } from './args.js';
+import { engineSelection } from './engine-selection.js';
 import { jsonProgress, textProgress } from './progress.js';
 
 export interface CommandIo {
@@ -26,17 +27,15 @@ export interface CommandIo {
   err(s: string): void;
   readStdin?: () => Promise<Buffer>;
   /** Connects to the Swarm; replaced in tests. */
-  connect(
-    selection: EngineSelection,
-  ): Promise<SwarmAccess & ImageRegistry & { describe(): string; calls?: CallCounts }>;
+  connect(selection: EngineSelection): Promise<ConnectedSwarm>;
 }
+
+/** What a command gets from connect: the Swarm, its registry lookups, and how it was reached. */
+export type ConnectedSwarm = SwarmAccess & ImageRegistry & { describe(): string; calls?: CallCounts };
 
 export const exitCodes = { ok: 0, error: 1, changes: 2 } as const;
 
-/** The engine the command line names (--host, --context); the environment and config fill in the rest. */
-export function engineSelection(options: Pick<CliOptions, 'host' | 'context'>): EngineSelection {
-  return { ...(options.host ? { host: options.host } : {}), ...(options.context ? { context: options.context } : {}) };
-}
+export { engineSelection };
 
 /** Every command that talks to an engine says which, and how it was chosen (on stderr: stdout stays data). */
 export function announceEngine(io: CommandIo, swarm: { describe(): string }): void {
@@ -75,6 +74,15 @@ function redacting(io: CommandIo, values: SensitiveValues): CommandIo {
     out: (s: string) => io.out(values.redact(s)),
     err: (s: string) => io.err(values.redact(s)),
   });
+}
+
+/** Connects and reads the live state; the promise is settled (and handled) even when unused. */
+function readSwarm(io: CommandIo, options: CliOptions): Promise<{ swarm: ConnectedSwarm; live: LiveState }> {
+  const reading = io
+    .connect(engineSelection(options))
+    .then(async (swarm) => ({ swarm, live: await swarm.readLiveState() }));
+  reading.catch(() => undefined);
+  return reading;
 }
 
 async function load(
@@ -142,12 +150,19 @@ export async function validateCommand(options: CliOptions, io: CommandIo): Promi
 }
 
 export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Promise<number> {
+  if (options.files.length === 0)
+    throw new TerminalError('SC9001', 'no manifests given; pass -f PATH (a file, a directory or - for stdin)');
+  // Reading the Swarm only reads, so it runs while the manifests load and validate (the engine
+  // works while Node parses); its errors surface below, after the manifests are known good.
+  const reading = readSwarm(io, options);
   const read = await load(options, io);
-  if (!read) return exitCodes.error;
+  if (!read) {
+    reading.catch(() => undefined);
+    return exitCodes.error;
+  }
   const { loaded, secrets } = read;
   io = redacting(io, secrets);
-  const swarm = await io.connect(engineSelection(options));
-  const live = await swarm.readLiveState();
+  const { swarm, live } = await reading;
   const progress =
     options.logFormat === 'json'
       ? jsonProgress(
@@ -171,18 +186,18 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
     adopt: options.adopt,
     maxDeletions: options.maxDeletions,
     force: options.force,
-    maskEnv: options.maskEnv,
   });
   const dryRun = options.command === 'plan' || options.dryRun;
-  const shown = maskEncrypted(plan, encryptedFields(loaded.sources)); // SOPS-encrypted fields and secret variables hidden; `plan` is executed
+  // Shown with secret-looking env values, SOPS-encrypted fields and secret variables masked; `plan` is executed.
+  const masking = { maskEnv: options.maskEnv, encrypted: encryptedFields(loaded.sources) };
   if (options.output === 'json') {
     progress.engine(swarm.describe());
-    io.out(renderJson(shown));
+    io.out(renderJson(plan, masking));
   } else {
     if (dryRun || plan.changes.length || plan.blockers.length)
       io.out(`Apply set "${plan.applySet}" on ${swarm.describe()}\n\n`);
     else progress.engine(swarm.describe());
-    io.out(renderHuman(shown, { color: options.color }));
+    io.out(renderHuman(plan, { ...masking, color: options.color }));
   }
   if (plan.blockers.length) {
     if (!dryRun)
@@ -200,7 +215,7 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
   progress.line(
     `\nApplying ${plan.changes.length} change${plan.changes.length === 1 ? '' : 's'} (concurrency ${options.concurrency}):`,
   );
-  const outcomes = await executePlan(plan, desired, swarm, {
+  const outcomes = await executePlan(plan, swarm, {
     retry: applyRetries,
     concurrency: options.concurrency,
     timeoutMs: options.timeoutMs,

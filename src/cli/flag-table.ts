@@ -212,7 +212,13 @@ export const flagTable = {
   }),
 
   // planning
-  output: choice('FORMAT', 'the plan as text, or json (docs/plan-json.md)', ['text', 'json'] as const, 'text', 'o'),
+  output: choice(
+    'FORMAT',
+    'the plan as text, or json (docs/plan-json.md)',
+    ['text', 'json', 'wide', 'yaml'] as const,
+    'text',
+    'o',
+  ),
   'dry-run': toggle('stop after showing the plan (the same as plan)'),
   prune: toggle('delete objects of this apply set that the manifests no longer declare'),
   'max-deletions': withDefault('N', 'refuse a prune of more than N objects unless --force', wholeNumber(0), '10'),
@@ -263,12 +269,16 @@ export const flagTable = {
   listen: {
     kind: 'value',
     value: 'ADDR',
-    help: 'HTTP endpoints /healthz /readyz /metrics /status /hooks/sync',
+    help: 'HTTP endpoints /healthz /readyz /metrics /status /hooks/sync /dashboard/',
     convert: listenAddress,
     initial: (env) => `0.0.0.0:${env.SC_HTTP_PORT ?? '8090'}`,
     defaultText: '0.0.0.0:$SC_HTTP_PORT, else 0.0.0.0:8090',
   } satisfies ValueFlag<string>,
   'webhook-secret-file': optional('FILE', 'enable POST /hooks/sync with this HMAC secret'),
+  'dashboard-token-file': optional(
+    'FILE',
+    "enable the dashboard's actions (sync now, suspend, resume) for requests with this Bearer token",
+  ),
   'lease-duration': withDefault(
     'DURATION',
     'leader lease (a dead leader is replaced within 1 to 1.4 times this)',
@@ -309,10 +319,16 @@ export const flagTable = {
   'proxy-control-port': withDefault('PORT', "the proxies' control API port", port, '8091'),
   'route-poll': withDefault('DURATION', "how often the routed services' tasks are listed", durationMs, '250ms'),
   'no-routes': toggle('do not push route tables (no proxy tier)'),
+  'status-interval': withDefault(
+    'DURATION',
+    'how often the leader looks whether its status in the Swarm changed; at most one write per interval (docs/status-format.md)',
+    durationMs,
+    '5s',
+  ),
   'token-file': withDefault('FILE', "the proxies' bearer token", (raw) => raw, proxyToken),
 
   // status, suspend
-  url: withDefault('URL', "the controller's HTTP address", (raw) => raw, 'http://127.0.0.1:8090'),
+  url: optional('URL', "the controller's HTTP address (http://HOST:8090)"),
   reason: optional('TEXT', 'why, shown in status'),
 
   // proxy

@@ -8,6 +8,7 @@
  * refused before anything is loaded or connected.
  */
 import { realpathSync } from 'node:fs';
+import nodeModule from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { TerminalError, TransientError } from '../errors.js';
 import { cliOptions, type CliOptions } from './args.js';
@@ -37,13 +38,22 @@ const handlers: Record<RunnableCommand, Handler> = {
   apply: async (o, io) => (await commands()).planOrApplyCommand(o, io),
   import: async (o, io) => (await import('./compose-command.js')).importCommand(o, io),
   run: async (o, io) => (await runCommands()).runCommand(o, io, controllerVersion),
-  status: async (o, io) => (await runCommands()).statusCommand(o, io),
+  status: async (o, io) => (await import('./inspect-commands.js')).statusCommand(o, io),
+  dashboard: async (o, io) => (await import('./dashboard-command.js')).dashboardCommand(o, io),
   suspend: async (o, io) => (await runCommands()).suspendCommand(o, io, true),
   resume: async (o, io) => (await runCommands()).suspendCommand(o, io, false),
   bootstrap: async (o, io) => (await runCommands()).bootstrapCommand(o, io),
   rollback: async (o, io) => (await import('./rollback-command.js')).rollbackCommand(o, io),
   proxy: async (o) => (await import('./proxy-command.js')).proxyCommand(o),
   version: versionCommand,
+  get: async (o, io) => (await import('./inspect-commands.js')).getCommand(o, io),
+  describe: async (o, io) => (await import('./inspect-commands.js')).describeCommand(o, io),
+  diff: async (o, io) => (await import('./diff-command.js')).diffCommand(o, io),
+  completion: async (o, io) => {
+    const { completionScript } = await import('./completion.js');
+    io.out(completionScript(o.positionals[1] as 'bash' | 'zsh' | 'fish'));
+    return exitCodes.ok;
+  },
 };
 
 export async function main(argv: string[], io: CommandIo = defaultIo): Promise<number> {
@@ -68,6 +78,9 @@ export async function main(argv: string[], io: CommandIo = defaultIo): Promise<n
 }
 
 if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  // Node 22.1+ keeps compiled code on disk (in the temp directory; NODE_DISABLE_COMPILE_CACHE=1
+  // turns it off): the handlers below load most of the code, after this. Node 20 has no cache.
+  (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

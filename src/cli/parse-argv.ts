@@ -187,6 +187,14 @@ function readFlags(tokens: readonly string[], allowed: ReadonlySet<FlagName>, re
       );
       continue;
     }
+    const only = reader.command ? commandSpec(reader.command).choices?.[name] : undefined;
+    if (only && !only.includes(raw)) {
+      const near = closest(raw, only);
+      fail(
+        `--${name} ${JSON.stringify(raw)} is not one of ${only.join(', ')}${near ? `; did you mean "${near}"?` : ''}`,
+      );
+      continue;
+    }
     try {
       values[name] =
         spec.kind === 'list'

@@ -9,6 +9,7 @@ import { labelRevision, ownershipOf } from '../api/labels.js';
 import type { SwarmReader } from '../api/swarm-access.js';
 import { TerminalError } from '../errors.js';
 import { diffModels } from '../plan/field-diff.js';
+import { maskEnvFields } from '../plan/render-mask.js';
 import { serviceModelFromLive } from '../plan/live-model.js';
 import type { CliOptions } from './args.js';
 import { announceEngine, engineSelection, exitCodes, type CommandIo } from './commands.js';
@@ -44,7 +45,7 @@ export async function rollbackCommand(options: CliOptions, io: CommandIo): Promi
   const networks = new Map((await swarm.listNetworks()).map((n) => [n.Id, n.Name]));
   const now = serviceModelFromLive(svc, networks);
   const before = serviceModelFromLive({ ...svc, Spec: svc.PreviousSpec }, networks);
-  const fields = diffModels(now, before, options.maskEnv);
+  const fields = maskEnvFields(diffModels(now, before), options.maskEnv);
   const from = svc.Spec.Labels?.[labelRevision];
   const to = svc.PreviousSpec.Labels?.[labelRevision];
   io.out(

@@ -10,8 +10,10 @@ import { ApplySetLoop, type ApplySetMetricsSink } from '../controller/apply-set-
 import { Manager } from '../controller/manager.js';
 import { SuspendRecord } from '../controller/suspend-record.js';
 import { startHttpServer } from '../controller/http-server.js';
+import { runDashboard } from '../dashboard/run-dashboard.js';
+import { appStatusBody, routesStatusBody } from '../controller/status-document.js';
+import { StatusPublisher } from '../controller/status-publisher.js';
 import { controllerMetrics, Registry } from '../controller/metrics.js';
-import { renderStatus, type ControllerStatus } from '../controller/status.js';
 import { TerminalError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { realClock } from '../queue/clock.js';
@@ -35,6 +37,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   announceEngine(io, swarm);
   const registry = new Registry();
   const m = controllerMetrics(registry);
+  registry.collectProcessMetrics();
   m.buildInfo.set({ version, node: process.version }, 1);
   const sink: ApplySetMetricsSink = {
     queueDepth: (n) => m.queueDepth.set(n),
@@ -87,17 +90,30 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   const routes = startRouteSync(options, swarm, manager, loop, m, log);
   const [listenHost, listenPort] = splitListen(options.listen);
   const webhookSecret = options.webhookSecretFile ? readFileSync(options.webhookSecretFile, 'utf8').trim() : '';
+  const status = () => ({
+    ...loop.status.toJSON(),
+    images: loop.sync.images.status(),
+    ...(routes ? { routes: routes.status() } : {}),
+  });
+  const dashboard = runDashboard({
+    applySet: options.applySet,
+    status,
+    routes: () => routes?.status(),
+    triggerSync: (t) => loop.triggerSync(t),
+    records: swarm,
+    version,
+    ...(options.dashboardTokenFile ? { tokenFile: options.dashboardTokenFile } : {}),
+    clock: realClock,
+  });
   const server = await startHttpServer(listenPort, listenHost, {
-    status: () => ({
-      ...loop.status.toJSON(),
-      images: loop.sync.images.status(),
-      ...(routes ? { routes: routes.status() } : {}),
-    }),
+    status,
     ready: () => loop.status.synced || (!loop.isLeader && !!loop.status.revision),
     metrics: () => registry.render(),
     sync: () => loop.triggerSync('webhook'),
     webhookSecret,
+    extra: (req, res) => dashboard.handle(req, res),
   });
+  const publishers = statusPublishers(options, swarm, loop, routes, identity, version, log);
   log.info(
     {
       event: 'start',
@@ -110,6 +126,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     'swarm-controller running',
   );
   manager.start();
+  for (const p of publishers) p.start();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       log.info({ event: 'stop', signal }, `stopping on ${signal}`);
@@ -119,11 +136,51 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     process.once('SIGINT', () => stop('SIGINT'));
   });
   await manager.stop(stopGraceMs);
+  await Promise.all(publishers.map((p) => p.stop()));
   routes?.stop?.();
+  dashboard.close();
   await new Promise((r) => server.close(() => r(undefined)));
   log.info({ event: 'stopped' }, 'stopped; lease released');
   // Do not wait for idle sockets or sleeping loops to wind down: the work is finished.
   process.exit(0);
+}
+
+/**
+ * The status written into the Swarm while this replica leads (docs/status-format.md): the apply
+ * set's, and the route tier's unless --no-routes.
+ */
+function statusPublishers(
+  options: CliOptions,
+  swarm: DockerSwarm,
+  loop: ApplySetLoop,
+  routes: { status(): RouteSyncStatus } | undefined,
+  identity: string,
+  version: string,
+  log: ReturnType<typeof createLogger>,
+): StatusPublisher[] {
+  const common = {
+    swarm,
+    identity,
+    version,
+    clock: realClock,
+    log: log.child({ component: 'status' }),
+    active: () => loop.isLeader,
+    intervalMs: options.statusIntervalMs,
+  };
+  const app = new StatusPublisher({
+    ...common,
+    ref: { kind: 'ApplySet', name: options.applySet },
+    build: () => appStatusBody({ ...loop.status.toJSON(), images: loop.sync.images.status() }),
+  });
+  if (!routes) return [app];
+  return [
+    app,
+    new StatusPublisher({
+      ...common,
+      ref: { kind: 'Routes', name: options.proxyService },
+      build: () => routesStatusBody(routes.status()),
+    }),
+  ];
 }
 
 /**
@@ -200,22 +257,6 @@ function splitListen(listen: string): [string, number] {
   const m = /^(?:(.*):)?(\d+)$/.exec(listen);
   if (!m) throw new TerminalError('SC9001', `--listen ${JSON.stringify(listen)}: give host:port or a port`);
   return [m[1] || '0.0.0.0', Number(m[2])];
-}
-
-export async function statusCommand(options: CliOptions, io: CommandIo): Promise<number> {
-  let status: ControllerStatus;
-  try {
-    const res = await fetch(new URL('/status', options.url));
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    status = (await res.json()) as ControllerStatus;
-  } catch (err) {
-    throw new TerminalError(
-      'SC5001',
-      `cannot read the controller's status at ${options.url}: ${(err as Error).message}; give its address with --url`,
-    );
-  }
-  io.out(options.output === 'json' ? JSON.stringify(status, null, 2) + '\n' : renderStatus(status));
-  return status.lastSync?.result === 'success' || !status.lastSync ? 0 : 1;
 }
 
 /** Sets the shared suspend flag of an apply set; every replica sees it within a lease round. */

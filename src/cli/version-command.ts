@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { CliOptions } from './args.js';
-import { engineSelection, type CommandIo } from './commands.js';
+import type { CommandIo } from './commands.js';
+import { engineSelection } from './engine-selection.js';
 
 export const controllerVersion: string = (
   JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }

@@ -1,7 +1,8 @@
 /**
  * The controller's HTTP endpoints: /healthz (the process answers), /readyz (leading or
  * standing by, and synced), /metrics (Prometheus text), /status (JSON), and POST
- * /hooks/sync (a signed webhook that syncs at once). Nothing here changes the Swarm.
+ * /hooks/sync (a signed webhook that syncs at once), and what `extra` serves (the dashboard).
+ * Nothing here changes the Swarm.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { metricsContentType } from './metrics.js';
@@ -11,10 +12,12 @@ import type { ControllerStatus } from './status.js';
 export interface HttpHandlers {
   status(): ControllerStatus;
   ready(): boolean;
-  metrics(): string;
+  metrics(): string | Promise<string>;
   sync(): void;
   /** Empty: the webhook is disabled. */
   webhookSecret: string;
+  /** More endpoints (the dashboard under /dashboard/): true when it answered the request. */
+  extra?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 const maxBody = 1024 * 1024;
@@ -34,12 +37,13 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
   res.end(body);
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+/** The request's body, or undefined when it is longer than `limit` bytes. */
+export async function readBody(req: IncomingMessage, limit = maxBody): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > maxBody) return undefined;
+    if (size > limit) return undefined;
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
@@ -52,7 +56,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: HttpHandlers
     const ready = h.ready();
     return send(res, ready ? 200 : 503, 'text/plain', ready ? 'ready\n' : 'not ready: no revision synced yet\n');
   }
-  if (req.method === 'GET' && path === '/metrics') return send(res, 200, metricsContentType, h.metrics());
+  if (req.method === 'GET' && path === '/metrics') return send(res, 200, metricsContentType, await h.metrics());
   if (req.method === 'GET' && path === '/status')
     return send(res, 200, 'application/json', JSON.stringify(h.status(), null, 2) + '\n');
   if (path === '/hooks/sync') {
@@ -66,5 +70,6 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: HttpHandlers
     h.sync();
     return send(res, 202, 'application/json', '{"accepted":true}\n');
   }
+  if (h.extra && (await h.extra(req, res))) return;
   return send(res, 404, 'text/plain', 'not found\n');
 }

@@ -208,11 +208,19 @@ export class Reconciler {
       return { outcome: 'blocked' };
     }
     const drifted = this.isDrift(change, live);
+    const drift = drifted
+      ? {
+          at: this.status.nowIso(),
+          fields: change.fields.map((f) => f.path),
+          repaired: this.options.drift === 'repair',
+        }
+      : undefined;
     if (drifted) {
       this.observer.drift?.(kind, this.options.drift === 'repair' ? 'repaired' : 'reported');
       if (this.options.drift === 'report') {
         this.status.setObject({
           ...base,
+          drift,
           phase: 'Failed',
           reason: `drifted from the manifests (${change.fields.map((f) => f.path).join(', ')}); not repaired (--drift=report)`,
         });
@@ -222,7 +230,6 @@ export class Reconciler {
     // One attempt, no retry policy: the reconcile handler decides whether and when to try again.
     const [outcome] = await executePlan(
       { ...plan, changes: [{ ...change, dependsOn: [] }], blockers: [] },
-      snapshot.desired,
       this.swarm,
       {
         concurrency: 1,
@@ -240,6 +247,7 @@ export class Reconciler {
     }
     this.status.setObject({
       ...base,
+      ...(drift ? { drift } : {}),
       phase: kind === 'Service' ? 'Progressing' : 'Ready',
       reason: `${drifted ? 'drift repaired: ' : ''}${change.action}: ${change.reason}`,
     });
@@ -262,8 +270,8 @@ export class Reconciler {
 
   /** The live object carries the hash of the desired spec, yet differs: someone changed it out of band. */
   private isDrift(change: Change, live: LiveState): boolean {
-    if (change.action !== 'update' && change.action !== 'scale') return false;
-    const desired = this.desired!.desired.services.find((s) => refId(s.ref) === change.id);
+    if (change.kind !== 'Service' || (change.action !== 'update' && change.action !== 'scale')) return false;
+    const desired = change.desired;
     const svc = live.services.find((s) => s.Spec.Name === change.swarmName);
     return (
       !!desired && !!svc && svc.Spec.Labels?.[labelSpecHash] === specHash('Service', desired.swarmName, desired.model)
@@ -274,7 +282,7 @@ export class Reconciler {
   private refuseRepeatedRollback(change: Change, live: LiveState): string | undefined {
     if (change.kind !== 'Service' || change.action !== 'update') return undefined;
     const svc = live.services.find((s) => s.Spec.Name === change.swarmName);
-    const desired = this.desired!.desired.services.find((s) => refId(s.ref) === change.id);
+    const desired = change.desired;
     if (!svc || !desired || !svc.UpdateStatus?.State?.startsWith('rollback')) return undefined;
     if (svc.PreviousSpec?.Labels?.[labelSpecHash] !== specHash('Service', desired.swarmName, desired.model))
       return undefined;

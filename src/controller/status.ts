@@ -6,6 +6,7 @@
  */
 
 import type { RouteSyncStatus } from '../routes/route-sync.js';
+import type { ObjectDrift, ObjectPhase, SyncEntry } from '../status/format.js';
 import type { ImageStatus } from './image-watch.js';
 
 /**
@@ -13,7 +14,7 @@ import type { ImageStatus } from './image-watch.js';
  * drifted under --drift=report). Stalled: a terminal error; not retried until something changes
  * (a new revision, a Swarm event on the object) or the next resync.
  */
-export type Phase = 'Ready' | 'Progressing' | 'Failed' | 'Stalled' | 'Pending';
+export type Phase = ObjectPhase;
 
 export interface ObjectStatus {
   id: string;
@@ -24,19 +25,14 @@ export interface ObjectStatus {
   /** The revision of the manifests this status was computed against. */
   revision?: string;
   updatedAt: string;
+  /** The last drift seen; kept across later phases until the object is removed. */
+  drift?: ObjectDrift;
 }
 
-export type SyncResult = 'success' | 'failed' | 'invalid' | 'fetch-failed';
+export type { SyncResult } from '../status/format.js';
 
-export interface SyncRecord {
-  revision?: string;
-  message?: string;
-  trigger: 'startup' | 'poll' | 'webhook' | 'resume';
-  startedAt: string;
-  durationMs: number;
-  result: SyncResult;
-  detail: string;
-}
+/** One sync, as the status format records it. */
+export type SyncRecord = SyncEntry;
 
 export interface ControllerStatus {
   identity: string;
@@ -78,14 +74,27 @@ export class StatusStore {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Records an object's phase; `updatedAt` moves only when phase or reason change, a drift seen earlier is kept. */
   setObject(s: Omit<ObjectStatus, 'updatedAt'>): void {
-    this.objects.set(s.id, { ...s, updatedAt: new Date(this.now()).toISOString() });
+    const before = this.objects.get(s.id);
+    const drift = s.drift ?? before?.drift;
+    const same = before && before.phase === s.phase && before.reason === s.reason && before.revision === s.revision;
+    this.objects.set(s.id, {
+      ...s,
+      updatedAt: same ? before.updatedAt : new Date(this.now()).toISOString(),
+      ...(drift ? { drift } : {}),
+    });
     this.changed();
   }
 
   removeObject(id: string): void {
     this.objects.delete(id);
     this.changed();
+  }
+
+  /** The store's clock, as status timestamps are written. */
+  nowIso(): string {
+    return new Date(this.now()).toISOString();
   }
 
   /** True while an object is Progressing or Pending: a sync that applied something waits for none. */

@@ -14,7 +14,7 @@
  *
  * Paths that received a secret variable's value are recorded on the document
  * (`secretVariables`), and from there are hidden exactly as SOPS-encrypted fields are: masked
- * in plans (src/plan/mask-encrypted.ts), redacted from text and diagnostics
+ * in plans (src/plan/render-mask.ts), redacted from text and diagnostics
  * (src/manifest/sops-documents.ts). Pure: no I/O.
  */
 import { diagnostic, type Diagnostic, type SourcePosition } from '../errors.js';
@@ -59,11 +59,13 @@ export function secretVariableValues(variables: ManifestVariables | undefined): 
 export function substituteVariables(
   documents: ManifestDocument[],
   variables: ManifestVariables = { values: {} },
+  mayHaveVariables: (doc: ManifestDocument) => boolean = () => true,
 ): Substituted {
   const secret = new Set(variables.secret ?? []);
   const diagnostics: Diagnostic[] = [];
   const failed = new Map<string, Set<string>>();
   const out = documents.map((doc) => {
+    if (!mayHaveVariables(doc)) return doc;
     const r = substituteDocument(doc, variables, secret);
     for (const d of r.diagnostics) diagnostics.push(d);
     if (r.failed.length) {

@@ -17,46 +17,31 @@ import {
   type StoredData,
 } from '../api/data-model.js';
 import type { DesiredService } from '../api/model.js';
-import { refId, type ObjectRef } from '../api/object-ref.js';
+import { refId } from '../api/object-ref.js';
 import type { SwarmService } from '../api/swarm-types.js';
 import { diffModels } from './field-diff.js';
-import type { Blocker, Change, Note } from './plan.js';
+import type { DataChange } from './plan.js';
+import { changeBase, emptyKindPlan, type KindPlan, type PlannerOptions } from './planner.js';
 
 export interface DataPlanInput {
   kind: DataKind;
-  applySet: string;
-  prune: boolean;
   desired: DesiredData[];
   /** Every live object of this kind (configs or secrets), labels included. */
   live: { ID: string; Version: { Index: number }; Spec: { Name: string; Labels?: Record<string, string> } }[];
   liveServices: SwarmService[];
 }
 
-export interface DataPlan {
-  changes: Change[];
-  blockers: Blocker[];
-  notes: Note[];
-  unchanged: number;
+export interface DataPlan extends KindPlan {
   /** Swarm names this plan creates (versions), for the existence checks of service mounts. */
   creates: Map<string, string>;
   /** Deleted objects: stem -> change, so service changes that let go of them can be ordered first. */
-  deletes: Map<string, { change: Change; stored: StoredData }>;
-}
-
-function base(ref: ObjectRef, swarmName: string): Pick<Change, 'id' | 'kind' | 'namespace' | 'name' | 'swarmName'> {
-  return {
-    id: refId(ref),
-    kind: ref.kind,
-    ...(ref.namespace ? { namespace: ref.namespace } : {}),
-    name: ref.name,
-    swarmName,
-  };
+  deletes: Map<string, { change: DataChange; stored: StoredData }>;
 }
 
 const short = (content: string) => `${content.slice(0, 'sha256:'.length + 12)}…`;
 
-export function planData(input: DataPlanInput): DataPlan {
-  const out: DataPlan = { changes: [], blockers: [], notes: [], unchanged: 0, creates: new Map(), deletes: new Map() };
+export function planData(options: Pick<PlannerOptions, 'applySet' | 'prune'>, input: DataPlanInput): DataPlan {
+  const out: DataPlan = { ...emptyKindPlan(), creates: new Map(), deletes: new Map() };
   const what = input.kind.toLowerCase();
   const stored = new Map(storedData(input.kind, input.live).map((s) => [s.stem, s]));
   const liveByName = new Map(input.live.map((o) => [o.Spec.Name, o]));
@@ -92,11 +77,11 @@ export function planData(input: DataPlanInput): DataPlan {
     }
     const name = mountedName(d);
     const s = stored.get(d.swarmName);
-    if (s && s.applySet !== input.applySet) {
+    if (s && s.applySet !== options.applySet) {
       out.blockers.push({
         id,
         code: 'SC4001',
-        message: `${what} "${d.swarmName}" belongs to apply set "${s.applySet}", not "${input.applySet}"`,
+        message: `${what} "${d.swarmName}" belongs to apply set "${s.applySet}", not "${options.applySet}"`,
         fix: `manage it from apply set "${s.applySet}", or remove it from these manifests`,
       });
       continue;
@@ -118,7 +103,7 @@ export function planData(input: DataPlanInput): DataPlan {
       if (fields.length === 0) out.unchanged++;
       else
         out.changes.push({
-          ...base(d.ref, d.swarmName),
+          ...changeBase(d.ref, d.swarmName),
           action: 'update',
           reason: 'labels changed (on the current version)',
           restartsTasks: false,
@@ -126,6 +111,7 @@ export function planData(input: DataPlanInput): DataPlan {
           before: { ...d.model, labels: versionUserLabels(current.labels) },
           after: d.model,
           dependsOn: [],
+          desired: d,
         });
       if (newest && newest.name !== name)
         out.notes.push({ id, message: `${what} "${d.swarmName}" goes back to its kept version ${name} (${d.source})` });
@@ -140,7 +126,7 @@ export function planData(input: DataPlanInput): DataPlan {
         ? `content changed (${short(`sha256:${newest.hash}`)} -> ${short(d.model.content)}, ${d.source}): a new version${users.length ? `; ${users.join(', ')} move${users.length === 1 ? 's' : ''} to it` : ''}`
         : `not in the Swarm (${d.source}, ${d.model.size} bytes)`;
       out.changes.push({
-        ...base(d.ref, d.swarmName),
+        ...changeBase(d.ref, d.swarmName),
         action: newest ? 'update' : 'create',
         reason,
         restartsTasks: false,
@@ -148,6 +134,7 @@ export function planData(input: DataPlanInput): DataPlan {
         before: before && { ...before, size: null, retain: d.model.retain },
         after: d.model,
         dependsOn: [],
+        desired: d,
       });
       out.creates.set(name, id);
     }
@@ -161,8 +148,8 @@ export function planData(input: DataPlanInput): DataPlan {
 
   const desiredStems = new Set(input.desired.filter((d) => !d.external).map((d) => d.swarmName));
   for (const s of stored.values()) {
-    if (s.applySet !== input.applySet || desiredStems.has(s.stem)) continue;
-    if (!input.prune) {
+    if (s.applySet !== options.applySet || desiredStems.has(s.stem)) continue;
+    if (!options.prune) {
       out.notes.push({
         id: refId(s.ref),
         message: `${what} "${s.stem}" is no longer in the manifests; it is kept (use --prune to delete it)`,
@@ -170,8 +157,8 @@ export function planData(input: DataPlanInput): DataPlan {
       continue;
     }
     const newest = s.versions[0];
-    const change: Change = {
-      ...base(s.ref, s.stem),
+    const change: DataChange = {
+      ...changeBase(s.ref, s.stem),
       action: 'delete',
       reason: `no longer in the manifests (${s.versions.length} version${s.versions.length === 1 ? '' : 's'})`,
       restartsTasks: false,
@@ -179,8 +166,9 @@ export function planData(input: DataPlanInput): DataPlan {
       before: { labels: versionUserLabels(newest.labels), content: `sha256:${newest.hash}` },
       after: null,
       dependsOn: [],
+      desired: null,
     };
-    out.changes.push(change);
+    out.deletions.push(change);
     out.deletes.set(s.stem, { change, stored: s });
   }
   return out;

@@ -1,8 +1,8 @@
 /**
  * Field-level difference of two canonical models: the manifest paths whose values differ,
  * with before and after. Maps are compared key by key, lists as wholes (their order is
- * already canonical), nested objects field by field. Secret-looking env values are masked.
- * Pure.
+ * already canonical), nested objects field by field. The values are the real ones: what is
+ * shown is masked by render-mask.ts. Pure.
  */
 import type { FieldChange } from './plan.js';
 import { deepEqual } from './json-values.js';
@@ -17,13 +17,6 @@ function byKey(list: unknown, key: string): unknown {
   return Object.fromEntries(list.map((x) => [(x as Record<string, string>)[key], x]));
 }
 
-export const defaultSecretPatterns = ['PASSWORD', 'TOKEN', 'SECRET', 'KEY'];
-
-export function isSensitiveName(name: string, extra: string[] = []): boolean {
-  const upper = name.toUpperCase();
-  return defaultSecretPatterns.some((p) => upper.includes(p)) || extra.some((e) => e.toUpperCase() === upper);
-}
-
 /** Where a model field lives in a manifest. */
 export function manifestPath(topField: string, rest: string[]): string {
   if (topField === 'unmanaged') return `swarm:${rest.join('.')}`;
@@ -31,7 +24,7 @@ export function manifestPath(topField: string, rest: string[]): string {
   return head + rest.map((r) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(r) ? `.${r}` : `[${JSON.stringify(r)}]`)).join('');
 }
 
-export function diffModels(before: object | null, after: object | null, maskEnv: string[] = []): FieldChange[] {
+export function diffModels(before: object | null, after: object | null): FieldChange[] {
   if (deepEqual(before, after)) return [];
   const out: FieldChange[] = [];
   const b = (before ?? {}) as Record<string, unknown>;
@@ -42,13 +35,7 @@ export function diffModels(before: object | null, after: object | null, maskEnv:
       const am = (a[field] ?? {}) as Record<string, unknown>;
       for (const key of union(Object.keys(bm), Object.keys(am))) {
         if (deepEqual(bm[key], am[key])) continue;
-        const sensitive = field === 'env' && isSensitiveName(key, maskEnv);
-        out.push({
-          path: manifestPath(field, [key]),
-          before: sensitive ? masked(bm[key]) : (bm[key] ?? null),
-          after: sensitive ? masked(am[key]) : (am[key] ?? null),
-          ...(sensitive ? { sensitive: true as const } : {}),
-        });
+        out.push({ path: manifestPath(field, [key]), before: bm[key] ?? null, after: am[key] ?? null });
       }
     } else if (keyedLists[field]) {
       diffValue(byKey(b[field] ?? [], keyedLists[field]), byKey(a[field] ?? [], keyedLists[field]), field, [], out);
@@ -66,18 +53,6 @@ function diffValue(b: unknown, a: unknown, field: string, rest: string[], out: F
     return;
   }
   out.push({ path: manifestPath(field, rest), before: b ?? null, after: a ?? null });
-}
-
-function masked(v: unknown): string | null {
-  return v === undefined || v === null ? null : '(sensitive)';
-}
-
-export function maskModel<T>(model: T, maskEnv: string[] = []): T {
-  if (!model || typeof model !== 'object' || !('env' in model)) return model;
-  const env = (model as { env: Record<string, string> }).env;
-  const safe: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) safe[k] = isSensitiveName(k, maskEnv) ? '(sensitive)' : v;
-  return { ...model, env: safe };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

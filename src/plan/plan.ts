@@ -1,11 +1,16 @@
 /**
- * The plan as data: an ordered list of changes, each with its action, before and after,
- * the field paths that changed, a reason for people, whether it restarts tasks, and what
- * it depends on; plus blockers (why the plan cannot be applied) and notes. The executor
- * reads `action` and `dependsOn`; it never branches on `reason`. The JSON renderer prints
- * this shape (documented in docs/plan-json.md).
+ * The plan as data: an ordered list of typed changes, one shape per kind, each with its
+ * action, before and after (the canonical models, unmasked), the field paths that changed, a
+ * reason for people, whether it restarts tasks, what it depends on, and `desired`, the object
+ * apply writes; plus blockers (why the plan cannot be applied) and notes. The executor reads
+ * `kind`, `action`, `dependsOn` and `desired`; it never branches on `reason`. Values are shown
+ * only through the renderers (render.ts), which mask secrets (render-mask.ts); the JSON
+ * renderer prints the shape documented in docs/plan-json.md. Never serialise a Change whole:
+ * `desired` of a Secret carries its content.
  */
-import type { Kind } from '../api/object-ref.js';
+import type { DataKind, DataModel, DesiredData } from '../api/data-model.js';
+import type { DesiredNetwork, DesiredService, NetworkModel, ServiceModel } from '../api/model.js';
+import type { DesiredRoute, RouteModel } from '../api/route-model.js';
 import type { ErrorCode } from '../errors.js';
 
 export type Action = 'create' | 'update' | 'scale' | 'replace' | 'delete';
@@ -22,24 +27,56 @@ export interface FieldChange {
   sensitive?: true;
 }
 
-export interface Change {
+interface ChangeCommon {
   id: string;
-  kind: Kind;
   namespace?: string;
   name: string;
   swarmName: string;
   action: Action;
   reason: string;
   restartsTasks: boolean;
+  /** Unmasked: the renderers hide secret values (render-mask.ts). */
   fields: FieldChange[];
-  /** Masked canonical models; null for create (before) and delete (after). */
-  before: unknown;
-  after: unknown;
   /** Ids of changes that must finish first. */
   dependsOn: string[];
   /** Take over an object that exists without the controller's labels. */
   adopt?: true;
 }
+
+/** `before` is null for a create, `after` and `desired` absent (null) for a delete. */
+export interface NetworkChange extends ChangeCommon {
+  kind: 'Network';
+  before: NetworkModel | null;
+  after: NetworkModel | null;
+  desired: DesiredNetwork | null;
+}
+
+export interface ServiceChange extends ChangeCommon {
+  kind: 'Service';
+  before: ServiceModel | null;
+  after: ServiceModel | null;
+  desired: DesiredService | null;
+}
+
+/** What a plan holds of a config or secret version: its labels, hash and size, never its content. */
+export type DataView = Pick<DataModel, 'labels' | 'content'> & { size?: number | null; retain?: number };
+
+export interface DataChange extends ChangeCommon {
+  kind: DataKind;
+  before: DataView | null;
+  after: DataModel | null;
+  /** Carries the content (`data`) apply writes: never render, log or serialise it. */
+  desired: DesiredData | null;
+}
+
+export interface RouteChange extends ChangeCommon {
+  kind: 'Route';
+  before: RouteModel | null;
+  after: RouteModel | null;
+  desired: DesiredRoute | null;
+}
+
+export type Change = NetworkChange | ServiceChange | DataChange | RouteChange;
 
 export interface Blocker {
   id: string;

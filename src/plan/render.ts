@@ -2,13 +2,15 @@
  * The two views of a plan: `renderHuman` (a legend of the actions present, one block per
  * object with its field diff, blockers, notes and a closing count; colour only when asked)
  * and `renderJson` (the stable machine shape documented in docs/plan-json.md). Both only
- * read the plan.
+ * read the plan, and show it through render-mask.ts: secret-looking env values and
+ * SOPS-encrypted fields are masked here, at render time, and nowhere earlier.
  */
 import { refLabel, type ObjectRef } from '../api/object-ref.js';
 import { pruneMembers } from './json-values.js';
-import { actionOrder, summarise, type Action, type Change, type FieldChange, type Plan } from './plan.js';
+import { actionOrder, summarise, type Action, type FieldChange, type Plan } from './plan.js';
+import { maskPlan, type Masking, type ShownChange } from './render-mask.js';
 
-export interface RenderOptions {
+export interface RenderOptions extends Masking {
   color?: boolean;
 }
 
@@ -43,11 +45,12 @@ function fieldLine(f: FieldChange, action: Action): string {
   return `${f.path}: ${formatValue(f.before)} -> ${formatValue(f.after)}`;
 }
 
-function changeRef(c: Change): ObjectRef {
+function changeRef(c: ShownChange): ObjectRef {
   return { kind: c.kind, name: c.name, ...(c.namespace ? { namespace: c.namespace } : {}) };
 }
 
-export function renderHuman(plan: Plan, options: RenderOptions = {}): string {
+export function renderHuman(unmasked: Plan, options: RenderOptions = {}): string {
+  const plan = maskPlan(unmasked, options);
   const paint = (code: number, s: string) => (options.color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const bold = (s: string) => (options.color ? `\x1b[1m${s}\x1b[0m` : s);
   const lines: string[] = [];
@@ -83,7 +86,7 @@ export function renderHuman(plan: Plan, options: RenderOptions = {}): string {
     for (const n of plan.notes) lines.push(`  ${n.message}`);
     lines.push('');
   }
-  const s = summarise(plan);
+  const s = summarise(unmasked);
   if (plan.changes.length === 0) {
     lines.push(
       `No changes. The Swarm matches the manifests (${s.unchanged} object${s.unchanged === 1 ? '' : 's'} up to date).`,
@@ -99,8 +102,9 @@ export function renderHuman(plan: Plan, options: RenderOptions = {}): string {
 /** Version of the JSON shape; bumped only on incompatible changes. */
 export const planJsonFormatVersion = 1;
 
-export function renderJson(plan: Plan): string {
-  const s = summarise(plan);
+export function renderJson(unmasked: Plan, masking: Masking = {}): string {
+  const plan = maskPlan(unmasked, masking);
+  const s = summarise(unmasked);
   const doc = {
     formatVersion: planJsonFormatVersion,
     applySet: plan.applySet,

@@ -4,12 +4,13 @@
  * removed) or deleted (its configs removed). Routes never restart tasks. Ownership rules
  * are the same as for services: another apply set's route is a blocker. Pure.
  */
-import { refId, type ObjectRef } from '../api/object-ref.js';
+import { refId } from '../api/object-ref.js';
 import { currentRoutes, type DesiredRoute, type RouteModel } from '../api/route-model.js';
 import type { SwarmConfig } from '../api/swarm-types.js';
 import { routeModel } from '../manifest/desired-model.js';
 import { diffModels } from './field-diff.js';
-import type { Blocker, Change, Note } from './plan.js';
+import type { Change } from './plan.js';
+import { changeBase, emptyKindPlan, type KindPlan, type PlannerOptions } from './planner.js';
 
 export const defaultRouteModel: RouteModel = routeModel(
   { apiVersion: 'swarm.controller/v1alpha1', kind: 'Route', metadata: { name: 'default' }, spec: {} },
@@ -17,33 +18,16 @@ export const defaultRouteModel: RouteModel = routeModel(
 );
 
 export interface RoutePlanInput {
-  applySet: string;
-  prune: boolean;
   routes: DesiredRoute[];
   routeConfigs: SwarmConfig[];
   /** Changes already planned for services, by Swarm name: a route waits for its services' creation. */
   serviceChanges: Map<string, Change>;
 }
 
-export interface RoutePlan {
-  changes: Change[];
-  blockers: Blocker[];
-  notes: Note[];
-  unchanged: number;
-}
+export type RoutePlan = KindPlan;
 
-function base(ref: ObjectRef, swarmName: string): Pick<Change, 'id' | 'kind' | 'namespace' | 'name' | 'swarmName'> {
-  return {
-    id: refId(ref),
-    kind: 'Route',
-    ...(ref.namespace ? { namespace: ref.namespace } : {}),
-    name: ref.name,
-    swarmName,
-  };
-}
-
-export function planRoutes(input: RoutePlanInput): RoutePlan {
-  const out: RoutePlan = { changes: [], blockers: [], notes: [], unchanged: 0 };
+export function planRoutes(options: Pick<PlannerOptions, 'applySet' | 'prune'>, input: RoutePlanInput): RoutePlan {
+  const out = emptyKindPlan();
   const { routes: stored, unreadable } = currentRoutes(input.routeConfigs);
   const live = new Map(stored.map((r) => [r.swarmName, r]));
   const desiredNames = new Set(input.routes.map((r) => r.swarmName));
@@ -62,7 +46,7 @@ export function planRoutes(input: RoutePlanInput): RoutePlan {
       .map((c) => c!.id);
     if (!current) {
       out.changes.push({
-        ...base(r.ref, r.swarmName),
+        ...changeBase(r.ref, r.swarmName),
         action: 'create',
         reason: 'not in the Swarm',
         restartsTasks: false,
@@ -70,14 +54,15 @@ export function planRoutes(input: RoutePlanInput): RoutePlan {
         before: null,
         after: r.model,
         dependsOn,
+        desired: r,
       });
       continue;
     }
-    if (current.applySet !== input.applySet) {
+    if (current.applySet !== options.applySet) {
       out.blockers.push({
         id,
         code: 'SC4001',
-        message: `route "${r.swarmName}" belongs to apply set "${current.applySet}", not "${input.applySet}"`,
+        message: `route "${r.swarmName}" belongs to apply set "${current.applySet}", not "${options.applySet}"`,
         fix: `manage it from apply set "${current.applySet}", or remove it from these manifests`,
       });
       continue;
@@ -101,7 +86,7 @@ export function planRoutes(input: RoutePlanInput): RoutePlan {
         ].join(', ')} changed`
       : `remove ${current.stale.length} stale config(s) left by an interrupted update`;
     out.changes.push({
-      ...base(r.ref, r.swarmName),
+      ...changeBase(r.ref, r.swarmName),
       action: 'update',
       reason,
       restartsTasks: false,
@@ -109,21 +94,21 @@ export function planRoutes(input: RoutePlanInput): RoutePlan {
       before: current.model,
       after: r.model,
       dependsOn,
+      desired: r,
     });
   }
 
-  const deletions: Change[] = [];
   for (const s of stored) {
-    if (s.applySet !== input.applySet || desiredNames.has(s.swarmName)) continue;
-    if (!input.prune) {
+    if (s.applySet !== options.applySet || desiredNames.has(s.swarmName)) continue;
+    if (!options.prune) {
       out.notes.push({
         id: refId(s.ref),
         message: `route "${s.swarmName}" is no longer in the manifests; it is kept (use --prune to delete it)`,
       });
       continue;
     }
-    deletions.push({
-      ...base(s.ref, s.swarmName),
+    out.deletions.push({
+      ...changeBase(s.ref, s.swarmName),
       action: 'delete',
       reason: 'no longer in the manifests',
       restartsTasks: false,
@@ -131,8 +116,8 @@ export function planRoutes(input: RoutePlanInput): RoutePlan {
       before: s.model,
       after: null,
       dependsOn: [],
+      desired: null,
     });
   }
-  out.changes.push(...deletions);
   return out;
 }

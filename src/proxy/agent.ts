@@ -30,7 +30,10 @@ export interface AgentOptions {
   log: Logger;
   /** At most one reload per this many ms; pushes in between share the next reload (default 200). */
   minReloadIntervalMs?: number;
-  /** The reload rate limit's time and the timestamps in status (default the real clock). */
+  /**
+   * The reload rate limit's time, the timestamps in status and the traffic counters' time
+   * (default the real clock).
+   */
   clock?: Clock;
   /** Test-only: changes the rendered text before `haproxy -c` (to make HAProxy refuse a table). */
   transformConfig?: (text: string) => string;
@@ -97,7 +100,7 @@ export class ProxyAgent {
   constructor(private readonly o: AgentOptions) {
     this.minInterval = o.minReloadIntervalMs ?? 200;
     this.clock = o.clock ?? realClock;
-    this.traffic = new TrafficStatsCollector({ haproxy: o.haproxy, log: o.log });
+    this.traffic = new TrafficStatsCollector({ haproxy: o.haproxy, log: o.log, clock: this.clock });
   }
 
   private isoNow(): string {

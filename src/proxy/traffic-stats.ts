@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
+import { realClock, type Clock } from '../queue/clock.js';
 import type { HaproxyProcess } from './haproxy-process.js';
 import { parseServerStats } from './haproxy-stats.js';
 import { parseRequestLog, requestLogTag } from './request-log.js';
@@ -18,7 +19,8 @@ import { TrafficCounters, type TrafficStats } from './traffic-counters.js';
 export interface TrafficStatsOptions {
   haproxy: Pick<HaproxyProcess, 'workerStats'>;
   log: Logger;
-  now?: () => number;
+  /** The time of the counters' timestamps and their retention (default the real clock). */
+  clock?: Clock;
   retentionMs?: number;
 }
 
@@ -30,7 +32,7 @@ export class TrafficStatsCollector {
   constructor(private readonly o: TrafficStatsOptions) {
     this.counters = new TrafficCounters({
       epoch: randomUUID(),
-      now: o.now ?? Date.now,
+      now: () => (o.clock ?? realClock).now(),
       ...(o.retentionMs !== undefined ? { retentionMs: o.retentionMs } : {}),
     });
   }

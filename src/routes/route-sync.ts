@@ -48,7 +48,13 @@ export interface ServedRoute {
   route: string;
   hosts: string[];
   pathPrefix: string;
-  backends: { service: string; servers: number; weight: number }[];
+  /** `servers`: how many; `members`: each task's address (the status in the Swarm shows them). */
+  backends: {
+    service: string;
+    servers: number;
+    weight: number;
+    members?: { task: string; address: string; port: number }[];
+  }[];
 }
 
 export interface RouteSyncStatus {
@@ -191,7 +197,12 @@ export class RouteSync {
         route: r.name,
         hosts: r.hosts,
         pathPrefix: r.pathPrefix,
-        backends: r.backends.map((x) => ({ service: x.service, servers: x.servers.length, weight: x.weight })),
+        backends: r.backends.map((x) => ({
+          service: x.service,
+          servers: x.servers.length,
+          weight: x.weight,
+          members: x.servers.map((v) => ({ task: v.id, address: v.address, port: v.port })),
+        })),
       })),
       broken: b?.broken ?? [],
       unreadable: this.facts?.unreadable ?? [],

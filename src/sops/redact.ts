@@ -2,7 +2,7 @@
  * A second line of defence for decrypted values: text that passes through `redact` has every
  * occurrence of a decrypted string (as written, and as JSON escapes it) replaced, whatever
  * printed it (an engine error echoing a spec, a diagnostic, a log line). Plans are masked by
- * field first (src/plan/mask-encrypted.ts); this catches what no field mask foresaw. Strings
+ * field first (src/plan/render-mask.ts); this catches what no field mask foresaw. Strings
  * shorter than minLength are left alone: they would mask unrelated text and are not secrets
  * anyone could recognise out of context.
  */

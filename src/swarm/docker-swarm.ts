@@ -276,7 +276,7 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents, Imag
     return list.find((c) => c.Spec.Name === name);
   }
 
-  async createConfig(name: string, labels: Record<string, string>, data: string): Promise<string> {
+  async createConfig(name: string, labels: Record<string, string>, data: string | Buffer): Promise<string> {
     this.calls.writes++;
     const config = (await this.engine.call('POST /configs/create', (d) =>
       d.createConfig({ Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') }),
@@ -299,6 +299,31 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents, Imag
       d.getEvents({ filters: JSON.stringify(filters), abortSignal: signal } as Docker.GetEventsOptions),
     );
     await readJsonLines(stream, (r) => onEvent(r as SwarmEvent), signal);
+  }
+
+  /**
+   * The engine's recent events about one object (its last 256 are kept in memory): a bounded
+   * read from `sinceSeconds` to now, which the engine ends by itself.
+   */
+  async recentEvents(
+    filter: { type: string; name: string },
+    sinceSeconds: number,
+    signal: AbortSignal = new AbortController().signal,
+  ): Promise<SwarmEvent[]> {
+    this.calls.reads++;
+    const filters = { type: [filter.type], [filter.type]: [filter.name] };
+    const until = Math.floor(Date.now() / 1000);
+    const stream = await this.engine.call('GET /events', (d) =>
+      d.getEvents({
+        since: Math.floor(sinceSeconds),
+        until,
+        filters: JSON.stringify(filters),
+        abortSignal: signal,
+      } as Docker.GetEventsOptions),
+    );
+    const events: SwarmEvent[] = [];
+    await readJsonLines(stream, (r) => events.push(r as SwarmEvent), signal);
+    return events;
   }
 
   /** A removal; an object already gone is what was wanted. */

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { controller } from '../e2e/harness.js';
+import { controller, eventually } from '../e2e/harness.js';
 import { clusterScript, dockerOn, useCluster, type ClusterNode } from './cluster.js';
 
 const ctlNs = 'cl-ha';
@@ -110,14 +110,13 @@ async function statuses(): Promise<ReplicaStatus[]> {
   return out;
 }
 
+/** The first value `probe` gives (a failed probe counts as none), through the shared `eventually`. */
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  let value: T | undefined;
+  await eventually(async () => (value = await probe().catch(() => undefined)) !== undefined, timeoutMs, what, {
+    intervalMs: 200,
+  });
+  return value!;
 }
 
 /** The Raft leader's node name, asked of a live manager. */

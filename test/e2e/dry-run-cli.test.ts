@@ -6,24 +6,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { inNamespace, network, testAppService } from '../helpers/manifests.js';
 import { controller, ensureSwarm, manifestDir, removeNamespace, swarmVersions } from './harness.js';
 
 const ns = 'e2e-dry-run';
 const manifests = {
-  'all.yaml': `apiVersion: swarm.controller/v1alpha1
-kind: Network
-metadata: {name: net, namespace: ${ns}}
-spec: {ipam: {subnets: [{subnet: 10.213.121.0/24}]}}
----
-apiVersion: swarm.controller/v1alpha1
-kind: Service
-metadata: {name: app, namespace: ${ns}}
-spec:
-  image: swarm-controller/test-app:1
-  endpointMode: dnsrr
-  networks: [net]
-  stopGracePeriod: 1s
-`,
+  'all.yaml':
+    network('net', 'ipam: {subnets: [{subnet: 10.213.121.0/24}]}', inNamespace(ns)) + testAppService('app', ns),
 };
 
 describe('controller --dry-run plans exactly as controller plan', { timeout: 300_000 }, () => {

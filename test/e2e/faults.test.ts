@@ -186,7 +186,7 @@ describe('faults on a single-node Swarm', { timeout: 900_000 }, () => {
     const loaded = await loadManifests([dir]);
     const plan = buildPlan(loaded.desired, await real.readLiveState(), { applySet: ns });
     assert.equal(plan.changes.length, 12, JSON.stringify(plan.changes.map((c) => c.id)));
-    const outcomes = await executePlan(plan, loaded.desired, racing, { retry: applyRetries, timeoutMs: 60_000 });
+    const outcomes = await executePlan(plan, racing, { retry: applyRetries, timeoutMs: 60_000 });
     console.log(
       `write in the window: ${engineErrors.length} version conflict(s) from the engine (${engineErrors.map((e) => e.replace(/\s+/g, ' ')).join('; ')}); attempts: ${outcomes.map((o) => o.attempts).join(',')}`,
     );

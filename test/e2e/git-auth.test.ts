@@ -20,7 +20,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { filesContaining, secretFile, testRepository } from '../helpers/git-fixtures.js';
 import { startGitHttpServer, type GitHttpServer } from '../helpers/git-http-server.js';
-import { controller, docker, ensureSwarm, eventually, inspectService, removeNamespace } from './harness.js';
+import {
+  controller,
+  ensureSwarm,
+  eventually,
+  inspectService,
+  removeControllerRecords,
+  removeNamespace,
+} from './harness.js';
 import { startRun, type RunningController } from './run-controller.js';
 import { startSshLab, type SshLab } from './ssh-lab.js';
 
@@ -110,7 +117,7 @@ describe('controller run follows private repositories', { timeout: 600_000 }, ()
     ensureSwarm();
     for (const ns of [sshNs, httpNs]) {
       await removeNamespace(ns);
-      await docker('config', 'rm', `swarm-controller-lease.${ns}`, `swarm-controller-state.${ns}`).catch(() => '');
+      await removeControllerRecords(ns);
     }
     lab = await startSshLab({ name: 'sc-e2e-git', prefix: '10.219.8', gitUser: true });
     mkdirSync(secrets);
@@ -126,7 +133,7 @@ describe('controller run follows private repositories', { timeout: 600_000 }, ()
     for (const c of running) await c.stop();
     for (const ns of [sshNs, httpNs]) {
       await removeNamespace(ns);
-      await docker('config', 'rm', `swarm-controller-lease.${ns}`, `swarm-controller-state.${ns}`).catch(() => '');
+      await removeControllerRecords(ns);
     }
     lab?.stop();
     await http?.stop();

@@ -134,6 +134,24 @@ export async function swarmVersions(): Promise<Record<string, string>> {
   return out;
 }
 
+/**
+ * Removes the records `controller run` keeps in the Swarm for an apply set: its lease, its state
+ * and every version of its status (and of the route tier's status, given the proxy service).
+ */
+export async function removeControllerRecords(set: string, proxyService?: string): Promise<void> {
+  const of = [`ApplySet/${set}`, ...(proxyService ? [`Routes/${proxyService}`] : [])];
+  const ids: string[] = [];
+  for (const o of of)
+    ids.push(
+      ...(await docker('config', 'ls', '-q', '--filter', `label=swarm.controller/status-of=${o}`))
+        .split('\n')
+        .filter(Boolean),
+    );
+  await docker('config', 'rm', `swarm-controller-lease.${set}`, `swarm-controller-state.${set}`, ...ids).catch(
+    () => '',
+  );
+}
+
 /** Removes every service and network of a namespace (what `docker stack rm` would). */
 export async function removeNamespace(namespace: string): Promise<void> {
   const services = (await docker('service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${namespace}`))
@@ -184,15 +202,8 @@ export async function rewrite(dir: string, files: Record<string, string>): Promi
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
 }
 
-/** Polls until `check` returns true or the timeout passes. */
-export async function eventually(check: () => Promise<boolean>, timeoutMs = 30_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+/** The tests' one "wait until" (test/helpers/eventually.ts), here in real time. */
+export { eventually } from '../helpers/eventually.js';
 
 export function planJson(r: CliResult): {
   summary: Record<string, number>;

@@ -18,25 +18,17 @@ import {
   planJson,
   removeNamespace,
 } from './harness.js';
+import { inNamespace, network, service, testAppImage } from '../helpers/manifests.js';
 
 const ns = 'e2e-netgone';
 const manifests = {
-  'app.yaml': `apiVersion: swarm.controller/v1alpha1
-kind: Network
-metadata: {name: net, namespace: ${ns}}
-spec: {attachable: true}
----
-apiVersion: swarm.controller/v1alpha1
-kind: Service
-metadata: {name: app, namespace: ${ns}}
-spec:
-  image: swarm-controller/test-app:1
-  replicas: 1
-  endpointMode: dnsrr
-  networks: [net]
-  env: {STOP_DELAY_MS: "15000"}
-  stopGracePeriod: 30s
-`,
+  'app.yaml':
+    network('net', 'attachable: true', inNamespace(ns)) +
+    service(
+      'app',
+      `image: ${testAppImage}\nreplicas: 1\nendpointMode: dnsrr\nnetworks: [net]\nenv: {STOP_DELAY_MS: "15000"}\nstopGracePeriod: 30s`,
+      inNamespace(ns),
+    ),
 };
 
 let dir: string;

@@ -11,7 +11,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { controller, docker, ensureSwarm, eventually, removeNamespace, repoRoot } from './harness.js';
+import {
+  controller,
+  docker,
+  ensureSwarm,
+  eventually,
+  removeControllerRecords,
+  removeNamespace,
+  repoRoot,
+} from './harness.js';
 
 export interface TierOptions {
   /** Namespace and apply set of the tier, e.g. "e2e-edge". */
@@ -148,8 +156,7 @@ export async function stopTier(ns: string): Promise<void> {
     'the tier controller to stop',
   );
   await removeNamespace(ns);
-  for (const c of [`swarm-controller-lease.${ns}`, `swarm-controller-state.${ns}`])
-    await docker('config', 'rm', c).catch(() => '');
+  await removeControllerRecords(ns, `${ns}_proxy`);
   await docker('secret', 'rm', `${ns}-proxy-token`).catch(() => '');
 }
 

@@ -13,21 +13,11 @@ import {
   serviceExists,
   swarmVersions,
 } from './harness.js';
+import { inNamespace, network, testAppService } from '../helpers/manifests.js';
 
 const ns = 'e2e-safety';
-const net = `apiVersion: swarm.controller/v1alpha1
-kind: Network
-metadata: {name: net, namespace: ${ns}}
-`;
-const svc = (name: string, extra = '') => `apiVersion: swarm.controller/v1alpha1
-kind: Service
-metadata: {name: ${name}, namespace: ${ns}}
-spec:
-  image: swarm-controller/test-app:1
-  endpointMode: dnsrr
-  networks: [net]
-  stopGracePeriod: 1s
-${extra}`;
+const net = network('net', '', inNamespace(ns));
+const svc = (name: string, extra = '') => testAppService(name, ns, extra);
 
 describe('replace, prune, conflicts and bad input never write what they must not', { timeout: 600_000 }, () => {
   let dir: string;
@@ -45,7 +35,7 @@ describe('replace, prune, conflicts and bad input never write what they must not
   });
 
   it('refuses a mode change without --allow-replace, writing nothing, and replaces with it', async () => {
-    await rewrite(dir, { 'a.yaml': svc('a', '  mode: global\n') });
+    await rewrite(dir, { 'a.yaml': svc('a', 'mode: global') });
     const versions = await swarmVersions();
     const refused = await controller(['apply', '-f', dir]);
     assert.equal(refused.code, 1);
@@ -93,7 +83,7 @@ describe('replace, prune, conflicts and bad input never write what they must not
     assert.match(r.stdout, /SC4001 .*belongs to apply set "safety", not "intruder"/);
     assert.deepEqual(await swarmVersions(), versions);
     const other = await manifestDir('other', {
-      'x.yaml': svc('x').replaceAll(ns, 'e2e-other').replace('  networks: [net]\n', ''),
+      'x.yaml': testAppService('x', 'e2e-other', '', []),
     });
     const own = await controller(['apply', '-f', other, '--prune']);
     assert.equal(own.code, 0, own.stdout + own.stderr);
@@ -132,14 +122,14 @@ describe('replace, prune, conflicts and bad input never write what they must not
   });
 
   it('writes nothing when any manifest is invalid', async () => {
-    await rewrite(dir, { 'broken.yaml': svc('c', '  replicas: many\n') });
-    await rewrite(dir, { 'a.yaml': svc('a', '  mode: global\n  env: {CHANGED: "yes"}\n') });
+    await rewrite(dir, { 'broken.yaml': svc('c', 'replicas: many') });
+    await rewrite(dir, { 'a.yaml': svc('a', 'mode: global\nenv: {CHANGED: "yes"}') });
     const versions = await swarmVersions();
     const r = await controller(['apply', '-f', dir, '--allow-replace']);
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
-      /broken\.yaml:9:3: error SC2005: Service "e2e-safety\/c" spec\.replicas: must be an integer, not string "many"/,
+      /broken\.yaml:11:3: error SC2005: Service "e2e-safety\/c" spec\.replicas: must be an integer, not string "many"/,
     );
     assert.match(r.stderr, /nothing was sent to the Swarm/);
     assert.deepEqual(await swarmVersions(), versions);
@@ -147,7 +137,7 @@ describe('replace, prune, conflicts and bad input never write what they must not
 
   it('reads manifests from standard input', async () => {
     const r = await controller(['plan', '-f', '-', '--set', 'safety'], {
-      input: net + '---\n' + svc('a', '  mode: global\n'),
+      input: net + svc('a', 'mode: global'),
     });
     assert.equal(r.code, 0, r.stdout + r.stderr);
   });

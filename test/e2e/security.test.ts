@@ -33,8 +33,9 @@ const work = mkdtempSync(join(tmpdir(), 'sc-e2e-sec-'));
 
 /**
  * Every service, network, config and secret with its ID and version: equal snapshots mean
- * nothing was written. Leader leases are left out: a controller already running in the Swarm
- * (the self-hosting test's, a demo's) renews its own every few seconds.
+ * nothing was written. Leader leases and status records are left out: a controller already
+ * running in the Swarm (the self-hosting test's, a demo's) renews its lease every few seconds and
+ * rewrites its status when it changes and every minute.
  */
 async function snapshot(): Promise<Record<string, string>> {
   const out = await swarmVersions();
@@ -42,7 +43,7 @@ async function snapshot(): Promise<Record<string, string>> {
     const ids = (await docker(kind, 'ls', '-q')).split('\n').filter(Boolean);
     if (!ids.length) continue;
     for (const o of JSON.parse(await docker(kind, 'inspect', ...ids))) {
-      if (!String(o.Spec.Name).startsWith('swarm-controller-lease.'))
+      if (!/^swarm-controller-(lease|status|routes)\./.test(String(o.Spec.Name)))
         out[`${kind}/${o.Spec.Name}`] = `${o.ID}@${o.Version.Index}`;
     }
   }
@@ -91,6 +92,15 @@ interface RunningController {
   port: number;
   output: () => string;
   stop: () => Promise<number>;
+}
+
+/** How many reconciles (of any kind) ended blocked, from the run's /metrics. */
+async function blockedReconciles(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const counts = text.matchAll(
+    /^swarm_controller_reconcile_duration_seconds_count\{kind="\w+",result="blocked"\} (\d+)$/gm,
+  );
+  return [...counts].reduce((n, m) => n + Number(m[1]), 0);
 }
 
 /** `controller run` outside the cluster: --no-routes, a directory source, a free loopback port. */
@@ -488,7 +498,13 @@ ${Object.entries({ ...values(v), LOG_LEVEL: `plain-${v}` })
         30_000,
         'the 7 look-alikes reported blocked in /status',
       );
-      await new Promise((r) => setTimeout(r, 5000)); // two more resyncs
+      // Two more resyncs: each reconciles the 7 look-alikes again, and each is blocked again.
+      const blocked = await blockedReconciles(run.port);
+      await eventually(
+        async () => (await blockedReconciles(run.port)) >= blocked + 14,
+        30_000,
+        'two more resyncs of the 7 look-alikes, each blocked',
+      );
       const status = (await (await fetch(`http://127.0.0.1:${run.port}/status`)).json()) as {
         objects: { id: string; phase: string }[];
       };

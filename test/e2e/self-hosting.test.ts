@@ -4,7 +4,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { controller, docker, ensureSwarm, eventually, inspectService, removeNamespace, repoRoot } from './harness.js';
+import {
+  controller,
+  docker,
+  ensureSwarm,
+  eventually,
+  inspectService,
+  removeControllerRecords,
+  removeNamespace,
+  repoRoot,
+} from './harness.js';
 
 const ns = 'e2e-selfhost';
 // The controller's own namespace: not swarm-controller, so a controller installed by scripts/demo.sh on the same Swarm is left alone.
@@ -126,8 +135,7 @@ describe('the controller as a Swarm service that manages itself', { timeout: 900
     await docker('tag', 'swarm-controller/controller:dev', 'swarm-controller/controller:e2e-v2');
     await removeNamespace(ns);
     await removeNamespace(ctlNs);
-    for (const c of ['swarm-controller-lease.deploy', 'swarm-controller-state.deploy'])
-      await docker('config', 'rm', c).catch(() => '');
+    await removeControllerRecords('deploy');
     execFileSync('git', ['init', '-q', '--bare', '-b', 'main', bare]);
     execFileSync('git', ['clone', '-q', bare, clone]);
     mkdirSync(join(clone, 'deploy'));
@@ -149,8 +157,7 @@ describe('the controller as a Swarm service that manages itself', { timeout: 900
     );
     await removeNamespace(ctlNs);
     await removeNamespace(ns);
-    for (const c of ['swarm-controller-lease.deploy', 'swarm-controller-state.deploy'])
-      await docker('config', 'rm', c).catch(() => '');
+    await removeControllerRecords('deploy');
   });
 
   it('bootstrap installs the controller from git, and is idempotent', async () => {
@@ -165,7 +172,7 @@ describe('the controller as a Swarm service that manages itself', { timeout: 900
     assert.match(svc.Spec.Labels['swarm.controller/revision'], /^[0-9a-f]{40}$/);
   });
 
-  it('the controller service converges a commit within a poll interval', async () => {
+  it('the controller service converges a commit by polling, without a webhook', async () => {
     const t = Date.now();
     commit({ 'app.yaml': app(2) }, 'two replicas');
     await eventually(

@@ -6,7 +6,9 @@
  *     process, a Swarm, git, files.
  *   - On a FakeClock (`clock`): each round moves the fake clock by `intervalMs` (so the timers
  *     due in between fire, in order) and lets promises settle; `timeoutMs` is fake time, and no
- *     real time passes but the event loop's turns.
+ *     real time passes but the event loop's turns. When real work runs beside the fake clock
+ *     (git, files), `realTickMs` also lets that much real time pass each round, so the fake
+ *     clock moves while that work completes.
  */
 import type { FakeClock } from '../../src/queue/clock.js';
 
@@ -14,6 +16,8 @@ export interface EventuallyOptions {
   intervalMs?: number;
   /** Step this fake clock instead of waiting in real time. */
   clock?: FakeClock;
+  /** With `clock`: real milliseconds to wait each round as well (default 0). */
+  realTickMs?: number;
   /** More to say when it times out (the last status, say). */
   detail?: () => string;
 }
@@ -30,8 +34,10 @@ export async function eventually(
   for (;;) {
     if (await check()) return;
     if (now() >= deadline) break;
-    if (o.clock) await o.clock.advance(interval);
-    else await new Promise((r) => setTimeout(r, interval));
+    if (o.clock) {
+      await o.clock.advance(interval);
+      if (o.realTickMs) await new Promise((r) => setTimeout(r, o.realTickMs));
+    } else await new Promise((r) => setTimeout(r, interval));
   }
   const more = o.detail ? `; ${o.detail()}` : '';
   throw new Error(`timed out after ${timeoutMs} ms${o.clock ? ' (fake clock)' : ''} waiting for ${what}${more}`);

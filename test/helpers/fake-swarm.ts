@@ -101,7 +101,7 @@ export class FakeSwarm implements SwarmAccess, ImageRegistry {
   async listSecrets(): Promise<SwarmSecret[]> {
     return [...this.secrets.values()].map((s) => structuredClone(s));
   }
-  async createConfig(name: string, labels: Record<string, string>, data: string): Promise<string> {
+  async createConfig(name: string, labels: Record<string, string>, data: string | Buffer): Promise<string> {
     if ([...this.configs.values()].some((c) => c.Spec.Name === name))
       throw new AlreadyExistsError(`config ${name} already exists`);
     const id = `cfg${this.nextId++}`;

@@ -1,6 +1,7 @@
 /**
  * Small pieces the git tests share: a bare repository with a clone to commit in, files written
  * as Swarm mounts secrets, and a search of a directory tree for a string (a leaked token).
+ * Runs git: for integration and e2e tests only.
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,8 +17,11 @@ export function gitIn(cwd: string, ...args: string[]): string {
 }
 
 export interface TestRepository {
-  /** Writes the files into the clone, commits, pushes to the bare repository's main; the SHA. */
-  commit(files: Record<string, string>, message: string): string;
+  /**
+   * Writes the files into the clone (null removes a file or a directory), commits them (even
+   * when nothing changed), pushes to the bare repository's main; the commit's SHA.
+   */
+  commit(files: Record<string, string | null>, message: string): string;
   head(): string;
 }
 
@@ -29,11 +33,15 @@ export function testRepository(bare: string, clone: string): TestRepository {
   return {
     commit: (files, message) => {
       for (const [path, text] of Object.entries(files)) {
+        if (text === null) {
+          rmSync(join(clone, path), { force: true, recursive: true });
+          continue;
+        }
         mkdirSync(dirname(join(clone, path)), { recursive: true });
         writeFileSync(join(clone, path), text);
       }
       gitIn(clone, 'add', '-A');
-      gitIn(clone, 'commit', '-qm', message);
+      gitIn(clone, 'commit', '-q', '--allow-empty', '-m', message);
       gitIn(clone, 'push', '-q', 'origin', 'HEAD:main');
       return gitIn(clone, 'rev-parse', 'HEAD');
     },

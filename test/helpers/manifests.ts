@@ -1,4 +1,8 @@
-/** Builds in-memory manifests and desired state for unit tests, without files. */
+/**
+ * Builds manifest text, and desired state from it without files: for unit tests, and the
+ * manifests the e2e and cluster tests write (the test app's service on a network of the test's
+ * namespace).
+ */
 import { buildDesiredState } from '../../src/manifest/load.js';
 import { parseDocuments } from '../../src/manifest/yaml-documents.js';
 import type { DesiredState } from '../../src/api/model.js';
@@ -64,4 +68,27 @@ export function config(name: string, spec: string, meta = ''): string {
 
 export function secret(name: string, spec: string, meta = ''): string {
   return doc('Secret', name, spec, meta);
+}
+
+/** The e2e and cluster tests' image: the test app (test/fixtures/test-app), built on each engine. */
+export const testAppImage = 'swarm-controller/test-app:1';
+
+/** The metadata line that puts a manifest in namespace `ns` (the `meta` of the builders above). */
+export function inNamespace(ns: string): string {
+  return `  namespace: ${ns}\n`;
+}
+
+/**
+ * A service of the test app in namespace `ns`, on `networks` (default [net]), with DNS round
+ * robin and a 1 s stop grace period (quick to replace and remove), plus `extra` spec lines.
+ */
+export function testAppService(name: string, ns: string, extra = '', networks = ['net']): string {
+  const lines = [
+    `image: ${testAppImage}`,
+    'endpointMode: dnsrr',
+    ...(networks.length ? [`networks: [${networks.join(', ')}]`] : []),
+    'stopGracePeriod: 1s',
+    ...(extra ? [extra.replace(/\n$/, '')] : []),
+  ];
+  return service(name, lines.join('\n'), inNamespace(ns));
 }

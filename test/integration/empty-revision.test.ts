@@ -1,19 +1,21 @@
 /**
  * A git revision that deletes every manifest must not prune everything: `controller run` (the
- * Controller, its git source, the loader and the planner, over a FakeSwarm) keeps the last
- * good state whichever way the manifests disappear: the path gone from the tree, only
- * non-manifest files left, or only a comment left (which loads as zero objects).
+ * loop, its git source, the loader and the planner, over a FakeSwarm, on a FakeClock) keeps the
+ * last good state whichever way the manifests disappear: the path gone from the tree, only
+ * non-manifest files left, or only a comment left (which loads as zero objects). An integration
+ * test because the source is a real git repository.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ApplySetLoop } from '../../src/controller/apply-set-loop.js';
-import { realClock } from '../../src/queue/clock.js';
+import { FakeClock } from '../../src/queue/clock.js';
 import { gitSource } from '../../src/source/index.js';
+import { eventually } from '../helpers/eventually.js';
 import { RunnableFakeSwarm } from '../helpers/fake-swarm.js';
+import { testRepository, type TestRepository } from '../helpers/git-fixtures.js';
 import { network, service } from '../helpers/manifests.js';
 import { startLoop, type RunningLoop } from '../helpers/run-loop.js';
 
@@ -24,34 +26,8 @@ class LeaseBlindFakeSwarm extends RunnableFakeSwarm {
   }
 }
 
-/** Real time, with timers that do not keep the test process alive once the controller stops. */
-const clock = realClock;
-
 const root = mkdtempSync(join(tmpdir(), 'sc-empty-rev-'));
 const bare = join(root, 'repo.git');
-const work = join(root, 'work');
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }).trim();
-
-function commit(message: string, files: Record<string, string | null>): string {
-  for (const [path, text] of Object.entries(files)) {
-    const full = join(work, path);
-    if (text === null) rmSync(full, { force: true, recursive: true });
-    else {
-      mkdirSync(join(full, '..'), { recursive: true });
-      writeFileSync(full, text);
-    }
-  }
-  git(work, 'add', '-A');
-  git(work, 'commit', '-q', '--allow-empty', '-m', message);
-  git(work, 'push', '-q', 'origin', 'HEAD:refs/heads/main');
-  return git(work, 'rev-parse', 'HEAD');
-}
-
 const ns = '  namespace: e2e-sec-empty\n';
 const good = {
   'deploy/net.yaml': network('net', '', ns),
@@ -62,28 +38,38 @@ const good = {
   ),
 };
 
-describe('controller run and a revision that deletes every manifest', { timeout: 120_000 }, () => {
+describe('controller run and a revision that deletes every manifest', () => {
   const swarm = new LeaseBlindFakeSwarm();
+  let repo: TestRepository;
   let running: RunningLoop;
   let controller: ApplySetLoop;
   let first: string;
 
+  const clock = new FakeClock();
+  /**
+   * Waits for what the loop records, while real git runs: the loop's clock moves 10 ms per real
+   * millisecond, so its backoffs and re-checks happen (polls and resyncs are an hour away).
+   */
+  const until = (check: () => boolean, what: string) =>
+    eventually(check, 600_000, what, {
+      clock,
+      intervalMs: 10,
+      realTickMs: 1,
+      detail: () => `last sync: ${JSON.stringify(controller.status.lastSync)}`,
+    });
+
   before(async () => {
-    git(root, 'init', '-q', '--bare', bare);
-    git(bare, 'symbolic-ref', 'HEAD', 'refs/heads/main');
-    git(root, 'init', '-q', work);
-    git(work, 'checkout', '-q', '-b', 'main');
-    git(work, 'remote', 'add', 'origin', bare);
-    first = commit('good', { ...good, 'deploy/README.md': 'the shop\n' });
+    repo = testRepository(bare, join(root, 'work'));
+    first = repo.commit({ ...good, 'deploy/README.md': 'the shop\n' }, 'good');
     running = startLoop({
       swarm,
       source: gitSource({ url: bare, ref: 'main', path: 'deploy', cacheDir: join(root, 'cache') }),
       clock,
-      settings: { applySet: 'empty-rev', syncTimeoutMs: 5000 },
+      settings: { applySet: 'empty-rev' },
     });
     controller = running.loop;
     await until(
-      () => controller.status.lastSync?.revision === first && controller.status.lastSync.result === 'success',
+      () => controller.status.lastSync?.revision === first && controller.status.lastSync.detail === 'applied',
       'the first revision applied',
     );
     assert.deepEqual(swarm.objectWrites.sort(), ['createNetwork e2e-sec-empty_net', 'createService e2e-sec-empty_web']);
@@ -93,20 +79,15 @@ describe('controller run and a revision that deletes every manifest', { timeout:
     rmSync(root, { recursive: true, force: true });
   });
 
-  async function until(check: () => boolean, what: string): Promise<void> {
-    for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
-    assert.ok(check(), `timed out waiting for ${what}; last sync: ${JSON.stringify(controller.status.lastSync)}`);
-  }
-
+  /** A webhook, and the sync of `revision` recorded (a failed fetch names the commit it could not use). */
   async function syncTo(revision: string): Promise<void> {
     controller.triggerSync('webhook');
-    await until(
-      () =>
-        controller.status.lastSync?.revision === revision ||
-        (controller.status.lastSync?.result === 'fetch-failed' &&
-          controller.status.lastSync.detail.includes(revision.slice(0, 7))),
-      `a sync of ${revision}`,
-    );
+    await until(() => {
+      const last = controller.status.lastSync;
+      return (
+        last?.revision === revision || (last?.result === 'fetch-failed' && last.detail.includes(revision.slice(0, 7)))
+      );
+    }, `the sync of ${revision}`);
   }
 
   function assertKept(): void {
@@ -126,9 +107,16 @@ describe('controller run and a revision that deletes every manifest', { timeout:
   }
 
   it('only non-manifest files left: the revision is invalid (SC1006) and the last good one stays', async () => {
-    const bad = commit('delete the manifests, keep the readme', { 'deploy/net.yaml': null, 'deploy/web.yaml': null });
+    const bad = repo.commit(
+      {
+        'deploy/net.yaml': null,
+        'deploy/web.yaml': null,
+      },
+      'delete the manifests, keep the readme',
+    );
     await syncTo(bad);
     const last = controller.status.lastSync!;
+    assert.equal(last.revision, bad);
     assert.equal(last.result, 'invalid');
     assert.match(last.detail, /SC1006/);
     assert.match(last.detail, new RegExp(`still applying ${first.slice(0, 12)}`));
@@ -136,36 +124,35 @@ describe('controller run and a revision that deletes every manifest', { timeout:
     assertKept();
   });
 
-  it('the manifest directory gone from the tree: the fetch fails and the last good revision stays', async () => {
-    const gone = commit('delete the directory', { deploy: null, 'other.txt': 'x\n' });
-    controller.triggerSync('webhook');
-    await until(() => controller.status.lastSync?.result === 'fetch-failed', 'the failed fetch');
-    assert.match(controller.status.lastSync!.detail, /deploy/);
-    assert.ok(gone);
+  it('the manifest directory gone from the tree: the fetch fails, naming the path, and the last good revision stays', async () => {
+    const gone = repo.commit({ deploy: null, 'other.txt': 'x\n' }, 'delete the directory');
+    await syncTo(gone);
+    const last = controller.status.lastSync!;
+    assert.equal(last.result, 'fetch-failed');
+    assert.match(last.detail, /deploy/);
+    assert.ok(last.detail.includes(gone.slice(0, 7)), `the failure names the commit ${gone}: ${last.detail}`);
     assert.equal(controller.status.revision, first);
     assertKept();
   });
 
   it('only a comment left (zero objects): the prune is refused with SC4004 and nothing is deleted', async () => {
-    const empty = commit('only a comment', { 'deploy/readme.yaml': '# the shop moved to another repository\n' });
+    const empty = repo.commit({ 'deploy/readme.yaml': '# the shop moved to another repository\n' }, 'only a comment');
     await syncTo(empty);
-    await until(
-      () => (controller.status.toJSON().objects ?? []).some((o) => /SC4004/.test(o.reason)),
-      'the SC4004 blocker in status',
-    );
     const objects = controller.status.toJSON().objects;
     assert.ok(
       objects.length > 0 && objects.every((o) => o.phase === 'Failed' && /SC4004/.test(o.reason)),
       JSON.stringify(objects),
     );
+    assert.equal(controller.status.lastSync!.revision, empty);
     assert.notEqual(controller.status.lastSync!.result, 'success');
     assertKept();
   });
 
   it('a good revision afterwards applies again, and no log line carries the secret value', async () => {
-    const back = commit('restore', { ...good, 'deploy/readme.yaml': null });
+    const back = repo.commit({ ...good, 'deploy/readme.yaml': null }, 'restore');
     await syncTo(back);
-    await until(() => controller.status.lastSync?.result === 'success', 'the restored revision');
+    assert.equal(controller.status.lastSync!.revision, back);
+    assert.equal(controller.status.lastSync!.result, 'success', JSON.stringify(controller.status.lastSync));
     assertKept();
     assert.doesNotMatch(running.logs.text(), /never-logged-4711/);
     assert.doesNotMatch(JSON.stringify(controller.status.toJSON()), /never-logged-4711/);

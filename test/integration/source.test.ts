@@ -21,6 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { directorySource, gitSource, parseSourceSpec, SourceError, type Snapshot } from '../../src/source/index.js';
+import { gitIn as git, testRepository, type TestRepository } from '../helpers/git-fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'sc-source-'));
 const bare = join(root, 'remote.git');
@@ -28,30 +29,9 @@ const work = join(root, 'work');
 let caches = 0;
 const newCache = () => join(root, `cache-${++caches}`);
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', '-c', 'init.defaultBranch=main', ...args], {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }).trim();
-}
-
-/** Writes files into the work clone, commits them with `message`, pushes, returns the SHA. */
-function commit(message: string, files: Record<string, string | null>): string {
-  for (const [path, text] of Object.entries(files)) {
-    const full = join(work, path);
-    if (text === null) {
-      rmSync(full, { force: true });
-      continue;
-    }
-    mkdirSync(join(full, '..'), { recursive: true });
-    writeFileSync(full, text);
-  }
-  git(work, 'add', '-A');
-  git(work, 'commit', '-q', '-m', message);
-  git(work, 'push', '-q', 'origin', 'HEAD:refs/heads/main');
-  return git(work, 'rev-parse', 'HEAD');
-}
+/** The bare `remote.git` and its clone `work`, made before the tests. */
+let remote: TestRepository;
+const commit = (message: string, files: Record<string, string | null>) => remote.commit(files, message);
 
 const manifest = (name: string, image = 'nginx:1.27') =>
   `apiVersion: swarm.example/v1\nkind: Service\nmetadata:\n  name: ${name}\nspec:\n  image: ${image}\n`;
@@ -76,11 +56,7 @@ async function rejectsWithSourceError(promise: Promise<unknown>, ...patterns: Re
 let first = '';
 
 before(() => {
-  git(root, 'init', '-q', '--bare', bare);
-  git(bare, 'symbolic-ref', 'HEAD', 'refs/heads/main');
-  git(root, 'init', '-q', work);
-  git(work, 'checkout', '-q', '-b', 'main');
-  git(work, 'remote', 'add', 'origin', bare);
+  remote = testRepository(bare, work);
   first = commit('first: web service', { 'manifests/web.yaml': manifest('web'), 'README.md': 'not a manifest\n' });
 });
 

@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildPlan, type PlanOptions } from '../../src/plan/build-plan.js';
+import { maskPlan } from '../../src/plan/render-mask.js';
+import { renderHuman, renderJson } from '../../src/plan/render.js';
 import { buildNetworkCreate, buildServiceSpec } from '../../src/plan/swarm-spec.js';
 import type { DesiredState } from '../../src/api/model.js';
 import type { LiveState, SwarmService } from '../../src/api/swarm-types.js';
@@ -83,14 +85,19 @@ describe('buildPlan', () => {
     assert.equal(p.changes[0].restartsTasks, false);
   });
 
-  it('masks secret-looking env values, showing only that they changed', () => {
+  it('keeps the real values of secret-looking env vars, which only the view masks, showing that they changed', () => {
     const p = plan(desiredFrom(base.replace('API_TOKEN: abc', 'API_TOKEN: xyz')), appliedState(base));
-    assert.deepEqual(p.changes[0].fields, [
+    assert.deepEqual(p.changes[0].fields, [{ path: 'spec.env.API_TOKEN', before: 'abc', after: 'xyz' }]);
+    const shown = maskPlan(p);
+    assert.deepEqual(shown.changes[0].fields, [
       { path: 'spec.env.API_TOKEN', before: '(sensitive)', after: '(sensitive)', sensitive: true },
     ]);
-    assert.doesNotMatch(JSON.stringify(p), /xyz|abc/);
-    const q = plan(desiredFrom(base.replace('LOG: info', 'LOG: debug')), appliedState(base), { maskEnv: ['LOG'] });
-    assert.doesNotMatch(JSON.stringify(q), /debug|"info"/);
+    assert.doesNotMatch(JSON.stringify(shown), /xyz|abc/);
+    assert.doesNotMatch(renderJson(p) + renderHuman(p), /xyz|abc/);
+    const q = plan(desiredFrom(base.replace('LOG: info', 'LOG: debug')), appliedState(base));
+    assert.doesNotMatch(renderJson(q, { maskEnv: ['LOG'] }), /debug|"info"/);
+    assert.doesNotMatch(renderHuman(q, { maskEnv: ['LOG'] }), /debug|"info"/);
+    assert.match(renderHuman(q), /"info" -> "debug"/, 'shown without --mask-env');
   });
 
   it('refuses a mode or endpoint-mode change without --allow-replace, and plans a replace with it', () => {

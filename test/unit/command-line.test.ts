@@ -121,12 +121,12 @@ describe('command line refusals', () => {
     ],
     [
       ['-f', 'manifests'],
-      /^-f needs a command: it is an option of validate, plan and apply; write the command first/,
+      /^-f needs a command: it is an option of validate, plan, apply and diff; write the command first/,
       'controller --help',
     ],
     [
       ['--host', 'tcp://10.0.0.1:2375'],
-      /^--host needs a command: it is an option of plan, apply, run, suspend, resume, bootstrap, rollback and version/,
+      /^--host needs a command: it is an option of plan, apply, run, status, get, describe, diff, dashboard, suspend, resume, bootstrap, rollback and version/,
       'controller --help',
     ],
     [
@@ -153,7 +153,7 @@ describe('command line refusals', () => {
     [['help', 'aply'], /^unknown command "aply"; did you mean "apply"\?$/, 'controller --help'],
     [
       ['proxy', '--set', 'x'],
-      /^--set is an option of plan, apply, run, suspend, resume, bootstrap and rollback, not of proxy$/,
+      /^--set is an option of plan, apply, run, status, get, describe, diff, suspend, resume, bootstrap and rollback, not of proxy$/,
       'controller proxy --help',
     ],
   ];
@@ -330,5 +330,39 @@ describe('controller --dry-run', () => {
       [1, 1, 1],
     );
     for (const r of bad) assert.equal(r.err, bad[0].err);
+  });
+});
+
+describe('the Swarm is read while the manifests load', () => {
+  it('reports the manifests first: bad manifests and an unreachable engine print only the manifest problem', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sc-cli-early-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'kind: Service\nmetadata: {name: x}\n');
+    let connects = 0;
+    let err = '';
+    const io: CommandIo = {
+      out: () => undefined,
+      err: (s) => void (err += s),
+      connect: () => {
+        connects++;
+        return Promise.reject(new Error('engine unreachable (from the test)'));
+      },
+    };
+    assert.equal(await main(['apply', '-f', dir], io), 1);
+    assert.equal(connects, 1, 'the read started alongside the load');
+    assert.match(err, /bad\.yaml:1/);
+    assert.doesNotMatch(err, /engine unreachable/);
+  });
+
+  it('reports an unreachable engine once the manifests are good', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sc-cli-early-'));
+    writeFileSync(join(dir, 'app.yaml'), service('web', '  image: nginx:1.27\n'));
+    let err = '';
+    const io: CommandIo = {
+      out: () => undefined,
+      err: (s) => void (err += s),
+      connect: () => Promise.reject(new Error('engine unreachable (from the test)')),
+    };
+    assert.equal(await main(['plan', '-f', dir], io), 1);
+    assert.match(err, /engine unreachable \(from the test\)/);
   });
 });

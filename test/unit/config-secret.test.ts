@@ -43,7 +43,7 @@ const manifests = (conf: string, pass = password) =>
 async function apply(desired: DesiredState, swarm: FakeSwarm, prune = false) {
   const plan = buildPlan(desired, await swarm.readLiveState(), { applySet: 'shop', prune });
   assert.deepEqual(plan.blockers, []);
-  const outcomes = await executePlan(plan, desired, swarm, { pollMs: 1 });
+  const outcomes = await executePlan(plan, swarm, { pollMs: 1 });
   for (const o of outcomes) assert.equal(o.status, 'succeeded', `${o.change.id}: ${o.detail}`);
   return plan;
 }
@@ -220,7 +220,7 @@ describe('planning and applying configs and secrets', () => {
       ['delete Service/shop/web', 'delete Config/shop/app-conf'],
     );
     assert.deepEqual(plan.changes[1].dependsOn, ['Service/shop/web']);
-    await executePlan(plan, nothing, swarm, { pollMs: 1 });
+    await executePlan(plan, swarm, { pollMs: 1 });
     assert.equal([...swarm.configs.values()].length, 0);
   });
 

@@ -15,7 +15,7 @@ const text =
 async function apply(swarm: FakeSwarm, manifests: string, o: Parameters<typeof buildPlan>[2] = { applySet: 'shop' }) {
   const desired = desiredFrom(manifests);
   const plan = buildPlan(desired, await swarm.readLiveState(), o);
-  return { plan, outcomes: await executePlan(plan, desired, swarm, fast) };
+  return { plan, outcomes: await executePlan(plan, swarm, fast) };
 }
 
 describe('executePlan', () => {
@@ -50,9 +50,9 @@ describe('executePlan', () => {
     await apply(swarm, text);
     const desired = desiredFrom(text.replace('replicas: 2', 'replicas: 3'));
     const plan = buildPlan(desired, await swarm.readLiveState(), { applySet: 'shop' });
-    await executePlan(plan, desired, swarm, fast);
+    await executePlan(plan, swarm, fast);
     const writes = swarm.writes.length;
-    const outcomes = await executePlan(plan, desired, swarm, fast);
+    const outcomes = await executePlan(plan, swarm, fast);
     assert.equal(outcomes[0].detail, 'already up to date');
     assert.equal(swarm.writes.length, writes);
   });
@@ -111,7 +111,7 @@ describe('executePlan', () => {
     const writes = swarm.writes.length;
     const desired = desiredFrom(text);
     const plan = buildPlan(desired, await swarm.readLiveState(), { applySet: 'shop' });
-    await assert.rejects(executePlan(plan, desired, swarm, fast), PlanBlockedError);
+    await assert.rejects(executePlan(plan, swarm, fast), PlanBlockedError);
     assert.equal(swarm.writes.length, writes);
   });
 });

@@ -16,6 +16,7 @@ import { Notifier } from '../../src/notify/notifier.js';
 import type { DeliveryResult } from '../../src/notify/delivery.js';
 import type { NotificationEvent } from '../../src/notify/events.js';
 import { buildPayload, payloadSchema } from '../../src/notify/payload.js';
+import { eventually } from '../helpers/eventually.js';
 import {
   giteaLike,
   githubLike,
@@ -93,14 +94,11 @@ function notifier(spec: NotificationsSpec): Notifier {
   });
 }
 
-/** Waits (in event-loop turns, not time) until the condition holds; fails after a bounded number of turns. */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 5000; i++) {
-    if (cond()) return;
-    await new Promise<void>((r) => setImmediate(r));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
+/**
+ * Waits for what the receivers recorded, in real time (the HTTP round trips are real); the fake
+ * clock stands still meanwhile, so no retry falls due while waiting.
+ */
+const until = (cond: () => boolean, what: string) => eventually(cond, 10_000, what, { intervalMs: 1 });
 
 const ok201: Responder = () => ({ status: 201, body: '{}' });
 

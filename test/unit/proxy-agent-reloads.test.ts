@@ -1,8 +1,9 @@
 /**
  * The proxy agent's decisions on a fake clock, with HAProxy replaced by a recorder (no process):
  * a structure change reloads at most once per minReloadIntervalMs, pushes in between share that
- * reload, and a membership change goes through the Runtime API without one. The real HAProxy
- * doing the same is test/integration/proxy-agent.test.ts.
+ * reload, a membership change goes through the Runtime API without one, and the traffic
+ * counters keep the same time. The real HAProxy doing the same is
+ * test/integration/proxy-agent.test.ts.
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -156,5 +157,14 @@ describe('proxy agent on a fake clock', () => {
     assert.equal(atReload.length, 2);
     assert.match(atReload[1], /127\.0\.0\.1:8003 /, 'the reload reads the server the Runtime API push set');
     assert.doesNotMatch(atReload[1], /:8002 /);
+  });
+
+  it("keeps the traffic counters' time on the injected clock", async () => {
+    const { clock, agent } = await agentOnFakeClock();
+    const startedAt = new Date(clock.now()).toISOString();
+    await clock.advance(5_000);
+    const stats = await agent.stats();
+    assert.equal(stats.startedAt, startedAt);
+    assert.equal(stats.sampledAt, new Date(clock.now()).toISOString());
   });
 });

@@ -146,7 +146,7 @@ describe('the reconcile loop decides retries in one place', () => {
       const clock = new FakeClock();
       const swarm = new FailingCreates(clock, [new TransientError('connection reset'), new TransientError('reset')]);
       const plan = buildPlan(desired, await swarm.readLiveState(), { applySet: 'set' });
-      const running = executePlan(plan, desired, swarm, { clock, ...(retry ? { retry } : {}) });
+      const running = executePlan(plan, swarm, { clock, ...(retry ? { retry } : {}) });
       await clock.advance(1000);
       const [outcome] = await running;
       assert.equal(outcome.attempts, attempts);

@@ -11,7 +11,7 @@ const meta = '  namespace: shop\n';
 async function applied(swarm: FakeSwarm, image: string, set = 'shop'): Promise<void> {
   const d = desiredFrom(service('web', `image: ${image}\nenv: {DB_PASSWORD: "pw-${image}"}`, meta));
   const plan = buildPlan(d, await swarm.readLiveState(), { applySet: set });
-  for (const o of await executePlan(plan, d, swarm, { pollMs: 1 })) assert.equal(o.status, 'succeeded');
+  for (const o of await executePlan(plan, swarm, { pollMs: 1 })) assert.equal(o.status, 'succeeded');
 }
 
 async function run(swarm: FakeSwarm, args: string[]): Promise<{ code: number; out: string; err: string }> {

@@ -22,7 +22,7 @@ async function applied(text: string, swarm = new FakeSwarm(), opts: { prune?: bo
   const desired = desiredFrom(text);
   const plan = buildPlan(desired, await swarm.readLiveState(), { applySet: 'shop', ...opts });
   assert.deepEqual(plan.blockers, []);
-  const outcomes = await executePlan(plan, desired, swarm, { pollMs: 1 });
+  const outcomes = await executePlan(plan, swarm, { pollMs: 1 });
   for (const o of outcomes) assert.equal(o.status, 'succeeded', `${o.change.id}: ${o.detail}`);
   return { swarm, plan };
 }
@@ -151,7 +151,7 @@ describe('planning and applying routes', () => {
       p.changes.map((c) => `${c.action} ${c.reason}`),
       ['update remove 1 stale config(s) left by an interrupted update'],
     );
-    await executePlan(p, desiredFrom(web + demo.replace('/demo', '/next')), swarm, { pollMs: 1 });
+    await executePlan(p, swarm, { pollMs: 1 });
     assert.deepEqual(
       [...swarm.configs.values()].map((c) => c.Spec.Name),
       [routeConfigName(next.swarmName, next.model)],
@@ -169,7 +169,7 @@ describe('planning and applying routes', () => {
       pruned.changes.map((c) => `${c.action} ${c.id}`),
       ['create Service/shop/other', 'delete Route/shop/demo', 'delete Service/shop/web'],
     );
-    await executePlan(pruned, desiredFrom(other), swarm, { pollMs: 1 });
+    await executePlan(pruned, swarm, { pollMs: 1 });
     assert.equal(swarm.configs.size, 0);
   });
 

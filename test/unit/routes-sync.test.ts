@@ -46,7 +46,7 @@ async function apply(text: string, set: string, swarm: FakeSwarm): Promise<void>
   const desired = desiredFrom(text);
   const plan = buildPlan(desired, await swarm.readLiveState(), { applySet: set });
   assert.deepEqual(plan.blockers, []);
-  for (const o of await executePlan(plan, desired, swarm, { pollMs: 1 }))
+  for (const o of await executePlan(plan, swarm, { pollMs: 1 }))
     assert.equal(o.status, 'succeeded', `${o.change.id}: ${o.detail}`);
 }
 
@@ -413,7 +413,14 @@ describe('route sync', () => {
           route: 'shop/demo',
           hosts: [],
           pathPrefix: '/demo',
-          backends: [{ service: 'shop_web', servers: 1, weight: 1 }],
+          backends: [
+            {
+              service: 'shop_web',
+              servers: 1,
+              weight: 1,
+              members: [{ task: 'task014', address: '10.0.0.14', port: 8080 }],
+            },
+          ],
         },
       ]);
     } finally {

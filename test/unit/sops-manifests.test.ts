@@ -13,7 +13,7 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 import { loadManifests } from '../../src/manifest/load.js';
 import { encryptedFields } from '../../src/manifest/sops-documents.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
-import { maskEncrypted } from '../../src/plan/mask-encrypted.js';
+import { maskPlan } from '../../src/plan/render-mask.js';
 import { renderHuman, renderJson } from '../../src/plan/render.js';
 import { parseAgeIdentities } from '../../src/sops/index.js';
 import { capturingCli } from '../helpers/cli-capture.js';
@@ -100,7 +100,8 @@ describe('SOPS-encrypted manifests', () => {
       sops: { identities: () => parseAgeIdentities(s.identity, 'test') },
     });
     const plan = buildPlan(loaded.desired, await new FakeSwarm().readLiveState(), { applySet: 'sops' });
-    const shown = maskEncrypted(plan, encryptedFields(loaded.sources));
+    const masking = { encrypted: encryptedFields(loaded.sources) };
+    const shown = maskPlan(plan, masking);
     const web = shown.changes.find((c) => c.kind === 'Service')!;
     const field = (p: string) => web.fields.find((f) => f.path === p);
     assert.deepEqual(field('spec.env.DATABASE_URL'), {
@@ -117,7 +118,7 @@ describe('SOPS-encrypted manifests', () => {
     assert.deepEqual(after.env, { DATABASE_URL: '(sensitive)', LOG_LEVEL: 'plain-visible-1' });
     assert.equal(after.command, '(sensitive)');
     assert.equal(after.labels.tier, '(sensitive)');
-    const text = renderHuman(shown) + renderJson(shown);
+    const text = renderHuman(plan, masking) + renderJson(plan, masking);
     for (const v of Object.values(secrets)) assert.ok(!text.includes(v), `the plan shows ${v}`);
     assert.match(text, /plain-visible-1/, 'plain values are shown, so the search above works');
     // The plan that is executed keeps the values.

@@ -27,6 +27,7 @@ describe('task graph', () => {
   });
 
   it('never runs more tasks at once than the concurrency', async () => {
+    const clock = new FakeClock();
     let running = 0,
       peak = 0;
     const tasks = Array.from({ length: 10 }, (_, i) => ({
@@ -35,11 +36,13 @@ describe('task graph', () => {
       run: async () => {
         running++;
         peak = Math.max(peak, running);
-        await new Promise((r) => setTimeout(r, 5));
+        await clock.sleep(5);
         running--;
       },
     }));
-    await runTaskGraph(tasks, { concurrency: 3 });
+    const done = runTaskGraph(tasks, { concurrency: 3, clock });
+    await clock.advance(100);
+    assert.equal((await done).length, 10);
     assert.equal(peak, 3);
   });
 

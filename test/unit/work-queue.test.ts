@@ -7,7 +7,7 @@ const tick = () => new Promise<void>((r) => setImmediate(r));
 
 describe('work queue', () => {
   it('processes a key added many times once', async () => {
-    const q = new WorkQueue({ concurrency: 2 });
+    const q = new WorkQueue({ concurrency: 2, clock: new FakeClock() });
     for (let i = 0; i < 5; i++) q.add('Service/web');
     const runs: string[] = [];
     q.start(async (k) => {
@@ -18,7 +18,7 @@ describe('work queue', () => {
   });
 
   it('never runs a key on two workers at once, and reruns it once if it was dirtied in flight', async () => {
-    const q = new WorkQueue({ concurrency: 4 });
+    const q = new WorkQueue({ concurrency: 4, clock: new FakeClock() });
     let running = 0,
       peak = 0,
       runs = 0;
@@ -44,17 +44,22 @@ describe('work queue', () => {
   });
 
   it('runs different keys concurrently up to the limit', async () => {
-    const q = new WorkQueue({ concurrency: 2 });
+    const clock = new FakeClock();
+    const q = new WorkQueue({ concurrency: 2, clock });
     let running = 0,
-      peak = 0;
+      peak = 0,
+      runs = 0;
     q.start(async () => {
       running++;
+      runs++;
       peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 5));
+      await clock.sleep(5);
       running--;
     });
     for (const k of ['a', 'b', 'c', 'd']) q.add(k);
+    await clock.advance(100);
     await q.idle();
+    assert.equal(runs, 4);
     assert.equal(peak, 2);
   });
 
