@@ -12,7 +12,7 @@ import { refId } from '../api/object-ref.js';
 import type { DataKind } from '../api/data-model.js';
 import type { DesiredNetwork, DesiredState } from '../api/model.js';
 import type { LiveState, SwarmNetwork, SwarmService } from '../api/swarm-types.js';
-import { mountedNames, mountsAny, type DataPlan } from './data-plan.js';
+import { mountedLiveNames, mountedNames, type DataPlan } from './data-plan.js';
 import type { Blocker, Change } from './plan.js';
 import { subnetsOverlap } from './subnet-overlap.js';
 
@@ -102,9 +102,21 @@ export function checkDataInUse(
 ): void {
   const desiredServices = desiredServicesByName(desired);
   for (const kind of ['Config', 'Secret'] as const) {
+    if (!plans[kind].deletes.size) continue;
+    // Which live services mount a name, indexed once (asking every service for every deleted
+    // object grew as objects x services).
+    const mounters = new Map<string, number[]>(); // name -> indices in live.services
+    live.services.forEach((svc, i) => {
+      for (const n of new Set(mountedLiveNames(svc, kind))) {
+        const list = mounters.get(n);
+        if (list) list.push(i);
+        else mounters.set(n, [i]);
+      }
+    });
     for (const { change, stored } of plans[kind].deletes.values()) {
       const names = new Set(stored.versions.map((v) => v.name));
-      for (const user of live.services.filter((svc) => mountsAny(svc, kind, names))) {
+      const users = [...new Set([...names].flatMap((n) => mounters.get(n) ?? []))].sort((x, y) => x - y);
+      for (const user of users.map((i) => live.services[i])) {
         const userName = user.Spec.Name ?? '';
         const userChange = serviceChanges.get(userName);
         const stillMounts = desiredServices.get(userName);

@@ -175,7 +175,7 @@ export function planData(options: Pick<PlannerOptions, 'applySet' | 'prune'>, in
 }
 
 /** The Swarm names of the configs or secrets a live service mounts. */
-function mountedLiveNames(svc: SwarmService, kind: DataKind): string[] {
+export function mountedLiveNames(svc: SwarmService, kind: DataKind): string[] {
   const c = svc.Spec.TaskTemplate?.ContainerSpec;
   return kind === 'Secret'
     ? (c?.Secrets ?? []).map((r) => r.SecretName ?? '')
