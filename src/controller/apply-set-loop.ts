@@ -18,6 +18,7 @@ import type { ElectedLoop, LeaseRound } from './manager.js';
 import { reconcileHandler, type ReconcileMetricsSink } from './reconcile-handler.js';
 import { Reconciler, type ReconcilerOptions } from './reconciler.js';
 import { RevisionSync, type RevisionSyncMetricsSink, type SnapshotSource, type SyncTrigger } from './revision-sync.js';
+import { fenceWrites } from './fenced-swarm.js';
 import { StatusStore } from './status.js';
 import { SuspendRecord } from './suspend-record.js';
 
@@ -70,6 +71,8 @@ export class ApplySetLoop implements ElectedLoop {
   private readonly record: SuspendRecord;
   private readonly abort = new AbortController();
   private leading = false;
+  /** From the last lease round: past it, this replica neither starts work nor writes (fencing). */
+  private validUntil = 0;
   private holder = '';
   private seenSyncRequest: string | undefined;
   private stopped = false;
@@ -88,7 +91,7 @@ export class ApplySetLoop implements ElectedLoop {
       () => clock.now(),
     );
     this.reconciler = new Reconciler({
-      swarm,
+      swarm: fenceWrites(swarm, () => this.holds),
       cache: o.cache,
       status: this.status,
       options: settings,
@@ -107,7 +110,7 @@ export class ApplySetLoop implements ElectedLoop {
       log,
       metrics,
       enqueueAll: () => this.enqueueAll(),
-      isLeader: () => this.leading,
+      isLeader: () => this.holds,
       pollIntervalMs: settings.pollIntervalMs,
       syncTimeoutMs: settings.syncTimeoutMs,
       resolveImage: settings.resolveImage,
@@ -116,7 +119,12 @@ export class ApplySetLoop implements ElectedLoop {
   }
 
   get isLeader(): boolean {
-    return this.leading;
+    return this.holds;
+  }
+
+  /** Leads, and the lease's last successful round is recent enough to act on (leader-lease.ts). */
+  private get holds(): boolean {
+    return this.leading && this.o.clock.now() < this.validUntil;
   }
 
   /** Starts the work queue, the revision sync and the resync; returns at once. */
@@ -129,7 +137,7 @@ export class ApplySetLoop implements ElectedLoop {
         clock: this.o.clock,
         log: this.o.log,
         metrics: this.o.metrics,
-        active: () => this.leading && !this.status.suspended,
+        active: () => this.holds && !this.status.suspended,
       }),
     );
     this.sync.start();
@@ -141,7 +149,7 @@ export class ApplySetLoop implements ElectedLoop {
    * state record, which the leader reads every lease round.
    */
   triggerSync(trigger: SyncTrigger): void {
-    if (trigger === 'webhook' && !this.leading) {
+    if (trigger === 'webhook' && !this.holds) {
       void this.record.requestSync(this.o.settings.identity, this.holder, this.o.log);
       return;
     }
@@ -152,6 +160,7 @@ export class ApplySetLoop implements ElectedLoop {
   async leaseRound(round: LeaseRound): Promise<void> {
     const was = this.leading;
     this.leading = round.leading;
+    this.validUntil = round.validUntil;
     this.holder = round.holder;
     this.status.role = round.leading ? 'leader' : 'standby';
     this.status.leader = round.holder;
@@ -167,7 +176,7 @@ export class ApplySetLoop implements ElectedLoop {
 
   /** A Swarm event: the key it names is looked at now (every key on a node event: tasks move). */
   onEvent(e: SwarmEvent): void {
-    if (!this.leading || this.status.suspended) return;
+    if (!this.holds || this.status.suspended) return;
     const name = e.Actor?.Attributes?.name;
     if (e.Type === 'node') {
       void this.enqueueAll();
@@ -206,7 +215,7 @@ export class ApplySetLoop implements ElectedLoop {
       return; // keep the last known value
     }
     const requested = state.syncRequested;
-    if (this.leading && requested && requested !== this.seenSyncRequest) {
+    if (this.holds && requested && requested !== this.seenSyncRequest) {
       if (this.seenSyncRequest !== undefined) this.sync.trigger('webhook');
     }
     this.seenSyncRequest = requested ?? '';
@@ -216,7 +225,7 @@ export class ApplySetLoop implements ElectedLoop {
         state.suspended ? 'reconciling suspended' : 'reconciling resumed',
       );
       this.status.suspended = state.suspended;
-      if (!state.suspended && this.leading) this.sync.trigger('resume');
+      if (!state.suspended && this.holds) this.sync.trigger('resume');
     }
     this.status.suspendedReason = state.suspended ? state.reason : undefined;
     this.o.metrics.suspended(state.suspended);
@@ -226,7 +235,7 @@ export class ApplySetLoop implements ElectedLoop {
   private async resyncLoop(): Promise<void> {
     while (!this.stopped) {
       await this.o.clock.sleep(this.o.settings.resyncIntervalMs, this.abort.signal);
-      if (this.stopped || !this.leading || this.status.suspended || !this.reconciler.desired) continue;
+      if (this.stopped || !this.holds || this.status.suspended || !this.reconciler.desired) continue;
       this.o.cache.invalidate();
       await this.enqueueAll();
     }
