@@ -73,6 +73,7 @@ export class ApplySetLoop implements ElectedLoop {
   private leading = false;
   /** From the last lease round: past it, this replica neither starts work nor writes (fencing). */
   private validUntil = 0;
+  private suspendRead: Promise<void> | undefined;
   private holder = '';
   private seenSyncRequest: string | undefined;
   private stopped = false;
@@ -159,19 +160,34 @@ export class ApplySetLoop implements ElectedLoop {
   /** After each lease round: role and leader in status, the suspend record read, a first sync on taking the lease. */
   async leaseRound(round: LeaseRound): Promise<void> {
     const was = this.leading;
+    // (a lease that lapsed between rounds was lost: taking it again starts a sync, as the first time)
+    const wasHolding = this.holds;
     this.leading = round.leading;
     this.validUntil = round.validUntil;
     this.holder = round.holder;
     this.status.role = round.leading ? 'leader' : 'standby';
     this.status.leader = round.holder;
     this.o.metrics.leader(round.leading);
-    await this.refreshSuspended();
-    if (round.leading && !was) {
+    if (!round.leading && was)
+      this.o.log.warn({ event: 'standby', leader: round.holder }, 'lost the lease; standing by');
+    await this.refreshSuspendedBounded();
+    if (round.leading && !wasHolding) {
       this.o.log.info({ event: 'leader', identity: this.o.settings.identity }, 'became leader');
       this.sync.trigger('startup');
-    } else if (!round.leading && was) {
-      this.o.log.warn({ event: 'standby', leader: round.holder }, 'lost the lease; standing by');
     }
+  }
+
+  /**
+   * The suspend record's read, waited for at most a third of the lease: an engine cut off from
+   * quorum can hold it for as long as the cut lasts, and the lease rounds (which fence this
+   * replica) must go on meanwhile. One read at a time; a late one still updates the record.
+   */
+  private refreshSuspendedBounded(): Promise<void> {
+    this.suspendRead ??= this.refreshSuspended().finally(() => (this.suspendRead = undefined));
+    const timer = new AbortController();
+    return Promise.race([this.suspendRead, this.o.clock.sleep(this.lease.durationMs / 3, timer.signal)]).finally(() =>
+      timer.abort(),
+    );
   }
 
   /** A Swarm event: the key it names is looked at now (every key on a node event: tasks move). */

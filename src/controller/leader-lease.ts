@@ -64,7 +64,7 @@ export class LeaderLease {
     const { clock, durationMs } = this.options;
     const round = ++this.round;
     const startedAt = clock.now();
-    const limit = this.leading ? Math.max(0, this.validUntil - startedAt) : durationMs;
+    const limit = this.isLeader ? this.validUntil - startedAt : durationMs;
     const timer = new AbortController();
     const outcome = await Promise.race([
       this.attempt(),
@@ -76,8 +76,10 @@ export class LeaderLease {
     timer.abort();
     if (round !== this.round) return this.isLeader; // a later round decided meanwhile
     if (outcome === 'timeout') return this.become(false, this.holder);
-    if (outcome.leading) this.validUntil = startedAt + Math.floor(durationMs * holdFraction);
-    return this.become(outcome.leading, outcome.holder);
+    if (!outcome.leading) return this.become(false, outcome.holder);
+    // (a round that succeeded only after its own hold had passed leads from the next round on)
+    this.validUntil = startedAt + Math.floor(durationMs * holdFraction);
+    return this.become(clock.now() < this.validUntil, outcome.holder);
   }
 
   private async attempt(): Promise<{ leading: boolean; holder: string }> {
