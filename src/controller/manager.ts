@@ -20,6 +20,8 @@ export interface LeaseRound {
   leading: boolean;
   /** Who holds it as last seen ("" when free). */
   holder: string;
+  /** Clock time until which this replica may act as leader, unless a later round says so again (0: not leading). */
+  validUntil: number;
 }
 
 /** A loop the manager runs while it holds its own lease. */
@@ -160,7 +162,7 @@ export class Manager {
       if (leading && !wasLeading) this.cache.invalidate(); // what the last leader wrote is not cached here
       wasLeading = leading;
       try {
-        await e.loop.leaseRound({ leading, holder: e.lease.holder });
+        await e.loop.leaseRound({ leading, holder: e.lease.holder, validUntil: e.lease.validUntil });
       } catch (err) {
         this.o.log.error({ loop: e.loop.name, err: (err as Error).message }, `lease round of ${e.loop.name} failed`);
       }

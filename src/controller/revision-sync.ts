@@ -112,7 +112,10 @@ export class RevisionSync {
   /** Asks for a sync now; coalesces with one in progress (which then looks for a newer revision). */
   trigger(trigger: SyncTrigger): void {
     if (this.syncing) {
-      this.pendingTrigger = trigger;
+      // A poll does not replace another pending trigger: a poll that finds nothing new returns
+      // at once, and the startup sync of a replica that takes the lease again must still apply
+      // what it loaded as a standby.
+      if (trigger !== 'poll' || !this.pendingTrigger) this.pendingTrigger = trigger;
       if (this.supersede && trigger !== 'startup') void this.lookForNewerRevision();
       return;
     }

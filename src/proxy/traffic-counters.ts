@@ -103,6 +103,7 @@ export interface ServedTask {
 export function servedTasks(table: Pick<RouteTable, 'routes'>, slots: SlotMap): ServedTask[] {
   const out: ServedTask[] = [];
   for (const route of table.routes) {
+    const backend = backendName(route);
     for (const b of route.backends) {
       const byId = new Map(b.servers.map((s) => [s.id, s]));
       (slots[route.name]?.[b.service] ?? []).forEach((id, i) => {
@@ -110,7 +111,7 @@ export function servedTasks(table: Pick<RouteTable, 'routes'>, slots: SlotMap): 
         if (s)
           out.push({
             route: route.name,
-            backend: backendName(route),
+            backend,
             service: b.service,
             task: s.id,
             server: serverName(b.service, i),
@@ -127,7 +128,8 @@ interface TaskEntry extends ServedTask {
   requests: number;
   responses: StatusCounts;
   redispatched: number;
-  latency: LatencyHistogram;
+  /** Made at the first response (a dense histogram is about 1 KB; most slots of a large table never answer). */
+  latency: LatencyHistogram | null;
 }
 
 interface RouteEntry {
@@ -210,7 +212,7 @@ export class TrafficCounters {
           requests: 0,
           responses: zeroStatus(),
           redispatched: 0,
-          latency: emptyHistogram(),
+          latency: null,
         });
       this.byAddress.set(addrKey(s.backend, s.address), key);
     }
@@ -243,7 +245,7 @@ export class TrafficCounters {
     }
     e.requests++;
     e.responses[cls]++;
-    if (rec.responseMs !== undefined) observe(e.latency, rec.responseMs);
+    if (rec.responseMs !== undefined) observe((e.latency ??= emptyHistogram()), rec.responseMs);
   }
 
   /**
@@ -308,7 +310,7 @@ export class TrafficCounters {
         requests: e.requests,
         responses: { ...e.responses },
         redispatched: e.redispatched,
-        responseTime: toSparse(e.latency),
+        responseTime: e.latency ? toSparse(e.latency) : { count: 0, sumMs: 0, buckets: [] },
       });
     }
     const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
