@@ -7,16 +7,14 @@
  * (BENCH_ROUTES, BENCH_RELOADS, BENCH_RUNTIME override 200, 12, 20; BENCH_NODE_FLAGS adds node
  * flags to the agent, none by default as in the proxy image; HAPROXY the binary).
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseShowProc, socketCommand } from '../src/proxy/haproxy-process.js';
+import { join } from 'node:path';
 import { tableChecksum, type Route, type RouteTable } from '../src/proxy/route-table.js';
+import { startAgentProcess } from './proxy-agent-process.js';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const nRoutes = Number(process.env.BENCH_ROUTES ?? 200);
 const nReloads = Number(process.env.BENCH_RELOADS ?? 12);
 const nRuntime = Number(process.env.BENCH_RUNTIME ?? 20);
@@ -24,18 +22,6 @@ const haproxyBinary = process.env.HAPROXY ?? '/usr/sbin/haproxy';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const work = mkdtempSync(join(tmpdir(), 'sc-bench-proxy-'));
-const stateDir = join(work, 'state');
-const token = 'bench-token';
-writeFileSync(join(work, 'token'), `${token}\n`);
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 // Four loopback backends; each route's two servers point at two of them.
 const backends: { server: Server; port: number }[] = [];
 for (let i = 0; i < 4; i++) {
@@ -43,81 +29,9 @@ for (let i = 0; i < 4; i++) {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   backends.push({ server, port: (server.address() as { port: number }).port });
 }
-const [httpPort, controlPort] = [await freePort(), await freePort()];
-
 const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-const agent = spawn(
-  process.execPath,
-  [
-    ...nodeFlags,
-    join(root, 'dist/src/cli/main.js'),
-    'proxy',
-    '--http-bind',
-    `127.0.0.1:${httpPort}`,
-    '--control',
-    `127.0.0.1:${controlPort}`,
-    '--token-file',
-    join(work, 'token'),
-    '--state-dir',
-    stateDir,
-    '--haproxy',
-    haproxyBinary,
-  ],
-  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn' } },
-);
-let agentErr = '';
-agent.stderr.on('data', (d: Buffer) => (agentErr = (agentErr + d.toString()).slice(-4000)));
-const agentExited = new Promise<void>((r) => agent.once('exit', () => r()));
-
-const control = `http://127.0.0.1:${controlPort}`;
-const auth = { authorization: `Bearer ${token}` };
-interface Status {
-  generation: number;
-  reloads: number;
-  lastReloadMs: number | null;
-  haproxy: { pid: number };
-}
-const status = async () => (await (await fetch(`${control}/v1/status`, { headers: auth })).json()) as Status;
-
-async function push(t: RouteTable): Promise<{ ms: number; action: string; durationMs: number; commands: number }> {
-  const t0 = performance.now();
-  const res = await fetch(`${control}/v1/table`, {
-    method: 'PUT',
-    headers: { ...auth, 'content-type': 'application/json' },
-    body: JSON.stringify(t),
-  });
-  const body = (await res.json()) as {
-    action: string;
-    durationMs: number;
-    runtimeCommands: number;
-    error?: string;
-    problems?: string[];
-  };
-  const ms = performance.now() - t0;
-  if (res.status !== 200)
-    throw new Error(
-      `push of generation ${t.generation} answered ${res.status}: ${body.error} ${(body.problems ?? []).slice(0, 5).join('; ')}`,
-    );
-  return { ms, action: body.action, durationMs: body.durationMs, commands: body.runtimeCommands };
-}
-
-const vmRssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-
-/** VmRSS of the agent, HAProxy's master and its current worker(s), once old workers have left. */
-async function memory(): Promise<{ agent: number; master: number; workers: number; workerCount: number }> {
-  const masterPid = (await status()).haproxy.pid;
-  let proc = parseShowProc(await socketCommand(join(stateDir, 'master.sock'), 'show proc'));
-  for (let i = 0; i < 100 && proc.workers.length > 1; i++) {
-    await sleep(50);
-    proc = parseShowProc(await socketCommand(join(stateDir, 'master.sock'), 'show proc'));
-  }
-  return {
-    agent: vmRssMb(agent.pid!),
-    master: vmRssMb(masterPid),
-    workers: proc.workers.reduce((s, p) => s + vmRssMb(p), 0),
-    workerCount: proc.workers.length,
-  };
-}
+const agent = await startAgentProcess({ work, nodeFlags, haproxyBinary });
+const { push, status, memory, httpPort, stateDir } = agent;
 
 function route(i: number, ports: [number, number], balance: Route['balance'] = 'roundrobin'): Route {
   return {
@@ -169,17 +83,6 @@ function hostAnswers(i: number): Promise<string> {
 }
 
 try {
-  for (let i = 0; i < 200; i++) {
-    if (
-      (await fetch(`${control}/healthz`).then(
-        (r) => r.status,
-        () => 0,
-      )) === 200
-    )
-      break;
-    if (agent.exitCode !== null) throw new Error(`the agent exited: ${agentErr}`);
-    await sleep(50);
-  }
   const idle = await memory();
 
   const first = await push(table(routes));
@@ -263,10 +166,7 @@ The agent runs as a child process (\`node${nodeFlags.map((x) => ` ${x}`).join(''
 | at the end (after ${onePush.length + allPush.length} Runtime API pushes, ${reloads} reloads in all) | ${end.agent.toFixed(0)} MB | ${end.master.toFixed(0)} MB | ${end.workers.toFixed(0)} MB (${end.workerCount} worker) |
 `);
 } finally {
-  agent.kill('SIGTERM');
-  const kill = setTimeout(() => agent.kill('SIGKILL'), 10_000);
-  await agentExited;
-  clearTimeout(kill);
+  await agent.stop();
   for (const b of backends) b.server.close();
   rmSync(work, { recursive: true, force: true });
 }

@@ -18,7 +18,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../src/log.js';
-import { renderConfig } from '../src/proxy/haproxy-config.js';
+import { hostMapPath, pathMapPath, renderConfig, renderMaps } from '../src/proxy/haproxy-config.js';
 import { HaproxyProcess, socketCommand } from '../src/proxy/haproxy-process.js';
 import { parseServerStats } from '../src/proxy/haproxy-stats.js';
 import { tableChecksum, type Route, type RouteTable } from '../src/proxy/route-table.js';
@@ -112,6 +112,8 @@ const auth = { authorization: `Bearer ${token}` };
 const plainDir = join(work, 'plain');
 mkdirSync(plainDir, { recursive: true });
 const plain = new HaproxyProcess({ binary: haproxyBinary, stateDir: plainDir, log: createLogger({ level: 'warn' }) });
+writeFileSync(hostMapPath(plainDir), renderMaps(table).hosts);
+writeFileSync(pathMapPath(plainDir), renderMaps(table).paths);
 writeFileSync(
   join(plainDir, 'haproxy.cfg'),
   renderConfig(table, assignSlots(table), {

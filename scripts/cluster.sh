@@ -5,6 +5,8 @@
 #
 #   scripts/cluster.sh up [--managers N] [--workers M]   start (or reuse) it; default 1 manager + 2 workers;
 #                                                        prints the export lines (DOCKER_HOST of node 1)
+#   scripts/cluster.sh up --size 3|5       the test beds by size: 3 = 1 manager + 2 workers (the default),
+#                                          5 = 3 managers + 2 workers (the partition and quorum tests)
 #   scripts/cluster.sh env                 print those lines if it is up
 #   scripts/cluster.sh status              one line per node; exit 0 when every node is Ready
 #   scripts/cluster.sh nodes               one line per node: name role address DOCKER_HOST zone node-id
@@ -13,6 +15,11 @@
 #                                          its dockerd, containerd and shims together (a power cut);
 #                                          start-engine brings it back, with its swarm state
 #   scripts/cluster.sh start-engine NODE   start it again (it rejoins with its swarm state)
+#   scripts/cluster.sh partition NODE [PEER...]  cut NODE off from the other managers (or from the PEERs
+#                                          named): iptables rules inside NODE's own namespace drop every
+#                                          packet between it and them, both ways; nothing is stopped
+#   scripts/cluster.sh heal NODE           remove those rules (and only those)
+#   scripts/cluster.sh partitions          one line per rule in place: NODE PEER
 #   scripts/cluster.sh down [--purge]      stop every engine, delete namespaces, links, routes, rules;
 #                                          --purge also deletes the state dir (swarm state, images)
 #
@@ -376,6 +383,13 @@ cmd_up() {
     case "$1" in
       --managers) managers=${2:?--managers needs a number}; shift 2 ;;
       --workers) workers=${2:?--workers needs a number}; shift 2 ;;
+      --size)
+        case "${2:-}" in
+          3) managers=1 workers=2 ;;
+          5) managers=3 workers=2 ;;
+          *) die "--size 3 (1 manager + 2 workers) or 5 (3 managers + 2 workers)" ;;
+        esac
+        shift 2 ;;
       *) die "unknown option for up: $1" ;;
     esac
   done
@@ -474,6 +488,59 @@ cmd_start_engine() {
   say "n$n: dockerd running (pid $(engine_pid "$n")), swarm state $(swarm_state "$n")"
 }
 
+# ---- partitions -----------------------------------------------------------------------------------
+# Rules live in the node's own network namespace (chain SCC-PARTITION, jumped to from INPUT and
+# OUTPUT), so the host, the bridge and every other node are untouched; the engines run with
+# --iptables=false, so nothing else writes these tables. Packets are dropped, not refused: the
+# peers see what a cut cable gives, time-outs.
+PCHAIN=SCC-PARTITION
+ipt_in() { local n=$1; shift; nsenter --net="/run/netns/$(ns_of "$n")" iptables -w "$@"; }
+
+cmd_partition() {
+  local n peers=() p
+  read_topology
+  n="$(node_arg "${1:?usage: partition NODE [PEER...]}")"; shift
+  if (($#)); then
+    for p in "$@"; do peers+=("$(node_arg "$p")"); done
+  else
+    for ((p = 1; p <= MANAGERS; p++)); do ((p != n)) && peers+=("$p"); done
+  fi
+  ((${#peers[@]})) || die "n$n: no other manager to cut it off from (name the peers)"
+  [[ -e "/run/netns/$(ns_of "$n")" ]] || die "n$n: no network namespace $(ns_of "$n")"
+  ipt_in "$n" -N "$PCHAIN" 2>/dev/null || true
+  ipt_in "$n" -C INPUT -j "$PCHAIN" 2>/dev/null || ipt_in "$n" -I INPUT 1 -j "$PCHAIN"
+  ipt_in "$n" -C OUTPUT -j "$PCHAIN" 2>/dev/null || ipt_in "$n" -I OUTPUT 1 -j "$PCHAIN"
+  for p in "${peers[@]}"; do
+    ((p != n)) || die "n$n cannot be cut off from itself"
+    ipt_in "$n" -C "$PCHAIN" -s "$(addr_of "$p")" -j DROP 2>/dev/null || ipt_in "$n" -A "$PCHAIN" -s "$(addr_of "$p")" -j DROP
+    ipt_in "$n" -C "$PCHAIN" -d "$(addr_of "$p")" -j DROP 2>/dev/null || ipt_in "$n" -A "$PCHAIN" -d "$(addr_of "$p")" -j DROP
+  done
+  say "n$n: cut off from $(printf 'n%s ' "${peers[@]}")(packets dropped inside $(ns_of "$n"))"
+}
+
+cmd_heal() {
+  local n
+  n="$(node_arg "${1:?usage: heal NODE}")"
+  [[ -e "/run/netns/$(ns_of "$n")" ]] || return 0
+  ipt_in "$n" -D INPUT -j "$PCHAIN" 2>/dev/null || true
+  ipt_in "$n" -D OUTPUT -j "$PCHAIN" 2>/dev/null || true
+  ipt_in "$n" -F "$PCHAIN" 2>/dev/null || true
+  ipt_in "$n" -X "$PCHAIN" 2>/dev/null || true
+  say "n$n: partition healed"
+}
+
+cmd_partitions() {
+  read_topology
+  local n p
+  for ((n = 1; n <= MANAGERS + WORKERS; n++)); do
+    [[ -e "/run/netns/$(ns_of "$n")" ]] || continue
+    for ((p = 1; p <= MANAGERS + WORKERS; p++)); do
+      ipt_in "$n" -C "$PCHAIN" -d "$(addr_of "$p")" -j DROP 2>/dev/null && echo "n$n n$p"
+    done
+  done
+  return 0
+}
+
 cmd_down() {
   local purge=0
   case "${1:-}" in
@@ -520,5 +587,8 @@ case "${1:-}" in
   kill-engine) shift; cmd_kill_engine "$@" ;;
   kill-node) shift; cmd_kill_node "$@" ;;
   start-engine) shift; cmd_start_engine "$@" ;;
+  partition) shift; cmd_partition "$@" ;;
+  heal) shift; cmd_heal "$@" ;;
+  partitions) cmd_partitions ;;
   *) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
 esac

@@ -11,19 +11,26 @@ import type { ServiceManifest } from './service.generated.js';
 import type { RouteManifest } from './route.generated.js';
 import type { ConfigManifest } from './config.generated.js';
 import type { SecretManifest } from './secret.generated.js';
+import type { AppManifest } from './app.generated.js';
 
 export type {
   BindOptions,
+  Capability,
   ConfigMount,
   CpuQuantity,
+  DnsConfig,
   Duration,
+  ExtraHost,
+  GenericResource,
   Healthcheck,
+  Logging,
   MemoryQuantity,
   NetworkAttachment,
   ObjectMeta,
   Placement,
   PlacementPreference,
-  ResourceQuantities,
+  ResourceLimits,
+  ResourceReservations,
   Resources,
   RestartPolicy,
   RollbackPolicy,
@@ -33,6 +40,7 @@ export type {
   ServicePort,
   ServiceSpec,
   TmpfsOptions,
+  Ulimit,
   UpdatePolicy,
   VolumeOptions,
 } from './service.generated.js';
@@ -47,6 +55,15 @@ export type {
   StickySessions,
 } from './route.generated.js';
 export type { ConfigManifest, ConfigSpec } from './config.generated.js';
+export type {
+  AppCredentials,
+  AppManifest,
+  AppSpec,
+  NotificationReceiver,
+  Notifications,
+  SyncWindow,
+  VariablesSource,
+} from './app.generated.js';
 export type { SecretManifest, SecretSpec } from './secret.generated.js';
 export type {
   IpamConfig,
@@ -58,10 +75,11 @@ export type {
 } from './network.generated.js';
 
 /** The manifest kinds. Adding a CRD with a new kind makes `kinds` below fail to compile until it is listed here. */
-export type KindName = 'Network' | 'Service' | 'Route' | 'Config' | 'Secret';
+export type KindName = 'Network' | 'Service' | 'Route' | 'Config' | 'Secret' | 'App';
 
 /** Any manifest, discriminated by `kind`. */
-export type Manifest = NetworkManifest | ServiceManifest | RouteManifest | ConfigManifest | SecretManifest;
+export type Manifest =
+  NetworkManifest | ServiceManifest | RouteManifest | ConfigManifest | SecretManifest | AppManifest;
 
 /** The manifest type of each kind. */
 export interface ManifestByKind {
@@ -70,6 +88,7 @@ export interface ManifestByKind {
   Route: RouteManifest;
   Config: ConfigManifest;
   Secret: SecretManifest;
+  App: AppManifest;
 }
 
 export interface KindInfo {

@@ -7,6 +7,9 @@
  */
 import type { FlagName } from './flag-table.js';
 
+/** Where `controller run` reads the age key by default: the Swarm secret sops-age-key. */
+export const runAgeKeyFile = '/run/secrets/sops-age-key';
+
 export interface FlagSection {
   title: string;
   flags: readonly FlagName[];
@@ -97,24 +100,28 @@ export const commandTable = {
     choices: textOrJson,
   },
   import: {
-    summary: 'compose/stack files to manifests (docs/compose.md)',
-    synopsis: 'controller import compose FILE... [options]',
+    summary: 'compose/stack files, or a running stack, to manifests (docs/compose.md)',
+    synopsis: 'controller import compose FILE... [options] | controller import stack NAME [options]',
     description:
-      'Converts compose/stack files (merged in order, like docker stack deploy -c A -c B) to manifests.\n' +
+      'compose: converts compose/stack files (merged in order, like docker stack deploy -c A -c B) to manifests.\n' +
+      'stack: reads a stack running in the Swarm (docker stack deploy NAME) and writes its manifests, for\n' +
+      'stacks whose files are lost; `apply --adopt` then takes it over without restarting anything.\n' +
       'Warnings (what the manifests cannot express) go to stderr; exit 1 on any error, nothing written.',
     positionals: [
       {
-        name: 'compose',
-        choices: ['compose'],
-        missing: 'import needs what to import: write "controller import compose FILE..."',
+        name: 'compose|stack',
+        choices: ['compose', 'stack'],
+        missing:
+          'import needs what to import: write "controller import compose FILE..." or "controller import stack NAME"',
       },
       {
-        name: 'FILE',
+        name: 'FILE...|NAME',
         variadic: true,
-        missing: 'import compose needs at least one compose file, e.g. "controller import compose docker-compose.yml"',
+        missing:
+          'import compose needs at least one compose file, e.g. "controller import compose docker-compose.yml"; import stack needs the stack name, e.g. "controller import stack shop"',
       },
     ],
-    sections: [{ title: 'Options', flags: ['namespace', 'out'] }],
+    sections: [{ title: 'Options', flags: ['namespace', 'out'] }, connection],
   },
   run: {
     summary: 'follow a git repository or directory and keep the Swarm in sync',
@@ -141,6 +148,7 @@ export const commandTable = {
           'image-check',
         ],
       },
+      { title: 'Apps, SOPS, variables (docs/run.md)', flags: ['age-key-file', 'secrets-dir'] },
       {
         title: 'Serving',
         flags: [
@@ -162,6 +170,11 @@ export const commandTable = {
       set: sourceSet,
       timeout: { help: 'how long a sync waits for its services to converge' },
       'max-deletions': { help: 'refuse a sync that deletes more than N objects' },
+      'age-key-file': {
+        help: 'age key file for SOPS-encrypted manifests, read at every new revision; also $SOPS_AGE_KEY(_FILE)',
+        defaultText: `${runAgeKeyFile} when it exists (the Swarm secret sops-age-key)`,
+      },
+      'secrets-dir': { help: "where the Secrets of an App's variablesFrom are mounted" },
     },
   },
   status: {
@@ -248,6 +261,16 @@ export const commandTable = {
     positionals: [],
     sections: [{ title: 'Serving', flags: ['listen', 'dashboard-token-file'] }, connection],
     flagHelp: { listen: { help: 'where to serve the dashboard', defaultText: '127.0.0.1:8090' } },
+  },
+  sync: {
+    summary: 'sync an App now, as a manual sync (passes sync windows with manualSync)',
+    synopsis: 'controller sync APPLYSET [options]',
+    description:
+      "Asks the controller leading the apply set (an App's name unless its spec.applySet says\n" +
+      'otherwise) to sync at once, as a manual sync: a sync window with manualSync: true lets it\n' +
+      'pass; one without holds it like any other. Acts within a lease round; see controller status.',
+    positionals: [{ name: 'APPLYSET', missing: "sync needs the apply set: controller sync APPLYSET (an App's name)" }],
+    sections: [connection],
   },
   suspend: {
     summary: 'pause reconciling for an apply set (maintenance)',

@@ -73,7 +73,7 @@ export function renderGet(resource: GetResource, statuses: StoredStatus[], o: Ge
 
 function appsTable(statuses: StoredStatus<AppStatusDocument>[], wide: boolean, o: GetViewOptions): string {
   const headers = ['NAME', 'KIND', 'SYNC', 'REVISION', 'READY', 'LAST SYNC', 'UPDATED'];
-  if (wide) headers.push('LEADER', 'DRIFTED', 'SUSPENDED', 'SOURCE');
+  if (wide) headers.push('LEADER', 'DRIFTED', 'SUSPENDED', 'SOURCE', 'DEPENDS ON', 'WAITING');
   const rows = statuses.map((s) => {
     const d = s.document;
     const total = Object.values(d.counts).reduce((a, b) => a + b, 0);
@@ -87,7 +87,15 @@ function appsTable(statuses: StoredStatus<AppStatusDocument>[], wide: boolean, o
       last,
       s.stale ? o.paint.red(`${ageText(s.ageMs)} ago (stale)`) : `${ageText(s.ageMs)} ago`,
     ];
-    if (wide) row.push(d.leader || '<none>', String(d.drifted), d.suspended ? 'yes' : 'no', d.source);
+    if (wide)
+      row.push(
+        d.leader || '<none>',
+        String(d.drifted),
+        d.suspended ? 'yes' : 'no',
+        d.source,
+        d.dependsOn?.join(',') || '-',
+        d.waiting ?? '-',
+      );
     return row;
   });
   return renderTable(headers, rows);

@@ -5,11 +5,13 @@
  * Swarm interfaces; rendering is in get-view.ts and describe-view.ts.
  */
 import { labelObject } from '../api/data-model.js';
+import type { AppSummary } from '../controller/app-supervisor.js';
 import type { SwarmEvents } from '../api/swarm-access.js';
 import { renderStatus, type ControllerStatus } from '../controller/status.js';
 import { TerminalError } from '../errors.js';
 import { maskEnvModel } from '../plan/render-mask.js';
-import { networkModelFromLive, serviceModelFromLive } from '../plan/live-model.js';
+import { networkModelFromLive } from '../model/network.js';
+import { serviceModelFromLive } from '../plan/live-model.js';
 import { manifestView } from '../plan/manifest-view.js';
 import type { AppStatusDocument, RoutesStatusDocument, StoredStatus } from '../status/format.js';
 import { ageText, isAppStatus, isRoutesStatus, readStatuses } from '../status/reader.js';
@@ -58,12 +60,16 @@ export async function statusCommand(options: CliOptions, io: CommandIo): Promise
       'SC5101',
       `${noStatus(options.applySetGiven ? options.applySet : undefined)} Give --url http://HOST:8090 to ask a controller directly.`,
     );
-  if (apps.length > 1 && !options.applySetGiven)
+  // With Apps, the one apply set is the root whose source lists them: shown, its Apps as lines below.
+  const sets = apps.filter((a) => a.document.kind === 'ApplySet');
+  const root = !options.applySetGiven && sets.length === 1 ? sets[0] : undefined;
+  if (apps.length > 1 && !options.applySetGiven && !root)
     throw new TerminalError(
       'SC5101',
       `the Swarm holds the status of ${apps.length} apply sets or apps (${apps.map((a) => a.document.name).join(', ')}); choose one with --set, or list them with "controller get apps"`,
     );
-  const app = apps[0];
+  const app = root ?? apps[0];
+  const children = root ? apps.filter((a) => a.document.kind === 'App') : [];
   const routes = found.find(isRoutesStatus);
   if (options.output === 'json') {
     io.out(JSON.stringify({ ...app.document, ...(routes ? { routesStatus: routes.document } : {}) }, null, 2) + '\n');
@@ -74,25 +80,59 @@ export async function statusCommand(options: CliOptions, io: CommandIo): Promise
       `status written ${app.stale ? p.red(`${age}: STALE, no leader has written it for over three heartbeats`) : age} by ${app.document.writer.identity} (${app.configName}, ${app.storedBytes} bytes)\n`,
     );
     io.out(renderStatus(asControllerStatus(app.document, routes?.document)));
+    io.out(
+      renderAppLines(
+        children.map(({ document: d }) => ({
+          name: d.name,
+          ready: d.syncState === 'Synced',
+          revision: d.revision,
+          lastSync: d.lastSync,
+          reason: d.waiting ?? d.syncState,
+        })),
+      ),
+    );
   }
   const last = app.document.lastSync;
   return app.stale || (last && last.result !== 'success') ? 1 : 0;
 }
 
 async function statusFromUrl(url: string, options: CliOptions, io: CommandIo): Promise<number> {
-  let status: ControllerStatus;
+  let status: ControllerStatus & { apps?: AppSummary[] };
   try {
     const res = await fetch(new URL('/status', url));
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    status = (await res.json()) as ControllerStatus;
+    status = (await res.json()) as ControllerStatus & { apps?: AppSummary[] };
   } catch (err) {
     throw new TerminalError(
       'SC5001',
       `cannot read the controller's status at ${url}: ${(err as Error).message}; check --url, or leave it out to read the status kept in the Swarm`,
     );
   }
-  io.out(options.output === 'json' ? JSON.stringify(status, null, 2) + '\n' : renderStatus(status));
+  io.out(
+    options.output === 'json'
+      ? JSON.stringify(status, null, 2) + '\n'
+      : renderStatus(status) + renderAppLines(status.apps ?? []),
+  );
   return status.lastSync?.result === 'success' || !status.lastSync ? 0 : 1;
+}
+
+interface AppLine {
+  name: string;
+  ready: boolean;
+  revision?: string;
+  lastSync?: { result: string };
+  reason: string;
+}
+
+/** Under the root's status: one line per App (`controller get apps` shows more). */
+function renderAppLines(apps: AppLine[]): string {
+  if (!apps.length) return '';
+  const lines = [`apps: ${apps.filter((a) => a.ready).length}/${apps.length} ready`];
+  for (const a of apps)
+    lines.push(
+      `  ${(a.ready ? 'Ready' : 'NotReady').padEnd(9)} ${a.name}${a.revision ? ` at ${a.revision.slice(0, 12)}` : ''}${a.lastSync ? `, last sync ${a.lastSync.result}` : ''}${a.ready ? '' : `: ${a.reason}`}`,
+    );
+  return lines.join('\n') + '\n';
 }
 
 /** The stored document in the shape the HTTP status has, so one renderer serves both. */
@@ -107,6 +147,8 @@ function asControllerStatus(d: AppStatusDocument, r: RoutesStatusDocument | unde
     ...(d.suspendedReason ? { suspendedReason: d.suspendedReason } : {}),
     driftMode: d.driftMode,
     ...(d.revision ? { revision: d.revision } : {}),
+    ...(d.pendingRevision ? { pendingRevision: d.pendingRevision } : {}),
+    ...(d.waiting ? { waiting: d.waiting } : {}),
     ...(d.lastSync ? { lastSync: d.lastSync } : {}),
     ...(d.nextSyncAt ? { nextSyncAt: d.nextSyncAt } : {}),
     syncs: d.history,

@@ -40,6 +40,7 @@ const handlers: Record<RunnableCommand, Handler> = {
   run: async (o, io) => (await runCommands()).runCommand(o, io, controllerVersion),
   status: async (o, io) => (await import('./inspect-commands.js')).statusCommand(o, io),
   dashboard: async (o, io) => (await import('./dashboard-command.js')).dashboardCommand(o, io),
+  sync: async (o, io) => (await import('./sync-command.js')).syncCommand(o, io),
   suspend: async (o, io) => (await runCommands()).suspendCommand(o, io, true),
   resume: async (o, io) => (await runCommands()).suspendCommand(o, io, false),
   bootstrap: async (o, io) => (await runCommands()).bootstrapCommand(o, io),

@@ -1,12 +1,14 @@
 /**
- * `controller run`, `controller status`, `controller suspend` and `controller resume`.
+ * `controller run`, `controller suspend` and `controller resume`.
  * run: connects, starts the controller loops and the HTTP endpoints, and on SIGTERM or
  * SIGINT finishes or abandons the action in flight within 10 s, releases the lease, exits 0.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ApplySetLoop, type ApplySetMetricsSink } from '../controller/apply-set-loop.js';
+import { appMetrics } from '../controller/app-metrics.js';
+import { AppSupervisor, type AppSummary } from '../controller/app-supervisor.js';
+import { ApplySetLoop, type ApplySetMetricsSink, type ApplySetSettings } from '../controller/apply-set-loop.js';
 import { Manager } from '../controller/manager.js';
 import { SuspendRecord } from '../controller/suspend-record.js';
 import { startHttpServer } from '../controller/http-server.js';
@@ -17,6 +19,8 @@ import { controllerMetrics, Registry } from '../controller/metrics.js';
 import { TerminalError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { realClock } from '../queue/clock.js';
+import type { SopsLoadOptions } from '../manifest/sops-documents.js';
+import { loadAgeIdentities } from '../sops/index.js';
 import { parseSourceSpec } from '../source/source-spec.js';
 import { SourceError, type DesiredSource } from '../source/types.js';
 import { HttpAgentClient } from '../routes/agent-client.js';
@@ -24,6 +28,7 @@ import { disabledRouteStatus, RouteSync, type RouteSyncStatus } from '../routes/
 import { RolloutController } from '../rollout/rollout-controller.js';
 import { DockerSwarm } from '../swarm/docker-swarm.js';
 import type { CliOptions } from './args.js';
+import { runAgeKeyFile } from './command-table.js';
 import { announceEngine, engineSelection, planOrApplyCommand, type CommandIo } from './commands.js';
 import { ensureProxyTokenSecret, proxyTokenSecret } from './proxy-token.js';
 
@@ -47,6 +52,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     action: (kind, action, result) => m.actions.inc({ kind, action, result }),
     drift: (kind, mode) => m.driftRepairs.inc({ kind, mode: mode as 'repaired' | 'reported' }),
     sync: (result, s, at) => {
+      if (result === 'waiting') return; // only apps wait (sync windows, dependencies): their own metrics count it
       const r = result === 'fetch-failed' ? 'failed' : (result as 'success' | 'failed' | 'invalid');
       m.sync.inc({ result: r });
       m.syncDuration.observe(s);
@@ -64,23 +70,56 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   const identity = options.identity ?? `${hostname()}-${process.pid}`;
   const manager = new Manager({ swarm, identity, clock: realClock, log });
   const rolloutsRef: { current?: RolloutController } = {};
+  const settings: ApplySetSettings = {
+    identity,
+    applySet: options.applySet,
+    drift: options.drift,
+    prune: !options.noPrune,
+    allowReplace: options.allowReplace,
+    maxDeletions: options.maxDeletions,
+    timeoutMs: options.timeoutMs,
+    pollIntervalMs: options.pollIntervalMs,
+    resyncIntervalMs: options.resyncIntervalMs,
+    leaseDurationMs: options.leaseDurationMs,
+    concurrency: options.concurrency,
+    syncTimeoutMs: options.timeoutMs,
+    resolveImage: options.resolveImage,
+    imageCheckMs: options.imageCheckMs ?? 0,
+  };
+  const sops = runSops(options);
+  const apps = new AppSupervisor({
+    manager,
+    swarm,
+    defaults: settings,
+    rootApplySet: options.applySet,
+    cacheDir: options.cacheDir,
+    credentials: options.gitCredentials,
+    sops,
+    secretsDir: options.proxySecretsDir,
+    clock: realClock,
+    log,
+    metrics: appMetrics(registry),
+    identity,
+    publishStatus: (app, build, active) =>
+      new StatusPublisher({
+        swarm,
+        identity,
+        version,
+        clock: realClock,
+        log: log.child({ component: 'status', app }),
+        active,
+        intervalMs: options.statusIntervalMs,
+        ref: { kind: 'App', name: app },
+        build,
+      }),
+  });
   const loop: ApplySetLoop = new ApplySetLoop({
-    settings: {
-      identity,
-      applySet: options.applySet,
-      drift: options.drift,
-      prune: !options.noPrune,
-      allowReplace: options.allowReplace,
-      maxDeletions: options.maxDeletions,
-      timeoutMs: options.timeoutMs,
-      pollIntervalMs: options.pollIntervalMs,
-      resyncIntervalMs: options.resyncIntervalMs,
-      leaseDurationMs: options.leaseDurationMs,
-      concurrency: options.concurrency,
-      syncTimeoutMs: options.timeoutMs,
-      resolveImage: options.resolveImage,
-      imageCheckMs: options.imageCheckMs ?? 0,
+    hooks: {
+      loadOptions: () => Promise.resolve({ sops }),
+      // The root source's App manifests: one loop per App (app of apps).
+      loaded: (_revision, loaded) => void apps.update(loaded.apps),
     },
+    settings,
     swarm,
     source,
     cache: manager.cache,
@@ -114,7 +153,11 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     clock: realClock,
   });
   const server = await startHttpServer(listenPort, listenHost, {
-    status,
+    status: async () => {
+      const list: AppSummary[] = await apps.summaries();
+      return { ...status(), ...(list.length ? { apps: list } : {}) };
+    },
+    app: (name) => apps.status(name),
     ready: () => loop.status.synced || (!loop.isLeader && !!loop.status.revision),
     metrics: () => registry.render(),
     sync: () => loop.triggerSync('webhook'),
@@ -145,6 +188,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   });
   await manager.stop(stopGraceMs);
   await Promise.all(publishers.map((p) => p.stop()));
+  await apps.stop();
   routes?.stop?.();
   rollouts?.stop();
   dashboard.close();
@@ -319,6 +363,16 @@ function buildSource(spec: string, options: CliOptions): DesiredSource {
   } catch (err) {
     throw err instanceof SourceError ? new TerminalError(err.code, err.reason) : err;
   }
+}
+
+/**
+ * The age keys of `controller run`, read at every new revision (a rotated Swarm secret is picked
+ * up without a restart): --age-key-file, else the Swarm secret sops-age-key when it is mounted,
+ * plus SOPS's own variables and default file.
+ */
+function runSops(options: CliOptions): SopsLoadOptions {
+  const files = options.ageKeyFile ? [options.ageKeyFile] : existsSync(runAgeKeyFile) ? [runAgeKeyFile] : [];
+  return { identities: () => loadAgeIdentities({ files }) };
 }
 
 function splitListen(listen: string): [string, number] {

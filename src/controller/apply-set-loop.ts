@@ -17,7 +17,14 @@ import type { LiveCache } from './live-cache.js';
 import type { ElectedLoop, LeaseRound } from './manager.js';
 import { reconcileHandler, type ReconcileMetricsSink } from './reconcile-handler.js';
 import { Reconciler, type ReconcilerOptions, type RolloutDivert } from './reconciler.js';
-import { RevisionSync, type RevisionSyncMetricsSink, type SnapshotSource, type SyncTrigger } from './revision-sync.js';
+import {
+  RevisionSync,
+  type RevisionSyncHooks,
+  type RevisionSyncMetricsSink,
+  type SnapshotSource,
+  type SyncTrigger,
+} from './revision-sync.js';
+import { fenceWrites } from './fenced-swarm.js';
 import { StatusStore } from './status.js';
 import { SuspendRecord } from './suspend-record.js';
 
@@ -60,6 +67,10 @@ export interface ApplySetLoopOptions {
   metrics: ApplySetMetricsSink;
   /** Progressive delivery of routed services (src/rollout/); without it updates apply in place. */
   rollouts?: RolloutDivert;
+  /** An app's additions to each sync (SOPS keys, variables, sync windows, dependencies, notices). */
+  hooks?: RevisionSyncHooks;
+  /** An app whose manifest says suspend: true; the reason shown (the suspend record can suspend it too). */
+  suspendedBySpec?: string;
 }
 
 export class ApplySetLoop implements ElectedLoop {
@@ -72,8 +83,12 @@ export class ApplySetLoop implements ElectedLoop {
   private readonly record: SuspendRecord;
   private readonly abort = new AbortController();
   private leading = false;
+  /** From the last lease round: past it, this replica neither starts work nor writes (fencing). */
+  private validUntil = 0;
+  private suspendRead: Promise<void> | undefined;
   private holder = '';
   private seenSyncRequest: string | undefined;
+  private seenManualRequest: string | undefined;
   private stopped = false;
 
   constructor(private readonly o: ApplySetLoopOptions) {
@@ -90,7 +105,7 @@ export class ApplySetLoop implements ElectedLoop {
       () => clock.now(),
     );
     this.reconciler = new Reconciler({
-      swarm,
+      swarm: fenceWrites(swarm, () => this.holds),
       cache: o.cache,
       status: this.status,
       options: settings,
@@ -100,6 +115,7 @@ export class ApplySetLoop implements ElectedLoop {
     this.queue = new WorkQueue({ concurrency: settings.concurrency, clock });
     this.record = new SuspendRecord({ records: swarm, applySet: settings.applySet, clock });
     this.sync = new RevisionSync({
+      ...o.hooks,
       source: o.source,
       registry: swarm,
       reconciler: this.reconciler,
@@ -110,7 +126,7 @@ export class ApplySetLoop implements ElectedLoop {
       log,
       metrics,
       enqueueAll: () => this.enqueueAll(),
-      isLeader: () => this.leading,
+      isLeader: () => this.holds,
       pollIntervalMs: settings.pollIntervalMs,
       syncTimeoutMs: settings.syncTimeoutMs,
       resolveImage: settings.resolveImage,
@@ -119,7 +135,17 @@ export class ApplySetLoop implements ElectedLoop {
   }
 
   get isLeader(): boolean {
-    return this.leading;
+    return this.holds;
+  }
+
+  /** Leads, and the lease's last successful round is recent enough to act on (leader-lease.ts). */
+  private get holds(): boolean {
+    return this.leading && this.o.clock.now() < this.validUntil;
+  }
+
+  /** The revision loaded for this apply set, as the reconciler applies it (absent before the first). */
+  get desired() {
+    return this.reconciler.desired;
   }
 
   /** Starts the work queue, the revision sync and the resync; returns at once. */
@@ -132,7 +158,7 @@ export class ApplySetLoop implements ElectedLoop {
         clock: this.o.clock,
         log: this.o.log,
         metrics: this.o.metrics,
-        active: () => this.leading && !this.status.suspended,
+        active: () => this.holds && !this.status.suspended,
       }),
     );
     this.sync.start();
@@ -144,7 +170,7 @@ export class ApplySetLoop implements ElectedLoop {
    * state record, which the leader reads every lease round.
    */
   triggerSync(trigger: SyncTrigger): void {
-    if (trigger === 'webhook' && !this.leading) {
+    if (trigger === 'webhook' && !this.holds) {
       void this.record.requestSync(this.o.settings.identity, this.holder, this.o.log);
       return;
     }
@@ -154,23 +180,39 @@ export class ApplySetLoop implements ElectedLoop {
   /** After each lease round: role and leader in status, the suspend record read, a first sync on taking the lease. */
   async leaseRound(round: LeaseRound): Promise<void> {
     const was = this.leading;
+    // (a lease that lapsed between rounds was lost: taking it again starts a sync, as the first time)
+    const wasHolding = this.holds;
     this.leading = round.leading;
+    this.validUntil = round.validUntil;
     this.holder = round.holder;
     this.status.role = round.leading ? 'leader' : 'standby';
     this.status.leader = round.holder;
     this.o.metrics.leader(round.leading);
-    await this.refreshSuspended();
-    if (round.leading && !was) {
+    if (!round.leading && was)
+      this.o.log.warn({ event: 'standby', leader: round.holder }, 'lost the lease; standing by');
+    await this.refreshSuspendedBounded();
+    if (round.leading && !wasHolding) {
       this.o.log.info({ event: 'leader', identity: this.o.settings.identity }, 'became leader');
       this.sync.trigger('startup');
-    } else if (!round.leading && was) {
-      this.o.log.warn({ event: 'standby', leader: round.holder }, 'lost the lease; standing by');
     }
+  }
+
+  /**
+   * The suspend record's read, waited for at most a third of the lease: an engine cut off from
+   * quorum can hold it for as long as the cut lasts, and the lease rounds (which fence this
+   * replica) must go on meanwhile. One read at a time; a late one still updates the record.
+   */
+  private refreshSuspendedBounded(): Promise<void> {
+    this.suspendRead ??= this.refreshSuspended().finally(() => (this.suspendRead = undefined));
+    const timer = new AbortController();
+    return Promise.race([this.suspendRead, this.o.clock.sleep(this.lease.durationMs / 3, timer.signal)]).finally(() =>
+      timer.abort(),
+    );
   }
 
   /** A Swarm event: the key it names is looked at now (every key on a node event: tasks move). */
   onEvent(e: SwarmEvent): void {
-    if (!this.leading || this.status.suspended) return;
+    if (!this.holds || this.status.suspended) return;
     const name = e.Actor?.Attributes?.name;
     if (e.Type === 'node') {
       void this.enqueueAll();
@@ -209,27 +251,35 @@ export class ApplySetLoop implements ElectedLoop {
       return; // keep the last known value
     }
     const requested = state.syncRequested;
-    if (this.leading && requested && requested !== this.seenSyncRequest) {
+    if (this.holds && requested && requested !== this.seenSyncRequest) {
       if (this.seenSyncRequest !== undefined) this.sync.trigger('webhook');
     }
     this.seenSyncRequest = requested ?? '';
-    if (state.suspended !== this.status.suspended) {
-      this.o.log.info(
-        { event: state.suspended ? 'suspended' : 'resumed' },
-        state.suspended ? 'reconciling suspended' : 'reconciling resumed',
-      );
-      this.status.suspended = state.suspended;
-      if (!state.suspended && this.leading) this.sync.trigger('resume');
+    const manual = state.manualSyncRequested;
+    if (this.holds && manual && manual !== this.seenManualRequest && this.seenManualRequest !== undefined) {
+      this.o.log.info({ event: 'sync.manual-requested', request: manual }, 'manual sync requested');
+      this.sync.trigger('manual');
     }
-    this.status.suspendedReason = state.suspended ? state.reason : undefined;
-    this.o.metrics.suspended(state.suspended);
+    this.seenManualRequest = manual ?? '';
+    const bySpec = this.o.suspendedBySpec;
+    const suspended = state.suspended || bySpec !== undefined;
+    if (suspended !== this.status.suspended) {
+      this.o.log.info(
+        { event: suspended ? 'suspended' : 'resumed' },
+        suspended ? 'reconciling suspended' : 'reconciling resumed',
+      );
+      this.status.suspended = suspended;
+      if (!suspended && this.holds) this.sync.trigger('resume');
+    }
+    this.status.suspendedReason = state.suspended ? state.reason : bySpec;
+    this.o.metrics.suspended(suspended);
   }
 
   /** Every object looked at again (events can be lost), with a fresh read of the Swarm. */
   private async resyncLoop(): Promise<void> {
     while (!this.stopped) {
       await this.o.clock.sleep(this.o.settings.resyncIntervalMs, this.abort.signal);
-      if (this.stopped || !this.leading || this.status.suspended || !this.reconciler.desired) continue;
+      if (this.stopped || !this.holds || this.status.suspended || !this.reconciler.desired) continue;
       this.o.cache.invalidate();
       await this.enqueueAll();
     }

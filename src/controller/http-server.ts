@@ -1,8 +1,8 @@
 /**
  * The controller's HTTP endpoints: /healthz (the process answers), /readyz (leading or
- * standing by, and synced), /metrics (Prometheus text), /status (JSON), and POST
- * /hooks/sync (a signed webhook that syncs at once), and what `extra` serves (the dashboard).
- * Nothing here changes the Swarm.
+ * standing by, and synced), /metrics (Prometheus text), /status (JSON; with a line per App),
+ * /apps/NAME (one App's status), POST /hooks/sync (a signed webhook that syncs at once), and
+ * what `extra` serves (the dashboard). Nothing here changes the Swarm.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { metricsContentType } from './metrics.js';
@@ -10,7 +10,9 @@ import { verifyWebhook } from './webhook.js';
 import type { ControllerStatus } from './status.js';
 
 export interface HttpHandlers {
-  status(): ControllerStatus;
+  status(): ControllerStatus | Promise<ControllerStatus>;
+  /** GET /apps/NAME: one App's status (controller run with Apps); undefined: 404. */
+  app?(name: string): ControllerStatus | undefined;
   ready(): boolean;
   metrics(): string | Promise<string>;
   sync(): void;
@@ -58,7 +60,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: HttpHandlers
   }
   if (req.method === 'GET' && path === '/metrics') return send(res, 200, metricsContentType, await h.metrics());
   if (req.method === 'GET' && path === '/status')
-    return send(res, 200, 'application/json', JSON.stringify(h.status(), null, 2) + '\n');
+    return send(res, 200, 'application/json', JSON.stringify(await h.status(), null, 2) + '\n');
+  if (req.method === 'GET' && path.startsWith('/apps/') && h.app) {
+    const app = h.app(decodeURIComponent(path.slice('/apps/'.length)));
+    if (!app) return send(res, 404, 'text/plain', 'no such app\n');
+    return send(res, 200, 'application/json', JSON.stringify(app, null, 2) + '\n');
+  }
   if (path === '/hooks/sync') {
     if (req.method !== 'POST') return send(res, 405, 'text/plain', 'use POST\n');
     if (!h.webhookSecret)

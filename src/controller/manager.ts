@@ -20,6 +20,8 @@ export interface LeaseRound {
   leading: boolean;
   /** Who holds it as last seen ("" when free). */
   holder: string;
+  /** Clock time until which this replica may act as leader, unless a later round says so again (0: not leading). */
+  validUntil: number;
 }
 
 /** A loop the manager runs while it holds its own lease. */
@@ -54,6 +56,10 @@ interface Entry {
   loop: ElectedLoop;
   lease: LeaderLease;
   leasing?: Promise<void>;
+  /** Taken out by remove(): its lease rounds end. */
+  removed?: boolean;
+  /** Ends its lease loop's wait on removal. */
+  abort: AbortController;
 }
 
 export class Manager {
@@ -74,6 +80,7 @@ export class Manager {
     if (this.entries.some((e) => e.loop.lease.name === loop.lease.name))
       throw new Error(`two loops share the lease ${loop.lease.name}`);
     this.entries.push({
+      abort: new AbortController(),
       loop,
       lease: new LeaderLease(this.o.swarm, {
         name: loop.lease.name,
@@ -82,6 +89,39 @@ export class Manager {
         clock: this.o.clock,
       }),
     });
+  }
+
+  /**
+   * Adds a loop while the manager runs (an App a new root revision declares) and starts it with
+   * its lease rounds at once; before start, the same as add().
+   */
+  addRunning(loop: ElectedLoop): void {
+    if (!this.started) return this.add(loop);
+    if (this.stopping) return;
+    this.started = false;
+    try {
+      this.add(loop);
+    } finally {
+      this.started = true;
+    }
+    const e = this.entries[this.entries.length - 1];
+    e.loop.start();
+    e.leasing = this.leaseLoop(e);
+  }
+
+  /**
+   * Stops one loop (an App the root source no longer declares, or declares differently): its
+   * work in flight finishes, its lease rounds end and its lease is released for whoever runs it next.
+   */
+  async remove(name: string): Promise<void> {
+    const e = this.entries.find((x) => x.loop.name === name);
+    if (!e) return;
+    this.entries.splice(this.entries.indexOf(e), 1);
+    e.removed = true;
+    e.abort.abort();
+    await e.loop.stop();
+    await e.leasing;
+    await e.lease.release();
   }
 
   /** Every Swarm event, whatever any loop's role (the route reconciler listens). */
@@ -116,17 +156,17 @@ export class Manager {
   private async leaseLoop(e: Entry): Promise<void> {
     const every = Math.max(200, Math.floor(e.loop.lease.durationMs / 3));
     let wasLeading = false;
-    while (!this.stopping) {
+    while (!this.stopping && !e.removed) {
       const leading = await e.lease.tryAcquireOrRenew();
-      if (this.stopping) break;
+      if (this.stopping || e.removed) break;
       if (leading && !wasLeading) this.cache.invalidate(); // what the last leader wrote is not cached here
       wasLeading = leading;
       try {
-        await e.loop.leaseRound({ leading, holder: e.lease.holder });
+        await e.loop.leaseRound({ leading, holder: e.lease.holder, validUntil: e.lease.validUntil });
       } catch (err) {
         this.o.log.error({ loop: e.loop.name, err: (err as Error).message }, `lease round of ${e.loop.name} failed`);
       }
-      await this.o.clock.sleep(every, this.abort.signal);
+      await this.o.clock.sleep(every, AbortSignal.any([this.abort.signal, e.abort.signal]));
     }
   }
 

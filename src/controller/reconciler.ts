@@ -8,7 +8,7 @@
  * configured.
  */
 import { labelSpecHash } from '../api/labels.js';
-import type { DesiredService, DesiredState } from '../api/model.js';
+import type { DesiredService, DesiredState } from '../model/desired-state.js';
 import type { DesiredRoute, RolloutModel } from '../api/route-model.js';
 import { refId } from '../api/object-ref.js';
 import type { SwarmAccess } from '../api/swarm-access.js';

@@ -14,7 +14,7 @@ import type { ImageRegistry, SwarmReader } from '../api/swarm-access.js';
 import { servicesNaming, type ResolveImageMode } from '../apply/resolve-images.js';
 import { formatDiagnostic, type Diagnostic } from '../errors.js';
 import type { Logger } from '../log.js';
-import { loadManifests } from '../manifest/load.js';
+import { loadManifests, type LoadedManifests, type LoadOptions } from '../manifest/load.js';
 import type { Clock, Random } from '../queue/clock.js';
 import type { WorkQueue } from '../queue/work-queue.js';
 import { ImageWatch, type ImageMetricsSink } from './image-watch.js';
@@ -32,7 +32,28 @@ export interface RevisionSyncMetricsSink extends ImageMetricsSink {
   sync(result: string, seconds: number, at: number): void;
 }
 
-export interface RevisionSyncOptions {
+/**
+ * What an app (issue 14) adds to a sync; every hook is optional and `controller run`'s own apply
+ * set uses those it needs. A hook that throws refuses the revision (load options) or is logged.
+ */
+export interface RevisionSyncHooks {
+  /** How to load a new revision: the age keys for SOPS files, the app's variables. Throwing refuses it. */
+  loadOptions?(): Promise<LoadOptions>;
+  /** A new revision passed validation and is about to be applied (or held by the gate). */
+  loaded?(revision: string, loaded: LoadedManifests): void;
+  /**
+   * May a new revision be applied now (sync windows, dependencies)? `manual`: asked for from the
+   * CLI. A refusal keeps the revision waiting, with the reason in status, and asks again at
+   * every trigger.
+   */
+  gate?(manual: boolean): Promise<{ allowed: boolean; reason: string }>;
+  /** A new revision starts being applied by the leader. */
+  applying?(revision: string, message: string | undefined): void;
+  /** Every sync recorded, with whether this replica led it. */
+  recorded?(record: SyncRecord, leading: boolean): void;
+}
+
+export interface RevisionSyncOptions extends RevisionSyncHooks {
   source: SnapshotSource;
   /** Asked for image digests, and for the live services their pins are compared with. */
   registry: ImageRegistry & Pick<SwarmReader, 'listServices'>;
@@ -91,7 +112,10 @@ export class RevisionSync {
   /** Asks for a sync now; coalesces with one in progress (which then looks for a newer revision). */
   trigger(trigger: SyncTrigger): void {
     if (this.syncing) {
-      this.pendingTrigger = trigger;
+      // A poll does not replace another pending trigger: a poll that finds nothing new returns
+      // at once, and the startup sync of a replica that takes the lease again must still apply
+      // what it loaded as a standby.
+      if (trigger !== 'poll' || !this.pendingTrigger) this.pendingTrigger = trigger;
       if (this.supersede && trigger !== 'startup') void this.lookForNewerRevision();
       return;
     }
@@ -129,8 +153,13 @@ export class RevisionSync {
       const durationMs = clock.now() - started;
       const full: SyncRecord = { trigger, startedAt: new Date(started).toISOString(), durationMs, ...r };
       status.recordSync(full);
+      try {
+        this.o.recorded?.(full, this.o.isLeader() && !status.suspended);
+      } catch (err) {
+        this.o.log.warn({ err: (err as Error).message }, 'a sync listener failed');
+      }
       this.o.metrics.sync(r.result, durationMs / 1000, clock.now() / 1000);
-      const level = r.result === 'success' ? 'info' : 'error';
+      const level = r.result === 'success' ? 'info' : r.result === 'waiting' ? 'warn' : 'error';
       this.o.log[level](
         { event: 'sync', ...full },
         `sync ${r.result}${r.revision ? ` at ${r.revision.slice(0, 12)}` : ''}`,
@@ -148,7 +177,19 @@ export class RevisionSync {
       `revision not applied, ${reconciler.desired ? `still applying ${reconciler.desired.revision.slice(0, 12)}` : 'nothing applied yet'}`;
     const changed = snapshot.revision !== reconciler.desired?.revision;
     if (changed) {
-      const loaded = await loadManifests([snapshot.dir]);
+      let options: LoadOptions;
+      try {
+        options = (await this.o.loadOptions?.()) ?? {};
+      } catch (err) {
+        record({
+          revision: snapshot.revision,
+          ...message,
+          result: 'invalid',
+          detail: `${codeOf(err)}${(err as Error).message}; ${keeping()}`,
+        });
+        return;
+      }
+      const loaded = await loadManifests([snapshot.dir], undefined, options);
       const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
       if (errors.length) {
         record({
@@ -179,6 +220,20 @@ export class RevisionSync {
         });
         return;
       }
+      this.o.loaded?.(snapshot.revision, loaded);
+      const gate = await this.o.gate?.(trigger === 'manual');
+      if (gate && !gate.allowed) {
+        const waiting = `revision ${snapshot.revision.slice(0, 12)} waits: ${gate.reason}`;
+        if (status.waiting !== waiting || trigger === 'manual')
+          record({ revision: snapshot.revision, ...message, result: 'waiting', detail: waiting });
+        status.waiting = waiting;
+        status.pendingRevision = snapshot.revision;
+        return;
+      }
+      status.waiting = undefined;
+      status.pendingRevision = undefined;
+      if (gate?.reason && trigger === 'manual')
+        this.o.log.info({ event: 'sync.manual', reason: gate.reason }, gate.reason);
       reconciler.desired = { revision: snapshot.revision, desired: images.desired };
       status.revision = snapshot.revision;
     }
@@ -191,6 +246,7 @@ export class RevisionSync {
       });
       return;
     }
+    if (changed) this.o.applying?.(snapshot.revision, snapshot.message);
     await this.o.enqueueAll();
     const ended = await this.settle();
     const drained = ended.how === 'settled';
@@ -300,6 +356,14 @@ export class RevisionSync {
       }
     }
   }
+}
+
+/** "error SC8102: " for an error that carries a code (as the command line prints it), else "". */
+function codeOf(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^SC\d{4}$/.test(code) && !(err as Error).message.startsWith('error ')
+    ? `error ${code}: `
+    : '';
 }
 
 /** The first line of the first five problems, with paths relative to the checkout. */

@@ -40,6 +40,8 @@ export function appStatusBody(s: ControllerStatus, kind: 'ApplySet' | 'App' = 'A
     counts: s.counts,
     drifted: s.objects.filter((o) => o.drift).length,
     ...(s.images ? { images: s.images } : {}),
+    ...(s.pendingRevision ? { pendingRevision: s.pendingRevision } : {}),
+    ...(s.waiting ? { waiting: s.waiting } : {}),
   };
 }
 

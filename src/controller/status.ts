@@ -45,6 +45,9 @@ export interface ControllerStatus {
   driftMode: 'repair' | 'report';
   /** The revision whose manifests are being applied (the last good one). */
   revision?: string;
+  /** A newer valid revision held back (sync window, dependency), and why. */
+  pendingRevision?: string;
+  waiting?: string;
   lastSync?: SyncRecord;
   nextSyncAt?: string;
   syncs: SyncRecord[];
@@ -60,11 +63,14 @@ export class StatusStore {
   private readonly objects = new Map<string, ObjectStatus>();
   private readonly syncs: SyncRecord[] = [];
   private waiters: (() => void)[] = [];
+  private readonly listeners: ((o: ObjectStatus) => void)[] = [];
   role: 'leader' | 'standby' = 'standby';
   leader = '';
   suspended = false;
   suspendedReason: string | undefined;
   revision: string | undefined;
+  pendingRevision: string | undefined;
+  waiting: string | undefined;
   nextSyncAt: number | undefined;
   /** True once a revision has been loaded and reconciled at least once. */
   synced = false;
@@ -79,12 +85,19 @@ export class StatusStore {
     const before = this.objects.get(s.id);
     const drift = s.drift ?? before?.drift;
     const same = before && before.phase === s.phase && before.reason === s.reason && before.revision === s.revision;
-    this.objects.set(s.id, {
+    const o: ObjectStatus = {
       ...s,
       updatedAt: same ? before.updatedAt : new Date(this.now()).toISOString(),
       ...(drift ? { drift } : {}),
-    });
+    };
+    this.objects.set(s.id, o);
     this.changed();
+    for (const l of this.listeners) l(o);
+  }
+
+  /** Called with every object status recorded (an app's notices: drift, rollback). */
+  onObject(listener: (o: ObjectStatus) => void): void {
+    this.listeners.push(listener);
   }
 
   removeObject(id: string): void {
@@ -145,6 +158,8 @@ export class StatusStore {
       suspended: this.suspended,
       ...(this.suspendedReason ? { suspendedReason: this.suspendedReason } : {}),
       ...(this.revision ? { revision: this.revision } : {}),
+      ...(this.pendingRevision ? { pendingRevision: this.pendingRevision } : {}),
+      ...(this.waiting ? { waiting: this.waiting } : {}),
       ...(this.syncs[0] ? { lastSync: this.syncs[0] } : {}),
       ...(this.nextSyncAt ? { nextSyncAt: new Date(this.nextSyncAt).toISOString() } : {}),
       syncs: this.syncs,
@@ -167,6 +182,7 @@ export function renderStatus(s: ControllerStatus): string {
       `last sync: ${l.result} at ${l.startedAt} (${(l.durationMs / 1000).toFixed(1)}s, ${l.trigger}${l.revision ? `, ${l.revision.slice(0, 12)}` : ''})${l.detail ? `: ${l.detail}` : ''}`,
     );
   }
+  if (s.waiting) lines.push(`waiting: ${s.waiting}`);
   if (s.nextSyncAt) lines.push(`next sync: ${s.nextSyncAt}`);
   lines.push(
     `objects: ${s.counts.Ready} ready, ${s.counts.Progressing} progressing, ${s.counts.Failed} failed, ${s.counts.Stalled ?? 0} stalled, ${s.counts.Pending} pending`,

@@ -15,6 +15,8 @@ export const labelSuspended = 'swarm.controller/suspended';
 export const labelSuspendReason = 'swarm.controller/suspend-reason';
 /** Set by a standby that received a webhook; the leader syncs when it changes. */
 export const labelSyncRequested = 'swarm.controller/sync-requested';
+/** Set by `controller sync`: the leader syncs at once, as a manual sync (sync windows with manualSync let it pass). */
+export const labelManualSyncRequested = 'swarm.controller/manual-sync-requested';
 
 export interface SuspendState {
   suspended: boolean;
@@ -22,6 +24,8 @@ export interface SuspendState {
   reason: string | undefined;
   /** The last sync request a standby forwarded ("<time> <identity>"), if any. */
   syncRequested: string | undefined;
+  /** The last manual sync asked for with `controller sync` ("<time> <who>"), if any. */
+  manualSyncRequested: string | undefined;
 }
 
 export interface SuspendRecordOptions {
@@ -48,6 +52,7 @@ export class SuspendRecord {
       suspended: labels[labelSuspended] === 'true',
       reason: labels[labelSuspendReason] || undefined,
       syncRequested: labels[labelSyncRequested],
+      manualSyncRequested: labels[labelManualSyncRequested],
     };
   }
 
@@ -57,6 +62,17 @@ export class SuspendRecord {
       { [labelSuspended]: String(suspended), [labelSuspendReason]: suspended ? (reason ?? '') : '' },
       `suspend flag of apply set ${this.o.applySet}`,
     );
+  }
+
+  /** `controller sync`: stamps the record; the leader syncs at its next lease round, as a manual sync. */
+  async requestManualSync(who: string): Promise<string> {
+    const stamp = `${new Date(this.o.clock.now()).toISOString()} ${who}`;
+    await this.write(
+      { [labelSuspended]: 'false', [labelManualSyncRequested]: stamp },
+      `state of apply set ${this.o.applySet}`,
+      [labelSuspended],
+    );
+    return stamp;
   }
 
   /**

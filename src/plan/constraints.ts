@@ -5,14 +5,16 @@
  *   - mounts: the secrets and configs services and routes use exist or are created (SC3011, SC3019);
  *   - in use: a config, secret or network goes only once every service using it lets go (SC4007,
  *     SC4006);
- *   - prune: never everything (SC4004), never more than --max-deletions without --force (SC4005).
+ *   - prune: never everything (SC4004), never more than --max-deletions without --force (SC4005);
+ *   - engine API: no service field the engine's API does not have (SC4009).
  * Pure.
  */
 import { refId } from '../api/object-ref.js';
 import type { DataKind } from '../api/data-model.js';
-import type { DesiredNetwork, DesiredState } from '../api/model.js';
+import type { DesiredNetwork, DesiredService, DesiredState } from '../model/desired-state.js';
+import { fieldsNeedingApi } from '../model/service.js';
 import type { LiveState, SwarmNetwork, SwarmService } from '../api/swarm-types.js';
-import { mountedNames, mountsAny, type DataPlan } from './data-plan.js';
+import { mountedLiveNames, mountedNames, type DataPlan } from './data-plan.js';
 import type { Blocker, Change } from './plan.js';
 import { subnetsOverlap } from './subnet-overlap.js';
 
@@ -100,13 +102,26 @@ export function checkDataInUse(
   serviceChanges: Map<string, Change>,
   blockers: Blocker[],
 ): void {
+  const desiredServices = desiredServicesByName(desired);
   for (const kind of ['Config', 'Secret'] as const) {
+    if (!plans[kind].deletes.size) continue;
+    // Which live services mount a name, indexed once (asking every service for every deleted
+    // object grew as objects x services).
+    const mounters = new Map<string, number[]>(); // name -> indices in live.services
+    live.services.forEach((svc, i) => {
+      for (const n of new Set(mountedLiveNames(svc, kind))) {
+        const list = mounters.get(n);
+        if (list) list.push(i);
+        else mounters.set(n, [i]);
+      }
+    });
     for (const { change, stored } of plans[kind].deletes.values()) {
       const names = new Set(stored.versions.map((v) => v.name));
-      for (const user of live.services.filter((svc) => mountsAny(svc, kind, names))) {
+      const users = [...new Set([...names].flatMap((n) => mounters.get(n) ?? []))].sort((x, y) => x - y);
+      for (const user of users.map((i) => live.services[i])) {
         const userName = user.Spec.Name ?? '';
         const userChange = serviceChanges.get(userName);
-        const stillMounts = desired.services.find((d) => d.swarmName === userName);
+        const stillMounts = desiredServices.get(userName);
         const letsGo =
           userChange &&
           (userChange.action === 'delete' ||
@@ -137,6 +152,7 @@ export function checkNetworksInUse(
   blockers: Blocker[],
 ): void {
   const liveNetworks = new Map(live.networks.map((n) => [n.Name, n]));
+  const desiredServices = desiredServicesByName(desired);
   for (const c of changes) {
     if (c.kind !== 'Network' || (c.action !== 'delete' && c.action !== 'replace')) continue;
     const network = liveNetworks.get(c.swarmName)!;
@@ -145,7 +161,9 @@ export function checkNetworksInUse(
       const userChange = serviceChanges.get(userName);
       const letsGo =
         c.action === 'replace' ||
-        (userChange && (userChange.action === 'delete' || !desiredNetworksOf(desired, userName).includes(c.swarmName)));
+        (userChange &&
+          (userChange.action === 'delete' ||
+            !(desiredServices.get(userName)?.model.networks ?? []).some((n) => n.name === c.swarmName)));
       if (!userChange || !letsGo) {
         blockers.push({
           id: c.id,
@@ -192,8 +210,12 @@ export function checkPrune(
   }
 }
 
-function desiredNetworksOf(desired: DesiredState, swarmName: string): string[] {
-  return desired.services.find((s) => s.swarmName === swarmName)?.model.networks.map((n) => n.name) ?? [];
+/**
+ * The desired services by Swarm name, built once per check: a search of the list per live user
+ * grew as services x services (10,000 x 10,000 when a plan deletes what every service mounts).
+ */
+function desiredServicesByName(desired: DesiredState): Map<string, DesiredState['services'][number]> {
+  return new Map(desired.services.map((s) => [s.swarmName, s]));
 }
 
 export function servicesUsing(network: SwarmNetwork, services: SwarmService[]): SwarmService[] {
@@ -202,4 +224,17 @@ export function servicesUsing(network: SwarmNetwork, services: SwarmService[]): 
       (n) => n.Target === network.Id || n.Target === network.Name,
     ),
   );
+}
+
+/** SC4009: a field this engine's API does not have: it would drop it, and every plan would show it again. */
+export function checkEngineApi(services: DesiredService[], apiVersion: string | undefined, blockers: Blocker[]): void {
+  if (!apiVersion) return;
+  for (const s of services)
+    for (const n of fieldsNeedingApi(s.model, apiVersion))
+      blockers.push({
+        id: refId(s.ref),
+        code: 'SC4009',
+        message: `service "${s.swarmName}": ${n.field} needs Engine API ${n.api}, and this engine speaks ${apiVersion}; it would drop the field`,
+        fix: `remove ${n.field}, or upgrade the engine to Docker Engine ${n.engine} or later (API ${n.api})`,
+      });
 }

@@ -11,7 +11,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import { realClock, type Clock } from '../queue/clock.js';
-import { crtListPath, renderConfig, renderCrtList } from './haproxy-config.js';
+import { crtListPath, hostMapPath, pathMapPath, renderConfig, renderCrtList, renderMaps } from './haproxy-config.js';
 import type { HaproxyProcess } from './haproxy-process.js';
 import { emptyTable, structureKey, TableError, tableChecksum, validateTable, type RouteTable } from './route-table.js';
 import { assignSlots, runtimeCommands, slotStates, type SlotMap, type SlotState } from './slots.js';
@@ -91,6 +91,8 @@ export class ProxyAgent {
   private runtimeUpdates = 0;
   private lastReloadMs: number | null = null;
   private lastError: string | null = null;
+  /** haproxy.cfg lags behind Runtime API pushes (written before the next reload). */
+  private configStale = false;
   private readonly minInterval: number;
   private readonly traffic: TrafficStatsCollector;
   private readonly clock: Clock;
@@ -194,9 +196,9 @@ export class ProxyAgent {
           this.traffic.setTable(table, slots);
         }
         await this.o.haproxy.runtime(commands);
-        await this.writeCandidate(this.render(table, slots));
-        await rename(this.candidatePath, this.configPath);
         this.commit(table, slots, states, key);
+        // haproxy.cfg is brought up to date before the next reload reads it, not on every such push.
+        this.configStale = true;
         this.runtimeUpdates++;
         if (!this.pendingReload) this.markServed(table);
         this.o.log.info(
@@ -262,6 +264,8 @@ export class ProxyAgent {
       this.exclusive(async () => {
         this.pendingReload = undefined;
         const table = this.table;
+        // The servers Runtime API pushes set since the configuration was written.
+        if (this.configStale) await this.writeConfig(table, this.slots);
         // The current worker's counters, before it stops taking requests.
         await this.traffic.sample();
         const t0 = this.clock.now();
@@ -285,13 +289,20 @@ export class ProxyAgent {
     return p;
   }
 
-  private render(table: RouteTable, slots: SlotMap, crtList?: string): string {
+  /** The configuration reading the installed files, or (candidate) the candidate files beside them. */
+  private render(table: RouteTable, slots: SlotMap, candidate = false): string {
     const text = renderConfig(table, slots, {
       httpBind: this.o.httpBind,
       httpsBind: this.o.httpsBind,
       stateDir: this.o.stateDir,
       logTarget: this.traffic.logTarget,
-      ...(crtList ? { crtList } : {}),
+      ...(candidate
+        ? {
+            crtList: this.candidate(crtListPath(this.o.stateDir)),
+            hostMap: this.candidate(hostMapPath(this.o.stateDir)),
+            pathMap: this.candidate(pathMapPath(this.o.stateDir)),
+          }
+        : {}),
     });
     return this.o.transformConfig ? this.o.transformConfig(text) : text;
   }
@@ -300,23 +311,39 @@ export class ProxyAgent {
     return join(this.o.stateDir, 'haproxy.cfg.candidate');
   }
 
-  private get crtListCandidatePath(): string {
-    return `${crtListPath(this.o.stateDir)}.candidate`;
+  private candidate(path: string): string {
+    return `${path}.candidate`;
+  }
+
+  /** The files the configuration reads besides itself (crt-list, maps), by installed path. */
+  private sideFiles(table: RouteTable): [string, string][] {
+    const maps = renderMaps(table);
+    return [
+      [crtListPath(this.o.stateDir), renderCrtList(table, this.o.secretsDir)],
+      [hostMapPath(this.o.stateDir), maps.hosts],
+      [pathMapPath(this.o.stateDir), maps.paths],
+    ];
   }
 
   /**
-   * Writes the candidate crt-list and a candidate configuration that reads it, and runs
-   * `haproxy -c` on them: the running files stay untouched until installCandidate.
+   * Writes the candidate crt-list and maps, and a candidate configuration that reads them, and
+   * runs `haproxy -c` on them: the running files stay untouched until installCandidate.
    */
   private async checkCandidate(table: RouteTable, slots: SlotMap): Promise<string | undefined> {
-    await writeFile(this.crtListCandidatePath, renderCrtList(table, this.o.secretsDir), { mode: 0o600 });
-    return this.o.haproxy.check(await this.writeCandidate(this.render(table, slots, this.crtListCandidatePath)));
+    for (const [path, text] of this.sideFiles(table)) await writeFile(this.candidate(path), text, { mode: 0o600 });
+    return this.o.haproxy.check(await this.writeCandidate(this.render(table, slots, true)));
   }
 
-  /** After a passed check: the crt-list and the configuration (reading the installed crt-list) replace the running files. */
+  /** After a passed check: the crt-list, the maps and the configuration (reading the installed files) replace the running files. */
   private async installCandidate(table: RouteTable, slots: SlotMap): Promise<void> {
+    for (const [path] of this.sideFiles(table)) await rename(this.candidate(path), path);
+    await this.writeConfig(table, slots);
+  }
+
+  /** haproxy.cfg for this table and slots, reading the installed side files (which a structure keeps). */
+  private async writeConfig(table: RouteTable, slots: SlotMap): Promise<void> {
+    this.configStale = false;
     await this.writeCandidate(this.render(table, slots));
-    await rename(this.crtListCandidatePath, crtListPath(this.o.stateDir));
     await rename(this.candidatePath, this.configPath);
   }
 

@@ -3,12 +3,15 @@
  * and deterministic (the same table and slots give the same text). Must not import src/swarm/
  * or do I/O (the agent writes what this returns).
  *
+ * Requests find their route by two map lookups (exact host and path; path alone) and a rule
+ * per wildcard-host route, so the cost per request does not grow with the number of routes
+ * (docs/benchmarks.md, "Proxy at 1,000 routes").
  * One HAProxy backend per route holds the slots of all its services; each server's weight is
  * its service's weight, so a service's share of traffic is weight x running servers.
  */
 import { requestLogFormat } from './request-log.js';
 import type { Route, RouteTable } from './route-table.js';
-import { backendName, slotStates, type SlotMap } from './slots.js';
+import { backendName, slotStates, type SlotMap, type SlotState } from './slots.js';
 
 export interface RenderOptions {
   /** "127.0.0.1:18080", ":80" */
@@ -19,12 +22,43 @@ export interface RenderOptions {
   stateDir: string;
   /** The crt-list the TLS bind reads; default crtListPath(stateDir). The agent checks a candidate under another name. */
   crtList?: string;
+  /** The maps the frontend reads (renderMaps); default hostMapPath(stateDir), pathMapPath(stateDir). The agent checks candidates under other names. */
+  hostMap?: string;
+  pathMap?: string;
   /** "127.0.0.1:<port>": where every request is logged (requestLogFormat) for the agent's counters; none when absent. */
   logTarget?: string;
 }
 
 export function crtListPath(stateDir: string): string {
   return `${stateDir}/crt-list`;
+}
+
+export function hostMapPath(stateDir: string): string {
+  return `${stateDir}/hosts.map`;
+}
+
+export function pathMapPath(stateDir: string): string {
+  return `${stateDir}/paths.map`;
+}
+
+/**
+ * The frontend's two maps, as HAProxy map files ("key backend" lines, sorted): `hosts` for
+ * routes with exact hosts, keyed "<host><path prefix>/" ("shop.example.com/", or
+ * "shop.example.com/api/"), and `paths` for routes without hosts, keyed "<path prefix>/".
+ * Both are read with map_beg, whose prefix tree returns the longest matching key. Empty text
+ * for an empty map (the frontend then does not look it up).
+ */
+export function renderMaps(table: Pick<RouteTable, 'routes'>): { hosts: string; paths: string } {
+  const hosts: string[] = [];
+  const paths: string[] = [];
+  const prefix = (r: Route) => (r.pathPrefix === '/' ? '/' : `${r.pathPrefix}/`);
+  for (const r of table.routes) {
+    const be = backendName(r);
+    for (const h of r.hosts) if (!h.startsWith('*.')) hosts.push(`${h}${prefix(r)} ${be}`);
+    if (!r.hosts.length) paths.push(`${prefix(r)} ${be}`);
+  }
+  const text = (lines: string[]) => (lines.length ? `${lines.sort().join('\n')}\n` : '');
+  return { hosts: text(hosts), paths: text(paths) };
 }
 
 /** The file a TLS route's secret is mounted as (Swarm: /run/secrets/<name>). */
@@ -42,13 +76,6 @@ export function hasTls(table: Pick<RouteTable, 'routes'>): boolean {
 export const noRouteBackend = 'no_route';
 
 const ind = '    ';
-
-interface Rule {
-  route: Route;
-  tier: number;
-  acl: string;
-  suffix: number;
-}
 
 /** Regex for replace-path: regex specials allowed in a path prefix become one-character classes. */
 function prefixRegex(prefix: string): string {
@@ -91,46 +118,58 @@ export function renderConfig(table: RouteTable, slots: SlotMap, o: RenderOptions
   L.push(`${ind}http-request set-header X-Forwarded-Proto http unless { ssl_fc }`);
   L.push(`${ind}http-request disable-l7-retry unless { method ${replayableMethods.join(' ')} }`);
   const routes = [...table.routes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const rules: Rule[] = [];
-  for (const r of routes) {
+  const maps = renderMaps(table);
+  // Exact hosts and any-host paths: one lookup each in a map (a prefix tree: the longest
+  // host+path prefix wins), whatever the number of routes. The key ends in "/" so that the
+  // prefix "/demo" ("/demo/" in the map) matches "/demo" and "/demo/x", never "/demox"; a Host
+  // header that is not a host name (say "a.example.com/api") is not looked up.
+  if (maps.hosts || maps.paths) L.push(`${ind}http-request set-var-fmt(txn.sc_path) "%[path]/"`);
+  if (maps.hosts) {
+    L.push(`${ind}http-request set-var(txn.sc_host) req.hdr(host),host_only,lower`);
+    L.push(`${ind}http-request set-var-fmt(txn.sc_key) "%[var(txn.sc_host)]%[var(txn.sc_path)]"`);
+    L.push(`${ind}acl sc_host_name var(txn.sc_host) -m reg ^[a-z0-9.-]+$`);
+    const lookup = `var(txn.sc_key),map_beg(${o.hostMap ?? hostMapPath(o.stateDir)})`;
+    L.push(`${ind}use_backend %[${lookup}] if sc_host_name { ${lookup} -m found }`);
+  }
+  // Wildcard hosts stay rules in order (few in practice): the longer path, then the longer suffix first.
+  const wild = routes
+    .map((r) => ({
+      route: r,
+      suffixes: r.hosts
+        .filter((h) => h.startsWith('*.'))
+        .map((h) => h.slice(1))
+        .sort(),
+    }))
+    .filter((w) => w.suffixes.length)
+    .sort(
+      (a, b) =>
+        b.route.pathPrefix.length - a.route.pathPrefix.length ||
+        Math.max(...b.suffixes.map((x) => x.length)) - Math.max(...a.suffixes.map((x) => x.length)) ||
+        (a.route.name < b.route.name ? -1 : a.route.name > b.route.name ? 1 : 0),
+    );
+  for (const { route: r, suffixes } of wild) {
     const be = backendName(r);
-    const exact = r.hosts.filter((h) => !h.startsWith('*.')).sort();
-    const wild = r.hosts
-      .filter((h) => h.startsWith('*.'))
-      .map((h) => h.slice(1))
-      .sort();
-    if (exact.length) {
-      L.push(`${ind}acl host_${be} req.hdr(host),host_only,lower -m str ${exact.join(' ')}`);
-      rules.push({ route: r, tier: 0, acl: `host_${be}`, suffix: 0 });
-    }
-    if (wild.length) {
-      L.push(`${ind}acl wild_${be} req.hdr(host),host_only,lower -m end ${wild.join(' ')}`);
-      rules.push({ route: r, tier: 1, acl: `wild_${be}`, suffix: Math.max(...wild.map((w) => w.length)) });
-    }
-    if (!r.hosts.length) rules.push({ route: r, tier: 2, acl: '', suffix: 0 });
+    L.push(`${ind}acl wild_${be} req.hdr(host),host_only,lower -m end ${suffixes.join(' ')}`);
     if (r.pathPrefix !== '/') {
       L.push(`${ind}acl path_${be} path -m str ${r.pathPrefix}`);
       L.push(`${ind}acl path_${be} path_beg ${r.pathPrefix}/`);
     }
+    L.push(`${ind}use_backend ${be} if wild_${be}${r.pathPrefix !== '/' ? ` path_${be}` : ''}`);
   }
-  // Most specific first: exact host, wildcard host, any host; then the longer path prefix.
-  rules.sort(
-    (a, b) =>
-      a.tier - b.tier ||
-      b.route.pathPrefix.length - a.route.pathPrefix.length ||
-      b.suffix - a.suffix ||
-      (a.route.name < b.route.name ? -1 : a.route.name > b.route.name ? 1 : 0),
-  );
-  for (const rule of rules) {
-    const be = backendName(rule.route);
-    const cond = [rule.acl, rule.route.pathPrefix !== '/' ? `path_${be}` : ''].filter(Boolean).join(' ');
-    L.push(`${ind}use_backend ${be}${cond ? ` if ${cond}` : ''}`);
+  if (maps.paths) {
+    const lookup = `var(txn.sc_path),map_beg(${o.pathMap ?? pathMapPath(o.stateDir)})`;
+    L.push(`${ind}use_backend %[${lookup}] if { ${lookup} -m found }`);
   }
   L.push(`${ind}default_backend ${noRouteBackend}`);
   L.push('');
   L.push(`backend ${noRouteBackend}`);
   L.push(`${ind}http-request return status 404 content-type text/plain string "no route\\n"`);
-  const states = slotStates(table, slots);
+  const statesByBackend = new Map<string, SlotState[]>();
+  for (const s of slotStates(table, slots)) {
+    const list = statesByBackend.get(s.backend) ?? [];
+    list.push(s);
+    statesByBackend.set(s.backend, list);
+  }
   for (const r of routes) {
     const be = backendName(r);
     L.push('');
@@ -147,7 +186,7 @@ export function renderConfig(table: RouteTable, slots: SlotMap, o: RenderOptions
       L.push(`${ind}http-request replace-path ^${prefixRegex(r.pathPrefix)}/?(.*)$ /\\1`);
     if (r.sticky) L.push(`${ind}cookie ${r.sticky.cookie} insert indirect nocache`);
     if (r.healthCheck) L.push(`${ind}option httpchk GET ${r.healthCheck.path}`);
-    for (const s of states.filter((x) => x.backend === be)) {
+    for (const s of statesByBackend.get(be) ?? []) {
       const opts = [`weight ${s.weight}`];
       if (r.sticky) opts.push(`cookie ${s.server}`);
       if (r.healthCheck) opts.push(`check inter ${r.healthCheck.intervalMs}`);

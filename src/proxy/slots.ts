@@ -62,13 +62,14 @@ export function assignSlots(table: Pick<RouteTable, 'routes'>, previous: SlotMap
 export function slotStates(table: Pick<RouteTable, 'routes'>, slots: SlotMap): SlotState[] {
   const out: SlotState[] = [];
   for (const route of table.routes) {
+    const backend = backendName(route);
     for (const b of route.backends) {
       const byId = new Map<string, RouteServer>(b.servers.map((s) => [s.id, s]));
       const assigned = slots[route.name]?.[b.service] ?? [];
       assigned.forEach((id, i) => {
         const s = id === null ? undefined : byId.get(id);
         out.push({
-          backend: backendName(route),
+          backend,
           server: serverName(b.service, i),
           enabled: !!s,
           address: s?.address ?? emptySlotAddress,

@@ -111,6 +111,7 @@ export interface ServedTask {
 export function servedTasks(table: Pick<RouteTable, 'routes'>, slots: SlotMap): ServedTask[] {
   const out: ServedTask[] = [];
   for (const route of table.routes) {
+    const backend = backendName(route);
     for (const b of route.backends) {
       const byId = new Map(b.servers.map((s) => [s.id, s]));
       (slots[route.name]?.[b.service] ?? []).forEach((id, i) => {
@@ -118,7 +119,7 @@ export function servedTasks(table: Pick<RouteTable, 'routes'>, slots: SlotMap): 
         if (s)
           out.push({
             route: route.name,
-            backend: backendName(route),
+            backend,
             service: b.service,
             task: s.id,
             server: serverName(b.service, i),
@@ -135,7 +136,8 @@ interface TaskEntry extends ServedTask {
   requests: number;
   responses: StatusCounts;
   redispatched: number;
-  latency: LatencyHistogram;
+  /** Made at the first response (a dense histogram is about 1 KB; most slots of a large table never answer). */
+  latency: LatencyHistogram | null;
   health: ServerHealth | null;
 }
 
@@ -219,7 +221,7 @@ export class TrafficCounters {
           requests: 0,
           responses: zeroStatus(),
           redispatched: 0,
-          latency: emptyHistogram(),
+          latency: null,
           health: null,
         });
       this.byAddress.set(addrKey(s.backend, s.address), key);
@@ -253,7 +255,7 @@ export class TrafficCounters {
     }
     e.requests++;
     e.responses[cls]++;
-    if (rec.responseMs !== undefined) observe(e.latency, rec.responseMs);
+    if (rec.responseMs !== undefined) observe((e.latency ??= emptyHistogram()), rec.responseMs);
   }
 
   /**
@@ -324,7 +326,7 @@ export class TrafficCounters {
         requests: e.requests,
         responses: { ...e.responses },
         redispatched: e.redispatched,
-        responseTime: toSparse(e.latency),
+        responseTime: e.latency ? toSparse(e.latency) : { count: 0, sumMs: 0, buckets: [] },
         health: e.health ? { ...e.health } : null,
       });
     }

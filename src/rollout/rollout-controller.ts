@@ -17,7 +17,7 @@
  * reader; imports nothing from src/swarm/.
  */
 import { labelApplySet, labelManagedBy, labelSpecHash, labelStackNamespace } from '../api/labels.js';
-import type { DesiredService } from '../api/model.js';
+import type { DesiredService } from '../model/desired-state.js';
 import type { DesiredRoute, RolloutModel } from '../api/route-model.js';
 import type { SwarmAccess, SwarmRecords } from '../api/swarm-access.js';
 import type { LiveState, SwarmService, SwarmServiceSpec } from '../api/swarm-types.js';

@@ -113,8 +113,10 @@ export interface ObjectEntry {
   drift?: ObjectDrift;
 }
 
-export type SyncResult = 'success' | 'failed' | 'invalid' | 'fetch-failed';
-export type SyncTrigger = 'startup' | 'poll' | 'webhook' | 'resume';
+/** waiting (apps): a new revision held back by a sync window or a dependency; applied when allowed. */
+export type SyncResult = 'success' | 'failed' | 'invalid' | 'fetch-failed' | 'waiting';
+/** manual: `controller sync` (passes sync windows that allow it); dependency: an app it depends on synced. */
+export type SyncTrigger = 'startup' | 'poll' | 'webhook' | 'resume' | 'manual' | 'dependency';
 
 /** One sync of a revision: the history the dashboard shows. */
 export interface SyncEntry {
@@ -179,6 +181,11 @@ export interface AppStatusDocument extends DocumentBase {
   /** Objects with a drift recorded. */
   drifted: number;
   images?: ImagesEntry;
+  /** Apps only: the apps that must be Ready before this one syncs. */
+  dependsOn?: string[];
+  /** Apps only: a newer valid revision held back by a sync window or a dependency, and why. */
+  pendingRevision?: string;
+  waiting?: string;
 }
 
 export interface RouteServerEntry {

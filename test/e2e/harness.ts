@@ -135,11 +135,12 @@ export async function swarmVersions(): Promise<Record<string, string>> {
 }
 
 /**
- * Removes the records `controller run` keeps in the Swarm for an apply set: its lease, its state
- * and every version of its status (and of the route tier's status, given the proxy service).
+ * Removes the records `controller run` keeps in the Swarm for an apply set (or an App of that
+ * name): its lease, its state and every version of its status (and of the route tier's status,
+ * given the proxy service).
  */
 export async function removeControllerRecords(set: string, proxyService?: string): Promise<void> {
-  const of = [`ApplySet/${set}`, ...(proxyService ? [`Routes/${proxyService}`] : [])];
+  const of = [`ApplySet/${set}`, `App/${set}`, ...(proxyService ? [`Routes/${proxyService}`] : [])];
   const ids: string[] = [];
   for (const o of of)
     ids.push(

@@ -1,10 +1,10 @@
-/** The haproxy.cfg the renderer writes (test/unit/proxy-config.test.ts checks its text) is accepted by the real `haproxy -c`. */
+/** The haproxy.cfg (and its maps) the renderer writes (test/unit/proxy-config.test.ts checks its text) is accepted by the real `haproxy -c`. */
 import { describe, it } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderConfig } from '../../src/proxy/haproxy-config.js';
+import { hostMapPath, pathMapPath, renderConfig, renderMaps } from '../../src/proxy/haproxy-config.js';
 import { tableChecksum } from '../../src/proxy/route-table.js';
 import { assignSlots } from '../../src/proxy/slots.js';
 import { sampleRoutes } from '../helpers/route-tables.js';
@@ -21,6 +21,9 @@ describe('haproxy.cfg rendering', () => {
     });
     try {
       writeFileSync(join(dir, 'haproxy.cfg'), text);
+      const maps = renderMaps(t);
+      writeFileSync(hostMapPath(dir), maps.hosts);
+      writeFileSync(pathMapPath(dir), maps.paths);
       try {
         execFileSync(process.env.HAPROXY ?? '/usr/sbin/haproxy', ['-c', '-f', join(dir, 'haproxy.cfg')], {
           stdio: 'pipe',

@@ -167,6 +167,7 @@ describe('CRD schemas', () => {
     assert.deepEqual(
       kinds.map((k) => [k.apiVersion, k.kind, k.plural]),
       [
+        ['swarm.controller/v1alpha1', 'App', 'apps'],
         ['swarm.controller/v1alpha1', 'Config', 'configs'],
         ['swarm.controller/v1alpha1', 'Network', 'networks'],
         ['swarm.controller/v1alpha1', 'Route', 'routes'],
@@ -457,11 +458,12 @@ describe('wrong values', () => {
       '/spec/resources/limits/cpus',
       'anyOf',
     );
+    // A relative mount target is valid, as in Swarm and stack deploy (the compose import warns); an empty one is not.
     assertRejected(
       'Service',
-      service((m) => (m.spec.mounts[0].target = 'data')),
+      service((m) => (m.spec.mounts[0].target = '')),
       '/spec/mounts/0/target',
-      'pattern',
+      'minLength',
     );
     assertRejected(
       'Service',
@@ -483,8 +485,14 @@ describe('wrong values', () => {
     );
     assertRejected(
       'Service',
-      service((m) => (m.metadata.name = 'Web_1')),
+      service((m) => (m.metadata.name = 'web.1')),
       '/metadata/name',
+      'pattern',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.metadata.namespace = 'my_stack')),
+      '/metadata/namespace',
       'pattern',
     );
     assertRejected(
@@ -592,12 +600,14 @@ describe('generated files', () => {
       first.map((f) => f.path),
       [
         'docs/reference.md',
+        'schemas/app.json',
         'schemas/config.json',
         'schemas/manifest.json',
         'schemas/network.json',
         'schemas/route.json',
         'schemas/secret.json',
         'schemas/service.json',
+        'src/api/app.generated.ts',
         'src/api/config.generated.ts',
         'src/api/network.generated.ts',
         'src/api/route.generated.ts',
@@ -629,7 +639,8 @@ describe('generated files', () => {
       'RestartPolicy',
       'Healthcheck',
       'Resources',
-      'ResourceQuantities',
+      'ResourceLimits',
+      'ResourceReservations',
       'Placement',
       'NetworkAttachment',
       'Duration',

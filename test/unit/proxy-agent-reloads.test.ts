@@ -7,7 +7,7 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -75,7 +75,7 @@ async function agentOnFakeClock() {
   });
   agents.push(agent);
   await agent.start();
-  return { clock, haproxy, agent };
+  return { clock, haproxy, agent, stateDir };
 }
 
 /** The agent wrote and checked the files (real I/O) and now waits, on the fake clock, to reload. */
@@ -128,6 +128,35 @@ describe('proxy agent on a fake clock', () => {
     );
     assert.equal(agent.status().runtimeUpdates, 1);
     assert.equal(agent.status().appliedAt, new Date(clock.now()).toISOString(), 'stamped by the injected clock');
+  });
+
+  it('writes haproxy.cfg for Runtime API pushes only before the next reload, which then starts with their servers', async () => {
+    const { clock, haproxy, agent, stateDir } = await agentOnFakeClock();
+    const config = () => readFileSync(join(stateDir, 'haproxy.cfg'), 'utf8');
+    const atReload: string[] = [];
+    haproxy.reload = async () => void atReload.push(config());
+    const api = route('shop/api', { pathPrefix: '/api' }, [{ service: 'api', ports: [['t9', 8009]] }]);
+    const first = agent.apply(table([one('t1', 8001)]));
+    await reloadScheduled(agent);
+    await clock.advance(200);
+    await first;
+    assert.equal((await agent.apply(table([one('t2', 8002)]))).action, 'runtime');
+    assert.match(config(), /127\.0\.0\.1:8001 /, 'not rewritten for a Runtime API push');
+
+    const structure = agent.apply(table([one('t2', 8002), api]));
+    await reloadScheduled(agent);
+    const moved = agent.apply(table([one('t3', 8003), api]));
+    await eventually(() => haproxy.runtimeCommands.flat().some((c) => c.includes('8003')), 5000, 'the move', {
+      intervalMs: 1,
+    });
+    await clock.advance(200);
+    assert.deepEqual(
+      (await Promise.all([structure, moved])).map((r) => r.action),
+      ['reload', 'runtime'],
+    );
+    assert.equal(atReload.length, 2);
+    assert.match(atReload[1], /127\.0\.0\.1:8003 /, 'the reload reads the server the Runtime API push set');
+    assert.doesNotMatch(atReload[1], /:8002 /);
   });
 
   it("keeps the traffic counters' time on the injected clock", async () => {

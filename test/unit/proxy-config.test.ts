@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderConfig, renderCrtList } from '../../src/proxy/haproxy-config.js';
+import { renderConfig, renderCrtList, renderMaps } from '../../src/proxy/haproxy-config.js';
 import {
   keptCapacity,
   slotCapacity,
@@ -297,13 +297,14 @@ frontend http
     http-request set-header X-Forwarded-Proto https if { ssl_fc }
     http-request set-header X-Forwarded-Proto http unless { ssl_fc }
     http-request disable-l7-retry unless { method GET HEAD OPTIONS PUT DELETE TRACE }
-    acl host_rt_shop:admin req.hdr(host),host_only,lower -m str admin.example.com
+    http-request set-var-fmt(txn.sc_path) "%[path]/"
+    http-request set-var(txn.sc_host) req.hdr(host),host_only,lower
+    http-request set-var-fmt(txn.sc_key) "%[var(txn.sc_host)]%[var(txn.sc_path)]"
+    acl sc_host_name var(txn.sc_host) -m reg ^[a-z0-9.-]+$
+    use_backend %[var(txn.sc_key),map_beg(/run/scp/hosts.map)] if sc_host_name { var(txn.sc_key),map_beg(/run/scp/hosts.map) -m found }
     acl wild_rt_shop:admin req.hdr(host),host_only,lower -m end .admin.example.com
-    acl path_rt_shop:web path -m str /demo
-    acl path_rt_shop:web path_beg /demo/
-    use_backend rt_shop:admin if host_rt_shop:admin
     use_backend rt_shop:admin if wild_rt_shop:admin
-    use_backend rt_shop:web if path_rt_shop:web
+    use_backend %[var(txn.sc_path),map_beg(/run/scp/paths.map)] if { var(txn.sc_path),map_beg(/run/scp/paths.map) -m found }
     default_backend no_route
 
 backend no_route
@@ -349,6 +350,37 @@ describe('haproxy.cfg rendering', () => {
       text.split('\n').slice(1).join('\n'),
       'route order does not matter',
     );
+  });
+
+  it('maps exact hosts and host-less paths to backends, keyed by the prefix and a slash', () => {
+    const api = { ...web, name: 'shop/api', hosts: ['api.example.com', 'www.example.com'], pathPrefix: '/v1' };
+    assert.deepEqual(renderMaps(tbl([web, admin, api])), {
+      hosts: [
+        'admin.example.com/ rt_shop:admin',
+        'api.example.com/v1/ rt_shop:api',
+        'www.example.com/v1/ rt_shop:api',
+        '',
+      ].join('\n'),
+      paths: '/demo/ rt_shop:web\n',
+    });
+    assert.deepEqual(renderMaps(tbl([])), { hosts: '', paths: '' });
+    const noMaps = renderConfig(tbl([]), {}, options);
+    assert.ok(!noMaps.includes('map_beg') && !noMaps.includes('set-var'), 'no routes: no lookups');
+  });
+
+  it('orders wildcard rules by path length, then suffix length, and reads candidate maps when told', () => {
+    const wide = { ...admin, name: 'shop/wide', hosts: ['*.example.com'], pathPrefix: '/' };
+    const deep = { ...admin, name: 'shop/deep', hosts: ['*.example.com'], pathPrefix: '/deep' };
+    const rules = renderConfig(tbl([wide, admin, deep]), {}, options)
+      .split('\n')
+      .filter((l) => l.includes('use_backend rt_'));
+    assert.deepEqual(rules, [
+      '    use_backend rt_shop:deep if wild_rt_shop:deep path_rt_shop:deep',
+      '    use_backend rt_shop:admin if wild_rt_shop:admin',
+      '    use_backend rt_shop:wide if wild_rt_shop:wide',
+    ]);
+    const candidate = renderConfig(t, assignSlots(t), { ...options, hostMap: '/x/h.c', pathMap: '/x/p.c' });
+    assert.ok(candidate.includes('map_beg(/x/h.c)') && candidate.includes('map_beg(/x/p.c)'));
   });
 
   it('binds TLS only while a route has tls, reading the crt-list', () => {

@@ -60,7 +60,7 @@ describe('rollout strategy in Route manifests', () => {
     assert.equal('rollout' in r.model, false);
   });
 
-  it('refuses a rollout it cannot run, naming the field (SC3020)', () => {
+  it('refuses a rollout it cannot run, naming the field (SC3021)', () => {
     const canary = service('other', 'image: app:1\nexpose: [8080]', meta);
     const text =
       web +
@@ -79,10 +79,10 @@ describe('rollout strategy in Route manifests', () => {
       );
     const d = loadText(text).diagnostics.map((x) => `${x.object} ${x.code} ${x.field}`);
     assert.deepEqual(d.sort(), [
-      'Route "shop/a" SC3020 spec.rollout',
-      'Route "shop/b" SC3020 spec.rollout.steps[1].weight',
-      'Route "shop/c" SC3020 spec.rollout.interval',
-      'Route "shop/d" SC3020 spec.rollout.steps',
+      'Route "shop/a" SC3021 spec.rollout',
+      'Route "shop/b" SC3021 spec.rollout.steps[1].weight',
+      'Route "shop/c" SC3021 spec.rollout.interval',
+      'Route "shop/d" SC3021 spec.rollout.steps',
     ]);
   });
 });
