@@ -50,7 +50,57 @@ export interface RouteModel {
   /** The Swarm secret holding the PEM certificate and key; the proxy service must mount it. */
   tls: { secret: string } | null;
   redirectToHttps: boolean;
+  /** Progressive delivery of the route's one service; absent when the route has none (so older configs keep their hash). */
+  rollout?: RolloutModel;
 }
+
+/** A route's rollout strategy, every default filled in (docs/rollouts.md). */
+export interface RolloutModel {
+  strategy: 'canary' | 'blueGreen';
+  /** Canary weights (1-100, growing) and hold times; blueGreen: one step at 100 held for switchHold. */
+  steps: { weight: number; hold: string }[];
+  /** Tasks of the canary service; null: as many as the service has. */
+  canaryReplicas: number | null;
+  interval: string;
+  maxExtension: string;
+  startTimeout: string;
+  analysis: {
+    minRequests: number;
+    maxErrorRate: number;
+    maxErrorRateRatio: number | null;
+    latency: { quantile: number; maxRatio: number }[];
+    latencyTolerance: string;
+    failConfidence: number;
+    passConfidence: number;
+  };
+}
+
+/** The defaults of a rollout; the analysis ones equal src/rollout/analysis.ts's defaultThresholds (a unit test checks). */
+export const rolloutDefaults = {
+  steps: [
+    { weight: 5, hold: '1m' },
+    { weight: 25, hold: '1m' },
+    { weight: 50, hold: '1m' },
+    { weight: 100, hold: '1m' },
+  ],
+  hold: '1m',
+  switchHold: '5m',
+  interval: '10s',
+  maxExtension: '5m',
+  startTimeout: '5m',
+  analysis: {
+    minRequests: 100,
+    maxErrorRate: 0.01,
+    maxErrorRateRatio: 2,
+    latency: [
+      { quantile: 0.5, maxRatio: 1.5 },
+      { quantile: 0.99, maxRatio: 2 },
+    ],
+    latencyTolerance: '5ms',
+    failConfidence: 0.99,
+    passConfidence: 0.95,
+  },
+} as const;
 
 export interface DesiredRoute {
   ref: ObjectRef & { kind: 'Route' };

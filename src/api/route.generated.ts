@@ -238,6 +238,10 @@ export interface RouteSpec {
    * @default false
    */
   redirectToHttps?: boolean;
+  /**
+   * Progressive delivery for the route's service (a route with service and port): when its tasks' spec changes, `controller run` starts the new version as a canary service beside the stable one, moves the route's traffic to it in steps judged by the proxies' counters, and promotes it or rolls it back (docs/rollouts.md).
+   */
+  rollout?: RouteRollout;
 }
 /**
  * One service of a weighted route.
@@ -311,4 +315,332 @@ export interface RouteTls {
    * The name of the Swarm secret holding the PEM certificate chain followed by its private key, e.g. "shop-example-com-pem". The proxy service must mount it (spec.secrets of the proxy Service).
    */
   secret: string;
+}
+/**
+ * How a new version of the route's service is rolled out: canary steps (a share of the route's traffic each, held for a time and judged) or blue-green (switch at once, judged, the old version kept for a quick switch back), and the thresholds a step is judged by.
+ */
+export interface RouteRollout {
+  /**
+   * "canary": the new version takes the steps' shares of traffic in turn; "blueGreen": it takes all traffic at once after its tasks run, the old version stays up with no traffic for switchHold, then the new version is promoted.
+   *
+   * @default "canary"
+   */
+  strategy?: 'canary' | 'blueGreen';
+  /**
+   * Canary steps, in order (default 5%, 25%, 50%, 100%, each held 1m); weights must grow. Every step must pass before the next starts; the last passing promotes.
+   *
+   * @minItems 1
+   * @maxItems 20
+   */
+  steps?:
+    | [RolloutStep]
+    | [RolloutStep, RolloutStep]
+    | [RolloutStep, RolloutStep, RolloutStep]
+    | [RolloutStep, RolloutStep, RolloutStep, RolloutStep]
+    | [RolloutStep, RolloutStep, RolloutStep, RolloutStep, RolloutStep]
+    | [RolloutStep, RolloutStep, RolloutStep, RolloutStep, RolloutStep, RolloutStep]
+    | [RolloutStep, RolloutStep, RolloutStep, RolloutStep, RolloutStep, RolloutStep, RolloutStep]
+    | [RolloutStep, RolloutStep, RolloutStep, RolloutStep, RolloutStep, RolloutStep, RolloutStep, RolloutStep]
+    | [
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+      ]
+    | [
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+      ]
+    | [
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+      ]
+    | [
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+      ]
+    | [
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+      ]
+    | [
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+      ]
+    | [
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+      ]
+    | [
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+      ]
+    | [
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+      ]
+    | [
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+      ]
+    | [
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+      ]
+    | [
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+        RolloutStep,
+      ];
+  /**
+   * blueGreen: how long the new version takes all traffic, judged, while the old version stays up for a switch back (controller rollout abort), e.g. "5m".
+   *
+   * @default "5m"
+   */
+  switchHold?: Duration;
+  /**
+   * Tasks of the canary service (default: the service's replicas); traffic is shared by the step's weight whatever the number of tasks.
+   */
+  canaryReplicas?: number;
+  /**
+   * How often the proxies' counters are read and the step judged, e.g. "10s" (at least 1s).
+   *
+   * @default "10s"
+   */
+  interval?: Duration;
+  /**
+   * How long past its hold a step that could not yet show the canary is good (too few requests) is held before the rollout is rolled back, e.g. "5m".
+   *
+   * @default "5m"
+   */
+  maxExtension?: Duration;
+  /**
+   * How long the canary's tasks may take to run before the rollout is rolled back.
+   *
+   * @default "5m"
+   */
+  startTimeout?: Duration;
+  /**
+   * The thresholds every step is judged by (defaults in docs/rollouts.md).
+   */
+  analysis?: RolloutAnalysis;
+}
+/**
+ * One canary step.
+ */
+export interface RolloutStep {
+  /**
+   * The canary's share of the route's traffic in percent, e.g. 5.
+   */
+  weight: number;
+  /**
+   * How long the step lasts at least (judged all along), e.g. "1m".
+   *
+   * @default "1m"
+   */
+  hold?: Duration & string;
+}
+/**
+ * Thresholds of the canary judge; each has the default docs/rollouts.md gives.
+ */
+export interface RolloutAnalysis {
+  /**
+   * Canary requests before a step can pass (default 100).
+   */
+  minRequests?: number;
+  /**
+   * The highest canary error rate accepted, 0.01 = 1% (default 0.01).
+   */
+  maxErrorRate?: number;
+  /**
+   * The canary's error rate may be at most this many times the stable one's (default 2); null: not compared.
+   */
+  maxErrorRateRatio?: number | null;
+  /**
+   * Response-time quantiles checked (default p50 at most 1.5x, p99 at most 2x the stable one's).
+   *
+   * @maxItems 8
+   */
+  latency?:
+    | []
+    | [LatencyLimit]
+    | [LatencyLimit, LatencyLimit]
+    | [LatencyLimit, LatencyLimit, LatencyLimit]
+    | [LatencyLimit, LatencyLimit, LatencyLimit, LatencyLimit]
+    | [LatencyLimit, LatencyLimit, LatencyLimit, LatencyLimit, LatencyLimit]
+    | [LatencyLimit, LatencyLimit, LatencyLimit, LatencyLimit, LatencyLimit, LatencyLimit]
+    | [LatencyLimit, LatencyLimit, LatencyLimit, LatencyLimit, LatencyLimit, LatencyLimit, LatencyLimit]
+    | [LatencyLimit, LatencyLimit, LatencyLimit, LatencyLimit, LatencyLimit, LatencyLimit, LatencyLimit, LatencyLimit];
+  /**
+   * Latency differences up to this are accepted whatever the ratio (default 5ms).
+   */
+  latencyTolerance?: Duration;
+  /**
+   * How sure a fail must be (default 0.99).
+   */
+  failConfidence?: number;
+  /**
+   * How sure a pass must be (default 0.95).
+   */
+  passConfidence?: number;
+}
+/**
+ * A response-time quantile and how far above the stable version's the canary's may be.
+ */
+export interface LatencyLimit {
+  /**
+   * 0.5 for the median, 0.99 for p99.
+   */
+  quantile: number;
+  /**
+   * The canary's quantile may be at most this many times the stable one's, e.g. 1.5.
+   */
+  maxRatio: number;
 }

@@ -1008,6 +1008,161 @@ export const crds = [
               "type": "boolean",
               "default": false,
               "description": "Answer plain HTTP requests with a 301 redirect to the same URL over HTTPS (needs tls)."
+            },
+            "rollout": {
+              "$ref": "#/$defs/RouteRollout",
+              "description": "Progressive delivery for the route's service (a route with service and port): when its tasks' spec changes, `controller run` starts the new version as a canary service beside the stable one, moves the route's traffic to it in steps judged by the proxies' counters, and promotes it or rolls it back (docs/rollouts.md)."
+            }
+          }
+        },
+        "RouteRollout": {
+          "title": "RouteRollout",
+          "description": "How a new version of the route's service is rolled out: canary steps (a share of the route's traffic each, held for a time and judged) or blue-green (switch at once, judged, the old version kept for a quick switch back), and the thresholds a step is judged by.",
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "strategy": {
+              "type": "string",
+              "enum": [
+                "canary",
+                "blueGreen"
+              ],
+              "default": "canary",
+              "description": "\"canary\": the new version takes the steps' shares of traffic in turn; \"blueGreen\": it takes all traffic at once after its tasks run, the old version stays up with no traffic for switchHold, then the new version is promoted."
+            },
+            "steps": {
+              "type": "array",
+              "minItems": 1,
+              "maxItems": 20,
+              "items": {
+                "$ref": "#/$defs/RolloutStep"
+              },
+              "description": "Canary steps, in order (default 5%, 25%, 50%, 100%, each held 1m); weights must grow. Every step must pass before the next starts; the last passing promotes."
+            },
+            "switchHold": {
+              "$ref": "#/$defs/Duration",
+              "default": "5m",
+              "description": "blueGreen: how long the new version takes all traffic, judged, while the old version stays up for a switch back (controller rollout abort), e.g. \"5m\"."
+            },
+            "canaryReplicas": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000,
+              "description": "Tasks of the canary service (default: the service's replicas); traffic is shared by the step's weight whatever the number of tasks."
+            },
+            "interval": {
+              "$ref": "#/$defs/Duration",
+              "default": "10s",
+              "description": "How often the proxies' counters are read and the step judged, e.g. \"10s\" (at least 1s)."
+            },
+            "maxExtension": {
+              "$ref": "#/$defs/Duration",
+              "default": "5m",
+              "description": "How long past its hold a step that could not yet show the canary is good (too few requests) is held before the rollout is rolled back, e.g. \"5m\"."
+            },
+            "startTimeout": {
+              "$ref": "#/$defs/Duration",
+              "default": "5m",
+              "description": "How long the canary's tasks may take to run before the rollout is rolled back."
+            },
+            "analysis": {
+              "$ref": "#/$defs/RolloutAnalysis",
+              "description": "The thresholds every step is judged by (defaults in docs/rollouts.md)."
+            }
+          }
+        },
+        "RolloutStep": {
+          "title": "RolloutStep",
+          "description": "One canary step.",
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "weight"
+          ],
+          "properties": {
+            "weight": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 100,
+              "description": "The canary's share of the route's traffic in percent, e.g. 5."
+            },
+            "hold": {
+              "$ref": "#/$defs/Duration",
+              "default": "1m",
+              "description": "How long the step lasts at least (judged all along), e.g. \"1m\"."
+            }
+          }
+        },
+        "RolloutAnalysis": {
+          "title": "RolloutAnalysis",
+          "description": "Thresholds of the canary judge; each has the default docs/rollouts.md gives.",
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "minRequests": {
+              "type": "integer",
+              "minimum": 1,
+              "description": "Canary requests before a step can pass (default 100)."
+            },
+            "maxErrorRate": {
+              "type": "number",
+              "exclusiveMinimum": 0,
+              "exclusiveMaximum": 1,
+              "description": "The highest canary error rate accepted, 0.01 = 1% (default 0.01)."
+            },
+            "maxErrorRateRatio": {
+              "type": [
+                "number",
+                "null"
+              ],
+              "description": "The canary's error rate may be at most this many times the stable one's (default 2); null: not compared."
+            },
+            "latency": {
+              "type": "array",
+              "maxItems": 8,
+              "items": {
+                "$ref": "#/$defs/LatencyLimit"
+              },
+              "description": "Response-time quantiles checked (default p50 at most 1.5x, p99 at most 2x the stable one's)."
+            },
+            "latencyTolerance": {
+              "$ref": "#/$defs/Duration",
+              "description": "Latency differences up to this are accepted whatever the ratio (default 5ms)."
+            },
+            "failConfidence": {
+              "type": "number",
+              "exclusiveMinimum": 0.5,
+              "exclusiveMaximum": 1,
+              "description": "How sure a fail must be (default 0.99)."
+            },
+            "passConfidence": {
+              "type": "number",
+              "exclusiveMinimum": 0.5,
+              "exclusiveMaximum": 1,
+              "description": "How sure a pass must be (default 0.95)."
+            }
+          }
+        },
+        "LatencyLimit": {
+          "title": "LatencyLimit",
+          "description": "A response-time quantile and how far above the stable version's the canary's may be.",
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "quantile",
+            "maxRatio"
+          ],
+          "properties": {
+            "quantile": {
+              "type": "number",
+              "exclusiveMinimum": 0,
+              "exclusiveMaximum": 1,
+              "description": "0.5 for the median, 0.99 for p99."
+            },
+            "maxRatio": {
+              "type": "number",
+              "minimum": 1,
+              "description": "The canary's quantile may be at most this many times the stable one's, e.g. 1.5."
             }
           }
         },

@@ -2904,9 +2904,9 @@ return errors === 0;
 }
 
 export const validateRoute = validate19;
-const schema28 = {"title":"RouteManifest","description":"A Route sends HTTP requests that match a host and/or path prefix to the tasks of one service, or of several services by weight (canary, blue/green), through the proxy tier. The controller stores it in the Swarm as a labelled config and keeps every proxy replica's table in step with the running tasks.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Route","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the route; its services are looked up in the same namespace."},"spec":{"$ref":"#/$defs/RouteSpec","description":"What the route matches and where it sends the requests."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Route","metadata":{"name":"demo","namespace":"shop"},"spec":{"pathPrefix":"/demo","stripPrefix":true,"service":"web","port":8080,"sticky":{"cookie":"SHOP_SERVER"},"healthCheck":{"path":"/healthz","interval":"2s"}}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Route","metadata":{"name":"storefront","namespace":"shop"},"spec":{"hosts":["shop.example.com","*.shop.example.com"],"backends":[{"service":"web","port":8080,"weight":90},{"service":"web-canary","port":8080,"weight":10}],"tls":{"secret":"shop-example-com-pem"},"redirectToHttps":true,"timeouts":{"connect":"2s","server":"30s"}}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Swarm config that stores the route, e.g. {team: web}."}}},"RouteSpec":{"title":"RouteSpec","description":"What a route matches (hosts and/or a path prefix) and where it sends requests: either one service (service and port) or weighted backends.","type":"object","additionalProperties":false,"properties":{"hosts":{"type":"array","maxItems":100,"items":{"$ref":"#/$defs/HostPattern"},"description":"The Host header values the route matches, exact (\"shop.example.com\") or wildcard (\"*.example.com\", which matches \"a.example.com\" but not \"example.com\"); without hosts the route matches any host."},"pathPrefix":{"type":"string","default":"/","maxLength":1024,"pattern":"^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$","description":"The path prefix the route matches, on whole segments: \"/demo\" matches \"/demo\" and \"/demo/x\" but not \"/demox\"; \"/\" (the default) matches every path. No trailing slash."},"stripPrefix":{"type":"boolean","default":false,"description":"Remove the path prefix before passing the request on: with pathPrefix \"/demo\", \"/demo/items?x=1\" reaches the service as \"/items?x=1\"."},"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace) that receives every request, e.g. \"web\"; use it with port, or use backends instead."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the service's tasks listen on, e.g. 8080; it must be one of the service's ports[].target or expose entries."},"backends":{"type":"array","minItems":1,"maxItems":16,"items":{"$ref":"#/$defs/RouteBackend"},"description":"Several services that share the route's traffic by weight (canary, blue/green), instead of service and port."},"sticky":{"$ref":"#/$defs/StickySessions","description":"Sticky sessions: the proxy sets a cookie naming the task that answered, and later requests carrying it go to the same task while it runs."},"balance":{"type":"string","enum":["roundrobin","leastconn","source","random"],"default":"roundrobin","description":"How requests are spread over the tasks: \"roundrobin\" in turn, \"leastconn\" to the task with the fewest open connections, \"source\" by client address, \"random\"."},"healthCheck":{"$ref":"#/$defs/RouteHealthCheck","description":"An HTTP check the proxy runs against every task; a task that fails it gets no traffic until it passes again. Without it, Swarm's own task state decides."},"timeouts":{"$ref":"#/$defs/RouteTimeouts","description":"How long the proxy waits for a task."},"tls":{"$ref":"#/$defs/RouteTls","description":"Terminate TLS for the route's hosts (chosen by SNI) with a certificate from a Swarm secret."},"redirectToHttps":{"type":"boolean","default":false,"description":"Answer plain HTTP requests with a 301 redirect to the same URL over HTTPS (needs tls)."}}},"HostPattern":{"title":"HostPattern","description":"A lowercase host name, or \"*.\" followed by one, e.g. \"shop.example.com\" or \"*.example.com\".","type":"string","maxLength":253,"pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"},"RouteBackend":{"title":"RouteBackend","description":"One service of a weighted route.","type":"object","additionalProperties":false,"required":["service","port"],"properties":{"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace), e.g. \"web-canary\"."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port its tasks listen on; one of the service's ports[].target or expose entries."},"weight":{"type":"integer","minimum":0,"maximum":256,"default":1,"description":"The service's share of the route's traffic relative to the other backends, whatever its number of tasks: weights 90 and 10 send 90% and 10%. 0 sends it nothing (its sticky sessions keep working)."}}},"StickySessions":{"title":"StickySessions","description":"Sticky sessions by cookie.","type":"object","additionalProperties":false,"properties":{"cookie":{"type":"string","default":"SC_SERVER","pattern":"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$","description":"The name of the cookie the proxy sets, e.g. \"SHOP_SERVER\"."}}},"RouteHealthCheck":{"title":"RouteHealthCheck","description":"An HTTP GET the proxy sends to every task of the route.","type":"object","additionalProperties":false,"properties":{"path":{"type":"string","default":"/","pattern":"^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$","description":"The path requested; any answer from 200 to 399 passes, e.g. \"/healthz\"."},"interval":{"$ref":"#/$defs/Duration","default":"2s","description":"Time between two checks of a task, e.g. \"2s\" (at least 100ms)."}}},"RouteTimeouts":{"title":"RouteTimeouts","description":"Timeouts of the proxy towards the tasks.","type":"object","additionalProperties":false,"properties":{"connect":{"$ref":"#/$defs/Duration","default":"2s","description":"How long a connection to a task may take before the proxy retries on another task, e.g. \"2s\"."},"server":{"$ref":"#/$defs/Duration","default":"60s","description":"How long the proxy waits for a task to answer, e.g. \"30s\"."}}},"RouteTls":{"title":"RouteTls","description":"TLS termination with a certificate from a Swarm secret.","type":"object","additionalProperties":false,"required":["secret"],"properties":{"secret":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Swarm secret holding the PEM certificate chain followed by its private key, e.g. \"shop-example-com-pem\". The proxy service must mount it (spec.secrets of the proxy Service)."}}},"Duration":{"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"}}};
+const schema28 = {"title":"RouteManifest","description":"A Route sends HTTP requests that match a host and/or path prefix to the tasks of one service, or of several services by weight (canary, blue/green), through the proxy tier. The controller stores it in the Swarm as a labelled config and keeps every proxy replica's table in step with the running tasks.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Route","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the route; its services are looked up in the same namespace."},"spec":{"$ref":"#/$defs/RouteSpec","description":"What the route matches and where it sends the requests."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Route","metadata":{"name":"demo","namespace":"shop"},"spec":{"pathPrefix":"/demo","stripPrefix":true,"service":"web","port":8080,"sticky":{"cookie":"SHOP_SERVER"},"healthCheck":{"path":"/healthz","interval":"2s"}}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Route","metadata":{"name":"storefront","namespace":"shop"},"spec":{"hosts":["shop.example.com","*.shop.example.com"],"backends":[{"service":"web","port":8080,"weight":90},{"service":"web-canary","port":8080,"weight":10}],"tls":{"secret":"shop-example-com-pem"},"redirectToHttps":true,"timeouts":{"connect":"2s","server":"30s"}}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Swarm config that stores the route, e.g. {team: web}."}}},"RouteSpec":{"title":"RouteSpec","description":"What a route matches (hosts and/or a path prefix) and where it sends requests: either one service (service and port) or weighted backends.","type":"object","additionalProperties":false,"properties":{"hosts":{"type":"array","maxItems":100,"items":{"$ref":"#/$defs/HostPattern"},"description":"The Host header values the route matches, exact (\"shop.example.com\") or wildcard (\"*.example.com\", which matches \"a.example.com\" but not \"example.com\"); without hosts the route matches any host."},"pathPrefix":{"type":"string","default":"/","maxLength":1024,"pattern":"^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$","description":"The path prefix the route matches, on whole segments: \"/demo\" matches \"/demo\" and \"/demo/x\" but not \"/demox\"; \"/\" (the default) matches every path. No trailing slash."},"stripPrefix":{"type":"boolean","default":false,"description":"Remove the path prefix before passing the request on: with pathPrefix \"/demo\", \"/demo/items?x=1\" reaches the service as \"/items?x=1\"."},"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace) that receives every request, e.g. \"web\"; use it with port, or use backends instead."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the service's tasks listen on, e.g. 8080; it must be one of the service's ports[].target or expose entries."},"backends":{"type":"array","minItems":1,"maxItems":16,"items":{"$ref":"#/$defs/RouteBackend"},"description":"Several services that share the route's traffic by weight (canary, blue/green), instead of service and port."},"sticky":{"$ref":"#/$defs/StickySessions","description":"Sticky sessions: the proxy sets a cookie naming the task that answered, and later requests carrying it go to the same task while it runs."},"balance":{"type":"string","enum":["roundrobin","leastconn","source","random"],"default":"roundrobin","description":"How requests are spread over the tasks: \"roundrobin\" in turn, \"leastconn\" to the task with the fewest open connections, \"source\" by client address, \"random\"."},"healthCheck":{"$ref":"#/$defs/RouteHealthCheck","description":"An HTTP check the proxy runs against every task; a task that fails it gets no traffic until it passes again. Without it, Swarm's own task state decides."},"timeouts":{"$ref":"#/$defs/RouteTimeouts","description":"How long the proxy waits for a task."},"tls":{"$ref":"#/$defs/RouteTls","description":"Terminate TLS for the route's hosts (chosen by SNI) with a certificate from a Swarm secret."},"redirectToHttps":{"type":"boolean","default":false,"description":"Answer plain HTTP requests with a 301 redirect to the same URL over HTTPS (needs tls)."},"rollout":{"$ref":"#/$defs/RouteRollout","description":"Progressive delivery for the route's service (a route with service and port): when its tasks' spec changes, `controller run` starts the new version as a canary service beside the stable one, moves the route's traffic to it in steps judged by the proxies' counters, and promotes it or rolls it back (docs/rollouts.md)."}}},"RouteRollout":{"title":"RouteRollout","description":"How a new version of the route's service is rolled out: canary steps (a share of the route's traffic each, held for a time and judged) or blue-green (switch at once, judged, the old version kept for a quick switch back), and the thresholds a step is judged by.","type":"object","additionalProperties":false,"properties":{"strategy":{"type":"string","enum":["canary","blueGreen"],"default":"canary","description":"\"canary\": the new version takes the steps' shares of traffic in turn; \"blueGreen\": it takes all traffic at once after its tasks run, the old version stays up with no traffic for switchHold, then the new version is promoted."},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"$ref":"#/$defs/RolloutStep"},"description":"Canary steps, in order (default 5%, 25%, 50%, 100%, each held 1m); weights must grow. Every step must pass before the next starts; the last passing promotes."},"switchHold":{"$ref":"#/$defs/Duration","default":"5m","description":"blueGreen: how long the new version takes all traffic, judged, while the old version stays up for a switch back (controller rollout abort), e.g. \"5m\"."},"canaryReplicas":{"type":"integer","minimum":1,"maximum":1000,"description":"Tasks of the canary service (default: the service's replicas); traffic is shared by the step's weight whatever the number of tasks."},"interval":{"$ref":"#/$defs/Duration","default":"10s","description":"How often the proxies' counters are read and the step judged, e.g. \"10s\" (at least 1s)."},"maxExtension":{"$ref":"#/$defs/Duration","default":"5m","description":"How long past its hold a step that could not yet show the canary is good (too few requests) is held before the rollout is rolled back, e.g. \"5m\"."},"startTimeout":{"$ref":"#/$defs/Duration","default":"5m","description":"How long the canary's tasks may take to run before the rollout is rolled back."},"analysis":{"$ref":"#/$defs/RolloutAnalysis","description":"The thresholds every step is judged by (defaults in docs/rollouts.md)."}}},"RolloutStep":{"title":"RolloutStep","description":"One canary step.","type":"object","additionalProperties":false,"required":["weight"],"properties":{"weight":{"type":"integer","minimum":1,"maximum":100,"description":"The canary's share of the route's traffic in percent, e.g. 5."},"hold":{"$ref":"#/$defs/Duration","default":"1m","description":"How long the step lasts at least (judged all along), e.g. \"1m\"."}}},"RolloutAnalysis":{"title":"RolloutAnalysis","description":"Thresholds of the canary judge; each has the default docs/rollouts.md gives.","type":"object","additionalProperties":false,"properties":{"minRequests":{"type":"integer","minimum":1,"description":"Canary requests before a step can pass (default 100)."},"maxErrorRate":{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1,"description":"The highest canary error rate accepted, 0.01 = 1% (default 0.01)."},"maxErrorRateRatio":{"type":["number","null"],"description":"The canary's error rate may be at most this many times the stable one's (default 2); null: not compared."},"latency":{"type":"array","maxItems":8,"items":{"$ref":"#/$defs/LatencyLimit"},"description":"Response-time quantiles checked (default p50 at most 1.5x, p99 at most 2x the stable one's)."},"latencyTolerance":{"$ref":"#/$defs/Duration","description":"Latency differences up to this are accepted whatever the ratio (default 5ms)."},"failConfidence":{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":1,"description":"How sure a fail must be (default 0.99)."},"passConfidence":{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":1,"description":"How sure a pass must be (default 0.95)."}}},"LatencyLimit":{"title":"LatencyLimit","description":"A response-time quantile and how far above the stable version's the canary's may be.","type":"object","additionalProperties":false,"required":["quantile","maxRatio"],"properties":{"quantile":{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1,"description":"0.5 for the median, 0.99 for p99."},"maxRatio":{"type":"number","minimum":1,"description":"The canary's quantile may be at most this many times the stable one's, e.g. 1.5."}}},"HostPattern":{"title":"HostPattern","description":"A lowercase host name, or \"*.\" followed by one, e.g. \"shop.example.com\" or \"*.example.com\".","type":"string","maxLength":253,"pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"},"RouteBackend":{"title":"RouteBackend","description":"One service of a weighted route.","type":"object","additionalProperties":false,"required":["service","port"],"properties":{"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace), e.g. \"web-canary\"."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port its tasks listen on; one of the service's ports[].target or expose entries."},"weight":{"type":"integer","minimum":0,"maximum":256,"default":1,"description":"The service's share of the route's traffic relative to the other backends, whatever its number of tasks: weights 90 and 10 send 90% and 10%. 0 sends it nothing (its sticky sessions keep working)."}}},"StickySessions":{"title":"StickySessions","description":"Sticky sessions by cookie.","type":"object","additionalProperties":false,"properties":{"cookie":{"type":"string","default":"SC_SERVER","pattern":"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$","description":"The name of the cookie the proxy sets, e.g. \"SHOP_SERVER\"."}}},"RouteHealthCheck":{"title":"RouteHealthCheck","description":"An HTTP GET the proxy sends to every task of the route.","type":"object","additionalProperties":false,"properties":{"path":{"type":"string","default":"/","pattern":"^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$","description":"The path requested; any answer from 200 to 399 passes, e.g. \"/healthz\"."},"interval":{"$ref":"#/$defs/Duration","default":"2s","description":"Time between two checks of a task, e.g. \"2s\" (at least 100ms)."}}},"RouteTimeouts":{"title":"RouteTimeouts","description":"Timeouts of the proxy towards the tasks.","type":"object","additionalProperties":false,"properties":{"connect":{"$ref":"#/$defs/Duration","default":"2s","description":"How long a connection to a task may take before the proxy retries on another task, e.g. \"2s\"."},"server":{"$ref":"#/$defs/Duration","default":"60s","description":"How long the proxy waits for a task to answer, e.g. \"30s\"."}}},"RouteTls":{"title":"RouteTls","description":"TLS termination with a certificate from a Swarm secret.","type":"object","additionalProperties":false,"required":["secret"],"properties":{"secret":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Swarm secret holding the PEM certificate chain followed by its private key, e.g. \"shop-example-com-pem\". The proxy service must mount it (spec.secrets of the proxy Service)."}}},"Duration":{"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"}}};
 const schema29 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Swarm config that stores the route, e.g. {team: web}."}}};
-const schema30 = {"title":"RouteSpec","description":"What a route matches (hosts and/or a path prefix) and where it sends requests: either one service (service and port) or weighted backends.","type":"object","additionalProperties":false,"properties":{"hosts":{"type":"array","maxItems":100,"items":{"$ref":"#/$defs/HostPattern"},"description":"The Host header values the route matches, exact (\"shop.example.com\") or wildcard (\"*.example.com\", which matches \"a.example.com\" but not \"example.com\"); without hosts the route matches any host."},"pathPrefix":{"type":"string","default":"/","maxLength":1024,"pattern":"^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$","description":"The path prefix the route matches, on whole segments: \"/demo\" matches \"/demo\" and \"/demo/x\" but not \"/demox\"; \"/\" (the default) matches every path. No trailing slash."},"stripPrefix":{"type":"boolean","default":false,"description":"Remove the path prefix before passing the request on: with pathPrefix \"/demo\", \"/demo/items?x=1\" reaches the service as \"/items?x=1\"."},"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace) that receives every request, e.g. \"web\"; use it with port, or use backends instead."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the service's tasks listen on, e.g. 8080; it must be one of the service's ports[].target or expose entries."},"backends":{"type":"array","minItems":1,"maxItems":16,"items":{"$ref":"#/$defs/RouteBackend"},"description":"Several services that share the route's traffic by weight (canary, blue/green), instead of service and port."},"sticky":{"$ref":"#/$defs/StickySessions","description":"Sticky sessions: the proxy sets a cookie naming the task that answered, and later requests carrying it go to the same task while it runs."},"balance":{"type":"string","enum":["roundrobin","leastconn","source","random"],"default":"roundrobin","description":"How requests are spread over the tasks: \"roundrobin\" in turn, \"leastconn\" to the task with the fewest open connections, \"source\" by client address, \"random\"."},"healthCheck":{"$ref":"#/$defs/RouteHealthCheck","description":"An HTTP check the proxy runs against every task; a task that fails it gets no traffic until it passes again. Without it, Swarm's own task state decides."},"timeouts":{"$ref":"#/$defs/RouteTimeouts","description":"How long the proxy waits for a task."},"tls":{"$ref":"#/$defs/RouteTls","description":"Terminate TLS for the route's hosts (chosen by SNI) with a certificate from a Swarm secret."},"redirectToHttps":{"type":"boolean","default":false,"description":"Answer plain HTTP requests with a 301 redirect to the same URL over HTTPS (needs tls)."}}};
+const schema30 = {"title":"RouteSpec","description":"What a route matches (hosts and/or a path prefix) and where it sends requests: either one service (service and port) or weighted backends.","type":"object","additionalProperties":false,"properties":{"hosts":{"type":"array","maxItems":100,"items":{"$ref":"#/$defs/HostPattern"},"description":"The Host header values the route matches, exact (\"shop.example.com\") or wildcard (\"*.example.com\", which matches \"a.example.com\" but not \"example.com\"); without hosts the route matches any host."},"pathPrefix":{"type":"string","default":"/","maxLength":1024,"pattern":"^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$","description":"The path prefix the route matches, on whole segments: \"/demo\" matches \"/demo\" and \"/demo/x\" but not \"/demox\"; \"/\" (the default) matches every path. No trailing slash."},"stripPrefix":{"type":"boolean","default":false,"description":"Remove the path prefix before passing the request on: with pathPrefix \"/demo\", \"/demo/items?x=1\" reaches the service as \"/items?x=1\"."},"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace) that receives every request, e.g. \"web\"; use it with port, or use backends instead."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the service's tasks listen on, e.g. 8080; it must be one of the service's ports[].target or expose entries."},"backends":{"type":"array","minItems":1,"maxItems":16,"items":{"$ref":"#/$defs/RouteBackend"},"description":"Several services that share the route's traffic by weight (canary, blue/green), instead of service and port."},"sticky":{"$ref":"#/$defs/StickySessions","description":"Sticky sessions: the proxy sets a cookie naming the task that answered, and later requests carrying it go to the same task while it runs."},"balance":{"type":"string","enum":["roundrobin","leastconn","source","random"],"default":"roundrobin","description":"How requests are spread over the tasks: \"roundrobin\" in turn, \"leastconn\" to the task with the fewest open connections, \"source\" by client address, \"random\"."},"healthCheck":{"$ref":"#/$defs/RouteHealthCheck","description":"An HTTP check the proxy runs against every task; a task that fails it gets no traffic until it passes again. Without it, Swarm's own task state decides."},"timeouts":{"$ref":"#/$defs/RouteTimeouts","description":"How long the proxy waits for a task."},"tls":{"$ref":"#/$defs/RouteTls","description":"Terminate TLS for the route's hosts (chosen by SNI) with a certificate from a Swarm secret."},"redirectToHttps":{"type":"boolean","default":false,"description":"Answer plain HTTP requests with a 301 redirect to the same URL over HTTPS (needs tls)."},"rollout":{"$ref":"#/$defs/RouteRollout","description":"Progressive delivery for the route's service (a route with service and port): when its tasks' spec changes, `controller run` starts the new version as a canary service beside the stable one, moves the route's traffic to it in steps judged by the proxies' counters, and promotes it or rolls it back (docs/rollouts.md)."}}};
 const schema31 = {"title":"HostPattern","description":"A lowercase host name, or \"*.\" followed by one, e.g. \"shop.example.com\" or \"*.example.com\".","type":"string","maxLength":253,"pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"};
 const schema32 = {"title":"RouteBackend","description":"One service of a weighted route.","type":"object","additionalProperties":false,"required":["service","port"],"properties":{"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace), e.g. \"web-canary\"."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port its tasks listen on; one of the service's ports[].target or expose entries."},"weight":{"type":"integer","minimum":0,"maximum":256,"default":1,"description":"The service's share of the route's traffic relative to the other backends, whatever its number of tasks: weights 90 and 10 send 90% and 10%. 0 sends it nothing (its sticky sessions keep working)."}}};
 const schema33 = {"title":"StickySessions","description":"Sticky sessions by cookie.","type":"object","additionalProperties":false,"properties":{"cookie":{"type":"string","default":"SC_SERVER","pattern":"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$","description":"The name of the cookie the proxy sets, e.g. \"SHOP_SERVER\"."}}};
@@ -3080,6 +3080,683 @@ vErrors.push(err5);
 errors++;
 }
 validate23.errors = vErrors;
+return errors === 0;
+}
+
+const schema40 = {"title":"RouteRollout","description":"How a new version of the route's service is rolled out: canary steps (a share of the route's traffic each, held for a time and judged) or blue-green (switch at once, judged, the old version kept for a quick switch back), and the thresholds a step is judged by.","type":"object","additionalProperties":false,"properties":{"strategy":{"type":"string","enum":["canary","blueGreen"],"default":"canary","description":"\"canary\": the new version takes the steps' shares of traffic in turn; \"blueGreen\": it takes all traffic at once after its tasks run, the old version stays up with no traffic for switchHold, then the new version is promoted."},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"$ref":"#/$defs/RolloutStep"},"description":"Canary steps, in order (default 5%, 25%, 50%, 100%, each held 1m); weights must grow. Every step must pass before the next starts; the last passing promotes."},"switchHold":{"$ref":"#/$defs/Duration","default":"5m","description":"blueGreen: how long the new version takes all traffic, judged, while the old version stays up for a switch back (controller rollout abort), e.g. \"5m\"."},"canaryReplicas":{"type":"integer","minimum":1,"maximum":1000,"description":"Tasks of the canary service (default: the service's replicas); traffic is shared by the step's weight whatever the number of tasks."},"interval":{"$ref":"#/$defs/Duration","default":"10s","description":"How often the proxies' counters are read and the step judged, e.g. \"10s\" (at least 1s)."},"maxExtension":{"$ref":"#/$defs/Duration","default":"5m","description":"How long past its hold a step that could not yet show the canary is good (too few requests) is held before the rollout is rolled back, e.g. \"5m\"."},"startTimeout":{"$ref":"#/$defs/Duration","default":"5m","description":"How long the canary's tasks may take to run before the rollout is rolled back."},"analysis":{"$ref":"#/$defs/RolloutAnalysis","description":"The thresholds every step is judged by (defaults in docs/rollouts.md)."}}};
+const schema41 = {"title":"RolloutStep","description":"One canary step.","type":"object","additionalProperties":false,"required":["weight"],"properties":{"weight":{"type":"integer","minimum":1,"maximum":100,"description":"The canary's share of the route's traffic in percent, e.g. 5."},"hold":{"$ref":"#/$defs/Duration","default":"1m","description":"How long the step lasts at least (judged all along), e.g. \"1m\"."}}};
+
+function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.weight === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "weight"},message:"must have required property '"+"weight"+"'",schema:schema41.required,parentSchema:schema41,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((key0 === "weight") || (key0 === "hold"))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema41,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.weight !== undefined){
+let data0 = data.weight;
+if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
+const err2 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema41.properties.weight.type,parentSchema:schema41.properties.weight,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(typeof data0 == "number"){
+if(data0 > 100 || isNaN(data0)){
+const err3 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema41.properties.weight,data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data0 < 1 || isNaN(data0)){
+const err4 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema41.properties.weight,data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+if(data.hold !== undefined){
+let data1 = data.hold;
+if(typeof data1 === "string"){
+if(!pattern29.test(data1)){
+const err5 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema35,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/hold",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+else {
+const err7 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.type,parentSchema:schema41,data};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+validate26.errors = vErrors;
+return errors === 0;
+}
+
+const schema47 = {"title":"RolloutAnalysis","description":"Thresholds of the canary judge; each has the default docs/rollouts.md gives.","type":"object","additionalProperties":false,"properties":{"minRequests":{"type":"integer","minimum":1,"description":"Canary requests before a step can pass (default 100)."},"maxErrorRate":{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1,"description":"The highest canary error rate accepted, 0.01 = 1% (default 0.01)."},"maxErrorRateRatio":{"type":["number","null"],"description":"The canary's error rate may be at most this many times the stable one's (default 2); null: not compared."},"latency":{"type":"array","maxItems":8,"items":{"$ref":"#/$defs/LatencyLimit"},"description":"Response-time quantiles checked (default p50 at most 1.5x, p99 at most 2x the stable one's)."},"latencyTolerance":{"$ref":"#/$defs/Duration","description":"Latency differences up to this are accepted whatever the ratio (default 5ms)."},"failConfidence":{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":1,"description":"How sure a fail must be (default 0.99)."},"passConfidence":{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":1,"description":"How sure a pass must be (default 0.95)."}}};
+const schema48 = {"title":"LatencyLimit","description":"A response-time quantile and how far above the stable version's the canary's may be.","type":"object","additionalProperties":false,"required":["quantile","maxRatio"],"properties":{"quantile":{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1,"description":"0.5 for the median, 0.99 for p99."},"maxRatio":{"type":"number","minimum":1,"description":"The canary's quantile may be at most this many times the stable one's, e.g. 1.5."}}};
+
+function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((((((key0 === "minRequests") || (key0 === "maxErrorRate")) || (key0 === "maxErrorRateRatio")) || (key0 === "latency")) || (key0 === "latencyTolerance")) || (key0 === "failConfidence")) || (key0 === "passConfidence"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema47,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.minRequests !== undefined){
+let data0 = data.minRequests;
+if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
+const err1 = {instancePath:instancePath+"/minRequests",schemaPath:"#/properties/minRequests/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema47.properties.minRequests.type,parentSchema:schema47.properties.minRequests,data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(typeof data0 == "number"){
+if(data0 < 1 || isNaN(data0)){
+const err2 = {instancePath:instancePath+"/minRequests",schemaPath:"#/properties/minRequests/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema47.properties.minRequests,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+}
+if(data.maxErrorRate !== undefined){
+let data1 = data.maxErrorRate;
+if(typeof data1 == "number"){
+if(data1 >= 1 || isNaN(data1)){
+const err3 = {instancePath:instancePath+"/maxErrorRate",schemaPath:"#/properties/maxErrorRate/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema47.properties.maxErrorRate,data:data1};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data1 <= 0 || isNaN(data1)){
+const err4 = {instancePath:instancePath+"/maxErrorRate",schemaPath:"#/properties/maxErrorRate/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema47.properties.maxErrorRate,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/maxErrorRate",schemaPath:"#/properties/maxErrorRate/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema47.properties.maxErrorRate.type,parentSchema:schema47.properties.maxErrorRate,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.maxErrorRateRatio !== undefined){
+let data2 = data.maxErrorRateRatio;
+if((!(typeof data2 == "number")) && (data2 !== null)){
+const err6 = {instancePath:instancePath+"/maxErrorRateRatio",schemaPath:"#/properties/maxErrorRateRatio/type",keyword:"type",params:{type: schema47.properties.maxErrorRateRatio.type},message:"must be number,null",schema:schema47.properties.maxErrorRateRatio.type,parentSchema:schema47.properties.maxErrorRateRatio,data:data2};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.latency !== undefined){
+let data3 = data.latency;
+if(Array.isArray(data3)){
+if(data3.length > 8){
+const err7 = {instancePath:instancePath+"/latency",schemaPath:"#/properties/latency/maxItems",keyword:"maxItems",params:{limit: 8},message:"must NOT have more than 8 items",schema:8,parentSchema:schema47.properties.latency,data:data3};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+const len0 = data3.length;
+for(let i0=0; i0<len0; i0++){
+let data4 = data3[i0];
+if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
+if(data4.quantile === undefined){
+const err8 = {instancePath:instancePath+"/latency/" + i0,schemaPath:"#/$defs/LatencyLimit/required",keyword:"required",params:{missingProperty: "quantile"},message:"must have required property '"+"quantile"+"'",schema:schema48.required,parentSchema:schema48,data:data4};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(data4.maxRatio === undefined){
+const err9 = {instancePath:instancePath+"/latency/" + i0,schemaPath:"#/$defs/LatencyLimit/required",keyword:"required",params:{missingProperty: "maxRatio"},message:"must have required property '"+"maxRatio"+"'",schema:schema48.required,parentSchema:schema48,data:data4};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+for(const key1 in data4){
+if(!((key1 === "quantile") || (key1 === "maxRatio"))){
+const err10 = {instancePath:instancePath+"/latency/" + i0,schemaPath:"#/$defs/LatencyLimit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema48,data:data4};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data4.quantile !== undefined){
+let data5 = data4.quantile;
+if(typeof data5 == "number"){
+if(data5 >= 1 || isNaN(data5)){
+const err11 = {instancePath:instancePath+"/latency/" + i0+"/quantile",schemaPath:"#/$defs/LatencyLimit/properties/quantile/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema48.properties.quantile,data:data5};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data5 <= 0 || isNaN(data5)){
+const err12 = {instancePath:instancePath+"/latency/" + i0+"/quantile",schemaPath:"#/$defs/LatencyLimit/properties/quantile/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0",schema:0,parentSchema:schema48.properties.quantile,data:data5};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/latency/" + i0+"/quantile",schemaPath:"#/$defs/LatencyLimit/properties/quantile/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema48.properties.quantile.type,parentSchema:schema48.properties.quantile,data:data5};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data4.maxRatio !== undefined){
+let data6 = data4.maxRatio;
+if(typeof data6 == "number"){
+if(data6 < 1 || isNaN(data6)){
+const err14 = {instancePath:instancePath+"/latency/" + i0+"/maxRatio",schemaPath:"#/$defs/LatencyLimit/properties/maxRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema48.properties.maxRatio,data:data6};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/latency/" + i0+"/maxRatio",schemaPath:"#/$defs/LatencyLimit/properties/maxRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema48.properties.maxRatio.type,parentSchema:schema48.properties.maxRatio,data:data6};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/latency/" + i0,schemaPath:"#/$defs/LatencyLimit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema48.type,parentSchema:schema48,data:data4};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/latency",schemaPath:"#/properties/latency/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.latency.type,parentSchema:schema47.properties.latency,data:data3};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data.latencyTolerance !== undefined){
+let data7 = data.latencyTolerance;
+if(typeof data7 === "string"){
+if(!pattern29.test(data7)){
+const err18 = {instancePath:instancePath+"/latencyTolerance",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema35,data:data7};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/latencyTolerance",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data7};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data.failConfidence !== undefined){
+let data8 = data.failConfidence;
+if(typeof data8 == "number"){
+if(data8 >= 1 || isNaN(data8)){
+const err20 = {instancePath:instancePath+"/failConfidence",schemaPath:"#/properties/failConfidence/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema47.properties.failConfidence,data:data8};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+if(data8 <= 0.5 || isNaN(data8)){
+const err21 = {instancePath:instancePath+"/failConfidence",schemaPath:"#/properties/failConfidence/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0.5},message:"must be > 0.5",schema:0.5,parentSchema:schema47.properties.failConfidence,data:data8};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/failConfidence",schemaPath:"#/properties/failConfidence/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema47.properties.failConfidence.type,parentSchema:schema47.properties.failConfidence,data:data8};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+if(data.passConfidence !== undefined){
+let data9 = data.passConfidence;
+if(typeof data9 == "number"){
+if(data9 >= 1 || isNaN(data9)){
+const err23 = {instancePath:instancePath+"/passConfidence",schemaPath:"#/properties/passConfidence/exclusiveMaximum",keyword:"exclusiveMaximum",params:{comparison: "<", limit: 1},message:"must be < 1",schema:1,parentSchema:schema47.properties.passConfidence,data:data9};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+if(data9 <= 0.5 || isNaN(data9)){
+const err24 = {instancePath:instancePath+"/passConfidence",schemaPath:"#/properties/passConfidence/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0.5},message:"must be > 0.5",schema:0.5,parentSchema:schema47.properties.passConfidence,data:data9};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/passConfidence",schemaPath:"#/properties/passConfidence/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema47.properties.passConfidence.type,parentSchema:schema47.properties.passConfidence,data:data9};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+}
+else {
+const err26 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+validate28.errors = vErrors;
+return errors === 0;
+}
+
+
+function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!((((((((key0 === "strategy") || (key0 === "steps")) || (key0 === "switchHold")) || (key0 === "canaryReplicas")) || (key0 === "interval")) || (key0 === "maxExtension")) || (key0 === "startTimeout")) || (key0 === "analysis"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema40,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.strategy !== undefined){
+let data0 = data.strategy;
+if(typeof data0 !== "string"){
+const err1 = {instancePath:instancePath+"/strategy",schemaPath:"#/properties/strategy/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.strategy.type,parentSchema:schema40.properties.strategy,data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(!((data0 === "canary") || (data0 === "blueGreen"))){
+const err2 = {instancePath:instancePath+"/strategy",schemaPath:"#/properties/strategy/enum",keyword:"enum",params:{allowedValues: schema40.properties.strategy.enum},message:"must be equal to one of the allowed values",schema:schema40.properties.strategy.enum,parentSchema:schema40.properties.strategy,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.steps !== undefined){
+let data1 = data.steps;
+if(Array.isArray(data1)){
+if(data1.length > 20){
+const err3 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/maxItems",keyword:"maxItems",params:{limit: 20},message:"must NOT have more than 20 items",schema:20,parentSchema:schema40.properties.steps,data:data1};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(data1.length < 1){
+const err4 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema40.properties.steps,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+const len0 = data1.length;
+for(let i0=0; i0<len0; i0++){
+if(!(validate26(data1[i0], {instancePath:instancePath+"/steps/" + i0,parentData:data1,parentDataProperty:i0,rootData}))){
+vErrors = vErrors === null ? validate26.errors : vErrors.concat(validate26.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/steps",schemaPath:"#/properties/steps/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema40.properties.steps.type,parentSchema:schema40.properties.steps,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.switchHold !== undefined){
+let data3 = data.switchHold;
+if(typeof data3 === "string"){
+if(!pattern29.test(data3)){
+const err6 = {instancePath:instancePath+"/switchHold",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema35,data:data3};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/switchHold",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data3};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.canaryReplicas !== undefined){
+let data4 = data.canaryReplicas;
+if(!((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4)))){
+const err8 = {instancePath:instancePath+"/canaryReplicas",schemaPath:"#/properties/canaryReplicas/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema40.properties.canaryReplicas.type,parentSchema:schema40.properties.canaryReplicas,data:data4};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(typeof data4 == "number"){
+if(data4 > 1000 || isNaN(data4)){
+const err9 = {instancePath:instancePath+"/canaryReplicas",schemaPath:"#/properties/canaryReplicas/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema40.properties.canaryReplicas,data:data4};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+if(data4 < 1 || isNaN(data4)){
+const err10 = {instancePath:instancePath+"/canaryReplicas",schemaPath:"#/properties/canaryReplicas/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema40.properties.canaryReplicas,data:data4};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+}
+if(data.interval !== undefined){
+let data5 = data.interval;
+if(typeof data5 === "string"){
+if(!pattern29.test(data5)){
+const err11 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema35,data:data5};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+else {
+const err12 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data5};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+if(data.maxExtension !== undefined){
+let data6 = data.maxExtension;
+if(typeof data6 === "string"){
+if(!pattern29.test(data6)){
+const err13 = {instancePath:instancePath+"/maxExtension",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema35,data:data6};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/maxExtension",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data6};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.startTimeout !== undefined){
+let data7 = data.startTimeout;
+if(typeof data7 === "string"){
+if(!pattern29.test(data7)){
+const err15 = {instancePath:instancePath+"/startTimeout",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema35,data:data7};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+else {
+const err16 = {instancePath:instancePath+"/startTimeout",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema35.type,parentSchema:schema35,data:data7};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data.analysis !== undefined){
+if(!(validate28(data.analysis, {instancePath:instancePath+"/analysis",parentData:data,parentDataProperty:"analysis",rootData}))){
+vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+validate25.errors = vErrors;
 return errors === 0;
 }
 
@@ -3609,6 +4286,12 @@ vErrors.push(err41);
 errors++;
 }
 }
+if(data.rollout !== undefined){
+if(!(validate25(data.rollout, {instancePath:instancePath+"/rollout",parentData:data,parentDataProperty:"rollout",rootData}))){
+vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
+errors = vErrors.length;
+}
+}
 }
 else {
 const err42 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema30.type,parentSchema:schema30,data};
@@ -3903,17 +4586,17 @@ validate19.errors = vErrors;
 return errors === 0;
 }
 
-export const validateSecret = validate26;
-const schema40 = {"title":"SecretManifest","description":"A Secret is a Swarm secret: a password, key or certificate that services mount under /run/secrets/ (/run/secrets/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Secret","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the secret; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/SecretSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"db-password","namespace":"shop"},"spec":{"env":"SHOP_DB_PASSWORD"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"tls-key","namespace":"shop"},"spec":{"file":"secrets/tls.key"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}},"SecretSpec":{"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
-const schema41 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}};
-const schema42 = {"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
+export const validateSecret = validate32;
+const schema50 = {"title":"SecretManifest","description":"A Secret is a Swarm secret: a password, key or certificate that services mount under /run/secrets/ (/run/secrets/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Secret","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the secret; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/SecretSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"db-password","namespace":"shop"},"spec":{"env":"SHOP_DB_PASSWORD"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"tls-key","namespace":"shop"},"spec":{"file":"secrets/tls.key"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}},"SecretSpec":{"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
+const schema51 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}};
+const schema52 = {"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
 
-function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.apiVersion === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema40.required,parentSchema:schema40,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema50.required,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3923,7 +4606,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.kind === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema40.required,parentSchema:schema40,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema50.required,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3933,7 +4616,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.metadata === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metadata"},message:"must have required property '"+"metadata"+"'",schema:schema40.required,parentSchema:schema40,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metadata"},message:"must have required property '"+"metadata"+"'",schema:schema50.required,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3943,7 +4626,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.spec === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spec"},message:"must have required property '"+"spec"+"'",schema:schema40.required,parentSchema:schema40,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spec"},message:"must have required property '"+"spec"+"'",schema:schema50.required,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3954,7 +4637,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "apiVersion") || (key0 === "kind")) || (key0 === "metadata")) || (key0 === "spec"))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema40,data};
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3967,7 +4650,7 @@ errors++;
 if(data.apiVersion !== undefined){
 let data0 = data.apiVersion;
 if(typeof data0 !== "string"){
-const err5 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.apiVersion.type,parentSchema:schema40.properties.apiVersion,data:data0};
+const err5 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.apiVersion.type,parentSchema:schema50.properties.apiVersion,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3977,7 +4660,7 @@ vErrors.push(err5);
 errors++;
 }
 if("swarm.controller/v1alpha1" !== data0){
-const err6 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "swarm.controller/v1alpha1"},message:"must be equal to constant",schema:"swarm.controller/v1alpha1",parentSchema:schema40.properties.apiVersion,data:data0};
+const err6 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "swarm.controller/v1alpha1"},message:"must be equal to constant",schema:"swarm.controller/v1alpha1",parentSchema:schema50.properties.apiVersion,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3990,7 +4673,7 @@ errors++;
 if(data.kind !== undefined){
 let data1 = data.kind;
 if(typeof data1 !== "string"){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.kind.type,parentSchema:schema40.properties.kind,data:data1};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.kind.type,parentSchema:schema50.properties.kind,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -4000,7 +4683,7 @@ vErrors.push(err7);
 errors++;
 }
 if("Secret" !== data1){
-const err8 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Secret"},message:"must be equal to constant",schema:"Secret",parentSchema:schema40.properties.kind,data:data1};
+const err8 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Secret"},message:"must be equal to constant",schema:"Secret",parentSchema:schema50.properties.kind,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -4014,7 +4697,7 @@ if(data.metadata !== undefined){
 let data2 = data.metadata;
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 if(data2.name === undefined){
-const err9 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema41.required,parentSchema:schema41,data:data2};
+const err9 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema51.required,parentSchema:schema51,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -4025,7 +4708,7 @@ errors++;
 }
 for(const key1 in data2){
 if(!(((key1 === "name") || (key1 === "namespace")) || (key1 === "labels"))){
-const err10 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema41,data:data2};
+const err10 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -4039,7 +4722,7 @@ if(data2.name !== undefined){
 let data3 = data2.name;
 if(typeof data3 === "string"){
 if(func2(data3) > 63){
-const err11 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema41.properties.name,data:data3};
+const err11 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema51.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -4049,7 +4732,7 @@ vErrors.push(err11);
 errors++;
 }
 if(func2(data3) < 1){
-const err12 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema41.properties.name,data:data3};
+const err12 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema51.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -4059,7 +4742,7 @@ vErrors.push(err12);
 errors++;
 }
 if(!pattern13.test(data3)){
-const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][-_.a-zA-Z0-9]*$"},message:"must match pattern \""+"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$"+"\"",schema:"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$",parentSchema:schema41.properties.name,data:data3};
+const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][-_.a-zA-Z0-9]*$"},message:"must match pattern \""+"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$"+"\"",schema:"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$",parentSchema:schema51.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -4070,7 +4753,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.name.type,parentSchema:schema41.properties.name,data:data3};
+const err14 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.name.type,parentSchema:schema51.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -4084,7 +4767,7 @@ if(data2.namespace !== undefined){
 let data4 = data2.namespace;
 if(typeof data4 === "string"){
 if(func2(data4) > 63){
-const err15 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema41.properties.namespace,data:data4};
+const err15 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema51.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -4094,7 +4777,7 @@ vErrors.push(err15);
 errors++;
 }
 if(func2(data4) < 1){
-const err16 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema41.properties.namespace,data:data4};
+const err16 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema51.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -4104,7 +4787,7 @@ vErrors.push(err16);
 errors++;
 }
 if(!pattern0.test(data4)){
-const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema41.properties.namespace,data:data4};
+const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema51.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -4115,7 +4798,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.namespace.type,parentSchema:schema41.properties.namespace,data:data4};
+const err18 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.namespace.type,parentSchema:schema51.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -4131,7 +4814,7 @@ if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key2 in data5){
 let data6 = data5[key2];
 if(typeof data6 !== "string"){
-const err19 = {instancePath:instancePath+"/metadata/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ObjectMeta/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.labels.additionalProperties.type,parentSchema:schema41.properties.labels.additionalProperties,data:data6};
+const err19 = {instancePath:instancePath+"/metadata/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ObjectMeta/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.labels.additionalProperties.type,parentSchema:schema51.properties.labels.additionalProperties,data:data6};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -4143,7 +4826,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/metadata/labels",schemaPath:"#/$defs/ObjectMeta/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.properties.labels.type,parentSchema:schema41.properties.labels,data:data5};
+const err20 = {instancePath:instancePath+"/metadata/labels",schemaPath:"#/$defs/ObjectMeta/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.properties.labels.type,parentSchema:schema51.properties.labels,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -4155,7 +4838,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.type,parentSchema:schema41,data:data2};
+const err21 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data:data2};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -4169,7 +4852,7 @@ if(data.spec !== undefined){
 let data7 = data.spec;
 if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
 if(Object.keys(data7).length < 1){
-const err22 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema42,data:data7};
+const err22 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema52,data:data7};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -4180,7 +4863,7 @@ errors++;
 }
 for(const key3 in data7){
 if(!(((((((key3 === "data") || (key3 === "file")) || (key3 === "env")) || (key3 === "external")) || (key3 === "name")) || (key3 === "templateDriver")) || (key3 === "retain"))){
-const err23 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema42,data:data7};
+const err23 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema52,data:data7};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -4194,7 +4877,7 @@ if(data7.data !== undefined){
 let data8 = data7.data;
 if(typeof data8 === "string"){
 if(func2(data8) > 500000){
-const err24 = {instancePath:instancePath+"/spec/data",schemaPath:"#/$defs/SecretSpec/properties/data/maxLength",keyword:"maxLength",params:{limit: 500000},message:"must NOT have more than 500000 characters",schema:500000,parentSchema:schema42.properties.data,data:data8};
+const err24 = {instancePath:instancePath+"/spec/data",schemaPath:"#/$defs/SecretSpec/properties/data/maxLength",keyword:"maxLength",params:{limit: 500000},message:"must NOT have more than 500000 characters",schema:500000,parentSchema:schema52.properties.data,data:data8};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -4205,7 +4888,7 @@ errors++;
 }
 }
 else {
-const err25 = {instancePath:instancePath+"/spec/data",schemaPath:"#/$defs/SecretSpec/properties/data/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.data.type,parentSchema:schema42.properties.data,data:data8};
+const err25 = {instancePath:instancePath+"/spec/data",schemaPath:"#/$defs/SecretSpec/properties/data/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.properties.data.type,parentSchema:schema52.properties.data,data:data8};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -4219,7 +4902,7 @@ if(data7.file !== undefined){
 let data9 = data7.file;
 if(typeof data9 === "string"){
 if(func2(data9) > 1024){
-const err26 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters",schema:1024,parentSchema:schema42.properties.file,data:data9};
+const err26 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters",schema:1024,parentSchema:schema52.properties.file,data:data9};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -4229,7 +4912,7 @@ vErrors.push(err26);
 errors++;
 }
 if(func2(data9) < 1){
-const err27 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema42.properties.file,data:data9};
+const err27 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema52.properties.file,data:data9};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -4240,7 +4923,7 @@ errors++;
 }
 }
 else {
-const err28 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.file.type,parentSchema:schema42.properties.file,data:data9};
+const err28 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.properties.file.type,parentSchema:schema52.properties.file,data:data9};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -4254,7 +4937,7 @@ if(data7.env !== undefined){
 let data10 = data7.env;
 if(typeof data10 === "string"){
 if(!pattern15.test(data10)){
-const err29 = {instancePath:instancePath+"/spec/env",schemaPath:"#/$defs/SecretSpec/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema42.properties.env,data:data10};
+const err29 = {instancePath:instancePath+"/spec/env",schemaPath:"#/$defs/SecretSpec/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema52.properties.env,data:data10};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -4265,7 +4948,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/spec/env",schemaPath:"#/$defs/SecretSpec/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.env.type,parentSchema:schema42.properties.env,data:data10};
+const err30 = {instancePath:instancePath+"/spec/env",schemaPath:"#/$defs/SecretSpec/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.properties.env.type,parentSchema:schema52.properties.env,data:data10};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -4278,7 +4961,7 @@ errors++;
 if(data7.external !== undefined){
 let data11 = data7.external;
 if(typeof data11 !== "boolean"){
-const err31 = {instancePath:instancePath+"/spec/external",schemaPath:"#/$defs/SecretSpec/properties/external/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema42.properties.external.type,parentSchema:schema42.properties.external,data:data11};
+const err31 = {instancePath:instancePath+"/spec/external",schemaPath:"#/$defs/SecretSpec/properties/external/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema52.properties.external.type,parentSchema:schema52.properties.external,data:data11};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -4292,7 +4975,7 @@ if(data7.name !== undefined){
 let data12 = data7.name;
 if(typeof data12 === "string"){
 if(!pattern16.test(data12)){
-const err32 = {instancePath:instancePath+"/spec/name",schemaPath:"#/$defs/SecretSpec/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema42.properties.name,data:data12};
+const err32 = {instancePath:instancePath+"/spec/name",schemaPath:"#/$defs/SecretSpec/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema52.properties.name,data:data12};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -4303,7 +4986,7 @@ errors++;
 }
 }
 else {
-const err33 = {instancePath:instancePath+"/spec/name",schemaPath:"#/$defs/SecretSpec/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.name.type,parentSchema:schema42.properties.name,data:data12};
+const err33 = {instancePath:instancePath+"/spec/name",schemaPath:"#/$defs/SecretSpec/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.properties.name.type,parentSchema:schema52.properties.name,data:data12};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -4316,7 +4999,7 @@ errors++;
 if(data7.templateDriver !== undefined){
 let data13 = data7.templateDriver;
 if(typeof data13 !== "string"){
-const err34 = {instancePath:instancePath+"/spec/templateDriver",schemaPath:"#/$defs/SecretSpec/properties/templateDriver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.templateDriver.type,parentSchema:schema42.properties.templateDriver,data:data13};
+const err34 = {instancePath:instancePath+"/spec/templateDriver",schemaPath:"#/$defs/SecretSpec/properties/templateDriver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.properties.templateDriver.type,parentSchema:schema52.properties.templateDriver,data:data13};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -4326,7 +5009,7 @@ vErrors.push(err34);
 errors++;
 }
 if(!(data13 === "golang")){
-const err35 = {instancePath:instancePath+"/spec/templateDriver",schemaPath:"#/$defs/SecretSpec/properties/templateDriver/enum",keyword:"enum",params:{allowedValues: schema42.properties.templateDriver.enum},message:"must be equal to one of the allowed values",schema:schema42.properties.templateDriver.enum,parentSchema:schema42.properties.templateDriver,data:data13};
+const err35 = {instancePath:instancePath+"/spec/templateDriver",schemaPath:"#/$defs/SecretSpec/properties/templateDriver/enum",keyword:"enum",params:{allowedValues: schema52.properties.templateDriver.enum},message:"must be equal to one of the allowed values",schema:schema52.properties.templateDriver.enum,parentSchema:schema52.properties.templateDriver,data:data13};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -4339,7 +5022,7 @@ errors++;
 if(data7.retain !== undefined){
 let data14 = data7.retain;
 if(!((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14)))){
-const err36 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema42.properties.retain.type,parentSchema:schema42.properties.retain,data:data14};
+const err36 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema52.properties.retain.type,parentSchema:schema52.properties.retain,data:data14};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -4350,7 +5033,7 @@ errors++;
 }
 if(typeof data14 == "number"){
 if(data14 > 100 || isNaN(data14)){
-const err37 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema42.properties.retain,data:data14};
+const err37 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema52.properties.retain,data:data14};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -4360,7 +5043,7 @@ vErrors.push(err37);
 errors++;
 }
 if(data14 < 1 || isNaN(data14)){
-const err38 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema42.properties.retain,data:data14};
+const err38 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema52.properties.retain,data:data14};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -4373,7 +5056,7 @@ errors++;
 }
 }
 else {
-const err39 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema42.type,parentSchema:schema42,data:data7};
+const err39 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema52.type,parentSchema:schema52,data:data7};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -4385,7 +5068,7 @@ errors++;
 }
 }
 else {
-const err40 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data};
+const err40 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -4394,51 +5077,51 @@ vErrors.push(err40);
 }
 errors++;
 }
-validate26.errors = vErrors;
+validate32.errors = vErrors;
 return errors === 0;
 }
 
-export const validateService = validate27;
-const schema43 = {"title":"ServiceManifest","description":"A Service runs one or more replicas of a container image as a Docker Swarm service; the controller creates the Swarm service when it is missing and updates it when the manifest changes.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Service","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the service."},"spec":{"$ref":"#/$defs/ServiceSpec","description":"The desired state of the service."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Service","metadata":{"name":"web","namespace":"shop","labels":{"app":"shop","tier":"frontend"}},"spec":{"image":"nginx:1.27-alpine","replicas":3,"env":{"NGINX_PORT":80,"DEBUG":false},"networks":["frontend",{"name":"backend","aliases":["www"]}],"ports":[{"target":80,"published":8080}],"placement":{"constraints":["node.role == worker"],"preferences":[{"spread":"node.labels.zone"}]},"resources":{"limits":{"cpus":"0.5","memory":"256Mi"},"reservations":{"cpus":"100m","memory":"64Mi"}},"updateConfig":{"parallelism":1,"delay":"10s","order":"start-first","failureAction":"rollback"},"restartPolicy":{"condition":"on-failure","maxAttempts":5},"healthcheck":{"test":["CMD","wget","-q","--spider","http://localhost/"],"interval":"30s","timeout":"5s","retries":3},"mounts":[{"type":"volume","source":"web-cache","target":"/var/cache/nginx"},{"type":"tmpfs","target":"/tmp","tmpfs":{"size":"64Mi","mode":"1777"}}]}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The service's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"web\" or \"payment_gateway\". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does)."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}},"ServiceSpec":{"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global","replicated-job","global-job"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints. The job modes run tasks to completion instead of keeping them running: \"replicated-job\" until `completions` tasks have exited with code 0, `concurrency` at a time; \"global-job\" once on every matching node. A job runs again whenever the service is updated in any way, labels included."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (only allowed when mode is \"replicated\")."},"completions":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": how many tasks must complete successfully for the job to be done (Swarm's TotalCompletions), e.g. 10."},"concurrency":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": the most tasks that run at the same time (Swarm's MaxConcurrent), e.g. 2."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU, memory and process limits and the reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"stopSignal":{"type":"string","pattern":"^(SIG[A-Z0-9+-]+|[0-9]+)$","description":"The signal that stops the container, e.g. \"SIGINT\"; defaults to the image's STOPSIGNAL (else SIGTERM)."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."},"init":{"type":"boolean","default":false,"description":"Runs an init process (docker-init) as PID 1 that forwards signals and reaps zombie processes, like `docker run --init`."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the container's root filesystem read-only; write to mounts (a tmpfs at /tmp, volumes) instead."},"tty":{"type":"boolean","default":false,"description":"Allocates a pseudo-terminal for the container process, like `docker run -t`."},"stdinOpen":{"type":"boolean","default":false,"description":"Keeps the container's standard input open, like `docker run -i`."},"capAdd":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities added to the container's default set, e.g. [\"NET_ADMIN\"] (written with or without the CAP_ prefix, in any case), or [\"ALL\"]."},"capDrop":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities removed from the container's default set, e.g. [\"MKNOD\"], or [\"ALL\"]; a capability also in capAdd is kept."},"sysctls":{"type":"object","propertyNames":{"pattern":"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"Namespaced kernel parameters set in the container, e.g. {net.core.somaxconn: \"1024\"}; numbers are converted to strings."},"ulimits":{"type":"object","propertyNames":{"pattern":"^[a-z]+$"},"additionalProperties":{"anyOf":[{"type":"integer","minimum":-1},{"$ref":"#/$defs/Ulimit"}]},"description":"Resource limits of the container process by name, each a number (soft and hard limit alike) or {soft, hard}, e.g. {nofile: {soft: 20000, hard: 40000}, nproc: 65535}."},"oomScoreAdj":{"type":"integer","minimum":-1000,"maximum":1000,"default":0,"description":"Adjusts how likely the kernel's out-of-memory killer picks the container, from -1000 (never) to 1000; needs Docker Engine 27 or later (API 1.46)."},"dns":{"$ref":"#/$defs/DnsConfig","description":"The DNS resolver settings of the containers (their /etc/resolv.conf)."},"extraHosts":{"type":"array","items":{"$ref":"#/$defs/ExtraHost"},"description":"Entries added to the containers' /etc/hosts, in order, e.g. [{host: db.local, ip: 10.0.0.9}]."},"logging":{"$ref":"#/$defs/Logging","description":"The log driver of the containers and its options; without it the engine's default log driver (daemon.json) is used."}}},"NetworkAttachment":{"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}},"SecretMount":{"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ConfigMount":{"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ServicePort":{"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}},"Placement":{"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}},"Resources":{"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceLimits","description":"The most CPU, memory and processes a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceReservations","description":"The CPU, memory and generic resources a node must have free to run a task."}}},"ResourceLimits":{"title":"ResourceLimits","description":"The most a task may use.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"pids":{"type":"integer","minimum":0,"default":0,"description":"The most processes (and threads) in the container, e.g. 100; 0 means unlimited."}}},"ResourceReservations":{"title":"ResourceReservations","description":"What a node must have free to run a task.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"genericResources":{"type":"array","items":{"$ref":"#/$defs/GenericResource"},"description":"Resources the node advertises by kind (node-generic-resources in daemon.json), e.g. [{kind: gpu, value: 2}] for a count or [{kind: gpu, value: GPU-1a2b}] for a named one."}}},"GenericResource":{"title":"GenericResource","description":"A generic resource a task reserves.","type":"object","additionalProperties":false,"required":["kind","value"],"properties":{"kind":{"type":"string","minLength":1,"description":"The kind the node advertises, e.g. \"gpu\"."},"value":{"anyOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"A count of that kind (an integer, e.g. 2) or the name of one resource of it (a string, e.g. \"GPU-1a2b\")."}}},"Capability":{"title":"Capability","description":"A Linux capability name, with or without the CAP_ prefix, e.g. \"NET_ADMIN\"; or \"ALL\".","type":"string","pattern":"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},"Ulimit":{"title":"Ulimit","description":"A soft and a hard limit.","type":"object","additionalProperties":false,"required":["soft","hard"],"properties":{"soft":{"type":"integer","minimum":-1,"description":"The limit the process gets, which it may raise up to hard, e.g. 20000."},"hard":{"type":"integer","minimum":-1,"description":"The ceiling for the soft limit, e.g. 40000."}}},"DnsConfig":{"title":"DnsConfig","description":"DNS resolver settings; what is not given comes from Docker's embedded resolver.","type":"object","additionalProperties":false,"properties":{"nameservers":{"type":"array","items":{"type":"string","minLength":1},"description":"The name servers to ask, in order, e.g. [\"10.0.0.2\"]."},"search":{"type":"array","items":{"type":"string","minLength":1},"description":"The search domains for short names, e.g. [\"example.internal\"]."},"options":{"type":"array","items":{"type":"string","minLength":1},"description":"Resolver options, e.g. [\"ndots:2\", \"timeout:1\"]."}}},"ExtraHost":{"title":"ExtraHost","description":"A host name and the address it resolves to in /etc/hosts.","type":"object","additionalProperties":false,"required":["host","ip"],"properties":{"host":{"type":"string","minLength":1,"pattern":"^[^\\s:=]+$","description":"The host name, e.g. \"db.local\"."},"ip":{"type":"string","minLength":2,"pattern":"^[0-9A-Fa-f.:]+$","description":"The IPv4 or IPv6 address, e.g. \"10.0.0.9\" or \"fd00::9\"."}}},"Logging":{"title":"Logging","description":"A log driver and its options.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"description":"The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"; without it the options go to the engine's default driver (daemon.json), as docker stack deploy writes a compose `logging:` that has options only."},"options":{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"The driver's options, e.g. {max-size: 10m, max-file: \"3\"}; numbers are converted to strings."}}},"UpdatePolicy":{"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}},"RollbackPolicy":{"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}},"RestartPolicy":{"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}},"Healthcheck":{"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"startInterval":{"$ref":"#/$defs/Duration","description":"The time between two checks during startPeriod, e.g. \"1s\", so a container that starts quickly is healthy soon; needs Docker Engine 25 or later (API 1.44)."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}},"ServiceMount":{"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","minLength":1,"description":"The path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\". Write it absolute: Swarm and docker stack deploy accept a relative path, kept as written, but the engine then rejects every task (\"invalid mount target, must be an absolute path\")."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}},"Duration":{"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"CpuQuantity":{"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]},"MemoryQuantity":{"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]}}};
-const schema44 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The service's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"web\" or \"payment_gateway\". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does)."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}};
-const schema45 = {"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global","replicated-job","global-job"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints. The job modes run tasks to completion instead of keeping them running: \"replicated-job\" until `completions` tasks have exited with code 0, `concurrency` at a time; \"global-job\" once on every matching node. A job runs again whenever the service is updated in any way, labels included."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (only allowed when mode is \"replicated\")."},"completions":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": how many tasks must complete successfully for the job to be done (Swarm's TotalCompletions), e.g. 10."},"concurrency":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": the most tasks that run at the same time (Swarm's MaxConcurrent), e.g. 2."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU, memory and process limits and the reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"stopSignal":{"type":"string","pattern":"^(SIG[A-Z0-9+-]+|[0-9]+)$","description":"The signal that stops the container, e.g. \"SIGINT\"; defaults to the image's STOPSIGNAL (else SIGTERM)."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."},"init":{"type":"boolean","default":false,"description":"Runs an init process (docker-init) as PID 1 that forwards signals and reaps zombie processes, like `docker run --init`."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the container's root filesystem read-only; write to mounts (a tmpfs at /tmp, volumes) instead."},"tty":{"type":"boolean","default":false,"description":"Allocates a pseudo-terminal for the container process, like `docker run -t`."},"stdinOpen":{"type":"boolean","default":false,"description":"Keeps the container's standard input open, like `docker run -i`."},"capAdd":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities added to the container's default set, e.g. [\"NET_ADMIN\"] (written with or without the CAP_ prefix, in any case), or [\"ALL\"]."},"capDrop":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities removed from the container's default set, e.g. [\"MKNOD\"], or [\"ALL\"]; a capability also in capAdd is kept."},"sysctls":{"type":"object","propertyNames":{"pattern":"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"Namespaced kernel parameters set in the container, e.g. {net.core.somaxconn: \"1024\"}; numbers are converted to strings."},"ulimits":{"type":"object","propertyNames":{"pattern":"^[a-z]+$"},"additionalProperties":{"anyOf":[{"type":"integer","minimum":-1},{"$ref":"#/$defs/Ulimit"}]},"description":"Resource limits of the container process by name, each a number (soft and hard limit alike) or {soft, hard}, e.g. {nofile: {soft: 20000, hard: 40000}, nproc: 65535}."},"oomScoreAdj":{"type":"integer","minimum":-1000,"maximum":1000,"default":0,"description":"Adjusts how likely the kernel's out-of-memory killer picks the container, from -1000 (never) to 1000; needs Docker Engine 27 or later (API 1.46)."},"dns":{"$ref":"#/$defs/DnsConfig","description":"The DNS resolver settings of the containers (their /etc/resolv.conf)."},"extraHosts":{"type":"array","items":{"$ref":"#/$defs/ExtraHost"},"description":"Entries added to the containers' /etc/hosts, in order, e.g. [{host: db.local, ip: 10.0.0.9}]."},"logging":{"$ref":"#/$defs/Logging","description":"The log driver of the containers and its options; without it the engine's default log driver (daemon.json) is used."}}};
-const schema46 = {"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}};
-const schema47 = {"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}};
-const schema48 = {"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}};
-const schema49 = {"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}};
-const schema50 = {"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}};
-const schema60 = {"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
-const schema76 = {"title":"Capability","description":"A Linux capability name, with or without the CAP_ prefix, e.g. \"NET_ADMIN\"; or \"ALL\".","type":"string","pattern":"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"};
-const schema78 = {"title":"Ulimit","description":"A soft and a hard limit.","type":"object","additionalProperties":false,"required":["soft","hard"],"properties":{"soft":{"type":"integer","minimum":-1,"description":"The limit the process gets, which it may raise up to hard, e.g. 20000."},"hard":{"type":"integer","minimum":-1,"description":"The ceiling for the soft limit, e.g. 40000."}}};
-const schema79 = {"title":"DnsConfig","description":"DNS resolver settings; what is not given comes from Docker's embedded resolver.","type":"object","additionalProperties":false,"properties":{"nameservers":{"type":"array","items":{"type":"string","minLength":1},"description":"The name servers to ask, in order, e.g. [\"10.0.0.2\"]."},"search":{"type":"array","items":{"type":"string","minLength":1},"description":"The search domains for short names, e.g. [\"example.internal\"]."},"options":{"type":"array","items":{"type":"string","minLength":1},"description":"Resolver options, e.g. [\"ndots:2\", \"timeout:1\"]."}}};
-const schema80 = {"title":"ExtraHost","description":"A host name and the address it resolves to in /etc/hosts.","type":"object","additionalProperties":false,"required":["host","ip"],"properties":{"host":{"type":"string","minLength":1,"pattern":"^[^\\s:=]+$","description":"The host name, e.g. \"db.local\"."},"ip":{"type":"string","minLength":2,"pattern":"^[0-9A-Fa-f.:]+$","description":"The IPv4 or IPv6 address, e.g. \"10.0.0.9\" or \"fd00::9\"."}}};
-const schema81 = {"title":"Logging","description":"A log driver and its options.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"description":"The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"; without it the options go to the engine's default driver (daemon.json), as docker stack deploy writes a compose `logging:` that has options only."},"options":{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"The driver's options, e.g. {max-size: 10m, max-file: \"3\"}; numbers are converted to strings."}}};
+export const validateService = validate33;
+const schema53 = {"title":"ServiceManifest","description":"A Service runs one or more replicas of a container image as a Docker Swarm service; the controller creates the Swarm service when it is missing and updates it when the manifest changes.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Service","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the service."},"spec":{"$ref":"#/$defs/ServiceSpec","description":"The desired state of the service."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Service","metadata":{"name":"web","namespace":"shop","labels":{"app":"shop","tier":"frontend"}},"spec":{"image":"nginx:1.27-alpine","replicas":3,"env":{"NGINX_PORT":80,"DEBUG":false},"networks":["frontend",{"name":"backend","aliases":["www"]}],"ports":[{"target":80,"published":8080}],"placement":{"constraints":["node.role == worker"],"preferences":[{"spread":"node.labels.zone"}]},"resources":{"limits":{"cpus":"0.5","memory":"256Mi"},"reservations":{"cpus":"100m","memory":"64Mi"}},"updateConfig":{"parallelism":1,"delay":"10s","order":"start-first","failureAction":"rollback"},"restartPolicy":{"condition":"on-failure","maxAttempts":5},"healthcheck":{"test":["CMD","wget","-q","--spider","http://localhost/"],"interval":"30s","timeout":"5s","retries":3},"mounts":[{"type":"volume","source":"web-cache","target":"/var/cache/nginx"},{"type":"tmpfs","target":"/tmp","tmpfs":{"size":"64Mi","mode":"1777"}}]}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The service's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"web\" or \"payment_gateway\". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does)."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}},"ServiceSpec":{"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global","replicated-job","global-job"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints. The job modes run tasks to completion instead of keeping them running: \"replicated-job\" until `completions` tasks have exited with code 0, `concurrency` at a time; \"global-job\" once on every matching node. A job runs again whenever the service is updated in any way, labels included."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (only allowed when mode is \"replicated\")."},"completions":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": how many tasks must complete successfully for the job to be done (Swarm's TotalCompletions), e.g. 10."},"concurrency":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": the most tasks that run at the same time (Swarm's MaxConcurrent), e.g. 2."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU, memory and process limits and the reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"stopSignal":{"type":"string","pattern":"^(SIG[A-Z0-9+-]+|[0-9]+)$","description":"The signal that stops the container, e.g. \"SIGINT\"; defaults to the image's STOPSIGNAL (else SIGTERM)."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."},"init":{"type":"boolean","default":false,"description":"Runs an init process (docker-init) as PID 1 that forwards signals and reaps zombie processes, like `docker run --init`."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the container's root filesystem read-only; write to mounts (a tmpfs at /tmp, volumes) instead."},"tty":{"type":"boolean","default":false,"description":"Allocates a pseudo-terminal for the container process, like `docker run -t`."},"stdinOpen":{"type":"boolean","default":false,"description":"Keeps the container's standard input open, like `docker run -i`."},"capAdd":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities added to the container's default set, e.g. [\"NET_ADMIN\"] (written with or without the CAP_ prefix, in any case), or [\"ALL\"]."},"capDrop":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities removed from the container's default set, e.g. [\"MKNOD\"], or [\"ALL\"]; a capability also in capAdd is kept."},"sysctls":{"type":"object","propertyNames":{"pattern":"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"Namespaced kernel parameters set in the container, e.g. {net.core.somaxconn: \"1024\"}; numbers are converted to strings."},"ulimits":{"type":"object","propertyNames":{"pattern":"^[a-z]+$"},"additionalProperties":{"anyOf":[{"type":"integer","minimum":-1},{"$ref":"#/$defs/Ulimit"}]},"description":"Resource limits of the container process by name, each a number (soft and hard limit alike) or {soft, hard}, e.g. {nofile: {soft: 20000, hard: 40000}, nproc: 65535}."},"oomScoreAdj":{"type":"integer","minimum":-1000,"maximum":1000,"default":0,"description":"Adjusts how likely the kernel's out-of-memory killer picks the container, from -1000 (never) to 1000; needs Docker Engine 27 or later (API 1.46)."},"dns":{"$ref":"#/$defs/DnsConfig","description":"The DNS resolver settings of the containers (their /etc/resolv.conf)."},"extraHosts":{"type":"array","items":{"$ref":"#/$defs/ExtraHost"},"description":"Entries added to the containers' /etc/hosts, in order, e.g. [{host: db.local, ip: 10.0.0.9}]."},"logging":{"$ref":"#/$defs/Logging","description":"The log driver of the containers and its options; without it the engine's default log driver (daemon.json) is used."}}},"NetworkAttachment":{"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}},"SecretMount":{"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ConfigMount":{"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ServicePort":{"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}},"Placement":{"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}},"Resources":{"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceLimits","description":"The most CPU, memory and processes a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceReservations","description":"The CPU, memory and generic resources a node must have free to run a task."}}},"ResourceLimits":{"title":"ResourceLimits","description":"The most a task may use.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"pids":{"type":"integer","minimum":0,"default":0,"description":"The most processes (and threads) in the container, e.g. 100; 0 means unlimited."}}},"ResourceReservations":{"title":"ResourceReservations","description":"What a node must have free to run a task.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"genericResources":{"type":"array","items":{"$ref":"#/$defs/GenericResource"},"description":"Resources the node advertises by kind (node-generic-resources in daemon.json), e.g. [{kind: gpu, value: 2}] for a count or [{kind: gpu, value: GPU-1a2b}] for a named one."}}},"GenericResource":{"title":"GenericResource","description":"A generic resource a task reserves.","type":"object","additionalProperties":false,"required":["kind","value"],"properties":{"kind":{"type":"string","minLength":1,"description":"The kind the node advertises, e.g. \"gpu\"."},"value":{"anyOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"A count of that kind (an integer, e.g. 2) or the name of one resource of it (a string, e.g. \"GPU-1a2b\")."}}},"Capability":{"title":"Capability","description":"A Linux capability name, with or without the CAP_ prefix, e.g. \"NET_ADMIN\"; or \"ALL\".","type":"string","pattern":"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},"Ulimit":{"title":"Ulimit","description":"A soft and a hard limit.","type":"object","additionalProperties":false,"required":["soft","hard"],"properties":{"soft":{"type":"integer","minimum":-1,"description":"The limit the process gets, which it may raise up to hard, e.g. 20000."},"hard":{"type":"integer","minimum":-1,"description":"The ceiling for the soft limit, e.g. 40000."}}},"DnsConfig":{"title":"DnsConfig","description":"DNS resolver settings; what is not given comes from Docker's embedded resolver.","type":"object","additionalProperties":false,"properties":{"nameservers":{"type":"array","items":{"type":"string","minLength":1},"description":"The name servers to ask, in order, e.g. [\"10.0.0.2\"]."},"search":{"type":"array","items":{"type":"string","minLength":1},"description":"The search domains for short names, e.g. [\"example.internal\"]."},"options":{"type":"array","items":{"type":"string","minLength":1},"description":"Resolver options, e.g. [\"ndots:2\", \"timeout:1\"]."}}},"ExtraHost":{"title":"ExtraHost","description":"A host name and the address it resolves to in /etc/hosts.","type":"object","additionalProperties":false,"required":["host","ip"],"properties":{"host":{"type":"string","minLength":1,"pattern":"^[^\\s:=]+$","description":"The host name, e.g. \"db.local\"."},"ip":{"type":"string","minLength":2,"pattern":"^[0-9A-Fa-f.:]+$","description":"The IPv4 or IPv6 address, e.g. \"10.0.0.9\" or \"fd00::9\"."}}},"Logging":{"title":"Logging","description":"A log driver and its options.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"description":"The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"; without it the options go to the engine's default driver (daemon.json), as docker stack deploy writes a compose `logging:` that has options only."},"options":{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"The driver's options, e.g. {max-size: 10m, max-file: \"3\"}; numbers are converted to strings."}}},"UpdatePolicy":{"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}},"RollbackPolicy":{"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}},"RestartPolicy":{"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}},"Healthcheck":{"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"startInterval":{"$ref":"#/$defs/Duration","description":"The time between two checks during startPeriod, e.g. \"1s\", so a container that starts quickly is healthy soon; needs Docker Engine 25 or later (API 1.44)."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}},"ServiceMount":{"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","minLength":1,"description":"The path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\". Write it absolute: Swarm and docker stack deploy accept a relative path, kept as written, but the engine then rejects every task (\"invalid mount target, must be an absolute path\")."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}},"Duration":{"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"CpuQuantity":{"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]},"MemoryQuantity":{"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]}}};
+const schema54 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The service's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"web\" or \"payment_gateway\". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does)."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}};
+const schema55 = {"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global","replicated-job","global-job"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints. The job modes run tasks to completion instead of keeping them running: \"replicated-job\" until `completions` tasks have exited with code 0, `concurrency` at a time; \"global-job\" once on every matching node. A job runs again whenever the service is updated in any way, labels included."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (only allowed when mode is \"replicated\")."},"completions":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": how many tasks must complete successfully for the job to be done (Swarm's TotalCompletions), e.g. 10."},"concurrency":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": the most tasks that run at the same time (Swarm's MaxConcurrent), e.g. 2."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU, memory and process limits and the reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"stopSignal":{"type":"string","pattern":"^(SIG[A-Z0-9+-]+|[0-9]+)$","description":"The signal that stops the container, e.g. \"SIGINT\"; defaults to the image's STOPSIGNAL (else SIGTERM)."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."},"init":{"type":"boolean","default":false,"description":"Runs an init process (docker-init) as PID 1 that forwards signals and reaps zombie processes, like `docker run --init`."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the container's root filesystem read-only; write to mounts (a tmpfs at /tmp, volumes) instead."},"tty":{"type":"boolean","default":false,"description":"Allocates a pseudo-terminal for the container process, like `docker run -t`."},"stdinOpen":{"type":"boolean","default":false,"description":"Keeps the container's standard input open, like `docker run -i`."},"capAdd":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities added to the container's default set, e.g. [\"NET_ADMIN\"] (written with or without the CAP_ prefix, in any case), or [\"ALL\"]."},"capDrop":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities removed from the container's default set, e.g. [\"MKNOD\"], or [\"ALL\"]; a capability also in capAdd is kept."},"sysctls":{"type":"object","propertyNames":{"pattern":"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"Namespaced kernel parameters set in the container, e.g. {net.core.somaxconn: \"1024\"}; numbers are converted to strings."},"ulimits":{"type":"object","propertyNames":{"pattern":"^[a-z]+$"},"additionalProperties":{"anyOf":[{"type":"integer","minimum":-1},{"$ref":"#/$defs/Ulimit"}]},"description":"Resource limits of the container process by name, each a number (soft and hard limit alike) or {soft, hard}, e.g. {nofile: {soft: 20000, hard: 40000}, nproc: 65535}."},"oomScoreAdj":{"type":"integer","minimum":-1000,"maximum":1000,"default":0,"description":"Adjusts how likely the kernel's out-of-memory killer picks the container, from -1000 (never) to 1000; needs Docker Engine 27 or later (API 1.46)."},"dns":{"$ref":"#/$defs/DnsConfig","description":"The DNS resolver settings of the containers (their /etc/resolv.conf)."},"extraHosts":{"type":"array","items":{"$ref":"#/$defs/ExtraHost"},"description":"Entries added to the containers' /etc/hosts, in order, e.g. [{host: db.local, ip: 10.0.0.9}]."},"logging":{"$ref":"#/$defs/Logging","description":"The log driver of the containers and its options; without it the engine's default log driver (daemon.json) is used."}}};
+const schema56 = {"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}};
+const schema57 = {"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}};
+const schema58 = {"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}};
+const schema59 = {"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}};
+const schema60 = {"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}};
+const schema70 = {"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
+const schema86 = {"title":"Capability","description":"A Linux capability name, with or without the CAP_ prefix, e.g. \"NET_ADMIN\"; or \"ALL\".","type":"string","pattern":"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"};
+const schema88 = {"title":"Ulimit","description":"A soft and a hard limit.","type":"object","additionalProperties":false,"required":["soft","hard"],"properties":{"soft":{"type":"integer","minimum":-1,"description":"The limit the process gets, which it may raise up to hard, e.g. 20000."},"hard":{"type":"integer","minimum":-1,"description":"The ceiling for the soft limit, e.g. 40000."}}};
+const schema89 = {"title":"DnsConfig","description":"DNS resolver settings; what is not given comes from Docker's embedded resolver.","type":"object","additionalProperties":false,"properties":{"nameservers":{"type":"array","items":{"type":"string","minLength":1},"description":"The name servers to ask, in order, e.g. [\"10.0.0.2\"]."},"search":{"type":"array","items":{"type":"string","minLength":1},"description":"The search domains for short names, e.g. [\"example.internal\"]."},"options":{"type":"array","items":{"type":"string","minLength":1},"description":"Resolver options, e.g. [\"ndots:2\", \"timeout:1\"]."}}};
+const schema90 = {"title":"ExtraHost","description":"A host name and the address it resolves to in /etc/hosts.","type":"object","additionalProperties":false,"required":["host","ip"],"properties":{"host":{"type":"string","minLength":1,"pattern":"^[^\\s:=]+$","description":"The host name, e.g. \"db.local\"."},"ip":{"type":"string","minLength":2,"pattern":"^[0-9A-Fa-f.:]+$","description":"The IPv4 or IPv6 address, e.g. \"10.0.0.9\" or \"fd00::9\"."}}};
+const schema91 = {"title":"Logging","description":"A log driver and its options.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"description":"The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"; without it the options go to the engine's default driver (daemon.json), as docker stack deploy writes a compose `logging:` that has options only."},"options":{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"The driver's options, e.g. {max-size: 10m, max-file: \"3\"}; numbers are converted to strings."}}};
 const func0 = (runtime_equal as unknown as { default: unknown }).default ?? runtime_equal;
-const pattern39 = new RegExp("^[^=]+$", "u");
-const pattern42 = new RegExp("^[^/]", "u");
-const pattern43 = new RegExp("^0?[0-7]{3}$", "u");
-const pattern44 = new RegExp("^[0-9]+$", "u");
-const pattern48 = new RegExp("^/", "u");
-const pattern67 = new RegExp("^(SIG[A-Z0-9+-]+|[0-9]+)$", "u");
-const pattern70 = new RegExp("^([Cc][Aa][Pp]_)?[A-Za-z_]+$", "u");
-const pattern72 = new RegExp("^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$", "u");
-const pattern73 = new RegExp("^[a-z]+$", "u");
-const pattern74 = new RegExp("^[^\\s:=]+$", "u");
-const pattern75 = new RegExp("^[0-9A-Fa-f.:]+$", "u");
-const schema51 = {"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceLimits","description":"The most CPU, memory and processes a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceReservations","description":"The CPU, memory and generic resources a node must have free to run a task."}}};
-const schema52 = {"title":"ResourceLimits","description":"The most a task may use.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"pids":{"type":"integer","minimum":0,"default":0,"description":"The most processes (and threads) in the container, e.g. 100; 0 means unlimited."}}};
-const schema53 = {"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]};
-const schema54 = {"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]};
-const pattern52 = new RegExp("^([0-9]+(\\.[0-9]+)?|[0-9]+m)$", "u");
-const pattern53 = new RegExp("^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$", "u");
+const pattern45 = new RegExp("^[^=]+$", "u");
+const pattern48 = new RegExp("^[^/]", "u");
+const pattern49 = new RegExp("^0?[0-7]{3}$", "u");
+const pattern50 = new RegExp("^[0-9]+$", "u");
+const pattern54 = new RegExp("^/", "u");
+const pattern73 = new RegExp("^(SIG[A-Z0-9+-]+|[0-9]+)$", "u");
+const pattern76 = new RegExp("^([Cc][Aa][Pp]_)?[A-Za-z_]+$", "u");
+const pattern78 = new RegExp("^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$", "u");
+const pattern79 = new RegExp("^[a-z]+$", "u");
+const pattern80 = new RegExp("^[^\\s:=]+$", "u");
+const pattern81 = new RegExp("^[0-9A-Fa-f.:]+$", "u");
+const schema61 = {"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceLimits","description":"The most CPU, memory and processes a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceReservations","description":"The CPU, memory and generic resources a node must have free to run a task."}}};
+const schema62 = {"title":"ResourceLimits","description":"The most a task may use.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"pids":{"type":"integer","minimum":0,"default":0,"description":"The most processes (and threads) in the container, e.g. 100; 0 means unlimited."}}};
+const schema63 = {"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]};
+const schema64 = {"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]};
+const pattern58 = new RegExp("^([0-9]+(\\.[0-9]+)?|[0-9]+m)$", "u");
+const pattern59 = new RegExp("^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$", "u");
 
-function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "cpus") || (key0 === "memory")) || (key0 === "pids"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema52,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema62,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4454,8 +5137,8 @@ const _errs4 = errors;
 let valid2 = false;
 const _errs5 = errors;
 if(typeof data0 === "string"){
-if(!pattern52.test(data0)){
-const err1 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$",parentSchema:schema53.anyOf[0],data:data0};
+if(!pattern58.test(data0)){
+const err1 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$",parentSchema:schema63.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4466,7 +5149,7 @@ errors++;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema53.anyOf[0].type,parentSchema:schema53.anyOf[0],data:data0};
+const err2 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema63.anyOf[0].type,parentSchema:schema63.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4481,7 +5164,7 @@ if(!valid2){
 const _errs7 = errors;
 if(typeof data0 == "number"){
 if(data0 < 0 || isNaN(data0)){
-const err3 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema53.anyOf[1],data:data0};
+const err3 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema63.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4492,7 +5175,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema53.anyOf[1].type,parentSchema:schema53.anyOf[1],data:data0};
+const err4 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema63.anyOf[1].type,parentSchema:schema63.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -4505,7 +5188,7 @@ var _valid0 = _errs7 === errors;
 valid2 = valid2 || _valid0;
 }
 if(!valid2){
-const err5 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema53.anyOf,parentSchema:schema53,data:data0};
+const err5 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema63.anyOf,parentSchema:schema63,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -4532,8 +5215,8 @@ const _errs11 = errors;
 let valid4 = false;
 const _errs12 = errors;
 if(typeof data1 === "string"){
-if(!pattern53.test(data1)){
-const err6 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema54.anyOf[0],data:data1};
+if(!pattern59.test(data1)){
+const err6 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema64.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4544,7 +5227,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.anyOf[0].type,parentSchema:schema54.anyOf[0],data:data1};
+const err7 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema64.anyOf[0].type,parentSchema:schema64.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -4558,7 +5241,7 @@ valid4 = valid4 || _valid1;
 if(!valid4){
 const _errs14 = errors;
 if(!((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1)))){
-const err8 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.anyOf[1].type,parentSchema:schema54.anyOf[1],data:data1};
+const err8 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.anyOf[1].type,parentSchema:schema64.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -4569,7 +5252,7 @@ errors++;
 }
 if(typeof data1 == "number"){
 if(data1 < 0 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.anyOf[1],data:data1};
+const err9 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema64.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -4583,7 +5266,7 @@ var _valid1 = _errs14 === errors;
 valid4 = valid4 || _valid1;
 }
 if(!valid4){
-const err10 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema54.anyOf,parentSchema:schema54,data:data1};
+const err10 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema64.anyOf,parentSchema:schema64,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -4607,7 +5290,7 @@ vErrors = null;
 if(data.pids !== undefined){
 let data2 = data.pids;
 if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
-const err11 = {instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema52.properties.pids.type,parentSchema:schema52.properties.pids,data:data2};
+const err11 = {instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema62.properties.pids.type,parentSchema:schema62.properties.pids,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -4618,7 +5301,7 @@ errors++;
 }
 if(typeof data2 == "number"){
 if(data2 < 0 || isNaN(data2)){
-const err12 = {instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema52.properties.pids,data:data2};
+const err12 = {instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema62.properties.pids,data:data2};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -4631,7 +5314,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema52.type,parentSchema:schema52,data};
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema62.type,parentSchema:schema62,data};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -4640,20 +5323,20 @@ vErrors.push(err13);
 }
 errors++;
 }
-validate30.errors = vErrors;
+validate36.errors = vErrors;
 return errors === 0;
 }
 
-const schema55 = {"title":"ResourceReservations","description":"What a node must have free to run a task.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"genericResources":{"type":"array","items":{"$ref":"#/$defs/GenericResource"},"description":"Resources the node advertises by kind (node-generic-resources in daemon.json), e.g. [{kind: gpu, value: 2}] for a count or [{kind: gpu, value: GPU-1a2b}] for a named one."}}};
-const schema58 = {"title":"GenericResource","description":"A generic resource a task reserves.","type":"object","additionalProperties":false,"required":["kind","value"],"properties":{"kind":{"type":"string","minLength":1,"description":"The kind the node advertises, e.g. \"gpu\"."},"value":{"anyOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"A count of that kind (an integer, e.g. 2) or the name of one resource of it (a string, e.g. \"GPU-1a2b\")."}}};
+const schema65 = {"title":"ResourceReservations","description":"What a node must have free to run a task.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"genericResources":{"type":"array","items":{"$ref":"#/$defs/GenericResource"},"description":"Resources the node advertises by kind (node-generic-resources in daemon.json), e.g. [{kind: gpu, value: 2}] for a count or [{kind: gpu, value: GPU-1a2b}] for a named one."}}};
+const schema68 = {"title":"GenericResource","description":"A generic resource a task reserves.","type":"object","additionalProperties":false,"required":["kind","value"],"properties":{"kind":{"type":"string","minLength":1,"description":"The kind the node advertises, e.g. \"gpu\"."},"value":{"anyOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"A count of that kind (an integer, e.g. 2) or the name of one resource of it (a string, e.g. \"GPU-1a2b\")."}}};
 
-function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!(((key0 === "cpus") || (key0 === "memory")) || (key0 === "genericResources"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema55,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema65,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -4669,8 +5352,8 @@ const _errs4 = errors;
 let valid2 = false;
 const _errs5 = errors;
 if(typeof data0 === "string"){
-if(!pattern52.test(data0)){
-const err1 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$",parentSchema:schema53.anyOf[0],data:data0};
+if(!pattern58.test(data0)){
+const err1 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$",parentSchema:schema63.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -4681,7 +5364,7 @@ errors++;
 }
 }
 else {
-const err2 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema53.anyOf[0].type,parentSchema:schema53.anyOf[0],data:data0};
+const err2 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema63.anyOf[0].type,parentSchema:schema63.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -4696,7 +5379,7 @@ if(!valid2){
 const _errs7 = errors;
 if(typeof data0 == "number"){
 if(data0 < 0 || isNaN(data0)){
-const err3 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema53.anyOf[1],data:data0};
+const err3 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema63.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -4707,7 +5390,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema53.anyOf[1].type,parentSchema:schema53.anyOf[1],data:data0};
+const err4 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema63.anyOf[1].type,parentSchema:schema63.anyOf[1],data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -4720,7 +5403,7 @@ var _valid0 = _errs7 === errors;
 valid2 = valid2 || _valid0;
 }
 if(!valid2){
-const err5 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema53.anyOf,parentSchema:schema53,data:data0};
+const err5 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema63.anyOf,parentSchema:schema63,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -4747,8 +5430,8 @@ const _errs11 = errors;
 let valid4 = false;
 const _errs12 = errors;
 if(typeof data1 === "string"){
-if(!pattern53.test(data1)){
-const err6 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema54.anyOf[0],data:data1};
+if(!pattern59.test(data1)){
+const err6 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema64.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4759,7 +5442,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.anyOf[0].type,parentSchema:schema54.anyOf[0],data:data1};
+const err7 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema64.anyOf[0].type,parentSchema:schema64.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -4773,7 +5456,7 @@ valid4 = valid4 || _valid1;
 if(!valid4){
 const _errs14 = errors;
 if(!((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1)))){
-const err8 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.anyOf[1].type,parentSchema:schema54.anyOf[1],data:data1};
+const err8 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.anyOf[1].type,parentSchema:schema64.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -4784,7 +5467,7 @@ errors++;
 }
 if(typeof data1 == "number"){
 if(data1 < 0 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.anyOf[1],data:data1};
+const err9 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema64.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -4798,7 +5481,7 @@ var _valid1 = _errs14 === errors;
 valid4 = valid4 || _valid1;
 }
 if(!valid4){
-const err10 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema54.anyOf,parentSchema:schema54,data:data1};
+const err10 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema64.anyOf,parentSchema:schema64,data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -4827,7 +5510,7 @@ for(let i0=0; i0<len0; i0++){
 let data3 = data2[i0];
 if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
 if(data3.kind === undefined){
-const err11 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema58.required,parentSchema:schema58,data:data3};
+const err11 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema68.required,parentSchema:schema68,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -4837,7 +5520,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data3.value === undefined){
-const err12 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/required",keyword:"required",params:{missingProperty: "value"},message:"must have required property '"+"value"+"'",schema:schema58.required,parentSchema:schema58,data:data3};
+const err12 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/required",keyword:"required",params:{missingProperty: "value"},message:"must have required property '"+"value"+"'",schema:schema68.required,parentSchema:schema68,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -4848,7 +5531,7 @@ errors++;
 }
 for(const key1 in data3){
 if(!((key1 === "kind") || (key1 === "value"))){
-const err13 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema58,data:data3};
+const err13 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema68,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -4862,7 +5545,7 @@ if(data3.kind !== undefined){
 let data4 = data3.kind;
 if(typeof data4 === "string"){
 if(func2(data4) < 1){
-const err14 = {instancePath:instancePath+"/genericResources/" + i0+"/kind",schemaPath:"#/$defs/GenericResource/properties/kind/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58.properties.kind,data:data4};
+const err14 = {instancePath:instancePath+"/genericResources/" + i0+"/kind",schemaPath:"#/$defs/GenericResource/properties/kind/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema68.properties.kind,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -4873,7 +5556,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/genericResources/" + i0+"/kind",schemaPath:"#/$defs/GenericResource/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.kind.type,parentSchema:schema58.properties.kind,data:data4};
+const err15 = {instancePath:instancePath+"/genericResources/" + i0+"/kind",schemaPath:"#/$defs/GenericResource/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.kind.type,parentSchema:schema68.properties.kind,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -4889,7 +5572,7 @@ const _errs25 = errors;
 let valid9 = false;
 const _errs26 = errors;
 if(!((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5)))){
-const err16 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.properties.value.anyOf[0].type,parentSchema:schema58.properties.value.anyOf[0],data:data5};
+const err16 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.value.anyOf[0].type,parentSchema:schema68.properties.value.anyOf[0],data:data5};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -4900,7 +5583,7 @@ errors++;
 }
 if(typeof data5 == "number"){
 if(data5 < 0 || isNaN(data5)){
-const err17 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema58.properties.value.anyOf[0],data:data5};
+const err17 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema68.properties.value.anyOf[0],data:data5};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -4916,7 +5599,7 @@ if(!valid9){
 const _errs28 = errors;
 if(typeof data5 === "string"){
 if(func2(data5) < 1){
-const err18 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58.properties.value.anyOf[1],data:data5};
+const err18 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema68.properties.value.anyOf[1],data:data5};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -4927,7 +5610,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.value.anyOf[1].type,parentSchema:schema58.properties.value.anyOf[1],data:data5};
+const err19 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.value.anyOf[1].type,parentSchema:schema68.properties.value.anyOf[1],data:data5};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -4940,7 +5623,7 @@ var _valid2 = _errs28 === errors;
 valid9 = valid9 || _valid2;
 }
 if(!valid9){
-const err20 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.properties.value.anyOf,parentSchema:schema58.properties.value,data:data5};
+const err20 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema68.properties.value.anyOf,parentSchema:schema68.properties.value,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -4963,7 +5646,7 @@ vErrors = null;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema58.type,parentSchema:schema58,data:data3};
+const err21 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.type,parentSchema:schema68,data:data3};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -4975,7 +5658,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/genericResources",schemaPath:"#/properties/genericResources/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.genericResources.type,parentSchema:schema55.properties.genericResources,data:data2};
+const err22 = {instancePath:instancePath+"/genericResources",schemaPath:"#/properties/genericResources/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema65.properties.genericResources.type,parentSchema:schema65.properties.genericResources,data:data2};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -4987,7 +5670,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.type,parentSchema:schema55,data};
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema65.type,parentSchema:schema65,data};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -4996,18 +5679,18 @@ vErrors.push(err23);
 }
 errors++;
 }
-validate32.errors = vErrors;
+validate38.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((key0 === "limits") || (key0 === "reservations"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema61,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5018,20 +5701,20 @@ errors++;
 }
 }
 if(data.limits !== undefined){
-if(!(validate30(data.limits, {instancePath:instancePath+"/limits",parentData:data,parentDataProperty:"limits",rootData}))){
-vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
+if(!(validate36(data.limits, {instancePath:instancePath+"/limits",parentData:data,parentDataProperty:"limits",rootData}))){
+vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
 errors = vErrors.length;
 }
 }
 if(data.reservations !== undefined){
-if(!(validate32(data.reservations, {instancePath:instancePath+"/reservations",parentData:data,parentDataProperty:"reservations",rootData}))){
-vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
+if(!(validate38(data.reservations, {instancePath:instancePath+"/reservations",parentData:data,parentDataProperty:"reservations",rootData}))){
+vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data};
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.type,parentSchema:schema61,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5040,19 +5723,19 @@ vErrors.push(err1);
 }
 errors++;
 }
-validate29.errors = vErrors;
+validate35.errors = vErrors;
 return errors === 0;
 }
 
-const schema59 = {"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}};
+const schema69 = {"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}};
 
-function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "order")) || (key0 === "failureAction")) || (key0 === "monitor")) || (key0 === "maxFailureRatio"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema69,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5065,7 +5748,7 @@ errors++;
 if(data.parallelism !== undefined){
 let data0 = data.parallelism;
 if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
-const err1 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema59.properties.parallelism.type,parentSchema:schema59.properties.parallelism,data:data0};
+const err1 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.parallelism.type,parentSchema:schema69.properties.parallelism,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5076,7 +5759,7 @@ errors++;
 }
 if(typeof data0 == "number"){
 if(data0 < 0 || isNaN(data0)){
-const err2 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema59.properties.parallelism,data:data0};
+const err2 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema69.properties.parallelism,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5091,7 +5774,7 @@ if(data.delay !== undefined){
 let data1 = data.delay;
 if(typeof data1 === "string"){
 if(!pattern29.test(data1)){
-const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema60,data:data1};
+const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5102,7 +5785,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data1};
+const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5115,7 +5798,7 @@ errors++;
 if(data.order !== undefined){
 let data2 = data.order;
 if(typeof data2 !== "string"){
-const err5 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.order.type,parentSchema:schema59.properties.order,data:data2};
+const err5 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.properties.order.type,parentSchema:schema69.properties.order,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5125,7 +5808,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!((data2 === "stop-first") || (data2 === "start-first"))){
-const err6 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema59.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema59.properties.order.enum,parentSchema:schema59.properties.order,data:data2};
+const err6 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema69.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema69.properties.order.enum,parentSchema:schema69.properties.order,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5138,7 +5821,7 @@ errors++;
 if(data.failureAction !== undefined){
 let data3 = data.failureAction;
 if(typeof data3 !== "string"){
-const err7 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.failureAction.type,parentSchema:schema59.properties.failureAction,data:data3};
+const err7 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.properties.failureAction.type,parentSchema:schema69.properties.failureAction,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5148,7 +5831,7 @@ vErrors.push(err7);
 errors++;
 }
 if(!(((data3 === "pause") || (data3 === "continue")) || (data3 === "rollback"))){
-const err8 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/enum",keyword:"enum",params:{allowedValues: schema59.properties.failureAction.enum},message:"must be equal to one of the allowed values",schema:schema59.properties.failureAction.enum,parentSchema:schema59.properties.failureAction,data:data3};
+const err8 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/enum",keyword:"enum",params:{allowedValues: schema69.properties.failureAction.enum},message:"must be equal to one of the allowed values",schema:schema69.properties.failureAction.enum,parentSchema:schema69.properties.failureAction,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5162,7 +5845,7 @@ if(data.monitor !== undefined){
 let data4 = data.monitor;
 if(typeof data4 === "string"){
 if(!pattern29.test(data4)){
-const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema60,data:data4};
+const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5173,7 +5856,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data4};
+const err10 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5187,7 +5870,7 @@ if(data.maxFailureRatio !== undefined){
 let data5 = data.maxFailureRatio;
 if(typeof data5 == "number"){
 if(data5 > 1 || isNaN(data5)){
-const err11 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema59.properties.maxFailureRatio,data:data5};
+const err11 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema69.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5197,7 +5880,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data5 < 0 || isNaN(data5)){
-const err12 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema59.properties.maxFailureRatio,data:data5};
+const err12 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema69.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5208,7 +5891,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema59.properties.maxFailureRatio.type,parentSchema:schema59.properties.maxFailureRatio,data:data5};
+const err13 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema69.properties.maxFailureRatio.type,parentSchema:schema69.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5220,7 +5903,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data};
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema69.type,parentSchema:schema69,data};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5229,19 +5912,19 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate35.errors = vErrors;
+validate41.errors = vErrors;
 return errors === 0;
 }
 
-const schema62 = {"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}};
+const schema72 = {"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}};
 
-function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "order")) || (key0 === "failureAction")) || (key0 === "monitor")) || (key0 === "maxFailureRatio"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema62,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema72,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5254,7 +5937,7 @@ errors++;
 if(data.parallelism !== undefined){
 let data0 = data.parallelism;
 if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
-const err1 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema62.properties.parallelism.type,parentSchema:schema62.properties.parallelism,data:data0};
+const err1 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema72.properties.parallelism.type,parentSchema:schema72.properties.parallelism,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5265,7 +5948,7 @@ errors++;
 }
 if(typeof data0 == "number"){
 if(data0 < 0 || isNaN(data0)){
-const err2 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema62.properties.parallelism,data:data0};
+const err2 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema72.properties.parallelism,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5280,7 +5963,7 @@ if(data.delay !== undefined){
 let data1 = data.delay;
 if(typeof data1 === "string"){
 if(!pattern29.test(data1)){
-const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema60,data:data1};
+const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5291,7 +5974,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data1};
+const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5304,7 +5987,7 @@ errors++;
 if(data.order !== undefined){
 let data2 = data.order;
 if(typeof data2 !== "string"){
-const err5 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema62.properties.order.type,parentSchema:schema62.properties.order,data:data2};
+const err5 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema72.properties.order.type,parentSchema:schema72.properties.order,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5314,7 +5997,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!((data2 === "stop-first") || (data2 === "start-first"))){
-const err6 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema62.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema62.properties.order.enum,parentSchema:schema62.properties.order,data:data2};
+const err6 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema72.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema72.properties.order.enum,parentSchema:schema72.properties.order,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5327,7 +6010,7 @@ errors++;
 if(data.failureAction !== undefined){
 let data3 = data.failureAction;
 if(typeof data3 !== "string"){
-const err7 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema62.properties.failureAction.type,parentSchema:schema62.properties.failureAction,data:data3};
+const err7 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema72.properties.failureAction.type,parentSchema:schema72.properties.failureAction,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5337,7 +6020,7 @@ vErrors.push(err7);
 errors++;
 }
 if(!((data3 === "pause") || (data3 === "continue"))){
-const err8 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/enum",keyword:"enum",params:{allowedValues: schema62.properties.failureAction.enum},message:"must be equal to one of the allowed values",schema:schema62.properties.failureAction.enum,parentSchema:schema62.properties.failureAction,data:data3};
+const err8 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/enum",keyword:"enum",params:{allowedValues: schema72.properties.failureAction.enum},message:"must be equal to one of the allowed values",schema:schema72.properties.failureAction.enum,parentSchema:schema72.properties.failureAction,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5351,7 +6034,7 @@ if(data.monitor !== undefined){
 let data4 = data.monitor;
 if(typeof data4 === "string"){
 if(!pattern29.test(data4)){
-const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema60,data:data4};
+const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5362,7 +6045,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data4};
+const err10 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5376,7 +6059,7 @@ if(data.maxFailureRatio !== undefined){
 let data5 = data.maxFailureRatio;
 if(typeof data5 == "number"){
 if(data5 > 1 || isNaN(data5)){
-const err11 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema62.properties.maxFailureRatio,data:data5};
+const err11 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema72.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5386,7 +6069,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data5 < 0 || isNaN(data5)){
-const err12 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema62.properties.maxFailureRatio,data:data5};
+const err12 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema72.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5397,7 +6080,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema62.properties.maxFailureRatio.type,parentSchema:schema62.properties.maxFailureRatio,data:data5};
+const err13 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema72.properties.maxFailureRatio.type,parentSchema:schema72.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5409,7 +6092,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema62.type,parentSchema:schema62,data};
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema72.type,parentSchema:schema72,data};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5418,19 +6101,19 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate37.errors = vErrors;
+validate43.errors = vErrors;
 return errors === 0;
 }
 
-const schema65 = {"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}};
+const schema75 = {"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}};
 
-function validate39(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((key0 === "condition") || (key0 === "delay")) || (key0 === "maxAttempts")) || (key0 === "window"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema65,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5443,7 +6126,7 @@ errors++;
 if(data.condition !== undefined){
 let data0 = data.condition;
 if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/condition",schemaPath:"#/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema65.properties.condition.type,parentSchema:schema65.properties.condition,data:data0};
+const err1 = {instancePath:instancePath+"/condition",schemaPath:"#/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.condition.type,parentSchema:schema75.properties.condition,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5453,7 +6136,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(((data0 === "none") || (data0 === "on-failure")) || (data0 === "any"))){
-const err2 = {instancePath:instancePath+"/condition",schemaPath:"#/properties/condition/enum",keyword:"enum",params:{allowedValues: schema65.properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema65.properties.condition.enum,parentSchema:schema65.properties.condition,data:data0};
+const err2 = {instancePath:instancePath+"/condition",schemaPath:"#/properties/condition/enum",keyword:"enum",params:{allowedValues: schema75.properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.condition.enum,parentSchema:schema75.properties.condition,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5467,7 +6150,7 @@ if(data.delay !== undefined){
 let data1 = data.delay;
 if(typeof data1 === "string"){
 if(!pattern29.test(data1)){
-const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema60,data:data1};
+const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5478,7 +6161,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data1};
+const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5491,7 +6174,7 @@ errors++;
 if(data.maxAttempts !== undefined){
 let data2 = data.maxAttempts;
 if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
-const err5 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema65.properties.maxAttempts.type,parentSchema:schema65.properties.maxAttempts,data:data2};
+const err5 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema75.properties.maxAttempts.type,parentSchema:schema75.properties.maxAttempts,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5502,7 +6185,7 @@ errors++;
 }
 if(typeof data2 == "number"){
 if(data2 < 0 || isNaN(data2)){
-const err6 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema65.properties.maxAttempts,data:data2};
+const err6 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema75.properties.maxAttempts,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5517,7 +6200,7 @@ if(data.window !== undefined){
 let data3 = data.window;
 if(typeof data3 === "string"){
 if(!pattern29.test(data3)){
-const err7 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema60,data:data3};
+const err7 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5528,7 +6211,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data3};
+const err8 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5540,7 +6223,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema65.type,parentSchema:schema65,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.type,parentSchema:schema75,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5549,13 +6232,13 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate39.errors = vErrors;
+validate45.errors = vErrors;
 return errors === 0;
 }
 
-const schema68 = {"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"startInterval":{"$ref":"#/$defs/Duration","description":"The time between two checks during startPeriod, e.g. \"1s\", so a container that starts quickly is healthy soon; needs Docker Engine 25 or later (API 1.44)."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}};
+const schema78 = {"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"startInterval":{"$ref":"#/$defs/Duration","description":"The time between two checks during startPeriod, e.g. \"1s\", so a container that starts quickly is healthy soon; needs Docker Engine 25 or later (API 1.44)."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}};
 
-function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 const _errs1 = errors;
@@ -5604,7 +6287,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 const _errs5 = errors;
 if("disable" !== key0){
-const err2 = {instancePath,schemaPath:"#/then/propertyNames/const",keyword:"const",params:{allowedValue: "disable"},message:"must be equal to constant",schema:"disable",parentSchema:schema68.then.propertyNames,data:key0,propertyName:key0};
+const err2 = {instancePath,schemaPath:"#/then/propertyNames/const",keyword:"const",params:{allowedValue: "disable"},message:"must be equal to constant",schema:"disable",parentSchema:schema78.then.propertyNames,data:key0,propertyName:key0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5615,7 +6298,7 @@ errors++;
 }
 var valid2 = _errs5 === errors;
 if(!valid2){
-const err3 = {instancePath,schemaPath:"#/then/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema68.then.propertyNames,parentSchema:schema68.then,data};
+const err3 = {instancePath,schemaPath:"#/then/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema78.then.propertyNames,parentSchema:schema78.then,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5630,7 +6313,7 @@ var _valid0 = _errs4 === errors;
 valid0 = _valid0;
 }
 if(!valid0){
-const err4 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema68.if,parentSchema:schema68,data};
+const err4 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema78.if,parentSchema:schema78,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5642,7 +6325,7 @@ errors++;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key1 in data){
 if(!(((((((key1 === "test") || (key1 === "interval")) || (key1 === "timeout")) || (key1 === "startPeriod")) || (key1 === "startInterval")) || (key1 === "retries")) || (key1 === "disable"))){
-const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema68,data};
+const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema78,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5659,7 +6342,7 @@ let valid4 = false;
 const _errs9 = errors;
 if(Array.isArray(data1)){
 if(data1.length < 1){
-const err6 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema68.properties.test.anyOf[0],data:data1};
+const err6 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema78.properties.test.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5672,7 +6355,7 @@ const len0 = data1.length;
 for(let i0=0; i0<len0; i0++){
 let data2 = data1[i0];
 if(typeof data2 !== "string"){
-const err7 = {instancePath:instancePath+"/test/" + i0,schemaPath:"#/properties/test/anyOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.test.anyOf[0].items.type,parentSchema:schema68.properties.test.anyOf[0].items,data:data2};
+const err7 = {instancePath:instancePath+"/test/" + i0,schemaPath:"#/properties/test/anyOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.properties.test.anyOf[0].items.type,parentSchema:schema78.properties.test.anyOf[0].items,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5684,7 +6367,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema68.properties.test.anyOf[0].type,parentSchema:schema68.properties.test.anyOf[0],data:data1};
+const err8 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema78.properties.test.anyOf[0].type,parentSchema:schema78.properties.test.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -5699,7 +6382,7 @@ if(!valid4){
 const _errs13 = errors;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err9 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema68.properties.test.anyOf[1],data:data1};
+const err9 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema78.properties.test.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -5710,7 +6393,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.test.anyOf[1].type,parentSchema:schema68.properties.test.anyOf[1],data:data1};
+const err10 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.properties.test.anyOf[1].type,parentSchema:schema78.properties.test.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -5723,7 +6406,7 @@ var _valid1 = _errs13 === errors;
 valid4 = valid4 || _valid1;
 }
 if(!valid4){
-const err11 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema68.properties.test.anyOf,parentSchema:schema68.properties.test,data:data1};
+const err11 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema78.properties.test.anyOf,parentSchema:schema78.properties.test,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -5748,7 +6431,7 @@ if(data.interval !== undefined){
 let data3 = data.interval;
 if(typeof data3 === "string"){
 if(!pattern29.test(data3)){
-const err12 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema60,data:data3};
+const err12 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -5759,7 +6442,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data3};
+const err13 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5773,7 +6456,7 @@ if(data.timeout !== undefined){
 let data4 = data.timeout;
 if(typeof data4 === "string"){
 if(!pattern29.test(data4)){
-const err14 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema60,data:data4};
+const err14 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -5784,7 +6467,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data4};
+const err15 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -5798,7 +6481,7 @@ if(data.startPeriod !== undefined){
 let data5 = data.startPeriod;
 if(typeof data5 === "string"){
 if(!pattern29.test(data5)){
-const err16 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema60,data:data5};
+const err16 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data5};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -5809,7 +6492,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data5};
+const err17 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data5};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -5823,7 +6506,7 @@ if(data.startInterval !== undefined){
 let data6 = data.startInterval;
 if(typeof data6 === "string"){
 if(!pattern29.test(data6)){
-const err18 = {instancePath:instancePath+"/startInterval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema60,data:data6};
+const err18 = {instancePath:instancePath+"/startInterval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data6};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -5834,7 +6517,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/startInterval",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data6};
+const err19 = {instancePath:instancePath+"/startInterval",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data6};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -5847,7 +6530,7 @@ errors++;
 if(data.retries !== undefined){
 let data7 = data.retries;
 if(!((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7)))){
-const err20 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.retries.type,parentSchema:schema68.properties.retries,data:data7};
+const err20 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema78.properties.retries.type,parentSchema:schema78.properties.retries,data:data7};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -5858,7 +6541,7 @@ errors++;
 }
 if(typeof data7 == "number"){
 if(data7 < 0 || isNaN(data7)){
-const err21 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema68.properties.retries,data:data7};
+const err21 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema78.properties.retries,data:data7};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -5872,7 +6555,7 @@ errors++;
 if(data.disable !== undefined){
 let data8 = data.disable;
 if(typeof data8 !== "boolean"){
-const err22 = {instancePath:instancePath+"/disable",schemaPath:"#/properties/disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema68.properties.disable.type,parentSchema:schema68.properties.disable,data:data8};
+const err22 = {instancePath:instancePath+"/disable",schemaPath:"#/properties/disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.properties.disable.type,parentSchema:schema78.properties.disable,data:data8};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -5884,7 +6567,7 @@ errors++;
 }
 }
 else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.type,parentSchema:schema68,data};
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.type,parentSchema:schema78,data};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -5893,19 +6576,19 @@ vErrors.push(err23);
 }
 errors++;
 }
-validate41.errors = vErrors;
+validate47.errors = vErrors;
 return errors === 0;
 }
 
-const schema74 = {"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","minLength":1,"description":"The path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\". Write it absolute: Swarm and docker stack deploy accept a relative path, kept as written, but the engine then rejects every task (\"invalid mount target, must be an absolute path\")."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}};
-const pattern69 = new RegExp("^0?[0-7]{3,4}$", "u");
+const schema84 = {"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","minLength":1,"description":"The path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\". Write it absolute: Swarm and docker stack deploy accept a relative path, kept as written, but the engine then rejects every task (\"invalid mount target, must be an absolute path\")."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}};
+const pattern75 = new RegExp("^0?[0-7]{3,4}$", "u");
 
-function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.type === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema74.required,parentSchema:schema74,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema84.required,parentSchema:schema84,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -5915,7 +6598,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.target === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "target"},message:"must have required property '"+"target"+"'",schema:schema74.required,parentSchema:schema74,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "target"},message:"must have required property '"+"target"+"'",schema:schema84.required,parentSchema:schema84,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -5926,7 +6609,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((((key0 === "type") || (key0 === "source")) || (key0 === "target")) || (key0 === "readOnly")) || (key0 === "volume")) || (key0 === "bind")) || (key0 === "tmpfs"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema74,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -5939,7 +6622,7 @@ errors++;
 if(data.type !== undefined){
 let data0 = data.type;
 if(typeof data0 !== "string"){
-const err3 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.type.type,parentSchema:schema74.properties.type,data:data0};
+const err3 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.type.type,parentSchema:schema84.properties.type,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -5949,7 +6632,7 @@ vErrors.push(err3);
 errors++;
 }
 if(!(((data0 === "volume") || (data0 === "bind")) || (data0 === "tmpfs"))){
-const err4 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema74.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema74.properties.type.enum,parentSchema:schema74.properties.type,data:data0};
+const err4 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema84.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema84.properties.type.enum,parentSchema:schema84.properties.type,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -5963,7 +6646,7 @@ if(data.source !== undefined){
 let data1 = data.source;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err5 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema74.properties.source,data:data1};
+const err5 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema84.properties.source,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -5974,7 +6657,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.source.type,parentSchema:schema74.properties.source,data:data1};
+const err6 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.source.type,parentSchema:schema84.properties.source,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -5988,7 +6671,7 @@ if(data.target !== undefined){
 let data2 = data.target;
 if(typeof data2 === "string"){
 if(func2(data2) < 1){
-const err7 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema74.properties.target,data:data2};
+const err7 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema84.properties.target,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -5999,7 +6682,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.target.type,parentSchema:schema74.properties.target,data:data2};
+const err8 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.target.type,parentSchema:schema84.properties.target,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -6012,7 +6695,7 @@ errors++;
 if(data.readOnly !== undefined){
 let data3 = data.readOnly;
 if(typeof data3 !== "boolean"){
-const err9 = {instancePath:instancePath+"/readOnly",schemaPath:"#/properties/readOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema74.properties.readOnly.type,parentSchema:schema74.properties.readOnly,data:data3};
+const err9 = {instancePath:instancePath+"/readOnly",schemaPath:"#/properties/readOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema84.properties.readOnly.type,parentSchema:schema84.properties.readOnly,data:data3};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6027,7 +6710,7 @@ let data4 = data.volume;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 for(const key1 in data4){
 if(!((((key1 === "noCopy") || (key1 === "labels")) || (key1 === "driver")) || (key1 === "driverOptions"))){
-const err10 = {instancePath:instancePath+"/volume",schemaPath:"#/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema74.properties.volume,data:data4};
+const err10 = {instancePath:instancePath+"/volume",schemaPath:"#/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema84.properties.volume,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -6040,7 +6723,7 @@ errors++;
 if(data4.noCopy !== undefined){
 let data5 = data4.noCopy;
 if(typeof data5 !== "boolean"){
-const err11 = {instancePath:instancePath+"/volume/noCopy",schemaPath:"#/properties/volume/properties/noCopy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema74.properties.volume.properties.noCopy.type,parentSchema:schema74.properties.volume.properties.noCopy,data:data5};
+const err11 = {instancePath:instancePath+"/volume/noCopy",schemaPath:"#/properties/volume/properties/noCopy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema84.properties.volume.properties.noCopy.type,parentSchema:schema84.properties.volume.properties.noCopy,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -6056,7 +6739,7 @@ if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 for(const key2 in data6){
 let data7 = data6[key2];
 if(typeof data7 !== "string"){
-const err12 = {instancePath:instancePath+"/volume/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/volume/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.volume.properties.labels.additionalProperties.type,parentSchema:schema74.properties.volume.properties.labels.additionalProperties,data:data7};
+const err12 = {instancePath:instancePath+"/volume/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/volume/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.volume.properties.labels.additionalProperties.type,parentSchema:schema84.properties.volume.properties.labels.additionalProperties,data:data7};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6068,7 +6751,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/volume/labels",schemaPath:"#/properties/volume/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.volume.properties.labels.type,parentSchema:schema74.properties.volume.properties.labels,data:data6};
+const err13 = {instancePath:instancePath+"/volume/labels",schemaPath:"#/properties/volume/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.properties.volume.properties.labels.type,parentSchema:schema84.properties.volume.properties.labels,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -6082,7 +6765,7 @@ if(data4.driver !== undefined){
 let data8 = data4.driver;
 if(typeof data8 === "string"){
 if(func2(data8) < 1){
-const err14 = {instancePath:instancePath+"/volume/driver",schemaPath:"#/properties/volume/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema74.properties.volume.properties.driver,data:data8};
+const err14 = {instancePath:instancePath+"/volume/driver",schemaPath:"#/properties/volume/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema84.properties.volume.properties.driver,data:data8};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -6093,7 +6776,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/volume/driver",schemaPath:"#/properties/volume/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.volume.properties.driver.type,parentSchema:schema74.properties.volume.properties.driver,data:data8};
+const err15 = {instancePath:instancePath+"/volume/driver",schemaPath:"#/properties/volume/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.volume.properties.driver.type,parentSchema:schema84.properties.volume.properties.driver,data:data8};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -6109,7 +6792,7 @@ if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 for(const key3 in data9){
 let data10 = data9[key3];
 if(typeof data10 !== "string"){
-const err16 = {instancePath:instancePath+"/volume/driverOptions/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/volume/properties/driverOptions/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.volume.properties.driverOptions.additionalProperties.type,parentSchema:schema74.properties.volume.properties.driverOptions.additionalProperties,data:data10};
+const err16 = {instancePath:instancePath+"/volume/driverOptions/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/volume/properties/driverOptions/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.volume.properties.driverOptions.additionalProperties.type,parentSchema:schema84.properties.volume.properties.driverOptions.additionalProperties,data:data10};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -6121,7 +6804,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/volume/driverOptions",schemaPath:"#/properties/volume/properties/driverOptions/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.volume.properties.driverOptions.type,parentSchema:schema74.properties.volume.properties.driverOptions,data:data9};
+const err17 = {instancePath:instancePath+"/volume/driverOptions",schemaPath:"#/properties/volume/properties/driverOptions/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.properties.volume.properties.driverOptions.type,parentSchema:schema84.properties.volume.properties.driverOptions,data:data9};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -6133,7 +6816,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/volume",schemaPath:"#/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.volume.type,parentSchema:schema74.properties.volume,data:data4};
+const err18 = {instancePath:instancePath+"/volume",schemaPath:"#/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.properties.volume.type,parentSchema:schema84.properties.volume,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -6148,7 +6831,7 @@ let data11 = data.bind;
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 for(const key4 in data11){
 if(!(key4 === "propagation")){
-const err19 = {instancePath:instancePath+"/bind",schemaPath:"#/properties/bind/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema74.properties.bind,data:data11};
+const err19 = {instancePath:instancePath+"/bind",schemaPath:"#/properties/bind/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema84.properties.bind,data:data11};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -6161,7 +6844,7 @@ errors++;
 if(data11.propagation !== undefined){
 let data12 = data11.propagation;
 if(typeof data12 !== "string"){
-const err20 = {instancePath:instancePath+"/bind/propagation",schemaPath:"#/properties/bind/properties/propagation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.bind.properties.propagation.type,parentSchema:schema74.properties.bind.properties.propagation,data:data12};
+const err20 = {instancePath:instancePath+"/bind/propagation",schemaPath:"#/properties/bind/properties/propagation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.bind.properties.propagation.type,parentSchema:schema84.properties.bind.properties.propagation,data:data12};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -6171,7 +6854,7 @@ vErrors.push(err20);
 errors++;
 }
 if(!((((((data12 === "private") || (data12 === "rprivate")) || (data12 === "shared")) || (data12 === "rshared")) || (data12 === "slave")) || (data12 === "rslave"))){
-const err21 = {instancePath:instancePath+"/bind/propagation",schemaPath:"#/properties/bind/properties/propagation/enum",keyword:"enum",params:{allowedValues: schema74.properties.bind.properties.propagation.enum},message:"must be equal to one of the allowed values",schema:schema74.properties.bind.properties.propagation.enum,parentSchema:schema74.properties.bind.properties.propagation,data:data12};
+const err21 = {instancePath:instancePath+"/bind/propagation",schemaPath:"#/properties/bind/properties/propagation/enum",keyword:"enum",params:{allowedValues: schema84.properties.bind.properties.propagation.enum},message:"must be equal to one of the allowed values",schema:schema84.properties.bind.properties.propagation.enum,parentSchema:schema84.properties.bind.properties.propagation,data:data12};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -6183,7 +6866,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/bind",schemaPath:"#/properties/bind/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.bind.type,parentSchema:schema74.properties.bind,data:data11};
+const err22 = {instancePath:instancePath+"/bind",schemaPath:"#/properties/bind/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.properties.bind.type,parentSchema:schema84.properties.bind,data:data11};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -6198,7 +6881,7 @@ let data13 = data.tmpfs;
 if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 for(const key5 in data13){
 if(!((key5 === "size") || (key5 === "mode"))){
-const err23 = {instancePath:instancePath+"/tmpfs",schemaPath:"#/properties/tmpfs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema74.properties.tmpfs,data:data13};
+const err23 = {instancePath:instancePath+"/tmpfs",schemaPath:"#/properties/tmpfs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema84.properties.tmpfs,data:data13};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -6214,8 +6897,8 @@ const _errs37 = errors;
 let valid7 = false;
 const _errs38 = errors;
 if(typeof data14 === "string"){
-if(!pattern53.test(data14)){
-const err24 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema54.anyOf[0],data:data14};
+if(!pattern59.test(data14)){
+const err24 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema64.anyOf[0],data:data14};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -6226,7 +6909,7 @@ errors++;
 }
 }
 else {
-const err25 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.anyOf[0].type,parentSchema:schema54.anyOf[0],data:data14};
+const err25 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema64.anyOf[0].type,parentSchema:schema64.anyOf[0],data:data14};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -6240,7 +6923,7 @@ valid7 = valid7 || _valid0;
 if(!valid7){
 const _errs40 = errors;
 if(!((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14)))){
-const err26 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.anyOf[1].type,parentSchema:schema54.anyOf[1],data:data14};
+const err26 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.anyOf[1].type,parentSchema:schema64.anyOf[1],data:data14};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -6251,7 +6934,7 @@ errors++;
 }
 if(typeof data14 == "number"){
 if(data14 < 0 || isNaN(data14)){
-const err27 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.anyOf[1],data:data14};
+const err27 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema64.anyOf[1],data:data14};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -6265,7 +6948,7 @@ var _valid0 = _errs40 === errors;
 valid7 = valid7 || _valid0;
 }
 if(!valid7){
-const err28 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema54.anyOf,parentSchema:schema54,data:data14};
+const err28 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema64.anyOf,parentSchema:schema64,data:data14};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -6289,8 +6972,8 @@ vErrors = null;
 if(data13.mode !== undefined){
 let data15 = data13.mode;
 if(typeof data15 === "string"){
-if(!pattern69.test(data15)){
-const err29 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3,4}$"},message:"must match pattern \""+"^0?[0-7]{3,4}$"+"\"",schema:"^0?[0-7]{3,4}$",parentSchema:schema74.properties.tmpfs.properties.mode,data:data15};
+if(!pattern75.test(data15)){
+const err29 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3,4}$"},message:"must match pattern \""+"^0?[0-7]{3,4}$"+"\"",schema:"^0?[0-7]{3,4}$",parentSchema:schema84.properties.tmpfs.properties.mode,data:data15};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -6301,7 +6984,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema74.properties.tmpfs.properties.mode.type,parentSchema:schema74.properties.tmpfs.properties.mode,data:data15};
+const err30 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.tmpfs.properties.mode.type,parentSchema:schema84.properties.tmpfs.properties.mode,data:data15};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -6313,7 +6996,7 @@ errors++;
 }
 }
 else {
-const err31 = {instancePath:instancePath+"/tmpfs",schemaPath:"#/properties/tmpfs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.properties.tmpfs.type,parentSchema:schema74.properties.tmpfs,data:data13};
+const err31 = {instancePath:instancePath+"/tmpfs",schemaPath:"#/properties/tmpfs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.properties.tmpfs.type,parentSchema:schema84.properties.tmpfs,data:data13};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -6325,7 +7008,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema74.type,parentSchema:schema74,data};
+const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -6334,17 +7017,17 @@ vErrors.push(err32);
 }
 errors++;
 }
-validate43.errors = vErrors;
+validate49.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.image === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema45.required,parentSchema:schema45,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema55.required,parentSchema:schema55,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -6354,8 +7037,8 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func4.call(schema45.properties, key0))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema45,data};
+if(!(func4.call(schema55.properties, key0))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema55,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -6369,7 +7052,7 @@ if(data.image !== undefined){
 let data0 = data.image;
 if(typeof data0 === "string"){
 if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/image",schemaPath:"#/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema45.properties.image,data:data0};
+const err2 = {instancePath:instancePath+"/image",schemaPath:"#/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema55.properties.image,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -6380,7 +7063,7 @@ errors++;
 }
 }
 else {
-const err3 = {instancePath:instancePath+"/image",schemaPath:"#/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.image.type,parentSchema:schema45.properties.image,data:data0};
+const err3 = {instancePath:instancePath+"/image",schemaPath:"#/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.image.type,parentSchema:schema55.properties.image,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -6397,7 +7080,7 @@ const len0 = data1.length;
 for(let i0=0; i0<len0; i0++){
 let data2 = data1[i0];
 if(typeof data2 !== "string"){
-const err4 = {instancePath:instancePath+"/command/" + i0,schemaPath:"#/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.command.items.type,parentSchema:schema45.properties.command.items,data:data2};
+const err4 = {instancePath:instancePath+"/command/" + i0,schemaPath:"#/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.command.items.type,parentSchema:schema55.properties.command.items,data:data2};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -6409,7 +7092,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema45.properties.command.type,parentSchema:schema45.properties.command,data:data1};
+const err5 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.command.type,parentSchema:schema55.properties.command,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -6426,7 +7109,7 @@ const len1 = data3.length;
 for(let i1=0; i1<len1; i1++){
 let data4 = data3[i1];
 if(typeof data4 !== "string"){
-const err6 = {instancePath:instancePath+"/args/" + i1,schemaPath:"#/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.args.items.type,parentSchema:schema45.properties.args.items,data:data4};
+const err6 = {instancePath:instancePath+"/args/" + i1,schemaPath:"#/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.args.items.type,parentSchema:schema55.properties.args.items,data:data4};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -6438,7 +7121,7 @@ errors++;
 }
 }
 else {
-const err7 = {instancePath:instancePath+"/args",schemaPath:"#/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema45.properties.args.type,parentSchema:schema45.properties.args,data:data3};
+const err7 = {instancePath:instancePath+"/args",schemaPath:"#/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.args.type,parentSchema:schema55.properties.args,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -6454,8 +7137,8 @@ if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key1 in data5){
 const _errs14 = errors;
 if(typeof key1 === "string"){
-if(!pattern39.test(key1)){
-const err8 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[^=]+$"},message:"must match pattern \""+"^[^=]+$"+"\"",schema:"^[^=]+$",parentSchema:schema45.properties.env.propertyNames,data:key1,propertyName:key1};
+if(!pattern45.test(key1)){
+const err8 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[^=]+$"},message:"must match pattern \""+"^[^=]+$"+"\"",schema:"^[^=]+$",parentSchema:schema55.properties.env.propertyNames,data:key1,propertyName:key1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -6467,7 +7150,7 @@ errors++;
 }
 var valid5 = _errs14 === errors;
 if(!valid5){
-const err9 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema45.properties.env.propertyNames,parentSchema:schema45.properties.env,data:data5};
+const err9 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema55.properties.env.propertyNames,parentSchema:schema55.properties.env,data:data5};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -6483,7 +7166,7 @@ const _errs17 = errors;
 let valid7 = false;
 const _errs18 = errors;
 if(typeof data6 !== "string"){
-const err10 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.env.additionalProperties.anyOf[0].type,parentSchema:schema45.properties.env.additionalProperties.anyOf[0],data:data6};
+const err10 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.env.additionalProperties.anyOf[0].type,parentSchema:schema55.properties.env.additionalProperties.anyOf[0],data:data6};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -6497,7 +7180,7 @@ valid7 = valid7 || _valid0;
 if(!valid7){
 const _errs20 = errors;
 if(!(typeof data6 == "number")){
-const err11 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema45.properties.env.additionalProperties.anyOf[1].type,parentSchema:schema45.properties.env.additionalProperties.anyOf[1],data:data6};
+const err11 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema55.properties.env.additionalProperties.anyOf[1].type,parentSchema:schema55.properties.env.additionalProperties.anyOf[1],data:data6};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -6511,7 +7194,7 @@ valid7 = valid7 || _valid0;
 if(!valid7){
 const _errs22 = errors;
 if(typeof data6 !== "boolean"){
-const err12 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/2/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema45.properties.env.additionalProperties.anyOf[2].type,parentSchema:schema45.properties.env.additionalProperties.anyOf[2],data:data6};
+const err12 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/2/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema55.properties.env.additionalProperties.anyOf[2].type,parentSchema:schema55.properties.env.additionalProperties.anyOf[2],data:data6};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -6525,7 +7208,7 @@ valid7 = valid7 || _valid0;
 }
 }
 if(!valid7){
-const err13 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema45.properties.env.additionalProperties.anyOf,parentSchema:schema45.properties.env.additionalProperties,data:data6};
+const err13 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.properties.env.additionalProperties.anyOf,parentSchema:schema55.properties.env.additionalProperties,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -6548,7 +7231,7 @@ vErrors = null;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.properties.env.type,parentSchema:schema45.properties.env,data:data5};
+const err14 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.properties.env.type,parentSchema:schema55.properties.env,data:data5};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -6561,7 +7244,7 @@ errors++;
 if(data.workdir !== undefined){
 let data7 = data.workdir;
 if(typeof data7 !== "string"){
-const err15 = {instancePath:instancePath+"/workdir",schemaPath:"#/properties/workdir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.workdir.type,parentSchema:schema45.properties.workdir,data:data7};
+const err15 = {instancePath:instancePath+"/workdir",schemaPath:"#/properties/workdir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.workdir.type,parentSchema:schema55.properties.workdir,data:data7};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -6574,7 +7257,7 @@ errors++;
 if(data.user !== undefined){
 let data8 = data.user;
 if(typeof data8 !== "string"){
-const err16 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.user.type,parentSchema:schema45.properties.user,data:data8};
+const err16 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.user.type,parentSchema:schema55.properties.user,data:data8};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -6587,7 +7270,7 @@ errors++;
 if(data.hostname !== undefined){
 let data9 = data.hostname;
 if(typeof data9 !== "string"){
-const err17 = {instancePath:instancePath+"/hostname",schemaPath:"#/properties/hostname/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.hostname.type,parentSchema:schema45.properties.hostname,data:data9};
+const err17 = {instancePath:instancePath+"/hostname",schemaPath:"#/properties/hostname/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.hostname.type,parentSchema:schema55.properties.hostname,data:data9};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -6600,7 +7283,7 @@ errors++;
 if(data.mode !== undefined){
 let data10 = data.mode;
 if(typeof data10 !== "string"){
-const err18 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.mode.type,parentSchema:schema45.properties.mode,data:data10};
+const err18 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.mode.type,parentSchema:schema55.properties.mode,data:data10};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -6610,7 +7293,7 @@ vErrors.push(err18);
 errors++;
 }
 if(!((((data10 === "replicated") || (data10 === "global")) || (data10 === "replicated-job")) || (data10 === "global-job"))){
-const err19 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema45.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema45.properties.mode.enum,parentSchema:schema45.properties.mode,data:data10};
+const err19 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema55.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema55.properties.mode.enum,parentSchema:schema55.properties.mode,data:data10};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -6623,7 +7306,7 @@ errors++;
 if(data.replicas !== undefined){
 let data11 = data.replicas;
 if(!((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11)))){
-const err20 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema45.properties.replicas.type,parentSchema:schema45.properties.replicas,data:data11};
+const err20 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.replicas.type,parentSchema:schema55.properties.replicas,data:data11};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -6634,7 +7317,7 @@ errors++;
 }
 if(typeof data11 == "number"){
 if(data11 < 0 || isNaN(data11)){
-const err21 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema45.properties.replicas,data:data11};
+const err21 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema55.properties.replicas,data:data11};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -6648,7 +7331,7 @@ errors++;
 if(data.completions !== undefined){
 let data12 = data.completions;
 if(!((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12)))){
-const err22 = {instancePath:instancePath+"/completions",schemaPath:"#/properties/completions/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema45.properties.completions.type,parentSchema:schema45.properties.completions,data:data12};
+const err22 = {instancePath:instancePath+"/completions",schemaPath:"#/properties/completions/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.completions.type,parentSchema:schema55.properties.completions,data:data12};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -6659,7 +7342,7 @@ errors++;
 }
 if(typeof data12 == "number"){
 if(data12 < 1 || isNaN(data12)){
-const err23 = {instancePath:instancePath+"/completions",schemaPath:"#/properties/completions/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema45.properties.completions,data:data12};
+const err23 = {instancePath:instancePath+"/completions",schemaPath:"#/properties/completions/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.completions,data:data12};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -6673,7 +7356,7 @@ errors++;
 if(data.concurrency !== undefined){
 let data13 = data.concurrency;
 if(!((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13)))){
-const err24 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema45.properties.concurrency.type,parentSchema:schema45.properties.concurrency,data:data13};
+const err24 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.concurrency.type,parentSchema:schema55.properties.concurrency,data:data13};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -6684,7 +7367,7 @@ errors++;
 }
 if(typeof data13 == "number"){
 if(data13 < 1 || isNaN(data13)){
-const err25 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema45.properties.concurrency,data:data13};
+const err25 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.concurrency,data:data13};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -6706,7 +7389,7 @@ let valid10 = false;
 const _errs42 = errors;
 if(typeof data15 === "string"){
 if(func2(data15) < 1){
-const err26 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema45.properties.networks.items.anyOf[0],data:data15};
+const err26 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema55.properties.networks.items.anyOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -6717,7 +7400,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.networks.items.anyOf[0].type,parentSchema:schema45.properties.networks.items.anyOf[0],data:data15};
+const err27 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.networks.items.anyOf[0].type,parentSchema:schema55.properties.networks.items.anyOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -6732,7 +7415,7 @@ if(!valid10){
 const _errs44 = errors;
 if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
 if(data15.name === undefined){
-const err28 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema46.required,parentSchema:schema46,data:data15};
+const err28 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema56.required,parentSchema:schema56,data:data15};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -6743,7 +7426,7 @@ errors++;
 }
 for(const key3 in data15){
 if(!((key3 === "name") || (key3 === "aliases"))){
-const err29 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema46,data:data15};
+const err29 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data:data15};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -6757,7 +7440,7 @@ if(data15.name !== undefined){
 let data16 = data15.name;
 if(typeof data16 === "string"){
 if(func2(data16) < 1){
-const err30 = {instancePath:instancePath+"/networks/" + i2+"/name",schemaPath:"#/$defs/NetworkAttachment/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema46.properties.name,data:data16};
+const err30 = {instancePath:instancePath+"/networks/" + i2+"/name",schemaPath:"#/$defs/NetworkAttachment/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.properties.name,data:data16};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -6768,7 +7451,7 @@ errors++;
 }
 }
 else {
-const err31 = {instancePath:instancePath+"/networks/" + i2+"/name",schemaPath:"#/$defs/NetworkAttachment/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema46.properties.name.type,parentSchema:schema46.properties.name,data:data16};
+const err31 = {instancePath:instancePath+"/networks/" + i2+"/name",schemaPath:"#/$defs/NetworkAttachment/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.name.type,parentSchema:schema56.properties.name,data:data16};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -6786,7 +7469,7 @@ for(let i3=0; i3<len3; i3++){
 let data18 = data17[i3];
 if(typeof data18 === "string"){
 if(func2(data18) < 1){
-const err32 = {instancePath:instancePath+"/networks/" + i2+"/aliases/" + i3,schemaPath:"#/$defs/NetworkAttachment/properties/aliases/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema46.properties.aliases.items,data:data18};
+const err32 = {instancePath:instancePath+"/networks/" + i2+"/aliases/" + i3,schemaPath:"#/$defs/NetworkAttachment/properties/aliases/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.properties.aliases.items,data:data18};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -6797,7 +7480,7 @@ errors++;
 }
 }
 else {
-const err33 = {instancePath:instancePath+"/networks/" + i2+"/aliases/" + i3,schemaPath:"#/$defs/NetworkAttachment/properties/aliases/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema46.properties.aliases.items.type,parentSchema:schema46.properties.aliases.items,data:data18};
+const err33 = {instancePath:instancePath+"/networks/" + i2+"/aliases/" + i3,schemaPath:"#/$defs/NetworkAttachment/properties/aliases/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.aliases.items.type,parentSchema:schema56.properties.aliases.items,data:data18};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -6809,7 +7492,7 @@ errors++;
 }
 }
 else {
-const err34 = {instancePath:instancePath+"/networks/" + i2+"/aliases",schemaPath:"#/$defs/NetworkAttachment/properties/aliases/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema46.properties.aliases.type,parentSchema:schema46.properties.aliases,data:data17};
+const err34 = {instancePath:instancePath+"/networks/" + i2+"/aliases",schemaPath:"#/$defs/NetworkAttachment/properties/aliases/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema56.properties.aliases.type,parentSchema:schema56.properties.aliases,data:data17};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -6821,7 +7504,7 @@ errors++;
 }
 }
 else {
-const err35 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema46.type,parentSchema:schema46,data:data15};
+const err35 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data:data15};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -6834,7 +7517,7 @@ var _valid1 = _errs44 === errors;
 valid10 = valid10 || _valid1;
 }
 if(!valid10){
-const err36 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema45.properties.networks.items.anyOf,parentSchema:schema45.properties.networks.items,data:data15};
+const err36 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.properties.networks.items.anyOf,parentSchema:schema55.properties.networks.items,data:data15};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -6857,7 +7540,7 @@ vErrors = null;
 }
 }
 else {
-const err37 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema45.properties.networks.type,parentSchema:schema45.properties.networks,data:data14};
+const err37 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.networks.type,parentSchema:schema55.properties.networks,data:data14};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -6875,7 +7558,7 @@ for(let i4=0; i4<len4; i4++){
 let data20 = data19[i4];
 if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
 if(data20.target === undefined){
-const err38 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/required",keyword:"required",params:{missingProperty: "target"},message:"must have required property '"+"target"+"'",schema:schema47.required,parentSchema:schema47,data:data20};
+const err38 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/required",keyword:"required",params:{missingProperty: "target"},message:"must have required property '"+"target"+"'",schema:schema57.required,parentSchema:schema57,data:data20};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -6886,7 +7569,7 @@ errors++;
 }
 for(const key4 in data20){
 if(!((((key4 === "target") || (key4 === "published")) || (key4 === "protocol")) || (key4 === "mode"))){
-const err39 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema47,data:data20};
+const err39 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema57,data:data20};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -6899,7 +7582,7 @@ errors++;
 if(data20.target !== undefined){
 let data21 = data20.target;
 if(!((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21)))){
-const err40 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema47.properties.target.type,parentSchema:schema47.properties.target,data:data21};
+const err40 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.target.type,parentSchema:schema57.properties.target,data:data21};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -6910,7 +7593,7 @@ errors++;
 }
 if(typeof data21 == "number"){
 if(data21 > 65535 || isNaN(data21)){
-const err41 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema47.properties.target,data:data21};
+const err41 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema57.properties.target,data:data21};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -6920,7 +7603,7 @@ vErrors.push(err41);
 errors++;
 }
 if(data21 < 1 || isNaN(data21)){
-const err42 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema47.properties.target,data:data21};
+const err42 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.target,data:data21};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -6934,7 +7617,7 @@ errors++;
 if(data20.published !== undefined){
 let data22 = data20.published;
 if(!((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22)))){
-const err43 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema47.properties.published.type,parentSchema:schema47.properties.published,data:data22};
+const err43 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.published.type,parentSchema:schema57.properties.published,data:data22};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -6945,7 +7628,7 @@ errors++;
 }
 if(typeof data22 == "number"){
 if(data22 > 65535 || isNaN(data22)){
-const err44 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema47.properties.published,data:data22};
+const err44 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema57.properties.published,data:data22};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -6955,7 +7638,7 @@ vErrors.push(err44);
 errors++;
 }
 if(data22 < 1 || isNaN(data22)){
-const err45 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema47.properties.published,data:data22};
+const err45 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.published,data:data22};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -6969,7 +7652,7 @@ errors++;
 if(data20.protocol !== undefined){
 let data23 = data20.protocol;
 if(typeof data23 !== "string"){
-const err46 = {instancePath:instancePath+"/ports/" + i4+"/protocol",schemaPath:"#/$defs/ServicePort/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.protocol.type,parentSchema:schema47.properties.protocol,data:data23};
+const err46 = {instancePath:instancePath+"/ports/" + i4+"/protocol",schemaPath:"#/$defs/ServicePort/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.protocol.type,parentSchema:schema57.properties.protocol,data:data23};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -6979,7 +7662,7 @@ vErrors.push(err46);
 errors++;
 }
 if(!(((data23 === "tcp") || (data23 === "udp")) || (data23 === "sctp"))){
-const err47 = {instancePath:instancePath+"/ports/" + i4+"/protocol",schemaPath:"#/$defs/ServicePort/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema47.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema47.properties.protocol.enum,parentSchema:schema47.properties.protocol,data:data23};
+const err47 = {instancePath:instancePath+"/ports/" + i4+"/protocol",schemaPath:"#/$defs/ServicePort/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema57.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema57.properties.protocol.enum,parentSchema:schema57.properties.protocol,data:data23};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -6992,7 +7675,7 @@ errors++;
 if(data20.mode !== undefined){
 let data24 = data20.mode;
 if(typeof data24 !== "string"){
-const err48 = {instancePath:instancePath+"/ports/" + i4+"/mode",schemaPath:"#/$defs/ServicePort/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.mode.type,parentSchema:schema47.properties.mode,data:data24};
+const err48 = {instancePath:instancePath+"/ports/" + i4+"/mode",schemaPath:"#/$defs/ServicePort/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.mode.type,parentSchema:schema57.properties.mode,data:data24};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -7002,7 +7685,7 @@ vErrors.push(err48);
 errors++;
 }
 if(!((data24 === "ingress") || (data24 === "host"))){
-const err49 = {instancePath:instancePath+"/ports/" + i4+"/mode",schemaPath:"#/$defs/ServicePort/properties/mode/enum",keyword:"enum",params:{allowedValues: schema47.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema47.properties.mode.enum,parentSchema:schema47.properties.mode,data:data24};
+const err49 = {instancePath:instancePath+"/ports/" + i4+"/mode",schemaPath:"#/$defs/ServicePort/properties/mode/enum",keyword:"enum",params:{allowedValues: schema57.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema57.properties.mode.enum,parentSchema:schema57.properties.mode,data:data24};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -7014,7 +7697,7 @@ errors++;
 }
 }
 else {
-const err50 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data:data20};
+const err50 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema57.type,parentSchema:schema57,data:data20};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -7026,7 +7709,7 @@ errors++;
 }
 }
 else {
-const err51 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema45.properties.ports.type,parentSchema:schema45.properties.ports,data:data19};
+const err51 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.ports.type,parentSchema:schema55.properties.ports,data:data19};
 if(vErrors === null){
 vErrors = [err51];
 }
@@ -7043,7 +7726,7 @@ const len5 = data25.length;
 for(let i5=0; i5<len5; i5++){
 let data26 = data25[i5];
 if(!((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26)))){
-const err52 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema45.properties.expose.items.type,parentSchema:schema45.properties.expose.items,data:data26};
+const err52 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.expose.items.type,parentSchema:schema55.properties.expose.items,data:data26};
 if(vErrors === null){
 vErrors = [err52];
 }
@@ -7054,7 +7737,7 @@ errors++;
 }
 if(typeof data26 == "number"){
 if(data26 > 65535 || isNaN(data26)){
-const err53 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema45.properties.expose.items,data:data26};
+const err53 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema55.properties.expose.items,data:data26};
 if(vErrors === null){
 vErrors = [err53];
 }
@@ -7064,7 +7747,7 @@ vErrors.push(err53);
 errors++;
 }
 if(data26 < 1 || isNaN(data26)){
-const err54 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema45.properties.expose.items,data:data26};
+const err54 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.expose.items,data:data26};
 if(vErrors === null){
 vErrors = [err54];
 }
@@ -7086,7 +7769,7 @@ continue;
 }
 if(typeof indices0[item0] == "number"){
 j0 = indices0[item0];
-const err55 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i6+" are identical)",schema:true,parentSchema:schema45.properties.expose,data:data25};
+const err55 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i6+" are identical)",schema:true,parentSchema:schema55.properties.expose,data:data25};
 if(vErrors === null){
 vErrors = [err55];
 }
@@ -7101,7 +7784,7 @@ indices0[item0] = i6;
 }
 }
 else {
-const err56 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema45.properties.expose.type,parentSchema:schema45.properties.expose,data:data25};
+const err56 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.expose.type,parentSchema:schema55.properties.expose,data:data25};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -7122,7 +7805,7 @@ let valid24 = false;
 const _errs76 = errors;
 if(typeof data28 === "string"){
 if(!pattern16.test(data28)){
-const err57 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema45.properties.secrets.items.anyOf[0],data:data28};
+const err57 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema55.properties.secrets.items.anyOf[0],data:data28};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -7133,7 +7816,7 @@ errors++;
 }
 }
 else {
-const err58 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.secrets.items.anyOf[0].type,parentSchema:schema45.properties.secrets.items.anyOf[0],data:data28};
+const err58 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.secrets.items.anyOf[0].type,parentSchema:schema55.properties.secrets.items.anyOf[0],data:data28};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -7148,7 +7831,7 @@ if(!valid24){
 const _errs78 = errors;
 if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
 if(data28.name === undefined){
-const err59 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema48.required,parentSchema:schema48,data:data28};
+const err59 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema58.required,parentSchema:schema58,data:data28};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -7159,7 +7842,7 @@ errors++;
 }
 for(const key5 in data28){
 if(!(((((key5 === "name") || (key5 === "target")) || (key5 === "mode")) || (key5 === "uid")) || (key5 === "gid"))){
-const err60 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema48,data:data28};
+const err60 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema58,data:data28};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -7173,7 +7856,7 @@ if(data28.name !== undefined){
 let data29 = data28.name;
 if(typeof data29 === "string"){
 if(!pattern16.test(data29)){
-const err61 = {instancePath:instancePath+"/secrets/" + i7+"/name",schemaPath:"#/$defs/SecretMount/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema48.properties.name,data:data29};
+const err61 = {instancePath:instancePath+"/secrets/" + i7+"/name",schemaPath:"#/$defs/SecretMount/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema58.properties.name,data:data29};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -7184,7 +7867,7 @@ errors++;
 }
 }
 else {
-const err62 = {instancePath:instancePath+"/secrets/" + i7+"/name",schemaPath:"#/$defs/SecretMount/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.properties.name.type,parentSchema:schema48.properties.name,data:data29};
+const err62 = {instancePath:instancePath+"/secrets/" + i7+"/name",schemaPath:"#/$defs/SecretMount/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.name.type,parentSchema:schema58.properties.name,data:data29};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -7198,7 +7881,7 @@ if(data28.target !== undefined){
 let data30 = data28.target;
 if(typeof data30 === "string"){
 if(func2(data30) < 1){
-const err63 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema48.properties.target,data:data30};
+const err63 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58.properties.target,data:data30};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -7207,8 +7890,8 @@ vErrors.push(err63);
 }
 errors++;
 }
-if(!pattern42.test(data30)){
-const err64 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^[^/]"},message:"must match pattern \""+"^[^/]"+"\"",schema:"^[^/]",parentSchema:schema48.properties.target,data:data30};
+if(!pattern48.test(data30)){
+const err64 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^[^/]"},message:"must match pattern \""+"^[^/]"+"\"",schema:"^[^/]",parentSchema:schema58.properties.target,data:data30};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -7219,7 +7902,7 @@ errors++;
 }
 }
 else {
-const err65 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.properties.target.type,parentSchema:schema48.properties.target,data:data30};
+const err65 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.target.type,parentSchema:schema58.properties.target,data:data30};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -7232,8 +7915,8 @@ errors++;
 if(data28.mode !== undefined){
 let data31 = data28.mode;
 if(typeof data31 === "string"){
-if(!pattern43.test(data31)){
-const err66 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema48.properties.mode,data:data31};
+if(!pattern49.test(data31)){
+const err66 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema58.properties.mode,data:data31};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -7244,7 +7927,7 @@ errors++;
 }
 }
 else {
-const err67 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.properties.mode.type,parentSchema:schema48.properties.mode,data:data31};
+const err67 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.mode.type,parentSchema:schema58.properties.mode,data:data31};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -7257,8 +7940,8 @@ errors++;
 if(data28.uid !== undefined){
 let data32 = data28.uid;
 if(typeof data32 === "string"){
-if(!pattern44.test(data32)){
-const err68 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema48.properties.uid,data:data32};
+if(!pattern50.test(data32)){
+const err68 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema58.properties.uid,data:data32};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -7269,7 +7952,7 @@ errors++;
 }
 }
 else {
-const err69 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.properties.uid.type,parentSchema:schema48.properties.uid,data:data32};
+const err69 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.uid.type,parentSchema:schema58.properties.uid,data:data32};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -7282,8 +7965,8 @@ errors++;
 if(data28.gid !== undefined){
 let data33 = data28.gid;
 if(typeof data33 === "string"){
-if(!pattern44.test(data33)){
-const err70 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema48.properties.gid,data:data33};
+if(!pattern50.test(data33)){
+const err70 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema58.properties.gid,data:data33};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -7294,7 +7977,7 @@ errors++;
 }
 }
 else {
-const err71 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.properties.gid.type,parentSchema:schema48.properties.gid,data:data33};
+const err71 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.gid.type,parentSchema:schema58.properties.gid,data:data33};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -7306,7 +7989,7 @@ errors++;
 }
 }
 else {
-const err72 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema48.type,parentSchema:schema48,data:data28};
+const err72 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema58.type,parentSchema:schema58,data:data28};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -7319,7 +8002,7 @@ var _valid2 = _errs78 === errors;
 valid24 = valid24 || _valid2;
 }
 if(!valid24){
-const err73 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema45.properties.secrets.items.anyOf,parentSchema:schema45.properties.secrets.items,data:data28};
+const err73 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.properties.secrets.items.anyOf,parentSchema:schema55.properties.secrets.items,data:data28};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -7342,7 +8025,7 @@ vErrors = null;
 }
 }
 else {
-const err74 = {instancePath:instancePath+"/secrets",schemaPath:"#/properties/secrets/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema45.properties.secrets.type,parentSchema:schema45.properties.secrets,data:data27};
+const err74 = {instancePath:instancePath+"/secrets",schemaPath:"#/properties/secrets/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.secrets.type,parentSchema:schema55.properties.secrets,data:data27};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -7363,7 +8046,7 @@ let valid29 = false;
 const _errs96 = errors;
 if(typeof data35 === "string"){
 if(!pattern16.test(data35)){
-const err75 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema45.properties.configs.items.anyOf[0],data:data35};
+const err75 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema55.properties.configs.items.anyOf[0],data:data35};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -7374,7 +8057,7 @@ errors++;
 }
 }
 else {
-const err76 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.configs.items.anyOf[0].type,parentSchema:schema45.properties.configs.items.anyOf[0],data:data35};
+const err76 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.configs.items.anyOf[0].type,parentSchema:schema55.properties.configs.items.anyOf[0],data:data35};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -7389,7 +8072,7 @@ if(!valid29){
 const _errs98 = errors;
 if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
 if(data35.name === undefined){
-const err77 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema49.required,parentSchema:schema49,data:data35};
+const err77 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema59.required,parentSchema:schema59,data:data35};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -7400,7 +8083,7 @@ errors++;
 }
 for(const key6 in data35){
 if(!(((((key6 === "name") || (key6 === "target")) || (key6 === "mode")) || (key6 === "uid")) || (key6 === "gid"))){
-const err78 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema49,data:data35};
+const err78 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data:data35};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -7414,7 +8097,7 @@ if(data35.name !== undefined){
 let data36 = data35.name;
 if(typeof data36 === "string"){
 if(!pattern16.test(data36)){
-const err79 = {instancePath:instancePath+"/configs/" + i8+"/name",schemaPath:"#/$defs/ConfigMount/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema49.properties.name,data:data36};
+const err79 = {instancePath:instancePath+"/configs/" + i8+"/name",schemaPath:"#/$defs/ConfigMount/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema59.properties.name,data:data36};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -7425,7 +8108,7 @@ errors++;
 }
 }
 else {
-const err80 = {instancePath:instancePath+"/configs/" + i8+"/name",schemaPath:"#/$defs/ConfigMount/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.name.type,parentSchema:schema49.properties.name,data:data36};
+const err80 = {instancePath:instancePath+"/configs/" + i8+"/name",schemaPath:"#/$defs/ConfigMount/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.name.type,parentSchema:schema59.properties.name,data:data36};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -7439,7 +8122,7 @@ if(data35.target !== undefined){
 let data37 = data35.target;
 if(typeof data37 === "string"){
 if(func2(data37) > 4096){
-const err81 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters",schema:4096,parentSchema:schema49.properties.target,data:data37};
+const err81 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters",schema:4096,parentSchema:schema59.properties.target,data:data37};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -7449,7 +8132,7 @@ vErrors.push(err81);
 errors++;
 }
 if(func2(data37) < 1){
-const err82 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema49.properties.target,data:data37};
+const err82 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema59.properties.target,data:data37};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -7458,8 +8141,8 @@ vErrors.push(err82);
 }
 errors++;
 }
-if(!pattern48.test(data37)){
-const err83 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema49.properties.target,data:data37};
+if(!pattern54.test(data37)){
+const err83 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema59.properties.target,data:data37};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -7470,7 +8153,7 @@ errors++;
 }
 }
 else {
-const err84 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.target.type,parentSchema:schema49.properties.target,data:data37};
+const err84 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.target.type,parentSchema:schema59.properties.target,data:data37};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -7483,8 +8166,8 @@ errors++;
 if(data35.mode !== undefined){
 let data38 = data35.mode;
 if(typeof data38 === "string"){
-if(!pattern43.test(data38)){
-const err85 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema49.properties.mode,data:data38};
+if(!pattern49.test(data38)){
+const err85 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema59.properties.mode,data:data38};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -7495,7 +8178,7 @@ errors++;
 }
 }
 else {
-const err86 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.mode.type,parentSchema:schema49.properties.mode,data:data38};
+const err86 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.mode.type,parentSchema:schema59.properties.mode,data:data38};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -7508,8 +8191,8 @@ errors++;
 if(data35.uid !== undefined){
 let data39 = data35.uid;
 if(typeof data39 === "string"){
-if(!pattern44.test(data39)){
-const err87 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema49.properties.uid,data:data39};
+if(!pattern50.test(data39)){
+const err87 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema59.properties.uid,data:data39};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -7520,7 +8203,7 @@ errors++;
 }
 }
 else {
-const err88 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.uid.type,parentSchema:schema49.properties.uid,data:data39};
+const err88 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.uid.type,parentSchema:schema59.properties.uid,data:data39};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -7533,8 +8216,8 @@ errors++;
 if(data35.gid !== undefined){
 let data40 = data35.gid;
 if(typeof data40 === "string"){
-if(!pattern44.test(data40)){
-const err89 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema49.properties.gid,data:data40};
+if(!pattern50.test(data40)){
+const err89 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema59.properties.gid,data:data40};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -7545,7 +8228,7 @@ errors++;
 }
 }
 else {
-const err90 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema49.properties.gid.type,parentSchema:schema49.properties.gid,data:data40};
+const err90 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.gid.type,parentSchema:schema59.properties.gid,data:data40};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -7557,7 +8240,7 @@ errors++;
 }
 }
 else {
-const err91 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema49.type,parentSchema:schema49,data:data35};
+const err91 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data:data35};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -7570,7 +8253,7 @@ var _valid3 = _errs98 === errors;
 valid29 = valid29 || _valid3;
 }
 if(!valid29){
-const err92 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema45.properties.configs.items.anyOf,parentSchema:schema45.properties.configs.items,data:data35};
+const err92 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.properties.configs.items.anyOf,parentSchema:schema55.properties.configs.items,data:data35};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -7593,7 +8276,7 @@ vErrors = null;
 }
 }
 else {
-const err93 = {instancePath:instancePath+"/configs",schemaPath:"#/properties/configs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema45.properties.configs.type,parentSchema:schema45.properties.configs,data:data34};
+const err93 = {instancePath:instancePath+"/configs",schemaPath:"#/properties/configs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.configs.type,parentSchema:schema55.properties.configs,data:data34};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -7606,7 +8289,7 @@ errors++;
 if(data.endpointMode !== undefined){
 let data41 = data.endpointMode;
 if(typeof data41 !== "string"){
-const err94 = {instancePath:instancePath+"/endpointMode",schemaPath:"#/properties/endpointMode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.endpointMode.type,parentSchema:schema45.properties.endpointMode,data:data41};
+const err94 = {instancePath:instancePath+"/endpointMode",schemaPath:"#/properties/endpointMode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.endpointMode.type,parentSchema:schema55.properties.endpointMode,data:data41};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -7616,7 +8299,7 @@ vErrors.push(err94);
 errors++;
 }
 if(!((data41 === "vip") || (data41 === "dnsrr"))){
-const err95 = {instancePath:instancePath+"/endpointMode",schemaPath:"#/properties/endpointMode/enum",keyword:"enum",params:{allowedValues: schema45.properties.endpointMode.enum},message:"must be equal to one of the allowed values",schema:schema45.properties.endpointMode.enum,parentSchema:schema45.properties.endpointMode,data:data41};
+const err95 = {instancePath:instancePath+"/endpointMode",schemaPath:"#/properties/endpointMode/enum",keyword:"enum",params:{allowedValues: schema55.properties.endpointMode.enum},message:"must be equal to one of the allowed values",schema:schema55.properties.endpointMode.enum,parentSchema:schema55.properties.endpointMode,data:data41};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -7631,7 +8314,7 @@ let data42 = data.placement;
 if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
 for(const key7 in data42){
 if(!(((key7 === "constraints") || (key7 === "preferences")) || (key7 === "maxReplicasPerNode"))){
-const err96 = {instancePath:instancePath+"/placement",schemaPath:"#/$defs/Placement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema50,data:data42};
+const err96 = {instancePath:instancePath+"/placement",schemaPath:"#/$defs/Placement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema60,data:data42};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -7649,7 +8332,7 @@ for(let i9=0; i9<len8; i9++){
 let data44 = data43[i9];
 if(typeof data44 === "string"){
 if(func2(data44) < 1){
-const err97 = {instancePath:instancePath+"/placement/constraints/" + i9,schemaPath:"#/$defs/Placement/properties/constraints/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50.properties.constraints.items,data:data44};
+const err97 = {instancePath:instancePath+"/placement/constraints/" + i9,schemaPath:"#/$defs/Placement/properties/constraints/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema60.properties.constraints.items,data:data44};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -7660,7 +8343,7 @@ errors++;
 }
 }
 else {
-const err98 = {instancePath:instancePath+"/placement/constraints/" + i9,schemaPath:"#/$defs/Placement/properties/constraints/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.constraints.items.type,parentSchema:schema50.properties.constraints.items,data:data44};
+const err98 = {instancePath:instancePath+"/placement/constraints/" + i9,schemaPath:"#/$defs/Placement/properties/constraints/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.properties.constraints.items.type,parentSchema:schema60.properties.constraints.items,data:data44};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -7672,7 +8355,7 @@ errors++;
 }
 }
 else {
-const err99 = {instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/Placement/properties/constraints/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema50.properties.constraints.type,parentSchema:schema50.properties.constraints,data:data43};
+const err99 = {instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/Placement/properties/constraints/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema60.properties.constraints.type,parentSchema:schema60.properties.constraints,data:data43};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -7690,7 +8373,7 @@ for(let i10=0; i10<len9; i10++){
 let data46 = data45[i10];
 if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
 if(data46.spread === undefined){
-const err100 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/required",keyword:"required",params:{missingProperty: "spread"},message:"must have required property '"+"spread"+"'",schema:schema50.properties.preferences.items.required,parentSchema:schema50.properties.preferences.items,data:data46};
+const err100 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/required",keyword:"required",params:{missingProperty: "spread"},message:"must have required property '"+"spread"+"'",schema:schema60.properties.preferences.items.required,parentSchema:schema60.properties.preferences.items,data:data46};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -7701,7 +8384,7 @@ errors++;
 }
 for(const key8 in data46){
 if(!(key8 === "spread")){
-const err101 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema50.properties.preferences.items,data:data46};
+const err101 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema60.properties.preferences.items,data:data46};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -7715,7 +8398,7 @@ if(data46.spread !== undefined){
 let data47 = data46.spread;
 if(typeof data47 === "string"){
 if(func2(data47) < 1){
-const err102 = {instancePath:instancePath+"/placement/preferences/" + i10+"/spread",schemaPath:"#/$defs/Placement/properties/preferences/items/properties/spread/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50.properties.preferences.items.properties.spread,data:data47};
+const err102 = {instancePath:instancePath+"/placement/preferences/" + i10+"/spread",schemaPath:"#/$defs/Placement/properties/preferences/items/properties/spread/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema60.properties.preferences.items.properties.spread,data:data47};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -7726,7 +8409,7 @@ errors++;
 }
 }
 else {
-const err103 = {instancePath:instancePath+"/placement/preferences/" + i10+"/spread",schemaPath:"#/$defs/Placement/properties/preferences/items/properties/spread/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.preferences.items.properties.spread.type,parentSchema:schema50.properties.preferences.items.properties.spread,data:data47};
+const err103 = {instancePath:instancePath+"/placement/preferences/" + i10+"/spread",schemaPath:"#/$defs/Placement/properties/preferences/items/properties/spread/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.properties.preferences.items.properties.spread.type,parentSchema:schema60.properties.preferences.items.properties.spread,data:data47};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -7738,7 +8421,7 @@ errors++;
 }
 }
 else {
-const err104 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.properties.preferences.items.type,parentSchema:schema50.properties.preferences.items,data:data46};
+const err104 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema60.properties.preferences.items.type,parentSchema:schema60.properties.preferences.items,data:data46};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -7750,7 +8433,7 @@ errors++;
 }
 }
 else {
-const err105 = {instancePath:instancePath+"/placement/preferences",schemaPath:"#/$defs/Placement/properties/preferences/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema50.properties.preferences.type,parentSchema:schema50.properties.preferences,data:data45};
+const err105 = {instancePath:instancePath+"/placement/preferences",schemaPath:"#/$defs/Placement/properties/preferences/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema60.properties.preferences.type,parentSchema:schema60.properties.preferences,data:data45};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -7763,7 +8446,7 @@ errors++;
 if(data42.maxReplicasPerNode !== undefined){
 let data48 = data42.maxReplicasPerNode;
 if(!((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48)))){
-const err106 = {instancePath:instancePath+"/placement/maxReplicasPerNode",schemaPath:"#/$defs/Placement/properties/maxReplicasPerNode/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema50.properties.maxReplicasPerNode.type,parentSchema:schema50.properties.maxReplicasPerNode,data:data48};
+const err106 = {instancePath:instancePath+"/placement/maxReplicasPerNode",schemaPath:"#/$defs/Placement/properties/maxReplicasPerNode/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.maxReplicasPerNode.type,parentSchema:schema60.properties.maxReplicasPerNode,data:data48};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -7774,7 +8457,7 @@ errors++;
 }
 if(typeof data48 == "number"){
 if(data48 < 0 || isNaN(data48)){
-const err107 = {instancePath:instancePath+"/placement/maxReplicasPerNode",schemaPath:"#/$defs/Placement/properties/maxReplicasPerNode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema50.properties.maxReplicasPerNode,data:data48};
+const err107 = {instancePath:instancePath+"/placement/maxReplicasPerNode",schemaPath:"#/$defs/Placement/properties/maxReplicasPerNode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema60.properties.maxReplicasPerNode,data:data48};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -7787,7 +8470,7 @@ errors++;
 }
 }
 else {
-const err108 = {instancePath:instancePath+"/placement",schemaPath:"#/$defs/Placement/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data:data42};
+const err108 = {instancePath:instancePath+"/placement",schemaPath:"#/$defs/Placement/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema60.type,parentSchema:schema60,data:data42};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -7798,32 +8481,32 @@ errors++;
 }
 }
 if(data.resources !== undefined){
-if(!(validate29(data.resources, {instancePath:instancePath+"/resources",parentData:data,parentDataProperty:"resources",rootData}))){
-vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
-errors = vErrors.length;
-}
-}
-if(data.updateConfig !== undefined){
-if(!(validate35(data.updateConfig, {instancePath:instancePath+"/updateConfig",parentData:data,parentDataProperty:"updateConfig",rootData}))){
+if(!(validate35(data.resources, {instancePath:instancePath+"/resources",parentData:data,parentDataProperty:"resources",rootData}))){
 vErrors = vErrors === null ? validate35.errors : vErrors.concat(validate35.errors);
 errors = vErrors.length;
 }
 }
+if(data.updateConfig !== undefined){
+if(!(validate41(data.updateConfig, {instancePath:instancePath+"/updateConfig",parentData:data,parentDataProperty:"updateConfig",rootData}))){
+vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
+errors = vErrors.length;
+}
+}
 if(data.rollbackConfig !== undefined){
-if(!(validate37(data.rollbackConfig, {instancePath:instancePath+"/rollbackConfig",parentData:data,parentDataProperty:"rollbackConfig",rootData}))){
-vErrors = vErrors === null ? validate37.errors : vErrors.concat(validate37.errors);
+if(!(validate43(data.rollbackConfig, {instancePath:instancePath+"/rollbackConfig",parentData:data,parentDataProperty:"rollbackConfig",rootData}))){
+vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
 errors = vErrors.length;
 }
 }
 if(data.restartPolicy !== undefined){
-if(!(validate39(data.restartPolicy, {instancePath:instancePath+"/restartPolicy",parentData:data,parentDataProperty:"restartPolicy",rootData}))){
-vErrors = vErrors === null ? validate39.errors : vErrors.concat(validate39.errors);
+if(!(validate45(data.restartPolicy, {instancePath:instancePath+"/restartPolicy",parentData:data,parentDataProperty:"restartPolicy",rootData}))){
+vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
 errors = vErrors.length;
 }
 }
 if(data.healthcheck !== undefined){
-if(!(validate41(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData}))){
-vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
+if(!(validate47(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData}))){
+vErrors = vErrors === null ? validate47.errors : vErrors.concat(validate47.errors);
 errors = vErrors.length;
 }
 }
@@ -7831,7 +8514,7 @@ if(data.stopGracePeriod !== undefined){
 let data54 = data.stopGracePeriod;
 if(typeof data54 === "string"){
 if(!pattern29.test(data54)){
-const err109 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema60,data:data54};
+const err109 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data54};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -7842,7 +8525,7 @@ errors++;
 }
 }
 else {
-const err110 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.type,parentSchema:schema60,data:data54};
+const err110 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data54};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -7855,8 +8538,8 @@ errors++;
 if(data.stopSignal !== undefined){
 let data55 = data.stopSignal;
 if(typeof data55 === "string"){
-if(!pattern67.test(data55)){
-const err111 = {instancePath:instancePath+"/stopSignal",schemaPath:"#/properties/stopSignal/pattern",keyword:"pattern",params:{pattern: "^(SIG[A-Z0-9+-]+|[0-9]+)$"},message:"must match pattern \""+"^(SIG[A-Z0-9+-]+|[0-9]+)$"+"\"",schema:"^(SIG[A-Z0-9+-]+|[0-9]+)$",parentSchema:schema45.properties.stopSignal,data:data55};
+if(!pattern73.test(data55)){
+const err111 = {instancePath:instancePath+"/stopSignal",schemaPath:"#/properties/stopSignal/pattern",keyword:"pattern",params:{pattern: "^(SIG[A-Z0-9+-]+|[0-9]+)$"},message:"must match pattern \""+"^(SIG[A-Z0-9+-]+|[0-9]+)$"+"\"",schema:"^(SIG[A-Z0-9+-]+|[0-9]+)$",parentSchema:schema55.properties.stopSignal,data:data55};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -7867,7 +8550,7 @@ errors++;
 }
 }
 else {
-const err112 = {instancePath:instancePath+"/stopSignal",schemaPath:"#/properties/stopSignal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.stopSignal.type,parentSchema:schema45.properties.stopSignal,data:data55};
+const err112 = {instancePath:instancePath+"/stopSignal",schemaPath:"#/properties/stopSignal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.stopSignal.type,parentSchema:schema55.properties.stopSignal,data:data55};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -7882,14 +8565,14 @@ let data56 = data.mounts;
 if(Array.isArray(data56)){
 const len10 = data56.length;
 for(let i11=0; i11<len10; i11++){
-if(!(validate43(data56[i11], {instancePath:instancePath+"/mounts/" + i11,parentData:data56,parentDataProperty:i11,rootData}))){
-vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
+if(!(validate49(data56[i11], {instancePath:instancePath+"/mounts/" + i11,parentData:data56,parentDataProperty:i11,rootData}))){
+vErrors = vErrors === null ? validate49.errors : vErrors.concat(validate49.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err113 = {instancePath:instancePath+"/mounts",schemaPath:"#/properties/mounts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema45.properties.mounts.type,parentSchema:schema45.properties.mounts,data:data56};
+const err113 = {instancePath:instancePath+"/mounts",schemaPath:"#/properties/mounts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.mounts.type,parentSchema:schema55.properties.mounts,data:data56};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -7905,7 +8588,7 @@ if(data58 && typeof data58 == "object" && !Array.isArray(data58)){
 for(const key9 in data58){
 let data59 = data58[key9];
 if(typeof data59 !== "string"){
-const err114 = {instancePath:instancePath+"/containerLabels/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/containerLabels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.containerLabels.additionalProperties.type,parentSchema:schema45.properties.containerLabels.additionalProperties,data:data59};
+const err114 = {instancePath:instancePath+"/containerLabels/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/containerLabels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.containerLabels.additionalProperties.type,parentSchema:schema55.properties.containerLabels.additionalProperties,data:data59};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -7917,7 +8600,7 @@ errors++;
 }
 }
 else {
-const err115 = {instancePath:instancePath+"/containerLabels",schemaPath:"#/properties/containerLabels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.properties.containerLabels.type,parentSchema:schema45.properties.containerLabels,data:data58};
+const err115 = {instancePath:instancePath+"/containerLabels",schemaPath:"#/properties/containerLabels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.properties.containerLabels.type,parentSchema:schema55.properties.containerLabels,data:data58};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -7930,7 +8613,7 @@ errors++;
 if(data.init !== undefined){
 let data60 = data.init;
 if(typeof data60 !== "boolean"){
-const err116 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema45.properties.init.type,parentSchema:schema45.properties.init,data:data60};
+const err116 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema55.properties.init.type,parentSchema:schema55.properties.init,data:data60};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -7943,7 +8626,7 @@ errors++;
 if(data.readOnly !== undefined){
 let data61 = data.readOnly;
 if(typeof data61 !== "boolean"){
-const err117 = {instancePath:instancePath+"/readOnly",schemaPath:"#/properties/readOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema45.properties.readOnly.type,parentSchema:schema45.properties.readOnly,data:data61};
+const err117 = {instancePath:instancePath+"/readOnly",schemaPath:"#/properties/readOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema55.properties.readOnly.type,parentSchema:schema55.properties.readOnly,data:data61};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -7956,7 +8639,7 @@ errors++;
 if(data.tty !== undefined){
 let data62 = data.tty;
 if(typeof data62 !== "boolean"){
-const err118 = {instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema45.properties.tty.type,parentSchema:schema45.properties.tty,data:data62};
+const err118 = {instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema55.properties.tty.type,parentSchema:schema55.properties.tty,data:data62};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -7969,7 +8652,7 @@ errors++;
 if(data.stdinOpen !== undefined){
 let data63 = data.stdinOpen;
 if(typeof data63 !== "boolean"){
-const err119 = {instancePath:instancePath+"/stdinOpen",schemaPath:"#/properties/stdinOpen/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema45.properties.stdinOpen.type,parentSchema:schema45.properties.stdinOpen,data:data63};
+const err119 = {instancePath:instancePath+"/stdinOpen",schemaPath:"#/properties/stdinOpen/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema55.properties.stdinOpen.type,parentSchema:schema55.properties.stdinOpen,data:data63};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -7986,8 +8669,8 @@ const len11 = data64.length;
 for(let i12=0; i12<len11; i12++){
 let data65 = data64[i12];
 if(typeof data65 === "string"){
-if(!pattern70.test(data65)){
-const err120 = {instancePath:instancePath+"/capAdd/" + i12,schemaPath:"#/$defs/Capability/pattern",keyword:"pattern",params:{pattern: "^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},message:"must match pattern \""+"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"+"\"",schema:"^([Cc][Aa][Pp]_)?[A-Za-z_]+$",parentSchema:schema76,data:data65};
+if(!pattern76.test(data65)){
+const err120 = {instancePath:instancePath+"/capAdd/" + i12,schemaPath:"#/$defs/Capability/pattern",keyword:"pattern",params:{pattern: "^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},message:"must match pattern \""+"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"+"\"",schema:"^([Cc][Aa][Pp]_)?[A-Za-z_]+$",parentSchema:schema86,data:data65};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -7998,7 +8681,7 @@ errors++;
 }
 }
 else {
-const err121 = {instancePath:instancePath+"/capAdd/" + i12,schemaPath:"#/$defs/Capability/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.type,parentSchema:schema76,data:data65};
+const err121 = {instancePath:instancePath+"/capAdd/" + i12,schemaPath:"#/$defs/Capability/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.type,parentSchema:schema86,data:data65};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -8015,7 +8698,7 @@ outer0:
 for(;i13--;){
 for(j1 = i13; j1--;){
 if(func0(data64[i13], data64[j1])){
-const err122 = {instancePath:instancePath+"/capAdd",schemaPath:"#/properties/capAdd/uniqueItems",keyword:"uniqueItems",params:{i: i13, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i13+" are identical)",schema:true,parentSchema:schema45.properties.capAdd,data:data64};
+const err122 = {instancePath:instancePath+"/capAdd",schemaPath:"#/properties/capAdd/uniqueItems",keyword:"uniqueItems",params:{i: i13, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i13+" are identical)",schema:true,parentSchema:schema55.properties.capAdd,data:data64};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -8030,7 +8713,7 @@ break outer0;
 }
 }
 else {
-const err123 = {instancePath:instancePath+"/capAdd",schemaPath:"#/properties/capAdd/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema45.properties.capAdd.type,parentSchema:schema45.properties.capAdd,data:data64};
+const err123 = {instancePath:instancePath+"/capAdd",schemaPath:"#/properties/capAdd/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.capAdd.type,parentSchema:schema55.properties.capAdd,data:data64};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -8047,8 +8730,8 @@ const len12 = data66.length;
 for(let i14=0; i14<len12; i14++){
 let data67 = data66[i14];
 if(typeof data67 === "string"){
-if(!pattern70.test(data67)){
-const err124 = {instancePath:instancePath+"/capDrop/" + i14,schemaPath:"#/$defs/Capability/pattern",keyword:"pattern",params:{pattern: "^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},message:"must match pattern \""+"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"+"\"",schema:"^([Cc][Aa][Pp]_)?[A-Za-z_]+$",parentSchema:schema76,data:data67};
+if(!pattern76.test(data67)){
+const err124 = {instancePath:instancePath+"/capDrop/" + i14,schemaPath:"#/$defs/Capability/pattern",keyword:"pattern",params:{pattern: "^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},message:"must match pattern \""+"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"+"\"",schema:"^([Cc][Aa][Pp]_)?[A-Za-z_]+$",parentSchema:schema86,data:data67};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -8059,7 +8742,7 @@ errors++;
 }
 }
 else {
-const err125 = {instancePath:instancePath+"/capDrop/" + i14,schemaPath:"#/$defs/Capability/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema76.type,parentSchema:schema76,data:data67};
+const err125 = {instancePath:instancePath+"/capDrop/" + i14,schemaPath:"#/$defs/Capability/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.type,parentSchema:schema86,data:data67};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -8076,7 +8759,7 @@ outer1:
 for(;i15--;){
 for(j2 = i15; j2--;){
 if(func0(data66[i15], data66[j2])){
-const err126 = {instancePath:instancePath+"/capDrop",schemaPath:"#/properties/capDrop/uniqueItems",keyword:"uniqueItems",params:{i: i15, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i15+" are identical)",schema:true,parentSchema:schema45.properties.capDrop,data:data66};
+const err126 = {instancePath:instancePath+"/capDrop",schemaPath:"#/properties/capDrop/uniqueItems",keyword:"uniqueItems",params:{i: i15, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i15+" are identical)",schema:true,parentSchema:schema55.properties.capDrop,data:data66};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -8091,7 +8774,7 @@ break outer1;
 }
 }
 else {
-const err127 = {instancePath:instancePath+"/capDrop",schemaPath:"#/properties/capDrop/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema45.properties.capDrop.type,parentSchema:schema45.properties.capDrop,data:data66};
+const err127 = {instancePath:instancePath+"/capDrop",schemaPath:"#/properties/capDrop/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.capDrop.type,parentSchema:schema55.properties.capDrop,data:data66};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -8107,8 +8790,8 @@ if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
 for(const key10 in data68){
 const _errs169 = errors;
 if(typeof key10 === "string"){
-if(!pattern72.test(key10)){
-const err128 = {instancePath:instancePath+"/sysctls",schemaPath:"#/properties/sysctls/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},message:"must match pattern \""+"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"+"\"",schema:"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$",parentSchema:schema45.properties.sysctls.propertyNames,data:key10,propertyName:key10};
+if(!pattern78.test(key10)){
+const err128 = {instancePath:instancePath+"/sysctls",schemaPath:"#/properties/sysctls/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},message:"must match pattern \""+"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"+"\"",schema:"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$",parentSchema:schema55.properties.sysctls.propertyNames,data:key10,propertyName:key10};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -8120,7 +8803,7 @@ errors++;
 }
 var valid51 = _errs169 === errors;
 if(!valid51){
-const err129 = {instancePath:instancePath+"/sysctls",schemaPath:"#/properties/sysctls/propertyNames",keyword:"propertyNames",params:{propertyName: key10},message:"property name must be valid",schema:schema45.properties.sysctls.propertyNames,parentSchema:schema45.properties.sysctls,data:data68};
+const err129 = {instancePath:instancePath+"/sysctls",schemaPath:"#/properties/sysctls/propertyNames",keyword:"propertyNames",params:{propertyName: key10},message:"property name must be valid",schema:schema55.properties.sysctls.propertyNames,parentSchema:schema55.properties.sysctls,data:data68};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -8136,7 +8819,7 @@ const _errs172 = errors;
 let valid53 = false;
 const _errs173 = errors;
 if(typeof data69 !== "string"){
-const err130 = {instancePath:instancePath+"/sysctls/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sysctls/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.properties.sysctls.additionalProperties.anyOf[0].type,parentSchema:schema45.properties.sysctls.additionalProperties.anyOf[0],data:data69};
+const err130 = {instancePath:instancePath+"/sysctls/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sysctls/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.sysctls.additionalProperties.anyOf[0].type,parentSchema:schema55.properties.sysctls.additionalProperties.anyOf[0],data:data69};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -8150,7 +8833,7 @@ valid53 = valid53 || _valid4;
 if(!valid53){
 const _errs175 = errors;
 if(!(typeof data69 == "number")){
-const err131 = {instancePath:instancePath+"/sysctls/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sysctls/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema45.properties.sysctls.additionalProperties.anyOf[1].type,parentSchema:schema45.properties.sysctls.additionalProperties.anyOf[1],data:data69};
+const err131 = {instancePath:instancePath+"/sysctls/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sysctls/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema55.properties.sysctls.additionalProperties.anyOf[1].type,parentSchema:schema55.properties.sysctls.additionalProperties.anyOf[1],data:data69};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -8163,7 +8846,7 @@ var _valid4 = _errs175 === errors;
 valid53 = valid53 || _valid4;
 }
 if(!valid53){
-const err132 = {instancePath:instancePath+"/sysctls/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sysctls/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema45.properties.sysctls.additionalProperties.anyOf,parentSchema:schema45.properties.sysctls.additionalProperties,data:data69};
+const err132 = {instancePath:instancePath+"/sysctls/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sysctls/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.properties.sysctls.additionalProperties.anyOf,parentSchema:schema55.properties.sysctls.additionalProperties,data:data69};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -8186,7 +8869,7 @@ vErrors = null;
 }
 }
 else {
-const err133 = {instancePath:instancePath+"/sysctls",schemaPath:"#/properties/sysctls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.properties.sysctls.type,parentSchema:schema45.properties.sysctls,data:data68};
+const err133 = {instancePath:instancePath+"/sysctls",schemaPath:"#/properties/sysctls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.properties.sysctls.type,parentSchema:schema55.properties.sysctls,data:data68};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -8202,8 +8885,8 @@ if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
 for(const key12 in data70){
 const _errs179 = errors;
 if(typeof key12 === "string"){
-if(!pattern73.test(key12)){
-const err134 = {instancePath:instancePath+"/ulimits",schemaPath:"#/properties/ulimits/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z]+$"},message:"must match pattern \""+"^[a-z]+$"+"\"",schema:"^[a-z]+$",parentSchema:schema45.properties.ulimits.propertyNames,data:key12,propertyName:key12};
+if(!pattern79.test(key12)){
+const err134 = {instancePath:instancePath+"/ulimits",schemaPath:"#/properties/ulimits/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z]+$"},message:"must match pattern \""+"^[a-z]+$"+"\"",schema:"^[a-z]+$",parentSchema:schema55.properties.ulimits.propertyNames,data:key12,propertyName:key12};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -8215,7 +8898,7 @@ errors++;
 }
 var valid54 = _errs179 === errors;
 if(!valid54){
-const err135 = {instancePath:instancePath+"/ulimits",schemaPath:"#/properties/ulimits/propertyNames",keyword:"propertyNames",params:{propertyName: key12},message:"property name must be valid",schema:schema45.properties.ulimits.propertyNames,parentSchema:schema45.properties.ulimits,data:data70};
+const err135 = {instancePath:instancePath+"/ulimits",schemaPath:"#/properties/ulimits/propertyNames",keyword:"propertyNames",params:{propertyName: key12},message:"property name must be valid",schema:schema55.properties.ulimits.propertyNames,parentSchema:schema55.properties.ulimits,data:data70};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -8231,7 +8914,7 @@ const _errs182 = errors;
 let valid56 = false;
 const _errs183 = errors;
 if(!((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71)))){
-const err136 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ulimits/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema45.properties.ulimits.additionalProperties.anyOf[0].type,parentSchema:schema45.properties.ulimits.additionalProperties.anyOf[0],data:data71};
+const err136 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ulimits/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.ulimits.additionalProperties.anyOf[0].type,parentSchema:schema55.properties.ulimits.additionalProperties.anyOf[0],data:data71};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -8242,7 +8925,7 @@ errors++;
 }
 if(typeof data71 == "number"){
 if(data71 < -1 || isNaN(data71)){
-const err137 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ulimits/additionalProperties/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1",schema:-1,parentSchema:schema45.properties.ulimits.additionalProperties.anyOf[0],data:data71};
+const err137 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ulimits/additionalProperties/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1",schema:-1,parentSchema:schema55.properties.ulimits.additionalProperties.anyOf[0],data:data71};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -8258,7 +8941,7 @@ if(!valid56){
 const _errs185 = errors;
 if(data71 && typeof data71 == "object" && !Array.isArray(data71)){
 if(data71.soft === undefined){
-const err138 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/required",keyword:"required",params:{missingProperty: "soft"},message:"must have required property '"+"soft"+"'",schema:schema78.required,parentSchema:schema78,data:data71};
+const err138 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/required",keyword:"required",params:{missingProperty: "soft"},message:"must have required property '"+"soft"+"'",schema:schema88.required,parentSchema:schema88,data:data71};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -8268,7 +8951,7 @@ vErrors.push(err138);
 errors++;
 }
 if(data71.hard === undefined){
-const err139 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/required",keyword:"required",params:{missingProperty: "hard"},message:"must have required property '"+"hard"+"'",schema:schema78.required,parentSchema:schema78,data:data71};
+const err139 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/required",keyword:"required",params:{missingProperty: "hard"},message:"must have required property '"+"hard"+"'",schema:schema88.required,parentSchema:schema88,data:data71};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -8279,7 +8962,7 @@ errors++;
 }
 for(const key14 in data71){
 if(!((key14 === "soft") || (key14 === "hard"))){
-const err140 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema78,data:data71};
+const err140 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema88,data:data71};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -8292,7 +8975,7 @@ errors++;
 if(data71.soft !== undefined){
 let data72 = data71.soft;
 if(!((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72)))){
-const err141 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/Ulimit/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema78.properties.soft.type,parentSchema:schema78.properties.soft,data:data72};
+const err141 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/Ulimit/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema88.properties.soft.type,parentSchema:schema88.properties.soft,data:data72};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -8303,7 +8986,7 @@ errors++;
 }
 if(typeof data72 == "number"){
 if(data72 < -1 || isNaN(data72)){
-const err142 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/Ulimit/properties/soft/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1",schema:-1,parentSchema:schema78.properties.soft,data:data72};
+const err142 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/Ulimit/properties/soft/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1",schema:-1,parentSchema:schema88.properties.soft,data:data72};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -8317,7 +9000,7 @@ errors++;
 if(data71.hard !== undefined){
 let data73 = data71.hard;
 if(!((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73)))){
-const err143 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/Ulimit/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema78.properties.hard.type,parentSchema:schema78.properties.hard,data:data73};
+const err143 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/Ulimit/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema88.properties.hard.type,parentSchema:schema88.properties.hard,data:data73};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -8328,7 +9011,7 @@ errors++;
 }
 if(typeof data73 == "number"){
 if(data73 < -1 || isNaN(data73)){
-const err144 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/Ulimit/properties/hard/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1",schema:-1,parentSchema:schema78.properties.hard,data:data73};
+const err144 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/Ulimit/properties/hard/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1",schema:-1,parentSchema:schema88.properties.hard,data:data73};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -8341,7 +9024,7 @@ errors++;
 }
 }
 else {
-const err145 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.type,parentSchema:schema78,data:data71};
+const err145 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema88.type,parentSchema:schema88,data:data71};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -8354,7 +9037,7 @@ var _valid5 = _errs185 === errors;
 valid56 = valid56 || _valid5;
 }
 if(!valid56){
-const err146 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ulimits/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema45.properties.ulimits.additionalProperties.anyOf,parentSchema:schema45.properties.ulimits.additionalProperties,data:data71};
+const err146 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ulimits/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.properties.ulimits.additionalProperties.anyOf,parentSchema:schema55.properties.ulimits.additionalProperties,data:data71};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -8377,7 +9060,7 @@ vErrors = null;
 }
 }
 else {
-const err147 = {instancePath:instancePath+"/ulimits",schemaPath:"#/properties/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.properties.ulimits.type,parentSchema:schema45.properties.ulimits,data:data70};
+const err147 = {instancePath:instancePath+"/ulimits",schemaPath:"#/properties/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.properties.ulimits.type,parentSchema:schema55.properties.ulimits,data:data70};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -8390,7 +9073,7 @@ errors++;
 if(data.oomScoreAdj !== undefined){
 let data74 = data.oomScoreAdj;
 if(!((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74)))){
-const err148 = {instancePath:instancePath+"/oomScoreAdj",schemaPath:"#/properties/oomScoreAdj/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema45.properties.oomScoreAdj.type,parentSchema:schema45.properties.oomScoreAdj,data:data74};
+const err148 = {instancePath:instancePath+"/oomScoreAdj",schemaPath:"#/properties/oomScoreAdj/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.oomScoreAdj.type,parentSchema:schema55.properties.oomScoreAdj,data:data74};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -8401,7 +9084,7 @@ errors++;
 }
 if(typeof data74 == "number"){
 if(data74 > 1000 || isNaN(data74)){
-const err149 = {instancePath:instancePath+"/oomScoreAdj",schemaPath:"#/properties/oomScoreAdj/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema45.properties.oomScoreAdj,data:data74};
+const err149 = {instancePath:instancePath+"/oomScoreAdj",schemaPath:"#/properties/oomScoreAdj/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema55.properties.oomScoreAdj,data:data74};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -8411,7 +9094,7 @@ vErrors.push(err149);
 errors++;
 }
 if(data74 < -1000 || isNaN(data74)){
-const err150 = {instancePath:instancePath+"/oomScoreAdj",schemaPath:"#/properties/oomScoreAdj/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1000},message:"must be >= -1000",schema:-1000,parentSchema:schema45.properties.oomScoreAdj,data:data74};
+const err150 = {instancePath:instancePath+"/oomScoreAdj",schemaPath:"#/properties/oomScoreAdj/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1000},message:"must be >= -1000",schema:-1000,parentSchema:schema55.properties.oomScoreAdj,data:data74};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -8427,7 +9110,7 @@ let data75 = data.dns;
 if(data75 && typeof data75 == "object" && !Array.isArray(data75)){
 for(const key15 in data75){
 if(!(((key15 === "nameservers") || (key15 === "search")) || (key15 === "options"))){
-const err151 = {instancePath:instancePath+"/dns",schemaPath:"#/$defs/DnsConfig/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema79,data:data75};
+const err151 = {instancePath:instancePath+"/dns",schemaPath:"#/$defs/DnsConfig/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema89,data:data75};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -8445,7 +9128,7 @@ for(let i16=0; i16<len13; i16++){
 let data77 = data76[i16];
 if(typeof data77 === "string"){
 if(func2(data77) < 1){
-const err152 = {instancePath:instancePath+"/dns/nameservers/" + i16,schemaPath:"#/$defs/DnsConfig/properties/nameservers/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema79.properties.nameservers.items,data:data77};
+const err152 = {instancePath:instancePath+"/dns/nameservers/" + i16,schemaPath:"#/$defs/DnsConfig/properties/nameservers/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.nameservers.items,data:data77};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -8456,7 +9139,7 @@ errors++;
 }
 }
 else {
-const err153 = {instancePath:instancePath+"/dns/nameservers/" + i16,schemaPath:"#/$defs/DnsConfig/properties/nameservers/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.properties.nameservers.items.type,parentSchema:schema79.properties.nameservers.items,data:data77};
+const err153 = {instancePath:instancePath+"/dns/nameservers/" + i16,schemaPath:"#/$defs/DnsConfig/properties/nameservers/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.nameservers.items.type,parentSchema:schema89.properties.nameservers.items,data:data77};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -8468,7 +9151,7 @@ errors++;
 }
 }
 else {
-const err154 = {instancePath:instancePath+"/dns/nameservers",schemaPath:"#/$defs/DnsConfig/properties/nameservers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema79.properties.nameservers.type,parentSchema:schema79.properties.nameservers,data:data76};
+const err154 = {instancePath:instancePath+"/dns/nameservers",schemaPath:"#/$defs/DnsConfig/properties/nameservers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema89.properties.nameservers.type,parentSchema:schema89.properties.nameservers,data:data76};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -8486,7 +9169,7 @@ for(let i17=0; i17<len14; i17++){
 let data79 = data78[i17];
 if(typeof data79 === "string"){
 if(func2(data79) < 1){
-const err155 = {instancePath:instancePath+"/dns/search/" + i17,schemaPath:"#/$defs/DnsConfig/properties/search/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema79.properties.search.items,data:data79};
+const err155 = {instancePath:instancePath+"/dns/search/" + i17,schemaPath:"#/$defs/DnsConfig/properties/search/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.search.items,data:data79};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -8497,7 +9180,7 @@ errors++;
 }
 }
 else {
-const err156 = {instancePath:instancePath+"/dns/search/" + i17,schemaPath:"#/$defs/DnsConfig/properties/search/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.properties.search.items.type,parentSchema:schema79.properties.search.items,data:data79};
+const err156 = {instancePath:instancePath+"/dns/search/" + i17,schemaPath:"#/$defs/DnsConfig/properties/search/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.search.items.type,parentSchema:schema89.properties.search.items,data:data79};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -8509,7 +9192,7 @@ errors++;
 }
 }
 else {
-const err157 = {instancePath:instancePath+"/dns/search",schemaPath:"#/$defs/DnsConfig/properties/search/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema79.properties.search.type,parentSchema:schema79.properties.search,data:data78};
+const err157 = {instancePath:instancePath+"/dns/search",schemaPath:"#/$defs/DnsConfig/properties/search/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema89.properties.search.type,parentSchema:schema89.properties.search,data:data78};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -8527,7 +9210,7 @@ for(let i18=0; i18<len15; i18++){
 let data81 = data80[i18];
 if(typeof data81 === "string"){
 if(func2(data81) < 1){
-const err158 = {instancePath:instancePath+"/dns/options/" + i18,schemaPath:"#/$defs/DnsConfig/properties/options/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema79.properties.options.items,data:data81};
+const err158 = {instancePath:instancePath+"/dns/options/" + i18,schemaPath:"#/$defs/DnsConfig/properties/options/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.options.items,data:data81};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -8538,7 +9221,7 @@ errors++;
 }
 }
 else {
-const err159 = {instancePath:instancePath+"/dns/options/" + i18,schemaPath:"#/$defs/DnsConfig/properties/options/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema79.properties.options.items.type,parentSchema:schema79.properties.options.items,data:data81};
+const err159 = {instancePath:instancePath+"/dns/options/" + i18,schemaPath:"#/$defs/DnsConfig/properties/options/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.options.items.type,parentSchema:schema89.properties.options.items,data:data81};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -8550,7 +9233,7 @@ errors++;
 }
 }
 else {
-const err160 = {instancePath:instancePath+"/dns/options",schemaPath:"#/$defs/DnsConfig/properties/options/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema79.properties.options.type,parentSchema:schema79.properties.options,data:data80};
+const err160 = {instancePath:instancePath+"/dns/options",schemaPath:"#/$defs/DnsConfig/properties/options/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema89.properties.options.type,parentSchema:schema89.properties.options,data:data80};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -8562,7 +9245,7 @@ errors++;
 }
 }
 else {
-const err161 = {instancePath:instancePath+"/dns",schemaPath:"#/$defs/DnsConfig/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema79.type,parentSchema:schema79,data:data75};
+const err161 = {instancePath:instancePath+"/dns",schemaPath:"#/$defs/DnsConfig/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data:data75};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -8580,7 +9263,7 @@ for(let i19=0; i19<len16; i19++){
 let data83 = data82[i19];
 if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
 if(data83.host === undefined){
-const err162 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'",schema:schema80.required,parentSchema:schema80,data:data83};
+const err162 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'",schema:schema90.required,parentSchema:schema90,data:data83};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -8590,7 +9273,7 @@ vErrors.push(err162);
 errors++;
 }
 if(data83.ip === undefined){
-const err163 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/required",keyword:"required",params:{missingProperty: "ip"},message:"must have required property '"+"ip"+"'",schema:schema80.required,parentSchema:schema80,data:data83};
+const err163 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/required",keyword:"required",params:{missingProperty: "ip"},message:"must have required property '"+"ip"+"'",schema:schema90.required,parentSchema:schema90,data:data83};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -8601,7 +9284,7 @@ errors++;
 }
 for(const key16 in data83){
 if(!((key16 === "host") || (key16 === "ip"))){
-const err164 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema80,data:data83};
+const err164 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema90,data:data83};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -8615,7 +9298,7 @@ if(data83.host !== undefined){
 let data84 = data83.host;
 if(typeof data84 === "string"){
 if(func2(data84) < 1){
-const err165 = {instancePath:instancePath+"/extraHosts/" + i19+"/host",schemaPath:"#/$defs/ExtraHost/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema80.properties.host,data:data84};
+const err165 = {instancePath:instancePath+"/extraHosts/" + i19+"/host",schemaPath:"#/$defs/ExtraHost/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema90.properties.host,data:data84};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -8624,8 +9307,8 @@ vErrors.push(err165);
 }
 errors++;
 }
-if(!pattern74.test(data84)){
-const err166 = {instancePath:instancePath+"/extraHosts/" + i19+"/host",schemaPath:"#/$defs/ExtraHost/properties/host/pattern",keyword:"pattern",params:{pattern: "^[^\\s:=]+$"},message:"must match pattern \""+"^[^\\s:=]+$"+"\"",schema:"^[^\\s:=]+$",parentSchema:schema80.properties.host,data:data84};
+if(!pattern80.test(data84)){
+const err166 = {instancePath:instancePath+"/extraHosts/" + i19+"/host",schemaPath:"#/$defs/ExtraHost/properties/host/pattern",keyword:"pattern",params:{pattern: "^[^\\s:=]+$"},message:"must match pattern \""+"^[^\\s:=]+$"+"\"",schema:"^[^\\s:=]+$",parentSchema:schema90.properties.host,data:data84};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -8636,7 +9319,7 @@ errors++;
 }
 }
 else {
-const err167 = {instancePath:instancePath+"/extraHosts/" + i19+"/host",schemaPath:"#/$defs/ExtraHost/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.host.type,parentSchema:schema80.properties.host,data:data84};
+const err167 = {instancePath:instancePath+"/extraHosts/" + i19+"/host",schemaPath:"#/$defs/ExtraHost/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema90.properties.host.type,parentSchema:schema90.properties.host,data:data84};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -8650,7 +9333,7 @@ if(data83.ip !== undefined){
 let data85 = data83.ip;
 if(typeof data85 === "string"){
 if(func2(data85) < 2){
-const err168 = {instancePath:instancePath+"/extraHosts/" + i19+"/ip",schemaPath:"#/$defs/ExtraHost/properties/ip/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters",schema:2,parentSchema:schema80.properties.ip,data:data85};
+const err168 = {instancePath:instancePath+"/extraHosts/" + i19+"/ip",schemaPath:"#/$defs/ExtraHost/properties/ip/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters",schema:2,parentSchema:schema90.properties.ip,data:data85};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -8659,8 +9342,8 @@ vErrors.push(err168);
 }
 errors++;
 }
-if(!pattern75.test(data85)){
-const err169 = {instancePath:instancePath+"/extraHosts/" + i19+"/ip",schemaPath:"#/$defs/ExtraHost/properties/ip/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Fa-f.:]+$"},message:"must match pattern \""+"^[0-9A-Fa-f.:]+$"+"\"",schema:"^[0-9A-Fa-f.:]+$",parentSchema:schema80.properties.ip,data:data85};
+if(!pattern81.test(data85)){
+const err169 = {instancePath:instancePath+"/extraHosts/" + i19+"/ip",schemaPath:"#/$defs/ExtraHost/properties/ip/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Fa-f.:]+$"},message:"must match pattern \""+"^[0-9A-Fa-f.:]+$"+"\"",schema:"^[0-9A-Fa-f.:]+$",parentSchema:schema90.properties.ip,data:data85};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -8671,7 +9354,7 @@ errors++;
 }
 }
 else {
-const err170 = {instancePath:instancePath+"/extraHosts/" + i19+"/ip",schemaPath:"#/$defs/ExtraHost/properties/ip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema80.properties.ip.type,parentSchema:schema80.properties.ip,data:data85};
+const err170 = {instancePath:instancePath+"/extraHosts/" + i19+"/ip",schemaPath:"#/$defs/ExtraHost/properties/ip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema90.properties.ip.type,parentSchema:schema90.properties.ip,data:data85};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -8683,7 +9366,7 @@ errors++;
 }
 }
 else {
-const err171 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema80.type,parentSchema:schema80,data:data83};
+const err171 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema90.type,parentSchema:schema90,data:data83};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -8695,7 +9378,7 @@ errors++;
 }
 }
 else {
-const err172 = {instancePath:instancePath+"/extraHosts",schemaPath:"#/properties/extraHosts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema45.properties.extraHosts.type,parentSchema:schema45.properties.extraHosts,data:data82};
+const err172 = {instancePath:instancePath+"/extraHosts",schemaPath:"#/properties/extraHosts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.extraHosts.type,parentSchema:schema55.properties.extraHosts,data:data82};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -8710,7 +9393,7 @@ let data86 = data.logging;
 if(data86 && typeof data86 == "object" && !Array.isArray(data86)){
 for(const key17 in data86){
 if(!((key17 === "driver") || (key17 === "options"))){
-const err173 = {instancePath:instancePath+"/logging",schemaPath:"#/$defs/Logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema81,data:data86};
+const err173 = {instancePath:instancePath+"/logging",schemaPath:"#/$defs/Logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema91,data:data86};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -8724,7 +9407,7 @@ if(data86.driver !== undefined){
 let data87 = data86.driver;
 if(typeof data87 === "string"){
 if(func2(data87) < 1){
-const err174 = {instancePath:instancePath+"/logging/driver",schemaPath:"#/$defs/Logging/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema81.properties.driver,data:data87};
+const err174 = {instancePath:instancePath+"/logging/driver",schemaPath:"#/$defs/Logging/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema91.properties.driver,data:data87};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -8735,7 +9418,7 @@ errors++;
 }
 }
 else {
-const err175 = {instancePath:instancePath+"/logging/driver",schemaPath:"#/$defs/Logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.driver.type,parentSchema:schema81.properties.driver,data:data87};
+const err175 = {instancePath:instancePath+"/logging/driver",schemaPath:"#/$defs/Logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.driver.type,parentSchema:schema91.properties.driver,data:data87};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -8754,7 +9437,7 @@ const _errs231 = errors;
 let valid74 = false;
 const _errs232 = errors;
 if(typeof data89 !== "string"){
-const err176 = {instancePath:instancePath+"/logging/options/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Logging/properties/options/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.options.additionalProperties.anyOf[0].type,parentSchema:schema81.properties.options.additionalProperties.anyOf[0],data:data89};
+const err176 = {instancePath:instancePath+"/logging/options/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Logging/properties/options/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.options.additionalProperties.anyOf[0].type,parentSchema:schema91.properties.options.additionalProperties.anyOf[0],data:data89};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -8768,7 +9451,7 @@ valid74 = valid74 || _valid6;
 if(!valid74){
 const _errs234 = errors;
 if(!(typeof data89 == "number")){
-const err177 = {instancePath:instancePath+"/logging/options/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Logging/properties/options/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema81.properties.options.additionalProperties.anyOf[1].type,parentSchema:schema81.properties.options.additionalProperties.anyOf[1],data:data89};
+const err177 = {instancePath:instancePath+"/logging/options/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Logging/properties/options/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema91.properties.options.additionalProperties.anyOf[1].type,parentSchema:schema91.properties.options.additionalProperties.anyOf[1],data:data89};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -8781,7 +9464,7 @@ var _valid6 = _errs234 === errors;
 valid74 = valid74 || _valid6;
 }
 if(!valid74){
-const err178 = {instancePath:instancePath+"/logging/options/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Logging/properties/options/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema81.properties.options.additionalProperties.anyOf,parentSchema:schema81.properties.options.additionalProperties,data:data89};
+const err178 = {instancePath:instancePath+"/logging/options/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Logging/properties/options/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema91.properties.options.additionalProperties.anyOf,parentSchema:schema91.properties.options.additionalProperties,data:data89};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -8804,7 +9487,7 @@ vErrors = null;
 }
 }
 else {
-const err179 = {instancePath:instancePath+"/logging/options",schemaPath:"#/$defs/Logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema81.properties.options.type,parentSchema:schema81.properties.options,data:data88};
+const err179 = {instancePath:instancePath+"/logging/options",schemaPath:"#/$defs/Logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.properties.options.type,parentSchema:schema91.properties.options,data:data88};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -8816,7 +9499,7 @@ errors++;
 }
 }
 else {
-const err180 = {instancePath:instancePath+"/logging",schemaPath:"#/$defs/Logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema81.type,parentSchema:schema81,data:data86};
+const err180 = {instancePath:instancePath+"/logging",schemaPath:"#/$defs/Logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.type,parentSchema:schema91,data:data86};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -8828,7 +9511,7 @@ errors++;
 }
 }
 else {
-const err181 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema45.type,parentSchema:schema45,data};
+const err181 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.type,parentSchema:schema55,data};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -8837,17 +9520,17 @@ vErrors.push(err181);
 }
 errors++;
 }
-validate28.errors = vErrors;
+validate34.errors = vErrors;
 return errors === 0;
 }
 
 
-function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.apiVersion === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema43.required,parentSchema:schema43,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema53.required,parentSchema:schema53,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -8857,7 +9540,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.kind === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema43.required,parentSchema:schema43,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema53.required,parentSchema:schema53,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -8867,7 +9550,7 @@ vErrors.push(err1);
 errors++;
 }
 if(data.metadata === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metadata"},message:"must have required property '"+"metadata"+"'",schema:schema43.required,parentSchema:schema43,data};
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metadata"},message:"must have required property '"+"metadata"+"'",schema:schema53.required,parentSchema:schema53,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -8877,7 +9560,7 @@ vErrors.push(err2);
 errors++;
 }
 if(data.spec === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spec"},message:"must have required property '"+"spec"+"'",schema:schema43.required,parentSchema:schema43,data};
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spec"},message:"must have required property '"+"spec"+"'",schema:schema53.required,parentSchema:schema53,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -8888,7 +9571,7 @@ errors++;
 }
 for(const key0 in data){
 if(!((((key0 === "apiVersion") || (key0 === "kind")) || (key0 === "metadata")) || (key0 === "spec"))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema43,data};
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema53,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -8901,7 +9584,7 @@ errors++;
 if(data.apiVersion !== undefined){
 let data0 = data.apiVersion;
 if(typeof data0 !== "string"){
-const err5 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.apiVersion.type,parentSchema:schema43.properties.apiVersion,data:data0};
+const err5 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema53.properties.apiVersion.type,parentSchema:schema53.properties.apiVersion,data:data0};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -8911,7 +9594,7 @@ vErrors.push(err5);
 errors++;
 }
 if("swarm.controller/v1alpha1" !== data0){
-const err6 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "swarm.controller/v1alpha1"},message:"must be equal to constant",schema:"swarm.controller/v1alpha1",parentSchema:schema43.properties.apiVersion,data:data0};
+const err6 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "swarm.controller/v1alpha1"},message:"must be equal to constant",schema:"swarm.controller/v1alpha1",parentSchema:schema53.properties.apiVersion,data:data0};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -8924,7 +9607,7 @@ errors++;
 if(data.kind !== undefined){
 let data1 = data.kind;
 if(typeof data1 !== "string"){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema43.properties.kind.type,parentSchema:schema43.properties.kind,data:data1};
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema53.properties.kind.type,parentSchema:schema53.properties.kind,data:data1};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -8934,7 +9617,7 @@ vErrors.push(err7);
 errors++;
 }
 if("Service" !== data1){
-const err8 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Service"},message:"must be equal to constant",schema:"Service",parentSchema:schema43.properties.kind,data:data1};
+const err8 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Service"},message:"must be equal to constant",schema:"Service",parentSchema:schema53.properties.kind,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -8948,7 +9631,7 @@ if(data.metadata !== undefined){
 let data2 = data.metadata;
 if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
 if(data2.name === undefined){
-const err9 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema44.required,parentSchema:schema44,data:data2};
+const err9 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema54.required,parentSchema:schema54,data:data2};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -8959,7 +9642,7 @@ errors++;
 }
 for(const key1 in data2){
 if(!(((key1 === "name") || (key1 === "namespace")) || (key1 === "labels"))){
-const err10 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema44,data:data2};
+const err10 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema54,data:data2};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -8973,7 +9656,7 @@ if(data2.name !== undefined){
 let data3 = data2.name;
 if(typeof data3 === "string"){
 if(func2(data3) > 63){
-const err11 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema44.properties.name,data:data3};
+const err11 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema54.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -8983,7 +9666,7 @@ vErrors.push(err11);
 errors++;
 }
 if(func2(data3) < 1){
-const err12 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema44.properties.name,data:data3};
+const err12 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema54.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -8993,7 +9676,7 @@ vErrors.push(err12);
 errors++;
 }
 if(!pattern17.test(data3)){
-const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"},message:"must match pattern \""+"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"+"\"",schema:"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$",parentSchema:schema44.properties.name,data:data3};
+const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"},message:"must match pattern \""+"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"+"\"",schema:"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$",parentSchema:schema54.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -9004,7 +9687,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.properties.name.type,parentSchema:schema44.properties.name,data:data3};
+const err14 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.name.type,parentSchema:schema54.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -9018,7 +9701,7 @@ if(data2.namespace !== undefined){
 let data4 = data2.namespace;
 if(typeof data4 === "string"){
 if(func2(data4) > 63){
-const err15 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema44.properties.namespace,data:data4};
+const err15 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema54.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -9028,7 +9711,7 @@ vErrors.push(err15);
 errors++;
 }
 if(func2(data4) < 1){
-const err16 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema44.properties.namespace,data:data4};
+const err16 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema54.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -9038,7 +9721,7 @@ vErrors.push(err16);
 errors++;
 }
 if(!pattern0.test(data4)){
-const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema44.properties.namespace,data:data4};
+const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema54.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -9049,7 +9732,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.properties.namespace.type,parentSchema:schema44.properties.namespace,data:data4};
+const err18 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.namespace.type,parentSchema:schema54.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -9065,7 +9748,7 @@ if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key2 in data5){
 let data6 = data5[key2];
 if(typeof data6 !== "string"){
-const err19 = {instancePath:instancePath+"/metadata/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ObjectMeta/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema44.properties.labels.additionalProperties.type,parentSchema:schema44.properties.labels.additionalProperties,data:data6};
+const err19 = {instancePath:instancePath+"/metadata/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ObjectMeta/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.labels.additionalProperties.type,parentSchema:schema54.properties.labels.additionalProperties,data:data6};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -9077,7 +9760,7 @@ errors++;
 }
 }
 else {
-const err20 = {instancePath:instancePath+"/metadata/labels",schemaPath:"#/$defs/ObjectMeta/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema44.properties.labels.type,parentSchema:schema44.properties.labels,data:data5};
+const err20 = {instancePath:instancePath+"/metadata/labels",schemaPath:"#/$defs/ObjectMeta/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.properties.labels.type,parentSchema:schema54.properties.labels,data:data5};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -9089,7 +9772,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema44.type,parentSchema:schema44,data:data2};
+const err21 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.type,parentSchema:schema54,data:data2};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -9100,14 +9783,14 @@ errors++;
 }
 }
 if(data.spec !== undefined){
-if(!(validate28(data.spec, {instancePath:instancePath+"/spec",parentData:data,parentDataProperty:"spec",rootData}))){
-vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.errors);
+if(!(validate34(data.spec, {instancePath:instancePath+"/spec",parentData:data,parentDataProperty:"spec",rootData}))){
+vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
 errors = vErrors.length;
 }
 }
 }
 else {
-const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema43.type,parentSchema:schema43,data};
+const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema53.type,parentSchema:schema53,data};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -9116,7 +9799,7 @@ vErrors.push(err22);
 }
 errors++;
 }
-validate27.errors = vErrors;
+validate33.errors = vErrors;
 return errors === 0;
 }
 

@@ -324,6 +324,24 @@ export const commandTable = {
       set: { help: 'refuse unless the service belongs to this apply set', defaultText: 'any' },
     },
   },
+  rollout: {
+    summary: 'show and steer progressive rollouts (docs/rollouts.md)',
+    synopsis: 'controller rollout status|promote|abort [NAMESPACE/NAME] [options]',
+    description:
+      "status: every rollout recorded in the Swarm (or one service's), with its step, weight and reason.\n" +
+      'promote: skip the remaining steps and promote the canary; abort: roll it back now. The leader\n' +
+      'acts on the request within its next look (about a second).',
+    positionals: [
+      {
+        name: 'ACTION',
+        choices: ['status', 'promote', 'abort'],
+        missing: 'rollout needs an action: controller rollout status|promote|abort NAMESPACE/NAME',
+      },
+      { name: 'NAMESPACE/NAME' },
+    ],
+    sections: [{ title: 'Options', flags: ['output'] }, connection],
+    flagHelp: { output: { help: 'text, or json: the rollout records as stored' } },
+  },
   proxy: {
     summary: 'the proxy agent beside HAProxy (docs/proxy.md)',
     synopsis: 'controller proxy [options]',

@@ -45,6 +45,7 @@ const handlers: Record<RunnableCommand, Handler> = {
   resume: async (o, io) => (await runCommands()).suspendCommand(o, io, false),
   bootstrap: async (o, io) => (await runCommands()).bootstrapCommand(o, io),
   rollback: async (o, io) => (await import('./rollback-command.js')).rollbackCommand(o, io),
+  rollout: async (o, io) => (await import('./rollout-command.js')).rolloutCommand(o, io),
   proxy: async (o) => (await import('./proxy-command.js')).proxyCommand(o),
   version: versionCommand,
   get: async (o, io) => (await import('./inspect-commands.js')).getCommand(o, io),

@@ -25,6 +25,7 @@ import { parseSourceSpec } from '../source/source-spec.js';
 import { SourceError, type DesiredSource } from '../source/types.js';
 import { HttpAgentClient } from '../routes/agent-client.js';
 import { disabledRouteStatus, RouteSync, type RouteSyncStatus } from '../routes/route-sync.js';
+import { RolloutController } from '../rollout/rollout-controller.js';
 import { DockerSwarm } from '../swarm/docker-swarm.js';
 import type { CliOptions } from './args.js';
 import { runAgeKeyFile } from './command-table.js';
@@ -68,6 +69,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   };
   const identity = options.identity ?? `${hostname()}-${process.pid}`;
   const manager = new Manager({ swarm, identity, clock: realClock, log });
+  const rolloutsRef: { current?: RolloutController } = {};
   const settings: ApplySetSettings = {
     identity,
     applySet: options.applySet,
@@ -111,7 +113,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
         build,
       }),
   });
-  const loop = new ApplySetLoop({
+  const loop: ApplySetLoop = new ApplySetLoop({
     hooks: {
       loadOptions: () => Promise.resolve({ sops }),
       // The root source's App manifests: one loop per App (app of apps).
@@ -124,15 +126,21 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     clock: realClock,
     log: log.child({ applySet: options.applySet }),
     metrics: sink,
+    rollouts: { divert: (i) => rolloutsRef.current?.divert(i) ?? Promise.resolve(undefined) },
   });
   manager.add(loop);
   const routes = startRouteSync(options, swarm, manager, loop, m, log);
+  const rollouts: RolloutController | undefined = routes?.sync
+    ? startRollouts(options, swarm, routes.sync, routes.client!, loop, registry, log)
+    : undefined;
+  rolloutsRef.current = rollouts;
   const [listenHost, listenPort] = splitListen(options.listen);
   const webhookSecret = options.webhookSecretFile ? readFileSync(options.webhookSecretFile, 'utf8').trim() : '';
   const status = () => ({
     ...loop.status.toJSON(),
     images: loop.sync.images.status(),
     ...(routes ? { routes: routes.status() } : {}),
+    ...(rollouts ? { rollouts: rollouts.status() } : {}),
   });
   const dashboard = runDashboard({
     applySet: options.applySet,
@@ -182,6 +190,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   await Promise.all(publishers.map((p) => p.stop()));
   await apps.stop();
   routes?.stop?.();
+  rollouts?.stop();
   dashboard.close();
   await new Promise((r) => server.close(() => r(undefined)));
   log.info({ event: 'stopped' }, 'stopped; lease released');
@@ -238,7 +247,7 @@ function startRouteSync(
   loop: ApplySetLoop,
   m: ReturnType<typeof controllerMetrics>,
   log: ReturnType<typeof createLogger>,
-): { status(): RouteSyncStatus; stop?(): void } | undefined {
+): { status(): RouteSyncStatus; stop?(): void; sync?: RouteSync; client?: HttpAgentClient } | undefined {
   if (options.noRoutes) return undefined;
   const o = {
     proxyService: options.proxyService,
@@ -256,9 +265,10 @@ function startRouteSync(
     log.warn({ event: 'routes.disabled' }, note);
     return { status: () => disabledRouteStatus(o, note) };
   }
+  const client = new HttpAgentClient(options.proxyControlPort, token);
   const sync = new RouteSync({
     swarm,
-    client: new HttpAgentClient(options.proxyControlPort, token),
+    client,
     options: o,
     clock: realClock,
     log: log.child({ component: 'routes' }),
@@ -282,7 +292,65 @@ function startRouteSync(
   });
   manager.onEvent((e) => sync.notify(e));
   sync.start();
-  return sync;
+  return { status: () => sync.status(), stop: () => sync.stop(), sync, client };
+}
+
+/**
+ * Progressive delivery (src/rollout/): needs the route reconciler (it serves the canary's
+ * weight) and the proxies' counters. Its transitions are logged as events; notifications are
+ * not wired into `controller run` yet, so they go to the log only.
+ */
+function startRollouts(
+  options: CliOptions,
+  swarm: DockerSwarm,
+  sync: RouteSync,
+  client: HttpAgentClient,
+  loop: ApplySetLoop,
+  registry: Registry,
+  log: ReturnType<typeof createLogger>,
+): RolloutController {
+  const p = 'swarm_controller_rollout_';
+  const phase = registry.gauge(`${p}phase`, 'Rollouts by service and phase (1 for the current phase).', [
+    'service',
+    'phase',
+  ]);
+  const weight = registry.gauge(`${p}canary_weight`, "The canary's share of its route's traffic, in percent.", [
+    'service',
+  ]);
+  const step = registry.gauge(`${p}step`, 'The current step of a rollout (0-based).', ['service']);
+  const verdicts = registry.counter(`${p}verdicts_total`, 'Judgements of canary steps, by verdict.', [
+    'service',
+    'verdict',
+  ]);
+  const finished = registry.counter(`${p}finished_total`, 'Rollouts finished, by result.', ['result']);
+  const phases = ['progressing', 'promoting', 'finalizing', 'succeeded', 'rolling-back', 'rolled-back'];
+  const rl = log.child({ component: 'rollout' });
+  const rc = new RolloutController({
+    swarm,
+    routes: {
+      serving: (route, canary, w) => sync.serving(route, canary, w),
+      replicaAddresses: () => sync.replicaAddresses(),
+      refresh: () => sync.notify({ Type: 'config', Action: 'update' }),
+    },
+    stats: client,
+    clock: realClock,
+    log: rl,
+    applySet: options.applySet,
+    identity: options.identity ?? `${hostname()}-${process.pid}`,
+    isLeader: () => loop.isLeader && !loop.status.suspended,
+    onEvent: (e) => rl.info({ event: e.type, rollout: e }, `${e.type}: ${e.service}: ${e.reason}`),
+    metrics: {
+      state: (service, ph, st, w) => {
+        for (const x of phases) phase.set({ service, phase: x }, x === ph ? 1 : 0);
+        step.set({ service }, st);
+        weight.set({ service }, w);
+      },
+      verdict: (service, v) => verdicts.inc({ service, verdict: v }),
+      finished: (result) => finished.inc({ result }),
+    },
+  });
+  rc.start();
+  return rc;
 }
 
 /**

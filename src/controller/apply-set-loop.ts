@@ -16,7 +16,7 @@ import { WorkQueue } from '../queue/work-queue.js';
 import type { LiveCache } from './live-cache.js';
 import type { ElectedLoop, LeaseRound } from './manager.js';
 import { reconcileHandler, type ReconcileMetricsSink } from './reconcile-handler.js';
-import { Reconciler, type ReconcilerOptions } from './reconciler.js';
+import { Reconciler, type ReconcilerOptions, type RolloutDivert } from './reconciler.js';
 import {
   RevisionSync,
   type RevisionSyncHooks,
@@ -65,6 +65,8 @@ export interface ApplySetLoopOptions {
   random?: Random;
   log: Logger;
   metrics: ApplySetMetricsSink;
+  /** Progressive delivery of routed services (src/rollout/); without it updates apply in place. */
+  rollouts?: RolloutDivert;
   /** An app's additions to each sync (SOPS keys, variables, sync windows, dependencies, notices). */
   hooks?: RevisionSyncHooks;
   /** An app whose manifest says suspend: true; the reason shown (the suspend record can suspend it too). */
@@ -108,6 +110,7 @@ export class ApplySetLoop implements ElectedLoop {
       status: this.status,
       options: settings,
       observer: { action: (k, a, r) => metrics.action(k, a, r), drift: (k, m) => metrics.drift(k, m) },
+      ...(o.rollouts ? { rollouts: o.rollouts } : {}),
     });
     this.queue = new WorkQueue({ concurrency: settings.concurrency, clock });
     this.record = new SuspendRecord({ records: swarm, applySet: settings.applySet, clock });

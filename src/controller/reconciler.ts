@@ -8,7 +8,8 @@
  * configured.
  */
 import { labelSpecHash } from '../api/labels.js';
-import type { DesiredState } from '../model/desired-state.js';
+import type { DesiredService, DesiredState } from '../model/desired-state.js';
+import type { DesiredRoute, RolloutModel } from '../api/route-model.js';
 import { refId } from '../api/object-ref.js';
 import type { SwarmAccess } from '../api/swarm-access.js';
 import type { LiveState, SwarmService } from '../api/swarm-types.js';
@@ -70,6 +71,21 @@ export type ReconcileResult =
     }
   | { outcome: 'waiting'; dependsOn: string[] };
 
+/**
+ * Progressive delivery (src/rollout/rollout-controller.ts): asked before a routed service whose
+ * route has a rollout strategy is updated in a way that restarts its tasks. A result: the
+ * rollout has the service, record it and look again; undefined: apply the update as usual.
+ */
+export interface RolloutDivert {
+  divert(i: {
+    key: string;
+    desired: DesiredService;
+    route: DesiredRoute & { model: { rollout: RolloutModel } };
+    live: LiveState;
+    revision: string;
+  }): Promise<{ phase: 'Progressing' | 'Failed'; reason: string } | undefined>;
+}
+
 export interface ReconcilerDeps {
   swarm: SwarmAccess;
   /** The live Swarm, shared by a burst of keys. */
@@ -77,6 +93,7 @@ export interface ReconcilerDeps {
   status: StatusStore;
   options: ReconcilerOptions;
   observer?: ReconcileObserver;
+  rollouts?: RolloutDivert;
 }
 
 export class Reconciler {
@@ -88,8 +105,10 @@ export class Reconciler {
   private readonly status: StatusStore;
   private readonly options: ReconcilerOptions;
   private readonly observer: ReconcileObserver;
+  private readonly rollouts: RolloutDivert | undefined;
 
   constructor(deps: ReconcilerDeps) {
+    this.rollouts = deps.rollouts;
     this.swarm = deps.swarm;
     this.cache = deps.cache;
     this.status = deps.status;
@@ -227,6 +246,11 @@ export class Reconciler {
         return { outcome: 'reported' };
       }
     }
+    const diverted = await this.divertToRollout(key, change, live, snapshot);
+    if (diverted) {
+      this.status.setObject({ ...base, ...diverted });
+      return { outcome: 'skipped', recheckAfterMs: 2000 };
+    }
     // One attempt, no retry policy: the reconcile handler decides whether and when to try again.
     const [outcome] = await executePlan(
       { ...plan, changes: [{ ...change, dependsOn: [] }], blockers: [] },
@@ -252,6 +276,25 @@ export class Reconciler {
       reason: `${drifted ? 'drift repaired: ' : ''}${change.action}: ${change.reason}`,
     });
     return { outcome: 'applied', recheckAfterMs: kind === 'Service' ? 1000 : undefined };
+  }
+
+  /** A restarting update of a service whose route has a rollout strategy goes to the rollout controller. */
+  private async divertToRollout(key: string, change: Change, live: LiveState, snapshot: DesiredRevision) {
+    if (!this.rollouts || change.kind !== 'Service' || change.action !== 'update' || !change.restartsTasks)
+      return undefined;
+    const desired = snapshot.desired.services.find((s) => refId(s.ref) === key);
+    if (!desired) return undefined;
+    const route = snapshot.desired.routes.find(
+      (r) => r.model.rollout && r.model.backends.length === 1 && r.model.backends[0].service === desired.swarmName,
+    );
+    if (!route?.model.rollout) return undefined;
+    return this.rollouts.divert({
+      key,
+      desired,
+      route: route as DesiredRoute & { model: { rollout: RolloutModel } },
+      live,
+      revision: snapshot.revision,
+    });
   }
 
   private swarmNameOf(key: string): string | undefined {

@@ -448,6 +448,7 @@ function checkRoutes(routes: CheckedObject<RouteManifest>[], services: CheckedOb
           `use a timeout such as "${k === 'connect' ? '2s' : '60s'}"`,
         );
     }
+    if (spec.rollout) checkRollout(r, spec.rollout, !!spec.backends, at);
     const prefix = spec.pathPrefix ?? '/';
     const hosts = spec.hosts?.length ? spec.hosts : ['*'];
     hosts.forEach((h, i) => {
@@ -466,4 +467,72 @@ function checkRoutes(routes: CheckedObject<RouteManifest>[], services: CheckedOb
     });
   }
   return out;
+}
+
+/** A route's rollout: one service, growing canary weights, an interval the loop can keep, usable thresholds. */
+function checkRollout(
+  r: CheckedObject<RouteManifest>,
+  ro: NonNullable<RouteManifest['spec']['rollout']>,
+  hasBackends: boolean,
+  at: (
+    o: CheckedObject<RouteManifest>,
+    path: FieldPath,
+    code: Diagnostic['code'],
+    message: string,
+    fix: string,
+  ) => void,
+): void {
+  const base: FieldPath = ['spec', 'rollout'];
+  if (hasBackends)
+    at(
+      r,
+      base,
+      'SC3021',
+      'a rollout needs a route with one service (service and port); this route has backends',
+      'use service and port; the controller adds the canary beside it during a rollout',
+    );
+  if (ro.strategy === 'blueGreen' && ro.steps)
+    at(
+      r,
+      [...base, 'steps'],
+      'SC3021',
+      'blueGreen switches at once and takes no steps',
+      'remove steps, or use strategy canary',
+    );
+  (ro.steps ?? []).forEach((step, i, all) => {
+    if (i > 0 && step.weight <= all[i - 1].weight)
+      at(
+        r,
+        [...base, 'steps', i, 'weight'],
+        'SC3021',
+        `step weights must grow: ${step.weight} follows ${all[i - 1].weight}`,
+        'order the steps by weight, e.g. 5, 25, 50, 100',
+      );
+  });
+  const intervalNs = ro.interval === undefined ? 10e9 : (parseDuration(ro.interval) ?? 0);
+  if (intervalNs < 1e9)
+    at(
+      r,
+      [...base, 'interval'],
+      'SC3021',
+      `interval ${ro.interval} is below 1s`,
+      'use an interval of at least "1s", e.g. "10s"',
+    );
+  const a = ro.analysis;
+  if (a?.failConfidence !== undefined && a.passConfidence !== undefined && a.passConfidence > a.failConfidence)
+    at(
+      r,
+      [...base, 'analysis', 'passConfidence'],
+      'SC3021',
+      `passConfidence ${a.passConfidence} is above failConfidence ${a.failConfidence}`,
+      'keep failConfidence at least as high (defaults: 0.99 and 0.95): a rollback needs the stronger evidence',
+    );
+  if (a?.maxErrorRateRatio !== undefined && a.maxErrorRateRatio !== null && !(a.maxErrorRateRatio >= 1))
+    at(
+      r,
+      [...base, 'analysis', 'maxErrorRateRatio'],
+      'SC3021',
+      `maxErrorRateRatio ${a.maxErrorRateRatio} is below 1`,
+      'use a ratio of at least 1 (default 2), or null to not compare with the stable version',
+    );
 }

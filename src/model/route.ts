@@ -4,7 +4,8 @@
  * resolved to Swarm service names. Pure.
  */
 import type { RouteManifest } from '../api/schemas.js';
-import type { RouteModel } from '../api/route-model.js';
+import { rolloutDefaults, type RolloutModel, type RouteModel } from '../api/route-model.js';
+import type { RouteRollout } from '../api/route.generated.js';
 import { duration, sortedRecord } from './canonical.js';
 
 export const routeDefaults = {
@@ -50,5 +51,33 @@ export function routeModel(manifest: RouteManifest, serviceSwarmName: (name: str
     },
     tls: s.tls ? { secret: s.tls.secret } : null,
     redirectToHttps: s.redirectToHttps ?? false,
+    ...(s.rollout ? { rollout: rolloutModel(s.rollout) } : {}),
+  };
+}
+
+/** The canonical rollout strategy of a route: every default filled in, durations in one spelling. */
+export function rolloutModel(r: RouteRollout): RolloutModel {
+  const d = rolloutDefaults;
+  const a = r.analysis ?? {};
+  const strategy = r.strategy ?? 'canary';
+  return {
+    strategy,
+    steps:
+      strategy === 'blueGreen'
+        ? [{ weight: 100, hold: duration(r.switchHold, d.switchHold) }]
+        : (r.steps ?? d.steps).map((x) => ({ weight: x.weight, hold: duration(x.hold, d.hold) })),
+    canaryReplicas: r.canaryReplicas ?? null,
+    interval: duration(r.interval, d.interval),
+    maxExtension: duration(r.maxExtension, d.maxExtension),
+    startTimeout: duration(r.startTimeout, d.startTimeout),
+    analysis: {
+      minRequests: a.minRequests ?? d.analysis.minRequests,
+      maxErrorRate: a.maxErrorRate ?? d.analysis.maxErrorRate,
+      maxErrorRateRatio: a.maxErrorRateRatio === undefined ? d.analysis.maxErrorRateRatio : a.maxErrorRateRatio,
+      latency: (a.latency ?? d.analysis.latency).map((l) => ({ quantile: l.quantile, maxRatio: l.maxRatio })),
+      latencyTolerance: duration(a.latencyTolerance, d.analysis.latencyTolerance),
+      failConfidence: a.failConfidence ?? d.analysis.failConfidence,
+      passConfidence: a.passConfidence ?? d.analysis.passConfidence,
+    },
   };
 }

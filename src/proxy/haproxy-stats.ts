@@ -1,8 +1,9 @@
 /**
  * Parses HAProxy's `show stat` CSV (management.txt section 9.1) into server rows: the columns
  * are found by their names in the header line, values quoted with '"' when they hold a comma
- * or a quote. The agent reads one counter from it that the request log cannot give: `wredis`,
- * the attempts that failed on a server and were sent to another (the client never saw them).
+ * or a quote. The agent reads from it what the request log cannot give: `wredis`, the attempts
+ * that failed on a server and were sent to another (the client never saw them), and the
+ * server's health (`status`, `check_status`), which tells a rollout when a new task is ready.
  * Pure. Must not import src/swarm/ or do I/O.
  */
 
@@ -13,6 +14,10 @@ export interface ServerStatRow {
   address: string;
   /** wredis: times a request was switched away from this server after a failed attempt. */
   redispatched: number;
+  /** HAProxy's state of the server: "UP", "DOWN", "MAINT", "no check", "UP 1/3" (going down), "DOWN 1/2" (going up)... */
+  status: string;
+  /** The last health check's result: "L7OK", "L4CON", "INI" (none yet)...; "" when the server is not checked. */
+  checkStatus: string;
 }
 
 /** Splits one CSV line (RFC 4180 quoting, as HAProxy writes it). */
@@ -49,13 +54,21 @@ export function parseServerStats(csv: string): ServerStatRow[] {
     if (i < 0) throw new Error(`show stat has no column ${name}`);
     return i;
   };
-  const [px, sv, type, addr, wredis] = ['pxname', 'svname', 'type', 'addr', 'wredis'].map(col);
+  const [px, sv, type, addr, wredis, status] = ['pxname', 'svname', 'type', 'addr', 'wredis', 'status'].map(col);
+  const check = names.indexOf('check_status');
   const rows: ServerStatRow[] = [];
   for (const line of lines.slice(head + 1)) {
     if (!line.trim()) continue;
     const f = splitCsvLine(line);
     if (f[type] !== '2') continue;
-    rows.push({ backend: f[px], server: f[sv], address: f[addr], redispatched: Number(f[wredis]) || 0 });
+    rows.push({
+      backend: f[px],
+      server: f[sv],
+      address: f[addr],
+      redispatched: Number(f[wredis]) || 0,
+      status: f[status] ?? '',
+      checkStatus: check < 0 ? '' : (f[check] ?? ''),
+    });
   }
   return rows;
 }

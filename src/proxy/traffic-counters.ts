@@ -43,6 +43,14 @@ export interface ServerTraffic {
   redispatched: number;
   /** Time to the response headers (HAProxy's Tr) of every request answered. */
   responseTime: SparseHistogram;
+  /** Its state in the current HAProxy worker at the last read; null until a read saw it. */
+  health: ServerHealth | null;
+}
+
+/** HAProxy's view of one server (`show stat`): status "UP", "DOWN", "no check"...; check "L7OK", "INI", "" (not checked). */
+export interface ServerHealth {
+  status: string;
+  check: string;
 }
 
 export interface UnattributedTraffic {
@@ -130,6 +138,7 @@ interface TaskEntry extends ServedTask {
   redispatched: number;
   /** Made at the first response (a dense histogram is about 1 KB; most slots of a large table never answer). */
   latency: LatencyHistogram | null;
+  health: ServerHealth | null;
 }
 
 interface RouteEntry {
@@ -213,6 +222,7 @@ export class TrafficCounters {
           responses: zeroStatus(),
           redispatched: 0,
           latency: null,
+          health: null,
         });
       this.byAddress.set(addrKey(s.backend, s.address), key);
     }
@@ -251,12 +261,18 @@ export class TrafficCounters {
   /**
    * One worker's `show stat` server rows (and its DroppedLogs): the growth since that worker's
    * previous sample goes to the task at the row's address now. Sampling before every change of
-   * membership keeps each increment with the task that had the slot.
+   * membership keeps each increment with the task that had the slot. The current worker's rows
+   * (`current`, the one new connections go to) also give each task's health.
    */
-  recordWorkerSample(pid: number, rows: ServerStatRow[], droppedLogs: number): void {
+  recordWorkerSample(pid: number, rows: ServerStatRow[], droppedLogs: number, current = true): void {
     const last = this.workerCounters.get(pid) ?? new Map<string, number>();
     this.workerCounters.set(pid, last);
     for (const row of rows) {
+      if (current) {
+        const key = this.byAddress.get(addrKey(row.backend, row.address));
+        const e = key === undefined ? undefined : this.tasks.get(key);
+        if (e && e.removedAt === null) e.health = { status: row.status, check: row.checkStatus };
+      }
       const slot = `${row.backend}/${row.server}`;
       const before = last.get(slot) ?? 0;
       // (a counter below its last value was cleared: all of it is new)
@@ -311,6 +327,7 @@ export class TrafficCounters {
         responses: { ...e.responses },
         redispatched: e.redispatched,
         responseTime: e.latency ? toSparse(e.latency) : { count: 0, sumMs: 0, buckets: [] },
+        health: e.health ? { ...e.health } : null,
       });
     }
     const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

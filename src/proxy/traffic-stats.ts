@@ -64,7 +64,8 @@ export class TrafficStatsCollector {
     const run = async () => {
       try {
         const workers = await this.o.haproxy.workerStats(backends);
-        for (const w of workers) this.counters.recordWorkerSample(w.pid, parseServerStats(w.statText), w.droppedLogs);
+        for (const w of workers)
+          this.counters.recordWorkerSample(w.pid, parseServerStats(w.statText), w.droppedLogs, w.current);
         this.counters.setWorkers(workers.map((w) => w.pid));
       } catch (err) {
         const message = (err as Error).message;

@@ -80,6 +80,8 @@ export interface WindowSummary {
   requests: number;
   errors: number;
   errorRate: number | null;
+  /** Failed attempts HAProxy retried elsewhere (the clients did not see them): shown, not judged. */
+  redispatched: number;
   p50Ms: number | null;
   p99Ms: number | null;
 }
@@ -145,6 +147,7 @@ function summary(w: TrafficWindow): WindowSummary {
     requests: w.requests,
     errors: w.errors,
     errorRate: w.requests > 0 ? w.errors / w.requests : null,
+    redispatched: w.redispatched,
     p50Ms: quantileMs(w, 0.5),
     p99Ms: quantileMs(w, 0.99),
   };

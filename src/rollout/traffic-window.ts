@@ -5,19 +5,31 @@
  * counts from zero: what it served before the restart is lost, nothing is counted twice.
  * Pure: imports only the agent's types. Must not import src/swarm/ or anything with I/O.
  */
-import type { RouteTraffic, ServerTraffic, TrafficStats } from '../proxy/traffic-counters.js';
+import type { RouteTraffic, ServerHealth, ServerTraffic, TrafficStats } from '../proxy/traffic-counters.js';
 
 export interface TrafficWindow {
-  /** Requests answered (or failed last) by these servers, plus attempts that failed on them and went elsewhere. */
+  /** Requests these servers answered (or failed last): what the clients got from them. */
   requests: number;
-  /** 5xx answers (the application's and HAProxy's 502/503/504), plus those failed attempts. */
+  /** Of those, 5xx answers (the application's, and HAProxy's 502/503/504 after a last attempt here failed). */
   errors: number;
+  /**
+   * Attempts that failed on these servers (refused, reset, timed out) and that HAProxy retried on
+   * another server: the client did not see them. Reported beside the judged figures, not judged:
+   * a brand-new task is often unreachable for its first moments on the overlay, and that says
+   * nothing about the version it runs.
+   */
+  redispatched: number;
   /** Response times (ms to the response headers) of the answered requests. */
   latency: { boundsMs: readonly number[]; counts: number[] };
 }
 
 export function emptyWindow(boundsMs: readonly number[]): TrafficWindow {
-  return { requests: 0, errors: 0, latency: { boundsMs, counts: new Array<number>(boundsMs.length + 1).fill(0) } };
+  return {
+    requests: 0,
+    errors: 0,
+    redispatched: 0,
+    latency: { boundsMs, counts: new Array<number>(boundsMs.length + 1).fill(0) },
+  };
 }
 
 /** Chooses the servers of a window: the canary's service, say, in one route. */
@@ -58,8 +70,9 @@ export function windowBetween(
         reset = true;
         b = undefined;
       }
-      w.requests += s.requests - (b?.requests ?? 0) + s.redispatched - (b?.redispatched ?? 0);
-      w.errors += s.responses['5xx'] - (b?.responses['5xx'] ?? 0) + s.redispatched - (b?.redispatched ?? 0);
+      w.requests += s.requests - (b?.requests ?? 0);
+      w.errors += s.responses['5xx'] - (b?.responses['5xx'] ?? 0);
+      w.redispatched += s.redispatched - (b?.redispatched ?? 0);
       const now = dense(s, size);
       const was = b ? dense(b, size) : undefined;
       now.forEach((n, i) => (w.latency.counts[i] += n - (was?.[i] ?? 0)));
@@ -76,7 +89,29 @@ export function sumWindows(windows: TrafficWindow[], boundsMs: readonly number[]
       throw new Error('traffic windows with different latency buckets cannot be added');
     total.requests += w.requests;
     total.errors += w.errors;
+    total.redispatched += w.redispatched;
     w.latency.counts.forEach((n, i) => (total.latency.counts[i] += n));
   }
   return total;
+}
+
+/**
+ * Whether a server may be judged: HAProxy's health check of it passed (status "UP" with a
+ * passing last check; "UP 1/3" is failing, "INI" not checked yet), or the route has no health
+ * check ("no check": nothing to wait for).
+ */
+export function isWarm(h: ServerHealth | null): boolean {
+  if (!h) return false;
+  if (h.status === 'no check') return true;
+  return h.status === 'UP' && /^L[4-7]OK$/.test(h.check);
+}
+
+/** The picked servers in the proxy's table that are not warm yet, as "task (status check)". */
+export function coldServers(stats: TrafficStats, pick: ServerPick): string[] {
+  const out: string[] = [];
+  for (const r of stats.routes)
+    for (const s of r.servers)
+      if (s.inTable && pick(r, s) && !isWarm(s.health))
+        out.push(`${s.task} (${s.health ? `${s.health.status} ${s.health.check}`.trim() : 'not read yet'})`);
+  return out;
 }

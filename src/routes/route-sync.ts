@@ -182,6 +182,29 @@ export class RouteSync {
     return this.lastRound;
   }
 
+  /**
+   * For the rollout controller: every proxy replica serves the table built with this canary
+   * weight for the route (the rollout record as read, the table pushed and acknowledged).
+   */
+  serving(route: string, canary: string, weight: number): boolean {
+    const r = this.facts?.rollouts?.get(route);
+    const b = this.built;
+    return (
+      this.active &&
+      !!r &&
+      !!b &&
+      r.canary === canary &&
+      r.weight === weight &&
+      this.pusher.table?.checksum === b.checksum &&
+      this.pusher.allHold(b.checksum)
+    );
+  }
+
+  /** The proxy replicas' control addresses (the rollout controller reads their counters). */
+  replicaAddresses(): string[] {
+    return this.pusher.status().map((r) => r.address);
+  }
+
   status(): RouteSyncStatus {
     const b = this.built;
     return {

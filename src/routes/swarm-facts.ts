@@ -7,6 +7,7 @@
 import { currentRoutes, labelKind, type StoredRoute } from '../api/route-model.js';
 import type { SwarmReader } from '../api/swarm-access.js';
 import type { SwarmService, SwarmTask } from '../api/swarm-types.js';
+import { rolloutKind, servedRollouts, labelKindKey } from '../rollout/rollout-record.js';
 
 export interface RouteFacts {
   routes: StoredRoute[];
@@ -16,10 +17,16 @@ export interface RouteFacts {
   proxy: SwarmService | undefined;
   /** Tasks with desired state "running" of the routed services and the proxy service. */
   tasks: SwarmTask[];
+  /** Active rollouts by route table name: the canary service and its share of the route (0-100). */
+  rollouts?: Map<string, { canary: string; weight: number }>;
 }
 
 export async function readRouteFacts(swarm: SwarmReader, proxyService: string): Promise<RouteFacts> {
-  const [configs, services] = await Promise.all([swarm.listConfigs([`${labelKind}=Route`]), swarm.listServices()]);
+  const [configs, services, rollouts] = await Promise.all([
+    swarm.listConfigs([`${labelKind}=Route`]),
+    swarm.listServices(),
+    swarm.listConfigs([`${labelKindKey}=${rolloutKind}`]),
+  ]);
   const { routes, unreadable } = currentRoutes(configs);
   const facts: RouteFacts = {
     routes,
@@ -27,14 +34,16 @@ export async function readRouteFacts(swarm: SwarmReader, proxyService: string): 
     services,
     proxy: services.find((s) => s.Spec.Name === proxyService),
     tasks: [],
+    rollouts: servedRollouts(rollouts),
   };
   facts.tasks = await readTasks(swarm, watchedServiceIds(facts));
   return facts;
 }
 
 /** IDs of the services whose tasks the table depends on: every existing backend service and the proxy. */
-export function watchedServiceIds(facts: Pick<RouteFacts, 'routes' | 'services' | 'proxy'>): string[] {
+export function watchedServiceIds(facts: Pick<RouteFacts, 'routes' | 'services' | 'proxy' | 'rollouts'>): string[] {
   const names = new Set(facts.routes.flatMap((r) => r.model.backends.map((b) => b.service)));
+  for (const r of facts.rollouts?.values() ?? []) names.add(r.canary);
   const ids = facts.services.filter((s) => names.has(s.Spec.Name ?? '')).map((s) => s.ID);
   if (facts.proxy) ids.push(facts.proxy.ID);
   return [...new Set(ids)].sort();

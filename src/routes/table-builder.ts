@@ -28,6 +28,11 @@ export interface TableInput {
   tasks: SwarmTask[];
   /** The proxy service, or undefined when it does not exist. */
   proxy: SwarmService | undefined;
+  /**
+   * Active rollouts by route table name: the route's one service keeps 100 - weight of its
+   * traffic and the canary service (same port) takes weight (src/rollout/rollout-record.ts).
+   */
+  rollouts?: Map<string, { canary: string; weight: number }>;
 }
 
 export interface BuiltTable {
@@ -77,7 +82,7 @@ export function buildTable(input: TableInput): BuiltTable {
     }
     const backends: RouteBackend[] = [];
     const problems: string[] = [];
-    for (const b of m.backends) {
+    for (const b of withCanary(m, input.rollouts?.get(name), (n) => byName.has(n))) {
       const service = byName.get(b.service);
       if (!service) {
         problems.push(`service ${b.service} does not exist`);
@@ -128,6 +133,26 @@ export function serverWeights(backends: RouteBackend[]): RouteBackend[] {
           ? 1
           : 0,
   }));
+}
+
+/**
+ * The route's backends, with the canary beside its one service while a rollout runs. A canary
+ * service that does not exist (not created yet, or already removed by a rollback or an abort
+ * while the record still names it) is left out, and the stable service keeps all the traffic:
+ * a missing canary must not make the whole route broken.
+ */
+export function withCanary(
+  m: Pick<RouteModel, 'backends'>,
+  rollout: { canary: string; weight: number } | undefined,
+  exists: (service: string) => boolean,
+): RouteModel['backends'] {
+  if (!rollout || m.backends.length !== 1 || !exists(rollout.canary)) return m.backends;
+  const [stable] = m.backends;
+  const w = Math.max(0, Math.min(100, Math.round(rollout.weight)));
+  return [
+    { ...stable, weight: 100 - w },
+    { service: rollout.canary, port: stable.port, weight: w },
+  ];
 }
 
 function claimConflict(

@@ -34,6 +34,8 @@ export interface TierOptions {
   proxyReplicas?: number;
   /** Placement constraints of the proxy service (on a multi-node Swarm: the node whose host-mode ports the test calls). */
   proxyConstraints?: string[];
+  /** Controller replicas (default 1): with 2, one leads and the other stands by (leader failover tests). */
+  controllerReplicas?: number;
   /** Placement constraints of the controller service (default: node.role == manager); its status is read through DOCKER_HOST's engine, so it must run there. */
   controllerConstraints?: string[];
 }
@@ -92,7 +94,7 @@ metadata: {name: controller, namespace: ${t.ns}}
 spec:
   image: swarm-controller/controller:dev
   args: [run, --source, ${t.dir}, --set, ${t.ns}, --interval, 5s, --resync, 30s, --lease-duration, 5s, --proxy-service, ${t.ns}_proxy, --proxy-network, ${t.ns}_control${(t.runArgs ?? []).map((a) => `, ${JSON.stringify(a)}`).join('')}]
-  replicas: 1
+  replicas: ${t.controllerReplicas ?? 1}
   endpointMode: dnsrr
   networks: [control]
   secrets: [${token}]
@@ -177,20 +179,28 @@ export interface RouteStatus {
   }[];
 }
 
-/** The controller's status, read inside its container (its port is not published). */
+/** The controller's status, read inside its container (its port is not published); with several replicas, the leader's. */
 export async function controllerStatus(t: Tier): Promise<Record<string, unknown> & { routes?: RouteStatus }> {
   const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${t.ns}_controller`))
     .split('\n')
     .filter(Boolean);
   if (!ids.length) throw new Error('no controller container');
-  const json = await docker(
-    'exec',
-    ids[0],
-    'node',
-    '-e',
-    'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))',
-  );
-  return JSON.parse(json) as Record<string, unknown> & { routes?: RouteStatus };
+  let first: (Record<string, unknown> & { routes?: RouteStatus }) | undefined;
+  for (const id of ids) {
+    const json = await docker(
+      'exec',
+      id,
+      'node',
+      '-e',
+      'fetch("http://127.0.0.1:8090/status").then((r) => r.text()).then((t) => process.stdout.write(t))',
+    ).catch(() => '');
+    if (!json) continue;
+    const s = JSON.parse(json) as Record<string, unknown> & { routes?: RouteStatus };
+    if (s.role === 'leader' || ids.length === 1) return s;
+    first ??= s;
+  }
+  if (!first) throw new Error('no controller answered');
+  return first;
 }
 
 export async function routeStatus(t: Tier): Promise<RouteStatus> {

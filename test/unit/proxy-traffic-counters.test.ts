@@ -14,7 +14,7 @@ import { parseRequestLog, requestLogFormat } from '../../src/proxy/request-log.j
 import { tableChecksum, type Route, type RouteTable } from '../../src/proxy/route-table.js';
 import { assignSlots, type SlotMap } from '../../src/proxy/slots.js';
 import { TrafficCounters, type TrafficStats } from '../../src/proxy/traffic-counters.js';
-import { sumWindows, windowBetween } from '../../src/rollout/traffic-window.js';
+import { coldServers, isWarm, sumWindows, windowBetween } from '../../src/rollout/traffic-window.js';
 
 function routeOf(name: string, services: Record<string, [string, string, number][]>): Route {
   return {
@@ -83,8 +83,20 @@ describe('request log and stats parsing', () => {
   it('reads server rows of show stat by column name, quoted fields included', () => {
     assert.deepEqual(splitCsvLine('a,"b,c","d""e",'), ['a', 'b,c', 'd"e', '']);
     assert.deepEqual(parseServerStats(showStat([['rt_shop:web', 'shop_web_1', '10.0.0.5:8080', 7]])), [
-      { backend: 'rt_shop:web', server: 'shop_web_1', address: '10.0.0.5:8080', redispatched: 7 },
+      {
+        backend: 'rt_shop:web',
+        server: 'shop_web_1',
+        address: '10.0.0.5:8080',
+        redispatched: 7,
+        status: 'UP',
+        checkStatus: '',
+      },
     ]);
+    const checked = '# pxname,svname,wredis,status,type,addr,check_status\nrt_a,s_1,0,DOWN 1/2,2,10.0.0.7:80,L7OK\n';
+    assert.deepEqual(
+      parseServerStats(checked).map((r) => [r.status, r.checkStatus]),
+      [['DOWN 1/2', 'L7OK']],
+    );
     assert.throws(() => parseServerStats('Unknown command'), /no "# pxname/);
     assert.throws(() => parseServerStats('# pxname,svname,type,addr\n'), /no column wredis/);
   });
@@ -227,6 +239,21 @@ describe('TrafficCounters', () => {
     assert.deepEqual(s.collection.workers, [200]);
   });
 
+  it("a task's health is the current worker's view of its server, read with the counters", () => {
+    const { c } = counters();
+    const t = web([['t1', '10.0.0.5', 80]]);
+    c.setTable(t, assignSlots(t));
+    assert.equal(server(c.snapshot(), 'shop/web', 't1')!.health, null, 'not read yet');
+    const stat = (status: string, check: string) =>
+      `# pxname,svname,wredis,status,type,addr,check_status\nrt_shop:web,shop_web_1,0,${status},2,10.0.0.5:80,${check}\n`;
+    c.recordWorkerSample(100, parseServerStats(stat('UP', 'INI')), 0);
+    assert.deepEqual(server(c.snapshot(), 'shop/web', 't1')!.health, { status: 'UP', check: 'INI' });
+    c.recordWorkerSample(100, parseServerStats(stat('UP', 'L7OK')), 0);
+    // an old worker finishing its connections does not speak for the server
+    c.recordWorkerSample(90, parseServerStats(stat('DOWN', 'L4CON')), 0, false);
+    assert.deepEqual(server(c.snapshot(), 'shop/web', 't1')!.health, { status: 'UP', check: 'L7OK' });
+  });
+
   it('a task that left is kept for the retention time, then forgotten', () => {
     const { c, clock } = counters();
     const t = web([['t1', '10.0.0.5', 80]]);
@@ -271,6 +298,7 @@ describe('traffic windows', () => {
             responses: { '1xx': 0, '2xx': requests - fivexx, '3xx': 0, '4xx': 0, '5xx': fivexx, other: 0 },
             redispatched,
             responseTime: { count: requests, sumMs: requests * 10, buckets: [[10, requests]] },
+            health: { status: 'UP', check: 'L7OK' },
           },
         ],
       },
@@ -290,11 +318,11 @@ describe('traffic windows', () => {
   });
   const canary = (_r: unknown, s: { service: string }) => s.service === 'shop_canary';
 
-  it('counts the increments: failed attempts are requests and errors', () => {
+  it('counts the increments of what the clients got; failed attempts retried elsewhere apart', () => {
     const w = windowBetween(stats('e1', 100, 2, 1), stats('e1', 150, 5, 3), canary);
-    assert.deepEqual([w.requests, w.errors, w.reset, w.latency.counts[10]], [52, 5, false, 50]);
+    assert.deepEqual([w.requests, w.errors, w.redispatched, w.reset, w.latency.counts[10]], [50, 3, 2, false, 50]);
     const none = windowBetween(stats('e1', 100, 2, 1), stats('e1', 150, 5, 3), () => false);
-    assert.deepEqual([none.requests, none.errors], [0, 0]);
+    assert.deepEqual([none.requests, none.errors, none.redispatched], [0, 0, 0]);
   });
 
   it('an agent restart (another epoch) counts from zero and says so', () => {
@@ -304,11 +332,28 @@ describe('traffic windows', () => {
     assert.deepEqual([first.requests, first.reset], [10, false]);
   });
 
+  it('a server is warm once its health check passed, or when the route has none', () => {
+    assert.equal(isWarm(null), false);
+    assert.equal(isWarm({ status: 'UP', check: 'INI' }), false, 'not checked yet');
+    assert.equal(isWarm({ status: 'UP 1/3', check: 'L4CON' }), false, 'failing');
+    assert.equal(isWarm({ status: 'DOWN 1/2', check: 'L7OK' }), false, 'going up');
+    assert.equal(isWarm({ status: 'UP', check: 'L7OK' }), true);
+    assert.equal(isWarm({ status: 'no check', check: '' }), true);
+    const s = stats('e1', 10, 0, 0);
+    assert.deepEqual(coldServers(s, canary), []);
+    s.routes[0].servers[0].health = { status: 'DOWN', check: 'L4CON' };
+    assert.deepEqual(coldServers(s, canary), ['c1 (DOWN L4CON)']);
+    assert.deepEqual(
+      coldServers(s, () => false),
+      [],
+    );
+  });
+
   it('windows of several proxies add up; other buckets are refused', () => {
     const a = windowBetween(undefined, stats('e1', 10, 1, 0), canary);
     const b = windowBetween(undefined, stats('e1', 20, 0, 2), canary);
     const sum = sumWindows([a, b], latencyBoundsMs);
-    assert.deepEqual([sum.requests, sum.errors, sum.latency.counts[10]], [32, 3, 30]);
+    assert.deepEqual([sum.requests, sum.errors, sum.redispatched, sum.latency.counts[10]], [30, 1, 2, 30]);
     assert.throws(() => sumWindows([a], [1, 2, 3]), /different latency buckets/);
   });
 });

@@ -91,6 +91,14 @@ describe('judgeStep', () => {
     );
   });
 
+  it('judges what the clients got: attempts on new canary tasks that HAProxy retried elsewhere are reported, not counted as errors', () => {
+    const canary = window(300, 0, [18, 20, 22, 25, 30]);
+    canary.redispatched = 57;
+    const a = judgeStep(canary, stableFast);
+    assert.equal(a.verdict, 'pass', a.reason);
+    assert.deepEqual([a.canary.requests, a.canary.errors, a.canary.redispatched], [300, 0, 57]);
+  });
+
   it('5 errors in 20 requests fail at once, before minRequests', () => {
     const a = judgeStep(window(20, 5, [20]), stableFast);
     assert.equal(a.verdict, 'fail');

@@ -428,3 +428,17 @@ describe('route sync', () => {
     }
   });
 });
+
+describe('route table builder during a rollout', () => {
+  it('serves a route whose rollout names a canary service that is gone with its stable service alone', async () => {
+    const swarm = await shop(demo);
+    task(swarm, 'shop_web');
+    const facts = await readRouteFacts(swarm, 'edge_proxy');
+    const t = buildTable({ ...facts, rollouts: new Map([['shop/demo', { canary: 'shop_web-canary', weight: 0 }]]) });
+    assert.deepEqual(t.broken, []);
+    assert.deepEqual(
+      t.routes[0].backends.map((b) => [b.service, b.weight]),
+      [['shop_web', 1]],
+    );
+  });
+});

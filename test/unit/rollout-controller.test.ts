@@ -1,0 +1,302 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createLogger } from '../../src/log.js';
+import { bucketIndex, latencyBoundsMs } from '../../src/proxy/latency-histogram.js';
+import type { ServerTraffic, TrafficStats } from '../../src/proxy/traffic-counters.js';
+import { FakeClock } from '../../src/queue/clock.js';
+import { defaultThresholds } from '../../src/rollout/analysis.js';
+import { RolloutController, type RolloutEvent } from '../../src/rollout/rollout-controller.js';
+import { RolloutRecords, type RolloutState } from '../../src/rollout/rollout-record.js';
+import { RunnableFakeSwarm as FakeSwarm } from '../helpers/fake-swarm.js';
+
+const log = createLogger({ level: 'silent' });
+const route = 'shop/web';
+
+/** The proxy's counters, growing as traffic is "served": per service, requests, errors and a response time. */
+class FakeProxy {
+  private readonly servers = new Map<string, ServerTraffic>();
+  constructor(private readonly epoch = 'e1') {}
+
+  serve(service: string, requests: number, errors: number, ms: number): void {
+    const s = this.servers.get(service) ?? {
+      service,
+      task: `${service}.t1`,
+      server: `${service}_1`,
+      address: '10.213.0.9:8080',
+      inTable: true,
+      requests: 0,
+      responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, other: 0 },
+      redispatched: 0,
+      responseTime: { count: 0, sumMs: 0, buckets: [] },
+      health: { status: 'UP', check: 'L7OK' },
+    };
+    s.requests += requests;
+    s.responses['5xx'] += errors;
+    s.responses['2xx'] += requests - errors;
+    const b = bucketIndex(ms);
+    const at = s.responseTime.buckets.find(([i]) => i === b);
+    if (at) at[1] += requests;
+    else s.responseTime.buckets.push([b, requests]);
+    s.responseTime.count += requests;
+    this.servers.set(service, s);
+  }
+
+  /** HAProxy's view of the service's server (its health check). */
+  health(service: string, status: string, check: string): void {
+    this.serve(service, 0, 0, 0);
+    this.servers.get(service)!.health = { status, check };
+  }
+
+  stats(): TrafficStats {
+    return structuredClone({
+      epoch: this.epoch,
+      startedAt: '',
+      sampledAt: '',
+      latencyBoundsMs: [...latencyBoundsMs],
+      routes: [
+        {
+          route,
+          backend: 'rt_shop:web',
+          inTable: true,
+          unattributed: {
+            requests: 0,
+            responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, other: 0 },
+            redispatched: 0,
+          },
+          servers: [...this.servers.values()],
+        },
+      ],
+      unrouted: { requests: 0, responses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, other: 0 } },
+      collection: {
+        logLines: 0,
+        unparsedLines: 0,
+        haproxyMessages: 0,
+        droppedByKernel: 0,
+        droppedByHaproxy: 0,
+        statsReads: 0,
+        statsErrors: 0,
+        lastStatsError: null,
+        workers: [],
+      },
+    } as TrafficStats);
+  }
+}
+
+/** A rollout recorded at step 2 of 3 (50%) by a leader that is gone, its canary running. */
+async function midRollout(swarm: FakeSwarm, clock: FakeClock): Promise<RolloutState> {
+  const state: RolloutState = {
+    service: 'shop_web',
+    canary: 'shop_web-canary',
+    route,
+    applySet: 'shop',
+    key: 'Service/shop/web',
+    strategy: 'canary',
+    phase: 'progressing',
+    step: 1,
+    steps: [
+      { weight: 10, holdMs: 10_000 },
+      { weight: 50, holdMs: 10_000 },
+      { weight: 100, holdMs: 10_000 },
+    ],
+    canaryWeight: 50,
+    targetHash: 'h2',
+    revision: 'rev2',
+    startedAt: clock.now() - 60_000,
+    stepStartedAt: clock.now() - 4_000,
+    updatedAt: clock.now() - 4_000,
+    reason: 'step 2/3 (50%) started',
+    writer: 'old-leader',
+    thresholds: { ...defaultThresholds, latency: [{ quantile: 0.5, maxRatio: 1.5 }] },
+    intervalMs: 2000,
+    maxExtensionMs: 60_000,
+    startTimeoutMs: 60_000,
+    canaryReplicas: 1,
+  };
+  await new RolloutRecords(swarm, clock).update('shop_web', () => state);
+  const id = await swarm.createService({ Name: 'shop_web-canary', Labels: { 'swarm.controller/spec-hash': 'h2' } });
+  swarm.tasks.push({ ID: 't1', ServiceID: id, DesiredState: 'running', Status: { State: 'running' } });
+  return state;
+}
+
+function controller(swarm: FakeSwarm, clock: FakeClock, proxy: FakeProxy, events: RolloutEvent[]) {
+  const records = new RolloutRecords(swarm, clock);
+  let served: { canary: string; weight: number } | undefined;
+  const rc = new RolloutController({
+    swarm,
+    routes: {
+      // The route reconciler serves what the record says, as soon as asked.
+      serving: (_r, canary, weight) => served?.canary === canary && served.weight === weight,
+      replicaAddresses: () => ['10.213.1.2'],
+      refresh: () => {
+        void records.read('shop_web').then((r) => {
+          served = r ? { canary: r.state.canary, weight: r.state.canaryWeight } : undefined;
+        });
+      },
+    },
+    stats: { getStats: async () => ({ ok: true as const, value: proxy.stats() }) },
+    clock,
+    log,
+    applySet: 'shop',
+    identity: 'new-leader',
+    isLeader: () => true,
+    onEvent: (e) => events.push(e),
+  });
+  return { rc, records, prime: () => rc['o'].routes.refresh() };
+}
+
+async function run(clock: FakeClock, proxy: FakeProxy, seconds: number, traffic: (p: FakeProxy) => void) {
+  for (let i = 0; i < seconds; i++) {
+    traffic(proxy);
+    await clock.advance(1000);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+describe('the rollout controller', () => {
+  it('continues a rollout a gone leader left at step 2 at that step, and promotes it after the last', async () => {
+    const swarm = new FakeSwarm();
+    const clock = new FakeClock(1_000_000);
+    const proxy = new FakeProxy();
+    const events: RolloutEvent[] = [];
+    await midRollout(swarm, clock);
+    const { rc, records, prime } = controller(swarm, clock, proxy, events);
+    prime();
+    rc.start();
+    const seen: string[] = [];
+    for (let i = 0; i < 80; i++) {
+      await run(clock, proxy, 1, (p) => {
+        p.serve('shop_web', 40, 0, 20);
+        p.serve('shop_web-canary', 40, 0, 20);
+      });
+      const s = (await records.read('shop_web'))!.state;
+      const mark = `${s.phase}@${s.canaryWeight} step ${s.step + 1} by ${s.writer}`;
+      if (seen[seen.length - 1] !== mark) seen.push(mark);
+      if (s.phase === 'promoting') break;
+    }
+    rc.stop();
+    assert.deepEqual(seen.slice(0, 1), ['progressing@50 step 2 by old-leader']);
+    assert.ok(seen.includes('progressing@100 step 3 by new-leader'), seen.join(' > '));
+    assert.equal(seen[seen.length - 1], 'promoting@100 step 3 by new-leader', seen.join(' > '));
+    assert.ok(!seen.some((m) => m.includes('step 1 ')), `never back to step 1: ${seen.join(' > ')}`);
+    assert.deepEqual(
+      events.map((e) => `${e.type} ${e.weight}`),
+      ['rollout-step 100'],
+    );
+  });
+
+  it("judges a step only once the proxies passed the canary tasks' health check: what a cold task did is not held against it", async () => {
+    const swarm = new FakeSwarm();
+    const clock = new FakeClock(1_000_000);
+    const proxy = new FakeProxy();
+    const state = await midRollout(swarm, clock);
+    await new RolloutRecords(swarm, clock).update('shop_web', (c) => ({ ...c!.state, stepStartedAt: clock.now() }));
+    proxy.health('shop_web-canary', 'UP', 'INI');
+    const { rc, records, prime } = controller(swarm, clock, proxy, []);
+    prime();
+    rc.start();
+    // cold: a quarter of its requests fail (an unreachable new task), for 8 s
+    await run(clock, proxy, 8, (p) => {
+      p.serve('shop_web', 40, 0, 20);
+      p.serve('shop_web-canary', 40, 10, 20);
+    });
+    const cold = (await records.read('shop_web'))!.state;
+    assert.deepEqual([cold.phase, cold.step], ['progressing', state.step]);
+    assert.match(cold.reason, /step 2\/3 \(50%\): warming up: waiting for the proxies' health check/);
+    proxy.health('shop_web-canary', 'UP', 'L7OK');
+    let s = cold;
+    for (let i = 0; i < 40 && s.step === state.step && s.phase === 'progressing'; i++) {
+      await run(clock, proxy, 1, (p) => {
+        p.serve('shop_web', 40, 0, 20);
+        p.serve('shop_web-canary', 40, 0, 20);
+      });
+      s = (await records.read('shop_web'))!.state;
+    }
+    rc.stop();
+    assert.deepEqual([s.phase, s.step, s.canaryWeight], ['progressing', state.step + 1, 50], s.reason);
+    assert.match(s.reason, /step 2\/3 \(50%\) passed: /);
+  });
+
+  it("rolls back when the proxies' health check of the canary does not pass within startTimeout", async () => {
+    const swarm = new FakeSwarm();
+    const clock = new FakeClock(1_000_000);
+    const proxy = new FakeProxy();
+    await midRollout(swarm, clock);
+    proxy.health('shop_web-canary', 'DOWN', 'L4CON');
+    const { rc, records, prime } = controller(swarm, clock, proxy, []);
+    prime();
+    rc.start();
+    await run(clock, proxy, 70, (p) => p.serve('shop_web', 40, 0, 20));
+    rc.stop();
+    const s = (await records.read('shop_web'))!.state;
+    assert.equal(s.phase, 'rolled-back');
+    assert.match(
+      s.reason,
+      /health check of the canary's tasks did not pass within 60s: shop_web-canary.t1 \(DOWN L4CON\)/,
+    );
+  });
+
+  it('rolls a canary failing 10% of requests back: all traffic to stable, then the canary removed', async () => {
+    const swarm = new FakeSwarm();
+    const clock = new FakeClock(1_000_000);
+    const proxy = new FakeProxy();
+    const events: RolloutEvent[] = [];
+    await midRollout(swarm, clock);
+    const { rc, records, prime } = controller(swarm, clock, proxy, events);
+    prime();
+    rc.start();
+    await run(clock, proxy, 30, (p) => {
+      p.serve('shop_web', 40, 0, 20);
+      p.serve('shop_web-canary', 40, 4, 20);
+    });
+    rc.stop();
+    const s = (await records.read('shop_web'))!.state;
+    assert.equal(s.phase, 'rolled-back');
+    assert.equal(s.canaryWeight, 0);
+    assert.match(s.reason, /step 2\/3 \(50%\) failed: error-rate/);
+    assert.equal(await swarm.getService('shop_web-canary'), undefined);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['rollout-rolled-back'],
+    );
+    assert.ok(
+      swarm.writes.indexOf('removeService shop_web-canary') >= 0,
+      `the canary removed: ${swarm.writes.join(', ')}`,
+    );
+  });
+
+  it('rolls back a canary twice as slow on latency alone', async () => {
+    const swarm = new FakeSwarm();
+    const clock = new FakeClock(1_000_000);
+    const proxy = new FakeProxy();
+    await midRollout(swarm, clock);
+    const { rc, records, prime } = controller(swarm, clock, proxy, []);
+    prime();
+    rc.start();
+    await run(clock, proxy, 30, (p) => {
+      p.serve('shop_web', 40, 0, 100);
+      p.serve('shop_web-canary', 40, 0, 200);
+    });
+    rc.stop();
+    const s = (await records.read('shop_web'))!.state;
+    assert.equal(s.phase, 'rolled-back');
+    assert.match(s.reason, /failed: latency-p50/);
+    assert.doesNotMatch(s.reason, /error-rate/);
+  });
+
+  it('acts on controller rollout abort at its next look', async () => {
+    const swarm = new FakeSwarm();
+    const clock = new FakeClock(1_000_000);
+    const proxy = new FakeProxy();
+    await midRollout(swarm, clock);
+    const { rc, records, prime } = controller(swarm, clock, proxy, []);
+    await records.request('shop_web', 'abort');
+    prime();
+    rc.start();
+    await run(clock, proxy, 6, () => undefined);
+    rc.stop();
+    const r = (await records.read('shop_web'))!;
+    assert.equal(r.state.phase, 'rolled-back');
+    assert.equal(r.request, '');
+    assert.match(r.state.reason, /aborted with controller rollout abort at step 2\/3 \(50%\)/);
+  });
+});
