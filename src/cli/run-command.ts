@@ -202,6 +202,8 @@ function startRouteSync(
     pollIntervalMs: options.routePollMs,
     fullReadIntervalMs: 10_000,
     verifyIntervalMs: 5000,
+    // What the replicas see of the servers goes into the status: no point reading it more often than that is written.
+    observeIntervalMs: Math.max(1000, options.statusIntervalMs),
   };
   let token: string;
   try {
@@ -212,9 +214,11 @@ function startRouteSync(
     log.warn({ event: 'routes.disabled' }, note);
     return { status: () => disabledRouteStatus(o, note) };
   }
+  const client = new HttpAgentClient(options.proxyControlPort, token);
   const sync = new RouteSync({
     swarm,
-    client: new HttpAgentClient(options.proxyControlPort, token),
+    client,
+    stats: client,
     options: o,
     clock: realClock,
     log: log.child({ component: 'routes' }),

@@ -2,7 +2,8 @@
  * Parses HAProxy's `show stat` CSV (management.txt section 9.1) into server rows: the columns
  * are found by their names in the header line, values quoted with '"' when they hold a comma
  * or a quote. The agent reads one counter from it that the request log cannot give: `wredis`,
- * the attempts that failed on a server and were sent to another (the client never saw them).
+ * the attempts that failed on a server and were sent to another (the client never saw them),
+ * and what HAProxy thinks of each server: its health-check state and effective weight.
  * Pure. Must not import src/swarm/ or do I/O.
  */
 
@@ -13,6 +14,13 @@ export interface ServerStatRow {
   address: string;
   /** wredis: times a request was switched away from this server after a failed attempt. */
   redispatched: number;
+  /**
+   * The `status` column: UP, DOWN, NOLB, MAINT, DRAIN, "no check", or a transition ("UP 1/3":
+   * up, failing checks). Absent when the output has no such column.
+   */
+  state?: string;
+  /** The `weight` column: the server's effective weight (0 while down or in maintenance). */
+  weight?: number;
 }
 
 /** Splits one CSV line (RFC 4180 quoting, as HAProxy writes it). */
@@ -50,12 +58,21 @@ export function parseServerStats(csv: string): ServerStatRow[] {
     return i;
   };
   const [px, sv, type, addr, wredis] = ['pxname', 'svname', 'type', 'addr', 'wredis'].map(col);
+  const [status, weight] = ['status', 'weight'].map((n) => names.indexOf(n));
   const rows: ServerStatRow[] = [];
   for (const line of lines.slice(head + 1)) {
     if (!line.trim()) continue;
     const f = splitCsvLine(line);
     if (f[type] !== '2') continue;
-    rows.push({ backend: f[px], server: f[sv], address: f[addr], redispatched: Number(f[wredis]) || 0 });
+    const row: ServerStatRow = {
+      backend: f[px],
+      server: f[sv],
+      address: f[addr],
+      redispatched: Number(f[wredis]) || 0,
+    };
+    if (status >= 0) row.state = f[status];
+    if (weight >= 0 && f[weight] !== '') row.weight = Number(f[weight]);
+    rows.push(row);
   }
   return rows;
 }

@@ -43,6 +43,13 @@ export interface ServerTraffic {
   redispatched: number;
   /** Time to the response headers (HAProxy's Tr) of every request answered. */
   responseTime: SparseHistogram;
+  /**
+   * HAProxy's view of this server at the last read of the current worker: the `status` column
+   * (UP, DOWN, MAINT, "no check", "UP 1/3" while checks start failing, ...) and the effective
+   * weight. Absent until a read saw it, and once the task left the table.
+   */
+  health?: string;
+  weight?: number;
 }
 
 export interface UnattributedTraffic {
@@ -128,6 +135,8 @@ interface TaskEntry extends ServedTask {
   responses: StatusCounts;
   redispatched: number;
   latency: LatencyHistogram;
+  health: string | undefined;
+  weight: number | undefined;
 }
 
 interface RouteEntry {
@@ -211,6 +220,8 @@ export class TrafficCounters {
           responses: zeroStatus(),
           redispatched: 0,
           latency: emptyHistogram(),
+          health: undefined,
+          weight: undefined,
         });
       this.byAddress.set(addrKey(s.backend, s.address), key);
     }
@@ -275,6 +286,20 @@ export class TrafficCounters {
     this.collection.statsReads++;
   }
 
+  /**
+   * The current worker's server rows: each task's health-check state and effective weight as
+   * HAProxy has them now (old workers finishing their connections do not check any more).
+   */
+  recordServerStates(rows: ServerStatRow[]): void {
+    for (const row of rows) {
+      const key = this.byAddress.get(addrKey(row.backend, row.address));
+      const e = key === undefined ? undefined : this.tasks.get(key);
+      if (!e || e.removedAt !== null || e.server !== row.server) continue;
+      if (row.state !== undefined) e.health = row.state;
+      if (row.weight !== undefined) e.weight = row.weight;
+    }
+  }
+
   /** After a read of every worker: forgets the ones that exited (what they counted stays). */
   setWorkers(pids: number[]): void {
     const alive = new Set(pids);
@@ -309,6 +334,8 @@ export class TrafficCounters {
         responses: { ...e.responses },
         redispatched: e.redispatched,
         responseTime: toSparse(e.latency),
+        ...(e.removedAt === null && e.health !== undefined ? { health: e.health } : {}),
+        ...(e.removedAt === null && e.weight !== undefined ? { weight: e.weight } : {}),
       });
     }
     const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -64,7 +64,11 @@ export class TrafficStatsCollector {
     const run = async () => {
       try {
         const workers = await this.o.haproxy.workerStats(backends);
-        for (const w of workers) this.counters.recordWorkerSample(w.pid, parseServerStats(w.statText), w.droppedLogs);
+        for (const w of workers) {
+          const rows = parseServerStats(w.statText);
+          this.counters.recordWorkerSample(w.pid, rows, w.droppedLogs);
+          if (w.current) this.counters.recordServerStates(rows);
+        }
         this.counters.setWorkers(workers.map((w) => w.pid));
       } catch (err) {
         const message = (err as Error).message;

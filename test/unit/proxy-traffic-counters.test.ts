@@ -83,8 +83,17 @@ describe('request log and stats parsing', () => {
   it('reads server rows of show stat by column name, quoted fields included', () => {
     assert.deepEqual(splitCsvLine('a,"b,c","d""e",'), ['a', 'b,c', 'd"e', '']);
     assert.deepEqual(parseServerStats(showStat([['rt_shop:web', 'shop_web_1', '10.0.0.5:8080', 7]])), [
-      { backend: 'rt_shop:web', server: 'shop_web_1', address: '10.0.0.5:8080', redispatched: 7 },
+      { backend: 'rt_shop:web', server: 'shop_web_1', address: '10.0.0.5:8080', redispatched: 7, state: 'UP' },
     ]);
+    const withWeight =
+      '# pxname,svname,type,addr,wredis,status,weight\nrt_a,s1,2,10.0.0.9:80,0,DOWN,0\nrt_a,s2,2,10.0.0.8:80,0,UP 1/3,3\n';
+    assert.deepEqual(
+      parseServerStats(withWeight).map((r) => [r.server, r.state, r.weight]),
+      [
+        ['s1', 'DOWN', 0],
+        ['s2', 'UP 1/3', 3],
+      ],
+    );
     assert.throws(() => parseServerStats('Unknown command'), /no "# pxname/);
     assert.throws(() => parseServerStats('# pxname,svname,type,addr\n'), /no column wredis/);
   });
@@ -225,6 +234,51 @@ describe('TrafficCounters', () => {
     assert.equal(server(s, 'shop/web', 't1')!.redispatched, 0);
     assert.equal(s.collection.droppedByHaproxy, 3);
     assert.deepEqual(s.collection.workers, [200]);
+  });
+
+  it("keeps the current worker's health and weight per task, and drops them when the task leaves", () => {
+    const { c } = counters();
+    const t = web([
+      ['t1', '10.0.0.5', 80],
+      ['t2', '10.0.0.6', 80],
+    ]);
+    c.setTable(t, assignSlots(t));
+    assert.equal(server(c.snapshot(), 'shop/web', 't1')!.health, undefined);
+    const rows = [
+      { backend: 'rt_shop:web', server: 'shop_web_1', address: '10.0.0.5:80', redispatched: 0, state: 'UP', weight: 2 },
+      {
+        backend: 'rt_shop:web',
+        server: 'shop_web_2',
+        address: '10.0.0.6:80',
+        redispatched: 0,
+        state: 'DOWN',
+        weight: 0,
+      },
+      // an empty slot, and an address no task has: ignored
+      {
+        backend: 'rt_shop:web',
+        server: 'shop_web_3',
+        address: '10.9.9.9:80',
+        redispatched: 0,
+        state: 'MAINT',
+        weight: 0,
+      },
+    ];
+    c.recordServerStates(rows);
+    let s = c.snapshot();
+    assert.deepEqual(
+      [server(s, 'shop/web', 't1'), server(s, 'shop/web', 't2')].map((x) => [x!.health, x!.weight]),
+      [
+        ['UP', 2],
+        ['DOWN', 0],
+      ],
+    );
+    const only1 = web([['t1', '10.0.0.5', 80]]);
+    c.setTable(only1, assignSlots(only1));
+    s = c.snapshot();
+    assert.equal(server(s, 'shop/web', 't2')!.inTable, false);
+    assert.equal(server(s, 'shop/web', 't2')!.health, undefined);
+    assert.equal(server(s, 'shop/web', 't1')!.health, 'UP');
   });
 
   it('a task that left is kept for the retention time, then forgotten', () => {
