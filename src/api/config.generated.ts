@@ -26,11 +26,11 @@ export interface ConfigManifest {
  */
 export interface ObjectMeta {
   /**
-   * The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. "web" or "api-gateway".
+   * The config's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. "nginx.conf" or "caddy_config".
    */
   name: string;
   /**
-   * The namespace that groups related objects, with the same syntax as name, e.g. "shop"; objects in different namespaces may share a name.
+   * The namespace that groups related objects, e.g. "shop": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name.
    */
   namespace?: string;
   /**
@@ -61,9 +61,13 @@ export interface ConfigSpec {
    */
   external?: boolean;
   /**
-   * With external, the config's Swarm name when it differs from <namespace>_<name>, e.g. "shared-ca".
+   * The config's name in the Swarm, used as it is, without the namespace: with external, the config it looks up (e.g. "shared-ca"); otherwise a config stored under exactly that name (e.g. "db_password", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name.
    */
   name?: string;
+  /**
+   * Makes Swarm render the content as a Go template for each task when it mounts the config, e.g. "Node {{.Node.Hostname}}" (docker config create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version.
+   */
+  templateDriver?: 'golang';
   /**
    * How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them.
    *

@@ -31,6 +31,8 @@ export interface DataModel {
   size: number;
   /** Versions kept, the current one included. */
   retain: number;
+  /** Swarm renders the content as a template of this driver ("golang") when mounting it; null: as is. */
+  templateDriver: string | null;
 }
 
 export interface DesiredData {
@@ -38,6 +40,11 @@ export interface DesiredData {
   /** Managed: the stem of its version names. External: the object's real Swarm name. */
   swarmName: string;
   external: boolean;
+  /**
+   * Named explicitly (spec.name, not external): one object stored under exactly that name, not
+   * versions; other namespaces and apply sets may declare it too and use it as it is.
+   */
+  named?: true;
   /** Where the content came from, for messages ("file nginx.conf", "env DB_PASSWORD", "inline"). */
   source: string;
   model: DataModel;
@@ -53,6 +60,8 @@ export interface DataVersion {
   hash: string;
   index: number;
   labels: Record<string, string>;
+  /** Spec.Templating.Name; null when the content is used as it is. */
+  templateDriver: string | null;
 }
 
 export interface StoredData {
@@ -79,6 +88,18 @@ export function versionName(stem: string, hash: string): string {
   return `${stem}.${hash.slice(0, 10)}`;
 }
 
+/**
+ * What a version is named after: the content's sha256, or, for a templated object, the
+ * sha256 of the content's hash and the driver (the same content rendered is another object).
+ * The spec-hash label holds the content's sha256 either way.
+ */
+export function versionHash(model: DataModel): string {
+  const content = model.content.replace(/^sha256:/, '');
+  return model.templateDriver
+    ? createHash('sha256').update(`${content}\ntemplate:${model.templateDriver}`).digest('hex')
+    : content;
+}
+
 /** The stem of a version name, or undefined when the name is not one. */
 export function stemOfVersion(name: string): string | undefined {
   return /^(.+)\.[0-9a-f]{10}$/.exec(name)?.[1];
@@ -99,13 +120,13 @@ export function dataVersionLabels(d: DesiredData, applySet: string): Record<stri
 
 /** The Swarm name a service mounts for a desired config or secret: its current version, or the external name. */
 export function mountedName(d: DesiredData): string {
-  return d.external ? d.swarmName : versionName(d.swarmName, d.model.content.replace(/^sha256:/, ''));
+  return d.external || d.named ? d.swarmName : versionName(d.swarmName, versionHash(d.model));
 }
 
 interface LabelledObject {
   ID: string;
   Version: { Index: number };
-  Spec: { Name: string; Labels?: Record<string, string> };
+  Spec: { Name: string; Labels?: Record<string, string>; Templating?: { Name?: string } | null };
 }
 
 /** Groups the managed versions of one kind by stem (ignoring objects that are not ours). */
@@ -115,7 +136,14 @@ export function storedData(kind: DataKind, objects: LabelledObject[]): StoredDat
     const labels = o.Spec.Labels ?? {};
     const own = ownershipOf(labels);
     const stem = labels[labelObject];
-    if (own.state !== 'owned' || labels[labelKind] !== kind || !stem || stemOfVersion(o.Spec.Name) !== stem) continue;
+    // A version is <stem>.<hash>, or the stem itself for an object named explicitly or taken over.
+    if (
+      own.state !== 'owned' ||
+      labels[labelKind] !== kind ||
+      !stem ||
+      (o.Spec.Name !== stem && stemOfVersion(o.Spec.Name) !== stem)
+    )
+      continue;
     const ns = labels[labelStackNamespace];
     const entry = byStem.get(stem) ?? {
       ref: { kind, name: labels[labelName] ?? stem, ...(ns ? { namespace: ns } : {}) },
@@ -129,6 +157,7 @@ export function storedData(kind: DataKind, objects: LabelledObject[]): StoredDat
       hash: labels[labelSpecHash] ?? '',
       index: o.Version.Index,
       labels,
+      templateDriver: o.Spec.Templating?.Name || null,
     });
     byStem.set(stem, entry);
   }

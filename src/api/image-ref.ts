@@ -10,6 +10,13 @@ export const dockerHub = 'docker.io';
 /** The key Docker Hub credentials have in config.json `auths`, and what credential helpers are asked for. */
 export const dockerHubAuthKey = 'https://index.docker.io/v1/';
 
+/** A registry digest resolved for a service's image (--resolve-image), with the image's platforms. */
+export interface ImagePin {
+  digest: string;
+  /** Placement.Platforms from the image's manifest list, as docker stack deploy writes them. */
+  platforms: { Architecture?: string; OS?: string }[];
+}
+
 export interface ImageRef {
   /** "docker.io" for Docker Hub. */
   registry: string;

@@ -35,11 +35,11 @@ export interface NetworkManifest {
  */
 export interface ObjectMeta {
   /**
-   * The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. "web" or "api-gateway".
+   * The network's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. "backend" or "proxy_net". Its Swarm name is <namespace>_<name> unless spec.name gives one.
    */
   name: string;
   /**
-   * The namespace that groups related objects, with the same syntax as name, e.g. "shop"; objects in different namespaces may share a name.
+   * The namespace that groups related objects, e.g. "shop": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name.
    */
   namespace?: string;
   /**
@@ -60,7 +60,7 @@ export interface NetworkSpec {
    */
   external?: boolean;
   /**
-   * For an external network only: its name in the Swarm, when that differs from the manifest name, e.g. "monitoring_default" for a network made by docker stack deploy.
+   * The network's name in the Swarm, used as it is, without the namespace: for an external network the network it looks up (e.g. "monitoring_default", made by docker stack deploy); otherwise a network other namespaces and apply sets may declare too (e.g. "proxy", like compose's `name:`). The first to apply creates it and owns it; the others use it as it is, the way external networks are used.
    */
   name?: string;
   /**

@@ -213,10 +213,19 @@ function checkRouteModel(spec: unknown): string | undefined {
  */
 export function splitConfigs(rest: Omit<LiveState, 'routeConfigs' | 'configs'>, all: SwarmConfig[]): LiveState {
   const routeConfigs = all.filter((c) => c.Spec.Labels?.[labelKind] === 'Route');
+  // The data of other configs is dropped, except of configs no controller made: --adopt compares it.
   const configs = all.map((c) =>
     c.Spec.Labels?.[labelKind] === 'Route'
       ? c
-      : { ...c, Spec: { Name: c.Spec.Name, ...(c.Spec.Labels ? { Labels: c.Spec.Labels } : {}) } },
+      : {
+          ...c,
+          Spec: {
+            Name: c.Spec.Name,
+            ...(c.Spec.Labels ? { Labels: c.Spec.Labels } : {}),
+            ...(c.Spec.Templating ? { Templating: c.Spec.Templating } : {}),
+            ...(c.Spec.Data !== undefined && ownershipOf(c.Spec.Labels).state !== 'owned' ? { Data: c.Spec.Data } : {}),
+          },
+        },
   );
   return { ...rest, routeConfigs, configs };
 }

@@ -79,15 +79,15 @@ export const crds = [
               "type": "string",
               "minLength": 1,
               "maxLength": 63,
-              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-              "description": "The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."
+              "pattern": "^[a-zA-Z0-9][-_.a-zA-Z0-9]*$",
+              "description": "The config's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"nginx.conf\" or \"caddy_config\"."
             },
             "namespace": {
               "type": "string",
               "minLength": 1,
               "maxLength": 63,
               "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-              "description": "The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."
+              "description": "The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."
             },
             "labels": {
               "type": "object",
@@ -128,7 +128,14 @@ export const crds = [
             "name": {
               "type": "string",
               "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",
-              "description": "With external, the config's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."
+              "description": "The config's name in the Swarm, used as it is, without the namespace: with external, the config it looks up (e.g. \"shared-ca\"); otherwise a config stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."
+            },
+            "templateDriver": {
+              "type": "string",
+              "enum": [
+                "golang"
+              ],
+              "description": "Makes Swarm render the content as a Go template for each task when it mounts the config, e.g. \"Node {{.Node.Hostname}}\" (docker config create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."
             },
             "retain": {
               "type": "integer",
@@ -217,15 +224,15 @@ export const crds = [
               "type": "string",
               "minLength": 1,
               "maxLength": 63,
-              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-              "description": "The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."
+              "pattern": "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$",
+              "description": "The network's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"backend\" or \"proxy_net\". Its Swarm name is <namespace>_<name> unless spec.name gives one."
             },
             "namespace": {
               "type": "string",
               "minLength": 1,
               "maxLength": 63,
               "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-              "description": "The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."
+              "description": "The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."
             },
             "labels": {
               "type": "object",
@@ -250,7 +257,9 @@ export const crds = [
             "name": {
               "type": "string",
               "minLength": 1,
-              "description": "For an external network only: its name in the Swarm, when that differs from the manifest name, e.g. \"monitoring_default\" for a network made by docker stack deploy."
+              "maxLength": 63,
+              "pattern": "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$",
+              "description": "The network's name in the Swarm, used as it is, without the namespace: for an external network the network it looks up (e.g. \"monitoring_default\", made by docker stack deploy); otherwise a network other namespaces and apply sets may declare too (e.g. \"proxy\", like compose's `name:`). The first to apply creates it and owns it; the others use it as it is, the way external networks are used."
             },
             "driver": {
               "type": "string",
@@ -731,15 +740,15 @@ export const crds = [
               "type": "string",
               "minLength": 1,
               "maxLength": 63,
-              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-              "description": "The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."
+              "pattern": "^[a-zA-Z0-9][-_.a-zA-Z0-9]*$",
+              "description": "The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."
             },
             "namespace": {
               "type": "string",
               "minLength": 1,
               "maxLength": 63,
               "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-              "description": "The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."
+              "description": "The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."
             },
             "labels": {
               "type": "object",
@@ -780,7 +789,14 @@ export const crds = [
             "name": {
               "type": "string",
               "pattern": "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",
-              "description": "With external, the secret's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."
+              "description": "The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."
+            },
+            "templateDriver": {
+              "type": "string",
+              "enum": [
+                "golang"
+              ],
+              "description": "Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."
             },
             "retain": {
               "type": "integer",
@@ -938,15 +954,15 @@ export const crds = [
               "type": "string",
               "minLength": 1,
               "maxLength": 63,
-              "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-              "description": "The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."
+              "pattern": "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$",
+              "description": "The service's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"web\" or \"payment_gateway\". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does)."
             },
             "namespace": {
               "type": "string",
               "minLength": 1,
               "maxLength": 63,
               "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-              "description": "The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."
+              "description": "The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."
             },
             "labels": {
               "type": "object",
@@ -1021,16 +1037,30 @@ export const crds = [
               "type": "string",
               "enum": [
                 "replicated",
-                "global"
+                "global",
+                "replicated-job",
+                "global-job"
               ],
               "default": "replicated",
-              "description": "\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints."
+              "description": "\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints. The job modes run tasks to completion instead of keeping them running: \"replicated-job\" until `completions` tasks have exited with code 0, `concurrency` at a time; \"global-job\" once on every matching node. A job runs again whenever the service is updated in any way, labels included."
             },
             "replicas": {
               "type": "integer",
               "minimum": 0,
               "default": 1,
-              "description": "The number of tasks to run in replicated mode (not allowed when mode is \"global\")."
+              "description": "The number of tasks to run in replicated mode (only allowed when mode is \"replicated\")."
+            },
+            "completions": {
+              "type": "integer",
+              "minimum": 1,
+              "default": 1,
+              "description": "For mode \"replicated-job\": how many tasks must complete successfully for the job to be done (Swarm's TotalCompletions), e.g. 10."
+            },
+            "concurrency": {
+              "type": "integer",
+              "minimum": 1,
+              "default": 1,
+              "description": "For mode \"replicated-job\": the most tasks that run at the same time (Swarm's MaxConcurrent), e.g. 2."
             },
             "networks": {
               "type": "array",
@@ -1112,7 +1142,7 @@ export const crds = [
             },
             "resources": {
               "$ref": "#/$defs/Resources",
-              "description": "The CPU and memory limits and reservations of each task."
+              "description": "The CPU, memory and process limits and the reservations of each task."
             },
             "updateConfig": {
               "$ref": "#/$defs/UpdatePolicy",
@@ -1135,6 +1165,11 @@ export const crds = [
               "default": "10s",
               "description": "How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."
             },
+            "stopSignal": {
+              "type": "string",
+              "pattern": "^(SIG[A-Z0-9+-]+|[0-9]+)$",
+              "description": "The signal that stops the container, e.g. \"SIGINT\"; defaults to the image's STOPSIGNAL (else SIGTERM)."
+            },
             "mounts": {
               "type": "array",
               "items": {
@@ -1148,6 +1183,99 @@ export const crds = [
                 "type": "string"
               },
               "description": "Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."
+            },
+            "init": {
+              "type": "boolean",
+              "default": false,
+              "description": "Runs an init process (docker-init) as PID 1 that forwards signals and reaps zombie processes, like `docker run --init`."
+            },
+            "readOnly": {
+              "type": "boolean",
+              "default": false,
+              "description": "Mounts the container's root filesystem read-only; write to mounts (a tmpfs at /tmp, volumes) instead."
+            },
+            "tty": {
+              "type": "boolean",
+              "default": false,
+              "description": "Allocates a pseudo-terminal for the container process, like `docker run -t`."
+            },
+            "stdinOpen": {
+              "type": "boolean",
+              "default": false,
+              "description": "Keeps the container's standard input open, like `docker run -i`."
+            },
+            "capAdd": {
+              "type": "array",
+              "uniqueItems": true,
+              "items": {
+                "$ref": "#/$defs/Capability"
+              },
+              "description": "Linux capabilities added to the container's default set, e.g. [\"NET_ADMIN\"] (written with or without the CAP_ prefix, in any case), or [\"ALL\"]."
+            },
+            "capDrop": {
+              "type": "array",
+              "uniqueItems": true,
+              "items": {
+                "$ref": "#/$defs/Capability"
+              },
+              "description": "Linux capabilities removed from the container's default set, e.g. [\"MKNOD\"], or [\"ALL\"]; a capability also in capAdd is kept."
+            },
+            "sysctls": {
+              "type": "object",
+              "propertyNames": {
+                "pattern": "^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"
+              },
+              "additionalProperties": {
+                "anyOf": [
+                  {
+                    "type": "string"
+                  },
+                  {
+                    "type": "number"
+                  }
+                ]
+              },
+              "description": "Namespaced kernel parameters set in the container, e.g. {net.core.somaxconn: \"1024\"}; numbers are converted to strings."
+            },
+            "ulimits": {
+              "type": "object",
+              "propertyNames": {
+                "pattern": "^[a-z]+$"
+              },
+              "additionalProperties": {
+                "anyOf": [
+                  {
+                    "type": "integer",
+                    "minimum": -1
+                  },
+                  {
+                    "$ref": "#/$defs/Ulimit"
+                  }
+                ]
+              },
+              "description": "Resource limits of the container process by name, each a number (soft and hard limit alike) or {soft, hard}, e.g. {nofile: {soft: 20000, hard: 40000}, nproc: 65535}."
+            },
+            "oomScoreAdj": {
+              "type": "integer",
+              "minimum": -1000,
+              "maximum": 1000,
+              "default": 0,
+              "description": "Adjusts how likely the kernel's out-of-memory killer picks the container, from -1000 (never) to 1000; needs Docker Engine 27 or later (API 1.46)."
+            },
+            "dns": {
+              "$ref": "#/$defs/DnsConfig",
+              "description": "The DNS resolver settings of the containers (their /etc/resolv.conf)."
+            },
+            "extraHosts": {
+              "type": "array",
+              "items": {
+                "$ref": "#/$defs/ExtraHost"
+              },
+              "description": "Entries added to the containers' /etc/hosts, in order, e.g. [{host: db.local, ip: 10.0.0.9}]."
+            },
+            "logging": {
+              "$ref": "#/$defs/Logging",
+              "description": "The log driver of the containers and its options; without it the engine's default log driver (daemon.json) is used."
             }
           }
         },
@@ -1347,18 +1475,18 @@ export const crds = [
           "additionalProperties": false,
           "properties": {
             "limits": {
-              "$ref": "#/$defs/ResourceQuantities",
-              "description": "The most CPU and memory a task may use; a task that exceeds its memory limit is killed."
+              "$ref": "#/$defs/ResourceLimits",
+              "description": "The most CPU, memory and processes a task may use; a task that exceeds its memory limit is killed."
             },
             "reservations": {
-              "$ref": "#/$defs/ResourceQuantities",
-              "description": "The CPU and memory a node must have free to run a task."
+              "$ref": "#/$defs/ResourceReservations",
+              "description": "The CPU, memory and generic resources a node must have free to run a task."
             }
           }
         },
-        "ResourceQuantities": {
-          "title": "ResourceQuantities",
-          "description": "An amount of CPU and memory.",
+        "ResourceLimits": {
+          "title": "ResourceLimits",
+          "description": "The most a task may use.",
           "type": "object",
           "additionalProperties": false,
           "properties": {
@@ -1369,6 +1497,176 @@ export const crds = [
             "memory": {
               "$ref": "#/$defs/MemoryQuantity",
               "description": "The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."
+            },
+            "pids": {
+              "type": "integer",
+              "minimum": 0,
+              "default": 0,
+              "description": "The most processes (and threads) in the container, e.g. 100; 0 means unlimited."
+            }
+          }
+        },
+        "ResourceReservations": {
+          "title": "ResourceReservations",
+          "description": "What a node must have free to run a task.",
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "cpus": {
+              "$ref": "#/$defs/CpuQuantity",
+              "description": "The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."
+            },
+            "memory": {
+              "$ref": "#/$defs/MemoryQuantity",
+              "description": "The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."
+            },
+            "genericResources": {
+              "type": "array",
+              "items": {
+                "$ref": "#/$defs/GenericResource"
+              },
+              "description": "Resources the node advertises by kind (node-generic-resources in daemon.json), e.g. [{kind: gpu, value: 2}] for a count or [{kind: gpu, value: GPU-1a2b}] for a named one."
+            }
+          }
+        },
+        "GenericResource": {
+          "title": "GenericResource",
+          "description": "A generic resource a task reserves.",
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "kind",
+            "value"
+          ],
+          "properties": {
+            "kind": {
+              "type": "string",
+              "minLength": 1,
+              "description": "The kind the node advertises, e.g. \"gpu\"."
+            },
+            "value": {
+              "anyOf": [
+                {
+                  "type": "integer",
+                  "minimum": 0
+                },
+                {
+                  "type": "string",
+                  "minLength": 1
+                }
+              ],
+              "description": "A count of that kind (an integer, e.g. 2) or the name of one resource of it (a string, e.g. \"GPU-1a2b\")."
+            }
+          }
+        },
+        "Capability": {
+          "title": "Capability",
+          "description": "A Linux capability name, with or without the CAP_ prefix, e.g. \"NET_ADMIN\"; or \"ALL\".",
+          "type": "string",
+          "pattern": "^([Cc][Aa][Pp]_)?[A-Za-z_]+$"
+        },
+        "Ulimit": {
+          "title": "Ulimit",
+          "description": "A soft and a hard limit.",
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "soft",
+            "hard"
+          ],
+          "properties": {
+            "soft": {
+              "type": "integer",
+              "minimum": -1,
+              "description": "The limit the process gets, which it may raise up to hard, e.g. 20000."
+            },
+            "hard": {
+              "type": "integer",
+              "minimum": -1,
+              "description": "The ceiling for the soft limit, e.g. 40000."
+            }
+          }
+        },
+        "DnsConfig": {
+          "title": "DnsConfig",
+          "description": "DNS resolver settings; what is not given comes from Docker's embedded resolver.",
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "nameservers": {
+              "type": "array",
+              "items": {
+                "type": "string",
+                "minLength": 1
+              },
+              "description": "The name servers to ask, in order, e.g. [\"10.0.0.2\"]."
+            },
+            "search": {
+              "type": "array",
+              "items": {
+                "type": "string",
+                "minLength": 1
+              },
+              "description": "The search domains for short names, e.g. [\"example.internal\"]."
+            },
+            "options": {
+              "type": "array",
+              "items": {
+                "type": "string",
+                "minLength": 1
+              },
+              "description": "Resolver options, e.g. [\"ndots:2\", \"timeout:1\"]."
+            }
+          }
+        },
+        "ExtraHost": {
+          "title": "ExtraHost",
+          "description": "A host name and the address it resolves to in /etc/hosts.",
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "host",
+            "ip"
+          ],
+          "properties": {
+            "host": {
+              "type": "string",
+              "minLength": 1,
+              "pattern": "^[^\\s:=]+$",
+              "description": "The host name, e.g. \"db.local\"."
+            },
+            "ip": {
+              "type": "string",
+              "minLength": 2,
+              "pattern": "^[0-9A-Fa-f.:]+$",
+              "description": "The IPv4 or IPv6 address, e.g. \"10.0.0.9\" or \"fd00::9\"."
+            }
+          }
+        },
+        "Logging": {
+          "title": "Logging",
+          "description": "A log driver and its options.",
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "driver": {
+              "type": "string",
+              "minLength": 1,
+              "description": "The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"; without it the options go to the engine's default driver (daemon.json), as docker stack deploy writes a compose `logging:` that has options only."
+            },
+            "options": {
+              "type": "object",
+              "additionalProperties": {
+                "anyOf": [
+                  {
+                    "type": "string"
+                  },
+                  {
+                    "type": "number"
+                  }
+                ]
+              },
+              "description": "The driver's options, e.g. {max-size: 10m, max-file: \"3\"}; numbers are converted to strings."
             }
           }
         },
@@ -1538,6 +1836,10 @@ export const crds = [
               "$ref": "#/$defs/Duration",
               "description": "The start-up time during which failed checks are not counted, e.g. \"1m\"."
             },
+            "startInterval": {
+              "$ref": "#/$defs/Duration",
+              "description": "The time between two checks during startPeriod, e.g. \"1s\", so a container that starts quickly is healthy soon; needs Docker Engine 25 or later (API 1.44)."
+            },
             "retries": {
               "type": "integer",
               "minimum": 0,
@@ -1591,8 +1893,8 @@ export const crds = [
             },
             "target": {
               "type": "string",
-              "pattern": "^/",
-              "description": "The absolute path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\"."
+              "minLength": 1,
+              "description": "The path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\". Write it absolute: Swarm and docker stack deploy accept a relative path, kept as written, but the engine then rejects every task (\"invalid mount target, must be an absolute path\")."
             },
             "readOnly": {
               "type": "boolean",

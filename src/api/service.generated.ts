@@ -12,6 +12,10 @@ export type MemoryQuantity = string | number;
  * A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. "10s", "1m30s" or "500ms".
  */
 export type Duration = string;
+/**
+ * A Linux capability name, with or without the CAP_ prefix, e.g. "NET_ADMIN"; or "ALL".
+ */
+export type Capability = string;
 
 /**
  * A Service runs one or more replicas of a container image as a Docker Swarm service; the controller creates the Swarm service when it is missing and updates it when the manifest changes.
@@ -39,11 +43,11 @@ export interface ServiceManifest {
  */
 export interface ObjectMeta {
   /**
-   * The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. "web" or "api-gateway".
+   * The service's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. "web" or "payment_gateway". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does).
    */
   name: string;
   /**
-   * The namespace that groups related objects, with the same syntax as name, e.g. "shop"; objects in different namespaces may share a name.
+   * The namespace that groups related objects, e.g. "shop": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name.
    */
   namespace?: string;
   /**
@@ -88,17 +92,29 @@ export interface ServiceSpec {
    */
   hostname?: string;
   /**
-   * "replicated" runs the number of tasks given by replicas; "global" runs one task on every node that matches the placement constraints.
+   * "replicated" runs the number of tasks given by replicas; "global" runs one task on every node that matches the placement constraints. The job modes run tasks to completion instead of keeping them running: "replicated-job" until `completions` tasks have exited with code 0, `concurrency` at a time; "global-job" once on every matching node. A job runs again whenever the service is updated in any way, labels included.
    *
    * @default "replicated"
    */
-  mode?: 'replicated' | 'global';
+  mode?: 'replicated' | 'global' | 'replicated-job' | 'global-job';
   /**
-   * The number of tasks to run in replicated mode (not allowed when mode is "global").
+   * The number of tasks to run in replicated mode (only allowed when mode is "replicated").
    *
    * @default 1
    */
   replicas?: number;
+  /**
+   * For mode "replicated-job": how many tasks must complete successfully for the job to be done (Swarm's TotalCompletions), e.g. 10.
+   *
+   * @default 1
+   */
+  completions?: number;
+  /**
+   * For mode "replicated-job": the most tasks that run at the same time (Swarm's MaxConcurrent), e.g. 2.
+   *
+   * @default 1
+   */
+  concurrency?: number;
   /**
    * The networks the service is attached to, each either the name of a Network manifest (e.g. "backend") or an object with name and aliases.
    */
@@ -130,7 +146,7 @@ export interface ServiceSpec {
    */
   placement?: Placement;
   /**
-   * The CPU and memory limits and reservations of each task.
+   * The CPU, memory and process limits and the reservations of each task.
    */
   resources?: Resources;
   /**
@@ -156,6 +172,10 @@ export interface ServiceSpec {
    */
   stopGracePeriod?: Duration;
   /**
+   * The signal that stops the container, e.g. "SIGINT"; defaults to the image's STOPSIGNAL (else SIGTERM).
+   */
+  stopSignal?: string;
+  /**
    * The volumes, bind mounts and tmpfs mounts of the containers.
    */
   mounts?: ServiceMount[];
@@ -165,6 +185,68 @@ export interface ServiceSpec {
   containerLabels?: {
     [k: string]: string | undefined;
   };
+  /**
+   * Runs an init process (docker-init) as PID 1 that forwards signals and reaps zombie processes, like `docker run --init`.
+   *
+   * @default false
+   */
+  init?: boolean;
+  /**
+   * Mounts the container's root filesystem read-only; write to mounts (a tmpfs at /tmp, volumes) instead.
+   *
+   * @default false
+   */
+  readOnly?: boolean;
+  /**
+   * Allocates a pseudo-terminal for the container process, like `docker run -t`.
+   *
+   * @default false
+   */
+  tty?: boolean;
+  /**
+   * Keeps the container's standard input open, like `docker run -i`.
+   *
+   * @default false
+   */
+  stdinOpen?: boolean;
+  /**
+   * Linux capabilities added to the container's default set, e.g. ["NET_ADMIN"] (written with or without the CAP_ prefix, in any case), or ["ALL"].
+   */
+  capAdd?: Capability[];
+  /**
+   * Linux capabilities removed from the container's default set, e.g. ["MKNOD"], or ["ALL"]; a capability also in capAdd is kept.
+   */
+  capDrop?: Capability[];
+  /**
+   * Namespaced kernel parameters set in the container, e.g. {net.core.somaxconn: "1024"}; numbers are converted to strings.
+   */
+  sysctls?: {
+    [k: string]: (string | number) | undefined;
+  };
+  /**
+   * Resource limits of the container process by name, each a number (soft and hard limit alike) or {soft, hard}, e.g. {nofile: {soft: 20000, hard: 40000}, nproc: 65535}.
+   */
+  ulimits?: {
+    [k: string]: (number | Ulimit) | undefined;
+  };
+  /**
+   * Adjusts how likely the kernel's out-of-memory killer picks the container, from -1000 (never) to 1000; needs Docker Engine 27 or later (API 1.46).
+   *
+   * @default 0
+   */
+  oomScoreAdj?: number;
+  /**
+   * The DNS resolver settings of the containers (their /etc/resolv.conf).
+   */
+  dns?: DnsConfig;
+  /**
+   * Entries added to the containers' /etc/hosts, in order, e.g. [{host: db.local, ip: 10.0.0.9}].
+   */
+  extraHosts?: ExtraHost[];
+  /**
+   * The log driver of the containers and its options; without it the engine's default log driver (daemon.json) is used.
+   */
+  logging?: Logging;
 }
 /**
  * Attaches a service to a network, with optional DNS aliases.
@@ -299,18 +381,18 @@ export interface PlacementPreference {
  */
 export interface Resources {
   /**
-   * The most CPU and memory a task may use; a task that exceeds its memory limit is killed.
+   * The most CPU, memory and processes a task may use; a task that exceeds its memory limit is killed.
    */
-  limits?: ResourceQuantities;
+  limits?: ResourceLimits;
   /**
-   * The CPU and memory a node must have free to run a task.
+   * The CPU, memory and generic resources a node must have free to run a task.
    */
-  reservations?: ResourceQuantities;
+  reservations?: ResourceReservations;
 }
 /**
- * An amount of CPU and memory.
+ * The most a task may use.
  */
-export interface ResourceQuantities {
+export interface ResourceLimits {
   /**
    * The number of CPUs, e.g. "0.5", "500m" (millicpus) or 2.
    */
@@ -319,6 +401,42 @@ export interface ResourceQuantities {
    * The amount of memory, e.g. "256Mi", "1Gi" or 268435456 (bytes).
    */
   memory?: MemoryQuantity;
+  /**
+   * The most processes (and threads) in the container, e.g. 100; 0 means unlimited.
+   *
+   * @default 0
+   */
+  pids?: number;
+}
+/**
+ * What a node must have free to run a task.
+ */
+export interface ResourceReservations {
+  /**
+   * The number of CPUs, e.g. "0.5", "500m" (millicpus) or 2.
+   */
+  cpus?: CpuQuantity;
+  /**
+   * The amount of memory, e.g. "256Mi", "1Gi" or 268435456 (bytes).
+   */
+  memory?: MemoryQuantity;
+  /**
+   * Resources the node advertises by kind (node-generic-resources in daemon.json), e.g. [{kind: gpu, value: 2}] for a count or [{kind: gpu, value: GPU-1a2b}] for a named one.
+   */
+  genericResources?: GenericResource[];
+}
+/**
+ * A generic resource a task reserves.
+ */
+export interface GenericResource {
+  /**
+   * The kind the node advertises, e.g. "gpu".
+   */
+  kind: string;
+  /**
+   * A count of that kind (an integer, e.g. 2) or the name of one resource of it (a string, e.g. "GPU-1a2b").
+   */
+  value: number | string;
 }
 /**
  * How Swarm replaces the tasks of a service during an update.
@@ -450,6 +568,10 @@ export interface Healthcheck {
    */
   startPeriod?: Duration;
   /**
+   * The time between two checks during startPeriod, e.g. "1s", so a container that starts quickly is healthy soon; needs Docker Engine 25 or later (API 1.44).
+   */
+  startInterval?: Duration;
+  /**
    * The number of consecutive failed checks after which the container is unhealthy, e.g. 3.
    */
   retries?: number;
@@ -473,7 +595,7 @@ export interface ServiceMount {
    */
   source?: string;
   /**
-   * The absolute path in the container where the mount appears, e.g. "/var/lib/postgresql/data".
+   * The path in the container where the mount appears, e.g. "/var/lib/postgresql/data". Write it absolute: Swarm and docker stack deploy accept a relative path, kept as written, but the engine then rejects every task ("invalid mount target, must be an absolute path").
    */
   target: string;
   /**
@@ -538,4 +660,62 @@ export interface TmpfsOptions {
    * The permission bits of the tmpfs root as an octal string, e.g. "0700" or "1777".
    */
   mode?: string;
+}
+/**
+ * A soft and a hard limit.
+ */
+export interface Ulimit {
+  /**
+   * The limit the process gets, which it may raise up to hard, e.g. 20000.
+   */
+  soft: number;
+  /**
+   * The ceiling for the soft limit, e.g. 40000.
+   */
+  hard: number;
+}
+/**
+ * DNS resolver settings; what is not given comes from Docker's embedded resolver.
+ */
+export interface DnsConfig {
+  /**
+   * The name servers to ask, in order, e.g. ["10.0.0.2"].
+   */
+  nameservers?: string[];
+  /**
+   * The search domains for short names, e.g. ["example.internal"].
+   */
+  search?: string[];
+  /**
+   * Resolver options, e.g. ["ndots:2", "timeout:1"].
+   */
+  options?: string[];
+}
+/**
+ * A host name and the address it resolves to in /etc/hosts.
+ */
+export interface ExtraHost {
+  /**
+   * The host name, e.g. "db.local".
+   */
+  host: string;
+  /**
+   * The IPv4 or IPv6 address, e.g. "10.0.0.9" or "fd00::9".
+   */
+  ip: string;
+}
+/**
+ * A log driver and its options.
+ */
+export interface Logging {
+  /**
+   * The log driver, e.g. "json-file", "local", "syslog" or "none"; without it the options go to the engine's default driver (daemon.json), as docker stack deploy writes a compose `logging:` that has options only.
+   */
+  driver?: string;
+  /**
+   * The driver's options, e.g. {max-size: 10m, max-file: "3"}; numbers are converted to strings.
+   */
+  options?: {
+    [k: string]: (string | number) | undefined;
+  };
 }

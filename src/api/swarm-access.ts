@@ -3,7 +3,7 @@
  * src/swarm/docker-swarm.ts implements them against the Docker Engine; unit tests use
  * in-memory fakes. Reading and writing are separate so a planner can be handed a reader only.
  */
-import type { ImagePin } from './model.js';
+import type { ImagePin } from './image-ref.js';
 import type {
   LiveState,
   SwarmConfig,
@@ -50,12 +50,22 @@ export interface SwarmWriter {
   rollbackService(id: string, versionIndex: number, spec: SwarmServiceSpec): Promise<void>;
   createNetwork(body: SwarmNetworkCreate): Promise<string>;
   removeNetwork(id: string): Promise<void>;
-  /** Fails (TerminalError, status 409) when a config of that name exists. */
-  createConfig(name: string, labels: Record<string, string>, data: string | Buffer): Promise<string>;
+  /** Fails (TerminalError, status 409) when a config of that name exists. `templating`: a template driver ("golang"). */
+  createConfig(
+    name: string,
+    labels: Record<string, string>,
+    data: string | Buffer,
+    templating?: string,
+  ): Promise<string>;
   /** A config already gone is not an error. */
   removeConfig(id: string): Promise<void>;
   /** Fails (TerminalError, status 409) when a secret of that name exists. */
-  createSecret(name: string, labels: Record<string, string>, data: string | Buffer): Promise<string>;
+  createSecret(
+    name: string,
+    labels: Record<string, string>,
+    data: string | Buffer,
+    templating?: string,
+  ): Promise<string>;
   /** A secret already gone is not an error; one in use is a TransientError. */
   removeSecret(id: string): Promise<void>;
   /** Replaces a secret's labels (the only thing Swarm lets change). */

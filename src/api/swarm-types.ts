@@ -43,6 +43,13 @@ export interface SwarmUpdateConfig {
 export interface SwarmResources {
   NanoCPUs?: number;
   MemoryBytes?: number;
+  /** Limits only (API 1.41). */
+  Pids?: number;
+  /** Reservations only. */
+  GenericResources?: {
+    DiscreteResourceSpec?: { Kind?: string; Value?: number };
+    NamedResourceSpec?: { Kind?: string; Value?: string };
+  }[];
   [other: string]: unknown;
 }
 
@@ -73,10 +80,29 @@ export interface SwarmServiceSpec {
       User?: string;
       Mounts?: SwarmMount[];
       StopGracePeriod?: number;
-      Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number };
+      Healthcheck?: {
+        Test?: string[];
+        Interval?: number;
+        Timeout?: number;
+        Retries?: number;
+        StartPeriod?: number;
+        StartInterval?: number;
+      };
       Secrets?: SwarmSecretReference[];
       Configs?: SwarmConfigReference[];
       Isolation?: string;
+      StopSignal?: string;
+      Init?: boolean;
+      TTY?: boolean;
+      OpenStdin?: boolean;
+      ReadOnly?: boolean;
+      CapabilityAdd?: string[];
+      CapabilityDrop?: string[];
+      Sysctls?: Record<string, string>;
+      Ulimits?: { Name?: string; Soft?: number; Hard?: number }[];
+      OomScoreAdj?: number;
+      DNSConfig?: { Nameservers?: string[]; Search?: string[]; Options?: string[] };
+      Hosts?: string[];
       [other: string]: unknown;
     };
     Resources?: { Limits?: SwarmResources; Reservations?: SwarmResources };
@@ -93,11 +119,17 @@ export interface SwarmServiceSpec {
       Platforms?: unknown[];
     };
     Networks?: { Target?: string; Aliases?: string[]; DriverOpts?: Record<string, string> }[];
+    LogDriver?: { Name?: string; Options?: Record<string, string> | null };
     ForceUpdate?: number;
     Runtime?: string;
     [other: string]: unknown;
   };
-  Mode?: { Replicated?: { Replicas?: number }; Global?: Record<string, never>; [other: string]: unknown };
+  Mode?: {
+    Replicated?: { Replicas?: number };
+    Global?: Record<string, never>;
+    ReplicatedJob?: { MaxConcurrent?: number; TotalCompletions?: number };
+    GlobalJob?: Record<string, never>;
+  };
   UpdateConfig?: SwarmUpdateConfig;
   RollbackConfig?: SwarmUpdateConfig;
   Networks?: { Target?: string; Aliases?: string[] }[];
@@ -167,14 +199,14 @@ export interface SwarmConfig {
   Version: SwarmVersion;
   CreatedAt?: string;
   UpdatedAt?: string;
-  Spec: { Name: string; Labels?: Record<string, string>; Data?: string };
+  Spec: { Name: string; Labels?: Record<string, string>; Data?: string; Templating?: { Name?: string } | null };
 }
 
 export interface SwarmSecret {
   ID: string;
   Version: SwarmVersion;
   CreatedAt?: string;
-  Spec: { Name: string; Labels?: Record<string, string> };
+  Spec: { Name: string; Labels?: Record<string, string>; Templating?: { Name?: string } | null };
 }
 
 /** One record of GET /events. */
@@ -197,4 +229,6 @@ export interface LiveState {
   configs: SwarmConfig[];
   /** Secrets by name and id only (the Engine never returns their data). */
   secrets: SwarmSecret[];
+  /** The Engine API version spoken with this engine ("1.41"), which bounds the fields it stores; unknown in fakes. */
+  apiVersion?: string;
 }

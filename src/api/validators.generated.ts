@@ -2,13 +2,15 @@
 // @ts-nocheck -- ajv standalone output
 /* eslint-disable */
 import runtime_ucs2length from 'ajv/dist/runtime/ucs2length.js';
+import runtime_equal from 'ajv/dist/runtime/equal.js';
 
 export const validateConfig = validate10;
-const schema11 = {"title":"ConfigManifest","description":"A Config is a Swarm config: a file such as nginx.conf that services mount read-only (/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Config","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the config; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/ConfigSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Config","metadata":{"name":"nginx-conf","namespace":"shop"},"spec":{"file":"nginx.conf"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Config","metadata":{"name":"feature-flags","namespace":"shop"},"spec":{"data":"checkout_v2=true\n"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the config in the Swarm, e.g. {team: web}."}}},"ConfigSpec":{"title":"ConfigSpec","description":"Where the content comes from: exactly one of data, file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, e.g. \"worker_processes 2;\". A secret's value never belongs in a manifest in plain text: a Secret takes data only encrypted with SOPS."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The config exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"With external, the config's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
-const schema12 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the config in the Swarm, e.g. {team: web}."}}};
-const schema13 = {"title":"ConfigSpec","description":"Where the content comes from: exactly one of data, file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, e.g. \"worker_processes 2;\". A secret's value never belongs in a manifest in plain text: a Secret takes data only encrypted with SOPS."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The config exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"With external, the config's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
+const schema11 = {"title":"ConfigManifest","description":"A Config is a Swarm config: a file such as nginx.conf that services mount read-only (/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Config","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the config; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/ConfigSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Config","metadata":{"name":"nginx-conf","namespace":"shop"},"spec":{"file":"nginx.conf"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Config","metadata":{"name":"feature-flags","namespace":"shop"},"spec":{"data":"checkout_v2=true\n"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The config's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"nginx.conf\" or \"caddy_config\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the config in the Swarm, e.g. {team: web}."}}},"ConfigSpec":{"title":"ConfigSpec","description":"Where the content comes from: exactly one of data, file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, e.g. \"worker_processes 2;\". A secret's value never belongs in a manifest in plain text: a Secret takes data only encrypted with SOPS."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The config exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The config's name in the Swarm, used as it is, without the namespace: with external, the config it looks up (e.g. \"shared-ca\"); otherwise a config stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the config, e.g. \"Node {{.Node.Hostname}}\" (docker config create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
+const schema12 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The config's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"nginx.conf\" or \"caddy_config\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the config in the Swarm, e.g. {team: web}."}}};
+const schema13 = {"title":"ConfigSpec","description":"Where the content comes from: exactly one of data, file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, e.g. \"worker_processes 2;\". A secret's value never belongs in a manifest in plain text: a Secret takes data only encrypted with SOPS."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The config exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The config's name in the Swarm, used as it is, without the namespace: with external, the config it looks up (e.g. \"shared-ca\"); otherwise a config stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the config, e.g. \"Node {{.Node.Hostname}}\" (docker config create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
 const func2 = (runtime_ucs2length as unknown as { default: unknown }).default ?? runtime_ucs2length;
-const pattern0 = new RegExp("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "u");
+const pattern0 = new RegExp("^[a-zA-Z0-9][-_.a-zA-Z0-9]*$", "u");
+const pattern1 = new RegExp("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "u");
 const pattern2 = new RegExp("^[A-Za-z_][A-Za-z0-9_]*$", "u");
 const pattern3 = new RegExp("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$", "u");
 
@@ -163,7 +165,7 @@ vErrors.push(err12);
 errors++;
 }
 if(!pattern0.test(data3)){
-const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema12.properties.name,data:data3};
+const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][-_.a-zA-Z0-9]*$"},message:"must match pattern \""+"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$"+"\"",schema:"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$",parentSchema:schema12.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -207,7 +209,7 @@ vErrors.push(err16);
 }
 errors++;
 }
-if(!pattern0.test(data4)){
+if(!pattern1.test(data4)){
 const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema12.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err17];
@@ -283,7 +285,7 @@ vErrors.push(err22);
 errors++;
 }
 for(const key3 in data7){
-if(!((((((key3 === "data") || (key3 === "file")) || (key3 === "env")) || (key3 === "external")) || (key3 === "name")) || (key3 === "retain"))){
+if(!(((((((key3 === "data") || (key3 === "file")) || (key3 === "env")) || (key3 === "external")) || (key3 === "name")) || (key3 === "templateDriver")) || (key3 === "retain"))){
 const err23 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/ConfigSpec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema13,data:data7};
 if(vErrors === null){
 vErrors = [err23];
@@ -417,10 +419,10 @@ vErrors.push(err33);
 errors++;
 }
 }
-if(data7.retain !== undefined){
-let data13 = data7.retain;
-if(!((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13)))){
-const err34 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/ConfigSpec/properties/retain/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema13.properties.retain.type,parentSchema:schema13.properties.retain,data:data13};
+if(data7.templateDriver !== undefined){
+let data13 = data7.templateDriver;
+if(typeof data13 !== "string"){
+const err34 = {instancePath:instancePath+"/spec/templateDriver",schemaPath:"#/$defs/ConfigSpec/properties/templateDriver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema13.properties.templateDriver.type,parentSchema:schema13.properties.templateDriver,data:data13};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -429,9 +431,8 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(typeof data13 == "number"){
-if(data13 > 100 || isNaN(data13)){
-const err35 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/ConfigSpec/properties/retain/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema13.properties.retain,data:data13};
+if(!(data13 === "golang")){
+const err35 = {instancePath:instancePath+"/spec/templateDriver",schemaPath:"#/$defs/ConfigSpec/properties/templateDriver/enum",keyword:"enum",params:{allowedValues: schema13.properties.templateDriver.enum},message:"must be equal to one of the allowed values",schema:schema13.properties.templateDriver.enum,parentSchema:schema13.properties.templateDriver,data:data13};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -440,8 +441,11 @@ vErrors.push(err35);
 }
 errors++;
 }
-if(data13 < 1 || isNaN(data13)){
-const err36 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/ConfigSpec/properties/retain/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema13.properties.retain,data:data13};
+}
+if(data7.retain !== undefined){
+let data14 = data7.retain;
+if(!((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14)))){
+const err36 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/ConfigSpec/properties/retain/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema13.properties.retain.type,parentSchema:schema13.properties.retain,data:data14};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -450,11 +454,9 @@ vErrors.push(err36);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err37 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/ConfigSpec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data:data7};
+if(typeof data14 == "number"){
+if(data14 > 100 || isNaN(data14)){
+const err37 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/ConfigSpec/properties/retain/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema13.properties.retain,data:data14};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -463,10 +465,8 @@ vErrors.push(err37);
 }
 errors++;
 }
-}
-}
-else {
-const err38 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(data14 < 1 || isNaN(data14)){
+const err38 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/ConfigSpec/properties/retain/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema13.properties.retain,data:data14};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -475,18 +475,44 @@ vErrors.push(err38);
 }
 errors++;
 }
+}
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/ConfigSpec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema13.type,parentSchema:schema13,data:data7};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+}
+else {
+const err40 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema11.type,parentSchema:schema11,data};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
 validate10.errors = vErrors;
 return errors === 0;
 }
 
 export const validateNetwork = validate11;
-const schema14 = {"title":"NetworkManifest","description":"A Network is a Docker Swarm network that services attach to; the controller creates it when it is missing, unless it is marked external.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Network","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the network."},"spec":{"$ref":"#/$defs/NetworkSpec","description":"The desired state of the network; without it the network is an overlay network with default settings."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Network","metadata":{"name":"backend","namespace":"shop","labels":{"app":"shop"}},"spec":{"driver":"overlay","attachable":true,"encrypted":true,"ipam":{"subnets":[{"subnet":"10.20.0.0/24","gateway":"10.20.0.1"}]}}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Network: the Docker network labels), e.g. {app: shop, tier: frontend}."}}},"NetworkSpec":{"title":"NetworkSpec","description":"The desired state of a Docker network; the network's labels are metadata.labels. When external is true, only name may be set besides it.","type":"object","additionalProperties":false,"properties":{"external":{"type":"boolean","default":false,"description":"The network already exists and is never created, changed or removed by the controller; when true no other spec field but name is allowed."},"name":{"type":"string","minLength":1,"description":"For an external network only: its name in the Swarm, when that differs from the manifest name, e.g. \"monitoring_default\" for a network made by docker stack deploy."},"driver":{"type":"string","minLength":1,"default":"overlay","description":"The network driver, e.g. \"overlay\" or \"macvlan\"."},"attachable":{"type":"boolean","default":false,"description":"Lets standalone containers (`docker run --network`) attach to the network as well as services."},"internal":{"type":"boolean","default":false,"description":"Cuts the network off from the outside world; its containers can reach only each other."},"encrypted":{"type":"boolean","default":false,"description":"Encrypts the overlay traffic between nodes with IPsec (driver option \"encrypted\")."},"options":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the network driver, e.g. {com.docker.network.driver.mtu: \"1400\"}; set labels with metadata.labels, not here."},"ipam":{"title":"IpamConfig","description":"IP address management for the network; Docker picks free subnets when it is absent.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"default":"default","description":"The IPAM driver, e.g. \"default\"."},"subnets":{"type":"array","items":{"title":"IpamSubnet","description":"An IP subnet of the network.","type":"object","additionalProperties":false,"required":["subnet"],"properties":{"subnet":{"$ref":"#/$defs/Ipv4Cidr","description":"The subnet in CIDR notation, e.g. \"10.20.0.0/24\"."},"gateway":{"$ref":"#/$defs/Ipv4Address","description":"The IPv4 address of the gateway, inside the subnet, e.g. \"10.20.0.1\"."},"ipRange":{"$ref":"#/$defs/Ipv4Cidr","description":"The part of the subnet, in CIDR notation, from which container addresses are allocated, e.g. \"10.20.0.128/25\"."}}},"description":"The subnets of the network, e.g. [{subnet: 10.20.0.0/24, gateway: 10.20.0.1}]."}}}}},"Ipv4Address":{"title":"Ipv4Address","description":"An IPv4 address in dotted-decimal notation, e.g. \"10.20.0.1\".","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"Ipv4Cidr":{"title":"Ipv4Cidr","description":"An IPv4 address range in CIDR notation (address/prefix length), e.g. \"10.20.0.0/24\".","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"}}};
-const schema15 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Network: the Docker network labels), e.g. {app: shop, tier: frontend}."}}};
-const schema16 = {"title":"NetworkSpec","description":"The desired state of a Docker network; the network's labels are metadata.labels. When external is true, only name may be set besides it.","type":"object","additionalProperties":false,"properties":{"external":{"type":"boolean","default":false,"description":"The network already exists and is never created, changed or removed by the controller; when true no other spec field but name is allowed."},"name":{"type":"string","minLength":1,"description":"For an external network only: its name in the Swarm, when that differs from the manifest name, e.g. \"monitoring_default\" for a network made by docker stack deploy."},"driver":{"type":"string","minLength":1,"default":"overlay","description":"The network driver, e.g. \"overlay\" or \"macvlan\"."},"attachable":{"type":"boolean","default":false,"description":"Lets standalone containers (`docker run --network`) attach to the network as well as services."},"internal":{"type":"boolean","default":false,"description":"Cuts the network off from the outside world; its containers can reach only each other."},"encrypted":{"type":"boolean","default":false,"description":"Encrypts the overlay traffic between nodes with IPsec (driver option \"encrypted\")."},"options":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the network driver, e.g. {com.docker.network.driver.mtu: \"1400\"}; set labels with metadata.labels, not here."},"ipam":{"title":"IpamConfig","description":"IP address management for the network; Docker picks free subnets when it is absent.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"default":"default","description":"The IPAM driver, e.g. \"default\"."},"subnets":{"type":"array","items":{"title":"IpamSubnet","description":"An IP subnet of the network.","type":"object","additionalProperties":false,"required":["subnet"],"properties":{"subnet":{"$ref":"#/$defs/Ipv4Cidr","description":"The subnet in CIDR notation, e.g. \"10.20.0.0/24\"."},"gateway":{"$ref":"#/$defs/Ipv4Address","description":"The IPv4 address of the gateway, inside the subnet, e.g. \"10.20.0.1\"."},"ipRange":{"$ref":"#/$defs/Ipv4Cidr","description":"The part of the subnet, in CIDR notation, from which container addresses are allocated, e.g. \"10.20.0.128/25\"."}}},"description":"The subnets of the network, e.g. [{subnet: 10.20.0.0/24, gateway: 10.20.0.1}]."}}}}};
+const schema14 = {"title":"NetworkManifest","description":"A Network is a Docker Swarm network that services attach to; the controller creates it when it is missing, unless it is marked external.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Network","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the network."},"spec":{"$ref":"#/$defs/NetworkSpec","description":"The desired state of the network; without it the network is an overlay network with default settings."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Network","metadata":{"name":"backend","namespace":"shop","labels":{"app":"shop"}},"spec":{"driver":"overlay","attachable":true,"encrypted":true,"ipam":{"subnets":[{"subnet":"10.20.0.0/24","gateway":"10.20.0.1"}]}}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The network's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"backend\" or \"proxy_net\". Its Swarm name is <namespace>_<name> unless spec.name gives one."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Network: the Docker network labels), e.g. {app: shop, tier: frontend}."}}},"NetworkSpec":{"title":"NetworkSpec","description":"The desired state of a Docker network; the network's labels are metadata.labels. When external is true, only name may be set besides it.","type":"object","additionalProperties":false,"properties":{"external":{"type":"boolean","default":false,"description":"The network already exists and is never created, changed or removed by the controller; when true no other spec field but name is allowed."},"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The network's name in the Swarm, used as it is, without the namespace: for an external network the network it looks up (e.g. \"monitoring_default\", made by docker stack deploy); otherwise a network other namespaces and apply sets may declare too (e.g. \"proxy\", like compose's `name:`). The first to apply creates it and owns it; the others use it as it is, the way external networks are used."},"driver":{"type":"string","minLength":1,"default":"overlay","description":"The network driver, e.g. \"overlay\" or \"macvlan\"."},"attachable":{"type":"boolean","default":false,"description":"Lets standalone containers (`docker run --network`) attach to the network as well as services."},"internal":{"type":"boolean","default":false,"description":"Cuts the network off from the outside world; its containers can reach only each other."},"encrypted":{"type":"boolean","default":false,"description":"Encrypts the overlay traffic between nodes with IPsec (driver option \"encrypted\")."},"options":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the network driver, e.g. {com.docker.network.driver.mtu: \"1400\"}; set labels with metadata.labels, not here."},"ipam":{"title":"IpamConfig","description":"IP address management for the network; Docker picks free subnets when it is absent.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"default":"default","description":"The IPAM driver, e.g. \"default\"."},"subnets":{"type":"array","items":{"title":"IpamSubnet","description":"An IP subnet of the network.","type":"object","additionalProperties":false,"required":["subnet"],"properties":{"subnet":{"$ref":"#/$defs/Ipv4Cidr","description":"The subnet in CIDR notation, e.g. \"10.20.0.0/24\"."},"gateway":{"$ref":"#/$defs/Ipv4Address","description":"The IPv4 address of the gateway, inside the subnet, e.g. \"10.20.0.1\"."},"ipRange":{"$ref":"#/$defs/Ipv4Cidr","description":"The part of the subnet, in CIDR notation, from which container addresses are allocated, e.g. \"10.20.0.128/25\"."}}},"description":"The subnets of the network, e.g. [{subnet: 10.20.0.0/24, gateway: 10.20.0.1}]."}}}}},"Ipv4Address":{"title":"Ipv4Address","description":"An IPv4 address in dotted-decimal notation, e.g. \"10.20.0.1\".","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},"Ipv4Cidr":{"title":"Ipv4Cidr","description":"An IPv4 address range in CIDR notation (address/prefix length), e.g. \"10.20.0.0/24\".","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"}}};
+const schema15 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The network's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"backend\" or \"proxy_net\". Its Swarm name is <namespace>_<name> unless spec.name gives one."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Network: the Docker network labels), e.g. {app: shop, tier: frontend}."}}};
+const pattern4 = new RegExp("^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$", "u");
+const schema16 = {"title":"NetworkSpec","description":"The desired state of a Docker network; the network's labels are metadata.labels. When external is true, only name may be set besides it.","type":"object","additionalProperties":false,"properties":{"external":{"type":"boolean","default":false,"description":"The network already exists and is never created, changed or removed by the controller; when true no other spec field but name is allowed."},"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The network's name in the Swarm, used as it is, without the namespace: for an external network the network it looks up (e.g. \"monitoring_default\", made by docker stack deploy); otherwise a network other namespaces and apply sets may declare too (e.g. \"proxy\", like compose's `name:`). The first to apply creates it and owns it; the others use it as it is, the way external networks are used."},"driver":{"type":"string","minLength":1,"default":"overlay","description":"The network driver, e.g. \"overlay\" or \"macvlan\"."},"attachable":{"type":"boolean","default":false,"description":"Lets standalone containers (`docker run --network`) attach to the network as well as services."},"internal":{"type":"boolean","default":false,"description":"Cuts the network off from the outside world; its containers can reach only each other."},"encrypted":{"type":"boolean","default":false,"description":"Encrypts the overlay traffic between nodes with IPsec (driver option \"encrypted\")."},"options":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the network driver, e.g. {com.docker.network.driver.mtu: \"1400\"}; set labels with metadata.labels, not here."},"ipam":{"title":"IpamConfig","description":"IP address management for the network; Docker picks free subnets when it is absent.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"default":"default","description":"The IPAM driver, e.g. \"default\"."},"subnets":{"type":"array","items":{"title":"IpamSubnet","description":"An IP subnet of the network.","type":"object","additionalProperties":false,"required":["subnet"],"properties":{"subnet":{"$ref":"#/$defs/Ipv4Cidr","description":"The subnet in CIDR notation, e.g. \"10.20.0.0/24\"."},"gateway":{"$ref":"#/$defs/Ipv4Address","description":"The IPv4 address of the gateway, inside the subnet, e.g. \"10.20.0.1\"."},"ipRange":{"$ref":"#/$defs/Ipv4Cidr","description":"The part of the subnet, in CIDR notation, from which container addresses are allocated, e.g. \"10.20.0.128/25\"."}}},"description":"The subnets of the network, e.g. [{subnet: 10.20.0.0/24, gateway: 10.20.0.1}]."}}}}};
 const schema17 = {"title":"Ipv4Cidr","description":"An IPv4 address range in CIDR notation (address/prefix length), e.g. \"10.20.0.0/24\".","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"};
 const schema18 = {"title":"Ipv4Address","description":"An IPv4 address in dotted-decimal notation, e.g. \"10.20.0.1\".","type":"string","pattern":"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"};
-const pattern6 = new RegExp("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$", "u");
-const pattern7 = new RegExp("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$", "u");
+const pattern7 = new RegExp("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$", "u");
+const pattern8 = new RegExp("^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$", "u");
 
 function validate12(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -520,8 +546,8 @@ errors++;
 if(data.name !== undefined){
 let data1 = data.name;
 if(typeof data1 === "string"){
-if(func2(data1) < 1){
-const err2 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.name,data:data1};
+if(func2(data1) > 63){
+const err2 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema16.properties.name,data:data1};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -530,9 +556,8 @@ vErrors.push(err2);
 }
 errors++;
 }
-}
-else {
-const err3 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.name.type,parentSchema:schema16.properties.name,data:data1};
+if(func2(data1) < 1){
+const err3 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.name,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -541,12 +566,8 @@ vErrors.push(err3);
 }
 errors++;
 }
-}
-if(data.driver !== undefined){
-let data2 = data.driver;
-if(typeof data2 === "string"){
-if(func2(data2) < 1){
-const err4 = {instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.driver,data:data2};
+if(!pattern4.test(data1)){
+const err4 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"},message:"must match pattern \""+"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"+"\"",schema:"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$",parentSchema:schema16.properties.name,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -557,7 +578,7 @@ errors++;
 }
 }
 else {
-const err5 = {instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.driver.type,parentSchema:schema16.properties.driver,data:data2};
+const err5 = {instancePath:instancePath+"/name",schemaPath:"#/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.name.type,parentSchema:schema16.properties.name,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -567,10 +588,11 @@ vErrors.push(err5);
 errors++;
 }
 }
-if(data.attachable !== undefined){
-let data3 = data.attachable;
-if(typeof data3 !== "boolean"){
-const err6 = {instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.properties.attachable.type,parentSchema:schema16.properties.attachable,data:data3};
+if(data.driver !== undefined){
+let data2 = data.driver;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err6 = {instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.driver,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -580,10 +602,8 @@ vErrors.push(err6);
 errors++;
 }
 }
-if(data.internal !== undefined){
-let data4 = data.internal;
-if(typeof data4 !== "boolean"){
-const err7 = {instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.properties.internal.type,parentSchema:schema16.properties.internal,data:data4};
+else {
+const err7 = {instancePath:instancePath+"/driver",schemaPath:"#/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.driver.type,parentSchema:schema16.properties.driver,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -593,15 +613,41 @@ vErrors.push(err7);
 errors++;
 }
 }
-if(data.encrypted !== undefined){
-let data5 = data.encrypted;
-if(typeof data5 !== "boolean"){
-const err8 = {instancePath:instancePath+"/encrypted",schemaPath:"#/properties/encrypted/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.properties.encrypted.type,parentSchema:schema16.properties.encrypted,data:data5};
+if(data.attachable !== undefined){
+let data3 = data.attachable;
+if(typeof data3 !== "boolean"){
+const err8 = {instancePath:instancePath+"/attachable",schemaPath:"#/properties/attachable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.properties.attachable.type,parentSchema:schema16.properties.attachable,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
 else {
 vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.internal !== undefined){
+let data4 = data.internal;
+if(typeof data4 !== "boolean"){
+const err9 = {instancePath:instancePath+"/internal",schemaPath:"#/properties/internal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.properties.internal.type,parentSchema:schema16.properties.internal,data:data4};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data.encrypted !== undefined){
+let data5 = data.encrypted;
+if(typeof data5 !== "boolean"){
+const err10 = {instancePath:instancePath+"/encrypted",schemaPath:"#/properties/encrypted/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema16.properties.encrypted.type,parentSchema:schema16.properties.encrypted,data:data5};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
 }
 errors++;
 }
@@ -612,34 +658,7 @@ if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 for(const key1 in data6){
 let data7 = data6[key1];
 if(typeof data7 !== "string"){
-const err9 = {instancePath:instancePath+"/options/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/options/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.options.additionalProperties.type,parentSchema:schema16.properties.options.additionalProperties,data:data7};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-}
-else {
-const err10 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.properties.options.type,parentSchema:schema16.properties.options,data:data6};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-if(data.ipam !== undefined){
-let data8 = data.ipam;
-if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
-for(const key2 in data8){
-if(!((key2 === "driver") || (key2 === "subnets"))){
-const err11 = {instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema16.properties.ipam,data:data8};
+const err11 = {instancePath:instancePath+"/options/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/options/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.options.additionalProperties.type,parentSchema:schema16.properties.options.additionalProperties,data:data7};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -649,11 +668,9 @@ vErrors.push(err11);
 errors++;
 }
 }
-if(data8.driver !== undefined){
-let data9 = data8.driver;
-if(typeof data9 === "string"){
-if(func2(data9) < 1){
-const err12 = {instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.ipam.properties.driver,data:data9};
+}
+else {
+const err12 = {instancePath:instancePath+"/options",schemaPath:"#/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.properties.options.type,parentSchema:schema16.properties.options,data:data6};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -663,13 +680,42 @@ vErrors.push(err12);
 errors++;
 }
 }
-else {
-const err13 = {instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.ipam.properties.driver.type,parentSchema:schema16.properties.ipam.properties.driver,data:data9};
+if(data.ipam !== undefined){
+let data8 = data.ipam;
+if(data8 && typeof data8 == "object" && !Array.isArray(data8)){
+for(const key2 in data8){
+if(!((key2 === "driver") || (key2 === "subnets"))){
+const err13 = {instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema16.properties.ipam,data:data8};
 if(vErrors === null){
 vErrors = [err13];
 }
 else {
 vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data8.driver !== undefined){
+let data9 = data8.driver;
+if(typeof data9 === "string"){
+if(func2(data9) < 1){
+const err14 = {instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema16.properties.ipam.properties.driver,data:data9};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/ipam/driver",schemaPath:"#/properties/ipam/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema16.properties.ipam.properties.driver.type,parentSchema:schema16.properties.ipam.properties.driver,data:data9};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
 }
 errors++;
 }
@@ -682,32 +728,7 @@ for(let i0=0; i0<len0; i0++){
 let data11 = data10[i0];
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 if(data11.subnet === undefined){
-const err14 = {instancePath:instancePath+"/ipam/subnets/" + i0,schemaPath:"#/properties/ipam/properties/subnets/items/required",keyword:"required",params:{missingProperty: "subnet"},message:"must have required property '"+"subnet"+"'",schema:schema16.properties.ipam.properties.subnets.items.required,parentSchema:schema16.properties.ipam.properties.subnets.items,data:data11};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-for(const key3 in data11){
-if(!(((key3 === "subnet") || (key3 === "gateway")) || (key3 === "ipRange"))){
-const err15 = {instancePath:instancePath+"/ipam/subnets/" + i0,schemaPath:"#/properties/ipam/properties/subnets/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema16.properties.ipam.properties.subnets.items,data:data11};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-if(data11.subnet !== undefined){
-let data12 = data11.subnet;
-if(typeof data12 === "string"){
-if(!pattern6.test(data12)){
-const err16 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/subnet",schemaPath:"#/$defs/Ipv4Cidr/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$",parentSchema:schema17,data:data12};
+const err16 = {instancePath:instancePath+"/ipam/subnets/" + i0,schemaPath:"#/properties/ipam/properties/subnets/items/required",keyword:"required",params:{missingProperty: "subnet"},message:"must have required property '"+"subnet"+"'",schema:schema16.properties.ipam.properties.subnets.items.required,parentSchema:schema16.properties.ipam.properties.subnets.items,data:data11};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -716,9 +737,9 @@ vErrors.push(err16);
 }
 errors++;
 }
-}
-else {
-const err17 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/subnet",schemaPath:"#/$defs/Ipv4Cidr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data12};
+for(const key3 in data11){
+if(!(((key3 === "subnet") || (key3 === "gateway")) || (key3 === "ipRange"))){
+const err17 = {instancePath:instancePath+"/ipam/subnets/" + i0,schemaPath:"#/properties/ipam/properties/subnets/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema16.properties.ipam.properties.subnets.items,data:data11};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -728,11 +749,11 @@ vErrors.push(err17);
 errors++;
 }
 }
-if(data11.gateway !== undefined){
-let data13 = data11.gateway;
-if(typeof data13 === "string"){
-if(!pattern7.test(data13)){
-const err18 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/gateway",schemaPath:"#/$defs/Ipv4Address/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",parentSchema:schema18,data:data13};
+if(data11.subnet !== undefined){
+let data12 = data11.subnet;
+if(typeof data12 === "string"){
+if(!pattern7.test(data12)){
+const err18 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/subnet",schemaPath:"#/$defs/Ipv4Cidr/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$",parentSchema:schema17,data:data12};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -743,7 +764,7 @@ errors++;
 }
 }
 else {
-const err19 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/gateway",schemaPath:"#/$defs/Ipv4Address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data13};
+const err19 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/subnet",schemaPath:"#/$defs/Ipv4Cidr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data12};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -753,11 +774,11 @@ vErrors.push(err19);
 errors++;
 }
 }
-if(data11.ipRange !== undefined){
-let data14 = data11.ipRange;
-if(typeof data14 === "string"){
-if(!pattern6.test(data14)){
-const err20 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/ipRange",schemaPath:"#/$defs/Ipv4Cidr/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$",parentSchema:schema17,data:data14};
+if(data11.gateway !== undefined){
+let data13 = data11.gateway;
+if(typeof data13 === "string"){
+if(!pattern8.test(data13)){
+const err20 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/gateway",schemaPath:"#/$defs/Ipv4Address/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$",parentSchema:schema18,data:data13};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -768,7 +789,7 @@ errors++;
 }
 }
 else {
-const err21 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/ipRange",schemaPath:"#/$defs/Ipv4Cidr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data14};
+const err21 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/gateway",schemaPath:"#/$defs/Ipv4Address/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema18.type,parentSchema:schema18,data:data13};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -778,9 +799,11 @@ vErrors.push(err21);
 errors++;
 }
 }
-}
-else {
-const err22 = {instancePath:instancePath+"/ipam/subnets/" + i0,schemaPath:"#/properties/ipam/properties/subnets/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.properties.ipam.properties.subnets.items.type,parentSchema:schema16.properties.ipam.properties.subnets.items,data:data11};
+if(data11.ipRange !== undefined){
+let data14 = data11.ipRange;
+if(typeof data14 === "string"){
+if(!pattern7.test(data14)){
+const err22 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/ipRange",schemaPath:"#/$defs/Ipv4Cidr/pattern",keyword:"pattern",params:{pattern: "^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"},message:"must match pattern \""+"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$"+"\"",schema:"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])/(3[0-2]|[12]?[0-9])$",parentSchema:schema17,data:data14};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -790,9 +813,8 @@ vErrors.push(err22);
 errors++;
 }
 }
-}
 else {
-const err23 = {instancePath:instancePath+"/ipam/subnets",schemaPath:"#/properties/ipam/properties/subnets/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.properties.ipam.properties.subnets.type,parentSchema:schema16.properties.ipam.properties.subnets,data:data10};
+const err23 = {instancePath:instancePath+"/ipam/subnets/" + i0+"/ipRange",schemaPath:"#/$defs/Ipv4Cidr/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema17.type,parentSchema:schema17,data:data14};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -804,7 +826,7 @@ errors++;
 }
 }
 else {
-const err24 = {instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.properties.ipam.type,parentSchema:schema16.properties.ipam,data:data8};
+const err24 = {instancePath:instancePath+"/ipam/subnets/" + i0,schemaPath:"#/properties/ipam/properties/subnets/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.properties.ipam.properties.subnets.items.type,parentSchema:schema16.properties.ipam.properties.subnets.items,data:data11};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -816,12 +838,36 @@ errors++;
 }
 }
 else {
-const err25 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.type,parentSchema:schema16,data};
+const err25 = {instancePath:instancePath+"/ipam/subnets",schemaPath:"#/properties/ipam/properties/subnets/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema16.properties.ipam.properties.subnets.type,parentSchema:schema16.properties.ipam.properties.subnets,data:data10};
 if(vErrors === null){
 vErrors = [err25];
 }
 else {
 vErrors.push(err25);
+}
+errors++;
+}
+}
+}
+else {
+const err26 = {instancePath:instancePath+"/ipam",schemaPath:"#/properties/ipam/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.properties.ipam.type,parentSchema:schema16.properties.ipam,data:data8};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+}
+else {
+const err27 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema16.type,parentSchema:schema16,data};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
 }
 errors++;
 }
@@ -970,8 +1016,8 @@ vErrors.push(err11);
 }
 errors++;
 }
-if(!pattern0.test(data3)){
-const err12 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema15.properties.name,data:data3};
+if(!pattern4.test(data3)){
+const err12 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"},message:"must match pattern \""+"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"+"\"",schema:"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$",parentSchema:schema15.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1015,7 +1061,7 @@ vErrors.push(err15);
 }
 errors++;
 }
-if(!pattern0.test(data4)){
+if(!pattern1.test(data4)){
 const err16 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema15.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err16];
@@ -1106,14 +1152,14 @@ const schema23 = {"title":"HostPattern","description":"A lowercase host name, or
 const schema24 = {"title":"RouteBackend","description":"One service of a weighted route.","type":"object","additionalProperties":false,"required":["service","port"],"properties":{"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace), e.g. \"web-canary\"."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port its tasks listen on; one of the service's ports[].target or expose entries."},"weight":{"type":"integer","minimum":0,"maximum":256,"default":1,"description":"The service's share of the route's traffic relative to the other backends, whatever its number of tasks: weights 90 and 10 send 90% and 10%. 0 sends it nothing (its sticky sessions keep working)."}}};
 const schema25 = {"title":"StickySessions","description":"Sticky sessions by cookie.","type":"object","additionalProperties":false,"properties":{"cookie":{"type":"string","default":"SC_SERVER","pattern":"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$","description":"The name of the cookie the proxy sets, e.g. \"SHOP_SERVER\"."}}};
 const schema31 = {"title":"RouteTls","description":"TLS termination with a certificate from a Swarm secret.","type":"object","additionalProperties":false,"required":["secret"],"properties":{"secret":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Swarm secret holding the PEM certificate chain followed by its private key, e.g. \"shop-example-com-pem\". The proxy service must mount it (spec.secrets of the proxy Service)."}}};
-const func20 = Object.prototype.hasOwnProperty;
-const pattern11 = new RegExp("^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$", "u");
-const pattern12 = new RegExp("^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$", "u");
-const pattern13 = new RegExp("^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$", "u");
+const func21 = Object.prototype.hasOwnProperty;
+const pattern12 = new RegExp("^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$", "u");
+const pattern13 = new RegExp("^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$", "u");
+const pattern14 = new RegExp("^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$", "u");
 const schema26 = {"title":"RouteHealthCheck","description":"An HTTP GET the proxy sends to every task of the route.","type":"object","additionalProperties":false,"properties":{"path":{"type":"string","default":"/","pattern":"^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$","description":"The path requested; any answer from 200 to 399 passes, e.g. \"/healthz\"."},"interval":{"$ref":"#/$defs/Duration","default":"2s","description":"Time between two checks of a task, e.g. \"2s\" (at least 100ms)."}}};
 const schema27 = {"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
-const pattern14 = new RegExp("^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$", "u");
-const pattern15 = new RegExp("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$", "u");
+const pattern15 = new RegExp("^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$", "u");
+const pattern16 = new RegExp("^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$", "u");
 
 function validate16(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -1134,7 +1180,7 @@ errors++;
 if(data.path !== undefined){
 let data0 = data.path;
 if(typeof data0 === "string"){
-if(!pattern14.test(data0)){
+if(!pattern15.test(data0)){
 const err1 = {instancePath:instancePath+"/path",schemaPath:"#/properties/path/pattern",keyword:"pattern",params:{pattern: "^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$"},message:"must match pattern \""+"^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$"+"\"",schema:"^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$",parentSchema:schema26.properties.path,data:data0};
 if(vErrors === null){
 vErrors = [err1];
@@ -1159,7 +1205,7 @@ errors++;
 if(data.interval !== undefined){
 let data1 = data.interval;
 if(typeof data1 === "string"){
-if(!pattern15.test(data1)){
+if(!pattern16.test(data1)){
 const err3 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema27,data:data1};
 if(vErrors === null){
 vErrors = [err3];
@@ -1217,7 +1263,7 @@ errors++;
 if(data.connect !== undefined){
 let data0 = data.connect;
 if(typeof data0 === "string"){
-if(!pattern15.test(data0)){
+if(!pattern16.test(data0)){
 const err1 = {instancePath:instancePath+"/connect",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema27,data:data0};
 if(vErrors === null){
 vErrors = [err1];
@@ -1242,7 +1288,7 @@ errors++;
 if(data.server !== undefined){
 let data1 = data.server;
 if(typeof data1 === "string"){
-if(!pattern15.test(data1)){
+if(!pattern16.test(data1)){
 const err3 = {instancePath:instancePath+"/server",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema27,data:data1};
 if(vErrors === null){
 vErrors = [err3];
@@ -1285,7 +1331,7 @@ let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!(func20.call(schema22.properties, key0))){
+if(!(func21.call(schema22.properties, key0))){
 const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema22,data};
 if(vErrors === null){
 vErrors = [err0];
@@ -1323,7 +1369,7 @@ vErrors.push(err2);
 }
 errors++;
 }
-if(!pattern11.test(data1)){
+if(!pattern12.test(data1)){
 const err3 = {instancePath:instancePath+"/hosts/" + i0,schemaPath:"#/$defs/HostPattern/pattern",keyword:"pattern",params:{pattern: "^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"},message:"must match pattern \""+"^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"+"\"",schema:"^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$",parentSchema:schema23,data:data1};
 if(vErrors === null){
 vErrors = [err3];
@@ -1370,7 +1416,7 @@ vErrors.push(err6);
 }
 errors++;
 }
-if(!pattern12.test(data2)){
+if(!pattern13.test(data2)){
 const err7 = {instancePath:instancePath+"/pathPrefix",schemaPath:"#/properties/pathPrefix/pattern",keyword:"pattern",params:{pattern: "^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$"},message:"must match pattern \""+"^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$"+"\"",schema:"^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$",parentSchema:schema22.properties.pathPrefix,data:data2};
 if(vErrors === null){
 vErrors = [err7];
@@ -1661,7 +1707,7 @@ errors++;
 if(data11.cookie !== undefined){
 let data12 = data11.cookie;
 if(typeof data12 === "string"){
-if(!pattern13.test(data12)){
+if(!pattern14.test(data12)){
 const err31 = {instancePath:instancePath+"/sticky/cookie",schemaPath:"#/$defs/StickySessions/properties/cookie/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$"},message:"must match pattern \""+"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$"+"\"",schema:"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$",parentSchema:schema25.properties.cookie,data:data12};
 if(vErrors === null){
 vErrors = [err31];
@@ -1971,7 +2017,7 @@ vErrors.push(err12);
 }
 errors++;
 }
-if(!pattern0.test(data3)){
+if(!pattern1.test(data3)){
 const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema21.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err13];
@@ -2016,7 +2062,7 @@ vErrors.push(err16);
 }
 errors++;
 }
-if(!pattern0.test(data4)){
+if(!pattern1.test(data4)){
 const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema21.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err17];
@@ -2100,9 +2146,9 @@ return errors === 0;
 }
 
 export const validateSecret = validate21;
-const schema32 = {"title":"SecretManifest","description":"A Secret is a Swarm secret: a password, key or certificate that services mount under /run/secrets/ (/run/secrets/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Secret","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the secret; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/SecretSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"db-password","namespace":"shop"},"spec":{"env":"SHOP_DB_PASSWORD"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"tls-key","namespace":"shop"},"spec":{"file":"secrets/tls.key"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}},"SecretSpec":{"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"With external, the secret's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
-const schema33 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}};
-const schema34 = {"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"With external, the secret's Swarm name when it differs from <namespace>_<name>, e.g. \"shared-ca\"."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
+const schema32 = {"title":"SecretManifest","description":"A Secret is a Swarm secret: a password, key or certificate that services mount under /run/secrets/ (/run/secrets/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Secret","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the secret; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/SecretSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"db-password","namespace":"shop"},"spec":{"env":"SHOP_DB_PASSWORD"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"tls-key","namespace":"shop"},"spec":{"file":"secrets/tls.key"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}},"SecretSpec":{"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
+const schema33 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}};
+const schema34 = {"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -2255,7 +2301,7 @@ vErrors.push(err12);
 errors++;
 }
 if(!pattern0.test(data3)){
-const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema33.properties.name,data:data3};
+const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][-_.a-zA-Z0-9]*$"},message:"must match pattern \""+"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$"+"\"",schema:"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$",parentSchema:schema33.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -2299,7 +2345,7 @@ vErrors.push(err16);
 }
 errors++;
 }
-if(!pattern0.test(data4)){
+if(!pattern1.test(data4)){
 const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema33.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err17];
@@ -2375,7 +2421,7 @@ vErrors.push(err22);
 errors++;
 }
 for(const key3 in data7){
-if(!((((((key3 === "data") || (key3 === "file")) || (key3 === "env")) || (key3 === "external")) || (key3 === "name")) || (key3 === "retain"))){
+if(!(((((((key3 === "data") || (key3 === "file")) || (key3 === "env")) || (key3 === "external")) || (key3 === "name")) || (key3 === "templateDriver")) || (key3 === "retain"))){
 const err23 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema34,data:data7};
 if(vErrors === null){
 vErrors = [err23];
@@ -2509,10 +2555,10 @@ vErrors.push(err33);
 errors++;
 }
 }
-if(data7.retain !== undefined){
-let data13 = data7.retain;
-if(!((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13)))){
-const err34 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema34.properties.retain.type,parentSchema:schema34.properties.retain,data:data13};
+if(data7.templateDriver !== undefined){
+let data13 = data7.templateDriver;
+if(typeof data13 !== "string"){
+const err34 = {instancePath:instancePath+"/spec/templateDriver",schemaPath:"#/$defs/SecretSpec/properties/templateDriver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema34.properties.templateDriver.type,parentSchema:schema34.properties.templateDriver,data:data13};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2521,9 +2567,8 @@ vErrors.push(err34);
 }
 errors++;
 }
-if(typeof data13 == "number"){
-if(data13 > 100 || isNaN(data13)){
-const err35 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema34.properties.retain,data:data13};
+if(!(data13 === "golang")){
+const err35 = {instancePath:instancePath+"/spec/templateDriver",schemaPath:"#/$defs/SecretSpec/properties/templateDriver/enum",keyword:"enum",params:{allowedValues: schema34.properties.templateDriver.enum},message:"must be equal to one of the allowed values",schema:schema34.properties.templateDriver.enum,parentSchema:schema34.properties.templateDriver,data:data13};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -2532,8 +2577,11 @@ vErrors.push(err35);
 }
 errors++;
 }
-if(data13 < 1 || isNaN(data13)){
-const err36 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema34.properties.retain,data:data13};
+}
+if(data7.retain !== undefined){
+let data14 = data7.retain;
+if(!((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14)))){
+const err36 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema34.properties.retain.type,parentSchema:schema34.properties.retain,data:data14};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -2542,11 +2590,9 @@ vErrors.push(err36);
 }
 errors++;
 }
-}
-}
-}
-else {
-const err37 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.type,parentSchema:schema34,data:data7};
+if(typeof data14 == "number"){
+if(data14 > 100 || isNaN(data14)){
+const err37 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema34.properties.retain,data:data14};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -2555,10 +2601,8 @@ vErrors.push(err37);
 }
 errors++;
 }
-}
-}
-else {
-const err38 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema32.type,parentSchema:schema32,data};
+if(data14 < 1 || isNaN(data14)){
+const err38 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema34.properties.retain,data:data14};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -2567,38 +2611,75 @@ vErrors.push(err38);
 }
 errors++;
 }
+}
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema34.type,parentSchema:schema34,data:data7};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+}
+else {
+const err40 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema32.type,parentSchema:schema32,data};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
 validate21.errors = vErrors;
 return errors === 0;
 }
 
 export const validateService = validate22;
-const schema35 = {"title":"ServiceManifest","description":"A Service runs one or more replicas of a container image as a Docker Swarm service; the controller creates the Swarm service when it is missing and updates it when the manifest changes.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Service","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the service."},"spec":{"$ref":"#/$defs/ServiceSpec","description":"The desired state of the service."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Service","metadata":{"name":"web","namespace":"shop","labels":{"app":"shop","tier":"frontend"}},"spec":{"image":"nginx:1.27-alpine","replicas":3,"env":{"NGINX_PORT":80,"DEBUG":false},"networks":["frontend",{"name":"backend","aliases":["www"]}],"ports":[{"target":80,"published":8080}],"placement":{"constraints":["node.role == worker"],"preferences":[{"spread":"node.labels.zone"}]},"resources":{"limits":{"cpus":"0.5","memory":"256Mi"},"reservations":{"cpus":"100m","memory":"64Mi"}},"updateConfig":{"parallelism":1,"delay":"10s","order":"start-first","failureAction":"rollback"},"restartPolicy":{"condition":"on-failure","maxAttempts":5},"healthcheck":{"test":["CMD","wget","-q","--spider","http://localhost/"],"interval":"30s","timeout":"5s","retries":3},"mounts":[{"type":"volume","source":"web-cache","target":"/var/cache/nginx"},{"type":"tmpfs","target":"/tmp","tmpfs":{"size":"64Mi","mode":"1777"}}]}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}},"ServiceSpec":{"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (not allowed when mode is \"global\")."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU and memory limits and reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."}}},"NetworkAttachment":{"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}},"SecretMount":{"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ConfigMount":{"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ServicePort":{"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}},"Placement":{"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}},"Resources":{"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceQuantities","description":"The most CPU and memory a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceQuantities","description":"The CPU and memory a node must have free to run a task."}}},"ResourceQuantities":{"title":"ResourceQuantities","description":"An amount of CPU and memory.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."}}},"UpdatePolicy":{"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}},"RollbackPolicy":{"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}},"RestartPolicy":{"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}},"Healthcheck":{"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}},"ServiceMount":{"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","pattern":"^/","description":"The absolute path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\"."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}},"Duration":{"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"CpuQuantity":{"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]},"MemoryQuantity":{"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]}}};
-const schema36 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}};
-const schema37 = {"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (not allowed when mode is \"global\")."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU and memory limits and reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."}}};
+const schema35 = {"title":"ServiceManifest","description":"A Service runs one or more replicas of a container image as a Docker Swarm service; the controller creates the Swarm service when it is missing and updates it when the manifest changes.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Service","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the service."},"spec":{"$ref":"#/$defs/ServiceSpec","description":"The desired state of the service."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Service","metadata":{"name":"web","namespace":"shop","labels":{"app":"shop","tier":"frontend"}},"spec":{"image":"nginx:1.27-alpine","replicas":3,"env":{"NGINX_PORT":80,"DEBUG":false},"networks":["frontend",{"name":"backend","aliases":["www"]}],"ports":[{"target":80,"published":8080}],"placement":{"constraints":["node.role == worker"],"preferences":[{"spread":"node.labels.zone"}]},"resources":{"limits":{"cpus":"0.5","memory":"256Mi"},"reservations":{"cpus":"100m","memory":"64Mi"}},"updateConfig":{"parallelism":1,"delay":"10s","order":"start-first","failureAction":"rollback"},"restartPolicy":{"condition":"on-failure","maxAttempts":5},"healthcheck":{"test":["CMD","wget","-q","--spider","http://localhost/"],"interval":"30s","timeout":"5s","retries":3},"mounts":[{"type":"volume","source":"web-cache","target":"/var/cache/nginx"},{"type":"tmpfs","target":"/tmp","tmpfs":{"size":"64Mi","mode":"1777"}}]}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The service's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"web\" or \"payment_gateway\". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does)."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}},"ServiceSpec":{"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global","replicated-job","global-job"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints. The job modes run tasks to completion instead of keeping them running: \"replicated-job\" until `completions` tasks have exited with code 0, `concurrency` at a time; \"global-job\" once on every matching node. A job runs again whenever the service is updated in any way, labels included."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (only allowed when mode is \"replicated\")."},"completions":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": how many tasks must complete successfully for the job to be done (Swarm's TotalCompletions), e.g. 10."},"concurrency":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": the most tasks that run at the same time (Swarm's MaxConcurrent), e.g. 2."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU, memory and process limits and the reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"stopSignal":{"type":"string","pattern":"^(SIG[A-Z0-9+-]+|[0-9]+)$","description":"The signal that stops the container, e.g. \"SIGINT\"; defaults to the image's STOPSIGNAL (else SIGTERM)."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."},"init":{"type":"boolean","default":false,"description":"Runs an init process (docker-init) as PID 1 that forwards signals and reaps zombie processes, like `docker run --init`."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the container's root filesystem read-only; write to mounts (a tmpfs at /tmp, volumes) instead."},"tty":{"type":"boolean","default":false,"description":"Allocates a pseudo-terminal for the container process, like `docker run -t`."},"stdinOpen":{"type":"boolean","default":false,"description":"Keeps the container's standard input open, like `docker run -i`."},"capAdd":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities added to the container's default set, e.g. [\"NET_ADMIN\"] (written with or without the CAP_ prefix, in any case), or [\"ALL\"]."},"capDrop":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities removed from the container's default set, e.g. [\"MKNOD\"], or [\"ALL\"]; a capability also in capAdd is kept."},"sysctls":{"type":"object","propertyNames":{"pattern":"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"Namespaced kernel parameters set in the container, e.g. {net.core.somaxconn: \"1024\"}; numbers are converted to strings."},"ulimits":{"type":"object","propertyNames":{"pattern":"^[a-z]+$"},"additionalProperties":{"anyOf":[{"type":"integer","minimum":-1},{"$ref":"#/$defs/Ulimit"}]},"description":"Resource limits of the container process by name, each a number (soft and hard limit alike) or {soft, hard}, e.g. {nofile: {soft: 20000, hard: 40000}, nproc: 65535}."},"oomScoreAdj":{"type":"integer","minimum":-1000,"maximum":1000,"default":0,"description":"Adjusts how likely the kernel's out-of-memory killer picks the container, from -1000 (never) to 1000; needs Docker Engine 27 or later (API 1.46)."},"dns":{"$ref":"#/$defs/DnsConfig","description":"The DNS resolver settings of the containers (their /etc/resolv.conf)."},"extraHosts":{"type":"array","items":{"$ref":"#/$defs/ExtraHost"},"description":"Entries added to the containers' /etc/hosts, in order, e.g. [{host: db.local, ip: 10.0.0.9}]."},"logging":{"$ref":"#/$defs/Logging","description":"The log driver of the containers and its options; without it the engine's default log driver (daemon.json) is used."}}},"NetworkAttachment":{"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}},"SecretMount":{"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ConfigMount":{"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ServicePort":{"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}},"Placement":{"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}},"Resources":{"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceLimits","description":"The most CPU, memory and processes a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceReservations","description":"The CPU, memory and generic resources a node must have free to run a task."}}},"ResourceLimits":{"title":"ResourceLimits","description":"The most a task may use.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"pids":{"type":"integer","minimum":0,"default":0,"description":"The most processes (and threads) in the container, e.g. 100; 0 means unlimited."}}},"ResourceReservations":{"title":"ResourceReservations","description":"What a node must have free to run a task.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"genericResources":{"type":"array","items":{"$ref":"#/$defs/GenericResource"},"description":"Resources the node advertises by kind (node-generic-resources in daemon.json), e.g. [{kind: gpu, value: 2}] for a count or [{kind: gpu, value: GPU-1a2b}] for a named one."}}},"GenericResource":{"title":"GenericResource","description":"A generic resource a task reserves.","type":"object","additionalProperties":false,"required":["kind","value"],"properties":{"kind":{"type":"string","minLength":1,"description":"The kind the node advertises, e.g. \"gpu\"."},"value":{"anyOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"A count of that kind (an integer, e.g. 2) or the name of one resource of it (a string, e.g. \"GPU-1a2b\")."}}},"Capability":{"title":"Capability","description":"A Linux capability name, with or without the CAP_ prefix, e.g. \"NET_ADMIN\"; or \"ALL\".","type":"string","pattern":"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},"Ulimit":{"title":"Ulimit","description":"A soft and a hard limit.","type":"object","additionalProperties":false,"required":["soft","hard"],"properties":{"soft":{"type":"integer","minimum":-1,"description":"The limit the process gets, which it may raise up to hard, e.g. 20000."},"hard":{"type":"integer","minimum":-1,"description":"The ceiling for the soft limit, e.g. 40000."}}},"DnsConfig":{"title":"DnsConfig","description":"DNS resolver settings; what is not given comes from Docker's embedded resolver.","type":"object","additionalProperties":false,"properties":{"nameservers":{"type":"array","items":{"type":"string","minLength":1},"description":"The name servers to ask, in order, e.g. [\"10.0.0.2\"]."},"search":{"type":"array","items":{"type":"string","minLength":1},"description":"The search domains for short names, e.g. [\"example.internal\"]."},"options":{"type":"array","items":{"type":"string","minLength":1},"description":"Resolver options, e.g. [\"ndots:2\", \"timeout:1\"]."}}},"ExtraHost":{"title":"ExtraHost","description":"A host name and the address it resolves to in /etc/hosts.","type":"object","additionalProperties":false,"required":["host","ip"],"properties":{"host":{"type":"string","minLength":1,"pattern":"^[^\\s:=]+$","description":"The host name, e.g. \"db.local\"."},"ip":{"type":"string","minLength":2,"pattern":"^[0-9A-Fa-f.:]+$","description":"The IPv4 or IPv6 address, e.g. \"10.0.0.9\" or \"fd00::9\"."}}},"Logging":{"title":"Logging","description":"A log driver and its options.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"description":"The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"; without it the options go to the engine's default driver (daemon.json), as docker stack deploy writes a compose `logging:` that has options only."},"options":{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"The driver's options, e.g. {max-size: 10m, max-file: \"3\"}; numbers are converted to strings."}}},"UpdatePolicy":{"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}},"RollbackPolicy":{"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}},"RestartPolicy":{"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}},"Healthcheck":{"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"startInterval":{"$ref":"#/$defs/Duration","description":"The time between two checks during startPeriod, e.g. \"1s\", so a container that starts quickly is healthy soon; needs Docker Engine 25 or later (API 1.44)."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}},"ServiceMount":{"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","minLength":1,"description":"The path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\". Write it absolute: Swarm and docker stack deploy accept a relative path, kept as written, but the engine then rejects every task (\"invalid mount target, must be an absolute path\")."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}},"Duration":{"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"CpuQuantity":{"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]},"MemoryQuantity":{"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]}}};
+const schema36 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The service's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"web\" or \"payment_gateway\". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does)."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}};
+const schema37 = {"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global","replicated-job","global-job"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints. The job modes run tasks to completion instead of keeping them running: \"replicated-job\" until `completions` tasks have exited with code 0, `concurrency` at a time; \"global-job\" once on every matching node. A job runs again whenever the service is updated in any way, labels included."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (only allowed when mode is \"replicated\")."},"completions":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": how many tasks must complete successfully for the job to be done (Swarm's TotalCompletions), e.g. 10."},"concurrency":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": the most tasks that run at the same time (Swarm's MaxConcurrent), e.g. 2."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU, memory and process limits and the reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"stopSignal":{"type":"string","pattern":"^(SIG[A-Z0-9+-]+|[0-9]+)$","description":"The signal that stops the container, e.g. \"SIGINT\"; defaults to the image's STOPSIGNAL (else SIGTERM)."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."},"init":{"type":"boolean","default":false,"description":"Runs an init process (docker-init) as PID 1 that forwards signals and reaps zombie processes, like `docker run --init`."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the container's root filesystem read-only; write to mounts (a tmpfs at /tmp, volumes) instead."},"tty":{"type":"boolean","default":false,"description":"Allocates a pseudo-terminal for the container process, like `docker run -t`."},"stdinOpen":{"type":"boolean","default":false,"description":"Keeps the container's standard input open, like `docker run -i`."},"capAdd":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities added to the container's default set, e.g. [\"NET_ADMIN\"] (written with or without the CAP_ prefix, in any case), or [\"ALL\"]."},"capDrop":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities removed from the container's default set, e.g. [\"MKNOD\"], or [\"ALL\"]; a capability also in capAdd is kept."},"sysctls":{"type":"object","propertyNames":{"pattern":"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"Namespaced kernel parameters set in the container, e.g. {net.core.somaxconn: \"1024\"}; numbers are converted to strings."},"ulimits":{"type":"object","propertyNames":{"pattern":"^[a-z]+$"},"additionalProperties":{"anyOf":[{"type":"integer","minimum":-1},{"$ref":"#/$defs/Ulimit"}]},"description":"Resource limits of the container process by name, each a number (soft and hard limit alike) or {soft, hard}, e.g. {nofile: {soft: 20000, hard: 40000}, nproc: 65535}."},"oomScoreAdj":{"type":"integer","minimum":-1000,"maximum":1000,"default":0,"description":"Adjusts how likely the kernel's out-of-memory killer picks the container, from -1000 (never) to 1000; needs Docker Engine 27 or later (API 1.46)."},"dns":{"$ref":"#/$defs/DnsConfig","description":"The DNS resolver settings of the containers (their /etc/resolv.conf)."},"extraHosts":{"type":"array","items":{"$ref":"#/$defs/ExtraHost"},"description":"Entries added to the containers' /etc/hosts, in order, e.g. [{host: db.local, ip: 10.0.0.9}]."},"logging":{"$ref":"#/$defs/Logging","description":"The log driver of the containers and its options; without it the engine's default log driver (daemon.json) is used."}}};
 const schema38 = {"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}};
 const schema39 = {"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}};
 const schema40 = {"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}};
 const schema41 = {"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}};
 const schema42 = {"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}};
-const schema48 = {"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
-const pattern25 = new RegExp("^[^=]+$", "u");
-const pattern28 = new RegExp("^[^/]", "u");
-const pattern29 = new RegExp("^0?[0-7]{3}$", "u");
-const pattern30 = new RegExp("^[0-9]+$", "u");
-const pattern34 = new RegExp("^/", "u");
-const schema43 = {"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceQuantities","description":"The most CPU and memory a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceQuantities","description":"The CPU and memory a node must have free to run a task."}}};
-const schema44 = {"title":"ResourceQuantities","description":"An amount of CPU and memory.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."}}};
+const schema52 = {"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
+const schema68 = {"title":"Capability","description":"A Linux capability name, with or without the CAP_ prefix, e.g. \"NET_ADMIN\"; or \"ALL\".","type":"string","pattern":"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"};
+const schema70 = {"title":"Ulimit","description":"A soft and a hard limit.","type":"object","additionalProperties":false,"required":["soft","hard"],"properties":{"soft":{"type":"integer","minimum":-1,"description":"The limit the process gets, which it may raise up to hard, e.g. 20000."},"hard":{"type":"integer","minimum":-1,"description":"The ceiling for the soft limit, e.g. 40000."}}};
+const schema71 = {"title":"DnsConfig","description":"DNS resolver settings; what is not given comes from Docker's embedded resolver.","type":"object","additionalProperties":false,"properties":{"nameservers":{"type":"array","items":{"type":"string","minLength":1},"description":"The name servers to ask, in order, e.g. [\"10.0.0.2\"]."},"search":{"type":"array","items":{"type":"string","minLength":1},"description":"The search domains for short names, e.g. [\"example.internal\"]."},"options":{"type":"array","items":{"type":"string","minLength":1},"description":"Resolver options, e.g. [\"ndots:2\", \"timeout:1\"]."}}};
+const schema72 = {"title":"ExtraHost","description":"A host name and the address it resolves to in /etc/hosts.","type":"object","additionalProperties":false,"required":["host","ip"],"properties":{"host":{"type":"string","minLength":1,"pattern":"^[^\\s:=]+$","description":"The host name, e.g. \"db.local\"."},"ip":{"type":"string","minLength":2,"pattern":"^[0-9A-Fa-f.:]+$","description":"The IPv4 or IPv6 address, e.g. \"10.0.0.9\" or \"fd00::9\"."}}};
+const schema73 = {"title":"Logging","description":"A log driver and its options.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"description":"The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"; without it the options go to the engine's default driver (daemon.json), as docker stack deploy writes a compose `logging:` that has options only."},"options":{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"The driver's options, e.g. {max-size: 10m, max-file: \"3\"}; numbers are converted to strings."}}};
+const func0 = (runtime_equal as unknown as { default: unknown }).default ?? runtime_equal;
+const pattern26 = new RegExp("^[^=]+$", "u");
+const pattern29 = new RegExp("^[^/]", "u");
+const pattern30 = new RegExp("^0?[0-7]{3}$", "u");
+const pattern31 = new RegExp("^[0-9]+$", "u");
+const pattern35 = new RegExp("^/", "u");
+const pattern54 = new RegExp("^(SIG[A-Z0-9+-]+|[0-9]+)$", "u");
+const pattern57 = new RegExp("^([Cc][Aa][Pp]_)?[A-Za-z_]+$", "u");
+const pattern59 = new RegExp("^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$", "u");
+const pattern60 = new RegExp("^[a-z]+$", "u");
+const pattern61 = new RegExp("^[^\\s:=]+$", "u");
+const pattern62 = new RegExp("^[0-9A-Fa-f.:]+$", "u");
+const schema43 = {"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceLimits","description":"The most CPU, memory and processes a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceReservations","description":"The CPU, memory and generic resources a node must have free to run a task."}}};
+const schema44 = {"title":"ResourceLimits","description":"The most a task may use.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"pids":{"type":"integer","minimum":0,"default":0,"description":"The most processes (and threads) in the container, e.g. 100; 0 means unlimited."}}};
 const schema45 = {"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]};
 const schema46 = {"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]};
-const pattern38 = new RegExp("^([0-9]+(\\.[0-9]+)?|[0-9]+m)$", "u");
-const pattern39 = new RegExp("^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$", "u");
+const pattern39 = new RegExp("^([0-9]+(\\.[0-9]+)?|[0-9]+m)$", "u");
+const pattern40 = new RegExp("^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$", "u");
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!((key0 === "cpus") || (key0 === "memory"))){
+if(!(((key0 === "cpus") || (key0 === "memory")) || (key0 === "pids"))){
 const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema44,data};
 if(vErrors === null){
 vErrors = [err0];
@@ -2615,7 +2696,7 @@ const _errs4 = errors;
 let valid2 = false;
 const _errs5 = errors;
 if(typeof data0 === "string"){
-if(!pattern38.test(data0)){
+if(!pattern39.test(data0)){
 const err1 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$",parentSchema:schema45.anyOf[0],data:data0};
 if(vErrors === null){
 vErrors = [err1];
@@ -2693,7 +2774,7 @@ const _errs11 = errors;
 let valid4 = false;
 const _errs12 = errors;
 if(typeof data1 === "string"){
-if(!pattern39.test(data1)){
+if(!pattern40.test(data1)){
 const err6 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema46.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err6];
@@ -2765,9 +2846,10 @@ vErrors = null;
 }
 }
 }
-}
-else {
-const err11 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema44.type,parentSchema:schema44,data};
+if(data.pids !== undefined){
+let data2 = data.pids;
+if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
+const err11 = {instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema44.properties.pids.type,parentSchema:schema44.properties.pids,data:data2};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2776,7 +2858,387 @@ vErrors.push(err11);
 }
 errors++;
 }
+if(typeof data2 == "number"){
+if(data2 < 0 || isNaN(data2)){
+const err12 = {instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema44.properties.pids,data:data2};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema44.type,parentSchema:schema44,data};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
 validate25.errors = vErrors;
+return errors === 0;
+}
+
+const schema47 = {"title":"ResourceReservations","description":"What a node must have free to run a task.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"genericResources":{"type":"array","items":{"$ref":"#/$defs/GenericResource"},"description":"Resources the node advertises by kind (node-generic-resources in daemon.json), e.g. [{kind: gpu, value: 2}] for a count or [{kind: gpu, value: GPU-1a2b}] for a named one."}}};
+const schema50 = {"title":"GenericResource","description":"A generic resource a task reserves.","type":"object","additionalProperties":false,"required":["kind","value"],"properties":{"kind":{"type":"string","minLength":1,"description":"The kind the node advertises, e.g. \"gpu\"."},"value":{"anyOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"A count of that kind (an integer, e.g. 2) or the name of one resource of it (a string, e.g. \"GPU-1a2b\")."}}};
+
+function validate27(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((key0 === "cpus") || (key0 === "memory")) || (key0 === "genericResources"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema47,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.cpus !== undefined){
+let data0 = data.cpus;
+const _errs4 = errors;
+let valid2 = false;
+const _errs5 = errors;
+if(typeof data0 === "string"){
+if(!pattern39.test(data0)){
+const err1 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$",parentSchema:schema45.anyOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema45.anyOf[0].type,parentSchema:schema45.anyOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+var _valid0 = _errs5 === errors;
+valid2 = valid2 || _valid0;
+if(!valid2){
+const _errs7 = errors;
+if(typeof data0 == "number"){
+if(data0 < 0 || isNaN(data0)){
+const err3 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema45.anyOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema45.anyOf[1].type,parentSchema:schema45.anyOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+var _valid0 = _errs7 === errors;
+valid2 = valid2 || _valid0;
+}
+if(!valid2){
+const err5 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema45.anyOf,parentSchema:schema45,data:data0};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+else {
+errors = _errs4;
+if(vErrors !== null){
+if(_errs4){
+vErrors.length = _errs4;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.memory !== undefined){
+let data1 = data.memory;
+const _errs11 = errors;
+let valid4 = false;
+const _errs12 = errors;
+if(typeof data1 === "string"){
+if(!pattern40.test(data1)){
+const err6 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema46.anyOf[0],data:data1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema46.anyOf[0].type,parentSchema:schema46.anyOf[0],data:data1};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+var _valid1 = _errs12 === errors;
+valid4 = valid4 || _valid1;
+if(!valid4){
+const _errs14 = errors;
+if(!((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1)))){
+const err8 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema46.anyOf[1].type,parentSchema:schema46.anyOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(typeof data1 == "number"){
+if(data1 < 0 || isNaN(data1)){
+const err9 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema46.anyOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+var _valid1 = _errs14 === errors;
+valid4 = valid4 || _valid1;
+}
+if(!valid4){
+const err10 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema46.anyOf,parentSchema:schema46,data:data1};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+else {
+errors = _errs11;
+if(vErrors !== null){
+if(_errs11){
+vErrors.length = _errs11;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.genericResources !== undefined){
+let data2 = data.genericResources;
+if(Array.isArray(data2)){
+const len0 = data2.length;
+for(let i0=0; i0<len0; i0++){
+let data3 = data2[i0];
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+if(data3.kind === undefined){
+const err11 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema50.required,parentSchema:schema50,data:data3};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data3.value === undefined){
+const err12 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/required",keyword:"required",params:{missingProperty: "value"},message:"must have required property '"+"value"+"'",schema:schema50.required,parentSchema:schema50,data:data3};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+for(const key1 in data3){
+if(!((key1 === "kind") || (key1 === "value"))){
+const err13 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema50,data:data3};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data3.kind !== undefined){
+let data4 = data3.kind;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err14 = {instancePath:instancePath+"/genericResources/" + i0+"/kind",schemaPath:"#/$defs/GenericResource/properties/kind/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50.properties.kind,data:data4};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/genericResources/" + i0+"/kind",schemaPath:"#/$defs/GenericResource/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.kind.type,parentSchema:schema50.properties.kind,data:data4};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data3.value !== undefined){
+let data5 = data3.value;
+const _errs25 = errors;
+let valid9 = false;
+const _errs26 = errors;
+if(!((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5)))){
+const err16 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema50.properties.value.anyOf[0].type,parentSchema:schema50.properties.value.anyOf[0],data:data5};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(typeof data5 == "number"){
+if(data5 < 0 || isNaN(data5)){
+const err17 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema50.properties.value.anyOf[0],data:data5};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+var _valid2 = _errs26 === errors;
+valid9 = valid9 || _valid2;
+if(!valid9){
+const _errs28 = errors;
+if(typeof data5 === "string"){
+if(func2(data5) < 1){
+const err18 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema50.properties.value.anyOf[1],data:data5};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.value.anyOf[1].type,parentSchema:schema50.properties.value.anyOf[1],data:data5};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+var _valid2 = _errs28 === errors;
+valid9 = valid9 || _valid2;
+}
+if(!valid9){
+const err20 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema50.properties.value.anyOf,parentSchema:schema50.properties.value,data:data5};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+else {
+errors = _errs25;
+if(vErrors !== null){
+if(_errs25){
+vErrors.length = _errs25;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data:data3};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/genericResources",schemaPath:"#/properties/genericResources/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema47.properties.genericResources.type,parentSchema:schema47.properties.genericResources,data:data2};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+}
+else {
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+validate27.errors = vErrors;
 return errors === 0;
 }
 
@@ -2804,8 +3266,8 @@ errors = vErrors.length;
 }
 }
 if(data.reservations !== undefined){
-if(!(validate25(data.reservations, {instancePath:instancePath+"/reservations",parentData:data,parentDataProperty:"reservations",rootData}))){
-vErrors = vErrors === null ? validate25.errors : vErrors.concat(validate25.errors);
+if(!(validate27(data.reservations, {instancePath:instancePath+"/reservations",parentData:data,parentDataProperty:"reservations",rootData}))){
+vErrors = vErrors === null ? validate27.errors : vErrors.concat(validate27.errors);
 errors = vErrors.length;
 }
 }
@@ -2824,15 +3286,15 @@ validate24.errors = vErrors;
 return errors === 0;
 }
 
-const schema47 = {"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}};
+const schema51 = {"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}};
 
-function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "order")) || (key0 === "failureAction")) || (key0 === "monitor")) || (key0 === "maxFailureRatio"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema47,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -2845,7 +3307,7 @@ errors++;
 if(data.parallelism !== undefined){
 let data0 = data.parallelism;
 if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
-const err1 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema47.properties.parallelism.type,parentSchema:schema47.properties.parallelism,data:data0};
+const err1 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema51.properties.parallelism.type,parentSchema:schema51.properties.parallelism,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -2856,7 +3318,7 @@ errors++;
 }
 if(typeof data0 == "number"){
 if(data0 < 0 || isNaN(data0)){
-const err2 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema47.properties.parallelism,data:data0};
+const err2 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema51.properties.parallelism,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -2870,8 +3332,8 @@ errors++;
 if(data.delay !== undefined){
 let data1 = data.delay;
 if(typeof data1 === "string"){
-if(!pattern15.test(data1)){
-const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data1};
+if(!pattern16.test(data1)){
+const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -2882,7 +3344,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data1};
+const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -2895,7 +3357,7 @@ errors++;
 if(data.order !== undefined){
 let data2 = data.order;
 if(typeof data2 !== "string"){
-const err5 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.order.type,parentSchema:schema47.properties.order,data:data2};
+const err5 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.order.type,parentSchema:schema51.properties.order,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -2905,7 +3367,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!((data2 === "stop-first") || (data2 === "start-first"))){
-const err6 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema47.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema47.properties.order.enum,parentSchema:schema47.properties.order,data:data2};
+const err6 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema51.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema51.properties.order.enum,parentSchema:schema51.properties.order,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -2918,7 +3380,7 @@ errors++;
 if(data.failureAction !== undefined){
 let data3 = data.failureAction;
 if(typeof data3 !== "string"){
-const err7 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema47.properties.failureAction.type,parentSchema:schema47.properties.failureAction,data:data3};
+const err7 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.failureAction.type,parentSchema:schema51.properties.failureAction,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -2928,7 +3390,7 @@ vErrors.push(err7);
 errors++;
 }
 if(!(((data3 === "pause") || (data3 === "continue")) || (data3 === "rollback"))){
-const err8 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/enum",keyword:"enum",params:{allowedValues: schema47.properties.failureAction.enum},message:"must be equal to one of the allowed values",schema:schema47.properties.failureAction.enum,parentSchema:schema47.properties.failureAction,data:data3};
+const err8 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/enum",keyword:"enum",params:{allowedValues: schema51.properties.failureAction.enum},message:"must be equal to one of the allowed values",schema:schema51.properties.failureAction.enum,parentSchema:schema51.properties.failureAction,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -2941,8 +3403,8 @@ errors++;
 if(data.monitor !== undefined){
 let data4 = data.monitor;
 if(typeof data4 === "string"){
-if(!pattern15.test(data4)){
-const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data4};
+if(!pattern16.test(data4)){
+const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -2953,7 +3415,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data4};
+const err10 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -2967,7 +3429,7 @@ if(data.maxFailureRatio !== undefined){
 let data5 = data.maxFailureRatio;
 if(typeof data5 == "number"){
 if(data5 > 1 || isNaN(data5)){
-const err11 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema47.properties.maxFailureRatio,data:data5};
+const err11 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema51.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -2977,7 +3439,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data5 < 0 || isNaN(data5)){
-const err12 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema47.properties.maxFailureRatio,data:data5};
+const err12 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema51.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -2988,7 +3450,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema47.properties.maxFailureRatio.type,parentSchema:schema47.properties.maxFailureRatio,data:data5};
+const err13 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema51.properties.maxFailureRatio.type,parentSchema:schema51.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3000,7 +3462,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema47.type,parentSchema:schema47,data};
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3009,19 +3471,19 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate29.errors = vErrors;
+validate30.errors = vErrors;
 return errors === 0;
 }
 
-const schema50 = {"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}};
+const schema54 = {"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}};
 
-function validate31(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "order")) || (key0 === "failureAction")) || (key0 === "monitor")) || (key0 === "maxFailureRatio"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema50,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema54,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3034,7 +3496,7 @@ errors++;
 if(data.parallelism !== undefined){
 let data0 = data.parallelism;
 if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
-const err1 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema50.properties.parallelism.type,parentSchema:schema50.properties.parallelism,data:data0};
+const err1 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema54.properties.parallelism.type,parentSchema:schema54.properties.parallelism,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3045,7 +3507,7 @@ errors++;
 }
 if(typeof data0 == "number"){
 if(data0 < 0 || isNaN(data0)){
-const err2 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema50.properties.parallelism,data:data0};
+const err2 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.properties.parallelism,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3059,8 +3521,8 @@ errors++;
 if(data.delay !== undefined){
 let data1 = data.delay;
 if(typeof data1 === "string"){
-if(!pattern15.test(data1)){
-const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data1};
+if(!pattern16.test(data1)){
+const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3071,7 +3533,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data1};
+const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3084,7 +3546,7 @@ errors++;
 if(data.order !== undefined){
 let data2 = data.order;
 if(typeof data2 !== "string"){
-const err5 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.order.type,parentSchema:schema50.properties.order,data:data2};
+const err5 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.order.type,parentSchema:schema54.properties.order,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3094,7 +3556,7 @@ vErrors.push(err5);
 errors++;
 }
 if(!((data2 === "stop-first") || (data2 === "start-first"))){
-const err6 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema50.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema50.properties.order.enum,parentSchema:schema50.properties.order,data:data2};
+const err6 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema54.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema54.properties.order.enum,parentSchema:schema54.properties.order,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3107,7 +3569,7 @@ errors++;
 if(data.failureAction !== undefined){
 let data3 = data.failureAction;
 if(typeof data3 !== "string"){
-const err7 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.failureAction.type,parentSchema:schema50.properties.failureAction,data:data3};
+const err7 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema54.properties.failureAction.type,parentSchema:schema54.properties.failureAction,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3117,7 +3579,7 @@ vErrors.push(err7);
 errors++;
 }
 if(!((data3 === "pause") || (data3 === "continue"))){
-const err8 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/enum",keyword:"enum",params:{allowedValues: schema50.properties.failureAction.enum},message:"must be equal to one of the allowed values",schema:schema50.properties.failureAction.enum,parentSchema:schema50.properties.failureAction,data:data3};
+const err8 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/enum",keyword:"enum",params:{allowedValues: schema54.properties.failureAction.enum},message:"must be equal to one of the allowed values",schema:schema54.properties.failureAction.enum,parentSchema:schema54.properties.failureAction,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3130,8 +3592,8 @@ errors++;
 if(data.monitor !== undefined){
 let data4 = data.monitor;
 if(typeof data4 === "string"){
-if(!pattern15.test(data4)){
-const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data4};
+if(!pattern16.test(data4)){
+const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data4};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3142,7 +3604,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data4};
+const err10 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -3156,7 +3618,7 @@ if(data.maxFailureRatio !== undefined){
 let data5 = data.maxFailureRatio;
 if(typeof data5 == "number"){
 if(data5 > 1 || isNaN(data5)){
-const err11 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema50.properties.maxFailureRatio,data:data5};
+const err11 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema54.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -3166,7 +3628,7 @@ vErrors.push(err11);
 errors++;
 }
 if(data5 < 0 || isNaN(data5)){
-const err12 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema50.properties.maxFailureRatio,data:data5};
+const err12 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema54.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -3177,7 +3639,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema50.properties.maxFailureRatio.type,parentSchema:schema50.properties.maxFailureRatio,data:data5};
+const err13 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema54.properties.maxFailureRatio.type,parentSchema:schema54.properties.maxFailureRatio,data:data5};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3189,7 +3651,7 @@ errors++;
 }
 }
 else {
-const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data};
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema54.type,parentSchema:schema54,data};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3198,19 +3660,19 @@ vErrors.push(err14);
 }
 errors++;
 }
-validate31.errors = vErrors;
+validate32.errors = vErrors;
 return errors === 0;
 }
 
-const schema53 = {"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}};
+const schema57 = {"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}};
 
-function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 if(!((((key0 === "condition") || (key0 === "delay")) || (key0 === "maxAttempts")) || (key0 === "window"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema53,data};
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema57,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3223,7 +3685,7 @@ errors++;
 if(data.condition !== undefined){
 let data0 = data.condition;
 if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/condition",schemaPath:"#/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema53.properties.condition.type,parentSchema:schema53.properties.condition,data:data0};
+const err1 = {instancePath:instancePath+"/condition",schemaPath:"#/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.condition.type,parentSchema:schema57.properties.condition,data:data0};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3233,7 +3695,7 @@ vErrors.push(err1);
 errors++;
 }
 if(!(((data0 === "none") || (data0 === "on-failure")) || (data0 === "any"))){
-const err2 = {instancePath:instancePath+"/condition",schemaPath:"#/properties/condition/enum",keyword:"enum",params:{allowedValues: schema53.properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema53.properties.condition.enum,parentSchema:schema53.properties.condition,data:data0};
+const err2 = {instancePath:instancePath+"/condition",schemaPath:"#/properties/condition/enum",keyword:"enum",params:{allowedValues: schema57.properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema57.properties.condition.enum,parentSchema:schema57.properties.condition,data:data0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3246,8 +3708,8 @@ errors++;
 if(data.delay !== undefined){
 let data1 = data.delay;
 if(typeof data1 === "string"){
-if(!pattern15.test(data1)){
-const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data1};
+if(!pattern16.test(data1)){
+const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3258,7 +3720,7 @@ errors++;
 }
 }
 else {
-const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data1};
+const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data1};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3271,7 +3733,7 @@ errors++;
 if(data.maxAttempts !== undefined){
 let data2 = data.maxAttempts;
 if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
-const err5 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema53.properties.maxAttempts.type,parentSchema:schema53.properties.maxAttempts,data:data2};
+const err5 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.maxAttempts.type,parentSchema:schema57.properties.maxAttempts,data:data2};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3282,7 +3744,7 @@ errors++;
 }
 if(typeof data2 == "number"){
 if(data2 < 0 || isNaN(data2)){
-const err6 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema53.properties.maxAttempts,data:data2};
+const err6 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema57.properties.maxAttempts,data:data2};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3296,8 +3758,8 @@ errors++;
 if(data.window !== undefined){
 let data3 = data.window;
 if(typeof data3 === "string"){
-if(!pattern15.test(data3)){
-const err7 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data3};
+if(!pattern16.test(data3)){
+const err7 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data3};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3308,7 +3770,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data3};
+const err8 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data3};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3320,7 +3782,7 @@ errors++;
 }
 }
 else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema53.type,parentSchema:schema53,data};
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema57.type,parentSchema:schema57,data};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3329,13 +3791,13 @@ vErrors.push(err9);
 }
 errors++;
 }
-validate33.errors = vErrors;
+validate34.errors = vErrors;
 return errors === 0;
 }
 
-const schema56 = {"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}};
+const schema60 = {"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"startInterval":{"$ref":"#/$defs/Duration","description":"The time between two checks during startPeriod, e.g. \"1s\", so a container that starts quickly is healthy soon; needs Docker Engine 25 or later (API 1.44)."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}};
 
-function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 const _errs1 = errors;
@@ -3384,7 +3846,7 @@ if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
 const _errs5 = errors;
 if("disable" !== key0){
-const err2 = {instancePath,schemaPath:"#/then/propertyNames/const",keyword:"const",params:{allowedValue: "disable"},message:"must be equal to constant",schema:"disable",parentSchema:schema56.then.propertyNames,data:key0,propertyName:key0};
+const err2 = {instancePath,schemaPath:"#/then/propertyNames/const",keyword:"const",params:{allowedValue: "disable"},message:"must be equal to constant",schema:"disable",parentSchema:schema60.then.propertyNames,data:key0,propertyName:key0};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3395,7 +3857,7 @@ errors++;
 }
 var valid2 = _errs5 === errors;
 if(!valid2){
-const err3 = {instancePath,schemaPath:"#/then/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema56.then.propertyNames,parentSchema:schema56.then,data};
+const err3 = {instancePath,schemaPath:"#/then/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema60.then.propertyNames,parentSchema:schema60.then,data};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3410,7 +3872,7 @@ var _valid0 = _errs4 === errors;
 valid0 = _valid0;
 }
 if(!valid0){
-const err4 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema56.if,parentSchema:schema56,data};
+const err4 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema60.if,parentSchema:schema60,data};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3421,8 +3883,8 @@ errors++;
 }
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key1 in data){
-if(!((((((key1 === "test") || (key1 === "interval")) || (key1 === "timeout")) || (key1 === "startPeriod")) || (key1 === "retries")) || (key1 === "disable"))){
-const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data};
+if(!(((((((key1 === "test") || (key1 === "interval")) || (key1 === "timeout")) || (key1 === "startPeriod")) || (key1 === "startInterval")) || (key1 === "retries")) || (key1 === "disable"))){
+const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema60,data};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3439,7 +3901,7 @@ let valid4 = false;
 const _errs9 = errors;
 if(Array.isArray(data1)){
 if(data1.length < 1){
-const err6 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema56.properties.test.anyOf[0],data:data1};
+const err6 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema60.properties.test.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3452,7 +3914,7 @@ const len0 = data1.length;
 for(let i0=0; i0<len0; i0++){
 let data2 = data1[i0];
 if(typeof data2 !== "string"){
-const err7 = {instancePath:instancePath+"/test/" + i0,schemaPath:"#/properties/test/anyOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.test.anyOf[0].items.type,parentSchema:schema56.properties.test.anyOf[0].items,data:data2};
+const err7 = {instancePath:instancePath+"/test/" + i0,schemaPath:"#/properties/test/anyOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.properties.test.anyOf[0].items.type,parentSchema:schema60.properties.test.anyOf[0].items,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3464,7 +3926,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema56.properties.test.anyOf[0].type,parentSchema:schema56.properties.test.anyOf[0],data:data1};
+const err8 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema60.properties.test.anyOf[0].type,parentSchema:schema60.properties.test.anyOf[0],data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3479,7 +3941,7 @@ if(!valid4){
 const _errs13 = errors;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err9 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.properties.test.anyOf[1],data:data1};
+const err9 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema60.properties.test.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3490,7 +3952,7 @@ errors++;
 }
 }
 else {
-const err10 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.test.anyOf[1].type,parentSchema:schema56.properties.test.anyOf[1],data:data1};
+const err10 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.properties.test.anyOf[1].type,parentSchema:schema60.properties.test.anyOf[1],data:data1};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -3503,7 +3965,7 @@ var _valid1 = _errs13 === errors;
 valid4 = valid4 || _valid1;
 }
 if(!valid4){
-const err11 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema56.properties.test.anyOf,parentSchema:schema56.properties.test,data:data1};
+const err11 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema60.properties.test.anyOf,parentSchema:schema60.properties.test,data:data1};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -3527,8 +3989,8 @@ vErrors = null;
 if(data.interval !== undefined){
 let data3 = data.interval;
 if(typeof data3 === "string"){
-if(!pattern15.test(data3)){
-const err12 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data3};
+if(!pattern16.test(data3)){
+const err12 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data3};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -3539,7 +4001,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data3};
+const err13 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3552,8 +4014,8 @@ errors++;
 if(data.timeout !== undefined){
 let data4 = data.timeout;
 if(typeof data4 === "string"){
-if(!pattern15.test(data4)){
-const err14 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data4};
+if(!pattern16.test(data4)){
+const err14 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data4};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3564,7 +4026,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data4};
+const err15 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data4};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -3577,8 +4039,8 @@ errors++;
 if(data.startPeriod !== undefined){
 let data5 = data.startPeriod;
 if(typeof data5 === "string"){
-if(!pattern15.test(data5)){
-const err16 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data5};
+if(!pattern16.test(data5)){
+const err16 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data5};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -3589,7 +4051,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data5};
+const err17 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data5};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3599,10 +4061,11 @@ vErrors.push(err17);
 errors++;
 }
 }
-if(data.retries !== undefined){
-let data6 = data.retries;
-if(!((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6)))){
-const err18 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema56.properties.retries.type,parentSchema:schema56.properties.retries,data:data6};
+if(data.startInterval !== undefined){
+let data6 = data.startInterval;
+if(typeof data6 === "string"){
+if(!pattern16.test(data6)){
+const err18 = {instancePath:instancePath+"/startInterval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data6};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -3611,9 +4074,9 @@ vErrors.push(err18);
 }
 errors++;
 }
-if(typeof data6 == "number"){
-if(data6 < 0 || isNaN(data6)){
-const err19 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema56.properties.retries,data:data6};
+}
+else {
+const err19 = {instancePath:instancePath+"/startInterval",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data6};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -3623,11 +4086,10 @@ vErrors.push(err19);
 errors++;
 }
 }
-}
-if(data.disable !== undefined){
-let data7 = data.disable;
-if(typeof data7 !== "boolean"){
-const err20 = {instancePath:instancePath+"/disable",schemaPath:"#/properties/disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema56.properties.disable.type,parentSchema:schema56.properties.disable,data:data7};
+if(data.retries !== undefined){
+let data7 = data.retries;
+if(!((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7)))){
+const err20 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.retries.type,parentSchema:schema60.properties.retries,data:data7};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -3636,10 +4098,9 @@ vErrors.push(err20);
 }
 errors++;
 }
-}
-}
-else {
-const err21 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data};
+if(typeof data7 == "number"){
+if(data7 < 0 || isNaN(data7)){
+const err21 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema60.properties.retries,data:data7};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -3648,19 +4109,45 @@ vErrors.push(err21);
 }
 errors++;
 }
-validate35.errors = vErrors;
+}
+}
+if(data.disable !== undefined){
+let data8 = data.disable;
+if(typeof data8 !== "boolean"){
+const err22 = {instancePath:instancePath+"/disable",schemaPath:"#/properties/disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema60.properties.disable.type,parentSchema:schema60.properties.disable,data:data8};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+}
+else {
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema60.type,parentSchema:schema60,data};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+validate36.errors = vErrors;
 return errors === 0;
 }
 
-const schema61 = {"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","pattern":"^/","description":"The absolute path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\"."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}};
-const pattern52 = new RegExp("^0?[0-7]{3,4}$", "u");
+const schema66 = {"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","minLength":1,"description":"The path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\". Write it absolute: Swarm and docker stack deploy accept a relative path, kept as written, but the engine then rejects every task (\"invalid mount target, must be an absolute path\")."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}};
+const pattern56 = new RegExp("^0?[0-7]{3,4}$", "u");
 
-function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 if(data.type === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema61.required,parentSchema:schema61,data};
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema66.required,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3670,7 +4157,7 @@ vErrors.push(err0);
 errors++;
 }
 if(data.target === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "target"},message:"must have required property '"+"target"+"'",schema:schema61.required,parentSchema:schema61,data};
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "target"},message:"must have required property '"+"target"+"'",schema:schema66.required,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err1];
 }
@@ -3681,7 +4168,7 @@ errors++;
 }
 for(const key0 in data){
 if(!(((((((key0 === "type") || (key0 === "source")) || (key0 === "target")) || (key0 === "readOnly")) || (key0 === "volume")) || (key0 === "bind")) || (key0 === "tmpfs"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema61,data};
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err2];
 }
@@ -3694,7 +4181,7 @@ errors++;
 if(data.type !== undefined){
 let data0 = data.type;
 if(typeof data0 !== "string"){
-const err3 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.type.type,parentSchema:schema61.properties.type,data:data0};
+const err3 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.properties.type.type,parentSchema:schema66.properties.type,data:data0};
 if(vErrors === null){
 vErrors = [err3];
 }
@@ -3704,7 +4191,7 @@ vErrors.push(err3);
 errors++;
 }
 if(!(((data0 === "volume") || (data0 === "bind")) || (data0 === "tmpfs"))){
-const err4 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema61.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema61.properties.type.enum,parentSchema:schema61.properties.type,data:data0};
+const err4 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema66.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema66.properties.type.enum,parentSchema:schema66.properties.type,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3718,7 +4205,7 @@ if(data.source !== undefined){
 let data1 = data.source;
 if(typeof data1 === "string"){
 if(func2(data1) < 1){
-const err5 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema61.properties.source,data:data1};
+const err5 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66.properties.source,data:data1};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -3729,7 +4216,7 @@ errors++;
 }
 }
 else {
-const err6 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.source.type,parentSchema:schema61.properties.source,data:data1};
+const err6 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.properties.source.type,parentSchema:schema66.properties.source,data:data1};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -3742,8 +4229,8 @@ errors++;
 if(data.target !== undefined){
 let data2 = data.target;
 if(typeof data2 === "string"){
-if(!pattern34.test(data2)){
-const err7 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema61.properties.target,data:data2};
+if(func2(data2) < 1){
+const err7 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66.properties.target,data:data2};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -3754,7 +4241,7 @@ errors++;
 }
 }
 else {
-const err8 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.target.type,parentSchema:schema61.properties.target,data:data2};
+const err8 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.properties.target.type,parentSchema:schema66.properties.target,data:data2};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -3767,7 +4254,7 @@ errors++;
 if(data.readOnly !== undefined){
 let data3 = data.readOnly;
 if(typeof data3 !== "boolean"){
-const err9 = {instancePath:instancePath+"/readOnly",schemaPath:"#/properties/readOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema61.properties.readOnly.type,parentSchema:schema61.properties.readOnly,data:data3};
+const err9 = {instancePath:instancePath+"/readOnly",schemaPath:"#/properties/readOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema66.properties.readOnly.type,parentSchema:schema66.properties.readOnly,data:data3};
 if(vErrors === null){
 vErrors = [err9];
 }
@@ -3782,7 +4269,7 @@ let data4 = data.volume;
 if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
 for(const key1 in data4){
 if(!((((key1 === "noCopy") || (key1 === "labels")) || (key1 === "driver")) || (key1 === "driverOptions"))){
-const err10 = {instancePath:instancePath+"/volume",schemaPath:"#/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema61.properties.volume,data:data4};
+const err10 = {instancePath:instancePath+"/volume",schemaPath:"#/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema66.properties.volume,data:data4};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -3795,7 +4282,7 @@ errors++;
 if(data4.noCopy !== undefined){
 let data5 = data4.noCopy;
 if(typeof data5 !== "boolean"){
-const err11 = {instancePath:instancePath+"/volume/noCopy",schemaPath:"#/properties/volume/properties/noCopy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema61.properties.volume.properties.noCopy.type,parentSchema:schema61.properties.volume.properties.noCopy,data:data5};
+const err11 = {instancePath:instancePath+"/volume/noCopy",schemaPath:"#/properties/volume/properties/noCopy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema66.properties.volume.properties.noCopy.type,parentSchema:schema66.properties.volume.properties.noCopy,data:data5};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -3811,7 +4298,7 @@ if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
 for(const key2 in data6){
 let data7 = data6[key2];
 if(typeof data7 !== "string"){
-const err12 = {instancePath:instancePath+"/volume/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/volume/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.volume.properties.labels.additionalProperties.type,parentSchema:schema61.properties.volume.properties.labels.additionalProperties,data:data7};
+const err12 = {instancePath:instancePath+"/volume/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/volume/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.properties.volume.properties.labels.additionalProperties.type,parentSchema:schema66.properties.volume.properties.labels.additionalProperties,data:data7};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -3823,7 +4310,7 @@ errors++;
 }
 }
 else {
-const err13 = {instancePath:instancePath+"/volume/labels",schemaPath:"#/properties/volume/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.properties.volume.properties.labels.type,parentSchema:schema61.properties.volume.properties.labels,data:data6};
+const err13 = {instancePath:instancePath+"/volume/labels",schemaPath:"#/properties/volume/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.properties.volume.properties.labels.type,parentSchema:schema66.properties.volume.properties.labels,data:data6};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -3837,7 +4324,7 @@ if(data4.driver !== undefined){
 let data8 = data4.driver;
 if(typeof data8 === "string"){
 if(func2(data8) < 1){
-const err14 = {instancePath:instancePath+"/volume/driver",schemaPath:"#/properties/volume/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema61.properties.volume.properties.driver,data:data8};
+const err14 = {instancePath:instancePath+"/volume/driver",schemaPath:"#/properties/volume/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema66.properties.volume.properties.driver,data:data8};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3848,7 +4335,7 @@ errors++;
 }
 }
 else {
-const err15 = {instancePath:instancePath+"/volume/driver",schemaPath:"#/properties/volume/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.volume.properties.driver.type,parentSchema:schema61.properties.volume.properties.driver,data:data8};
+const err15 = {instancePath:instancePath+"/volume/driver",schemaPath:"#/properties/volume/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.properties.volume.properties.driver.type,parentSchema:schema66.properties.volume.properties.driver,data:data8};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -3864,7 +4351,7 @@ if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
 for(const key3 in data9){
 let data10 = data9[key3];
 if(typeof data10 !== "string"){
-const err16 = {instancePath:instancePath+"/volume/driverOptions/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/volume/properties/driverOptions/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.volume.properties.driverOptions.additionalProperties.type,parentSchema:schema61.properties.volume.properties.driverOptions.additionalProperties,data:data10};
+const err16 = {instancePath:instancePath+"/volume/driverOptions/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/volume/properties/driverOptions/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.properties.volume.properties.driverOptions.additionalProperties.type,parentSchema:schema66.properties.volume.properties.driverOptions.additionalProperties,data:data10};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -3876,7 +4363,7 @@ errors++;
 }
 }
 else {
-const err17 = {instancePath:instancePath+"/volume/driverOptions",schemaPath:"#/properties/volume/properties/driverOptions/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.properties.volume.properties.driverOptions.type,parentSchema:schema61.properties.volume.properties.driverOptions,data:data9};
+const err17 = {instancePath:instancePath+"/volume/driverOptions",schemaPath:"#/properties/volume/properties/driverOptions/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.properties.volume.properties.driverOptions.type,parentSchema:schema66.properties.volume.properties.driverOptions,data:data9};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -3888,7 +4375,7 @@ errors++;
 }
 }
 else {
-const err18 = {instancePath:instancePath+"/volume",schemaPath:"#/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.properties.volume.type,parentSchema:schema61.properties.volume,data:data4};
+const err18 = {instancePath:instancePath+"/volume",schemaPath:"#/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.properties.volume.type,parentSchema:schema66.properties.volume,data:data4};
 if(vErrors === null){
 vErrors = [err18];
 }
@@ -3903,7 +4390,7 @@ let data11 = data.bind;
 if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
 for(const key4 in data11){
 if(!(key4 === "propagation")){
-const err19 = {instancePath:instancePath+"/bind",schemaPath:"#/properties/bind/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema61.properties.bind,data:data11};
+const err19 = {instancePath:instancePath+"/bind",schemaPath:"#/properties/bind/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema66.properties.bind,data:data11};
 if(vErrors === null){
 vErrors = [err19];
 }
@@ -3916,7 +4403,7 @@ errors++;
 if(data11.propagation !== undefined){
 let data12 = data11.propagation;
 if(typeof data12 !== "string"){
-const err20 = {instancePath:instancePath+"/bind/propagation",schemaPath:"#/properties/bind/properties/propagation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.bind.properties.propagation.type,parentSchema:schema61.properties.bind.properties.propagation,data:data12};
+const err20 = {instancePath:instancePath+"/bind/propagation",schemaPath:"#/properties/bind/properties/propagation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.properties.bind.properties.propagation.type,parentSchema:schema66.properties.bind.properties.propagation,data:data12};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -3926,7 +4413,7 @@ vErrors.push(err20);
 errors++;
 }
 if(!((((((data12 === "private") || (data12 === "rprivate")) || (data12 === "shared")) || (data12 === "rshared")) || (data12 === "slave")) || (data12 === "rslave"))){
-const err21 = {instancePath:instancePath+"/bind/propagation",schemaPath:"#/properties/bind/properties/propagation/enum",keyword:"enum",params:{allowedValues: schema61.properties.bind.properties.propagation.enum},message:"must be equal to one of the allowed values",schema:schema61.properties.bind.properties.propagation.enum,parentSchema:schema61.properties.bind.properties.propagation,data:data12};
+const err21 = {instancePath:instancePath+"/bind/propagation",schemaPath:"#/properties/bind/properties/propagation/enum",keyword:"enum",params:{allowedValues: schema66.properties.bind.properties.propagation.enum},message:"must be equal to one of the allowed values",schema:schema66.properties.bind.properties.propagation.enum,parentSchema:schema66.properties.bind.properties.propagation,data:data12};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -3938,7 +4425,7 @@ errors++;
 }
 }
 else {
-const err22 = {instancePath:instancePath+"/bind",schemaPath:"#/properties/bind/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.properties.bind.type,parentSchema:schema61.properties.bind,data:data11};
+const err22 = {instancePath:instancePath+"/bind",schemaPath:"#/properties/bind/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.properties.bind.type,parentSchema:schema66.properties.bind,data:data11};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -3953,7 +4440,7 @@ let data13 = data.tmpfs;
 if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
 for(const key5 in data13){
 if(!((key5 === "size") || (key5 === "mode"))){
-const err23 = {instancePath:instancePath+"/tmpfs",schemaPath:"#/properties/tmpfs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema61.properties.tmpfs,data:data13};
+const err23 = {instancePath:instancePath+"/tmpfs",schemaPath:"#/properties/tmpfs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema66.properties.tmpfs,data:data13};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -3969,7 +4456,7 @@ const _errs37 = errors;
 let valid7 = false;
 const _errs38 = errors;
 if(typeof data14 === "string"){
-if(!pattern39.test(data14)){
+if(!pattern40.test(data14)){
 const err24 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema46.anyOf[0],data:data14};
 if(vErrors === null){
 vErrors = [err24];
@@ -4044,8 +4531,8 @@ vErrors = null;
 if(data13.mode !== undefined){
 let data15 = data13.mode;
 if(typeof data15 === "string"){
-if(!pattern52.test(data15)){
-const err29 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3,4}$"},message:"must match pattern \""+"^0?[0-7]{3,4}$"+"\"",schema:"^0?[0-7]{3,4}$",parentSchema:schema61.properties.tmpfs.properties.mode,data:data15};
+if(!pattern56.test(data15)){
+const err29 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3,4}$"},message:"must match pattern \""+"^0?[0-7]{3,4}$"+"\"",schema:"^0?[0-7]{3,4}$",parentSchema:schema66.properties.tmpfs.properties.mode,data:data15};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -4056,7 +4543,7 @@ errors++;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.tmpfs.properties.mode.type,parentSchema:schema61.properties.tmpfs.properties.mode,data:data15};
+const err30 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.properties.tmpfs.properties.mode.type,parentSchema:schema66.properties.tmpfs.properties.mode,data:data15};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -4068,7 +4555,7 @@ errors++;
 }
 }
 else {
-const err31 = {instancePath:instancePath+"/tmpfs",schemaPath:"#/properties/tmpfs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.properties.tmpfs.type,parentSchema:schema61.properties.tmpfs,data:data13};
+const err31 = {instancePath:instancePath+"/tmpfs",schemaPath:"#/properties/tmpfs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.properties.tmpfs.type,parentSchema:schema66.properties.tmpfs,data:data13};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -4080,7 +4567,7 @@ errors++;
 }
 }
 else {
-const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.type,parentSchema:schema61,data};
+const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema66.type,parentSchema:schema66,data};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -4089,7 +4576,7 @@ vErrors.push(err32);
 }
 errors++;
 }
-validate37.errors = vErrors;
+validate38.errors = vErrors;
 return errors === 0;
 }
 
@@ -4109,7 +4596,7 @@ vErrors.push(err0);
 errors++;
 }
 for(const key0 in data){
-if(!(func20.call(schema37.properties, key0))){
+if(!(func21.call(schema37.properties, key0))){
 const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema37,data};
 if(vErrors === null){
 vErrors = [err1];
@@ -4209,7 +4696,7 @@ if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
 for(const key1 in data5){
 const _errs14 = errors;
 if(typeof key1 === "string"){
-if(!pattern25.test(key1)){
+if(!pattern26.test(key1)){
 const err8 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[^=]+$"},message:"must match pattern \""+"^[^=]+$"+"\"",schema:"^[^=]+$",parentSchema:schema37.properties.env.propertyNames,data:key1,propertyName:key1};
 if(vErrors === null){
 vErrors = [err8];
@@ -4364,7 +4851,7 @@ vErrors.push(err18);
 }
 errors++;
 }
-if(!((data10 === "replicated") || (data10 === "global"))){
+if(!((((data10 === "replicated") || (data10 === "global")) || (data10 === "replicated-job")) || (data10 === "global-job"))){
 const err19 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema37.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema37.properties.mode.enum,parentSchema:schema37.properties.mode,data:data10};
 if(vErrors === null){
 vErrors = [err19];
@@ -4400,18 +4887,10 @@ errors++;
 }
 }
 }
-if(data.networks !== undefined){
-let data12 = data.networks;
-if(Array.isArray(data12)){
-const len2 = data12.length;
-for(let i2=0; i2<len2; i2++){
-let data13 = data12[i2];
-const _errs37 = errors;
-let valid10 = false;
-const _errs38 = errors;
-if(typeof data13 === "string"){
-if(func2(data13) < 1){
-const err22 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema37.properties.networks.items.anyOf[0],data:data13};
+if(data.completions !== undefined){
+let data12 = data.completions;
+if(!((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12)))){
+const err22 = {instancePath:instancePath+"/completions",schemaPath:"#/properties/completions/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.properties.completions.type,parentSchema:schema37.properties.completions,data:data12};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -4420,9 +4899,9 @@ vErrors.push(err22);
 }
 errors++;
 }
-}
-else {
-const err23 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.networks.items.anyOf[0].type,parentSchema:schema37.properties.networks.items.anyOf[0],data:data13};
+if(typeof data12 == "number"){
+if(data12 < 1 || isNaN(data12)){
+const err23 = {instancePath:instancePath+"/completions",schemaPath:"#/properties/completions/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema37.properties.completions,data:data12};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -4431,13 +4910,12 @@ vErrors.push(err23);
 }
 errors++;
 }
-var _valid1 = _errs38 === errors;
-valid10 = valid10 || _valid1;
-if(!valid10){
-const _errs40 = errors;
-if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
-if(data13.name === undefined){
-const err24 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema38.required,parentSchema:schema38,data:data13};
+}
+}
+if(data.concurrency !== undefined){
+let data13 = data.concurrency;
+if(!((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13)))){
+const err24 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.properties.concurrency.type,parentSchema:schema37.properties.concurrency,data:data13};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -4446,9 +4924,9 @@ vErrors.push(err24);
 }
 errors++;
 }
-for(const key3 in data13){
-if(!((key3 === "name") || (key3 === "aliases"))){
-const err25 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema38,data:data13};
+if(typeof data13 == "number"){
+if(data13 < 1 || isNaN(data13)){
+const err25 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema37.properties.concurrency,data:data13};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -4458,11 +4936,19 @@ vErrors.push(err25);
 errors++;
 }
 }
-if(data13.name !== undefined){
-let data14 = data13.name;
-if(typeof data14 === "string"){
-if(func2(data14) < 1){
-const err26 = {instancePath:instancePath+"/networks/" + i2+"/name",schemaPath:"#/$defs/NetworkAttachment/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema38.properties.name,data:data14};
+}
+if(data.networks !== undefined){
+let data14 = data.networks;
+if(Array.isArray(data14)){
+const len2 = data14.length;
+for(let i2=0; i2<len2; i2++){
+let data15 = data14[i2];
+const _errs41 = errors;
+let valid10 = false;
+const _errs42 = errors;
+if(typeof data15 === "string"){
+if(func2(data15) < 1){
+const err26 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema37.properties.networks.items.anyOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -4473,7 +4959,7 @@ errors++;
 }
 }
 else {
-const err27 = {instancePath:instancePath+"/networks/" + i2+"/name",schemaPath:"#/$defs/NetworkAttachment/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.properties.name.type,parentSchema:schema38.properties.name,data:data14};
+const err27 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.networks.items.anyOf[0].type,parentSchema:schema37.properties.networks.items.anyOf[0],data:data15};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -4482,16 +4968,13 @@ vErrors.push(err27);
 }
 errors++;
 }
-}
-if(data13.aliases !== undefined){
-let data15 = data13.aliases;
-if(Array.isArray(data15)){
-const len3 = data15.length;
-for(let i3=0; i3<len3; i3++){
-let data16 = data15[i3];
-if(typeof data16 === "string"){
-if(func2(data16) < 1){
-const err28 = {instancePath:instancePath+"/networks/" + i2+"/aliases/" + i3,schemaPath:"#/$defs/NetworkAttachment/properties/aliases/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema38.properties.aliases.items,data:data16};
+var _valid1 = _errs42 === errors;
+valid10 = valid10 || _valid1;
+if(!valid10){
+const _errs44 = errors;
+if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
+if(data15.name === undefined){
+const err28 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema38.required,parentSchema:schema38,data:data15};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -4500,9 +4983,9 @@ vErrors.push(err28);
 }
 errors++;
 }
-}
-else {
-const err29 = {instancePath:instancePath+"/networks/" + i2+"/aliases/" + i3,schemaPath:"#/$defs/NetworkAttachment/properties/aliases/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.properties.aliases.items.type,parentSchema:schema38.properties.aliases.items,data:data16};
+for(const key3 in data15){
+if(!((key3 === "name") || (key3 === "aliases"))){
+const err29 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema38,data:data15};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -4512,9 +4995,11 @@ vErrors.push(err29);
 errors++;
 }
 }
-}
-else {
-const err30 = {instancePath:instancePath+"/networks/" + i2+"/aliases",schemaPath:"#/$defs/NetworkAttachment/properties/aliases/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.properties.aliases.type,parentSchema:schema38.properties.aliases,data:data15};
+if(data15.name !== undefined){
+let data16 = data15.name;
+if(typeof data16 === "string"){
+if(func2(data16) < 1){
+const err30 = {instancePath:instancePath+"/networks/" + i2+"/name",schemaPath:"#/$defs/NetworkAttachment/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema38.properties.name,data:data16};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -4524,9 +5009,8 @@ vErrors.push(err30);
 errors++;
 }
 }
-}
 else {
-const err31 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema38.type,parentSchema:schema38,data:data13};
+const err31 = {instancePath:instancePath+"/networks/" + i2+"/name",schemaPath:"#/$defs/NetworkAttachment/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.properties.name.type,parentSchema:schema38.properties.name,data:data16};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -4535,11 +5019,16 @@ vErrors.push(err31);
 }
 errors++;
 }
-var _valid1 = _errs40 === errors;
-valid10 = valid10 || _valid1;
 }
-if(!valid10){
-const err32 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema37.properties.networks.items.anyOf,parentSchema:schema37.properties.networks.items,data:data13};
+if(data15.aliases !== undefined){
+let data17 = data15.aliases;
+if(Array.isArray(data17)){
+const len3 = data17.length;
+for(let i3=0; i3<len3; i3++){
+let data18 = data17[i3];
+if(typeof data18 === "string"){
+if(func2(data18) < 1){
+const err32 = {instancePath:instancePath+"/networks/" + i2+"/aliases/" + i3,schemaPath:"#/$defs/NetworkAttachment/properties/aliases/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema38.properties.aliases.items,data:data18};
 if(vErrors === null){
 vErrors = [err32];
 }
@@ -4548,21 +5037,9 @@ vErrors.push(err32);
 }
 errors++;
 }
-else {
-errors = _errs37;
-if(vErrors !== null){
-if(_errs37){
-vErrors.length = _errs37;
 }
 else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err33 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.networks.type,parentSchema:schema37.properties.networks,data:data12};
+const err33 = {instancePath:instancePath+"/networks/" + i2+"/aliases/" + i3,schemaPath:"#/$defs/NetworkAttachment/properties/aliases/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema38.properties.aliases.items.type,parentSchema:schema38.properties.aliases.items,data:data18};
 if(vErrors === null){
 vErrors = [err33];
 }
@@ -4572,15 +5049,9 @@ vErrors.push(err33);
 errors++;
 }
 }
-if(data.ports !== undefined){
-let data17 = data.ports;
-if(Array.isArray(data17)){
-const len4 = data17.length;
-for(let i4=0; i4<len4; i4++){
-let data18 = data17[i4];
-if(data18 && typeof data18 == "object" && !Array.isArray(data18)){
-if(data18.target === undefined){
-const err34 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/required",keyword:"required",params:{missingProperty: "target"},message:"must have required property '"+"target"+"'",schema:schema39.required,parentSchema:schema39,data:data18};
+}
+else {
+const err34 = {instancePath:instancePath+"/networks/" + i2+"/aliases",schemaPath:"#/$defs/NetworkAttachment/properties/aliases/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema38.properties.aliases.type,parentSchema:schema38.properties.aliases,data:data17};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -4589,9 +5060,10 @@ vErrors.push(err34);
 }
 errors++;
 }
-for(const key4 in data18){
-if(!((((key4 === "target") || (key4 === "published")) || (key4 === "protocol")) || (key4 === "mode"))){
-const err35 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema39,data:data18};
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema38.type,parentSchema:schema38,data:data15};
 if(vErrors === null){
 vErrors = [err35];
 }
@@ -4600,11 +5072,11 @@ vErrors.push(err35);
 }
 errors++;
 }
+var _valid1 = _errs44 === errors;
+valid10 = valid10 || _valid1;
 }
-if(data18.target !== undefined){
-let data19 = data18.target;
-if(!((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19)))){
-const err36 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema39.properties.target.type,parentSchema:schema39.properties.target,data:data19};
+if(!valid10){
+const err36 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema37.properties.networks.items.anyOf,parentSchema:schema37.properties.networks.items,data:data15};
 if(vErrors === null){
 vErrors = [err36];
 }
@@ -4613,9 +5085,21 @@ vErrors.push(err36);
 }
 errors++;
 }
-if(typeof data19 == "number"){
-if(data19 > 65535 || isNaN(data19)){
-const err37 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema39.properties.target,data:data19};
+else {
+errors = _errs41;
+if(vErrors !== null){
+if(_errs41){
+vErrors.length = _errs41;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err37 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.networks.type,parentSchema:schema37.properties.networks,data:data14};
 if(vErrors === null){
 vErrors = [err37];
 }
@@ -4624,8 +5108,16 @@ vErrors.push(err37);
 }
 errors++;
 }
-if(data19 < 1 || isNaN(data19)){
-const err38 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema39.properties.target,data:data19};
+}
+if(data.ports !== undefined){
+let data19 = data.ports;
+if(Array.isArray(data19)){
+const len4 = data19.length;
+for(let i4=0; i4<len4; i4++){
+let data20 = data19[i4];
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(data20.target === undefined){
+const err38 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/required",keyword:"required",params:{missingProperty: "target"},message:"must have required property '"+"target"+"'",schema:schema39.required,parentSchema:schema39,data:data20};
 if(vErrors === null){
 vErrors = [err38];
 }
@@ -4634,12 +5126,9 @@ vErrors.push(err38);
 }
 errors++;
 }
-}
-}
-if(data18.published !== undefined){
-let data20 = data18.published;
-if(!((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20)))){
-const err39 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema39.properties.published.type,parentSchema:schema39.properties.published,data:data20};
+for(const key4 in data20){
+if(!((((key4 === "target") || (key4 === "published")) || (key4 === "protocol")) || (key4 === "mode"))){
+const err39 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema39,data:data20};
 if(vErrors === null){
 vErrors = [err39];
 }
@@ -4648,9 +5137,11 @@ vErrors.push(err39);
 }
 errors++;
 }
-if(typeof data20 == "number"){
-if(data20 > 65535 || isNaN(data20)){
-const err40 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema39.properties.published,data:data20};
+}
+if(data20.target !== undefined){
+let data21 = data20.target;
+if(!((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21)))){
+const err40 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema39.properties.target.type,parentSchema:schema39.properties.target,data:data21};
 if(vErrors === null){
 vErrors = [err40];
 }
@@ -4659,8 +5150,9 @@ vErrors.push(err40);
 }
 errors++;
 }
-if(data20 < 1 || isNaN(data20)){
-const err41 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema39.properties.published,data:data20};
+if(typeof data21 == "number"){
+if(data21 > 65535 || isNaN(data21)){
+const err41 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema39.properties.target,data:data21};
 if(vErrors === null){
 vErrors = [err41];
 }
@@ -4669,12 +5161,8 @@ vErrors.push(err41);
 }
 errors++;
 }
-}
-}
-if(data18.protocol !== undefined){
-let data21 = data18.protocol;
-if(typeof data21 !== "string"){
-const err42 = {instancePath:instancePath+"/ports/" + i4+"/protocol",schemaPath:"#/$defs/ServicePort/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema39.properties.protocol.type,parentSchema:schema39.properties.protocol,data:data21};
+if(data21 < 1 || isNaN(data21)){
+const err42 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema39.properties.target,data:data21};
 if(vErrors === null){
 vErrors = [err42];
 }
@@ -4683,8 +5171,12 @@ vErrors.push(err42);
 }
 errors++;
 }
-if(!(((data21 === "tcp") || (data21 === "udp")) || (data21 === "sctp"))){
-const err43 = {instancePath:instancePath+"/ports/" + i4+"/protocol",schemaPath:"#/$defs/ServicePort/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema39.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema39.properties.protocol.enum,parentSchema:schema39.properties.protocol,data:data21};
+}
+}
+if(data20.published !== undefined){
+let data22 = data20.published;
+if(!((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22)))){
+const err43 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema39.properties.published.type,parentSchema:schema39.properties.published,data:data22};
 if(vErrors === null){
 vErrors = [err43];
 }
@@ -4693,11 +5185,9 @@ vErrors.push(err43);
 }
 errors++;
 }
-}
-if(data18.mode !== undefined){
-let data22 = data18.mode;
-if(typeof data22 !== "string"){
-const err44 = {instancePath:instancePath+"/ports/" + i4+"/mode",schemaPath:"#/$defs/ServicePort/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema39.properties.mode.type,parentSchema:schema39.properties.mode,data:data22};
+if(typeof data22 == "number"){
+if(data22 > 65535 || isNaN(data22)){
+const err44 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema39.properties.published,data:data22};
 if(vErrors === null){
 vErrors = [err44];
 }
@@ -4706,8 +5196,8 @@ vErrors.push(err44);
 }
 errors++;
 }
-if(!((data22 === "ingress") || (data22 === "host"))){
-const err45 = {instancePath:instancePath+"/ports/" + i4+"/mode",schemaPath:"#/$defs/ServicePort/properties/mode/enum",keyword:"enum",params:{allowedValues: schema39.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema39.properties.mode.enum,parentSchema:schema39.properties.mode,data:data22};
+if(data22 < 1 || isNaN(data22)){
+const err45 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema39.properties.published,data:data22};
 if(vErrors === null){
 vErrors = [err45];
 }
@@ -4718,8 +5208,10 @@ errors++;
 }
 }
 }
-else {
-const err46 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema39.type,parentSchema:schema39,data:data18};
+if(data20.protocol !== undefined){
+let data23 = data20.protocol;
+if(typeof data23 !== "string"){
+const err46 = {instancePath:instancePath+"/ports/" + i4+"/protocol",schemaPath:"#/$defs/ServicePort/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema39.properties.protocol.type,parentSchema:schema39.properties.protocol,data:data23};
 if(vErrors === null){
 vErrors = [err46];
 }
@@ -4728,10 +5220,8 @@ vErrors.push(err46);
 }
 errors++;
 }
-}
-}
-else {
-const err47 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.ports.type,parentSchema:schema37.properties.ports,data:data17};
+if(!(((data23 === "tcp") || (data23 === "udp")) || (data23 === "sctp"))){
+const err47 = {instancePath:instancePath+"/ports/" + i4+"/protocol",schemaPath:"#/$defs/ServicePort/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema39.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema39.properties.protocol.enum,parentSchema:schema39.properties.protocol,data:data23};
 if(vErrors === null){
 vErrors = [err47];
 }
@@ -4741,14 +5231,10 @@ vErrors.push(err47);
 errors++;
 }
 }
-if(data.expose !== undefined){
-let data23 = data.expose;
-if(Array.isArray(data23)){
-const len5 = data23.length;
-for(let i5=0; i5<len5; i5++){
-let data24 = data23[i5];
-if(!((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24)))){
-const err48 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.properties.expose.items.type,parentSchema:schema37.properties.expose.items,data:data24};
+if(data20.mode !== undefined){
+let data24 = data20.mode;
+if(typeof data24 !== "string"){
+const err48 = {instancePath:instancePath+"/ports/" + i4+"/mode",schemaPath:"#/$defs/ServicePort/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema39.properties.mode.type,parentSchema:schema39.properties.mode,data:data24};
 if(vErrors === null){
 vErrors = [err48];
 }
@@ -4757,9 +5243,8 @@ vErrors.push(err48);
 }
 errors++;
 }
-if(typeof data24 == "number"){
-if(data24 > 65535 || isNaN(data24)){
-const err49 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema37.properties.expose.items,data:data24};
+if(!((data24 === "ingress") || (data24 === "host"))){
+const err49 = {instancePath:instancePath+"/ports/" + i4+"/mode",schemaPath:"#/$defs/ServicePort/properties/mode/enum",keyword:"enum",params:{allowedValues: schema39.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema39.properties.mode.enum,parentSchema:schema39.properties.mode,data:data24};
 if(vErrors === null){
 vErrors = [err49];
 }
@@ -4768,8 +5253,10 @@ vErrors.push(err49);
 }
 errors++;
 }
-if(data24 < 1 || isNaN(data24)){
-const err50 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema37.properties.expose.items,data:data24};
+}
+}
+else {
+const err50 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema39.type,parentSchema:schema39,data:data20};
 if(vErrors === null){
 vErrors = [err50];
 }
@@ -4780,23 +5267,73 @@ errors++;
 }
 }
 }
-let i6 = data23.length;
-let j0;
-if(i6 > 1){
-const indices0 = {};
-for(;i6--;){
-let item0 = data23[i6];
-if(!((typeof item0 == "number") && (!(item0 % 1) && !isNaN(item0)))){
-continue;
-}
-if(typeof indices0[item0] == "number"){
-j0 = indices0[item0];
-const err51 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i6+" are identical)",schema:true,parentSchema:schema37.properties.expose,data:data23};
+else {
+const err51 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.ports.type,parentSchema:schema37.properties.ports,data:data19};
 if(vErrors === null){
 vErrors = [err51];
 }
 else {
 vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data.expose !== undefined){
+let data25 = data.expose;
+if(Array.isArray(data25)){
+const len5 = data25.length;
+for(let i5=0; i5<len5; i5++){
+let data26 = data25[i5];
+if(!((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26)))){
+const err52 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.properties.expose.items.type,parentSchema:schema37.properties.expose.items,data:data26};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+if(typeof data26 == "number"){
+if(data26 > 65535 || isNaN(data26)){
+const err53 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema37.properties.expose.items,data:data26};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+if(data26 < 1 || isNaN(data26)){
+const err54 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema37.properties.expose.items,data:data26};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+}
+let i6 = data25.length;
+let j0;
+if(i6 > 1){
+const indices0 = {};
+for(;i6--;){
+let item0 = data25[i6];
+if(!((typeof item0 == "number") && (!(item0 % 1) && !isNaN(item0)))){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err55 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i6+" are identical)",schema:true,parentSchema:schema37.properties.expose,data:data25};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
 }
 errors++;
 break;
@@ -4806,65 +5343,7 @@ indices0[item0] = i6;
 }
 }
 else {
-const err52 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.expose.type,parentSchema:schema37.properties.expose,data:data23};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-}
-if(data.secrets !== undefined){
-let data25 = data.secrets;
-if(Array.isArray(data25)){
-const len6 = data25.length;
-for(let i7=0; i7<len6; i7++){
-let data26 = data25[i7];
-const _errs71 = errors;
-let valid24 = false;
-const _errs72 = errors;
-if(typeof data26 === "string"){
-if(!pattern3.test(data26)){
-const err53 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema37.properties.secrets.items.anyOf[0],data:data26};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-}
-else {
-const err54 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.secrets.items.anyOf[0].type,parentSchema:schema37.properties.secrets.items.anyOf[0],data:data26};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
-}
-errors++;
-}
-var _valid2 = _errs72 === errors;
-valid24 = valid24 || _valid2;
-if(!valid24){
-const _errs74 = errors;
-if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
-if(data26.name === undefined){
-const err55 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema40.required,parentSchema:schema40,data:data26};
-if(vErrors === null){
-vErrors = [err55];
-}
-else {
-vErrors.push(err55);
-}
-errors++;
-}
-for(const key5 in data26){
-if(!(((((key5 === "name") || (key5 === "target")) || (key5 === "mode")) || (key5 === "uid")) || (key5 === "gid"))){
-const err56 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema40,data:data26};
+const err56 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.expose.type,parentSchema:schema37.properties.expose,data:data25};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -4874,11 +5353,18 @@ vErrors.push(err56);
 errors++;
 }
 }
-if(data26.name !== undefined){
-let data27 = data26.name;
-if(typeof data27 === "string"){
-if(!pattern3.test(data27)){
-const err57 = {instancePath:instancePath+"/secrets/" + i7+"/name",schemaPath:"#/$defs/SecretMount/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema40.properties.name,data:data27};
+if(data.secrets !== undefined){
+let data27 = data.secrets;
+if(Array.isArray(data27)){
+const len6 = data27.length;
+for(let i7=0; i7<len6; i7++){
+let data28 = data27[i7];
+const _errs75 = errors;
+let valid24 = false;
+const _errs76 = errors;
+if(typeof data28 === "string"){
+if(!pattern3.test(data28)){
+const err57 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema37.properties.secrets.items.anyOf[0],data:data28};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -4889,7 +5375,7 @@ errors++;
 }
 }
 else {
-const err58 = {instancePath:instancePath+"/secrets/" + i7+"/name",schemaPath:"#/$defs/SecretMount/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.name.type,parentSchema:schema40.properties.name,data:data27};
+const err58 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.secrets.items.anyOf[0].type,parentSchema:schema37.properties.secrets.items.anyOf[0],data:data28};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -4898,12 +5384,13 @@ vErrors.push(err58);
 }
 errors++;
 }
-}
-if(data26.target !== undefined){
-let data28 = data26.target;
-if(typeof data28 === "string"){
-if(func2(data28) < 1){
-const err59 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema40.properties.target,data:data28};
+var _valid2 = _errs76 === errors;
+valid24 = valid24 || _valid2;
+if(!valid24){
+const _errs78 = errors;
+if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
+if(data28.name === undefined){
+const err59 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema40.required,parentSchema:schema40,data:data28};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -4912,8 +5399,9 @@ vErrors.push(err59);
 }
 errors++;
 }
-if(!pattern28.test(data28)){
-const err60 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^[^/]"},message:"must match pattern \""+"^[^/]"+"\"",schema:"^[^/]",parentSchema:schema40.properties.target,data:data28};
+for(const key5 in data28){
+if(!(((((key5 === "name") || (key5 === "target")) || (key5 === "mode")) || (key5 === "uid")) || (key5 === "gid"))){
+const err60 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema40,data:data28};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -4923,8 +5411,11 @@ vErrors.push(err60);
 errors++;
 }
 }
-else {
-const err61 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.target.type,parentSchema:schema40.properties.target,data:data28};
+if(data28.name !== undefined){
+let data29 = data28.name;
+if(typeof data29 === "string"){
+if(!pattern3.test(data29)){
+const err61 = {instancePath:instancePath+"/secrets/" + i7+"/name",schemaPath:"#/$defs/SecretMount/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema40.properties.name,data:data29};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -4934,11 +5425,8 @@ vErrors.push(err61);
 errors++;
 }
 }
-if(data26.mode !== undefined){
-let data29 = data26.mode;
-if(typeof data29 === "string"){
-if(!pattern29.test(data29)){
-const err62 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema40.properties.mode,data:data29};
+else {
+const err62 = {instancePath:instancePath+"/secrets/" + i7+"/name",schemaPath:"#/$defs/SecretMount/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.name.type,parentSchema:schema40.properties.name,data:data29};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -4948,8 +5436,11 @@ vErrors.push(err62);
 errors++;
 }
 }
-else {
-const err63 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.mode.type,parentSchema:schema40.properties.mode,data:data29};
+if(data28.target !== undefined){
+let data30 = data28.target;
+if(typeof data30 === "string"){
+if(func2(data30) < 1){
+const err63 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema40.properties.target,data:data30};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -4958,12 +5449,8 @@ vErrors.push(err63);
 }
 errors++;
 }
-}
-if(data26.uid !== undefined){
-let data30 = data26.uid;
-if(typeof data30 === "string"){
-if(!pattern30.test(data30)){
-const err64 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema40.properties.uid,data:data30};
+if(!pattern29.test(data30)){
+const err64 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^[^/]"},message:"must match pattern \""+"^[^/]"+"\"",schema:"^[^/]",parentSchema:schema40.properties.target,data:data30};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -4974,7 +5461,7 @@ errors++;
 }
 }
 else {
-const err65 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.uid.type,parentSchema:schema40.properties.uid,data:data30};
+const err65 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.target.type,parentSchema:schema40.properties.target,data:data30};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -4984,11 +5471,11 @@ vErrors.push(err65);
 errors++;
 }
 }
-if(data26.gid !== undefined){
-let data31 = data26.gid;
+if(data28.mode !== undefined){
+let data31 = data28.mode;
 if(typeof data31 === "string"){
 if(!pattern30.test(data31)){
-const err66 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema40.properties.gid,data:data31};
+const err66 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema40.properties.mode,data:data31};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -4999,7 +5486,7 @@ errors++;
 }
 }
 else {
-const err67 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.gid.type,parentSchema:schema40.properties.gid,data:data31};
+const err67 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.mode.type,parentSchema:schema40.properties.mode,data:data31};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -5009,9 +5496,11 @@ vErrors.push(err67);
 errors++;
 }
 }
-}
-else {
-const err68 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data:data26};
+if(data28.uid !== undefined){
+let data32 = data28.uid;
+if(typeof data32 === "string"){
+if(!pattern31.test(data32)){
+const err68 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema40.properties.uid,data:data32};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -5020,11 +5509,9 @@ vErrors.push(err68);
 }
 errors++;
 }
-var _valid2 = _errs74 === errors;
-valid24 = valid24 || _valid2;
 }
-if(!valid24){
-const err69 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema37.properties.secrets.items.anyOf,parentSchema:schema37.properties.secrets.items,data:data26};
+else {
+const err69 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.uid.type,parentSchema:schema40.properties.uid,data:data32};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -5033,21 +5520,12 @@ vErrors.push(err69);
 }
 errors++;
 }
-else {
-errors = _errs71;
-if(vErrors !== null){
-if(_errs71){
-vErrors.length = _errs71;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err70 = {instancePath:instancePath+"/secrets",schemaPath:"#/properties/secrets/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.secrets.type,parentSchema:schema37.properties.secrets,data:data25};
+if(data28.gid !== undefined){
+let data33 = data28.gid;
+if(typeof data33 === "string"){
+if(!pattern31.test(data33)){
+const err70 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema40.properties.gid,data:data33};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -5057,18 +5535,8 @@ vErrors.push(err70);
 errors++;
 }
 }
-if(data.configs !== undefined){
-let data32 = data.configs;
-if(Array.isArray(data32)){
-const len7 = data32.length;
-for(let i8=0; i8<len7; i8++){
-let data33 = data32[i8];
-const _errs91 = errors;
-let valid29 = false;
-const _errs92 = errors;
-if(typeof data33 === "string"){
-if(!pattern3.test(data33)){
-const err71 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema37.properties.configs.items.anyOf[0],data:data33};
+else {
+const err71 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema40.properties.gid.type,parentSchema:schema40.properties.gid,data:data33};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -5078,8 +5546,9 @@ vErrors.push(err71);
 errors++;
 }
 }
+}
 else {
-const err72 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.configs.items.anyOf[0].type,parentSchema:schema37.properties.configs.items.anyOf[0],data:data33};
+const err72 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data:data28};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -5088,13 +5557,11 @@ vErrors.push(err72);
 }
 errors++;
 }
-var _valid3 = _errs92 === errors;
-valid29 = valid29 || _valid3;
-if(!valid29){
-const _errs94 = errors;
-if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
-if(data33.name === undefined){
-const err73 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema41.required,parentSchema:schema41,data:data33};
+var _valid2 = _errs78 === errors;
+valid24 = valid24 || _valid2;
+}
+if(!valid24){
+const err73 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema37.properties.secrets.items.anyOf,parentSchema:schema37.properties.secrets.items,data:data28};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -5103,9 +5570,21 @@ vErrors.push(err73);
 }
 errors++;
 }
-for(const key6 in data33){
-if(!(((((key6 === "name") || (key6 === "target")) || (key6 === "mode")) || (key6 === "uid")) || (key6 === "gid"))){
-const err74 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema41,data:data33};
+else {
+errors = _errs75;
+if(vErrors !== null){
+if(_errs75){
+vErrors.length = _errs75;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err74 = {instancePath:instancePath+"/secrets",schemaPath:"#/properties/secrets/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.secrets.type,parentSchema:schema37.properties.secrets,data:data27};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -5115,11 +5594,18 @@ vErrors.push(err74);
 errors++;
 }
 }
-if(data33.name !== undefined){
-let data34 = data33.name;
-if(typeof data34 === "string"){
-if(!pattern3.test(data34)){
-const err75 = {instancePath:instancePath+"/configs/" + i8+"/name",schemaPath:"#/$defs/ConfigMount/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema41.properties.name,data:data34};
+if(data.configs !== undefined){
+let data34 = data.configs;
+if(Array.isArray(data34)){
+const len7 = data34.length;
+for(let i8=0; i8<len7; i8++){
+let data35 = data34[i8];
+const _errs95 = errors;
+let valid29 = false;
+const _errs96 = errors;
+if(typeof data35 === "string"){
+if(!pattern3.test(data35)){
+const err75 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema37.properties.configs.items.anyOf[0],data:data35};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -5130,7 +5616,7 @@ errors++;
 }
 }
 else {
-const err76 = {instancePath:instancePath+"/configs/" + i8+"/name",schemaPath:"#/$defs/ConfigMount/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.name.type,parentSchema:schema41.properties.name,data:data34};
+const err76 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.configs.items.anyOf[0].type,parentSchema:schema37.properties.configs.items.anyOf[0],data:data35};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -5139,12 +5625,13 @@ vErrors.push(err76);
 }
 errors++;
 }
-}
-if(data33.target !== undefined){
-let data35 = data33.target;
-if(typeof data35 === "string"){
-if(func2(data35) > 4096){
-const err77 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters",schema:4096,parentSchema:schema41.properties.target,data:data35};
+var _valid3 = _errs96 === errors;
+valid29 = valid29 || _valid3;
+if(!valid29){
+const _errs98 = errors;
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+if(data35.name === undefined){
+const err77 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema41.required,parentSchema:schema41,data:data35};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -5153,8 +5640,9 @@ vErrors.push(err77);
 }
 errors++;
 }
-if(func2(data35) < 1){
-const err78 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema41.properties.target,data:data35};
+for(const key6 in data35){
+if(!(((((key6 === "name") || (key6 === "target")) || (key6 === "mode")) || (key6 === "uid")) || (key6 === "gid"))){
+const err78 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema41,data:data35};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -5163,8 +5651,12 @@ vErrors.push(err78);
 }
 errors++;
 }
-if(!pattern34.test(data35)){
-const err79 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema41.properties.target,data:data35};
+}
+if(data35.name !== undefined){
+let data36 = data35.name;
+if(typeof data36 === "string"){
+if(!pattern3.test(data36)){
+const err79 = {instancePath:instancePath+"/configs/" + i8+"/name",schemaPath:"#/$defs/ConfigMount/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema41.properties.name,data:data36};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -5175,7 +5667,7 @@ errors++;
 }
 }
 else {
-const err80 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.target.type,parentSchema:schema41.properties.target,data:data35};
+const err80 = {instancePath:instancePath+"/configs/" + i8+"/name",schemaPath:"#/$defs/ConfigMount/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.name.type,parentSchema:schema41.properties.name,data:data36};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -5185,11 +5677,11 @@ vErrors.push(err80);
 errors++;
 }
 }
-if(data33.mode !== undefined){
-let data36 = data33.mode;
-if(typeof data36 === "string"){
-if(!pattern29.test(data36)){
-const err81 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema41.properties.mode,data:data36};
+if(data35.target !== undefined){
+let data37 = data35.target;
+if(typeof data37 === "string"){
+if(func2(data37) > 4096){
+const err81 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters",schema:4096,parentSchema:schema41.properties.target,data:data37};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -5198,9 +5690,8 @@ vErrors.push(err81);
 }
 errors++;
 }
-}
-else {
-const err82 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.mode.type,parentSchema:schema41.properties.mode,data:data36};
+if(func2(data37) < 1){
+const err82 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema41.properties.target,data:data37};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -5209,12 +5700,8 @@ vErrors.push(err82);
 }
 errors++;
 }
-}
-if(data33.uid !== undefined){
-let data37 = data33.uid;
-if(typeof data37 === "string"){
-if(!pattern30.test(data37)){
-const err83 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema41.properties.uid,data:data37};
+if(!pattern35.test(data37)){
+const err83 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema41.properties.target,data:data37};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -5225,7 +5712,7 @@ errors++;
 }
 }
 else {
-const err84 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.uid.type,parentSchema:schema41.properties.uid,data:data37};
+const err84 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.target.type,parentSchema:schema41.properties.target,data:data37};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -5235,11 +5722,11 @@ vErrors.push(err84);
 errors++;
 }
 }
-if(data33.gid !== undefined){
-let data38 = data33.gid;
+if(data35.mode !== undefined){
+let data38 = data35.mode;
 if(typeof data38 === "string"){
 if(!pattern30.test(data38)){
-const err85 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema41.properties.gid,data:data38};
+const err85 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema41.properties.mode,data:data38};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -5250,7 +5737,7 @@ errors++;
 }
 }
 else {
-const err86 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.gid.type,parentSchema:schema41.properties.gid,data:data38};
+const err86 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.mode.type,parentSchema:schema41.properties.mode,data:data38};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -5260,9 +5747,11 @@ vErrors.push(err86);
 errors++;
 }
 }
-}
-else {
-const err87 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.type,parentSchema:schema41,data:data33};
+if(data35.uid !== undefined){
+let data39 = data35.uid;
+if(typeof data39 === "string"){
+if(!pattern31.test(data39)){
+const err87 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema41.properties.uid,data:data39};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -5271,11 +5760,9 @@ vErrors.push(err87);
 }
 errors++;
 }
-var _valid3 = _errs94 === errors;
-valid29 = valid29 || _valid3;
 }
-if(!valid29){
-const err88 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema37.properties.configs.items.anyOf,parentSchema:schema37.properties.configs.items,data:data33};
+else {
+const err88 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.uid.type,parentSchema:schema41.properties.uid,data:data39};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -5284,21 +5771,12 @@ vErrors.push(err88);
 }
 errors++;
 }
-else {
-errors = _errs91;
-if(vErrors !== null){
-if(_errs91){
-vErrors.length = _errs91;
 }
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err89 = {instancePath:instancePath+"/configs",schemaPath:"#/properties/configs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.configs.type,parentSchema:schema37.properties.configs,data:data32};
+if(data35.gid !== undefined){
+let data40 = data35.gid;
+if(typeof data40 === "string"){
+if(!pattern31.test(data40)){
+const err89 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema41.properties.gid,data:data40};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -5308,10 +5786,8 @@ vErrors.push(err89);
 errors++;
 }
 }
-if(data.endpointMode !== undefined){
-let data39 = data.endpointMode;
-if(typeof data39 !== "string"){
-const err90 = {instancePath:instancePath+"/endpointMode",schemaPath:"#/properties/endpointMode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.endpointMode.type,parentSchema:schema37.properties.endpointMode,data:data39};
+else {
+const err90 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema41.properties.gid.type,parentSchema:schema41.properties.gid,data:data40};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -5320,8 +5796,10 @@ vErrors.push(err90);
 }
 errors++;
 }
-if(!((data39 === "vip") || (data39 === "dnsrr"))){
-const err91 = {instancePath:instancePath+"/endpointMode",schemaPath:"#/properties/endpointMode/enum",keyword:"enum",params:{allowedValues: schema37.properties.endpointMode.enum},message:"must be equal to one of the allowed values",schema:schema37.properties.endpointMode.enum,parentSchema:schema37.properties.endpointMode,data:data39};
+}
+}
+else {
+const err91 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema41.type,parentSchema:schema41,data:data35};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -5330,13 +5808,11 @@ vErrors.push(err91);
 }
 errors++;
 }
+var _valid3 = _errs98 === errors;
+valid29 = valid29 || _valid3;
 }
-if(data.placement !== undefined){
-let data40 = data.placement;
-if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
-for(const key7 in data40){
-if(!(((key7 === "constraints") || (key7 === "preferences")) || (key7 === "maxReplicasPerNode"))){
-const err92 = {instancePath:instancePath+"/placement",schemaPath:"#/$defs/Placement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema42,data:data40};
+if(!valid29){
+const err92 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema37.properties.configs.items.anyOf,parentSchema:schema37.properties.configs.items,data:data35};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -5345,16 +5821,21 @@ vErrors.push(err92);
 }
 errors++;
 }
+else {
+errors = _errs95;
+if(vErrors !== null){
+if(_errs95){
+vErrors.length = _errs95;
 }
-if(data40.constraints !== undefined){
-let data41 = data40.constraints;
-if(Array.isArray(data41)){
-const len8 = data41.length;
-for(let i9=0; i9<len8; i9++){
-let data42 = data41[i9];
-if(typeof data42 === "string"){
-if(func2(data42) < 1){
-const err93 = {instancePath:instancePath+"/placement/constraints/" + i9,schemaPath:"#/$defs/Placement/properties/constraints/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema42.properties.constraints.items,data:data42};
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err93 = {instancePath:instancePath+"/configs",schemaPath:"#/properties/configs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.configs.type,parentSchema:schema37.properties.configs,data:data34};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -5364,8 +5845,10 @@ vErrors.push(err93);
 errors++;
 }
 }
-else {
-const err94 = {instancePath:instancePath+"/placement/constraints/" + i9,schemaPath:"#/$defs/Placement/properties/constraints/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.constraints.items.type,parentSchema:schema42.properties.constraints.items,data:data42};
+if(data.endpointMode !== undefined){
+let data41 = data.endpointMode;
+if(typeof data41 !== "string"){
+const err94 = {instancePath:instancePath+"/endpointMode",schemaPath:"#/properties/endpointMode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.endpointMode.type,parentSchema:schema37.properties.endpointMode,data:data41};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -5374,10 +5857,8 @@ vErrors.push(err94);
 }
 errors++;
 }
-}
-}
-else {
-const err95 = {instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/Placement/properties/constraints/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema42.properties.constraints.type,parentSchema:schema42.properties.constraints,data:data41};
+if(!((data41 === "vip") || (data41 === "dnsrr"))){
+const err95 = {instancePath:instancePath+"/endpointMode",schemaPath:"#/properties/endpointMode/enum",keyword:"enum",params:{allowedValues: schema37.properties.endpointMode.enum},message:"must be equal to one of the allowed values",schema:schema37.properties.endpointMode.enum,parentSchema:schema37.properties.endpointMode,data:data41};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -5387,15 +5868,12 @@ vErrors.push(err95);
 errors++;
 }
 }
-if(data40.preferences !== undefined){
-let data43 = data40.preferences;
-if(Array.isArray(data43)){
-const len9 = data43.length;
-for(let i10=0; i10<len9; i10++){
-let data44 = data43[i10];
-if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
-if(data44.spread === undefined){
-const err96 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/required",keyword:"required",params:{missingProperty: "spread"},message:"must have required property '"+"spread"+"'",schema:schema42.properties.preferences.items.required,parentSchema:schema42.properties.preferences.items,data:data44};
+if(data.placement !== undefined){
+let data42 = data.placement;
+if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
+for(const key7 in data42){
+if(!(((key7 === "constraints") || (key7 === "preferences")) || (key7 === "maxReplicasPerNode"))){
+const err96 = {instancePath:instancePath+"/placement",schemaPath:"#/$defs/Placement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema42,data:data42};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -5404,9 +5882,16 @@ vErrors.push(err96);
 }
 errors++;
 }
-for(const key8 in data44){
-if(!(key8 === "spread")){
-const err97 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema42.properties.preferences.items,data:data44};
+}
+if(data42.constraints !== undefined){
+let data43 = data42.constraints;
+if(Array.isArray(data43)){
+const len8 = data43.length;
+for(let i9=0; i9<len8; i9++){
+let data44 = data43[i9];
+if(typeof data44 === "string"){
+if(func2(data44) < 1){
+const err97 = {instancePath:instancePath+"/placement/constraints/" + i9,schemaPath:"#/$defs/Placement/properties/constraints/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema42.properties.constraints.items,data:data44};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -5416,11 +5901,8 @@ vErrors.push(err97);
 errors++;
 }
 }
-if(data44.spread !== undefined){
-let data45 = data44.spread;
-if(typeof data45 === "string"){
-if(func2(data45) < 1){
-const err98 = {instancePath:instancePath+"/placement/preferences/" + i10+"/spread",schemaPath:"#/$defs/Placement/properties/preferences/items/properties/spread/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema42.properties.preferences.items.properties.spread,data:data45};
+else {
+const err98 = {instancePath:instancePath+"/placement/constraints/" + i9,schemaPath:"#/$defs/Placement/properties/constraints/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.constraints.items.type,parentSchema:schema42.properties.constraints.items,data:data44};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -5430,8 +5912,9 @@ vErrors.push(err98);
 errors++;
 }
 }
+}
 else {
-const err99 = {instancePath:instancePath+"/placement/preferences/" + i10+"/spread",schemaPath:"#/$defs/Placement/properties/preferences/items/properties/spread/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.preferences.items.properties.spread.type,parentSchema:schema42.properties.preferences.items.properties.spread,data:data45};
+const err99 = {instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/Placement/properties/constraints/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema42.properties.constraints.type,parentSchema:schema42.properties.constraints,data:data43};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -5441,9 +5924,15 @@ vErrors.push(err99);
 errors++;
 }
 }
-}
-else {
-const err100 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema42.properties.preferences.items.type,parentSchema:schema42.properties.preferences.items,data:data44};
+if(data42.preferences !== undefined){
+let data45 = data42.preferences;
+if(Array.isArray(data45)){
+const len9 = data45.length;
+for(let i10=0; i10<len9; i10++){
+let data46 = data45[i10];
+if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
+if(data46.spread === undefined){
+const err100 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/required",keyword:"required",params:{missingProperty: "spread"},message:"must have required property '"+"spread"+"'",schema:schema42.properties.preferences.items.required,parentSchema:schema42.properties.preferences.items,data:data46};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -5452,10 +5941,9 @@ vErrors.push(err100);
 }
 errors++;
 }
-}
-}
-else {
-const err101 = {instancePath:instancePath+"/placement/preferences",schemaPath:"#/$defs/Placement/properties/preferences/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema42.properties.preferences.type,parentSchema:schema42.properties.preferences,data:data43};
+for(const key8 in data46){
+if(!(key8 === "spread")){
+const err101 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema42.properties.preferences.items,data:data46};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -5465,10 +5953,11 @@ vErrors.push(err101);
 errors++;
 }
 }
-if(data40.maxReplicasPerNode !== undefined){
-let data46 = data40.maxReplicasPerNode;
-if(!((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46)))){
-const err102 = {instancePath:instancePath+"/placement/maxReplicasPerNode",schemaPath:"#/$defs/Placement/properties/maxReplicasPerNode/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema42.properties.maxReplicasPerNode.type,parentSchema:schema42.properties.maxReplicasPerNode,data:data46};
+if(data46.spread !== undefined){
+let data47 = data46.spread;
+if(typeof data47 === "string"){
+if(func2(data47) < 1){
+const err102 = {instancePath:instancePath+"/placement/preferences/" + i10+"/spread",schemaPath:"#/$defs/Placement/properties/preferences/items/properties/spread/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema42.properties.preferences.items.properties.spread,data:data47};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -5477,9 +5966,9 @@ vErrors.push(err102);
 }
 errors++;
 }
-if(typeof data46 == "number"){
-if(data46 < 0 || isNaN(data46)){
-const err103 = {instancePath:instancePath+"/placement/maxReplicasPerNode",schemaPath:"#/$defs/Placement/properties/maxReplicasPerNode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema42.properties.maxReplicasPerNode,data:data46};
+}
+else {
+const err103 = {instancePath:instancePath+"/placement/preferences/" + i10+"/spread",schemaPath:"#/$defs/Placement/properties/preferences/items/properties/spread/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema42.properties.preferences.items.properties.spread.type,parentSchema:schema42.properties.preferences.items.properties.spread,data:data47};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -5490,14 +5979,62 @@ errors++;
 }
 }
 }
-}
 else {
-const err104 = {instancePath:instancePath+"/placement",schemaPath:"#/$defs/Placement/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema42.type,parentSchema:schema42,data:data40};
+const err104 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema42.properties.preferences.items.type,parentSchema:schema42.properties.preferences.items,data:data46};
 if(vErrors === null){
 vErrors = [err104];
 }
 else {
 vErrors.push(err104);
+}
+errors++;
+}
+}
+}
+else {
+const err105 = {instancePath:instancePath+"/placement/preferences",schemaPath:"#/$defs/Placement/properties/preferences/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema42.properties.preferences.type,parentSchema:schema42.properties.preferences,data:data45};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+}
+if(data42.maxReplicasPerNode !== undefined){
+let data48 = data42.maxReplicasPerNode;
+if(!((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48)))){
+const err106 = {instancePath:instancePath+"/placement/maxReplicasPerNode",schemaPath:"#/$defs/Placement/properties/maxReplicasPerNode/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema42.properties.maxReplicasPerNode.type,parentSchema:schema42.properties.maxReplicasPerNode,data:data48};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+if(typeof data48 == "number"){
+if(data48 < 0 || isNaN(data48)){
+const err107 = {instancePath:instancePath+"/placement/maxReplicasPerNode",schemaPath:"#/$defs/Placement/properties/maxReplicasPerNode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema42.properties.maxReplicasPerNode,data:data48};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err108 = {instancePath:instancePath+"/placement",schemaPath:"#/$defs/Placement/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema42.type,parentSchema:schema42,data:data42};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
 }
 errors++;
 }
@@ -5509,95 +6046,34 @@ errors = vErrors.length;
 }
 }
 if(data.updateConfig !== undefined){
-if(!(validate29(data.updateConfig, {instancePath:instancePath+"/updateConfig",parentData:data,parentDataProperty:"updateConfig",rootData}))){
-vErrors = vErrors === null ? validate29.errors : vErrors.concat(validate29.errors);
+if(!(validate30(data.updateConfig, {instancePath:instancePath+"/updateConfig",parentData:data,parentDataProperty:"updateConfig",rootData}))){
+vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
 errors = vErrors.length;
 }
 }
 if(data.rollbackConfig !== undefined){
-if(!(validate31(data.rollbackConfig, {instancePath:instancePath+"/rollbackConfig",parentData:data,parentDataProperty:"rollbackConfig",rootData}))){
-vErrors = vErrors === null ? validate31.errors : vErrors.concat(validate31.errors);
+if(!(validate32(data.rollbackConfig, {instancePath:instancePath+"/rollbackConfig",parentData:data,parentDataProperty:"rollbackConfig",rootData}))){
+vErrors = vErrors === null ? validate32.errors : vErrors.concat(validate32.errors);
 errors = vErrors.length;
 }
 }
 if(data.restartPolicy !== undefined){
-if(!(validate33(data.restartPolicy, {instancePath:instancePath+"/restartPolicy",parentData:data,parentDataProperty:"restartPolicy",rootData}))){
-vErrors = vErrors === null ? validate33.errors : vErrors.concat(validate33.errors);
+if(!(validate34(data.restartPolicy, {instancePath:instancePath+"/restartPolicy",parentData:data,parentDataProperty:"restartPolicy",rootData}))){
+vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
 errors = vErrors.length;
 }
 }
 if(data.healthcheck !== undefined){
-if(!(validate35(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData}))){
-vErrors = vErrors === null ? validate35.errors : vErrors.concat(validate35.errors);
+if(!(validate36(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData}))){
+vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
 errors = vErrors.length;
 }
 }
 if(data.stopGracePeriod !== undefined){
-let data52 = data.stopGracePeriod;
-if(typeof data52 === "string"){
-if(!pattern15.test(data52)){
-const err105 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema48,data:data52};
-if(vErrors === null){
-vErrors = [err105];
-}
-else {
-vErrors.push(err105);
-}
-errors++;
-}
-}
-else {
-const err106 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema48.type,parentSchema:schema48,data:data52};
-if(vErrors === null){
-vErrors = [err106];
-}
-else {
-vErrors.push(err106);
-}
-errors++;
-}
-}
-if(data.mounts !== undefined){
-let data53 = data.mounts;
-if(Array.isArray(data53)){
-const len10 = data53.length;
-for(let i11=0; i11<len10; i11++){
-if(!(validate37(data53[i11], {instancePath:instancePath+"/mounts/" + i11,parentData:data53,parentDataProperty:i11,rootData}))){
-vErrors = vErrors === null ? validate37.errors : vErrors.concat(validate37.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err107 = {instancePath:instancePath+"/mounts",schemaPath:"#/properties/mounts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.mounts.type,parentSchema:schema37.properties.mounts,data:data53};
-if(vErrors === null){
-vErrors = [err107];
-}
-else {
-vErrors.push(err107);
-}
-errors++;
-}
-}
-if(data.containerLabels !== undefined){
-let data55 = data.containerLabels;
-if(data55 && typeof data55 == "object" && !Array.isArray(data55)){
-for(const key9 in data55){
-let data56 = data55[key9];
-if(typeof data56 !== "string"){
-const err108 = {instancePath:instancePath+"/containerLabels/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/containerLabels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.containerLabels.additionalProperties.type,parentSchema:schema37.properties.containerLabels.additionalProperties,data:data56};
-if(vErrors === null){
-vErrors = [err108];
-}
-else {
-vErrors.push(err108);
-}
-errors++;
-}
-}
-}
-else {
-const err109 = {instancePath:instancePath+"/containerLabels",schemaPath:"#/properties/containerLabels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.properties.containerLabels.type,parentSchema:schema37.properties.containerLabels,data:data55};
+let data54 = data.stopGracePeriod;
+if(typeof data54 === "string"){
+if(!pattern16.test(data54)){
+const err109 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema52,data:data54};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -5607,14 +6083,999 @@ vErrors.push(err109);
 errors++;
 }
 }
-}
 else {
-const err110 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.type,parentSchema:schema37,data};
+const err110 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.type,parentSchema:schema52,data:data54};
 if(vErrors === null){
 vErrors = [err110];
 }
 else {
 vErrors.push(err110);
+}
+errors++;
+}
+}
+if(data.stopSignal !== undefined){
+let data55 = data.stopSignal;
+if(typeof data55 === "string"){
+if(!pattern54.test(data55)){
+const err111 = {instancePath:instancePath+"/stopSignal",schemaPath:"#/properties/stopSignal/pattern",keyword:"pattern",params:{pattern: "^(SIG[A-Z0-9+-]+|[0-9]+)$"},message:"must match pattern \""+"^(SIG[A-Z0-9+-]+|[0-9]+)$"+"\"",schema:"^(SIG[A-Z0-9+-]+|[0-9]+)$",parentSchema:schema37.properties.stopSignal,data:data55};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
+}
+errors++;
+}
+}
+else {
+const err112 = {instancePath:instancePath+"/stopSignal",schemaPath:"#/properties/stopSignal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.stopSignal.type,parentSchema:schema37.properties.stopSignal,data:data55};
+if(vErrors === null){
+vErrors = [err112];
+}
+else {
+vErrors.push(err112);
+}
+errors++;
+}
+}
+if(data.mounts !== undefined){
+let data56 = data.mounts;
+if(Array.isArray(data56)){
+const len10 = data56.length;
+for(let i11=0; i11<len10; i11++){
+if(!(validate38(data56[i11], {instancePath:instancePath+"/mounts/" + i11,parentData:data56,parentDataProperty:i11,rootData}))){
+vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err113 = {instancePath:instancePath+"/mounts",schemaPath:"#/properties/mounts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.mounts.type,parentSchema:schema37.properties.mounts,data:data56};
+if(vErrors === null){
+vErrors = [err113];
+}
+else {
+vErrors.push(err113);
+}
+errors++;
+}
+}
+if(data.containerLabels !== undefined){
+let data58 = data.containerLabels;
+if(data58 && typeof data58 == "object" && !Array.isArray(data58)){
+for(const key9 in data58){
+let data59 = data58[key9];
+if(typeof data59 !== "string"){
+const err114 = {instancePath:instancePath+"/containerLabels/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/containerLabels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.containerLabels.additionalProperties.type,parentSchema:schema37.properties.containerLabels.additionalProperties,data:data59};
+if(vErrors === null){
+vErrors = [err114];
+}
+else {
+vErrors.push(err114);
+}
+errors++;
+}
+}
+}
+else {
+const err115 = {instancePath:instancePath+"/containerLabels",schemaPath:"#/properties/containerLabels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.properties.containerLabels.type,parentSchema:schema37.properties.containerLabels,data:data58};
+if(vErrors === null){
+vErrors = [err115];
+}
+else {
+vErrors.push(err115);
+}
+errors++;
+}
+}
+if(data.init !== undefined){
+let data60 = data.init;
+if(typeof data60 !== "boolean"){
+const err116 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema37.properties.init.type,parentSchema:schema37.properties.init,data:data60};
+if(vErrors === null){
+vErrors = [err116];
+}
+else {
+vErrors.push(err116);
+}
+errors++;
+}
+}
+if(data.readOnly !== undefined){
+let data61 = data.readOnly;
+if(typeof data61 !== "boolean"){
+const err117 = {instancePath:instancePath+"/readOnly",schemaPath:"#/properties/readOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema37.properties.readOnly.type,parentSchema:schema37.properties.readOnly,data:data61};
+if(vErrors === null){
+vErrors = [err117];
+}
+else {
+vErrors.push(err117);
+}
+errors++;
+}
+}
+if(data.tty !== undefined){
+let data62 = data.tty;
+if(typeof data62 !== "boolean"){
+const err118 = {instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema37.properties.tty.type,parentSchema:schema37.properties.tty,data:data62};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
+}
+errors++;
+}
+}
+if(data.stdinOpen !== undefined){
+let data63 = data.stdinOpen;
+if(typeof data63 !== "boolean"){
+const err119 = {instancePath:instancePath+"/stdinOpen",schemaPath:"#/properties/stdinOpen/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema37.properties.stdinOpen.type,parentSchema:schema37.properties.stdinOpen,data:data63};
+if(vErrors === null){
+vErrors = [err119];
+}
+else {
+vErrors.push(err119);
+}
+errors++;
+}
+}
+if(data.capAdd !== undefined){
+let data64 = data.capAdd;
+if(Array.isArray(data64)){
+const len11 = data64.length;
+for(let i12=0; i12<len11; i12++){
+let data65 = data64[i12];
+if(typeof data65 === "string"){
+if(!pattern57.test(data65)){
+const err120 = {instancePath:instancePath+"/capAdd/" + i12,schemaPath:"#/$defs/Capability/pattern",keyword:"pattern",params:{pattern: "^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},message:"must match pattern \""+"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"+"\"",schema:"^([Cc][Aa][Pp]_)?[A-Za-z_]+$",parentSchema:schema68,data:data65};
+if(vErrors === null){
+vErrors = [err120];
+}
+else {
+vErrors.push(err120);
+}
+errors++;
+}
+}
+else {
+const err121 = {instancePath:instancePath+"/capAdd/" + i12,schemaPath:"#/$defs/Capability/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.type,parentSchema:schema68,data:data65};
+if(vErrors === null){
+vErrors = [err121];
+}
+else {
+vErrors.push(err121);
+}
+errors++;
+}
+}
+let i13 = data64.length;
+let j1;
+if(i13 > 1){
+outer0:
+for(;i13--;){
+for(j1 = i13; j1--;){
+if(func0(data64[i13], data64[j1])){
+const err122 = {instancePath:instancePath+"/capAdd",schemaPath:"#/properties/capAdd/uniqueItems",keyword:"uniqueItems",params:{i: i13, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i13+" are identical)",schema:true,parentSchema:schema37.properties.capAdd,data:data64};
+if(vErrors === null){
+vErrors = [err122];
+}
+else {
+vErrors.push(err122);
+}
+errors++;
+break outer0;
+}
+}
+}
+}
+}
+else {
+const err123 = {instancePath:instancePath+"/capAdd",schemaPath:"#/properties/capAdd/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.capAdd.type,parentSchema:schema37.properties.capAdd,data:data64};
+if(vErrors === null){
+vErrors = [err123];
+}
+else {
+vErrors.push(err123);
+}
+errors++;
+}
+}
+if(data.capDrop !== undefined){
+let data66 = data.capDrop;
+if(Array.isArray(data66)){
+const len12 = data66.length;
+for(let i14=0; i14<len12; i14++){
+let data67 = data66[i14];
+if(typeof data67 === "string"){
+if(!pattern57.test(data67)){
+const err124 = {instancePath:instancePath+"/capDrop/" + i14,schemaPath:"#/$defs/Capability/pattern",keyword:"pattern",params:{pattern: "^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},message:"must match pattern \""+"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"+"\"",schema:"^([Cc][Aa][Pp]_)?[A-Za-z_]+$",parentSchema:schema68,data:data67};
+if(vErrors === null){
+vErrors = [err124];
+}
+else {
+vErrors.push(err124);
+}
+errors++;
+}
+}
+else {
+const err125 = {instancePath:instancePath+"/capDrop/" + i14,schemaPath:"#/$defs/Capability/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.type,parentSchema:schema68,data:data67};
+if(vErrors === null){
+vErrors = [err125];
+}
+else {
+vErrors.push(err125);
+}
+errors++;
+}
+}
+let i15 = data66.length;
+let j2;
+if(i15 > 1){
+outer1:
+for(;i15--;){
+for(j2 = i15; j2--;){
+if(func0(data66[i15], data66[j2])){
+const err126 = {instancePath:instancePath+"/capDrop",schemaPath:"#/properties/capDrop/uniqueItems",keyword:"uniqueItems",params:{i: i15, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i15+" are identical)",schema:true,parentSchema:schema37.properties.capDrop,data:data66};
+if(vErrors === null){
+vErrors = [err126];
+}
+else {
+vErrors.push(err126);
+}
+errors++;
+break outer1;
+}
+}
+}
+}
+}
+else {
+const err127 = {instancePath:instancePath+"/capDrop",schemaPath:"#/properties/capDrop/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.capDrop.type,parentSchema:schema37.properties.capDrop,data:data66};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
+}
+errors++;
+}
+}
+if(data.sysctls !== undefined){
+let data68 = data.sysctls;
+if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
+for(const key10 in data68){
+const _errs169 = errors;
+if(typeof key10 === "string"){
+if(!pattern59.test(key10)){
+const err128 = {instancePath:instancePath+"/sysctls",schemaPath:"#/properties/sysctls/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},message:"must match pattern \""+"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"+"\"",schema:"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$",parentSchema:schema37.properties.sysctls.propertyNames,data:key10,propertyName:key10};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
+}
+errors++;
+}
+}
+var valid51 = _errs169 === errors;
+if(!valid51){
+const err129 = {instancePath:instancePath+"/sysctls",schemaPath:"#/properties/sysctls/propertyNames",keyword:"propertyNames",params:{propertyName: key10},message:"property name must be valid",schema:schema37.properties.sysctls.propertyNames,parentSchema:schema37.properties.sysctls,data:data68};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
+}
+errors++;
+}
+}
+for(const key11 in data68){
+let data69 = data68[key11];
+const _errs172 = errors;
+let valid53 = false;
+const _errs173 = errors;
+if(typeof data69 !== "string"){
+const err130 = {instancePath:instancePath+"/sysctls/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sysctls/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema37.properties.sysctls.additionalProperties.anyOf[0].type,parentSchema:schema37.properties.sysctls.additionalProperties.anyOf[0],data:data69};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+var _valid4 = _errs173 === errors;
+valid53 = valid53 || _valid4;
+if(!valid53){
+const _errs175 = errors;
+if(!(typeof data69 == "number")){
+const err131 = {instancePath:instancePath+"/sysctls/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sysctls/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema37.properties.sysctls.additionalProperties.anyOf[1].type,parentSchema:schema37.properties.sysctls.additionalProperties.anyOf[1],data:data69};
+if(vErrors === null){
+vErrors = [err131];
+}
+else {
+vErrors.push(err131);
+}
+errors++;
+}
+var _valid4 = _errs175 === errors;
+valid53 = valid53 || _valid4;
+}
+if(!valid53){
+const err132 = {instancePath:instancePath+"/sysctls/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sysctls/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema37.properties.sysctls.additionalProperties.anyOf,parentSchema:schema37.properties.sysctls.additionalProperties,data:data69};
+if(vErrors === null){
+vErrors = [err132];
+}
+else {
+vErrors.push(err132);
+}
+errors++;
+}
+else {
+errors = _errs172;
+if(vErrors !== null){
+if(_errs172){
+vErrors.length = _errs172;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err133 = {instancePath:instancePath+"/sysctls",schemaPath:"#/properties/sysctls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.properties.sysctls.type,parentSchema:schema37.properties.sysctls,data:data68};
+if(vErrors === null){
+vErrors = [err133];
+}
+else {
+vErrors.push(err133);
+}
+errors++;
+}
+}
+if(data.ulimits !== undefined){
+let data70 = data.ulimits;
+if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
+for(const key12 in data70){
+const _errs179 = errors;
+if(typeof key12 === "string"){
+if(!pattern60.test(key12)){
+const err134 = {instancePath:instancePath+"/ulimits",schemaPath:"#/properties/ulimits/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z]+$"},message:"must match pattern \""+"^[a-z]+$"+"\"",schema:"^[a-z]+$",parentSchema:schema37.properties.ulimits.propertyNames,data:key12,propertyName:key12};
+if(vErrors === null){
+vErrors = [err134];
+}
+else {
+vErrors.push(err134);
+}
+errors++;
+}
+}
+var valid54 = _errs179 === errors;
+if(!valid54){
+const err135 = {instancePath:instancePath+"/ulimits",schemaPath:"#/properties/ulimits/propertyNames",keyword:"propertyNames",params:{propertyName: key12},message:"property name must be valid",schema:schema37.properties.ulimits.propertyNames,parentSchema:schema37.properties.ulimits,data:data70};
+if(vErrors === null){
+vErrors = [err135];
+}
+else {
+vErrors.push(err135);
+}
+errors++;
+}
+}
+for(const key13 in data70){
+let data71 = data70[key13];
+const _errs182 = errors;
+let valid56 = false;
+const _errs183 = errors;
+if(!((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71)))){
+const err136 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ulimits/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.properties.ulimits.additionalProperties.anyOf[0].type,parentSchema:schema37.properties.ulimits.additionalProperties.anyOf[0],data:data71};
+if(vErrors === null){
+vErrors = [err136];
+}
+else {
+vErrors.push(err136);
+}
+errors++;
+}
+if(typeof data71 == "number"){
+if(data71 < -1 || isNaN(data71)){
+const err137 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ulimits/additionalProperties/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1",schema:-1,parentSchema:schema37.properties.ulimits.additionalProperties.anyOf[0],data:data71};
+if(vErrors === null){
+vErrors = [err137];
+}
+else {
+vErrors.push(err137);
+}
+errors++;
+}
+}
+var _valid5 = _errs183 === errors;
+valid56 = valid56 || _valid5;
+if(!valid56){
+const _errs185 = errors;
+if(data71 && typeof data71 == "object" && !Array.isArray(data71)){
+if(data71.soft === undefined){
+const err138 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/required",keyword:"required",params:{missingProperty: "soft"},message:"must have required property '"+"soft"+"'",schema:schema70.required,parentSchema:schema70,data:data71};
+if(vErrors === null){
+vErrors = [err138];
+}
+else {
+vErrors.push(err138);
+}
+errors++;
+}
+if(data71.hard === undefined){
+const err139 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/required",keyword:"required",params:{missingProperty: "hard"},message:"must have required property '"+"hard"+"'",schema:schema70.required,parentSchema:schema70,data:data71};
+if(vErrors === null){
+vErrors = [err139];
+}
+else {
+vErrors.push(err139);
+}
+errors++;
+}
+for(const key14 in data71){
+if(!((key14 === "soft") || (key14 === "hard"))){
+const err140 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema70,data:data71};
+if(vErrors === null){
+vErrors = [err140];
+}
+else {
+vErrors.push(err140);
+}
+errors++;
+}
+}
+if(data71.soft !== undefined){
+let data72 = data71.soft;
+if(!((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72)))){
+const err141 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/Ulimit/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.properties.soft.type,parentSchema:schema70.properties.soft,data:data72};
+if(vErrors === null){
+vErrors = [err141];
+}
+else {
+vErrors.push(err141);
+}
+errors++;
+}
+if(typeof data72 == "number"){
+if(data72 < -1 || isNaN(data72)){
+const err142 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/Ulimit/properties/soft/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1",schema:-1,parentSchema:schema70.properties.soft,data:data72};
+if(vErrors === null){
+vErrors = [err142];
+}
+else {
+vErrors.push(err142);
+}
+errors++;
+}
+}
+}
+if(data71.hard !== undefined){
+let data73 = data71.hard;
+if(!((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73)))){
+const err143 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/Ulimit/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema70.properties.hard.type,parentSchema:schema70.properties.hard,data:data73};
+if(vErrors === null){
+vErrors = [err143];
+}
+else {
+vErrors.push(err143);
+}
+errors++;
+}
+if(typeof data73 == "number"){
+if(data73 < -1 || isNaN(data73)){
+const err144 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/Ulimit/properties/hard/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1",schema:-1,parentSchema:schema70.properties.hard,data:data73};
+if(vErrors === null){
+vErrors = [err144];
+}
+else {
+vErrors.push(err144);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err145 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema70.type,parentSchema:schema70,data:data71};
+if(vErrors === null){
+vErrors = [err145];
+}
+else {
+vErrors.push(err145);
+}
+errors++;
+}
+var _valid5 = _errs185 === errors;
+valid56 = valid56 || _valid5;
+}
+if(!valid56){
+const err146 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ulimits/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema37.properties.ulimits.additionalProperties.anyOf,parentSchema:schema37.properties.ulimits.additionalProperties,data:data71};
+if(vErrors === null){
+vErrors = [err146];
+}
+else {
+vErrors.push(err146);
+}
+errors++;
+}
+else {
+errors = _errs182;
+if(vErrors !== null){
+if(_errs182){
+vErrors.length = _errs182;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err147 = {instancePath:instancePath+"/ulimits",schemaPath:"#/properties/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.properties.ulimits.type,parentSchema:schema37.properties.ulimits,data:data70};
+if(vErrors === null){
+vErrors = [err147];
+}
+else {
+vErrors.push(err147);
+}
+errors++;
+}
+}
+if(data.oomScoreAdj !== undefined){
+let data74 = data.oomScoreAdj;
+if(!((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74)))){
+const err148 = {instancePath:instancePath+"/oomScoreAdj",schemaPath:"#/properties/oomScoreAdj/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema37.properties.oomScoreAdj.type,parentSchema:schema37.properties.oomScoreAdj,data:data74};
+if(vErrors === null){
+vErrors = [err148];
+}
+else {
+vErrors.push(err148);
+}
+errors++;
+}
+if(typeof data74 == "number"){
+if(data74 > 1000 || isNaN(data74)){
+const err149 = {instancePath:instancePath+"/oomScoreAdj",schemaPath:"#/properties/oomScoreAdj/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema37.properties.oomScoreAdj,data:data74};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+if(data74 < -1000 || isNaN(data74)){
+const err150 = {instancePath:instancePath+"/oomScoreAdj",schemaPath:"#/properties/oomScoreAdj/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1000},message:"must be >= -1000",schema:-1000,parentSchema:schema37.properties.oomScoreAdj,data:data74};
+if(vErrors === null){
+vErrors = [err150];
+}
+else {
+vErrors.push(err150);
+}
+errors++;
+}
+}
+}
+if(data.dns !== undefined){
+let data75 = data.dns;
+if(data75 && typeof data75 == "object" && !Array.isArray(data75)){
+for(const key15 in data75){
+if(!(((key15 === "nameservers") || (key15 === "search")) || (key15 === "options"))){
+const err151 = {instancePath:instancePath+"/dns",schemaPath:"#/$defs/DnsConfig/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema71,data:data75};
+if(vErrors === null){
+vErrors = [err151];
+}
+else {
+vErrors.push(err151);
+}
+errors++;
+}
+}
+if(data75.nameservers !== undefined){
+let data76 = data75.nameservers;
+if(Array.isArray(data76)){
+const len13 = data76.length;
+for(let i16=0; i16<len13; i16++){
+let data77 = data76[i16];
+if(typeof data77 === "string"){
+if(func2(data77) < 1){
+const err152 = {instancePath:instancePath+"/dns/nameservers/" + i16,schemaPath:"#/$defs/DnsConfig/properties/nameservers/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema71.properties.nameservers.items,data:data77};
+if(vErrors === null){
+vErrors = [err152];
+}
+else {
+vErrors.push(err152);
+}
+errors++;
+}
+}
+else {
+const err153 = {instancePath:instancePath+"/dns/nameservers/" + i16,schemaPath:"#/$defs/DnsConfig/properties/nameservers/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.properties.nameservers.items.type,parentSchema:schema71.properties.nameservers.items,data:data77};
+if(vErrors === null){
+vErrors = [err153];
+}
+else {
+vErrors.push(err153);
+}
+errors++;
+}
+}
+}
+else {
+const err154 = {instancePath:instancePath+"/dns/nameservers",schemaPath:"#/$defs/DnsConfig/properties/nameservers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema71.properties.nameservers.type,parentSchema:schema71.properties.nameservers,data:data76};
+if(vErrors === null){
+vErrors = [err154];
+}
+else {
+vErrors.push(err154);
+}
+errors++;
+}
+}
+if(data75.search !== undefined){
+let data78 = data75.search;
+if(Array.isArray(data78)){
+const len14 = data78.length;
+for(let i17=0; i17<len14; i17++){
+let data79 = data78[i17];
+if(typeof data79 === "string"){
+if(func2(data79) < 1){
+const err155 = {instancePath:instancePath+"/dns/search/" + i17,schemaPath:"#/$defs/DnsConfig/properties/search/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema71.properties.search.items,data:data79};
+if(vErrors === null){
+vErrors = [err155];
+}
+else {
+vErrors.push(err155);
+}
+errors++;
+}
+}
+else {
+const err156 = {instancePath:instancePath+"/dns/search/" + i17,schemaPath:"#/$defs/DnsConfig/properties/search/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.properties.search.items.type,parentSchema:schema71.properties.search.items,data:data79};
+if(vErrors === null){
+vErrors = [err156];
+}
+else {
+vErrors.push(err156);
+}
+errors++;
+}
+}
+}
+else {
+const err157 = {instancePath:instancePath+"/dns/search",schemaPath:"#/$defs/DnsConfig/properties/search/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema71.properties.search.type,parentSchema:schema71.properties.search,data:data78};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+}
+}
+if(data75.options !== undefined){
+let data80 = data75.options;
+if(Array.isArray(data80)){
+const len15 = data80.length;
+for(let i18=0; i18<len15; i18++){
+let data81 = data80[i18];
+if(typeof data81 === "string"){
+if(func2(data81) < 1){
+const err158 = {instancePath:instancePath+"/dns/options/" + i18,schemaPath:"#/$defs/DnsConfig/properties/options/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema71.properties.options.items,data:data81};
+if(vErrors === null){
+vErrors = [err158];
+}
+else {
+vErrors.push(err158);
+}
+errors++;
+}
+}
+else {
+const err159 = {instancePath:instancePath+"/dns/options/" + i18,schemaPath:"#/$defs/DnsConfig/properties/options/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.properties.options.items.type,parentSchema:schema71.properties.options.items,data:data81};
+if(vErrors === null){
+vErrors = [err159];
+}
+else {
+vErrors.push(err159);
+}
+errors++;
+}
+}
+}
+else {
+const err160 = {instancePath:instancePath+"/dns/options",schemaPath:"#/$defs/DnsConfig/properties/options/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema71.properties.options.type,parentSchema:schema71.properties.options,data:data80};
+if(vErrors === null){
+vErrors = [err160];
+}
+else {
+vErrors.push(err160);
+}
+errors++;
+}
+}
+}
+else {
+const err161 = {instancePath:instancePath+"/dns",schemaPath:"#/$defs/DnsConfig/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema71.type,parentSchema:schema71,data:data75};
+if(vErrors === null){
+vErrors = [err161];
+}
+else {
+vErrors.push(err161);
+}
+errors++;
+}
+}
+if(data.extraHosts !== undefined){
+let data82 = data.extraHosts;
+if(Array.isArray(data82)){
+const len16 = data82.length;
+for(let i19=0; i19<len16; i19++){
+let data83 = data82[i19];
+if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
+if(data83.host === undefined){
+const err162 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'",schema:schema72.required,parentSchema:schema72,data:data83};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
+}
+errors++;
+}
+if(data83.ip === undefined){
+const err163 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/required",keyword:"required",params:{missingProperty: "ip"},message:"must have required property '"+"ip"+"'",schema:schema72.required,parentSchema:schema72,data:data83};
+if(vErrors === null){
+vErrors = [err163];
+}
+else {
+vErrors.push(err163);
+}
+errors++;
+}
+for(const key16 in data83){
+if(!((key16 === "host") || (key16 === "ip"))){
+const err164 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema72,data:data83};
+if(vErrors === null){
+vErrors = [err164];
+}
+else {
+vErrors.push(err164);
+}
+errors++;
+}
+}
+if(data83.host !== undefined){
+let data84 = data83.host;
+if(typeof data84 === "string"){
+if(func2(data84) < 1){
+const err165 = {instancePath:instancePath+"/extraHosts/" + i19+"/host",schemaPath:"#/$defs/ExtraHost/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema72.properties.host,data:data84};
+if(vErrors === null){
+vErrors = [err165];
+}
+else {
+vErrors.push(err165);
+}
+errors++;
+}
+if(!pattern61.test(data84)){
+const err166 = {instancePath:instancePath+"/extraHosts/" + i19+"/host",schemaPath:"#/$defs/ExtraHost/properties/host/pattern",keyword:"pattern",params:{pattern: "^[^\\s:=]+$"},message:"must match pattern \""+"^[^\\s:=]+$"+"\"",schema:"^[^\\s:=]+$",parentSchema:schema72.properties.host,data:data84};
+if(vErrors === null){
+vErrors = [err166];
+}
+else {
+vErrors.push(err166);
+}
+errors++;
+}
+}
+else {
+const err167 = {instancePath:instancePath+"/extraHosts/" + i19+"/host",schemaPath:"#/$defs/ExtraHost/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema72.properties.host.type,parentSchema:schema72.properties.host,data:data84};
+if(vErrors === null){
+vErrors = [err167];
+}
+else {
+vErrors.push(err167);
+}
+errors++;
+}
+}
+if(data83.ip !== undefined){
+let data85 = data83.ip;
+if(typeof data85 === "string"){
+if(func2(data85) < 2){
+const err168 = {instancePath:instancePath+"/extraHosts/" + i19+"/ip",schemaPath:"#/$defs/ExtraHost/properties/ip/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters",schema:2,parentSchema:schema72.properties.ip,data:data85};
+if(vErrors === null){
+vErrors = [err168];
+}
+else {
+vErrors.push(err168);
+}
+errors++;
+}
+if(!pattern62.test(data85)){
+const err169 = {instancePath:instancePath+"/extraHosts/" + i19+"/ip",schemaPath:"#/$defs/ExtraHost/properties/ip/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Fa-f.:]+$"},message:"must match pattern \""+"^[0-9A-Fa-f.:]+$"+"\"",schema:"^[0-9A-Fa-f.:]+$",parentSchema:schema72.properties.ip,data:data85};
+if(vErrors === null){
+vErrors = [err169];
+}
+else {
+vErrors.push(err169);
+}
+errors++;
+}
+}
+else {
+const err170 = {instancePath:instancePath+"/extraHosts/" + i19+"/ip",schemaPath:"#/$defs/ExtraHost/properties/ip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema72.properties.ip.type,parentSchema:schema72.properties.ip,data:data85};
+if(vErrors === null){
+vErrors = [err170];
+}
+else {
+vErrors.push(err170);
+}
+errors++;
+}
+}
+}
+else {
+const err171 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema72.type,parentSchema:schema72,data:data83};
+if(vErrors === null){
+vErrors = [err171];
+}
+else {
+vErrors.push(err171);
+}
+errors++;
+}
+}
+}
+else {
+const err172 = {instancePath:instancePath+"/extraHosts",schemaPath:"#/properties/extraHosts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema37.properties.extraHosts.type,parentSchema:schema37.properties.extraHosts,data:data82};
+if(vErrors === null){
+vErrors = [err172];
+}
+else {
+vErrors.push(err172);
+}
+errors++;
+}
+}
+if(data.logging !== undefined){
+let data86 = data.logging;
+if(data86 && typeof data86 == "object" && !Array.isArray(data86)){
+for(const key17 in data86){
+if(!((key17 === "driver") || (key17 === "options"))){
+const err173 = {instancePath:instancePath+"/logging",schemaPath:"#/$defs/Logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema73,data:data86};
+if(vErrors === null){
+vErrors = [err173];
+}
+else {
+vErrors.push(err173);
+}
+errors++;
+}
+}
+if(data86.driver !== undefined){
+let data87 = data86.driver;
+if(typeof data87 === "string"){
+if(func2(data87) < 1){
+const err174 = {instancePath:instancePath+"/logging/driver",schemaPath:"#/$defs/Logging/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema73.properties.driver,data:data87};
+if(vErrors === null){
+vErrors = [err174];
+}
+else {
+vErrors.push(err174);
+}
+errors++;
+}
+}
+else {
+const err175 = {instancePath:instancePath+"/logging/driver",schemaPath:"#/$defs/Logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.properties.driver.type,parentSchema:schema73.properties.driver,data:data87};
+if(vErrors === null){
+vErrors = [err175];
+}
+else {
+vErrors.push(err175);
+}
+errors++;
+}
+}
+if(data86.options !== undefined){
+let data88 = data86.options;
+if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
+for(const key18 in data88){
+let data89 = data88[key18];
+const _errs231 = errors;
+let valid74 = false;
+const _errs232 = errors;
+if(typeof data89 !== "string"){
+const err176 = {instancePath:instancePath+"/logging/options/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Logging/properties/options/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.properties.options.additionalProperties.anyOf[0].type,parentSchema:schema73.properties.options.additionalProperties.anyOf[0],data:data89};
+if(vErrors === null){
+vErrors = [err176];
+}
+else {
+vErrors.push(err176);
+}
+errors++;
+}
+var _valid6 = _errs232 === errors;
+valid74 = valid74 || _valid6;
+if(!valid74){
+const _errs234 = errors;
+if(!(typeof data89 == "number")){
+const err177 = {instancePath:instancePath+"/logging/options/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Logging/properties/options/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema73.properties.options.additionalProperties.anyOf[1].type,parentSchema:schema73.properties.options.additionalProperties.anyOf[1],data:data89};
+if(vErrors === null){
+vErrors = [err177];
+}
+else {
+vErrors.push(err177);
+}
+errors++;
+}
+var _valid6 = _errs234 === errors;
+valid74 = valid74 || _valid6;
+}
+if(!valid74){
+const err178 = {instancePath:instancePath+"/logging/options/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Logging/properties/options/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema73.properties.options.additionalProperties.anyOf,parentSchema:schema73.properties.options.additionalProperties,data:data89};
+if(vErrors === null){
+vErrors = [err178];
+}
+else {
+vErrors.push(err178);
+}
+errors++;
+}
+else {
+errors = _errs231;
+if(vErrors !== null){
+if(_errs231){
+vErrors.length = _errs231;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err179 = {instancePath:instancePath+"/logging/options",schemaPath:"#/$defs/Logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema73.properties.options.type,parentSchema:schema73.properties.options,data:data88};
+if(vErrors === null){
+vErrors = [err179];
+}
+else {
+vErrors.push(err179);
+}
+errors++;
+}
+}
+}
+else {
+const err180 = {instancePath:instancePath+"/logging",schemaPath:"#/$defs/Logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema73.type,parentSchema:schema73,data:data86};
+if(vErrors === null){
+vErrors = [err180];
+}
+else {
+vErrors.push(err180);
+}
+errors++;
+}
+}
+}
+else {
+const err181 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema37.type,parentSchema:schema37,data};
+if(vErrors === null){
+vErrors = [err181];
+}
+else {
+vErrors.push(err181);
 }
 errors++;
 }
@@ -5773,8 +7234,8 @@ vErrors.push(err12);
 }
 errors++;
 }
-if(!pattern0.test(data3)){
-const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema36.properties.name,data:data3};
+if(!pattern4.test(data3)){
+const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"},message:"must match pattern \""+"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"+"\"",schema:"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$",parentSchema:schema36.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -5818,7 +7279,7 @@ vErrors.push(err16);
 }
 errors++;
 }
-if(!pattern0.test(data4)){
+if(!pattern1.test(data4)){
 const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema36.properties.namespace,data:data4};
 if(vErrors === null){
 vErrors = [err17];

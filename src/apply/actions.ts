@@ -4,14 +4,15 @@
  * after a version conflict, or a second run after a crash, neither repeats nor loses work.
  */
 import type { SwarmAccess } from '../api/swarm-access.js';
-import type { DesiredNetwork, DesiredService } from '../api/model.js';
+import type { DesiredNetwork, DesiredService } from '../model/desired-state.js';
 import { AlreadyExistsError, NotFoundError, TerminalError, TransientError } from '../errors.js';
 import { ownershipOf } from '../api/labels.js';
 
 import { diffModels } from '../plan/field-diff.js';
 import { digestFields } from '../plan/image-pins.js';
 import { serviceModelFromLive } from '../plan/live-model.js';
-import { buildNetworkCreate, buildServiceSpec, specHash } from '../plan/swarm-spec.js';
+import { buildNetworkCreate, buildServiceSpec, networkOwnershipLabels, specHash } from '../plan/swarm-spec.js';
+import { labelRecordFor, networkOwnerLabels, networkRecordName } from '../api/network-ownership.js';
 import { labelSpecHash } from '../api/labels.js';
 import type { Clock } from '../queue/clock.js';
 import {
@@ -190,7 +191,11 @@ export async function waitForTasksGone(ctx: ActionContext, serviceId: string): P
 
 export async function createNetwork(ctx: ActionContext, n: DesiredNetwork): Promise<ActionResult> {
   const existing = (await ctx.swarm.listNetworks()).find((x) => x.Name === n.swarmName);
-  if (existing && existing.Labels?.[labelSpecHash] === specHash('Network', n.swarmName, n.model)) {
+  if (
+    existing &&
+    networkOwnerLabels(existing, await ctx.swarm.listConfigs())[labelSpecHash] ===
+      specHash('Network', n.swarmName, n.model)
+  ) {
     return { summary: 'already exists', wrote: false };
   }
   await ctx.swarm.createNetwork(buildNetworkCreate(n, ctx.applySet, ctx.revision));
@@ -198,11 +203,45 @@ export async function createNetwork(ctx: ActionContext, n: DesiredNetwork): Prom
   return { summary: 'created', wrote: true };
 }
 
+/**
+ * Takes over a network another tool made, whose spec already is the manifest's: Swarm cannot
+ * relabel a network, so the ownership labels go on its record (api/network-ownership.ts).
+ * Nothing about the network changes, so no task restarts.
+ */
+export async function adoptNetwork(ctx: ActionContext, n: DesiredNetwork): Promise<ActionResult> {
+  const existing = (await ctx.swarm.listNetworks()).find((x) => x.Name === n.swarmName);
+  if (!existing) return createNetwork(ctx, n);
+  const labels: Record<string, string> = {
+    ...networkOwnershipLabels(n, ctx.applySet, ctx.revision),
+    [labelRecordFor]: n.swarmName,
+  };
+  const name = networkRecordName(existing.Id);
+  const record = (await ctx.swarm.listConfigs()).find((c) => c.Spec.Name === name);
+  if (!record) {
+    await ctx.swarm.createConfig(name, labels, `ownership record of network ${n.swarmName} (${existing.Id})`);
+    return { summary: `adopted; ownership recorded in config ${name}`, wrote: true };
+  }
+  const o = ownershipOf(record.Spec.Labels);
+  if (o.state === 'owned' && o.applySet !== ctx.applySet)
+    throw new TerminalError('SC4001', `network "${n.swarmName}" now belongs to apply set "${o.applySet}"; not changed`);
+  if (record.Spec.Labels?.[labelSpecHash] === labels[labelSpecHash])
+    return { summary: 'already adopted', wrote: false };
+  await ctx.swarm.updateConfigLabels(record, labels);
+  return { summary: `ownership record ${name} updated`, wrote: true };
+}
+
+/** Removes the ownership record of a network that is gone (one taken over by --adopt has one). */
+async function removeNetworkRecord(ctx: ActionContext, networkId: string): Promise<void> {
+  const record = (await ctx.swarm.listConfigs()).find((c) => c.Spec.Name === networkRecordName(networkId));
+  if (record) await ctx.swarm.removeConfig(record.ID);
+}
+
 /** Detach every service from the network, remove it once released, create it again. */
 export async function replaceNetwork(ctx: ActionContext, n: DesiredNetwork): Promise<ActionResult> {
   const networks = await ctx.swarm.listNetworks();
   const existing = networks.find((x) => x.Name === n.swarmName);
-  if (existing && existing.Labels?.[labelSpecHash] !== specHash('Network', n.swarmName, n.model)) {
+  const configs = await ctx.swarm.listConfigs();
+  if (existing && networkOwnerLabels(existing, configs)[labelSpecHash] !== specHash('Network', n.swarmName, n.model)) {
     for (const svc of await ctx.swarm.listServices()) {
       const attached = (svc.Spec.TaskTemplate?.Networks ?? []).filter(
         (a) => a.Target === existing.Id || a.Target === existing.Name,
@@ -215,6 +254,7 @@ export async function replaceNetwork(ctx: ActionContext, n: DesiredNetwork): Pro
       await ctx.swarm.updateService(svc.ID, svc.Version.Index, spec);
     }
     await removeNetworkWhenReleased(ctx, existing.Id, n.swarmName);
+    await removeNetworkRecord(ctx, existing.Id);
     ctx.forgetNetworks();
   }
   const result = await createNetwork(ctx, n);
@@ -225,6 +265,7 @@ export async function deleteNetwork(ctx: ActionContext, swarmName: string): Prom
   const existing = (await ctx.swarm.listNetworks()).find((x) => x.Name === swarmName);
   if (!existing) return { summary: 'already gone', wrote: false };
   await removeNetworkWhenReleased(ctx, existing.Id, swarmName);
+  await removeNetworkRecord(ctx, existing.Id);
   ctx.forgetNetworks();
   return { summary: 'deleted', wrote: true };
 }

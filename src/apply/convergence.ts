@@ -1,6 +1,7 @@
 /**
  * `--wait`: after the writes, polls the Swarm until every changed service runs its desired
- * number of tasks on the spec that was written, and its update completed. A rollback, a
+ * number of tasks on the spec that was written, and its update completed; a job (which Swarm
+ * runs again on every update) until this run of it has completed its tasks. A rollback, a
  * paused update, a spec changed by someone else or a timeout is a failure, reported with
  * the task error that explains it. Each poll costs two list calls, whatever the number of
  * services.
@@ -9,7 +10,7 @@ import { labelSpecHash } from '../api/labels.js';
 import type { SwarmReader } from '../api/swarm-access.js';
 import type { SwarmService, SwarmTask } from '../api/swarm-types.js';
 import { pruneMembers, stableJson } from '../plan/json-values.js';
-import { isEmpty } from '../plan/live-model.js';
+import { isEmpty } from '../model/service.js';
 import { realClock, type Clock } from '../queue/clock.js';
 
 export interface ConvergenceTarget {
@@ -104,6 +105,7 @@ export interface Verdict {
 
 /** How a service stands against the spec hash of `t`: converged, failed or still progressing. */
 export function judge(t: ConvergenceTarget, svc: SwarmService, tasks: SwarmTask[], skew: number): Verdict {
+  if (svc.Spec.Mode?.ReplicatedJob || svc.Spec.Mode?.GlobalJob) return judgeJob(t, svc);
   const us = svc.UpdateStatus;
   const ours = !!us?.StartedAt && t.writtenAt !== undefined && Date.parse(us.StartedAt) >= t.writtenAt - skew;
   const state = ours ? (us.State ?? '') : '';
@@ -140,6 +142,30 @@ export function judge(t: ConvergenceTarget, svc: SwarmService, tasks: SwarmTask[
     };
   }
   return { state: 'converged', detail: `${running}/${desired} tasks running`, ...counts };
+}
+
+/**
+ * A job is done when its current run (JobStatus.JobIteration; each update starts one, and
+ * ServiceStatus counts the tasks of that run only, measured on engine 20.10) has completed
+ * TotalCompletions tasks; a global job when it completed tasks and none is still desired
+ * (DesiredTasks counts the nodes whose task has not completed yet: 1 then 0 on one node).
+ */
+function judgeJob(t: ConvergenceTarget, svc: SwarmService): Verdict {
+  const status = svc.ServiceStatus ?? {};
+  const completed = status.CompletedTasks ?? 0;
+  const replicated = svc.Spec.Mode?.ReplicatedJob;
+  const desired = replicated ? (replicated.TotalCompletions ?? 1) : completed + (status.DesiredTasks ?? 0);
+  const counts = { running: completed, desired };
+  if (svc.Spec.Labels?.[labelSpecHash] !== t.specHash)
+    return { state: 'failed', detail: 'the service spec was changed by someone else during the wait', ...counts };
+  const done = replicated ? completed >= desired : completed > 0 && !status.DesiredTasks && !status.RunningTasks;
+  return done
+    ? { state: 'converged', detail: `job complete: ${completed}/${desired} tasks completed`, ...counts }
+    : {
+        state: 'progressing',
+        detail: `job running: ${completed}/${desired} tasks completed, ${status.RunningTasks ?? 0} running`,
+        ...counts,
+      };
 }
 
 /**

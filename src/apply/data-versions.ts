@@ -15,16 +15,25 @@ async function listKind(swarm: SwarmAccess, kind: DataKind): Promise<(SwarmConfi
   return kind === 'Config' ? swarm.listConfigs() : swarm.listSecrets();
 }
 
-/** Creates the version for the desired content if missing, and sets its labels. */
-export async function putData(ctx: ActionContext, d: DesiredData): Promise<ActionResult> {
+/**
+ * Creates the version for the desired content if missing, and sets its labels. `name`: the
+ * plan found the content under another name (a version taken over from stack deploy); `adopt`:
+ * that object may carry no controller labels yet, and gets them.
+ */
+export async function putData(
+  ctx: ActionContext,
+  d: DesiredData,
+  options: { name?: string; adopt?: boolean } = {},
+): Promise<ActionResult> {
   if (d.external || !d.data) throw new TerminalError('SC5004', `${d.ref.kind} ${d.swarmName} has no content to write`);
-  const name = mountedName(d);
+  const name = options.name ?? mountedName(d);
   const labels = { ...dataVersionLabels(d, ctx.applySet), ...(ctx.revision ? { [labelRevision]: ctx.revision } : {}) };
   const existing = (await listKind(ctx.swarm, d.ref.kind)).find((o) => o.Spec.Name === name);
   if (!existing) {
     try {
-      if (d.ref.kind === 'Config') await ctx.swarm.createConfig(name, labels, d.data.toString('utf8'));
-      else await ctx.swarm.createSecret(name, labels, d.data);
+      const templating = d.model.templateDriver ?? undefined;
+      if (d.ref.kind === 'Config') await ctx.swarm.createConfig(name, labels, d.data.toString('utf8'), templating);
+      else await ctx.swarm.createSecret(name, labels, d.data, templating);
       ctx.forgetData?.();
       return { summary: `version ${name} created`, wrote: true };
     } catch (err) {
@@ -33,7 +42,7 @@ export async function putData(ctx: ActionContext, d: DesiredData): Promise<Actio
     }
   }
   const own = ownershipOf(existing.Spec.Labels);
-  if (own.state !== 'owned' || own.applySet !== ctx.applySet)
+  if (!(own.state === 'unmanaged' && options.adopt) && (own.state !== 'owned' || own.applySet !== ctx.applySet))
     throw new TerminalError(
       'SC4001',
       `${d.ref.kind.toLowerCase()} ${name} is not owned by apply set "${ctx.applySet}"; not changed`,
@@ -46,6 +55,7 @@ export async function putData(ctx: ActionContext, d: DesiredData): Promise<Actio
   if (d.ref.kind === 'Config') {
     const withData =
       (await ctx.swarm.listConfigs([`swarm.controller/object=${d.swarmName}`])).find((c) => c.ID === existing.ID) ??
+      (await ctx.swarm.listConfigs()).find((c) => c.ID === existing.ID) ??
       existing;
     await ctx.swarm.updateConfigLabels(withData, labels);
   } else {

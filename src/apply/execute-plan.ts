@@ -13,6 +13,7 @@ import { runTaskGraph, type GraphTask } from '../queue/task-graph.js';
 import { TerminalError } from '../errors.js';
 import * as actions from './actions.js';
 import { deleteData, putData } from './data-versions.js';
+import { mountedName } from '../api/data-model.js';
 import type { ActionResult } from './actions.js';
 
 export interface ApplyReporter {
@@ -107,12 +108,18 @@ export async function executePlan(
         const n = written(c, c.desired);
         if (c.action === 'create') return actions.createNetwork(ctx, n);
         if (c.action === 'replace') return actions.replaceNetwork(ctx, n);
+        // An update of a network is an adopt: its ownership record is written, the network stays.
+        if (c.action === 'update') return actions.adoptNetwork(ctx, n);
         throw new Error(`a network cannot be ${c.action}d`);
       }
       case 'Route':
         return actions.putRoute(ctx, written(c, c.desired));
-      default:
-        return putData(ctx, written(c, c.desired));
+      default: {
+        // Configs and secrets taken over from stack deploy keep their names (the plan decided which);
+        // the services planned with them already mount those names.
+        const d = written(c, c.desired);
+        return putData(ctx, d, { name: plan.dataNames?.[mountedName(d)], adopt: c.adopt });
+      }
     }
   };
 

@@ -10,7 +10,7 @@
  */
 import PQueue from 'p-queue';
 import { refId, type ObjectRef } from '../api/object-ref.js';
-import type { DesiredService, DesiredState, ImagePin } from '../api/model.js';
+import type { DesiredService, DesiredState, ImagePin } from '../model/desired-state.js';
 import type { ImageRegistry } from '../api/swarm-access.js';
 import type { SwarmService } from '../api/swarm-types.js';
 import { RegistryError } from '../errors.js';

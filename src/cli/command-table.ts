@@ -97,24 +97,28 @@ export const commandTable = {
     choices: textOrJson,
   },
   import: {
-    summary: 'compose/stack files to manifests (docs/compose.md)',
-    synopsis: 'controller import compose FILE... [options]',
+    summary: 'compose/stack files, or a running stack, to manifests (docs/compose.md)',
+    synopsis: 'controller import compose FILE... [options] | controller import stack NAME [options]',
     description:
-      'Converts compose/stack files (merged in order, like docker stack deploy -c A -c B) to manifests.\n' +
+      'compose: converts compose/stack files (merged in order, like docker stack deploy -c A -c B) to manifests.\n' +
+      'stack: reads a stack running in the Swarm (docker stack deploy NAME) and writes its manifests, for\n' +
+      'stacks whose files are lost; `apply --adopt` then takes it over without restarting anything.\n' +
       'Warnings (what the manifests cannot express) go to stderr; exit 1 on any error, nothing written.',
     positionals: [
       {
-        name: 'compose',
-        choices: ['compose'],
-        missing: 'import needs what to import: write "controller import compose FILE..."',
+        name: 'compose|stack',
+        choices: ['compose', 'stack'],
+        missing:
+          'import needs what to import: write "controller import compose FILE..." or "controller import stack NAME"',
       },
       {
-        name: 'FILE',
+        name: 'FILE...|NAME',
         variadic: true,
-        missing: 'import compose needs at least one compose file, e.g. "controller import compose docker-compose.yml"',
+        missing:
+          'import compose needs at least one compose file, e.g. "controller import compose docker-compose.yml"; import stack needs the stack name, e.g. "controller import stack shop"',
       },
     ],
-    sections: [{ title: 'Options', flags: ['namespace', 'out'] }],
+    sections: [{ title: 'Options', flags: ['namespace', 'out'] }, connection],
   },
   run: {
     summary: 'follow a git repository or directory and keep the Swarm in sync',

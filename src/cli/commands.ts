@@ -38,7 +38,7 @@ export const exitCodes = { ok: 0, error: 1, changes: 2 } as const;
 export { engineSelection };
 
 /** Every command that talks to an engine says which, and how it was chosen (on stderr: stdout stays data). */
-export function announceEngine(io: CommandIo, swarm: { describe(): string }): void {
+export function announceEngine(io: Pick<CommandIo, 'err'>, swarm: { describe(): string }): void {
   io.err(`Engine: ${swarm.describe()}\n`);
 }
 

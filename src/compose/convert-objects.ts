@@ -20,9 +20,12 @@ export interface ConvertedObject {
 
 /** A file to copy into the output directory: absolute source, path relative to the output directory. */
 export interface DataFile {
+  /** The file to copy; unused when `content` is given. */
   from: string;
   to: string;
   secret: boolean;
+  /** The content itself (a config read from the Swarm by `import stack`), written instead of copying `from`. */
+  content?: Buffer;
   /** Where the compose file names it, for a file that cannot be read. */
   position?: Pos;
   field: string;
@@ -56,13 +59,8 @@ export function convertNetwork(key: string, name: string, raw: unknown, f: strin
     return { kind: 'Network', name, labels: {}, spec: { external: true, name: realName } };
   }
   const spec: Spec = {};
-  if (realName !== undefined)
-    r.problems.warn(
-      'SC6004',
-      at(top, 'name', f),
-      `network name "${realName}" is left out: the controller names it "<namespace>_${name}"`,
-      'remove "name:", or create the network yourself and declare it external',
-    );
+  // stack deploy creates it under that name, unprefixed: other stacks may use it too
+  if (realName !== undefined) spec.name = realName;
   const driver = r.string(at(top, 'driver', f), top.driver);
   if (driver && driver !== 'overlay') spec.driver = driver;
   if (r.bool(at(top, 'attachable', f), top.attachable)) spec.attachable = true;
@@ -145,22 +143,26 @@ export function convertFileObject(
   const name = names.add(key, at(section, key, `${kind.toLowerCase()}s`));
   const labels = isMapValue(top.labels) ? stringMap(top.labels) : {};
   const { external, name: realName } = externalName(r, top, f, key);
-  if (external)
-    return { kind, name, labels: {}, spec: { external: true, ...(realName !== name ? { name: realName } : {}) } };
-  if (realName !== undefined)
-    r.problems.warn(
-      'SC6004',
-      at(top, 'name', f),
-      `${kind.toLowerCase()} name "${realName}" is left out: the controller names it "<namespace>_${name}"`,
-      `remove "name:", or create the ${kind.toLowerCase()} yourself and declare it external`,
-    );
-  for (const k of ['template_driver', 'driver', 'driver_opts']) {
+  if (external) return { kind, name, labels: {}, spec: { external: true, name: realName } };
+  for (const k of ['driver', 'driver_opts']) {
     if (top[k] !== undefined)
       r.problems.warn(
         'SC6004',
         at(top, k, f),
-        `${k} is left out: our manifests cannot express it`,
-        'remove it; the data is used as it is',
+        `${k} is left out: our manifests cannot express it (a secret store plugin)`,
+        'remove it; the data is stored in Swarm itself',
+      );
+  }
+  const source: Spec = {};
+  const templateDriver = r.string(at(top, 'template_driver', f), top.template_driver);
+  if (templateDriver !== undefined) {
+    if (templateDriver === 'golang') source.templateDriver = templateDriver;
+    else
+      r.problems.error(
+        'SC6003',
+        at(top, 'template_driver', f),
+        `template_driver "${templateDriver}" is not one Swarm has`,
+        'use golang',
       );
   }
   const spec: Spec = {};
@@ -184,7 +186,8 @@ export function convertFileObject(
     );
     return undefined;
   }
-  return { kind, name, labels, spec };
+  // stack deploy stores it under that name, unprefixed
+  return { kind, name, labels, spec: { ...(realName !== undefined ? { name: realName } : {}), ...spec, ...source } };
 }
 
 /** files/<basename>, made unique; names ending in .yaml/.yml get .txt so `-f DIR` does not read them as manifests. */

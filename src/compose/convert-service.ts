@@ -6,6 +6,7 @@
  * name. The deploy section is deploy.ts; what cannot be expressed is reported by field.
  */
 import { closest } from '../manifest/suggest.js';
+import { convertContainerFields } from './container-fields.js';
 import { convertDeploy } from './deploy.js';
 import { convertedServiceFields, unexpressibleServiceFields } from './fields.js';
 import type { NameTable } from './names.js';
@@ -85,6 +86,7 @@ export function convertService(
     ...(isMapValue(svc.labels) ? svc.labels : {}),
     [stackLabel]: ctx.namespace,
   };
+  Object.assign(spec, convertContainerFields(svc, field, r));
   return { spec, labels: deploy.labels };
 }
 
@@ -136,6 +138,18 @@ function environment(svc: TreeMap, field: string, r: Reader): Record<string, str
   return out;
 }
 
+/** Docker's own networks: stack deploy gives services no alias on them (container.NetworkMode.IsUserDefined). */
+const predefinedNetworks = ['bridge', 'host', 'none', 'default'];
+
+/** The Swarm name of a compose network, as stack deploy resolves it. */
+function networkSwarmName(net: string, ctx: ServiceContext): string {
+  const top = ctx.networks[net];
+  if (!isMapValue(top)) return `${ctx.namespace}_${net}`;
+  if (typeof top.name === 'string') return top.name;
+  if (isMapValue(top.external) && typeof top.external.name === 'string') return top.external.name;
+  return top.external === true || top.external === 'true' ? net : `${ctx.namespace}_${net}`;
+}
+
 function networks(service: string, svc: TreeMap, field: string, ctx: ServiceContext): Spec[] {
   const { r } = ctx;
   const listed = isMapValue(svc.networks) && Object.keys(svc.networks).length ? svc.networks : { default: null };
@@ -166,8 +180,9 @@ function networks(service: string, svc: TreeMap, field: string, ctx: ServiceCont
           );
       }
     }
-    // stack deploy adds the service's compose name as an alias, so "db" resolves on every network
-    if (!aliases.includes(service)) aliases.push(service);
+    // stack deploy adds the service's compose name as an alias, so "db" resolves on every
+    // network, except on Docker's own networks, which have no aliases (bridge, host, none)
+    if (!aliases.includes(service) && !predefinedNetworks.includes(networkSwarmName(net, ctx))) aliases.push(service);
     out.push({ name: ctx.names.networks.add(net, where), aliases });
   }
   return out.sort((a, b) => (String(a.name) < String(b.name) ? -1 : 1));
@@ -313,19 +328,13 @@ function healthcheck(svc: TreeMap, field: string, r: Reader): Spec | undefined {
     ['interval', 'interval'],
     ['timeout', 'timeout'],
     ['start_period', 'startPeriod'],
+    ['start_interval', 'startInterval'],
   ] as const) {
     const d = duration(r, at(hc, k, f), hc[k]);
     if (d) out[ours] = d;
   }
   const retries = r.int(at(hc, 'retries', f), hc.retries);
   if (retries !== undefined) out.retries = retries;
-  if (hc.start_interval !== undefined)
-    r.problems.warn(
-      'SC6004',
-      at(hc, 'start_interval', f),
-      'healthcheck start_interval is left out: our manifests cannot express it',
-      'remove it; checks run every interval from the start',
-    );
   return Object.keys(out).length ? out : undefined;
 }
 
@@ -342,6 +351,13 @@ function convertMounts(svc: TreeMap, field: string, ctx: ServiceContext): Spec[]
       r.problems.error('SC6003', where, 'a volume needs "target"', 'give the path in the container');
       return;
     }
+    if (!target.startsWith('/'))
+      r.problems.warn(
+        'SC6003',
+        at(v, 'target', where.field),
+        `target "${target}" is relative: docker stack deploy and Swarm accept it (kept as written), but the engine rejects every task ("invalid mount target, must be an absolute path")`,
+        `write the absolute path, e.g. "/${target}"`,
+      );
     if (Array.isArray(v.ignored))
       r.problems.warn(
         'SC6004',

@@ -64,15 +64,22 @@ export function convertDeploy(svc: TreeMap, field: string, r: Reader): DeployRes
         'replicas cannot be set for a global service',
         'remove replicas, or use mode: replicated',
       );
-  } else if (mode === 'replicated-job' || mode === 'global-job') {
-    r.problems.warn(
-      'SC6004',
-      at(d, 'mode', f),
-      `mode "${mode}" is written as ${mode === 'global-job' ? 'global' : 'replicated'} with restart condition "none": our manifests have no jobs, so the tasks are not counted as completions`,
-      'run the job with docker service create --mode replicated-job, or keep it as a service',
-    );
-    if (mode === 'global-job') result.spec.mode = 'global';
-    result.later.restartPolicy = { condition: 'none' };
+  } else if (mode === 'global-job') {
+    result.spec.mode = 'global-job';
+    if (replicas !== undefined)
+      r.problems.error(
+        'SC6003',
+        at(d, 'replicas', f),
+        'replicas cannot be set for a global job',
+        'remove replicas, or use mode: replicated-job',
+      );
+  } else if (mode === 'replicated-job') {
+    // stack deploy makes replicas both the completions and the concurrency (both 1 without it)
+    result.spec.mode = 'replicated-job';
+    if (replicas !== undefined) {
+      result.spec.completions = replicas;
+      result.spec.concurrency = replicas;
+    }
   } else if (mode !== 'replicated') {
     r.problems.error(
       'SC6003',
@@ -81,7 +88,7 @@ export function convertDeploy(svc: TreeMap, field: string, r: Reader): DeployRes
       'use replicated or global',
     );
   }
-  if (replicas !== undefined && mode !== 'global') result.spec.replicas = replicas;
+  if (replicas !== undefined && mode === 'replicated') result.spec.replicas = replicas;
 
   const endpointMode = r.string(at(d, 'endpoint_mode', f), d.endpoint_mode);
   if (endpointMode !== undefined) {
@@ -177,6 +184,13 @@ function resourcesOf(d: TreeMap, f: string, r: Reader): Spec | undefined {
         r.problems.error('SC6003', at(q, 'memory', qf), (err as Error).message, 'write memory like "512M" or "1G"');
       }
     }
+    if (kind === 'limits') {
+      const pids = r.int(at(q, 'pids', qf), q.pids);
+      if (pids) o.pids = pids;
+    } else {
+      const generic = genericResources(q, qf, r);
+      if (generic.length) o.genericResources = generic;
+    }
     for (const k of Object.keys(q)) {
       if (!['cpus', 'memory', 'pids', 'generic_resources', 'devices'].includes(k))
         r.problems.error('SC6003', at(q, k, qf), `unknown resources field "${k}"`, 'use cpus or memory');
@@ -184,6 +198,29 @@ function resourcesOf(d: TreeMap, f: string, r: Reader): Spec | undefined {
     out[kind] = o;
   }
   return Object.keys(out).length ? out : undefined;
+}
+
+/** stack deploy converts only discrete_resource_spec (a count); a named one it drops, and so do we, saying so. */
+function genericResources(q: TreeMap, qf: string, r: Reader): Spec[] {
+  const list = r.list(at(q, 'generic_resources', qf), q.generic_resources) ?? [];
+  return list.flatMap((item, i) => {
+    const f = `${qf}.generic_resources[${i}]`;
+    const m = r.map(at(list, i, `${qf}.generic_resources`), item);
+    const discrete = m && r.map(at(m, 'discrete_resource_spec', f), m.discrete_resource_spec);
+    if (!discrete) {
+      if (m)
+        r.problems.warn(
+          'SC6004',
+          at(list, i, `${qf}.generic_resources`),
+          'a generic resource without discrete_resource_spec is left out, as docker stack deploy leaves it out',
+          'write {discrete_resource_spec: {kind: gpu, value: 1}}, or name the resource in the Service manifest (genericResources: [{kind: gpu, value: GPU-1}])',
+        );
+      return [];
+    }
+    const kind = r.string(at(discrete, 'kind', `${f}.discrete_resource_spec`), discrete.kind);
+    const value = r.int(at(discrete, 'value', `${f}.discrete_resource_spec`), discrete.value) ?? 0;
+    return kind ? [{ kind, value }] : [];
+  });
 }
 
 function updatePolicy(d: TreeMap, key: 'update_config' | 'rollback_config', f: string, r: Reader): Spec | undefined {
@@ -218,8 +255,9 @@ function updatePolicy(d: TreeMap, key: 'update_config' | 'rollback_config', f: s
         `use ${allowed.join(' or ')}`,
       );
   }
-  const monitor = duration(r, at(u, 'monitor', uf), u.monitor);
-  if (monitor) out.monitor = monitor;
+  // docker/cli sends the fields not given as Go zero values, so a monitor not given is 0s, not
+  // Swarm's 5s default of an absent policy: Swarm then watches updated tasks for no time at all.
+  out.monitor = duration(r, at(u, 'monitor', uf), u.monitor) ?? '0s';
   const ratio = r.number(at(u, 'max_failure_ratio', uf), u.max_failure_ratio);
   if (ratio !== undefined) out.maxFailureRatio = ratio;
   for (const k of Object.keys(u)) {

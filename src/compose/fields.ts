@@ -4,6 +4,7 @@
  * prints "Ignoring unsupported options" or drops it) or "swarm" (it sets it in the Swarm
  * spec, so our import loses something stack deploy keeps). docs/compose.md lists the same.
  */
+import { containerFieldNames } from './container-fields.js';
 
 export interface Unexpressible {
   stack: 'ignored' | 'swarm';
@@ -34,6 +35,7 @@ export const convertedServiceFields = [
   'stop_grace_period',
   'deploy',
   'restart',
+  ...containerFieldNames,
 ] as const;
 
 export const unexpressibleServiceFields: Record<string, Unexpressible> = {
@@ -72,26 +74,9 @@ export const unexpressibleServiceFields: Record<string, Unexpressible> = {
   oom_kill_disable: ignored('remove it'),
   storage_opt: ignored('remove it'),
   develop: ignored('remove it; it is for docker compose watch'),
-  cap_add: swarm('not in our Service manifest yet; the containers run with the default capabilities'),
-  cap_drop: swarm('not in our Service manifest yet; the containers run with the default capabilities'),
-  dns: swarm("not in our Service manifest yet; the containers use Docker's resolver"),
-  dns_search: swarm('not in our Service manifest yet'),
-  dns_opt: swarm('not in our Service manifest yet'),
-  extra_hosts: swarm('not in our Service manifest yet; resolve the names through DNS or a config file'),
-  init: swarm('not in our Service manifest yet; use an image whose entrypoint reaps processes (tini)'),
-  isolation: swarm('not in our Service manifest yet (Windows only)'),
-  logging: swarm(
-    "not in our Service manifest yet; the tasks use the engine's default log driver (set it in daemon.json)",
-  ),
-  oom_score_adj: swarm('not in our Service manifest yet'),
-  read_only: swarm('not in our Service manifest yet; the root filesystem stays writable'),
-  stdin_open: swarm('not in our Service manifest yet'),
-  tty: swarm('not in our Service manifest yet'),
-  stop_signal: swarm("not in our Service manifest yet; make the image's STOPSIGNAL the one you need"),
-  sysctls: swarm('not in our Service manifest yet'),
-  ulimits: swarm('not in our Service manifest yet'),
-  credential_spec: swarm('not in our Service manifest yet (Windows only)'),
-  group_add: swarm('not in our Service manifest yet'),
+  isolation: swarm('Windows only: process or hyperv isolation has no meaning for Linux containers; remove it'),
+  credential_spec: swarm('Windows only (gMSA credentials); remove it'),
+  group_add: ignored('docker stack deploy does not set it either; add the groups to the user in the image'),
 };
 
 /** Fields of deploy (and below) that are converted, by path below deploy. */
@@ -108,8 +93,6 @@ export const convertedDeployFields = [
 ];
 
 export const unexpressibleDeployFields: Record<string, Unexpressible> = {
-  'resources.limits.pids': swarm('not in our Service manifest yet'),
-  'resources.reservations.generic_resources': swarm('not in our Service manifest yet'),
   'resources.reservations.devices': ignored('Swarm services cannot reserve devices'),
   'placement.platforms': ignored('use a placement constraint such as node.platform.arch == x86_64'),
 };

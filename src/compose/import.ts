@@ -4,6 +4,7 @@
  * to manifests. Returns the manifests, the data files to copy and every diagnostic; with any
  * error the caller writes nothing. File reads go through the injected readText (tests).
  */
+import { checkStackDeployRefusals } from './stack-deploy-refusals.js';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { closest } from '../manifest/suggest.js';
@@ -13,7 +14,7 @@ import { convertService, type ServiceContext } from './convert-service.js';
 import { knownTopLevel } from './fields.js';
 import { interpolateTree, type Environment } from './interpolate.js';
 import { mergeFiles } from './merge.js';
-import { defaultNamespace, NameTable, sanitiseName } from './names.js';
+import { defaultNamespace, manifestName, NameTable } from './names.js';
 import { normaliseServices } from './normalise.js';
 import { at, Problems, Reader } from './problems.js';
 import { isMapValue, parseComposeText, type TreeMap } from './yaml-tree.js';
@@ -75,6 +76,7 @@ export function importCompose(options: ImportOptions): ImportResult {
     if (!p.value) continue;
     problems.list.push(...interpolateTree(p.value, env));
     checkTopLevel(p.value, r);
+    checkStackDeployRefusals(p.value, r);
     const services = r.map(at(p.value, 'services', ''), p.value.services);
     if (services) normaliseServices(services, { reader: r, env, workingDir, readText });
     parsed.push(p.value);
@@ -187,7 +189,7 @@ function convertProject(
     }
   }
   const networkManifests = [...ctx.usedNetworks].sort().map((key) => {
-    const name = names.networks.get(key) ?? sanitiseName(key);
+    const name = names.networks.get(key) ?? manifestName('network', key);
     const o = convertNetwork(key, name, ctx.networks[key], `networks.${key}`, r);
     return manifest('Network', o.name, o.labels, o.spec);
   });

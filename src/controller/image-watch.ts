@@ -6,7 +6,7 @@
  * revision is asked for again on that interval; a new digest under a tag is rolled out as a normal
  * change (what Shepherd and Komodo are used for), and status and metrics say what was found.
  */
-import type { DesiredState, ImagePin } from '../api/model.js';
+import type { DesiredState, ImagePin } from '../model/desired-state.js';
 import type { ImageRegistry } from '../api/swarm-access.js';
 import type { SwarmService } from '../api/swarm-types.js';
 import { resolveImages, servicesNaming, type ResolveImageMode, type ResolvedImages } from '../apply/resolve-images.js';

@@ -8,7 +8,7 @@
  * configured.
  */
 import { labelSpecHash } from '../api/labels.js';
-import type { DesiredState } from '../api/model.js';
+import type { DesiredState } from '../model/desired-state.js';
 import { refId } from '../api/object-ref.js';
 import type { SwarmAccess } from '../api/swarm-access.js';
 import type { LiveState, SwarmService } from '../api/swarm-types.js';

@@ -51,6 +51,33 @@ export function networkResolver(networks: CheckedObject<NetworkManifest>[]): Net
   };
 }
 
+/** Fields that belong to one service mode only (SC3020). */
+function checkModeFields(
+  s: CheckedObject<ServiceManifest>,
+  report: (path: FieldPath, message: string, fix: string) => void,
+): void {
+  const spec = s.manifest.spec;
+  const mode = spec.mode ?? 'replicated';
+  const job = mode === 'replicated-job' || mode === 'global-job';
+  if (job && spec.replicas !== undefined)
+    report(
+      ['spec', 'replicas'],
+      `a ${mode} runs its tasks to completion, so replicas has no meaning`,
+      mode === 'replicated-job'
+        ? 'write completions (tasks to complete in all) and concurrency (tasks at a time) instead'
+        : 'remove replicas: a global job runs once on every node that fits',
+    );
+  for (const k of ['completions', 'concurrency'] as const)
+    if (mode !== 'replicated-job' && spec[k] !== undefined)
+      report(['spec', k], `${k} is for mode "replicated-job" only`, `remove ${k}, or write "mode: replicated-job"`);
+  if (job && spec.updateConfig !== undefined)
+    report(
+      ['spec', 'updateConfig'],
+      'Swarm refuses an update policy for a job: a job runs again, whole, on every update',
+      'remove updateConfig',
+    );
+}
+
 export function crossCheck(
   services: CheckedObject<ServiceManifest>[],
   networks: CheckedObject<NetworkManifest>[],
@@ -77,6 +104,7 @@ export function crossCheck(
     );
 
   const seen = new Map<string, AnyObject>();
+  const swarmNames = new Map<string, AnyObject>();
   for (const o of [...networks, ...data, ...services, ...routes] as AnyObject[]) {
     const id = refId(o.ref);
     const first = seen.get(id);
@@ -91,6 +119,19 @@ export function crossCheck(
       );
     } else {
       seen.set(id, o);
+      // Swarm keeps one object of a kind per name whatever its case ("Web" and "web" collide).
+      const key = `${o.ref.kind}/${swarmName(o.ref).toLowerCase()}`;
+      const other = swarmNames.get(key);
+      if (other && refId(other.ref) !== id) {
+        const p = other.document.positionOf(['metadata', 'name']);
+        at(
+          o,
+          ['metadata', 'name'],
+          'SC3001',
+          `its Swarm name "${swarmName(o.ref)}" differs only in case from "${swarmName(other.ref)}" (${p.file}:${p.line}); Swarm names are unique whatever their case`,
+          'rename one of them',
+        );
+      } else swarmNames.set(key, o);
     }
     const full = swarmName(o.ref);
     if (o.ref.kind === 'Config' || o.ref.kind === 'Secret') {
@@ -126,13 +167,29 @@ export function crossCheck(
           `an external network is only looked up, so "${others.join('", "')}" would never be applied`,
           'remove these fields, or drop "external: true" to let the controller manage the network',
         );
-    } else if (spec.name !== undefined) {
+    }
+  }
+  // One Swarm network may be declared by several namespaces under its explicit name: alike.
+  const named = new Map<string, CheckedObject<NetworkManifest>>();
+  for (const n of networks) {
+    const spec = n.manifest.spec;
+    if (!spec?.name || spec.external) continue;
+    const first = named.get(spec.name.toLowerCase());
+    if (!first) {
+      named.set(spec.name.toLowerCase(), n);
+      continue;
+    }
+    const alike =
+      JSON.stringify({ ...first.manifest.spec, name: spec.name }) === JSON.stringify(spec) &&
+      JSON.stringify(first.manifest.metadata.labels ?? {}) === JSON.stringify(n.manifest.metadata.labels ?? {});
+    if (!alike) {
+      const p = first.document.positionOf(['spec', 'name']);
       at(
         n,
         ['spec', 'name'],
-        'SC3007',
-        'spec.name only names an existing network and needs "external: true"',
-        'remove spec.name (the Swarm name comes from metadata), or add "external: true"',
+        'SC3001',
+        `network "${spec.name}" is also declared at ${p.file}:${p.line} with other settings; one Swarm network has one spec`,
+        'make the two declarations the same, or give one of them another spec.name',
       );
     }
   }
@@ -164,6 +221,7 @@ export function crossCheck(
         'remove replicas, or remove "mode: global"',
       );
     }
+    checkModeFields(s, (path, message, fix) => at(s, path, 'SC3020', message, fix));
     (spec.ports ?? []).forEach((p, i) => {
       const mode = p.mode ?? 'ingress';
       if (spec.endpointMode === 'dnsrr' && mode === 'ingress') {

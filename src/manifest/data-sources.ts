@@ -20,7 +20,7 @@ import type { ConfigManifest, SecretManifest } from '../api/schemas.js';
 import { diagnostic, type Diagnostic } from '../errors.js';
 import type { CheckedObject } from './cross-checks.js';
 import { formatPath, type FieldPath } from './yaml-documents.js';
-import { sortedRecord } from './desired-model.js';
+import { sortedRecord } from '../model/canonical.js';
 
 export interface DataSourceContext {
   /** The directory each manifest file was read under (the -f directory, or the file's own); absent for stdin. */
@@ -53,6 +53,7 @@ export function resolveData(
     external?: boolean;
     name?: string;
     retain?: number;
+    templateDriver?: string;
   } = o.manifest.spec ?? {};
   const sources = (['data', 'file', 'env', 'external'] as const).filter(
     (k) => spec[k] !== undefined && spec[k] !== false,
@@ -81,15 +82,6 @@ export function resolveData(
     );
     return { diagnostics };
   }
-  if (spec.name !== undefined && !spec.external) {
-    at(
-      ['spec', 'name'],
-      'SC3016',
-      'spec.name only names an existing object and needs "external: true"',
-      'remove spec.name (the Swarm name comes from metadata), or add "external: true"',
-    );
-    return { diagnostics };
-  }
   const base = { ref: o.ref as ObjectRef & { kind: DataKind } };
   const labels = sortedRecord(o.manifest.metadata.labels);
   const retain = spec.retain ?? defaultRetain;
@@ -100,13 +92,14 @@ export function resolveData(
         swarmName: spec.name ?? swarmName(o.ref),
         external: true,
         source: 'external',
-        model: { labels, content: '', size: 0, retain },
+        model: { labels, content: '', size: 0, retain, templateDriver: null },
       },
       diagnostics,
     };
   }
-  const stem = swarmName(o.ref);
-  if (stem.length > maxDataStem) {
+  // Named explicitly: stored under exactly that name, one immutable object (data-plan.ts).
+  const stem = spec.name ?? swarmName(o.ref);
+  if (!spec.name && stem.length > maxDataStem) {
     at(
       ['metadata', 'name'],
       'SC3006',
@@ -153,8 +146,15 @@ export function resolveData(
       ...base,
       swarmName: stem,
       external: false,
+      ...(spec.name ? { named: true as const } : {}),
       source,
-      model: { labels, content: `sha256:${hash}`, size: data.length, retain },
+      model: {
+        labels,
+        content: `sha256:${hash}`,
+        size: data.length,
+        retain,
+        templateDriver: spec.templateDriver ?? null,
+      },
       data,
     },
     diagnostics,

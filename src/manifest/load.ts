@@ -14,11 +14,13 @@ import type {
 import { mountedName, type DesiredData } from '../api/data-model.js';
 import type { DesiredRoute } from '../api/route-model.js';
 import { swarmName, type ObjectRef } from '../api/object-ref.js';
-import type { DesiredNetwork, DesiredService, DesiredState } from '../api/model.js';
+import type { DesiredNetwork, DesiredService, DesiredState } from '../model/desired-state.js';
+import { networkModel } from '../model/network.js';
+import { routeModel } from '../model/route.js';
+import { serviceModel } from '../model/service.js';
 import { sortDiagnostics, type Diagnostic } from '../errors.js';
 import { limitDiagnostics } from './diagnostic-limit.js';
 import { crossCheck, networkResolver, type CheckedObject } from './cross-checks.js';
-import { networkModel, routeModel, serviceModel } from './desired-model.js';
 import { validateDocument } from './schema-validation.js';
 import { resolveData, type DataSourceContext } from './data-sources.js';
 import { readSources } from './source-files.js';
@@ -124,30 +126,34 @@ export function buildDesiredState(
   const desired: DesiredState = { networks: [], services: [], routes: [], configs: [], secrets: [] };
   if (errors.length === 0) {
     const resolver = networkResolver(networks);
-    desired.networks = networks.map((n): DesiredNetwork => {
+    const allNetworks = networks.map((n): DesiredNetwork => {
       const spec = (n.manifest.spec ?? {}) as { external?: boolean; name?: string };
       return {
         ref: n.ref as DesiredNetwork['ref'],
-        swarmName: spec.external && spec.name ? spec.name : swarmName(n.ref),
+        swarmName: spec.name ?? swarmName(n.ref),
         external: spec.external === true,
+        ...(spec.name && !spec.external ? { shared: true as const } : {}),
         model: networkModel(n.manifest),
       };
     });
-    const networkSwarmName = new Map(networks.map((n, i) => [n, desired.networks[i].swarmName]));
+    const networkSwarmName = new Map(networks.map((n, i) => [n, allNetworks[i].swarmName]));
+    // A network named explicitly by several namespaces (cross-checks made them alike) is one object.
+    desired.networks = allNetworks.filter(
+      (n, i) => n.external || allNetworks.findIndex((m) => !m.external && m.swarmName === n.swarmName) === i,
+    );
     desired.configs = data.filter((d) => d.ref.kind === 'Config');
     desired.secrets = data.filter((d) => d.ref.kind === 'Secret');
     const dataById = new Map(data.map((d) => [`${d.ref.kind}/${d.ref.namespace ?? ''}/${d.ref.name}`, d]));
     desired.services = services.map((s): DesiredService => ({
       ref: s.ref as DesiredService['ref'],
       swarmName: swarmName(s.ref),
-      model: serviceModel(
-        s.manifest,
-        (name) => networkSwarmName.get(resolver.resolve(s.ref.namespace, name)!)!,
-        (kind, name) => {
+      model: serviceModel(s.manifest, {
+        network: (name) => networkSwarmName.get(resolver.resolve(s.ref.namespace, name)!)!,
+        data: (kind, name) => {
           const d = dataById.get(`${kind}/${s.ref.namespace ?? ''}/${name}`);
           return d ? mountedName(d) : name;
         },
-      ),
+      }),
     }));
     desired.routes = routes.map((r): DesiredRoute => ({
       ref: r.ref as DesiredRoute['ref'],

@@ -263,8 +263,26 @@ function patternProblem(pattern: string, data: unknown, schema: Record<string, u
       message: `${value} is not a valid name`,
       fix: 'use lower-case letters, digits and "-", starting and ending with a letter or digit (at most 63 characters)',
     };
-  const what = typeof schema.description === 'string' ? ` (${schema.description.split('. ')[0]})` : '';
+  if (pattern.startsWith('^[a-zA-Z0-9]([-_a-zA-Z0-9]*'))
+    return {
+      code: 'SC3006',
+      message: `${value} is not a name Swarm accepts`,
+      fix: 'use letters, digits, "-" and "_", starting and ending with a letter or digit (Swarm names must be valid DNS name components)',
+    };
+  if (pattern.startsWith('^[a-zA-Z0-9][-_.a-zA-Z0-9]*'))
+    return {
+      code: 'SC3006',
+      message: `${value} is not a name Swarm accepts`,
+      fix: 'use letters, digits, "-", "_" and ".", starting with a letter or digit',
+    };
+  const what = typeof schema.description === 'string' ? ` (${firstSentence(schema.description)})` : '';
   return { code: 'SC2008', message: `${value} is malformed${what}`, fix: `it must match ${pattern}` };
+}
+
+/** The first sentence of a description; "e.g." and "i.e." do not end one. */
+export function firstSentence(text: string): string {
+  const end = text.search(/(?<!\b(?:e\.g|i\.e))\.(\s|$)/);
+  return end < 0 ? text : text.slice(0, end);
 }
 
 function rangeFix(schema: Record<string, unknown>): string {

@@ -3,11 +3,20 @@
  * planner of each kind (network-plan.ts, data-plan.ts for configs and secrets, service-plan.ts,
  * route-plan.ts; one shape, planner.ts), then the constraints pass (constraints.ts: subnets,
  * mounts, objects in use, prune limits), and orders the changes by dependency: networks,
- * configs, secrets, services, routes; deletions after, in reverse.
+ * configs, secrets, services, routes; deletions after, in reverse. Configs and secrets taken
+ * over from stack deploy keep their names (data-names.ts): decided first, and services mount those.
  */
-import type { DesiredNetwork, DesiredState } from '../api/model.js';
+import type { DesiredNetwork, DesiredState } from '../model/desired-state.js';
 import type { LiveState } from '../api/swarm-types.js';
-import { checkDataInUse, checkMounts, checkNetworksInUse, checkPrune, checkSubnets } from './constraints.js';
+import {
+  checkDataInUse,
+  checkEngineApi,
+  checkMounts,
+  checkNetworksInUse,
+  checkPrune,
+  checkSubnets,
+} from './constraints.js';
+import { remountServices, resolveDataNames } from './data-names.js';
 import { planData } from './data-plan.js';
 import { planNetworks } from './network-plan.js';
 import type { Blocker, Change, Plan } from './plan.js';
@@ -26,7 +35,10 @@ export interface PlanOptions {
 
 export const defaultMaxDeletions = 10;
 
-export function buildPlan(desired: DesiredState, live: LiveState, options: PlanOptions): Plan {
+export function buildPlan(given: DesiredState, live: LiveState, options: PlanOptions): Plan {
+  // Configs and secrets taken over from stack deploy keep their names; services mount those.
+  const dataNames = resolveDataNames([...given.configs, ...given.secrets], live, !!options.adopt);
+  const desired: DesiredState = { ...given, services: remountServices(given.services, dataNames) };
   const planner = {
     applySet: options.applySet,
     prune: !!options.prune,
@@ -36,7 +48,7 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
   const blockers: Blocker[] = [];
 
   // Networks first: what they create or replace, services wait for or reattach to.
-  const networks = planNetworks(planner, desired.networks, live.networks);
+  const networks = planNetworks(planner, desired.networks, live.networks, live.configs);
   blockers.push(...networks.blockers);
   checkSubnets(desired.networks, live.networks, networks.changeIds, blockers);
 
@@ -46,12 +58,14 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     desired: desired.configs,
     live: live.configs,
     liveServices: live.services,
+    dataNames,
   });
   const secrets = planData(planner, {
     kind: 'Secret',
     desired: desired.secrets,
     live: live.secrets,
     liveServices: live.services,
+    dataNames,
   });
   blockers.push(...configs.blockers, ...secrets.blockers);
 
@@ -59,10 +73,16 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     desired: desired.services,
     live: live.services,
     networkNames: new Map(live.networks.map((n) => [n.Id, n.Name])),
+    specRefs: {
+      networkIds: new Map(live.networks.map((n) => [n.Name, n.Id])),
+      secretIds: new Map(live.secrets.map((x) => [x.Spec.Name, x.ID])),
+      configIds: new Map(live.configs.map((x) => [x.Spec.Name, x.ID])),
+    },
     networks,
     dataCreates: { Config: configs.creates, Secret: secrets.creates },
   });
   blockers.push(...services.blockers);
+  checkEngineApi(desired.services, live.apiVersion, blockers);
   checkMounts(desired, live, { Config: configs.creates, Secret: secrets.creates }, blockers);
 
   // Routes: stored as configs; they wait for the services they send traffic to.
@@ -96,6 +116,7 @@ export function buildPlan(desired: DesiredState, live: LiveState, options: PlanO
     blockers,
     notes: kinds.flatMap((p) => p.notes).sort((a, b) => a.id.localeCompare(b.id)),
     unchanged: kinds.reduce((n, p) => n + p.unchanged, 0),
+    ...(Object.keys(dataNames).length ? { dataNames } : {}),
   };
 }
 

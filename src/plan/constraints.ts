@@ -5,12 +5,14 @@
  *   - mounts: the secrets and configs services and routes use exist or are created (SC3011, SC3019);
  *   - in use: a config, secret or network goes only once every service using it lets go (SC4007,
  *     SC4006);
- *   - prune: never everything (SC4004), never more than --max-deletions without --force (SC4005).
+ *   - prune: never everything (SC4004), never more than --max-deletions without --force (SC4005);
+ *   - engine API: no service field the engine's API does not have (SC4009).
  * Pure.
  */
 import { refId } from '../api/object-ref.js';
 import type { DataKind } from '../api/data-model.js';
-import type { DesiredNetwork, DesiredState } from '../api/model.js';
+import type { DesiredNetwork, DesiredService, DesiredState } from '../model/desired-state.js';
+import { fieldsNeedingApi } from '../model/service.js';
 import type { LiveState, SwarmNetwork, SwarmService } from '../api/swarm-types.js';
 import { mountedNames, mountsAny, type DataPlan } from './data-plan.js';
 import type { Blocker, Change } from './plan.js';
@@ -202,4 +204,17 @@ export function servicesUsing(network: SwarmNetwork, services: SwarmService[]): 
       (n) => n.Target === network.Id || n.Target === network.Name,
     ),
   );
+}
+
+/** SC4009: a field this engine's API does not have: it would drop it, and every plan would show it again. */
+export function checkEngineApi(services: DesiredService[], apiVersion: string | undefined, blockers: Blocker[]): void {
+  if (!apiVersion) return;
+  for (const s of services)
+    for (const n of fieldsNeedingApi(s.model, apiVersion))
+      blockers.push({
+        id: refId(s.ref),
+        code: 'SC4009',
+        message: `service "${s.swarmName}": ${n.field} needs Engine API ${n.api}, and this engine speaks ${apiVersion}; it would drop the field`,
+        fix: `remove ${n.field}, or upgrade the engine to Docker Engine ${n.engine} or later (API ${n.api})`,
+      });
 }

@@ -9,6 +9,7 @@
  */
 import { ownershipOf } from '../api/labels.js';
 import {
+  contentHash,
   mountedName,
   storedData,
   versionUserLabels,
@@ -16,7 +17,7 @@ import {
   type DesiredData,
   type StoredData,
 } from '../api/data-model.js';
-import type { DesiredService } from '../api/model.js';
+import type { DesiredService } from '../model/desired-state.js';
 import { refId } from '../api/object-ref.js';
 import type { SwarmService } from '../api/swarm-types.js';
 import { diffModels } from './field-diff.js';
@@ -27,8 +28,14 @@ export interface DataPlanInput {
   kind: DataKind;
   desired: DesiredData[];
   /** Every live object of this kind (configs or secrets), labels included. */
-  live: { ID: string; Version: { Index: number }; Spec: { Name: string; Labels?: Record<string, string> } }[];
+  live: {
+    ID: string;
+    Version: { Index: number };
+    Spec: { Name: string; Labels?: Record<string, string>; Templating?: { Name?: string } | null; Data?: string };
+  }[];
   liveServices: SwarmService[];
+  /** Versions mounted under another name (data-names.ts). */
+  dataNames?: Record<string, string>;
 }
 
 export interface DataPlan extends KindPlan {
@@ -40,7 +47,10 @@ export interface DataPlan extends KindPlan {
 
 const short = (content: string) => `${content.slice(0, 'sha256:'.length + 12)}…`;
 
-export function planData(options: Pick<PlannerOptions, 'applySet' | 'prune'>, input: DataPlanInput): DataPlan {
+export function planData(
+  options: Pick<PlannerOptions, 'applySet' | 'prune' | 'adopt'>,
+  input: DataPlanInput,
+): DataPlan {
   const out: DataPlan = { ...emptyKindPlan(), creates: new Map(), deletes: new Map() };
   const what = input.kind.toLowerCase();
   const stored = new Map(storedData(input.kind, input.live).map((s) => [s.stem, s]));
@@ -58,8 +68,23 @@ export function planData(options: Pick<PlannerOptions, 'applySet' | 'prune'>, in
         });
       continue;
     }
-    const name = mountedName(d);
+    const name = input.dataNames?.[mountedName(d)] ?? mountedName(d);
     const s = stored.get(d.swarmName);
+    const named = d.named ? liveByName.get(name) : undefined;
+    const namedOwner = named && ownershipOf(named.Spec.Labels);
+    if (
+      namedOwner &&
+      !(namedOwner.state === 'owned' && namedOwner.applySet === options.applySet) &&
+      !(namedOwner.state === 'unmanaged' && options.adopt)
+    ) {
+      // Named explicitly and made by someone else: used as it is, like an external object.
+      out.unchanged++;
+      out.notes.push({
+        id,
+        message: `${what} "${name}" is shared: it exists (${namedOwner.state === 'owned' ? `owned by apply set "${namedOwner.applySet}"` : 'made outside the controller'}) and is used as it is`,
+      });
+      continue;
+    }
     if (s && s.applySet !== options.applySet) {
       out.blockers.push({
         id,
@@ -70,6 +95,37 @@ export function planData(options: Pick<PlannerOptions, 'applySet' | 'prune'>, in
       continue;
     }
     const clash = liveByName.get(name);
+    if (clash && ownershipOf(clash.Spec.Labels).state !== 'owned' && options.adopt) {
+      // Swarm cannot rename it: it becomes the current version under the name it has.
+      const data = clash.Spec.Data;
+      if (
+        input.kind === 'Config' &&
+        data !== undefined &&
+        `sha256:${contentHash(Buffer.from(data, 'base64'))}` !== d.model.content
+      ) {
+        out.blockers.push({
+          id,
+          code: 'SC4010',
+          message: `${what} "${name}" exists with another content than the manifest's (${d.source}), and its name is fixed`,
+          fix: 'make the manifest hold the content that is in the Swarm, adopt, then change it; or give it another spec.name',
+        });
+        continue;
+      }
+      const before = versionUserLabels(clash.Spec.Labels ?? {});
+      out.changes.push({
+        ...changeBase(d.ref, d.swarmName),
+        action: 'update',
+        reason: `adopt: labels only, restarts nothing (the ${what} keeps its name ${name}${input.kind === 'Secret' ? "; Swarm never returns a secret's value, so it is taken to hold the manifest's" : ''})`,
+        restartsTasks: false,
+        fields: diffModels({ labels: before }, { labels: d.model.labels }),
+        before: { ...d.model, labels: before },
+        after: d.model,
+        dependsOn: [],
+        desired: d,
+        adopt: true,
+      });
+      continue;
+    }
     if (clash && ownershipOf(clash.Spec.Labels).state !== 'owned') {
       out.blockers.push({
         id,
@@ -81,6 +137,15 @@ export function planData(options: Pick<PlannerOptions, 'applySet' | 'prune'>, in
     }
     const current = s?.versions.find((v) => v.name === name);
     const newest = s?.versions[0];
+    if (d.named && current && `sha256:${current.hash}` !== d.model.content) {
+      out.blockers.push({
+        id,
+        code: 'SC4010',
+        message: `${what} "${name}" is named explicitly, so its new content (${d.source}) cannot become a new version: Swarm keeps it immutable`,
+        fix: `give it a new spec.name and mount that, or remove spec.name to let the controller store versions (<namespace>_<name>.<hash>)`,
+      });
+      continue;
+    }
     if (current) {
       const fields = diffModels({ labels: versionUserLabels(current.labels) }, { labels: d.model.labels });
       if (fields.length === 0) out.unchanged++;
@@ -102,10 +167,17 @@ export function planData(options: Pick<PlannerOptions, 'applySet' | 'prune'>, in
       const users = input.liveServices
         .filter((svc) => mountsAny(svc, input.kind, new Set(s?.versions.map((v) => v.name) ?? [])))
         .map((svc) => svc.Spec.Name ?? '');
-      const before = newest ? { labels: versionUserLabels(newest.labels), content: `sha256:${newest.hash}` } : null;
-      const fields = diffModels(before ?? { labels: {}, content: null }, {
+      const before = newest
+        ? {
+            labels: versionUserLabels(newest.labels),
+            content: `sha256:${newest.hash}`,
+            templateDriver: newest.templateDriver,
+          }
+        : null;
+      const fields = diffModels(before ?? { labels: {}, content: null, templateDriver: null }, {
         labels: d.model.labels,
         content: d.model.content,
+        templateDriver: d.model.templateDriver,
       });
       const reason = newest
         ? `content changed (${short(`sha256:${newest.hash}`)} -> ${short(d.model.content)}, ${d.source}): a new version${users.length ? `; ${users.join(', ')} move${users.length === 1 ? 's' : ''} to it` : ''}`

@@ -8,7 +8,7 @@ import type { FieldChange } from './plan.js';
 import { deepEqual } from './json-values.js';
 
 /** Model fields that are maps of user keys: compared key by key. */
-export const mapFields = new Set(['labels', 'env', 'containerLabels', 'options', 'unmanaged']);
+export const mapFields = new Set(['labels', 'env', 'containerLabels', 'options', 'sysctls', 'ulimits', 'unmanaged']);
 /** Lists keyed by a unique field: compared entry by entry (`spec.secrets["db-password"].name`). */
 const keyedLists: Record<string, string> = { secrets: 'target', configs: 'target' };
 

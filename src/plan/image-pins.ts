@@ -8,7 +8,7 @@
  */
 import { canonicalImage, parseImageRef, withDigest, withoutDigest } from '../api/image-ref.js';
 import { labelImage } from '../api/labels.js';
-import type { DesiredService, ImagePin } from '../api/model.js';
+import type { DesiredService, ImagePin } from '../model/desired-state.js';
 import type { SwarmServiceSpec } from '../api/swarm-types.js';
 import type { FieldChange } from './plan.js';
 

@@ -1,15 +1,19 @@
 /**
- * The Network part of the plan. A network cannot change in place: a changed or adopted one is
- * replaced (a blocker without --allow-replace); an external one must exist; an owned one the
+ * The Network part of the plan. A network cannot change in place: a changed one is replaced (a
+ * blocker without --allow-replace); an adopted one whose fields match is kept, its ownership
+ * recorded in a config (network-ownership.ts), so nothing restarts; an external one must exist;
+ * one named explicitly (shared) that someone else made is used as it is; an owned one the
  * manifests no longer declare is deleted with --prune. Whether a network may go while services
  * use it, and whether its subnets are free, is constraints.ts. Pure.
  */
+import { ownershipOf } from '../api/labels.js';
+import { networkOwnerLabels, networkRecordName } from '../api/network-ownership.js';
 import { refId } from '../api/object-ref.js';
-import type { DesiredNetwork } from '../api/model.js';
-import type { SwarmNetwork } from '../api/swarm-types.js';
-import { defaultNetworkModel } from './defaults.js';
+import type { DesiredNetwork } from '../model/desired-state.js';
+import { defaultNetworkModel } from '../model/defaults.js';
+import { networkModelFromLive, withoutServerAddressing } from '../model/network.js';
+import type { SwarmConfig, SwarmNetwork } from '../api/swarm-types.js';
 import { diffModels } from './field-diff.js';
-import { networkModelFromLive, withoutServerAddressing } from './live-model.js';
 import {
   changeBase,
   checkOwnership,
@@ -27,7 +31,13 @@ export interface NetworkPlan extends KindPlan {
   replaced: Set<string>;
 }
 
-export function planNetworks(options: PlannerOptions, desired: DesiredNetwork[], live: SwarmNetwork[]): NetworkPlan {
+/** `configs`: the live configs, where the ownership records of adopted networks are. */
+export function planNetworks(
+  options: PlannerOptions,
+  desired: DesiredNetwork[],
+  live: SwarmNetwork[],
+  configs: readonly SwarmConfig[],
+): NetworkPlan {
   const out: NetworkPlan = { ...emptyKindPlan(), changeIds: new Map(), replaced: new Set() };
   const liveNetworks = new Map(live.map((n) => [n.Name, n]));
   for (const n of desired) {
@@ -59,7 +69,22 @@ export function planNetworks(options: PlannerOptions, desired: DesiredNetwork[],
       out.changeIds.set(n.swarmName, id);
       continue;
     }
-    const ownership = checkOwnership(options, out.blockers, id, current.Labels, `network "${n.swarmName}"`);
+    const ownerLabels = networkOwnerLabels(current, configs);
+    const owner = ownershipOf(ownerLabels);
+    if (
+      n.shared &&
+      !(owner.state === 'owned' && owner.applySet === options.applySet) &&
+      !(owner.state === 'unmanaged' && options.adopt)
+    ) {
+      // An explicitly named network someone else made: used as it is, like an external one.
+      out.unchanged++;
+      out.notes.push({
+        id,
+        message: `network "${n.swarmName}" is shared: it exists (${owner.state === 'owned' ? `owned by apply set "${owner.applySet}"` : 'made outside the controller'}) and is used as it is`,
+      });
+      continue;
+    }
+    const ownership = checkOwnership(options, out.blockers, id, ownerLabels, `network "${n.swarmName}"`);
     if (ownership === 'blocked') continue;
     const liveModel = withoutServerAddressing(networkModelFromLive(current), n.model);
     const fields = diffModels(liveModel, n.model);
@@ -67,10 +92,23 @@ export function planNetworks(options: PlannerOptions, desired: DesiredNetwork[],
       out.unchanged++;
       continue;
     }
-    const reason =
-      ownership === 'adopt'
-        ? 'adopt: a network cannot be relabelled in place'
-        : `networks cannot be changed in place (${fields.map((f) => f.path).join(', ')})`;
+    if (fields.length === 0 && ownership === 'adopt') {
+      // Swarm cannot relabel a network: its ownership goes on a record (decision 76), nothing is recreated.
+      out.changes.push({
+        ...changeBase(n.ref, n.swarmName),
+        action: 'update',
+        reason: `adopt: labels only, restarts nothing (recorded in config ${networkRecordName(current.Id)}; the network stays)`,
+        restartsTasks: false,
+        fields: [],
+        before: liveModel,
+        after: n.model,
+        dependsOn: [],
+        desired: n,
+        adopt: true,
+      });
+      continue;
+    }
+    const reason = `${ownership === 'adopt' ? 'adopt: ' : ''}networks cannot be changed in place (${fields.map((f) => f.path).join(', ')})`;
     if (!options.allowReplace) {
       out.blockers.push({
         id,
@@ -97,8 +135,9 @@ export function planNetworks(options: PlannerOptions, desired: DesiredNetwork[],
 
   const declared = new Set(desired.map((n) => n.swarmName));
   for (const n of live) {
-    if (!ownedBy(options.applySet, n.Labels) || declared.has(n.Name)) continue;
-    const ref = refFromLive('Network', n.Labels, n.Name);
+    const labels = networkOwnerLabels(n, configs);
+    if (!ownedBy(options.applySet, labels) || declared.has(n.Name)) continue;
+    const ref = refFromLive('Network', labels, n.Name);
     if (!options.prune) {
       out.notes.push({
         id: refId(ref),

@@ -9,7 +9,9 @@
  * `desired` of a Secret carries its content.
  */
 import type { DataKind, DataModel, DesiredData } from '../api/data-model.js';
-import type { DesiredNetwork, DesiredService, NetworkModel, ServiceModel } from '../api/model.js';
+import type { DesiredNetwork, DesiredService } from '../model/desired-state.js';
+import type { NetworkModel } from '../model/network.js';
+import type { ServiceModel } from '../model/service.js';
 import type { DesiredRoute, RouteModel } from '../api/route-model.js';
 import type { ErrorCode } from '../errors.js';
 
@@ -96,6 +98,11 @@ export interface Plan {
   blockers: Blocker[];
   notes: Note[];
   unchanged: number;
+  /**
+   * Config and secret versions services mount under another name (a version taken over from
+   * docker stack deploy keeps its name): version name -> mounted name. Apply follows it.
+   */
+  dataNames?: Record<string, string>;
 }
 
 export function summarise(plan: Plan): Record<Action, number> & { unchanged: number } {

@@ -7,7 +7,7 @@
 import { refId } from '../api/object-ref.js';
 import { currentRoutes, type DesiredRoute, type RouteModel } from '../api/route-model.js';
 import type { SwarmConfig } from '../api/swarm-types.js';
-import { routeModel } from '../manifest/desired-model.js';
+import { routeModel } from '../model/route.js';
 import { diffModels } from './field-diff.js';
 import type { Change } from './plan.js';
 import { changeBase, emptyKindPlan, type KindPlan, type PlannerOptions } from './planner.js';

@@ -6,16 +6,19 @@
  * uses that this plan creates. Whether what it mounts exists is constraints.ts. Pure.
  */
 import { refId } from '../api/object-ref.js';
-import { serviceFieldEffects, type DesiredService, type ServiceModel } from '../api/model.js';
+import type { DesiredService } from '../model/desired-state.js';
+import { isJob, serviceFieldEffects, type ServiceModel } from '../model/service.js';
+import { defaultServiceModel } from '../model/defaults.js';
 import type { DataKind } from '../api/data-model.js';
 import type { SwarmService } from '../api/swarm-types.js';
 import { mountedNames } from './data-plan.js';
-import { defaultServiceModel } from './defaults.js';
 import { diffModels } from './field-diff.js';
 import { digestFields, digestPath, withDigestFields } from './image-pins.js';
 import { serviceModelFromLive } from './live-model.js';
 import type { NetworkPlan } from './network-plan.js';
 import type { FieldChange, ServiceChange } from './plan.js';
+import { taskSpecChanges } from './restarts.js';
+import { buildServiceSpec, type ServiceSpecContext } from './swarm-spec.js';
 import {
   changeBase,
   checkOwnership,
@@ -31,6 +34,8 @@ export interface ServicePlanInput {
   live: SwarmService[];
   /** Live network ID -> name, to read the networks a live service is attached to. */
   networkNames: Map<string, string>;
+  /** Live names -> IDs, to build the spec an update would write and see what of the task template it changes. */
+  specRefs: Pick<ServiceSpecContext, 'networkIds' | 'secretIds' | 'configIds'>;
   networks: Pick<NetworkPlan, 'changeIds' | 'replaced'>;
   /** Config and secret versions this plan creates: Swarm name -> change id. */
   dataCreates: Record<DataKind, Map<string, string>>;
@@ -77,7 +82,9 @@ export function planServices(options: PlannerOptions, input: ServicePlanInput): 
       out.unchanged++;
       continue;
     }
-    const c = classifyServiceChange(s, liveModel, fields, ownership === 'adopt', reattach);
+    const next = buildServiceSpec(s, { applySet: options.applySet, ...input.specRefs, live: current.Spec });
+    const taskChanges = taskSpecChanges(current.Spec, next);
+    const c = classifyServiceChange(s, liveModel, fields, ownership === 'adopt', reattach, taskChanges);
     c.dependsOn = [...new Set([...dependsOn, ...reattach.map((n) => input.networks.changeIds.get(n)!)])];
     if (c.action === 'replace' && !options.allowReplace) {
       out.blockers.push({
@@ -126,6 +133,8 @@ function classifyServiceChange(
   fields: FieldChange[],
   adopt: boolean,
   reattach: string[],
+  /** The task template and endpoint paths the update changes (restarts.ts). */
+  taskChanges: string[],
 ): ServiceChange {
   const top = new Set(fields.map((f) => topField(f.path)));
   const effects = new Set([...top].map((t) => serviceFieldEffects[t as keyof ServiceModel] ?? 'restart'));
@@ -147,12 +156,22 @@ function classifyServiceChange(
     action = 'update';
     reason = `${changed || 'ownership'} changed`;
   }
-  if (adopt) reason = `adopt an unmanaged service${changed ? `; ${changed} changed` : ''}`;
+  // Swarm runs a job again on every update of it, whatever changed (measured on engine 20.10).
+  const job = isJob(s.model.mode) && isJob(liveModel.mode);
+  const restartsTasks = job || action === 'replace' || taskChanges.length > 0 || reattach.length > 0;
+  if (adopt)
+    reason =
+      !restartsTasks && [...top].every((t) => t === 'labels')
+        ? 'adopt: labels only, restarts nothing'
+        : `adopt an unmanaged service${changed ? `; ${changed} changed` : ''}`;
+  if (job && action === 'update') reason += '; the job runs again';
+  else if (action === 'update' && !restartsTasks && effects.has('restart'))
+    reason += ' (the task template stays the same: no task restarts)';
   return {
     ...changeBase(s.ref, s.swarmName),
     action,
     reason,
-    restartsTasks: action === 'replace' || effects.has('restart') || reattach.length > 0,
+    restartsTasks,
     fields,
     before: liveModel,
     after: s.model,

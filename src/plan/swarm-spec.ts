@@ -1,8 +1,8 @@
 /**
- * Builds the Swarm specs the controller writes, from the canonical desired model: sorted
- * lists, explicit values for every policy, networks only in TaskTemplate.Networks, the
- * ownership labels with the spec hash, and the live values that must be carried forward
- * (ForceUpdate, a pinned image digest, platforms). Pure.
+ * Builds the Swarm specs the controller writes, from the canonical desired model
+ * (src/model/ writes the fields): the ownership labels with the spec hash, and the live
+ * values that must be carried forward (ForceUpdate, a pinned image digest, platforms, and the
+ * live spelling of every field whose meaning is unchanged, src/model/representation.ts). Pure.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -15,15 +15,22 @@ import {
   labelStackNamespace,
   managedByValue,
 } from '../api/labels.js';
-import type { DesiredNetwork, DesiredService, MountModel, QuantitiesModel, UpdatePolicyModel } from '../api/model.js';
-import type { SwarmMount, SwarmNetworkCreate, SwarmServiceSpec, SwarmUpdateConfig } from '../api/swarm-types.js';
-import { parseCpus, parseDuration, parseMemory } from '../units.js';
+import type { DesiredNetwork, DesiredService } from '../model/desired-state.js';
+import { networkCreateFromModel } from '../model/network.js';
+import { keepLiveRepresentation } from '../model/representation.js';
+import { serviceHashInput, serviceSpecFromModel, type ServiceModel } from '../model/service.js';
+import { serviceModelFromLive } from './live-model.js';
+import type { SwarmNetworkCreate, SwarmServiceSpec } from '../api/swarm-types.js';
 import { imageToWrite } from './image-pins.js';
 import { stableJson } from './json-values.js';
 
 /** The hash recorded on an object of the desired spec that produced it. */
 export function specHash(kind: string, swarmName: string, model: unknown): string {
-  return createHash('sha256').update(stableJson({ kind, swarmName, model })).digest('hex').slice(0, 32);
+  const input = kind === 'Service' ? serviceHashInput(model as ServiceModel) : model;
+  return createHash('sha256')
+    .update(stableJson({ kind, swarmName, model: input }))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 function ownershipLabels(
@@ -39,53 +46,6 @@ function ownershipLabels(
     [labelSpecHash]: hash,
     [labelName]: d.ref.name,
     ...(d.ref.namespace ? { [labelStackNamespace]: d.ref.namespace } : {}),
-  };
-}
-
-const d = (text: string) => parseDuration(text) ?? 0;
-
-function updateConfig(u: UpdatePolicyModel): SwarmUpdateConfig {
-  return {
-    Parallelism: u.parallelism,
-    Delay: d(u.delay),
-    FailureAction: u.failureAction,
-    Monitor: d(u.monitor),
-    MaxFailureRatio: u.maxFailureRatio,
-    Order: u.order,
-  };
-}
-
-function resources(q: QuantitiesModel) {
-  return {
-    ...(q.cpus ? { NanoCPUs: parseCpus(q.cpus) } : {}),
-    ...(q.memory ? { MemoryBytes: parseMemory(q.memory) } : {}),
-  };
-}
-
-function mount(m: MountModel): SwarmMount {
-  return {
-    Type: m.type,
-    ...(m.source ? { Source: m.source } : {}),
-    Target: m.target,
-    ...(m.readOnly ? { ReadOnly: true } : {}),
-    ...(m.volume
-      ? {
-          VolumeOptions: {
-            ...(m.volume.noCopy ? { NoCopy: true } : {}),
-            ...(Object.keys(m.volume.labels).length ? { Labels: m.volume.labels } : {}),
-            ...(m.volume.driver ? { DriverConfig: { Name: m.volume.driver, Options: m.volume.driverOptions } } : {}),
-          },
-        }
-      : {}),
-    ...(m.bind ? { BindOptions: { Propagation: m.bind.propagation } } : {}),
-    ...(m.tmpfs
-      ? {
-          TmpfsOptions: {
-            ...(m.tmpfs.size ? { SizeBytes: parseMemory(m.tmpfs.size) } : {}),
-            ...(m.tmpfs.mode ? { Mode: parseInt(m.tmpfs.mode, 8) } : {}),
-          },
-        }
-      : {}),
   };
 }
 
@@ -107,89 +67,19 @@ export function buildServiceSpec(s: DesiredService, ctx: ServiceSpecContext): Sw
   const m = s.model;
   const hash = specHash('Service', s.swarmName, m);
   const { image, platforms } = imageToWrite(s, ctx.live);
-  const hc = m.healthcheck;
+  let spec = serviceSpecFromModel(m, ctx);
+  if (ctx.live) {
+    const names = new Map([...ctx.networkIds].map(([name, id]) => [id, name]));
+    const current = serviceModelFromLive({ ID: '', Version: { Index: 0 }, Spec: ctx.live }, names);
+    spec = keepLiveRepresentation(spec, ctx.live, m, current) as typeof spec;
+  }
+  spec.TaskTemplate.ContainerSpec.Image = image;
+  if (platforms?.length) spec.TaskTemplate.Placement = { ...spec.TaskTemplate.Placement, Platforms: platforms };
+  spec.TaskTemplate.ForceUpdate = ctx.live?.TaskTemplate?.ForceUpdate ?? 0;
   return {
     Name: s.swarmName,
+    ...spec,
     Labels: { ...m.labels, ...ownershipLabels(s, ctx.applySet, hash, ctx.revision), [labelImage]: m.image },
-    TaskTemplate: {
-      ContainerSpec: {
-        Image: image,
-        ...(Object.keys(m.containerLabels).length ? { Labels: m.containerLabels } : {}),
-        ...(m.command.length ? { Command: m.command } : {}),
-        ...(m.args.length ? { Args: m.args } : {}),
-        ...(m.hostname ? { Hostname: m.hostname } : {}),
-        ...(Object.keys(m.env).length ? { Env: Object.entries(m.env).map(([k, v]) => `${k}=${v}`) } : {}),
-        ...(m.workdir ? { Dir: m.workdir } : {}),
-        ...(m.user ? { User: m.user } : {}),
-        ...(m.mounts.length ? { Mounts: m.mounts.map(mount) } : {}),
-        ...(m.secrets.length
-          ? {
-              Secrets: m.secrets.map((x) => ({
-                File: { Name: x.target, UID: x.uid, GID: x.gid, Mode: parseInt(x.mode, 8) },
-                SecretID: ctx.secretIds?.get(x.name) ?? x.name,
-                SecretName: x.name,
-              })),
-            }
-          : {}),
-        ...(m.configs.length
-          ? {
-              Configs: m.configs.map((x) => ({
-                File: { Name: x.target, UID: x.uid, GID: x.gid, Mode: parseInt(x.mode, 8) },
-                ConfigID: ctx.configIds?.get(x.name) ?? x.name,
-                ConfigName: x.name,
-              })),
-            }
-          : {}),
-        StopGracePeriod: d(m.stopGracePeriod),
-        ...(hc
-          ? {
-              Healthcheck: {
-                Test: hc.test,
-                Interval: d(hc.interval),
-                Timeout: d(hc.timeout),
-                StartPeriod: d(hc.startPeriod),
-                Retries: hc.retries,
-              },
-            }
-          : {}),
-      },
-      Resources: { Limits: resources(m.resources.limits), Reservations: resources(m.resources.reservations) },
-      RestartPolicy: {
-        Condition: m.restartPolicy.condition,
-        Delay: d(m.restartPolicy.delay),
-        MaxAttempts: m.restartPolicy.maxAttempts,
-        Window: d(m.restartPolicy.window),
-      },
-      Placement: {
-        ...(m.placement.constraints.length ? { Constraints: m.placement.constraints } : {}),
-        ...(m.placement.preferences.length
-          ? { Preferences: m.placement.preferences.map((p) => ({ Spread: { SpreadDescriptor: p } })) }
-          : {}),
-        ...(m.placement.maxReplicasPerNode ? { MaxReplicas: m.placement.maxReplicasPerNode } : {}),
-        ...(platforms?.length ? { Platforms: platforms } : {}),
-      },
-      Networks: m.networks.map((n) => ({
-        Target: ctx.networkIds.get(n.name) ?? n.name,
-        ...(n.aliases.length ? { Aliases: n.aliases } : {}),
-      })),
-      ForceUpdate: ctx.live?.TaskTemplate?.ForceUpdate ?? 0,
-    },
-    Mode: m.mode === 'global' ? { Global: {} } : { Replicated: { Replicas: m.replicas ?? 1 } },
-    UpdateConfig: updateConfig(m.updateConfig),
-    RollbackConfig: updateConfig(m.rollbackConfig),
-    EndpointSpec: {
-      Mode: m.endpointMode,
-      ...(m.ports.length
-        ? {
-            Ports: m.ports.map((p) => ({
-              Protocol: p.protocol,
-              TargetPort: p.target,
-              ...(p.published ? { PublishedPort: p.published } : {}),
-              PublishMode: p.mode,
-            })),
-          }
-        : {}),
-    },
   };
 }
 
@@ -197,19 +87,12 @@ export function buildNetworkCreate(n: DesiredNetwork, applySet: string, revision
   const m = n.model;
   return {
     Name: n.swarmName,
-    Driver: m.driver,
-    Attachable: m.attachable,
-    Internal: m.internal,
-    CheckDuplicate: true,
-    Options: { ...m.options, ...(m.encrypted ? { encrypted: '' } : {}) },
-    Labels: { ...m.labels, ...ownershipLabels(n, applySet, specHash('Network', n.swarmName, m), revision) },
-    IPAM: {
-      Driver: m.ipam.driver,
-      Config: m.ipam.subnets.map((s) => ({
-        Subnet: s.subnet,
-        ...(s.gateway ? { Gateway: s.gateway } : {}),
-        ...(s.ipRange ? { IPRange: s.ipRange } : {}),
-      })),
-    },
+    ...networkCreateFromModel(m),
+    Labels: { ...m.labels, ...networkOwnershipLabels(n, applySet, revision) },
   };
+}
+
+/** The ownership labels of a network: on the network, or on its record when it was adopted. */
+export function networkOwnershipLabels(n: DesiredNetwork, applySet: string, revision?: string): Record<string, string> {
+  return ownershipLabels(n, applySet, specHash('Network', n.swarmName, n.model), revision);
 }

@@ -5,7 +5,7 @@
  */
 import type Docker from 'dockerode';
 import { parseImageRef } from '../api/image-ref.js';
-import type { ImagePin } from '../api/model.js';
+import type { ImagePin } from '../api/image-ref.js';
 import type {
   CallCounts,
   ImageRegistry,
@@ -120,7 +120,7 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents, Imag
       this.listConfigs(),
       this.listSecrets(),
     ]);
-    return splitConfigs({ services, networks, secrets }, allConfigs);
+    return { ...splitConfigs({ services, networks, secrets }, allConfigs), apiVersion: this.engine.version.apiVersion };
   }
 
   async listServices(): Promise<SwarmService[]> {
@@ -244,10 +244,20 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents, Imag
     await this.removing(`DELETE /configs/${id}`, (d) => d.getConfig(id).remove());
   }
 
-  async createSecret(name: string, labels: Record<string, string>, data: string | Buffer): Promise<string> {
+  async createSecret(
+    name: string,
+    labels: Record<string, string>,
+    data: string | Buffer,
+    templating?: string,
+  ): Promise<string> {
     this.calls.writes++;
     const secret = (await this.engine.call('POST /secrets/create', (d) =>
-      d.createSecret({ Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') }),
+      d.createSecret({
+        Name: name,
+        Labels: labels,
+        Data: Buffer.from(data).toString('base64'),
+        ...(templating ? { Templating: { Name: templating } } : {}),
+      }),
     )) as { id: string };
     return secret.id;
   }
@@ -276,10 +286,20 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents, Imag
     return list.find((c) => c.Spec.Name === name);
   }
 
-  async createConfig(name: string, labels: Record<string, string>, data: string | Buffer): Promise<string> {
+  async createConfig(
+    name: string,
+    labels: Record<string, string>,
+    data: string | Buffer,
+    templating?: string,
+  ): Promise<string> {
     this.calls.writes++;
     const config = (await this.engine.call('POST /configs/create', (d) =>
-      d.createConfig({ Name: name, Labels: labels, Data: Buffer.from(data).toString('base64') }),
+      d.createConfig({
+        Name: name,
+        Labels: labels,
+        Data: Buffer.from(data).toString('base64'),
+        ...(templating ? { Templating: { Name: templating } } : {}),
+      }),
     )) as { id: string };
     return config.id;
   }

@@ -15,8 +15,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { sanitiseName } from '../../src/compose/names.js';
 import { controller, docker, ensureSwarm, eventually, removeNamespace, repoRoot } from './harness.js';
+import {
+  compare,
+  explained,
+  explainedPaths,
+  normaliseService as normalise,
+  type Comparison,
+  type Json,
+} from './spec-compare.js';
 
 const run = promisify(execFile);
 const fixtures = join(repoRoot, 'test/fixtures/compose');
@@ -43,9 +50,8 @@ const corpus: Case[] = [
   { id: 'names', dir: 'Mixed_Names', files: ['docker-compose.yml'] },
   { id: 'wordpress', dir: 'wordpress', files: ['docker-compose.yml'], fileObjects: true },
   { id: 'monitoring', dir: 'monitoring', files: ['docker-compose.yml'], fileObjects: true },
+  { id: 'fields', dir: 'stack-fields', files: ['docker-compose.yml'], fileObjects: true },
 ];
-
-type Json = null | string | number | boolean | Json[] | { [k: string]: Json };
 
 /** Copies a fixture and points every image at the local test image. */
 async function prepare(c: Case): Promise<string> {
@@ -74,131 +80,6 @@ async function networkNames(): Promise<Map<string, string>> {
     out.set(id, name);
   }
   return out;
-}
-
-const isObject = (v: Json | undefined): v is { [k: string]: Json } =>
-  v !== null && typeof v === 'object' && !Array.isArray(v);
-
-/** Removes what Go's omitempty treats as absent: empty objects, lists and strings, null, false, and 0 (except replicas). */
-function prune(v: Json, key = ''): Json | undefined {
-  if (Array.isArray(v)) {
-    const items = v.map((x) => prune(x)).filter((x): x is Json => x !== undefined);
-    return items.length ? items : undefined;
-  }
-  if (isObject(v)) {
-    const entries = Object.entries(v)
-      .map(([k, x]) => [k, prune(x, k)] as const)
-      .filter(([, x]) => x !== undefined);
-    return entries.length ? (Object.fromEntries(entries) as Json) : undefined;
-  }
-  return v === '' || v === null || v === false || (v === 0 && key !== 'Replicas') ? undefined : v;
-}
-
-const sortBy = <T>(list: T[] | undefined, key: (x: T) => string) =>
-  list?.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-
-/** One service spec in a form both deployments can be compared in. */
-function normalise(spec: Record<string, any>, ns: string, networks: Map<string, string>): Json {
-  const s = structuredClone(spec);
-  const unscope = (name: string) => (name.startsWith(`${ns}_`) ? name.slice(ns.length + 1) : name);
-  // compose names with "_" or upper case are sanitised by the import, with a warning (SC6005)
-  const sanitised = (name: string) => sanitiseName(unscope(name));
-  const labels = (l: Record<string, string> | undefined) => {
-    if (!l) return l;
-    for (const k of Object.keys(l)) {
-      if (k.startsWith('swarm.controller/')) delete l[k];
-      else if (l[k] === ns) l[k] = '<namespace>';
-    }
-    return l;
-  };
-  s.Name = sanitised(s.Name);
-  labels(s.Labels);
-  const t = s.TaskTemplate ?? {};
-  const c = t.ContainerSpec ?? {};
-  labels(c.Labels);
-  c.Env?.sort();
-  for (const m of c.Mounts ?? []) {
-    if (m.Source) m.Source = unscope(m.Source);
-    labels(m.VolumeOptions?.Labels);
-  }
-  sortBy(c.Mounts, (m: any) => m.Target);
-  // the controller stores each config and secret version as <namespace>_<name>.<hash>, under the sanitised name
-  const dataName = (name: string) => sanitiseName(unscope(name).replace(/\.[0-9a-f]{10}$/, ''));
-  for (const x of c.Secrets ?? []) {
-    delete x.SecretID;
-    x.SecretName = dataName(x.SecretName);
-  }
-  sortBy(c.Secrets, (x: any) => x.File?.Name ?? '');
-  for (const x of c.Configs ?? []) {
-    delete x.ConfigID;
-    x.ConfigName = dataName(x.ConfigName);
-    if (x.File?.Name && !x.File.Name.startsWith('/')) x.File.Name = `/${x.File.Name}`;
-  }
-  sortBy(c.Configs, (x: any) => x.File?.Name ?? '');
-  for (const n of t.Networks ?? []) {
-    n.Target = sanitised(networks.get(n.Target) ?? n.Target);
-    n.Aliases?.sort();
-  }
-  sortBy(t.Networks, (n: any) => n.Target);
-  t.Placement?.Constraints?.sort();
-  delete t.ForceUpdate;
-  s.EndpointSpec ??= {};
-  s.EndpointSpec.Mode ||= 'vip';
-  sortBy(s.EndpointSpec.Ports, (p: any) => `${p.Protocol}/${p.TargetPort}/${p.PublishedPort ?? 0}`);
-  return prune(s) ?? {};
-}
-
-function flatten(v: Json | undefined, path: string, out: Map<string, string>): void {
-  if (Array.isArray(v)) v.forEach((x, i) => flatten(x, `${path}[${i}]`, out));
-  else if (isObject(v)) for (const [k, x] of Object.entries(v)) flatten(x, path ? `${path}.${k}` : k, out);
-  else out.set(path, JSON.stringify(v));
-}
-
-/** The paths (service-relative, `*` for any list index) docs/compose.md explains, with `...` for a prefix. */
-async function explainedPaths(): Promise<string[]> {
-  const doc = await readFile(join(repoRoot, 'docs/compose.md'), 'utf8');
-  const section = doc.split(/^## Known differences/m)[1]?.split(/^## /m)[0] ?? '';
-  return [...section.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]);
-}
-
-function explained(path: string, known: string[]): boolean {
-  const generic = path.replace(/\[\d+\]/g, '[*]');
-  return known.some((k) => (k.endsWith('...') ? generic.startsWith(k.slice(0, -3)) : generic === k));
-}
-
-interface Comparison {
-  agree: number;
-  total: number;
-  differences: { path: string; stack?: string; controller?: string }[];
-}
-
-function compare(stack: Map<string, Json>, ours: Map<string, Json>): Comparison {
-  const result: Comparison = { agree: 0, total: 0, differences: [] };
-  for (const name of new Set([...stack.keys(), ...ours.keys()])) {
-    const a = new Map<string, string>(),
-      b = new Map<string, string>();
-    flatten(stack.get(name), '', a);
-    flatten(ours.get(name), '', b);
-    if (!stack.has(name) || !ours.has(name)) {
-      result.total++;
-      result.differences.push({
-        path: `${name}`,
-        ...(stack.has(name) ? { stack: 'present' } : { controller: 'present' }),
-      });
-      continue;
-    }
-    for (const p of new Set([...a.keys(), ...b.keys()])) {
-      result.total++;
-      if (a.get(p) === b.get(p)) result.agree++;
-      else
-        result.differences.push({
-          path: `${name}:${p}`,
-          ...(a.has(p) ? { stack: a.get(p) } : {}),
-          ...(b.has(p) ? { controller: b.get(p) } : {}),
-        });
-    }
-  }
-  return result;
 }
 
 async function waitGone(ns: string): Promise<void> {
@@ -259,9 +140,7 @@ async function deployBoth(c: Case): Promise<Comparison> {
   for (const s of await servicesOf(nsOurs))
     ourSpecs.set(String((s.Spec as any).Labels['swarm.controller/name']), normalise(s.Spec as any, nsOurs, networks));
   await removeAll(nsOurs);
-  // the stack's services are named after the compose names; ours after the manifest names
-  const renamed = new Map([...stackSpecs].map(([k, v]) => [sanitiseName(k), v]));
-  return compare(renamed, ourSpecs);
+  return compare(stackSpecs, ourSpecs);
 }
 
 /** The controller command with extra environment variables (for interpolation). */

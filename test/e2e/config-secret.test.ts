@@ -20,45 +20,29 @@ import {
   rewrite,
   type CliResult,
 } from './harness.js';
+import { config, inNamespace, network, secret, testAppService } from '../helpers/manifests.js';
 
 const ns = 'e2e-data';
 const password = 'e2e-Pa55w0rd-never-shown-7f3a';
 const env = { E2E_DB_PASSWORD: password };
 
 function manifests(withService = true): Record<string, string> {
-  return {
-    'data.yaml': `apiVersion: swarm.controller/v1alpha1
-kind: Network
-metadata: {name: net, namespace: ${ns}}
-${
-  withService
-    ? `---
-apiVersion: swarm.controller/v1alpha1
-kind: Config
-metadata: {name: app-conf, namespace: ${ns}}
-spec: {file: app.conf}
----
-apiVersion: swarm.controller/v1alpha1
-kind: Secret
-metadata: {name: db-password, namespace: ${ns}}
-spec: {env: E2E_DB_PASSWORD}
----
-apiVersion: swarm.controller/v1alpha1
-kind: Service
-metadata: {name: app, namespace: ${ns}}
-spec:
-  image: swarm-controller/test-app:1
-  replicas: 1
-  endpointMode: dnsrr
-  networks: [net]
-  configs: [{name: app-conf, target: /etc/app.conf}]
-  secrets: [{name: db-password, mode: "0400"}]
-  stopGracePeriod: 1s
-  updateConfig: {order: start-first, monitor: 2s, failureAction: rollback}
-`
-    : ''
-}`,
-  };
+  const meta = inNamespace(ns);
+  const objects = withService
+    ? config('app-conf', 'file: app.conf', meta) +
+      secret('db-password', 'env: E2E_DB_PASSWORD', meta) +
+      testAppService(
+        'app',
+        ns,
+        [
+          'replicas: 1',
+          'configs: [{name: app-conf, target: /etc/app.conf}]',
+          'secrets: [{name: db-password, mode: "0400"}]',
+          'updateConfig: {order: start-first, monitor: 2s, failureAction: rollback}',
+        ].join('\n'),
+      )
+    : '';
+  return { 'data.yaml': network('net', '', meta) + objects };
 }
 
 let dir: string;

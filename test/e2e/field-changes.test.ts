@@ -12,39 +12,34 @@ import {
   rewrite,
 } from './harness.js';
 import { publishedAddr } from './harness.js';
+import { inNamespace, network, service, testAppImage, testAppService } from '../helpers/manifests.js';
 
 const ns = 'e2e-changes';
 const manifests = (
   o: { image?: string; env?: string; replicas?: number; placement?: string; parallelism?: number; ports?: string } = {},
-) => ({
-  'all.yaml': `apiVersion: swarm.controller/v1alpha1
-kind: Network
-metadata: {name: net, namespace: ${ns}}
-spec: {ipam: {subnets: [{subnet: 10.213.120.0/24}]}}
----
-apiVersion: swarm.controller/v1alpha1
-kind: Service
-metadata: {name: app, namespace: ${ns}}
-spec:
-  image: ${o.image ?? 'swarm-controller/test-app:1'}
-  replicas: ${o.replicas ?? 1}
-  endpointMode: dnsrr
-  networks: [net]
-  env: {APP_VERSION: "1"${o.env ?? ''}}
-  stopGracePeriod: 1s
-  updateConfig: {parallelism: ${o.parallelism ?? 1}, monitor: 1s, order: start-first}
-${o.placement ?? ''}---
-apiVersion: swarm.controller/v1alpha1
-kind: Service
-metadata: {name: edge, namespace: ${ns}}
-spec:
-  image: swarm-controller/test-app:1
-  endpointMode: dnsrr
-  networks: [net]
-  stopGracePeriod: 1s
-  updateConfig: {monitor: 1s}
-${o.ports ?? ''}`,
-});
+) => {
+  const meta = inNamespace(ns);
+  const app = service(
+    'app',
+    [
+      `image: ${o.image ?? testAppImage}`,
+      `replicas: ${o.replicas ?? 1}`,
+      'endpointMode: dnsrr',
+      'networks: [net]',
+      `env: {APP_VERSION: "1"${o.env ?? ''}}`,
+      'stopGracePeriod: 1s',
+      `updateConfig: {parallelism: ${o.parallelism ?? 1}, monitor: 1s, order: start-first}`,
+      ...(o.placement ? [o.placement.trim()] : []),
+    ].join('\n'),
+    meta,
+  );
+  const edge = testAppService(
+    'edge',
+    ns,
+    ['updateConfig: {monitor: 1s}', ...(o.ports ? [o.ports.trim()] : [])].join('\n'),
+  );
+  return { 'all.yaml': network('net', 'ipam: {subnets: [{subnet: 10.213.120.0/24}]}', meta) + app + edge };
+};
 
 let dir: string;
 

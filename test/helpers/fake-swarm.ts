@@ -4,7 +4,7 @@
  * writes. It is not a stand-in for the engine: test/e2e/ proves behaviour on a real Swarm.
  */
 import type { ImageRegistry, SwarmAccess, TaskFilter } from '../../src/api/swarm-access.js';
-import type { ImagePin } from '../../src/api/model.js';
+import type { ImagePin } from '../../src/api/image-ref.js';
 import { parseImageRef } from '../../src/api/image-ref.js';
 import { splitConfigs } from '../../src/api/route-model.js';
 import type {

@@ -5,7 +5,7 @@
  */
 import { buildDesiredState } from '../../src/manifest/load.js';
 import { parseDocuments } from '../../src/manifest/yaml-documents.js';
-import type { DesiredState } from '../../src/api/model.js';
+import type { DesiredState } from '../../src/model/desired-state.js';
 import type { Diagnostic } from '../../src/errors.js';
 
 export function loadText(text: string, file = 'test.yaml'): { desired: DesiredState; diagnostics: Diagnostic[] } {

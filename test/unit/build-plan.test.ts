@@ -4,7 +4,7 @@ import { buildPlan, type PlanOptions } from '../../src/plan/build-plan.js';
 import { maskPlan } from '../../src/plan/render-mask.js';
 import { renderHuman, renderJson } from '../../src/plan/render.js';
 import { buildNetworkCreate, buildServiceSpec } from '../../src/plan/swarm-spec.js';
-import type { DesiredState } from '../../src/api/model.js';
+import type { DesiredState } from '../../src/model/desired-state.js';
 import type { LiveState, SwarmService } from '../../src/api/swarm-types.js';
 import { desiredFrom, network, service } from '../helpers/manifests.js';
 
@@ -188,6 +188,33 @@ describe('buildPlan', () => {
     );
     assert.equal(adopted.changes[0].adopt, true);
     assert.equal(adopted.changes[0].action, 'update');
+  });
+
+  it('adopts a network another tool made without recreating it, and reads its ownership from its record', () => {
+    const live = appliedState(base);
+    const made = live.networks[0];
+    const owned = { ...made.Labels };
+    made.Labels = { 'com.docker.stack.namespace': 'shop' };
+    const desired = desiredFrom(network('backend'));
+    const adopted = plan(desired, { ...live, services: [] }, { adopt: true });
+    assert.deepEqual(
+      adopted.changes.map((c) => [c.action, c.id, c.restartsTasks, c.adopt]),
+      [['update', 'Network/backend', false, true]],
+    );
+    assert.match(
+      adopted.changes[0].reason,
+      /^adopt: labels only, restarts nothing \(recorded in config swarm-controller\.network\.n0;/,
+    );
+    // After apply: the record carries the labels an owned network would, and the plan is empty.
+    const record = { ID: 'c1', Version: { Index: 1 }, Spec: { Name: 'swarm-controller.network.n0', Labels: owned } };
+    const after = plan(desired, { ...live, services: [], configs: [record] });
+    assert.deepEqual(after.changes, []);
+    // A record of another network ID (one removed and made again under the name) owns nothing.
+    const stale = { ...record, Spec: { ...record.Spec, Name: 'swarm-controller.network.old' } };
+    assert.deepEqual(
+      plan(desired, { ...live, services: [], configs: [stale] }).blockers.map((b) => b.code),
+      ['SC4002'],
+    );
   });
 
   it('does not count a copied managed-by label without a spec hash as ownership', () => {

@@ -126,7 +126,7 @@ describe('command line refusals', () => {
     ],
     [
       ['--host', 'tcp://10.0.0.1:2375'],
-      /^--host needs a command: it is an option of plan, apply, run, status, get, describe, diff, dashboard, suspend, resume, bootstrap, rollback and version/,
+      /^--host needs a command: it is an option of plan, apply, import, run, status, get, describe, diff, dashboard, suspend, resume, bootstrap, rollback and version/,
       'controller --help',
     ],
     [

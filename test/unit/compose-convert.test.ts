@@ -73,22 +73,20 @@ describe('compose import: services', () => {
     assert.deepEqual(web.spec.resources, { limits: { memory: '128Mi' } });
     const db = byName(r.manifests, 'Service', 'db')!;
     assert.deepEqual((db.spec.mounts as any[])[0].volume.noCopy, true);
-    assert.deepEqual(db.spec.updateConfig, { parallelism: 1, failureAction: 'rollback' });
+    assert.deepEqual(db.spec.updateConfig, { parallelism: 1, failureAction: 'rollback', monitor: '0s' });
   });
 
-  it('resolves anchors and merge keys of extension fields, and warns for logging', () => {
+  it('resolves anchors and merge keys of extension fields, logging included', () => {
     const r = importCompose({ files: [fixture('anchors/docker-compose.yml')], env: {} });
-    assert.deepEqual(
-      [...new Set(r.diagnostics.map((d) => `${d.code} ${d.field?.split('.').pop()} line ${d.position?.line}`))],
-      ['SC6004 logging line 32'],
-    );
+    assert.deepEqual(r.diagnostics, []);
     const api = byName(r.manifests, 'Service', 'api')!;
+    assert.deepEqual(api.spec.logging, { driver: 'json-file', options: { 'max-size': '10m', 'max-file': '3' } });
     assert.deepEqual(api.spec.env, { LOG_FORMAT: 'json', ROLE: 'api', TZ: 'UTC' });
-    assert.deepEqual(api.spec.updateConfig, { parallelism: 1, delay: '5s', order: 'start-first' });
+    assert.deepEqual(api.spec.updateConfig, { parallelism: 1, delay: '5s', order: 'start-first', monitor: '0s' });
     assert.equal(api.spec.replicas, 2);
     const worker = byName(r.manifests, 'Service', 'worker')!;
     assert.equal(worker.spec.replicas, 1);
-    assert.deepEqual(worker.spec.updateConfig, { parallelism: 1, delay: '5s', order: 'stop-first' });
+    assert.deepEqual(worker.spec.updateConfig, { parallelism: 1, delay: '5s', order: 'stop-first', monitor: '0s' });
   });
 
   it('interpolates from the environment', () => {
@@ -149,43 +147,126 @@ describe('compose import: services', () => {
     assert.deepEqual(edge.spec.expose, [3000, 3001]);
   });
 
-  it('sanitises names with a warning naming the original, and keeps the compose name as alias', () => {
+  it('keeps names as Swarm and stack deploy have them, underscores and case included, the compose name as alias', () => {
     const r = importCompose({ files: [fixture('Mixed_Names/docker-compose.yml')], env: {} });
     assert.equal(r.namespace, 'mixed-names');
-    assert.deepEqual(
-      r.diagnostics.map((d) => d.message.split(' is named')[0]),
-      ['service "Web_Frontend"', 'network "Public_Net"', 'service "api_v2"', 'network "private_net"'],
-    );
-    const api = byName(r.manifests, 'Service', 'api-v2')!;
+    assert.deepEqual(r.diagnostics, []);
+    const api = byName(r.manifests, 'Service', 'api_v2')!;
     assert.deepEqual(api.spec.networks, [
-      { name: 'private-net', aliases: ['api_v2'] },
-      { name: 'public-net', aliases: ['api_v2'] },
+      { name: 'Public_Net', aliases: ['api_v2'] },
+      { name: 'private_net', aliases: ['api_v2'] },
     ]);
-    assert.deepEqual(byName(r.manifests, 'Network', 'private-net')!.spec, { internal: true });
+    assert.ok(byName(r.manifests, 'Service', 'Web_Frontend'));
+    assert.deepEqual(byName(r.manifests, 'Network', 'private_net')!.spec, { internal: true });
   });
 
-  it('refuses two names that sanitise to one', () => {
-    const r = inline('services:\n  web_1: {image: a}\n  web-1: {image: b}\n');
+  it('changes a name Swarm refuses, with a warning naming the original', () => {
+    const r = inline('services:\n  web.v2: {image: a}\n');
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.code, d.message]),
+      [
+        [
+          'SC6005',
+          'service "web.v2" is named "web-v2" in the manifests: Swarm refuses that name (docker stack deploy fails on it)',
+        ],
+      ],
+    );
+    assert.deepEqual(byName(r.manifests, 'Service', 'web-v2')!.spec.networks, [
+      { name: 'default', aliases: ['web.v2'] },
+    ]);
+  });
+
+  it('refuses two names Swarm takes for one (they differ only in case)', () => {
+    const r = inline('services:\n  web_1: {image: a}\n  Web_1: {image: b}\n');
     assert.deepEqual(
       r.diagnostics.filter((d) => d.severity === 'error').map((d) => [d.code, d.position?.line]),
       [['SC6006', 2]],
     );
   });
 
+  it('keeps an explicit name: unprefixed, shared the way stack deploy shares it', () => {
+    const r = inline(
+      'services:\n  a:\n    image: a\n    networks: [edge]\n    secrets: [pw]\nnetworks:\n  edge: {name: proxy, driver: overlay}\nsecrets:\n  pw: {name: db-password, file: ./pw}\n',
+    );
+    assert.deepEqual(r.diagnostics, []);
+    assert.deepEqual(byName(r.manifests, 'Network', 'edge')!.spec, { name: 'proxy' });
+    assert.deepEqual(byName(r.manifests, 'Secret', 'pw')!.spec, { name: 'db-password', file: 'files/pw' });
+  });
+
   it('warns, with file, line and field, for every field it cannot express', () => {
     const r = inline(
-      'services:\n  web:\n    image: a\n    cap_add: [NET_ADMIN]\n    ports: ["127.0.0.1:80:80"]\n    deploy:\n      resources: {limits: {pids: 10}}\n    healthcheck: {test: "true", start_interval: 1s}\n',
+      'services:\n  web:\n    image: a\n    isolation: process\n    ports: ["127.0.0.1:80:80"]\n    deploy:\n      resources: {reservations: {devices: [{capabilities: [gpu]}]}}\n    group_add: [wheel]\n',
     );
     assert.deepEqual(
       r.diagnostics.map((d) => `${d.position?.line}:${d.position?.column} ${d.code} ${d.field}`),
       [
-        '4:5 SC6004 services.web.cap_add',
+        '4:5 SC6004 services.web.isolation',
         '5:13 SC6004 services.web.ports[0].host_ip',
-        '7:28 SC6004 services.web.deploy.resources.limits.pids',
-        '8:33 SC6004 services.web.healthcheck.start_interval',
+        '7:34 SC6004 services.web.deploy.resources.reservations.devices',
+        '8:5 SC6004 services.web.group_add',
       ],
     );
     assert.equal(r.manifests.length, 2);
+  });
+
+  it('converts the container fields stack deploy sets: capabilities, init, sysctls, ulimits, dns, hosts, logging, pids, jobs', () => {
+    const r = inline(`services:
+  web:
+    image: a
+    cap_add: [NET_ADMIN]
+    cap_drop: [MKNOD]
+    init: true
+    read_only: true
+    tty: true
+    stdin_open: true
+    stop_signal: SIGINT
+    sysctls: ["net.core.somaxconn=1024"]
+    ulimits: {nproc: 65535, nofile: {soft: 20000, hard: 40000}}
+    oom_score_adj: 200
+    dns: 10.0.0.2
+    dns_search: [example.internal]
+    dns_opt: ["ndots:2"]
+    extra_hosts: ["db.local:10.0.0.9", "v6=fd00::9"]
+    hostname: "{{.Node.Hostname}}"
+    logging: {driver: local, options: {max-size: 5m}}
+    healthcheck: {test: "true", start_period: 5s, start_interval: 1s}
+    deploy:
+      resources:
+        limits: {pids: 10}
+        reservations: {generic_resources: [{discrete_resource_spec: {kind: gpu, value: 2}}]}
+  batch:
+    image: a
+    deploy: {mode: replicated-job, replicas: 3}
+  once:
+    image: a
+    deploy: {mode: global-job}
+`);
+    assert.deepEqual(r.diagnostics, []);
+    const web = byName(r.manifests, 'Service', 'web')!.spec;
+    assert.deepEqual(
+      [web.capAdd, web.capDrop, web.init, web.readOnly, web.tty, web.stdinOpen, web.stopSignal, web.oomScoreAdj],
+      [['NET_ADMIN'], ['MKNOD'], true, true, true, true, 'SIGINT', 200],
+    );
+    assert.deepEqual(web.sysctls, { 'net.core.somaxconn': '1024' });
+    assert.deepEqual(web.ulimits, { nproc: 65535, nofile: { soft: 20000, hard: 40000 } });
+    assert.deepEqual(web.dns, { nameservers: ['10.0.0.2'], search: ['example.internal'], options: ['ndots:2'] });
+    assert.deepEqual(web.extraHosts, [
+      { host: 'db.local', ip: '10.0.0.9' },
+      { host: 'v6', ip: 'fd00::9' },
+    ]);
+    assert.equal(web.hostname, '{{.Node.Hostname}}');
+    assert.deepEqual(web.logging, { driver: 'local', options: { 'max-size': '5m' } });
+    assert.deepEqual(web.healthcheck, { test: 'true', startPeriod: '5s', startInterval: '1s' });
+    assert.deepEqual(web.resources, {
+      limits: { pids: 10 },
+      reservations: { genericResources: [{ kind: 'gpu', value: 2 }] },
+    });
+    const batch = byName(r.manifests, 'Service', 'batch')!.spec;
+    assert.deepEqual(
+      [batch.mode, batch.completions, batch.concurrency, batch.replicas],
+      ['replicated-job', 3, 3, undefined],
+    );
+    assert.equal(byName(r.manifests, 'Service', 'once')!.spec.mode, 'global-job');
   });
 
   it('rejects unknown fields with a suggestion, and undeclared networks and volumes', () => {
@@ -223,10 +304,10 @@ describe('compose import: services', () => {
 describe('compose import: configs and secrets', () => {
   it('writes Secret manifests from files and targets them at their compose name', () => {
     const r = importCompose({ files: [fixture('wordpress/docker-compose.yml')], env: {} });
-    assert.deepEqual(byName(r.manifests, 'Secret', 'db-password'), {
+    assert.deepEqual(byName(r.manifests, 'Secret', 'db_password'), {
       apiVersion: 'swarm.controller/v1alpha1',
       kind: 'Secret',
-      metadata: { name: 'db-password', namespace: 'wordpress' },
+      metadata: { name: 'db_password', namespace: 'wordpress' },
       spec: { file: 'files/db_password.txt' },
     });
     assert.deepEqual(
@@ -238,18 +319,15 @@ describe('compose import: configs and secrets', () => {
     );
     const wp = byName(r.manifests, 'Service', 'wordpress')!;
     assert.deepEqual(wp.spec.secrets, [
-      { name: 'db-password', target: 'db_password', uid: '33', gid: '33', mode: '0440' },
+      { name: 'db_password', target: 'db_password', uid: '33', gid: '33', mode: '0440' },
     ]);
     const db = byName(r.manifests, 'Service', 'db')!;
-    assert.deepEqual(db.spec.secrets, [
-      { name: 'db-root-password', target: 'db_root_password' },
-      { name: 'db-password', target: 'db_password' },
-    ]);
+    assert.deepEqual(db.spec.secrets, ['db_root_password', 'db_password']);
   });
 
   it('writes Config manifests; YAML files are copied under a name -f DIR does not read as manifests', () => {
     const r = importCompose({ files: [fixture('monitoring/docker-compose.yml')], env: {} });
-    assert.deepEqual(byName(r.manifests, 'Config', 'prometheus-config')!.spec, { file: 'files/prometheus.yml.txt' });
+    assert.deepEqual(byName(r.manifests, 'Config', 'prometheus_config')!.spec, { file: 'files/prometheus.yml.txt' });
     assert.deepEqual(r.dataFiles.map((f) => f.to).sort(), [
       'files/alert.rules',
       'files/datasource.yaml.txt',
@@ -257,12 +335,12 @@ describe('compose import: configs and secrets', () => {
     ]);
     const prom = byName(r.manifests, 'Service', 'prometheus')!;
     assert.deepEqual(prom.spec.configs, [
-      { name: 'prometheus-config', target: '/etc/prometheus/prometheus.yml' },
-      { name: 'alert-rules', target: '/alert_rules' },
+      { name: 'prometheus_config', target: '/etc/prometheus/prometheus.yml' },
+      'alert_rules',
     ]);
     const grafana = byName(r.manifests, 'Service', 'grafana')!;
     assert.deepEqual(grafana.spec.configs, [
-      { name: 'grafana-datasource', target: '/etc/grafana/provisioning/datasources/prometheus.yaml', mode: '0440' },
+      { name: 'grafana_datasource', target: '/etc/grafana/provisioning/datasources/prometheus.yaml', mode: '0440' },
     ]);
   });
 
@@ -271,7 +349,7 @@ describe('compose import: configs and secrets', () => {
       'services:\n  a:\n    image: a\n    secrets: [tls, token]\n    configs: [flags]\nsecrets:\n  tls: {external: true}\n  token: {environment: API_TOKEN}\nconfigs:\n  flags: {content: "on"}\n',
     );
     assert.deepEqual(r.diagnostics, []);
-    assert.deepEqual(byName(r.manifests, 'Secret', 'tls')!.spec, { external: true });
+    assert.deepEqual(byName(r.manifests, 'Secret', 'tls')!.spec, { external: true, name: 'tls' });
     assert.deepEqual(byName(r.manifests, 'Secret', 'token')!.spec, { env: 'API_TOKEN' });
     assert.deepEqual(byName(r.manifests, 'Config', 'flags')!.spec, { data: 'on' });
     assert.deepEqual(byName(r.manifests, 'Service', 'a')!.spec.secrets, ['tls', 'token']);

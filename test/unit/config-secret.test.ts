@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectOldVersions } from '../../src/apply/data-versions.js';
 import { executePlan } from '../../src/apply/execute-plan.js';
-import type { DesiredState } from '../../src/api/model.js';
+import type { DesiredState } from '../../src/model/desired-state.js';
 import { loadManifests } from '../../src/manifest/load.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import { renderHuman, renderJson } from '../../src/plan/render.js';

@@ -88,7 +88,7 @@ describe('editor schemas', () => {
   it('keep the descriptions, defaults and constraints of the CRD and add hover texts', () => {
     const service = schemas.get('service.json') as any;
     const spec = service.definitions.ServiceSpec.properties;
-    assert.deepEqual(spec.mode.enum, ['replicated', 'global']);
+    assert.deepEqual(spec.mode.enum, ['replicated', 'global', 'replicated-job', 'global-job']);
     assert.equal(spec.mode.default, 'replicated');
     assert.match(spec.mode.markdownDescription, /Default: `replicated`/);
     assert.equal(spec.stopGracePeriod.$ref, '#/definitions/Duration');
@@ -180,7 +180,7 @@ const mistakes: Mistake[] = [
   },
   {
     name: 'a name that breaks the pattern',
-    value: change(service, (m) => (m.metadata.name = 'Web_1')),
+    value: change(service, (m) => (m.metadata.name = 'web.1')),
     editor: { at: '/metadata/name', keyword: 'pattern' },
     controller: { code: 'SC3006', field: 'metadata.name' },
   },

@@ -457,11 +457,12 @@ describe('wrong values', () => {
       '/spec/resources/limits/cpus',
       'anyOf',
     );
+    // A relative mount target is valid, as in Swarm and stack deploy (the compose import warns); an empty one is not.
     assertRejected(
       'Service',
-      service((m) => (m.spec.mounts[0].target = 'data')),
+      service((m) => (m.spec.mounts[0].target = '')),
       '/spec/mounts/0/target',
-      'pattern',
+      'minLength',
     );
     assertRejected(
       'Service',
@@ -483,8 +484,14 @@ describe('wrong values', () => {
     );
     assertRejected(
       'Service',
-      service((m) => (m.metadata.name = 'Web_1')),
+      service((m) => (m.metadata.name = 'web.1')),
       '/metadata/name',
+      'pattern',
+    );
+    assertRejected(
+      'Service',
+      service((m) => (m.metadata.namespace = 'my_stack')),
+      '/metadata/namespace',
       'pattern',
     );
     assertRejected(
@@ -629,7 +636,8 @@ describe('generated files', () => {
       'RestartPolicy',
       'Healthcheck',
       'Resources',
-      'ResourceQuantities',
+      'ResourceLimits',
+      'ResourceReservations',
       'Placement',
       'NetworkAttachment',
       'Duration',

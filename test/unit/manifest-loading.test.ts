@@ -103,8 +103,16 @@ describe('loading manifests', () => {
     assert.equal(desired.services[0].swarmName, 'shop_web');
   });
 
-  it('refuses names Swarm would refuse', () => {
-    assert.deepEqual(codes(service('Web_1', 'image: a')), ['SC3006']);
+  it('refuses names Swarm would refuse, and keeps the ones it and stack deploy accept', () => {
+    assert.deepEqual(codes(service('web.1', 'image: a')), ['SC3006']);
+    assert.deepEqual(codes(service('web_', 'image: a')), ['SC3006']);
+    assert.deepEqual(codes(service('x', 'image: a', '  namespace: my_stack\n')), ['SC3006']);
+    assert.deepEqual(codes(service('Web_1', 'image: a') + service('payment_gateway', 'image: a')), []);
+    assert.deepEqual(
+      loadText(service('payment_gateway', 'image: a', '  namespace: shop\n')).desired.services[0].swarmName,
+      'shop_payment_gateway',
+    );
+    assert.deepEqual(codes(service('web', 'image: a') + service('WEB', 'image: a')), ['SC3001']);
     const long = 'a'.repeat(40);
     assert.deepEqual(codes(service(long, 'image: a', `  namespace: ${'b'.repeat(30)}\n`)), ['SC3006']);
   });

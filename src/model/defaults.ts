@@ -2,7 +2,8 @@
  * The canonical models of an object with nothing set. A created object's plan shows its
  * difference from these, so only the fields the manifest sets are listed. Pure.
  */
-import { networkModel, serviceModel } from '../manifest/desired-model.js';
+import { networkModel } from './network.js';
+import { serviceModel } from './service.js';
 
 export const defaultServiceModel = serviceModel(
   {
@@ -11,7 +12,7 @@ export const defaultServiceModel = serviceModel(
     metadata: { name: 'default' },
     spec: { image: '' },
   },
-  (n) => n,
+  { network: (n) => n, data: (_kind, n) => n },
 );
 
 export const defaultNetworkModel = networkModel({
