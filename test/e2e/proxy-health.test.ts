@@ -79,7 +79,8 @@ describe('servers as the proxies see them', { timeout: 600_000 }, () => {
     const r = await controller(['apply', '-f', dir, '--set', ns, '--wait', '--timeout', '120s']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     let last: RouteItem | undefined;
-    const health = (service: string) => last?.backends.find((b) => b.service === service)?.servers[0]?.health;
+    const backend = (name: string) => last?.backends.find((b) => b.service === `${ns}_${name}`);
+    const health = (name: string) => backend(name)?.servers[0]?.health;
     await eventually(
       async () => {
         last = await siteInSwarmStatus();
@@ -89,8 +90,8 @@ describe('servers as the proxies see them', { timeout: 600_000 }, () => {
       'the sick server down and the good one up in the status in the Swarm',
       { detail: () => JSON.stringify(last) },
     );
-    const sick = last!.backends.find((b) => b.service === 'sick')!.servers[0];
-    const good = last!.backends.find((b) => b.service === 'good')!.servers[0];
+    const sick = backend('sick')!.servers[0];
+    const good = backend('good')!.servers[0];
     assert.equal(sick.proxies!.length, 1, 'one proxy replica');
     assert.match(sick.proxies![0].state!, /^DOWN/, "HAProxy's own word for it");
     assert.equal(good.proxies![0].state, 'UP');
@@ -105,7 +106,7 @@ describe('servers as the proxies see them', { timeout: 600_000 }, () => {
     assert.equal(described.code, 0, described.stderr);
     assert.match(
       described.stdout,
-      new RegExp(`sick\\s+1\\s+${sick.address.replace(/\./g, '\\.')}:8080\\s+\\S+\\s+down\\s+\\S+=DOWN`),
+      new RegExp(`${ns}_sick\\s+\\d+\\s+${sick.address.replace(/\./g, '\\.')}:8080\\s+\\S+\\s+down\\s+\\S+=DOWN`),
     );
     assert.match(
       described.stdout,
