@@ -5,9 +5,10 @@
  * events about it. Pure.
  */
 import type { SwarmEvent, SwarmService, SwarmTask } from '../api/swarm-types.js';
-import type { ObjectEntry } from '../status/format.js';
+import type { ObjectEntry, ProxyReplicaEntry, ServedRouteEntry } from '../status/format.js';
 import { ageText } from '../status/reader.js';
 import type { Paint } from './colour.js';
+import { healthColour } from './get-view.js';
 import { renderTable } from './table.js';
 
 export interface DescribedObject {
@@ -25,6 +26,14 @@ export interface DescribedObject {
   tasks: SwarmTask[];
   /** Oldest first. */
   events: SwarmEvent[];
+  /** A route: how the route tier's status says it is served, and the proxy replicas. */
+  route?: {
+    proxy: string;
+    generation: number;
+    served?: ServedRouteEntry;
+    broken?: string;
+    replicas: ProxyReplicaEntry[];
+  };
 }
 
 const indent = (text: string, by = '  ') => text.replace(/^(?=.)/gm, by);
@@ -82,6 +91,7 @@ export function renderDescribe(d: DescribedObject, o: { now: number; paint: Pain
         ).trimEnd(),
       );
   }
+  if (d.kind === 'Route') out.push('', ...routeSection(d.route, p));
   out.push('', p.bold('Events (the engine keeps its last 256; the past hour):'));
   if (!d.events.length) out.push('  <none>');
   else
@@ -101,4 +111,55 @@ export function renderDescribe(d: DescribedObject, o: { now: number; paint: Pain
       ).trimEnd(),
     );
   return out.join('\n') + '\n';
+}
+
+/** A route's backends and servers with their health as each proxy replica sees it, then the replicas. */
+function routeSection(r: DescribedObject['route'], p: Paint): string[] {
+  if (!r) return [p.bold('Served:'), '  <not in the status of any route tier>'];
+  const out = [p.bold(`Served by ${r.proxy} (table generation ${r.generation}; health as the proxies see it):`)];
+  if (r.broken) out.push(`  ${p.red('broken')}: ${r.broken}`);
+  else if (!r.served) out.push('  <not in the table>');
+  else {
+    const rows = r.served.backends.flatMap((b) =>
+      b.servers.length
+        ? b.servers.map((s) => [
+            b.service,
+            String(b.weight),
+            `${s.address}:${s.port}`,
+            s.task.slice(0, 12),
+            s.health ? healthColour(p, s.health) : '-',
+            (s.proxies ?? [])
+              .map(
+                (x) =>
+                  `${x.replica.slice(0, 12)}=${x.state ?? x.health}${x.weight !== undefined ? `/w${x.weight}` : ''}`,
+              )
+              .join(' ') || '-',
+          ])
+        : [[b.service, String(b.weight), '<no server>', '-', '-', '-']],
+    );
+    out.push(
+      indent(
+        renderTable(['BACKEND', 'WEIGHT', 'SERVER', 'TASK', 'HEALTH', 'PER PROXY (STATE/WEIGHT)'], rows),
+      ).trimEnd(),
+    );
+  }
+  out.push('', p.bold('Proxy replicas:'));
+  if (!r.replicas.length) out.push('  <none>');
+  else
+    out.push(
+      indent(
+        renderTable(
+          ['TASK', 'ADDRESS', 'GENERATION', 'TABLE', 'PROBLEM'],
+          r.replicas.map((x) => [
+            x.task.slice(0, 12),
+            x.address,
+            String(x.generation ?? '?'),
+            x.inSync ? p.green('current') : p.red('behind'),
+            [x.lastError, x.statsError ? `view of the servers: ${x.statsError}` : null].filter(Boolean).join('; ') ||
+              '-',
+          ]),
+        ),
+      ).trimEnd(),
+    );
+  return out;
 }

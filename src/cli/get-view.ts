@@ -3,7 +3,14 @@
  * (normal and wide) or as JSON/YAML lists. Pure: documents and the time in, text out.
  */
 import { stringify } from 'yaml';
-import type { AppStatusDocument, ObjectEntry, ServedRouteEntry, StoredStatus } from '../status/format.js';
+import type {
+  AppStatusDocument,
+  ObjectEntry,
+  RouteServerEntry,
+  ServedRouteEntry,
+  ServerHealth,
+  StoredStatus,
+} from '../status/format.js';
 import { ageText, isAppStatus, isRoutesStatus } from '../status/reader.js';
 import type { Paint } from './colour.js';
 import { renderTable } from './table.js';
@@ -120,9 +127,33 @@ function objectsTable(rows: ObjectRow[], wide: boolean, o: GetViewOptions): stri
   );
 }
 
+/** `2 up, 1 down`: the servers' health as the proxies see it; `-` when the writer did not read them. */
+export function healthSummary(servers: RouteServerEntry[], p: Paint): string {
+  if (!servers.some((s) => s.health)) return '-';
+  const counts = new Map<ServerHealth, number>();
+  for (const s of servers) counts.set(s.health ?? 'unknown', (counts.get(s.health ?? 'unknown') ?? 0) + 1);
+  return [...counts].map(([h, n]) => healthColour(p, h, `${n} ${h}`)).join(', ');
+}
+
+export function healthColour(p: Paint, h: ServerHealth, text: string = h): string {
+  if (h === 'up' || h === 'unchecked') return p.green(text);
+  if (h === 'down') return p.red(text);
+  return p.yellow(text);
+}
+
+/** `10.0.0.5:80 down (p1 DOWN w1, p2 DOWN w1)` when the proxies were read, else the address. */
+export function serverText(s: RouteServerEntry, p: Paint): string {
+  const at = `${s.address}:${s.port}`;
+  if (!s.health) return at;
+  const each = (s.proxies ?? [])
+    .map((x) => `${x.replica.slice(0, 12)} ${x.state ?? '?'}${x.weight !== undefined ? ` w${x.weight}` : ''}`)
+    .join(', ');
+  return `${at} ${healthColour(p, s.health)}${each ? ` (${each})` : ''}`;
+}
+
 function routesTable(statuses: StoredStatus[], wide: boolean, o: GetViewOptions): string {
   const headers = ['NAME', 'HOSTS', 'PATH', 'STATE', 'BACKENDS', 'SERVERS'];
-  if (wide) headers.push('PROXY', 'ADDRESSES');
+  if (wide) headers.push('HEALTH (PROXIES)', 'PROXY', 'ADDRESSES');
   const rows = routeRows(statuses).map((r) => {
     const servers = r.backends.reduce((n, b) => n + b.servers.length, 0);
     const row = [
@@ -134,14 +165,30 @@ function routesTable(statuses: StoredStatus[], wide: boolean, o: GetViewOptions)
       String(servers),
     ];
     if (wide)
-      row.push(r.proxy, r.backends.flatMap((b) => b.servers.map((x) => `${x.address}:${x.port}`)).join(',') || '-');
+      row.push(
+        healthSummary(
+          r.backends.flatMap((b) => b.servers),
+          o.paint,
+        ),
+        r.proxy,
+        r.backends.flatMap((b) => b.servers.map((x) => serverText(x, o.paint))).join(', ') || '-',
+      );
     return row;
   });
   const table = renderTable(headers, rows);
   const replicas = statuses.filter(isRoutesStatus).map((s) => {
     const d = s.document;
     const inSync = d.replicas.filter((x) => x.inSync).length;
-    return `proxy ${d.proxyService}: generation ${d.generation}, ${inSync}/${d.replicas.length} replica(s) hold the current table${d.active ? '' : ` (not pushed: ${d.note ?? 'inactive'})`}`;
+    const head = `proxy ${d.proxyService}: generation ${d.generation}, ${inSync}/${d.replicas.length} replica(s) hold the current table${d.active ? '' : ` (not pushed: ${d.note ?? 'inactive'})`}`;
+    if (!wide) return head;
+    return [
+      head,
+      ...d.replicas.map(
+        (x) =>
+          `  ${x.task.slice(0, 12)} ${x.address}: generation ${x.generation ?? '?'}, ${x.inSync ? o.paint.green('current table') : o.paint.red('behind')}` +
+          `${x.lastError ? `; push: ${x.lastError}` : ''}${x.statsError ? `; view of the servers: ${x.statsError}` : ''}`,
+      ),
+    ].join('\n');
   });
   return table + (replicas.length ? replicas.join('\n') + '\n' : '');
 }

@@ -267,6 +267,26 @@ export async function describeCommand(options: CliOptions, io: CommandIo): Promi
     described.events = (
       await events.call(swarm, { type: kind.toLowerCase(), name: swarmName }, Date.now() / 1000 - 3600)
     ).slice(-20);
+  if (kind === 'Route') {
+    const tier =
+      found
+        .filter(isRoutesStatus)
+        .find((s) =>
+          [...s.document.served.map((r) => r.route), ...s.document.broken.map((b) => b.route)].includes(described.name),
+        ) ?? found.filter(isRoutesStatus)[0];
+    if (tier) {
+      const d = tier.document;
+      const broken = d.broken.find((b) => b.route === described.name)?.problem;
+      const served = d.served.find((r) => r.route === described.name);
+      described.route = {
+        proxy: d.proxyService,
+        generation: d.generation,
+        ...(served ? { served } : {}),
+        ...(broken ? { broken } : {}),
+        replicas: d.replicas,
+      };
+    }
+  }
   io.out(renderDescribe(described, { now: Date.now(), paint: paint(options.color) }));
   return 0;
 }

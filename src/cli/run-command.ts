@@ -255,6 +255,8 @@ function startRouteSync(
     pollIntervalMs: options.routePollMs,
     fullReadIntervalMs: 10_000,
     verifyIntervalMs: 5000,
+    // What the replicas see of the servers goes into the status: no point reading it more often than that is written.
+    observeIntervalMs: Math.max(1000, options.statusIntervalMs),
   };
   let token: string;
   try {
@@ -269,6 +271,7 @@ function startRouteSync(
   const sync = new RouteSync({
     swarm,
     client,
+    stats: client,
     options: o,
     clock: realClock,
     log: log.child({ component: 'routes' }),

@@ -1,7 +1,7 @@
 /**
  * What one `controller run` process shares between the loops it runs, as controller-runtime's
  * manager does: the one Swarm event stream (reconnected when lost) fanned out to every loop and
- * listener, the live cache every reconciler reads (invalidated by every event and whenever a loop
+ * listener, less the events of its own records (own-records.ts: status documents, leases), the live cache every reconciler reads (invalidated by every event and whenever a loop
  * takes its lease), and for each loop its own leader lease, renewed every third of the lease time,
  * with the loop told after each round whether it leads. It starts and stops them. A loop's failure
  * (a throw from its lease round or event handler) is logged and never stops another loop.
@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import type { Clock } from '../queue/clock.js';
 import { LeaderLease } from './leader-lease.js';
 import { LiveCache } from './live-cache.js';
+import { isOwnRecordEvent } from './own-records.js';
 
 export interface LeaseRound {
   /** This replica holds the loop's lease. */
@@ -182,6 +183,7 @@ export class Manager {
   }
 
   private onSwarmEvent(e: SwarmEvent): void {
+    if (isOwnRecordEvent(e)) return; // our status documents and leases: nothing to reconcile
     this.cache.invalidate();
     for (const l of this.listeners) this.isolated('an event listener', () => l(e));
     for (const x of this.entries) this.isolated(x.loop.name, () => x.loop.onEvent(e));

@@ -64,6 +64,7 @@ export function routesStatusBody(r: RouteSyncStatus): RoutesStatusBody {
     broken: r.broken,
     unreadable: r.unreadable,
     replicas: r.replicas,
+    ...(r.observeIntervalMs !== undefined ? { observeIntervalMs: r.observeIntervalMs } : {}),
     lastChangeAt: r.lastChangeAt,
     lastError: r.lastError,
   };

@@ -2,8 +2,9 @@
  * Parses HAProxy's `show stat` CSV (management.txt section 9.1) into server rows: the columns
  * are found by their names in the header line, values quoted with '"' when they hold a comma
  * or a quote. The agent reads from it what the request log cannot give: `wredis`, the attempts
- * that failed on a server and were sent to another (the client never saw them), and the
- * server's health (`status`, `check_status`), which tells a rollout when a new task is ready.
+ * that failed on a server and were sent to another (the client never saw them), and what HAProxy
+ * thinks of each server: its state (`status`), the last check (`check_status`), which tells a
+ * rollout when a new task is ready, and its effective weight.
  * Pure. Must not import src/swarm/ or do I/O.
  */
 
@@ -18,6 +19,8 @@ export interface ServerStatRow {
   status: string;
   /** The last health check's result: "L7OK", "L4CON", "INI" (none yet)...; "" when the server is not checked. */
   checkStatus: string;
+  /** The `weight` column: the server's effective weight (0 while down or in maintenance); absent without the column. */
+  weight?: number;
 }
 
 /** Splits one CSV line (RFC 4180 quoting, as HAProxy writes it). */
@@ -56,19 +59,22 @@ export function parseServerStats(csv: string): ServerStatRow[] {
   };
   const [px, sv, type, addr, wredis, status] = ['pxname', 'svname', 'type', 'addr', 'wredis', 'status'].map(col);
   const check = names.indexOf('check_status');
+  const weight = names.indexOf('weight');
   const rows: ServerStatRow[] = [];
   for (const line of lines.slice(head + 1)) {
     if (!line.trim()) continue;
     const f = splitCsvLine(line);
     if (f[type] !== '2') continue;
-    rows.push({
+    const row: ServerStatRow = {
       backend: f[px],
       server: f[sv],
       address: f[addr],
       redispatched: Number(f[wredis]) || 0,
       status: f[status] ?? '',
       checkStatus: check < 0 ? '' : (f[check] ?? ''),
-    });
+    };
+    if (weight >= 0 && f[weight] !== undefined && f[weight] !== '') row.weight = Number(f[weight]);
+    rows.push(row);
   }
   return rows;
 }

@@ -51,6 +51,8 @@ export interface ServerTraffic {
 export interface ServerHealth {
   status: string;
   check: string;
+  /** The effective weight (0 while down or in maintenance); absent when the stats had no such column. */
+  weight?: number;
 }
 
 export interface UnattributedTraffic {
@@ -271,7 +273,13 @@ export class TrafficCounters {
       if (current) {
         const key = this.byAddress.get(addrKey(row.backend, row.address));
         const e = key === undefined ? undefined : this.tasks.get(key);
-        if (e && e.removedAt === null) e.health = { status: row.status, check: row.checkStatus };
+        // Only the current worker checks; a slot reused by another task is not this task's state.
+        if (e && e.removedAt === null && e.server === row.server)
+          e.health = {
+            status: row.status,
+            check: row.checkStatus,
+            ...(row.weight !== undefined ? { weight: row.weight } : {}),
+          };
       }
       const slot = `${row.backend}/${row.server}`;
       const before = last.get(slot) ?? 0;

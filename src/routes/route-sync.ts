@@ -8,13 +8,17 @@
  * Generations only grow: on becoming active it first asks the replicas which generation they
  * serve, keeps it when they already hold the same table, and otherwise continues above it.
  * Only the leader pushes; routing goes on while reconciling is suspended (the proxies follow
- * tasks, not manifests).
+ * tasks, not manifests). The leader also reads what each replica sees of the servers (their
+ * health and weight, proxy-observer.ts) and puts it beside each server in its status.
  */
 import type { SwarmReader } from '../api/swarm-access.js';
 import type { SwarmEvent } from '../api/swarm-types.js';
 import type { Logger } from '../log.js';
 import type { Clock, Random } from '../queue/clock.js';
-import type { AgentClient } from './agent-client.js';
+import type { AgentClient, AgentStatsReader } from './agent-client.js';
+import type { ServerHealth, ProxyServerView } from '../status/format.js';
+import { ProxyObserver } from './proxy-observer.js';
+import { serverView } from './proxy-view.js';
 import { ProxyPusher, type PushSink, type ReplicaStatus } from './proxy-pusher.js';
 import {
   readRouteFacts,
@@ -37,6 +41,8 @@ export interface RouteSyncOptions {
   fullReadIntervalMs: number;
   /** How often each replica's status is read back (default 5 s). */
   verifyIntervalMs: number;
+  /** How often each replica's view of the servers is read (default 5 s; needs `stats` in the deps). */
+  observeIntervalMs?: number;
 }
 
 export interface RouteMetricsSink extends PushSink {
@@ -53,7 +59,14 @@ export interface ServedRoute {
     service: string;
     servers: number;
     weight: number;
-    members?: { task: string; address: string; port: number }[];
+    members?: {
+      task: string;
+      address: string;
+      port: number;
+      /** As the replicas see it (when they are read): merged, and per replica. */
+      health?: ServerHealth;
+      proxies?: ProxyServerView[];
+    }[];
   }[];
 }
 
@@ -70,7 +83,9 @@ export interface RouteSyncStatus {
   served: ServedRoute[];
   broken: BrokenRoute[];
   unreadable: { configName: string; problem: string }[];
-  replicas: ReplicaStatus[];
+  /** `statsError` when the replicas' views are read: why the last read of that replica failed. */
+  replicas: (ReplicaStatus & { statsError?: string | null })[];
+  observeIntervalMs?: number;
   lastChangeAt: string | null;
   lastError: string | null;
 }
@@ -102,6 +117,8 @@ export interface RouteSyncDeps {
   swarm: SwarmReader;
   /** Talks to each proxy replica's control API. */
   client: AgentClient;
+  /** Reads each replica's traffic statistics for its view of the servers; without it, none is read. */
+  stats?: AgentStatsReader;
   options: RouteSyncOptions;
   clock: Clock;
   /** The push retries' jitter (default Math.random). */
@@ -114,6 +131,7 @@ export interface RouteSyncDeps {
 
 export class RouteSync {
   private readonly pusher: ProxyPusher;
+  private readonly observer: ProxyObserver | undefined;
   private readonly swarm: SwarmReader;
   private readonly o: RouteSyncOptions;
   private readonly clock: Clock;
@@ -157,16 +175,31 @@ export class RouteSync {
         this.wake?.();
       },
     });
+    this.observer = deps.stats
+      ? new ProxyObserver({
+          reader: deps.stats,
+          clock: deps.clock,
+          log: deps.log,
+          ...(deps.options.observeIntervalMs !== undefined ? { intervalMs: deps.options.observeIntervalMs } : {}),
+        })
+      : undefined;
   }
 
   start(): void {
     void this.loop();
+    this.observer?.start();
   }
 
   stop(): void {
     this.stopped = true;
     this.pusher.stop();
+    void this.observer?.stop();
     this.wake?.();
+  }
+
+  /** One read of every replica's view of the servers now (tests). */
+  observe(): Promise<void> {
+    return this.observer?.round() ?? Promise.resolve();
   }
 
   /** A Swarm event: services, networks, configs (routes) or nodes changed; read everything again now. */
@@ -207,6 +240,8 @@ export class RouteSync {
 
   status(): RouteSyncStatus {
     const b = this.built;
+    const views = this.observer?.views();
+    const errors = new Map(views?.map((v) => [v.task, v.error]));
     return {
       active: this.active,
       ...(this.note ? { note: this.note } : {}),
@@ -224,12 +259,20 @@ export class RouteSync {
           service: x.service,
           servers: x.servers.length,
           weight: x.weight,
-          members: x.servers.map((v) => ({ task: v.id, address: v.address, port: v.port })),
+          members: x.servers.map((v) => ({
+            task: v.id,
+            address: v.address,
+            port: v.port,
+            ...(views ? serverView(r.name, v.id, views) : {}),
+          })),
         })),
       })),
       broken: b?.broken ?? [],
       unreadable: this.facts?.unreadable ?? [],
-      replicas: this.pusher.status(),
+      replicas: this.pusher
+        .status()
+        .map((x) => (views ? { ...x, statsError: errors.has(x.task) ? errors.get(x.task)! : 'not read yet' } : x)),
+      ...(this.observer ? { observeIntervalMs: this.observer.intervalMs } : {}),
       lastChangeAt: this.lastChangeAt === null ? null : new Date(this.lastChangeAt).toISOString(),
       lastError: this.lastError,
     };
@@ -258,6 +301,7 @@ export class RouteSync {
       );
       if (!active) {
         this.pusher.setReplicas([]);
+        this.observer?.setReplicas([]);
         this.initialised = false;
       }
       this.fullReadWanted = true;
@@ -299,6 +343,7 @@ export class RouteSync {
     const replicas = proxyReplicas(facts.proxy, facts.tasks, this.o.proxyNetwork);
     this.note = replicas.problem;
     this.pusher.setReplicas(replicas.replicas);
+    this.observer?.setReplicas(replicas.replicas);
     this.built = buildTable(facts);
     this.metrics.table(this.generation, this.built.routes.length, this.built.broken.length, countServers(this.built));
   }

@@ -193,6 +193,33 @@ export interface RouteServerEntry {
   task: string;
   address: string;
   port: number;
+  /**
+   * Added in v1 (optional): the server's health as the proxy replicas' HAProxy sees it, merged:
+   * one value when every replica that reported agrees, `mixed` when they differ, `unknown` when
+   * none reported it. Absent when the writer does not read the replicas.
+   */
+  health?: ServerHealth;
+  /** Added in v1 (optional): each replica's view of this server, by replica task. */
+  proxies?: ProxyServerView[];
+}
+
+/**
+ * up: passing checks (or "UP 1/3": still up, checks starting to fail); down: failing checks
+ * (also "DOWN 1/2", coming back); maint: disabled; drain: takes no new traffic; unchecked: the
+ * route has no health check (HAProxy's "no check"), traffic goes to it; unknown: not reported;
+ * mixed (merged only): replicas disagree.
+ */
+export type ServerHealth = 'up' | 'down' | 'maint' | 'drain' | 'unchecked' | 'unknown' | 'mixed';
+
+/** One proxy replica's view of one server. */
+export interface ProxyServerView {
+  /** The proxy replica's Swarm task. */
+  replica: string;
+  health: ServerHealth;
+  /** HAProxy's `status` text as read (`UP`, `DOWN`, `UP 1/3`, `no check`, ...); absent when not reported. */
+  state?: string;
+  /** HAProxy's effective weight of the server on that replica. */
+  weight?: number;
 }
 
 export interface RouteBackendEntry {
@@ -220,6 +247,11 @@ export interface ProxyReplicaEntry {
   inSync: boolean;
   lastError: string | null;
   lastPushAt: string | null;
+  /**
+   * Added in v1 (optional): why the replica's view of the servers (GET /v1/stats) could not be
+   * read at the last try; null when it was read. Absent when the writer does not read the replicas.
+   */
+  statsError?: string | null;
 }
 
 /** The route tier as the leader pushes it. */
@@ -238,6 +270,8 @@ export interface RoutesStatusDocument extends DocumentBase {
   broken: { route: string; problem: string }[];
   unreadable: { configName: string; problem: string }[];
   replicas: ProxyReplicaEntry[];
+  /** Added in v1 (optional): how often the leader reads each replica's view of the servers. */
+  observeIntervalMs?: number;
   lastChangeAt: string | null;
   lastError: string | null;
 }

@@ -86,7 +86,7 @@ function startProbe(url: string, concurrency = 2, gapMs = 20): { stop: () => Pro
   let stopped = false;
   const worker = async () => {
     while (!stopped && log.length < 60_000) {
-      await new Promise((r) => setTimeout(r, gapMs));
+      await new Promise((r) => setTimeout(r, gapMs)); // pacing the load (bounded rate), not waiting for an outcome
       const t = Date.now();
       try {
         const a = await request(url, {}, 5000);
@@ -186,9 +186,11 @@ async function taskAddresses(service: string, node: string): Promise<Set<string>
  * `seconds` through its Runtime API (`show servers state`): per poll, the time and each
  * server's address, operational state (0 down, 2 up) and admin state (bits 0x1 and 0x2: maintenance).
  */
-function watchServers(seconds: number): {
-  done: Promise<{ t: number; servers: { addr: string; op: number; admin: number }[] }[]>;
-} {
+type ServersPoll = { t: number; servers: { addr: string; op: number; admin: number }[] };
+
+/** Polls HAProxy's `show servers state` in the proxy every 100 ms (a bounded loop pacing its own reads); `polls` fills as they come. */
+function watchServers(seconds: number): { done: Promise<ServersPoll[]>; polls: ServersPoll[] } {
+  const polls: ServersPoll[] = [];
   const script = `const net=require("net");const end=Date.now()+${seconds * 1000};
 const poll=()=>{if(Date.now()>end)return;const t=Date.now();let out="";const c=net.connect("/run/swarm-controller-proxy/haproxy.sock");
 c.on("data",(d)=>out+=d);c.on("end",()=>{const servers=out.split("\\n").filter((l)=>l&&!l.startsWith("#")&&l.split(" ").length>7).map((l)=>{const f=l.split(" ");return {addr:f[4],op:+f[5],admin:+f[6]};});
@@ -201,7 +203,14 @@ process.stdout.write(JSON.stringify({t,servers})+"\\n");setTimeout(poll,100);});
       const child = spawn('docker', ['exec', ids[0], 'node', '-e', script], { env: process.env });
       let out = '';
       let err = '';
-      child.stdout.on('data', (d) => (out += d));
+      let pending = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        pending += d;
+        const lines = pending.split('\n');
+        pending = lines.pop()!;
+        for (const l of lines) if (l) polls.push(JSON.parse(l) as ServersPoll);
+      });
       child.stderr.on('data', (d) => (err += d));
       child.on('close', (code) => {
         if (code !== 0 || err) console.log(`server watch: exit ${code}: ${err.slice(0, 500)}`);
@@ -211,9 +220,9 @@ process.stdout.write(JSON.stringify({t,servers})+"\\n");setTimeout(poll,100);});
     return r
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { t: number; servers: { addr: string; op: number; admin: number }[] });
+      .map((l) => JSON.parse(l) as ServersPoll);
   })();
-  return { done };
+  return { done, polls };
 }
 
 async function webObjectPhase(): Promise<string | undefined> {
@@ -225,6 +234,15 @@ async function webObjectPhase(): Promise<string | undefined> {
  * After a node's loss: when Swarm had every replica running elsewhere, and when the controller
  * had every replica's address in the table, every proxy in step and the object Ready.
  */
+/** Waits until every running replica has answered the probe after `since` (the tail the assertions look at). */
+function answeredByEvery(probe: { log: Probe[] }, since: number, what: string): Promise<void> {
+  return eventually(
+    () => new Set(probe.log.filter((p) => p.t > since && p.task).map((p) => p.task)).size === replicas,
+    60_000,
+    `every one of the ${replicas} tasks to answer the probe ${what}`,
+  );
+}
+
 async function recovery(lost: ClusterNode): Promise<{ rescheduledAt: number; convergedAt: number }> {
   let rescheduledAt = 0;
   await eventually(
@@ -288,7 +306,11 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
     }
     // Suspend the tier's controller and wait a lease round, or it repairs the app as it goes.
     await controller(['suspend', '--set', tierNs, '--reason', 'test teardown']);
-    await new Promise((r) => setTimeout(r, 4000));
+    await eventually(
+      async () => (await controllerStatus(tier).catch(() => undefined))?.suspended === true,
+      60_000,
+      'the tier controller to report itself suspended',
+    ).catch((err: Error) => console.log(`teardown: ${err.message}; removing anyway`));
     await removeNamespace(ns);
     await stopTier(tierNs);
     await docker('swarm', 'update', '--dispatcher-heartbeat', '5s');
@@ -312,13 +334,13 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
     );
 
     const probe = startProbe(`${base}/web/`);
-    await new Promise((r) => setTimeout(r, 1000));
+    await eventually(() => probe.log.some((p) => p.status === 200), 30_000, 'the probe answered before the kill');
     const t0 = Date.now();
     clusterScript('kill-engine', victim.name);
 
     // Swarm reschedules: replicas running again, none on the victim.
     const { rescheduledAt, convergedAt } = await recovery(victim);
-    await new Promise((r) => setTimeout(r, 2000));
+    await answeredByEvery(probe, convergedAt, 'after convergence');
     const log = await probe.stop();
 
     const fromVictim = log.filter((p) => p.task && onVictim.has(p.task));
@@ -359,7 +381,8 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
       `no ${ns}_web container left on ${victim.name}`,
     );
     const backAt = Date.now();
-    await new Promise((r) => setTimeout(r, 3000));
+    // No wait for a duplicate to show up: the engine's stale containers being gone is Swarm's
+    // reconciliation of the returned node (its tasks' shutdown came from the manager), recorded above.
     const running = (await tasksOf(`${ns}_web`)).filter((t) => t.state === 'running');
     const perNode = await containersPerNode(`${ns}_web`);
     assert.equal(running.length, replicas, `exactly ${replicas} running tasks: ${JSON.stringify(running)}`);
@@ -405,19 +428,22 @@ describe('faults on a multi-node Swarm', { timeout: 900_000 }, () => {
 
     const watch = watchServers(25);
     const probe = startProbe(`${base}/web/`);
-    await new Promise((r) => setTimeout(r, 1500));
+    // in rotation: operationally up (2) and not in maintenance (admin bits 0x1 forced, 0x2 inherited;
+    // 0x4 only says the slot was declared disabled in the configuration before the agent enabled it)
+    const inRotation = (p: ServersPoll) =>
+      p.servers.some((x) => lostAddresses.has(x.addr) && x.op === 2 && (x.admin & 3) === 0);
+    await eventually(
+      () => probe.log.some((p) => p.status === 200) && watch.polls.some(inRotation),
+      30_000,
+      "the probe answered and the lost node's tasks seen in rotation before the cut",
+    );
     const t0 = Date.now();
     clusterScript('kill-node', lostNode.name);
 
     const { rescheduledAt, convergedAt } = await recovery(lostNode);
-    await new Promise((r) => setTimeout(r, 2000));
+    await answeredByEvery(probe, convergedAt, 'after convergence');
     const log = await probe.stop();
     const polls = await watch.done;
-
-    // in rotation: operationally up (2) and not in maintenance (admin bits 0x1 forced, 0x2 inherited;
-    // 0x4 only says the slot was declared disabled in the configuration before the agent enabled it)
-    const inRotation = (p: { servers: { addr: string; op: number; admin: number }[] }) =>
-      p.servers.some((x) => lostAddresses.has(x.addr) && x.op === 2 && (x.admin & 3) === 0);
     assert.ok(
       polls.some((p) => p.t < t0 && inRotation(p)),
       "the lost node's tasks were in rotation before the cut",

@@ -3,7 +3,8 @@
  * run's own page shows its apply set and objects as it converges; `controller dashboard`, a
  * separate process that reaches only the engine, shows the same apply set from the status the
  * leader wrote into the Swarm, and its Suspend and Resume (with the token) reach the run through
- * the Swarm's suspend record. Screenshots into docs/images/.
+ * the Swarm's suspend record. Screenshots into a temporary directory, or docs/images/ with
+ * SC_UPDATE_SCREENSHOTS=1 (DEVELOPERS.md, "Screenshots").
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,12 +14,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../helpers/browser.js';
+import { screenshotDir } from '../helpers/screenshots.js';
 import { docker, ensureSwarm, eventually, manifestDir, removeNamespace, repoRoot } from './harness.js';
 import { freePort, startRun, type RunningController } from './run-controller.js';
 
 const ns = 'e2e-dash';
 const token = 'e2e-dashboard-token-93a1';
-const images = join(repoRoot, 'docs/images');
+const shots = screenshotDir();
+const images = shots.dir;
 
 const service = `apiVersion: swarm.controller/v1alpha1
 kind: Service
@@ -71,6 +74,7 @@ describe('the dashboard on a real Swarm', () => {
     await browser?.close();
     await removeNamespace(ns);
     await removeRecords();
+    shots.done();
   });
 
   it("shows controller run's apply set live, and controller dashboard shows it from the Swarm and suspends it", async () => {

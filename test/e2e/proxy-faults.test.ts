@@ -74,12 +74,21 @@ async function proxyAddresses(): Promise<Map<string, string>> {
 function loadFromClient(
   targets: string[],
   ms: number,
+  /** A file the client writes in its container once every target has answered a request (loadStarted waits for it). */
+  startedMark?: string,
 ): Promise<Record<string, { ok: number; bad: number; errors: number }>> {
   const script = `
 const http = require('http');
 const targets = ${JSON.stringify(targets)};
 const end = Date.now() + ${ms};
+const mark = ${JSON.stringify(startedMark ?? '')};
 const out = {};
+const answered = new Set();
+const seen = (t, s) => {
+  if (!mark || s < 200 || s >= 300 || answered.has(t)) return;
+  answered.add(t);
+  if (answered.size === targets.length) require('fs').writeFileSync(mark, String(Date.now()));
+};
 const one = (t) => new Promise((r) => {
   const req = http.get({ host: t, port: 80, path: '/pf/x', agent: false, timeout: 3000 }, (res) => { res.resume(); res.on('end', () => r(res.statusCode)); });
   req.on('timeout', () => req.destroy(new Error('timeout')));
@@ -89,11 +98,21 @@ Promise.all(targets.map(async (t) => {
   out[t] = { ok: 0, bad: 0, errors: 0 };
   while (Date.now() < end) {
     const s = await one(t);
+    seen(t, s);
     if (s >= 200 && s < 300) out[t].ok++; else if (s === 0) out[t].errors++; else out[t].bad++;
   }
 })).then(() => process.stdout.write(JSON.stringify(out)));
 `;
   return docker('exec', client, '/usr/local/bin/node', '-e', script).then((s) => JSON.parse(s));
+}
+
+/** Waits until a load started with `startedMark` has had an answer from every target (the client wrote the mark). */
+function loadStarted(startedMark: string): Promise<void> {
+  return eventually(
+    async () => (await docker('exec', client, 'cat', startedMark).catch(() => '')) !== '',
+    30_000,
+    'the load to be answered by every target',
+  );
 }
 
 let tier: Tier;
@@ -143,8 +162,8 @@ describe('proxy tier faults', { timeout: 600_000 }, () => {
     assert.equal(before.size, 2);
     const [victimTask, victimIp] = [...before.entries()][0];
     const survivorIp = [...before.values()][1];
-    const load = loadFromClient([survivorIp], 12_000);
-    await new Promise((r) => setTimeout(r, 2000));
+    const load = loadFromClient([survivorIp], 12_000, '/tmp/load-started-kill');
+    await loadStarted('/tmp/load-started-kill'); // the survivor answers before the kill
     const container = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.task.id=${victimTask}`)).trim();
     const killedAt = Date.now();
     await docker('kill', container);

@@ -149,7 +149,17 @@ export async function stopTier(ns: string): Promise<void> {
     )
   ) {
     await controller(['suspend', '--set', ns, '--reason', 'test teardown']);
-    await new Promise((r) => setTimeout(r, 3000)); // a lease round (5 s / 3) and then some
+    // The controller has seen the suspend record (its next lease round) and changes nothing more.
+    await eventually(
+      async () => {
+        const s = await controllerStatus({ ns }).catch(() => undefined);
+        if (s) return s.suspended === true;
+        // no container to ask (it crashed or is being replaced): nothing of it changes the Swarm now
+        return !(await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${ns}_controller`));
+      },
+      60_000,
+      'the tier controller to report itself suspended',
+    );
   }
   await docker('service', 'rm', `${ns}_controller`).catch(() => '');
   await eventually(
@@ -180,7 +190,9 @@ export interface RouteStatus {
 }
 
 /** The controller's status, read inside its container (its port is not published); with several replicas, the leader's. */
-export async function controllerStatus(t: Tier): Promise<Record<string, unknown> & { routes?: RouteStatus }> {
+export async function controllerStatus(
+  t: Pick<Tier, 'ns'>,
+): Promise<Record<string, unknown> & { routes?: RouteStatus }> {
   const ids = (await docker('ps', '-q', '--filter', `label=com.docker.swarm.service.name=${t.ns}_controller`))
     .split('\n')
     .filter(Boolean);

@@ -138,6 +138,7 @@ export function fixtureState(o: FixtureOptions): DashboardState {
         inSync: true,
         lastError: null,
         lastPushAt: t(12),
+        statsError: null,
       },
       {
         task: 'm2p7z8',
@@ -147,6 +148,7 @@ export function fixtureState(o: FixtureOptions): DashboardState {
         inSync: true,
         lastError: null,
         lastPushAt: t(12),
+        statsError: null,
       },
       {
         task: 'v8r4c6',
@@ -156,8 +158,10 @@ export function fixtureState(o: FixtureOptions): DashboardState {
         inSync: false,
         lastError: 'no answer within 5000 ms',
         lastPushAt: t(95),
+        statsError: 'no answer within 5000 ms',
       },
     ],
+    observeIntervalMs: 5000,
     lastChangeAt: t(12),
     lastError: null,
   };
@@ -173,8 +177,26 @@ export function fixtureState(o: FixtureOptions): DashboardState {
   };
 }
 
+/**
+ * Servers as the replicas see them: q3k9x1 and m2p7z8 report every server UP, except t102 (DOWN
+ * on both: down) and t200 (DOWN on m2p7z8 only: mixed); v8r4c6 could not be read (unknown).
+ */
 function server(n: number, base: number) {
-  return Array.from({ length: n }, (_, i) => ({ task: `t${base}${i}`, address: `10.213.5.${base + i}`, port: 8080 }));
+  return Array.from({ length: n }, (_, i) => {
+    const task = `t${base}${i}`;
+    const state = (replica: string) => (task === 't102' || (task === 't200' && replica === 'm2p7z8') ? 'DOWN' : 'UP');
+    const proxies = [
+      ...['m2p7z8', 'q3k9x1'].map((replica) => ({
+        replica,
+        health: state(replica) === 'UP' ? ('up' as const) : ('down' as const),
+        state: state(replica),
+        weight: 1,
+      })),
+      { replica: 'v8r4c6', health: 'unknown' as const },
+    ];
+    const health = task === 't102' ? ('down' as const) : task === 't200' ? ('mixed' as const) : ('up' as const);
+    return { task, address: `10.213.5.${base + i}`, port: 8080, health, proxies };
+  });
 }
 
 /** A copy of `s` with objects `indexes` changed to Failed with a new reason (an update of a few rows). */

@@ -4,11 +4,12 @@
  * 1,000 objects with their state, drift and plan, the sync history, the routes with weights and
  * servers and the proxy replicas; a change in the state reaches the open page by server-sent
  * events and rewrites only the rows that changed; filters hide rows; actions are refused without
- * the token and carried out with it. Screenshots go to docs/images/ (docs/dashboard.md).
+ * the token and carried out with it. Screenshots are taken on every run, into a temporary
+ * directory; with SC_UPDATE_SCREENSHOTS=1 into docs/images/ (docs/dashboard.md), the only way the
+ * test writes into the tree (DEVELOPERS.md).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -18,9 +19,10 @@ import type { DashboardAction, DashboardState } from '../../src/dashboard/state.
 import { realClock } from '../../src/queue/clock.js';
 import { launchBrowser } from '../helpers/browser.js';
 import { fixtureState, withFailures } from '../helpers/dashboard-fixture.js';
-import { repoRoot } from '../helpers/repo.js';
+import { screenshotDir } from '../helpers/screenshots.js';
 
-const images = join(repoRoot, 'docs/images');
+const shots = screenshotDir();
+const images = shots.dir;
 const token = 'dashboard-test-token-5f0c';
 
 interface Served {
@@ -79,11 +81,11 @@ const cellTexts = (page: Page, selector: string) =>
 describe('the dashboard in a browser', () => {
   let browser: Browser;
   before(async () => {
-    mkdirSync(images, { recursive: true });
     browser = await launchBrowser();
   });
   after(async () => {
     await browser?.close();
+    shots.done();
   });
 
   it('shows the apply set, every object with state, drift and plan, syncs, routes and proxy replicas', async () => {
@@ -122,8 +124,16 @@ describe('the dashboard in a browser', () => {
       assert.match(history[2], /invalid manifests\/shop\/web\.yaml:14:7/);
       // Routes: weights as shares, servers, the broken route.
       const routes = await cellTexts(page, '#routes-body tr');
-      assert.match(routes[0], /shop\/route-0 shop\.example\.com\/ shop_web 90 \(90%\) 3 up 10\.213\.5\.10:8080/);
-      assert.match(routes[1], /shop_web-canary 10 \(10%\) 1 up/);
+      assert.match(routes[0], /shop\/route-0 shop\.example\.com\/ shop_web 90 \(90%\) 2\/3 up 10\.213\.5\.10:8080 up/);
+      assert.match(routes[1], /shop_web-canary 10 \(10%\) 0\/1 up 10\.213\.5\.20:8080 mixed/);
+      // Health as the proxies see it: the server both readable replicas mark down, and each replica's view.
+      const down = page.locator('#routes-body .server[data-health="down"]');
+      assert.equal(await down.count(), 1);
+      assert.match(await down.innerText(), /10\.213\.5\.12:8080\s+down/);
+      assert.match(
+        (await down.getAttribute('title'))!,
+        /m2p7z8: DOWN, weight 1\nq3k9x1: DOWN, weight 1\nv8r4c6: not reported/,
+      );
       assert.ok(routes.some((r) => /shop\/admin broken service shop_admin is not on the network/.test(r)));
       // Proxy replicas: which hold the current table.
       const replicas = await cellTexts(page, '#replicas-body tr');
@@ -131,7 +141,7 @@ describe('the dashboard in a browser', () => {
         replicas.map((r) => /current table|behind/.exec(r)?.[0]),
         ['current table', 'current table', 'behind'],
       );
-      assert.match(replicas[2], /117 \/ 118 behind no answer within 5000 ms/);
+      assert.match(replicas[2], /117 \/ 118 behind no answer within 5000 ms view not read no answer within 5000 ms/);
       await page.screenshot({ path: join(images, 'dashboard-overview.png') });
       await page.locator('#routes').scrollIntoViewIfNeeded();
       await page.screenshot({ path: join(images, 'dashboard-routes.png') });

@@ -4,12 +4,14 @@ import { commandNames, flagsOf } from '../../src/cli/command-table.js';
 import { paint, useColour } from '../../src/cli/colour.js';
 import { completionScript, flagChoices } from '../../src/cli/completion.js';
 import { changeDiff } from '../../src/cli/diff-command.js';
+import { renderDescribe } from '../../src/cli/describe-view.js';
 import { renderGet } from '../../src/cli/get-view.js';
 import { renderTable } from '../../src/cli/table.js';
 import type { Change } from '../../src/plan/plan.js';
 import { unifiedDiff } from '../../src/plan/unified-diff.js';
 import { encodeStatus } from '../../src/status/codec.js';
 import { latestStatuses } from '../../src/status/reader.js';
+import { fixtureState } from '../helpers/dashboard-fixture.js';
 import { bigAppDocument } from '../helpers/status-documents.js';
 
 const now = Date.parse(bigAppDocument(1).writtenAt) + 90_000;
@@ -76,6 +78,65 @@ describe('tables', () => {
       ['Service/bench/svc-0000', 'Service/bench/svc-0001', 'Service/bench/svc-0002'],
     );
     assert.equal(json.items[0].app, 'bench');
+  });
+});
+
+describe('routes as the proxies see them', () => {
+  const doc = fixtureState({ objects: 3 }).routes!.document;
+  const e = encodeStatus(doc);
+  const routes = latestStatuses(
+    [
+      {
+        ID: 'r',
+        Version: { Index: 1 },
+        Spec: { Name: 'swarm-controller-routes.x.1', Labels: e.labels, Data: e.data.toString('base64') },
+      },
+    ],
+    Date.parse(doc.writtenAt),
+  ).statuses;
+
+  it("get routes -o wide: each server's health, merged and per replica, and each replica's table and read", () => {
+    const out = renderGet('routes', routes, { format: 'wide', now: Date.parse(doc.writtenAt), paint: paint(false) });
+    const lines = out.split('\n');
+    assert.match(
+      lines[0],
+      /^NAME\s+HOSTS\s+PATH\s+STATE\s+BACKENDS\s+SERVERS\s+HEALTH \(PROXIES\)\s+PROXY\s+ADDRESSES$/,
+    );
+    const route0 = lines.find((l) => l.startsWith('shop/route-0'))!;
+    assert.match(route0, /\s2 up, 1 down, 1 mixed\s/);
+    assert.match(route0, /10\.213\.5\.12:8080 down \(m2p7z8 DOWN w1, q3k9x1 DOWN w1, v8r4c6 \?\)/);
+    assert.match(out, /proxy swarm-controller_proxy: generation 118, 2\/3 replica\(s\) hold the current table/);
+    assert.match(
+      out,
+      / {2}v8r4c6 10\.213\.5\.5: generation 117, behind; push: no answer within 5000 ms; view of the servers: no answer within 5000 ms/,
+    );
+    // without -o wide: no health column
+    assert.doesNotMatch(renderGet('routes', routes, { format: 'text', now: 0, paint: paint(false) }), /HEALTH|down/);
+  });
+
+  it('describe route: the backends with each server as each replica sees it, then the replicas', () => {
+    const out = renderDescribe(
+      {
+        kind: 'Route',
+        name: 'shop/route-0',
+        swarmName: 'shop_route-0',
+        spec: 'x\n',
+        tasks: [],
+        events: [],
+        route: { proxy: doc.proxyService, generation: doc.generation, served: doc.served[0], replicas: doc.replicas },
+      },
+      { now: 0, paint: paint(false) },
+    );
+    assert.match(out, /Served by swarm-controller_proxy \(table generation 118; health as the proxies see it\):/);
+    assert.match(
+      out,
+      /shop_web\s+90\s+10\.213\.5\.12:8080\s+t102\s+down\s+m2p7z8=DOWN\/w1 q3k9x1=DOWN\/w1 v8r4c6=unknown/,
+    );
+    assert.match(out, /shop_web-canary\s+10\s+10\.213\.5\.20:8080\s+t200\s+mixed\s+m2p7z8=DOWN\/w1 q3k9x1=UP\/w1/);
+    assert.match(
+      out,
+      /v8r4c6\s+10\.213\.5\.5\s+117\s+behind\s+no answer within 5000 ms; view of the servers: no answer/,
+    );
   });
 });
 

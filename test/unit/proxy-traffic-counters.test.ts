@@ -97,6 +97,15 @@ describe('request log and stats parsing', () => {
       parseServerStats(checked).map((r) => [r.status, r.checkStatus]),
       [['DOWN 1/2', 'L7OK']],
     );
+    const withWeight =
+      '# pxname,svname,type,addr,wredis,status,weight\nrt_a,s1,2,10.0.0.9:80,0,DOWN,0\nrt_a,s2,2,10.0.0.8:80,0,UP 1/3,3\n';
+    assert.deepEqual(
+      parseServerStats(withWeight).map((r) => [r.server, r.status, r.weight]),
+      [
+        ['s1', 'DOWN', 0],
+        ['s2', 'UP 1/3', 3],
+      ],
+    );
     assert.throws(() => parseServerStats('Unknown command'), /no "# pxname/);
     assert.throws(() => parseServerStats('# pxname,svname,type,addr\n'), /no column wredis/);
   });
@@ -252,6 +261,19 @@ describe('TrafficCounters', () => {
     // an old worker finishing its connections does not speak for the server
     c.recordWorkerSample(90, parseServerStats(stat('DOWN', 'L4CON')), 0, false);
     assert.deepEqual(server(c.snapshot(), 'shop/web', 't1')!.health, { status: 'UP', check: 'L7OK' });
+  });
+
+  it("carries the server's effective weight, and ignores a row of another server at a task's address", () => {
+    const { c } = counters();
+    const t = web([['t1', '10.0.0.5', 80]]);
+    c.setTable(t, assignSlots(t));
+    const stat = (sv: string, status: string, weight: number) =>
+      `# pxname,svname,wredis,status,type,addr,check_status,weight\nrt_shop:web,${sv},0,${status},2,10.0.0.5:80,L7OK,${weight}\n`;
+    c.recordWorkerSample(100, parseServerStats(stat('shop_web_1', 'DOWN', 0)), 0);
+    assert.deepEqual(server(c.snapshot(), 'shop/web', 't1')!.health, { status: 'DOWN', check: 'L7OK', weight: 0 });
+    // a slot that held this address before (HAProxy keeps it until the next read) is not this task
+    c.recordWorkerSample(100, parseServerStats(stat('shop_web_9', 'UP', 3)), 0);
+    assert.deepEqual(server(c.snapshot(), 'shop/web', 't1')!.health, { status: 'DOWN', check: 'L7OK', weight: 0 });
   });
 
   it('a task that left is kept for the retention time, then forgotten', () => {

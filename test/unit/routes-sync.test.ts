@@ -7,7 +7,8 @@ import { buildPlan } from '../../src/plan/build-plan.js';
 import type { AgentStatus, ApplyResult } from '../../src/proxy/agent.js';
 import type { RouteTable } from '../../src/proxy/route-table.js';
 import { FakeClock } from '../../src/queue/clock.js';
-import type { AgentAnswer, AgentClient } from '../../src/routes/agent-client.js';
+import type { AgentAnswer, AgentClient, AgentStatsReader } from '../../src/routes/agent-client.js';
+import type { TrafficStats } from '../../src/proxy/traffic-counters.js';
 import { ProxyPusher } from '../../src/routes/proxy-pusher.js';
 import { RouteSync } from '../../src/routes/route-sync.js';
 import { proxyReplicas, readRouteFacts } from '../../src/routes/swarm-facts.js';
@@ -216,8 +217,11 @@ describe('route table builder', () => {
 });
 
 /** An in-memory agent per address: records pushes, can be told to fail or refuse. */
-class FakeAgents implements AgentClient {
+class FakeAgents implements AgentClient, AgentStatsReader {
   served = new Map<string, { generation: number; checksum: string }>();
+  tables = new Map<string, RouteTable>();
+  /** HAProxy's status text per task (default UP), as getStats reports it. */
+  health = new Map<string, string>();
   pushes: { address: string; generation: number }[] = [];
   down = new Set<string>();
   refuse = new Set<string>();
@@ -227,6 +231,7 @@ class FakeAgents implements AgentClient {
     this.pushes.push({ address, generation: table.generation });
     if (this.refuse.has(table.checksum)) return { ok: false, status: 422, error: 'HTTP 422: refused by haproxy -c' };
     this.served.set(address, { generation: table.generation, checksum: table.checksum });
+    this.tables.set(address, table);
     return {
       ok: true,
       value: {
@@ -257,6 +262,25 @@ class FakeAgents implements AgentClient {
         haproxy: { running: true, pid: 1 },
       },
     };
+  }
+
+  async getStats(address: string): Promise<AgentAnswer<TrafficStats>> {
+    await Promise.resolve();
+    if (this.down.has(address)) return { ok: false, status: 0, error: 'ECONNREFUSED' };
+    const routes = (this.tables.get(address)?.routes ?? []).map((r) => ({
+      route: r.name,
+      backend: `rt_${r.name}`,
+      inTable: true,
+      servers: r.backends.flatMap((b) =>
+        b.servers.map((v) => ({
+          service: b.service,
+          task: v.id,
+          inTable: true,
+          health: { status: this.health.get(v.id) ?? 'UP', check: 'L7OK', weight: b.weight },
+        })),
+      ),
+    }));
+    return { ok: true, value: { routes } as unknown as TrafficStats };
   }
 }
 
@@ -423,6 +447,79 @@ describe('route sync', () => {
           ],
         },
       ]);
+    } finally {
+      sync.stop();
+    }
+  });
+  it("shows each server's health as every proxy replica's HAProxy sees it, and which replicas could not be read", async () => {
+    const swarm = await shop(demo);
+    task(swarm, 'edge_proxy');
+    task(swarm, 'edge_proxy');
+    const up = task(swarm, 'shop_web');
+    const down = task(swarm, 'shop_web');
+    const agents = new FakeAgents();
+    agents.health.set(down.ID, 'DOWN');
+    const clock = new FakeClock();
+    const sync = new RouteSync({
+      swarm,
+      client: agents,
+      stats: agents,
+      options: { ...opts, observeIntervalMs: 100 },
+      clock,
+      random: noJitter,
+      log,
+      metrics: noMetrics,
+      isActive: () => true,
+    });
+    sync.start();
+    const members = () => sync.status().served[0]?.backends[0].members ?? [];
+    const healthOf = (id: string) => members().find((m) => m.task === id)?.health;
+    try {
+      await until(clock, () => healthOf(down.ID) === 'down' && healthOf(up.ID) === 'up', 'both replicas read');
+      const d = members().find((m) => m.task === down.ID)!;
+      assert.deepEqual(
+        d.proxies!.map((p) => [p.health, p.state, p.weight]),
+        [
+          ['down', 'DOWN', 1],
+          ['down', 'DOWN', 1],
+        ],
+      );
+      assert.deepEqual(
+        sync.status().replicas.map((r) => r.statsError),
+        [null, null],
+      );
+      assert.equal(sync.status().observeIntervalMs, 100);
+      // one replica stops answering: it says why, the other's view still counts, and they no longer agree on nothing
+      const gone = sync.status().replicas[1];
+      agents.down.add(gone.address);
+      await until(clock, () => sync.status().replicas[1].statsError === 'ECONNREFUSED', 'the failed read');
+      assert.equal(healthOf(down.ID), 'down');
+      assert.deepEqual(
+        members()
+          .find((m) => m.task === down.ID)!
+          .proxies!.map((p) => p.health),
+        ['down', 'unknown'],
+      );
+      // the other replica's check passes again
+      agents.health.delete(down.ID);
+      await until(clock, () => healthOf(down.ID) === 'up', 'the server back up');
+    } finally {
+      sync.stop();
+    }
+  });
+
+  it('without a stats reader, the status has no health and no statsError', async () => {
+    const swarm = await shop(demo);
+    task(swarm, 'edge_proxy');
+    task(swarm, 'shop_web');
+    const clock = new FakeClock();
+    const sync = routeSync(swarm, new FakeAgents(), opts, clock, () => true);
+    sync.start();
+    try {
+      await until(clock, () => sync.status().replicas[0]?.inSync === true, 'the first table');
+      const m = sync.status().served[0].backends[0].members![0];
+      assert.equal('health' in m, false);
+      assert.equal('statsError' in sync.status().replicas[0], false);
     } finally {
       sync.stop();
     }

@@ -6,7 +6,13 @@
  * Every value from the status is escaped. Imports types only (erased by tsc), so the compiled
  * file loads in the browser as it is.
  */
-import type { AppStatusDocument, ObjectEntry, RoutesStatusDocument, SyncEntry } from '../../status/format.js';
+import type {
+  AppStatusDocument,
+  ObjectEntry,
+  RouteServerEntry,
+  RoutesStatusDocument,
+  SyncEntry,
+} from '../../status/format.js';
 import type { DashboardEntry, DashboardState } from '../state.js';
 
 export function esc(v: string | number | null | undefined): string {
@@ -148,6 +154,37 @@ export function historyRows(apps: DashboardEntry<AppStatusDocument>[], at: strin
     .join('');
 }
 
+const healthTone: Record<string, string> = {
+  up: 'ok',
+  unchecked: 'ok',
+  down: 'bad',
+  maint: 'warn',
+  drain: 'warn',
+  mixed: 'warn',
+  unknown: 'muted',
+};
+
+/** One server: its address, and when the proxies were read, its health with each replica's view in the title. */
+function serverCell(s: RouteServerEntry): string {
+  const address = `${esc(s.address)}:${esc(s.port)}`;
+  if (!s.health) return `<span class="mono" title="task ${esc(s.task)}">${address}</span>`;
+  const each = (s.proxies ?? [])
+    .map((x) => `${x.replica}: ${x.state ?? 'not reported'}${x.weight !== undefined ? `, weight ${x.weight}` : ''}`)
+    .join('\n');
+  return (
+    `<span class="server" data-health="${esc(s.health)}" title="task ${esc(s.task)}\n${esc(each)}">` +
+    `<span class="mono">${address}</span> ${badge(s.health, healthTone[s.health] ?? 'muted')}</span>`
+  );
+}
+
+/** The backend's count: servers the proxies see up, or (not read) servers in the table. */
+function serversBadge(servers: RouteServerEntry[]): string {
+  if (!servers.length) return badge('no server', 'bad');
+  if (!servers.some((s) => s.health)) return badge(`${servers.length} in table`, 'ok');
+  const up = servers.filter((s) => s.health === 'up' || s.health === 'unchecked').length;
+  return badge(`${up}/${servers.length} up`, up === servers.length ? 'ok' : up === 0 ? 'bad' : 'warn');
+}
+
 /** Every route and backend: weight as a share of the route, its servers, broken routes after. */
 export function routeRows(routes: RoutesStatusDocument | undefined): string {
   if (!routes) return `<tr><td colspan="5" class="muted">routes are not pushed by this controller</td></tr>`;
@@ -155,11 +192,7 @@ export function routeRows(routes: RoutesStatusDocument | undefined): string {
   for (const r of routes.served) {
     const total = r.backends.reduce((n, b) => n + b.weight, 0) || 1;
     r.backends.forEach((b, i) => {
-      const servers = b.servers.length
-        ? b.servers
-            .map((s) => `<span class="mono" title="task ${esc(s.task)}">${esc(s.address)}:${esc(s.port)}</span>`)
-            .join(' ')
-        : '<span class="muted">—</span>';
+      const servers = b.servers.length ? b.servers.map(serverCell).join(' ') : '<span class="muted">—</span>';
       out.push(
         `<tr>` +
           (i === 0
@@ -168,7 +201,7 @@ export function routeRows(routes: RoutesStatusDocument | undefined): string {
             : '') +
           `<td class="mono">${esc(b.service)}</td>` +
           `<td class="num">${b.weight} (${Math.round((100 * b.weight) / total)}%)</td>` +
-          `<td>${b.servers.length ? badge(`${b.servers.length} up`, 'ok') : badge('no server', 'bad')} ${servers}</td>` +
+          `<td>${serversBadge(b.servers)} ${servers}</td>` +
           `</tr>`,
       );
     });
@@ -193,7 +226,8 @@ export function replicaRows(routes: RoutesStatusDocument | undefined, at: string
       (x) =>
         `<tr><td class="mono">${esc(x.task)}</td><td class="mono">${esc(x.address)}</td>` +
         `<td class="num">${esc(x.generation ?? '?')} / ${esc(routes.generation)}</td>` +
-        `<td>${x.inSync ? badge('current table', 'ok') : badge('behind', 'bad')}${x.lastError ? ` <span class="reason">${esc(x.lastError)}</span>` : ''}</td>` +
+        `<td>${x.inSync ? badge('current table', 'ok') : badge('behind', 'bad')}${x.lastError ? ` <span class="reason">${esc(x.lastError)}</span>` : ''}` +
+        `${x.statsError ? ` ${badge('view not read', 'warn')} <span class="reason">${esc(x.statsError)}</span>` : ''}</td>` +
         `<td>${esc(ago(x.lastPushAt, at))}</td></tr>`,
     )
     .join('');
