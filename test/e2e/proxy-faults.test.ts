@@ -109,7 +109,15 @@ Promise.all(targets.map(async (t) => {
 /** Waits until a load started with `startedMark` has had an answer from every target (the client wrote the mark). */
 function loadStarted(startedMark: string): Promise<void> {
   return eventually(
-    async () => (await docker('exec', client, 'cat', startedMark).catch(() => '')) !== '',
+    // (the test app's image has node and nothing else: no cat, no shell)
+    async () =>
+      (await docker(
+        'exec',
+        client,
+        '/usr/local/bin/node',
+        '-e',
+        `process.stdout.write(require('fs').existsSync(${JSON.stringify(startedMark)}) ? 'yes' : '')`,
+      ).catch(() => '')) === 'yes',
     30_000,
     'the load to be answered by every target',
   );
