@@ -269,12 +269,17 @@ spec:
     assert.equal(await docker('service', 'ls', '-q', '--filter', `name=${bad}_web`), '');
     assert.equal((await app(bad)).ready, false);
 
-    // get apps reads the status each App's leader writes into the Swarm.
+    // get apps reads the status each App's leader writes into the Swarm: bounded in rate, so it
+    // follows the controller's own status by up to a publishing interval; wait for every row.
     let list = { code: -1, stdout: '', stderr: '' };
     await eventually(
       async () => {
         list = await controller(['get', 'apps', '-o', 'wide']);
-        return new RegExp(`^${bad} +App +SyncFailed `, 'm').test(list.stdout);
+        return (
+          new RegExp(`^${bad} +App +SyncFailed `, 'm').test(list.stdout) &&
+          new RegExp(`^${db} +App +Synced +\\S+ +(\\d+)/\\1 +success `, 'm').test(list.stdout) &&
+          new RegExp(`^${web} +App +Synced +\\S+ +(\\d+)/\\1 +success `, 'm').test(list.stdout)
+        );
       },
       30_000,
       'the Apps in get apps',

@@ -118,10 +118,13 @@ describe('yaml-language-server with schemas/', () => {
     const at = (needle: string) => lineAndColumn(text, needle);
     assert.deepEqual(summary(diagnostics), [
       [
-        ...at('Web_1'),
-        'Does not match ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$. The object\'s name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. "web" or "api-gateway".',
+        ...at('web_1_'),
+        'Does not match ^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$. The service\'s name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. "web" or "payment_gateway". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does).',
       ],
-      [...at('everywhere'), 'Value is not accepted. Valid values: "replicated", "global".'],
+      [
+        ...at('everywhere'),
+        'Value is not accepted. Valid values: "replicated", "global", "replicated-job", "global-job".',
+      ],
       [...at('update_config'), 'Property update_config is not allowed.'],
       [
         ...at('10 seconds'),
