@@ -19,7 +19,7 @@ export class LiveCache {
   private lastReadMs = 0;
 
   constructor(
-    private readonly reader: SwarmReader,
+    private readonly reader: Pick<SwarmReader, 'readLiveState'>,
     private readonly clock: Clock,
     private readonly maxAgeMs = 1000,
   ) {}
