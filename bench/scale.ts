@@ -403,20 +403,10 @@ async function runPart(): Promise<void> {
   }
 }
 
-try {
-  cleanup();
-  if (parts.includes('deploy')) {
-    await deployPart();
-    cleanup();
-  }
-  if (parts.includes('run')) await runPart();
-} finally {
-  cleanup();
-  rmSync(work, { recursive: true, force: true });
-}
-
 const table = (rows: Figure[]) => rows.map((f) => `| ${f.label} ${f.value} | ${f.load} |`).join('\n');
-console.log(`## ${n} services on engine ${engine} (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)
+/** Prints what was measured so far (a part that fails keeps the figures of those before it). */
+function report(): void {
+  console.log(`## ${n} services on engine ${engine} (${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC)
 
 ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; single-node Swarm.
 ${n} services (replicas 0), ${nNetworks} networks, ${nData} configs, ${nData} secrets; stack deploy as ${nStacks} stacks of ${Math.ceil(n / nStacks)}.
@@ -429,13 +419,27 @@ ${table(figures.deploy)}
 `
     : ''
 }${
-  figures.run.length
-    ? `
+    figures.run.length
+      ? `
 \`controller run\`, node flags ${[...imageFlags, ...extraFlags].join(' ')}:
 
 | measure | value | load average |
 |---|---|---|
 ${figures.run.map((f) => `| ${f.label} | ${f.value} | ${f.load} |`).join('\n')}
 `
-    : ''
-}`);
+      : ''
+  }`);
+}
+
+try {
+  cleanup();
+  if (parts.includes('deploy')) {
+    await deployPart();
+    cleanup();
+  }
+  if (parts.includes('run')) await runPart();
+} finally {
+  report();
+  cleanup();
+  rmSync(work, { recursive: true, force: true });
+}
