@@ -337,7 +337,7 @@ async function runPart(): Promise<void> {
         const metrics = await fetch(`http://127.0.0.1:${port}/metrics`)
           .then((r) => r.text())
           .catch(() => '');
-        const last = /last_sync_timestamp_seconds(?:\{[^}]*\})? (\S+)/.exec(metrics)?.[1];
+        const last = metrics.match(/^swarm_controller_(?:sync_total|last_sync_timestamp_seconds)\b.*$/gm)?.join('\n');
         if (last !== seen) {
           const st = await status().catch(() => undefined);
           if (st?.lastSync?.revision === rev && st.lastSync.result === 'success') return Date.now() - t;
