@@ -184,7 +184,10 @@ export class Manager {
 
   private onSwarmEvent(e: SwarmEvent): void {
     if (isOwnRecordEvent(e)) return; // our status documents and leases: nothing to reconcile
-    this.cache.invalidate();
+    // Objects the reconciler plans name what changed; anything else (a node, a task) drops the snapshot.
+    const name = e.Actor?.Attributes?.name;
+    if (name && ['service', 'network', 'config', 'secret'].includes(e.Type)) this.cache.changed(name);
+    else this.cache.invalidate();
     for (const l of this.listeners) this.isolated('an event listener', () => l(e));
     for (const x of this.entries) this.isolated(x.loop.name, () => x.loop.onEvent(e));
   }

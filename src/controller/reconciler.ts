@@ -99,7 +99,13 @@ export interface ReconcilerDeps {
 export class Reconciler {
   desired: DesiredRevision | undefined;
   /** One plan per live snapshot and revision: a burst of keys shares it (O(n), not O(n^2)). */
-  private planned: { live: LiveState; desired: DesiredRevision | undefined; plan: Plan } | undefined;
+  private planned:
+    { live: LiveState; desired: DesiredRevision | undefined; plan: Plan; byId: Map<string, Change> } | undefined;
+  /** Key -> Swarm name and desired service, per desired revision (lookups per key stay O(1)). */
+  private indexed:
+    { desired: DesiredRevision; names: Map<string, string>; services: Map<string, DesiredService> } | undefined;
+  /** Service name -> live service, per live snapshot. */
+  private liveServices = new WeakMap<LiveState, Map<string, SwarmService>>();
   private readonly swarm: SwarmAccess;
   private readonly cache: LiveCache;
   private readonly status: StatusStore;
@@ -169,10 +175,54 @@ export class Reconciler {
   }
 
   private plan(live: LiveState): Plan {
-    if (this.planned && this.planned.live === live && this.planned.desired === this.desired) return this.planned.plan;
+    return this.planOf(live).plan;
+  }
+
+  private planOf(live: LiveState): { plan: Plan; byId: Map<string, Change> } {
+    if (this.planned && this.planned.live === live && this.planned.desired === this.desired) return this.planned;
     const plan = this.buildPlan(live);
-    this.planned = { live, desired: this.desired, plan };
-    return plan;
+    this.planned = { live, desired: this.desired, plan, byId: new Map(plan.changes.map((c) => [c.id, c])) };
+    return this.planned;
+  }
+
+  /**
+   * Whether a Swarm object changed since the cached snapshot matters to this key: its own object
+   * or one its change waits for (a network, a config's versions). Then the key needs a fresh read;
+   * any other key keeps planning on the shared snapshot.
+   */
+  private touches(key: string, changed: ReadonlySet<string>): boolean {
+    if (changed.size === 0) return false;
+    const change = this.planned?.byId.get(key);
+    for (const id of [key, ...(change?.dependsOn ?? [])]) {
+      const name = this.swarmNameOf(id) ?? this.planned?.byId.get(id)?.swarmName;
+      if (name === undefined || changed.has(name)) return true;
+      const kind = id.split('/')[0];
+      if (kind !== 'Service' && kind !== 'Network') for (const c of changed) if (c.startsWith(`${name}.`)) return true; // versioned configs and secrets
+    }
+    return false;
+  }
+
+  private liveService(live: LiveState, name: string): SwarmService | undefined {
+    let byName = this.liveServices.get(live);
+    if (!byName) {
+      byName = new Map<string, SwarmService>();
+      for (const s of live.services)
+        if (s.Spec.Name !== undefined && !byName.has(s.Spec.Name)) byName.set(s.Spec.Name, s);
+      this.liveServices.set(live, byName);
+    }
+    return byName.get(name);
+  }
+
+  private index() {
+    const desired = this.desired!;
+    if (this.indexed?.desired === desired) return this.indexed;
+    const d = desired.desired;
+    const names = new Map<string, string>();
+    for (const x of [...d.configs, ...d.secrets, ...d.routes, ...d.networks, ...d.services])
+      names.set(refId(x.ref), x.swarmName);
+    const services = new Map(d.services.map((s) => [refId(s.ref), s]));
+    this.indexed = { desired, names, services };
+    return this.indexed;
   }
 
   private buildPlan(live: LiveState): Plan {
@@ -191,10 +241,10 @@ export class Reconciler {
   async reconcile(key: string): Promise<ReconcileResult> {
     const snapshot = this.desired;
     if (!snapshot) return { outcome: 'skipped' };
-    const live = await this.cache.get();
-    const plan = this.plan(live);
+    const live = await this.cache.getUnless((changed) => this.touches(key, changed));
+    const { plan, byId } = this.planOf(live);
     const kind = key.split('/')[0];
-    const change = plan.changes.find((c) => c.id === key);
+    const change = byId.get(key);
     const blockers = plan.blockers.filter((b) => b.id === key || (b.id === '(prune)' && change?.action === 'delete'));
     const base = {
       id: key,
@@ -216,7 +266,7 @@ export class Reconciler {
       else this.status.removeObject(key);
       return { outcome: 'in-sync' };
     }
-    const pending = change.dependsOn.filter((d) => plan.changes.some((c) => c.id === d));
+    const pending = change.dependsOn.filter((d) => byId.has(d));
     if (pending.length) {
       this.status.setObject({ ...base, phase: 'Pending', reason: `waiting for ${pending.join(', ')}` });
       return { outcome: 'waiting', dependsOn: pending };
@@ -261,7 +311,7 @@ export class Reconciler {
         revision: snapshot.revision,
       },
     );
-    this.cache.invalidate();
+    this.cache.changed(change.swarmName); // keys that depend on it re-read; the others keep the snapshot
     const ok = outcome.status === 'succeeded';
     this.observer.action?.(kind, change.action, ok ? 'success' : 'failure');
     if (!ok) throw new ActionFailedError(base, change.action, outcome.detail, outcome.error);
@@ -298,13 +348,7 @@ export class Reconciler {
   }
 
   private swarmNameOf(key: string): string | undefined {
-    const d = this.desired?.desired;
-    return (
-      d?.services.find((s) => refId(s.ref) === key)?.swarmName ??
-      d?.networks.find((n) => refId(n.ref) === key)?.swarmName ??
-      d?.routes.find((r) => refId(r.ref) === key)?.swarmName ??
-      [...(d?.configs ?? []), ...(d?.secrets ?? [])].find((x) => refId(x.ref) === key)?.swarmName
-    );
+    return this.desired ? this.index().names.get(key) : undefined;
   }
 
   private isDeclared(key: string): boolean {
@@ -315,7 +359,7 @@ export class Reconciler {
   private isDrift(change: Change, live: LiveState): boolean {
     if (change.kind !== 'Service' || (change.action !== 'update' && change.action !== 'scale')) return false;
     const desired = change.desired;
-    const svc = live.services.find((s) => s.Spec.Name === change.swarmName);
+    const svc = this.liveService(live, change.swarmName);
     return (
       !!desired && !!svc && svc.Spec.Labels?.[labelSpecHash] === specHash('Service', desired.swarmName, desired.model)
     );
@@ -324,7 +368,7 @@ export class Reconciler {
   /** Swarm rolled back the very spec we would apply again: report it instead of looping. */
   private refuseRepeatedRollback(change: Change, live: LiveState): string | undefined {
     if (change.kind !== 'Service' || change.action !== 'update') return undefined;
-    const svc = live.services.find((s) => s.Spec.Name === change.swarmName);
+    const svc = this.liveService(live, change.swarmName);
     const desired = change.desired;
     if (!svc || !desired || !svc.UpdateStatus?.State?.startsWith('rollback')) return undefined;
     if (svc.PreviousSpec?.Labels?.[labelSpecHash] !== specHash('Service', desired.swarmName, desired.model))
@@ -337,8 +381,8 @@ export class Reconciler {
     base: { id: string; kind: string; swarmName: string; revision: string },
     live: LiveState,
   ): Promise<ReconcileResult> {
-    const svc: SwarmService | undefined = live.services.find((s) => s.Spec.Name === base.swarmName);
-    const desired = this.desired!.desired.services.find((s) => refId(s.ref) === key);
+    const svc = this.liveService(live, base.swarmName);
+    const desired = this.index().services.get(key);
     if (!svc || !desired) {
       this.status.removeObject(key);
       return { outcome: 'in-sync' };
