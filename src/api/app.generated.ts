@@ -438,13 +438,33 @@ export interface NotificationReceiver {
    */
   type: 'webhook' | 'slack' | 'github' | 'gitea' | 'gitlab';
   /**
-   * The events this receiver gets. Default for webhook and slack: sync-failed, rollback, drift, revision-refused; for commit statuses: sync-started, sync-succeeded, sync-failed, rollback, revision-refused.
+   * The events this receiver gets. Default for webhook and slack: sync-failed, rollback, drift, revision-refused, rollout-promoted, rollout-rolled-back, rollout-aborted; for commit statuses: sync-started, sync-succeeded, sync-failed, rollback, revision-refused.
    *
    * @minItems 1
    */
   events?: [
-    'sync-started' | 'sync-succeeded' | 'sync-failed' | 'rollback' | 'drift' | 'revision-refused',
-    ...('sync-started' | 'sync-succeeded' | 'sync-failed' | 'rollback' | 'drift' | 'revision-refused')[],
+    (
+      | 'sync-started'
+      | 'sync-succeeded'
+      | 'sync-failed'
+      | 'rollback'
+      | 'drift'
+      | 'revision-refused'
+      | 'rollout-promoted'
+      | 'rollout-rolled-back'
+      | 'rollout-aborted'
+    ),
+    ...(
+      | 'sync-started'
+      | 'sync-succeeded'
+      | 'sync-failed'
+      | 'rollback'
+      | 'drift'
+      | 'revision-refused'
+      | 'rollout-promoted'
+      | 'rollout-rolled-back'
+      | 'rollout-aborted'
+    )[],
   ];
   /**
    * webhook, slack: the URL to POST to. A Slack or Mattermost webhook URL is itself a secret: prefer urlFile.

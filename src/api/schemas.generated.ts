@@ -343,10 +343,13 @@ export const crds = [
                   "sync-failed",
                   "rollback",
                   "drift",
-                  "revision-refused"
+                  "revision-refused",
+                  "rollout-promoted",
+                  "rollout-rolled-back",
+                  "rollout-aborted"
                 ]
               },
-              "description": "The events this receiver gets. Default for webhook and slack: sync-failed, rollback, drift, revision-refused; for commit statuses: sync-started, sync-succeeded, sync-failed, rollback, revision-refused."
+              "description": "The events this receiver gets. Default for webhook and slack: sync-failed, rollback, drift, revision-refused, rollout-promoted, rollout-rolled-back, rollout-aborted; for commit statuses: sync-started, sync-succeeded, sync-failed, rollback, revision-refused."
             },
             "url": {
               "type": "string",

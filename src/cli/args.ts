@@ -58,6 +58,8 @@ export interface CliOptions {
   webhookSecretFile?: string;
   /** run and dashboard: --dashboard-token-file, the token the dashboard's actions need. */
   dashboardTokenFile?: string;
+  /** run --notifications: the receivers of the root apply set's rollout notifications. */
+  notificationsFile?: string;
   /** Whether --listen was given (controller dashboard defaults to loopback). */
   listenGiven: boolean;
   leaseDurationMs: number;
@@ -142,6 +144,7 @@ export function cliOptions(invocation: CommandInvocation, isTty: boolean, env: E
     listen: v.listen,
     ...(v['webhook-secret-file'] ? { webhookSecretFile: v['webhook-secret-file'] } : {}),
     ...(v['dashboard-token-file'] ? { dashboardTokenFile: v['dashboard-token-file'] } : {}),
+    ...(v.notifications ? { notificationsFile: v.notifications } : {}),
     listenGiven: given.has('listen'),
     leaseDurationMs: v['lease-duration'],
     ...(v.identity ? { identity: v.identity } : {}),

@@ -149,6 +149,7 @@ export const commandTable = {
         ],
       },
       { title: 'Apps, SOPS, variables (docs/run.md)', flags: ['age-key-file', 'secrets-dir'] },
+      { title: 'Notifications (docs/rollouts.md)', flags: ['notifications'] },
       {
         title: 'Serving',
         flags: [

@@ -279,6 +279,10 @@ export const flagTable = {
     'FILE',
     "enable the dashboard's actions (sync now, suspend, resume) for requests with this Bearer token",
   ),
+  notifications: optional(
+    'FILE',
+    'notify the ends of rollouts (promoted, rolled back, aborted) to the receivers this YAML file names (docs/rollouts.md)',
+  ),
   'lease-duration': withDefault(
     'DURATION',
     'leader lease (a dead leader is replaced within 1 to 1.4 times this)',

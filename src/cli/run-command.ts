@@ -25,11 +25,16 @@ import { parseSourceSpec } from '../source/source-spec.js';
 import { SourceError, type DesiredSource } from '../source/types.js';
 import { HttpAgentClient } from '../routes/agent-client.js';
 import { disabledRouteStatus, RouteSync, type RouteSyncStatus } from '../routes/route-sync.js';
-import { RolloutController } from '../rollout/rollout-controller.js';
+import { Notifier } from '../notify/notifier.js';
+import { RolloutController, type RolloutEvent } from '../rollout/rollout-controller.js';
+import { rolloutNotice } from '../rollout/rollout-notices.js';
+import { rolloutStatusEntry } from '../rollout/rollout-status.js';
 import { DockerSwarm } from '../swarm/docker-swarm.js';
+import type { RolloutStatusEntry } from '../status/format.js';
 import type { CliOptions } from './args.js';
 import { runAgeKeyFile } from './command-table.js';
 import { announceEngine, engineSelection, planOrApplyCommand, type CommandIo } from './commands.js';
+import { loadNotificationsFile } from './notifications-file.js';
 import { ensureProxyTokenSecret, proxyTokenSecret } from './proxy-token.js';
 
 export const stopGraceMs = 10_000;
@@ -38,11 +43,14 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   if (!options.source)
     throw new TerminalError('SC9001', 'run needs --source: a directory or a git URL (see controller --help)');
   const source = buildSource(options.source, options);
+  // A notifications file with a mistake stops the start, before anything is read from the Swarm.
+  const notifications = options.notificationsFile ? loadNotificationsFile(options.notificationsFile) : undefined;
   const log = createLogger();
   const swarm = await DockerSwarm.connect(engineSelection(options));
   announceEngine(io, swarm);
   const registry = new Registry();
   const m = controllerMetrics(registry);
+  const perApp = appMetrics(registry);
   registry.collectProcessMetrics();
   m.buildInfo.set({ version, node: process.version }, 1);
   const sink: ApplySetMetricsSink = {
@@ -98,7 +106,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     secretsDir: options.proxySecretsDir,
     clock: realClock,
     log,
-    metrics: appMetrics(registry),
+    metrics: perApp,
     identity,
     publishStatus: (app, build, active) =>
       new StatusPublisher({
@@ -130,8 +138,21 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   });
   manager.add(loop);
   const routes = startRouteSync(options, swarm, manager, loop, m, log);
+  const notifier = notifications
+    ? new Notifier(notifications, {
+        clock: realClock,
+        log: log.child({ applySet: options.applySet }),
+        sender: { controller: identity, source: source.describe() },
+        metrics: perApp.notify(options.applySet),
+      })
+    : undefined;
+  const git = source.describe().startsWith('git ');
+  const notify = (e: RolloutEvent) => {
+    const n = notifier && rolloutNotice(e, git);
+    if (n) notifier.notify(n);
+  };
   const rollouts: RolloutController | undefined = routes?.sync
-    ? startRollouts(options, swarm, routes.sync, routes.client!, loop, registry, log)
+    ? startRollouts(options, swarm, routes.sync, routes.client!, loop, registry, log, notify)
     : undefined;
   rolloutsRef.current = rollouts;
   const [listenHost, listenPort] = splitListen(options.listen);
@@ -146,6 +167,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     applySet: options.applySet,
     status,
     routes: () => routes?.status(),
+    ...(rollouts ? { rollouts: () => rollouts.status().map(rolloutStatusEntry) } : {}),
     triggerSync: (t) => loop.triggerSync(t),
     records: swarm,
     version,
@@ -164,7 +186,9 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     webhookSecret,
     extra: (req, res) => dashboard.handle(req, res),
   });
-  const publishers = statusPublishers(options, swarm, loop, routes, identity, version, log);
+  const publishers = statusPublishers(options, swarm, loop, routes, identity, version, log, () =>
+    rollouts ? rollouts.status().map(rolloutStatusEntry) : [],
+  );
   log.info(
     {
       event: 'start',
@@ -191,6 +215,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   await apps.stop();
   routes?.stop?.();
   rollouts?.stop();
+  await notifier?.stop();
   dashboard.close();
   await new Promise((r) => server.close(() => r(undefined)));
   log.info({ event: 'stopped' }, 'stopped; lease released');
@@ -210,6 +235,7 @@ function statusPublishers(
   identity: string,
   version: string,
   log: ReturnType<typeof createLogger>,
+  rollouts: () => RolloutStatusEntry[],
 ): StatusPublisher[] {
   const common = {
     swarm,
@@ -231,7 +257,7 @@ function statusPublishers(
     new StatusPublisher({
       ...common,
       ref: { kind: 'Routes', name: options.proxyService },
-      build: () => routesStatusBody(routes.status()),
+      build: () => routesStatusBody(routes.status(), rollouts()),
     }),
   ];
 }
@@ -300,8 +326,8 @@ function startRouteSync(
 
 /**
  * Progressive delivery (src/rollout/): needs the route reconciler (it serves the canary's
- * weight) and the proxies' counters. Its transitions are logged as events; notifications are
- * not wired into `controller run` yet, so they go to the log only.
+ * weight) and the proxies' counters. Its transitions are logged as events, and each is also
+ * handed to `notify` (the ends of rollouts go to the --notifications receivers).
  */
 function startRollouts(
   options: CliOptions,
@@ -311,6 +337,7 @@ function startRollouts(
   loop: ApplySetLoop,
   registry: Registry,
   log: ReturnType<typeof createLogger>,
+  notify: (e: RolloutEvent) => void,
 ): RolloutController {
   const p = 'swarm_controller_rollout_';
   const phase = registry.gauge(`${p}phase`, 'Rollouts by service and phase (1 for the current phase).', [
@@ -341,7 +368,10 @@ function startRollouts(
     applySet: options.applySet,
     identity: options.identity ?? `${hostname()}-${process.pid}`,
     isLeader: () => loop.isLeader && !loop.status.suspended,
-    onEvent: (e) => rl.info({ event: e.type, rollout: e }, `${e.type}: ${e.service}: ${e.reason}`),
+    onEvent: (e) => {
+      rl.info({ event: e.type, rollout: e }, `${e.type}: ${e.service}: ${e.reason}`);
+      notify(e);
+    },
     metrics: {
       state: (service, ph, st, w) => {
         for (const x of phases) phase.set({ service, phase: x }, x === ph ? 1 : 0);

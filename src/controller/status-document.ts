@@ -4,7 +4,7 @@
  * the carrier's fields (sequence, time, writer) and writes them.
  */
 import type { RouteSyncStatus } from '../routes/route-sync.js';
-import type { AppStatusDocument, RoutesStatusDocument, SyncState } from '../status/format.js';
+import type { AppStatusDocument, RolloutStatusEntry, RoutesStatusDocument, SyncState } from '../status/format.js';
 import type { ControllerStatus } from './status.js';
 
 /** The fields a publisher fills in. */
@@ -45,7 +45,8 @@ export function appStatusBody(s: ControllerStatus, kind: 'ApplySet' | 'App' = 'A
   };
 }
 
-export function routesStatusBody(r: RouteSyncStatus): RoutesStatusBody {
+/** The route tier's body; `rollouts` (already in the status shape) when the rollout controller runs. */
+export function routesStatusBody(r: RouteSyncStatus, rollouts?: RolloutStatusEntry[]): RoutesStatusBody {
   return {
     kind: 'Routes',
     name: r.proxyService,
@@ -65,6 +66,7 @@ export function routesStatusBody(r: RouteSyncStatus): RoutesStatusBody {
     unreadable: r.unreadable,
     replicas: r.replicas,
     ...(r.observeIntervalMs !== undefined ? { observeIntervalMs: r.observeIntervalMs } : {}),
+    ...(rollouts?.length ? { rollouts } : {}),
     lastChangeAt: r.lastChangeAt,
     lastError: r.lastError,
   };

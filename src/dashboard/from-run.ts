@@ -7,12 +7,14 @@
 import { appStatusBody, routesStatusBody } from '../controller/status-document.js';
 import type { ControllerStatus } from '../controller/status.js';
 import type { RouteSyncStatus } from '../routes/route-sync.js';
-import { statusApiVersion } from '../status/format.js';
+import { statusApiVersion, type RolloutStatusEntry } from '../status/format.js';
 import { dashboardStateVersion, type DashboardState } from './state.js';
 
 export interface RunSnapshot {
   status: ControllerStatus;
   routes?: RouteSyncStatus;
+  /** The rollouts, in the status shape (src/rollout/rollout-status.ts). */
+  rollouts?: RolloutStatusEntry[];
   version: string;
   /** Actions are enabled (a dashboard token is configured). */
   actions: boolean;
@@ -30,7 +32,7 @@ export function runDashboardState(r: RunSnapshot): DashboardState {
     heartbeatMs: 0,
   } as const;
   const app = { ...carrier, ...appStatusBody(r.status) };
-  const routes = r.routes ? { ...carrier, ...routesStatusBody(r.routes) } : undefined;
+  const routes = r.routes ? { ...carrier, ...routesStatusBody(r.routes, r.rollouts) } : undefined;
   return {
     version: dashboardStateVersion,
     at: writtenAt,

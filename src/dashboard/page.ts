@@ -62,6 +62,13 @@ export const dashboardPage = `<!doctype html>
   </table>
 </section>
 <section>
+  <h2>Rollouts</h2>
+  <table id="rollouts">
+    <thead><tr><th>service</th><th>phase</th><th>step</th><th>canary weight</th><th>last judgement</th><th>reason</th></tr></thead>
+    <tbody id="rollouts-body"></tbody>
+  </table>
+</section>
+<section>
   <h2>Proxy replicas</h2>
   <table id="replicas">
     <thead><tr><th>task</th><th>address</th><th>generation</th><th>table</th><th>last push</th></tr></thead>

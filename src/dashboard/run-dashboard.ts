@@ -11,6 +11,7 @@ import { SuspendRecord } from '../controller/suspend-record.js';
 import type { SyncTrigger } from '../controller/revision-sync.js';
 import type { Clock } from '../queue/clock.js';
 import type { RouteSyncStatus } from '../routes/route-sync.js';
+import type { RolloutStatusEntry } from '../status/format.js';
 import { runDashboardState } from './from-run.js';
 import { dashboardHandler, type DashboardHandler } from './server.js';
 import type { DashboardAction } from './state.js';
@@ -19,6 +20,8 @@ export interface RunDashboardOptions {
   applySet: string;
   status(): ControllerStatus;
   routes(): RouteSyncStatus | undefined;
+  /** The rollouts of the apply set (absent: no rollout controller). */
+  rollouts?(): RolloutStatusEntry[];
   triggerSync(trigger: SyncTrigger): void;
   records: SwarmRecords;
   version: string;
@@ -46,6 +49,7 @@ export function runDashboard(o: RunDashboardOptions): DashboardHandler {
       return runDashboardState({
         status: o.status(),
         ...(routes ? { routes } : {}),
+        ...(o.rollouts ? { rollouts: o.rollouts() } : {}),
         version: o.version,
         actions: token !== '',
         now: o.clock.now(),

@@ -39,7 +39,7 @@ export const receiverSchema = {
       uniqueItems: true,
       items: { type: 'string', enum: [...eventTypes] },
       description:
-        'The events this receiver gets. Default for webhook and slack: sync-failed, rollback, drift, revision-refused; for commit statuses: sync-started, sync-succeeded, sync-failed, rollback, revision-refused.',
+        'The events this receiver gets. Default for webhook and slack: sync-failed, rollback, drift, revision-refused, rollout-promoted, rollout-rolled-back, rollout-aborted; for commit statuses: sync-started, sync-succeeded, sync-failed, rollback, revision-refused.',
     },
     url: {
       type: 'string',

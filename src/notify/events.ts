@@ -12,11 +12,23 @@ export const eventTypes = [
   'rollback',
   'drift',
   'revision-refused',
+  'rollout-promoted',
+  'rollout-rolled-back',
+  'rollout-aborted',
 ] as const;
 export type EventType = (typeof eventTypes)[number];
 
 /** The events a receiver gets when its config names none: every problem, not the routine. */
-export const defaultEvents: readonly EventType[] = ['sync-failed', 'rollback', 'drift', 'revision-refused'];
+export const defaultEvents: readonly EventType[] = [
+  'sync-failed',
+  'rollback',
+  'drift',
+  'revision-refused',
+  // A progressive rollout's outcome is what its owner waits for, good or bad (docs/rollouts.md).
+  'rollout-promoted',
+  'rollout-rolled-back',
+  'rollout-aborted',
+];
 
 export type Severity = 'info' | 'warning' | 'error';
 
@@ -27,6 +39,9 @@ export const severityOf: Record<EventType, Severity> = {
   rollback: 'error',
   drift: 'warning',
   'revision-refused': 'error',
+  'rollout-promoted': 'info',
+  'rollout-rolled-back': 'error',
+  'rollout-aborted': 'warning',
 };
 
 export interface ObjectNote {
@@ -58,6 +73,19 @@ export interface NotificationEvent {
   driftMode?: 'repaired' | 'reported';
   /** For revision-refused: invalid manifests, or an image the registry refused. */
   refusal?: 'invalid' | 'image';
+  /** For rollout-*: the progressive rollout that ended (docs/rollouts.md). */
+  rollout?: RolloutNote;
+}
+
+export interface RolloutNote {
+  /** The stable service's Swarm name ("shop_web"). */
+  service: string;
+  /** The route ("shop/web"). */
+  route: string;
+  strategy: 'canary' | 'blueGreen';
+  /** The step reached (1-based) and the number of steps. */
+  step: number;
+  steps: number;
 }
 
 /**
@@ -71,7 +99,9 @@ export interface NotificationEvent {
  *  - drift: app + each object with its drifted fields (the same fields drifting again and again,
  *    every 30 s resync, is one message; other fields or objects are news);
  *  - revision-refused: app + revision + the problems (a revision is refused once, however often
- *    the poll looks at it).
+ *    the poll looks at it);
+ *  - rollout-*: app + revision + the service (a rollout of one revision of one service ends
+ *    once; the rollout record makes sure only the leader that wrote its end sends it).
  * Reasons with counters or times in them are not part of the key: only ids, fields and codes.
  */
 export function dedupKey(e: NotificationEvent): string {
@@ -87,6 +117,10 @@ export function dedupKey(e: NotificationEvent): string {
       return [e.type, e.app, ...(e.objects ?? []).map((o) => `${o.id}=${driftFields(o.reason)}`).sort()].join('|');
     case 'revision-refused':
       return [e.type, e.app, e.revision ?? '', e.refusal ?? '', ...problemCodes(e.problems ?? [])].join('|');
+    case 'rollout-promoted':
+    case 'rollout-rolled-back':
+    case 'rollout-aborted':
+      return [e.type, e.app, e.revision ?? '', e.rollout?.service ?? '', ...ids].join('|');
   }
 }
 

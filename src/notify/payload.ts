@@ -8,7 +8,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Repeats } from './dedup.js';
-import { eventTypes, severityOf, type NotificationEvent, type ObjectNote } from './events.js';
+import { eventTypes, severityOf, type NotificationEvent, type ObjectNote, type RolloutNote } from './events.js';
 
 export const payloadApiVersion = 'swarm.controller/v1';
 /** Objects and problems listed per message at most; the rest are counted. */
@@ -49,6 +49,7 @@ export interface WebhookPayload {
   omittedProblems: number;
   driftMode?: 'repaired' | 'reported';
   refusal?: 'invalid' | 'image';
+  rollout?: RolloutNote;
   repeats?: { count: number; since: string };
 }
 
@@ -75,6 +76,17 @@ export function buildPayload(m: Message): WebhookPayload {
     omittedProblems: Math.max(0, problems.length - maxListed),
     ...(e.driftMode !== undefined ? { driftMode: e.driftMode } : {}),
     ...(e.refusal !== undefined ? { refusal: e.refusal } : {}),
+    ...(e.rollout !== undefined
+      ? {
+          rollout: {
+            service: e.rollout.service,
+            route: e.rollout.route,
+            strategy: e.rollout.strategy,
+            step: e.rollout.step,
+            steps: e.rollout.steps,
+          },
+        }
+      : {}),
     ...(m.repeats ? { repeats: { count: m.repeats.count, since: new Date(m.repeats.since).toISOString() } } : {}),
   };
   const id = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 32);
@@ -143,6 +155,19 @@ export const payloadSchema = {
     omittedProblems: { type: 'integer', minimum: 0, description: 'Problems left out of the list.' },
     driftMode: { type: 'string', enum: ['repaired', 'reported'], description: 'drift: put back, or only reported.' },
     refusal: { type: 'string', enum: ['invalid', 'image'], description: 'revision-refused: why.' },
+    rollout: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['service', 'route', 'strategy', 'step', 'steps'],
+      description: 'rollout-*: the progressive rollout that ended.',
+      properties: {
+        service: { type: 'string', description: "The stable service's Swarm name." },
+        route: { type: 'string', description: 'The route, namespace/name.' },
+        strategy: { type: 'string', enum: ['canary', 'blueGreen'], description: 'The rollout strategy.' },
+        step: { type: 'integer', minimum: 0, description: 'The step reached (1-based).' },
+        steps: { type: 'integer', minimum: 0, description: 'How many steps the rollout has.' },
+      },
+    },
     repeats: {
       type: 'object',
       additionalProperties: false,

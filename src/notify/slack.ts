@@ -17,6 +17,9 @@ const titles = {
   rollback: 'Swarm rolled back',
   drift: 'Drift',
   'revision-refused': 'Revision refused',
+  'rollout-promoted': 'Rollout promoted',
+  'rollout-rolled-back': 'Rollout rolled back',
+  'rollout-aborted': 'Rollout aborted',
 } as const;
 
 export interface SlackMessage {
@@ -52,6 +55,10 @@ export function buildSlackMessage(m: Message): SlackMessage {
   const fields: SlackMessage['attachments'][number]['fields'] = [{ title: 'App', value: e.app, short: true }];
   if (e.commit ?? e.revision)
     fields.push({ title: 'Revision', value: (e.commit ?? e.revision ?? '').slice(0, 12), short: true });
+  if (e.rollout) {
+    fields.push({ title: 'Service', value: e.rollout.service, short: true });
+    fields.push({ title: 'Step', value: `${e.rollout.step} of ${e.rollout.steps}`, short: true });
+  }
   if (e.commitMessage) fields.push({ title: 'Commit', value: e.commitMessage, short: false });
   if (m.sender.source) fields.push({ title: 'Source', value: m.sender.source, short: false });
   fields.push({ title: 'Controller', value: m.sender.controller, short: true });

@@ -53,9 +53,15 @@ export interface StatsReader {
   getStats(address: string): Promise<{ ok: true; value: TrafficStats } | { ok: false; error: string }>;
 }
 
-export type RolloutEventType = 'rollout-started' | 'rollout-step' | 'rollout-promoted' | 'rollout-rolled-back';
+export type RolloutEventType =
+  'rollout-started' | 'rollout-step' | 'rollout-promoted' | 'rollout-rolled-back' | 'rollout-aborted';
 
-/** Told on every transition; `controller run` logs it (and a notifier can send it). */
+/**
+ * Told on every transition, once: only by the replica whose write of that transition to the
+ * rollout record succeeded (compare-and-swap), so a restarted or new leader does not tell it
+ * again. `controller run` logs it and sends the rollout's end (promoted, rolled back, aborted)
+ * through the notifier (rollout-notices.ts).
+ */
 export interface RolloutEvent {
   type: RolloutEventType;
   at: number;
@@ -63,8 +69,13 @@ export interface RolloutEvent {
   /** "Service/shop/web" */
   key: string;
   service: string;
+  /** The route ("shop/web"). */
+  route: string;
+  strategy: RolloutState['strategy'];
   revision: string;
+  /** The step (0-based) and how many there are. */
   step: number;
+  steps: number;
   weight: number;
   reason: string;
 }
@@ -310,7 +321,8 @@ export class RolloutController {
 
   private async progress(r: StoredRollout, now: number): Promise<void> {
     const s = r.state;
-    if (r.request === 'abort') return this.rollBack(s, `aborted with controller rollout abort at ${stepLabel(s)}`);
+    if (r.request === 'abort')
+      return this.rollBack(s, `aborted with controller rollout abort at ${stepLabel(s)}`, true);
     const canary = await this.o.swarm.getService(s.canary);
     if (!canary) return; // divert() creates it when the reconciler next looks at the service
     if (s.canaryWeight === 0 && s.step === 0) {
@@ -326,8 +338,12 @@ export class RolloutController {
     }
     const step = s.steps[s.step];
     if (s.canaryWeight !== step.weight) {
-      await this.write(s, { canaryWeight: step.weight, stepStartedAt: now, reason: `${stepLabel(s)} started` });
-      this.emit('rollout-step', { ...s, canaryWeight: step.weight }, `${stepLabel(s)}: ${step.weight}% of the traffic`);
+      if (await this.write(s, { canaryWeight: step.weight, stepStartedAt: now, reason: `${stepLabel(s)} started` }))
+        this.emit(
+          'rollout-step',
+          { ...s, canaryWeight: step.weight },
+          `${stepLabel(s)}: ${step.weight}% of the traffic`,
+        );
       return;
     }
     if (!this.o.routes.serving(s.route, s.canary, step.weight)) return;
@@ -416,7 +432,7 @@ export class RolloutController {
     )
       return this.rollBack(s, `Swarm rolled the stable service's update back (${stable.UpdateStatus.State})`);
     if (r.request === 'abort' && !updated)
-      return this.rollBack(s, 'aborted with controller rollout abort before the stable service was updated');
+      return this.rollBack(s, 'aborted with controller rollout abort before the stable service was updated', true);
     if (!this.o.routes.serving(s.route, s.canary, 100)) return;
     if (!stable || !updated) return; // the reconciler updates it (its re-check runs every 2 s)
     const tasks = await this.o.swarm.listTasks({ service: stable.ID, desiredState: 'running' });
@@ -453,16 +469,20 @@ export class RolloutController {
     }
     this.servedSince.delete(k);
     const promoted = s.phase === 'finalizing';
-    await this.write(s, {
+    const written = await this.write(s, {
       phase: promoted ? 'succeeded' : 'rolled-back',
       reason: promoted ? `promoted: ${s.reason}` : s.reason,
     });
     this.windows.delete(s.service);
+    // Another replica wrote the end first: it counts it and tells it.
+    if (!written) return;
     this.o.metrics?.finished(promoted ? 'promoted' : 'rolled-back');
     this.emit(
-      promoted ? 'rollout-promoted' : 'rollout-rolled-back',
+      promoted ? 'rollout-promoted' : s.aborted ? 'rollout-aborted' : 'rollout-rolled-back',
       s,
-      promoted ? `revision ${short(s.revision)} promoted` : `revision ${short(s.revision)} rolled back: ${s.reason}`,
+      promoted
+        ? `revision ${short(s.revision)} of ${s.service} promoted`
+        : `revision ${short(s.revision)} of ${s.service} ${s.aborted ? 'aborted' : 'rolled back'}: ${s.reason}`,
     );
     this.o.log.info(
       { event: promoted ? 'rollout.promoted' : 'rollout.rolled-back', service: s.service, reason: s.reason },
@@ -470,16 +490,27 @@ export class RolloutController {
     );
   }
 
-  private async rollBack(s: RolloutState, reason: string): Promise<void> {
-    await this.write(s, { phase: 'rolling-back', canaryWeight: 0, stepStartedAt: this.o.clock.now(), reason }, true);
+  private async rollBack(s: RolloutState, reason: string, aborted = false): Promise<void> {
+    await this.write(
+      s,
+      {
+        phase: 'rolling-back',
+        canaryWeight: 0,
+        stepStartedAt: this.o.clock.now(),
+        reason,
+        ...(aborted ? { aborted: true } : {}),
+      },
+      true,
+    );
     this.o.log.warn(
       { event: 'rollout.rolling-back', service: s.service, reason },
       `rollout of ${s.service}: rolling back: ${reason}`,
     );
   }
 
-  private async write(s: RolloutState, change: Partial<RolloutState>, clearRequest = false): Promise<void> {
-    await this.records.update(
+  /** Writes a change unless another leader moved the rollout on meanwhile; true when written. */
+  private async write(s: RolloutState, change: Partial<RolloutState>, clearRequest = false): Promise<boolean> {
+    const written = await this.records.update(
       s.service,
       (cur) => {
         // Another leader moved it on meanwhile: leave its state alone.
@@ -490,6 +521,7 @@ export class RolloutController {
       clearRequest,
     );
     this.o.routes.refresh();
+    return written !== undefined;
   }
 
   private async runningTasks(svc: SwarmService): Promise<number> {
@@ -531,8 +563,11 @@ export class RolloutController {
       applySet: s.applySet,
       key: s.key,
       service: s.service,
+      route: s.route,
+      strategy: s.strategy,
       revision: s.revision,
       step: s.step,
+      steps: s.steps.length,
       weight: s.canaryWeight,
       reason,
     };

@@ -66,6 +66,8 @@ export interface RolloutState {
   maxExtensionMs: number;
   startTimeoutMs: number;
   canaryReplicas: number;
+  /** Set when the rollback was asked for with `controller rollout abort` (its end is an abort, not a failed check). */
+  aborted?: boolean;
 }
 
 export function rolloutRecordName(service: string): string {

@@ -272,8 +272,49 @@ export interface RoutesStatusDocument extends DocumentBase {
   replicas: ProxyReplicaEntry[];
   /** Added in v1 (optional): how often the leader reads each replica's view of the servers. */
   observeIntervalMs?: number;
+  /** Added in v1 (optional): the progressive rollouts of the routed services (docs/rollouts.md). */
+  rollouts?: RolloutStatusEntry[];
   lastChangeAt: string | null;
   lastError: string | null;
+}
+
+/** One side of a rollout's last judgement: the traffic of its window. */
+export interface RolloutWindowEntry {
+  requests: number;
+  /** Answered 5xx and connection errors over requests; null with no request. */
+  errorRate: number | null;
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
+/** A rollout as the leader runs it: its record, and the leader's last judgement of the current step. */
+export interface RolloutStatusEntry {
+  /** The stable service's Swarm name, and the canary's. */
+  service: string;
+  canary: string;
+  /** `namespace/name` of the route. */
+  route: string;
+  strategy: 'canary' | 'blueGreen';
+  /** progressing, promoting, finalizing, succeeded, rolling-back, rolled-back. */
+  phase: string;
+  /** The current step, 1-based, and how many there are. */
+  step: number;
+  steps: number;
+  /** The canary's share of the route's traffic now, in percent. */
+  weight: number;
+  revision: string;
+  reason: string;
+  startedAt: string;
+  updatedAt: string;
+  /** A pending `controller rollout promote|abort`. */
+  request?: 'promote' | 'abort';
+  /** The leader's last judgement of the current step; absent before the first, and after the end. */
+  judgement?: {
+    verdict: 'pass' | 'fail' | 'inconclusive';
+    reason: string;
+    canary: RolloutWindowEntry;
+    stable: RolloutWindowEntry;
+  };
 }
 
 export type StatusDocument = AppStatusDocument | RoutesStatusDocument;

@@ -5,8 +5,11 @@
  * counters. A good version is promoted with no failed request; a version failing 5% of requests
  * is rolled back, and its failed requests are counted against a plain Swarm rolling update
  * (failureAction rollback) of the same version; a slow version is rolled back on latency alone;
- * the leader is killed mid-rollout and the standby continues at the same step.
- * Traffic goes only to the proxy's host-mode port at the published address, in bounded loops.
+ * the leader is killed mid-rollout and the standby continues at the same step. Every rollout's
+ * end reaches the controller's --notifications receivers (a JSON webhook and a Slack-style one,
+ * served by a recording service of the test's own on the controller's network) exactly once,
+ * the one that ended across the leader's death included.
+ * Traffic goes only to the proxy's host-mode ports at the published address, in bounded loops.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { controller, docker, eventually, publishedAddr, removeNamespace } from './harness.js';
 import { request, startLoad, type LoadControl, type LoadResult } from './load.js';
-import { buildImages, startTier, stopTier, type Tier } from './routing-tier.js';
+import { buildImages, startTier, stopTier, tierFilesDir, type Tier } from './routing-tier.js';
 
 const ns = 'e2e-ro';
 const httpPort = 18580;
@@ -27,6 +30,23 @@ const comparedRequests = Number(process.env.SC_ROLLOUT_COMPARED ?? 6000);
  * service keeps small beside the difference judged.
  */
 const baseDelayMs = 100;
+/** The recording receiver's host-mode port: what the controller's notifications delivered. */
+const hooksPort = 18589;
+/**
+ * The receiver: the test app's image running a recorder instead of the app. It keeps every POST
+ * (path, event header, body) and answers GET with the list; bounded by the test's few messages.
+ */
+const recorder = [
+  "const http = require('http'); const got = [];",
+  'http.createServer((q, s) => { let b = "";',
+  "q.on('data', (c) => { b += c; });",
+  "q.on('end', () => { if (q.method === 'POST') { if (got.length < 1000) got.push({ path: q.url, event: q.headers['x-swarm-controller-event'] || '', body: b }); s.writeHead(200); s.end('ok'); }",
+  "else { s.writeHead(200, { 'content-type': 'application/json' }); s.end(JSON.stringify(got)); } }); }).listen(8080);",
+].join(' ');
+const notificationsYaml = `receivers:
+  - {name: hook, type: webhook, url: "http://${ns}_hooks:8080/hook"}
+  - {name: chat, type: slack, url: "http://${ns}_hooks:8080/chat", events: [rollout-rolled-back, rollout-aborted]}
+`;
 
 interface Version {
   version: string;
@@ -87,8 +107,61 @@ spec:
   port: 8080
   healthCheck: {path: /healthz, interval: 1s}
   rollout: {strategy: blueGreen, switchHold: 10s, interval: 2s, maxExtension: 120s, startTimeout: 90s}
+---
+apiVersion: swarm.controller/v1alpha1
+kind: Service
+metadata: {name: hooks, namespace: ${ns}}
+spec:
+  image: swarm-controller/test-app:1
+  command: [/usr/local/bin/node, -e, ${JSON.stringify(recorder)}]
+  endpointMode: dnsrr
+  networks: [control]
+  ports: [{target: 8080, published: ${hooksPort}, mode: host}]
+  stopGracePeriod: 2s
 `
   );
+}
+
+interface Delivered {
+  path: string;
+  event: string;
+  body: {
+    event: string;
+    severity: string;
+    app: string;
+    revision?: string;
+    summary: string;
+    rollout?: { service: string; route: string; strategy: string; step: number; steps: number };
+  } & { text?: string };
+}
+
+/** What the recording receiver got so far. */
+async function delivered(): Promise<Delivered[]> {
+  const a = await request(`http://${publishedAddr}:${hooksPort}/`);
+  return (JSON.parse(a.body) as { path: string; event: string; body: string }[]).map((x) => ({
+    ...x,
+    body: JSON.parse(x.body) as Delivered['body'],
+  }));
+}
+
+/** Waits for the webhook's message of a rollout's end: its event, service and revision. */
+async function notified(event: string, service: string, revision: string): Promise<Delivered> {
+  let found: Delivered | undefined;
+  await eventually(
+    async () => {
+      found = (await delivered().catch(() => [])).find(
+        (d) =>
+          d.path === '/hook' &&
+          d.event === event &&
+          d.body.rollout?.service === `${ns}_${service}` &&
+          d.body.revision === revision,
+      );
+      return !!found;
+    },
+    60_000,
+    `the ${event} notification of ${service} at ${revision.slice(0, 12)}`,
+  );
+  return found!;
 }
 
 interface RolloutRecord {
@@ -197,15 +270,18 @@ describe('progressive rollouts judged by the proxy tier on a real Swarm', { time
       httpPort,
       httpsPort: 18583,
       controllerReplicas: 2,
+      controllerFiles: { 'notifications.yaml': notificationsYaml },
+      runArgs: ['--notifications', `${tierFilesDir}/notifications.yaml`],
     });
     deploy({ version: 'v1' }, { version: 'v1' }, { version: 'v1' });
     await eventually(
       async () =>
         (await versionsServing('/ro/x', 10)).has('v1') &&
         (await versionsServing('/plain/x', 10)).has('v1') &&
-        (await versionsServing('/bg/x', 10)).has('v1'),
+        (await versionsServing('/bg/x', 10)).has('v1') &&
+        Array.isArray(await delivered().catch(() => undefined)),
       180_000,
-      'v1 behind /ro, /plain and /bg',
+      'v1 behind /ro, /plain and /bg, and the recording receiver up',
     );
     proxyId = await proxyContainer();
     assert.ok(proxyId && !proxyId.includes('\n'), `one proxy container: ${proxyId}`);
@@ -249,6 +325,15 @@ describe('progressive rollouts judged by the proxy tier on a real Swarm', { time
     const status = await controller(['rollout', 'status', `${ns}/web`]);
     console.log(status.stdout);
     assert.match(status.stdout, /e2e-ro_web {2}succeeded/);
+    const n = await notified('rollout-promoted', 'web', seen[seen.length - 1].revision);
+    assert.equal(n.body.severity, 'info');
+    assert.deepEqual(n.body.rollout, {
+      service: `${ns}_web`,
+      route: `${ns}/web`,
+      strategy: 'canary',
+      step: 3,
+      steps: 3,
+    });
     await sameProxy();
   });
 
@@ -263,6 +348,16 @@ describe('progressive rollouts judged by the proxy tier on a real Swarm', { time
     console.log(`bad version, canary: ${summary(r)}; rolled back after ${rolledBackAfter} requests: ${last.reason}`);
     assert.equal(last.phase, 'rolled-back', last.reason);
     assert.match(last.reason, /error-rate/);
+    const n = await notified('rollout-rolled-back', 'web', last.revision);
+    assert.equal(n.body.severity, 'error');
+    assert.match(n.body.summary, /rolled back: .*error-rate/);
+    // The chat receiver asked for rollbacks: the same news in Slack's shape.
+    await eventually(
+      async () =>
+        (await delivered()).some((d) => d.path === '/chat' && /Rollout rolled back/.test(JSON.stringify(d.body))),
+      60_000,
+      'the chat message of the rollback',
+    );
     const v = await versionsServing('/ro/x', 20);
     assert.deepEqual([...v], ['v2']);
     // The plain Swarm update of the same bad version: it passes its health checks, so Swarm rolls it out.
@@ -296,6 +391,7 @@ describe('progressive rollouts judged by the proxy tier on a real Swarm', { time
     assert.equal(last.phase, 'rolled-back', last.reason);
     assert.match(last.reason, /latency-p\d+/);
     assert.doesNotMatch(last.reason, /error-rate/);
+    assert.match((await notified('rollout-rolled-back', 'web', last.revision)).body.summary, /latency-p\d+/);
     assert.equal(failed(r), 0, summary(r));
     await sameProxy();
   });
@@ -333,6 +429,8 @@ describe('progressive rollouts judged by the proxy tier on a real Swarm', { time
     assert.equal(resumed.startedAt, killed.startedAt, 'the same rollout, not a new one');
     assert.ok(resumed.step >= killed.step, `resumed at step ${resumed.step + 1}, killed at ${killed.step + 1}`);
     assert.equal(seen[seen.length - 1].phase, 'succeeded');
+    // Told by the replica that wrote the end: the new leader.
+    await notified('rollout-promoted', 'web', seen[seen.length - 1].revision);
     console.log(`failover: ${summary(r)}`);
     assert.equal(failed(r), 0, summary(r));
     await sameProxy();
@@ -367,7 +465,32 @@ describe('progressive rollouts judged by the proxy tier on a real Swarm', { time
     assert.equal(seen[seen.length - 1].phase, 'succeeded', path);
     assert.ok(!seen.some((x) => x.phase === 'progressing' && x.canaryWeight > 0 && x.canaryWeight < 100), path);
     assert.ok(oldKept, `the old version kept running (2/2) while the new one had all traffic: ${path}`);
+    const n = await notified('rollout-promoted', 'bg', seen[seen.length - 1].revision);
+    assert.equal(n.body.rollout?.strategy, 'blueGreen');
     assert.equal(failed(r), 0, summary(r));
     await sameProxy();
+  });
+
+  it('sent each rollout end once, to each receiver that wanted it, across the leader change', async () => {
+    // Checked after every scenario ran (minutes of resyncs, a leader change): no end was told twice.
+    const got = await delivered();
+    const ends = got.map(
+      (d) => `${d.path} ${d.event || 'chat'} ${d.body.rollout?.service ?? ''} ${d.body.revision ?? d.body.text ?? ''}`,
+    );
+    console.log(`notifications received:\n${ends.join('\n')}`);
+    const hooks = got.filter((d) => d.path === '/hook');
+    assert.deepEqual(
+      hooks.map((d) => `${d.event} ${d.body.rollout?.service}`).sort(),
+      [
+        `rollout-promoted ${ns}_bg`,
+        `rollout-promoted ${ns}_web`,
+        `rollout-promoted ${ns}_web`,
+        `rollout-rolled-back ${ns}_web`,
+        `rollout-rolled-back ${ns}_web`,
+      ],
+      ends.join('\n'),
+    );
+    assert.equal(new Set(hooks.map((d) => `${d.event} ${d.body.revision}`)).size, hooks.length, ends.join('\n'));
+    assert.equal(got.filter((d) => d.path === '/chat').length, 2, ends.join('\n'));
   });
 });

@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -38,7 +38,12 @@ export interface TierOptions {
   controllerReplicas?: number;
   /** Placement constraints of the controller service (default: node.role == manager); its status is read through DOCKER_HOST's engine, so it must run there. */
   controllerConstraints?: string[];
+  /** Files the controller reads beside its source (a --notifications file), mounted read-only under `tierFilesDir`. */
+  controllerFiles?: Record<string, string>;
 }
+
+/** Where the controller container finds `controllerFiles`. */
+export const tierFilesDir = '/etc/sc-tier';
 
 export interface Tier extends TierOptions {
   dir: string;
@@ -101,7 +106,7 @@ spec:
   mounts:
     - {type: bind, source: ${socket}, target: /var/run/docker.sock}
     - {type: bind, source: ${t.dir}, target: ${t.dir}, readOnly: true}
-  placement: {constraints: [${(t.controllerConstraints ?? ['node.role == manager']).map((c) => JSON.stringify(c)).join(', ')}]}
+${t.controllerFiles ? `    - {type: bind, source: ${t.dir}.files, target: ${tierFilesDir}, readOnly: true}\n` : ''}  placement: {constraints: [${(t.controllerConstraints ?? ['node.role == manager']).map((c) => JSON.stringify(c)).join(', ')}]}
   stopGracePeriod: 15s
 `;
 }
@@ -116,6 +121,11 @@ export async function startTier(o: TierOptions): Promise<Tier> {
     tokenSecret: `${o.ns}-proxy-token`,
     edge: `${o.ns}_edge`,
   };
+  if (t.controllerFiles) {
+    // Beside the source directory, not in it: the controller would read them as manifests.
+    mkdirSync(`${t.dir}.files`);
+    for (const [name, text] of Object.entries(t.controllerFiles)) writeFileSync(join(`${t.dir}.files`, name), text);
+  }
   await docker('secret', 'rm', t.tokenSecret).catch(() => '');
   execFileSync('docker', ['secret', 'create', t.tokenSecret, '-'], {
     input: randomBytes(32).toString('hex'),

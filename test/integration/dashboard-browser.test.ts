@@ -127,6 +127,21 @@ describe('the dashboard in a browser', () => {
       assert.match(routes[0], /shop\/route-0 shop\.example\.com\/ shop_web 90 \(90%\) 2\/3 up 10\.213\.5\.10:8080 up/);
       assert.match(routes[1], /shop_web-canary 10 \(10%\) 0\/1 up 10\.213\.5\.20:8080 mixed/);
       // Health as the proxies see it: the server both readable replicas mark down, and each replica's view.
+      // Rollouts: phase, step, weight and the last judgement, canary against stable.
+      const rollouts = await cellTexts(page, '#rollouts-body tr');
+      assert.equal(rollouts.length, 2, rollouts.join(' | '));
+      assert.match(
+        rollouts[0],
+        /^shop_api shop\/api · canary · c0ffee123456 rolled-back 2\/4 0% not judged yet step 2\/4 \(25%\) failed: error-rate/,
+      );
+      assert.match(
+        rollouts[1],
+        /^shop_web shop\/route-0 · canary · 9f2c1e4b7a0d progressing 1\/4 10% inconclusive canary 212 req, errors 0\.47%, p50 22 ms, p99 88 ms stable 1904 req, errors 0\.11%, p50 20 ms, p99 80 ms step 1\/4/,
+      );
+      assert.equal(
+        await page.locator('#rollouts-body tr[data-service="shop_web"] .window[data-side="canary"]').count(),
+        1,
+      );
       const down = page.locator('#routes-body .server[data-health="down"]');
       assert.equal(await down.count(), 1);
       assert.match(await down.innerText(), /10\.213\.5\.12:8080\s+down/);

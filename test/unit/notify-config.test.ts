@@ -20,7 +20,18 @@ describe('notification configuration', () => {
     assert.equal(config?.repeatIntervalMs, 4 * 3_600_000);
     assert.equal(config?.queueSize, 100);
     const [chat, gh, gl] = config?.receivers ?? [];
-    assert.deepEqual([...chat.events], ['sync-failed', 'rollback', 'drift', 'revision-refused']);
+    assert.deepEqual(
+      [...chat.events],
+      [
+        'sync-failed',
+        'rollback',
+        'drift',
+        'revision-refused',
+        'rollout-promoted',
+        'rollout-rolled-back',
+        'rollout-aborted',
+      ],
+    );
     assert.deepEqual([chat.timeoutMs, chat.maxAttempts, chat.maxRetryMs], [10_000, 5, 300_000]);
     assert.deepEqual([...gh.events], ['sync-started', 'sync-succeeded', 'sync-failed', 'rollback', 'revision-refused']);
     assert.equal(gh.apiUrl, 'https://api.github.com');
@@ -66,7 +77,7 @@ describe('notification configuration', () => {
       [
         'notifications.receivers[0].colour: is not a known field',
         'notifications.receivers[0].type: must be one of "webhook", "slack", "github", "gitea", "gitlab"',
-        'notifications.receivers[0].events[1]: must be one of "sync-started", "sync-succeeded", "sync-failed", "rollback", "drift", "revision-refused"',
+        'notifications.receivers[0].events[1]: must be one of "sync-started", "sync-succeeded", "sync-failed", "rollback", "drift", "revision-refused", "rollout-promoted", "rollout-rolled-back", "rollout-aborted"',
       ],
     );
   });

@@ -288,7 +288,8 @@ describe('the rollout controller', () => {
     const clock = new FakeClock(1_000_000);
     const proxy = new FakeProxy();
     await midRollout(swarm, clock);
-    const { rc, records, prime } = controller(swarm, clock, proxy, []);
+    const events: RolloutEvent[] = [];
+    const { rc, records, prime } = controller(swarm, clock, proxy, events);
     await records.request('shop_web', 'abort');
     prime();
     rc.start();
@@ -298,5 +299,47 @@ describe('the rollout controller', () => {
     assert.equal(r.state.phase, 'rolled-back');
     assert.equal(r.request, '');
     assert.match(r.state.reason, /aborted with controller rollout abort at step 2\/3 \(50%\)/);
+    // Told as an abort, not as a failed check: its own notification.
+    assert.deepEqual(
+      events.map((e) => `${e.type} ${e.service} step ${e.step + 1}/${e.steps}`),
+      ['rollout-aborted shop_web step 2/3'],
+    );
+  });
+
+  it('tells the end of a rollout once when two replicas act on it: only the one whose write of the end succeeded', async () => {
+    const swarm = new FakeSwarm();
+    const clock = new FakeClock(1_000_000);
+    const proxy = new FakeProxy();
+    await midRollout(swarm, clock);
+    await new RolloutRecords(swarm, clock).update('shop_web', (c) => ({
+      ...c!.state,
+      phase: 'rolling-back',
+      canaryWeight: 0,
+      // Past the drain time's bound: the next look ends it.
+      stepStartedAt: clock.now() - 61_000,
+      reason: 'step 2/3 (50%) failed: error-rate',
+    }));
+    await swarm.removeService((await swarm.getService('shop_web-canary'))!.ID);
+    const events: RolloutEvent[] = [];
+    const a = controller(swarm, clock, proxy, events);
+    const b = controller(swarm, clock, proxy, events);
+    // Both read the record before either wrote the end (a leader change in between).
+    const seenByBoth = (await a.records.read('shop_web'))!;
+    const look = (rc: RolloutController) =>
+      (rc as unknown as { advance(r: typeof seenByBoth): Promise<void> }).advance(seenByBoth);
+    await look(a.rc);
+    await look(b.rc);
+    assert.equal((await a.records.read('shop_web'))!.state.phase, 'rolled-back');
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['rollout-rolled-back'],
+    );
+    // A leader started later (a restart, a new leader) finds the rollout ended and tells nothing again.
+    const c = controller(swarm, clock, proxy, events);
+    c.prime();
+    c.rc.start();
+    await run(clock, proxy, 5, () => undefined);
+    c.rc.stop();
+    assert.equal(events.length, 1);
   });
 });

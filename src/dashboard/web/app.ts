@@ -8,7 +8,7 @@
  * by the browser tests and bench/dashboard.ts.
  */
 import type { DashboardState } from '../state.js';
-import { appCard, historyRows, objectCells, replicaRows, routeRows, summaryLine } from './render.js';
+import { appCard, historyRows, objectCells, replicaRows, rolloutRows, routeRows, summaryLine } from './render.js';
 
 interface Timings {
   /** ms from navigation start to the first state on screen. */
@@ -136,6 +136,7 @@ function render(state: DashboardState): void {
   const written = renderObjects(state);
   put('history-body', historyRows(state.apps, state.at));
   put('routes-body', routeRows(state.routes?.document));
+  put('rollouts-body', rolloutRows(state.routes?.document));
   put('replicas-body', replicaRows(state.routes?.document, state.at));
   $('token-box').hidden = !state.actions;
   void document.body.offsetHeight; // include style and layout in the measurement

@@ -1,7 +1,7 @@
 /**
  * The dashboard page's HTML, as strings, from the dashboard state (../state.ts): the apply sets,
  * one table row per object (keyed by its id, so the page replaces only rows whose text changed),
- * the sync history, the routes with their backends and the proxy replicas. Pure and free of the
+ * the sync history, the routes with their backends, the rollouts and the proxy replicas. Pure and free of the
  * DOM: the browser (app.ts) puts the strings in place; tests and the benchmark call it in Node.
  * Every value from the status is escaped. Imports types only (erased by tsc), so the compiled
  * file loads in the browser as it is.
@@ -9,6 +9,8 @@
 import type {
   AppStatusDocument,
   ObjectEntry,
+  RolloutStatusEntry,
+  RolloutWindowEntry,
   RouteServerEntry,
   RoutesStatusDocument,
   SyncEntry,
@@ -215,6 +217,47 @@ export function routeRows(routes: RoutesStatusDocument | undefined): string {
       `<tr><td class="mono">${esc(u.configName)}</td><td colspan="3">${badge('unreadable', 'bad')}</td><td class="reason">${esc(u.problem)}</td></tr>`,
     );
   return out.join('') || `<tr><td colspan="5" class="muted">no routes</td></tr>`;
+}
+
+const rolloutTone: Record<string, string> = {
+  progressing: 'warn',
+  promoting: 'warn',
+  finalizing: 'warn',
+  succeeded: 'ok',
+  'rolling-back': 'bad',
+  'rolled-back': 'bad',
+};
+
+const pct = (v: number | null) => (v === null ? '—' : `${(100 * v).toFixed(2)}%`);
+const msText = (v: number | null) => (v === null ? '—' : `${Math.round(v)} ms`);
+
+/** One side of a judgement: requests, error rate, p50 and p99. */
+function windowText(label: string, w: RolloutWindowEntry): string {
+  return `<div class="window" data-side="${label}">${label} ${w.requests} req, errors ${pct(w.errorRate)}, p50 ${msText(w.p50Ms)}, p99 ${msText(w.p99Ms)}</div>`;
+}
+
+/** Every rollout of the routed services: phase, step, weight, and the last judgement canary against stable. */
+export function rolloutRows(routes: RoutesStatusDocument | undefined): string {
+  const list: RolloutStatusEntry[] = routes?.rollouts ?? [];
+  if (!list.length) return `<tr><td colspan="6" class="muted">no rollout</td></tr>`;
+  return list
+    .map((r) => {
+      const j = r.judgement;
+      const verdict = j
+        ? `${badge(j.verdict, j.verdict === 'pass' ? 'ok' : j.verdict === 'fail' ? 'bad' : 'warn')}` +
+          windowText('canary', j.canary) +
+          windowText('stable', j.stable)
+        : '<span class="muted">not judged yet</span>';
+      return (
+        `<tr data-service="${esc(r.service)}"><td class="mono">${esc(r.service)}<div class="muted">${esc(r.route)} · ${esc(r.strategy)} · ${esc(r.revision.slice(0, 12))}</div></td>` +
+        `<td>${badge(r.phase, rolloutTone[r.phase] ?? 'muted')}${r.request ? ` ${badge(`${r.request} requested`, 'warn')}` : ''}</td>` +
+        `<td class="num">${r.step}/${r.steps}</td>` +
+        `<td class="num">${r.weight}%</td>` +
+        `<td>${verdict}</td>` +
+        `<td class="reason">${esc(r.reason)}</td></tr>`
+      );
+    })
+    .join('');
 }
 
 export function replicaRows(routes: RoutesStatusDocument | undefined, at: string): string {
