@@ -38,6 +38,13 @@ export interface TierOptions {
   controllerReplicas?: number;
   /** Placement constraints of the controller service (default: node.role == manager); its status is read through DOCKER_HOST's engine, so it must run there. */
   controllerConstraints?: string[];
+  /**
+   * The controller's manifest source instead of the tier's directory: `arg` is its `--source`
+   * (e.g. a bare repository `/tmp/x/repo.git#main:deploy`), `dir` the host directory mounted
+   * read-only at the same path. The source must hold the tier's own manifests: `prepare` gets
+   * them (tier.yaml's text) before the tier is applied, to commit them there.
+   */
+  source?: { arg: string; dir: string; prepare: (tierYaml: string) => void | Promise<void> };
 }
 
 export interface Tier extends TierOptions {
@@ -93,14 +100,14 @@ kind: Service
 metadata: {name: controller, namespace: ${t.ns}}
 spec:
   image: swarm-controller/controller:dev
-  args: [run, --source, ${t.dir}, --set, ${t.ns}, --interval, 5s, --resync, 30s, --lease-duration, 5s, --proxy-service, ${t.ns}_proxy, --proxy-network, ${t.ns}_control${(t.runArgs ?? []).map((a) => `, ${JSON.stringify(a)}`).join('')}]
+  args: [run, --source, ${JSON.stringify(t.source?.arg ?? t.dir)}, --set, ${t.ns}, --interval, 5s, --resync, 30s, --lease-duration, 5s, --proxy-service, ${t.ns}_proxy, --proxy-network, ${t.ns}_control${(t.runArgs ?? []).map((a) => `, ${JSON.stringify(a)}`).join('')}]
   replicas: ${t.controllerReplicas ?? 1}
   endpointMode: dnsrr
   networks: [control]
   secrets: [${token}]
   mounts:
     - {type: bind, source: ${socket}, target: /var/run/docker.sock}
-    - {type: bind, source: ${t.dir}, target: ${t.dir}, readOnly: true}
+    - {type: bind, source: ${t.source?.dir ?? t.dir}, target: ${t.source?.dir ?? t.dir}, readOnly: true}
   placement: {constraints: [${(t.controllerConstraints ?? ['node.role == manager']).map((c) => JSON.stringify(c)).join(', ')}]}
   stopGracePeriod: 15s
 `;
@@ -122,6 +129,7 @@ export async function startTier(o: TierOptions): Promise<Tier> {
     env: { ...process.env, DOCKER_HOST: ensureSwarm() },
   });
   await writeTier(t);
+  await t.source?.prepare(tierManifests(t));
   const r = await controller(['apply', '-f', t.dir, '--set', t.ns, '--wait', '--timeout', '120s']);
   if (r.code !== 0) throw new Error(`the routing tier did not start:\n${r.stdout}${r.stderr}`);
   await eventually(
