@@ -40,6 +40,13 @@ export interface TierOptions {
   controllerConstraints?: string[];
   /** Files the controller reads beside its source (a --notifications file), mounted read-only under `tierFilesDir`. */
   controllerFiles?: Record<string, string>;
+  /**
+   * The controller's manifest source instead of the tier's directory: `arg` is its `--source`
+   * (e.g. a bare repository `/tmp/x/repo.git#main:deploy`), `dir` the host directory mounted
+   * read-only at the same path. The source must hold the tier's own manifests: `prepare` gets
+   * them (tier.yaml's text) before the tier is applied, to commit them there.
+   */
+  source?: { arg: string; dir: string; prepare: (tierYaml: string) => void | Promise<void> };
 }
 
 /** Where the controller container finds `controllerFiles`. */
@@ -98,14 +105,14 @@ kind: Service
 metadata: {name: controller, namespace: ${t.ns}}
 spec:
   image: swarm-controller/controller:dev
-  args: [run, --source, ${t.dir}, --set, ${t.ns}, --interval, 5s, --resync, 30s, --lease-duration, 5s, --proxy-service, ${t.ns}_proxy, --proxy-network, ${t.ns}_control${(t.runArgs ?? []).map((a) => `, ${JSON.stringify(a)}`).join('')}]
+  args: [run, --source, ${JSON.stringify(t.source?.arg ?? t.dir)}, --set, ${t.ns}, --interval, 5s, --resync, 30s, --lease-duration, 5s, --proxy-service, ${t.ns}_proxy, --proxy-network, ${t.ns}_control${(t.runArgs ?? []).map((a) => `, ${JSON.stringify(a)}`).join('')}]
   replicas: ${t.controllerReplicas ?? 1}
   endpointMode: dnsrr
   networks: [control]
   secrets: [${token}]
   mounts:
     - {type: bind, source: ${socket}, target: /var/run/docker.sock}
-    - {type: bind, source: ${t.dir}, target: ${t.dir}, readOnly: true}
+    - {type: bind, source: ${t.source?.dir ?? t.dir}, target: ${t.source?.dir ?? t.dir}, readOnly: true}
 ${t.controllerFiles ? `    - {type: bind, source: ${t.dir}.files, target: ${tierFilesDir}, readOnly: true}\n` : ''}  placement: {constraints: [${(t.controllerConstraints ?? ['node.role == manager']).map((c) => JSON.stringify(c)).join(', ')}]}
   stopGracePeriod: 15s
 `;
@@ -132,6 +139,7 @@ export async function startTier(o: TierOptions): Promise<Tier> {
     env: { ...process.env, DOCKER_HOST: ensureSwarm() },
   });
   await writeTier(t);
+  await t.source?.prepare(tierManifests(t));
   const r = await controller(['apply', '-f', t.dir, '--set', t.ns, '--wait', '--timeout', '120s']);
   if (r.code !== 0) throw new Error(`the routing tier did not start:\n${r.stdout}${r.stderr}`);
   await eventually(
