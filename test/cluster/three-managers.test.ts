@@ -580,7 +580,7 @@ describe("three managers: the leading controller's node is lost", { timeout: 900
     console.log(
       `# no quorum: ${down.map((n) => n.name).join(' and ')} down; ${keep.name}'s replica reported no-quorum ${((reported - downAt) / 1000).toFixed(2)} s after, ` +
         `outage as it measured it ${(outageMs / 1000).toFixed(2)} s (engines back at ${((upAt - downAt) / 1000).toFixed(2)} s), ` +
-        `writable again ${recovered.swarm!.recoveredAt}, commit applied ${((applied - upAt) / 1000).toFixed(2)} s after the engines came back; ` +
+        `writable again ${((Date.parse(recovered.swarm!.recoveredAt!) - upAt) / 1000).toFixed(2)} s after the engines were started, commit applied ${((applied - upAt) / 1000).toFixed(2)} s after the engines came back; ` +
         `lease rounds failed ${failedRounds} (policy allows ${roundBound}; ${last.swarm!.failedLooks} looks in status before the return), ` +
         `engine requests failed ${failedRequests} (bound ${requestBound}; all requests: ${byResult(atEnd.requests, atStart.requests)})`,
     );
