@@ -15,6 +15,9 @@ import { buildNetworkCreate, buildServiceSpec, networkOwnershipLabels, specHash 
 import { labelRecordFor, networkOwnerLabels, networkRecordName } from '../api/network-ownership.js';
 import { labelSpecHash } from '../api/labels.js';
 import type { Clock } from '../queue/clock.js';
+import type { SwarmServiceSpec } from '../api/swarm-types.js';
+import { pruneMembers, stableJson } from '../plan/json-values.js';
+import { isEmpty } from '../model/service.js';
 import {
   encodeRouteData,
   labelRoute,
@@ -86,6 +89,8 @@ export interface ActionResult {
   /** For services: the spec hash written, to check convergence against. */
   specHash?: string;
   writtenAt?: number;
+  /** The update changed the endpoint spec of running tasks (see ConvergenceTarget.awaitUpdate). */
+  awaitUpdate?: boolean;
 }
 
 export async function createService(ctx: ActionContext, s: DesiredService): Promise<ActionResult> {
@@ -150,7 +155,25 @@ export async function updateService(ctx: ActionContext, s: DesiredService): Prom
   await ctx.swarm.updateService(live.ID, live.Version.Index, spec).catch(async (err) => {
     throw await networkGoneError(ctx, s, err);
   });
-  return { summary: 'updated', wrote: true, specHash: hash, writtenAt: ctx.clock.now() };
+  return {
+    summary: 'updated',
+    wrote: true,
+    specHash: hash,
+    writtenAt: ctx.clock.now(),
+    ...(endpointRestartsTasks(live.Spec, spec) ? { awaitUpdate: true } : {}),
+  };
+}
+
+/**
+ * Whether an update restarts running tasks for their endpoint spec alone: Swarm marks every task
+ * whose endpoint differs from the service's as out of date (swarmkit's IsTaskDirty), while the
+ * task template, which the tasks' own specs show, may be unchanged. Only when tasks run before
+ * and after: a service scaled from or to zero gets no update at all.
+ */
+function endpointRestartsTasks(before: SwarmServiceSpec, after: SwarmServiceSpec): boolean {
+  const runs = (m: SwarmServiceSpec['Mode']) => m?.Global !== undefined || (m?.Replicated?.Replicas ?? 1) > 0;
+  const key = (e: SwarmServiceSpec['EndpointSpec']) => stableJson(pruneMembers(e ?? {}, isEmpty));
+  return runs(before.Mode) && runs(after.Mode) && key(before.EndpointSpec) !== key(after.EndpointSpec);
 }
 
 export async function replaceService(ctx: ActionContext, s: DesiredService): Promise<ActionResult> {

@@ -20,6 +20,12 @@ export interface ConvergenceTarget {
   specHash: string;
   /** When the apply wrote it (ms since epoch); undefined when nothing was written. */
   writtenAt?: number;
+  /**
+   * The write changed only what tasks carry outside their template (the endpoint spec: ports,
+   * endpoint mode), so the running tasks' specs cannot tell old from new: wait for Swarm's own
+   * record of an update started after the write, and its completion.
+   */
+  awaitUpdate?: boolean;
 }
 
 export interface ConvergenceResult {
@@ -134,10 +140,11 @@ export function judge(t: ConvergenceTarget, svc: SwarmService, tasks: SwarmTask[
   if (svc.Spec.Labels?.[labelSpecHash] !== t.specHash) {
     return { state: 'failed', detail: 'the service spec was changed by someone else during the wait', ...counts };
   }
-  if (state === 'updating' || running < desired) {
+  const notStarted = t.awaitUpdate === true && !ours;
+  if (state === 'updating' || running < desired || notStarted) {
     return {
       state: 'progressing',
-      detail: `${running}/${desired} tasks running the new spec${state === 'updating' ? ', update in progress' : ''}`,
+      detail: `${running}/${desired} tasks running the new spec${state === 'updating' ? ', update in progress' : notStarted ? ', waiting for Swarm to start the update' : ''}`,
       ...counts,
     };
   }

@@ -235,6 +235,7 @@ export async function planOrApplyCommand(options: CliOptions, io: CommandIo): Pr
         swarmName: o.change.swarmName,
         specHash: o.result!.specHash!,
         ...(o.result!.writtenAt ? { writtenAt: o.result!.writtenAt } : {}),
+        ...(o.result!.awaitUpdate ? { awaitUpdate: true } : {}),
       }));
     if (targets.length) {
       progress.line(

@@ -78,6 +78,40 @@ describe('waitForConvergence', () => {
     assert.equal(r.detail, '2/2 tasks running');
   });
 
+  it('waits for Swarm to start and finish an update that changed only the endpoint spec', async () => {
+    // Ports changed: the tasks' template is the same before and after, so only the update's record tells.
+    const before = { State: 'completed', StartedAt: '2026-01-01T00:00:02Z' }; // an earlier update
+    const states = [
+      { UpdateStatus: before },
+      { UpdateStatus: before },
+      { UpdateStatus: { State: 'updating', StartedAt: '2026-01-01T00:00:12Z' } },
+      { UpdateStatus: { State: 'completed', StartedAt: '2026-01-01T00:00:12Z' } },
+    ];
+    let step = 0;
+    let polls = 0;
+    const reader = {
+      ...scripted([]),
+      listServices: async () => {
+        polls++;
+        return [svc(states[Math.min(step, 3)])];
+      },
+      listTasks: async () => [task('running'), task('running')],
+    } as unknown as SwarmReader;
+    const clock = new FakeClock(Date.parse('2026-01-01T00:00:10Z'));
+    const target = { id: 'Service/web', swarmName: 'web', specHash: 'h1', writtenAt: clock.now() };
+    const waited = waitForConvergence([{ ...target, awaitUpdate: true }], reader, { timeoutMs: 20_000, clock });
+    const plain = waitForConvergence([target], reader, { timeoutMs: 20_000, clock });
+    for (let s = 0; s < 6; s++) {
+      await clock.advance(1000);
+      step++;
+    }
+    assert.equal((await plain)[0].status, 'converged'); // what the wait did before: at once, on the old tasks
+    const r = (await waited)[0];
+    assert.equal(r.status, 'converged');
+    assert.ok(polls >= 4, `converged after ${polls} polls, before the update was recorded`);
+    assert.ok(r.durationMs >= 3000, `converged after ${r.durationMs} ms`);
+  });
+
   it('reports a rollback by Swarm as a failure naming the task error', async () => {
     const failed = task('failed', undefined, {
       DesiredState: 'shutdown',
