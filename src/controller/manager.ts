@@ -212,7 +212,7 @@ export class Manager {
     if (change === 'lost')
       this.o.log.error(
         { event: 'swarm.unavailable', condition: s.condition, reason: s.reason, since: s.since },
-        `the Swarm cannot take writes (${s.condition}): not reconciling; looking again with backoff up to ${outageMaxDelayMs / 1000} s`,
+        `the Swarm cannot take writes (${s.condition}): not reconciling; looking again with backoff up to the lease`,
       );
     if (change === 'recovered')
       this.o.log.info(
@@ -222,7 +222,7 @@ export class Manager {
   }
 
   private async eventLoop(): Promise<void> {
-    const policy = outageBackoff(this.o.reconnectDelayMs ?? 1000);
+    const policy = outageBackoff(this.o.reconnectDelayMs ?? 1000, outageMaxDelayMs);
     let failures = 0;
     while (!this.stopping) {
       const started = this.o.clock.now();

@@ -5,8 +5,10 @@
  *
  * The lease rounds are the controller's look at the Swarm (manager.ts): every third of the lease
  * while the Swarm answers, and while it does not, spaced by `outageBackoff`: the same third of
- * the lease, doubling each round, up to `outageMaxDelayMs`, with +-20% jitter so replicas do not
- * come back in step. The event stream's reconnects follow the same policy. Reconciles do not run
+ * the lease, doubling each round, up to the whole lease, with +-20% jitter so replicas do not
+ * come back in step: at most one lease (and its jitter) passes between quorum's return and the
+ * next look, so a takeover after an outage costs one lease more, not more. The event stream's
+ * reconnects follow the same policy from 1 s up to `outageMaxDelayMs`. Reconciles do not run
  * meanwhile: a replica that cannot renew its lease stops leading (leader-lease.ts), and the work
  * queue drops the keys of a replica that does not lead; what fails before that is retried by the
  * reconcile handler's per-key backoff (reconcile-handler.ts). `attemptsWithin` is the most rounds
@@ -16,15 +18,18 @@
 import { SwarmUnavailableError, type SwarmCondition } from '../errors.js';
 import { backoffDelay, type BackoffPolicy } from '../queue/backoff.js';
 
-/** The longest wait between two looks at a Swarm that does not answer. */
-export const outageMaxDelayMs = 15_000;
+/** The event stream's longest wait between reconnects to an engine that does not answer. */
+export const outageMaxDelayMs = 10_000;
 
-/** The lease rounds' spacing while the Swarm cannot answer; `roundMs` is the normal spacing. */
-export function outageBackoff(roundMs: number): BackoffPolicy {
+/**
+ * The spacing of the looks while the Swarm cannot answer: from `firstMs` (the lease rounds' normal
+ * spacing, a third of the lease), doubling, up to `maxMs` (for the lease rounds: the lease).
+ */
+export function outageBackoff(firstMs: number, maxMs = 3 * firstMs): BackoffPolicy {
   return {
     maxAttempts: Number.POSITIVE_INFINITY,
-    baseDelayMs: roundMs,
-    maxDelayMs: Math.max(roundMs, outageMaxDelayMs),
+    baseDelayMs: firstMs,
+    maxDelayMs: Math.max(firstMs, maxMs),
     jitter: true,
   };
 }

@@ -19,7 +19,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { controller, eventually } from '../e2e/harness.js';
-import { attemptsWithin, outageBackoff, type SwarmAccessStatus } from '../../src/controller/swarm-outage.js';
+import {
+  attemptsWithin,
+  outageBackoff,
+  outageMaxDelayMs,
+  type SwarmAccessStatus,
+} from '../../src/controller/swarm-outage.js';
 import { clusterScript, dockerOn, useCluster, type ClusterNode } from './cluster.js';
 
 const ctlNs = 'cl-ha';
@@ -572,7 +577,7 @@ describe("three managers: the leading controller's node is lost", { timeout: 900
     const roundBound = attemptsWithin(policy, outageMs);
     // each round: the lease's read (and its write when it would take it) and the suspend record's
     // read; the event stream's reconnects follow the same policy from 1 s
-    const requestBound = 3 * roundBound + attemptsWithin(outageBackoff(1000), outageMs);
+    const requestBound = 3 * roundBound + attemptsWithin(outageBackoff(1000, outageMaxDelayMs), outageMs);
     const byResult = (c: Record<string, number>, c0: Record<string, number>) =>
       Object.keys(c)
         .map((k) => `${k} ${c[k] - (c0[k] ?? 0)}`)
