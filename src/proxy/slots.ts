@@ -84,8 +84,10 @@ export function slotStates(table: Pick<RouteTable, 'routes'>, slots: SlotMap): S
 
 /**
  * Runtime API commands that turn `before` into `after` (the same structure, so the same
- * slots). Servers leaving go to maintenance first; servers arriving get their address and
- * weight before they are made ready.
+ * slots). Servers arriving get their address and weight before they are made ready, and all of
+ * that comes before any server leaving goes to maintenance: when the last old task of a backend
+ * leaves as its replacement arrives in another slot, HAProxy always has a server to send to
+ * (the other order left the backend empty between two commands; the soak found it).
  */
 export function runtimeCommands(before: SlotState[], after: SlotState[]): string[] {
   const old = new Map(before.map((s) => [`${s.backend}/${s.server}`, s]));
@@ -101,5 +103,5 @@ export function runtimeCommands(before: SlotState[], after: SlotState[]): string
     if (o.weight !== s.weight) changing.push(`set server ${key} weight ${s.weight}`);
     if (s.enabled && !o.enabled) changing.push(`set server ${key} state ready`);
   }
-  return [...leaving, ...changing];
+  return [...changing, ...leaving];
 }

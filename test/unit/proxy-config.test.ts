@@ -17,7 +17,7 @@ import {
   type Route,
   type RouteTable,
 } from '../../src/proxy/route-table.js';
-import { assignSlots, runtimeCommands, slotStates } from '../../src/proxy/slots.js';
+import { assignSlots, runtimeCommands, slotStates, type SlotMap } from '../../src/proxy/slots.js';
 import { sampleRoutes } from '../helpers/route-tables.js';
 
 const { web, admin } = sampleRoutes;
@@ -209,6 +209,28 @@ describe('slots and Runtime API commands', () => {
     };
     const b = assignSlots(tbl([next]), a);
     assert.deepEqual(b['shop/web']['shop_web'], ['c', 'b', null, null]);
+  });
+
+  it('makes an arriving server ready before the leaving one goes to maintenance', () => {
+    const one = (id: string, address: string) => ({
+      ...web,
+      backends: [{ ...web.backends[0], servers: [{ id, address, port: 8080 }] }, web.backends[1]],
+    });
+    // t1 in slot 1 (slot 0 free), then t1 leaves as t5 arrives: t5 takes the lowest free slot, 0.
+    const t1 = tbl([one('t1', '10.0.0.5')]);
+    const first = assignSlots(t1);
+    const before: SlotMap = { 'shop/web': { ...first['shop/web'], shop_web: [null, 't1', null, null] } };
+    const t2 = tbl([one('t5', '10.0.0.9')], 2);
+    const after = assignSlots(t2, before);
+    assert.deepEqual(after['shop/web'].shop_web, ['t5', null, null, null]);
+    assert.deepEqual(
+      runtimeCommands(slotStates(t1, before), slotStates(t2, after)).filter((c) => !c.includes('weight')),
+      [
+        'set server rt_shop:web/shop_web_1 addr 10.0.0.9 port 8080',
+        'set server rt_shop:web/shop_web_1 state ready',
+        'set server rt_shop:web/shop_web_2 state maint',
+      ],
+    );
   });
 
   it('diffs slot states into addr, weight, maint and ready commands', () => {
