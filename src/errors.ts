@@ -173,6 +173,26 @@ export class TransientError extends Error {
 }
 
 /**
+ * Why the Swarm cannot take a write now, as the engine's answer says (src/swarm/engine-errors.ts):
+ * no-quorum (the managers have no Raft leader: too few are up or they cannot reach each other),
+ * engine-unreachable (no connection to the engine at all), no-answer (a request the controller
+ * bounds itself, such as a lease round, had no answer in time).
+ */
+export type SwarmCondition = 'no-quorum' | 'engine-unreachable' | 'no-answer';
+
+/** The Swarm cannot take writes (or reads) at the moment: transient, retried at the outage's pace. */
+export class SwarmUnavailableError extends TransientError {
+  constructor(
+    readonly condition: SwarmCondition,
+    message: string,
+    cause?: unknown,
+  ) {
+    super(message, cause);
+    this.name = 'SwarmUnavailableError';
+  }
+}
+
+/**
  * What the engine said, as types: src/swarm/ alone reads the engine's words and status codes
  * and makes these; everything else branches on the type, never on message text.
  */

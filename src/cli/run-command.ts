@@ -10,6 +10,7 @@ import { appMetrics } from '../controller/app-metrics.js';
 import { AppSupervisor, type AppSummary } from '../controller/app-supervisor.js';
 import { ApplySetLoop, type ApplySetMetricsSink, type ApplySetSettings } from '../controller/apply-set-loop.js';
 import { Manager } from '../controller/manager.js';
+import { healthText, requestResult } from '../controller/swarm-outage.js';
 import { SuspendRecord } from '../controller/suspend-record.js';
 import { startHttpServer } from '../controller/http-server.js';
 import { runDashboard } from '../dashboard/run-dashboard.js';
@@ -76,7 +77,17 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     suspended: (v) => m.suspended.set(v ? 1 : 0),
   };
   const identity = options.identity ?? `${hostname()}-${process.pid}`;
-  const manager = new Manager({ swarm, identity, clock: realClock, log });
+  swarm.engine.onRequest((r) => m.engineRequests.inc({ result: requestResult(r.error) }));
+  const manager = new Manager({
+    swarm,
+    identity,
+    clock: realClock,
+    log,
+    metrics: {
+      leaseRound: (result) => m.leaseRounds.inc({ result }),
+      swarmWritable: (w) => m.swarmWritable.set(w ? 1 : 0),
+    },
+  });
   const rolloutsRef: { current?: RolloutController } = {};
   const settings: ApplySetSettings = {
     identity,
@@ -159,6 +170,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
   const webhookSecret = options.webhookSecretFile ? readFileSync(options.webhookSecretFile, 'utf8').trim() : '';
   const status = () => ({
     ...loop.status.toJSON(),
+    swarm: manager.outage.status,
     images: loop.sync.images.status(),
     ...(routes ? { routes: routes.status() } : {}),
     ...(rollouts ? { rollouts: rollouts.status() } : {}),
@@ -181,6 +193,7 @@ export async function runCommand(options: CliOptions, io: CommandIo, version: st
     },
     app: (name) => apps.status(name),
     ready: () => loop.status.synced || (!loop.isLeader && !!loop.status.revision),
+    health: () => healthText(manager.outage.status),
     metrics: () => registry.render(),
     sync: () => loop.triggerSync('webhook'),
     webhookSecret,

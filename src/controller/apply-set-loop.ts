@@ -87,6 +87,8 @@ export class ApplySetLoop implements ElectedLoop {
   private validUntil = 0;
   private suspendRead: Promise<void> | undefined;
   private holder = '';
+  /** The last lease round reached the Swarm: while it does not, polls start no sync (they would only fail). */
+  private swarmAnswered = true;
   private seenSyncRequest: string | undefined;
   private seenManualRequest: string | undefined;
   private stopped = false;
@@ -127,6 +129,7 @@ export class ApplySetLoop implements ElectedLoop {
       metrics,
       enqueueAll: () => this.enqueueAll(),
       isLeader: () => this.holds,
+      swarmAnswers: () => this.swarmAnswered,
       pollIntervalMs: settings.pollIntervalMs,
       syncTimeoutMs: settings.syncTimeoutMs,
       resolveImage: settings.resolveImage,
@@ -182,6 +185,8 @@ export class ApplySetLoop implements ElectedLoop {
     const was = this.leading;
     // (a lease that lapsed between rounds was lost: taking it again starts a sync, as the first time)
     const wasHolding = this.holds;
+    const wasAnswering = this.swarmAnswered;
+    this.swarmAnswered = round.swarmAnswered;
     this.leading = round.leading;
     this.validUntil = round.validUntil;
     this.holder = round.holder;
@@ -194,7 +199,7 @@ export class ApplySetLoop implements ElectedLoop {
     if (round.leading && !wasHolding) {
       this.o.log.info({ event: 'leader', identity: this.o.settings.identity }, 'became leader');
       this.sync.trigger('startup');
-    }
+    } else if (round.swarmAnswered && !wasAnswering) this.sync.trigger('poll'); // a standby loads what came during the outage
   }
 
   /**

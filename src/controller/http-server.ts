@@ -1,5 +1,6 @@
 /**
- * The controller's HTTP endpoints: /healthz (the process answers), /readyz (leading or
+ * The controller's HTTP endpoints: /healthz (the process answers: always 200, its text says when
+ * the Swarm cannot take writes, which a restart would not mend), /readyz (leading or
  * standing by, and synced), /metrics (Prometheus text), /status (JSON; with a line per App),
  * /apps/NAME (one App's status), POST /hooks/sync (a signed webhook that syncs at once), and
  * what `extra` serves (the dashboard). Nothing here changes the Swarm.
@@ -14,6 +15,8 @@ export interface HttpHandlers {
   /** GET /apps/NAME: one App's status (controller run with Apps); undefined: 404. */
   app?(name: string): ControllerStatus | undefined;
   ready(): boolean;
+  /** The text of /healthz (default "ok"). */
+  health?(): string;
   metrics(): string | Promise<string>;
   sync(): void;
   /** Empty: the webhook is disabled. */
@@ -53,7 +56,7 @@ export async function readBody(req: IncomingMessage, limit = maxBody): Promise<B
 
 async function handle(req: IncomingMessage, res: ServerResponse, h: HttpHandlers): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
-  if (req.method === 'GET' && path === '/healthz') return send(res, 200, 'text/plain', 'ok\n');
+  if (req.method === 'GET' && path === '/healthz') return send(res, 200, 'text/plain', h.health?.() ?? 'ok\n');
   if (req.method === 'GET' && path === '/readyz') {
     const ready = h.ready();
     return send(res, ready ? 200 : 503, 'text/plain', ready ? 'ready\n' : 'not ready: no revision synced yet\n');

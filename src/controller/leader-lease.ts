@@ -16,6 +16,7 @@
 import type { SwarmRecords } from '../api/swarm-access.js';
 import type { SwarmConfig } from '../api/swarm-types.js';
 import type { Clock } from '../queue/clock.js';
+import { SwarmUnavailableError } from '../errors.js';
 
 export const labelHolder = 'swarm.controller/lease-holder';
 export const labelRenewed = 'swarm.controller/lease-renewed';
@@ -56,6 +57,12 @@ export class LeaderLease {
   holder = '';
 
   /**
+   * Why the last round could not reach the Swarm (no quorum, no engine, no answer in time), or
+   * undefined when the Swarm answered it (a lost race is an answer).
+   */
+  unavailable: SwarmUnavailableError | undefined;
+
+  /**
    * One round: take, keep or wait for the lease. Returns whether this replica now leads. A round
    * is bounded: a leader's by its `validUntil`, anyone's by the lease time; one that runs over
    * counts as lost, and whatever it does when it ends is ignored.
@@ -75,14 +82,21 @@ export class LeaderLease {
     ]);
     timer.abort();
     if (round !== this.round) return this.isLeader; // a later round decided meanwhile
-    if (outcome === 'timeout') return this.become(false, this.holder);
+    if (outcome === 'timeout') {
+      this.unavailable = new SwarmUnavailableError(
+        'no-answer',
+        `the lease round had no answer from the engine within ${limit} ms`,
+      );
+      return this.become(false, this.holder);
+    }
+    this.unavailable = outcome.unavailable;
     if (!outcome.leading) return this.become(false, outcome.holder);
     // (a round that succeeded only after its own hold had passed leads from the next round on)
     this.validUntil = startedAt + Math.floor(durationMs * holdFraction);
     return this.become(clock.now() < this.validUntil, outcome.holder);
   }
 
-  private async attempt(): Promise<{ leading: boolean; holder: string }> {
+  private async attempt(): Promise<{ leading: boolean; holder: string; unavailable?: SwarmUnavailableError }> {
     const { clock, identity, durationMs, name } = this.options;
     const labels = {
       [labelHolder]: identity,
@@ -105,9 +119,13 @@ export class LeaderLease {
       if (holder !== identity && !expired) return { leading: false, holder };
       await this.records.updateConfigLabels(current, labels);
       return { leading: true, holder: identity };
-    } catch {
-      // Lost a race (409 or a stale version) or the engine is unreachable: not leading now.
-      return { leading: false, holder: this.holder };
+    } catch (err) {
+      // Lost a race (409 or a stale version) or the Swarm cannot answer: not leading now.
+      return {
+        leading: false,
+        holder: this.holder,
+        ...(err instanceof SwarmUnavailableError ? { unavailable: err } : {}),
+      };
     }
   }
 

@@ -3,18 +3,24 @@
  * manager does: the one Swarm event stream (reconnected when lost) fanned out to every loop and
  * listener, less the events of its own records (own-records.ts: status documents, leases), the live cache every reconciler reads (invalidated by every event and whenever a loop
  * takes its lease), and for each loop its own leader lease, renewed every third of the lease time,
- * with the loop told after each round whether it leads. It starts and stops them. A loop's failure
+ * with the loop told after each round whether it leads. The lease rounds are also its look at the
+ * Swarm: one that finds the Swarm unable to answer (no quorum, no engine, no answer in time) is
+ * recorded as an outage (swarm-outage.ts: since when, why; logged once at its start and end), and
+ * while it lasts the rounds and the event stream's reconnects are spaced by the outage policy
+ * instead of every third of the lease. It starts and stops them. A loop's failure
  * (a throw from its lease round or event handler) is logged and never stops another loop.
  * `controller run` runs one loop, its apply set (apply-set-loop.ts); issue 14's apps are more
  * loops of the same shape, each with its own lease name, sync, reconciler and status.
  */
 import type { SwarmEvents, SwarmReader, SwarmRecords } from '../api/swarm-access.js';
 import type { SwarmEvent } from '../api/swarm-types.js';
+import type { SwarmCondition } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../queue/clock.js';
 import { LeaderLease } from './leader-lease.js';
 import { LiveCache } from './live-cache.js';
 import { isOwnRecordEvent } from './own-records.js';
+import { outageBackoff, outageDelay, outageMaxDelayMs, SwarmOutage } from './swarm-outage.js';
 
 export interface LeaseRound {
   /** This replica holds the loop's lease. */
@@ -23,6 +29,8 @@ export interface LeaseRound {
   holder: string;
   /** Clock time until which this replica may act as leader, unless a later round says so again (0: not leading). */
   validUntil: number;
+  /** The Swarm answered this round (false: no quorum, no engine or no answer in time: swarm-outage.ts). */
+  swarmAnswered: boolean;
 }
 
 /** A loop the manager runs while it holds its own lease. */
@@ -49,8 +57,18 @@ export interface ManagerOptions {
   log: Logger;
   /** How long a live snapshot is shared between reconciles (default 1 s). */
   cacheMaxAgeMs?: number;
-  /** Wait before reconnecting a lost event stream (default 1 s). */
+  /** Wait before reconnecting a lost event stream (default 1 s); doubled while it keeps failing. */
   reconnectDelayMs?: number;
+  /** Jitter of the outage policy's waits (default Math.random). */
+  random?: () => number;
+  metrics?: ManagerMetricsSink;
+}
+
+export interface ManagerMetricsSink {
+  /** One lease round: the Swarm answered it, or could not. */
+  leaseRound(result: 'answered' | 'unavailable'): void;
+  /** Whether the Swarm takes writes, as the last lease round found. */
+  swarmWritable(writable: boolean): void;
 }
 
 interface Entry {
@@ -65,6 +83,8 @@ interface Entry {
 
 export class Manager {
   readonly cache: LiveCache;
+  /** The Swarm as the lease rounds last found it: writable, or since when and why not. */
+  readonly outage: SwarmOutage;
   private readonly entries: Entry[] = [];
   private readonly listeners: ((e: SwarmEvent) => void)[] = [];
   private readonly abort = new AbortController();
@@ -73,6 +93,7 @@ export class Manager {
 
   constructor(private readonly o: ManagerOptions) {
     this.cache = new LiveCache(o.swarm, o.clock, o.cacheMaxAgeMs ?? 1000);
+    this.outage = new SwarmOutage(() => o.clock.now());
   }
 
   /** Adds a loop, elected by its own lease; before start. */
@@ -156,29 +177,63 @@ export class Manager {
 
   private async leaseLoop(e: Entry): Promise<void> {
     const every = Math.max(200, Math.floor(e.loop.lease.durationMs / 3));
+    const policy = outageBackoff(every);
+    let failures = 0;
     let wasLeading = false;
     while (!this.stopping && !e.removed) {
       const leading = await e.lease.tryAcquireOrRenew();
       if (this.stopping || e.removed) break;
+      const problem = e.lease.unavailable;
+      failures = problem ? failures + 1 : 0;
+      this.look(problem);
       if (leading && !wasLeading) this.cache.invalidate(); // what the last leader wrote is not cached here
       wasLeading = leading;
       try {
-        await e.loop.leaseRound({ leading, holder: e.lease.holder, validUntil: e.lease.validUntil });
+        await e.loop.leaseRound({
+          leading,
+          holder: e.lease.holder,
+          validUntil: e.lease.validUntil,
+          swarmAnswered: !problem,
+        });
       } catch (err) {
         this.o.log.error({ loop: e.loop.name, err: (err as Error).message }, `lease round of ${e.loop.name} failed`);
       }
-      await this.o.clock.sleep(every, AbortSignal.any([this.abort.signal, e.abort.signal]));
+      const wait = failures ? outageDelay(policy, failures, this.o.random) : every;
+      await this.o.clock.sleep(wait, AbortSignal.any([this.abort.signal, e.abort.signal]));
     }
   }
 
+  /** One lease round's finding, into the outage record, the metrics and (at its start and end) the log. */
+  private look(problem: { condition: SwarmCondition; message: string } | undefined): void {
+    this.o.metrics?.leaseRound(problem ? 'unavailable' : 'answered');
+    const change = this.outage.look(problem);
+    this.o.metrics?.swarmWritable(this.outage.status.writable);
+    const s = this.outage.status;
+    if (change === 'lost')
+      this.o.log.error(
+        { event: 'swarm.unavailable', condition: s.condition, reason: s.reason, since: s.since },
+        `the Swarm cannot take writes (${s.condition}): not reconciling; looking again with backoff up to the lease`,
+      );
+    if (change === 'recovered')
+      this.o.log.info(
+        { event: 'swarm.recovered', outageSeconds: s.lastOutageSeconds },
+        `the Swarm answers again after ${s.lastOutageSeconds} s`,
+      );
+  }
+
   private async eventLoop(): Promise<void> {
+    const policy = outageBackoff(this.o.reconnectDelayMs ?? 1000, outageMaxDelayMs);
+    let failures = 0;
     while (!this.stopping) {
+      const started = this.o.clock.now();
       try {
         await this.o.swarm.streamEvents((e) => this.onSwarmEvent(e), this.abort.signal);
       } catch (err) {
         this.o.log.warn({ err: (err as Error).message }, 'event stream lost; reconnecting');
       }
-      if (!this.stopping) await this.o.clock.sleep(this.o.reconnectDelayMs ?? 1000, this.abort.signal);
+      // (a stream that ran longer than the longest wait was a good one: start the backoff over)
+      failures = this.o.clock.now() - started > outageMaxDelayMs ? 1 : failures + 1;
+      if (!this.stopping) await this.o.clock.sleep(outageDelay(policy, failures, this.o.random), this.abort.signal);
     }
   }
 

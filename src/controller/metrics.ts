@@ -115,6 +115,7 @@ export class Registry {
 export type ReconcileResult = 'success' | 'failed';
 export type DriftMode = 'repaired' | 'reported';
 export type SyncResult = 'success' | 'failed' | 'invalid';
+export type EngineRequestResult = 'ok' | 'no_quorum' | 'engine_unreachable' | 'error';
 
 /** The controller's metrics, as registered by `controllerMetrics`. */
 export interface ControllerMetrics {
@@ -158,6 +159,12 @@ export interface ControllerMetrics {
   routeServers: Gauge;
   /** Proxy replicas, by whether they hold the current generation. */
   proxyReplicas: Gauge<{ state: 'in_sync' | 'behind' }>;
+  /** Requests sent to the engine, by result: ok, no_quorum, engine_unreachable, error (any other refusal). */
+  engineRequests: Counter<{ result: EngineRequestResult }>;
+  /** Lease rounds (the controller's looks at the Swarm), by whether the Swarm answered. */
+  leaseRounds: Counter<{ result: 'answered' | 'unavailable' }>;
+  /** 1 while the Swarm takes writes as the last lease round found, 0 during an outage (no quorum, no engine). */
+  swarmWritable: Gauge;
   /** Always 1; labels version and node (the Node.js version). Set by the caller. */
   buildInfo: Gauge<{ version: string; node: string }>;
 }
@@ -219,6 +226,18 @@ export function controllerMetrics(registry: Registry): ControllerMetrics {
       'Images found with a new digest under their tag by --image-check (each rolled out).',
     ),
     pinnedImages: registry.gauge(`${p}images_pinned`, 'Images of the applied revision pinned to a registry digest.'),
+    engineRequests: registry.counter(`${p}engine_requests_total`, 'Requests sent to the Docker engine, by result.', [
+      'result',
+    ]),
+    leaseRounds: registry.counter(
+      `${p}lease_rounds_total`,
+      "Lease rounds (the controller's looks at the Swarm), by whether the Swarm answered.",
+      ['result'],
+    ),
+    swarmWritable: registry.gauge(
+      `${p}swarm_writable`,
+      '1 while the Swarm takes writes as the last lease round found, 0 during an outage (no quorum, no engine).',
+    ),
     reconcileErrors: registry.counter(
       `${p}reconcile_errors_total`,
       'Reconciles that ended in an error, by type: terminal (phase Stalled, not retried until something changes) or transient (retried with backoff).',

@@ -69,6 +69,12 @@ export interface RevisionSyncOptions extends RevisionSyncHooks {
   enqueueAll(): Promise<void>;
   /** True while this replica holds the apply set's lease. */
   isLeader(): boolean;
+  /**
+   * False while the last lease round found the Swarm unable to answer (swarm-outage.ts): the
+   * polls then do not sync (a sync reads the Swarm), and the lease round that finds it again
+   * starts the sync. Default: always true.
+   */
+  swarmAnswers?(): boolean;
   pollIntervalMs: number;
   /** How long a sync waits for its objects to settle before recording its result. */
   syncTimeoutMs: number;
@@ -333,7 +339,7 @@ export class RevisionSync {
       const wait = Math.round(this.o.pollIntervalMs * jitter);
       this.o.status.nextSyncAt = this.o.clock.now() + wait;
       await this.o.clock.sleep(wait, this.abort.signal);
-      if (!this.stopped) this.trigger('poll');
+      if (!this.stopped && (this.o.swarmAnswers?.() ?? true)) this.trigger('poll');
     }
   }
 

@@ -8,6 +8,7 @@
 import type { RouteSyncStatus } from '../routes/route-sync.js';
 import type { ObjectDrift, ObjectPhase, SyncEntry } from '../status/format.js';
 import type { ImageStatus } from './image-watch.js';
+import type { SwarmAccessStatus } from './swarm-outage.js';
 
 /**
  * Failed: the last attempt failed and the object is retried with backoff (or it is blocked, or
@@ -57,6 +58,8 @@ export interface ControllerStatus {
   routes?: RouteSyncStatus;
   /** Image digests: --resolve-image, --image-check and what the last check found. */
   images?: ImageStatus;
+  /** Whether the Swarm takes writes, as the last lease round found; since when and why not (swarm-outage.ts). */
+  swarm?: SwarmAccessStatus;
 }
 
 export class StatusStore {

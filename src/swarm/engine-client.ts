@@ -113,7 +113,15 @@ function dockerFor(options: ModemOptions): Docker {
   }
 }
 
+/** One request to the engine as `call` ended it: the request's name and its typed error, if any. */
+export interface EngineRequest {
+  what: string;
+  error?: Error;
+}
+
 export class EngineClient {
+  private readonly observers: ((r: EngineRequest) => void)[] = [];
+
   private constructor(
     readonly docker: Docker,
     readonly version: EngineVersion,
@@ -168,11 +176,25 @@ export class EngineClient {
    * `what` names the call in messages ("POST /services/create").
    */
   async call<T>(what: string, fn: (docker: Docker) => Promise<T>): Promise<T> {
+    let result: T;
     try {
-      return await fn(this.docker);
+      result = await fn(this.docker);
     } catch (err) {
-      throw classifyEngineError(err as EngineCallError, what);
+      const typed = classifyEngineError(err as EngineCallError, what);
+      this.notify({ what, error: typed });
+      throw typed;
     }
+    this.notify({ what });
+    return result;
+  }
+
+  /** Called after every request `call` sends (the controller counts them: metrics). */
+  onRequest(observer: (r: EngineRequest) => void): void {
+    this.observers.push(observer);
+  }
+
+  private notify(r: EngineRequest): void {
+    for (const o of this.observers) o(r);
   }
 
   /**

@@ -5,7 +5,11 @@
  *   AlreadyExistsError  409 on create ("name conflicts with an existing object", "already exists")
  *   ConflictError       "update out of sequence": the version index was stale (transient)
  *   InUseError          a network with active endpoints, a config or secret still mounted (transient)
- *   TransientError      no answer, a lost connection, 502/503/504, Raft unavailable or a deadline
+ *   SwarmUnavailableError  (transient) the managers have no Raft leader ("The swarm does not have a
+ *                       leader", "raft: no elected cluster leader", "node lost leader status", a
+ *                       manager "having trouble connecting to the cluster"): condition no-quorum;
+ *                       no connection to the engine at all: condition engine-unreachable
+ *   TransientError      a lost connection, 502/503/504, Raft unavailable or a deadline
  *   TerminalError SC5004  everything else: Swarm refused the request as it is
  */
 import {
@@ -14,6 +18,7 @@ import {
   InUseError,
   NotFoundError,
   RegistryError,
+  SwarmUnavailableError,
   TerminalError,
   TransientError,
   type EngineObject,
@@ -102,12 +107,25 @@ export function classifyRegistryError(
   );
 }
 
+/** What the managers say when they have no Raft leader (engines 20.10 to 28; SwarmKit's and moby's words). */
+const noQuorum =
+  /does not have a leader|too few managers are online|no elected cluster leader|lost leader status|raft: no leader|manager is being prepared or has trouble connecting/i;
+
+/** Socket errors that mean the engine itself is not there (stopped, its socket gone, its host cut off). */
+const unreachableCodes = new Set(['ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ETIMEDOUT']);
+
 export function classifyEngineError(err: EngineCallError, what: string): Error {
   if (err instanceof TerminalError || err instanceof TransientError) return err;
   const message = messageOf(err);
   const text = `${what}: ${message}`;
   const status = err.statusCode;
-  if (status === undefined) return new TransientError(`${text}${err.code ? ` (${err.code})` : ''}`, err);
+  if (status === undefined) {
+    const said = `${text}${err.code ? ` (${err.code})` : ''}`;
+    return err.code && unreachableCodes.has(err.code)
+      ? new SwarmUnavailableError('engine-unreachable', said, err)
+      : new TransientError(said, err);
+  }
+  if (noQuorum.test(message)) return new SwarmUnavailableError('no-quorum', text, err);
   if (/update out of sequence/i.test(message)) return new ConflictError(text, err, status);
   if (/is in use|has active endpoints|in use by/i.test(message)) return new InUseError(text, err, status);
   const missingNetwork = /network (\S+) not found/i.exec(message);

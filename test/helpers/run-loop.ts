@@ -59,7 +59,13 @@ export function startLoop(o: {
 }): RunningLoop {
   const settings = { ...testSettings, ...o.settings };
   const logs = recordingLogger();
-  const manager = new Manager({ swarm: o.swarm, identity: settings.identity, clock: o.clock, log: logs.log });
+  const manager = new Manager({
+    swarm: o.swarm,
+    identity: settings.identity,
+    clock: o.clock,
+    log: logs.log,
+    random: o.random ?? (() => 0.5),
+  });
   const loop = new ApplySetLoop({
     settings,
     swarm: o.swarm,

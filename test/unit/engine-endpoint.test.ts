@@ -11,6 +11,7 @@ import {
   ConflictError,
   InUseError,
   NotFoundError,
+  SwarmUnavailableError,
   TerminalError,
   TransientError,
 } from '../../src/errors.js';
@@ -193,7 +194,30 @@ describe("the engine's errors, typed", () => {
     assert.ok(e(503, 'node is not part of a swarm') instanceof TransientError);
     assert.ok(e(500, 'rpc error: code = Unavailable desc = raft not ready') instanceof TransientError);
     const refused = e(400, 'invalid mount config');
+    assert.ok(!(refused instanceof SwarmUnavailableError));
     assert.ok(refused instanceof TerminalError && !(refused instanceof NotFoundError) && refused.code === 'SC5004');
     assert.match(refused.message, /^POST \/services\/create: invalid mount config$/);
+  });
+
+  it('names a Swarm without a Raft leader as no-quorum, an engine that does not answer as engine-unreachable', () => {
+    for (const [status, message] of [
+      [
+        500,
+        "rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online.",
+      ],
+      [500, 'rpc error: code = Unknown desc = raft: no elected cluster leader'],
+      [500, 'raft: failed to process the request: node lost leader status'],
+      [503, 'This node is not a swarm manager. Manager is being prepared or has trouble connecting to the cluster.'],
+    ] as const) {
+      const err = e(status, message, 'GET /configs');
+      assert.ok(err instanceof SwarmUnavailableError && err.condition === 'no-quorum', message);
+      assert.ok(err instanceof TransientError);
+    }
+    const gone = classifyEngineError(
+      Object.assign(new Error('connect ENOENT /var/run/docker.sock'), { code: 'ENOENT' }),
+      'GET /configs',
+    );
+    assert.ok(gone instanceof SwarmUnavailableError && gone.condition === 'engine-unreachable');
+    assert.ok(!(e(500, 'rpc error: code = Unknown desc = update out of sequence') instanceof SwarmUnavailableError));
   });
 });

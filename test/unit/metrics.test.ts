@@ -110,6 +110,9 @@ describe('controller metrics', () => {
       'swarm_controller_image_checks_total counter',
       'swarm_controller_image_digest_changes_total counter',
       'swarm_controller_images_pinned gauge',
+      'swarm_controller_engine_requests_total counter',
+      'swarm_controller_lease_rounds_total counter',
+      'swarm_controller_swarm_writable gauge',
       'swarm_controller_reconcile_errors_total counter',
     ]);
 
@@ -126,6 +129,9 @@ describe('controller metrics', () => {
     m.proxyPushDuration.observe(0.01);
     m.buildInfo.set({ version: '0.1.0', node: 'v20.20.2' }, 1);
     m.reconcileErrors.inc({ kind: 'Service', type: 'terminal' });
+    m.engineRequests.inc({ result: 'no_quorum' });
+    m.leaseRounds.inc({ result: 'unavailable' });
+    m.swarmWritable.set(0);
     const text = await r.render();
     for (const line of [
       'swarm_controller_reconcile_duration_seconds_bucket{le="0.25",kind="Service",result="success"} 1',
@@ -141,6 +147,9 @@ describe('controller metrics', () => {
       'swarm_controller_proxy_push_duration_seconds_bucket{le="0.01"} 1',
       'swarm_controller_build_info{version="0.1.0",node="v20.20.2"} 1',
       'swarm_controller_reconcile_errors_total{kind="Service",type="terminal"} 1',
+      'swarm_controller_engine_requests_total{result="no_quorum"} 1',
+      'swarm_controller_lease_rounds_total{result="unavailable"} 1',
+      'swarm_controller_swarm_writable 0',
     ]) {
       assert.ok(text.split('\n').includes(line), `missing line: ${line}`);
     }
