@@ -107,7 +107,10 @@ COPY --from=build /app/dist/src ./dist/src
 EXPOSE 8090
 # Exit 0 only when GET /healthz answers 200 within 4 s. Exec form with node: the image has
 # neither curl nor wget. SC_HTTP_PORT is read from the container's environment at check time.
+# Healthy = GET /healthz answers 200. The check is bash's /dev/tcp, as the proxy's: a node process
+# per check took seconds to start under load, and the soak saw Swarm replace a working
+# controller whose checks timed out (docs/reliability.md, "Soak").
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.SC_HTTP_PORT || 8090) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))"]
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${SC_HTTP_PORT:-8090} && printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3 && IFS= read -r -t 4 line <&3 && [[ $line == HTTP/1.[01]' 200 '* ]]"]
 ENTRYPOINT ["node", "/app/dist/src/cli/main.js"]
 CMD ["run"]
