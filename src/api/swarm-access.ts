@@ -20,6 +20,8 @@ export interface TaskFilter {
   /** A service name or ID, or several (any of them). */
   service?: string | string[];
   desiredState?: 'running' | 'shutdown' | 'accepted';
+  /** Task IDs (any of them). */
+  id?: string[];
 }
 
 export interface SwarmReader {

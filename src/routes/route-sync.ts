@@ -2,7 +2,8 @@
  * The route reconciler of `controller run`: keeps the proxy tier's table equal to what the
  * stored routes and the live tasks say. Each round it reads (a full read on a Swarm event, at
  * start and every `fullReadIntervalMs`; otherwise one filtered task list), builds the table
- * (pure, table-builder.ts), and when the checksum changes gives it the next generation and
+ * (pure, table-builder.ts; a task told to stop serves until its container stops,
+ * stopping-tasks.ts), and when the checksum changes gives it the next generation and
  * hands it to the pusher, which brings every proxy replica to it.
  *
  * Generations only grow: on becoming active it first asks the replicas which generation they
@@ -29,6 +30,7 @@ import {
   type RouteFacts,
 } from './swarm-facts.js';
 import { buildTable, type BrokenRoute, type BuiltTable } from './table-builder.js';
+import { isRunning, isStopping, servingTasks, type StoppingClock } from './stopping-tasks.js';
 
 export interface RouteSyncOptions {
   /** The proxy tier's Swarm service ("swarm-controller_proxy"). */
@@ -139,6 +141,8 @@ export class RouteSync {
   private readonly metrics: RouteMetricsSink;
   private readonly isActive: () => boolean;
   private facts: RouteFacts | undefined;
+  /** When each stopping task was first seen stopping (stopping-tasks.ts). */
+  private readonly stopping: StoppingClock = new Map();
   private built: BuiltTable | undefined;
   private generation = 0;
   private initialised = false;
@@ -314,18 +318,24 @@ export class RouteSync {
       const now = this.clock.now();
       if (!this.facts || this.fullReadWanted || now - this.lastFullRead >= this.o.fullReadIntervalMs) {
         this.fullReadWanted = false;
-        this.facts = await readRouteFacts(this.swarm, this.o.proxyService);
+        this.facts = await readRouteFacts(this.swarm, this.o.proxyService, this.facts?.tasks);
         this.lastFullRead = now;
       } else {
-        const tasks = await readTasks(this.swarm, watchedServiceIds(this.facts));
-        if (taskFingerprint(tasks) === taskFingerprint(this.facts.tasks) && !this.renumber) {
+        const previous = this.facts.tasks;
+        const tasks = await readTasks(this.swarm, watchedServiceIds(this.facts), previous);
+        // A stopping task may have run past its time (stopping-tasks.ts): build again while there is one.
+        if (
+          taskFingerprint(tasks) === taskFingerprint(previous) &&
+          !this.renumber &&
+          !tasks.some((t) => isStopping(t))
+        ) {
           this.lastError = null;
           return this.reportReplicas();
         }
-        // No task at all while there were some: a watched service may be gone (the engine then answers none for the whole filter).
+        // No running task while there were some: a watched service may be gone (the engine then answers none for the whole filter).
         this.facts =
-          tasks.length === 0 && this.facts.tasks.length > 0
-            ? await readRouteFacts(this.swarm, this.o.proxyService)
+          !tasks.some((t) => isRunning(t)) && previous.some((t) => isRunning(t))
+            ? await readRouteFacts(this.swarm, this.o.proxyService, previous)
             : { ...this.facts, tasks };
       }
       this.apply(this.facts);
@@ -344,7 +354,10 @@ export class RouteSync {
     this.note = replicas.problem;
     this.pusher.setReplicas(replicas.replicas);
     this.observer?.setReplicas(replicas.replicas);
-    this.built = buildTable(facts);
+    this.built = buildTable({
+      ...facts,
+      tasks: servingTasks(facts.tasks, facts.services, this.stopping, this.clock.now()),
+    });
     this.metrics.table(this.generation, this.built.routes.length, this.built.broken.length, countServers(this.built));
   }
 

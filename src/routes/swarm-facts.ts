@@ -1,13 +1,15 @@
 /**
  * Reads what the route table is built from: the stored route configs, the services, and the
  * running tasks of the routed services and of the proxy service. A full read is three list
- * calls; the frequent task poll is one call filtered to the services that matter.
+ * calls; the frequent task poll is one call filtered to the services that matter, and a second
+ * one by ID while tasks that ran are stopping (stopping-tasks.ts).
  * Uses SwarmReader only (the interface; src/swarm/ implements it).
  */
 import { currentRoutes, labelKind, type StoredRoute } from '../api/route-model.js';
 import type { SwarmReader } from '../api/swarm-access.js';
 import type { SwarmService, SwarmTask } from '../api/swarm-types.js';
 import { rolloutKind, servedRollouts, labelKindKey } from '../rollout/rollout-record.js';
+import { isStopping, stoppingCandidates } from './stopping-tasks.js';
 
 export interface RouteFacts {
   routes: StoredRoute[];
@@ -15,13 +17,21 @@ export interface RouteFacts {
   unreadable: { configName: string; problem: string }[];
   services: SwarmService[];
   proxy: SwarmService | undefined;
-  /** Tasks with desired state "running" of the routed services and the proxy service. */
+  /**
+   * Tasks with desired state "running" of the routed services and the proxy service, and those
+   * told to stop whose containers still run (stopping-tasks.ts).
+   */
   tasks: SwarmTask[];
   /** Active rollouts by route table name: the canary service and its share of the route (0-100). */
   rollouts?: Map<string, { canary: string; weight: number }>;
 }
 
-export async function readRouteFacts(swarm: SwarmReader, proxyService: string): Promise<RouteFacts> {
+/** `previous`: the tasks of the last read, so that those stopping since are read again (readTasks). */
+export async function readRouteFacts(
+  swarm: SwarmReader,
+  proxyService: string,
+  previous: SwarmTask[] = [],
+): Promise<RouteFacts> {
   const [configs, services, rollouts] = await Promise.all([
     swarm.listConfigs([`${labelKind}=Route`]),
     swarm.listServices(),
@@ -36,7 +46,7 @@ export async function readRouteFacts(swarm: SwarmReader, proxyService: string): 
     tasks: [],
     rollouts: servedRollouts(rollouts),
   };
-  facts.tasks = await readTasks(swarm, watchedServiceIds(facts));
+  facts.tasks = await readTasks(swarm, watchedServiceIds(facts), previous);
   return facts;
 }
 
@@ -49,10 +59,23 @@ export function watchedServiceIds(facts: Pick<RouteFacts, 'routes' | 'services' 
   return [...new Set(ids)].sort();
 }
 
-/** One list call: the tasks meant to run of these services (none when the list is empty). */
-export async function readTasks(swarm: SwarmReader, serviceIds: string[]): Promise<SwarmTask[]> {
+/**
+ * The tasks meant to run of these services (one list call; none when the list is empty), and
+ * those of `previous` that ran and are no longer meant to run but still do (stopping): read
+ * again by ID, a second call made only while there are such tasks.
+ */
+export async function readTasks(
+  swarm: SwarmReader,
+  serviceIds: string[],
+  previous: SwarmTask[] = [],
+): Promise<SwarmTask[]> {
   if (!serviceIds.length) return [];
-  return swarm.listTasks({ service: serviceIds, desiredState: 'running' });
+  const running = await swarm.listTasks({ service: serviceIds, desiredState: 'running' });
+  const ids = stoppingCandidates(previous, running);
+  if (!ids.length) return running;
+  const watched = new Set(serviceIds);
+  const again = await swarm.listTasks({ id: ids });
+  return [...running, ...again.filter((t) => isStopping(t) && watched.has(t.ServiceID))];
 }
 
 /**

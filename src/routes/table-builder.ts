@@ -3,8 +3,9 @@
  * services they name, those services' running tasks and the proxy service itself. Pure: the
  * caller reads the Swarm (src/routes/swarm-facts.ts) and pushes the result.
  *
- * A task is a server only when its desired and actual state are both "running", addressed by
- * its IP on a network its service shares with the proxy service. A route that cannot be
+ * A task is a server while its container runs: desired and actual state "running", or told to
+ * stop but still running (stopping-tasks.ts: the caller bounds how long), addressed by its IP on
+ * a network its service shares with the proxy service. A route that cannot be
  * served (no backend service, no shared network, a TLS secret the proxy does not mount, a
  * host and path another route already claims) is reported in `broken` and left out; the rest
  * of the table is unaffected, so one bad route never blocks the others.
@@ -13,6 +14,7 @@ import type { RouteModel, StoredRoute } from '../api/route-model.js';
 import type { SwarmService, SwarmTask } from '../api/swarm-types.js';
 import { tableChecksum, type Route, type RouteBackend, type RouteServer } from '../proxy/route-table.js';
 import { parseDuration } from '../units.js';
+import { isRunning, isStopping } from './stopping-tasks.js';
 
 export interface BrokenRoute {
   /** "namespace/name" */
@@ -56,7 +58,7 @@ export function buildTable(input: TableInput): BuiltTable {
   const proxySecrets = mountedSecrets(input.proxy);
   const tasksByService = new Map<string, SwarmTask[]>();
   for (const t of input.tasks) {
-    if (t.DesiredState !== 'running' || t.Status?.State !== 'running') continue;
+    if (!isRunning(t) && !isStopping(t)) continue;
     const list = tasksByService.get(t.ServiceID) ?? [];
     list.push(t);
     tasksByService.set(t.ServiceID, list);

@@ -152,6 +152,7 @@ export class DockerSwarm implements SwarmAccess, SwarmRecords, SwarmEvents, Imag
     const filters: Record<string, string[]> = {};
     if (filter.service) filters.service = Array.isArray(filter.service) ? filter.service : [filter.service];
     if (filter.desiredState) filters['desired-state'] = [filter.desiredState];
+    if (filter.id) filters.id = filter.id;
     try {
       return (await this.engine.call('GET /tasks', (d) => d.listTasks({ filters }))) as SwarmTask[];
     } catch (err) {

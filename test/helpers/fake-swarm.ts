@@ -87,7 +87,12 @@ export class FakeSwarm implements SwarmAccess, ImageRegistry {
       nameOrId;
     const ids = wanted && new Set([...wanted].map(idOf));
     return this.tasks
-      .filter((t) => (!ids || ids.has(t.ServiceID)) && (!filter.desiredState || t.DesiredState === filter.desiredState))
+      .filter(
+        (t) =>
+          (!ids || ids.has(t.ServiceID)) &&
+          (!filter.desiredState || t.DesiredState === filter.desiredState) &&
+          (!filter.id || filter.id.includes(t.ID)),
+      )
       .map((t) => structuredClone(t));
   }
   async listConfigs(labels: string[] = []): Promise<SwarmConfig[]> {

@@ -13,6 +13,14 @@ import { ProxyPusher } from '../../src/routes/proxy-pusher.js';
 import { RouteSync } from '../../src/routes/route-sync.js';
 import { proxyReplicas, readRouteFacts } from '../../src/routes/swarm-facts.js';
 import { buildTable, serverWeights } from '../../src/routes/table-builder.js';
+import {
+  defaultStopGraceMs,
+  servingTasks,
+  stopGraceMs,
+  stopReportMarginMs,
+  stoppingCandidates,
+  type StoppingClock,
+} from '../../src/routes/stopping-tasks.js';
 import { FakeSwarm } from '../helpers/fake-swarm.js';
 import { eventually } from '../helpers/eventually.js';
 import { desiredFrom, route, service } from '../helpers/manifests.js';
@@ -402,11 +410,31 @@ describe('route sync', () => {
       );
       assert.equal(sync.status().generation, 43);
       assert.equal(agents.served.get(proxyAddress)!.generation, 43);
-      t.DesiredState = 'shutdown'; // stopping: out of rotation before it goes
+      // A start-first update: the replacement runs, then the old task is told to stop. Its
+      // container still runs (draining), so it serves beside the new one until it has stopped.
+      const next = task(swarm, 'shop_web');
+      t.DesiredState = 'shutdown';
       await until(
         clock,
-        () => sync.status().servers === 0 && sync.status().generation === 44 && sync.status().replicas[0].inSync,
-        'the stopping task to leave',
+        () => sync.status().servers === 2 && sync.status().generation === 44 && sync.status().replicas[0].inSync,
+        'the replacement beside the stopping task',
+      );
+      assert.deepEqual(
+        sync
+          .status()
+          .served[0].backends[0].members?.map((m) => m.task)
+          .sort(),
+        [t.ID, next.ID].sort(),
+      );
+      t.Status = { State: 'shutdown' }; // its container stopped
+      await until(
+        clock,
+        () => sync.status().servers === 1 && sync.status().generation === 45 && sync.status().replicas[0].inSync,
+        'the stopped task to leave',
+      );
+      assert.deepEqual(
+        sync.status().served[0].backends[0].members?.map((m) => m.task),
+        [next.ID],
       );
       active = false;
       await until(clock, () => !sync.status().active, 'standby');
@@ -420,7 +448,7 @@ describe('route sync', () => {
   it('reads everything again on an event: a new route is served, a removed one goes', async () => {
     const swarm = await shop('');
     task(swarm, 'edge_proxy');
-    task(swarm, 'shop_web');
+    const w = task(swarm, 'shop_web');
     const clock = new FakeClock();
     const sync = routeSync(swarm, new FakeAgents(), { ...opts, pollIntervalMs: 10_000 }, clock, () => true);
     sync.start();
@@ -442,7 +470,7 @@ describe('route sync', () => {
               service: 'shop_web',
               servers: 1,
               weight: 1,
-              members: [{ task: 'task014', address: '10.0.0.14', port: 8080 }],
+              members: [{ task: w.ID, address: w.NetworksAttachments![0].Addresses![0].split('/')[0], port: 8080 }],
             },
           ],
         },
@@ -537,5 +565,70 @@ describe('route table builder during a rollout', () => {
       t.routes[0].backends.map((b) => [b.service, b.weight]),
       [['shop_web', 1]],
     );
+  });
+});
+
+describe('stopping tasks', () => {
+  const t = (id: string, desired: string, state: string, service = 's1'): SwarmTask => ({
+    ID: id,
+    ServiceID: service,
+    DesiredState: desired,
+    Status: { State: state },
+  });
+  const services = [
+    { ID: 's1', Spec: { Name: 'web' } },
+    { ID: 's2', Spec: { Name: 'api', TaskTemplate: { ContainerSpec: { Image: 'x', StopGracePeriod: 30e9 } } } },
+  ] as SwarmService[];
+
+  it('reads again by ID the tasks that ran and are no longer meant to run', () => {
+    const previous = [t('a', 'running', 'running'), t('b', 'running', 'running'), t('c', 'running', 'starting')];
+    const running = [t('a', 'running', 'running'), t('d', 'running', 'running')];
+    // b ran and is gone from the list: is it stopping? c never ran: nothing to keep.
+    assert.deepEqual(stoppingCandidates(previous, running), ['b']);
+    // a stopping task is looked at again each round until it stops
+    assert.deepEqual(stoppingCandidates([t('b', 'shutdown', 'running')], running), ['b']);
+  });
+
+  it("serves a stopping task until its service's stop grace period and the margin have passed", () => {
+    const seen: StoppingClock = new Map();
+    const tasks = [
+      t('a', 'running', 'running'),
+      t('b', 'shutdown', 'running'),
+      t('c', 'remove', 'running', 's2'),
+      t('d', 'shutdown', 'complete'),
+      t('e', 'running', 'starting'),
+    ];
+    const ids = (now: number) => servingTasks(tasks, services, seen, now).map((x) => x.ID);
+    assert.equal(stopGraceMs(services[0]), defaultStopGraceMs);
+    assert.equal(stopGraceMs(services[1]), 30_000);
+    assert.deepEqual(ids(1000), ['a', 'b', 'c']);
+    assert.deepEqual(ids(1000 + defaultStopGraceMs + stopReportMarginMs), ['a', 'b', 'c']);
+    assert.deepEqual(ids(1001 + defaultStopGraceMs + stopReportMarginMs), ['a', 'c']);
+    assert.deepEqual(ids(1001 + 30_000 + stopReportMarginMs), ['a']);
+    // a task no longer stopping is forgotten
+    assert.deepEqual([...seen.keys()].sort(), ['b', 'c']);
+    servingTasks([t('a', 'running', 'running')], services, seen, 50_000);
+    assert.deepEqual([...seen.keys()], []);
+  });
+
+  it("a stopping task whose container never reports stopped leaves after its service's stop grace period", async () => {
+    const swarm = await shop(demo);
+    task(swarm, 'edge_proxy');
+    const t = task(swarm, 'shop_web');
+    const clock = new FakeClock();
+    const sync = routeSync(swarm, new FakeAgents(), opts, clock, () => true);
+    sync.start();
+    try {
+      await until(clock, () => sync.status().servers === 1 && sync.status().replicas[0]?.inSync, 'the task served');
+      // Told to stop on a node that no longer reports: its last known state stays "running".
+      t.DesiredState = 'shutdown';
+      const stoppedAt = clock.now();
+      await until(clock, () => sync.status().servers === 0, 'the stopping task to leave');
+      const after = clock.now() - stoppedAt;
+      const bound = defaultStopGraceMs + stopReportMarginMs;
+      assert.ok(after >= bound && after < bound + 1000, `left after ${after} ms, not just after ${bound} ms`);
+    } finally {
+      sync.stop();
+    }
   });
 });
