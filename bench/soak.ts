@@ -70,7 +70,7 @@ function appManifests(revision: number): string {
         'expose: [8080]',
         'networks: [edge]',
         `env: {STOP_DELAY_MS: "3000"${env}}`,
-        'healthcheck: {test: [CMD, /usr/local/bin/node, /app/healthcheck.js], interval: 1s, timeout: 2s, retries: 3}',
+        'healthcheck: {test: [CMD, /usr/local/bin/node, /app/healthcheck.js], interval: 2s, timeout: 10s, retries: 3}',
         'updateConfig: {order: start-first, monitor: 5s}',
         'restartPolicy: {condition: any, delay: 1s}',
         'stopGracePeriod: 10s',
