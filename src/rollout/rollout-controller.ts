@@ -326,7 +326,7 @@ export class RolloutController {
       return this.rollBack(s, `aborted with controller rollout abort at ${stepLabel(s)}`, true);
     const canary = await this.o.swarm.getService(s.canary);
     if (!canary) return; // divert() creates it when the reconciler next looks at the service
-    if (s.canaryWeight === 0 && s.step === 0) {
+    if (s.canaryWeight === 0 && s.step === 0 && !s.matching) {
       const running = await this.runningTasks(canary);
       if (running < s.canaryReplicas) {
         if (now - s.startedAt > s.startTimeoutMs)
