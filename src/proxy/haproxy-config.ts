@@ -94,7 +94,7 @@ export function quoteWord(text: string): string {
 /** The ACL lines (one name, so any line matching matches) of a route's match rules. */
 export function matchAclLines(aclName: string, rules: RouteMatchRule[]): string[] {
   return rules.map((r) => {
-    const fetch = r.kind === 'header' ? `req.hdr(${r.name})` : `req.cook(${r.name})`;
+    const fetch = r.kind === 'header' ? `req.fhdr(${r.name})` : `req.cook(${r.name})`;
     // "--" ends the flags: a value starting with "-" is a pattern, not an option.
     const how = r.regex !== undefined ? `-m reg -- ${quoteWord(r.regex)}` : `-m str -- ${quoteWord(r.value ?? '')}`;
     return `acl ${aclName} ${fetch} ${how}`;

@@ -15,7 +15,7 @@ import type { TrafficStats } from '../../src/proxy/traffic-counters.js';
 describe('header and cookie matching with the real HAProxy', () => {
   const servers = new Map<string, Backend>();
   let proxy: RunningProxy;
-  const evil = `it's #1 $HOME \\ "q" -x`;
+  const evil = `it's #1, $HOME \\ "q" -x`;
   const rules: RouteMatchRule[] = [
     { kind: 'header', name: 'X-Canary', value: '1' },
     { kind: 'header', name: 'X-User', regex: '^(alice|bob)@example\\.com$' },

@@ -205,7 +205,7 @@ describe('match in the proxy', () => {
   it('quotes values so that nothing in them is read as configuration', () => {
     assert.equal(quoteWord(`it's #1 $HOME \\`), `'it'\\''s #1 $HOME \\'`);
     assert.deepEqual(matchAclLines('sc_m', [{ kind: 'header', name: 'X-A', value: '-i x' }]), [
-      `acl sc_m req.hdr(X-A) -m str -- '-i x'`,
+      `acl sc_m req.fhdr(X-A) -m str -- '-i x'`,
     ]);
   });
 
@@ -215,7 +215,7 @@ describe('match in the proxy', () => {
     const lines = text.split('\n').map((l) => l.trim());
     const acl = lines.filter((l) => l.startsWith('acl sc_match_'));
     assert.deepEqual(acl, [
-      `acl sc_match_rt_shop:demo req.hdr(X-Canary) -m str -- '1'`,
+      `acl sc_match_rt_shop:demo req.fhdr(X-Canary) -m str -- '1'`,
       `acl sc_match_rt_shop:demo req.cook(canary) -m reg -- '^(always|yes)$'`,
     ]);
     const use = lines.filter((l) => l.startsWith('use_backend'));
