@@ -45,7 +45,7 @@ function render(r: StoredRollout): string {
   const age = (t: number) => `${Math.max(0, Math.round((Date.now() - t) / 1000))}s ago`;
   return (
     `${s.service}  ${s.phase}  ${s.phase === 'progressing' ? stepLabel(s) : `weight ${s.canaryWeight}%`}  canary ${s.canary}\n` +
-    `  strategy ${s.strategy}, steps ${s.steps.map((x) => `${x.weight}%/${Math.round(x.holdMs / 1000)}s`).join(' ')}\n` +
+    `  strategy ${s.strategy}, steps ${s.steps.map((x) => `${x.weight || !s.match ? `${x.weight}%` : 'match'}/${Math.round(x.holdMs / 1000)}s`).join(' ')}${s.match ? ', header/cookie matching' : ''}\n` +
     `  revision ${s.revision.slice(0, 12)}, started ${age(s.startedAt)}, step started ${age(s.stepStartedAt)}, written by ${s.writer}\n` +
     `  ${s.reason}\n` +
     (r.request ? `  pending request: ${r.request}\n` : '')

@@ -42,7 +42,7 @@ import { coldServers, sumWindows, windowBetween, type TrafficWindow } from './tr
 /** What the rollout controller needs of the route reconciler. */
 export interface RolloutRoutes {
   /** Every proxy replica serves the route with this canary weight. */
-  serving(route: string, canary: string, weight: number): boolean;
+  serving(route: string, canary: string, weight: number, match?: boolean): boolean;
   /** The proxy replicas' control addresses. */
   replicaAddresses(): string[];
   /** Read the Swarm again now (a rollout record changed). */
@@ -238,6 +238,7 @@ export class RolloutController {
       maxExtensionMs: ms(m.maxExtension, 300_000),
       startTimeoutMs: ms(m.startTimeout, 300_000),
       canaryReplicas: replicas,
+      ...(m.match?.length ? { match: true } : {}),
     };
     // The record first: a leader that dies between the two writes finds a rollout whose canary it creates again.
     const written = await this.records.update(
@@ -325,7 +326,7 @@ export class RolloutController {
       return this.rollBack(s, `aborted with controller rollout abort at ${stepLabel(s)}`, true);
     const canary = await this.o.swarm.getService(s.canary);
     if (!canary) return; // divert() creates it when the reconciler next looks at the service
-    if (s.canaryWeight === 0 && s.step === 0) {
+    if (s.canaryWeight === 0 && s.step === 0 && !s.matching) {
       const running = await this.runningTasks(canary);
       if (running < s.canaryReplicas) {
         if (now - s.startedAt > s.startTimeoutMs)
@@ -337,16 +338,19 @@ export class RolloutController {
       }
     }
     const step = s.steps[s.step];
-    if (s.canaryWeight !== step.weight) {
-      if (await this.write(s, { canaryWeight: step.weight, stepStartedAt: now, reason: `${stepLabel(s)} started` }))
+    // With match, matching requests go to the canary from the first step's start (a step of
+    // weight 0: only they do).
+    if (s.canaryWeight !== step.weight || (s.match && !s.matching)) {
+      const change = { canaryWeight: step.weight, ...(s.match ? { matching: true } : {}) };
+      if (await this.write(s, { ...change, stepStartedAt: now, reason: `${stepLabel({ ...s, ...change })} started` }))
         this.emit(
           'rollout-step',
-          { ...s, canaryWeight: step.weight },
-          `${stepLabel(s)}: ${step.weight}% of the traffic`,
+          { ...s, ...change },
+          `${stepLabel({ ...s, ...change })}: ${step.weight ? `${step.weight}% of the traffic` : 'matching requests only'}${s.match && step.weight ? ' and matching requests' : ''}`,
         );
       return;
     }
-    if (!this.o.routes.serving(s.route, s.canary, step.weight)) return;
+    if (!this.o.routes.serving(s.route, s.canary, step.weight, !!s.matching)) return;
     const wkey = windowKey(s);
     const w = this.windows.get(s.service);
     if (!w || w.key !== wkey) return this.warmUp(s, wkey, now);

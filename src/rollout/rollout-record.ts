@@ -66,6 +66,10 @@ export interface RolloutState {
   maxExtensionMs: number;
   startTimeoutMs: number;
   canaryReplicas: number;
+  /** The route had header or cookie matching when the rollout started (its rules are the route's current ones). */
+  match?: boolean;
+  /** Matching requests go to the canary: set with the first step's start, while the rollout progresses. */
+  matching?: boolean;
   /** Set when the rollback was asked for with `controller rollout abort` (its end is an abort, not a failed check). */
   aborted?: boolean;
 }
@@ -104,12 +108,25 @@ export function parseRolloutConfig(c: SwarmConfig): StoredRollout | undefined {
   }
 }
 
+/** A route's rollout as the route table serves it: the canary, its weight, and whether matching requests go to it. */
+export interface ServedRollout {
+  canary: string;
+  weight: number;
+  /** Header or cookie matching is on: only while the rollout progresses through its steps. */
+  match?: boolean;
+}
+
 /** The canary weight of every active rollout, by route table name: what the route table serves. */
-export function servedRollouts(configs: SwarmConfig[]): Map<string, { canary: string; weight: number }> {
-  const out = new Map<string, { canary: string; weight: number }>();
+export function servedRollouts(configs: SwarmConfig[]): Map<string, ServedRollout> {
+  const out = new Map<string, ServedRollout>();
   for (const c of configs) {
     const r = parseRolloutConfig(c);
-    if (r && isActive(r.state)) out.set(r.state.route, { canary: r.state.canary, weight: r.state.canaryWeight });
+    if (r && isActive(r.state))
+      out.set(r.state.route, {
+        canary: r.state.canary,
+        weight: r.state.canaryWeight,
+        ...(r.state.phase === 'progressing' && r.state.matching ? { match: true } : {}),
+      });
   }
   return out;
 }

@@ -8,7 +8,7 @@
 import { currentRoutes, labelKind, type StoredRoute } from '../api/route-model.js';
 import type { SwarmReader } from '../api/swarm-access.js';
 import type { SwarmService, SwarmTask } from '../api/swarm-types.js';
-import { rolloutKind, servedRollouts, labelKindKey } from '../rollout/rollout-record.js';
+import { rolloutKind, servedRollouts, labelKindKey, type ServedRollout } from '../rollout/rollout-record.js';
 import { isStopping, stoppingCandidates } from './stopping-tasks.js';
 
 export interface RouteFacts {
@@ -23,7 +23,7 @@ export interface RouteFacts {
    */
   tasks: SwarmTask[];
   /** Active rollouts by route table name: the canary service and its share of the route (0-100). */
-  rollouts?: Map<string, { canary: string; weight: number }>;
+  rollouts?: Map<string, ServedRollout>;
 }
 
 /** `previous`: the tasks of the last read, so that those stopping since are read again (readTasks). */
