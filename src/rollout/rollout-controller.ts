@@ -692,7 +692,7 @@ function recorded(s: RolloutState, a: StepAnalysis | undefined, now: number): { 
         verdict: c.verdict,
         observed: c.observed,
         limit: c.limit,
-        ...(c.baselineMs !== undefined ? { baselineMs: c.baselineMs } : {}),
+        ...(c.baselineMs !== undefined ? { baselineMs: c.baselineMs, stableMs: c.stableMs ?? null } : {}),
         ...(c.sharedDelayMs !== undefined ? { sharedDelayMs: c.sharedDelayMs } : {}),
         ...(c.stableDrift !== undefined ? { stableDrift: c.stableDrift } : {}),
         ...(c.heldForDrift ? { heldForDrift: true } : {}),

@@ -101,6 +101,7 @@ export interface RecordedJudgement {
     observed: number | null;
     limit: number | null;
     baselineMs?: number | null;
+    stableMs?: number | null;
     sharedDelayMs?: number;
     stableDrift?: number;
     heldForDrift?: boolean;
@@ -151,6 +152,18 @@ export function servedRollouts(configs: SwarmConfig[]): Map<string, { canary: st
   return out;
 }
 
+/** Every rollout record (of one apply set), by service name: for readers that write nothing. */
+export async function listRollouts(
+  swarm: Pick<SwarmReader, 'listConfigs'>,
+  applySet?: string,
+): Promise<StoredRollout[]> {
+  const configs = await swarm.listConfigs([`${labelKindKey}=${rolloutKind}`]);
+  return configs
+    .map(parseRolloutConfig)
+    .filter((r): r is StoredRollout => !!r && (applySet === undefined || r.state.applySet === applySet))
+    .sort((a, b) => (a.state.service < b.state.service ? -1 : a.state.service > b.state.service ? 1 : 0));
+}
+
 export class RolloutRecords {
   constructor(
     private readonly swarm: SwarmRecords & Pick<SwarmReader, 'listConfigs'>,
@@ -159,11 +172,7 @@ export class RolloutRecords {
   ) {}
 
   async list(applySet?: string): Promise<StoredRollout[]> {
-    const configs = await this.swarm.listConfigs([`${labelKindKey}=${rolloutKind}`]);
-    return configs
-      .map(parseRolloutConfig)
-      .filter((r): r is StoredRollout => !!r && (applySet === undefined || r.state.applySet === applySet))
-      .sort((a, b) => (a.state.service < b.state.service ? -1 : a.state.service > b.state.service ? 1 : 0));
+    return listRollouts(this.swarm, applySet);
   }
 
   async read(service: string): Promise<StoredRollout | undefined> {
