@@ -21,6 +21,7 @@ import { buildPlan } from '../plan/build-plan.js';
 import type { Change, Plan } from '../plan/plan.js';
 import { specHash } from '../plan/swarm-spec.js';
 import type { LiveCache } from './live-cache.js';
+import { ownRecordPrefixes } from './own-records.js';
 import type { StatusStore } from './status.js';
 
 export interface DesiredRevision {
@@ -438,7 +439,9 @@ export class Reconciler {
 /**
  * What the planner reads of a live snapshot, as versions: every service, config, secret and route
  * config by ID and Version.Index (the engine raises the index on every write of the object, labels
- * included), every network by ID (networks cannot be updated), and the engine's API version. Equal
+ * included), every network by ID (networks cannot be updated), and the engine's API version; not the
+ * controller's own records (leases and status documents, renewed every few seconds, which the
+ * planner does not read: own-records.ts). Equal
  * strings mean equal specs; list order counts, so a reordered list only costs a new plan.
  * Task states and service status are not in it: the planner does not read them.
  */
@@ -455,7 +458,11 @@ export function liveVersions(live: LiveState): string {
     }
   };
   versioned('s', live.services);
-  versioned('c', live.configs);
+  // The leases and status documents change every few seconds and are not planned (own-records.ts).
+  versioned(
+    'c',
+    live.configs.filter((c) => !ownRecordPrefixes.some((p) => c.Spec.Name?.startsWith(p))),
+  );
   versioned('x', live.secrets);
   versioned('r', live.routeConfigs);
   parts.push('n');
