@@ -107,6 +107,16 @@ describe('reconciler', () => {
     assert.notEqual(liveVersions(state(7)), liveVersions(state(8)));
     assert.notEqual(liveVersions(state(7)), liveVersions(state(7, 'n2')));
     assert.notEqual(liveVersions(state(7, 'n1', null)), liveVersions(state(7, 'n1', null)));
+    const withConfig = (name: string, index: number) => ({
+      ...state(7),
+      configs: [{ ID: `c-${name}`, Version: { Index: index }, Spec: { Name: name } }],
+    });
+    assert.equal(
+      liveVersions(withConfig('swarm-controller-lease.set', 1)),
+      liveVersions(withConfig('swarm-controller-lease.set', 2)),
+      'a lease renewal is not a change to plan',
+    );
+    assert.notEqual(liveVersions(withConfig('shop_conf.1a2b', 1)), liveVersions(withConfig('shop_conf.1a2b', 2)));
   });
 
   it('prunes an object removed from the manifests, but never everything', async () => {
