@@ -101,7 +101,9 @@ export async function startAgentProcess(o: {
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const control = `http://127.0.0.1:${controlPort}`;
   const auth = { authorization: `Bearer ${token}` };
-  const status = async () => (await (await fetch(`${control}/v1/status`, { headers: auth })).json()) as AgentStatus;
+  const getStatus = async () => (await (await fetch(`${control}/v1/status`, { headers: auth })).json()) as AgentStatus;
+  // Once more on a closed socket: fetch can reuse a keep-alive connection the agent's server is closing after its idle timeout.
+  const status = () => getStatus().catch(getStatus);
   const stop = async () => {
     child.kill('SIGTERM');
     const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
