@@ -16,8 +16,7 @@ import { labelRecordFor, networkOwnerLabels, networkRecordName } from '../api/ne
 import { labelSpecHash } from '../api/labels.js';
 import type { Clock } from '../queue/clock.js';
 import type { SwarmServiceSpec } from '../api/swarm-types.js';
-import { pruneMembers, stableJson } from '../plan/json-values.js';
-import { isEmpty } from '../model/service.js';
+import { endpointSpecChanges } from '../plan/restarts.js';
 import {
   encodeRouteData,
   labelRoute,
@@ -172,8 +171,7 @@ export async function updateService(ctx: ActionContext, s: DesiredService): Prom
  */
 function endpointRestartsTasks(before: SwarmServiceSpec, after: SwarmServiceSpec): boolean {
   const runs = (m: SwarmServiceSpec['Mode']) => m?.Global !== undefined || (m?.Replicated?.Replicas ?? 1) > 0;
-  const key = (e: SwarmServiceSpec['EndpointSpec']) => stableJson(pruneMembers(e ?? {}, isEmpty));
-  return runs(before.Mode) && runs(after.Mode) && key(before.EndpointSpec) !== key(after.EndpointSpec);
+  return runs(before.Mode) && runs(after.Mode) && endpointSpecChanges(before, after);
 }
 
 export async function replaceService(ctx: ActionContext, s: DesiredService): Promise<ActionResult> {

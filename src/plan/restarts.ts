@@ -7,7 +7,8 @@
  * the live spec; the Swarm paths that differ are returned. Pure.
  */
 import type { SwarmServiceSpec } from '../api/swarm-types.js';
-import { stableJson } from './json-values.js';
+import { isEmpty } from '../model/service.js';
+import { pruneMembers, stableJson } from './json-values.js';
 
 /** Reported at this depth at most: "TaskTemplate.ContainerSpec.Env", not each variable. */
 const depth = 3;
@@ -28,6 +29,18 @@ function differing(a: unknown, b: unknown, path: string, level: number, out: str
 export function taskSpecChanges(live: SwarmServiceSpec, next: SwarmServiceSpec): string[] {
   const out: string[] = [];
   differing(live.TaskTemplate, next.TaskTemplate, 'TaskTemplate', 1, out);
-  differing(live.EndpointSpec, next.EndpointSpec, 'EndpointSpec', 1, out);
+  differing(storedEndpoint(live.EndpointSpec), storedEndpoint(next.EndpointSpec), 'EndpointSpec', 1, out);
   return out;
+}
+
+/** The endpoint spec as Swarm keeps it: members left empty are absent after its protobuf round trip. */
+const storedEndpoint = (e: SwarmServiceSpec['EndpointSpec']) => pruneMembers(e ?? {}, isEmpty);
+
+/**
+ * Whether `next` changes the endpoint spec. Swarm then marks every task out of date
+ * (swarmkit's IsTaskDirty) even when the task template, which the tasks' own specs show, is
+ * unchanged.
+ */
+export function endpointSpecChanges(live: SwarmServiceSpec, next: SwarmServiceSpec): boolean {
+  return stableJson(storedEndpoint(live.EndpointSpec)) !== stableJson(storedEndpoint(next.EndpointSpec));
 }

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildServiceSpec } from '../../src/plan/swarm-spec.js';
-import { taskSpecChanges } from '../../src/plan/restarts.js';
+import { endpointSpecChanges, taskSpecChanges } from '../../src/plan/restarts.js';
 import { buildPlan } from '../../src/plan/build-plan.js';
 import type { LiveState, SwarmServiceSpec } from '../../src/api/swarm-types.js';
 import { desiredFrom, service } from '../helpers/manifests.js';
@@ -100,5 +100,17 @@ containerLabels: {com.docker.stack.namespace: web}`,
       plan.changes.map((c) => [c.id, c.action, c.restartsTasks, c.reason]),
       [['Service/web/app', 'update', false, 'adopt: labels only, restarts nothing']],
     );
+  });
+
+  it('the endpoint spec restarts tasks when its meaning changes, not for members left empty', () => {
+    const withPorts: SwarmServiceSpec = {
+      ...stackDeployed,
+      EndpointSpec: { Mode: 'vip', Ports: [{ Protocol: 'tcp', TargetPort: 80, PublishedPort: 8080 }] },
+    };
+    const emptyPorts: SwarmServiceSpec = { ...stackDeployed, EndpointSpec: { Mode: 'vip', Ports: [] } };
+    assert.deepEqual(taskSpecChanges(stackDeployed, emptyPorts), []);
+    assert.equal(endpointSpecChanges(stackDeployed, emptyPorts), false);
+    assert.deepEqual(taskSpecChanges(stackDeployed, withPorts), ['EndpointSpec.Ports']);
+    assert.equal(endpointSpecChanges(stackDeployed, withPorts), true);
   });
 });
