@@ -8,7 +8,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -24,6 +24,10 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 // The Node that runs the controller's processes (BENCH_NODE: e.g. the image's Node, which keeps a
 // compile cache); the benchmark itself runs on this one.
 const controllerNode = process.env.BENCH_NODE ?? process.execPath;
+// BENCH_BASELINE=/path/to/other/dist/src/cli/main.js: another build of the controller (e.g. main's,
+// copied with its node_modules), timed in the same rounds, so a change's gain is measured under the
+// same load.
+const baselineCli = process.env.BENCH_BASELINE;
 const controllerNodeVersion = execFileSync(controllerNode, ['--version'], { encoding: 'utf8' }).trim();
 
 function dockerHost(): string {
@@ -137,18 +141,28 @@ const scCold = timed(controllerNode, [
   process.env.BENCH_CONCURRENCY ?? '8',
 ]);
 const stackNoop: number[] = [],
-  scNoop: number[] = [];
+  scNoop: number[] = [],
+  baseNoop: number[] = [];
+const loads: number[] = [];
 let stackWrites = 0,
   scWrites = 0;
 for (let r = 0; r < rounds; r++) {
+  loads.push(loadavg()[0]);
   const b1 = versions('bstack');
   stackNoop.push(
     timed('docker', ['stack', 'deploy', '--resolve-image', 'never', '-c', join(dir, 'compose.yml'), 'bstack']),
   );
   stackWrites = writes(b1, versions('bstack'));
+  // The baseline (when given) runs before this build in odd rounds and after it in even ones.
+  const baseline = () => {
+    if (baselineCli)
+      baseNoop.push(timed(controllerNode, [baselineCli, 'apply', '-f', mdir, '--resolve-image', 'never']));
+  };
+  if (r % 2) baseline();
   const b2 = versions('bsc');
   scNoop.push(timed(controllerNode, [cli, 'apply', '-f', mdir, '--resolve-image', 'never']));
   scWrites = writes(b2, versions('bsc'));
+  if (r % 2 === 0) baseline();
 }
 cleanup();
 
@@ -229,13 +243,14 @@ console.log(`## Results (${new Date().toISOString().slice(0, 10)})
 
 Engine ${engine}, single-node Swarm; ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB; controller on Node ${controllerNodeVersion}.
 ${n} services (replicas 0) on one overlay network; no-op figures are the median of ${rounds} runs.
+Load average (1 min) at the start of each no-op round: min ${Math.min(...loads).toFixed(1)}, median ${median(loads).toFixed(1)}, max ${Math.max(...loads).toFixed(1)}.
 
 | measure | docker stack deploy --resolve-image never | swarm-controller apply | ratio (controller / stack deploy) |
 |---|---|---|---|
 | cold deploy of ${n} services | ${f(stackCold)} | ${f(scCold)} | ${(scCold / stackCold).toFixed(2)} |
 | no-op re-deploy, time | ${f(median(stackNoop))} | ${f(median(scNoop))} | ${(median(scNoop) / median(stackNoop)).toFixed(2)} |
 | no-op re-deploy, services written | ${stackWrites} | ${scWrites} | |
-
+${baselineCli ? `| no-op re-deploy, time, baseline build (${baselineCli}) | | ${f(median(baseNoop))} | ${(median(baseNoop) / median(stackNoop)).toFixed(2)} |\n` : ''}
 | in-process, 1,000 services | median | p95 |
 |---|---|---|
 | buildPlan, nothing to change | ${median(planNoop).toFixed(1)} ms | ${p95(planNoop).toFixed(1)} ms |

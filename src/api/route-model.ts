@@ -73,6 +73,49 @@ export interface RolloutModel {
     failConfidence: number;
     passConfidence: number;
   };
+  /** Header or cookie rules sending matching requests to the canary; absent when none (older configs keep their hash). */
+  match?: RolloutMatchModel[];
+}
+
+/** One header or cookie rule: exactly one of value (exact) and regex. */
+export interface RolloutMatchModel {
+  kind: 'header' | 'cookie';
+  name: string;
+  value?: string;
+  regex?: string;
+}
+
+/** Header and cookie names a match rule may test: token characters that need no quoting in haproxy.cfg. */
+export const matchNameRe = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+/** Values and regexes: visible ASCII and spaces (what a header value holds), at most 256 characters. */
+export const matchValueRe = /^[\x20-\x7e]{1,256}$/;
+
+/** Problems of one match rule ("" prefix: the caller's path), for the table check and the manifest check alike. */
+export function matchRuleProblems(rule: RolloutMatchModel): { field: string; problem: string }[] {
+  const out: { field: string; problem: string }[] = [];
+  if (!matchNameRe.test(rule.name))
+    out.push({
+      field: 'name',
+      problem: `${JSON.stringify(rule.name)} is not a ${rule.kind} name (letters, digits, "-", "_", ".", at most 64)`,
+    });
+  const has = (rule.value !== undefined ? 1 : 0) + (rule.regex !== undefined ? 1 : 0);
+  if (has !== 1) out.push({ field: 'value', problem: 'give exactly one of value and regex' });
+  for (const f of ['value', 'regex'] as const) {
+    const v = rule[f];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || !matchValueRe.test(v))
+      out.push({
+        field: f,
+        problem: `${JSON.stringify(v)} must be 1-256 visible ASCII characters or spaces (no control characters)`,
+      });
+    else if (f === 'regex')
+      try {
+        new RegExp(v);
+      } catch (err) {
+        out.push({ field: f, problem: `${JSON.stringify(v)} is not a regular expression: ${(err as Error).message}` });
+      }
+  }
+  return out;
 }
 
 /** The defaults of a rollout; the analysis ones equal src/rollout/analysis.ts's defaultThresholds (a unit test checks). */

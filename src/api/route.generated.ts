@@ -571,13 +571,144 @@ export interface RouteRollout {
    * The thresholds every step is judged by (defaults in docs/rollouts.md).
    */
   analysis?: RolloutAnalysis;
+  /**
+   * Requests that go to the canary from the first step on, whatever the weights: any rule matching is enough (a header or a cookie, by exact value or regex). A first step with weight 0 is then the match phase: only these requests reach the canary, judged against the rest (docs/rollouts.md, "Header and cookie matching").
+   *
+   * @minItems 1
+   * @maxItems 16
+   */
+  match?:
+    | [RolloutMatch]
+    | [RolloutMatch, RolloutMatch]
+    | [RolloutMatch, RolloutMatch, RolloutMatch]
+    | [RolloutMatch, RolloutMatch, RolloutMatch, RolloutMatch]
+    | [RolloutMatch, RolloutMatch, RolloutMatch, RolloutMatch, RolloutMatch]
+    | [RolloutMatch, RolloutMatch, RolloutMatch, RolloutMatch, RolloutMatch, RolloutMatch]
+    | [RolloutMatch, RolloutMatch, RolloutMatch, RolloutMatch, RolloutMatch, RolloutMatch, RolloutMatch]
+    | [RolloutMatch, RolloutMatch, RolloutMatch, RolloutMatch, RolloutMatch, RolloutMatch, RolloutMatch, RolloutMatch]
+    | [
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+      ]
+    | [
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+      ]
+    | [
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+      ]
+    | [
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+      ]
+    | [
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+      ]
+    | [
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+      ]
+    | [
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+      ]
+    | [
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+        RolloutMatch,
+      ];
 }
 /**
  * One canary step.
  */
 export interface RolloutStep {
   /**
-   * The canary's share of the route's traffic in percent, e.g. 5.
+   * The canary's share of the route's traffic in percent, e.g. 5; 0 only as the first step of a rollout with match (the match phase: matching requests only).
    */
   weight: number;
   /**
@@ -643,4 +774,34 @@ export interface LatencyLimit {
    * The canary's quantile may be at most this many times the stable one's, e.g. 1.5.
    */
   maxRatio: number;
+}
+/**
+ * One header or cookie rule; give exactly one of header and cookie.
+ */
+export interface RolloutMatch {
+  /**
+   * A request header, e.g. {name: X-Canary, value: "1"}.
+   */
+  header?: MatchCondition;
+  /**
+   * A cookie of the request, e.g. {name: canary, value: always}.
+   */
+  cookie?: MatchCondition;
+}
+/**
+ * A header or cookie name and its exact value or a regular expression (give one of value and regex).
+ */
+export interface MatchCondition {
+  /**
+   * The header or cookie name (letters, digits, "-", "_", "."), e.g. X-Canary.
+   */
+  name: string;
+  /**
+   * The exact value (case-sensitive), e.g. "1".
+   */
+  value?: string;
+  /**
+   * A regular expression (PCRE, unanchored; use ^ and $), e.g. "^(alice|bob)$".
+   */
+  regex?: string;
 }

@@ -1071,6 +1071,62 @@ export const crds = [
             "analysis": {
               "$ref": "#/$defs/RolloutAnalysis",
               "description": "The thresholds every step is judged by (defaults in docs/rollouts.md)."
+            },
+            "match": {
+              "type": "array",
+              "minItems": 1,
+              "maxItems": 16,
+              "items": {
+                "$ref": "#/$defs/RolloutMatch"
+              },
+              "description": "Requests that go to the canary from the first step on, whatever the weights: any rule matching is enough (a header or a cookie, by exact value or regex). A first step with weight 0 is then the match phase: only these requests reach the canary, judged against the rest (docs/rollouts.md, \"Header and cookie matching\")."
+            }
+          }
+        },
+        "RolloutMatch": {
+          "title": "RolloutMatch",
+          "description": "One header or cookie rule; give exactly one of header and cookie.",
+          "type": "object",
+          "additionalProperties": false,
+          "minProperties": 1,
+          "maxProperties": 1,
+          "properties": {
+            "header": {
+              "$ref": "#/$defs/MatchCondition",
+              "description": "A request header, e.g. {name: X-Canary, value: \"1\"}."
+            },
+            "cookie": {
+              "$ref": "#/$defs/MatchCondition",
+              "description": "A cookie of the request, e.g. {name: canary, value: always}."
+            }
+          }
+        },
+        "MatchCondition": {
+          "title": "MatchCondition",
+          "description": "A header or cookie name and its exact value or a regular expression (give one of value and regex).",
+          "type": "object",
+          "additionalProperties": false,
+          "required": [
+            "name"
+          ],
+          "properties": {
+            "name": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 64,
+              "description": "The header or cookie name (letters, digits, \"-\", \"_\", \".\"), e.g. X-Canary."
+            },
+            "value": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 256,
+              "description": "The exact value (case-sensitive), e.g. \"1\"."
+            },
+            "regex": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 256,
+              "description": "A regular expression (PCRE, unanchored; use ^ and $), e.g. \"^(alice|bob)$\"."
             }
           }
         },
@@ -1085,9 +1141,9 @@ export const crds = [
           "properties": {
             "weight": {
               "type": "integer",
-              "minimum": 1,
+              "minimum": 0,
               "maximum": 100,
-              "description": "The canary's share of the route's traffic in percent, e.g. 5."
+              "description": "The canary's share of the route's traffic in percent, e.g. 5; 0 only as the first step of a rollout with match (the match phase: matching requests only)."
             },
             "hold": {
               "$ref": "#/$defs/Duration",

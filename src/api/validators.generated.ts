@@ -2904,7 +2904,7 @@ return errors === 0;
 }
 
 export const validateRoute = validate19;
-const schema28 = {"title":"RouteManifest","description":"A Route sends HTTP requests that match a host and/or path prefix to the tasks of one service, or of several services by weight (canary, blue/green), through the proxy tier. The controller stores it in the Swarm as a labelled config and keeps every proxy replica's table in step with the running tasks.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Route","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the route; its services are looked up in the same namespace."},"spec":{"$ref":"#/$defs/RouteSpec","description":"What the route matches and where it sends the requests."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Route","metadata":{"name":"demo","namespace":"shop"},"spec":{"pathPrefix":"/demo","stripPrefix":true,"service":"web","port":8080,"sticky":{"cookie":"SHOP_SERVER"},"healthCheck":{"path":"/healthz","interval":"2s"}}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Route","metadata":{"name":"storefront","namespace":"shop"},"spec":{"hosts":["shop.example.com","*.shop.example.com"],"backends":[{"service":"web","port":8080,"weight":90},{"service":"web-canary","port":8080,"weight":10}],"tls":{"secret":"shop-example-com-pem"},"redirectToHttps":true,"timeouts":{"connect":"2s","server":"30s"}}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Swarm config that stores the route, e.g. {team: web}."}}},"RouteSpec":{"title":"RouteSpec","description":"What a route matches (hosts and/or a path prefix) and where it sends requests: either one service (service and port) or weighted backends.","type":"object","additionalProperties":false,"properties":{"hosts":{"type":"array","maxItems":100,"items":{"$ref":"#/$defs/HostPattern"},"description":"The Host header values the route matches, exact (\"shop.example.com\") or wildcard (\"*.example.com\", which matches \"a.example.com\" but not \"example.com\"); without hosts the route matches any host."},"pathPrefix":{"type":"string","default":"/","maxLength":1024,"pattern":"^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$","description":"The path prefix the route matches, on whole segments: \"/demo\" matches \"/demo\" and \"/demo/x\" but not \"/demox\"; \"/\" (the default) matches every path. No trailing slash."},"stripPrefix":{"type":"boolean","default":false,"description":"Remove the path prefix before passing the request on: with pathPrefix \"/demo\", \"/demo/items?x=1\" reaches the service as \"/items?x=1\"."},"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace) that receives every request, e.g. \"web\"; use it with port, or use backends instead."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the service's tasks listen on, e.g. 8080; it must be one of the service's ports[].target or expose entries."},"backends":{"type":"array","minItems":1,"maxItems":16,"items":{"$ref":"#/$defs/RouteBackend"},"description":"Several services that share the route's traffic by weight (canary, blue/green), instead of service and port."},"sticky":{"$ref":"#/$defs/StickySessions","description":"Sticky sessions: the proxy sets a cookie naming the task that answered, and later requests carrying it go to the same task while it runs."},"balance":{"type":"string","enum":["roundrobin","leastconn","source","random"],"default":"roundrobin","description":"How requests are spread over the tasks: \"roundrobin\" in turn, \"leastconn\" to the task with the fewest open connections, \"source\" by client address, \"random\"."},"healthCheck":{"$ref":"#/$defs/RouteHealthCheck","description":"An HTTP check the proxy runs against every task; a task that fails it gets no traffic until it passes again. Without it, Swarm's own task state decides."},"timeouts":{"$ref":"#/$defs/RouteTimeouts","description":"How long the proxy waits for a task."},"tls":{"$ref":"#/$defs/RouteTls","description":"Terminate TLS for the route's hosts (chosen by SNI) with a certificate from a Swarm secret."},"redirectToHttps":{"type":"boolean","default":false,"description":"Answer plain HTTP requests with a 301 redirect to the same URL over HTTPS (needs tls)."},"rollout":{"$ref":"#/$defs/RouteRollout","description":"Progressive delivery for the route's service (a route with service and port): when its tasks' spec changes, `controller run` starts the new version as a canary service beside the stable one, moves the route's traffic to it in steps judged by the proxies' counters, and promotes it or rolls it back (docs/rollouts.md)."}}},"RouteRollout":{"title":"RouteRollout","description":"How a new version of the route's service is rolled out: canary steps (a share of the route's traffic each, held for a time and judged) or blue-green (switch at once, judged, the old version kept for a quick switch back), and the thresholds a step is judged by.","type":"object","additionalProperties":false,"properties":{"strategy":{"type":"string","enum":["canary","blueGreen"],"default":"canary","description":"\"canary\": the new version takes the steps' shares of traffic in turn; \"blueGreen\": it takes all traffic at once after its tasks run, the old version stays up with no traffic for switchHold, then the new version is promoted."},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"$ref":"#/$defs/RolloutStep"},"description":"Canary steps, in order (default 5%, 25%, 50%, 100%, each held 1m); weights must grow. Every step must pass before the next starts; the last passing promotes."},"switchHold":{"$ref":"#/$defs/Duration","default":"5m","description":"blueGreen: how long the new version takes all traffic, judged, while the old version stays up for a switch back (controller rollout abort), e.g. \"5m\"."},"canaryReplicas":{"type":"integer","minimum":1,"maximum":1000,"description":"Tasks of the canary service (default: the service's replicas); traffic is shared by the step's weight whatever the number of tasks."},"interval":{"$ref":"#/$defs/Duration","default":"10s","description":"How often the proxies' counters are read and the step judged, e.g. \"10s\" (at least 1s)."},"maxExtension":{"$ref":"#/$defs/Duration","default":"5m","description":"How long past its hold a step that could not yet show the canary is good (too few requests) is held before the rollout is rolled back, e.g. \"5m\"."},"startTimeout":{"$ref":"#/$defs/Duration","default":"5m","description":"How long the canary's tasks may take to run before the rollout is rolled back."},"analysis":{"$ref":"#/$defs/RolloutAnalysis","description":"The thresholds every step is judged by (defaults in docs/rollouts.md)."}}},"RolloutStep":{"title":"RolloutStep","description":"One canary step.","type":"object","additionalProperties":false,"required":["weight"],"properties":{"weight":{"type":"integer","minimum":1,"maximum":100,"description":"The canary's share of the route's traffic in percent, e.g. 5."},"hold":{"$ref":"#/$defs/Duration","default":"1m","description":"How long the step lasts at least (judged all along), e.g. \"1m\"."}}},"RolloutAnalysis":{"title":"RolloutAnalysis","description":"Thresholds of the canary judge; each has the default docs/rollouts.md gives.","type":"object","additionalProperties":false,"properties":{"minRequests":{"type":"integer","minimum":1,"description":"Canary requests before a step can pass (default 100)."},"maxErrorRate":{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1,"description":"The highest canary error rate accepted, 0.01 = 1% (default 0.01)."},"maxErrorRateRatio":{"type":["number","null"],"description":"The canary's error rate may be at most this many times the stable one's (default 2); null: not compared."},"latency":{"type":"array","maxItems":8,"items":{"$ref":"#/$defs/LatencyLimit"},"description":"Response-time quantiles checked (default p50 at most 1.5x, p99 at most 2x the stable one's)."},"latencyTolerance":{"$ref":"#/$defs/Duration","description":"Latency differences up to this are accepted whatever the ratio (default 5ms)."},"failConfidence":{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":1,"description":"How sure a fail must be (default 0.99)."},"passConfidence":{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":1,"description":"How sure a pass must be (default 0.95)."}}},"LatencyLimit":{"title":"LatencyLimit","description":"A response-time quantile and how far above the stable version's the canary's may be.","type":"object","additionalProperties":false,"required":["quantile","maxRatio"],"properties":{"quantile":{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1,"description":"0.5 for the median, 0.99 for p99."},"maxRatio":{"type":"number","minimum":1,"description":"The canary's quantile may be at most this many times the stable one's, e.g. 1.5."}}},"HostPattern":{"title":"HostPattern","description":"A lowercase host name, or \"*.\" followed by one, e.g. \"shop.example.com\" or \"*.example.com\".","type":"string","maxLength":253,"pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"},"RouteBackend":{"title":"RouteBackend","description":"One service of a weighted route.","type":"object","additionalProperties":false,"required":["service","port"],"properties":{"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace), e.g. \"web-canary\"."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port its tasks listen on; one of the service's ports[].target or expose entries."},"weight":{"type":"integer","minimum":0,"maximum":256,"default":1,"description":"The service's share of the route's traffic relative to the other backends, whatever its number of tasks: weights 90 and 10 send 90% and 10%. 0 sends it nothing (its sticky sessions keep working)."}}},"StickySessions":{"title":"StickySessions","description":"Sticky sessions by cookie.","type":"object","additionalProperties":false,"properties":{"cookie":{"type":"string","default":"SC_SERVER","pattern":"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$","description":"The name of the cookie the proxy sets, e.g. \"SHOP_SERVER\"."}}},"RouteHealthCheck":{"title":"RouteHealthCheck","description":"An HTTP GET the proxy sends to every task of the route.","type":"object","additionalProperties":false,"properties":{"path":{"type":"string","default":"/","pattern":"^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$","description":"The path requested; any answer from 200 to 399 passes, e.g. \"/healthz\"."},"interval":{"$ref":"#/$defs/Duration","default":"2s","description":"Time between two checks of a task, e.g. \"2s\" (at least 100ms)."}}},"RouteTimeouts":{"title":"RouteTimeouts","description":"Timeouts of the proxy towards the tasks.","type":"object","additionalProperties":false,"properties":{"connect":{"$ref":"#/$defs/Duration","default":"2s","description":"How long a connection to a task may take before the proxy retries on another task, e.g. \"2s\"."},"server":{"$ref":"#/$defs/Duration","default":"60s","description":"How long the proxy waits for a task to answer, e.g. \"30s\"."}}},"RouteTls":{"title":"RouteTls","description":"TLS termination with a certificate from a Swarm secret.","type":"object","additionalProperties":false,"required":["secret"],"properties":{"secret":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Swarm secret holding the PEM certificate chain followed by its private key, e.g. \"shop-example-com-pem\". The proxy service must mount it (spec.secrets of the proxy Service)."}}},"Duration":{"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"}}};
+const schema28 = {"title":"RouteManifest","description":"A Route sends HTTP requests that match a host and/or path prefix to the tasks of one service, or of several services by weight (canary, blue/green), through the proxy tier. The controller stores it in the Swarm as a labelled config and keeps every proxy replica's table in step with the running tasks.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Route","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the route; its services are looked up in the same namespace."},"spec":{"$ref":"#/$defs/RouteSpec","description":"What the route matches and where it sends the requests."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Route","metadata":{"name":"demo","namespace":"shop"},"spec":{"pathPrefix":"/demo","stripPrefix":true,"service":"web","port":8080,"sticky":{"cookie":"SHOP_SERVER"},"healthCheck":{"path":"/healthz","interval":"2s"}}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Route","metadata":{"name":"storefront","namespace":"shop"},"spec":{"hosts":["shop.example.com","*.shop.example.com"],"backends":[{"service":"web","port":8080,"weight":90},{"service":"web-canary","port":8080,"weight":10}],"tls":{"secret":"shop-example-com-pem"},"redirectToHttps":true,"timeouts":{"connect":"2s","server":"30s"}}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Swarm config that stores the route, e.g. {team: web}."}}},"RouteSpec":{"title":"RouteSpec","description":"What a route matches (hosts and/or a path prefix) and where it sends requests: either one service (service and port) or weighted backends.","type":"object","additionalProperties":false,"properties":{"hosts":{"type":"array","maxItems":100,"items":{"$ref":"#/$defs/HostPattern"},"description":"The Host header values the route matches, exact (\"shop.example.com\") or wildcard (\"*.example.com\", which matches \"a.example.com\" but not \"example.com\"); without hosts the route matches any host."},"pathPrefix":{"type":"string","default":"/","maxLength":1024,"pattern":"^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$","description":"The path prefix the route matches, on whole segments: \"/demo\" matches \"/demo\" and \"/demo/x\" but not \"/demox\"; \"/\" (the default) matches every path. No trailing slash."},"stripPrefix":{"type":"boolean","default":false,"description":"Remove the path prefix before passing the request on: with pathPrefix \"/demo\", \"/demo/items?x=1\" reaches the service as \"/items?x=1\"."},"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace) that receives every request, e.g. \"web\"; use it with port, or use backends instead."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the service's tasks listen on, e.g. 8080; it must be one of the service's ports[].target or expose entries."},"backends":{"type":"array","minItems":1,"maxItems":16,"items":{"$ref":"#/$defs/RouteBackend"},"description":"Several services that share the route's traffic by weight (canary, blue/green), instead of service and port."},"sticky":{"$ref":"#/$defs/StickySessions","description":"Sticky sessions: the proxy sets a cookie naming the task that answered, and later requests carrying it go to the same task while it runs."},"balance":{"type":"string","enum":["roundrobin","leastconn","source","random"],"default":"roundrobin","description":"How requests are spread over the tasks: \"roundrobin\" in turn, \"leastconn\" to the task with the fewest open connections, \"source\" by client address, \"random\"."},"healthCheck":{"$ref":"#/$defs/RouteHealthCheck","description":"An HTTP check the proxy runs against every task; a task that fails it gets no traffic until it passes again. Without it, Swarm's own task state decides."},"timeouts":{"$ref":"#/$defs/RouteTimeouts","description":"How long the proxy waits for a task."},"tls":{"$ref":"#/$defs/RouteTls","description":"Terminate TLS for the route's hosts (chosen by SNI) with a certificate from a Swarm secret."},"redirectToHttps":{"type":"boolean","default":false,"description":"Answer plain HTTP requests with a 301 redirect to the same URL over HTTPS (needs tls)."},"rollout":{"$ref":"#/$defs/RouteRollout","description":"Progressive delivery for the route's service (a route with service and port): when its tasks' spec changes, `controller run` starts the new version as a canary service beside the stable one, moves the route's traffic to it in steps judged by the proxies' counters, and promotes it or rolls it back (docs/rollouts.md)."}}},"RouteRollout":{"title":"RouteRollout","description":"How a new version of the route's service is rolled out: canary steps (a share of the route's traffic each, held for a time and judged) or blue-green (switch at once, judged, the old version kept for a quick switch back), and the thresholds a step is judged by.","type":"object","additionalProperties":false,"properties":{"strategy":{"type":"string","enum":["canary","blueGreen"],"default":"canary","description":"\"canary\": the new version takes the steps' shares of traffic in turn; \"blueGreen\": it takes all traffic at once after its tasks run, the old version stays up with no traffic for switchHold, then the new version is promoted."},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"$ref":"#/$defs/RolloutStep"},"description":"Canary steps, in order (default 5%, 25%, 50%, 100%, each held 1m); weights must grow. Every step must pass before the next starts; the last passing promotes."},"switchHold":{"$ref":"#/$defs/Duration","default":"5m","description":"blueGreen: how long the new version takes all traffic, judged, while the old version stays up for a switch back (controller rollout abort), e.g. \"5m\"."},"canaryReplicas":{"type":"integer","minimum":1,"maximum":1000,"description":"Tasks of the canary service (default: the service's replicas); traffic is shared by the step's weight whatever the number of tasks."},"interval":{"$ref":"#/$defs/Duration","default":"10s","description":"How often the proxies' counters are read and the step judged, e.g. \"10s\" (at least 1s)."},"maxExtension":{"$ref":"#/$defs/Duration","default":"5m","description":"How long past its hold a step that could not yet show the canary is good (too few requests) is held before the rollout is rolled back, e.g. \"5m\"."},"startTimeout":{"$ref":"#/$defs/Duration","default":"5m","description":"How long the canary's tasks may take to run before the rollout is rolled back."},"analysis":{"$ref":"#/$defs/RolloutAnalysis","description":"The thresholds every step is judged by (defaults in docs/rollouts.md)."},"match":{"type":"array","minItems":1,"maxItems":16,"items":{"$ref":"#/$defs/RolloutMatch"},"description":"Requests that go to the canary from the first step on, whatever the weights: any rule matching is enough (a header or a cookie, by exact value or regex). A first step with weight 0 is then the match phase: only these requests reach the canary, judged against the rest (docs/rollouts.md, \"Header and cookie matching\")."}}},"RolloutMatch":{"title":"RolloutMatch","description":"One header or cookie rule; give exactly one of header and cookie.","type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"header":{"$ref":"#/$defs/MatchCondition","description":"A request header, e.g. {name: X-Canary, value: \"1\"}."},"cookie":{"$ref":"#/$defs/MatchCondition","description":"A cookie of the request, e.g. {name: canary, value: always}."}}},"MatchCondition":{"title":"MatchCondition","description":"A header or cookie name and its exact value or a regular expression (give one of value and regex).","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":64,"description":"The header or cookie name (letters, digits, \"-\", \"_\", \".\"), e.g. X-Canary."},"value":{"type":"string","minLength":1,"maxLength":256,"description":"The exact value (case-sensitive), e.g. \"1\"."},"regex":{"type":"string","minLength":1,"maxLength":256,"description":"A regular expression (PCRE, unanchored; use ^ and $), e.g. \"^(alice|bob)$\"."}}},"RolloutStep":{"title":"RolloutStep","description":"One canary step.","type":"object","additionalProperties":false,"required":["weight"],"properties":{"weight":{"type":"integer","minimum":0,"maximum":100,"description":"The canary's share of the route's traffic in percent, e.g. 5; 0 only as the first step of a rollout with match (the match phase: matching requests only)."},"hold":{"$ref":"#/$defs/Duration","default":"1m","description":"How long the step lasts at least (judged all along), e.g. \"1m\"."}}},"RolloutAnalysis":{"title":"RolloutAnalysis","description":"Thresholds of the canary judge; each has the default docs/rollouts.md gives.","type":"object","additionalProperties":false,"properties":{"minRequests":{"type":"integer","minimum":1,"description":"Canary requests before a step can pass (default 100)."},"maxErrorRate":{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1,"description":"The highest canary error rate accepted, 0.01 = 1% (default 0.01)."},"maxErrorRateRatio":{"type":["number","null"],"description":"The canary's error rate may be at most this many times the stable one's (default 2); null: not compared."},"latency":{"type":"array","maxItems":8,"items":{"$ref":"#/$defs/LatencyLimit"},"description":"Response-time quantiles checked (default p50 at most 1.5x, p99 at most 2x the stable one's)."},"latencyTolerance":{"$ref":"#/$defs/Duration","description":"Latency differences up to this are accepted whatever the ratio (default 5ms)."},"failConfidence":{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":1,"description":"How sure a fail must be (default 0.99)."},"passConfidence":{"type":"number","exclusiveMinimum":0.5,"exclusiveMaximum":1,"description":"How sure a pass must be (default 0.95)."}}},"LatencyLimit":{"title":"LatencyLimit","description":"A response-time quantile and how far above the stable version's the canary's may be.","type":"object","additionalProperties":false,"required":["quantile","maxRatio"],"properties":{"quantile":{"type":"number","exclusiveMinimum":0,"exclusiveMaximum":1,"description":"0.5 for the median, 0.99 for p99."},"maxRatio":{"type":"number","minimum":1,"description":"The canary's quantile may be at most this many times the stable one's, e.g. 1.5."}}},"HostPattern":{"title":"HostPattern","description":"A lowercase host name, or \"*.\" followed by one, e.g. \"shop.example.com\" or \"*.example.com\".","type":"string","maxLength":253,"pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"},"RouteBackend":{"title":"RouteBackend","description":"One service of a weighted route.","type":"object","additionalProperties":false,"required":["service","port"],"properties":{"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace), e.g. \"web-canary\"."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port its tasks listen on; one of the service's ports[].target or expose entries."},"weight":{"type":"integer","minimum":0,"maximum":256,"default":1,"description":"The service's share of the route's traffic relative to the other backends, whatever its number of tasks: weights 90 and 10 send 90% and 10%. 0 sends it nothing (its sticky sessions keep working)."}}},"StickySessions":{"title":"StickySessions","description":"Sticky sessions by cookie.","type":"object","additionalProperties":false,"properties":{"cookie":{"type":"string","default":"SC_SERVER","pattern":"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$","description":"The name of the cookie the proxy sets, e.g. \"SHOP_SERVER\"."}}},"RouteHealthCheck":{"title":"RouteHealthCheck","description":"An HTTP GET the proxy sends to every task of the route.","type":"object","additionalProperties":false,"properties":{"path":{"type":"string","default":"/","pattern":"^/[-A-Za-z0-9._~%!&()*+,;=:@/?]*$","description":"The path requested; any answer from 200 to 399 passes, e.g. \"/healthz\"."},"interval":{"$ref":"#/$defs/Duration","default":"2s","description":"Time between two checks of a task, e.g. \"2s\" (at least 100ms)."}}},"RouteTimeouts":{"title":"RouteTimeouts","description":"Timeouts of the proxy towards the tasks.","type":"object","additionalProperties":false,"properties":{"connect":{"$ref":"#/$defs/Duration","default":"2s","description":"How long a connection to a task may take before the proxy retries on another task, e.g. \"2s\"."},"server":{"$ref":"#/$defs/Duration","default":"60s","description":"How long the proxy waits for a task to answer, e.g. \"30s\"."}}},"RouteTls":{"title":"RouteTls","description":"TLS termination with a certificate from a Swarm secret.","type":"object","additionalProperties":false,"required":["secret"],"properties":{"secret":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Swarm secret holding the PEM certificate chain followed by its private key, e.g. \"shop-example-com-pem\". The proxy service must mount it (spec.secrets of the proxy Service)."}}},"Duration":{"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"}}};
 const schema29 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The object's name: lowercase letters, digits and dashes, starting and ending with a letter or digit, e.g. \"web\" or \"api-gateway\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, with the same syntax as name, e.g. \"shop\"; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Swarm config that stores the route, e.g. {team: web}."}}};
 const schema30 = {"title":"RouteSpec","description":"What a route matches (hosts and/or a path prefix) and where it sends requests: either one service (service and port) or weighted backends.","type":"object","additionalProperties":false,"properties":{"hosts":{"type":"array","maxItems":100,"items":{"$ref":"#/$defs/HostPattern"},"description":"The Host header values the route matches, exact (\"shop.example.com\") or wildcard (\"*.example.com\", which matches \"a.example.com\" but not \"example.com\"); without hosts the route matches any host."},"pathPrefix":{"type":"string","default":"/","maxLength":1024,"pattern":"^/([-A-Za-z0-9._~%!&()*+,;=:@]+(/[-A-Za-z0-9._~%!&()*+,;=:@]+)*)?$","description":"The path prefix the route matches, on whole segments: \"/demo\" matches \"/demo\" and \"/demo/x\" but not \"/demox\"; \"/\" (the default) matches every path. No trailing slash."},"stripPrefix":{"type":"boolean","default":false,"description":"Remove the path prefix before passing the request on: with pathPrefix \"/demo\", \"/demo/items?x=1\" reaches the service as \"/items?x=1\"."},"service":{"type":"string","minLength":1,"description":"The Service manifest (same namespace) that receives every request, e.g. \"web\"; use it with port, or use backends instead."},"port":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the service's tasks listen on, e.g. 8080; it must be one of the service's ports[].target or expose entries."},"backends":{"type":"array","minItems":1,"maxItems":16,"items":{"$ref":"#/$defs/RouteBackend"},"description":"Several services that share the route's traffic by weight (canary, blue/green), instead of service and port."},"sticky":{"$ref":"#/$defs/StickySessions","description":"Sticky sessions: the proxy sets a cookie naming the task that answered, and later requests carrying it go to the same task while it runs."},"balance":{"type":"string","enum":["roundrobin","leastconn","source","random"],"default":"roundrobin","description":"How requests are spread over the tasks: \"roundrobin\" in turn, \"leastconn\" to the task with the fewest open connections, \"source\" by client address, \"random\"."},"healthCheck":{"$ref":"#/$defs/RouteHealthCheck","description":"An HTTP check the proxy runs against every task; a task that fails it gets no traffic until it passes again. Without it, Swarm's own task state decides."},"timeouts":{"$ref":"#/$defs/RouteTimeouts","description":"How long the proxy waits for a task."},"tls":{"$ref":"#/$defs/RouteTls","description":"Terminate TLS for the route's hosts (chosen by SNI) with a certificate from a Swarm secret."},"redirectToHttps":{"type":"boolean","default":false,"description":"Answer plain HTTP requests with a 301 redirect to the same URL over HTTPS (needs tls)."},"rollout":{"$ref":"#/$defs/RouteRollout","description":"Progressive delivery for the route's service (a route with service and port): when its tasks' spec changes, `controller run` starts the new version as a canary service beside the stable one, moves the route's traffic to it in steps judged by the proxies' counters, and promotes it or rolls it back (docs/rollouts.md)."}}};
 const schema31 = {"title":"HostPattern","description":"A lowercase host name, or \"*.\" followed by one, e.g. \"shop.example.com\" or \"*.example.com\".","type":"string","maxLength":253,"pattern":"^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"};
@@ -3083,8 +3083,8 @@ validate23.errors = vErrors;
 return errors === 0;
 }
 
-const schema40 = {"title":"RouteRollout","description":"How a new version of the route's service is rolled out: canary steps (a share of the route's traffic each, held for a time and judged) or blue-green (switch at once, judged, the old version kept for a quick switch back), and the thresholds a step is judged by.","type":"object","additionalProperties":false,"properties":{"strategy":{"type":"string","enum":["canary","blueGreen"],"default":"canary","description":"\"canary\": the new version takes the steps' shares of traffic in turn; \"blueGreen\": it takes all traffic at once after its tasks run, the old version stays up with no traffic for switchHold, then the new version is promoted."},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"$ref":"#/$defs/RolloutStep"},"description":"Canary steps, in order (default 5%, 25%, 50%, 100%, each held 1m); weights must grow. Every step must pass before the next starts; the last passing promotes."},"switchHold":{"$ref":"#/$defs/Duration","default":"5m","description":"blueGreen: how long the new version takes all traffic, judged, while the old version stays up for a switch back (controller rollout abort), e.g. \"5m\"."},"canaryReplicas":{"type":"integer","minimum":1,"maximum":1000,"description":"Tasks of the canary service (default: the service's replicas); traffic is shared by the step's weight whatever the number of tasks."},"interval":{"$ref":"#/$defs/Duration","default":"10s","description":"How often the proxies' counters are read and the step judged, e.g. \"10s\" (at least 1s)."},"maxExtension":{"$ref":"#/$defs/Duration","default":"5m","description":"How long past its hold a step that could not yet show the canary is good (too few requests) is held before the rollout is rolled back, e.g. \"5m\"."},"startTimeout":{"$ref":"#/$defs/Duration","default":"5m","description":"How long the canary's tasks may take to run before the rollout is rolled back."},"analysis":{"$ref":"#/$defs/RolloutAnalysis","description":"The thresholds every step is judged by (defaults in docs/rollouts.md)."}}};
-const schema41 = {"title":"RolloutStep","description":"One canary step.","type":"object","additionalProperties":false,"required":["weight"],"properties":{"weight":{"type":"integer","minimum":1,"maximum":100,"description":"The canary's share of the route's traffic in percent, e.g. 5."},"hold":{"$ref":"#/$defs/Duration","default":"1m","description":"How long the step lasts at least (judged all along), e.g. \"1m\"."}}};
+const schema40 = {"title":"RouteRollout","description":"How a new version of the route's service is rolled out: canary steps (a share of the route's traffic each, held for a time and judged) or blue-green (switch at once, judged, the old version kept for a quick switch back), and the thresholds a step is judged by.","type":"object","additionalProperties":false,"properties":{"strategy":{"type":"string","enum":["canary","blueGreen"],"default":"canary","description":"\"canary\": the new version takes the steps' shares of traffic in turn; \"blueGreen\": it takes all traffic at once after its tasks run, the old version stays up with no traffic for switchHold, then the new version is promoted."},"steps":{"type":"array","minItems":1,"maxItems":20,"items":{"$ref":"#/$defs/RolloutStep"},"description":"Canary steps, in order (default 5%, 25%, 50%, 100%, each held 1m); weights must grow. Every step must pass before the next starts; the last passing promotes."},"switchHold":{"$ref":"#/$defs/Duration","default":"5m","description":"blueGreen: how long the new version takes all traffic, judged, while the old version stays up for a switch back (controller rollout abort), e.g. \"5m\"."},"canaryReplicas":{"type":"integer","minimum":1,"maximum":1000,"description":"Tasks of the canary service (default: the service's replicas); traffic is shared by the step's weight whatever the number of tasks."},"interval":{"$ref":"#/$defs/Duration","default":"10s","description":"How often the proxies' counters are read and the step judged, e.g. \"10s\" (at least 1s)."},"maxExtension":{"$ref":"#/$defs/Duration","default":"5m","description":"How long past its hold a step that could not yet show the canary is good (too few requests) is held before the rollout is rolled back, e.g. \"5m\"."},"startTimeout":{"$ref":"#/$defs/Duration","default":"5m","description":"How long the canary's tasks may take to run before the rollout is rolled back."},"analysis":{"$ref":"#/$defs/RolloutAnalysis","description":"The thresholds every step is judged by (defaults in docs/rollouts.md)."},"match":{"type":"array","minItems":1,"maxItems":16,"items":{"$ref":"#/$defs/RolloutMatch"},"description":"Requests that go to the canary from the first step on, whatever the weights: any rule matching is enough (a header or a cookie, by exact value or regex). A first step with weight 0 is then the match phase: only these requests reach the canary, judged against the rest (docs/rollouts.md, \"Header and cookie matching\")."}}};
+const schema41 = {"title":"RolloutStep","description":"One canary step.","type":"object","additionalProperties":false,"required":["weight"],"properties":{"weight":{"type":"integer","minimum":0,"maximum":100,"description":"The canary's share of the route's traffic in percent, e.g. 5; 0 only as the first step of a rollout with match (the match phase: matching requests only)."},"hold":{"$ref":"#/$defs/Duration","default":"1m","description":"How long the step lasts at least (judged all along), e.g. \"1m\"."}}};
 
 function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
@@ -3135,8 +3135,8 @@ vErrors.push(err3);
 }
 errors++;
 }
-if(data0 < 1 || isNaN(data0)){
-const err4 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema41.properties.weight,data:data0};
+if(data0 < 0 || isNaN(data0)){
+const err4 = {instancePath:instancePath+"/weight",schemaPath:"#/properties/weight/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema41.properties.weight,data:data0};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -3522,13 +3522,351 @@ validate28.errors = vErrors;
 return errors === 0;
 }
 
+const schema50 = {"title":"RolloutMatch","description":"One header or cookie rule; give exactly one of header and cookie.","type":"object","additionalProperties":false,"minProperties":1,"maxProperties":1,"properties":{"header":{"$ref":"#/$defs/MatchCondition","description":"A request header, e.g. {name: X-Canary, value: \"1\"}."},"cookie":{"$ref":"#/$defs/MatchCondition","description":"A cookie of the request, e.g. {name: canary, value: always}."}}};
+const schema51 = {"title":"MatchCondition","description":"A header or cookie name and its exact value or a regular expression (give one of value and regex).","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":64,"description":"The header or cookie name (letters, digits, \"-\", \"_\", \".\"), e.g. X-Canary."},"value":{"type":"string","minLength":1,"maxLength":256,"description":"The exact value (case-sensitive), e.g. \"1\"."},"regex":{"type":"string","minLength":1,"maxLength":256,"description":"A regular expression (PCRE, unanchored; use ^ and $), e.g. \"^(alice|bob)$\"."}}};
+
+function validate30(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(Object.keys(data).length > 1){
+const err0 = {instancePath,schemaPath:"#/maxProperties",keyword:"maxProperties",params:{limit: 1},message:"must NOT have more than 1 properties",schema:1,parentSchema:schema50,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(Object.keys(data).length < 1){
+const err1 = {instancePath,schemaPath:"#/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema50,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((key0 === "header") || (key0 === "cookie"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema50,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.header !== undefined){
+let data0 = data.header;
+if(data0 && typeof data0 == "object" && !Array.isArray(data0)){
+if(data0.name === undefined){
+const err3 = {instancePath:instancePath+"/header",schemaPath:"#/$defs/MatchCondition/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema51.required,parentSchema:schema51,data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+for(const key1 in data0){
+if(!(((key1 === "name") || (key1 === "value")) || (key1 === "regex"))){
+const err4 = {instancePath:instancePath+"/header",schemaPath:"#/$defs/MatchCondition/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data0.name !== undefined){
+let data1 = data0.name;
+if(typeof data1 === "string"){
+if(func2(data1) > 64){
+const err5 = {instancePath:instancePath+"/header/name",schemaPath:"#/$defs/MatchCondition/properties/name/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema51.properties.name,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(func2(data1) < 1){
+const err6 = {instancePath:instancePath+"/header/name",schemaPath:"#/$defs/MatchCondition/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema51.properties.name,data:data1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/header/name",schemaPath:"#/$defs/MatchCondition/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.name.type,parentSchema:schema51.properties.name,data:data1};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data0.value !== undefined){
+let data2 = data0.value;
+if(typeof data2 === "string"){
+if(func2(data2) > 256){
+const err8 = {instancePath:instancePath+"/header/value",schemaPath:"#/$defs/MatchCondition/properties/value/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters",schema:256,parentSchema:schema51.properties.value,data:data2};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(func2(data2) < 1){
+const err9 = {instancePath:instancePath+"/header/value",schemaPath:"#/$defs/MatchCondition/properties/value/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema51.properties.value,data:data2};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/header/value",schemaPath:"#/$defs/MatchCondition/properties/value/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.value.type,parentSchema:schema51.properties.value,data:data2};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data0.regex !== undefined){
+let data3 = data0.regex;
+if(typeof data3 === "string"){
+if(func2(data3) > 256){
+const err11 = {instancePath:instancePath+"/header/regex",schemaPath:"#/$defs/MatchCondition/properties/regex/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters",schema:256,parentSchema:schema51.properties.regex,data:data3};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(func2(data3) < 1){
+const err12 = {instancePath:instancePath+"/header/regex",schemaPath:"#/$defs/MatchCondition/properties/regex/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema51.properties.regex,data:data3};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/header/regex",schemaPath:"#/$defs/MatchCondition/properties/regex/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.regex.type,parentSchema:schema51.properties.regex,data:data3};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/header",schemaPath:"#/$defs/MatchCondition/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data:data0};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.cookie !== undefined){
+let data4 = data.cookie;
+if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
+if(data4.name === undefined){
+const err15 = {instancePath:instancePath+"/cookie",schemaPath:"#/$defs/MatchCondition/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema51.required,parentSchema:schema51,data:data4};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+for(const key2 in data4){
+if(!(((key2 === "name") || (key2 === "value")) || (key2 === "regex"))){
+const err16 = {instancePath:instancePath+"/cookie",schemaPath:"#/$defs/MatchCondition/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data:data4};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data4.name !== undefined){
+let data5 = data4.name;
+if(typeof data5 === "string"){
+if(func2(data5) > 64){
+const err17 = {instancePath:instancePath+"/cookie/name",schemaPath:"#/$defs/MatchCondition/properties/name/maxLength",keyword:"maxLength",params:{limit: 64},message:"must NOT have more than 64 characters",schema:64,parentSchema:schema51.properties.name,data:data5};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+if(func2(data5) < 1){
+const err18 = {instancePath:instancePath+"/cookie/name",schemaPath:"#/$defs/MatchCondition/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema51.properties.name,data:data5};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/cookie/name",schemaPath:"#/$defs/MatchCondition/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.name.type,parentSchema:schema51.properties.name,data:data5};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data4.value !== undefined){
+let data6 = data4.value;
+if(typeof data6 === "string"){
+if(func2(data6) > 256){
+const err20 = {instancePath:instancePath+"/cookie/value",schemaPath:"#/$defs/MatchCondition/properties/value/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters",schema:256,parentSchema:schema51.properties.value,data:data6};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+if(func2(data6) < 1){
+const err21 = {instancePath:instancePath+"/cookie/value",schemaPath:"#/$defs/MatchCondition/properties/value/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema51.properties.value,data:data6};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/cookie/value",schemaPath:"#/$defs/MatchCondition/properties/value/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.value.type,parentSchema:schema51.properties.value,data:data6};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+if(data4.regex !== undefined){
+let data7 = data4.regex;
+if(typeof data7 === "string"){
+if(func2(data7) > 256){
+const err23 = {instancePath:instancePath+"/cookie/regex",schemaPath:"#/$defs/MatchCondition/properties/regex/maxLength",keyword:"maxLength",params:{limit: 256},message:"must NOT have more than 256 characters",schema:256,parentSchema:schema51.properties.regex,data:data7};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+if(func2(data7) < 1){
+const err24 = {instancePath:instancePath+"/cookie/regex",schemaPath:"#/$defs/MatchCondition/properties/regex/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema51.properties.regex,data:data7};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/cookie/regex",schemaPath:"#/$defs/MatchCondition/properties/regex/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.regex.type,parentSchema:schema51.properties.regex,data:data7};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+}
+else {
+const err26 = {instancePath:instancePath+"/cookie",schemaPath:"#/$defs/MatchCondition/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data:data4};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+}
+else {
+const err27 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+validate30.errors = vErrors;
+return errors === 0;
+}
+
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
 for(const key0 in data){
-if(!((((((((key0 === "strategy") || (key0 === "steps")) || (key0 === "switchHold")) || (key0 === "canaryReplicas")) || (key0 === "interval")) || (key0 === "maxExtension")) || (key0 === "startTimeout")) || (key0 === "analysis"))){
+if(!(func4.call(schema40.properties, key0))){
 const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema40,data};
 if(vErrors === null){
 vErrors = [err0];
@@ -3745,14 +4083,56 @@ vErrors = vErrors === null ? validate28.errors : vErrors.concat(validate28.error
 errors = vErrors.length;
 }
 }
-}
-else {
-const err17 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data};
+if(data.match !== undefined){
+let data9 = data.match;
+if(Array.isArray(data9)){
+if(data9.length > 16){
+const err17 = {instancePath:instancePath+"/match",schemaPath:"#/properties/match/maxItems",keyword:"maxItems",params:{limit: 16},message:"must NOT have more than 16 items",schema:16,parentSchema:schema40.properties.match,data:data9};
 if(vErrors === null){
 vErrors = [err17];
 }
 else {
 vErrors.push(err17);
+}
+errors++;
+}
+if(data9.length < 1){
+const err18 = {instancePath:instancePath+"/match",schemaPath:"#/properties/match/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema40.properties.match,data:data9};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+const len1 = data9.length;
+for(let i1=0; i1<len1; i1++){
+if(!(validate30(data9[i1], {instancePath:instancePath+"/match/" + i1,parentData:data9,parentDataProperty:i1,rootData}))){
+vErrors = vErrors === null ? validate30.errors : vErrors.concat(validate30.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/match",schemaPath:"#/properties/match/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema40.properties.match.type,parentSchema:schema40.properties.match,data:data9};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+}
+else {
+const err20 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema40.type,parentSchema:schema40,data};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
 }
 errors++;
 }
@@ -4586,4946 +4966,12 @@ validate19.errors = vErrors;
 return errors === 0;
 }
 
-export const validateSecret = validate32;
-const schema50 = {"title":"SecretManifest","description":"A Secret is a Swarm secret: a password, key or certificate that services mount under /run/secrets/ (/run/secrets/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Secret","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the secret; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/SecretSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"db-password","namespace":"shop"},"spec":{"env":"SHOP_DB_PASSWORD"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"tls-key","namespace":"shop"},"spec":{"file":"secrets/tls.key"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}},"SecretSpec":{"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
-const schema51 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}};
-const schema52 = {"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
-
-function validate32(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.apiVersion === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema50.required,parentSchema:schema50,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data.kind === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema50.required,parentSchema:schema50,data};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(data.metadata === undefined){
-const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metadata"},message:"must have required property '"+"metadata"+"'",schema:schema50.required,parentSchema:schema50,data};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-if(data.spec === undefined){
-const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spec"},message:"must have required property '"+"spec"+"'",schema:schema50.required,parentSchema:schema50,data};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-for(const key0 in data){
-if(!((((key0 === "apiVersion") || (key0 === "kind")) || (key0 === "metadata")) || (key0 === "spec"))){
-const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema50,data};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.apiVersion !== undefined){
-let data0 = data.apiVersion;
-if(typeof data0 !== "string"){
-const err5 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.apiVersion.type,parentSchema:schema50.properties.apiVersion,data:data0};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-if("swarm.controller/v1alpha1" !== data0){
-const err6 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "swarm.controller/v1alpha1"},message:"must be equal to constant",schema:"swarm.controller/v1alpha1",parentSchema:schema50.properties.apiVersion,data:data0};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-if(data.kind !== undefined){
-let data1 = data.kind;
-if(typeof data1 !== "string"){
-const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema50.properties.kind.type,parentSchema:schema50.properties.kind,data:data1};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-if("Secret" !== data1){
-const err8 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Secret"},message:"must be equal to constant",schema:"Secret",parentSchema:schema50.properties.kind,data:data1};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-if(data.metadata !== undefined){
-let data2 = data.metadata;
-if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
-if(data2.name === undefined){
-const err9 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema51.required,parentSchema:schema51,data:data2};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-for(const key1 in data2){
-if(!(((key1 === "name") || (key1 === "namespace")) || (key1 === "labels"))){
-const err10 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema51,data:data2};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-if(data2.name !== undefined){
-let data3 = data2.name;
-if(typeof data3 === "string"){
-if(func2(data3) > 63){
-const err11 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema51.properties.name,data:data3};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-if(func2(data3) < 1){
-const err12 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema51.properties.name,data:data3};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-if(!pattern13.test(data3)){
-const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][-_.a-zA-Z0-9]*$"},message:"must match pattern \""+"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$"+"\"",schema:"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$",parentSchema:schema51.properties.name,data:data3};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-else {
-const err14 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.name.type,parentSchema:schema51.properties.name,data:data3};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-if(data2.namespace !== undefined){
-let data4 = data2.namespace;
-if(typeof data4 === "string"){
-if(func2(data4) > 63){
-const err15 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema51.properties.namespace,data:data4};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-if(func2(data4) < 1){
-const err16 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema51.properties.namespace,data:data4};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-if(!pattern0.test(data4)){
-const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema51.properties.namespace,data:data4};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-else {
-const err18 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.namespace.type,parentSchema:schema51.properties.namespace,data:data4};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-}
-if(data2.labels !== undefined){
-let data5 = data2.labels;
-if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
-for(const key2 in data5){
-let data6 = data5[key2];
-if(typeof data6 !== "string"){
-const err19 = {instancePath:instancePath+"/metadata/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ObjectMeta/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema51.properties.labels.additionalProperties.type,parentSchema:schema51.properties.labels.additionalProperties,data:data6};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-}
-}
-else {
-const err20 = {instancePath:instancePath+"/metadata/labels",schemaPath:"#/$defs/ObjectMeta/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.properties.labels.type,parentSchema:schema51.properties.labels,data:data5};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-}
-}
-else {
-const err21 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema51.type,parentSchema:schema51,data:data2};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-}
-if(data.spec !== undefined){
-let data7 = data.spec;
-if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
-if(Object.keys(data7).length < 1){
-const err22 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema52,data:data7};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-for(const key3 in data7){
-if(!(((((((key3 === "data") || (key3 === "file")) || (key3 === "env")) || (key3 === "external")) || (key3 === "name")) || (key3 === "templateDriver")) || (key3 === "retain"))){
-const err23 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema52,data:data7};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-}
-if(data7.data !== undefined){
-let data8 = data7.data;
-if(typeof data8 === "string"){
-if(func2(data8) > 500000){
-const err24 = {instancePath:instancePath+"/spec/data",schemaPath:"#/$defs/SecretSpec/properties/data/maxLength",keyword:"maxLength",params:{limit: 500000},message:"must NOT have more than 500000 characters",schema:500000,parentSchema:schema52.properties.data,data:data8};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-}
-else {
-const err25 = {instancePath:instancePath+"/spec/data",schemaPath:"#/$defs/SecretSpec/properties/data/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.properties.data.type,parentSchema:schema52.properties.data,data:data8};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-}
-if(data7.file !== undefined){
-let data9 = data7.file;
-if(typeof data9 === "string"){
-if(func2(data9) > 1024){
-const err26 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters",schema:1024,parentSchema:schema52.properties.file,data:data9};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-if(func2(data9) < 1){
-const err27 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema52.properties.file,data:data9};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-}
-else {
-const err28 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.properties.file.type,parentSchema:schema52.properties.file,data:data9};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-}
-if(data7.env !== undefined){
-let data10 = data7.env;
-if(typeof data10 === "string"){
-if(!pattern15.test(data10)){
-const err29 = {instancePath:instancePath+"/spec/env",schemaPath:"#/$defs/SecretSpec/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema52.properties.env,data:data10};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-}
-else {
-const err30 = {instancePath:instancePath+"/spec/env",schemaPath:"#/$defs/SecretSpec/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.properties.env.type,parentSchema:schema52.properties.env,data:data10};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-}
-if(data7.external !== undefined){
-let data11 = data7.external;
-if(typeof data11 !== "boolean"){
-const err31 = {instancePath:instancePath+"/spec/external",schemaPath:"#/$defs/SecretSpec/properties/external/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema52.properties.external.type,parentSchema:schema52.properties.external,data:data11};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-}
-if(data7.name !== undefined){
-let data12 = data7.name;
-if(typeof data12 === "string"){
-if(!pattern16.test(data12)){
-const err32 = {instancePath:instancePath+"/spec/name",schemaPath:"#/$defs/SecretSpec/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema52.properties.name,data:data12};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-}
-else {
-const err33 = {instancePath:instancePath+"/spec/name",schemaPath:"#/$defs/SecretSpec/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.properties.name.type,parentSchema:schema52.properties.name,data:data12};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-}
-if(data7.templateDriver !== undefined){
-let data13 = data7.templateDriver;
-if(typeof data13 !== "string"){
-const err34 = {instancePath:instancePath+"/spec/templateDriver",schemaPath:"#/$defs/SecretSpec/properties/templateDriver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema52.properties.templateDriver.type,parentSchema:schema52.properties.templateDriver,data:data13};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-if(!(data13 === "golang")){
-const err35 = {instancePath:instancePath+"/spec/templateDriver",schemaPath:"#/$defs/SecretSpec/properties/templateDriver/enum",keyword:"enum",params:{allowedValues: schema52.properties.templateDriver.enum},message:"must be equal to one of the allowed values",schema:schema52.properties.templateDriver.enum,parentSchema:schema52.properties.templateDriver,data:data13};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-}
-if(data7.retain !== undefined){
-let data14 = data7.retain;
-if(!((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14)))){
-const err36 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema52.properties.retain.type,parentSchema:schema52.properties.retain,data:data14};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-if(typeof data14 == "number"){
-if(data14 > 100 || isNaN(data14)){
-const err37 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema52.properties.retain,data:data14};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-if(data14 < 1 || isNaN(data14)){
-const err38 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema52.properties.retain,data:data14};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err39 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema52.type,parentSchema:schema52,data:data7};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-}
-}
-}
-else {
-const err40 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema50.type,parentSchema:schema50,data};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-validate32.errors = vErrors;
-return errors === 0;
-}
-
-export const validateService = validate33;
-const schema53 = {"title":"ServiceManifest","description":"A Service runs one or more replicas of a container image as a Docker Swarm service; the controller creates the Swarm service when it is missing and updates it when the manifest changes.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Service","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the service."},"spec":{"$ref":"#/$defs/ServiceSpec","description":"The desired state of the service."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Service","metadata":{"name":"web","namespace":"shop","labels":{"app":"shop","tier":"frontend"}},"spec":{"image":"nginx:1.27-alpine","replicas":3,"env":{"NGINX_PORT":80,"DEBUG":false},"networks":["frontend",{"name":"backend","aliases":["www"]}],"ports":[{"target":80,"published":8080}],"placement":{"constraints":["node.role == worker"],"preferences":[{"spread":"node.labels.zone"}]},"resources":{"limits":{"cpus":"0.5","memory":"256Mi"},"reservations":{"cpus":"100m","memory":"64Mi"}},"updateConfig":{"parallelism":1,"delay":"10s","order":"start-first","failureAction":"rollback"},"restartPolicy":{"condition":"on-failure","maxAttempts":5},"healthcheck":{"test":["CMD","wget","-q","--spider","http://localhost/"],"interval":"30s","timeout":"5s","retries":3},"mounts":[{"type":"volume","source":"web-cache","target":"/var/cache/nginx"},{"type":"tmpfs","target":"/tmp","tmpfs":{"size":"64Mi","mode":"1777"}}]}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The service's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"web\" or \"payment_gateway\". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does)."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}},"ServiceSpec":{"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global","replicated-job","global-job"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints. The job modes run tasks to completion instead of keeping them running: \"replicated-job\" until `completions` tasks have exited with code 0, `concurrency` at a time; \"global-job\" once on every matching node. A job runs again whenever the service is updated in any way, labels included."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (only allowed when mode is \"replicated\")."},"completions":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": how many tasks must complete successfully for the job to be done (Swarm's TotalCompletions), e.g. 10."},"concurrency":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": the most tasks that run at the same time (Swarm's MaxConcurrent), e.g. 2."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU, memory and process limits and the reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"stopSignal":{"type":"string","pattern":"^(SIG[A-Z0-9+-]+|[0-9]+)$","description":"The signal that stops the container, e.g. \"SIGINT\"; defaults to the image's STOPSIGNAL (else SIGTERM)."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."},"init":{"type":"boolean","default":false,"description":"Runs an init process (docker-init) as PID 1 that forwards signals and reaps zombie processes, like `docker run --init`."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the container's root filesystem read-only; write to mounts (a tmpfs at /tmp, volumes) instead."},"tty":{"type":"boolean","default":false,"description":"Allocates a pseudo-terminal for the container process, like `docker run -t`."},"stdinOpen":{"type":"boolean","default":false,"description":"Keeps the container's standard input open, like `docker run -i`."},"capAdd":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities added to the container's default set, e.g. [\"NET_ADMIN\"] (written with or without the CAP_ prefix, in any case), or [\"ALL\"]."},"capDrop":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities removed from the container's default set, e.g. [\"MKNOD\"], or [\"ALL\"]; a capability also in capAdd is kept."},"sysctls":{"type":"object","propertyNames":{"pattern":"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"Namespaced kernel parameters set in the container, e.g. {net.core.somaxconn: \"1024\"}; numbers are converted to strings."},"ulimits":{"type":"object","propertyNames":{"pattern":"^[a-z]+$"},"additionalProperties":{"anyOf":[{"type":"integer","minimum":-1},{"$ref":"#/$defs/Ulimit"}]},"description":"Resource limits of the container process by name, each a number (soft and hard limit alike) or {soft, hard}, e.g. {nofile: {soft: 20000, hard: 40000}, nproc: 65535}."},"oomScoreAdj":{"type":"integer","minimum":-1000,"maximum":1000,"default":0,"description":"Adjusts how likely the kernel's out-of-memory killer picks the container, from -1000 (never) to 1000; needs Docker Engine 27 or later (API 1.46)."},"dns":{"$ref":"#/$defs/DnsConfig","description":"The DNS resolver settings of the containers (their /etc/resolv.conf)."},"extraHosts":{"type":"array","items":{"$ref":"#/$defs/ExtraHost"},"description":"Entries added to the containers' /etc/hosts, in order, e.g. [{host: db.local, ip: 10.0.0.9}]."},"logging":{"$ref":"#/$defs/Logging","description":"The log driver of the containers and its options; without it the engine's default log driver (daemon.json) is used."}}},"NetworkAttachment":{"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}},"SecretMount":{"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ConfigMount":{"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ServicePort":{"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}},"Placement":{"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}},"Resources":{"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceLimits","description":"The most CPU, memory and processes a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceReservations","description":"The CPU, memory and generic resources a node must have free to run a task."}}},"ResourceLimits":{"title":"ResourceLimits","description":"The most a task may use.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"pids":{"type":"integer","minimum":0,"default":0,"description":"The most processes (and threads) in the container, e.g. 100; 0 means unlimited."}}},"ResourceReservations":{"title":"ResourceReservations","description":"What a node must have free to run a task.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"genericResources":{"type":"array","items":{"$ref":"#/$defs/GenericResource"},"description":"Resources the node advertises by kind (node-generic-resources in daemon.json), e.g. [{kind: gpu, value: 2}] for a count or [{kind: gpu, value: GPU-1a2b}] for a named one."}}},"GenericResource":{"title":"GenericResource","description":"A generic resource a task reserves.","type":"object","additionalProperties":false,"required":["kind","value"],"properties":{"kind":{"type":"string","minLength":1,"description":"The kind the node advertises, e.g. \"gpu\"."},"value":{"anyOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"A count of that kind (an integer, e.g. 2) or the name of one resource of it (a string, e.g. \"GPU-1a2b\")."}}},"Capability":{"title":"Capability","description":"A Linux capability name, with or without the CAP_ prefix, e.g. \"NET_ADMIN\"; or \"ALL\".","type":"string","pattern":"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},"Ulimit":{"title":"Ulimit","description":"A soft and a hard limit.","type":"object","additionalProperties":false,"required":["soft","hard"],"properties":{"soft":{"type":"integer","minimum":-1,"description":"The limit the process gets, which it may raise up to hard, e.g. 20000."},"hard":{"type":"integer","minimum":-1,"description":"The ceiling for the soft limit, e.g. 40000."}}},"DnsConfig":{"title":"DnsConfig","description":"DNS resolver settings; what is not given comes from Docker's embedded resolver.","type":"object","additionalProperties":false,"properties":{"nameservers":{"type":"array","items":{"type":"string","minLength":1},"description":"The name servers to ask, in order, e.g. [\"10.0.0.2\"]."},"search":{"type":"array","items":{"type":"string","minLength":1},"description":"The search domains for short names, e.g. [\"example.internal\"]."},"options":{"type":"array","items":{"type":"string","minLength":1},"description":"Resolver options, e.g. [\"ndots:2\", \"timeout:1\"]."}}},"ExtraHost":{"title":"ExtraHost","description":"A host name and the address it resolves to in /etc/hosts.","type":"object","additionalProperties":false,"required":["host","ip"],"properties":{"host":{"type":"string","minLength":1,"pattern":"^[^\\s:=]+$","description":"The host name, e.g. \"db.local\"."},"ip":{"type":"string","minLength":2,"pattern":"^[0-9A-Fa-f.:]+$","description":"The IPv4 or IPv6 address, e.g. \"10.0.0.9\" or \"fd00::9\"."}}},"Logging":{"title":"Logging","description":"A log driver and its options.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"description":"The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"; without it the options go to the engine's default driver (daemon.json), as docker stack deploy writes a compose `logging:` that has options only."},"options":{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"The driver's options, e.g. {max-size: 10m, max-file: \"3\"}; numbers are converted to strings."}}},"UpdatePolicy":{"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}},"RollbackPolicy":{"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}},"RestartPolicy":{"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}},"Healthcheck":{"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"startInterval":{"$ref":"#/$defs/Duration","description":"The time between two checks during startPeriod, e.g. \"1s\", so a container that starts quickly is healthy soon; needs Docker Engine 25 or later (API 1.44)."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}},"ServiceMount":{"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","minLength":1,"description":"The path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\". Write it absolute: Swarm and docker stack deploy accept a relative path, kept as written, but the engine then rejects every task (\"invalid mount target, must be an absolute path\")."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}},"Duration":{"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"CpuQuantity":{"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]},"MemoryQuantity":{"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]}}};
-const schema54 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The service's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"web\" or \"payment_gateway\". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does)."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}};
-const schema55 = {"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global","replicated-job","global-job"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints. The job modes run tasks to completion instead of keeping them running: \"replicated-job\" until `completions` tasks have exited with code 0, `concurrency` at a time; \"global-job\" once on every matching node. A job runs again whenever the service is updated in any way, labels included."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (only allowed when mode is \"replicated\")."},"completions":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": how many tasks must complete successfully for the job to be done (Swarm's TotalCompletions), e.g. 10."},"concurrency":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": the most tasks that run at the same time (Swarm's MaxConcurrent), e.g. 2."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU, memory and process limits and the reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"stopSignal":{"type":"string","pattern":"^(SIG[A-Z0-9+-]+|[0-9]+)$","description":"The signal that stops the container, e.g. \"SIGINT\"; defaults to the image's STOPSIGNAL (else SIGTERM)."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."},"init":{"type":"boolean","default":false,"description":"Runs an init process (docker-init) as PID 1 that forwards signals and reaps zombie processes, like `docker run --init`."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the container's root filesystem read-only; write to mounts (a tmpfs at /tmp, volumes) instead."},"tty":{"type":"boolean","default":false,"description":"Allocates a pseudo-terminal for the container process, like `docker run -t`."},"stdinOpen":{"type":"boolean","default":false,"description":"Keeps the container's standard input open, like `docker run -i`."},"capAdd":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities added to the container's default set, e.g. [\"NET_ADMIN\"] (written with or without the CAP_ prefix, in any case), or [\"ALL\"]."},"capDrop":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities removed from the container's default set, e.g. [\"MKNOD\"], or [\"ALL\"]; a capability also in capAdd is kept."},"sysctls":{"type":"object","propertyNames":{"pattern":"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"Namespaced kernel parameters set in the container, e.g. {net.core.somaxconn: \"1024\"}; numbers are converted to strings."},"ulimits":{"type":"object","propertyNames":{"pattern":"^[a-z]+$"},"additionalProperties":{"anyOf":[{"type":"integer","minimum":-1},{"$ref":"#/$defs/Ulimit"}]},"description":"Resource limits of the container process by name, each a number (soft and hard limit alike) or {soft, hard}, e.g. {nofile: {soft: 20000, hard: 40000}, nproc: 65535}."},"oomScoreAdj":{"type":"integer","minimum":-1000,"maximum":1000,"default":0,"description":"Adjusts how likely the kernel's out-of-memory killer picks the container, from -1000 (never) to 1000; needs Docker Engine 27 or later (API 1.46)."},"dns":{"$ref":"#/$defs/DnsConfig","description":"The DNS resolver settings of the containers (their /etc/resolv.conf)."},"extraHosts":{"type":"array","items":{"$ref":"#/$defs/ExtraHost"},"description":"Entries added to the containers' /etc/hosts, in order, e.g. [{host: db.local, ip: 10.0.0.9}]."},"logging":{"$ref":"#/$defs/Logging","description":"The log driver of the containers and its options; without it the engine's default log driver (daemon.json) is used."}}};
-const schema56 = {"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}};
-const schema57 = {"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}};
-const schema58 = {"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}};
-const schema59 = {"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}};
-const schema60 = {"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}};
-const schema70 = {"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
-const schema86 = {"title":"Capability","description":"A Linux capability name, with or without the CAP_ prefix, e.g. \"NET_ADMIN\"; or \"ALL\".","type":"string","pattern":"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"};
-const schema88 = {"title":"Ulimit","description":"A soft and a hard limit.","type":"object","additionalProperties":false,"required":["soft","hard"],"properties":{"soft":{"type":"integer","minimum":-1,"description":"The limit the process gets, which it may raise up to hard, e.g. 20000."},"hard":{"type":"integer","minimum":-1,"description":"The ceiling for the soft limit, e.g. 40000."}}};
-const schema89 = {"title":"DnsConfig","description":"DNS resolver settings; what is not given comes from Docker's embedded resolver.","type":"object","additionalProperties":false,"properties":{"nameservers":{"type":"array","items":{"type":"string","minLength":1},"description":"The name servers to ask, in order, e.g. [\"10.0.0.2\"]."},"search":{"type":"array","items":{"type":"string","minLength":1},"description":"The search domains for short names, e.g. [\"example.internal\"]."},"options":{"type":"array","items":{"type":"string","minLength":1},"description":"Resolver options, e.g. [\"ndots:2\", \"timeout:1\"]."}}};
-const schema90 = {"title":"ExtraHost","description":"A host name and the address it resolves to in /etc/hosts.","type":"object","additionalProperties":false,"required":["host","ip"],"properties":{"host":{"type":"string","minLength":1,"pattern":"^[^\\s:=]+$","description":"The host name, e.g. \"db.local\"."},"ip":{"type":"string","minLength":2,"pattern":"^[0-9A-Fa-f.:]+$","description":"The IPv4 or IPv6 address, e.g. \"10.0.0.9\" or \"fd00::9\"."}}};
-const schema91 = {"title":"Logging","description":"A log driver and its options.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"description":"The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"; without it the options go to the engine's default driver (daemon.json), as docker stack deploy writes a compose `logging:` that has options only."},"options":{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"The driver's options, e.g. {max-size: 10m, max-file: \"3\"}; numbers are converted to strings."}}};
-const func0 = (runtime_equal as unknown as { default: unknown }).default ?? runtime_equal;
-const pattern45 = new RegExp("^[^=]+$", "u");
-const pattern48 = new RegExp("^[^/]", "u");
-const pattern49 = new RegExp("^0?[0-7]{3}$", "u");
-const pattern50 = new RegExp("^[0-9]+$", "u");
-const pattern54 = new RegExp("^/", "u");
-const pattern73 = new RegExp("^(SIG[A-Z0-9+-]+|[0-9]+)$", "u");
-const pattern76 = new RegExp("^([Cc][Aa][Pp]_)?[A-Za-z_]+$", "u");
-const pattern78 = new RegExp("^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$", "u");
-const pattern79 = new RegExp("^[a-z]+$", "u");
-const pattern80 = new RegExp("^[^\\s:=]+$", "u");
-const pattern81 = new RegExp("^[0-9A-Fa-f.:]+$", "u");
-const schema61 = {"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceLimits","description":"The most CPU, memory and processes a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceReservations","description":"The CPU, memory and generic resources a node must have free to run a task."}}};
-const schema62 = {"title":"ResourceLimits","description":"The most a task may use.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"pids":{"type":"integer","minimum":0,"default":0,"description":"The most processes (and threads) in the container, e.g. 100; 0 means unlimited."}}};
-const schema63 = {"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]};
-const schema64 = {"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]};
-const pattern58 = new RegExp("^([0-9]+(\\.[0-9]+)?|[0-9]+m)$", "u");
-const pattern59 = new RegExp("^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$", "u");
-
-function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-for(const key0 in data){
-if(!(((key0 === "cpus") || (key0 === "memory")) || (key0 === "pids"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema62,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-if(data.cpus !== undefined){
-let data0 = data.cpus;
-const _errs4 = errors;
-let valid2 = false;
-const _errs5 = errors;
-if(typeof data0 === "string"){
-if(!pattern58.test(data0)){
-const err1 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$",parentSchema:schema63.anyOf[0],data:data0};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-else {
-const err2 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema63.anyOf[0].type,parentSchema:schema63.anyOf[0],data:data0};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var _valid0 = _errs5 === errors;
-valid2 = valid2 || _valid0;
-if(!valid2){
-const _errs7 = errors;
-if(typeof data0 == "number"){
-if(data0 < 0 || isNaN(data0)){
-const err3 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema63.anyOf[1],data:data0};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-else {
-const err4 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema63.anyOf[1].type,parentSchema:schema63.anyOf[1],data:data0};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-var _valid0 = _errs7 === errors;
-valid2 = valid2 || _valid0;
-}
-if(!valid2){
-const err5 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema63.anyOf,parentSchema:schema63,data:data0};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-else {
-errors = _errs4;
-if(vErrors !== null){
-if(_errs4){
-vErrors.length = _errs4;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data.memory !== undefined){
-let data1 = data.memory;
-const _errs11 = errors;
-let valid4 = false;
-const _errs12 = errors;
-if(typeof data1 === "string"){
-if(!pattern59.test(data1)){
-const err6 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema64.anyOf[0],data:data1};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-else {
-const err7 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema64.anyOf[0].type,parentSchema:schema64.anyOf[0],data:data1};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-var _valid1 = _errs12 === errors;
-valid4 = valid4 || _valid1;
-if(!valid4){
-const _errs14 = errors;
-if(!((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1)))){
-const err8 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.anyOf[1].type,parentSchema:schema64.anyOf[1],data:data1};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-if(typeof data1 == "number"){
-if(data1 < 0 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema64.anyOf[1],data:data1};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-var _valid1 = _errs14 === errors;
-valid4 = valid4 || _valid1;
-}
-if(!valid4){
-const err10 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema64.anyOf,parentSchema:schema64,data:data1};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-else {
-errors = _errs11;
-if(vErrors !== null){
-if(_errs11){
-vErrors.length = _errs11;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data.pids !== undefined){
-let data2 = data.pids;
-if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
-const err11 = {instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema62.properties.pids.type,parentSchema:schema62.properties.pids,data:data2};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-if(typeof data2 == "number"){
-if(data2 < 0 || isNaN(data2)){
-const err12 = {instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema62.properties.pids,data:data2};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema62.type,parentSchema:schema62,data};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-validate36.errors = vErrors;
-return errors === 0;
-}
-
-const schema65 = {"title":"ResourceReservations","description":"What a node must have free to run a task.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"genericResources":{"type":"array","items":{"$ref":"#/$defs/GenericResource"},"description":"Resources the node advertises by kind (node-generic-resources in daemon.json), e.g. [{kind: gpu, value: 2}] for a count or [{kind: gpu, value: GPU-1a2b}] for a named one."}}};
-const schema68 = {"title":"GenericResource","description":"A generic resource a task reserves.","type":"object","additionalProperties":false,"required":["kind","value"],"properties":{"kind":{"type":"string","minLength":1,"description":"The kind the node advertises, e.g. \"gpu\"."},"value":{"anyOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"A count of that kind (an integer, e.g. 2) or the name of one resource of it (a string, e.g. \"GPU-1a2b\")."}}};
-
-function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-for(const key0 in data){
-if(!(((key0 === "cpus") || (key0 === "memory")) || (key0 === "genericResources"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema65,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-if(data.cpus !== undefined){
-let data0 = data.cpus;
-const _errs4 = errors;
-let valid2 = false;
-const _errs5 = errors;
-if(typeof data0 === "string"){
-if(!pattern58.test(data0)){
-const err1 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$",parentSchema:schema63.anyOf[0],data:data0};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-else {
-const err2 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema63.anyOf[0].type,parentSchema:schema63.anyOf[0],data:data0};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var _valid0 = _errs5 === errors;
-valid2 = valid2 || _valid0;
-if(!valid2){
-const _errs7 = errors;
-if(typeof data0 == "number"){
-if(data0 < 0 || isNaN(data0)){
-const err3 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema63.anyOf[1],data:data0};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-else {
-const err4 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema63.anyOf[1].type,parentSchema:schema63.anyOf[1],data:data0};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-var _valid0 = _errs7 === errors;
-valid2 = valid2 || _valid0;
-}
-if(!valid2){
-const err5 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema63.anyOf,parentSchema:schema63,data:data0};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-else {
-errors = _errs4;
-if(vErrors !== null){
-if(_errs4){
-vErrors.length = _errs4;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data.memory !== undefined){
-let data1 = data.memory;
-const _errs11 = errors;
-let valid4 = false;
-const _errs12 = errors;
-if(typeof data1 === "string"){
-if(!pattern59.test(data1)){
-const err6 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema64.anyOf[0],data:data1};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-else {
-const err7 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema64.anyOf[0].type,parentSchema:schema64.anyOf[0],data:data1};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-var _valid1 = _errs12 === errors;
-valid4 = valid4 || _valid1;
-if(!valid4){
-const _errs14 = errors;
-if(!((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1)))){
-const err8 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.anyOf[1].type,parentSchema:schema64.anyOf[1],data:data1};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-if(typeof data1 == "number"){
-if(data1 < 0 || isNaN(data1)){
-const err9 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema64.anyOf[1],data:data1};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-var _valid1 = _errs14 === errors;
-valid4 = valid4 || _valid1;
-}
-if(!valid4){
-const err10 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema64.anyOf,parentSchema:schema64,data:data1};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-else {
-errors = _errs11;
-if(vErrors !== null){
-if(_errs11){
-vErrors.length = _errs11;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data.genericResources !== undefined){
-let data2 = data.genericResources;
-if(Array.isArray(data2)){
-const len0 = data2.length;
-for(let i0=0; i0<len0; i0++){
-let data3 = data2[i0];
-if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
-if(data3.kind === undefined){
-const err11 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema68.required,parentSchema:schema68,data:data3};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-if(data3.value === undefined){
-const err12 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/required",keyword:"required",params:{missingProperty: "value"},message:"must have required property '"+"value"+"'",schema:schema68.required,parentSchema:schema68,data:data3};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-for(const key1 in data3){
-if(!((key1 === "kind") || (key1 === "value"))){
-const err13 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema68,data:data3};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-if(data3.kind !== undefined){
-let data4 = data3.kind;
-if(typeof data4 === "string"){
-if(func2(data4) < 1){
-const err14 = {instancePath:instancePath+"/genericResources/" + i0+"/kind",schemaPath:"#/$defs/GenericResource/properties/kind/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema68.properties.kind,data:data4};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-else {
-const err15 = {instancePath:instancePath+"/genericResources/" + i0+"/kind",schemaPath:"#/$defs/GenericResource/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.kind.type,parentSchema:schema68.properties.kind,data:data4};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-if(data3.value !== undefined){
-let data5 = data3.value;
-const _errs25 = errors;
-let valid9 = false;
-const _errs26 = errors;
-if(!((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5)))){
-const err16 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema68.properties.value.anyOf[0].type,parentSchema:schema68.properties.value.anyOf[0],data:data5};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-if(typeof data5 == "number"){
-if(data5 < 0 || isNaN(data5)){
-const err17 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema68.properties.value.anyOf[0],data:data5};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-var _valid2 = _errs26 === errors;
-valid9 = valid9 || _valid2;
-if(!valid9){
-const _errs28 = errors;
-if(typeof data5 === "string"){
-if(func2(data5) < 1){
-const err18 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema68.properties.value.anyOf[1],data:data5};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-}
-else {
-const err19 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema68.properties.value.anyOf[1].type,parentSchema:schema68.properties.value.anyOf[1],data:data5};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-var _valid2 = _errs28 === errors;
-valid9 = valid9 || _valid2;
-}
-if(!valid9){
-const err20 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema68.properties.value.anyOf,parentSchema:schema68.properties.value,data:data5};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-else {
-errors = _errs25;
-if(vErrors !== null){
-if(_errs25){
-vErrors.length = _errs25;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err21 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.type,parentSchema:schema68,data:data3};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-}
-}
-else {
-const err22 = {instancePath:instancePath+"/genericResources",schemaPath:"#/properties/genericResources/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema65.properties.genericResources.type,parentSchema:schema65.properties.genericResources,data:data2};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-}
-}
-else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema65.type,parentSchema:schema65,data};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-validate38.errors = vErrors;
-return errors === 0;
-}
-
-
-function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-for(const key0 in data){
-if(!((key0 === "limits") || (key0 === "reservations"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema61,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-if(data.limits !== undefined){
-if(!(validate36(data.limits, {instancePath:instancePath+"/limits",parentData:data,parentDataProperty:"limits",rootData}))){
-vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
-errors = vErrors.length;
-}
-}
-if(data.reservations !== undefined){
-if(!(validate38(data.reservations, {instancePath:instancePath+"/reservations",parentData:data,parentDataProperty:"reservations",rootData}))){
-vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.type,parentSchema:schema61,data};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-validate35.errors = vErrors;
-return errors === 0;
-}
-
-const schema69 = {"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}};
-
-function validate41(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-for(const key0 in data){
-if(!((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "order")) || (key0 === "failureAction")) || (key0 === "monitor")) || (key0 === "maxFailureRatio"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema69,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-if(data.parallelism !== undefined){
-let data0 = data.parallelism;
-if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
-const err1 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema69.properties.parallelism.type,parentSchema:schema69.properties.parallelism,data:data0};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(typeof data0 == "number"){
-if(data0 < 0 || isNaN(data0)){
-const err2 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema69.properties.parallelism,data:data0};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-}
-if(data.delay !== undefined){
-let data1 = data.delay;
-if(typeof data1 === "string"){
-if(!pattern29.test(data1)){
-const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data1};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-else {
-const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data1};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.order !== undefined){
-let data2 = data.order;
-if(typeof data2 !== "string"){
-const err5 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.properties.order.type,parentSchema:schema69.properties.order,data:data2};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-if(!((data2 === "stop-first") || (data2 === "start-first"))){
-const err6 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema69.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema69.properties.order.enum,parentSchema:schema69.properties.order,data:data2};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-if(data.failureAction !== undefined){
-let data3 = data.failureAction;
-if(typeof data3 !== "string"){
-const err7 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema69.properties.failureAction.type,parentSchema:schema69.properties.failureAction,data:data3};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-if(!(((data3 === "pause") || (data3 === "continue")) || (data3 === "rollback"))){
-const err8 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/enum",keyword:"enum",params:{allowedValues: schema69.properties.failureAction.enum},message:"must be equal to one of the allowed values",schema:schema69.properties.failureAction.enum,parentSchema:schema69.properties.failureAction,data:data3};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-if(data.monitor !== undefined){
-let data4 = data.monitor;
-if(typeof data4 === "string"){
-if(!pattern29.test(data4)){
-const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data4};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-else {
-const err10 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data4};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-if(data.maxFailureRatio !== undefined){
-let data5 = data.maxFailureRatio;
-if(typeof data5 == "number"){
-if(data5 > 1 || isNaN(data5)){
-const err11 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema69.properties.maxFailureRatio,data:data5};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-if(data5 < 0 || isNaN(data5)){
-const err12 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema69.properties.maxFailureRatio,data:data5};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-else {
-const err13 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema69.properties.maxFailureRatio.type,parentSchema:schema69.properties.maxFailureRatio,data:data5};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-}
-else {
-const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema69.type,parentSchema:schema69,data};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-validate41.errors = vErrors;
-return errors === 0;
-}
-
-const schema72 = {"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}};
-
-function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-for(const key0 in data){
-if(!((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "order")) || (key0 === "failureAction")) || (key0 === "monitor")) || (key0 === "maxFailureRatio"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema72,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-if(data.parallelism !== undefined){
-let data0 = data.parallelism;
-if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
-const err1 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema72.properties.parallelism.type,parentSchema:schema72.properties.parallelism,data:data0};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(typeof data0 == "number"){
-if(data0 < 0 || isNaN(data0)){
-const err2 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema72.properties.parallelism,data:data0};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-}
-if(data.delay !== undefined){
-let data1 = data.delay;
-if(typeof data1 === "string"){
-if(!pattern29.test(data1)){
-const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data1};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-else {
-const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data1};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.order !== undefined){
-let data2 = data.order;
-if(typeof data2 !== "string"){
-const err5 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema72.properties.order.type,parentSchema:schema72.properties.order,data:data2};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-if(!((data2 === "stop-first") || (data2 === "start-first"))){
-const err6 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema72.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema72.properties.order.enum,parentSchema:schema72.properties.order,data:data2};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-if(data.failureAction !== undefined){
-let data3 = data.failureAction;
-if(typeof data3 !== "string"){
-const err7 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema72.properties.failureAction.type,parentSchema:schema72.properties.failureAction,data:data3};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-if(!((data3 === "pause") || (data3 === "continue"))){
-const err8 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/enum",keyword:"enum",params:{allowedValues: schema72.properties.failureAction.enum},message:"must be equal to one of the allowed values",schema:schema72.properties.failureAction.enum,parentSchema:schema72.properties.failureAction,data:data3};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-if(data.monitor !== undefined){
-let data4 = data.monitor;
-if(typeof data4 === "string"){
-if(!pattern29.test(data4)){
-const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data4};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-else {
-const err10 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data4};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-if(data.maxFailureRatio !== undefined){
-let data5 = data.maxFailureRatio;
-if(typeof data5 == "number"){
-if(data5 > 1 || isNaN(data5)){
-const err11 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema72.properties.maxFailureRatio,data:data5};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-if(data5 < 0 || isNaN(data5)){
-const err12 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema72.properties.maxFailureRatio,data:data5};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-else {
-const err13 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema72.properties.maxFailureRatio.type,parentSchema:schema72.properties.maxFailureRatio,data:data5};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-}
-else {
-const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema72.type,parentSchema:schema72,data};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-validate43.errors = vErrors;
-return errors === 0;
-}
-
-const schema75 = {"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}};
-
-function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-for(const key0 in data){
-if(!((((key0 === "condition") || (key0 === "delay")) || (key0 === "maxAttempts")) || (key0 === "window"))){
-const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-}
-if(data.condition !== undefined){
-let data0 = data.condition;
-if(typeof data0 !== "string"){
-const err1 = {instancePath:instancePath+"/condition",schemaPath:"#/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.condition.type,parentSchema:schema75.properties.condition,data:data0};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-if(!(((data0 === "none") || (data0 === "on-failure")) || (data0 === "any"))){
-const err2 = {instancePath:instancePath+"/condition",schemaPath:"#/properties/condition/enum",keyword:"enum",params:{allowedValues: schema75.properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.condition.enum,parentSchema:schema75.properties.condition,data:data0};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-if(data.delay !== undefined){
-let data1 = data.delay;
-if(typeof data1 === "string"){
-if(!pattern29.test(data1)){
-const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data1};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-else {
-const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data1};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.maxAttempts !== undefined){
-let data2 = data.maxAttempts;
-if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
-const err5 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema75.properties.maxAttempts.type,parentSchema:schema75.properties.maxAttempts,data:data2};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-if(typeof data2 == "number"){
-if(data2 < 0 || isNaN(data2)){
-const err6 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema75.properties.maxAttempts,data:data2};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-}
-if(data.window !== undefined){
-let data3 = data.window;
-if(typeof data3 === "string"){
-if(!pattern29.test(data3)){
-const err7 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data3};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-else {
-const err8 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data3};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-}
-else {
-const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.type,parentSchema:schema75,data};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-validate45.errors = vErrors;
-return errors === 0;
-}
-
-const schema78 = {"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"startInterval":{"$ref":"#/$defs/Duration","description":"The time between two checks during startPeriod, e.g. \"1s\", so a container that starts quickly is healthy soon; needs Docker Engine 25 or later (API 1.44)."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}};
-
-function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-const _errs1 = errors;
-let valid0 = true;
-const _errs2 = errors;
-if(data && typeof data == "object" && !Array.isArray(data)){
-let missing0;
-if((data.disable === undefined) && (missing0 = "disable")){
-const err0 = {};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-else {
-if(data.disable !== undefined){
-if(true !== data.disable){
-const err1 = {};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-}
-}
-var _valid0 = _errs2 === errors;
-errors = _errs1;
-if(vErrors !== null){
-if(_errs1){
-vErrors.length = _errs1;
-}
-else {
-vErrors = null;
-}
-}
-if(_valid0){
-const _errs4 = errors;
-if(data && typeof data == "object" && !Array.isArray(data)){
-for(const key0 in data){
-const _errs5 = errors;
-if("disable" !== key0){
-const err2 = {instancePath,schemaPath:"#/then/propertyNames/const",keyword:"const",params:{allowedValue: "disable"},message:"must be equal to constant",schema:"disable",parentSchema:schema78.then.propertyNames,data:key0,propertyName:key0};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-var valid2 = _errs5 === errors;
-if(!valid2){
-const err3 = {instancePath,schemaPath:"#/then/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema78.then.propertyNames,parentSchema:schema78.then,data};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-}
-var _valid0 = _errs4 === errors;
-valid0 = _valid0;
-}
-if(!valid0){
-const err4 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema78.if,parentSchema:schema78,data};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-if(data && typeof data == "object" && !Array.isArray(data)){
-for(const key1 in data){
-if(!(((((((key1 === "test") || (key1 === "interval")) || (key1 === "timeout")) || (key1 === "startPeriod")) || (key1 === "startInterval")) || (key1 === "retries")) || (key1 === "disable"))){
-const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema78,data};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-if(data.test !== undefined){
-let data1 = data.test;
-const _errs8 = errors;
-let valid4 = false;
-const _errs9 = errors;
-if(Array.isArray(data1)){
-if(data1.length < 1){
-const err6 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema78.properties.test.anyOf[0],data:data1};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-const len0 = data1.length;
-for(let i0=0; i0<len0; i0++){
-let data2 = data1[i0];
-if(typeof data2 !== "string"){
-const err7 = {instancePath:instancePath+"/test/" + i0,schemaPath:"#/properties/test/anyOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.properties.test.anyOf[0].items.type,parentSchema:schema78.properties.test.anyOf[0].items,data:data2};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-}
-else {
-const err8 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema78.properties.test.anyOf[0].type,parentSchema:schema78.properties.test.anyOf[0],data:data1};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-var _valid1 = _errs9 === errors;
-valid4 = valid4 || _valid1;
-if(!valid4){
-const _errs13 = errors;
-if(typeof data1 === "string"){
-if(func2(data1) < 1){
-const err9 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema78.properties.test.anyOf[1],data:data1};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-else {
-const err10 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.properties.test.anyOf[1].type,parentSchema:schema78.properties.test.anyOf[1],data:data1};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-var _valid1 = _errs13 === errors;
-valid4 = valid4 || _valid1;
-}
-if(!valid4){
-const err11 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema78.properties.test.anyOf,parentSchema:schema78.properties.test,data:data1};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-else {
-errors = _errs8;
-if(vErrors !== null){
-if(_errs8){
-vErrors.length = _errs8;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data.interval !== undefined){
-let data3 = data.interval;
-if(typeof data3 === "string"){
-if(!pattern29.test(data3)){
-const err12 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data3};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-else {
-const err13 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data3};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-if(data.timeout !== undefined){
-let data4 = data.timeout;
-if(typeof data4 === "string"){
-if(!pattern29.test(data4)){
-const err14 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data4};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-else {
-const err15 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data4};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-if(data.startPeriod !== undefined){
-let data5 = data.startPeriod;
-if(typeof data5 === "string"){
-if(!pattern29.test(data5)){
-const err16 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data5};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-}
-else {
-const err17 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data5};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-if(data.startInterval !== undefined){
-let data6 = data.startInterval;
-if(typeof data6 === "string"){
-if(!pattern29.test(data6)){
-const err18 = {instancePath:instancePath+"/startInterval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data6};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-}
-else {
-const err19 = {instancePath:instancePath+"/startInterval",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data6};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-}
-if(data.retries !== undefined){
-let data7 = data.retries;
-if(!((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7)))){
-const err20 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema78.properties.retries.type,parentSchema:schema78.properties.retries,data:data7};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-if(typeof data7 == "number"){
-if(data7 < 0 || isNaN(data7)){
-const err21 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema78.properties.retries,data:data7};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-}
-}
-if(data.disable !== undefined){
-let data8 = data.disable;
-if(typeof data8 !== "boolean"){
-const err22 = {instancePath:instancePath+"/disable",schemaPath:"#/properties/disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema78.properties.disable.type,parentSchema:schema78.properties.disable,data:data8};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-}
-}
-else {
-const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.type,parentSchema:schema78,data};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-validate47.errors = vErrors;
-return errors === 0;
-}
-
-const schema84 = {"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","minLength":1,"description":"The path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\". Write it absolute: Swarm and docker stack deploy accept a relative path, kept as written, but the engine then rejects every task (\"invalid mount target, must be an absolute path\")."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}};
-const pattern75 = new RegExp("^0?[0-7]{3,4}$", "u");
-
-function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.type === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema84.required,parentSchema:schema84,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-if(data.target === undefined){
-const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "target"},message:"must have required property '"+"target"+"'",schema:schema84.required,parentSchema:schema84,data};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-for(const key0 in data){
-if(!(((((((key0 === "type") || (key0 === "source")) || (key0 === "target")) || (key0 === "readOnly")) || (key0 === "volume")) || (key0 === "bind")) || (key0 === "tmpfs"))){
-const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema84,data};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-if(data.type !== undefined){
-let data0 = data.type;
-if(typeof data0 !== "string"){
-const err3 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.type.type,parentSchema:schema84.properties.type,data:data0};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-if(!(((data0 === "volume") || (data0 === "bind")) || (data0 === "tmpfs"))){
-const err4 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema84.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema84.properties.type.enum,parentSchema:schema84.properties.type,data:data0};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-if(data.source !== undefined){
-let data1 = data.source;
-if(typeof data1 === "string"){
-if(func2(data1) < 1){
-const err5 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema84.properties.source,data:data1};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-else {
-const err6 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.source.type,parentSchema:schema84.properties.source,data:data1};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-if(data.target !== undefined){
-let data2 = data.target;
-if(typeof data2 === "string"){
-if(func2(data2) < 1){
-const err7 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema84.properties.target,data:data2};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-else {
-const err8 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.target.type,parentSchema:schema84.properties.target,data:data2};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-if(data.readOnly !== undefined){
-let data3 = data.readOnly;
-if(typeof data3 !== "boolean"){
-const err9 = {instancePath:instancePath+"/readOnly",schemaPath:"#/properties/readOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema84.properties.readOnly.type,parentSchema:schema84.properties.readOnly,data:data3};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-if(data.volume !== undefined){
-let data4 = data.volume;
-if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
-for(const key1 in data4){
-if(!((((key1 === "noCopy") || (key1 === "labels")) || (key1 === "driver")) || (key1 === "driverOptions"))){
-const err10 = {instancePath:instancePath+"/volume",schemaPath:"#/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema84.properties.volume,data:data4};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-}
-if(data4.noCopy !== undefined){
-let data5 = data4.noCopy;
-if(typeof data5 !== "boolean"){
-const err11 = {instancePath:instancePath+"/volume/noCopy",schemaPath:"#/properties/volume/properties/noCopy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema84.properties.volume.properties.noCopy.type,parentSchema:schema84.properties.volume.properties.noCopy,data:data5};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-}
-if(data4.labels !== undefined){
-let data6 = data4.labels;
-if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
-for(const key2 in data6){
-let data7 = data6[key2];
-if(typeof data7 !== "string"){
-const err12 = {instancePath:instancePath+"/volume/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/volume/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.volume.properties.labels.additionalProperties.type,parentSchema:schema84.properties.volume.properties.labels.additionalProperties,data:data7};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-}
-}
-else {
-const err13 = {instancePath:instancePath+"/volume/labels",schemaPath:"#/properties/volume/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.properties.volume.properties.labels.type,parentSchema:schema84.properties.volume.properties.labels,data:data6};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-}
-if(data4.driver !== undefined){
-let data8 = data4.driver;
-if(typeof data8 === "string"){
-if(func2(data8) < 1){
-const err14 = {instancePath:instancePath+"/volume/driver",schemaPath:"#/properties/volume/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema84.properties.volume.properties.driver,data:data8};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-else {
-const err15 = {instancePath:instancePath+"/volume/driver",schemaPath:"#/properties/volume/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.volume.properties.driver.type,parentSchema:schema84.properties.volume.properties.driver,data:data8};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-if(data4.driverOptions !== undefined){
-let data9 = data4.driverOptions;
-if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
-for(const key3 in data9){
-let data10 = data9[key3];
-if(typeof data10 !== "string"){
-const err16 = {instancePath:instancePath+"/volume/driverOptions/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/volume/properties/driverOptions/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.volume.properties.driverOptions.additionalProperties.type,parentSchema:schema84.properties.volume.properties.driverOptions.additionalProperties,data:data10};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-}
-}
-else {
-const err17 = {instancePath:instancePath+"/volume/driverOptions",schemaPath:"#/properties/volume/properties/driverOptions/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.properties.volume.properties.driverOptions.type,parentSchema:schema84.properties.volume.properties.driverOptions,data:data9};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-}
-else {
-const err18 = {instancePath:instancePath+"/volume",schemaPath:"#/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.properties.volume.type,parentSchema:schema84.properties.volume,data:data4};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-}
-if(data.bind !== undefined){
-let data11 = data.bind;
-if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
-for(const key4 in data11){
-if(!(key4 === "propagation")){
-const err19 = {instancePath:instancePath+"/bind",schemaPath:"#/properties/bind/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema84.properties.bind,data:data11};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-}
-if(data11.propagation !== undefined){
-let data12 = data11.propagation;
-if(typeof data12 !== "string"){
-const err20 = {instancePath:instancePath+"/bind/propagation",schemaPath:"#/properties/bind/properties/propagation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.bind.properties.propagation.type,parentSchema:schema84.properties.bind.properties.propagation,data:data12};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-if(!((((((data12 === "private") || (data12 === "rprivate")) || (data12 === "shared")) || (data12 === "rshared")) || (data12 === "slave")) || (data12 === "rslave"))){
-const err21 = {instancePath:instancePath+"/bind/propagation",schemaPath:"#/properties/bind/properties/propagation/enum",keyword:"enum",params:{allowedValues: schema84.properties.bind.properties.propagation.enum},message:"must be equal to one of the allowed values",schema:schema84.properties.bind.properties.propagation.enum,parentSchema:schema84.properties.bind.properties.propagation,data:data12};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-}
-}
-else {
-const err22 = {instancePath:instancePath+"/bind",schemaPath:"#/properties/bind/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.properties.bind.type,parentSchema:schema84.properties.bind,data:data11};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-}
-if(data.tmpfs !== undefined){
-let data13 = data.tmpfs;
-if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
-for(const key5 in data13){
-if(!((key5 === "size") || (key5 === "mode"))){
-const err23 = {instancePath:instancePath+"/tmpfs",schemaPath:"#/properties/tmpfs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema84.properties.tmpfs,data:data13};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-}
-if(data13.size !== undefined){
-let data14 = data13.size;
-const _errs37 = errors;
-let valid7 = false;
-const _errs38 = errors;
-if(typeof data14 === "string"){
-if(!pattern59.test(data14)){
-const err24 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema64.anyOf[0],data:data14};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-}
-else {
-const err25 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema64.anyOf[0].type,parentSchema:schema64.anyOf[0],data:data14};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-var _valid0 = _errs38 === errors;
-valid7 = valid7 || _valid0;
-if(!valid7){
-const _errs40 = errors;
-if(!((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14)))){
-const err26 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema64.anyOf[1].type,parentSchema:schema64.anyOf[1],data:data14};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-if(typeof data14 == "number"){
-if(data14 < 0 || isNaN(data14)){
-const err27 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema64.anyOf[1],data:data14};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-}
-var _valid0 = _errs40 === errors;
-valid7 = valid7 || _valid0;
-}
-if(!valid7){
-const err28 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema64.anyOf,parentSchema:schema64,data:data14};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-else {
-errors = _errs37;
-if(vErrors !== null){
-if(_errs37){
-vErrors.length = _errs37;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-if(data13.mode !== undefined){
-let data15 = data13.mode;
-if(typeof data15 === "string"){
-if(!pattern75.test(data15)){
-const err29 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3,4}$"},message:"must match pattern \""+"^0?[0-7]{3,4}$"+"\"",schema:"^0?[0-7]{3,4}$",parentSchema:schema84.properties.tmpfs.properties.mode,data:data15};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-}
-else {
-const err30 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema84.properties.tmpfs.properties.mode.type,parentSchema:schema84.properties.tmpfs.properties.mode,data:data15};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-}
-}
-else {
-const err31 = {instancePath:instancePath+"/tmpfs",schemaPath:"#/properties/tmpfs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.properties.tmpfs.type,parentSchema:schema84.properties.tmpfs,data:data13};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-}
-}
-else {
-const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema84.type,parentSchema:schema84,data};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-validate49.errors = vErrors;
-return errors === 0;
-}
-
+export const validateSecret = validate34;
+const schema53 = {"title":"SecretManifest","description":"A Secret is a Swarm secret: a password, key or certificate that services mount under /run/secrets/ (/run/secrets/<name> by default). Swarm keeps them immutable, so the controller stores each content under a name derived from it (<namespace>_<name>.<hash>): a change creates the new version, moves the services that use it in one update, and removes old versions once nothing uses them, keeping the last few (retain).","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Secret","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the secret; services of the same namespace refer to it by name."},"spec":{"$ref":"#/$defs/SecretSpec","description":"Where the content comes from."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"db-password","namespace":"shop"},"spec":{"env":"SHOP_DB_PASSWORD"}},{"apiVersion":"swarm.controller/v1alpha1","kind":"Secret","metadata":{"name":"tls-key","namespace":"shop"},"spec":{"file":"secrets/tls.key"}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}},"SecretSpec":{"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}}}};
+const schema54 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$","description":"The secret's name, as Swarm and docker stack deploy accept it: letters, digits, dashes, underscores and dots, starting with a letter or digit, e.g. \"db_password\"."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on every version of the secret in the Swarm, e.g. {team: web}."}}};
+const schema55 = {"title":"SecretSpec","description":"Where the content comes from: exactly one of data (in a SOPS-encrypted file), file, env, external.","type":"object","additionalProperties":false,"minProperties":1,"properties":{"data":{"type":"string","maxLength":500000,"description":"The content, inline, and only in a file encrypted with SOPS that encrypts this value (e.g. encrypted_regex \"^(data)$\"); the controller decrypts it in memory with an age key and never shows it. Plain-text data is refused (SC7008): the manifests live in git. See docs/sops.md."},"file":{"type":"string","minLength":1,"maxLength":1024,"description":"A file with the content, relative to the manifest file that declares it, e.g. \"nginx.conf\"; it must stay inside the directory given with -f (at most 500 KB, Swarm's limit)."},"env":{"type":"string","pattern":"^[A-Za-z_][A-Za-z0-9_]*$","description":"An environment variable of the process running `controller apply` or `controller run`, read when the manifests are loaded, e.g. \"SHOP_DB_PASSWORD\". Its value is never shown: plans show the content's hash."},"external":{"type":"boolean","description":"The secret exists in the Swarm and is not managed here; services may mount it. With name, its real Swarm name."},"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The secret's name in the Swarm, used as it is, without the namespace: with external, the secret it looks up (e.g. \"shared-ca\"); otherwise a secret stored under exactly that name (e.g. \"db_password\", like compose's `name:`) instead of as versions, which other namespaces and apply sets may declare too: the first to apply creates and owns it, the others use it as it is. Swarm keeps it immutable, so its content cannot change: a new content needs a new name."},"templateDriver":{"type":"string","enum":["golang"],"description":"Makes Swarm render the content as a Go template for each task when it mounts the secret, e.g. \"Node {{.Node.Hostname}}\" (docker secret create --template-driver golang). The template driver is part of a version's identity: changing it makes a new version."},"retain":{"type":"integer","minimum":1,"maximum":100,"default":3,"description":"How many versions to keep in the Swarm, the current one included, so that a rollback finds the one it needs; older versions are removed once no service uses them."}}};
 
 function validate34(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
-let vErrors = null;
-let errors = 0;
-if(data && typeof data == "object" && !Array.isArray(data)){
-if(data.image === undefined){
-const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema55.required,parentSchema:schema55,data};
-if(vErrors === null){
-vErrors = [err0];
-}
-else {
-vErrors.push(err0);
-}
-errors++;
-}
-for(const key0 in data){
-if(!(func4.call(schema55.properties, key0))){
-const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema55,data};
-if(vErrors === null){
-vErrors = [err1];
-}
-else {
-vErrors.push(err1);
-}
-errors++;
-}
-}
-if(data.image !== undefined){
-let data0 = data.image;
-if(typeof data0 === "string"){
-if(func2(data0) < 1){
-const err2 = {instancePath:instancePath+"/image",schemaPath:"#/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema55.properties.image,data:data0};
-if(vErrors === null){
-vErrors = [err2];
-}
-else {
-vErrors.push(err2);
-}
-errors++;
-}
-}
-else {
-const err3 = {instancePath:instancePath+"/image",schemaPath:"#/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.image.type,parentSchema:schema55.properties.image,data:data0};
-if(vErrors === null){
-vErrors = [err3];
-}
-else {
-vErrors.push(err3);
-}
-errors++;
-}
-}
-if(data.command !== undefined){
-let data1 = data.command;
-if(Array.isArray(data1)){
-const len0 = data1.length;
-for(let i0=0; i0<len0; i0++){
-let data2 = data1[i0];
-if(typeof data2 !== "string"){
-const err4 = {instancePath:instancePath+"/command/" + i0,schemaPath:"#/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.command.items.type,parentSchema:schema55.properties.command.items,data:data2};
-if(vErrors === null){
-vErrors = [err4];
-}
-else {
-vErrors.push(err4);
-}
-errors++;
-}
-}
-}
-else {
-const err5 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.command.type,parentSchema:schema55.properties.command,data:data1};
-if(vErrors === null){
-vErrors = [err5];
-}
-else {
-vErrors.push(err5);
-}
-errors++;
-}
-}
-if(data.args !== undefined){
-let data3 = data.args;
-if(Array.isArray(data3)){
-const len1 = data3.length;
-for(let i1=0; i1<len1; i1++){
-let data4 = data3[i1];
-if(typeof data4 !== "string"){
-const err6 = {instancePath:instancePath+"/args/" + i1,schemaPath:"#/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.args.items.type,parentSchema:schema55.properties.args.items,data:data4};
-if(vErrors === null){
-vErrors = [err6];
-}
-else {
-vErrors.push(err6);
-}
-errors++;
-}
-}
-}
-else {
-const err7 = {instancePath:instancePath+"/args",schemaPath:"#/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.args.type,parentSchema:schema55.properties.args,data:data3};
-if(vErrors === null){
-vErrors = [err7];
-}
-else {
-vErrors.push(err7);
-}
-errors++;
-}
-}
-if(data.env !== undefined){
-let data5 = data.env;
-if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
-for(const key1 in data5){
-const _errs14 = errors;
-if(typeof key1 === "string"){
-if(!pattern45.test(key1)){
-const err8 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[^=]+$"},message:"must match pattern \""+"^[^=]+$"+"\"",schema:"^[^=]+$",parentSchema:schema55.properties.env.propertyNames,data:key1,propertyName:key1};
-if(vErrors === null){
-vErrors = [err8];
-}
-else {
-vErrors.push(err8);
-}
-errors++;
-}
-}
-var valid5 = _errs14 === errors;
-if(!valid5){
-const err9 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema55.properties.env.propertyNames,parentSchema:schema55.properties.env,data:data5};
-if(vErrors === null){
-vErrors = [err9];
-}
-else {
-vErrors.push(err9);
-}
-errors++;
-}
-}
-for(const key2 in data5){
-let data6 = data5[key2];
-const _errs17 = errors;
-let valid7 = false;
-const _errs18 = errors;
-if(typeof data6 !== "string"){
-const err10 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.env.additionalProperties.anyOf[0].type,parentSchema:schema55.properties.env.additionalProperties.anyOf[0],data:data6};
-if(vErrors === null){
-vErrors = [err10];
-}
-else {
-vErrors.push(err10);
-}
-errors++;
-}
-var _valid0 = _errs18 === errors;
-valid7 = valid7 || _valid0;
-if(!valid7){
-const _errs20 = errors;
-if(!(typeof data6 == "number")){
-const err11 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema55.properties.env.additionalProperties.anyOf[1].type,parentSchema:schema55.properties.env.additionalProperties.anyOf[1],data:data6};
-if(vErrors === null){
-vErrors = [err11];
-}
-else {
-vErrors.push(err11);
-}
-errors++;
-}
-var _valid0 = _errs20 === errors;
-valid7 = valid7 || _valid0;
-if(!valid7){
-const _errs22 = errors;
-if(typeof data6 !== "boolean"){
-const err12 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/2/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema55.properties.env.additionalProperties.anyOf[2].type,parentSchema:schema55.properties.env.additionalProperties.anyOf[2],data:data6};
-if(vErrors === null){
-vErrors = [err12];
-}
-else {
-vErrors.push(err12);
-}
-errors++;
-}
-var _valid0 = _errs22 === errors;
-valid7 = valid7 || _valid0;
-}
-}
-if(!valid7){
-const err13 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.properties.env.additionalProperties.anyOf,parentSchema:schema55.properties.env.additionalProperties,data:data6};
-if(vErrors === null){
-vErrors = [err13];
-}
-else {
-vErrors.push(err13);
-}
-errors++;
-}
-else {
-errors = _errs17;
-if(vErrors !== null){
-if(_errs17){
-vErrors.length = _errs17;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err14 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.properties.env.type,parentSchema:schema55.properties.env,data:data5};
-if(vErrors === null){
-vErrors = [err14];
-}
-else {
-vErrors.push(err14);
-}
-errors++;
-}
-}
-if(data.workdir !== undefined){
-let data7 = data.workdir;
-if(typeof data7 !== "string"){
-const err15 = {instancePath:instancePath+"/workdir",schemaPath:"#/properties/workdir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.workdir.type,parentSchema:schema55.properties.workdir,data:data7};
-if(vErrors === null){
-vErrors = [err15];
-}
-else {
-vErrors.push(err15);
-}
-errors++;
-}
-}
-if(data.user !== undefined){
-let data8 = data.user;
-if(typeof data8 !== "string"){
-const err16 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.user.type,parentSchema:schema55.properties.user,data:data8};
-if(vErrors === null){
-vErrors = [err16];
-}
-else {
-vErrors.push(err16);
-}
-errors++;
-}
-}
-if(data.hostname !== undefined){
-let data9 = data.hostname;
-if(typeof data9 !== "string"){
-const err17 = {instancePath:instancePath+"/hostname",schemaPath:"#/properties/hostname/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.hostname.type,parentSchema:schema55.properties.hostname,data:data9};
-if(vErrors === null){
-vErrors = [err17];
-}
-else {
-vErrors.push(err17);
-}
-errors++;
-}
-}
-if(data.mode !== undefined){
-let data10 = data.mode;
-if(typeof data10 !== "string"){
-const err18 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.mode.type,parentSchema:schema55.properties.mode,data:data10};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-}
-if(!((((data10 === "replicated") || (data10 === "global")) || (data10 === "replicated-job")) || (data10 === "global-job"))){
-const err19 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema55.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema55.properties.mode.enum,parentSchema:schema55.properties.mode,data:data10};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-}
-if(data.replicas !== undefined){
-let data11 = data.replicas;
-if(!((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11)))){
-const err20 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.replicas.type,parentSchema:schema55.properties.replicas,data:data11};
-if(vErrors === null){
-vErrors = [err20];
-}
-else {
-vErrors.push(err20);
-}
-errors++;
-}
-if(typeof data11 == "number"){
-if(data11 < 0 || isNaN(data11)){
-const err21 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema55.properties.replicas,data:data11};
-if(vErrors === null){
-vErrors = [err21];
-}
-else {
-vErrors.push(err21);
-}
-errors++;
-}
-}
-}
-if(data.completions !== undefined){
-let data12 = data.completions;
-if(!((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12)))){
-const err22 = {instancePath:instancePath+"/completions",schemaPath:"#/properties/completions/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.completions.type,parentSchema:schema55.properties.completions,data:data12};
-if(vErrors === null){
-vErrors = [err22];
-}
-else {
-vErrors.push(err22);
-}
-errors++;
-}
-if(typeof data12 == "number"){
-if(data12 < 1 || isNaN(data12)){
-const err23 = {instancePath:instancePath+"/completions",schemaPath:"#/properties/completions/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.completions,data:data12};
-if(vErrors === null){
-vErrors = [err23];
-}
-else {
-vErrors.push(err23);
-}
-errors++;
-}
-}
-}
-if(data.concurrency !== undefined){
-let data13 = data.concurrency;
-if(!((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13)))){
-const err24 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.concurrency.type,parentSchema:schema55.properties.concurrency,data:data13};
-if(vErrors === null){
-vErrors = [err24];
-}
-else {
-vErrors.push(err24);
-}
-errors++;
-}
-if(typeof data13 == "number"){
-if(data13 < 1 || isNaN(data13)){
-const err25 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.concurrency,data:data13};
-if(vErrors === null){
-vErrors = [err25];
-}
-else {
-vErrors.push(err25);
-}
-errors++;
-}
-}
-}
-if(data.networks !== undefined){
-let data14 = data.networks;
-if(Array.isArray(data14)){
-const len2 = data14.length;
-for(let i2=0; i2<len2; i2++){
-let data15 = data14[i2];
-const _errs41 = errors;
-let valid10 = false;
-const _errs42 = errors;
-if(typeof data15 === "string"){
-if(func2(data15) < 1){
-const err26 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema55.properties.networks.items.anyOf[0],data:data15};
-if(vErrors === null){
-vErrors = [err26];
-}
-else {
-vErrors.push(err26);
-}
-errors++;
-}
-}
-else {
-const err27 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.networks.items.anyOf[0].type,parentSchema:schema55.properties.networks.items.anyOf[0],data:data15};
-if(vErrors === null){
-vErrors = [err27];
-}
-else {
-vErrors.push(err27);
-}
-errors++;
-}
-var _valid1 = _errs42 === errors;
-valid10 = valid10 || _valid1;
-if(!valid10){
-const _errs44 = errors;
-if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
-if(data15.name === undefined){
-const err28 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema56.required,parentSchema:schema56,data:data15};
-if(vErrors === null){
-vErrors = [err28];
-}
-else {
-vErrors.push(err28);
-}
-errors++;
-}
-for(const key3 in data15){
-if(!((key3 === "name") || (key3 === "aliases"))){
-const err29 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data:data15};
-if(vErrors === null){
-vErrors = [err29];
-}
-else {
-vErrors.push(err29);
-}
-errors++;
-}
-}
-if(data15.name !== undefined){
-let data16 = data15.name;
-if(typeof data16 === "string"){
-if(func2(data16) < 1){
-const err30 = {instancePath:instancePath+"/networks/" + i2+"/name",schemaPath:"#/$defs/NetworkAttachment/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.properties.name,data:data16};
-if(vErrors === null){
-vErrors = [err30];
-}
-else {
-vErrors.push(err30);
-}
-errors++;
-}
-}
-else {
-const err31 = {instancePath:instancePath+"/networks/" + i2+"/name",schemaPath:"#/$defs/NetworkAttachment/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.name.type,parentSchema:schema56.properties.name,data:data16};
-if(vErrors === null){
-vErrors = [err31];
-}
-else {
-vErrors.push(err31);
-}
-errors++;
-}
-}
-if(data15.aliases !== undefined){
-let data17 = data15.aliases;
-if(Array.isArray(data17)){
-const len3 = data17.length;
-for(let i3=0; i3<len3; i3++){
-let data18 = data17[i3];
-if(typeof data18 === "string"){
-if(func2(data18) < 1){
-const err32 = {instancePath:instancePath+"/networks/" + i2+"/aliases/" + i3,schemaPath:"#/$defs/NetworkAttachment/properties/aliases/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema56.properties.aliases.items,data:data18};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-}
-}
-else {
-const err33 = {instancePath:instancePath+"/networks/" + i2+"/aliases/" + i3,schemaPath:"#/$defs/NetworkAttachment/properties/aliases/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.aliases.items.type,parentSchema:schema56.properties.aliases.items,data:data18};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-}
-}
-else {
-const err34 = {instancePath:instancePath+"/networks/" + i2+"/aliases",schemaPath:"#/$defs/NetworkAttachment/properties/aliases/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema56.properties.aliases.type,parentSchema:schema56.properties.aliases,data:data17};
-if(vErrors === null){
-vErrors = [err34];
-}
-else {
-vErrors.push(err34);
-}
-errors++;
-}
-}
-}
-else {
-const err35 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data:data15};
-if(vErrors === null){
-vErrors = [err35];
-}
-else {
-vErrors.push(err35);
-}
-errors++;
-}
-var _valid1 = _errs44 === errors;
-valid10 = valid10 || _valid1;
-}
-if(!valid10){
-const err36 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.properties.networks.items.anyOf,parentSchema:schema55.properties.networks.items,data:data15};
-if(vErrors === null){
-vErrors = [err36];
-}
-else {
-vErrors.push(err36);
-}
-errors++;
-}
-else {
-errors = _errs41;
-if(vErrors !== null){
-if(_errs41){
-vErrors.length = _errs41;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err37 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.networks.type,parentSchema:schema55.properties.networks,data:data14};
-if(vErrors === null){
-vErrors = [err37];
-}
-else {
-vErrors.push(err37);
-}
-errors++;
-}
-}
-if(data.ports !== undefined){
-let data19 = data.ports;
-if(Array.isArray(data19)){
-const len4 = data19.length;
-for(let i4=0; i4<len4; i4++){
-let data20 = data19[i4];
-if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
-if(data20.target === undefined){
-const err38 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/required",keyword:"required",params:{missingProperty: "target"},message:"must have required property '"+"target"+"'",schema:schema57.required,parentSchema:schema57,data:data20};
-if(vErrors === null){
-vErrors = [err38];
-}
-else {
-vErrors.push(err38);
-}
-errors++;
-}
-for(const key4 in data20){
-if(!((((key4 === "target") || (key4 === "published")) || (key4 === "protocol")) || (key4 === "mode"))){
-const err39 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema57,data:data20};
-if(vErrors === null){
-vErrors = [err39];
-}
-else {
-vErrors.push(err39);
-}
-errors++;
-}
-}
-if(data20.target !== undefined){
-let data21 = data20.target;
-if(!((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21)))){
-const err40 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.target.type,parentSchema:schema57.properties.target,data:data21};
-if(vErrors === null){
-vErrors = [err40];
-}
-else {
-vErrors.push(err40);
-}
-errors++;
-}
-if(typeof data21 == "number"){
-if(data21 > 65535 || isNaN(data21)){
-const err41 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema57.properties.target,data:data21};
-if(vErrors === null){
-vErrors = [err41];
-}
-else {
-vErrors.push(err41);
-}
-errors++;
-}
-if(data21 < 1 || isNaN(data21)){
-const err42 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.target,data:data21};
-if(vErrors === null){
-vErrors = [err42];
-}
-else {
-vErrors.push(err42);
-}
-errors++;
-}
-}
-}
-if(data20.published !== undefined){
-let data22 = data20.published;
-if(!((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22)))){
-const err43 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema57.properties.published.type,parentSchema:schema57.properties.published,data:data22};
-if(vErrors === null){
-vErrors = [err43];
-}
-else {
-vErrors.push(err43);
-}
-errors++;
-}
-if(typeof data22 == "number"){
-if(data22 > 65535 || isNaN(data22)){
-const err44 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema57.properties.published,data:data22};
-if(vErrors === null){
-vErrors = [err44];
-}
-else {
-vErrors.push(err44);
-}
-errors++;
-}
-if(data22 < 1 || isNaN(data22)){
-const err45 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema57.properties.published,data:data22};
-if(vErrors === null){
-vErrors = [err45];
-}
-else {
-vErrors.push(err45);
-}
-errors++;
-}
-}
-}
-if(data20.protocol !== undefined){
-let data23 = data20.protocol;
-if(typeof data23 !== "string"){
-const err46 = {instancePath:instancePath+"/ports/" + i4+"/protocol",schemaPath:"#/$defs/ServicePort/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.protocol.type,parentSchema:schema57.properties.protocol,data:data23};
-if(vErrors === null){
-vErrors = [err46];
-}
-else {
-vErrors.push(err46);
-}
-errors++;
-}
-if(!(((data23 === "tcp") || (data23 === "udp")) || (data23 === "sctp"))){
-const err47 = {instancePath:instancePath+"/ports/" + i4+"/protocol",schemaPath:"#/$defs/ServicePort/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema57.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema57.properties.protocol.enum,parentSchema:schema57.properties.protocol,data:data23};
-if(vErrors === null){
-vErrors = [err47];
-}
-else {
-vErrors.push(err47);
-}
-errors++;
-}
-}
-if(data20.mode !== undefined){
-let data24 = data20.mode;
-if(typeof data24 !== "string"){
-const err48 = {instancePath:instancePath+"/ports/" + i4+"/mode",schemaPath:"#/$defs/ServicePort/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.mode.type,parentSchema:schema57.properties.mode,data:data24};
-if(vErrors === null){
-vErrors = [err48];
-}
-else {
-vErrors.push(err48);
-}
-errors++;
-}
-if(!((data24 === "ingress") || (data24 === "host"))){
-const err49 = {instancePath:instancePath+"/ports/" + i4+"/mode",schemaPath:"#/$defs/ServicePort/properties/mode/enum",keyword:"enum",params:{allowedValues: schema57.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema57.properties.mode.enum,parentSchema:schema57.properties.mode,data:data24};
-if(vErrors === null){
-vErrors = [err49];
-}
-else {
-vErrors.push(err49);
-}
-errors++;
-}
-}
-}
-else {
-const err50 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema57.type,parentSchema:schema57,data:data20};
-if(vErrors === null){
-vErrors = [err50];
-}
-else {
-vErrors.push(err50);
-}
-errors++;
-}
-}
-}
-else {
-const err51 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.ports.type,parentSchema:schema55.properties.ports,data:data19};
-if(vErrors === null){
-vErrors = [err51];
-}
-else {
-vErrors.push(err51);
-}
-errors++;
-}
-}
-if(data.expose !== undefined){
-let data25 = data.expose;
-if(Array.isArray(data25)){
-const len5 = data25.length;
-for(let i5=0; i5<len5; i5++){
-let data26 = data25[i5];
-if(!((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26)))){
-const err52 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.expose.items.type,parentSchema:schema55.properties.expose.items,data:data26};
-if(vErrors === null){
-vErrors = [err52];
-}
-else {
-vErrors.push(err52);
-}
-errors++;
-}
-if(typeof data26 == "number"){
-if(data26 > 65535 || isNaN(data26)){
-const err53 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema55.properties.expose.items,data:data26};
-if(vErrors === null){
-vErrors = [err53];
-}
-else {
-vErrors.push(err53);
-}
-errors++;
-}
-if(data26 < 1 || isNaN(data26)){
-const err54 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.expose.items,data:data26};
-if(vErrors === null){
-vErrors = [err54];
-}
-else {
-vErrors.push(err54);
-}
-errors++;
-}
-}
-}
-let i6 = data25.length;
-let j0;
-if(i6 > 1){
-const indices0 = {};
-for(;i6--;){
-let item0 = data25[i6];
-if(!((typeof item0 == "number") && (!(item0 % 1) && !isNaN(item0)))){
-continue;
-}
-if(typeof indices0[item0] == "number"){
-j0 = indices0[item0];
-const err55 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i6+" are identical)",schema:true,parentSchema:schema55.properties.expose,data:data25};
-if(vErrors === null){
-vErrors = [err55];
-}
-else {
-vErrors.push(err55);
-}
-errors++;
-break;
-}
-indices0[item0] = i6;
-}
-}
-}
-else {
-const err56 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.expose.type,parentSchema:schema55.properties.expose,data:data25};
-if(vErrors === null){
-vErrors = [err56];
-}
-else {
-vErrors.push(err56);
-}
-errors++;
-}
-}
-if(data.secrets !== undefined){
-let data27 = data.secrets;
-if(Array.isArray(data27)){
-const len6 = data27.length;
-for(let i7=0; i7<len6; i7++){
-let data28 = data27[i7];
-const _errs75 = errors;
-let valid24 = false;
-const _errs76 = errors;
-if(typeof data28 === "string"){
-if(!pattern16.test(data28)){
-const err57 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema55.properties.secrets.items.anyOf[0],data:data28};
-if(vErrors === null){
-vErrors = [err57];
-}
-else {
-vErrors.push(err57);
-}
-errors++;
-}
-}
-else {
-const err58 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.secrets.items.anyOf[0].type,parentSchema:schema55.properties.secrets.items.anyOf[0],data:data28};
-if(vErrors === null){
-vErrors = [err58];
-}
-else {
-vErrors.push(err58);
-}
-errors++;
-}
-var _valid2 = _errs76 === errors;
-valid24 = valid24 || _valid2;
-if(!valid24){
-const _errs78 = errors;
-if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
-if(data28.name === undefined){
-const err59 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema58.required,parentSchema:schema58,data:data28};
-if(vErrors === null){
-vErrors = [err59];
-}
-else {
-vErrors.push(err59);
-}
-errors++;
-}
-for(const key5 in data28){
-if(!(((((key5 === "name") || (key5 === "target")) || (key5 === "mode")) || (key5 === "uid")) || (key5 === "gid"))){
-const err60 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema58,data:data28};
-if(vErrors === null){
-vErrors = [err60];
-}
-else {
-vErrors.push(err60);
-}
-errors++;
-}
-}
-if(data28.name !== undefined){
-let data29 = data28.name;
-if(typeof data29 === "string"){
-if(!pattern16.test(data29)){
-const err61 = {instancePath:instancePath+"/secrets/" + i7+"/name",schemaPath:"#/$defs/SecretMount/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema58.properties.name,data:data29};
-if(vErrors === null){
-vErrors = [err61];
-}
-else {
-vErrors.push(err61);
-}
-errors++;
-}
-}
-else {
-const err62 = {instancePath:instancePath+"/secrets/" + i7+"/name",schemaPath:"#/$defs/SecretMount/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.name.type,parentSchema:schema58.properties.name,data:data29};
-if(vErrors === null){
-vErrors = [err62];
-}
-else {
-vErrors.push(err62);
-}
-errors++;
-}
-}
-if(data28.target !== undefined){
-let data30 = data28.target;
-if(typeof data30 === "string"){
-if(func2(data30) < 1){
-const err63 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58.properties.target,data:data30};
-if(vErrors === null){
-vErrors = [err63];
-}
-else {
-vErrors.push(err63);
-}
-errors++;
-}
-if(!pattern48.test(data30)){
-const err64 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^[^/]"},message:"must match pattern \""+"^[^/]"+"\"",schema:"^[^/]",parentSchema:schema58.properties.target,data:data30};
-if(vErrors === null){
-vErrors = [err64];
-}
-else {
-vErrors.push(err64);
-}
-errors++;
-}
-}
-else {
-const err65 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.target.type,parentSchema:schema58.properties.target,data:data30};
-if(vErrors === null){
-vErrors = [err65];
-}
-else {
-vErrors.push(err65);
-}
-errors++;
-}
-}
-if(data28.mode !== undefined){
-let data31 = data28.mode;
-if(typeof data31 === "string"){
-if(!pattern49.test(data31)){
-const err66 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema58.properties.mode,data:data31};
-if(vErrors === null){
-vErrors = [err66];
-}
-else {
-vErrors.push(err66);
-}
-errors++;
-}
-}
-else {
-const err67 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.mode.type,parentSchema:schema58.properties.mode,data:data31};
-if(vErrors === null){
-vErrors = [err67];
-}
-else {
-vErrors.push(err67);
-}
-errors++;
-}
-}
-if(data28.uid !== undefined){
-let data32 = data28.uid;
-if(typeof data32 === "string"){
-if(!pattern50.test(data32)){
-const err68 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema58.properties.uid,data:data32};
-if(vErrors === null){
-vErrors = [err68];
-}
-else {
-vErrors.push(err68);
-}
-errors++;
-}
-}
-else {
-const err69 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.uid.type,parentSchema:schema58.properties.uid,data:data32};
-if(vErrors === null){
-vErrors = [err69];
-}
-else {
-vErrors.push(err69);
-}
-errors++;
-}
-}
-if(data28.gid !== undefined){
-let data33 = data28.gid;
-if(typeof data33 === "string"){
-if(!pattern50.test(data33)){
-const err70 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema58.properties.gid,data:data33};
-if(vErrors === null){
-vErrors = [err70];
-}
-else {
-vErrors.push(err70);
-}
-errors++;
-}
-}
-else {
-const err71 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.gid.type,parentSchema:schema58.properties.gid,data:data33};
-if(vErrors === null){
-vErrors = [err71];
-}
-else {
-vErrors.push(err71);
-}
-errors++;
-}
-}
-}
-else {
-const err72 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema58.type,parentSchema:schema58,data:data28};
-if(vErrors === null){
-vErrors = [err72];
-}
-else {
-vErrors.push(err72);
-}
-errors++;
-}
-var _valid2 = _errs78 === errors;
-valid24 = valid24 || _valid2;
-}
-if(!valid24){
-const err73 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.properties.secrets.items.anyOf,parentSchema:schema55.properties.secrets.items,data:data28};
-if(vErrors === null){
-vErrors = [err73];
-}
-else {
-vErrors.push(err73);
-}
-errors++;
-}
-else {
-errors = _errs75;
-if(vErrors !== null){
-if(_errs75){
-vErrors.length = _errs75;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err74 = {instancePath:instancePath+"/secrets",schemaPath:"#/properties/secrets/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.secrets.type,parentSchema:schema55.properties.secrets,data:data27};
-if(vErrors === null){
-vErrors = [err74];
-}
-else {
-vErrors.push(err74);
-}
-errors++;
-}
-}
-if(data.configs !== undefined){
-let data34 = data.configs;
-if(Array.isArray(data34)){
-const len7 = data34.length;
-for(let i8=0; i8<len7; i8++){
-let data35 = data34[i8];
-const _errs95 = errors;
-let valid29 = false;
-const _errs96 = errors;
-if(typeof data35 === "string"){
-if(!pattern16.test(data35)){
-const err75 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema55.properties.configs.items.anyOf[0],data:data35};
-if(vErrors === null){
-vErrors = [err75];
-}
-else {
-vErrors.push(err75);
-}
-errors++;
-}
-}
-else {
-const err76 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.configs.items.anyOf[0].type,parentSchema:schema55.properties.configs.items.anyOf[0],data:data35};
-if(vErrors === null){
-vErrors = [err76];
-}
-else {
-vErrors.push(err76);
-}
-errors++;
-}
-var _valid3 = _errs96 === errors;
-valid29 = valid29 || _valid3;
-if(!valid29){
-const _errs98 = errors;
-if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
-if(data35.name === undefined){
-const err77 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema59.required,parentSchema:schema59,data:data35};
-if(vErrors === null){
-vErrors = [err77];
-}
-else {
-vErrors.push(err77);
-}
-errors++;
-}
-for(const key6 in data35){
-if(!(((((key6 === "name") || (key6 === "target")) || (key6 === "mode")) || (key6 === "uid")) || (key6 === "gid"))){
-const err78 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data:data35};
-if(vErrors === null){
-vErrors = [err78];
-}
-else {
-vErrors.push(err78);
-}
-errors++;
-}
-}
-if(data35.name !== undefined){
-let data36 = data35.name;
-if(typeof data36 === "string"){
-if(!pattern16.test(data36)){
-const err79 = {instancePath:instancePath+"/configs/" + i8+"/name",schemaPath:"#/$defs/ConfigMount/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema59.properties.name,data:data36};
-if(vErrors === null){
-vErrors = [err79];
-}
-else {
-vErrors.push(err79);
-}
-errors++;
-}
-}
-else {
-const err80 = {instancePath:instancePath+"/configs/" + i8+"/name",schemaPath:"#/$defs/ConfigMount/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.name.type,parentSchema:schema59.properties.name,data:data36};
-if(vErrors === null){
-vErrors = [err80];
-}
-else {
-vErrors.push(err80);
-}
-errors++;
-}
-}
-if(data35.target !== undefined){
-let data37 = data35.target;
-if(typeof data37 === "string"){
-if(func2(data37) > 4096){
-const err81 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters",schema:4096,parentSchema:schema59.properties.target,data:data37};
-if(vErrors === null){
-vErrors = [err81];
-}
-else {
-vErrors.push(err81);
-}
-errors++;
-}
-if(func2(data37) < 1){
-const err82 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema59.properties.target,data:data37};
-if(vErrors === null){
-vErrors = [err82];
-}
-else {
-vErrors.push(err82);
-}
-errors++;
-}
-if(!pattern54.test(data37)){
-const err83 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema59.properties.target,data:data37};
-if(vErrors === null){
-vErrors = [err83];
-}
-else {
-vErrors.push(err83);
-}
-errors++;
-}
-}
-else {
-const err84 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.target.type,parentSchema:schema59.properties.target,data:data37};
-if(vErrors === null){
-vErrors = [err84];
-}
-else {
-vErrors.push(err84);
-}
-errors++;
-}
-}
-if(data35.mode !== undefined){
-let data38 = data35.mode;
-if(typeof data38 === "string"){
-if(!pattern49.test(data38)){
-const err85 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema59.properties.mode,data:data38};
-if(vErrors === null){
-vErrors = [err85];
-}
-else {
-vErrors.push(err85);
-}
-errors++;
-}
-}
-else {
-const err86 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.mode.type,parentSchema:schema59.properties.mode,data:data38};
-if(vErrors === null){
-vErrors = [err86];
-}
-else {
-vErrors.push(err86);
-}
-errors++;
-}
-}
-if(data35.uid !== undefined){
-let data39 = data35.uid;
-if(typeof data39 === "string"){
-if(!pattern50.test(data39)){
-const err87 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema59.properties.uid,data:data39};
-if(vErrors === null){
-vErrors = [err87];
-}
-else {
-vErrors.push(err87);
-}
-errors++;
-}
-}
-else {
-const err88 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.uid.type,parentSchema:schema59.properties.uid,data:data39};
-if(vErrors === null){
-vErrors = [err88];
-}
-else {
-vErrors.push(err88);
-}
-errors++;
-}
-}
-if(data35.gid !== undefined){
-let data40 = data35.gid;
-if(typeof data40 === "string"){
-if(!pattern50.test(data40)){
-const err89 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema59.properties.gid,data:data40};
-if(vErrors === null){
-vErrors = [err89];
-}
-else {
-vErrors.push(err89);
-}
-errors++;
-}
-}
-else {
-const err90 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.gid.type,parentSchema:schema59.properties.gid,data:data40};
-if(vErrors === null){
-vErrors = [err90];
-}
-else {
-vErrors.push(err90);
-}
-errors++;
-}
-}
-}
-else {
-const err91 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data:data35};
-if(vErrors === null){
-vErrors = [err91];
-}
-else {
-vErrors.push(err91);
-}
-errors++;
-}
-var _valid3 = _errs98 === errors;
-valid29 = valid29 || _valid3;
-}
-if(!valid29){
-const err92 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.properties.configs.items.anyOf,parentSchema:schema55.properties.configs.items,data:data35};
-if(vErrors === null){
-vErrors = [err92];
-}
-else {
-vErrors.push(err92);
-}
-errors++;
-}
-else {
-errors = _errs95;
-if(vErrors !== null){
-if(_errs95){
-vErrors.length = _errs95;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err93 = {instancePath:instancePath+"/configs",schemaPath:"#/properties/configs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.configs.type,parentSchema:schema55.properties.configs,data:data34};
-if(vErrors === null){
-vErrors = [err93];
-}
-else {
-vErrors.push(err93);
-}
-errors++;
-}
-}
-if(data.endpointMode !== undefined){
-let data41 = data.endpointMode;
-if(typeof data41 !== "string"){
-const err94 = {instancePath:instancePath+"/endpointMode",schemaPath:"#/properties/endpointMode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.endpointMode.type,parentSchema:schema55.properties.endpointMode,data:data41};
-if(vErrors === null){
-vErrors = [err94];
-}
-else {
-vErrors.push(err94);
-}
-errors++;
-}
-if(!((data41 === "vip") || (data41 === "dnsrr"))){
-const err95 = {instancePath:instancePath+"/endpointMode",schemaPath:"#/properties/endpointMode/enum",keyword:"enum",params:{allowedValues: schema55.properties.endpointMode.enum},message:"must be equal to one of the allowed values",schema:schema55.properties.endpointMode.enum,parentSchema:schema55.properties.endpointMode,data:data41};
-if(vErrors === null){
-vErrors = [err95];
-}
-else {
-vErrors.push(err95);
-}
-errors++;
-}
-}
-if(data.placement !== undefined){
-let data42 = data.placement;
-if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
-for(const key7 in data42){
-if(!(((key7 === "constraints") || (key7 === "preferences")) || (key7 === "maxReplicasPerNode"))){
-const err96 = {instancePath:instancePath+"/placement",schemaPath:"#/$defs/Placement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema60,data:data42};
-if(vErrors === null){
-vErrors = [err96];
-}
-else {
-vErrors.push(err96);
-}
-errors++;
-}
-}
-if(data42.constraints !== undefined){
-let data43 = data42.constraints;
-if(Array.isArray(data43)){
-const len8 = data43.length;
-for(let i9=0; i9<len8; i9++){
-let data44 = data43[i9];
-if(typeof data44 === "string"){
-if(func2(data44) < 1){
-const err97 = {instancePath:instancePath+"/placement/constraints/" + i9,schemaPath:"#/$defs/Placement/properties/constraints/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema60.properties.constraints.items,data:data44};
-if(vErrors === null){
-vErrors = [err97];
-}
-else {
-vErrors.push(err97);
-}
-errors++;
-}
-}
-else {
-const err98 = {instancePath:instancePath+"/placement/constraints/" + i9,schemaPath:"#/$defs/Placement/properties/constraints/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.properties.constraints.items.type,parentSchema:schema60.properties.constraints.items,data:data44};
-if(vErrors === null){
-vErrors = [err98];
-}
-else {
-vErrors.push(err98);
-}
-errors++;
-}
-}
-}
-else {
-const err99 = {instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/Placement/properties/constraints/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema60.properties.constraints.type,parentSchema:schema60.properties.constraints,data:data43};
-if(vErrors === null){
-vErrors = [err99];
-}
-else {
-vErrors.push(err99);
-}
-errors++;
-}
-}
-if(data42.preferences !== undefined){
-let data45 = data42.preferences;
-if(Array.isArray(data45)){
-const len9 = data45.length;
-for(let i10=0; i10<len9; i10++){
-let data46 = data45[i10];
-if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
-if(data46.spread === undefined){
-const err100 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/required",keyword:"required",params:{missingProperty: "spread"},message:"must have required property '"+"spread"+"'",schema:schema60.properties.preferences.items.required,parentSchema:schema60.properties.preferences.items,data:data46};
-if(vErrors === null){
-vErrors = [err100];
-}
-else {
-vErrors.push(err100);
-}
-errors++;
-}
-for(const key8 in data46){
-if(!(key8 === "spread")){
-const err101 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema60.properties.preferences.items,data:data46};
-if(vErrors === null){
-vErrors = [err101];
-}
-else {
-vErrors.push(err101);
-}
-errors++;
-}
-}
-if(data46.spread !== undefined){
-let data47 = data46.spread;
-if(typeof data47 === "string"){
-if(func2(data47) < 1){
-const err102 = {instancePath:instancePath+"/placement/preferences/" + i10+"/spread",schemaPath:"#/$defs/Placement/properties/preferences/items/properties/spread/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema60.properties.preferences.items.properties.spread,data:data47};
-if(vErrors === null){
-vErrors = [err102];
-}
-else {
-vErrors.push(err102);
-}
-errors++;
-}
-}
-else {
-const err103 = {instancePath:instancePath+"/placement/preferences/" + i10+"/spread",schemaPath:"#/$defs/Placement/properties/preferences/items/properties/spread/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.properties.preferences.items.properties.spread.type,parentSchema:schema60.properties.preferences.items.properties.spread,data:data47};
-if(vErrors === null){
-vErrors = [err103];
-}
-else {
-vErrors.push(err103);
-}
-errors++;
-}
-}
-}
-else {
-const err104 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema60.properties.preferences.items.type,parentSchema:schema60.properties.preferences.items,data:data46};
-if(vErrors === null){
-vErrors = [err104];
-}
-else {
-vErrors.push(err104);
-}
-errors++;
-}
-}
-}
-else {
-const err105 = {instancePath:instancePath+"/placement/preferences",schemaPath:"#/$defs/Placement/properties/preferences/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema60.properties.preferences.type,parentSchema:schema60.properties.preferences,data:data45};
-if(vErrors === null){
-vErrors = [err105];
-}
-else {
-vErrors.push(err105);
-}
-errors++;
-}
-}
-if(data42.maxReplicasPerNode !== undefined){
-let data48 = data42.maxReplicasPerNode;
-if(!((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48)))){
-const err106 = {instancePath:instancePath+"/placement/maxReplicasPerNode",schemaPath:"#/$defs/Placement/properties/maxReplicasPerNode/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.maxReplicasPerNode.type,parentSchema:schema60.properties.maxReplicasPerNode,data:data48};
-if(vErrors === null){
-vErrors = [err106];
-}
-else {
-vErrors.push(err106);
-}
-errors++;
-}
-if(typeof data48 == "number"){
-if(data48 < 0 || isNaN(data48)){
-const err107 = {instancePath:instancePath+"/placement/maxReplicasPerNode",schemaPath:"#/$defs/Placement/properties/maxReplicasPerNode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema60.properties.maxReplicasPerNode,data:data48};
-if(vErrors === null){
-vErrors = [err107];
-}
-else {
-vErrors.push(err107);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err108 = {instancePath:instancePath+"/placement",schemaPath:"#/$defs/Placement/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema60.type,parentSchema:schema60,data:data42};
-if(vErrors === null){
-vErrors = [err108];
-}
-else {
-vErrors.push(err108);
-}
-errors++;
-}
-}
-if(data.resources !== undefined){
-if(!(validate35(data.resources, {instancePath:instancePath+"/resources",parentData:data,parentDataProperty:"resources",rootData}))){
-vErrors = vErrors === null ? validate35.errors : vErrors.concat(validate35.errors);
-errors = vErrors.length;
-}
-}
-if(data.updateConfig !== undefined){
-if(!(validate41(data.updateConfig, {instancePath:instancePath+"/updateConfig",parentData:data,parentDataProperty:"updateConfig",rootData}))){
-vErrors = vErrors === null ? validate41.errors : vErrors.concat(validate41.errors);
-errors = vErrors.length;
-}
-}
-if(data.rollbackConfig !== undefined){
-if(!(validate43(data.rollbackConfig, {instancePath:instancePath+"/rollbackConfig",parentData:data,parentDataProperty:"rollbackConfig",rootData}))){
-vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
-errors = vErrors.length;
-}
-}
-if(data.restartPolicy !== undefined){
-if(!(validate45(data.restartPolicy, {instancePath:instancePath+"/restartPolicy",parentData:data,parentDataProperty:"restartPolicy",rootData}))){
-vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
-errors = vErrors.length;
-}
-}
-if(data.healthcheck !== undefined){
-if(!(validate47(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData}))){
-vErrors = vErrors === null ? validate47.errors : vErrors.concat(validate47.errors);
-errors = vErrors.length;
-}
-}
-if(data.stopGracePeriod !== undefined){
-let data54 = data.stopGracePeriod;
-if(typeof data54 === "string"){
-if(!pattern29.test(data54)){
-const err109 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema70,data:data54};
-if(vErrors === null){
-vErrors = [err109];
-}
-else {
-vErrors.push(err109);
-}
-errors++;
-}
-}
-else {
-const err110 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema70.type,parentSchema:schema70,data:data54};
-if(vErrors === null){
-vErrors = [err110];
-}
-else {
-vErrors.push(err110);
-}
-errors++;
-}
-}
-if(data.stopSignal !== undefined){
-let data55 = data.stopSignal;
-if(typeof data55 === "string"){
-if(!pattern73.test(data55)){
-const err111 = {instancePath:instancePath+"/stopSignal",schemaPath:"#/properties/stopSignal/pattern",keyword:"pattern",params:{pattern: "^(SIG[A-Z0-9+-]+|[0-9]+)$"},message:"must match pattern \""+"^(SIG[A-Z0-9+-]+|[0-9]+)$"+"\"",schema:"^(SIG[A-Z0-9+-]+|[0-9]+)$",parentSchema:schema55.properties.stopSignal,data:data55};
-if(vErrors === null){
-vErrors = [err111];
-}
-else {
-vErrors.push(err111);
-}
-errors++;
-}
-}
-else {
-const err112 = {instancePath:instancePath+"/stopSignal",schemaPath:"#/properties/stopSignal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.stopSignal.type,parentSchema:schema55.properties.stopSignal,data:data55};
-if(vErrors === null){
-vErrors = [err112];
-}
-else {
-vErrors.push(err112);
-}
-errors++;
-}
-}
-if(data.mounts !== undefined){
-let data56 = data.mounts;
-if(Array.isArray(data56)){
-const len10 = data56.length;
-for(let i11=0; i11<len10; i11++){
-if(!(validate49(data56[i11], {instancePath:instancePath+"/mounts/" + i11,parentData:data56,parentDataProperty:i11,rootData}))){
-vErrors = vErrors === null ? validate49.errors : vErrors.concat(validate49.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err113 = {instancePath:instancePath+"/mounts",schemaPath:"#/properties/mounts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.mounts.type,parentSchema:schema55.properties.mounts,data:data56};
-if(vErrors === null){
-vErrors = [err113];
-}
-else {
-vErrors.push(err113);
-}
-errors++;
-}
-}
-if(data.containerLabels !== undefined){
-let data58 = data.containerLabels;
-if(data58 && typeof data58 == "object" && !Array.isArray(data58)){
-for(const key9 in data58){
-let data59 = data58[key9];
-if(typeof data59 !== "string"){
-const err114 = {instancePath:instancePath+"/containerLabels/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/containerLabels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.containerLabels.additionalProperties.type,parentSchema:schema55.properties.containerLabels.additionalProperties,data:data59};
-if(vErrors === null){
-vErrors = [err114];
-}
-else {
-vErrors.push(err114);
-}
-errors++;
-}
-}
-}
-else {
-const err115 = {instancePath:instancePath+"/containerLabels",schemaPath:"#/properties/containerLabels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.properties.containerLabels.type,parentSchema:schema55.properties.containerLabels,data:data58};
-if(vErrors === null){
-vErrors = [err115];
-}
-else {
-vErrors.push(err115);
-}
-errors++;
-}
-}
-if(data.init !== undefined){
-let data60 = data.init;
-if(typeof data60 !== "boolean"){
-const err116 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema55.properties.init.type,parentSchema:schema55.properties.init,data:data60};
-if(vErrors === null){
-vErrors = [err116];
-}
-else {
-vErrors.push(err116);
-}
-errors++;
-}
-}
-if(data.readOnly !== undefined){
-let data61 = data.readOnly;
-if(typeof data61 !== "boolean"){
-const err117 = {instancePath:instancePath+"/readOnly",schemaPath:"#/properties/readOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema55.properties.readOnly.type,parentSchema:schema55.properties.readOnly,data:data61};
-if(vErrors === null){
-vErrors = [err117];
-}
-else {
-vErrors.push(err117);
-}
-errors++;
-}
-}
-if(data.tty !== undefined){
-let data62 = data.tty;
-if(typeof data62 !== "boolean"){
-const err118 = {instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema55.properties.tty.type,parentSchema:schema55.properties.tty,data:data62};
-if(vErrors === null){
-vErrors = [err118];
-}
-else {
-vErrors.push(err118);
-}
-errors++;
-}
-}
-if(data.stdinOpen !== undefined){
-let data63 = data.stdinOpen;
-if(typeof data63 !== "boolean"){
-const err119 = {instancePath:instancePath+"/stdinOpen",schemaPath:"#/properties/stdinOpen/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema55.properties.stdinOpen.type,parentSchema:schema55.properties.stdinOpen,data:data63};
-if(vErrors === null){
-vErrors = [err119];
-}
-else {
-vErrors.push(err119);
-}
-errors++;
-}
-}
-if(data.capAdd !== undefined){
-let data64 = data.capAdd;
-if(Array.isArray(data64)){
-const len11 = data64.length;
-for(let i12=0; i12<len11; i12++){
-let data65 = data64[i12];
-if(typeof data65 === "string"){
-if(!pattern76.test(data65)){
-const err120 = {instancePath:instancePath+"/capAdd/" + i12,schemaPath:"#/$defs/Capability/pattern",keyword:"pattern",params:{pattern: "^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},message:"must match pattern \""+"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"+"\"",schema:"^([Cc][Aa][Pp]_)?[A-Za-z_]+$",parentSchema:schema86,data:data65};
-if(vErrors === null){
-vErrors = [err120];
-}
-else {
-vErrors.push(err120);
-}
-errors++;
-}
-}
-else {
-const err121 = {instancePath:instancePath+"/capAdd/" + i12,schemaPath:"#/$defs/Capability/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.type,parentSchema:schema86,data:data65};
-if(vErrors === null){
-vErrors = [err121];
-}
-else {
-vErrors.push(err121);
-}
-errors++;
-}
-}
-let i13 = data64.length;
-let j1;
-if(i13 > 1){
-outer0:
-for(;i13--;){
-for(j1 = i13; j1--;){
-if(func0(data64[i13], data64[j1])){
-const err122 = {instancePath:instancePath+"/capAdd",schemaPath:"#/properties/capAdd/uniqueItems",keyword:"uniqueItems",params:{i: i13, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i13+" are identical)",schema:true,parentSchema:schema55.properties.capAdd,data:data64};
-if(vErrors === null){
-vErrors = [err122];
-}
-else {
-vErrors.push(err122);
-}
-errors++;
-break outer0;
-}
-}
-}
-}
-}
-else {
-const err123 = {instancePath:instancePath+"/capAdd",schemaPath:"#/properties/capAdd/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.capAdd.type,parentSchema:schema55.properties.capAdd,data:data64};
-if(vErrors === null){
-vErrors = [err123];
-}
-else {
-vErrors.push(err123);
-}
-errors++;
-}
-}
-if(data.capDrop !== undefined){
-let data66 = data.capDrop;
-if(Array.isArray(data66)){
-const len12 = data66.length;
-for(let i14=0; i14<len12; i14++){
-let data67 = data66[i14];
-if(typeof data67 === "string"){
-if(!pattern76.test(data67)){
-const err124 = {instancePath:instancePath+"/capDrop/" + i14,schemaPath:"#/$defs/Capability/pattern",keyword:"pattern",params:{pattern: "^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},message:"must match pattern \""+"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"+"\"",schema:"^([Cc][Aa][Pp]_)?[A-Za-z_]+$",parentSchema:schema86,data:data67};
-if(vErrors === null){
-vErrors = [err124];
-}
-else {
-vErrors.push(err124);
-}
-errors++;
-}
-}
-else {
-const err125 = {instancePath:instancePath+"/capDrop/" + i14,schemaPath:"#/$defs/Capability/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema86.type,parentSchema:schema86,data:data67};
-if(vErrors === null){
-vErrors = [err125];
-}
-else {
-vErrors.push(err125);
-}
-errors++;
-}
-}
-let i15 = data66.length;
-let j2;
-if(i15 > 1){
-outer1:
-for(;i15--;){
-for(j2 = i15; j2--;){
-if(func0(data66[i15], data66[j2])){
-const err126 = {instancePath:instancePath+"/capDrop",schemaPath:"#/properties/capDrop/uniqueItems",keyword:"uniqueItems",params:{i: i15, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i15+" are identical)",schema:true,parentSchema:schema55.properties.capDrop,data:data66};
-if(vErrors === null){
-vErrors = [err126];
-}
-else {
-vErrors.push(err126);
-}
-errors++;
-break outer1;
-}
-}
-}
-}
-}
-else {
-const err127 = {instancePath:instancePath+"/capDrop",schemaPath:"#/properties/capDrop/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.capDrop.type,parentSchema:schema55.properties.capDrop,data:data66};
-if(vErrors === null){
-vErrors = [err127];
-}
-else {
-vErrors.push(err127);
-}
-errors++;
-}
-}
-if(data.sysctls !== undefined){
-let data68 = data.sysctls;
-if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
-for(const key10 in data68){
-const _errs169 = errors;
-if(typeof key10 === "string"){
-if(!pattern78.test(key10)){
-const err128 = {instancePath:instancePath+"/sysctls",schemaPath:"#/properties/sysctls/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},message:"must match pattern \""+"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"+"\"",schema:"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$",parentSchema:schema55.properties.sysctls.propertyNames,data:key10,propertyName:key10};
-if(vErrors === null){
-vErrors = [err128];
-}
-else {
-vErrors.push(err128);
-}
-errors++;
-}
-}
-var valid51 = _errs169 === errors;
-if(!valid51){
-const err129 = {instancePath:instancePath+"/sysctls",schemaPath:"#/properties/sysctls/propertyNames",keyword:"propertyNames",params:{propertyName: key10},message:"property name must be valid",schema:schema55.properties.sysctls.propertyNames,parentSchema:schema55.properties.sysctls,data:data68};
-if(vErrors === null){
-vErrors = [err129];
-}
-else {
-vErrors.push(err129);
-}
-errors++;
-}
-}
-for(const key11 in data68){
-let data69 = data68[key11];
-const _errs172 = errors;
-let valid53 = false;
-const _errs173 = errors;
-if(typeof data69 !== "string"){
-const err130 = {instancePath:instancePath+"/sysctls/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sysctls/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.sysctls.additionalProperties.anyOf[0].type,parentSchema:schema55.properties.sysctls.additionalProperties.anyOf[0],data:data69};
-if(vErrors === null){
-vErrors = [err130];
-}
-else {
-vErrors.push(err130);
-}
-errors++;
-}
-var _valid4 = _errs173 === errors;
-valid53 = valid53 || _valid4;
-if(!valid53){
-const _errs175 = errors;
-if(!(typeof data69 == "number")){
-const err131 = {instancePath:instancePath+"/sysctls/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sysctls/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema55.properties.sysctls.additionalProperties.anyOf[1].type,parentSchema:schema55.properties.sysctls.additionalProperties.anyOf[1],data:data69};
-if(vErrors === null){
-vErrors = [err131];
-}
-else {
-vErrors.push(err131);
-}
-errors++;
-}
-var _valid4 = _errs175 === errors;
-valid53 = valid53 || _valid4;
-}
-if(!valid53){
-const err132 = {instancePath:instancePath+"/sysctls/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sysctls/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.properties.sysctls.additionalProperties.anyOf,parentSchema:schema55.properties.sysctls.additionalProperties,data:data69};
-if(vErrors === null){
-vErrors = [err132];
-}
-else {
-vErrors.push(err132);
-}
-errors++;
-}
-else {
-errors = _errs172;
-if(vErrors !== null){
-if(_errs172){
-vErrors.length = _errs172;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err133 = {instancePath:instancePath+"/sysctls",schemaPath:"#/properties/sysctls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.properties.sysctls.type,parentSchema:schema55.properties.sysctls,data:data68};
-if(vErrors === null){
-vErrors = [err133];
-}
-else {
-vErrors.push(err133);
-}
-errors++;
-}
-}
-if(data.ulimits !== undefined){
-let data70 = data.ulimits;
-if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
-for(const key12 in data70){
-const _errs179 = errors;
-if(typeof key12 === "string"){
-if(!pattern79.test(key12)){
-const err134 = {instancePath:instancePath+"/ulimits",schemaPath:"#/properties/ulimits/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z]+$"},message:"must match pattern \""+"^[a-z]+$"+"\"",schema:"^[a-z]+$",parentSchema:schema55.properties.ulimits.propertyNames,data:key12,propertyName:key12};
-if(vErrors === null){
-vErrors = [err134];
-}
-else {
-vErrors.push(err134);
-}
-errors++;
-}
-}
-var valid54 = _errs179 === errors;
-if(!valid54){
-const err135 = {instancePath:instancePath+"/ulimits",schemaPath:"#/properties/ulimits/propertyNames",keyword:"propertyNames",params:{propertyName: key12},message:"property name must be valid",schema:schema55.properties.ulimits.propertyNames,parentSchema:schema55.properties.ulimits,data:data70};
-if(vErrors === null){
-vErrors = [err135];
-}
-else {
-vErrors.push(err135);
-}
-errors++;
-}
-}
-for(const key13 in data70){
-let data71 = data70[key13];
-const _errs182 = errors;
-let valid56 = false;
-const _errs183 = errors;
-if(!((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71)))){
-const err136 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ulimits/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.ulimits.additionalProperties.anyOf[0].type,parentSchema:schema55.properties.ulimits.additionalProperties.anyOf[0],data:data71};
-if(vErrors === null){
-vErrors = [err136];
-}
-else {
-vErrors.push(err136);
-}
-errors++;
-}
-if(typeof data71 == "number"){
-if(data71 < -1 || isNaN(data71)){
-const err137 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ulimits/additionalProperties/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1",schema:-1,parentSchema:schema55.properties.ulimits.additionalProperties.anyOf[0],data:data71};
-if(vErrors === null){
-vErrors = [err137];
-}
-else {
-vErrors.push(err137);
-}
-errors++;
-}
-}
-var _valid5 = _errs183 === errors;
-valid56 = valid56 || _valid5;
-if(!valid56){
-const _errs185 = errors;
-if(data71 && typeof data71 == "object" && !Array.isArray(data71)){
-if(data71.soft === undefined){
-const err138 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/required",keyword:"required",params:{missingProperty: "soft"},message:"must have required property '"+"soft"+"'",schema:schema88.required,parentSchema:schema88,data:data71};
-if(vErrors === null){
-vErrors = [err138];
-}
-else {
-vErrors.push(err138);
-}
-errors++;
-}
-if(data71.hard === undefined){
-const err139 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/required",keyword:"required",params:{missingProperty: "hard"},message:"must have required property '"+"hard"+"'",schema:schema88.required,parentSchema:schema88,data:data71};
-if(vErrors === null){
-vErrors = [err139];
-}
-else {
-vErrors.push(err139);
-}
-errors++;
-}
-for(const key14 in data71){
-if(!((key14 === "soft") || (key14 === "hard"))){
-const err140 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema88,data:data71};
-if(vErrors === null){
-vErrors = [err140];
-}
-else {
-vErrors.push(err140);
-}
-errors++;
-}
-}
-if(data71.soft !== undefined){
-let data72 = data71.soft;
-if(!((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72)))){
-const err141 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/Ulimit/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema88.properties.soft.type,parentSchema:schema88.properties.soft,data:data72};
-if(vErrors === null){
-vErrors = [err141];
-}
-else {
-vErrors.push(err141);
-}
-errors++;
-}
-if(typeof data72 == "number"){
-if(data72 < -1 || isNaN(data72)){
-const err142 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/Ulimit/properties/soft/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1",schema:-1,parentSchema:schema88.properties.soft,data:data72};
-if(vErrors === null){
-vErrors = [err142];
-}
-else {
-vErrors.push(err142);
-}
-errors++;
-}
-}
-}
-if(data71.hard !== undefined){
-let data73 = data71.hard;
-if(!((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73)))){
-const err143 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/Ulimit/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema88.properties.hard.type,parentSchema:schema88.properties.hard,data:data73};
-if(vErrors === null){
-vErrors = [err143];
-}
-else {
-vErrors.push(err143);
-}
-errors++;
-}
-if(typeof data73 == "number"){
-if(data73 < -1 || isNaN(data73)){
-const err144 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/Ulimit/properties/hard/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1",schema:-1,parentSchema:schema88.properties.hard,data:data73};
-if(vErrors === null){
-vErrors = [err144];
-}
-else {
-vErrors.push(err144);
-}
-errors++;
-}
-}
-}
-}
-else {
-const err145 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema88.type,parentSchema:schema88,data:data71};
-if(vErrors === null){
-vErrors = [err145];
-}
-else {
-vErrors.push(err145);
-}
-errors++;
-}
-var _valid5 = _errs185 === errors;
-valid56 = valid56 || _valid5;
-}
-if(!valid56){
-const err146 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ulimits/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema55.properties.ulimits.additionalProperties.anyOf,parentSchema:schema55.properties.ulimits.additionalProperties,data:data71};
-if(vErrors === null){
-vErrors = [err146];
-}
-else {
-vErrors.push(err146);
-}
-errors++;
-}
-else {
-errors = _errs182;
-if(vErrors !== null){
-if(_errs182){
-vErrors.length = _errs182;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err147 = {instancePath:instancePath+"/ulimits",schemaPath:"#/properties/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.properties.ulimits.type,parentSchema:schema55.properties.ulimits,data:data70};
-if(vErrors === null){
-vErrors = [err147];
-}
-else {
-vErrors.push(err147);
-}
-errors++;
-}
-}
-if(data.oomScoreAdj !== undefined){
-let data74 = data.oomScoreAdj;
-if(!((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74)))){
-const err148 = {instancePath:instancePath+"/oomScoreAdj",schemaPath:"#/properties/oomScoreAdj/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.oomScoreAdj.type,parentSchema:schema55.properties.oomScoreAdj,data:data74};
-if(vErrors === null){
-vErrors = [err148];
-}
-else {
-vErrors.push(err148);
-}
-errors++;
-}
-if(typeof data74 == "number"){
-if(data74 > 1000 || isNaN(data74)){
-const err149 = {instancePath:instancePath+"/oomScoreAdj",schemaPath:"#/properties/oomScoreAdj/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema55.properties.oomScoreAdj,data:data74};
-if(vErrors === null){
-vErrors = [err149];
-}
-else {
-vErrors.push(err149);
-}
-errors++;
-}
-if(data74 < -1000 || isNaN(data74)){
-const err150 = {instancePath:instancePath+"/oomScoreAdj",schemaPath:"#/properties/oomScoreAdj/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1000},message:"must be >= -1000",schema:-1000,parentSchema:schema55.properties.oomScoreAdj,data:data74};
-if(vErrors === null){
-vErrors = [err150];
-}
-else {
-vErrors.push(err150);
-}
-errors++;
-}
-}
-}
-if(data.dns !== undefined){
-let data75 = data.dns;
-if(data75 && typeof data75 == "object" && !Array.isArray(data75)){
-for(const key15 in data75){
-if(!(((key15 === "nameservers") || (key15 === "search")) || (key15 === "options"))){
-const err151 = {instancePath:instancePath+"/dns",schemaPath:"#/$defs/DnsConfig/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema89,data:data75};
-if(vErrors === null){
-vErrors = [err151];
-}
-else {
-vErrors.push(err151);
-}
-errors++;
-}
-}
-if(data75.nameservers !== undefined){
-let data76 = data75.nameservers;
-if(Array.isArray(data76)){
-const len13 = data76.length;
-for(let i16=0; i16<len13; i16++){
-let data77 = data76[i16];
-if(typeof data77 === "string"){
-if(func2(data77) < 1){
-const err152 = {instancePath:instancePath+"/dns/nameservers/" + i16,schemaPath:"#/$defs/DnsConfig/properties/nameservers/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.nameservers.items,data:data77};
-if(vErrors === null){
-vErrors = [err152];
-}
-else {
-vErrors.push(err152);
-}
-errors++;
-}
-}
-else {
-const err153 = {instancePath:instancePath+"/dns/nameservers/" + i16,schemaPath:"#/$defs/DnsConfig/properties/nameservers/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.nameservers.items.type,parentSchema:schema89.properties.nameservers.items,data:data77};
-if(vErrors === null){
-vErrors = [err153];
-}
-else {
-vErrors.push(err153);
-}
-errors++;
-}
-}
-}
-else {
-const err154 = {instancePath:instancePath+"/dns/nameservers",schemaPath:"#/$defs/DnsConfig/properties/nameservers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema89.properties.nameservers.type,parentSchema:schema89.properties.nameservers,data:data76};
-if(vErrors === null){
-vErrors = [err154];
-}
-else {
-vErrors.push(err154);
-}
-errors++;
-}
-}
-if(data75.search !== undefined){
-let data78 = data75.search;
-if(Array.isArray(data78)){
-const len14 = data78.length;
-for(let i17=0; i17<len14; i17++){
-let data79 = data78[i17];
-if(typeof data79 === "string"){
-if(func2(data79) < 1){
-const err155 = {instancePath:instancePath+"/dns/search/" + i17,schemaPath:"#/$defs/DnsConfig/properties/search/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.search.items,data:data79};
-if(vErrors === null){
-vErrors = [err155];
-}
-else {
-vErrors.push(err155);
-}
-errors++;
-}
-}
-else {
-const err156 = {instancePath:instancePath+"/dns/search/" + i17,schemaPath:"#/$defs/DnsConfig/properties/search/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.search.items.type,parentSchema:schema89.properties.search.items,data:data79};
-if(vErrors === null){
-vErrors = [err156];
-}
-else {
-vErrors.push(err156);
-}
-errors++;
-}
-}
-}
-else {
-const err157 = {instancePath:instancePath+"/dns/search",schemaPath:"#/$defs/DnsConfig/properties/search/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema89.properties.search.type,parentSchema:schema89.properties.search,data:data78};
-if(vErrors === null){
-vErrors = [err157];
-}
-else {
-vErrors.push(err157);
-}
-errors++;
-}
-}
-if(data75.options !== undefined){
-let data80 = data75.options;
-if(Array.isArray(data80)){
-const len15 = data80.length;
-for(let i18=0; i18<len15; i18++){
-let data81 = data80[i18];
-if(typeof data81 === "string"){
-if(func2(data81) < 1){
-const err158 = {instancePath:instancePath+"/dns/options/" + i18,schemaPath:"#/$defs/DnsConfig/properties/options/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema89.properties.options.items,data:data81};
-if(vErrors === null){
-vErrors = [err158];
-}
-else {
-vErrors.push(err158);
-}
-errors++;
-}
-}
-else {
-const err159 = {instancePath:instancePath+"/dns/options/" + i18,schemaPath:"#/$defs/DnsConfig/properties/options/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.properties.options.items.type,parentSchema:schema89.properties.options.items,data:data81};
-if(vErrors === null){
-vErrors = [err159];
-}
-else {
-vErrors.push(err159);
-}
-errors++;
-}
-}
-}
-else {
-const err160 = {instancePath:instancePath+"/dns/options",schemaPath:"#/$defs/DnsConfig/properties/options/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema89.properties.options.type,parentSchema:schema89.properties.options,data:data80};
-if(vErrors === null){
-vErrors = [err160];
-}
-else {
-vErrors.push(err160);
-}
-errors++;
-}
-}
-}
-else {
-const err161 = {instancePath:instancePath+"/dns",schemaPath:"#/$defs/DnsConfig/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema89.type,parentSchema:schema89,data:data75};
-if(vErrors === null){
-vErrors = [err161];
-}
-else {
-vErrors.push(err161);
-}
-errors++;
-}
-}
-if(data.extraHosts !== undefined){
-let data82 = data.extraHosts;
-if(Array.isArray(data82)){
-const len16 = data82.length;
-for(let i19=0; i19<len16; i19++){
-let data83 = data82[i19];
-if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
-if(data83.host === undefined){
-const err162 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'",schema:schema90.required,parentSchema:schema90,data:data83};
-if(vErrors === null){
-vErrors = [err162];
-}
-else {
-vErrors.push(err162);
-}
-errors++;
-}
-if(data83.ip === undefined){
-const err163 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/required",keyword:"required",params:{missingProperty: "ip"},message:"must have required property '"+"ip"+"'",schema:schema90.required,parentSchema:schema90,data:data83};
-if(vErrors === null){
-vErrors = [err163];
-}
-else {
-vErrors.push(err163);
-}
-errors++;
-}
-for(const key16 in data83){
-if(!((key16 === "host") || (key16 === "ip"))){
-const err164 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema90,data:data83};
-if(vErrors === null){
-vErrors = [err164];
-}
-else {
-vErrors.push(err164);
-}
-errors++;
-}
-}
-if(data83.host !== undefined){
-let data84 = data83.host;
-if(typeof data84 === "string"){
-if(func2(data84) < 1){
-const err165 = {instancePath:instancePath+"/extraHosts/" + i19+"/host",schemaPath:"#/$defs/ExtraHost/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema90.properties.host,data:data84};
-if(vErrors === null){
-vErrors = [err165];
-}
-else {
-vErrors.push(err165);
-}
-errors++;
-}
-if(!pattern80.test(data84)){
-const err166 = {instancePath:instancePath+"/extraHosts/" + i19+"/host",schemaPath:"#/$defs/ExtraHost/properties/host/pattern",keyword:"pattern",params:{pattern: "^[^\\s:=]+$"},message:"must match pattern \""+"^[^\\s:=]+$"+"\"",schema:"^[^\\s:=]+$",parentSchema:schema90.properties.host,data:data84};
-if(vErrors === null){
-vErrors = [err166];
-}
-else {
-vErrors.push(err166);
-}
-errors++;
-}
-}
-else {
-const err167 = {instancePath:instancePath+"/extraHosts/" + i19+"/host",schemaPath:"#/$defs/ExtraHost/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema90.properties.host.type,parentSchema:schema90.properties.host,data:data84};
-if(vErrors === null){
-vErrors = [err167];
-}
-else {
-vErrors.push(err167);
-}
-errors++;
-}
-}
-if(data83.ip !== undefined){
-let data85 = data83.ip;
-if(typeof data85 === "string"){
-if(func2(data85) < 2){
-const err168 = {instancePath:instancePath+"/extraHosts/" + i19+"/ip",schemaPath:"#/$defs/ExtraHost/properties/ip/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters",schema:2,parentSchema:schema90.properties.ip,data:data85};
-if(vErrors === null){
-vErrors = [err168];
-}
-else {
-vErrors.push(err168);
-}
-errors++;
-}
-if(!pattern81.test(data85)){
-const err169 = {instancePath:instancePath+"/extraHosts/" + i19+"/ip",schemaPath:"#/$defs/ExtraHost/properties/ip/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Fa-f.:]+$"},message:"must match pattern \""+"^[0-9A-Fa-f.:]+$"+"\"",schema:"^[0-9A-Fa-f.:]+$",parentSchema:schema90.properties.ip,data:data85};
-if(vErrors === null){
-vErrors = [err169];
-}
-else {
-vErrors.push(err169);
-}
-errors++;
-}
-}
-else {
-const err170 = {instancePath:instancePath+"/extraHosts/" + i19+"/ip",schemaPath:"#/$defs/ExtraHost/properties/ip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema90.properties.ip.type,parentSchema:schema90.properties.ip,data:data85};
-if(vErrors === null){
-vErrors = [err170];
-}
-else {
-vErrors.push(err170);
-}
-errors++;
-}
-}
-}
-else {
-const err171 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema90.type,parentSchema:schema90,data:data83};
-if(vErrors === null){
-vErrors = [err171];
-}
-else {
-vErrors.push(err171);
-}
-errors++;
-}
-}
-}
-else {
-const err172 = {instancePath:instancePath+"/extraHosts",schemaPath:"#/properties/extraHosts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema55.properties.extraHosts.type,parentSchema:schema55.properties.extraHosts,data:data82};
-if(vErrors === null){
-vErrors = [err172];
-}
-else {
-vErrors.push(err172);
-}
-errors++;
-}
-}
-if(data.logging !== undefined){
-let data86 = data.logging;
-if(data86 && typeof data86 == "object" && !Array.isArray(data86)){
-for(const key17 in data86){
-if(!((key17 === "driver") || (key17 === "options"))){
-const err173 = {instancePath:instancePath+"/logging",schemaPath:"#/$defs/Logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema91,data:data86};
-if(vErrors === null){
-vErrors = [err173];
-}
-else {
-vErrors.push(err173);
-}
-errors++;
-}
-}
-if(data86.driver !== undefined){
-let data87 = data86.driver;
-if(typeof data87 === "string"){
-if(func2(data87) < 1){
-const err174 = {instancePath:instancePath+"/logging/driver",schemaPath:"#/$defs/Logging/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema91.properties.driver,data:data87};
-if(vErrors === null){
-vErrors = [err174];
-}
-else {
-vErrors.push(err174);
-}
-errors++;
-}
-}
-else {
-const err175 = {instancePath:instancePath+"/logging/driver",schemaPath:"#/$defs/Logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.driver.type,parentSchema:schema91.properties.driver,data:data87};
-if(vErrors === null){
-vErrors = [err175];
-}
-else {
-vErrors.push(err175);
-}
-errors++;
-}
-}
-if(data86.options !== undefined){
-let data88 = data86.options;
-if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
-for(const key18 in data88){
-let data89 = data88[key18];
-const _errs231 = errors;
-let valid74 = false;
-const _errs232 = errors;
-if(typeof data89 !== "string"){
-const err176 = {instancePath:instancePath+"/logging/options/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Logging/properties/options/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema91.properties.options.additionalProperties.anyOf[0].type,parentSchema:schema91.properties.options.additionalProperties.anyOf[0],data:data89};
-if(vErrors === null){
-vErrors = [err176];
-}
-else {
-vErrors.push(err176);
-}
-errors++;
-}
-var _valid6 = _errs232 === errors;
-valid74 = valid74 || _valid6;
-if(!valid74){
-const _errs234 = errors;
-if(!(typeof data89 == "number")){
-const err177 = {instancePath:instancePath+"/logging/options/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Logging/properties/options/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema91.properties.options.additionalProperties.anyOf[1].type,parentSchema:schema91.properties.options.additionalProperties.anyOf[1],data:data89};
-if(vErrors === null){
-vErrors = [err177];
-}
-else {
-vErrors.push(err177);
-}
-errors++;
-}
-var _valid6 = _errs234 === errors;
-valid74 = valid74 || _valid6;
-}
-if(!valid74){
-const err178 = {instancePath:instancePath+"/logging/options/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Logging/properties/options/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema91.properties.options.additionalProperties.anyOf,parentSchema:schema91.properties.options.additionalProperties,data:data89};
-if(vErrors === null){
-vErrors = [err178];
-}
-else {
-vErrors.push(err178);
-}
-errors++;
-}
-else {
-errors = _errs231;
-if(vErrors !== null){
-if(_errs231){
-vErrors.length = _errs231;
-}
-else {
-vErrors = null;
-}
-}
-}
-}
-}
-else {
-const err179 = {instancePath:instancePath+"/logging/options",schemaPath:"#/$defs/Logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.properties.options.type,parentSchema:schema91.properties.options,data:data88};
-if(vErrors === null){
-vErrors = [err179];
-}
-else {
-vErrors.push(err179);
-}
-errors++;
-}
-}
-}
-else {
-const err180 = {instancePath:instancePath+"/logging",schemaPath:"#/$defs/Logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.type,parentSchema:schema91,data:data86};
-if(vErrors === null){
-vErrors = [err180];
-}
-else {
-vErrors.push(err180);
-}
-errors++;
-}
-}
-}
-else {
-const err181 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.type,parentSchema:schema55,data};
-if(vErrors === null){
-vErrors = [err181];
-}
-else {
-vErrors.push(err181);
-}
-errors++;
-}
-validate34.errors = vErrors;
-return errors === 0;
-}
-
-
-function validate33(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
 let vErrors = null;
 let errors = 0;
 if(data && typeof data == "object" && !Array.isArray(data)){
@@ -9616,8 +5062,8 @@ vErrors.push(err7);
 }
 errors++;
 }
-if("Service" !== data1){
-const err8 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Service"},message:"must be equal to constant",schema:"Service",parentSchema:schema53.properties.kind,data:data1};
+if("Secret" !== data1){
+const err8 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Secret"},message:"must be equal to constant",schema:"Secret",parentSchema:schema53.properties.kind,data:data1};
 if(vErrors === null){
 vErrors = [err8];
 }
@@ -9675,8 +5121,8 @@ vErrors.push(err12);
 }
 errors++;
 }
-if(!pattern17.test(data3)){
-const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"},message:"must match pattern \""+"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"+"\"",schema:"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$",parentSchema:schema54.properties.name,data:data3};
+if(!pattern13.test(data3)){
+const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][-_.a-zA-Z0-9]*$"},message:"must match pattern \""+"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$"+"\"",schema:"^[a-zA-Z0-9][-_.a-zA-Z0-9]*$",parentSchema:schema54.properties.name,data:data3};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -9783,14 +5229,10 @@ errors++;
 }
 }
 if(data.spec !== undefined){
-if(!(validate34(data.spec, {instancePath:instancePath+"/spec",parentData:data,parentDataProperty:"spec",rootData}))){
-vErrors = vErrors === null ? validate34.errors : vErrors.concat(validate34.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema53.type,parentSchema:schema53,data};
+let data7 = data.spec;
+if(data7 && typeof data7 == "object" && !Array.isArray(data7)){
+if(Object.keys(data7).length < 1){
+const err22 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/minProperties",keyword:"minProperties",params:{limit: 1},message:"must NOT have fewer than 1 properties",schema:1,parentSchema:schema55,data:data7};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -9799,7 +5241,4945 @@ vErrors.push(err22);
 }
 errors++;
 }
-validate33.errors = vErrors;
+for(const key3 in data7){
+if(!(((((((key3 === "data") || (key3 === "file")) || (key3 === "env")) || (key3 === "external")) || (key3 === "name")) || (key3 === "templateDriver")) || (key3 === "retain"))){
+const err23 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema55,data:data7};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data7.data !== undefined){
+let data8 = data7.data;
+if(typeof data8 === "string"){
+if(func2(data8) > 500000){
+const err24 = {instancePath:instancePath+"/spec/data",schemaPath:"#/$defs/SecretSpec/properties/data/maxLength",keyword:"maxLength",params:{limit: 500000},message:"must NOT have more than 500000 characters",schema:500000,parentSchema:schema55.properties.data,data:data8};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/spec/data",schemaPath:"#/$defs/SecretSpec/properties/data/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.data.type,parentSchema:schema55.properties.data,data:data8};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+if(data7.file !== undefined){
+let data9 = data7.file;
+if(typeof data9 === "string"){
+if(func2(data9) > 1024){
+const err26 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/maxLength",keyword:"maxLength",params:{limit: 1024},message:"must NOT have more than 1024 characters",schema:1024,parentSchema:schema55.properties.file,data:data9};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if(func2(data9) < 1){
+const err27 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema55.properties.file,data:data9};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+else {
+const err28 = {instancePath:instancePath+"/spec/file",schemaPath:"#/$defs/SecretSpec/properties/file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.file.type,parentSchema:schema55.properties.file,data:data9};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+}
+if(data7.env !== undefined){
+let data10 = data7.env;
+if(typeof data10 === "string"){
+if(!pattern15.test(data10)){
+const err29 = {instancePath:instancePath+"/spec/env",schemaPath:"#/$defs/SecretSpec/properties/env/pattern",keyword:"pattern",params:{pattern: "^[A-Za-z_][A-Za-z0-9_]*$"},message:"must match pattern \""+"^[A-Za-z_][A-Za-z0-9_]*$"+"\"",schema:"^[A-Za-z_][A-Za-z0-9_]*$",parentSchema:schema55.properties.env,data:data10};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/spec/env",schemaPath:"#/$defs/SecretSpec/properties/env/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.env.type,parentSchema:schema55.properties.env,data:data10};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+if(data7.external !== undefined){
+let data11 = data7.external;
+if(typeof data11 !== "boolean"){
+const err31 = {instancePath:instancePath+"/spec/external",schemaPath:"#/$defs/SecretSpec/properties/external/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema55.properties.external.type,parentSchema:schema55.properties.external,data:data11};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+if(data7.name !== undefined){
+let data12 = data7.name;
+if(typeof data12 === "string"){
+if(!pattern16.test(data12)){
+const err32 = {instancePath:instancePath+"/spec/name",schemaPath:"#/$defs/SecretSpec/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema55.properties.name,data:data12};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/spec/name",schemaPath:"#/$defs/SecretSpec/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.name.type,parentSchema:schema55.properties.name,data:data12};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+if(data7.templateDriver !== undefined){
+let data13 = data7.templateDriver;
+if(typeof data13 !== "string"){
+const err34 = {instancePath:instancePath+"/spec/templateDriver",schemaPath:"#/$defs/SecretSpec/properties/templateDriver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema55.properties.templateDriver.type,parentSchema:schema55.properties.templateDriver,data:data13};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+if(!(data13 === "golang")){
+const err35 = {instancePath:instancePath+"/spec/templateDriver",schemaPath:"#/$defs/SecretSpec/properties/templateDriver/enum",keyword:"enum",params:{allowedValues: schema55.properties.templateDriver.enum},message:"must be equal to one of the allowed values",schema:schema55.properties.templateDriver.enum,parentSchema:schema55.properties.templateDriver,data:data13};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+}
+if(data7.retain !== undefined){
+let data14 = data7.retain;
+if(!((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14)))){
+const err36 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema55.properties.retain.type,parentSchema:schema55.properties.retain,data:data14};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+if(typeof data14 == "number"){
+if(data14 > 100 || isNaN(data14)){
+const err37 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/maximum",keyword:"maximum",params:{comparison: "<=", limit: 100},message:"must be <= 100",schema:100,parentSchema:schema55.properties.retain,data:data14};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+if(data14 < 1 || isNaN(data14)){
+const err38 = {instancePath:instancePath+"/spec/retain",schemaPath:"#/$defs/SecretSpec/properties/retain/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema55.properties.retain,data:data14};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err39 = {instancePath:instancePath+"/spec",schemaPath:"#/$defs/SecretSpec/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema55.type,parentSchema:schema55,data:data7};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+}
+else {
+const err40 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema53.type,parentSchema:schema53,data};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+validate34.errors = vErrors;
+return errors === 0;
+}
+
+export const validateService = validate35;
+const schema56 = {"title":"ServiceManifest","description":"A Service runs one or more replicas of a container image as a Docker Swarm service; the controller creates the Swarm service when it is missing and updates it when the manifest changes.","type":"object","additionalProperties":false,"required":["apiVersion","kind","metadata","spec"],"properties":{"apiVersion":{"type":"string","const":"swarm.controller/v1alpha1","description":"The version of the manifest format."},"kind":{"type":"string","const":"Service","description":"The kind of object the manifest describes."},"metadata":{"$ref":"#/$defs/ObjectMeta","description":"The name, namespace and labels of the service."},"spec":{"$ref":"#/$defs/ServiceSpec","description":"The desired state of the service."}},"examples":[{"apiVersion":"swarm.controller/v1alpha1","kind":"Service","metadata":{"name":"web","namespace":"shop","labels":{"app":"shop","tier":"frontend"}},"spec":{"image":"nginx:1.27-alpine","replicas":3,"env":{"NGINX_PORT":80,"DEBUG":false},"networks":["frontend",{"name":"backend","aliases":["www"]}],"ports":[{"target":80,"published":8080}],"placement":{"constraints":["node.role == worker"],"preferences":[{"spread":"node.labels.zone"}]},"resources":{"limits":{"cpus":"0.5","memory":"256Mi"},"reservations":{"cpus":"100m","memory":"64Mi"}},"updateConfig":{"parallelism":1,"delay":"10s","order":"start-first","failureAction":"rollback"},"restartPolicy":{"condition":"on-failure","maxAttempts":5},"healthcheck":{"test":["CMD","wget","-q","--spider","http://localhost/"],"interval":"30s","timeout":"5s","retries":3},"mounts":[{"type":"volume","source":"web-cache","target":"/var/cache/nginx"},{"type":"tmpfs","target":"/tmp","tmpfs":{"size":"64Mi","mode":"1777"}}]}}],"$defs":{"ObjectMeta":{"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The service's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"web\" or \"payment_gateway\". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does)."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}},"ServiceSpec":{"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global","replicated-job","global-job"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints. The job modes run tasks to completion instead of keeping them running: \"replicated-job\" until `completions` tasks have exited with code 0, `concurrency` at a time; \"global-job\" once on every matching node. A job runs again whenever the service is updated in any way, labels included."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (only allowed when mode is \"replicated\")."},"completions":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": how many tasks must complete successfully for the job to be done (Swarm's TotalCompletions), e.g. 10."},"concurrency":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": the most tasks that run at the same time (Swarm's MaxConcurrent), e.g. 2."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU, memory and process limits and the reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"stopSignal":{"type":"string","pattern":"^(SIG[A-Z0-9+-]+|[0-9]+)$","description":"The signal that stops the container, e.g. \"SIGINT\"; defaults to the image's STOPSIGNAL (else SIGTERM)."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."},"init":{"type":"boolean","default":false,"description":"Runs an init process (docker-init) as PID 1 that forwards signals and reaps zombie processes, like `docker run --init`."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the container's root filesystem read-only; write to mounts (a tmpfs at /tmp, volumes) instead."},"tty":{"type":"boolean","default":false,"description":"Allocates a pseudo-terminal for the container process, like `docker run -t`."},"stdinOpen":{"type":"boolean","default":false,"description":"Keeps the container's standard input open, like `docker run -i`."},"capAdd":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities added to the container's default set, e.g. [\"NET_ADMIN\"] (written with or without the CAP_ prefix, in any case), or [\"ALL\"]."},"capDrop":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities removed from the container's default set, e.g. [\"MKNOD\"], or [\"ALL\"]; a capability also in capAdd is kept."},"sysctls":{"type":"object","propertyNames":{"pattern":"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"Namespaced kernel parameters set in the container, e.g. {net.core.somaxconn: \"1024\"}; numbers are converted to strings."},"ulimits":{"type":"object","propertyNames":{"pattern":"^[a-z]+$"},"additionalProperties":{"anyOf":[{"type":"integer","minimum":-1},{"$ref":"#/$defs/Ulimit"}]},"description":"Resource limits of the container process by name, each a number (soft and hard limit alike) or {soft, hard}, e.g. {nofile: {soft: 20000, hard: 40000}, nproc: 65535}."},"oomScoreAdj":{"type":"integer","minimum":-1000,"maximum":1000,"default":0,"description":"Adjusts how likely the kernel's out-of-memory killer picks the container, from -1000 (never) to 1000; needs Docker Engine 27 or later (API 1.46)."},"dns":{"$ref":"#/$defs/DnsConfig","description":"The DNS resolver settings of the containers (their /etc/resolv.conf)."},"extraHosts":{"type":"array","items":{"$ref":"#/$defs/ExtraHost"},"description":"Entries added to the containers' /etc/hosts, in order, e.g. [{host: db.local, ip: 10.0.0.9}]."},"logging":{"$ref":"#/$defs/Logging","description":"The log driver of the containers and its options; without it the engine's default log driver (daemon.json) is used."}}},"NetworkAttachment":{"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}},"SecretMount":{"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ConfigMount":{"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}},"ServicePort":{"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}},"Placement":{"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}},"Resources":{"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceLimits","description":"The most CPU, memory and processes a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceReservations","description":"The CPU, memory and generic resources a node must have free to run a task."}}},"ResourceLimits":{"title":"ResourceLimits","description":"The most a task may use.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"pids":{"type":"integer","minimum":0,"default":0,"description":"The most processes (and threads) in the container, e.g. 100; 0 means unlimited."}}},"ResourceReservations":{"title":"ResourceReservations","description":"What a node must have free to run a task.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"genericResources":{"type":"array","items":{"$ref":"#/$defs/GenericResource"},"description":"Resources the node advertises by kind (node-generic-resources in daemon.json), e.g. [{kind: gpu, value: 2}] for a count or [{kind: gpu, value: GPU-1a2b}] for a named one."}}},"GenericResource":{"title":"GenericResource","description":"A generic resource a task reserves.","type":"object","additionalProperties":false,"required":["kind","value"],"properties":{"kind":{"type":"string","minLength":1,"description":"The kind the node advertises, e.g. \"gpu\"."},"value":{"anyOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"A count of that kind (an integer, e.g. 2) or the name of one resource of it (a string, e.g. \"GPU-1a2b\")."}}},"Capability":{"title":"Capability","description":"A Linux capability name, with or without the CAP_ prefix, e.g. \"NET_ADMIN\"; or \"ALL\".","type":"string","pattern":"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},"Ulimit":{"title":"Ulimit","description":"A soft and a hard limit.","type":"object","additionalProperties":false,"required":["soft","hard"],"properties":{"soft":{"type":"integer","minimum":-1,"description":"The limit the process gets, which it may raise up to hard, e.g. 20000."},"hard":{"type":"integer","minimum":-1,"description":"The ceiling for the soft limit, e.g. 40000."}}},"DnsConfig":{"title":"DnsConfig","description":"DNS resolver settings; what is not given comes from Docker's embedded resolver.","type":"object","additionalProperties":false,"properties":{"nameservers":{"type":"array","items":{"type":"string","minLength":1},"description":"The name servers to ask, in order, e.g. [\"10.0.0.2\"]."},"search":{"type":"array","items":{"type":"string","minLength":1},"description":"The search domains for short names, e.g. [\"example.internal\"]."},"options":{"type":"array","items":{"type":"string","minLength":1},"description":"Resolver options, e.g. [\"ndots:2\", \"timeout:1\"]."}}},"ExtraHost":{"title":"ExtraHost","description":"A host name and the address it resolves to in /etc/hosts.","type":"object","additionalProperties":false,"required":["host","ip"],"properties":{"host":{"type":"string","minLength":1,"pattern":"^[^\\s:=]+$","description":"The host name, e.g. \"db.local\"."},"ip":{"type":"string","minLength":2,"pattern":"^[0-9A-Fa-f.:]+$","description":"The IPv4 or IPv6 address, e.g. \"10.0.0.9\" or \"fd00::9\"."}}},"Logging":{"title":"Logging","description":"A log driver and its options.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"description":"The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"; without it the options go to the engine's default driver (daemon.json), as docker stack deploy writes a compose `logging:` that has options only."},"options":{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"The driver's options, e.g. {max-size: 10m, max-file: \"3\"}; numbers are converted to strings."}}},"UpdatePolicy":{"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}},"RollbackPolicy":{"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}},"RestartPolicy":{"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}},"Healthcheck":{"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"startInterval":{"$ref":"#/$defs/Duration","description":"The time between two checks during startPeriod, e.g. \"1s\", so a container that starts quickly is healthy soon; needs Docker Engine 25 or later (API 1.44)."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}},"ServiceMount":{"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","minLength":1,"description":"The path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\". Write it absolute: Swarm and docker stack deploy accept a relative path, kept as written, but the engine then rejects every task (\"invalid mount target, must be an absolute path\")."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}},"Duration":{"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},"CpuQuantity":{"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]},"MemoryQuantity":{"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]}}};
+const schema57 = {"title":"ObjectMeta","description":"Identifies a manifest object and attaches labels to it.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$","description":"The service's name, as Swarm and docker stack deploy accept it: letters, digits, dashes and underscores, starting and ending with a letter or digit, e.g. \"web\" or \"payment_gateway\". Its Swarm name is <namespace>_<name>, and on its networks it is also reachable as <name> when that is listed in aliases (the compose import lists it, as stack deploy does)."},"namespace":{"type":"string","minLength":1,"maxLength":63,"pattern":"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$","description":"The namespace that groups related objects, e.g. \"shop\": lowercase letters, digits and dashes, no underscore, so that the Swarm name <namespace>_<name> splits at its first underscore; objects in different namespaces may share a name."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the Docker object itself (for a Service: the Swarm service labels), e.g. {app: shop, tier: frontend}."}}};
+const schema58 = {"title":"ServiceSpec","description":"The desired state of a Swarm service.","type":"object","additionalProperties":false,"required":["image"],"properties":{"image":{"type":"string","minLength":1,"description":"The container image to run, e.g. \"nginx:1.27-alpine\" or \"ghcr.io/acme/api@sha256:...\"."},"command":{"type":"array","items":{"type":"string"},"description":"Replaces the image's ENTRYPOINT, like Kubernetes `command`, e.g. [\"/bin/sh\", \"-c\"]."},"args":{"type":"array","items":{"type":"string"},"description":"Replaces the image's CMD (the arguments passed to the entrypoint), like Kubernetes `args` or compose `command`, e.g. [\"--port\", \"8080\"]."},"env":{"type":"object","propertyNames":{"pattern":"^[^=]+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"},{"type":"boolean"}]},"description":"Environment variables for the containers, e.g. {LOG_LEVEL: info, WORKERS: 4}; numbers and booleans are converted to strings."},"workdir":{"type":"string","description":"The working directory of the container process, e.g. \"/app\"; defaults to the image's WORKDIR."},"user":{"type":"string","description":"The user (and optional group) the container process runs as, e.g. \"1000:1000\" or \"nginx\"."},"hostname":{"type":"string","description":"The hostname of the containers, e.g. \"web\"; defaults to the container ID."},"mode":{"type":"string","enum":["replicated","global","replicated-job","global-job"],"default":"replicated","description":"\"replicated\" runs the number of tasks given by replicas; \"global\" runs one task on every node that matches the placement constraints. The job modes run tasks to completion instead of keeping them running: \"replicated-job\" until `completions` tasks have exited with code 0, `concurrency` at a time; \"global-job\" once on every matching node. A job runs again whenever the service is updated in any way, labels included."},"replicas":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks to run in replicated mode (only allowed when mode is \"replicated\")."},"completions":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": how many tasks must complete successfully for the job to be done (Swarm's TotalCompletions), e.g. 10."},"concurrency":{"type":"integer","minimum":1,"default":1,"description":"For mode \"replicated-job\": the most tasks that run at the same time (Swarm's MaxConcurrent), e.g. 2."},"networks":{"type":"array","items":{"anyOf":[{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},{"$ref":"#/$defs/NetworkAttachment"}]},"description":"The networks the service is attached to, each either the name of a Network manifest (e.g. \"backend\") or an object with name and aliases."},"ports":{"type":"array","items":{"$ref":"#/$defs/ServicePort"},"description":"The ports the service exposes, e.g. [{target: 80, published: 8080}]."},"expose":{"type":"array","uniqueItems":true,"items":{"type":"integer","minimum":1,"maximum":65535},"description":"Ports the containers listen on without publishing them, like compose `expose`, e.g. [8080]. Nothing is sent to Swarm; a Route may send traffic to these ports and to ports[].target."},"secrets":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Secret manifest of the namespace (or of a Swarm secret), mounted as /run/secrets/<name>."},{"$ref":"#/$defs/SecretMount"}]},"description":"Secrets mounted as files in the containers (under /run/secrets/), each a name or an object with name, target and mode, e.g. [\"db-password\"]. A name is a Secret manifest of the same namespace (the service follows its current version); otherwise a secret that must already exist in the Swarm under that name."},"configs":{"type":"array","items":{"anyOf":[{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of a Config manifest of the namespace (or of a Swarm config), mounted as /<name>."},{"$ref":"#/$defs/ConfigMount"}]},"description":"Configs mounted as files in the containers, each a name or an object with name, target path and mode, e.g. [{name: nginx-conf, target: /etc/nginx/nginx.conf}]. A name is a Config manifest of the same namespace (the service follows its current version); otherwise a config that must already exist in the Swarm under that name."},"endpointMode":{"type":"string","enum":["vip","dnsrr"],"default":"vip","description":"How other services reach this one: \"vip\" gives the service a virtual IP, \"dnsrr\" returns the task IPs by DNS round-robin (it cannot publish ingress ports)."},"placement":{"$ref":"#/$defs/Placement","description":"Where the tasks of the service may run."},"resources":{"$ref":"#/$defs/Resources","description":"The CPU, memory and process limits and the reservations of each task."},"updateConfig":{"$ref":"#/$defs/UpdatePolicy","description":"How Swarm rolls out a change to the service."},"rollbackConfig":{"$ref":"#/$defs/RollbackPolicy","description":"How Swarm rolls the service back to its previous version after a failed update."},"restartPolicy":{"$ref":"#/$defs/RestartPolicy","description":"When Swarm restarts a task whose container exited."},"healthcheck":{"$ref":"#/$defs/Healthcheck","description":"The container health check; it overrides the HEALTHCHECK of the image."},"stopGracePeriod":{"$ref":"#/$defs/Duration","default":"10s","description":"How long Swarm waits after sending the stop signal before killing a container, e.g. \"30s\"."},"stopSignal":{"type":"string","pattern":"^(SIG[A-Z0-9+-]+|[0-9]+)$","description":"The signal that stops the container, e.g. \"SIGINT\"; defaults to the image's STOPSIGNAL (else SIGTERM)."},"mounts":{"type":"array","items":{"$ref":"#/$defs/ServiceMount"},"description":"The volumes, bind mounts and tmpfs mounts of the containers."},"containerLabels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the containers of the service, e.g. {team: web}; the labels of the service itself are metadata.labels."},"init":{"type":"boolean","default":false,"description":"Runs an init process (docker-init) as PID 1 that forwards signals and reaps zombie processes, like `docker run --init`."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the container's root filesystem read-only; write to mounts (a tmpfs at /tmp, volumes) instead."},"tty":{"type":"boolean","default":false,"description":"Allocates a pseudo-terminal for the container process, like `docker run -t`."},"stdinOpen":{"type":"boolean","default":false,"description":"Keeps the container's standard input open, like `docker run -i`."},"capAdd":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities added to the container's default set, e.g. [\"NET_ADMIN\"] (written with or without the CAP_ prefix, in any case), or [\"ALL\"]."},"capDrop":{"type":"array","uniqueItems":true,"items":{"$ref":"#/$defs/Capability"},"description":"Linux capabilities removed from the container's default set, e.g. [\"MKNOD\"], or [\"ALL\"]; a capability also in capAdd is kept."},"sysctls":{"type":"object","propertyNames":{"pattern":"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},"additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"Namespaced kernel parameters set in the container, e.g. {net.core.somaxconn: \"1024\"}; numbers are converted to strings."},"ulimits":{"type":"object","propertyNames":{"pattern":"^[a-z]+$"},"additionalProperties":{"anyOf":[{"type":"integer","minimum":-1},{"$ref":"#/$defs/Ulimit"}]},"description":"Resource limits of the container process by name, each a number (soft and hard limit alike) or {soft, hard}, e.g. {nofile: {soft: 20000, hard: 40000}, nproc: 65535}."},"oomScoreAdj":{"type":"integer","minimum":-1000,"maximum":1000,"default":0,"description":"Adjusts how likely the kernel's out-of-memory killer picks the container, from -1000 (never) to 1000; needs Docker Engine 27 or later (API 1.46)."},"dns":{"$ref":"#/$defs/DnsConfig","description":"The DNS resolver settings of the containers (their /etc/resolv.conf)."},"extraHosts":{"type":"array","items":{"$ref":"#/$defs/ExtraHost"},"description":"Entries added to the containers' /etc/hosts, in order, e.g. [{host: db.local, ip: 10.0.0.9}]."},"logging":{"$ref":"#/$defs/Logging","description":"The log driver of the containers and its options; without it the engine's default log driver (daemon.json) is used."}}};
+const schema59 = {"title":"NetworkAttachment","description":"Attaches a service to a network, with optional DNS aliases.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1,"description":"The name of a Network manifest, e.g. \"backend\"."},"aliases":{"type":"array","items":{"type":"string","minLength":1},"description":"Extra DNS names of the service on this network, e.g. [\"db\", \"postgres\"]."}}};
+const schema60 = {"title":"ServicePort","description":"A port exposed by the service.","type":"object","additionalProperties":false,"required":["target"],"properties":{"target":{"type":"integer","minimum":1,"maximum":65535,"description":"The port the container listens on, e.g. 80."},"published":{"type":"integer","minimum":1,"maximum":65535,"description":"The port published on the Swarm nodes, e.g. 8080; without it the port is only reachable on the service's networks."},"protocol":{"type":"string","enum":["tcp","udp","sctp"],"default":"tcp","description":"The transport protocol of the port."},"mode":{"type":"string","enum":["ingress","host"],"default":"ingress","description":"\"ingress\" publishes the port on every node through the routing mesh; \"host\" publishes it only on the nodes where a task runs."}}};
+const schema61 = {"title":"SecretMount","description":"A Swarm secret mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Secret manifest (or Swarm secret), e.g. \"db-password\"."},"target":{"type":"string","minLength":1,"pattern":"^[^/]","description":"The file name under /run/secrets/; defaults to the secret's name."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0400\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}};
+const schema62 = {"title":"ConfigMount","description":"A config mounted as a file.","type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","pattern":"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$","description":"The name of the Config manifest (or Swarm config), e.g. \"nginx-conf\"."},"target":{"type":"string","minLength":1,"maxLength":4096,"pattern":"^/","description":"The absolute path of the file in the container; defaults to /<name>."},"mode":{"type":"string","pattern":"^0?[0-7]{3}$","default":"0444","description":"The file mode in octal, e.g. \"0440\"."},"uid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's user ID, e.g. \"1000\"."},"gid":{"type":"string","default":"0","pattern":"^[0-9]+$","description":"The owner's group ID, e.g. \"1000\"."}}};
+const schema63 = {"title":"Placement","description":"Constraints and preferences that decide on which nodes tasks run.","type":"object","additionalProperties":false,"properties":{"constraints":{"type":"array","items":{"type":"string","minLength":1},"description":"Conditions a node must meet to run a task, e.g. [\"node.role == manager\", \"node.labels.disk == ssd\"]."},"preferences":{"type":"array","items":{"title":"PlacementPreference","description":"A placement preference.","type":"object","additionalProperties":false,"required":["spread"],"properties":{"spread":{"type":"string","minLength":1,"description":"The node label or attribute to spread tasks evenly over, e.g. \"node.labels.zone\"."}}},"description":"Soft rules, applied in order, that spread tasks over groups of nodes, e.g. [{spread: node.labels.zone}]."},"maxReplicasPerNode":{"type":"integer","minimum":0,"default":0,"description":"The maximum number of tasks of this service on one node; 0 means unlimited."}}};
+const schema73 = {"title":"Duration","description":"A Go-style duration: one or more numbers, each followed by a unit (ns, us, µs, ms, s, m, h), e.g. \"10s\", \"1m30s\" or \"500ms\".","type":"string","pattern":"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"};
+const schema89 = {"title":"Capability","description":"A Linux capability name, with or without the CAP_ prefix, e.g. \"NET_ADMIN\"; or \"ALL\".","type":"string","pattern":"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"};
+const schema91 = {"title":"Ulimit","description":"A soft and a hard limit.","type":"object","additionalProperties":false,"required":["soft","hard"],"properties":{"soft":{"type":"integer","minimum":-1,"description":"The limit the process gets, which it may raise up to hard, e.g. 20000."},"hard":{"type":"integer","minimum":-1,"description":"The ceiling for the soft limit, e.g. 40000."}}};
+const schema92 = {"title":"DnsConfig","description":"DNS resolver settings; what is not given comes from Docker's embedded resolver.","type":"object","additionalProperties":false,"properties":{"nameservers":{"type":"array","items":{"type":"string","minLength":1},"description":"The name servers to ask, in order, e.g. [\"10.0.0.2\"]."},"search":{"type":"array","items":{"type":"string","minLength":1},"description":"The search domains for short names, e.g. [\"example.internal\"]."},"options":{"type":"array","items":{"type":"string","minLength":1},"description":"Resolver options, e.g. [\"ndots:2\", \"timeout:1\"]."}}};
+const schema93 = {"title":"ExtraHost","description":"A host name and the address it resolves to in /etc/hosts.","type":"object","additionalProperties":false,"required":["host","ip"],"properties":{"host":{"type":"string","minLength":1,"pattern":"^[^\\s:=]+$","description":"The host name, e.g. \"db.local\"."},"ip":{"type":"string","minLength":2,"pattern":"^[0-9A-Fa-f.:]+$","description":"The IPv4 or IPv6 address, e.g. \"10.0.0.9\" or \"fd00::9\"."}}};
+const schema94 = {"title":"Logging","description":"A log driver and its options.","type":"object","additionalProperties":false,"properties":{"driver":{"type":"string","minLength":1,"description":"The log driver, e.g. \"json-file\", \"local\", \"syslog\" or \"none\"; without it the options go to the engine's default driver (daemon.json), as docker stack deploy writes a compose `logging:` that has options only."},"options":{"type":"object","additionalProperties":{"anyOf":[{"type":"string"},{"type":"number"}]},"description":"The driver's options, e.g. {max-size: 10m, max-file: \"3\"}; numbers are converted to strings."}}};
+const func0 = (runtime_equal as unknown as { default: unknown }).default ?? runtime_equal;
+const pattern45 = new RegExp("^[^=]+$", "u");
+const pattern48 = new RegExp("^[^/]", "u");
+const pattern49 = new RegExp("^0?[0-7]{3}$", "u");
+const pattern50 = new RegExp("^[0-9]+$", "u");
+const pattern54 = new RegExp("^/", "u");
+const pattern73 = new RegExp("^(SIG[A-Z0-9+-]+|[0-9]+)$", "u");
+const pattern76 = new RegExp("^([Cc][Aa][Pp]_)?[A-Za-z_]+$", "u");
+const pattern78 = new RegExp("^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$", "u");
+const pattern79 = new RegExp("^[a-z]+$", "u");
+const pattern80 = new RegExp("^[^\\s:=]+$", "u");
+const pattern81 = new RegExp("^[0-9A-Fa-f.:]+$", "u");
+const schema64 = {"title":"Resources","description":"Resource limits and reservations of each task.","type":"object","additionalProperties":false,"properties":{"limits":{"$ref":"#/$defs/ResourceLimits","description":"The most CPU, memory and processes a task may use; a task that exceeds its memory limit is killed."},"reservations":{"$ref":"#/$defs/ResourceReservations","description":"The CPU, memory and generic resources a node must have free to run a task."}}};
+const schema65 = {"title":"ResourceLimits","description":"The most a task may use.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"pids":{"type":"integer","minimum":0,"default":0,"description":"The most processes (and threads) in the container, e.g. 100; 0 means unlimited."}}};
+const schema66 = {"title":"CpuQuantity","description":"A number of CPUs: a decimal string such as \"0.5\", millicpus such as \"500m\", or a non-negative number.","anyOf":[{"type":"string","pattern":"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},{"type":"number","minimum":0}]};
+const schema67 = {"title":"MemoryQuantity","description":"An amount of memory: a string with an optional binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T) suffix such as \"256Mi\" or \"1.5G\", or a non-negative integer number of bytes.","anyOf":[{"type":"string","pattern":"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},{"type":"integer","minimum":0}]};
+const pattern58 = new RegExp("^([0-9]+(\\.[0-9]+)?|[0-9]+m)$", "u");
+const pattern59 = new RegExp("^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$", "u");
+
+function validate38(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((key0 === "cpus") || (key0 === "memory")) || (key0 === "pids"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema65,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.cpus !== undefined){
+let data0 = data.cpus;
+const _errs4 = errors;
+let valid2 = false;
+const _errs5 = errors;
+if(typeof data0 === "string"){
+if(!pattern58.test(data0)){
+const err1 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$",parentSchema:schema66.anyOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.anyOf[0].type,parentSchema:schema66.anyOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+var _valid0 = _errs5 === errors;
+valid2 = valid2 || _valid0;
+if(!valid2){
+const _errs7 = errors;
+if(typeof data0 == "number"){
+if(data0 < 0 || isNaN(data0)){
+const err3 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema66.anyOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.anyOf[1].type,parentSchema:schema66.anyOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+var _valid0 = _errs7 === errors;
+valid2 = valid2 || _valid0;
+}
+if(!valid2){
+const err5 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema66.anyOf,parentSchema:schema66,data:data0};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+else {
+errors = _errs4;
+if(vErrors !== null){
+if(_errs4){
+vErrors.length = _errs4;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.memory !== undefined){
+let data1 = data.memory;
+const _errs11 = errors;
+let valid4 = false;
+const _errs12 = errors;
+if(typeof data1 === "string"){
+if(!pattern59.test(data1)){
+const err6 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema67.anyOf[0],data:data1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.anyOf[0].type,parentSchema:schema67.anyOf[0],data:data1};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+var _valid1 = _errs12 === errors;
+valid4 = valid4 || _valid1;
+if(!valid4){
+const _errs14 = errors;
+if(!((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1)))){
+const err8 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.anyOf[1].type,parentSchema:schema67.anyOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(typeof data1 == "number"){
+if(data1 < 0 || isNaN(data1)){
+const err9 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema67.anyOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+var _valid1 = _errs14 === errors;
+valid4 = valid4 || _valid1;
+}
+if(!valid4){
+const err10 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema67.anyOf,parentSchema:schema67,data:data1};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+else {
+errors = _errs11;
+if(vErrors !== null){
+if(_errs11){
+vErrors.length = _errs11;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.pids !== undefined){
+let data2 = data.pids;
+if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
+const err11 = {instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema65.properties.pids.type,parentSchema:schema65.properties.pids,data:data2};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(typeof data2 == "number"){
+if(data2 < 0 || isNaN(data2)){
+const err12 = {instancePath:instancePath+"/pids",schemaPath:"#/properties/pids/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema65.properties.pids,data:data2};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err13 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema65.type,parentSchema:schema65,data};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+validate38.errors = vErrors;
+return errors === 0;
+}
+
+const schema68 = {"title":"ResourceReservations","description":"What a node must have free to run a task.","type":"object","additionalProperties":false,"properties":{"cpus":{"$ref":"#/$defs/CpuQuantity","description":"The number of CPUs, e.g. \"0.5\", \"500m\" (millicpus) or 2."},"memory":{"$ref":"#/$defs/MemoryQuantity","description":"The amount of memory, e.g. \"256Mi\", \"1Gi\" or 268435456 (bytes)."},"genericResources":{"type":"array","items":{"$ref":"#/$defs/GenericResource"},"description":"Resources the node advertises by kind (node-generic-resources in daemon.json), e.g. [{kind: gpu, value: 2}] for a count or [{kind: gpu, value: GPU-1a2b}] for a named one."}}};
+const schema71 = {"title":"GenericResource","description":"A generic resource a task reserves.","type":"object","additionalProperties":false,"required":["kind","value"],"properties":{"kind":{"type":"string","minLength":1,"description":"The kind the node advertises, e.g. \"gpu\"."},"value":{"anyOf":[{"type":"integer","minimum":0},{"type":"string","minLength":1}],"description":"A count of that kind (an integer, e.g. 2) or the name of one resource of it (a string, e.g. \"GPU-1a2b\")."}}};
+
+function validate40(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!(((key0 === "cpus") || (key0 === "memory")) || (key0 === "genericResources"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema68,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.cpus !== undefined){
+let data0 = data.cpus;
+const _errs4 = errors;
+let valid2 = false;
+const _errs5 = errors;
+if(typeof data0 === "string"){
+if(!pattern58.test(data0)){
+const err1 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?|[0-9]+m)$",parentSchema:schema66.anyOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+else {
+const err2 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema66.anyOf[0].type,parentSchema:schema66.anyOf[0],data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+var _valid0 = _errs5 === errors;
+valid2 = valid2 || _valid0;
+if(!valid2){
+const _errs7 = errors;
+if(typeof data0 == "number"){
+if(data0 < 0 || isNaN(data0)){
+const err3 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema66.anyOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema66.anyOf[1].type,parentSchema:schema66.anyOf[1],data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+var _valid0 = _errs7 === errors;
+valid2 = valid2 || _valid0;
+}
+if(!valid2){
+const err5 = {instancePath:instancePath+"/cpus",schemaPath:"#/$defs/CpuQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema66.anyOf,parentSchema:schema66,data:data0};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+else {
+errors = _errs4;
+if(vErrors !== null){
+if(_errs4){
+vErrors.length = _errs4;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.memory !== undefined){
+let data1 = data.memory;
+const _errs11 = errors;
+let valid4 = false;
+const _errs12 = errors;
+if(typeof data1 === "string"){
+if(!pattern59.test(data1)){
+const err6 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema67.anyOf[0],data:data1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.anyOf[0].type,parentSchema:schema67.anyOf[0],data:data1};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+var _valid1 = _errs12 === errors;
+valid4 = valid4 || _valid1;
+if(!valid4){
+const _errs14 = errors;
+if(!((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1)))){
+const err8 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.anyOf[1].type,parentSchema:schema67.anyOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+if(typeof data1 == "number"){
+if(data1 < 0 || isNaN(data1)){
+const err9 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema67.anyOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+var _valid1 = _errs14 === errors;
+valid4 = valid4 || _valid1;
+}
+if(!valid4){
+const err10 = {instancePath:instancePath+"/memory",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema67.anyOf,parentSchema:schema67,data:data1};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+else {
+errors = _errs11;
+if(vErrors !== null){
+if(_errs11){
+vErrors.length = _errs11;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.genericResources !== undefined){
+let data2 = data.genericResources;
+if(Array.isArray(data2)){
+const len0 = data2.length;
+for(let i0=0; i0<len0; i0++){
+let data3 = data2[i0];
+if(data3 && typeof data3 == "object" && !Array.isArray(data3)){
+if(data3.kind === undefined){
+const err11 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema71.required,parentSchema:schema71,data:data3};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data3.value === undefined){
+const err12 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/required",keyword:"required",params:{missingProperty: "value"},message:"must have required property '"+"value"+"'",schema:schema71.required,parentSchema:schema71,data:data3};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+for(const key1 in data3){
+if(!((key1 === "kind") || (key1 === "value"))){
+const err13 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema71,data:data3};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data3.kind !== undefined){
+let data4 = data3.kind;
+if(typeof data4 === "string"){
+if(func2(data4) < 1){
+const err14 = {instancePath:instancePath+"/genericResources/" + i0+"/kind",schemaPath:"#/$defs/GenericResource/properties/kind/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema71.properties.kind,data:data4};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/genericResources/" + i0+"/kind",schemaPath:"#/$defs/GenericResource/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.properties.kind.type,parentSchema:schema71.properties.kind,data:data4};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data3.value !== undefined){
+let data5 = data3.value;
+const _errs25 = errors;
+let valid9 = false;
+const _errs26 = errors;
+if(!((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5)))){
+const err16 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema71.properties.value.anyOf[0].type,parentSchema:schema71.properties.value.anyOf[0],data:data5};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(typeof data5 == "number"){
+if(data5 < 0 || isNaN(data5)){
+const err17 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema71.properties.value.anyOf[0],data:data5};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+var _valid2 = _errs26 === errors;
+valid9 = valid9 || _valid2;
+if(!valid9){
+const _errs28 = errors;
+if(typeof data5 === "string"){
+if(func2(data5) < 1){
+const err18 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema71.properties.value.anyOf[1],data:data5};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema71.properties.value.anyOf[1].type,parentSchema:schema71.properties.value.anyOf[1],data:data5};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+var _valid2 = _errs28 === errors;
+valid9 = valid9 || _valid2;
+}
+if(!valid9){
+const err20 = {instancePath:instancePath+"/genericResources/" + i0+"/value",schemaPath:"#/$defs/GenericResource/properties/value/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema71.properties.value.anyOf,parentSchema:schema71.properties.value,data:data5};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+else {
+errors = _errs25;
+if(vErrors !== null){
+if(_errs25){
+vErrors.length = _errs25;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/genericResources/" + i0,schemaPath:"#/$defs/GenericResource/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema71.type,parentSchema:schema71,data:data3};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/genericResources",schemaPath:"#/properties/genericResources/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema68.properties.genericResources.type,parentSchema:schema68.properties.genericResources,data:data2};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+}
+else {
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema68.type,parentSchema:schema68,data};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+validate40.errors = vErrors;
+return errors === 0;
+}
+
+
+function validate37(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!((key0 === "limits") || (key0 === "reservations"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema64,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.limits !== undefined){
+if(!(validate38(data.limits, {instancePath:instancePath+"/limits",parentData:data,parentDataProperty:"limits",rootData}))){
+vErrors = vErrors === null ? validate38.errors : vErrors.concat(validate38.errors);
+errors = vErrors.length;
+}
+}
+if(data.reservations !== undefined){
+if(!(validate40(data.reservations, {instancePath:instancePath+"/reservations",parentData:data,parentDataProperty:"reservations",rootData}))){
+vErrors = vErrors === null ? validate40.errors : vErrors.concat(validate40.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err1 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema64.type,parentSchema:schema64,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+validate37.errors = vErrors;
+return errors === 0;
+}
+
+const schema72 = {"title":"UpdatePolicy","description":"How Swarm replaces the tasks of a service during an update.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks updated at the same time; 0 updates all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between updating two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops an old task before starting its replacement; \"start-first\" starts the new task first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue","rollback"],"default":"pause","description":"What Swarm does when an updated task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each updated task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during an update before failureAction applies, e.g. 0.2."}}};
+
+function validate43(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "order")) || (key0 === "failureAction")) || (key0 === "monitor")) || (key0 === "maxFailureRatio"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema72,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.parallelism !== undefined){
+let data0 = data.parallelism;
+if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
+const err1 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema72.properties.parallelism.type,parentSchema:schema72.properties.parallelism,data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(typeof data0 == "number"){
+if(data0 < 0 || isNaN(data0)){
+const err2 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema72.properties.parallelism,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+}
+if(data.delay !== undefined){
+let data1 = data.delay;
+if(typeof data1 === "string"){
+if(!pattern29.test(data1)){
+const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema73,data:data1};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.type,parentSchema:schema73,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.order !== undefined){
+let data2 = data.order;
+if(typeof data2 !== "string"){
+const err5 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema72.properties.order.type,parentSchema:schema72.properties.order,data:data2};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(!((data2 === "stop-first") || (data2 === "start-first"))){
+const err6 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema72.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema72.properties.order.enum,parentSchema:schema72.properties.order,data:data2};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.failureAction !== undefined){
+let data3 = data.failureAction;
+if(typeof data3 !== "string"){
+const err7 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema72.properties.failureAction.type,parentSchema:schema72.properties.failureAction,data:data3};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(!(((data3 === "pause") || (data3 === "continue")) || (data3 === "rollback"))){
+const err8 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/enum",keyword:"enum",params:{allowedValues: schema72.properties.failureAction.enum},message:"must be equal to one of the allowed values",schema:schema72.properties.failureAction.enum,parentSchema:schema72.properties.failureAction,data:data3};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.monitor !== undefined){
+let data4 = data.monitor;
+if(typeof data4 === "string"){
+if(!pattern29.test(data4)){
+const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema73,data:data4};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.type,parentSchema:schema73,data:data4};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data.maxFailureRatio !== undefined){
+let data5 = data.maxFailureRatio;
+if(typeof data5 == "number"){
+if(data5 > 1 || isNaN(data5)){
+const err11 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema72.properties.maxFailureRatio,data:data5};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data5 < 0 || isNaN(data5)){
+const err12 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema72.properties.maxFailureRatio,data:data5};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema72.properties.maxFailureRatio.type,parentSchema:schema72.properties.maxFailureRatio,data:data5};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+}
+else {
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema72.type,parentSchema:schema72,data};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+validate43.errors = vErrors;
+return errors === 0;
+}
+
+const schema75 = {"title":"RollbackPolicy","description":"How Swarm replaces the tasks of a service during a rollback.","type":"object","additionalProperties":false,"properties":{"parallelism":{"type":"integer","minimum":0,"default":1,"description":"The number of tasks rolled back at the same time; 0 rolls back all tasks at once."},"delay":{"$ref":"#/$defs/Duration","default":"0s","description":"The time to wait between rolling back two batches of tasks, e.g. \"10s\"."},"order":{"type":"string","enum":["stop-first","start-first"],"default":"stop-first","description":"\"stop-first\" stops a task before starting its replacement; \"start-first\" starts the replacement first, so the two briefly overlap."},"failureAction":{"type":"string","enum":["pause","continue"],"default":"pause","description":"What Swarm does when a rolled-back task fails."},"monitor":{"$ref":"#/$defs/Duration","default":"5s","description":"How long Swarm watches each rolled-back task for a failure, e.g. \"30s\"."},"maxFailureRatio":{"type":"number","minimum":0,"maximum":1,"default":0,"description":"The fraction of tasks that may fail during a rollback before failureAction applies, e.g. 0.2."}}};
+
+function validate45(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!((((((key0 === "parallelism") || (key0 === "delay")) || (key0 === "order")) || (key0 === "failureAction")) || (key0 === "monitor")) || (key0 === "maxFailureRatio"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema75,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.parallelism !== undefined){
+let data0 = data.parallelism;
+if(!((typeof data0 == "number") && (!(data0 % 1) && !isNaN(data0)))){
+const err1 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema75.properties.parallelism.type,parentSchema:schema75.properties.parallelism,data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(typeof data0 == "number"){
+if(data0 < 0 || isNaN(data0)){
+const err2 = {instancePath:instancePath+"/parallelism",schemaPath:"#/properties/parallelism/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema75.properties.parallelism,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+}
+if(data.delay !== undefined){
+let data1 = data.delay;
+if(typeof data1 === "string"){
+if(!pattern29.test(data1)){
+const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema73,data:data1};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.type,parentSchema:schema73,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.order !== undefined){
+let data2 = data.order;
+if(typeof data2 !== "string"){
+const err5 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.order.type,parentSchema:schema75.properties.order,data:data2};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(!((data2 === "stop-first") || (data2 === "start-first"))){
+const err6 = {instancePath:instancePath+"/order",schemaPath:"#/properties/order/enum",keyword:"enum",params:{allowedValues: schema75.properties.order.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.order.enum,parentSchema:schema75.properties.order,data:data2};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.failureAction !== undefined){
+let data3 = data.failureAction;
+if(typeof data3 !== "string"){
+const err7 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema75.properties.failureAction.type,parentSchema:schema75.properties.failureAction,data:data3};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if(!((data3 === "pause") || (data3 === "continue"))){
+const err8 = {instancePath:instancePath+"/failureAction",schemaPath:"#/properties/failureAction/enum",keyword:"enum",params:{allowedValues: schema75.properties.failureAction.enum},message:"must be equal to one of the allowed values",schema:schema75.properties.failureAction.enum,parentSchema:schema75.properties.failureAction,data:data3};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.monitor !== undefined){
+let data4 = data.monitor;
+if(typeof data4 === "string"){
+if(!pattern29.test(data4)){
+const err9 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema73,data:data4};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/monitor",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.type,parentSchema:schema73,data:data4};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data.maxFailureRatio !== undefined){
+let data5 = data.maxFailureRatio;
+if(typeof data5 == "number"){
+if(data5 > 1 || isNaN(data5)){
+const err11 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1",schema:1,parentSchema:schema75.properties.maxFailureRatio,data:data5};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(data5 < 0 || isNaN(data5)){
+const err12 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema75.properties.maxFailureRatio,data:data5};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/maxFailureRatio",schemaPath:"#/properties/maxFailureRatio/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema75.properties.maxFailureRatio.type,parentSchema:schema75.properties.maxFailureRatio,data:data5};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+}
+else {
+const err14 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema75.type,parentSchema:schema75,data};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+validate45.errors = vErrors;
+return errors === 0;
+}
+
+const schema78 = {"title":"RestartPolicy","description":"When and how often Swarm restarts tasks.","type":"object","additionalProperties":false,"properties":{"condition":{"type":"string","enum":["none","on-failure","any"],"default":"any","description":"When to restart a task: \"none\" never, \"on-failure\" when it exits with a non-zero code, \"any\" whenever it stops."},"delay":{"$ref":"#/$defs/Duration","default":"5s","description":"The time to wait before restarting a task, e.g. \"10s\"."},"maxAttempts":{"type":"integer","minimum":0,"default":0,"description":"The number of restart attempts before giving up; 0 means unlimited."},"window":{"$ref":"#/$defs/Duration","description":"The time over which restarts are counted against maxAttempts, e.g. \"2m\"; without it attempts are counted forever."}}};
+
+function validate47(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+if(!((((key0 === "condition") || (key0 === "delay")) || (key0 === "maxAttempts")) || (key0 === "window"))){
+const err0 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema78,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+}
+if(data.condition !== undefined){
+let data0 = data.condition;
+if(typeof data0 !== "string"){
+const err1 = {instancePath:instancePath+"/condition",schemaPath:"#/properties/condition/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema78.properties.condition.type,parentSchema:schema78.properties.condition,data:data0};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(!(((data0 === "none") || (data0 === "on-failure")) || (data0 === "any"))){
+const err2 = {instancePath:instancePath+"/condition",schemaPath:"#/properties/condition/enum",keyword:"enum",params:{allowedValues: schema78.properties.condition.enum},message:"must be equal to one of the allowed values",schema:schema78.properties.condition.enum,parentSchema:schema78.properties.condition,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.delay !== undefined){
+let data1 = data.delay;
+if(typeof data1 === "string"){
+if(!pattern29.test(data1)){
+const err3 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema73,data:data1};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+else {
+const err4 = {instancePath:instancePath+"/delay",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.type,parentSchema:schema73,data:data1};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.maxAttempts !== undefined){
+let data2 = data.maxAttempts;
+if(!((typeof data2 == "number") && (!(data2 % 1) && !isNaN(data2)))){
+const err5 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema78.properties.maxAttempts.type,parentSchema:schema78.properties.maxAttempts,data:data2};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if(typeof data2 == "number"){
+if(data2 < 0 || isNaN(data2)){
+const err6 = {instancePath:instancePath+"/maxAttempts",schemaPath:"#/properties/maxAttempts/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema78.properties.maxAttempts,data:data2};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+if(data.window !== undefined){
+let data3 = data.window;
+if(typeof data3 === "string"){
+if(!pattern29.test(data3)){
+const err7 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema73,data:data3};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/window",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.type,parentSchema:schema73,data:data3};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+}
+else {
+const err9 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema78.type,parentSchema:schema78,data};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+validate47.errors = vErrors;
+return errors === 0;
+}
+
+const schema81 = {"title":"Healthcheck","description":"A command that Docker runs in the container to check that it is healthy.","type":"object","additionalProperties":false,"properties":{"test":{"anyOf":[{"type":"array","items":{"type":"string"},"minItems":1},{"type":"string","minLength":1}],"description":"The check to run: an array run directly, e.g. [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"], or a string run by the container's shell (CMD-SHELL), e.g. \"curl -f http://localhost/ || exit 1\"."},"interval":{"$ref":"#/$defs/Duration","description":"The time between two checks, e.g. \"30s\"."},"timeout":{"$ref":"#/$defs/Duration","description":"How long one check may run before it counts as failed, e.g. \"5s\"."},"startPeriod":{"$ref":"#/$defs/Duration","description":"The start-up time during which failed checks are not counted, e.g. \"1m\"."},"startInterval":{"$ref":"#/$defs/Duration","description":"The time between two checks during startPeriod, e.g. \"1s\", so a container that starts quickly is healthy soon; needs Docker Engine 25 or later (API 1.44)."},"retries":{"type":"integer","minimum":0,"description":"The number of consecutive failed checks after which the container is unhealthy, e.g. 3."},"disable":{"type":"boolean","default":false,"description":"Turns off the healthcheck defined by the image; no other field may be set with it."}},"if":{"properties":{"disable":{"const":true}},"required":["disable"]},"then":{"propertyNames":{"const":"disable"}}};
+
+function validate49(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+const _errs1 = errors;
+let valid0 = true;
+const _errs2 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((data.disable === undefined) && (missing0 = "disable")){
+const err0 = {};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+else {
+if(data.disable !== undefined){
+if(true !== data.disable){
+const err1 = {};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+}
+}
+var _valid0 = _errs2 === errors;
+errors = _errs1;
+if(vErrors !== null){
+if(_errs1){
+vErrors.length = _errs1;
+}
+else {
+vErrors = null;
+}
+}
+if(_valid0){
+const _errs4 = errors;
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key0 in data){
+const _errs5 = errors;
+if("disable" !== key0){
+const err2 = {instancePath,schemaPath:"#/then/propertyNames/const",keyword:"const",params:{allowedValue: "disable"},message:"must be equal to constant",schema:"disable",parentSchema:schema81.then.propertyNames,data:key0,propertyName:key0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+var valid2 = _errs5 === errors;
+if(!valid2){
+const err3 = {instancePath,schemaPath:"#/then/propertyNames",keyword:"propertyNames",params:{propertyName: key0},message:"property name must be valid",schema:schema81.then.propertyNames,parentSchema:schema81.then,data};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+}
+var _valid0 = _errs4 === errors;
+valid0 = _valid0;
+}
+if(!valid0){
+const err4 = {instancePath,schemaPath:"#/if",keyword:"if",params:{failingKeyword: "then"},message:"must match \"then\" schema",schema:schema81.if,parentSchema:schema81,data};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+if(data && typeof data == "object" && !Array.isArray(data)){
+for(const key1 in data){
+if(!(((((((key1 === "test") || (key1 === "interval")) || (key1 === "timeout")) || (key1 === "startPeriod")) || (key1 === "startInterval")) || (key1 === "retries")) || (key1 === "disable"))){
+const err5 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema81,data};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.test !== undefined){
+let data1 = data.test;
+const _errs8 = errors;
+let valid4 = false;
+const _errs9 = errors;
+if(Array.isArray(data1)){
+if(data1.length < 1){
+const err6 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/0/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema81.properties.test.anyOf[0],data:data1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+const len0 = data1.length;
+for(let i0=0; i0<len0; i0++){
+let data2 = data1[i0];
+if(typeof data2 !== "string"){
+const err7 = {instancePath:instancePath+"/test/" + i0,schemaPath:"#/properties/test/anyOf/0/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.test.anyOf[0].items.type,parentSchema:schema81.properties.test.anyOf[0].items,data:data2};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/0/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema81.properties.test.anyOf[0].type,parentSchema:schema81.properties.test.anyOf[0],data:data1};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+var _valid1 = _errs9 === errors;
+valid4 = valid4 || _valid1;
+if(!valid4){
+const _errs13 = errors;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err9 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/1/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema81.properties.test.anyOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+else {
+const err10 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf/1/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema81.properties.test.anyOf[1].type,parentSchema:schema81.properties.test.anyOf[1],data:data1};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+var _valid1 = _errs13 === errors;
+valid4 = valid4 || _valid1;
+}
+if(!valid4){
+const err11 = {instancePath:instancePath+"/test",schemaPath:"#/properties/test/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema81.properties.test.anyOf,parentSchema:schema81.properties.test,data:data1};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+else {
+errors = _errs8;
+if(vErrors !== null){
+if(_errs8){
+vErrors.length = _errs8;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data.interval !== undefined){
+let data3 = data.interval;
+if(typeof data3 === "string"){
+if(!pattern29.test(data3)){
+const err12 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema73,data:data3};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/interval",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.type,parentSchema:schema73,data:data3};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data.timeout !== undefined){
+let data4 = data.timeout;
+if(typeof data4 === "string"){
+if(!pattern29.test(data4)){
+const err14 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema73,data:data4};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/timeout",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.type,parentSchema:schema73,data:data4};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.startPeriod !== undefined){
+let data5 = data.startPeriod;
+if(typeof data5 === "string"){
+if(!pattern29.test(data5)){
+const err16 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema73,data:data5};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/startPeriod",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.type,parentSchema:schema73,data:data5};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data.startInterval !== undefined){
+let data6 = data.startInterval;
+if(typeof data6 === "string"){
+if(!pattern29.test(data6)){
+const err18 = {instancePath:instancePath+"/startInterval",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema73,data:data6};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+else {
+const err19 = {instancePath:instancePath+"/startInterval",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.type,parentSchema:schema73,data:data6};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data.retries !== undefined){
+let data7 = data.retries;
+if(!((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7)))){
+const err20 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema81.properties.retries.type,parentSchema:schema81.properties.retries,data:data7};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+if(typeof data7 == "number"){
+if(data7 < 0 || isNaN(data7)){
+const err21 = {instancePath:instancePath+"/retries",schemaPath:"#/properties/retries/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema81.properties.retries,data:data7};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+}
+if(data.disable !== undefined){
+let data8 = data.disable;
+if(typeof data8 !== "boolean"){
+const err22 = {instancePath:instancePath+"/disable",schemaPath:"#/properties/disable/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema81.properties.disable.type,parentSchema:schema81.properties.disable,data:data8};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+}
+else {
+const err23 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema81.type,parentSchema:schema81,data};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+validate49.errors = vErrors;
+return errors === 0;
+}
+
+const schema87 = {"title":"ServiceMount","description":"A volume, bind mount or tmpfs mounted into the containers.","type":"object","additionalProperties":false,"required":["type","target"],"properties":{"type":{"type":"string","enum":["volume","bind","tmpfs"],"description":"\"volume\" mounts a Docker volume, \"bind\" a path of the node, \"tmpfs\" a memory-backed filesystem."},"source":{"type":"string","minLength":1,"description":"The volume name (e.g. \"pgdata\") or the absolute host path (e.g. \"/srv/data\"); required for bind mounts, not allowed for tmpfs, and a volume without it is anonymous."},"target":{"type":"string","minLength":1,"description":"The path in the container where the mount appears, e.g. \"/var/lib/postgresql/data\". Write it absolute: Swarm and docker stack deploy accept a relative path, kept as written, but the engine then rejects every task (\"invalid mount target, must be an absolute path\")."},"readOnly":{"type":"boolean","default":false,"description":"Mounts the source read-only."},"volume":{"title":"VolumeOptions","description":"Options for a mount of type \"volume\".","type":"object","additionalProperties":false,"properties":{"noCopy":{"type":"boolean","default":false,"description":"Does not copy the image's files at the target into a new, empty volume."},"labels":{"type":"object","additionalProperties":{"type":"string"},"description":"Labels set on the volume when Docker creates it, e.g. {backup: daily}."},"driver":{"type":"string","minLength":1,"default":"local","description":"The volume driver that creates the volume, e.g. \"local\"."},"driverOptions":{"type":"object","additionalProperties":{"type":"string"},"description":"Options passed to the volume driver, e.g. {type: nfs, o: \"addr=10.0.0.1\", device: \":/export\"}."}}},"bind":{"title":"BindOptions","description":"Options for a mount of type \"bind\".","type":"object","additionalProperties":false,"properties":{"propagation":{"type":"string","enum":["private","rprivate","shared","rshared","slave","rslave"],"default":"rprivate","description":"How mounts made inside the bind mount propagate between host and container."}}},"tmpfs":{"title":"TmpfsOptions","description":"Options for a mount of type \"tmpfs\".","type":"object","additionalProperties":false,"properties":{"size":{"$ref":"#/$defs/MemoryQuantity","description":"The maximum size of the tmpfs, e.g. \"64Mi\"; unlimited when absent."},"mode":{"type":"string","pattern":"^0?[0-7]{3,4}$","description":"The permission bits of the tmpfs root as an octal string, e.g. \"0700\" or \"1777\"."}}}}};
+const pattern75 = new RegExp("^0?[0-7]{3,4}$", "u");
+
+function validate51(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.type === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "type"},message:"must have required property '"+"type"+"'",schema:schema87.required,parentSchema:schema87,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.target === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "target"},message:"must have required property '"+"target"+"'",schema:schema87.required,parentSchema:schema87,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(((((((key0 === "type") || (key0 === "source")) || (key0 === "target")) || (key0 === "readOnly")) || (key0 === "volume")) || (key0 === "bind")) || (key0 === "tmpfs"))){
+const err2 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema87,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+if(data.type !== undefined){
+let data0 = data.type;
+if(typeof data0 !== "string"){
+const err3 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.type.type,parentSchema:schema87.properties.type,data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+if(!(((data0 === "volume") || (data0 === "bind")) || (data0 === "tmpfs"))){
+const err4 = {instancePath:instancePath+"/type",schemaPath:"#/properties/type/enum",keyword:"enum",params:{allowedValues: schema87.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema87.properties.type.enum,parentSchema:schema87.properties.type,data:data0};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.source !== undefined){
+let data1 = data.source;
+if(typeof data1 === "string"){
+if(func2(data1) < 1){
+const err5 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema87.properties.source,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+else {
+const err6 = {instancePath:instancePath+"/source",schemaPath:"#/properties/source/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.source.type,parentSchema:schema87.properties.source,data:data1};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.target !== undefined){
+let data2 = data.target;
+if(typeof data2 === "string"){
+if(func2(data2) < 1){
+const err7 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema87.properties.target,data:data2};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+else {
+const err8 = {instancePath:instancePath+"/target",schemaPath:"#/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.target.type,parentSchema:schema87.properties.target,data:data2};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.readOnly !== undefined){
+let data3 = data.readOnly;
+if(typeof data3 !== "boolean"){
+const err9 = {instancePath:instancePath+"/readOnly",schemaPath:"#/properties/readOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema87.properties.readOnly.type,parentSchema:schema87.properties.readOnly,data:data3};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+if(data.volume !== undefined){
+let data4 = data.volume;
+if(data4 && typeof data4 == "object" && !Array.isArray(data4)){
+for(const key1 in data4){
+if(!((((key1 === "noCopy") || (key1 === "labels")) || (key1 === "driver")) || (key1 === "driverOptions"))){
+const err10 = {instancePath:instancePath+"/volume",schemaPath:"#/properties/volume/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema87.properties.volume,data:data4};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data4.noCopy !== undefined){
+let data5 = data4.noCopy;
+if(typeof data5 !== "boolean"){
+const err11 = {instancePath:instancePath+"/volume/noCopy",schemaPath:"#/properties/volume/properties/noCopy/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema87.properties.volume.properties.noCopy.type,parentSchema:schema87.properties.volume.properties.noCopy,data:data5};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+}
+if(data4.labels !== undefined){
+let data6 = data4.labels;
+if(data6 && typeof data6 == "object" && !Array.isArray(data6)){
+for(const key2 in data6){
+let data7 = data6[key2];
+if(typeof data7 !== "string"){
+const err12 = {instancePath:instancePath+"/volume/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/volume/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.volume.properties.labels.additionalProperties.type,parentSchema:schema87.properties.volume.properties.labels.additionalProperties,data:data7};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+}
+}
+else {
+const err13 = {instancePath:instancePath+"/volume/labels",schemaPath:"#/properties/volume/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.properties.volume.properties.labels.type,parentSchema:schema87.properties.volume.properties.labels,data:data6};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+if(data4.driver !== undefined){
+let data8 = data4.driver;
+if(typeof data8 === "string"){
+if(func2(data8) < 1){
+const err14 = {instancePath:instancePath+"/volume/driver",schemaPath:"#/properties/volume/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema87.properties.volume.properties.driver,data:data8};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+else {
+const err15 = {instancePath:instancePath+"/volume/driver",schemaPath:"#/properties/volume/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.volume.properties.driver.type,parentSchema:schema87.properties.volume.properties.driver,data:data8};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data4.driverOptions !== undefined){
+let data9 = data4.driverOptions;
+if(data9 && typeof data9 == "object" && !Array.isArray(data9)){
+for(const key3 in data9){
+let data10 = data9[key3];
+if(typeof data10 !== "string"){
+const err16 = {instancePath:instancePath+"/volume/driverOptions/" + key3.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/volume/properties/driverOptions/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.volume.properties.driverOptions.additionalProperties.type,parentSchema:schema87.properties.volume.properties.driverOptions.additionalProperties,data:data10};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/volume/driverOptions",schemaPath:"#/properties/volume/properties/driverOptions/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.properties.volume.properties.driverOptions.type,parentSchema:schema87.properties.volume.properties.driverOptions,data:data9};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/volume",schemaPath:"#/properties/volume/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.properties.volume.type,parentSchema:schema87.properties.volume,data:data4};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data.bind !== undefined){
+let data11 = data.bind;
+if(data11 && typeof data11 == "object" && !Array.isArray(data11)){
+for(const key4 in data11){
+if(!(key4 === "propagation")){
+const err19 = {instancePath:instancePath+"/bind",schemaPath:"#/properties/bind/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema87.properties.bind,data:data11};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data11.propagation !== undefined){
+let data12 = data11.propagation;
+if(typeof data12 !== "string"){
+const err20 = {instancePath:instancePath+"/bind/propagation",schemaPath:"#/properties/bind/properties/propagation/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.bind.properties.propagation.type,parentSchema:schema87.properties.bind.properties.propagation,data:data12};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+if(!((((((data12 === "private") || (data12 === "rprivate")) || (data12 === "shared")) || (data12 === "rshared")) || (data12 === "slave")) || (data12 === "rslave"))){
+const err21 = {instancePath:instancePath+"/bind/propagation",schemaPath:"#/properties/bind/properties/propagation/enum",keyword:"enum",params:{allowedValues: schema87.properties.bind.properties.propagation.enum},message:"must be equal to one of the allowed values",schema:schema87.properties.bind.properties.propagation.enum,parentSchema:schema87.properties.bind.properties.propagation,data:data12};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+}
+else {
+const err22 = {instancePath:instancePath+"/bind",schemaPath:"#/properties/bind/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.properties.bind.type,parentSchema:schema87.properties.bind,data:data11};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+}
+if(data.tmpfs !== undefined){
+let data13 = data.tmpfs;
+if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+for(const key5 in data13){
+if(!((key5 === "size") || (key5 === "mode"))){
+const err23 = {instancePath:instancePath+"/tmpfs",schemaPath:"#/properties/tmpfs/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema87.properties.tmpfs,data:data13};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+if(data13.size !== undefined){
+let data14 = data13.size;
+const _errs37 = errors;
+let valid7 = false;
+const _errs38 = errors;
+if(typeof data14 === "string"){
+if(!pattern59.test(data14)){
+const err24 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"},message:"must match pattern \""+"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$"+"\"",schema:"^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$",parentSchema:schema67.anyOf[0],data:data14};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+}
+else {
+const err25 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema67.anyOf[0].type,parentSchema:schema67.anyOf[0],data:data14};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+var _valid0 = _errs38 === errors;
+valid7 = valid7 || _valid0;
+if(!valid7){
+const _errs40 = errors;
+if(!((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14)))){
+const err26 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema67.anyOf[1].type,parentSchema:schema67.anyOf[1],data:data14};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+if(typeof data14 == "number"){
+if(data14 < 0 || isNaN(data14)){
+const err27 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf/1/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema67.anyOf[1],data:data14};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+}
+var _valid0 = _errs40 === errors;
+valid7 = valid7 || _valid0;
+}
+if(!valid7){
+const err28 = {instancePath:instancePath+"/tmpfs/size",schemaPath:"#/$defs/MemoryQuantity/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema67.anyOf,parentSchema:schema67,data:data14};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+else {
+errors = _errs37;
+if(vErrors !== null){
+if(_errs37){
+vErrors.length = _errs37;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+if(data13.mode !== undefined){
+let data15 = data13.mode;
+if(typeof data15 === "string"){
+if(!pattern75.test(data15)){
+const err29 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3,4}$"},message:"must match pattern \""+"^0?[0-7]{3,4}$"+"\"",schema:"^0?[0-7]{3,4}$",parentSchema:schema87.properties.tmpfs.properties.mode,data:data15};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+else {
+const err30 = {instancePath:instancePath+"/tmpfs/mode",schemaPath:"#/properties/tmpfs/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema87.properties.tmpfs.properties.mode.type,parentSchema:schema87.properties.tmpfs.properties.mode,data:data15};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+}
+else {
+const err31 = {instancePath:instancePath+"/tmpfs",schemaPath:"#/properties/tmpfs/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.properties.tmpfs.type,parentSchema:schema87.properties.tmpfs,data:data13};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+}
+else {
+const err32 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema87.type,parentSchema:schema87,data};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+validate51.errors = vErrors;
+return errors === 0;
+}
+
+
+function validate36(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.image === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "image"},message:"must have required property '"+"image"+"'",schema:schema58.required,parentSchema:schema58,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+for(const key0 in data){
+if(!(func4.call(schema58.properties, key0))){
+const err1 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema58,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+}
+if(data.image !== undefined){
+let data0 = data.image;
+if(typeof data0 === "string"){
+if(func2(data0) < 1){
+const err2 = {instancePath:instancePath+"/image",schemaPath:"#/properties/image/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58.properties.image,data:data0};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+}
+else {
+const err3 = {instancePath:instancePath+"/image",schemaPath:"#/properties/image/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.image.type,parentSchema:schema58.properties.image,data:data0};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+}
+if(data.command !== undefined){
+let data1 = data.command;
+if(Array.isArray(data1)){
+const len0 = data1.length;
+for(let i0=0; i0<len0; i0++){
+let data2 = data1[i0];
+if(typeof data2 !== "string"){
+const err4 = {instancePath:instancePath+"/command/" + i0,schemaPath:"#/properties/command/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.command.items.type,parentSchema:schema58.properties.command.items,data:data2};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+}
+else {
+const err5 = {instancePath:instancePath+"/command",schemaPath:"#/properties/command/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema58.properties.command.type,parentSchema:schema58.properties.command,data:data1};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+}
+if(data.args !== undefined){
+let data3 = data.args;
+if(Array.isArray(data3)){
+const len1 = data3.length;
+for(let i1=0; i1<len1; i1++){
+let data4 = data3[i1];
+if(typeof data4 !== "string"){
+const err6 = {instancePath:instancePath+"/args/" + i1,schemaPath:"#/properties/args/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.args.items.type,parentSchema:schema58.properties.args.items,data:data4};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+}
+else {
+const err7 = {instancePath:instancePath+"/args",schemaPath:"#/properties/args/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema58.properties.args.type,parentSchema:schema58.properties.args,data:data3};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+}
+if(data.env !== undefined){
+let data5 = data.env;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+for(const key1 in data5){
+const _errs14 = errors;
+if(typeof key1 === "string"){
+if(!pattern45.test(key1)){
+const err8 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[^=]+$"},message:"must match pattern \""+"^[^=]+$"+"\"",schema:"^[^=]+$",parentSchema:schema58.properties.env.propertyNames,data:key1,propertyName:key1};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+var valid5 = _errs14 === errors;
+if(!valid5){
+const err9 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/propertyNames",keyword:"propertyNames",params:{propertyName: key1},message:"property name must be valid",schema:schema58.properties.env.propertyNames,parentSchema:schema58.properties.env,data:data5};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+}
+for(const key2 in data5){
+let data6 = data5[key2];
+const _errs17 = errors;
+let valid7 = false;
+const _errs18 = errors;
+if(typeof data6 !== "string"){
+const err10 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.env.additionalProperties.anyOf[0].type,parentSchema:schema58.properties.env.additionalProperties.anyOf[0],data:data6};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+var _valid0 = _errs18 === errors;
+valid7 = valid7 || _valid0;
+if(!valid7){
+const _errs20 = errors;
+if(!(typeof data6 == "number")){
+const err11 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema58.properties.env.additionalProperties.anyOf[1].type,parentSchema:schema58.properties.env.additionalProperties.anyOf[1],data:data6};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+var _valid0 = _errs20 === errors;
+valid7 = valid7 || _valid0;
+if(!valid7){
+const _errs22 = errors;
+if(typeof data6 !== "boolean"){
+const err12 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf/2/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema58.properties.env.additionalProperties.anyOf[2].type,parentSchema:schema58.properties.env.additionalProperties.anyOf[2],data:data6};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+var _valid0 = _errs22 === errors;
+valid7 = valid7 || _valid0;
+}
+}
+if(!valid7){
+const err13 = {instancePath:instancePath+"/env/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/env/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.properties.env.additionalProperties.anyOf,parentSchema:schema58.properties.env.additionalProperties,data:data6};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+else {
+errors = _errs17;
+if(vErrors !== null){
+if(_errs17){
+vErrors.length = _errs17;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/env",schemaPath:"#/properties/env/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema58.properties.env.type,parentSchema:schema58.properties.env,data:data5};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data.workdir !== undefined){
+let data7 = data.workdir;
+if(typeof data7 !== "string"){
+const err15 = {instancePath:instancePath+"/workdir",schemaPath:"#/properties/workdir/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.workdir.type,parentSchema:schema58.properties.workdir,data:data7};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+}
+if(data.user !== undefined){
+let data8 = data.user;
+if(typeof data8 !== "string"){
+const err16 = {instancePath:instancePath+"/user",schemaPath:"#/properties/user/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.user.type,parentSchema:schema58.properties.user,data:data8};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+if(data.hostname !== undefined){
+let data9 = data.hostname;
+if(typeof data9 !== "string"){
+const err17 = {instancePath:instancePath+"/hostname",schemaPath:"#/properties/hostname/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.hostname.type,parentSchema:schema58.properties.hostname,data:data9};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+if(data.mode !== undefined){
+let data10 = data.mode;
+if(typeof data10 !== "string"){
+const err18 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.mode.type,parentSchema:schema58.properties.mode,data:data10};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+if(!((((data10 === "replicated") || (data10 === "global")) || (data10 === "replicated-job")) || (data10 === "global-job"))){
+const err19 = {instancePath:instancePath+"/mode",schemaPath:"#/properties/mode/enum",keyword:"enum",params:{allowedValues: schema58.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema58.properties.mode.enum,parentSchema:schema58.properties.mode,data:data10};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+if(data.replicas !== undefined){
+let data11 = data.replicas;
+if(!((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11)))){
+const err20 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.properties.replicas.type,parentSchema:schema58.properties.replicas,data:data11};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+if(typeof data11 == "number"){
+if(data11 < 0 || isNaN(data11)){
+const err21 = {instancePath:instancePath+"/replicas",schemaPath:"#/properties/replicas/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema58.properties.replicas,data:data11};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+}
+if(data.completions !== undefined){
+let data12 = data.completions;
+if(!((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12)))){
+const err22 = {instancePath:instancePath+"/completions",schemaPath:"#/properties/completions/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.properties.completions.type,parentSchema:schema58.properties.completions,data:data12};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+if(typeof data12 == "number"){
+if(data12 < 1 || isNaN(data12)){
+const err23 = {instancePath:instancePath+"/completions",schemaPath:"#/properties/completions/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.properties.completions,data:data12};
+if(vErrors === null){
+vErrors = [err23];
+}
+else {
+vErrors.push(err23);
+}
+errors++;
+}
+}
+}
+if(data.concurrency !== undefined){
+let data13 = data.concurrency;
+if(!((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13)))){
+const err24 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.properties.concurrency.type,parentSchema:schema58.properties.concurrency,data:data13};
+if(vErrors === null){
+vErrors = [err24];
+}
+else {
+vErrors.push(err24);
+}
+errors++;
+}
+if(typeof data13 == "number"){
+if(data13 < 1 || isNaN(data13)){
+const err25 = {instancePath:instancePath+"/concurrency",schemaPath:"#/properties/concurrency/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.properties.concurrency,data:data13};
+if(vErrors === null){
+vErrors = [err25];
+}
+else {
+vErrors.push(err25);
+}
+errors++;
+}
+}
+}
+if(data.networks !== undefined){
+let data14 = data.networks;
+if(Array.isArray(data14)){
+const len2 = data14.length;
+for(let i2=0; i2<len2; i2++){
+let data15 = data14[i2];
+const _errs41 = errors;
+let valid10 = false;
+const _errs42 = errors;
+if(typeof data15 === "string"){
+if(func2(data15) < 1){
+const err26 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf/0/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema58.properties.networks.items.anyOf[0],data:data15};
+if(vErrors === null){
+vErrors = [err26];
+}
+else {
+vErrors.push(err26);
+}
+errors++;
+}
+}
+else {
+const err27 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.networks.items.anyOf[0].type,parentSchema:schema58.properties.networks.items.anyOf[0],data:data15};
+if(vErrors === null){
+vErrors = [err27];
+}
+else {
+vErrors.push(err27);
+}
+errors++;
+}
+var _valid1 = _errs42 === errors;
+valid10 = valid10 || _valid1;
+if(!valid10){
+const _errs44 = errors;
+if(data15 && typeof data15 == "object" && !Array.isArray(data15)){
+if(data15.name === undefined){
+const err28 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema59.required,parentSchema:schema59,data:data15};
+if(vErrors === null){
+vErrors = [err28];
+}
+else {
+vErrors.push(err28);
+}
+errors++;
+}
+for(const key3 in data15){
+if(!((key3 === "name") || (key3 === "aliases"))){
+const err29 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema59,data:data15};
+if(vErrors === null){
+vErrors = [err29];
+}
+else {
+vErrors.push(err29);
+}
+errors++;
+}
+}
+if(data15.name !== undefined){
+let data16 = data15.name;
+if(typeof data16 === "string"){
+if(func2(data16) < 1){
+const err30 = {instancePath:instancePath+"/networks/" + i2+"/name",schemaPath:"#/$defs/NetworkAttachment/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema59.properties.name,data:data16};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+}
+else {
+const err31 = {instancePath:instancePath+"/networks/" + i2+"/name",schemaPath:"#/$defs/NetworkAttachment/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.name.type,parentSchema:schema59.properties.name,data:data16};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+}
+if(data15.aliases !== undefined){
+let data17 = data15.aliases;
+if(Array.isArray(data17)){
+const len3 = data17.length;
+for(let i3=0; i3<len3; i3++){
+let data18 = data17[i3];
+if(typeof data18 === "string"){
+if(func2(data18) < 1){
+const err32 = {instancePath:instancePath+"/networks/" + i2+"/aliases/" + i3,schemaPath:"#/$defs/NetworkAttachment/properties/aliases/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema59.properties.aliases.items,data:data18};
+if(vErrors === null){
+vErrors = [err32];
+}
+else {
+vErrors.push(err32);
+}
+errors++;
+}
+}
+else {
+const err33 = {instancePath:instancePath+"/networks/" + i2+"/aliases/" + i3,schemaPath:"#/$defs/NetworkAttachment/properties/aliases/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema59.properties.aliases.items.type,parentSchema:schema59.properties.aliases.items,data:data18};
+if(vErrors === null){
+vErrors = [err33];
+}
+else {
+vErrors.push(err33);
+}
+errors++;
+}
+}
+}
+else {
+const err34 = {instancePath:instancePath+"/networks/" + i2+"/aliases",schemaPath:"#/$defs/NetworkAttachment/properties/aliases/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema59.properties.aliases.type,parentSchema:schema59.properties.aliases,data:data17};
+if(vErrors === null){
+vErrors = [err34];
+}
+else {
+vErrors.push(err34);
+}
+errors++;
+}
+}
+}
+else {
+const err35 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/$defs/NetworkAttachment/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema59.type,parentSchema:schema59,data:data15};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+var _valid1 = _errs44 === errors;
+valid10 = valid10 || _valid1;
+}
+if(!valid10){
+const err36 = {instancePath:instancePath+"/networks/" + i2,schemaPath:"#/properties/networks/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.properties.networks.items.anyOf,parentSchema:schema58.properties.networks.items,data:data15};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+}
+else {
+errors = _errs41;
+if(vErrors !== null){
+if(_errs41){
+vErrors.length = _errs41;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err37 = {instancePath:instancePath+"/networks",schemaPath:"#/properties/networks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema58.properties.networks.type,parentSchema:schema58.properties.networks,data:data14};
+if(vErrors === null){
+vErrors = [err37];
+}
+else {
+vErrors.push(err37);
+}
+errors++;
+}
+}
+if(data.ports !== undefined){
+let data19 = data.ports;
+if(Array.isArray(data19)){
+const len4 = data19.length;
+for(let i4=0; i4<len4; i4++){
+let data20 = data19[i4];
+if(data20 && typeof data20 == "object" && !Array.isArray(data20)){
+if(data20.target === undefined){
+const err38 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/required",keyword:"required",params:{missingProperty: "target"},message:"must have required property '"+"target"+"'",schema:schema60.required,parentSchema:schema60,data:data20};
+if(vErrors === null){
+vErrors = [err38];
+}
+else {
+vErrors.push(err38);
+}
+errors++;
+}
+for(const key4 in data20){
+if(!((((key4 === "target") || (key4 === "published")) || (key4 === "protocol")) || (key4 === "mode"))){
+const err39 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema60,data:data20};
+if(vErrors === null){
+vErrors = [err39];
+}
+else {
+vErrors.push(err39);
+}
+errors++;
+}
+}
+if(data20.target !== undefined){
+let data21 = data20.target;
+if(!((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21)))){
+const err40 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.target.type,parentSchema:schema60.properties.target,data:data21};
+if(vErrors === null){
+vErrors = [err40];
+}
+else {
+vErrors.push(err40);
+}
+errors++;
+}
+if(typeof data21 == "number"){
+if(data21 > 65535 || isNaN(data21)){
+const err41 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema60.properties.target,data:data21};
+if(vErrors === null){
+vErrors = [err41];
+}
+else {
+vErrors.push(err41);
+}
+errors++;
+}
+if(data21 < 1 || isNaN(data21)){
+const err42 = {instancePath:instancePath+"/ports/" + i4+"/target",schemaPath:"#/$defs/ServicePort/properties/target/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.target,data:data21};
+if(vErrors === null){
+vErrors = [err42];
+}
+else {
+vErrors.push(err42);
+}
+errors++;
+}
+}
+}
+if(data20.published !== undefined){
+let data22 = data20.published;
+if(!((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22)))){
+const err43 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema60.properties.published.type,parentSchema:schema60.properties.published,data:data22};
+if(vErrors === null){
+vErrors = [err43];
+}
+else {
+vErrors.push(err43);
+}
+errors++;
+}
+if(typeof data22 == "number"){
+if(data22 > 65535 || isNaN(data22)){
+const err44 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema60.properties.published,data:data22};
+if(vErrors === null){
+vErrors = [err44];
+}
+else {
+vErrors.push(err44);
+}
+errors++;
+}
+if(data22 < 1 || isNaN(data22)){
+const err45 = {instancePath:instancePath+"/ports/" + i4+"/published",schemaPath:"#/$defs/ServicePort/properties/published/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema60.properties.published,data:data22};
+if(vErrors === null){
+vErrors = [err45];
+}
+else {
+vErrors.push(err45);
+}
+errors++;
+}
+}
+}
+if(data20.protocol !== undefined){
+let data23 = data20.protocol;
+if(typeof data23 !== "string"){
+const err46 = {instancePath:instancePath+"/ports/" + i4+"/protocol",schemaPath:"#/$defs/ServicePort/properties/protocol/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.properties.protocol.type,parentSchema:schema60.properties.protocol,data:data23};
+if(vErrors === null){
+vErrors = [err46];
+}
+else {
+vErrors.push(err46);
+}
+errors++;
+}
+if(!(((data23 === "tcp") || (data23 === "udp")) || (data23 === "sctp"))){
+const err47 = {instancePath:instancePath+"/ports/" + i4+"/protocol",schemaPath:"#/$defs/ServicePort/properties/protocol/enum",keyword:"enum",params:{allowedValues: schema60.properties.protocol.enum},message:"must be equal to one of the allowed values",schema:schema60.properties.protocol.enum,parentSchema:schema60.properties.protocol,data:data23};
+if(vErrors === null){
+vErrors = [err47];
+}
+else {
+vErrors.push(err47);
+}
+errors++;
+}
+}
+if(data20.mode !== undefined){
+let data24 = data20.mode;
+if(typeof data24 !== "string"){
+const err48 = {instancePath:instancePath+"/ports/" + i4+"/mode",schemaPath:"#/$defs/ServicePort/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema60.properties.mode.type,parentSchema:schema60.properties.mode,data:data24};
+if(vErrors === null){
+vErrors = [err48];
+}
+else {
+vErrors.push(err48);
+}
+errors++;
+}
+if(!((data24 === "ingress") || (data24 === "host"))){
+const err49 = {instancePath:instancePath+"/ports/" + i4+"/mode",schemaPath:"#/$defs/ServicePort/properties/mode/enum",keyword:"enum",params:{allowedValues: schema60.properties.mode.enum},message:"must be equal to one of the allowed values",schema:schema60.properties.mode.enum,parentSchema:schema60.properties.mode,data:data24};
+if(vErrors === null){
+vErrors = [err49];
+}
+else {
+vErrors.push(err49);
+}
+errors++;
+}
+}
+}
+else {
+const err50 = {instancePath:instancePath+"/ports/" + i4,schemaPath:"#/$defs/ServicePort/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema60.type,parentSchema:schema60,data:data20};
+if(vErrors === null){
+vErrors = [err50];
+}
+else {
+vErrors.push(err50);
+}
+errors++;
+}
+}
+}
+else {
+const err51 = {instancePath:instancePath+"/ports",schemaPath:"#/properties/ports/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema58.properties.ports.type,parentSchema:schema58.properties.ports,data:data19};
+if(vErrors === null){
+vErrors = [err51];
+}
+else {
+vErrors.push(err51);
+}
+errors++;
+}
+}
+if(data.expose !== undefined){
+let data25 = data.expose;
+if(Array.isArray(data25)){
+const len5 = data25.length;
+for(let i5=0; i5<len5; i5++){
+let data26 = data25[i5];
+if(!((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26)))){
+const err52 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.properties.expose.items.type,parentSchema:schema58.properties.expose.items,data:data26};
+if(vErrors === null){
+vErrors = [err52];
+}
+else {
+vErrors.push(err52);
+}
+errors++;
+}
+if(typeof data26 == "number"){
+if(data26 > 65535 || isNaN(data26)){
+const err53 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 65535},message:"must be <= 65535",schema:65535,parentSchema:schema58.properties.expose.items,data:data26};
+if(vErrors === null){
+vErrors = [err53];
+}
+else {
+vErrors.push(err53);
+}
+errors++;
+}
+if(data26 < 1 || isNaN(data26)){
+const err54 = {instancePath:instancePath+"/expose/" + i5,schemaPath:"#/properties/expose/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema58.properties.expose.items,data:data26};
+if(vErrors === null){
+vErrors = [err54];
+}
+else {
+vErrors.push(err54);
+}
+errors++;
+}
+}
+}
+let i6 = data25.length;
+let j0;
+if(i6 > 1){
+const indices0 = {};
+for(;i6--;){
+let item0 = data25[i6];
+if(!((typeof item0 == "number") && (!(item0 % 1) && !isNaN(item0)))){
+continue;
+}
+if(typeof indices0[item0] == "number"){
+j0 = indices0[item0];
+const err55 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/uniqueItems",keyword:"uniqueItems",params:{i: i6, j: j0},message:"must NOT have duplicate items (items ## "+j0+" and "+i6+" are identical)",schema:true,parentSchema:schema58.properties.expose,data:data25};
+if(vErrors === null){
+vErrors = [err55];
+}
+else {
+vErrors.push(err55);
+}
+errors++;
+break;
+}
+indices0[item0] = i6;
+}
+}
+}
+else {
+const err56 = {instancePath:instancePath+"/expose",schemaPath:"#/properties/expose/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema58.properties.expose.type,parentSchema:schema58.properties.expose,data:data25};
+if(vErrors === null){
+vErrors = [err56];
+}
+else {
+vErrors.push(err56);
+}
+errors++;
+}
+}
+if(data.secrets !== undefined){
+let data27 = data.secrets;
+if(Array.isArray(data27)){
+const len6 = data27.length;
+for(let i7=0; i7<len6; i7++){
+let data28 = data27[i7];
+const _errs75 = errors;
+let valid24 = false;
+const _errs76 = errors;
+if(typeof data28 === "string"){
+if(!pattern16.test(data28)){
+const err57 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema58.properties.secrets.items.anyOf[0],data:data28};
+if(vErrors === null){
+vErrors = [err57];
+}
+else {
+vErrors.push(err57);
+}
+errors++;
+}
+}
+else {
+const err58 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.secrets.items.anyOf[0].type,parentSchema:schema58.properties.secrets.items.anyOf[0],data:data28};
+if(vErrors === null){
+vErrors = [err58];
+}
+else {
+vErrors.push(err58);
+}
+errors++;
+}
+var _valid2 = _errs76 === errors;
+valid24 = valid24 || _valid2;
+if(!valid24){
+const _errs78 = errors;
+if(data28 && typeof data28 == "object" && !Array.isArray(data28)){
+if(data28.name === undefined){
+const err59 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema61.required,parentSchema:schema61,data:data28};
+if(vErrors === null){
+vErrors = [err59];
+}
+else {
+vErrors.push(err59);
+}
+errors++;
+}
+for(const key5 in data28){
+if(!(((((key5 === "name") || (key5 === "target")) || (key5 === "mode")) || (key5 === "uid")) || (key5 === "gid"))){
+const err60 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema61,data:data28};
+if(vErrors === null){
+vErrors = [err60];
+}
+else {
+vErrors.push(err60);
+}
+errors++;
+}
+}
+if(data28.name !== undefined){
+let data29 = data28.name;
+if(typeof data29 === "string"){
+if(!pattern16.test(data29)){
+const err61 = {instancePath:instancePath+"/secrets/" + i7+"/name",schemaPath:"#/$defs/SecretMount/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema61.properties.name,data:data29};
+if(vErrors === null){
+vErrors = [err61];
+}
+else {
+vErrors.push(err61);
+}
+errors++;
+}
+}
+else {
+const err62 = {instancePath:instancePath+"/secrets/" + i7+"/name",schemaPath:"#/$defs/SecretMount/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.name.type,parentSchema:schema61.properties.name,data:data29};
+if(vErrors === null){
+vErrors = [err62];
+}
+else {
+vErrors.push(err62);
+}
+errors++;
+}
+}
+if(data28.target !== undefined){
+let data30 = data28.target;
+if(typeof data30 === "string"){
+if(func2(data30) < 1){
+const err63 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema61.properties.target,data:data30};
+if(vErrors === null){
+vErrors = [err63];
+}
+else {
+vErrors.push(err63);
+}
+errors++;
+}
+if(!pattern48.test(data30)){
+const err64 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^[^/]"},message:"must match pattern \""+"^[^/]"+"\"",schema:"^[^/]",parentSchema:schema61.properties.target,data:data30};
+if(vErrors === null){
+vErrors = [err64];
+}
+else {
+vErrors.push(err64);
+}
+errors++;
+}
+}
+else {
+const err65 = {instancePath:instancePath+"/secrets/" + i7+"/target",schemaPath:"#/$defs/SecretMount/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.target.type,parentSchema:schema61.properties.target,data:data30};
+if(vErrors === null){
+vErrors = [err65];
+}
+else {
+vErrors.push(err65);
+}
+errors++;
+}
+}
+if(data28.mode !== undefined){
+let data31 = data28.mode;
+if(typeof data31 === "string"){
+if(!pattern49.test(data31)){
+const err66 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema61.properties.mode,data:data31};
+if(vErrors === null){
+vErrors = [err66];
+}
+else {
+vErrors.push(err66);
+}
+errors++;
+}
+}
+else {
+const err67 = {instancePath:instancePath+"/secrets/" + i7+"/mode",schemaPath:"#/$defs/SecretMount/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.mode.type,parentSchema:schema61.properties.mode,data:data31};
+if(vErrors === null){
+vErrors = [err67];
+}
+else {
+vErrors.push(err67);
+}
+errors++;
+}
+}
+if(data28.uid !== undefined){
+let data32 = data28.uid;
+if(typeof data32 === "string"){
+if(!pattern50.test(data32)){
+const err68 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema61.properties.uid,data:data32};
+if(vErrors === null){
+vErrors = [err68];
+}
+else {
+vErrors.push(err68);
+}
+errors++;
+}
+}
+else {
+const err69 = {instancePath:instancePath+"/secrets/" + i7+"/uid",schemaPath:"#/$defs/SecretMount/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.uid.type,parentSchema:schema61.properties.uid,data:data32};
+if(vErrors === null){
+vErrors = [err69];
+}
+else {
+vErrors.push(err69);
+}
+errors++;
+}
+}
+if(data28.gid !== undefined){
+let data33 = data28.gid;
+if(typeof data33 === "string"){
+if(!pattern50.test(data33)){
+const err70 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema61.properties.gid,data:data33};
+if(vErrors === null){
+vErrors = [err70];
+}
+else {
+vErrors.push(err70);
+}
+errors++;
+}
+}
+else {
+const err71 = {instancePath:instancePath+"/secrets/" + i7+"/gid",schemaPath:"#/$defs/SecretMount/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema61.properties.gid.type,parentSchema:schema61.properties.gid,data:data33};
+if(vErrors === null){
+vErrors = [err71];
+}
+else {
+vErrors.push(err71);
+}
+errors++;
+}
+}
+}
+else {
+const err72 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/$defs/SecretMount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema61.type,parentSchema:schema61,data:data28};
+if(vErrors === null){
+vErrors = [err72];
+}
+else {
+vErrors.push(err72);
+}
+errors++;
+}
+var _valid2 = _errs78 === errors;
+valid24 = valid24 || _valid2;
+}
+if(!valid24){
+const err73 = {instancePath:instancePath+"/secrets/" + i7,schemaPath:"#/properties/secrets/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.properties.secrets.items.anyOf,parentSchema:schema58.properties.secrets.items,data:data28};
+if(vErrors === null){
+vErrors = [err73];
+}
+else {
+vErrors.push(err73);
+}
+errors++;
+}
+else {
+errors = _errs75;
+if(vErrors !== null){
+if(_errs75){
+vErrors.length = _errs75;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err74 = {instancePath:instancePath+"/secrets",schemaPath:"#/properties/secrets/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema58.properties.secrets.type,parentSchema:schema58.properties.secrets,data:data27};
+if(vErrors === null){
+vErrors = [err74];
+}
+else {
+vErrors.push(err74);
+}
+errors++;
+}
+}
+if(data.configs !== undefined){
+let data34 = data.configs;
+if(Array.isArray(data34)){
+const len7 = data34.length;
+for(let i8=0; i8<len7; i8++){
+let data35 = data34[i8];
+const _errs95 = errors;
+let valid29 = false;
+const _errs96 = errors;
+if(typeof data35 === "string"){
+if(!pattern16.test(data35)){
+const err75 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf/0/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema58.properties.configs.items.anyOf[0],data:data35};
+if(vErrors === null){
+vErrors = [err75];
+}
+else {
+vErrors.push(err75);
+}
+errors++;
+}
+}
+else {
+const err76 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.configs.items.anyOf[0].type,parentSchema:schema58.properties.configs.items.anyOf[0],data:data35};
+if(vErrors === null){
+vErrors = [err76];
+}
+else {
+vErrors.push(err76);
+}
+errors++;
+}
+var _valid3 = _errs96 === errors;
+valid29 = valid29 || _valid3;
+if(!valid29){
+const _errs98 = errors;
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+if(data35.name === undefined){
+const err77 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema62.required,parentSchema:schema62,data:data35};
+if(vErrors === null){
+vErrors = [err77];
+}
+else {
+vErrors.push(err77);
+}
+errors++;
+}
+for(const key6 in data35){
+if(!(((((key6 === "name") || (key6 === "target")) || (key6 === "mode")) || (key6 === "uid")) || (key6 === "gid"))){
+const err78 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key6},message:"must NOT have additional properties",schema:false,parentSchema:schema62,data:data35};
+if(vErrors === null){
+vErrors = [err78];
+}
+else {
+vErrors.push(err78);
+}
+errors++;
+}
+}
+if(data35.name !== undefined){
+let data36 = data35.name;
+if(typeof data36 === "string"){
+if(!pattern16.test(data36)){
+const err79 = {instancePath:instancePath+"/configs/" + i8+"/name",schemaPath:"#/$defs/ConfigMount/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"},message:"must match pattern \""+"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$"+"\"",schema:"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$",parentSchema:schema62.properties.name,data:data36};
+if(vErrors === null){
+vErrors = [err79];
+}
+else {
+vErrors.push(err79);
+}
+errors++;
+}
+}
+else {
+const err80 = {instancePath:instancePath+"/configs/" + i8+"/name",schemaPath:"#/$defs/ConfigMount/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema62.properties.name.type,parentSchema:schema62.properties.name,data:data36};
+if(vErrors === null){
+vErrors = [err80];
+}
+else {
+vErrors.push(err80);
+}
+errors++;
+}
+}
+if(data35.target !== undefined){
+let data37 = data35.target;
+if(typeof data37 === "string"){
+if(func2(data37) > 4096){
+const err81 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/maxLength",keyword:"maxLength",params:{limit: 4096},message:"must NOT have more than 4096 characters",schema:4096,parentSchema:schema62.properties.target,data:data37};
+if(vErrors === null){
+vErrors = [err81];
+}
+else {
+vErrors.push(err81);
+}
+errors++;
+}
+if(func2(data37) < 1){
+const err82 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema62.properties.target,data:data37};
+if(vErrors === null){
+vErrors = [err82];
+}
+else {
+vErrors.push(err82);
+}
+errors++;
+}
+if(!pattern54.test(data37)){
+const err83 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/pattern",keyword:"pattern",params:{pattern: "^/"},message:"must match pattern \""+"^/"+"\"",schema:"^/",parentSchema:schema62.properties.target,data:data37};
+if(vErrors === null){
+vErrors = [err83];
+}
+else {
+vErrors.push(err83);
+}
+errors++;
+}
+}
+else {
+const err84 = {instancePath:instancePath+"/configs/" + i8+"/target",schemaPath:"#/$defs/ConfigMount/properties/target/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema62.properties.target.type,parentSchema:schema62.properties.target,data:data37};
+if(vErrors === null){
+vErrors = [err84];
+}
+else {
+vErrors.push(err84);
+}
+errors++;
+}
+}
+if(data35.mode !== undefined){
+let data38 = data35.mode;
+if(typeof data38 === "string"){
+if(!pattern49.test(data38)){
+const err85 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/pattern",keyword:"pattern",params:{pattern: "^0?[0-7]{3}$"},message:"must match pattern \""+"^0?[0-7]{3}$"+"\"",schema:"^0?[0-7]{3}$",parentSchema:schema62.properties.mode,data:data38};
+if(vErrors === null){
+vErrors = [err85];
+}
+else {
+vErrors.push(err85);
+}
+errors++;
+}
+}
+else {
+const err86 = {instancePath:instancePath+"/configs/" + i8+"/mode",schemaPath:"#/$defs/ConfigMount/properties/mode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema62.properties.mode.type,parentSchema:schema62.properties.mode,data:data38};
+if(vErrors === null){
+vErrors = [err86];
+}
+else {
+vErrors.push(err86);
+}
+errors++;
+}
+}
+if(data35.uid !== undefined){
+let data39 = data35.uid;
+if(typeof data39 === "string"){
+if(!pattern50.test(data39)){
+const err87 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema62.properties.uid,data:data39};
+if(vErrors === null){
+vErrors = [err87];
+}
+else {
+vErrors.push(err87);
+}
+errors++;
+}
+}
+else {
+const err88 = {instancePath:instancePath+"/configs/" + i8+"/uid",schemaPath:"#/$defs/ConfigMount/properties/uid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema62.properties.uid.type,parentSchema:schema62.properties.uid,data:data39};
+if(vErrors === null){
+vErrors = [err88];
+}
+else {
+vErrors.push(err88);
+}
+errors++;
+}
+}
+if(data35.gid !== undefined){
+let data40 = data35.gid;
+if(typeof data40 === "string"){
+if(!pattern50.test(data40)){
+const err89 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/pattern",keyword:"pattern",params:{pattern: "^[0-9]+$"},message:"must match pattern \""+"^[0-9]+$"+"\"",schema:"^[0-9]+$",parentSchema:schema62.properties.gid,data:data40};
+if(vErrors === null){
+vErrors = [err89];
+}
+else {
+vErrors.push(err89);
+}
+errors++;
+}
+}
+else {
+const err90 = {instancePath:instancePath+"/configs/" + i8+"/gid",schemaPath:"#/$defs/ConfigMount/properties/gid/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema62.properties.gid.type,parentSchema:schema62.properties.gid,data:data40};
+if(vErrors === null){
+vErrors = [err90];
+}
+else {
+vErrors.push(err90);
+}
+errors++;
+}
+}
+}
+else {
+const err91 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/$defs/ConfigMount/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema62.type,parentSchema:schema62,data:data35};
+if(vErrors === null){
+vErrors = [err91];
+}
+else {
+vErrors.push(err91);
+}
+errors++;
+}
+var _valid3 = _errs98 === errors;
+valid29 = valid29 || _valid3;
+}
+if(!valid29){
+const err92 = {instancePath:instancePath+"/configs/" + i8,schemaPath:"#/properties/configs/items/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.properties.configs.items.anyOf,parentSchema:schema58.properties.configs.items,data:data35};
+if(vErrors === null){
+vErrors = [err92];
+}
+else {
+vErrors.push(err92);
+}
+errors++;
+}
+else {
+errors = _errs95;
+if(vErrors !== null){
+if(_errs95){
+vErrors.length = _errs95;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err93 = {instancePath:instancePath+"/configs",schemaPath:"#/properties/configs/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema58.properties.configs.type,parentSchema:schema58.properties.configs,data:data34};
+if(vErrors === null){
+vErrors = [err93];
+}
+else {
+vErrors.push(err93);
+}
+errors++;
+}
+}
+if(data.endpointMode !== undefined){
+let data41 = data.endpointMode;
+if(typeof data41 !== "string"){
+const err94 = {instancePath:instancePath+"/endpointMode",schemaPath:"#/properties/endpointMode/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.endpointMode.type,parentSchema:schema58.properties.endpointMode,data:data41};
+if(vErrors === null){
+vErrors = [err94];
+}
+else {
+vErrors.push(err94);
+}
+errors++;
+}
+if(!((data41 === "vip") || (data41 === "dnsrr"))){
+const err95 = {instancePath:instancePath+"/endpointMode",schemaPath:"#/properties/endpointMode/enum",keyword:"enum",params:{allowedValues: schema58.properties.endpointMode.enum},message:"must be equal to one of the allowed values",schema:schema58.properties.endpointMode.enum,parentSchema:schema58.properties.endpointMode,data:data41};
+if(vErrors === null){
+vErrors = [err95];
+}
+else {
+vErrors.push(err95);
+}
+errors++;
+}
+}
+if(data.placement !== undefined){
+let data42 = data.placement;
+if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
+for(const key7 in data42){
+if(!(((key7 === "constraints") || (key7 === "preferences")) || (key7 === "maxReplicasPerNode"))){
+const err96 = {instancePath:instancePath+"/placement",schemaPath:"#/$defs/Placement/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key7},message:"must NOT have additional properties",schema:false,parentSchema:schema63,data:data42};
+if(vErrors === null){
+vErrors = [err96];
+}
+else {
+vErrors.push(err96);
+}
+errors++;
+}
+}
+if(data42.constraints !== undefined){
+let data43 = data42.constraints;
+if(Array.isArray(data43)){
+const len8 = data43.length;
+for(let i9=0; i9<len8; i9++){
+let data44 = data43[i9];
+if(typeof data44 === "string"){
+if(func2(data44) < 1){
+const err97 = {instancePath:instancePath+"/placement/constraints/" + i9,schemaPath:"#/$defs/Placement/properties/constraints/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema63.properties.constraints.items,data:data44};
+if(vErrors === null){
+vErrors = [err97];
+}
+else {
+vErrors.push(err97);
+}
+errors++;
+}
+}
+else {
+const err98 = {instancePath:instancePath+"/placement/constraints/" + i9,schemaPath:"#/$defs/Placement/properties/constraints/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema63.properties.constraints.items.type,parentSchema:schema63.properties.constraints.items,data:data44};
+if(vErrors === null){
+vErrors = [err98];
+}
+else {
+vErrors.push(err98);
+}
+errors++;
+}
+}
+}
+else {
+const err99 = {instancePath:instancePath+"/placement/constraints",schemaPath:"#/$defs/Placement/properties/constraints/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema63.properties.constraints.type,parentSchema:schema63.properties.constraints,data:data43};
+if(vErrors === null){
+vErrors = [err99];
+}
+else {
+vErrors.push(err99);
+}
+errors++;
+}
+}
+if(data42.preferences !== undefined){
+let data45 = data42.preferences;
+if(Array.isArray(data45)){
+const len9 = data45.length;
+for(let i10=0; i10<len9; i10++){
+let data46 = data45[i10];
+if(data46 && typeof data46 == "object" && !Array.isArray(data46)){
+if(data46.spread === undefined){
+const err100 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/required",keyword:"required",params:{missingProperty: "spread"},message:"must have required property '"+"spread"+"'",schema:schema63.properties.preferences.items.required,parentSchema:schema63.properties.preferences.items,data:data46};
+if(vErrors === null){
+vErrors = [err100];
+}
+else {
+vErrors.push(err100);
+}
+errors++;
+}
+for(const key8 in data46){
+if(!(key8 === "spread")){
+const err101 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key8},message:"must NOT have additional properties",schema:false,parentSchema:schema63.properties.preferences.items,data:data46};
+if(vErrors === null){
+vErrors = [err101];
+}
+else {
+vErrors.push(err101);
+}
+errors++;
+}
+}
+if(data46.spread !== undefined){
+let data47 = data46.spread;
+if(typeof data47 === "string"){
+if(func2(data47) < 1){
+const err102 = {instancePath:instancePath+"/placement/preferences/" + i10+"/spread",schemaPath:"#/$defs/Placement/properties/preferences/items/properties/spread/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema63.properties.preferences.items.properties.spread,data:data47};
+if(vErrors === null){
+vErrors = [err102];
+}
+else {
+vErrors.push(err102);
+}
+errors++;
+}
+}
+else {
+const err103 = {instancePath:instancePath+"/placement/preferences/" + i10+"/spread",schemaPath:"#/$defs/Placement/properties/preferences/items/properties/spread/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema63.properties.preferences.items.properties.spread.type,parentSchema:schema63.properties.preferences.items.properties.spread,data:data47};
+if(vErrors === null){
+vErrors = [err103];
+}
+else {
+vErrors.push(err103);
+}
+errors++;
+}
+}
+}
+else {
+const err104 = {instancePath:instancePath+"/placement/preferences/" + i10,schemaPath:"#/$defs/Placement/properties/preferences/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.properties.preferences.items.type,parentSchema:schema63.properties.preferences.items,data:data46};
+if(vErrors === null){
+vErrors = [err104];
+}
+else {
+vErrors.push(err104);
+}
+errors++;
+}
+}
+}
+else {
+const err105 = {instancePath:instancePath+"/placement/preferences",schemaPath:"#/$defs/Placement/properties/preferences/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema63.properties.preferences.type,parentSchema:schema63.properties.preferences,data:data45};
+if(vErrors === null){
+vErrors = [err105];
+}
+else {
+vErrors.push(err105);
+}
+errors++;
+}
+}
+if(data42.maxReplicasPerNode !== undefined){
+let data48 = data42.maxReplicasPerNode;
+if(!((typeof data48 == "number") && (!(data48 % 1) && !isNaN(data48)))){
+const err106 = {instancePath:instancePath+"/placement/maxReplicasPerNode",schemaPath:"#/$defs/Placement/properties/maxReplicasPerNode/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema63.properties.maxReplicasPerNode.type,parentSchema:schema63.properties.maxReplicasPerNode,data:data48};
+if(vErrors === null){
+vErrors = [err106];
+}
+else {
+vErrors.push(err106);
+}
+errors++;
+}
+if(typeof data48 == "number"){
+if(data48 < 0 || isNaN(data48)){
+const err107 = {instancePath:instancePath+"/placement/maxReplicasPerNode",schemaPath:"#/$defs/Placement/properties/maxReplicasPerNode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema63.properties.maxReplicasPerNode,data:data48};
+if(vErrors === null){
+vErrors = [err107];
+}
+else {
+vErrors.push(err107);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err108 = {instancePath:instancePath+"/placement",schemaPath:"#/$defs/Placement/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema63.type,parentSchema:schema63,data:data42};
+if(vErrors === null){
+vErrors = [err108];
+}
+else {
+vErrors.push(err108);
+}
+errors++;
+}
+}
+if(data.resources !== undefined){
+if(!(validate37(data.resources, {instancePath:instancePath+"/resources",parentData:data,parentDataProperty:"resources",rootData}))){
+vErrors = vErrors === null ? validate37.errors : vErrors.concat(validate37.errors);
+errors = vErrors.length;
+}
+}
+if(data.updateConfig !== undefined){
+if(!(validate43(data.updateConfig, {instancePath:instancePath+"/updateConfig",parentData:data,parentDataProperty:"updateConfig",rootData}))){
+vErrors = vErrors === null ? validate43.errors : vErrors.concat(validate43.errors);
+errors = vErrors.length;
+}
+}
+if(data.rollbackConfig !== undefined){
+if(!(validate45(data.rollbackConfig, {instancePath:instancePath+"/rollbackConfig",parentData:data,parentDataProperty:"rollbackConfig",rootData}))){
+vErrors = vErrors === null ? validate45.errors : vErrors.concat(validate45.errors);
+errors = vErrors.length;
+}
+}
+if(data.restartPolicy !== undefined){
+if(!(validate47(data.restartPolicy, {instancePath:instancePath+"/restartPolicy",parentData:data,parentDataProperty:"restartPolicy",rootData}))){
+vErrors = vErrors === null ? validate47.errors : vErrors.concat(validate47.errors);
+errors = vErrors.length;
+}
+}
+if(data.healthcheck !== undefined){
+if(!(validate49(data.healthcheck, {instancePath:instancePath+"/healthcheck",parentData:data,parentDataProperty:"healthcheck",rootData}))){
+vErrors = vErrors === null ? validate49.errors : vErrors.concat(validate49.errors);
+errors = vErrors.length;
+}
+}
+if(data.stopGracePeriod !== undefined){
+let data54 = data.stopGracePeriod;
+if(typeof data54 === "string"){
+if(!pattern29.test(data54)){
+const err109 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/pattern",keyword:"pattern",params:{pattern: "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},message:"must match pattern \""+"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"+"\"",schema:"^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",parentSchema:schema73,data:data54};
+if(vErrors === null){
+vErrors = [err109];
+}
+else {
+vErrors.push(err109);
+}
+errors++;
+}
+}
+else {
+const err110 = {instancePath:instancePath+"/stopGracePeriod",schemaPath:"#/$defs/Duration/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema73.type,parentSchema:schema73,data:data54};
+if(vErrors === null){
+vErrors = [err110];
+}
+else {
+vErrors.push(err110);
+}
+errors++;
+}
+}
+if(data.stopSignal !== undefined){
+let data55 = data.stopSignal;
+if(typeof data55 === "string"){
+if(!pattern73.test(data55)){
+const err111 = {instancePath:instancePath+"/stopSignal",schemaPath:"#/properties/stopSignal/pattern",keyword:"pattern",params:{pattern: "^(SIG[A-Z0-9+-]+|[0-9]+)$"},message:"must match pattern \""+"^(SIG[A-Z0-9+-]+|[0-9]+)$"+"\"",schema:"^(SIG[A-Z0-9+-]+|[0-9]+)$",parentSchema:schema58.properties.stopSignal,data:data55};
+if(vErrors === null){
+vErrors = [err111];
+}
+else {
+vErrors.push(err111);
+}
+errors++;
+}
+}
+else {
+const err112 = {instancePath:instancePath+"/stopSignal",schemaPath:"#/properties/stopSignal/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.stopSignal.type,parentSchema:schema58.properties.stopSignal,data:data55};
+if(vErrors === null){
+vErrors = [err112];
+}
+else {
+vErrors.push(err112);
+}
+errors++;
+}
+}
+if(data.mounts !== undefined){
+let data56 = data.mounts;
+if(Array.isArray(data56)){
+const len10 = data56.length;
+for(let i11=0; i11<len10; i11++){
+if(!(validate51(data56[i11], {instancePath:instancePath+"/mounts/" + i11,parentData:data56,parentDataProperty:i11,rootData}))){
+vErrors = vErrors === null ? validate51.errors : vErrors.concat(validate51.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err113 = {instancePath:instancePath+"/mounts",schemaPath:"#/properties/mounts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema58.properties.mounts.type,parentSchema:schema58.properties.mounts,data:data56};
+if(vErrors === null){
+vErrors = [err113];
+}
+else {
+vErrors.push(err113);
+}
+errors++;
+}
+}
+if(data.containerLabels !== undefined){
+let data58 = data.containerLabels;
+if(data58 && typeof data58 == "object" && !Array.isArray(data58)){
+for(const key9 in data58){
+let data59 = data58[key9];
+if(typeof data59 !== "string"){
+const err114 = {instancePath:instancePath+"/containerLabels/" + key9.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/containerLabels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.containerLabels.additionalProperties.type,parentSchema:schema58.properties.containerLabels.additionalProperties,data:data59};
+if(vErrors === null){
+vErrors = [err114];
+}
+else {
+vErrors.push(err114);
+}
+errors++;
+}
+}
+}
+else {
+const err115 = {instancePath:instancePath+"/containerLabels",schemaPath:"#/properties/containerLabels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema58.properties.containerLabels.type,parentSchema:schema58.properties.containerLabels,data:data58};
+if(vErrors === null){
+vErrors = [err115];
+}
+else {
+vErrors.push(err115);
+}
+errors++;
+}
+}
+if(data.init !== undefined){
+let data60 = data.init;
+if(typeof data60 !== "boolean"){
+const err116 = {instancePath:instancePath+"/init",schemaPath:"#/properties/init/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema58.properties.init.type,parentSchema:schema58.properties.init,data:data60};
+if(vErrors === null){
+vErrors = [err116];
+}
+else {
+vErrors.push(err116);
+}
+errors++;
+}
+}
+if(data.readOnly !== undefined){
+let data61 = data.readOnly;
+if(typeof data61 !== "boolean"){
+const err117 = {instancePath:instancePath+"/readOnly",schemaPath:"#/properties/readOnly/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema58.properties.readOnly.type,parentSchema:schema58.properties.readOnly,data:data61};
+if(vErrors === null){
+vErrors = [err117];
+}
+else {
+vErrors.push(err117);
+}
+errors++;
+}
+}
+if(data.tty !== undefined){
+let data62 = data.tty;
+if(typeof data62 !== "boolean"){
+const err118 = {instancePath:instancePath+"/tty",schemaPath:"#/properties/tty/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema58.properties.tty.type,parentSchema:schema58.properties.tty,data:data62};
+if(vErrors === null){
+vErrors = [err118];
+}
+else {
+vErrors.push(err118);
+}
+errors++;
+}
+}
+if(data.stdinOpen !== undefined){
+let data63 = data.stdinOpen;
+if(typeof data63 !== "boolean"){
+const err119 = {instancePath:instancePath+"/stdinOpen",schemaPath:"#/properties/stdinOpen/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema58.properties.stdinOpen.type,parentSchema:schema58.properties.stdinOpen,data:data63};
+if(vErrors === null){
+vErrors = [err119];
+}
+else {
+vErrors.push(err119);
+}
+errors++;
+}
+}
+if(data.capAdd !== undefined){
+let data64 = data.capAdd;
+if(Array.isArray(data64)){
+const len11 = data64.length;
+for(let i12=0; i12<len11; i12++){
+let data65 = data64[i12];
+if(typeof data65 === "string"){
+if(!pattern76.test(data65)){
+const err120 = {instancePath:instancePath+"/capAdd/" + i12,schemaPath:"#/$defs/Capability/pattern",keyword:"pattern",params:{pattern: "^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},message:"must match pattern \""+"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"+"\"",schema:"^([Cc][Aa][Pp]_)?[A-Za-z_]+$",parentSchema:schema89,data:data65};
+if(vErrors === null){
+vErrors = [err120];
+}
+else {
+vErrors.push(err120);
+}
+errors++;
+}
+}
+else {
+const err121 = {instancePath:instancePath+"/capAdd/" + i12,schemaPath:"#/$defs/Capability/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.type,parentSchema:schema89,data:data65};
+if(vErrors === null){
+vErrors = [err121];
+}
+else {
+vErrors.push(err121);
+}
+errors++;
+}
+}
+let i13 = data64.length;
+let j1;
+if(i13 > 1){
+outer0:
+for(;i13--;){
+for(j1 = i13; j1--;){
+if(func0(data64[i13], data64[j1])){
+const err122 = {instancePath:instancePath+"/capAdd",schemaPath:"#/properties/capAdd/uniqueItems",keyword:"uniqueItems",params:{i: i13, j: j1},message:"must NOT have duplicate items (items ## "+j1+" and "+i13+" are identical)",schema:true,parentSchema:schema58.properties.capAdd,data:data64};
+if(vErrors === null){
+vErrors = [err122];
+}
+else {
+vErrors.push(err122);
+}
+errors++;
+break outer0;
+}
+}
+}
+}
+}
+else {
+const err123 = {instancePath:instancePath+"/capAdd",schemaPath:"#/properties/capAdd/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema58.properties.capAdd.type,parentSchema:schema58.properties.capAdd,data:data64};
+if(vErrors === null){
+vErrors = [err123];
+}
+else {
+vErrors.push(err123);
+}
+errors++;
+}
+}
+if(data.capDrop !== undefined){
+let data66 = data.capDrop;
+if(Array.isArray(data66)){
+const len12 = data66.length;
+for(let i14=0; i14<len12; i14++){
+let data67 = data66[i14];
+if(typeof data67 === "string"){
+if(!pattern76.test(data67)){
+const err124 = {instancePath:instancePath+"/capDrop/" + i14,schemaPath:"#/$defs/Capability/pattern",keyword:"pattern",params:{pattern: "^([Cc][Aa][Pp]_)?[A-Za-z_]+$"},message:"must match pattern \""+"^([Cc][Aa][Pp]_)?[A-Za-z_]+$"+"\"",schema:"^([Cc][Aa][Pp]_)?[A-Za-z_]+$",parentSchema:schema89,data:data67};
+if(vErrors === null){
+vErrors = [err124];
+}
+else {
+vErrors.push(err124);
+}
+errors++;
+}
+}
+else {
+const err125 = {instancePath:instancePath+"/capDrop/" + i14,schemaPath:"#/$defs/Capability/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema89.type,parentSchema:schema89,data:data67};
+if(vErrors === null){
+vErrors = [err125];
+}
+else {
+vErrors.push(err125);
+}
+errors++;
+}
+}
+let i15 = data66.length;
+let j2;
+if(i15 > 1){
+outer1:
+for(;i15--;){
+for(j2 = i15; j2--;){
+if(func0(data66[i15], data66[j2])){
+const err126 = {instancePath:instancePath+"/capDrop",schemaPath:"#/properties/capDrop/uniqueItems",keyword:"uniqueItems",params:{i: i15, j: j2},message:"must NOT have duplicate items (items ## "+j2+" and "+i15+" are identical)",schema:true,parentSchema:schema58.properties.capDrop,data:data66};
+if(vErrors === null){
+vErrors = [err126];
+}
+else {
+vErrors.push(err126);
+}
+errors++;
+break outer1;
+}
+}
+}
+}
+}
+else {
+const err127 = {instancePath:instancePath+"/capDrop",schemaPath:"#/properties/capDrop/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema58.properties.capDrop.type,parentSchema:schema58.properties.capDrop,data:data66};
+if(vErrors === null){
+vErrors = [err127];
+}
+else {
+vErrors.push(err127);
+}
+errors++;
+}
+}
+if(data.sysctls !== undefined){
+let data68 = data.sysctls;
+if(data68 && typeof data68 == "object" && !Array.isArray(data68)){
+for(const key10 in data68){
+const _errs169 = errors;
+if(typeof key10 === "string"){
+if(!pattern78.test(key10)){
+const err128 = {instancePath:instancePath+"/sysctls",schemaPath:"#/properties/sysctls/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"},message:"must match pattern \""+"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$"+"\"",schema:"^[a-z0-9_]+(\\.[A-Za-z0-9_-]+)+$",parentSchema:schema58.properties.sysctls.propertyNames,data:key10,propertyName:key10};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
+}
+errors++;
+}
+}
+var valid51 = _errs169 === errors;
+if(!valid51){
+const err129 = {instancePath:instancePath+"/sysctls",schemaPath:"#/properties/sysctls/propertyNames",keyword:"propertyNames",params:{propertyName: key10},message:"property name must be valid",schema:schema58.properties.sysctls.propertyNames,parentSchema:schema58.properties.sysctls,data:data68};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
+}
+errors++;
+}
+}
+for(const key11 in data68){
+let data69 = data68[key11];
+const _errs172 = errors;
+let valid53 = false;
+const _errs173 = errors;
+if(typeof data69 !== "string"){
+const err130 = {instancePath:instancePath+"/sysctls/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sysctls/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema58.properties.sysctls.additionalProperties.anyOf[0].type,parentSchema:schema58.properties.sysctls.additionalProperties.anyOf[0],data:data69};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
+}
+errors++;
+}
+var _valid4 = _errs173 === errors;
+valid53 = valid53 || _valid4;
+if(!valid53){
+const _errs175 = errors;
+if(!(typeof data69 == "number")){
+const err131 = {instancePath:instancePath+"/sysctls/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sysctls/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema58.properties.sysctls.additionalProperties.anyOf[1].type,parentSchema:schema58.properties.sysctls.additionalProperties.anyOf[1],data:data69};
+if(vErrors === null){
+vErrors = [err131];
+}
+else {
+vErrors.push(err131);
+}
+errors++;
+}
+var _valid4 = _errs175 === errors;
+valid53 = valid53 || _valid4;
+}
+if(!valid53){
+const err132 = {instancePath:instancePath+"/sysctls/" + key11.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/sysctls/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.properties.sysctls.additionalProperties.anyOf,parentSchema:schema58.properties.sysctls.additionalProperties,data:data69};
+if(vErrors === null){
+vErrors = [err132];
+}
+else {
+vErrors.push(err132);
+}
+errors++;
+}
+else {
+errors = _errs172;
+if(vErrors !== null){
+if(_errs172){
+vErrors.length = _errs172;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err133 = {instancePath:instancePath+"/sysctls",schemaPath:"#/properties/sysctls/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema58.properties.sysctls.type,parentSchema:schema58.properties.sysctls,data:data68};
+if(vErrors === null){
+vErrors = [err133];
+}
+else {
+vErrors.push(err133);
+}
+errors++;
+}
+}
+if(data.ulimits !== undefined){
+let data70 = data.ulimits;
+if(data70 && typeof data70 == "object" && !Array.isArray(data70)){
+for(const key12 in data70){
+const _errs179 = errors;
+if(typeof key12 === "string"){
+if(!pattern79.test(key12)){
+const err134 = {instancePath:instancePath+"/ulimits",schemaPath:"#/properties/ulimits/propertyNames/pattern",keyword:"pattern",params:{pattern: "^[a-z]+$"},message:"must match pattern \""+"^[a-z]+$"+"\"",schema:"^[a-z]+$",parentSchema:schema58.properties.ulimits.propertyNames,data:key12,propertyName:key12};
+if(vErrors === null){
+vErrors = [err134];
+}
+else {
+vErrors.push(err134);
+}
+errors++;
+}
+}
+var valid54 = _errs179 === errors;
+if(!valid54){
+const err135 = {instancePath:instancePath+"/ulimits",schemaPath:"#/properties/ulimits/propertyNames",keyword:"propertyNames",params:{propertyName: key12},message:"property name must be valid",schema:schema58.properties.ulimits.propertyNames,parentSchema:schema58.properties.ulimits,data:data70};
+if(vErrors === null){
+vErrors = [err135];
+}
+else {
+vErrors.push(err135);
+}
+errors++;
+}
+}
+for(const key13 in data70){
+let data71 = data70[key13];
+const _errs182 = errors;
+let valid56 = false;
+const _errs183 = errors;
+if(!((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71)))){
+const err136 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ulimits/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.properties.ulimits.additionalProperties.anyOf[0].type,parentSchema:schema58.properties.ulimits.additionalProperties.anyOf[0],data:data71};
+if(vErrors === null){
+vErrors = [err136];
+}
+else {
+vErrors.push(err136);
+}
+errors++;
+}
+if(typeof data71 == "number"){
+if(data71 < -1 || isNaN(data71)){
+const err137 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ulimits/additionalProperties/anyOf/0/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1",schema:-1,parentSchema:schema58.properties.ulimits.additionalProperties.anyOf[0],data:data71};
+if(vErrors === null){
+vErrors = [err137];
+}
+else {
+vErrors.push(err137);
+}
+errors++;
+}
+}
+var _valid5 = _errs183 === errors;
+valid56 = valid56 || _valid5;
+if(!valid56){
+const _errs185 = errors;
+if(data71 && typeof data71 == "object" && !Array.isArray(data71)){
+if(data71.soft === undefined){
+const err138 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/required",keyword:"required",params:{missingProperty: "soft"},message:"must have required property '"+"soft"+"'",schema:schema91.required,parentSchema:schema91,data:data71};
+if(vErrors === null){
+vErrors = [err138];
+}
+else {
+vErrors.push(err138);
+}
+errors++;
+}
+if(data71.hard === undefined){
+const err139 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/required",keyword:"required",params:{missingProperty: "hard"},message:"must have required property '"+"hard"+"'",schema:schema91.required,parentSchema:schema91,data:data71};
+if(vErrors === null){
+vErrors = [err139];
+}
+else {
+vErrors.push(err139);
+}
+errors++;
+}
+for(const key14 in data71){
+if(!((key14 === "soft") || (key14 === "hard"))){
+const err140 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key14},message:"must NOT have additional properties",schema:false,parentSchema:schema91,data:data71};
+if(vErrors === null){
+vErrors = [err140];
+}
+else {
+vErrors.push(err140);
+}
+errors++;
+}
+}
+if(data71.soft !== undefined){
+let data72 = data71.soft;
+if(!((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72)))){
+const err141 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/Ulimit/properties/soft/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema91.properties.soft.type,parentSchema:schema91.properties.soft,data:data72};
+if(vErrors === null){
+vErrors = [err141];
+}
+else {
+vErrors.push(err141);
+}
+errors++;
+}
+if(typeof data72 == "number"){
+if(data72 < -1 || isNaN(data72)){
+const err142 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/soft",schemaPath:"#/$defs/Ulimit/properties/soft/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1",schema:-1,parentSchema:schema91.properties.soft,data:data72};
+if(vErrors === null){
+vErrors = [err142];
+}
+else {
+vErrors.push(err142);
+}
+errors++;
+}
+}
+}
+if(data71.hard !== undefined){
+let data73 = data71.hard;
+if(!((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73)))){
+const err143 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/Ulimit/properties/hard/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema91.properties.hard.type,parentSchema:schema91.properties.hard,data:data73};
+if(vErrors === null){
+vErrors = [err143];
+}
+else {
+vErrors.push(err143);
+}
+errors++;
+}
+if(typeof data73 == "number"){
+if(data73 < -1 || isNaN(data73)){
+const err144 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1")+"/hard",schemaPath:"#/$defs/Ulimit/properties/hard/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1},message:"must be >= -1",schema:-1,parentSchema:schema91.properties.hard,data:data73};
+if(vErrors === null){
+vErrors = [err144];
+}
+else {
+vErrors.push(err144);
+}
+errors++;
+}
+}
+}
+}
+else {
+const err145 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Ulimit/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema91.type,parentSchema:schema91,data:data71};
+if(vErrors === null){
+vErrors = [err145];
+}
+else {
+vErrors.push(err145);
+}
+errors++;
+}
+var _valid5 = _errs185 === errors;
+valid56 = valid56 || _valid5;
+}
+if(!valid56){
+const err146 = {instancePath:instancePath+"/ulimits/" + key13.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/ulimits/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema58.properties.ulimits.additionalProperties.anyOf,parentSchema:schema58.properties.ulimits.additionalProperties,data:data71};
+if(vErrors === null){
+vErrors = [err146];
+}
+else {
+vErrors.push(err146);
+}
+errors++;
+}
+else {
+errors = _errs182;
+if(vErrors !== null){
+if(_errs182){
+vErrors.length = _errs182;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err147 = {instancePath:instancePath+"/ulimits",schemaPath:"#/properties/ulimits/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema58.properties.ulimits.type,parentSchema:schema58.properties.ulimits,data:data70};
+if(vErrors === null){
+vErrors = [err147];
+}
+else {
+vErrors.push(err147);
+}
+errors++;
+}
+}
+if(data.oomScoreAdj !== undefined){
+let data74 = data.oomScoreAdj;
+if(!((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74)))){
+const err148 = {instancePath:instancePath+"/oomScoreAdj",schemaPath:"#/properties/oomScoreAdj/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema58.properties.oomScoreAdj.type,parentSchema:schema58.properties.oomScoreAdj,data:data74};
+if(vErrors === null){
+vErrors = [err148];
+}
+else {
+vErrors.push(err148);
+}
+errors++;
+}
+if(typeof data74 == "number"){
+if(data74 > 1000 || isNaN(data74)){
+const err149 = {instancePath:instancePath+"/oomScoreAdj",schemaPath:"#/properties/oomScoreAdj/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema58.properties.oomScoreAdj,data:data74};
+if(vErrors === null){
+vErrors = [err149];
+}
+else {
+vErrors.push(err149);
+}
+errors++;
+}
+if(data74 < -1000 || isNaN(data74)){
+const err150 = {instancePath:instancePath+"/oomScoreAdj",schemaPath:"#/properties/oomScoreAdj/minimum",keyword:"minimum",params:{comparison: ">=", limit: -1000},message:"must be >= -1000",schema:-1000,parentSchema:schema58.properties.oomScoreAdj,data:data74};
+if(vErrors === null){
+vErrors = [err150];
+}
+else {
+vErrors.push(err150);
+}
+errors++;
+}
+}
+}
+if(data.dns !== undefined){
+let data75 = data.dns;
+if(data75 && typeof data75 == "object" && !Array.isArray(data75)){
+for(const key15 in data75){
+if(!(((key15 === "nameservers") || (key15 === "search")) || (key15 === "options"))){
+const err151 = {instancePath:instancePath+"/dns",schemaPath:"#/$defs/DnsConfig/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key15},message:"must NOT have additional properties",schema:false,parentSchema:schema92,data:data75};
+if(vErrors === null){
+vErrors = [err151];
+}
+else {
+vErrors.push(err151);
+}
+errors++;
+}
+}
+if(data75.nameservers !== undefined){
+let data76 = data75.nameservers;
+if(Array.isArray(data76)){
+const len13 = data76.length;
+for(let i16=0; i16<len13; i16++){
+let data77 = data76[i16];
+if(typeof data77 === "string"){
+if(func2(data77) < 1){
+const err152 = {instancePath:instancePath+"/dns/nameservers/" + i16,schemaPath:"#/$defs/DnsConfig/properties/nameservers/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema92.properties.nameservers.items,data:data77};
+if(vErrors === null){
+vErrors = [err152];
+}
+else {
+vErrors.push(err152);
+}
+errors++;
+}
+}
+else {
+const err153 = {instancePath:instancePath+"/dns/nameservers/" + i16,schemaPath:"#/$defs/DnsConfig/properties/nameservers/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema92.properties.nameservers.items.type,parentSchema:schema92.properties.nameservers.items,data:data77};
+if(vErrors === null){
+vErrors = [err153];
+}
+else {
+vErrors.push(err153);
+}
+errors++;
+}
+}
+}
+else {
+const err154 = {instancePath:instancePath+"/dns/nameservers",schemaPath:"#/$defs/DnsConfig/properties/nameservers/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema92.properties.nameservers.type,parentSchema:schema92.properties.nameservers,data:data76};
+if(vErrors === null){
+vErrors = [err154];
+}
+else {
+vErrors.push(err154);
+}
+errors++;
+}
+}
+if(data75.search !== undefined){
+let data78 = data75.search;
+if(Array.isArray(data78)){
+const len14 = data78.length;
+for(let i17=0; i17<len14; i17++){
+let data79 = data78[i17];
+if(typeof data79 === "string"){
+if(func2(data79) < 1){
+const err155 = {instancePath:instancePath+"/dns/search/" + i17,schemaPath:"#/$defs/DnsConfig/properties/search/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema92.properties.search.items,data:data79};
+if(vErrors === null){
+vErrors = [err155];
+}
+else {
+vErrors.push(err155);
+}
+errors++;
+}
+}
+else {
+const err156 = {instancePath:instancePath+"/dns/search/" + i17,schemaPath:"#/$defs/DnsConfig/properties/search/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema92.properties.search.items.type,parentSchema:schema92.properties.search.items,data:data79};
+if(vErrors === null){
+vErrors = [err156];
+}
+else {
+vErrors.push(err156);
+}
+errors++;
+}
+}
+}
+else {
+const err157 = {instancePath:instancePath+"/dns/search",schemaPath:"#/$defs/DnsConfig/properties/search/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema92.properties.search.type,parentSchema:schema92.properties.search,data:data78};
+if(vErrors === null){
+vErrors = [err157];
+}
+else {
+vErrors.push(err157);
+}
+errors++;
+}
+}
+if(data75.options !== undefined){
+let data80 = data75.options;
+if(Array.isArray(data80)){
+const len15 = data80.length;
+for(let i18=0; i18<len15; i18++){
+let data81 = data80[i18];
+if(typeof data81 === "string"){
+if(func2(data81) < 1){
+const err158 = {instancePath:instancePath+"/dns/options/" + i18,schemaPath:"#/$defs/DnsConfig/properties/options/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema92.properties.options.items,data:data81};
+if(vErrors === null){
+vErrors = [err158];
+}
+else {
+vErrors.push(err158);
+}
+errors++;
+}
+}
+else {
+const err159 = {instancePath:instancePath+"/dns/options/" + i18,schemaPath:"#/$defs/DnsConfig/properties/options/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema92.properties.options.items.type,parentSchema:schema92.properties.options.items,data:data81};
+if(vErrors === null){
+vErrors = [err159];
+}
+else {
+vErrors.push(err159);
+}
+errors++;
+}
+}
+}
+else {
+const err160 = {instancePath:instancePath+"/dns/options",schemaPath:"#/$defs/DnsConfig/properties/options/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema92.properties.options.type,parentSchema:schema92.properties.options,data:data80};
+if(vErrors === null){
+vErrors = [err160];
+}
+else {
+vErrors.push(err160);
+}
+errors++;
+}
+}
+}
+else {
+const err161 = {instancePath:instancePath+"/dns",schemaPath:"#/$defs/DnsConfig/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema92.type,parentSchema:schema92,data:data75};
+if(vErrors === null){
+vErrors = [err161];
+}
+else {
+vErrors.push(err161);
+}
+errors++;
+}
+}
+if(data.extraHosts !== undefined){
+let data82 = data.extraHosts;
+if(Array.isArray(data82)){
+const len16 = data82.length;
+for(let i19=0; i19<len16; i19++){
+let data83 = data82[i19];
+if(data83 && typeof data83 == "object" && !Array.isArray(data83)){
+if(data83.host === undefined){
+const err162 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/required",keyword:"required",params:{missingProperty: "host"},message:"must have required property '"+"host"+"'",schema:schema93.required,parentSchema:schema93,data:data83};
+if(vErrors === null){
+vErrors = [err162];
+}
+else {
+vErrors.push(err162);
+}
+errors++;
+}
+if(data83.ip === undefined){
+const err163 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/required",keyword:"required",params:{missingProperty: "ip"},message:"must have required property '"+"ip"+"'",schema:schema93.required,parentSchema:schema93,data:data83};
+if(vErrors === null){
+vErrors = [err163];
+}
+else {
+vErrors.push(err163);
+}
+errors++;
+}
+for(const key16 in data83){
+if(!((key16 === "host") || (key16 === "ip"))){
+const err164 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key16},message:"must NOT have additional properties",schema:false,parentSchema:schema93,data:data83};
+if(vErrors === null){
+vErrors = [err164];
+}
+else {
+vErrors.push(err164);
+}
+errors++;
+}
+}
+if(data83.host !== undefined){
+let data84 = data83.host;
+if(typeof data84 === "string"){
+if(func2(data84) < 1){
+const err165 = {instancePath:instancePath+"/extraHosts/" + i19+"/host",schemaPath:"#/$defs/ExtraHost/properties/host/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema93.properties.host,data:data84};
+if(vErrors === null){
+vErrors = [err165];
+}
+else {
+vErrors.push(err165);
+}
+errors++;
+}
+if(!pattern80.test(data84)){
+const err166 = {instancePath:instancePath+"/extraHosts/" + i19+"/host",schemaPath:"#/$defs/ExtraHost/properties/host/pattern",keyword:"pattern",params:{pattern: "^[^\\s:=]+$"},message:"must match pattern \""+"^[^\\s:=]+$"+"\"",schema:"^[^\\s:=]+$",parentSchema:schema93.properties.host,data:data84};
+if(vErrors === null){
+vErrors = [err166];
+}
+else {
+vErrors.push(err166);
+}
+errors++;
+}
+}
+else {
+const err167 = {instancePath:instancePath+"/extraHosts/" + i19+"/host",schemaPath:"#/$defs/ExtraHost/properties/host/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.host.type,parentSchema:schema93.properties.host,data:data84};
+if(vErrors === null){
+vErrors = [err167];
+}
+else {
+vErrors.push(err167);
+}
+errors++;
+}
+}
+if(data83.ip !== undefined){
+let data85 = data83.ip;
+if(typeof data85 === "string"){
+if(func2(data85) < 2){
+const err168 = {instancePath:instancePath+"/extraHosts/" + i19+"/ip",schemaPath:"#/$defs/ExtraHost/properties/ip/minLength",keyword:"minLength",params:{limit: 2},message:"must NOT have fewer than 2 characters",schema:2,parentSchema:schema93.properties.ip,data:data85};
+if(vErrors === null){
+vErrors = [err168];
+}
+else {
+vErrors.push(err168);
+}
+errors++;
+}
+if(!pattern81.test(data85)){
+const err169 = {instancePath:instancePath+"/extraHosts/" + i19+"/ip",schemaPath:"#/$defs/ExtraHost/properties/ip/pattern",keyword:"pattern",params:{pattern: "^[0-9A-Fa-f.:]+$"},message:"must match pattern \""+"^[0-9A-Fa-f.:]+$"+"\"",schema:"^[0-9A-Fa-f.:]+$",parentSchema:schema93.properties.ip,data:data85};
+if(vErrors === null){
+vErrors = [err169];
+}
+else {
+vErrors.push(err169);
+}
+errors++;
+}
+}
+else {
+const err170 = {instancePath:instancePath+"/extraHosts/" + i19+"/ip",schemaPath:"#/$defs/ExtraHost/properties/ip/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema93.properties.ip.type,parentSchema:schema93.properties.ip,data:data85};
+if(vErrors === null){
+vErrors = [err170];
+}
+else {
+vErrors.push(err170);
+}
+errors++;
+}
+}
+}
+else {
+const err171 = {instancePath:instancePath+"/extraHosts/" + i19,schemaPath:"#/$defs/ExtraHost/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema93.type,parentSchema:schema93,data:data83};
+if(vErrors === null){
+vErrors = [err171];
+}
+else {
+vErrors.push(err171);
+}
+errors++;
+}
+}
+}
+else {
+const err172 = {instancePath:instancePath+"/extraHosts",schemaPath:"#/properties/extraHosts/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema58.properties.extraHosts.type,parentSchema:schema58.properties.extraHosts,data:data82};
+if(vErrors === null){
+vErrors = [err172];
+}
+else {
+vErrors.push(err172);
+}
+errors++;
+}
+}
+if(data.logging !== undefined){
+let data86 = data.logging;
+if(data86 && typeof data86 == "object" && !Array.isArray(data86)){
+for(const key17 in data86){
+if(!((key17 === "driver") || (key17 === "options"))){
+const err173 = {instancePath:instancePath+"/logging",schemaPath:"#/$defs/Logging/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key17},message:"must NOT have additional properties",schema:false,parentSchema:schema94,data:data86};
+if(vErrors === null){
+vErrors = [err173];
+}
+else {
+vErrors.push(err173);
+}
+errors++;
+}
+}
+if(data86.driver !== undefined){
+let data87 = data86.driver;
+if(typeof data87 === "string"){
+if(func2(data87) < 1){
+const err174 = {instancePath:instancePath+"/logging/driver",schemaPath:"#/$defs/Logging/properties/driver/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema94.properties.driver,data:data87};
+if(vErrors === null){
+vErrors = [err174];
+}
+else {
+vErrors.push(err174);
+}
+errors++;
+}
+}
+else {
+const err175 = {instancePath:instancePath+"/logging/driver",schemaPath:"#/$defs/Logging/properties/driver/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema94.properties.driver.type,parentSchema:schema94.properties.driver,data:data87};
+if(vErrors === null){
+vErrors = [err175];
+}
+else {
+vErrors.push(err175);
+}
+errors++;
+}
+}
+if(data86.options !== undefined){
+let data88 = data86.options;
+if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
+for(const key18 in data88){
+let data89 = data88[key18];
+const _errs231 = errors;
+let valid74 = false;
+const _errs232 = errors;
+if(typeof data89 !== "string"){
+const err176 = {instancePath:instancePath+"/logging/options/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Logging/properties/options/additionalProperties/anyOf/0/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema94.properties.options.additionalProperties.anyOf[0].type,parentSchema:schema94.properties.options.additionalProperties.anyOf[0],data:data89};
+if(vErrors === null){
+vErrors = [err176];
+}
+else {
+vErrors.push(err176);
+}
+errors++;
+}
+var _valid6 = _errs232 === errors;
+valid74 = valid74 || _valid6;
+if(!valid74){
+const _errs234 = errors;
+if(!(typeof data89 == "number")){
+const err177 = {instancePath:instancePath+"/logging/options/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Logging/properties/options/additionalProperties/anyOf/1/type",keyword:"type",params:{type: "number"},message:"must be number",schema:schema94.properties.options.additionalProperties.anyOf[1].type,parentSchema:schema94.properties.options.additionalProperties.anyOf[1],data:data89};
+if(vErrors === null){
+vErrors = [err177];
+}
+else {
+vErrors.push(err177);
+}
+errors++;
+}
+var _valid6 = _errs234 === errors;
+valid74 = valid74 || _valid6;
+}
+if(!valid74){
+const err178 = {instancePath:instancePath+"/logging/options/" + key18.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/Logging/properties/options/additionalProperties/anyOf",keyword:"anyOf",params:{},message:"must match a schema in anyOf",schema:schema94.properties.options.additionalProperties.anyOf,parentSchema:schema94.properties.options.additionalProperties,data:data89};
+if(vErrors === null){
+vErrors = [err178];
+}
+else {
+vErrors.push(err178);
+}
+errors++;
+}
+else {
+errors = _errs231;
+if(vErrors !== null){
+if(_errs231){
+vErrors.length = _errs231;
+}
+else {
+vErrors = null;
+}
+}
+}
+}
+}
+else {
+const err179 = {instancePath:instancePath+"/logging/options",schemaPath:"#/$defs/Logging/properties/options/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema94.properties.options.type,parentSchema:schema94.properties.options,data:data88};
+if(vErrors === null){
+vErrors = [err179];
+}
+else {
+vErrors.push(err179);
+}
+errors++;
+}
+}
+}
+else {
+const err180 = {instancePath:instancePath+"/logging",schemaPath:"#/$defs/Logging/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema94.type,parentSchema:schema94,data:data86};
+if(vErrors === null){
+vErrors = [err180];
+}
+else {
+vErrors.push(err180);
+}
+errors++;
+}
+}
+}
+else {
+const err181 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema58.type,parentSchema:schema58,data};
+if(vErrors === null){
+vErrors = [err181];
+}
+else {
+vErrors.push(err181);
+}
+errors++;
+}
+validate36.errors = vErrors;
+return errors === 0;
+}
+
+
+function validate35(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
+let vErrors = null;
+let errors = 0;
+if(data && typeof data == "object" && !Array.isArray(data)){
+if(data.apiVersion === undefined){
+const err0 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "apiVersion"},message:"must have required property '"+"apiVersion"+"'",schema:schema56.required,parentSchema:schema56,data};
+if(vErrors === null){
+vErrors = [err0];
+}
+else {
+vErrors.push(err0);
+}
+errors++;
+}
+if(data.kind === undefined){
+const err1 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "kind"},message:"must have required property '"+"kind"+"'",schema:schema56.required,parentSchema:schema56,data};
+if(vErrors === null){
+vErrors = [err1];
+}
+else {
+vErrors.push(err1);
+}
+errors++;
+}
+if(data.metadata === undefined){
+const err2 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "metadata"},message:"must have required property '"+"metadata"+"'",schema:schema56.required,parentSchema:schema56,data};
+if(vErrors === null){
+vErrors = [err2];
+}
+else {
+vErrors.push(err2);
+}
+errors++;
+}
+if(data.spec === undefined){
+const err3 = {instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: "spec"},message:"must have required property '"+"spec"+"'",schema:schema56.required,parentSchema:schema56,data};
+if(vErrors === null){
+vErrors = [err3];
+}
+else {
+vErrors.push(err3);
+}
+errors++;
+}
+for(const key0 in data){
+if(!((((key0 === "apiVersion") || (key0 === "kind")) || (key0 === "metadata")) || (key0 === "spec"))){
+const err4 = {instancePath,schemaPath:"#/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key0},message:"must NOT have additional properties",schema:false,parentSchema:schema56,data};
+if(vErrors === null){
+vErrors = [err4];
+}
+else {
+vErrors.push(err4);
+}
+errors++;
+}
+}
+if(data.apiVersion !== undefined){
+let data0 = data.apiVersion;
+if(typeof data0 !== "string"){
+const err5 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.apiVersion.type,parentSchema:schema56.properties.apiVersion,data:data0};
+if(vErrors === null){
+vErrors = [err5];
+}
+else {
+vErrors.push(err5);
+}
+errors++;
+}
+if("swarm.controller/v1alpha1" !== data0){
+const err6 = {instancePath:instancePath+"/apiVersion",schemaPath:"#/properties/apiVersion/const",keyword:"const",params:{allowedValue: "swarm.controller/v1alpha1"},message:"must be equal to constant",schema:"swarm.controller/v1alpha1",parentSchema:schema56.properties.apiVersion,data:data0};
+if(vErrors === null){
+vErrors = [err6];
+}
+else {
+vErrors.push(err6);
+}
+errors++;
+}
+}
+if(data.kind !== undefined){
+let data1 = data.kind;
+if(typeof data1 !== "string"){
+const err7 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema56.properties.kind.type,parentSchema:schema56.properties.kind,data:data1};
+if(vErrors === null){
+vErrors = [err7];
+}
+else {
+vErrors.push(err7);
+}
+errors++;
+}
+if("Service" !== data1){
+const err8 = {instancePath:instancePath+"/kind",schemaPath:"#/properties/kind/const",keyword:"const",params:{allowedValue: "Service"},message:"must be equal to constant",schema:"Service",parentSchema:schema56.properties.kind,data:data1};
+if(vErrors === null){
+vErrors = [err8];
+}
+else {
+vErrors.push(err8);
+}
+errors++;
+}
+}
+if(data.metadata !== undefined){
+let data2 = data.metadata;
+if(data2 && typeof data2 == "object" && !Array.isArray(data2)){
+if(data2.name === undefined){
+const err9 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema57.required,parentSchema:schema57,data:data2};
+if(vErrors === null){
+vErrors = [err9];
+}
+else {
+vErrors.push(err9);
+}
+errors++;
+}
+for(const key1 in data2){
+if(!(((key1 === "name") || (key1 === "namespace")) || (key1 === "labels"))){
+const err10 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema57,data:data2};
+if(vErrors === null){
+vErrors = [err10];
+}
+else {
+vErrors.push(err10);
+}
+errors++;
+}
+}
+if(data2.name !== undefined){
+let data3 = data2.name;
+if(typeof data3 === "string"){
+if(func2(data3) > 63){
+const err11 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema57.properties.name,data:data3};
+if(vErrors === null){
+vErrors = [err11];
+}
+else {
+vErrors.push(err11);
+}
+errors++;
+}
+if(func2(data3) < 1){
+const err12 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema57.properties.name,data:data3};
+if(vErrors === null){
+vErrors = [err12];
+}
+else {
+vErrors.push(err12);
+}
+errors++;
+}
+if(!pattern17.test(data3)){
+const err13 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/pattern",keyword:"pattern",params:{pattern: "^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"},message:"must match pattern \""+"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$"+"\"",schema:"^[a-zA-Z0-9]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$",parentSchema:schema57.properties.name,data:data3};
+if(vErrors === null){
+vErrors = [err13];
+}
+else {
+vErrors.push(err13);
+}
+errors++;
+}
+}
+else {
+const err14 = {instancePath:instancePath+"/metadata/name",schemaPath:"#/$defs/ObjectMeta/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.name.type,parentSchema:schema57.properties.name,data:data3};
+if(vErrors === null){
+vErrors = [err14];
+}
+else {
+vErrors.push(err14);
+}
+errors++;
+}
+}
+if(data2.namespace !== undefined){
+let data4 = data2.namespace;
+if(typeof data4 === "string"){
+if(func2(data4) > 63){
+const err15 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/maxLength",keyword:"maxLength",params:{limit: 63},message:"must NOT have more than 63 characters",schema:63,parentSchema:schema57.properties.namespace,data:data4};
+if(vErrors === null){
+vErrors = [err15];
+}
+else {
+vErrors.push(err15);
+}
+errors++;
+}
+if(func2(data4) < 1){
+const err16 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema57.properties.namespace,data:data4};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+if(!pattern0.test(data4)){
+const err17 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/pattern",keyword:"pattern",params:{pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},message:"must match pattern \""+"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"+"\"",schema:"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",parentSchema:schema57.properties.namespace,data:data4};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+else {
+const err18 = {instancePath:instancePath+"/metadata/namespace",schemaPath:"#/$defs/ObjectMeta/properties/namespace/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.namespace.type,parentSchema:schema57.properties.namespace,data:data4};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
+}
+errors++;
+}
+}
+if(data2.labels !== undefined){
+let data5 = data2.labels;
+if(data5 && typeof data5 == "object" && !Array.isArray(data5)){
+for(const key2 in data5){
+let data6 = data5[key2];
+if(typeof data6 !== "string"){
+const err19 = {instancePath:instancePath+"/metadata/labels/" + key2.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/ObjectMeta/properties/labels/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema57.properties.labels.additionalProperties.type,parentSchema:schema57.properties.labels.additionalProperties,data:data6};
+if(vErrors === null){
+vErrors = [err19];
+}
+else {
+vErrors.push(err19);
+}
+errors++;
+}
+}
+}
+else {
+const err20 = {instancePath:instancePath+"/metadata/labels",schemaPath:"#/$defs/ObjectMeta/properties/labels/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema57.properties.labels.type,parentSchema:schema57.properties.labels,data:data5};
+if(vErrors === null){
+vErrors = [err20];
+}
+else {
+vErrors.push(err20);
+}
+errors++;
+}
+}
+}
+else {
+const err21 = {instancePath:instancePath+"/metadata",schemaPath:"#/$defs/ObjectMeta/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema57.type,parentSchema:schema57,data:data2};
+if(vErrors === null){
+vErrors = [err21];
+}
+else {
+vErrors.push(err21);
+}
+errors++;
+}
+}
+if(data.spec !== undefined){
+if(!(validate36(data.spec, {instancePath:instancePath+"/spec",parentData:data,parentDataProperty:"spec",rootData}))){
+vErrors = vErrors === null ? validate36.errors : vErrors.concat(validate36.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err22 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema56.type,parentSchema:schema56,data};
+if(vErrors === null){
+vErrors = [err22];
+}
+else {
+vErrors.push(err22);
+}
+errors++;
+}
+validate35.errors = vErrors;
 return errors === 0;
 }
 

@@ -16,7 +16,10 @@ import { readVariables } from '../manifest/variable-files.js';
 import { secretVariableValues } from '../manifest/variables.js';
 import { buildPlan } from '../plan/build-plan.js';
 import { renderHuman, renderJson } from '../plan/render.js';
-import { ageKeyLoader, redactingStream, type SensitiveValues } from '../sops/index.js';
+// Not sops/index.js, which loads the decryption code (src/manifest/sops-documents.ts loads it
+// for an encrypted file).
+import { ageKeyLoader } from '../sops/key-sources.js';
+import { redactingStream, type SensitiveValues } from '../sops/redact.js';
 import type { EngineSelection } from '../swarm/endpoint.js';
 import type { CliOptions } from './args.js';
 import { engineSelection } from './engine-selection.js';

@@ -7,8 +7,10 @@
 import type { SwarmEvent, SwarmService, SwarmTask } from '../api/swarm-types.js';
 import type { ObjectEntry, ProxyReplicaEntry, ServedRouteEntry } from '../status/format.js';
 import { ageText } from '../status/reader.js';
+import type { StoredRollout } from '../rollout/rollout-record.js';
 import type { Paint } from './colour.js';
 import { healthColour } from './get-view.js';
+import { rolloutSection } from './rollout-view.js';
 import { renderTable } from './table.js';
 
 export interface DescribedObject {
@@ -34,6 +36,11 @@ export interface DescribedObject {
     broken?: string;
     replicas: ProxyReplicaEntry[];
   };
+  /**
+   * A service or route with a rollout strategy: its rollout record (the latest of the route's);
+   * null: read, none; undefined: not read (the section is left out).
+   */
+  rollout?: StoredRollout | null;
 }
 
 const indent = (text: string, by = '  ') => text.replace(/^(?=.)/gm, by);
@@ -92,6 +99,7 @@ export function renderDescribe(d: DescribedObject, o: { now: number; paint: Pain
       );
   }
   if (d.kind === 'Route') out.push('', ...routeSection(d.route, p));
+  if (d.rollout !== undefined) out.push('', ...rolloutSection(d.rollout ?? undefined, o));
   out.push('', p.bold('Events (the engine keeps its last 256; the past hour):'));
   if (!d.events.length) out.push('  <none>');
   else

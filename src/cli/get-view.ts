@@ -12,7 +12,9 @@ import type {
   StoredStatus,
 } from '../status/format.js';
 import { ageText, isAppStatus, isRoutesStatus } from '../status/reader.js';
+import type { StoredRollout } from '../rollout/rollout-record.js';
 import type { Paint } from './colour.js';
+import { rolloutCell, rolloutOfRoute } from './rollout-view.js';
 import { renderTable } from './table.js';
 
 export type GetResource = 'apps' | 'objects' | 'routes';
@@ -22,6 +24,8 @@ export interface GetViewOptions {
   format: GetFormat;
   now: number;
   paint: Paint;
+  /** The rollout records (routes: the ROLLOUT column); undefined: not read. */
+  rollouts?: StoredRollout[];
 }
 
 const short = (rev: string | undefined) => (rev ? rev.slice(0, 12) : '<none>');
@@ -68,7 +72,23 @@ export function renderGet(resource: GetResource, statuses: StoredStatus[], o: Ge
         ? statuses.filter(isAppStatus).map((s) => s.document)
         : resource === 'objects'
           ? objectRows(statuses)
-          : routeRows(statuses);
+          : routeRows(statuses).map((r) => {
+              const ro = o.rollouts && rolloutOfRoute(o.rollouts, r.route);
+              return ro
+                ? {
+                    ...r,
+                    rollout: {
+                      service: ro.state.service,
+                      canary: ro.state.canary,
+                      phase: ro.state.phase,
+                      step: Math.min(ro.state.step + 1, ro.state.steps.length),
+                      steps: ro.state.steps.length,
+                      weight: ro.state.canaryWeight,
+                      summary: rolloutCell(ro, o.now),
+                    },
+                  }
+                : r;
+            });
     const list = { kind: 'List', items };
     return o.format === 'json' ? JSON.stringify(list, null, 2) + '\n' : stringify(list);
   }
@@ -153,6 +173,7 @@ export function serverText(s: RouteServerEntry, p: Paint): string {
 
 function routesTable(statuses: StoredStatus[], wide: boolean, o: GetViewOptions): string {
   const headers = ['NAME', 'HOSTS', 'PATH', 'STATE', 'BACKENDS', 'SERVERS'];
+  if (o.rollouts) headers.push('ROLLOUT');
   if (wide) headers.push('HEALTH (PROXIES)', 'PROXY', 'ADDRESSES');
   const rows = routeRows(statuses).map((r) => {
     const servers = r.backends.reduce((n, b) => n + b.servers.length, 0);
@@ -164,6 +185,7 @@ function routesTable(statuses: StoredStatus[], wide: boolean, o: GetViewOptions)
       r.backends.map((b) => `${b.service}(w${b.weight})`).join(',') || '-',
       String(servers),
     ];
+    if (o.rollouts) row.push(rolloutCell(rolloutOfRoute(o.rollouts, r.route), o.now));
     if (wide)
       row.push(
         healthSummary(

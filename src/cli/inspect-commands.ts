@@ -14,11 +14,13 @@ import { networkModelFromLive } from '../model/network.js';
 import { serviceModelFromLive } from '../plan/live-model.js';
 import { manifestView } from '../plan/manifest-view.js';
 import type { AppStatusDocument, RoutesStatusDocument, StoredStatus } from '../status/format.js';
+import { listRollouts } from '../rollout/rollout-record.js';
 import { ageText, isAppStatus, isRoutesStatus, readStatuses } from '../status/reader.js';
 import type { CliOptions } from './args.js';
 import { paint } from './colour.js';
 import { announceEngine, engineSelection, type CommandIo } from './commands.js';
 import { renderDescribe, type DescribedObject } from './describe-view.js';
+import { rolloutOfRoute } from './rollout-view.js';
 import { objectName, renderGet, type GetResource } from './get-view.js';
 
 async function statuses(options: CliOptions, io: CommandIo) {
@@ -33,14 +35,22 @@ async function statuses(options: CliOptions, io: CommandIo) {
 
 export async function getCommand(options: CliOptions, io: CommandIo): Promise<number> {
   const resource = (options.positionals[1] ?? 'apps') as GetResource;
-  const { statuses: found } = await statuses(options, io);
+  const { swarm, statuses: found } = await statuses(options, io);
   if (!found.some((s) => (resource === 'routes' ? isRoutesStatus(s) : isAppStatus(s)))) {
     if (options.output === 'json' || options.output === 'yaml')
       io.out(renderGet(resource, [], { format: options.output, now: Date.now(), paint: paint(false) }));
     io.err(noStatus(resource === 'routes' ? 'routes' : options.applySetGiven ? options.applySet : undefined) + '\n');
     return 0;
   }
-  io.out(renderGet(resource, found, { format: options.output, now: Date.now(), paint: paint(options.color) }));
+  const rollouts = resource === 'routes' ? await listRollouts(swarm).catch(() => undefined) : undefined;
+  io.out(
+    renderGet(resource, found, {
+      format: options.output,
+      now: Date.now(),
+      paint: paint(options.color),
+      ...(rollouts ? { rollouts } : {}),
+    }),
+  );
   return 0;
 }
 
@@ -286,6 +296,15 @@ export async function describeCommand(options: CliOptions, io: CommandIo): Promi
         replicas: d.replicas,
       };
     }
+  }
+  if (kind === 'Service' || kind === 'Route') {
+    const records = await listRollouts(swarm).catch(() => undefined);
+    const mine =
+      kind === 'Service'
+        ? records?.find((r) => r.state.service === swarmName || r.state.canary === swarmName)
+        : records && rolloutOfRoute(records, described.name);
+    // Shown for every service or route that had one; for the others only when asked by name is it "none".
+    if (records && (mine || kind === 'Route')) described.rollout = mine ?? null;
   }
   io.out(renderDescribe(described, { now: Date.now(), paint: paint(options.color) }));
   return 0;

@@ -45,9 +45,26 @@ function render(r: StoredRollout): string {
   const age = (t: number) => `${Math.max(0, Math.round((Date.now() - t) / 1000))}s ago`;
   return (
     `${s.service}  ${s.phase}  ${s.phase === 'progressing' ? stepLabel(s) : `weight ${s.canaryWeight}%`}  canary ${s.canary}\n` +
-    `  strategy ${s.strategy}, steps ${s.steps.map((x) => `${x.weight}%/${Math.round(x.holdMs / 1000)}s`).join(' ')}\n` +
+    `  strategy ${s.strategy}, steps ${s.steps.map((x) => `${x.weight || !s.match ? `${x.weight}%` : 'match'}/${Math.round(x.holdMs / 1000)}s`).join(' ')}${s.match ? ', header/cookie matching' : ''}\n` +
     `  revision ${s.revision.slice(0, 12)}, started ${age(s.startedAt)}, step started ${age(s.stepStartedAt)}, written by ${s.writer}\n` +
     `  ${s.reason}\n` +
+    (s.baseline
+      ? `  baseline p50 ${ms(s.baseline.p50Ms)}, p99 ${ms(s.baseline.p99Ms)} (${s.baseline.window.requests} stable requests before the first step)${drift(s)}\n`
+      : '') +
     (r.request ? `  pending request: ${r.request}\n` : '')
   );
+}
+
+const ms = (x: number | null) => (x === null ? '-' : `${Math.round(x * 10) / 10} ms`);
+
+/** "; now stable p50 2.50x (shared delay 150 ms)" from the last judgement. */
+function drift(s: StoredRollout['state']): string {
+  const d = (s.judgement?.checks ?? []).filter((c) => c.stableDrift !== undefined);
+  if (!d.length) return '';
+  return `; at the last judgement ${d
+    .map(
+      (c) =>
+        `stable ${c.name.replace('latency-', '')} ${(c.stableDrift ?? 1).toFixed(2)}x, shared delay ${ms(c.sharedDelayMs ?? 0)}${c.heldForDrift ? ' (held)' : ''}`,
+    )
+    .join(', ')}`;
 }

@@ -371,7 +371,7 @@ function startRollouts(
   const rc = new RolloutController({
     swarm,
     routes: {
-      serving: (route, canary, w) => sync.serving(route, canary, w),
+      serving: (route, canary, w, match) => sync.serving(route, canary, w, match),
       replicaAddresses: () => sync.replicaAddresses(),
       refresh: () => sync.notify({ Type: 'config', Action: 'update' }),
     },

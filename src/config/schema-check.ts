@@ -5,10 +5,22 @@
  * passes a position for a field path. Compiles each schema once. No I/O.
  */
 
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { diagnostic, type Diagnostic, type ErrorCode, type SourcePosition } from '../errors.js';
 
-const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false });
+const require = createRequire(import.meta.url);
+let ajvInstance: Ajv | undefined;
+/**
+ * ajv's compiler (about 60 modules), loaded on the first check: a manifest set without sync
+ * windows or notifications never needs it (the no-op apply's start-up).
+ */
+const ajv = (): Ajv =>
+  (ajvInstance ??= new (require('ajv') as { Ajv: typeof Ajv }).Ajv({
+    allErrors: true,
+    strict: true,
+    useDefaults: false,
+  }));
 const compiled = new WeakMap<object, ValidateFunction>();
 
 export interface CheckContext {
@@ -23,7 +35,7 @@ export interface CheckContext {
 export function schemaProblems(schema: object, value: unknown, ctx: CheckContext): Diagnostic[] {
   let validate = compiled.get(schema);
   if (!validate) {
-    validate = ajv.compile(schema);
+    validate = ajv().compile(schema);
     compiled.set(schema, validate);
   }
   if (validate(value)) return [];

@@ -103,7 +103,7 @@ export class Reconciler {
    * One plan per live snapshot and revision: a burst of keys shares it (O(n), not O(n^2)). A new
    * snapshot whose objects all have the versions of the planned one (liveVersions) keeps the plan:
    * the engine bumps an object's version on every write, so nothing the planner reads changed
-   * (decision 98: an idle resync then re-reads the Swarm but does not plan it again).
+   * (decision 100: an idle resync then re-reads the Swarm but does not plan it again).
    */
   private planned:
     | {

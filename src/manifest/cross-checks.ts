@@ -10,7 +10,7 @@ import type {
   SecretManifest,
   ServiceManifest,
 } from '../api/schemas.js';
-import { maxRouteSwarmName } from '../api/route-model.js';
+import { matchRuleProblems, maxRouteSwarmName } from '../api/route-model.js';
 import { parseDuration } from '../units.js';
 import { refId, refLabel, swarmName, type ObjectRef } from '../api/object-ref.js';
 import { diagnostic, type Diagnostic } from '../errors.js';
@@ -499,7 +499,50 @@ function checkRollout(
       'blueGreen switches at once and takes no steps',
       'remove steps, or use strategy canary',
     );
+  if (ro.match?.length && ro.strategy === 'blueGreen')
+    at(
+      r,
+      [...base, 'match'],
+      'SC3021',
+      'blueGreen switches all traffic at once; header or cookie matching needs canary steps',
+      'remove match, or use strategy canary with a first step {weight: 0, hold: 2m} for the matched requests',
+    );
+  (ro.match ?? []).forEach((m, i) => {
+    const kind = m.header ? 'header' : 'cookie';
+    const c = m.header ?? m.cookie;
+    if (!c) return;
+    for (const x of matchRuleProblems({ kind, ...c }))
+      at(
+        r,
+        [
+          ...base,
+          'match',
+          i,
+          kind,
+          x.field === 'value' && c.value === undefined && c.regex === undefined ? 'name' : x.field,
+        ],
+        'SC3021',
+        `${kind} ${x.problem}`,
+        x.field === 'regex'
+          ? 'fix the regular expression (PCRE syntax, e.g. "^(alice|bob)$"), or use value for an exact match'
+          : x.field === 'name'
+            ? `use a ${kind} name such as ${kind === 'header' ? 'X-Canary' : 'canary'}`
+            : 'give value: "1" for an exact match, or regex: "^1$"',
+      );
+  });
   (ro.steps ?? []).forEach((step, i, all) => {
+    if (step.weight === 0 && (i > 0 || !ro.match?.length))
+      at(
+        r,
+        [...base, 'steps', i, 'weight'],
+        'SC3021',
+        i > 0
+          ? 'only the first step may have weight 0 (the match phase)'
+          : 'a step of weight 0 sends the canary no traffic without match',
+        i > 0
+          ? 'give this step a weight above the previous one'
+          : 'add match (e.g. - header: {name: X-Canary, value: "1"}) or give the step a weight, e.g. 5',
+      );
     if (i > 0 && step.weight <= all[i - 1].weight)
       at(
         r,

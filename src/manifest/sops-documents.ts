@@ -9,7 +9,12 @@
  * a secret variable's value (src/manifest/variables.ts) are hidden by the same functions.
  */
 import { errorCatalogue, diagnostic, type Diagnostic } from '../errors.js';
-import { decryptSopsYaml, SensitiveValues, sopsMarkers, type AgeIdentity, type SopsProblem } from '../sops/index.js';
+// Not sops/index.js: its decryption code (and the `yaml` package) is loaded only for a file that
+// may be encrypted, so plain manifests start faster.
+import type { AgeIdentity } from '../sops/age-keys.js';
+import { maybeSops } from '../sops/maybe-sops.js';
+import type { SopsProblem } from '../sops/problem.js';
+import { SensitiveValues } from '../sops/redact.js';
 import type { SourceFile } from './source-files.js';
 import { formatPath, type FieldPath, type ManifestDocument } from './yaml-documents.js';
 
@@ -39,6 +44,8 @@ export async function decryptSopsDocuments(
   const { documents } = parsed;
   // Parsed again with the `yaml` package only when the loader's guarded parse found nothing wrong.
   if (parsed.diagnostics.length) return { documents: /^sops:/m.test(file.text) ? [] : documents, diagnostics: [] };
+  if (!maybeSops(file.text, file.path)) return { documents, diagnostics: [] };
+  const { decryptSopsYaml, sopsMarkers } = await import('../sops/decrypt.js');
   const marker = sopsMarkers(file.text, file.path);
   if (marker === 'plain') return { documents, diagnostics: [] };
   const offsetToPosition = (p: SopsProblem) => {

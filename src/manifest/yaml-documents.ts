@@ -12,23 +12,20 @@
  * checked here with a set per mapping).
  */
 import jsYaml from 'js-yaml';
-import {
-  Composer,
-  Lexer,
-  LineCounter,
-  Parser,
-  isAlias,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  type CST,
-  type Document,
-  type Node,
-  type YAMLMap,
-} from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type { CST, Document, Node, YAMLMap } from 'yaml';
 import { diagnostic, type Diagnostic, type SourcePosition } from '../errors.js';
 import type { SourceFile } from './source-files.js';
+
+type YamlModule = typeof Yaml;
+const require = createRequire(import.meta.url);
+let yamlModule: YamlModule | undefined;
+/**
+ * The `yaml` package (about 70 modules), loaded on the first call: only the slow path below
+ * needs it, so a valid manifest set without anchors never loads it (the no-op apply's start-up).
+ */
+const yaml = (): YamlModule => (yamlModule ??= require('yaml') as YamlModule);
 
 export type FieldPath = (string | number)[];
 
@@ -140,6 +137,7 @@ function withLazyPositions(file: SourceFile, values: unknown[]): ManifestDocumen
 }
 
 function parseWithPositions(file: SourceFile): { documents: ManifestDocument[]; diagnostics: Diagnostic[] } {
+  const { Composer, LineCounter, Parser, isAlias, isScalar } = yaml();
   const diagnostics: Diagnostic[] = [];
   const documents: ManifestDocument[] = [];
   const lineCounter = new LineCounter();
@@ -304,6 +302,7 @@ const largeFix = 'manifests are small; split the file, or check for a generated 
  * flow list of n items counts n - 1: close enough for a limit this far from real manifests.
  */
 function countedBeyondLimits(text: string): { offset: number; message: string; fix: string } | undefined {
+  const { Lexer } = yaml();
   let offset = 0;
   let entries = 0;
   let documents = 1;
@@ -363,6 +362,7 @@ function beyondLimits(tokens: CST.Token[]): { offset: number; message: string; f
 
 /** Keys given twice in one mapping, with the offset of each repeat and of its first use: linear, a set per mapping. */
 function duplicateKeys(root: Node): { key: string; offset: number; first: number }[] {
+  const { isMap, isScalar, isSeq } = yaml();
   const out: { key: string; offset: number; first: number }[] = [];
   const seen = new Set<object>();
   const stack: unknown[] = [root];
@@ -393,6 +393,7 @@ function duplicateKeys(root: Node): { key: string; offset: number; first: number
 const pairIndex = new WeakMap<YAMLMap, Map<string, unknown>>();
 
 function pairOf(map: YAMLMap, segment: string | number): unknown {
+  const { isPair, isScalar } = yaml();
   if (map.items.length < 32)
     return map.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
   let index = pairIndex.get(map);
@@ -413,6 +414,7 @@ export function preview(value: unknown, max = 80, quote = true): string {
 
 /** Offset of the node at `path`: the key of a mapping entry, the item of a sequence. */
 function offsetOf(root: Node, path: FieldPath): number {
+  const { isMap, isSeq } = yaml();
   let node: unknown = root;
   let best = rangeStart(root);
   for (const segment of path) {
@@ -435,6 +437,7 @@ function offsetOf(root: Node, path: FieldPath): number {
 
 /** The value node at `path`, if the path leads to one. */
 function nodeAt(root: Node, path: FieldPath): unknown {
+  const { isMap, isSeq } = yaml();
   let node: unknown = root;
   for (const segment of path) {
     if (isMap(node)) node = (pairOf(node, segment) as { value: unknown } | undefined)?.value;

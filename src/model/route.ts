@@ -4,7 +4,7 @@
  * resolved to Swarm service names. Pure.
  */
 import type { RouteManifest } from '../api/schemas.js';
-import { rolloutDefaults, type RolloutModel, type RouteModel } from '../api/route-model.js';
+import { rolloutDefaults, type RolloutMatchModel, type RolloutModel, type RouteModel } from '../api/route-model.js';
 import type { RouteRollout } from '../api/route.generated.js';
 import { duration, sortedRecord } from './canonical.js';
 
@@ -65,7 +65,10 @@ export function rolloutModel(r: RouteRollout): RolloutModel {
     steps:
       strategy === 'blueGreen'
         ? [{ weight: 100, hold: duration(r.switchHold, d.switchHold) }]
-        : (r.steps ?? d.steps).map((x) => ({ weight: x.weight, hold: duration(x.hold, d.hold) })),
+        : (r.steps ?? (r.match?.length ? [{ weight: 0, hold: d.hold }, ...d.steps] : d.steps)).map((x) => ({
+            weight: x.weight,
+            hold: duration(x.hold, d.hold),
+          })),
     canaryReplicas: r.canaryReplicas ?? null,
     interval: duration(r.interval, d.interval),
     maxExtension: duration(r.maxExtension, d.maxExtension),
@@ -79,5 +82,17 @@ export function rolloutModel(r: RouteRollout): RolloutModel {
       failConfidence: a.failConfidence ?? d.analysis.failConfidence,
       passConfidence: a.passConfidence ?? d.analysis.passConfidence,
     },
+    ...(r.match?.length ? { match: r.match.map(matchModel) } : {}),
+  };
+}
+
+function matchModel(m: NonNullable<RouteRollout['match']>[number]): RolloutMatchModel {
+  const kind = m.header ? 'header' : 'cookie';
+  const c = m.header ?? m.cookie ?? { name: '' };
+  return {
+    kind,
+    name: c.name,
+    ...(c.value !== undefined ? { value: c.value } : {}),
+    ...(c.regex !== undefined ? { regex: c.regex } : {}),
   };
 }

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../api/canonical-json.js';
+import { matchRuleProblems } from '../api/route-model.js';
 
 export { canonicalJson };
 
@@ -20,6 +21,26 @@ export interface RouteBackend {
   service: string;
   weight: number;
   servers: RouteServer[];
+}
+
+/**
+ * A per-request condition sending a request to the route's canary: a request header or a cookie
+ * whose value equals `value` or matches `regex` (exactly one of the two).
+ */
+export interface RouteMatchRule {
+  kind: 'header' | 'cookie';
+  name: string;
+  value?: string;
+  regex?: string;
+}
+
+/**
+ * Requests matching any rule go to `service`'s servers only (while it has a usable one; else
+ * they follow the weights like every other request). `service` is one of the route's backends.
+ */
+export interface RouteMatch {
+  service: string;
+  rules: RouteMatchRule[];
 }
 
 export interface Route {
@@ -38,6 +59,8 @@ export interface Route {
   /** TLS termination for the route's hosts: the name of a Swarm secret (PEM certificate and key) mounted in the proxy's secrets directory. */
   tls: { secret: string } | null;
   backends: RouteBackend[];
+  /** Header or cookie matching during a rollout; absent otherwise (older tables keep their checksum). */
+  match?: RouteMatch;
 }
 
 export interface RouteTable {
@@ -111,7 +134,6 @@ const pathRe = /^\/[-A-Za-z0-9._~%!&()*+,;=:@/]*$/;
 const cookieRe = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
 const ipv4Re = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const balances: readonly Balance[] = ['roundrobin', 'leastconn', 'source', 'random'];
-
 /** Checks an untrusted value (parsed JSON) and returns it typed, or throws TableError listing every problem. */
 export function validateTable(input: unknown): RouteTable {
   const p: string[] = [];
@@ -149,6 +171,7 @@ export function validateTable(input: unknown): RouteTable {
       'redirectToHttps',
       'tls',
       'backends',
+      'match',
     ]);
     const name = typeof r.name === 'string' ? r.name : '';
     const rat = name ? `${at} (${name})` : at;
@@ -260,6 +283,23 @@ export function validateTable(input: unknown): RouteTable {
         if (!intIn(s.port, 1, 65535)) p.push(`${sat}.port: must be from 1 to 65535`);
       });
     });
+    if (r.match !== undefined) {
+      const mat = `${rat}.match`;
+      if (!isObj(r.match)) return void p.push(`${mat}: must be an object {service, rules}`);
+      known(r.match, mat, ['service', 'rules']);
+      if (typeof r.match.service !== 'string' || !services.has(r.match.service))
+        p.push(`${mat}.service: ${JSON.stringify(r.match.service)} is not one of the route's backends`);
+      if (!Array.isArray(r.match.rules) || r.match.rules.length === 0 || r.match.rules.length > 16)
+        return void p.push(`${mat}.rules: must be an array of 1 to 16 rules`);
+      r.match.rules.forEach((m: unknown, j: number) => {
+        const at2 = `${mat}.rules[${j}]`;
+        if (!isObj(m)) return void p.push(`${at2}: must be an object {kind, name, value | regex}`);
+        known(m, at2, ['kind', 'name', 'value', 'regex']);
+        if (m.kind !== 'header' && m.kind !== 'cookie') p.push(`${at2}.kind: must be "header" or "cookie"`);
+        if (typeof m.name !== 'string') return void p.push(`${at2}.name: must be a string`);
+        for (const x of matchRuleProblems(m as unknown as RouteMatchRule)) p.push(`${at2}.${x.field}: ${x.problem}`);
+      });
+    }
   });
   if (p.length) throw new TableError(p);
   return input as unknown as RouteTable;

@@ -30,6 +30,20 @@ export function backendName(route: Pick<Route, 'name'>): string {
   return `rt_${sanitiseName(route.name)}`;
 }
 
+/**
+ * The backend holding only the match service's servers of a route with header or cookie
+ * matching (route-table.ts RouteMatch). Route names hold no ":" of their own, so "::m" cannot
+ * collide with another route's backend.
+ */
+export function matchBackendName(route: Pick<Route, 'name'>): string {
+  return `${backendName(route)}::m`;
+}
+
+/** The route backend a backend name belongs to: itself, or the route's for its match backend. */
+export function routeBackendOf(backend: string): string {
+  return backend.endsWith('::m') ? backend.slice(0, -3) : backend;
+}
+
 export function serverName(service: string, slot: number): string {
   return `${sanitiseName(service)}_${slot + 1}`;
 }
@@ -75,6 +89,23 @@ export function slotStates(table: Pick<RouteTable, 'routes'>, slots: SlotMap): S
           address: s?.address ?? emptySlotAddress,
           port: s?.port ?? emptySlotPort,
           weight: b.weight,
+        });
+      });
+    }
+    // The match backend: the match service's slots again, every server at weight 1 (one version).
+    const m = route.match;
+    const mb = m && route.backends.find((b) => b.service === m.service);
+    if (mb) {
+      const byId = new Map<string, RouteServer>(mb.servers.map((s) => [s.id, s]));
+      (slots[route.name]?.[mb.service] ?? []).forEach((id, i) => {
+        const s = id === null ? undefined : byId.get(id);
+        out.push({
+          backend: matchBackendName(route),
+          server: serverName(mb.service, i),
+          enabled: !!s,
+          address: s?.address ?? emptySlotAddress,
+          port: s?.port ?? emptySlotPort,
+          weight: 1,
         });
       });
     }

@@ -21,7 +21,7 @@ import {
 } from './latency-histogram.js';
 import { statusClass, type RequestRecord, type StatusClass } from './request-log.js';
 import type { RouteTable } from './route-table.js';
-import { backendName, serverName, type SlotMap } from './slots.js';
+import { backendName, routeBackendOf, serverName, type SlotMap } from './slots.js';
 
 export type StatusCounts = Record<StatusClass, number>;
 
@@ -242,13 +242,15 @@ export class TrafficCounters {
   recordRequest(rec: RequestRecord): void {
     this.collection.logLines++;
     const cls = statusClass(rec.status);
-    const route = this.routes.get(rec.backend);
+    // A route's match backend (header or cookie matching) serves the same tasks: counted as the route's.
+    const backend = routeBackendOf(rec.backend);
+    const route = this.routes.get(backend);
     if (!route) {
       this.unrouted.requests++;
       this.unrouted.responses[cls]++;
       return;
     }
-    const key = rec.address === undefined ? undefined : this.byAddress.get(addrKey(rec.backend, rec.address));
+    const key = rec.address === undefined ? undefined : this.byAddress.get(addrKey(backend, rec.address));
     const e = key === undefined ? undefined : this.tasks.get(key);
     if (!e) {
       route.unattributed.requests++;
@@ -270,7 +272,9 @@ export class TrafficCounters {
     const last = this.workerCounters.get(pid) ?? new Map<string, number>();
     this.workerCounters.set(pid, last);
     for (const row of rows) {
-      if (current) {
+      const backend = routeBackendOf(row.backend);
+      // Health from the route backend's rows only (a match backend checks the same tasks again).
+      if (current && backend === row.backend) {
         const key = this.byAddress.get(addrKey(row.backend, row.address));
         const e = key === undefined ? undefined : this.tasks.get(key);
         // Only the current worker checks; a slot reused by another task is not this task's state.
@@ -287,11 +291,11 @@ export class TrafficCounters {
       const delta = row.redispatched >= before ? row.redispatched - before : row.redispatched;
       last.set(slot, row.redispatched);
       if (delta === 0) continue;
-      const key = this.byAddress.get(addrKey(row.backend, row.address));
+      const key = this.byAddress.get(addrKey(backend, row.address));
       const e = key === undefined ? undefined : this.tasks.get(key);
       if (e) e.redispatched += delta;
       else {
-        const r = this.routes.get(row.backend);
+        const r = this.routes.get(backend);
         if (r) r.unattributed.redispatched += delta;
       }
     }

@@ -12,6 +12,11 @@
  * - latency, per quantile: fail when the canary's quantile is surely above the allowed one
  *   (max(ratio × stable, stable + toleranceMs)), pass when surely below; bounds are order
  *   statistics of the histograms taken at bucket edges, so they stay on the safe side.
+ * - with a baseline (the stable version's response times before the first step): the limit is
+ *   taken from the baseline and the delay both versions share now (stable now − baseline) is
+ *   added to it, limit(S, B) = allowed(min(S, B)) + max(0, S − B), so load that adds time to
+ *   every request cannot hide a slow canary; and while the stable version itself is far above
+ *   its baseline (maxStableDrift) the check does not pass: the machine, not the version, is slow.
  * Failing needs evidence at failConfidence (no rollback on noise); passing needs evidence at
  * passConfidence and minRequests (no promotion of a bad version that was lucky).
  * Pure. Must not import anything with I/O.
@@ -47,7 +52,16 @@ export interface AnalysisThresholds {
   failConfidence: number;
   /** Confidence a pass needs (0.95). */
   passConfidence: number;
+  /**
+   * With a baseline: a latency check does not pass while the stable version's quantile is surely
+   * more than this many times its baseline (the machine is slow, not the version). Absent in
+   * records written before it existed: the default.
+   */
+  maxStableDrift?: number;
 }
+
+/** The default of `maxStableDrift`: stable at more than twice its baseline holds a step. */
+export const defaultMaxStableDrift = 2;
 
 export const defaultThresholds: Readonly<AnalysisThresholds> = Object.freeze({
   minRequests: 100,
@@ -60,6 +74,7 @@ export const defaultThresholds: Readonly<AnalysisThresholds> = Object.freeze({
   latencyToleranceMs: 5,
   failConfidence: 0.99,
   passConfidence: 0.95,
+  maxStableDrift: defaultMaxStableDrift,
 });
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
@@ -74,6 +89,15 @@ export interface Check {
   detail: string;
   /** Inconclusive: canary requests this check needs at least before it can pass. */
   neededRequests?: number;
+  /** Latency with a baseline: the stable version's quantile before the first step and now, in ms. */
+  baselineMs?: number | null;
+  stableMs?: number | null;
+  /** stable now − baseline (at least 0): the delay both versions share, removed before the ratio. */
+  sharedDelayMs?: number;
+  /** stable now / baseline. */
+  stableDrift?: number;
+  /** The check was held because the stable version is far above its baseline. */
+  heldForDrift?: boolean;
 }
 
 export interface WindowSummary {
@@ -93,6 +117,8 @@ export interface StepAnalysis {
   checks: Check[];
   canary: WindowSummary;
   stable: WindowSummary;
+  /** The stable version before the first step, when the rollout has a baseline. */
+  baseline?: WindowSummary;
 }
 
 /** Every problem with a set of thresholds (empty: usable). */
@@ -110,6 +136,8 @@ export function thresholdProblems(t: AnalysisThresholds): string[] {
   if (!(Number.isFinite(t.latencyToleranceMs) && t.latencyToleranceMs >= 0)) p.push('latencyToleranceMs: must be >= 0');
   if (!within(t.failConfidence, 0.5, 1)) p.push('failConfidence: must be between 0.5 and 1 (0.99)');
   if (!within(t.passConfidence, 0.5, 1)) p.push('passConfidence: must be between 0.5 and 1 (0.95)');
+  if (t.maxStableDrift !== undefined && !(Number.isFinite(t.maxStableDrift) && t.maxStableDrift >= 1))
+    p.push('maxStableDrift: must be >= 1');
   return p;
 }
 
@@ -240,41 +268,105 @@ function errorRatioCheck(c: TrafficWindow, s: TrafficWindow, ratio: number, t: A
   };
 }
 
-function latencyCheck(c: TrafficWindow, s: TrafficWindow, l: LatencyThreshold, t: AnalysisThresholds): Check {
+/**
+ * The limit for the canary's quantile given the stable version's now (S) and before the first
+ * step (B): allowed(min(S, B)) + max(0, S − B). Without load (S = B) it is allowed(S); when the
+ * stable version is slower than its baseline, the difference is a delay both versions share and
+ * is added, not multiplied; when it is faster, the plain comparison with it (allowed(S)) holds.
+ * Non-decreasing in S and in B, so bounds of S and B give bounds of the limit.
+ */
+export function latencyLimit(stableMs: number, baselineMs: number | null, l: LatencyThreshold, toleranceMs: number) {
+  const allowed = (x: number) => Math.max(l.maxRatio * x, x + toleranceMs);
+  if (baselineMs === null) return allowed(stableMs);
+  if (!Number.isFinite(stableMs) || !Number.isFinite(baselineMs)) return Math.max(allowed(stableMs), stableMs);
+  return allowed(Math.min(stableMs, baselineMs)) + Math.max(0, stableMs - baselineMs);
+}
+
+function latencyCheck(
+  c: TrafficWindow,
+  s: TrafficWindow,
+  l: LatencyThreshold,
+  t: AnalysisThresholds,
+  baseline: TrafficWindow | undefined,
+): Check {
   const label = `p${Math.round(l.quantile * 1000) / 10}`.replace('.', '_');
   const name = `latency-${label}`;
-  const nc = c.latency.counts.reduce((a, b) => a + b, 0);
-  const ns = s.latency.counts.reduce((a, b) => a + b, 0);
-  const allowed = (stable: number) => Math.max(l.maxRatio * stable, stable + t.latencyToleranceMs);
+  const count = (w: TrafficWindow) => w.latency.counts.reduce((a, b) => a + b, 0);
+  const nc = count(c);
+  const ns = count(s);
+  const nb = baseline ? count(baseline) : 0;
   const observed = quantileMs(c, l.quantile);
   const stableQ = quantileMs(s, l.quantile);
   if (ns === 0)
     return { name, verdict: 'skipped', observed, limit: null, detail: 'no stable responses to compare with' };
-  const limit = stableQ === null ? null : allowed(stableQ);
-  if (nc === 0) return { name, verdict: 'inconclusive', observed, limit, detail: 'no canary responses yet' };
+  // The baseline is used for this quantile when it can bound it both ways at passConfidence.
+  const useBaseline =
+    !!baseline &&
+    quantileUpperRank(nb, l.quantile, t.passConfidence) !== null &&
+    quantileLowerRank(nb, l.quantile, t.passConfidence) !== null;
+  const baseQ = useBaseline ? quantileMs(baseline, l.quantile) : null;
+  const lim = (stable: number, base: number | null) => latencyLimit(stable, base, l, t.latencyToleranceMs);
+  const limit = stableQ === null ? null : lim(stableQ, baseQ);
+  const drift =
+    useBaseline && stableQ !== null && baseQ !== null
+      ? {
+          baselineMs: baseQ,
+          stableMs: stableQ,
+          sharedDelayMs: Math.max(0, stableQ - baseQ),
+          stableDrift: baseQ > 0 ? stableQ / baseQ : stableQ > 0 ? Infinity : 1,
+        }
+      : {};
+  if (nc === 0) return { name, verdict: 'inconclusive', observed, limit, detail: 'no canary responses yet', ...drift };
   const bounds = c.latency.boundsMs;
   const at = (w: TrafficWindow, rank: number | null, side: 'lo' | 'hi') =>
     rank === null ? (side === 'lo' ? 0 : Infinity) : rankRange(w.latency.counts, bounds, rank)[side];
-  const failCanaryLo = at(c, quantileLowerRank(nc, l.quantile, t.failConfidence), 'lo');
-  const failStableHi = at(s, quantileUpperRank(ns, l.quantile, t.failConfidence), 'hi');
-  const passCanaryHi = at(c, quantileUpperRank(nc, l.quantile, t.passConfidence), 'hi');
-  const passStableLo = at(s, quantileLowerRank(ns, l.quantile, t.passConfidence), 'lo');
-  const seen = `canary ${label} ${ms(observed ?? NaN)} (${nc} responses), stable ${ms(stableQ ?? NaN)} (${ns})`;
-  if (failCanaryLo > allowed(failStableHi))
+  const lo = (w: TrafficWindow, n: number, conf: number) => at(w, quantileLowerRank(n, l.quantile, conf), 'lo');
+  const hi = (w: TrafficWindow, n: number, conf: number) => at(w, quantileUpperRank(n, l.quantile, conf), 'hi');
+  // fail: the canary's lower bound above the most generous limit (upper bounds of stable and baseline)
+  const failCanaryLo = lo(c, nc, t.failConfidence);
+  const failLimit = lim(hi(s, ns, t.failConfidence), useBaseline ? hi(baseline, nb, t.failConfidence) : null);
+  // pass: the canary's upper bound within the strictest limit (lower bounds of stable and baseline)
+  const passCanaryHi = hi(c, nc, t.passConfidence);
+  const passLimit = lim(lo(s, ns, t.passConfidence), useBaseline ? lo(baseline, nb, t.passConfidence) : null);
+  const base = baseQ !== null ? `, baseline ${ms(baseQ)} (${nb})` : '';
+  const seen = `canary ${label} ${ms(observed ?? NaN)} (${nc} responses), stable ${ms(stableQ ?? NaN)} (${ns})${base}`;
+  const how = useBaseline
+    ? `${l.maxRatio}x baseline + the shared delay${drift.sharedDelayMs ? ` of ${ms(drift.sharedDelayMs)}` : ''}`
+    : `${l.maxRatio}x stable`;
+  if (failCanaryLo > failLimit)
     return {
       name,
       verdict: 'fail',
       observed,
       limit,
-      detail: `${seen}: the canary's ${label} is at least ${ms(failCanaryLo)}, above the allowed ${ms(allowed(failStableHi))} (${l.maxRatio}x stable, ${pct(t.failConfidence)} confidence)`,
+      detail: `${seen}: the canary's ${label} is at least ${ms(failCanaryLo)}, above the allowed ${ms(failLimit)} (${how}, ${pct(t.failConfidence)} confidence)`,
+      ...drift,
     };
-  if (passCanaryHi <= allowed(passStableLo))
+  // The machine, not the version, is slow: the stable version surely far above its baseline.
+  if (useBaseline) {
+    const d = t.maxStableDrift ?? defaultMaxStableDrift;
+    const stableLo = lo(s, ns, t.passConfidence);
+    const baseHi = hi(baseline, nb, t.passConfidence);
+    const drifted = Math.max(d * baseHi, baseHi + t.latencyToleranceMs);
+    if (stableLo > drifted)
+      return {
+        name,
+        verdict: 'inconclusive',
+        observed,
+        limit,
+        detail: `${seen}: the stable version's ${label} is at least ${ms(stableLo)}, more than ${d}x its baseline (at most ${ms(baseHi)}): the machine, not the version, is slow; held until it is not`,
+        ...drift,
+        heldForDrift: true,
+      };
+  }
+  if (passCanaryHi <= passLimit)
     return {
       name,
       verdict: 'pass',
       observed,
       limit,
-      detail: `${seen}: the canary's ${label} is at most ${ms(passCanaryHi)}, within ${ms(allowed(passStableLo))} (${pct(t.passConfidence)} confidence)`,
+      detail: `${seen}: the canary's ${label} is at most ${ms(passCanaryHi)}, within ${ms(passLimit)} (${how}, ${pct(t.passConfidence)} confidence)`,
+      ...drift,
     };
   const needed = Math.ceil(Math.log(1 - t.passConfidence) / Math.log(l.quantile));
   return {
@@ -282,9 +374,21 @@ function latencyCheck(c: TrafficWindow, s: TrafficWindow, l: LatencyThreshold, t
     verdict: 'inconclusive',
     observed,
     limit,
-    detail: `${seen}: the canary's ${label} could be up to ${ms(passCanaryHi)}, the allowed is ${ms(allowed(passStableLo))}`,
+    detail: `${seen}: the canary's ${label} could be up to ${ms(passCanaryHi)}, the allowed is ${ms(passLimit)} (${how})`,
     ...(nc < needed ? { neededRequests: needed } : {}),
+    ...drift,
   };
+}
+
+/** "stable p50 1.8x its baseline (a shared delay of 90 ms removed)": what the judgement says of the load. */
+export function driftText(checks: Check[]): string {
+  return checks
+    .filter((c) => c.stableDrift !== undefined && c.baselineMs !== undefined)
+    .map(
+      (c) =>
+        `stable ${c.name.replace('latency-', '')} ${(c.stableDrift ?? 1).toFixed(2)}x its baseline${c.sharedDelayMs ? ` (a shared delay of ${ms(c.sharedDelayMs)} removed)` : ''}`,
+    )
+    .join(', ');
 }
 
 /** Judges one step; throws RangeError when the thresholds are unusable (thresholdProblems). */
@@ -292,19 +396,21 @@ export function judgeStep(
   canary: TrafficWindow,
   stable: TrafficWindow,
   thresholds: AnalysisThresholds = defaultThresholds,
+  baseline?: TrafficWindow,
 ): StepAnalysis {
   const problems = thresholdProblems(thresholds);
   if (problems.length) throw new RangeError(`canary analysis thresholds: ${problems.join('; ')}`);
   const checks: Check[] = [errorRateCheck(canary, thresholds)];
   if (thresholds.maxErrorRateRatio !== null)
     checks.push(errorRatioCheck(canary, stable, thresholds.maxErrorRateRatio, thresholds));
-  for (const l of thresholds.latency) checks.push(latencyCheck(canary, stable, l, thresholds));
+  for (const l of thresholds.latency) checks.push(latencyCheck(canary, stable, l, thresholds, baseline));
   const result = (verdict: Verdict, reason: string): StepAnalysis => ({
     verdict,
     reason,
     checks,
     canary: summary(canary),
     stable: summary(stable),
+    ...(baseline ? { baseline: summary(baseline) } : {}),
   });
   const failed = checks.filter((c) => c.verdict === 'fail');
   if (failed.length) return result('fail', failed.map((c) => `${c.name}: ${c.detail}`).join('; '));
@@ -313,5 +419,6 @@ export function judgeStep(
     return result('inconclusive', `${canary.requests} canary requests of the ${thresholds.minRequests} a pass needs`);
   const open = checks.filter((c) => c.verdict === 'inconclusive');
   if (open.length) return result('inconclusive', open.map((c) => `${c.name}: ${c.detail}`).join('; '));
-  return result('pass', `every check passed on ${canary.requests} canary requests`);
+  const load = driftText(checks);
+  return result('pass', `every check passed on ${canary.requests} canary requests${load ? `; ${load}` : ''}`);
 }

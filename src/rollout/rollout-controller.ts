@@ -27,22 +27,36 @@ import { buildServiceSpec, specHash } from '../plan/swarm-spec.js';
 import type { Clock } from '../queue/clock.js';
 import type { TrafficStats } from '../proxy/traffic-counters.js';
 import { parseDuration } from '../units.js';
-import { judgeStep, type AnalysisThresholds, type StepAnalysis } from './analysis.js';
+import {
+  defaultMaxStableDrift,
+  judgeStep,
+  quantileMs,
+  type AnalysisThresholds,
+  type StepAnalysis,
+} from './analysis.js';
 import {
   canaryName,
   isActive,
   labelCanaryOf,
   RolloutRecords,
+  type RecordedJudgement,
   type RolloutState,
   type StoredRollout,
 } from './rollout-record.js';
 import { decideStep, stepLabel } from './step-decision.js';
-import { coldServers, sumWindows, windowBetween, type TrafficWindow } from './traffic-window.js';
+import {
+  coldServers,
+  loadWindow,
+  storeWindow,
+  sumWindows,
+  windowBetween,
+  type TrafficWindow,
+} from './traffic-window.js';
 
 /** What the rollout controller needs of the route reconciler. */
 export interface RolloutRoutes {
   /** Every proxy replica serves the route with this canary weight. */
-  serving(route: string, canary: string, weight: number): boolean;
+  serving(route: string, canary: string, weight: number, match?: boolean): boolean;
   /** The proxy replicas' control addresses. */
   replicaAddresses(): string[];
   /** Read the Swarm again now (a rollout record changed). */
@@ -136,6 +150,7 @@ export function thresholdsOf(m: RolloutModel): AnalysisThresholds {
     latencyToleranceMs: ms(m.analysis.latencyTolerance, 5),
     failConfidence: m.analysis.failConfidence,
     passConfidence: m.analysis.passConfidence,
+    maxStableDrift: defaultMaxStableDrift,
   };
 }
 
@@ -146,6 +161,8 @@ export class RolloutController {
   private readonly servedSince = new Map<string, number>();
   /** The step (window key) whose canary servers the last read found warm, per service. */
   private readonly warmAt = new Map<string, string>();
+  /** The first read of the counters for a rollout's baseline (by target hash), per service. */
+  private readonly baselineFrom = new Map<string, { target: string; at: number; stats: Map<string, TrafficStats> }>();
   private known: StoredRollout[] = [];
   private readonly abort = new AbortController();
   private stopped = false;
@@ -238,6 +255,7 @@ export class RolloutController {
       maxExtensionMs: ms(m.maxExtension, 300_000),
       startTimeoutMs: ms(m.startTimeout, 300_000),
       canaryReplicas: replicas,
+      ...(m.match?.length ? { match: true } : {}),
     };
     // The record first: a leader that dies between the two writes finds a rollout whose canary it creates again.
     const written = await this.records.update(
@@ -325,8 +343,10 @@ export class RolloutController {
       return this.rollBack(s, `aborted with controller rollout abort at ${stepLabel(s)}`, true);
     const canary = await this.o.swarm.getService(s.canary);
     if (!canary) return; // divert() creates it when the reconciler next looks at the service
-    if (s.canaryWeight === 0 && s.step === 0) {
+    if (s.canaryWeight === 0 && s.step === 0 && !s.matching) {
+      const baselineTaken = await this.takeBaseline(s, now);
       const running = await this.runningTasks(canary);
+      if (!baselineTaken && running >= s.canaryReplicas) return;
       if (running < s.canaryReplicas) {
         if (now - s.startedAt > s.startTimeoutMs)
           return this.rollBack(
@@ -337,16 +357,19 @@ export class RolloutController {
       }
     }
     const step = s.steps[s.step];
-    if (s.canaryWeight !== step.weight) {
-      if (await this.write(s, { canaryWeight: step.weight, stepStartedAt: now, reason: `${stepLabel(s)} started` }))
+    // With match, matching requests go to the canary from the first step's start (a step of
+    // weight 0: only they do).
+    if (s.canaryWeight !== step.weight || (s.match && !s.matching)) {
+      const change = { canaryWeight: step.weight, ...(s.match ? { matching: true } : {}) };
+      if (await this.write(s, { ...change, stepStartedAt: now, reason: `${stepLabel({ ...s, ...change })} started` }))
         this.emit(
           'rollout-step',
-          { ...s, canaryWeight: step.weight },
-          `${stepLabel(s)}: ${step.weight}% of the traffic`,
+          { ...s, ...change },
+          `${stepLabel({ ...s, ...change })}: ${step.weight ? `${step.weight}% of the traffic` : 'matching requests only'}${s.match && step.weight ? ' and matching requests' : ''}`,
         );
       return;
     }
-    if (!this.o.routes.serving(s.route, s.canary, step.weight)) return;
+    if (!this.o.routes.serving(s.route, s.canary, step.weight, !!s.matching)) return;
     const wkey = windowKey(s);
     const w = this.windows.get(s.service);
     if (!w || w.key !== wkey) return this.warmUp(s, wkey, now);
@@ -373,19 +396,78 @@ export class RolloutController {
     );
     switch (d.action) {
       case 'wait':
-        if (d.reason !== s.reason) await this.write(s, { reason: d.reason });
+        if (d.reason !== s.reason) await this.write(s, { reason: d.reason, ...recorded(s, analysis, now) });
         return;
       case 'next':
         // The next step's start (its weight written) is the event.
-        await this.write(s, { step: s.step + 1, reason: d.reason });
+        await this.write(s, { step: s.step + 1, reason: d.reason, ...recorded(s, analysis, now) });
         return;
       case 'promote':
-        await this.write(s, { phase: 'promoting', canaryWeight: 100, reason: d.reason }, true);
+        await this.write(
+          s,
+          { phase: 'promoting', canaryWeight: 100, reason: d.reason, ...recorded(s, analysis, now) },
+          true,
+        );
         this.o.log.info({ event: 'rollout.promoting', service: s.service }, `rollout of ${s.service}: ${d.reason}`);
         return;
       case 'rollback':
-        return this.rollBack(s, d.reason);
+        return this.rollBack(s, d.reason, false, recorded(s, analysis, now));
     }
+  }
+
+  /**
+   * The stable version's baseline (canary strategy, before the first step): its traffic from
+   * the first look at the rollout for at least an `interval`, and longer (up to six intervals,
+   * within startTimeout) until it has the responses every latency quantile needs to be bounded
+   * both ways. Written to the record, so that a new leader judges with the same baseline.
+   * True once taken (or not needed); a new leader that finds none starts it again.
+   */
+  private async takeBaseline(s: RolloutState, now: number): Promise<boolean> {
+    if (s.baseline !== undefined || s.strategy !== 'canary') return true;
+    const from = this.baselineFrom.get(s.service);
+    if (!from || from.target !== s.targetHash) {
+      const stats = await this.readStats();
+      if (stats.size) this.baselineFrom.set(s.service, { target: s.targetHash, at: now, stats });
+      else if (now - s.startedAt > s.startTimeoutMs) await this.write(s, { baseline: null });
+      return false;
+    }
+    const elapsed = now - from.at;
+    if (elapsed < s.intervalMs) return false;
+    const stats = await this.readStats();
+    if (!stats.size) return false;
+    const bounds = [...stats.values()][0].latencyBoundsMs;
+    const windows: TrafficWindow[] = [];
+    for (const [address, after] of stats) {
+      if (after.latencyBoundsMs.length !== bounds.length) continue;
+      windows.push(
+        windowBetween(from.stats.get(address), after, (rt, sv) => rt.route === s.route && sv.service === s.service),
+      );
+    }
+    const w = sumWindows(windows, bounds);
+    const responses = w.latency.counts.reduce((a, b) => a + b, 0);
+    const need = baselineResponses(s.thresholds);
+    const longest = Math.max(s.intervalMs, Math.min(6 * s.intervalMs, s.startTimeoutMs));
+    if (responses < need && elapsed < longest) return false;
+    this.baselineFrom.delete(s.service);
+    const baseline =
+      responses > 0
+        ? {
+            takenAt: now,
+            windowMs: elapsed,
+            window: storeWindow(w),
+            p50Ms: quantileMs(w, 0.5),
+            p99Ms: quantileMs(w, 0.99),
+          }
+        : null;
+    const reason = baseline
+      ? `baseline of ${s.service} before the first step: p50 ${fmtMs(baseline.p50Ms)}, p99 ${fmtMs(baseline.p99Ms)} over ${responses} responses in ${Math.round(elapsed / 1000)}s`
+      : `no baseline: ${s.service} served no requests in the ${Math.round(elapsed / 1000)}s before the first step (latency is compared with the stable version only)`;
+    this.o.log.info(
+      { event: 'rollout.baseline', service: s.service, responses, baseline },
+      `rollout of ${s.service}: ${reason}`,
+    );
+    await this.write(s, { baseline, reason });
+    return false;
   }
 
   /**
@@ -490,10 +572,16 @@ export class RolloutController {
     );
   }
 
-  private async rollBack(s: RolloutState, reason: string, aborted = false): Promise<void> {
+  private async rollBack(
+    s: RolloutState,
+    reason: string,
+    aborted = false,
+    extra: Partial<RolloutState> = {},
+  ): Promise<void> {
     await this.write(
       s,
       {
+        ...extra,
         phase: 'rolling-back',
         canaryWeight: 0,
         stepStartedAt: this.o.clock.now(),
@@ -553,7 +641,8 @@ export class RolloutController {
       canary.push(windowBetween(before, after, (rt, sv) => rt.route === s.route && sv.service === s.canary));
       stable.push(windowBetween(before, after, (rt, sv) => rt.route === s.route && sv.service === s.service));
     }
-    return judgeStep(sumWindows(canary, bounds), sumWindows(stable, bounds), s.thresholds);
+    const baseline = s.baseline ? loadWindow(s.baseline.window, bounds) : undefined;
+    return judgeStep(sumWindows(canary, bounds), sumWindows(stable, bounds), s.thresholds, baseline);
   }
 
   private emit(type: RolloutEventType, s: RolloutState, reason: string): void {
@@ -582,6 +671,42 @@ export class RolloutController {
 /** Identifies a step of a rollout: a window or a drain time belongs to one. */
 function windowKey(s: Pick<RolloutState, 'targetHash' | 'step' | 'phase' | 'canaryWeight'>): string {
   return `${s.targetHash}:${s.phase}:${s.step}:${s.canaryWeight}`;
+}
+
+/** Stable responses a baseline needs: enough to bound every judged quantile both ways at passConfidence. */
+export function baselineResponses(t: AnalysisThresholds): number {
+  return Math.max(
+    t.minRequests,
+    ...t.latency.map((l) => Math.ceil(Math.log(1 - t.passConfidence) / Math.log(Math.max(l.quantile, 1 - l.quantile)))),
+  );
+}
+
+/** The last judgement as the record keeps it (for controller get/describe). */
+function recorded(s: RolloutState, a: StepAnalysis | undefined, now: number): { judgement?: RecordedJudgement } {
+  if (!a) return {};
+  return {
+    judgement: {
+      at: now,
+      step: Math.min(s.step + 1, s.steps.length),
+      verdict: a.verdict,
+      canary: a.canary,
+      stable: a.stable,
+      checks: a.checks.map((c) => ({
+        name: c.name,
+        verdict: c.verdict,
+        observed: c.observed,
+        limit: c.limit,
+        ...(c.baselineMs !== undefined ? { baselineMs: c.baselineMs, stableMs: c.stableMs ?? null } : {}),
+        ...(c.sharedDelayMs !== undefined ? { sharedDelayMs: c.sharedDelayMs } : {}),
+        ...(c.stableDrift !== undefined ? { stableDrift: c.stableDrift } : {}),
+        ...(c.heldForDrift ? { heldForDrift: true } : {}),
+      })),
+    },
+  };
+}
+
+function fmtMs(x: number | null): string {
+  return x === null ? '-' : `${Math.round(x * 10) / 10} ms`;
 }
 
 function short(revision: string): string {

@@ -15,7 +15,8 @@ import type { SwarmReader, SwarmRecords } from '../api/swarm-access.js';
 import type { SwarmConfig } from '../api/swarm-types.js';
 import { AlreadyExistsError, NotFoundError, TerminalError, TransientError } from '../errors.js';
 import type { Clock } from '../queue/clock.js';
-import type { AnalysisThresholds } from './analysis.js';
+import type { AnalysisThresholds, Verdict, WindowSummary } from './analysis.js';
+import type { StoredWindow } from './traffic-window.js';
 
 export const labelKindKey = 'swarm.controller/kind';
 export const rolloutKind = 'Rollout';
@@ -66,8 +67,49 @@ export interface RolloutState {
   maxExtensionMs: number;
   startTimeoutMs: number;
   canaryReplicas: number;
+  /** The route had header or cookie matching when the rollout started (its rules are the route's current ones). */
+  match?: boolean;
+  /** Matching requests go to the canary: set with the first step's start, while the rollout progresses. */
+  matching?: boolean;
   /** Set when the rollback was asked for with `controller rollout abort` (its end is an abort, not a failed check). */
   aborted?: boolean;
+  /**
+   * The stable version's traffic before the first step (canary strategy): the latency judge
+   * removes the delay it shares with the canary by comparing the stable version now with it.
+   * Absent: not taken yet (or a record from before baselines); null: no stable traffic then.
+   */
+  baseline?: RolloutBaseline | null;
+  /** The leader's last judgement of the current step, with the checks' figures (for get/describe). */
+  judgement?: RecordedJudgement;
+}
+
+export interface RolloutBaseline {
+  /** ms since the epoch, and how long the window was. */
+  takenAt: number;
+  windowMs: number;
+  window: StoredWindow;
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
+export interface RecordedJudgement {
+  at: number;
+  /** 1-based step judged. */
+  step: number;
+  verdict: Verdict;
+  canary: WindowSummary;
+  stable: WindowSummary;
+  checks: {
+    name: string;
+    verdict: string;
+    observed: number | null;
+    limit: number | null;
+    baselineMs?: number | null;
+    stableMs?: number | null;
+    sharedDelayMs?: number;
+    stableDrift?: number;
+    heldForDrift?: boolean;
+  }[];
 }
 
 export function rolloutRecordName(service: string): string {
@@ -104,14 +146,39 @@ export function parseRolloutConfig(c: SwarmConfig): StoredRollout | undefined {
   }
 }
 
+/** A route's rollout as the route table serves it: the canary, its weight, and whether matching requests go to it. */
+export interface ServedRollout {
+  canary: string;
+  weight: number;
+  /** Header or cookie matching is on: only while the rollout progresses through its steps. */
+  match?: boolean;
+}
+
 /** The canary weight of every active rollout, by route table name: what the route table serves. */
-export function servedRollouts(configs: SwarmConfig[]): Map<string, { canary: string; weight: number }> {
-  const out = new Map<string, { canary: string; weight: number }>();
+export function servedRollouts(configs: SwarmConfig[]): Map<string, ServedRollout> {
+  const out = new Map<string, ServedRollout>();
   for (const c of configs) {
     const r = parseRolloutConfig(c);
-    if (r && isActive(r.state)) out.set(r.state.route, { canary: r.state.canary, weight: r.state.canaryWeight });
+    if (r && isActive(r.state))
+      out.set(r.state.route, {
+        canary: r.state.canary,
+        weight: r.state.canaryWeight,
+        ...(r.state.phase === 'progressing' && r.state.matching ? { match: true } : {}),
+      });
   }
   return out;
+}
+
+/** Every rollout record (of one apply set), by service name: for readers that write nothing. */
+export async function listRollouts(
+  swarm: Pick<SwarmReader, 'listConfigs'>,
+  applySet?: string,
+): Promise<StoredRollout[]> {
+  const configs = await swarm.listConfigs([`${labelKindKey}=${rolloutKind}`]);
+  return configs
+    .map(parseRolloutConfig)
+    .filter((r): r is StoredRollout => !!r && (applySet === undefined || r.state.applySet === applySet))
+    .sort((a, b) => (a.state.service < b.state.service ? -1 : a.state.service > b.state.service ? 1 : 0));
 }
 
 export class RolloutRecords {
@@ -122,11 +189,7 @@ export class RolloutRecords {
   ) {}
 
   async list(applySet?: string): Promise<StoredRollout[]> {
-    const configs = await this.swarm.listConfigs([`${labelKindKey}=${rolloutKind}`]);
-    return configs
-      .map(parseRolloutConfig)
-      .filter((r): r is StoredRollout => !!r && (applySet === undefined || r.state.applySet === applySet))
-      .sort((a, b) => (a.state.service < b.state.service ? -1 : a.state.service > b.state.service ? 1 : 0));
+    return listRollouts(this.swarm, applySet);
   }
 
   async read(service: string): Promise<StoredRollout | undefined> {

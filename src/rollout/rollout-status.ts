@@ -2,10 +2,10 @@
  * A rollout as the status documents and the dashboard show it (RolloutStatusEntry, status
  * format v1): the record's state with 1-based steps and ISO times, and the leader's last
  * judgement of the current step reduced to what a person compares (requests, error rate, p50,
- * p99 of canary and stable, the verdict). Pure.
+ * p99 of canary and stable, the verdict; the stable version's baseline and its drift from it). Pure.
  */
 import type { RolloutStatusEntry, RolloutWindowEntry } from '../status/format.js';
-import type { WindowSummary } from './analysis.js';
+import { driftText, type WindowSummary } from './analysis.js';
 import type { RolloutView } from './rollout-controller.js';
 import { isActive } from './rollout-record.js';
 
@@ -38,6 +38,8 @@ export function rolloutStatusEntry(v: RolloutView): RolloutStatusEntry {
             reason: v.analysis.reason,
             canary: side(v.analysis.canary),
             stable: side(v.analysis.stable),
+            ...(v.analysis.baseline ? { baseline: side(v.analysis.baseline) } : {}),
+            ...(driftText(v.analysis.checks) ? { drift: driftText(v.analysis.checks) } : {}),
           },
         }
       : {}),

@@ -18,9 +18,12 @@ export type StepDecision =
   | { action: 'promote'; reason: string }
   | { action: 'rollback'; reason: string };
 
-export function stepLabel(s: Pick<RolloutState, 'step' | 'steps'>): string {
+export function stepLabel(s: Pick<RolloutState, 'step' | 'steps' | 'matching'>): string {
   const st = s.steps[Math.min(s.step, s.steps.length - 1)];
-  return `step ${Math.min(s.step + 1, s.steps.length)}/${s.steps.length} (${st?.weight ?? 0}%)`;
+  const w = st?.weight ?? 0;
+  // With header or cookie matching: "(match only)" for a step of weight 0, "(5% + match)" after.
+  const share = s.matching ? (w ? `${w}% + match` : 'match only') : `${w}%`;
+  return `step ${Math.min(s.step + 1, s.steps.length)}/${s.steps.length} (${share})`;
 }
 
 export function decideStep(

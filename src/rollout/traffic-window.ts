@@ -115,3 +115,34 @@ export function coldServers(stats: TrafficStats, pick: ServerPick): string[] {
         out.push(`${s.task} (${s.health ? `${s.health.status} ${s.health.check}`.trim() : 'not read yet'})`);
   return out;
 }
+
+/**
+ * A window as kept in a rollout record (the stable version's baseline): its counts and its
+ * histogram's non-empty buckets as [index, count], with the number of bucket bounds it was
+ * counted with, so that a record written with other bounds is recognised and not misread.
+ */
+export interface StoredWindow {
+  requests: number;
+  errors: number;
+  /** latencyBoundsMs.length of the histogram. */
+  bounds: number;
+  buckets: [number, number][];
+}
+
+export function storeWindow(w: TrafficWindow): StoredWindow {
+  const buckets: [number, number][] = [];
+  w.latency.counts.forEach((n, i) => {
+    if (n > 0) buckets.push([i, n]);
+  });
+  return { requests: w.requests, errors: w.errors, bounds: w.latency.boundsMs.length, buckets };
+}
+
+/** The stored window over these bounds; undefined when it was counted with other bounds. */
+export function loadWindow(s: StoredWindow, boundsMs: readonly number[]): TrafficWindow | undefined {
+  if (s.bounds !== boundsMs.length) return undefined;
+  const w = emptyWindow(boundsMs);
+  w.requests = s.requests;
+  w.errors = s.errors;
+  for (const [i, n] of s.buckets) if (Number.isInteger(i) && i >= 0 && i <= boundsMs.length) w.latency.counts[i] += n;
+  return w;
+}

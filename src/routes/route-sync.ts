@@ -219,7 +219,7 @@ export class RouteSync {
    * For the rollout controller: every proxy replica serves the table built with this canary
    * weight for the route (the rollout record as read, the table pushed and acknowledged).
    */
-  serving(route: string, canary: string, weight: number): boolean {
+  serving(route: string, canary: string, weight: number, match = false): boolean {
     const r = this.facts?.rollouts?.get(route);
     const b = this.built;
     return (
@@ -228,6 +228,7 @@ export class RouteSync {
       !!b &&
       r.canary === canary &&
       r.weight === weight &&
+      (r.match ?? false) === match &&
       this.pusher.table?.checksum === b.checksum &&
       this.pusher.allHold(b.checksum)
     );

@@ -7,7 +7,7 @@
 import { currentRoutes, labelKind, type StoredRoute } from '../api/route-model.js';
 import type { SwarmReader } from '../api/swarm-access.js';
 import type { SwarmService, SwarmTask } from '../api/swarm-types.js';
-import { rolloutKind, servedRollouts, labelKindKey } from '../rollout/rollout-record.js';
+import { rolloutKind, servedRollouts, labelKindKey, type ServedRollout } from '../rollout/rollout-record.js';
 
 export interface RouteFacts {
   routes: StoredRoute[];
@@ -18,7 +18,7 @@ export interface RouteFacts {
   /** Tasks with desired state "running" of the routed services and the proxy service. */
   tasks: SwarmTask[];
   /** Active rollouts by route table name: the canary service and its share of the route (0-100). */
-  rollouts?: Map<string, { canary: string; weight: number }>;
+  rollouts?: Map<string, ServedRollout>;
 }
 
 export async function readRouteFacts(swarm: SwarmReader, proxyService: string): Promise<RouteFacts> {

@@ -11,7 +11,14 @@
  */
 import type { RouteModel, StoredRoute } from '../api/route-model.js';
 import type { SwarmService, SwarmTask } from '../api/swarm-types.js';
-import { tableChecksum, type Route, type RouteBackend, type RouteServer } from '../proxy/route-table.js';
+import {
+  tableChecksum,
+  type Route,
+  type RouteBackend,
+  type RouteMatch,
+  type RouteServer,
+} from '../proxy/route-table.js';
+import type { ServedRollout } from '../rollout/rollout-record.js';
 import { parseDuration } from '../units.js';
 
 export interface BrokenRoute {
@@ -32,7 +39,7 @@ export interface TableInput {
    * Active rollouts by route table name: the route's one service keeps 100 - weight of its
    * traffic and the canary service (same port) takes weight (src/rollout/rollout-record.ts).
    */
-  rollouts?: Map<string, { canary: string; weight: number }>;
+  rollouts?: Map<string, ServedRollout>;
 }
 
 export interface BuiltTable {
@@ -106,7 +113,9 @@ export function buildTable(input: TableInput): BuiltTable {
     if (problems.length) problem(problems.join('; '));
     if (!backends.length) continue;
     claimRoute(m, name, claims, certificates);
-    routes.push(toRoute(name, m, serverWeights(backends)));
+    const route = toRoute(name, m, serverWeights(backends));
+    const match = canaryMatch(m, input.rollouts?.get(name), backends);
+    routes.push(match ? { ...route, match } : route);
   }
   routes.sort((a, b) => cmp(a.name, b.name));
   broken.sort((a, b) => cmp(a.route, b.route));
@@ -153,6 +162,21 @@ export function withCanary(
     { ...stable, weight: 100 - w },
     { service: rollout.canary, port: stable.port, weight: w },
   ];
+}
+
+/**
+ * The route's header or cookie matching while its rollout has it on: matching requests go to the
+ * canary's servers (the proxy falls back to the weights while it has none). The rules are the
+ * route's current ones, so a changed match takes effect at once.
+ */
+export function canaryMatch(
+  m: Pick<RouteModel, 'rollout'>,
+  rollout: ServedRollout | undefined,
+  backends: RouteBackend[],
+): RouteMatch | undefined {
+  const rules = m.rollout?.match;
+  if (!rollout?.match || !rules?.length || !backends.some((b) => b.service === rollout.canary)) return undefined;
+  return { service: rollout.canary, rules: rules.map((r) => ({ ...r })) };
 }
 
 function claimConflict(

@@ -10,6 +10,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { isMap, isScalar, LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
 import { decryptValue, looksEncrypted, ValueError } from './ciphertext.js';
 import { openDataKey, type AgeIdentity } from './age-keys.js';
+import { maybeSops, sopsFileName } from './maybe-sops.js';
 import { readMetadata } from './metadata.js';
 import { fail, SopsFailure, type SopsProblem } from './problem.js';
 import { keyText, macOnlyEncryptedInitialization, walkNode, type FieldPath, type WalkState } from './tree.js';
@@ -73,8 +74,8 @@ function firstEncryptedLeaf(node: unknown, depth = 0): number | undefined {
  * holds no metadata (a decrypted file committed by mistake?).
  */
 export function sopsMarkers(text: string, fileName: string): 'encrypted' | 'plain' | SopsProblem {
-  const named = /\.(sops|enc)\.ya?ml$/i.test(fileName);
-  if (!named && !/^sops:/m.test(text) && !text.includes('ENC[AES256_GCM')) return 'plain';
+  if (!maybeSops(text, fileName)) return 'plain';
+  const named = sopsFileName.test(fileName);
   const docs = parse(text);
   const withContent = docs.filter((d) => d.contents !== null);
   const carrying = withContent.findIndex((d) => topLevelKey(d, 'sops') !== undefined);

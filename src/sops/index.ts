@@ -12,6 +12,7 @@ export {
   type DecryptedFile,
   type SopsOutcome,
 } from './decrypt.js';
+export { maybeSops } from './maybe-sops.js';
 export { parseAgeIdentities, type AgeIdentity } from './age-keys.js';
 export { ageKeyLoader, defaultKeyFile, loadAgeIdentities, type AgeKeyOptions } from './key-sources.js';
 export { SensitiveValues, redactedMark, redactingStream } from './redact.js';

@@ -314,6 +314,10 @@ export interface RolloutStatusEntry {
     reason: string;
     canary: RolloutWindowEntry;
     stable: RolloutWindowEntry;
+    /** Optional: the stable version before the first step (the latency baseline). */
+    baseline?: RolloutWindowEntry;
+    /** Optional: the stable side's drift from its baseline ("stable p50 1.80x its baseline (a shared delay of 80 ms removed)"). */
+    drift?: string;
   };
 }
 

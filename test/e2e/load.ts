@@ -12,6 +12,8 @@ export interface Answer {
   headers: http.IncomingHttpHeaders;
   /** The `task` field of the test app's JSON answer, if any. */
   task?: string;
+  /** Its `version` field (APP_VERSION), if any. */
+  version?: string;
 }
 
 export function request(url: string, headers: Record<string, string> = {}, timeoutMs = 10_000): Promise<Answer> {
@@ -25,12 +27,19 @@ export function request(url: string, headers: Record<string, string> = {}, timeo
         res.on('data', (d: string) => (body += d));
         res.on('end', () => {
           let task: string | undefined;
+          let version: string | undefined;
           try {
-            task = (JSON.parse(body) as { task?: string }).task;
+            ({ task, version } = JSON.parse(body) as { task?: string; version?: string });
           } catch {
             /* not the test app */
           }
-          resolve({ status: res.statusCode ?? 0, body, headers: res.headers, ...(task ? { task } : {}) });
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            headers: res.headers,
+            ...(task ? { task } : {}),
+            ...(version ? { version } : {}),
+          });
         });
         res.on('error', reject);
       },
@@ -49,6 +58,8 @@ export interface LoadResult {
   /** error message -> count. */
   errors: Record<string, number>;
   byTask: Record<string, number>;
+  /** Answers by the test app's version (APP_VERSION). */
+  byVersion: Record<string, number>;
   /** Examples of bad answers, for the failure message. */
   samples: string[];
   latenciesMs: number[];
@@ -68,7 +79,16 @@ export function startLoad(
   url: string,
   o: { total: number; concurrency: number; headers?: Record<string, string> },
 ): LoadControl {
-  const r: LoadResult = { sent: 0, ok: 0, non2xx: {}, errors: {}, byTask: {}, samples: [], latenciesMs: [] };
+  const r: LoadResult = {
+    sent: 0,
+    ok: 0,
+    non2xx: {},
+    errors: {},
+    byTask: {},
+    byVersion: {},
+    samples: [],
+    latenciesMs: [],
+  };
   let stopped = false;
   const worker = async () => {
     while (!stopped && r.sent < o.total) {
@@ -83,6 +103,7 @@ export function startLoad(
           if (r.samples.length < 5) r.samples.push(`${a.status} ${a.body.slice(0, 200)}`);
         }
         if (a.task) r.byTask[a.task] = (r.byTask[a.task] ?? 0) + 1;
+        if (a.version) r.byVersion[a.version] = (r.byVersion[a.version] ?? 0) + 1;
       } catch (err) {
         const m = (err as Error).message;
         r.errors[m] = (r.errors[m] ?? 0) + 1;

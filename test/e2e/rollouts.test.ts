@@ -393,6 +393,16 @@ describe('progressive rollouts judged by the proxy tier on a real Swarm', { time
     assert.doesNotMatch(last.reason, /error-rate/);
     assert.match((await notified('rollout-rolled-back', 'web', last.revision)).body.summary, /latency-p\d+/);
     assert.equal(failed(r), 0, summary(r));
+    // the record as get and describe show it: the baseline taken before the first step, the failed check
+    const described = await controller(['describe', 'service', `${ns}/web`]);
+    console.log(described.stdout.slice(described.stdout.indexOf('Rollout (')));
+    assert.match(described.stdout, /Rollout \(record sc-rollout\.e2e-ro_web\):\n {2}Phase:\s+rolled-back\n/);
+    assert.match(described.stdout, /Baseline:\s+p50 [\d.]+ ms, p99 [\d.]+ ms over \d+ stable requests/);
+    assert.match(described.stdout, /Judgement:\s+fail at step 1\/3/);
+    assert.match(described.stdout, /latency-p50\s+fail\s+[\d.]+ ms\s+[\d.]+ ms\s+[\d.]+ ms\n/);
+    const routes = await controller(['get', 'routes']);
+    assert.match(routes.stdout, /^NAME .* ROLLOUT$/m);
+    assert.match(routes.stdout, new RegExp(`^${ns}/web .* rolled back at step 1/3 \\S+ ago$`, 'm'), routes.stdout);
     await sameProxy();
   });
 

@@ -195,6 +195,8 @@ export function fixtureState(o: FixtureOptions): DashboardState {
           reason: 'not enough canary requests yet',
           canary: { requests: 212, errorRate: 0.0047, p50Ms: 21.5, p99Ms: 88 },
           stable: { requests: 1904, errorRate: 0.0011, p50Ms: 20.1, p99Ms: 79.6 },
+          baseline: { requests: 600, errorRate: 0.001, p50Ms: 16.2, p99Ms: 61.3 },
+          drift: 'stable p50 1.24x its baseline (a shared delay of 3.9 ms removed)',
         },
       },
     ],

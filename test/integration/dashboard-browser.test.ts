@@ -136,7 +136,7 @@ describe('the dashboard in a browser', () => {
       );
       assert.match(
         rollouts[1],
-        /^shop_web shop\/route-0 · canary · 9f2c1e4b7a0d progressing 1\/4 10% inconclusive canary 212 req, errors 0\.47%, p50 22 ms, p99 88 ms stable 1904 req, errors 0\.11%, p50 20 ms, p99 80 ms step 1\/4/,
+        /^shop_web shop\/route-0 · canary · 9f2c1e4b7a0d progressing 1\/4 10% inconclusive canary 212 req, errors 0\.47%, p50 22 ms, p99 88 ms stable 1904 req, errors 0\.11%, p50 20 ms, p99 80 ms baseline 600 req, errors 0\.10%, p50 16 ms, p99 61 ms stable p50 1\.24x its baseline \(a shared delay of 3\.9 ms removed\) step 1\/4/,
       );
       assert.equal(
         await page.locator('#rollouts-body tr[data-service="shop_web"] .window[data-side="canary"]').count(),

@@ -1,6 +1,6 @@
 /**
- * The engine client loads without dockerode's BuildKit session (gRPC) and docker-modem's ssh2
- * transport, and the deferred modules are the real ones when first called.
+ * The engine client loads without dockerode's BuildKit session (gRPC), docker-modem's ssh2
+ * transport or tar-fs, and the deferred modules are the real ones when first used.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +13,8 @@ const loaded = (name: string) => Object.keys(require.cache).some((p) => p.includ
 describe('the engine client start-up', () => {
   it('loads dockerode and docker-modem without gRPC, protobuf or ssh2', () => {
     assert.ok(loaded('dockerode') && loaded('docker-modem'), 'the client itself is loaded');
-    for (const name of ['@grpc/grpc-js', '@grpc/proto-loader', 'ssh2']) assert.equal(loaded(name), false, name);
+    for (const name of ['@grpc/grpc-js', '@grpc/proto-loader', 'ssh2', 'tar-stream'])
+      assert.equal(loaded(name), false, name);
   });
 
   it('loads the real module on the first call', () => {
@@ -22,5 +23,13 @@ describe('the engine client start-up', () => {
     const agent = ssh({ host: '127.0.0.1', port: 1 });
     assert.ok(loaded('ssh2'), 'ssh2 loaded by the first call');
     assert.equal(typeof (agent as { createConnection?: unknown }).createConnection, 'function');
+  });
+
+  it('loads the real tar-fs on the first read of one of its functions', () => {
+    const tar = createRequire(require.resolve('dockerode/lib/util.js'))('tar-fs') as { pack?: unknown };
+    assert.equal(loaded('tar-stream'), false, 'nothing loaded before a property is read');
+    assert.equal(typeof tar.pack, 'function');
+    assert.ok(loaded('tar-stream'), 'tar-fs (and tar-stream) loaded by the first read');
+    assert.equal(tar.pack, (require('tar-fs') as { pack: unknown }).pack, 'the real module');
   });
 });

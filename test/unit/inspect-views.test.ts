@@ -6,7 +6,12 @@ import { completionScript, flagChoices } from '../../src/cli/completion.js';
 import { changeDiff } from '../../src/cli/diff-command.js';
 import { renderDescribe } from '../../src/cli/describe-view.js';
 import { renderGet } from '../../src/cli/get-view.js';
+import { rolloutCell, rolloutOfRoute } from '../../src/cli/rollout-view.js';
 import { renderTable } from '../../src/cli/table.js';
+import { bucketIndex, latencyBoundsMs } from '../../src/proxy/latency-histogram.js';
+import { defaultThresholds } from '../../src/rollout/analysis.js';
+import type { RolloutState, StoredRollout } from '../../src/rollout/rollout-record.js';
+import { emptyWindow, storeWindow } from '../../src/rollout/traffic-window.js';
 import type { Change } from '../../src/plan/plan.js';
 import { unifiedDiff } from '../../src/plan/unified-diff.js';
 import { encodeStatus } from '../../src/status/codec.js';
@@ -137,6 +142,183 @@ describe('routes as the proxies see them', () => {
       out,
       /v8r4c6\s+10\.213\.5\.5\s+117\s+behind\s+no answer within 5000 ms; view of the servers: no answer/,
     );
+  });
+});
+
+describe('rollouts in get routes and describe', () => {
+  const doc = fixtureState({ objects: 3 }).routes!.document;
+  const e = encodeStatus(doc);
+  const at = Date.parse(doc.writtenAt);
+  const routes = latestStatuses(
+    [
+      {
+        ID: 'r',
+        Version: { Index: 1 },
+        Spec: { Name: 'swarm-controller-routes.x.1', Labels: e.labels, Data: e.data.toString('base64') },
+      },
+    ],
+    at,
+  ).statuses;
+  const baselineWindow = emptyWindow(latencyBoundsMs);
+  baselineWindow.requests = 600;
+  baselineWindow.latency.counts[bucketIndex(100)] = 600;
+  const state: RolloutState = {
+    service: 'shop_web',
+    canary: 'shop_web-canary',
+    route: 'shop/route-0',
+    applySet: 'shop',
+    key: 'Service/shop/web',
+    strategy: 'canary',
+    phase: 'progressing',
+    step: 1,
+    steps: [
+      { weight: 5, holdMs: 120_000 },
+      { weight: 25, holdMs: 120_000 },
+      { weight: 50, holdMs: 120_000 },
+      { weight: 100, holdMs: 120_000 },
+    ],
+    canaryWeight: 25,
+    targetHash: 'h2',
+    revision: '3f9a1c2d4e5b6a7b',
+    startedAt: at - 180_000,
+    stepStartedAt: at - 40_000,
+    updatedAt: at - 2_000,
+    reason: 'step 2/4 (25%): inconclusive so far (612 canary requests); held 40s of 120s',
+    writer: 'ctl-a1b2c3-1',
+    thresholds: defaultThresholds,
+    intervalMs: 10_000,
+    maxExtensionMs: 300_000,
+    startTimeoutMs: 300_000,
+    canaryReplicas: 1,
+    baseline: {
+      takenAt: at - 175_000,
+      windowMs: 12_000,
+      window: storeWindow(baselineWindow),
+      p50Ms: 100,
+      p99Ms: 104,
+    },
+    judgement: {
+      at: at - 2_000,
+      step: 2,
+      verdict: 'inconclusive',
+      canary: { requests: 612, errors: 0, errorRate: 0, redispatched: 0, p50Ms: 262, p99Ms: 300 },
+      stable: { requests: 1836, errors: 1, errorRate: 1 / 1836, redispatched: 0, p50Ms: 250, p99Ms: 290 },
+      checks: [
+        { name: 'error-rate', verdict: 'pass', observed: 0, limit: 0.01 },
+        { name: 'error-rate-ratio', verdict: 'pass', observed: 0, limit: 2 },
+        {
+          name: 'latency-p50',
+          verdict: 'inconclusive',
+          observed: 262,
+          limit: 300,
+          baselineMs: 100,
+          stableMs: 250,
+          sharedDelayMs: 150,
+          stableDrift: 2.5,
+          heldForDrift: true,
+        },
+      ],
+    },
+  };
+  const record = (s: RolloutState, request: '' | 'promote' | 'abort' = ''): StoredRollout => ({
+    state: s,
+    request,
+    config: { ID: 'c', Version: { Index: 1 }, Spec: { Name: `sc-rollout.${s.service}` } },
+  });
+
+  it('get routes has a ROLLOUT column: the step and weight of an active rollout, the end of a past one, — without', () => {
+    const out = renderGet('routes', routes, {
+      format: 'text',
+      now: at,
+      paint: paint(false),
+      rollouts: [record(state)],
+    });
+    const lines = out.split('\n');
+    assert.match(lines[0], /^NAME\s+HOSTS\s+PATH\s+STATE\s+BACKENDS\s+SERVERS\s+ROLLOUT$/);
+    assert.match(
+      lines.find((l) => l.startsWith('shop/route-0 '))!,
+      /\scanary 25% step 2\/4$/,
+    );
+    assert.match(
+      lines.find((l) => l.startsWith('shop/route-1 '))!,
+      /\s—$/,
+    );
+    const ended = record({ ...state, phase: 'rolled-back', canaryWeight: 0, updatedAt: at - 300_000 });
+    assert.equal(rolloutCell(ended, at), 'rolled back at step 2/4 5m ago');
+    assert.equal(rolloutCell(record({ ...state, phase: 'succeeded', updatedAt: at - 60_000 }), at), 'promoted 60s ago');
+    assert.equal(
+      rolloutCell(record({ ...state, step: 0, canaryWeight: 0, baseline: undefined }), at),
+      'canary starting, baseline',
+    );
+    assert.equal(rolloutCell(record(state, 'abort'), at), 'canary 25% step 2/4 (abort asked)');
+    // the active rollout is shown before a newer ended one of the same route
+    assert.equal(
+      rolloutOfRoute([ended, record({ ...state, service: 'x', updatedAt: at - 900_000 })], 'shop/route-0')?.state
+        .service,
+      'x',
+    );
+    const json = JSON.parse(
+      renderGet('routes', routes, { format: 'json', now: at, paint: paint(false), rollouts: [record(state)] }),
+    ) as { items: { route: string; rollout?: { phase: string; step: number; weight: number } }[] };
+    assert.deepEqual(json.items.find((i) => i.route === 'shop/route-0')?.rollout, {
+      service: 'shop_web',
+      canary: 'shop_web-canary',
+      phase: 'progressing',
+      step: 2,
+      steps: 4,
+      weight: 25,
+      summary: 'canary 25% step 2/4',
+    });
+    // rollouts not read (an engine that cannot list them): no column
+    assert.doesNotMatch(renderGet('routes', routes, { format: 'text', now: at, paint: paint(false) }), /ROLLOUT/);
+  });
+
+  it('describe service: phase, step, weights, baseline, the last judgement with every check and the stable drift', () => {
+    const out = renderDescribe(
+      {
+        kind: 'Service',
+        name: 'shop/web',
+        swarmName: 'shop_web',
+        spec: 'x\n',
+        tasks: [],
+        events: [],
+        rollout: record(state),
+      },
+      { now: at, paint: paint(false) },
+    );
+    assert.match(out, /Rollout \(record sc-rollout\.shop_web\):\n {2}Phase:\s+progressing\n/);
+    assert.match(out, /Strategy:\s+canary, steps 5%\/120s 25%\/120s 50%\/120s 100%\/120s/);
+    assert.match(out, /Step:\s+2\/4, started 40s ago/);
+    assert.match(out, /Weights:\s+shop_web 75%, shop_web-canary 25%/);
+    assert.match(out, /Baseline:\s+p50 100 ms, p99 104 ms over 600 stable requests in 12s before the first step/);
+    assert.match(out, /Judgement:\s+inconclusive at step 2\/4, 2s ago/);
+    assert.match(out, /canary:\s+612 requests, 0 errors \(0\.00%\), p50 262 ms, p99 300 ms/);
+    assert.match(
+      out,
+      /drift:\s+stable p50 2\.50x its baseline \(100 ms\), shared delay 150 ms removed, held: the machine is slow/,
+    );
+    assert.match(out, /CHECK\s+VERDICT\s+CANARY\s+LIMIT\s+BASELINE\n/);
+    assert.match(out, /error-rate\s+pass\s+0\.00%\s+1\.00%\s+-\n/);
+    assert.match(out, /latency-p50\s+inconclusive\s+262 ms\s+300 ms\s+100 ms\n/);
+    // a route read with no rollout says so; a service not read leaves the section out
+    const none = renderDescribe(
+      {
+        kind: 'Route',
+        name: 'shop/route-1',
+        swarmName: 'shop_route-1',
+        spec: 'x\n',
+        tasks: [],
+        events: [],
+        rollout: null,
+      },
+      { now: at, paint: paint(false) },
+    );
+    assert.match(none, /Rollout:\n {2}<none>/);
+    const unread = renderDescribe(
+      { kind: 'Service', name: 'shop/api', swarmName: 'shop_api', spec: 'x\n', tasks: [], events: [] },
+      { now: at, paint: paint(false) },
+    );
+    assert.doesNotMatch(unread, /Rollout/);
   });
 });
 

@@ -193,6 +193,8 @@ interface Version {
   /** Log-normal response time: median and sigma (0.5: p99 about 3.2x the median), in whole ms as HAProxy logs them. */
   medianMs: number;
   sigma: number;
+  /** A delay added to every response (the shared delay of a loaded machine), in ms. */
+  delayMs?: number;
 }
 
 interface StepSim {
@@ -205,6 +207,8 @@ interface StepSim {
   lookEvery: number;
   maxCanaryRequests: number;
   thresholds?: AnalysisThresholds;
+  /** The stable version before the first step: its responses, drawn once per trial. */
+  baseline?: { version: Version; responses: number };
 }
 
 interface StepOutcome {
@@ -215,21 +219,25 @@ interface StepOutcome {
   meanRequests: number;
   /** Checks that failed, and how often. */
   failedChecks: Map<string, number>;
+  /** Looks that found a check held because the stable version was far above its baseline. */
+  heldForDrift: number;
 }
 
 /** Cumulative probability of each histogram bucket for a version's response times, rounded to whole ms. */
 function bucketCdf(v: Version): number[] {
-  // P(round(X) <= b) = P(X < b + 0.5) for whole-ms bounds
-  return [...latencyBoundsMs.map((b) => normalCdf(Math.log((b + 0.5) / v.medianMs) / v.sigma)), 1];
+  // P(round(X + d) <= b) = P(X < b + 0.5 - d) for whole-ms bounds
+  const d = v.delayMs ?? 0;
+  return [
+    ...latencyBoundsMs.map((b) => (b + 0.5 - d > 0 ? normalCdf(Math.log((b + 0.5 - d) / v.medianMs) / v.sigma) : 0)),
+    1,
+  ];
 }
 
 function simulate(s: StepSim): StepOutcome {
   const r = rng(s.seed);
-  const cdfs = new Map<Version, number[]>([
-    [s.canary, bucketCdf(s.canary)],
-    [s.stable, bucketCdf(s.stable)],
-  ]);
+  const cdfs = new Map<Version, number[]>();
   const add = (w: TrafficWindow, v: Version, n: number) => {
+    if (!cdfs.has(v)) cdfs.set(v, bucketCdf(v));
     const cdf = cdfs.get(v)!;
     for (let i = 0; i < n; i++) {
       w.requests++;
@@ -245,18 +253,33 @@ function simulate(s: StepSim): StepOutcome {
       w.latency.counts[lo]++;
     }
   };
-  const out: StepOutcome = { pass: 0, fail: 0, inconclusive: 0, meanRequests: 0, failedChecks: new Map() };
+  const out: StepOutcome = {
+    pass: 0,
+    fail: 0,
+    inconclusive: 0,
+    meanRequests: 0,
+    failedChecks: new Map(),
+    heldForDrift: 0,
+  };
   let decidedRequests = 0;
   const stablePerLook = Math.round((s.lookEvery * (1 - s.share)) / s.share);
   for (let trial = 0; trial < s.trials; trial++) {
     const canary = emptyWindow(latencyBoundsMs);
     const stable = emptyWindow(latencyBoundsMs);
+    let baseline: TrafficWindow | undefined;
+    if (s.baseline) {
+      baseline = emptyWindow(latencyBoundsMs);
+      add(baseline, s.baseline.version, s.baseline.responses);
+    }
     let verdict: 'pass' | 'fail' | 'inconclusive' = 'inconclusive';
     while (canary.requests < s.maxCanaryRequests) {
       add(canary, s.canary, s.lookEvery);
       add(stable, s.stable, stablePerLook);
-      const a = judgeStep(canary, stable, s.thresholds);
-      if (a.verdict === 'inconclusive') continue;
+      const a = judgeStep(canary, stable, s.thresholds, baseline);
+      if (a.verdict === 'inconclusive') {
+        if (a.checks.some((c) => c.heldForDrift)) out.heldForDrift++;
+        continue;
+      }
       verdict = a.verdict;
       decidedRequests += canary.requests;
       for (const c of a.checks)
@@ -356,5 +379,94 @@ describe('canary judge simulation (seeded; the judge asked every 50 canary reque
     t.diagnostic(report('5% failing canary, 50% step', b));
     assert.ok(g.fail / trials <= 0.01 && g.pass / trials >= 0.95);
     assert.ok(b.pass === 0 && b.fail / trials >= 0.99);
+  });
+});
+
+describe('latency on a loaded machine (seeded; a shared delay added to both versions, the baseline taken quiet)', () => {
+  const trials = 300;
+  // b = 20 ms median; a 25% step; the baseline: 600 stable responses before the first step, no delay
+  const base = { trials, lookEvery: 50, maxCanaryRequests: 1000, share: 0.25 };
+  const quietBaseline = { version: good, responses: 600 };
+  const loaded = (v: Version, delayMs: number): Version => ({ ...v, delayMs });
+  const doubled: Version = { ...good, medianMs: 40 };
+  const report = (name: string, o: StepOutcome) =>
+    `${name}: pass ${rate(o.pass, trials)}, fail ${rate(o.fail, trials)}, inconclusive ${rate(o.inconclusive, trials)}; decided after ${o.meanRequests} canary requests on average; failed checks ${JSON.stringify(Object.fromEntries(o.failedChecks))}; looks held for drift ${o.heldForDrift}`;
+
+  it('without a baseline, a doubled canary passes once the shared delay exceeds the service time (the defect guarded)', (t) => {
+    const at20 = simulate({ ...base, seed: 20, canary: loaded(doubled, 20), stable: loaded(good, 20) });
+    const at50 = simulate({ ...base, seed: 21, canary: loaded(doubled, 50), stable: loaded(good, 50) });
+    t.diagnostic(report('2x slow canary, 20 ms shared delay, no baseline', at20));
+    t.diagnostic(report('2x slow canary, 50 ms shared delay, no baseline', at50));
+    assert.ok(at50.pass / trials >= 0.5, `the raw ratio lets it pass: ${rate(at50.pass, trials)}`);
+  });
+
+  it('with a baseline, the same doubled canary is rolled back or held, never promoted', (t) => {
+    const at20 = simulate({
+      ...base,
+      seed: 22,
+      canary: loaded(doubled, 20),
+      stable: loaded(good, 20),
+      baseline: quietBaseline,
+    });
+    const at50 = simulate({
+      ...base,
+      seed: 28,
+      canary: loaded(doubled, 50),
+      stable: loaded(good, 50),
+      baseline: quietBaseline,
+    });
+    t.diagnostic(report('2x slow canary, 20 ms shared delay (= b), quiet baseline', at20));
+    t.diagnostic(report('2x slow canary, 50 ms shared delay, quiet baseline', at50));
+    assert.equal(at20.pass + at50.pass, 0, 'a doubled canary was promoted');
+    assert.ok(at20.fail / trials >= 0.9, `failed: ${rate(at20.fail, trials)}`);
+    assert.deepEqual(
+      [...at20.failedChecks.keys(), ...at50.failedChecks.keys()].filter((k) => !k.startsWith('latency-')),
+      [],
+    );
+  });
+
+  it('with a baseline, a same-speed canary under the same shared delay is promoted, not rolled back', (t) => {
+    const o = simulate({
+      ...base,
+      seed: 23,
+      canary: loaded(good, 20),
+      stable: loaded(good, 20),
+      baseline: quietBaseline,
+    });
+    t.diagnostic(report('good canary, 20 ms shared delay (= b), quiet baseline', o));
+    assert.ok(o.fail / trials <= 0.01, `false rollbacks: ${rate(o.fail, trials)}`);
+    assert.ok(o.pass / trials >= 0.95, `passes: ${rate(o.pass, trials)}`);
+  });
+
+  it('the machine far slower than at the baseline (60 ms shared delay, 3x b): a good canary is held, a doubled one never promoted', (t) => {
+    const good3 = simulate({
+      ...base,
+      seed: 24,
+      canary: loaded(good, 60),
+      stable: loaded(good, 60),
+      baseline: quietBaseline,
+    });
+    const bad3 = simulate({
+      ...base,
+      seed: 25,
+      canary: loaded(doubled, 60),
+      stable: loaded(good, 60),
+      baseline: quietBaseline,
+    });
+    t.diagnostic(report('good canary, 60 ms shared delay, quiet baseline', good3));
+    t.diagnostic(report('2x slow canary, 60 ms shared delay, quiet baseline', bad3));
+    assert.equal(good3.pass, 0, 'promoted while the machine was slow');
+    assert.ok(good3.fail / trials <= 0.01, `false rollbacks: ${rate(good3.fail, trials)}`);
+    assert.ok(good3.heldForDrift > 0);
+    assert.equal(bad3.pass, 0, 'a doubled canary was promoted');
+  });
+
+  it('with a baseline and a quiet machine, the judge decides as without one (no rollback on noise)', (t) => {
+    const g = simulate({ ...base, seed: 26, share: 0.05, canary: good, stable: good, baseline: quietBaseline });
+    const b = simulate({ ...base, seed: 27, share: 0.05, canary: doubled, stable: good, baseline: quietBaseline });
+    t.diagnostic(report('good canary, quiet, baseline, 5% step', g));
+    t.diagnostic(report('2x slow canary, quiet, baseline, 5% step', b));
+    assert.ok(g.fail / trials <= 0.01 && g.pass / trials >= 0.95, report('good', g));
+    assert.ok(b.pass === 0 && b.fail / trials >= 0.95, report('slow', b));
   });
 });

@@ -283,6 +283,52 @@ describe('the rollout controller', () => {
     assert.doesNotMatch(s.reason, /error-rate/);
   });
 
+  it('takes a baseline of the stable version before the first step, keeps it in the record, and rolls back a doubled canary under a shared delay larger than the service time', async () => {
+    const swarm = new FakeSwarm();
+    const clock = new FakeClock(1_000_000);
+    const proxy = new FakeProxy();
+    const state = await midRollout(swarm, clock);
+    // the rollout has just started: step 1, no weight yet, no baseline
+    await new RolloutRecords(swarm, clock).update('shop_web', () => ({
+      ...state,
+      step: 0,
+      canaryWeight: 0,
+      startedAt: clock.now(),
+      stepStartedAt: clock.now(),
+    }));
+    const first = controller(swarm, clock, proxy, []);
+    first.prime();
+    first.rc.start();
+    // the machine is quiet: stable answers in 100 ms
+    let s = (await first.records.read('shop_web'))!.state;
+    for (let i = 0; i < 30 && s.baseline === undefined; i++) {
+      await run(clock, proxy, 1, (p) => p.serve('shop_web', 40, 0, 100));
+      s = (await first.records.read('shop_web'))!.state;
+    }
+    first.rc.stop();
+    assert.ok(s.baseline, 'a baseline was taken');
+    assert.equal(s.canaryWeight, 0, 'the baseline is taken before the first step');
+    assert.ok(Math.abs(s.baseline.p50Ms! - 100) < 10, `baseline p50 ${s.baseline.p50Ms}`);
+    assert.match(s.reason, /^baseline of shop_web before the first step: p50 /);
+    // a new leader continues with the baseline the record holds; now the machine is loaded:
+    // 150 ms of delay on every request (more than the service time), the canary does 2 x 100 ms
+    const second = controller(swarm, clock, proxy, []);
+    second.prime();
+    second.rc.start();
+    await run(clock, proxy, 40, (p) => {
+      p.serve('shop_web', 40, 0, 100 + 150);
+      p.serve('shop_web-canary', 40, 0, 200 + 150);
+    });
+    second.rc.stop();
+    s = (await second.records.read('shop_web'))!.state;
+    // without the baseline, 350 ms against 250 ms is 1.4x: within 1.5x, it would pass
+    assert.equal(s.phase, 'rolled-back', s.reason);
+    assert.match(s.reason, /step 1\/3 \(10%\) failed: latency-p50: .*baseline/);
+    assert.equal(s.judgement?.verdict, 'fail');
+    const p50 = s.judgement?.checks.find((c) => c.name === 'latency-p50');
+    assert.ok(p50 && p50.sharedDelayMs! > 100, JSON.stringify(p50));
+  });
+
   it('acts on controller rollout abort at its next look', async () => {
     const swarm = new FakeSwarm();
     const clock = new FakeClock(1_000_000);

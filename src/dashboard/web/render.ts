@@ -246,7 +246,9 @@ export function rolloutRows(routes: RoutesStatusDocument | undefined): string {
       const verdict = j
         ? `${badge(j.verdict, j.verdict === 'pass' ? 'ok' : j.verdict === 'fail' ? 'bad' : 'warn')}` +
           windowText('canary', j.canary) +
-          windowText('stable', j.stable)
+          windowText('stable', j.stable) +
+          (j.baseline ? windowText('baseline', j.baseline) : '') +
+          (j.drift ? `<div class="window muted" data-side="drift">${esc(j.drift)}</div>` : '')
         : '<span class="muted">not judged yet</span>';
       return (
         `<tr data-service="${esc(r.service)}"><td class="mono">${esc(r.service)}<div class="muted">${esc(r.route)} · ${esc(r.strategy)} · ${esc(r.revision.slice(0, 12))}</div></td>` +
