@@ -23,6 +23,18 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * The proxy image's node flags (NODE_OPTIONS) and MALLOC_ARENA_MAX, read from the Dockerfile's
+ * proxy stage, so that the benchmarks run the agent as the image does.
+ */
+export function proxyImageSettings(): { nodeFlags: string[]; env: Record<string, string> } {
+  const text = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  const stage = /^FROM \S+ AS proxy$([\s\S]*?)^FROM /m.exec(text)?.[1] ?? '';
+  const nodeOptions = /NODE_OPTIONS="([^"]*)"/.exec(stage)?.[1] ?? '';
+  const arenas = /MALLOC_ARENA_MAX=(\d+)/.exec(stage)?.[1];
+  return { nodeFlags: nodeOptions.split(' ').filter(Boolean), env: arenas ? { MALLOC_ARENA_MAX: arenas } : {} };
+}
+
 /** Resident memory of a process in MB (VmRSS). */
 export const vmRssMb = (pid: number) =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
@@ -58,6 +70,8 @@ export async function startAgentProcess(o: {
   work: string;
   nodeFlags: string[];
   haproxyBinary: string;
+  /** Added to the agent's environment (MALLOC_ARENA_MAX from proxyImageSettings). */
+  env?: Record<string, string>;
 }): Promise<AgentProcess> {
   const token = 'bench-token';
   writeFileSync(join(o.work, 'token'), `${token}\n`);
@@ -80,14 +94,16 @@ export async function startAgentProcess(o: {
       '--haproxy',
       o.haproxyBinary,
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn', NODE_OPTIONS: '' } },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'warn', NODE_OPTIONS: '', ...o.env } },
   );
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const control = `http://127.0.0.1:${controlPort}`;
   const auth = { authorization: `Bearer ${token}` };
-  const status = async () => (await (await fetch(`${control}/v1/status`, { headers: auth })).json()) as AgentStatus;
+  const getStatus = async () => (await (await fetch(`${control}/v1/status`, { headers: auth })).json()) as AgentStatus;
+  // Once more on a closed socket: fetch can reuse a keep-alive connection the agent's server is closing after its idle timeout.
+  const status = () => getStatus().catch(getStatus);
   const stop = async () => {
     child.kill('SIGTERM');
     const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);

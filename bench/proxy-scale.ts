@@ -13,7 +13,8 @@
  * 4. resident memory of the agent and of HAProxy's master and worker.
  * Prints a Markdown report. Run: npm run bench:proxy-scale (BENCH_SERVICES, BENCH_ROUTES_PER,
  * BENCH_TASKS, BENCH_EVENTS, BENCH_REQUESTS override 200, 5, 5, 30, 20000; BENCH_NODE_FLAGS the
- * agent's node flags, by default the proxy image's; HAPROXY the binary).
+ * agent's node flags, by default the proxy image's NODE_OPTIONS, and its MALLOC_ARENA_MAX, both read
+ * from the Dockerfile; HAPROXY the binary).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,16 +26,15 @@ import { hostMapPath, pathMapPath, renderConfig, renderMaps } from '../src/proxy
 import { HaproxyProcess, socketCommand } from '../src/proxy/haproxy-process.js';
 import { tableChecksum, type Route, type RouteTable } from '../src/proxy/route-table.js';
 import { assignSlots, backendName } from '../src/proxy/slots.js';
-import { cpuMs, freePort, startAgentProcess, type AgentProcess } from './proxy-agent-process.js';
+import { cpuMs, freePort, proxyImageSettings, startAgentProcess, type AgentProcess } from './proxy-agent-process.js';
 
 const nServices = Number(process.env.BENCH_SERVICES ?? 200);
 const routesPer = Number(process.env.BENCH_ROUTES_PER ?? 5);
 const nTasks = Number(process.env.BENCH_TASKS ?? 5);
 const nEvents = Number(process.env.BENCH_EVENTS ?? 30);
 const nRequests = Number(process.env.BENCH_REQUESTS ?? 20000);
-const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=1 --max-old-space-size=64')
-  .split(' ')
-  .filter(Boolean);
+const image = proxyImageSettings();
+const nodeFlags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? image.nodeFlags;
 const haproxyBinary = process.env.HAPROXY ?? '/usr/sbin/haproxy';
 const churnPerMinute = 50;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -230,7 +230,7 @@ try {
   for (const h of plains.splice(0)) await h.haproxy.stop(2000);
 
   // 2. the agent: first table, reloads
-  agent = await startAgentProcess({ work, nodeFlags, haproxyBinary });
+  agent = await startAgentProcess({ work, nodeFlags, haproxyBinary, env: image.env });
   const { memory, status, httpPort, stateDir } = agent;
   const empty = await memory();
   const first = await push(base);
@@ -310,7 +310,11 @@ try {
 
 ${cpu.length} x ${cpu[0]?.model ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; ${haproxyVersion}.
 ${nServices} services x ${nTasks} tasks (loopback servers), ${routesPer} routes each (${routesPer - 1} on the service's host, 1 path without a host): ${nRoutes} routes, ${nServices * nTasks} servers.
-Agent: \`node ${nodeFlags.join(' ')} dist/src/cli/main.js proxy\`. Load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.
+Agent: \`${Object.entries(image.env)
+    .map(([k, v]) => `${k}=${v} `)
+    .join(
+      '',
+    )}node ${nodeFlags.join(' ')} dist/src/cli/main.js proxy\`. Load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}.
 
 | route choice, ${nRequests} keep-alive GETs 8 at a time over ${spreadTargets.length} routes at the end of the ACL order | HAProxy worker CPU per request | requests/s (bound by the Node client) | failed |
 |---|---|---|---|

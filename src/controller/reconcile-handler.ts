@@ -55,12 +55,13 @@ export function reconcileHandler(o: ReconcileHandlerOptions): (key: string) => P
     if (!o.active()) return;
     const kind = key.split('/')[0];
     const started = o.clock.now();
-    const log = o.log.child({ reconcileId: `${key}#${started.toString(36)}`, key });
+    // Made only when there is something to log: an idle resync runs thousands of keys that log nothing.
+    const log = () => o.log.child({ reconcileId: `${key}#${started.toString(36)}`, key });
     try {
       const r = await o.reconciler.reconcile(key);
       o.metrics.reconcile(kind, r.outcome, (o.clock.now() - started) / 1000);
       if (r.outcome !== 'in-sync')
-        log.info(
+        log().info(
           { outcome: r.outcome, phase: o.status.object(key)?.phase, reason: o.status.object(key)?.reason },
           `reconciled ${key}: ${r.outcome}`,
         );
@@ -80,7 +81,7 @@ export function reconcileHandler(o: ReconcileHandlerOptions): (key: string) => P
       if (type === 'terminal') {
         o.queue.forget(key);
         o.status.setObject({ ...object, phase: 'Stalled', reason: message });
-        log.error(
+        log().error(
           { err: message, errorType: type },
           `reconcile ${key} failed with a terminal error; not retried until the manifests or the object change, or the next resync`,
         );
@@ -89,7 +90,7 @@ export function reconcileHandler(o: ReconcileHandlerOptions): (key: string) => P
       // What the action did is recorded; a failure before it (the Swarm could not be read) leaves the status as it was.
       if (err instanceof ActionFailedError) o.status.setObject({ ...object, phase: 'Failed', reason: message });
       const delay = o.queue.addRateLimited(key);
-      log.warn({ err: message, errorType: type, retryInMs: delay }, `reconcile ${key} failed; retrying`);
+      log().warn({ err: message, errorType: type, retryInMs: delay }, `reconcile ${key} failed; retrying`);
     } finally {
       o.metrics.queueDepth(o.queue.length);
     }

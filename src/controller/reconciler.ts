@@ -21,6 +21,7 @@ import { buildPlan } from '../plan/build-plan.js';
 import type { Change, Plan } from '../plan/plan.js';
 import { specHash } from '../plan/swarm-spec.js';
 import type { LiveCache } from './live-cache.js';
+import { ownRecordPrefixes } from './own-records.js';
 import type { StatusStore } from './status.js';
 
 export interface DesiredRevision {
@@ -98,9 +99,21 @@ export interface ReconcilerDeps {
 
 export class Reconciler {
   desired: DesiredRevision | undefined;
-  /** One plan per live snapshot and revision: a burst of keys shares it (O(n), not O(n^2)). */
+  /**
+   * One plan per live snapshot and revision: a burst of keys shares it (O(n), not O(n^2)). A new
+   * snapshot whose objects all have the versions of the planned one (liveVersions) keeps the plan:
+   * the engine bumps an object's version on every write, so nothing the planner reads changed
+   * (decision 100: an idle resync then re-reads the Swarm but does not plan it again).
+   */
   private planned:
-    { live: LiveState; desired: DesiredRevision | undefined; plan: Plan; byId: Map<string, Change> } | undefined;
+    | {
+        live: LiveState;
+        versions: string;
+        desired: DesiredRevision | undefined;
+        plan: Plan;
+        byId: Map<string, Change>;
+      }
+    | undefined;
   /** Key -> Swarm name and desired service, per desired revision (lookups per key stay O(1)). */
   private indexed:
     { desired: DesiredRevision; names: Map<string, string>; services: Map<string, DesiredService> } | undefined;
@@ -112,6 +125,8 @@ export class Reconciler {
   private readonly options: ReconcilerOptions;
   private readonly observer: ReconcileObserver;
   private readonly rollouts: RolloutDivert | undefined;
+  /** How many times the whole set was planned (a snapshot with the last one's versions reuses its plan). */
+  plansBuilt = 0;
 
   constructor(deps: ReconcilerDeps) {
     this.rollouts = deps.rollouts;
@@ -179,9 +194,15 @@ export class Reconciler {
   }
 
   private planOf(live: LiveState): { plan: Plan; byId: Map<string, Change> } {
-    if (this.planned && this.planned.live === live && this.planned.desired === this.desired) return this.planned;
+    if (this.planned?.live === live && this.planned.desired === this.desired) return this.planned;
+    const versions = liveVersions(live);
+    if (this.planned?.versions === versions && this.planned.desired === this.desired) {
+      this.planned.live = live;
+      return this.planned;
+    }
     const plan = this.buildPlan(live);
-    this.planned = { live, desired: this.desired, plan, byId: new Map(plan.changes.map((c) => [c.id, c])) };
+    this.plansBuilt++;
+    this.planned = { live, versions, desired: this.desired, plan, byId: new Map(plan.changes.map((c) => [c.id, c])) };
     return this.planned;
   }
 
@@ -413,4 +434,38 @@ export class Reconciler {
     this.status.setObject({ ...base, phase, reason: verdict.state === 'converged' ? '' : verdict.detail });
     return { outcome: 'in-sync', ...(phase === 'Progressing' ? { recheckAfterMs: 2000 } : {}) };
   }
+}
+
+/**
+ * What the planner reads of a live snapshot, as versions: every service, config, secret and route
+ * config by ID and Version.Index (the engine raises the index on every write of the object, labels
+ * included), every network by ID (networks cannot be updated), and the engine's API version; not the
+ * controller's own records (leases and status documents, renewed every few seconds, which the
+ * planner does not read: own-records.ts). Equal
+ * strings mean equal specs; list order counts, so a reordered list only costs a new plan.
+ * Task states and service status are not in it: the planner does not read them.
+ */
+let unversioned = 0;
+
+export function liveVersions(live: LiveState): string {
+  const parts: string[] = [live.apiVersion ?? ''];
+  const versioned = (tag: string, xs: { ID: string; Version?: { Index?: number } }[]) => {
+    parts.push(tag);
+    for (const x of xs) {
+      // An object without a version cannot be compared: this snapshot matches no other.
+      if (x.Version?.Index === undefined) return void parts.push(`unversioned#${++unversioned}`);
+      parts.push(`${x.ID}@${x.Version.Index}`);
+    }
+  };
+  versioned('s', live.services);
+  // The leases and status documents change every few seconds and are not planned (own-records.ts).
+  versioned(
+    'c',
+    live.configs.filter((c) => !ownRecordPrefixes.some((p) => c.Spec.Name?.startsWith(p))),
+  );
+  versioned('x', live.secrets);
+  versioned('r', live.routeConfigs);
+  parts.push('n');
+  for (const n of live.networks) parts.push(n.Id);
+  return parts.join(' ');
 }

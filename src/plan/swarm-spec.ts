@@ -24,13 +24,27 @@ import type { SwarmNetworkCreate, SwarmServiceSpec } from '../api/swarm-types.js
 import { imageToWrite } from './image-pins.js';
 import { stableJson } from './json-values.js';
 
-/** The hash recorded on an object of the desired spec that produced it. */
+/** Hashes already made, by model object: a desired model is built once per revision and never changed. */
+const hashes = new WeakMap<object, Map<string, string>>();
+
+/**
+ * The hash recorded on an object of the desired spec that produced it. Remembered per model
+ * object (the reconciler asks for the same desired service's hash on every resync).
+ */
 export function specHash(kind: string, swarmName: string, model: unknown): string {
+  const byName = typeof model === 'object' && model !== null ? hashes.get(model) : undefined;
+  const known = byName?.get(`${kind}\0${swarmName}`);
+  if (known !== undefined) return known;
   const input = kind === 'Service' ? serviceHashInput(model as ServiceModel) : model;
-  return createHash('sha256')
+  const hash = createHash('sha256')
     .update(stableJson({ kind, swarmName, model: input }))
     .digest('hex')
     .slice(0, 32);
+  if (typeof model === 'object' && model !== null) {
+    if (byName) byName.set(`${kind}\0${swarmName}`, hash);
+    else hashes.set(model, new Map([[`${kind}\0${swarmName}`, hash]]));
+  }
+  return hash;
 }
 
 function ownershipLabels(

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Reconciler, type ReconcilerOptions } from '../../src/controller/reconciler.js';
+import { liveVersions, Reconciler, type ReconcilerOptions } from '../../src/controller/reconciler.js';
 import { LiveCache } from '../../src/controller/live-cache.js';
 import { StatusStore } from '../../src/controller/status.js';
 import { FakeClock } from '../../src/queue/clock.js';
@@ -23,15 +23,16 @@ function setup(drift: 'repair' | 'report') {
     timeoutMs: 1000,
   };
   const drifts: string[] = [];
+  const cache = new LiveCache(swarm, clock, 0);
   const r = new Reconciler({
     swarm,
-    cache: new LiveCache(swarm, clock, 0),
+    cache,
     status,
     options,
     observer: { drift: (k, m) => drifts.push(`${k} ${m}`) },
   });
   r.desired = { revision: 'rev1', desired: desiredFrom(text) };
-  return { swarm, status, r, drifts };
+  return { swarm, status, r, drifts, cache };
 }
 
 async function converge(r: Reconciler): Promise<void> {
@@ -56,7 +57,9 @@ describe('reconciler', () => {
       const { swarm, r, status, drifts } = setup(mode);
       await converge(r);
       const svc = [...swarm.services.values()][0];
+      // As `docker service update` does: the engine raises the version index on every write.
       svc.Spec.TaskTemplate!.ContainerSpec!.Env = [...svc.Spec.TaskTemplate!.ContainerSpec!.Env!, 'DRIFT=1'];
+      svc.Version = { Index: svc.Version.Index + 1 };
       const result = await r.reconcile('Service/web');
       assert.equal(result.outcome, mode === 'repair' ? 'applied' : 'reported');
       assert.deepEqual(drifts, [`Service ${mode === 'repair' ? 'repaired' : 'reported'}`]);
@@ -66,6 +69,54 @@ describe('reconciler', () => {
         assert.match(status.object('Service/web')!.reason, /drifted from the manifests \(spec\.env\.DRIFT\)/);
       assert.doesNotMatch(JSON.stringify(status.toJSON()), /s3cr3t-value/, 'no secret value in status');
     }
+  });
+
+  it('plans an idle resync again only when a version changed, and still repairs an out-of-band change', async () => {
+    const { swarm, r, drifts, cache } = setup('repair');
+    await converge(r);
+    await converge(r);
+    const plans = r.plansBuilt;
+    const writes = swarm.writes.length;
+    cache.invalidate(); // as the periodic resync does: a fresh read of the Swarm, same versions, same plan
+    await converge(r);
+    assert.equal(r.plansBuilt, plans, 'a snapshot with the same versions is not planned again');
+    assert.equal(swarm.writes.length, writes);
+    const svc = [...swarm.services.values()][0];
+    svc.Spec.Mode = { Replicated: { Replicas: 5 } }; // docker service scale web=5
+    svc.Version = { Index: svc.Version.Index + 1 };
+    cache.invalidate(); // the next resync
+    assert.equal((await r.reconcile('Service/web')).outcome, 'applied');
+    assert.equal(r.plansBuilt, plans + 1);
+    assert.deepEqual(drifts, ['Service repaired']);
+    assert.deepEqual((await swarm.getService('web'))!.Spec.Mode, { Replicated: { Replicas: 2 } });
+    r.desired = { revision: 'rev2', desired: desiredFrom(text) }; // a new revision is always planned
+    await r.reconcile('Service/web');
+    assert.equal(r.plansBuilt, plans + 2);
+  });
+
+  it('liveVersions: equal for equal versions, different for a write, a replaced network or an unversioned object', () => {
+    const state = (index: number, netId = 'n1', version: { Index: number } | null = { Index: 3 }) => ({
+      apiVersion: '1.41',
+      services: [{ ID: 's1', Version: { Index: index }, Spec: { Name: 'web' } }],
+      networks: [{ Id: netId, Name: 'net' }],
+      configs: [],
+      secrets: [{ ID: 'x1', Version: version ?? (undefined as unknown as { Index: number }), Spec: { Name: 'k' } }],
+      routeConfigs: [],
+    });
+    assert.equal(liveVersions(state(7)), liveVersions(state(7)));
+    assert.notEqual(liveVersions(state(7)), liveVersions(state(8)));
+    assert.notEqual(liveVersions(state(7)), liveVersions(state(7, 'n2')));
+    assert.notEqual(liveVersions(state(7, 'n1', null)), liveVersions(state(7, 'n1', null)));
+    const withConfig = (name: string, index: number) => ({
+      ...state(7),
+      configs: [{ ID: `c-${name}`, Version: { Index: index }, Spec: { Name: name } }],
+    });
+    assert.equal(
+      liveVersions(withConfig('swarm-controller-lease.set', 1)),
+      liveVersions(withConfig('swarm-controller-lease.set', 2)),
+      'a lease renewal is not a change to plan',
+    );
+    assert.notEqual(liveVersions(withConfig('shop_conf.1a2b', 1)), liveVersions(withConfig('shop_conf.1a2b', 2)));
   });
 
   it('prunes an object removed from the manifests, but never everything', async () => {
