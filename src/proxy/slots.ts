@@ -16,8 +16,6 @@ export interface SlotState {
   address: string;
   port: number;
   weight: number;
-  /** The route has a health check (its servers carry `check`). */
-  checked: boolean;
 }
 
 export const emptySlotAddress = '127.0.0.1';
@@ -91,7 +89,6 @@ export function slotStates(table: Pick<RouteTable, 'routes'>, slots: SlotMap): S
           address: s?.address ?? emptySlotAddress,
           port: s?.port ?? emptySlotPort,
           weight: b.weight,
-          checked: route.healthCheck !== null,
         });
       });
     }
@@ -109,7 +106,6 @@ export function slotStates(table: Pick<RouteTable, 'routes'>, slots: SlotMap): S
           address: s?.address ?? emptySlotAddress,
           port: s?.port ?? emptySlotPort,
           weight: 1,
-          checked: route.healthCheck !== null,
         });
       });
     }
@@ -124,38 +120,25 @@ export function slotStates(table: Pick<RouteTable, 'routes'>, slots: SlotMap): S
  * leaves as its replacement arrives in another slot, HAProxy always has a server to send to
  * (the other order left the backend empty between two commands; the soak found it).
  *
- * A server arriving (a slot enabled, or given another address) in a route with a health check,
- * while a server of the same backend stays, is held until it passes the check: it goes to
- * `drain` (no traffic; leaving maintenance that way, HAProxy counts it up "but checks it
- * immediately"), is set `health down`, then `ready`, so it takes traffic once it has passed
- * the check `rise` times, and the servers that stay carry the traffic meanwhile. Made ready
- * directly it would be up at once, unchecked, and taken down at its first failed check. A
- * server arriving in a backend where none stays is made ready at once: serving unchecked
- * beats serving nothing.
+ * An arriving server is made ready at once, before HAProxy has checked it. Holding it until its
+ * check passed while others of its backend stay (drain, health down, ready) was tried and
+ * withdrawn: a server that "stays" may be about to leave (a stopping task, or one at weight 0 in
+ * a blue-green switch), and the backend was left with no usable server until the held one rose
+ * (decision 102).
  */
 export function runtimeCommands(before: SlotState[], after: SlotState[]): string[] {
   const old = new Map(before.map((s) => [`${s.backend}/${s.server}`, s]));
-  const arriving = (s: SlotState, o: SlotState) =>
-    s.enabled && (!o.enabled || o.address !== s.address || o.port !== s.port);
-  const staying = new Set<string>();
-  for (const s of after) {
-    const o = old.get(`${s.backend}/${s.server}`);
-    if (o && s.enabled && o.enabled && !arriving(s, o)) staying.add(s.backend);
-  }
   const leaving: string[] = [];
   const changing: string[] = [];
   for (const s of after) {
     const key = `${s.backend}/${s.server}`;
     const o = old.get(key);
     if (!o) throw new Error(`slot ${key} is not in the running configuration (the structure changed)`);
-    const arrives = arriving(s, o);
-    const held = arrives && s.checked && staying.has(s.backend);
     if (o.enabled && !s.enabled) leaving.push(`set server ${key} state maint`);
-    if (held) changing.push(`set server ${key} state drain`);
-    if (arrives) changing.push(`set server ${key} addr ${s.address} port ${s.port}`);
+    if (s.enabled && (!o.enabled || o.address !== s.address || o.port !== s.port))
+      changing.push(`set server ${key} addr ${s.address} port ${s.port}`);
     if (o.weight !== s.weight) changing.push(`set server ${key} weight ${s.weight}`);
-    if (held) changing.push(`set server ${key} health down`);
-    if (s.enabled && (!o.enabled || held)) changing.push(`set server ${key} state ready`);
+    if (s.enabled && !o.enabled) changing.push(`set server ${key} state ready`);
   }
   return [...changing, ...leaving];
 }

@@ -233,37 +233,6 @@ describe('slots and Runtime API commands', () => {
     );
   });
 
-  it('holds an arriving server until it passes its check only where a server stays and the route checks', () => {
-    const servers = (...ids: string[]) => ids.map((id) => ({ id, address: `10.0.0.${id.slice(1)}`, port: 8080 }));
-    const routeOf = (checked: boolean, ...ids: string[]) => ({
-      ...web,
-      healthCheck: checked ? web.healthCheck : null,
-      backends: [{ ...web.backends[0], servers: servers(...ids) }, web.backends[1]],
-    });
-    const diff = (a: Route, b: Route) => {
-      const s1 = assignSlots(tbl([a]));
-      return runtimeCommands(slotStates(tbl([a]), s1), slotStates(tbl([b], 2), assignSlots(tbl([b], 2), s1))).filter(
-        (c) => !c.includes('weight'),
-      );
-    };
-    // checked, t1 stays: t2 is held (drained, down) until HAProxy's check counts it up
-    assert.deepEqual(diff(routeOf(true, 't1'), routeOf(true, 't1', 't2')), [
-      'set server rt_shop:web/shop_web_2 state drain',
-      'set server rt_shop:web/shop_web_2 addr 10.0.0.2 port 8080',
-      'set server rt_shop:web/shop_web_2 health down',
-      'set server rt_shop:web/shop_web_2 state ready',
-    ]);
-    // no health check: nothing would ever count it up, so it is ready at once
-    assert.deepEqual(diff(routeOf(false, 't1'), routeOf(false, 't1', 't2')), [
-      'set server rt_shop:web/shop_web_2 addr 10.0.0.2 port 8080',
-      'set server rt_shop:web/shop_web_2 state ready',
-    ]);
-    // checked, but the only server leaves as t2 arrives: t2 serves at once (unchecked beats nothing)
-    assert.deepEqual(diff(routeOf(true, 't1'), routeOf(true, 't2')), [
-      'set server rt_shop:web/shop_web_1 addr 10.0.0.2 port 8080',
-    ]);
-  });
-
   it('diffs slot states into addr, weight, maint and ready commands', () => {
     const t1 = tbl([web]);
     const s1 = assignSlots(t1);
@@ -309,13 +278,7 @@ describe('slots and Runtime API commands', () => {
     ]);
     assert.deepEqual(
       runtimeCommands(slotStates(t2, s2), slotStates(t3, s3)).filter((c) => !c.includes('weight')),
-      [
-        // beside t2, which stays: held until it passes the route's health check
-        'set server rt_shop:web/shop_web_2 state drain',
-        'set server rt_shop:web/shop_web_2 addr 10.0.0.8 port 8080',
-        'set server rt_shop:web/shop_web_2 health down',
-        'set server rt_shop:web/shop_web_2 state ready',
-      ],
+      ['set server rt_shop:web/shop_web_2 addr 10.0.0.8 port 8080', 'set server rt_shop:web/shop_web_2 state ready'],
     );
     assert.deepEqual(runtimeCommands(slotStates(t1, s1), slotStates(t2, s2)), [
       // t1 left and t2 took its slot (the lowest free one): a new address, no maint

@@ -120,6 +120,16 @@ describe('route table builder', () => {
     assert.match(t.checksum, /^sha256:[0-9a-f]{64}$/);
   });
 
+  it("serves a service's stopping tasks only while it has no task running and meant to run", async () => {
+    const swarm = await shop(demo);
+    const facts = await readRouteFacts(swarm, 'edge_proxy');
+    const old = task(swarm, 'shop_web', 'running', 'shutdown');
+    const ids = (tasks: SwarmTask[]) => buildTable({ ...facts, tasks }).routes[0].backends[0].servers.map((x) => x.id);
+    assert.deepEqual(ids([...facts.tasks, old]), [old.ID]);
+    const next = task(swarm, 'shop_web');
+    assert.deepEqual(ids([...facts.tasks, old, next]), [next.ID]);
+  });
+
   it('leaves out a broken route, says why, and keeps the others', async () => {
     const swarm = await shop(
       demo +
@@ -410,27 +420,29 @@ describe('route sync', () => {
       );
       assert.equal(sync.status().generation, 43);
       assert.equal(agents.served.get(proxyAddress)!.generation, 43);
-      // A start-first update: the replacement runs, then the old task is told to stop. Its
-      // container still runs (draining), so it serves beside the new one until it has stopped.
-      const next = task(swarm, 'shop_web');
+      // A start-first update seen before its replacement: the old task is told to stop while its
+      // container still runs (draining). With nothing else to serve its service, it stays.
+      const readAgain: string[] = []; // the stopping tasks the sync read again by ID
+      const listTasks = swarm.listTasks.bind(swarm);
+      swarm.listTasks = async (f = {}) => {
+        const found = await listTasks(f);
+        if (f.id) readAgain.push(...found.filter((x) => x.DesiredState === 'shutdown').map((x) => x.ID));
+        return found;
+      };
       t.DesiredState = 'shutdown';
-      await until(
-        clock,
-        () => sync.status().servers === 2 && sync.status().generation === 44 && sync.status().replicas[0].inSync,
-        'the replacement beside the stopping task',
-      );
+      const next = task(swarm, 'shop_web', 'starting');
+      await until(clock, () => readAgain.includes(t.ID), 'a round that sees the task stopping');
+      assert.equal(sync.status().generation, 43);
       assert.deepEqual(
-        sync
-          .status()
-          .served[0].backends[0].members?.map((m) => m.task)
-          .sort(),
-        [t.ID, next.ID].sort(),
+        sync.status().served[0].backends[0].members?.map((m) => m.task),
+        [t.ID],
       );
-      t.Status = { State: 'shutdown' }; // its container stopped
+      // The replacement runs: the service serves from it alone, the stopping task leaves.
+      next.Status = { State: 'running' };
       await until(
         clock,
-        () => sync.status().servers === 1 && sync.status().generation === 45 && sync.status().replicas[0].inSync,
-        'the stopped task to leave',
+        () => sync.status().servers === 1 && sync.status().generation === 44 && sync.status().replicas[0].inSync,
+        'the replacement in place of the stopping task',
       );
       assert.deepEqual(
         sync.status().served[0].backends[0].members?.map((m) => m.task),
