@@ -2,10 +2,10 @@
  * Which tasks serve a route, between "running" and gone. A task told to stop (desired state
  * `shutdown` or `remove`: a rolling update replaced it, a scale-down picked it) keeps running
  * while its container stops: it has its SIGTERM and drains for up to the service's stop grace
- * period. It stays a server until the engine reports its container stopped, so that a backend
- * never loses its old tasks before it holds the new ones (a start-first update tells the old task
- * to stop the moment the new one runs). The stopped container refuses connections, which the
- * proxy retries on another server (docs/proxy.md, "Retries").
+ * period. While its service has no task running and meant to run (table-builder.ts), it stays a
+ * server until the engine reports its container stopped, so that a backend never loses its old
+ * task before it holds the new one (a start-first update tells the old task to stop the moment
+ * the new one runs, which this replica may see before it sees the new one running).
  *
  * A task that still says running after its service's stop grace period (plus a margin for the
  * report) is on a node that no longer reports: it leaves then. The time counts on this
