@@ -2,8 +2,8 @@
  * The route reconciler of `controller run`: keeps the proxy tier's table equal to what the
  * stored routes and the live tasks say. Each round it reads (a full read on a Swarm event, at
  * start and every `fullReadIntervalMs`; otherwise one filtered task list), builds the table
- * (pure, table-builder.ts; a task told to stop serves until its container stops,
- * stopping-tasks.ts), and when the checksum changes gives it the next generation and
+ * (pure, table-builder.ts; a task told to stop serves, until its container stops, only while
+ * its service has no running task: stopping-tasks.ts), and when the checksum changes gives it the next generation and
  * hands it to the pusher, which brings every proxy replica to it.
  *
  * Generations only grow: on becoming active it first asks the replicas which generation they
