@@ -46,6 +46,7 @@ import {
 import { decideStep, stepLabel } from './step-decision.js';
 import {
   coldServers,
+  unreadyServers,
   loadWindow,
   storeWindow,
   sumWindows,
@@ -161,6 +162,10 @@ export class RolloutController {
   private readonly servedSince = new Map<string, number>();
   /** The step (window key) whose canary servers the last read found warm, per service. */
   private readonly warmAt = new Map<string, string>();
+  /** Services whose tasks the last read found ready for traffic (by service and target). */
+  private readonly readyOnce = new Set<string>();
+  /** Since when the stable service, updated, waits for the proxies' check of its tasks. */
+  private readonly unreadySince = new Map<string, number>();
   /** The first read of the counters for a rollout's baseline (by target hash), per service. */
   private readonly baselineFrom = new Map<string, { target: string; at: number; stats: Map<string, TrafficStats> }>();
   private known: StoredRollout[] = [];
@@ -346,13 +351,26 @@ export class RolloutController {
     if (s.canaryWeight === 0 && s.step === 0 && !s.matching) {
       const baselineTaken = await this.takeBaseline(s, now);
       const running = await this.runningTasks(canary);
-      if (!baselineTaken && running >= s.canaryReplicas) return;
+      const late = now - s.startedAt > s.startTimeoutMs;
       if (running < s.canaryReplicas) {
-        if (now - s.startedAt > s.startTimeoutMs)
+        if (late)
           return this.rollBack(
             s,
             `the canary's tasks did not run within ${Math.round(s.startTimeoutMs / 1000)}s (${running} of ${s.canaryReplicas})`,
           );
+        return;
+      }
+      if (!baselineTaken) return;
+      // No request reaches the canary before every proxy has checked each of its tasks.
+      const unready = await this.unready(s, s.canary, running);
+      if (unready.length) {
+        if (late)
+          return this.rollBack(
+            s,
+            `the proxies' health check of the canary's tasks did not pass within ${Math.round(s.startTimeoutMs / 1000)}s: ${unready.slice(0, 3).join(', ')}`,
+          );
+        const reason = "waiting for every proxy's health check of the canary's tasks before the first step";
+        if (s.reason !== reason) await this.write(s, { reason });
         return;
       }
     }
@@ -526,11 +544,24 @@ export class RolloutController {
     );
     if (v.state === 'failed') return this.rollBack(s, `the stable service's update failed: ${v.detail}`);
     if (v.state !== 'converged') return;
+    // The traffic moves back only to tasks every proxy has checked; past startTimeout it moves
+    // anyway (the stable service runs the new version either way) and the reason says so.
+    const running = tasks.filter((t) => t.Status?.State === 'running').length;
+    const unready = await this.unready(s, s.service, running);
+    const now = this.o.clock.now();
+    const since = this.unreadySince.get(s.service) ?? now;
+    if (unready.length && now - since <= s.startTimeoutMs) {
+      this.unreadySince.set(s.service, since);
+      return;
+    }
+    this.unreadySince.delete(s.service);
     await this.write(s, {
       phase: 'finalizing',
       canaryWeight: 0,
-      stepStartedAt: this.o.clock.now(),
-      reason: 'the stable service runs the new version; moving the traffic back to it',
+      stepStartedAt: now,
+      reason: unready.length
+        ? `the stable service runs the new version; moving the traffic back to it although the proxies' health check of its tasks did not pass within ${Math.round(s.startTimeoutMs / 1000)}s: ${unready.slice(0, 3).join(', ')}`
+        : 'the stable service runs the new version; moving the traffic back to it',
     });
   }
 
@@ -615,6 +646,32 @@ export class RolloutController {
   private async runningTasks(svc: SwarmService): Promise<number> {
     const tasks = await this.o.swarm.listTasks({ service: svc.ID, desiredState: 'running' });
     return tasks.filter((t) => t.Status?.State === 'running').length;
+  }
+
+  /**
+   * Why traffic cannot move onto `service`'s tasks of the rollout's route yet (unreadyServers),
+   * asked twice in a row: a read right after a slot changed hands can still show the previous
+   * task's last check. Empty once two reads in a row found every proxy ready.
+   */
+  private async unready(s: RolloutState, service: string, running: number): Promise<string[]> {
+    const stats = await this.readStats();
+    const problems = unreadyServers(
+      stats,
+      this.o.routes.replicaAddresses().length,
+      (rt, sv) => rt.route === s.route && sv.service === service,
+      running,
+    );
+    const key = `${service}\u0000${s.targetHash}`;
+    if (problems.length) {
+      this.readyOnce.delete(key);
+      return problems;
+    }
+    if (this.readyOnce.has(key)) {
+      this.readyOnce.delete(key);
+      return [];
+    }
+    this.readyOnce.add(key);
+    return ['read once; reading again'];
   }
 
   private async readStats(): Promise<Map<string, TrafficStats>> {

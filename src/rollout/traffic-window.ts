@@ -117,6 +117,30 @@ export function coldServers(stats: TrafficStats, pick: ServerPick): string[] {
 }
 
 /**
+ * What keeps traffic from moving onto one side of a rollout (its servers picked by `pick`): a
+ * proxy replica that did not answer, one whose table holds fewer of those servers than
+ * `expected` (the tasks running), or a server whose health check has not passed there yet.
+ * HAProxy counts a server it was just given as up before its first check, so an empty answer is
+ * the only proof that every replica would send a request to a task that answers. Pure.
+ */
+export function unreadyServers(
+  stats: Map<string, TrafficStats>,
+  replicas: number,
+  pick: ServerPick,
+  expected: number,
+): string[] {
+  if (!stats.size || stats.size < replicas) return [`${replicas - stats.size} of ${replicas} proxies did not answer`];
+  const out: string[] = [];
+  for (const [replica, st] of stats) {
+    let held = 0;
+    for (const r of st.routes) for (const s of r.servers) if (s.inTable && pick(r, s)) held++;
+    if (held < expected) out.push(`proxy ${replica} holds ${held} of ${expected} tasks`);
+    out.push(...coldServers(st, pick));
+  }
+  return out;
+}
+
+/**
  * A window as kept in a rollout record (the stable version's baseline): its counts and its
  * histogram's non-empty buckets as [index, count], with the number of bucket bounds it was
  * counted with, so that a record written with other bounds is recognised and not misread.

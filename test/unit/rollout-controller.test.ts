@@ -118,6 +118,19 @@ async function midRollout(swarm: FakeSwarm, clock: FakeClock): Promise<RolloutSt
   return state;
 }
 
+/** A rollout that has just started: step 1, no weight yet, its canary running. */
+async function justStarted(swarm: FakeSwarm, clock: FakeClock, extra: Partial<RolloutState> = {}): Promise<void> {
+  const state = await midRollout(swarm, clock);
+  await new RolloutRecords(swarm, clock).update('shop_web', () => ({
+    ...state,
+    step: 0,
+    canaryWeight: 0,
+    startedAt: clock.now(),
+    stepStartedAt: clock.now(),
+    ...extra,
+  }));
+}
+
 function controller(swarm: FakeSwarm, clock: FakeClock, proxy: FakeProxy, events: RolloutEvent[]) {
   const records = new RolloutRecords(swarm, clock);
   let served: { canary: string; weight: number } | undefined;
@@ -216,6 +229,34 @@ describe('the rollout controller', () => {
     assert.match(s.reason, /step 2\/3 \(50%\) passed: /);
   });
 
+  it('moves no traffic onto the canary before every proxy holds each of its tasks and has checked it', async () => {
+    const swarm = new FakeSwarm();
+    const clock = new FakeClock(1_000_000);
+    const proxy = new FakeProxy();
+    // the canary runs, the baseline already taken (none)
+    await justStarted(swarm, clock, { baseline: null });
+    const { rc, records, prime } = controller(swarm, clock, proxy, []);
+    prime();
+    rc.start();
+    // the proxy's table does not hold the canary's task yet
+    await run(clock, proxy, 5, (p) => p.serve('shop_web', 40, 0, 20));
+    let s = (await records.read('shop_web'))!.state;
+    assert.deepEqual([s.step, s.canaryWeight], [0, 0]);
+    assert.match(s.reason, /waiting for every proxy's health check of the canary's tasks before the first step/);
+    // it holds it, counted up by HAProxy but not checked yet ("INI")
+    proxy.health('shop_web-canary', 'UP', 'INI');
+    await run(clock, proxy, 5, (p) => p.serve('shop_web', 40, 0, 20));
+    s = (await records.read('shop_web'))!.state;
+    assert.deepEqual([s.step, s.canaryWeight], [0, 0], s.reason);
+    proxy.health('shop_web-canary', 'UP', 'L7OK');
+    for (let i = 0; i < 10 && s.canaryWeight === 0; i++) {
+      await run(clock, proxy, 1, (p) => p.serve('shop_web', 40, 0, 20));
+      s = (await records.read('shop_web'))!.state;
+    }
+    rc.stop();
+    assert.deepEqual([s.step, s.canaryWeight], [0, 10], s.reason);
+  });
+
   it("rolls back when the proxies' health check of the canary does not pass within startTimeout", async () => {
     const swarm = new FakeSwarm();
     const clock = new FakeClock(1_000_000);
@@ -287,15 +328,8 @@ describe('the rollout controller', () => {
     const swarm = new FakeSwarm();
     const clock = new FakeClock(1_000_000);
     const proxy = new FakeProxy();
-    const state = await midRollout(swarm, clock);
-    // the rollout has just started: step 1, no weight yet, no baseline
-    await new RolloutRecords(swarm, clock).update('shop_web', () => ({
-      ...state,
-      step: 0,
-      canaryWeight: 0,
-      startedAt: clock.now(),
-      stepStartedAt: clock.now(),
-    }));
+    // no baseline yet
+    await justStarted(swarm, clock);
     const first = controller(swarm, clock, proxy, []);
     first.prime();
     first.rc.start();
