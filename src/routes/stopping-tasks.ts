@@ -2,10 +2,12 @@
  * Which tasks serve a route, between "running" and gone. A task told to stop (desired state
  * `shutdown` or `remove`: a rolling update replaced it, a scale-down picked it) keeps running
  * while its container stops: it has its SIGTERM and drains for up to the service's stop grace
- * period. While its service has no task running and meant to run (table-builder.ts), it stays a
- * server until the engine reports its container stopped, so that a backend never loses its old
- * task before it holds the new one (a start-first update tells the old task to stop the moment
- * the new one runs, which this replica may see before it sees the new one running).
+ * period. While its service has no task running and meant to run, it stays a server until the
+ * engine reports its container stopped, so that a backend never loses its old task before it
+ * holds the new one (a start-first update tells the old task to stop the moment the new one
+ * runs, which this replica may see before it sees the new one running). It is only a fallback:
+ * a service with a task running serves from those alone, since an app that closes its listener
+ * at SIGTERM would refuse the requests its stopping task took.
  *
  * A task that still says running after its service's stop grace period (plus a margin for the
  * report) is on a node that no longer reports: it leaves then. The time counts on this
@@ -51,9 +53,10 @@ export function stopGraceMs(service: SwarmService | undefined): number {
 export type StoppingClock = Map<string, number>;
 
 /**
- * The tasks that serve: every task running and meant to run, and every stopping one whose time
- * since it was first seen stopping is within its service's stop grace period plus the margin.
- * Updates `seen` (adds newly stopping tasks, forgets tasks no longer stopping).
+ * The tasks that serve: every task running and meant to run, and, of a service with none such,
+ * every stopping one whose time since it was first seen stopping is within its service's stop
+ * grace period plus the margin. Updates `seen` (adds newly stopping tasks, whether they serve or
+ * not, and forgets tasks no longer stopping).
  */
 export function servingTasks(
   tasks: SwarmTask[],
@@ -62,6 +65,7 @@ export function servingTasks(
   now: number,
 ): SwarmTask[] {
   const byId = new Map(services.map((s) => [s.ID, s]));
+  const withRunning = new Set(tasks.filter(isRunning).map((t) => t.ServiceID));
   const stopping = new Set<string>();
   const out: SwarmTask[] = [];
   for (const t of tasks) {
@@ -73,7 +77,8 @@ export function servingTasks(
     stopping.add(t.ID);
     const since = seen.get(t.ID) ?? now;
     seen.set(t.ID, since);
-    if (now - since <= stopGraceMs(byId.get(t.ServiceID)) + stopReportMarginMs) out.push(t);
+    if (!withRunning.has(t.ServiceID) && now - since <= stopGraceMs(byId.get(t.ServiceID)) + stopReportMarginMs)
+      out.push(t);
   }
   for (const id of [...seen.keys()]) if (!stopping.has(id)) seen.delete(id);
   return out;

@@ -3,10 +3,10 @@
  * services they name, those services' running tasks and the proxy service itself. Pure: the
  * caller reads the Swarm (src/routes/swarm-facts.ts) and pushes the result.
  *
- * A task is a server while desired and actual state are "running"; a task told to stop but
- * still running serves only while its service has no such task (stopping-tasks.ts: the caller
- * bounds how long). Servers are addressed by IP on a network the service shares with the proxy
- * service. A route that cannot be
+ * A task is a server while desired and actual state are "running", or told to stop but still
+ * running: the caller passes such a task only while its service has no running one, and for a
+ * bounded time (stopping-tasks.ts `servingTasks`). Servers are addressed by IP on a network the
+ * service shares with the proxy service. A route that cannot be
  * served (no backend service, no shared network, a TLS secret the proxy does not mount, a
  * host and path another route already claims) is reported in `broken` and left out; the rest
  * of the table is unaffected, so one bad route never blocks the others.
@@ -71,11 +71,6 @@ export function buildTable(input: TableInput): BuiltTable {
     list.push(t);
     tasksByService.set(t.ServiceID, list);
   }
-  // Stopping tasks are a fallback: a service with a task running and meant to run serves from
-  // those alone (a scale-down or a rolling update whose new task is already seen), and keeps its
-  // stopping ones only while it has nothing else. An app that closes its listener at SIGTERM
-  // would otherwise take requests it refuses for as long as its container stops.
-  for (const [id, list] of tasksByService) if (list.some(isRunning)) tasksByService.set(id, list.filter(isRunning));
   const claims = new Map<string, string>();
   const certificates = new Map<string, { secret: string; route: string }>();
   // The oldest route keeps a contested host and path: a new route cannot take traffic from a running one.

@@ -123,11 +123,18 @@ describe('route table builder', () => {
   it("serves a service's stopping tasks only while it has no task running and meant to run", async () => {
     const swarm = await shop(demo);
     const facts = await readRouteFacts(swarm, 'edge_proxy');
+    const seen: StoppingClock = new Map();
     const old = task(swarm, 'shop_web', 'running', 'shutdown');
-    const ids = (tasks: SwarmTask[]) => buildTable({ ...facts, tasks }).routes[0].backends[0].servers.map((x) => x.id);
+    const ids = (tasks: SwarmTask[]) =>
+      buildTable({
+        ...facts,
+        tasks: servingTasks(tasks, facts.services, seen, 1000),
+      }).routes[0].backends[0].servers.map((x) => x.id);
     assert.deepEqual(ids([...facts.tasks, old]), [old.ID]);
     const next = task(swarm, 'shop_web');
     assert.deepEqual(ids([...facts.tasks, old, next]), [next.ID]);
+    // still counted as stopping since it was first seen, in case the running one goes
+    assert.deepEqual([...seen.keys()], [old.ID]);
   });
 
   it('leaves out a broken route, says why, and keeps the others', async () => {
@@ -603,8 +610,9 @@ describe('stopping tasks', () => {
 
   it("serves a stopping task until its service's stop grace period and the margin have passed", () => {
     const seen: StoppingClock = new Map();
+    // (s1's and s2's tasks are all stopping or not running yet; s3 has one running)
     const tasks = [
-      t('a', 'running', 'running'),
+      t('a', 'running', 'running', 's3'),
       t('b', 'shutdown', 'running'),
       t('c', 'remove', 'running', 's2'),
       t('d', 'shutdown', 'complete'),
@@ -619,7 +627,7 @@ describe('stopping tasks', () => {
     assert.deepEqual(ids(1001 + 30_000 + stopReportMarginMs), ['a']);
     // a task no longer stopping is forgotten
     assert.deepEqual([...seen.keys()].sort(), ['b', 'c']);
-    servingTasks([t('a', 'running', 'running')], services, seen, 50_000);
+    servingTasks([t('a', 'running', 'running', 's3')], services, seen, 50_000);
     assert.deepEqual([...seen.keys()], []);
   });
 
