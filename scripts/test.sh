@@ -182,6 +182,32 @@ check_foreign() {
   return "$bad"
 }
 
+# What an interrupted earlier run left (its after-hooks never ran): every e2e-* service, then its
+# configs, secrets and networks, and the e2e apply sets' lease and state records. A leftover
+# route tier would otherwise serve and report the routes of this run's tests beside theirs.
+purge_leftovers() {
+  local left n
+  left="$(docker service ls --format '{{.Name}}' | grep '^e2e-' || true)"
+  if [[ -n "$left" ]]; then
+    echo "removing services an earlier e2e run left: $(echo $left)"
+    # (word splitting wanted: one name per argument)
+    # shellcheck disable=SC2086
+    docker service rm $left >/dev/null
+  fi
+  left="$( (docker config ls --format '{{.Name}}' | grep -E '^(e2e-|swarm-controller-(lease|state)\.e2e-)'; docker secret ls --format '{{.Name}}' | grep '^e2e-') || true)"
+  [[ -z "$left" ]] || echo "removing configs and secrets an earlier e2e run left: $(echo $left)"
+  for n in $(docker config ls --format '{{.Name}}' | grep -E '^(e2e-|swarm-controller-(lease|state)\.e2e-)' || true); do docker config rm "$n" >/dev/null || true; done
+  for n in $(docker secret ls --format '{{.Name}}' | grep '^e2e-' || true); do docker secret rm "$n" >/dev/null || true; done
+  # A network goes once the containers of its removed services have stopped.
+  for _ in $(seq 30); do
+    left="$(docker network ls --filter scope=swarm --format '{{.Name}}' | grep '^e2e-' || true)"
+    [[ -z "$left" ]] && return 0
+    # shellcheck disable=SC2086
+    docker network rm $left >/dev/null 2>&1 || sleep 1
+  done
+  echo "warning: networks an earlier e2e run left are still attached: $(echo $left)" >&2
+}
+
 # A cluster of 1 manager and 2 workers (scripts/cluster.sh), given the images of the e2e Swarm.
 start_cluster() {
   if scripts/cluster.sh status >/dev/null 2>&1; then
@@ -218,6 +244,7 @@ run_engine() {
   if [[ -z "$E2E_IMAGES_FROM" && "$(docker info --format '{{json .Labels}}')" != *org.swarm-controller.offline=true* ]]; then
     E2E_IMAGES_FROM="$DOCKER_HOST"
   fi
+  purge_leftovers || echo "warning: could not remove what an earlier e2e run left" >&2
   record_foreign || echo "warning: could not list the Swarm's objects" >&2
   # (SC_ENGINE: the engine test/e2e/engine-isolation.test.ts expects)
   [[ "$engine" == caller ]] || export SC_ENGINE="$engine"

@@ -53,14 +53,20 @@ interface Server {
 }
 interface RouteItem {
   route: string;
+  proxy: string;
   backends: { service: string; servers: Server[] }[];
 }
 
-/** The route as the status in the Swarm has it (`controller get routes -o json` reads the Swarm). */
+/**
+ * The route as this test's tier has it in the status in the Swarm (`controller get routes -o
+ * json` reads the Swarm, and lists a route once for each route tier that runs there).
+ */
 async function siteInSwarmStatus(): Promise<RouteItem | undefined> {
   const r = await controller(['get', 'routes', '-o', 'json']);
   if (r.code !== 0) return undefined;
-  return (JSON.parse(r.stdout) as { items: RouteItem[] }).items.find((x) => x.route === `${ns}/site`);
+  return (JSON.parse(r.stdout) as { items: RouteItem[] }).items.find(
+    (x) => x.route === `${ns}/site` && x.proxy === `${tierNs}_proxy`,
+  );
 }
 
 describe('servers as the proxies see them', { timeout: 600_000 }, () => {
@@ -99,7 +105,7 @@ describe('servers as the proxies see them', { timeout: 600_000 }, () => {
     console.log(`as the proxy sees them: sick ${JSON.stringify(sick.proxies)}; good ${JSON.stringify(good.proxies)}`);
 
     const wide = await controller(['get', 'routes', '-o', 'wide']);
-    const line = wide.stdout.split('\n').find((l) => l.startsWith(`${ns}/site`))!;
+    const line = wide.stdout.split('\n').find((l) => l.startsWith(`${ns}/site`) && l.includes(`${tierNs}_proxy`))!;
     assert.match(line, /1 up, 1 down|1 down, 1 up/);
     assert.match(wide.stdout, /hold the current table/);
     const described = await controller(['describe', 'route', `${ns}/site`]);
