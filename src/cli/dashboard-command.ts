@@ -7,7 +7,7 @@
  * its next lease round (as a standby forwards a webhook); suspend and resume set the suspend
  * flag, as `controller suspend` and `controller resume` do. Runs until SIGINT or SIGTERM.
  */
-import { createServer } from 'node:http';
+import { http } from '../node-http.js';
 import { hostname } from 'node:os';
 import { SuspendRecord } from '../controller/suspend-record.js';
 import { swarmDashboardState } from '../dashboard/from-swarm.js';
@@ -55,7 +55,7 @@ export async function dashboardCommand(options: CliOptions, io: CommandIo): Prom
   const listen = options.listenGiven ? options.listen : dashboardDefaultListen;
   const m = /^(?:(.*):)?(\d+)$/.exec(listen)!;
   const host = m[1] || '0.0.0.0';
-  const server = createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     handler
       .handle(req, res)
       .then((done) => {

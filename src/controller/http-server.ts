@@ -5,7 +5,8 @@
  * /apps/NAME (one App's status), POST /hooks/sync (a signed webhook that syncs at once), and
  * what `extra` serves (the dashboard). Nothing here changes the Swarm.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { http } from '../node-http.js';
 import { metricsContentType } from './metrics.js';
 import { verifyWebhook } from './webhook.js';
 import type { ControllerStatus } from './status.js';
@@ -28,7 +29,7 @@ export interface HttpHandlers {
 const maxBody = 1024 * 1024;
 
 export function startHttpServer(port: number, host: string, h: HttpHandlers): Promise<Server> {
-  const server = createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     handle(req, res, h).catch((err: Error) => send(res, 500, 'text/plain', `internal error: ${err.message}\n`));
   });
   return new Promise((resolve, reject) => {

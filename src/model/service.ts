@@ -220,17 +220,22 @@ const ignoredServicePaths = [
 /** Paths of the Swarm spec that the groups read. */
 export const modelledServicePaths: readonly string[] = groups.flatMap((g) => g.swarmPaths);
 
+let skippedPaths: Set<string> | undefined;
+
 /** Every non-empty leaf of the spec that is neither modelled nor ignored, by dotted path. */
 export function unmanagedFields(spec: SwarmServiceSpec): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const skip = new Set([...modelledServicePaths, ...ignoredServicePaths]);
+  skippedPaths ??= new Set([...modelledServicePaths, ...ignoredServicePaths]);
+  const skip = skippedPaths;
+  // A map is walked, not tested for emptiness first: an empty one adds no leaf either way, and
+  // testing each level would walk every subtree once per level above it.
   const visit = (value: unknown, path: string) => {
-    if (skip.has(path) || isEmpty(value)) return;
+    if (skip.has(path)) return;
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       for (const [k, v] of Object.entries(value)) visit(v, path ? `${path}.${k}` : k);
       return;
     }
-    out[path] = value;
+    if (!isEmpty(value)) out[path] = value;
   };
   visit(spec, '');
   return Object.fromEntries(

@@ -6,7 +6,8 @@
  * 16 KiB of the answer. Knows nothing about receivers or secrets; callers scrub what it returns.
  */
 
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import { http } from '../node-http.js';
 import { request as httpsRequest } from 'node:https';
 import type { Clock } from '../queue/clock.js';
 
@@ -59,7 +60,7 @@ interface RawResponse {
 function post(req: HttpRequest, signal: AbortSignal): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const url = new URL(req.url);
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const send = url.protocol === 'https:' ? httpsRequest : http.request;
     const body = Buffer.from(req.body, 'utf8');
     const r = send(
       url,

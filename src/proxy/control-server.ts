@@ -3,7 +3,8 @@
  * token (compared in constant time), GET /healthz without. Must not import src/swarm/.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { http } from '../node-http.js';
 import type { Logger } from '../log.js';
 import { ApplyError, type ProxyAgent } from './agent.js';
 
@@ -26,7 +27,7 @@ export function startControlServer(
   token: string,
   log: Logger,
 ): Promise<Server> {
-  const server = createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     handle(req, res, agent, token, log).catch((err: Error) =>
       json(res, 500, { error: `internal error: ${err.message}` }),
     );

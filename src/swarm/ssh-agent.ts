@@ -7,9 +7,10 @@
  * An http.Agent with keep-alive reuses each connection for many requests.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { Agent, type AgentOptions } from 'node:http';
+import type { AgentOptions } from 'node:http';
 import { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
+import { http } from '../node-http.js';
 
 export interface SshTarget {
   user?: string;
@@ -134,7 +135,7 @@ class ProcessSocket extends Duplex {
 }
 
 /** An http.Agent whose connections are `ssh ... docker system dial-stdio` processes. */
-export class SshDialAgent extends Agent {
+export class SshDialAgent extends http.Agent {
   constructor(
     private readonly target: SshTarget,
     private readonly sshBinary = process.env.SC_SSH_BINARY ?? 'ssh',
