@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseShowProc, socketCommand } from '../src/proxy/haproxy-process.js';
-import type { RouteTable } from '../src/proxy/route-table.js';
+import type { Route, RouteServer, RouteTable } from '../src/proxy/route-table.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -164,5 +164,25 @@ export async function startAgentProcess(o: {
         workerCount: proc.workers.length,
       };
     },
+  };
+}
+
+/**
+ * Route i of the benchmarks' tables: host `r<i>.bench.example.com`, path /, service
+ * `bench_r<i>` with these servers, round robin, no health check.
+ */
+export function hostRoute(i: number, servers: RouteServer[], balance: Route['balance'] = 'roundrobin'): Route {
+  return {
+    name: `bench/r${i}`,
+    hosts: [`r${i}.bench.example.com`],
+    pathPrefix: '/',
+    stripPrefix: false,
+    sticky: null,
+    balance,
+    healthCheck: null,
+    timeouts: { connectMs: 2000, serverMs: 30000 },
+    redirectToHttps: false,
+    tls: null,
+    backends: [{ service: `bench_r${i}`, weight: 10, servers }],
   };
 }

@@ -13,7 +13,7 @@ import { createServer, request, type Server } from 'node:http';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { tableChecksum, type Route, type RouteTable } from '../src/proxy/route-table.js';
-import { startAgentProcess } from './proxy-agent-process.js';
+import { hostRoute, startAgentProcess } from './proxy-agent-process.js';
 
 const nRoutes = Number(process.env.BENCH_ROUTES ?? 200);
 const nReloads = Number(process.env.BENCH_RELOADS ?? 12);
@@ -33,27 +33,12 @@ const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean
 const agent = await startAgentProcess({ work, nodeFlags, haproxyBinary });
 const { push, status, memory, httpPort, stateDir } = agent;
 
-function route(i: number, ports: [number, number], balance: Route['balance'] = 'roundrobin'): Route {
-  return {
-    name: `bench/r${i}`,
-    hosts: [`r${i}.bench.example.com`],
-    pathPrefix: '/',
-    stripPrefix: false,
-    sticky: null,
+const route = (i: number, ports: [number, number], balance: Route['balance'] = 'roundrobin'): Route =>
+  hostRoute(
+    i,
+    ports.map((port, k) => ({ id: `t${i}-${k}-${port}`, address: '127.0.0.1', port })),
     balance,
-    healthCheck: null,
-    timeouts: { connectMs: 2000, serverMs: 30000 },
-    redirectToHttps: false,
-    tls: null,
-    backends: [
-      {
-        service: `bench_r${i}`,
-        weight: 10,
-        servers: ports.map((port, k) => ({ id: `t${i}-${k}-${port}`, address: '127.0.0.1', port })),
-      },
-    ],
-  };
-}
+  );
 let generation = 0;
 const table = (routes: Route[]): RouteTable => ({ generation: ++generation, checksum: tableChecksum(routes), routes });
 const basePorts = (i: number): [number, number] => [backends[(2 * i) % 4].port, backends[(2 * i + 1) % 4].port];

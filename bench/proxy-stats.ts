@@ -24,6 +24,7 @@ import { parseServerStats } from '../src/proxy/haproxy-stats.js';
 import { tableChecksum, type Route, type RouteTable } from '../src/proxy/route-table.js';
 import { assignSlots } from '../src/proxy/slots.js';
 import type { TrafficStats } from '../src/proxy/traffic-counters.js';
+import { hostRoute } from './proxy-agent-process.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const nRoutes = Number(process.env.BENCH_ROUTES ?? 200);
@@ -60,27 +61,11 @@ const [httpPort, controlPort, plainPort, promPort] = [
   await freePort(),
 ];
 
-function route(i: number): Route {
-  return {
-    name: `bench/r${i}`,
-    hosts: [`r${i}.bench.example.com`],
-    pathPrefix: '/',
-    stripPrefix: false,
-    sticky: null,
-    balance: 'roundrobin',
-    healthCheck: null,
-    timeouts: { connectMs: 2000, serverMs: 30000 },
-    redirectToHttps: false,
-    tls: null,
-    backends: [
-      {
-        service: `bench_r${i}`,
-        weight: 10,
-        servers: [0, 1].map((k) => ({ id: `t${i}-${k}`, address: '127.0.0.1', port: backends[(2 * i + k) % 4].port })),
-      },
-    ],
-  };
-}
+const route = (i: number): Route =>
+  hostRoute(
+    i,
+    [0, 1].map((k) => ({ id: `t${i}-${k}`, address: '127.0.0.1', port: backends[(2 * i + k) % 4].port })),
+  );
 const routes = Array.from({ length: nRoutes }, (_, i) => route(i));
 const table: RouteTable = { generation: 1, checksum: tableChecksum(routes), routes };
 
