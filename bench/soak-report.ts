@@ -67,13 +67,23 @@ export function trend(s: Series, warmupMs: number): Trend {
     fittedMinutes: fitted.length ? round((fitted[fitted.length - 1].t - fitted[0].t) / 60_000, 1) : 0,
     rssFirstMb: round(s.samples[0]?.rssMb ?? 0, 1),
     rssLastMb: round(last?.rssMb ?? 0, 1),
-    rssMaxMb: round(Math.max(0, ...s.samples.map((x) => x.rssMb)), 1),
+    rssMaxMb: round(maxOf(s.samples.map((x) => x.rssMb)), 1),
     rssSlopeMbPerHour: perHour('rssMb'),
     fdsFirst: s.samples[0]?.fds ?? 0,
     fdsLast: last?.fds ?? 0,
-    fdsMax: Math.max(0, ...s.samples.map((x) => x.fds)),
+    fdsMax: maxOf(s.samples.map((x) => x.fds)),
     fdsSlopePerHour: perHour('fds'),
   };
+}
+
+/**
+ * The largest value, 0 for none. A loop, not Math.max(...values): an hour's request latencies
+ * (about 320,000) are more arguments than the stack holds, which lost the first hour's report.
+ */
+export function maxOf(values: number[]): number {
+  let m = 0;
+  for (const v of values) if (v > m) m = v;
+  return m;
 }
 
 /** The p-th percentile (nearest rank) of the values; NaN when there are none. */

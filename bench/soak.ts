@@ -26,7 +26,7 @@ import { docker, eventually, repoRoot } from '../test/e2e/harness.js';
 import { request } from '../test/e2e/load.js';
 import { inNamespace, route, service, testAppImage } from '../test/helpers/manifests.js';
 import { controllerStatus, routeStatus, startTier, stopTier, type Tier } from '../test/e2e/routing-tier.js';
-import { markdown, percentile, round, trend, type Series, type SoakReport } from './soak-report.js';
+import { markdown, maxOf, percentile, round, trend, type Series, type SoakReport } from './soak-report.js';
 
 const num = (name: string, fallback: number) => {
   const v = Number(process.env[name] ?? fallback);
@@ -456,7 +456,7 @@ async function main(): Promise<number> {
         latencyMs: {
           p50: round(percentile(load.latencies, 50), 1),
           p99: round(percentile(load.latencies, 99), 1),
-          max: round(Math.max(0, ...load.latencies), 1),
+          max: round(maxOf(load.latencies), 1),
         },
       },
       crashes,
@@ -469,13 +469,13 @@ async function main(): Promise<number> {
         p50: round(percentile(latencies, 50), 1),
         p90: round(percentile(latencies, 90), 1),
         p99: round(percentile(latencies, 99), 1),
-        max: round(Math.max(0, ...latencies), 1),
+        max: round(maxOf(latencies), 1),
       },
       scaleEvents,
       proxyRestarts: restarts,
       loadAverage: {
         mean: round(loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length), 1),
-        max: round(Math.max(0, ...loads), 1),
+        max: round(maxOf(loads), 1),
       },
       warmupMinutes: round(warmupMs / 60_000, 1),
       trends: [...series.values()].map((s) => trend(s, warmupMs)),

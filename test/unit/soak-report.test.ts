@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { markdown, percentile, slope, trend, type Series, type SoakReport } from '../../bench/soak-report.js';
+import { markdown, maxOf, percentile, slope, trend, type Series, type SoakReport } from '../../bench/soak-report.js';
 
 const minute = 60_000;
 
@@ -59,6 +59,13 @@ describe('the soak report', () => {
       ],
     };
     assert.equal(trend(s, 10 * minute).rssSlopeMbPerHour, null);
+  });
+
+  it("maxOf takes an hour's latencies, more values than a call's arguments may be", () => {
+    const latencies = Array.from({ length: 400_000 }, (_, i) => (i * 7919) % 1000);
+    latencies[123_456] = 4321.5;
+    assert.equal(maxOf(latencies), 4321.5);
+    assert.equal(maxOf([]), 0);
   });
 
   it('percentile is the nearest rank', () => {
