@@ -362,12 +362,12 @@ export class RolloutController {
       }
       if (!baselineTaken) return;
       // No request reaches the canary before every proxy has checked each of its tasks.
-      const unready = await this.unready(s, s.canary, running);
-      if (unready.length) {
-        if (late)
+      const { ready, problems } = await this.readiness(s, s.canary, running);
+      if (!ready) {
+        if (late && problems.length)
           return this.rollBack(
             s,
-            `the proxies' health check of the canary's tasks did not pass within ${Math.round(s.startTimeoutMs / 1000)}s: ${unready.slice(0, 3).join(', ')}`,
+            `the proxies' health check of the canary's tasks did not pass within ${Math.round(s.startTimeoutMs / 1000)}s: ${problems.slice(0, 3).join(', ')}`,
           );
         const reason = "waiting for every proxy's health check of the canary's tasks before the first step";
         if (s.reason !== reason) await this.write(s, { reason });
@@ -547,10 +547,10 @@ export class RolloutController {
     // The traffic moves back only to tasks every proxy has checked; past startTimeout it moves
     // anyway (the stable service runs the new version either way) and the reason says so.
     const running = tasks.filter((t) => t.Status?.State === 'running').length;
-    const unready = await this.unready(s, s.service, running);
+    const { ready, problems: unready } = await this.readiness(s, s.service, running);
     const now = this.o.clock.now();
     const since = this.unreadySince.get(s.service) ?? now;
-    if (unready.length && now - since <= s.startTimeoutMs) {
+    if (!ready && now - since <= s.startTimeoutMs) {
       this.unreadySince.set(s.service, since);
       return;
     }
@@ -651,9 +651,14 @@ export class RolloutController {
   /**
    * Why traffic cannot move onto `service`'s tasks of the rollout's route yet (unreadyServers),
    * asked twice in a row: a read right after a slot changed hands can still show the previous
-   * task's last check. Empty once two reads in a row found every proxy ready.
+   * task's last check. Ready once two reads in a row found every proxy ready; `problems` says
+   * why not (empty after the first of the two).
    */
-  private async unready(s: RolloutState, service: string, running: number): Promise<string[]> {
+  private async readiness(
+    s: RolloutState,
+    service: string,
+    running: number,
+  ): Promise<{ ready: boolean; problems: string[] }> {
     const stats = await this.readStats();
     const problems = unreadyServers(
       stats,
@@ -664,14 +669,14 @@ export class RolloutController {
     const key = `${service}\u0000${s.targetHash}`;
     if (problems.length) {
       this.readyOnce.delete(key);
-      return problems;
+      return { ready: false, problems };
     }
     if (this.readyOnce.has(key)) {
       this.readyOnce.delete(key);
-      return [];
+      return { ready: true, problems };
     }
     this.readyOnce.add(key);
-    return ['read once; reading again'];
+    return { ready: false, problems };
   }
 
   private async readStats(): Promise<Map<string, TrafficStats>> {
